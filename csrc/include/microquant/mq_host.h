@@ -1,0 +1,100 @@
+/*
+ * MicroQuant: host-side preparation (the "prepare" half of every op).
+ *
+ * These functions use double precision and run on the host, offline (calibrate, tests).
+ * They live in csrc/host/ and are never linked into firmware; the device kernels
+ * (mq_kernels.h) consume their results, stored in the packed model.
+ */
+#ifndef MICROQUANT_MQ_HOST_H
+#define MICROQUANT_MQ_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq_kernels.h"
+#include "mq_quant.h"
+#include "mq_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * TFLite QuantizeMultiplier: real = q * 2^shift with q = frexp mantissa in [0.5, 1),
+ * multiplier = round(q * 2^31) (ties away from zero); a mantissa that rounds to 2^31 is
+ * halved and shift incremented; shift < -31 gives (0, 0); shift > 30 saturates to
+ * (INT32_MAX, 30). real must be finite and >= 0, else MQ_ERR_QPARAMS.
+ */
+mq_status mq_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift);
+
+/* float -> codes: q = clamp(round_half_even(x / scale) + zero_point). NaN -> MQ_ERR_QPARAMS.
+ * scale must be finite and > 0; zero point in the dtype's range. */
+mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_point,
+                          mq_dtype dtype, void *out);
+
+/* codes -> float: (q - zero_point) * scale. */
+mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
+                            mq_dtype dtype, float *out);
+
+/* Repack row-major (n, k) int8 weights (nn.Linear layout) into N4K16. */
+mq_status mq_pack_weights_n4k16(const int8_t *w, int32_t n, int32_t k, int8_t *packed, size_t packed_size);
+
+/* folded[c] = bias[c] (0 if bias NULL) - zp' * sum_k w[c][k], zp' = in_zp - 128 (UINT8) or in_zp (INT8).
+ * w is row-major (n, k). Computed in int64, MQ_ERR_QPARAMS if it does not fit int32. */
+mq_status mq_fold_bias(const int8_t *w, const int32_t *bias, int32_t n, int32_t k,
+                       int32_t in_zero_point, mq_dtype in_dtype, int32_t *folded);
+
+/* Activation functions that can be tabulated. Values are part of the packed format. */
+typedef enum {
+    MQ_ACT_IDENTITY = 0,
+    MQ_ACT_SIGMOID = 1,
+    MQ_ACT_SILU = 2,
+    MQ_ACT_TANH = 3,
+    MQ_ACT_HARDSIGMOID = 4,   /* max(0, min(1, alpha*x + beta)); PyTorch: alpha 1/6, beta 1/2; ONNX default 0.2, 0.5 */
+    MQ_ACT_HARDSWISH = 5,     /* x * relu6(x + 3) / 6 */
+    MQ_ACT_GELU = 6,          /* x * Phi(x), exact (erf) form */
+    MQ_ACT_ELU = 7,           /* x > 0 ? x : alpha * (exp(x) - 1) */
+    MQ_ACT_MISH = 8,          /* x * tanh(softplus(x)) */
+    MQ_ACT_EXP = 9,           /* exp(x), for softmax-style use */
+    MQ_ACT_RELU = 10,
+    MQ_ACT_RELU6 = 11
+} mq_activation;
+
+typedef struct {
+    mq_activation fn;
+    double alpha;   /* HardSigmoid alpha, ELU alpha; ignored otherwise */
+    double beta;    /* HardSigmoid beta; ignored otherwise */
+} mq_activation_desc;
+
+/* Numerically stable float64 reference of fn at x: finite for every finite x
+ * (sigmoid through exp(-|x|), softplus through log1p(exp(-|x|)), exp saturates at DBL_MAX). */
+double mq_activation_eval(const mq_activation_desc *fn, double x);
+
+/*
+ * Fill table[i] for every input code i (code = (int8)i for INT8 input, i for UINT8):
+ *   table[i] = clamp(round_half_even(f((code - in_zp) * in_scale) / out_scale) + out_zp)
+ * stored as a byte of out_dtype. Double precision, no inf/NaN.
+ */
+mq_status mq_lut_build(const mq_activation_desc *fn,
+                       double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
+                       double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                       uint8_t table[256]);
+
+/* The fixed output qparams of sigmoid (and of softmax): scale 1/256 with
+ * zero point 0 for UINT8 (PyTorch quint8) or -128 for INT8 (TFLite int8). */
+mq_status mq_sigmoid_output_qparams(mq_dtype dtype, double *scale, int32_t *zero_point);
+
+/* exp_table[d] = round(exp(-d * in_scale) * 65536), d = 0..255 (mq_softmax). */
+mq_status mq_softmax_build_exp_table(double in_scale, uint32_t exp_table[256]);
+
+/* Prepare an elementwise add: out = in1 + in2 in real values (TFLite scheme, left_shift 20). */
+mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_dtype,
+                         double in2_scale, int32_t in2_zero_point, mq_dtype in2_dtype,
+                         double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                         int32_t act_min, int32_t act_max, mq_add_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MICROQUANT_MQ_HOST_H */

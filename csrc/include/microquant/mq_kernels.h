@@ -1,0 +1,130 @@
+/*
+ * MicroQuant: device kernels (operators). Integer-only, no allocation.
+ *
+ * Layouts: activations are row-major, channels last (NHWC for images, [batch, features]
+ * for fully connected). Weights are int8, symmetric (zero point 0), per output channel,
+ * repacked offline by mq_pack_weights_n4k16() (mq_host.h) into the N4K16 layout:
+ *
+ *   packed[((g * KC + c) * 4 + r) * 16 + j] = W[4g + r][16c + j]     (zero where out of range)
+ *   G = ceil(N/4) row groups, KC = ceil(K/16) k-chunks, size = G*4*KC*16 bytes.
+ *
+ * Activations may be QUInt8 or QInt8. Internally an input code x is used in the signed
+ * domain x' = (int8)(x ^ 0x80) for UINT8, x' = x for INT8; the host folds the matching
+ * zero point zp' = zp - 128 (UINT8) or zp (INT8) into the bias (mq_fold_bias), so the
+ * inner loop is pure int8 x int8 -> int32 MACs:
+ *
+ *   acc[m][n] = folded_bias[n] + sum_k x'[m][k] * W[n][k]        (int32, wraps modulo 2^32)
+ *   v = out_zero_point + mq_requantize(acc, multiplier[n], shift[n])
+ *   v = clamp(v, act_min, act_max)
+ *   out = lut ? lut[(uint8_t)v] : (uint8_t)v                      (one byte per element)
+ *
+ * See docs/QUANTIZATION.md for the derivations.
+ */
+#ifndef MICROQUANT_MQ_KERNELS_H
+#define MICROQUANT_MQ_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq_quant.h"
+#include "mq_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Size in bytes of N4K16-packed weights for an (n, k) matrix. 0 on bad sizes. */
+static inline size_t mq_packed_weights_size_n4k16(int32_t n, int32_t k)
+{
+    if (n <= 0 || k <= 0) {
+        return 0;
+    }
+    return (size_t)((n + 3) / 4) * 4u * (size_t)((k + 15) / 16) * 16u;
+}
+
+/* Requantized fully connected / GEMM layer, prepared on the host. */
+typedef struct {
+    int32_t n;                  /* output features (rows of W), >= 1 */
+    int32_t k;                  /* input features, >= 1 */
+    const int8_t *weights;      /* N4K16-packed weights, mq_packed_weights_size_n4k16(n, k) bytes */
+    const int32_t *bias;        /* n folded biases (mq_fold_bias); required */
+    const int32_t *multiplier;  /* Q31 multipliers: n entries if per_channel, else 1 */
+    const int32_t *shift;       /* shifts in [-31, 30]: n entries if per_channel, else 1 */
+    int32_t per_channel;        /* 1: per output channel, 0: per tensor */
+    mq_dtype in_dtype;          /* MQ_DTYPE_INT8 or MQ_DTYPE_UINT8 */
+    mq_dtype out_dtype;         /* dtype of the requantized codes (the LUT's input when lut != NULL) */
+    int32_t out_zero_point;     /* zero point of the requantized codes */
+    int32_t act_min;            /* clamp, in the requantized code domain (fused ReLU / ReLU6) */
+    int32_t act_max;
+    const uint8_t *lut;         /* optional epilogue: 256-entry table indexed by (uint8_t)code, or NULL */
+} mq_fc_params;
+
+/* Checks every field of p (pointers, sizes, dtypes, shifts, clamp range). */
+mq_status mq_fc_params_check(const mq_fc_params *p);
+
+/*
+ * Fully connected: input [batch, k] codes of p->in_dtype, output [batch, n] bytes.
+ * batch >= 1. input and output must not overlap.
+ */
+mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output);
+
+/* Pointwise (1x1) convolution, NHWC. gemm.n = output channels, gemm.k = input channels. */
+typedef struct {
+    int32_t batch;
+    int32_t in_h, in_w;
+    int32_t stride_h, stride_w;           /* 1 or 2 */
+    int32_t pad_top, pad_left, pad_bottom, pad_right; /* zero padding (pads with the input zero point) */
+    mq_fc_params gemm;
+} mq_conv1x1_params;
+
+/* Output spatial size: (in + pad_a + pad_b - 1) / stride + 1 (dilation is irrelevant for k = 1).
+ * MQ_ERR_SHAPE when it would be < 1 or the parameters are out of range. */
+mq_status mq_conv1x1_output_size(const mq_conv1x1_params *p, int32_t *out_h, int32_t *out_w);
+
+/* Scratch bytes mq_conv1x1 needs (a row of padding codes when any pad > 0, else 0). */
+size_t mq_conv1x1_scratch_size(const mq_conv1x1_params *p);
+
+/* input [batch, in_h, in_w, k], output [batch, out_h, out_w, n]. */
+mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output,
+                     void *scratch, size_t scratch_size);
+
+/* Table lookup activation: output[i] = table[(uint8_t)input[i]]. In place allowed (input == output). */
+mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output, size_t n);
+
+/* Requantized elementwise add of two same-shape tensors (TFLite's scheme, see QUANTIZATION.md). */
+typedef struct {
+    mq_dtype in1_dtype, in2_dtype, out_dtype;
+    int32_t in1_zero_point, in2_zero_point, out_zero_point;
+    int32_t left_shift;                     /* 20 for 8-bit inputs */
+    int32_t in1_multiplier, in1_shift;
+    int32_t in2_multiplier, in2_shift;
+    int32_t out_multiplier, out_shift;
+    int32_t act_min, act_max;               /* output code domain */
+} mq_add_params;
+
+mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
+
+/*
+ * Softmax along one axis of a tensor viewed as [outer, axis_size, inner].
+ * exp_table[d] = round(exp(-d * in_scale) * 65536), d = max - x in code units (mq_softmax_build_exp_table).
+ * Output qparams are fixed: scale 1/256, zero point 0 (UINT8) or -128 (INT8).
+ * out = clamp(zp + round(256 * e / sum)), e = exp_table[max - x].
+ */
+typedef struct {
+    int32_t outer, axis_size, inner;
+    mq_dtype in_dtype, out_dtype;
+    const uint32_t *exp_table;              /* 256 entries */
+} mq_softmax_params;
+
+mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output);
+
+/* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. No overlap. */
+#define MQ_MAX_RANK 6
+mq_status mq_transpose_u8(const int32_t *in_dims, const int32_t *perm, int32_t rank,
+                          const void *input, void *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MICROQUANT_MQ_KERNELS_H */

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's whole test suite (the README's test command). Exits non-zero on any failure.
+#   1. C core and runtime: cmocka suites (gcc, clang, ASan+UBSan), Arm cross builds, fuzzing
+#   2. boards: firmware for every board, QEMU runs byte-identical to the host simulator
+#   3. swift test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== C core and runtime =="
+./scripts/test-c.sh
+echo "== Swift =="
+swift build
+swift test
+echo "== boards =="
+./scripts/test-boards.sh
