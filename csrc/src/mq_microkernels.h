@@ -1,0 +1,47 @@
+/*
+ * MicroQuant internal: microkernels (tiny, hot, layout-specific) and their compile-time dispatch.
+ * Operators (mq_fully_connected, mq_conv1x1, mq_lut_apply, ...) check shapes and call these.
+ *
+ * Every variant of a microkernel gives bit-identical results. The portable C variant is always
+ * compiled (and tested on the host); the DSP (Cortex-M4/M7/M33, __ARM_FEATURE_DSP) and MVE
+ * (Cortex-M55, __ARM_FEATURE_MVE) variants are compiled only for targets that have the feature.
+ */
+#ifndef MICROQUANT_MQ_MICROKERNELS_H
+#define MICROQUANT_MQ_MICROKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "microquant/mq_kernels.h"
+
+/*
+ * GEMM microkernel, N4K16-packed int8 weights (see mq_kernels.h), requantization + clamp + optional LUT epilogue.
+ * Computes out[i][0..n) for input rows i in [0, m): row i starts at x + i * x_stride (k codes of p->in_dtype),
+ * output row i at out + i * out_stride (n bytes). p is already checked by the operator.
+ */
+void mq_gemm_s8_n4k16_c(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                        uint8_t *out, int32_t out_stride);
+void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride);
+void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride);
+
+/* 256-entry table lookup over n bytes; in place allowed. */
+void mq_lut_u8_c(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n);
+void mq_lut_u8_dsp(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n);
+void mq_lut_u8_mve(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n);
+
+/* Dispatch: the best variant for the target, chosen at compile time.
+ * MQ_FORCE_PORTABLE forces the C variants (used by tests and benchmarks to compare paths). */
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_MVE_KERNELS)
+#define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_mve
+#define MQ_LUT_U8 mq_lut_u8_mve
+#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_DSP_KERNELS)
+#define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_dsp
+#define MQ_LUT_U8 mq_lut_u8_dsp
+#else
+#define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_c
+#define MQ_LUT_U8 mq_lut_u8_c
+#endif
+
+#endif /* MICROQUANT_MQ_MICROKERNELS_H */
