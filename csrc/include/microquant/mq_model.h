@@ -35,6 +35,24 @@ extern "C" {
 /* mq_model_load flags */
 #define MQ_LOAD_CHECK_CRC 1u   /* verify the CRC-32 of the body (recommended; costs one pass) */
 
+/* Op types. Values are part of the packed format (docs/FORMAT.md); anything else is
+ * rejected at load time with MQ_ERR_UNSUPPORTED_OP. */
+typedef enum {
+    MQ_OP_FULLY_CONNECTED = 1,  /* [.., k] -> [.., n], N4K16 weights, fused clamp + optional LUT */
+    MQ_OP_CONV_1X1 = 2,         /* NHWC [b, h, w, k] -> [b, oh, ow, n], stride 1|2, zero padding */
+    MQ_OP_LUT = 3,              /* elementwise 256-entry table (activation); in place allowed */
+    MQ_OP_ADD = 4,              /* requantized elementwise add (residual) */
+    MQ_OP_RESHAPE = 5,          /* view: same bytes, new shape (no copy when planned in place) */
+    MQ_OP_SOFTMAX = 6,          /* int8 softmax along one axis, LUT-based exp */
+    MQ_OP_TRANSPOSE = 7         /* byte tensor permutation of axes */
+} mq_op_type;
+
+/* Where a tensor's bytes live. Values are part of the packed format. */
+typedef enum {
+    MQ_STORAGE_ARENA = 0,       /* in the caller's arena, at a host-planned offset */
+    MQ_STORAGE_CONST = 1        /* in the blob's constant section (read in place, e.g. from flash) */
+} mq_storage;
+
 /* A loaded model: a validated view of the blob. Plain data, no pointers into RAM. */
 typedef struct {
     const uint8_t *blob;
@@ -45,6 +63,12 @@ typedef struct {
     const uint8_t *tensors;       /* tensor table (validated) */
     const uint8_t *ops;           /* op table (validated) */
     const uint8_t *io;            /* input/output tensor id lists (validated) */
+    const uint8_t *constants;     /* constant section (16-byte aligned within the blob) */
+    uint32_t constants_size;
+    const uint8_t *metadata;      /* metadata section (length-prefixed strings, validated) */
+    uint32_t metadata_size;
+    uint32_t error_offset;        /* after a failed load: byte offset in the blob of the field that
+                                     failed validation (every other field is then zero) */
 } mq_model;
 
 /* Description of a model input or output tensor. */
@@ -55,14 +79,33 @@ typedef struct {
     uint32_t size_bytes;
     int32_t zero_point;
     uint32_t scale_bits;          /* IEEE-754 float32 bits of the scale (the device never needs it) */
+    int32_t tensor_id;            /* index in the model's tensor table */
+    const char *name;             /* UTF-8 name from the metadata, NOT NUL-terminated; name_len bytes */
+    uint32_t name_len;
 } mq_tensor_info;
 
+/*
+ * Validate blob (size bytes, 4-byte aligned, 16 recommended) and fill *model. The blob must stay
+ * readable and unchanged while the model is used (it is read in place). flags: MQ_LOAD_CHECK_CRC or 0.
+ * Returns MQ_OK, or the first problem found (model->error_offset says where).
+ */
 mq_status mq_model_load(const void *blob, size_t size, uint32_t flags, mq_model *model);
 
 int32_t mq_model_num_inputs(const mq_model *model);
 int32_t mq_model_num_outputs(const mq_model *model);
+/* Describe model input / output number index (0-based). MQ_ERR_INDEX when out of range. */
 mq_status mq_model_input_info(const mq_model *model, int32_t index, mq_tensor_info *info);
 mq_status mq_model_output_info(const mq_model *model, int32_t index, mq_tensor_info *info);
+
+/* Metadata strings (UTF-8, not NUL-terminated). Returns NULL (and *len 0) when field is out of range. */
+typedef enum {
+    MQ_META_PRODUCER = 0,           /* producer name and version, e.g. "microquant 0.1.0" */
+    MQ_META_SOURCE_NAME = 1,        /* source model name (file name of the ONNX model) */
+    MQ_META_HASH_ALGORITHM = 2,     /* e.g. "sha256" */
+    MQ_META_SOURCE_HASH = 3,        /* raw digest bytes of the source model file */
+    MQ_META_CALIBRATION = 4         /* calibration method, e.g. "minmax", "percentile:99.99" */
+} mq_meta_field;
+const char *mq_model_metadata(const mq_model *model, mq_meta_field field, uint32_t *len);
 
 /*
  * Run every op in order. inputs[i] / outputs[i]: one buffer per model input / output, sized

@@ -1,0 +1,141 @@
+/*
+ * MicroQuant: host-side writer of packed models (docs/FORMAT.md). Host only (csrc/host/), never
+ * linked into firmware. The Swift packer (Sources/MQPacking) and the C fixture generator call it.
+ *
+ * The caller describes the model with plain structs and arrays (no callbacks, no varargs):
+ *   - tensors: dtype, shape, quantization, and where the bytes live (an arena offset planned by
+ *     the host, or constant data copied into the blob);
+ *   - ops: type, tensor ids, and the prepared constants (mq_host.h): N4K16 weights, folded bias,
+ *     multipliers/shifts, LUTs, softmax exp tables, add parameters, transpose permutations;
+ *   - model inputs/outputs, arena size and its lower bound, metadata strings.
+ *
+ *   size_t size = 0;
+ *   mq_writer_write(&m, NULL, 0, &size, &diag);            // size query
+ *   uint8_t *blob = malloc(size);                           // (the caller allocates, the writer never does)
+ *   mq_status st = mq_writer_write(&m, blob, size, &size, &diag);
+ *   if (st != MQ_OK) fprintf(stderr, "%s: %s\n", mq_status_str(st), diag.message);
+ *
+ * The output is deterministic: the same description gives the same bytes (constants are laid out
+ * in op order, every padding byte is zero). Before returning MQ_OK the writer loads the blob with
+ * mq_model_load (CRC checked), so a blob the writer accepts is a blob the device accepts.
+ */
+#ifndef MICROQUANT_MQ_WRITER_H
+#define MICROQUANT_MQ_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq_kernels.h"
+#include "mq_model.h"
+#include "mq_quant.h"
+#include "mq_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One tensor. Unused dims (index >= rank) are ignored. Byte size = product(dims) * element size. */
+typedef struct {
+    mq_dtype dtype;               /* MQ_DTYPE_INT8, MQ_DTYPE_UINT8 or MQ_DTYPE_INT32 */
+    int32_t rank;                 /* 1..4 */
+    int32_t dims[4];              /* each >= 1; row-major, channels last (NHWC / [batch, features]) */
+    int32_t zero_point;           /* in the dtype's code range (0 for INT32) */
+    float scale;                  /* per-tensor scale (informational on the device; host I/O uses it) */
+    mq_storage storage;           /* MQ_STORAGE_ARENA or MQ_STORAGE_CONST */
+    uint32_t arena_offset;        /* ARENA: byte offset in the arena, multiple of 16 */
+    const void *data;             /* CONST: the tensor's bytes (byte size as above); ignored for ARENA */
+    const float *channel_scales;  /* optional per-channel scales (informational), or NULL */
+    int32_t num_channel_scales;   /* == dims[channel_axis] when channel_scales != NULL, else 0 */
+    int32_t channel_axis;         /* axis the per-channel scales run along (0..rank-1) */
+} mq_writer_tensor;
+
+/*
+ * One op. Fill the fields its type uses; the others are ignored (zero them).
+ *
+ * FULLY_CONNECTED: inputs[0] = x [.., k] (8-bit), outputs[0] = y [.., n] with the same leading dims.
+ *   fc: every field as for mq_fully_connected. fc.n / fc.k must match the tensors, fc.in_dtype the
+ *   input's dtype. fc.out_dtype / fc.out_zero_point describe the requantized codes: they must equal
+ *   the output tensor's when fc.lut == NULL; with a fused LUT they are the LUT's input qparams and
+ *   the output tensor holds the LUT's output codes. fc.weights: mq_packed_weights_size_n4k16(n, k)
+ *   bytes; fc.bias: n int32; fc.multiplier / fc.shift: n entries if fc.per_channel else 1.
+ * CONV_1X1: inputs[0] = x [b, h, w, k], outputs[0] = y [b, oh, ow, n] (NHWC).
+ *   conv: stride_h/stride_w (1 or 2), pads, and conv.gemm as fc above; conv.batch / in_h / in_w are
+ *   taken from the input tensor (ignored here). scratch_offset: arena offset (multiple of 16) of
+ *   mq_conv1x1_scratch_size() bytes, used only while the op runs; ignored when that size is 0.
+ * LUT: inputs[0] -> outputs[0], same shape, 8-bit; lut = 256-entry table; in place allowed
+ *   (output at the same arena offset as the input).
+ * ADD: inputs[0], inputs[1] -> outputs[0], all the same shape; add = mq_add_prepare() result, whose
+ *   dtypes and zero points must match the three tensors. In place allowed (output at an input's offset).
+ * RESHAPE: inputs[0] -> outputs[0], same dtype, zero point, scale and byte size. A view: give the
+ *   output the input's arena offset and nothing is copied (otherwise the runtime memmoves).
+ * SOFTMAX: inputs[0] -> outputs[0], same shape, 8-bit; axis (negative counts from the end);
+ *   exp_table = mq_softmax_build_exp_table(input scale); the output zero point must be the fixed
+ *   softmax one (0 for UINT8, -128 for INT8; scale 1/256).
+ * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
+ */
+typedef struct {
+    mq_op_type type;
+    int32_t num_inputs;           /* 1 or 2 (ADD) */
+    int32_t inputs[4];            /* tensor indices */
+    int32_t num_outputs;          /* 1 */
+    int32_t outputs[2];           /* tensor indices */
+    mq_fc_params fc;              /* FULLY_CONNECTED */
+    mq_conv1x1_params conv;       /* CONV_1X1 */
+    uint32_t scratch_offset;      /* CONV_1X1 with padding */
+    const uint8_t *lut;           /* LUT: 256 bytes */
+    mq_add_params add;            /* ADD */
+    int32_t axis;                 /* SOFTMAX */
+    const uint32_t *exp_table;    /* SOFTMAX: 256 entries */
+    int32_t perm[4];              /* TRANSPOSE: a permutation of 0..rank-1 */
+} mq_writer_op;
+
+/* Metadata: UTF-8 strings, NUL-terminated, each at most 65535 bytes; NULL means "". */
+typedef struct {
+    const char *producer;             /* e.g. "microquant 0.1.0" */
+    const char *source_name;          /* e.g. "yolov8n-head.onnx" */
+    const char *hash_algorithm;       /* e.g. "sha256" */
+    const uint8_t *source_hash;       /* raw digest bytes of the source file, or NULL */
+    uint32_t source_hash_size;        /* 32 for SHA-256 */
+    const char *calibration_method;   /* e.g. "minmax", "percentile:99.99" */
+    const char *const *input_names;   /* num_inputs strings, or NULL (all "") */
+    const char *const *output_names;  /* num_outputs strings, or NULL (all "") */
+} mq_writer_metadata;
+
+/* A whole model. Ops run in array order. */
+typedef struct {
+    const mq_writer_tensor *tensors;
+    int32_t num_tensors;              /* 1..65535 */
+    const mq_writer_op *ops;
+    int32_t num_ops;                  /* 1..65535 */
+    const int32_t *inputs;            /* model input tensor indices (arena tensors) */
+    int32_t num_inputs;               /* >= 1 */
+    const int32_t *outputs;           /* model output tensor indices */
+    int32_t num_outputs;              /* >= 1 */
+    uint32_t arena_size;              /* bytes the arena needs (every arena tensor and scratch inside) */
+    uint32_t arena_lower_bound;       /* largest sum of simultaneously live tensors (informational) */
+    mq_writer_metadata metadata;
+} mq_writer_model;
+
+/* Where the writer found a problem: indices are -1 when not applicable. */
+typedef struct {
+    int32_t tensor;                   /* tensor index, or -1 */
+    int32_t op;                       /* op index, or -1 */
+    char message[128];                /* NUL-terminated English description */
+} mq_writer_diag;
+
+/*
+ * Serialize m. out == NULL: size query, *size = bytes needed, MQ_OK (the description is still
+ * validated). Otherwise writes *size bytes into out (capacity bytes available; MQ_ERR_BUFFER with
+ * *size = bytes needed when too small). diag may be NULL; on failure it says what and where.
+ */
+mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, size_t *size,
+                          mq_writer_diag *diag);
+
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320, init and final xor 0xFFFFFFFF). */
+uint32_t mq_crc32(const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MICROQUANT_MQ_WRITER_H */
