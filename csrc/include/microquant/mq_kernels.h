@@ -73,18 +73,23 @@ typedef struct {
     int32_t batch;
     int32_t in_h, in_w;
     int32_t stride_h, stride_w;           /* 1 or 2 */
-    int32_t pad_top, pad_left, pad_bottom, pad_right; /* zero padding (pads with the input zero point) */
+    int32_t pad_top, pad_left, pad_bottom, pad_right; /* zero padding (pads with the input zero point), >= 0 */
     mq_fc_params gemm;
+    int32_t in_zero_point;                /* input zero point (a code of gemm.in_dtype): the value of padded pixels */
 } mq_conv1x1_params;
 
 /* Output spatial size: (in + pad_a + pad_b - 1) / stride + 1 (dilation is irrelevant for k = 1).
  * MQ_ERR_SHAPE when it would be < 1 or the parameters are out of range. */
 mq_status mq_conv1x1_output_size(const mq_conv1x1_params *p, int32_t *out_h, int32_t *out_w);
 
-/* Scratch bytes mq_conv1x1 needs (a row of padding codes when any pad > 0, else 0). */
+/* Scratch bytes mq_conv1x1 needs: gemm.k (one pixel of padding codes) when any pad > 0, else 0.
+ * 0 also when p is NULL or gemm.k < 1. */
 size_t mq_conv1x1_scratch_size(const mq_conv1x1_params *p);
 
-/* input [batch, in_h, in_w, k], output [batch, out_h, out_w, n]. */
+/* input [batch, in_h, in_w, k], output [batch, out_h, out_w, n] (NHWC codes).
+ * Output pixel (oy, ox) reads input pixel (oy*stride_h - pad_top, ox*stride_w - pad_left); outside the
+ * input it reads a pixel of in_zero_point codes (so its accumulator is the unfolded bias). scratch must
+ * hold mq_conv1x1_scratch_size(p) bytes (may be NULL when that is 0). Input and output must not overlap. */
 mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output,
                      void *scratch, size_t scratch_size);
 

@@ -1,0 +1,28 @@
+/* mq_dequantize_f32: 8-bit codes -> float, (q - zero_point) * scale (one float rounding). */
+#include <math.h>
+
+#include "microquant/mq_host.h"
+
+#include "mq_host_internal.h"
+
+mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
+                            mq_dtype dtype, float *out)
+{
+    const uint8_t *c = (const uint8_t *)q;
+    size_t i;
+    if (q == NULL || out == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (dtype != MQ_DTYPE_INT8 && dtype != MQ_DTYPE_UINT8) {
+        return MQ_ERR_DTYPE;
+    }
+    if (!mq_scale_ok((double)scale) || zero_point < mq_dtype_min(dtype) || zero_point > mq_dtype_max(dtype)) {
+        return MQ_ERR_QPARAMS;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t code = dtype == MQ_DTYPE_UINT8 ? (int32_t)c[i] : (int32_t)c[i] - ((int32_t)(c[i] & 0x80u) << 1);
+        /* (code - zp) has <= 9 significant bits, so the double product is exact: one rounding to float. */
+        out[i] = (float)((double)(code - zero_point) * (double)scale);
+    }
+    return MQ_OK;
+}

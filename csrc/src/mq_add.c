@@ -1,0 +1,69 @@
+/*
+ * mq_add: requantized elementwise add (TFLite's 8-bit scheme):
+ *   a = (x1 - zp1) << left_shift,  b = (x2 - zp2) << left_shift
+ *   s = requant(a, m1, s1) + requant(b, m2, s2)
+ *   out = clamp(zp_out + requant(s, m_out, s_out), act_min, act_max)
+ * requant = mq_requantize (double rounding). in1/in2 may be the output (exactly), no partial overlap.
+ */
+#include "microquant/mq_kernels.h"
+
+#include "mq_kernels_internal.h"
+
+static int mq_zp_ok(int32_t zp, mq_dtype t)
+{
+    return zp >= mq_dtype_min(t) && zp <= mq_dtype_max(t);
+}
+
+static int mq_aliasing_ok(const void *in, const void *out, size_t n)
+{
+    return in == out || !mq_ranges_overlap(in, n, out, n);
+}
+
+mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
+{
+    const uint8_t *a;
+    const uint8_t *b;
+    uint8_t *o;
+    size_t i;
+    if (p == NULL || in1 == NULL || in2 == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (!mq_dtype_is_8bit(p->in1_dtype) || !mq_dtype_is_8bit(p->in2_dtype) || !mq_dtype_is_8bit(p->out_dtype)) {
+        return MQ_ERR_DTYPE;
+    }
+    if (!mq_zp_ok(p->in1_zero_point, p->in1_dtype) || !mq_zp_ok(p->in2_zero_point, p->in2_dtype) ||
+        !mq_zp_ok(p->out_zero_point, p->out_dtype)) {
+        return MQ_ERR_QPARAMS;
+    }
+    /* |x - zp| <= 255, so left_shift <= 22 keeps (x - zp) << left_shift inside int32. */
+    if (p->left_shift < 0 || p->left_shift > 22) {
+        return MQ_ERR_QPARAMS;
+    }
+    if (!mq_shift_ok(p->in1_shift) || !mq_shift_ok(p->in2_shift) || !mq_shift_ok(p->out_shift) ||
+        !mq_multiplier_ok(p->in1_multiplier) || !mq_multiplier_ok(p->in2_multiplier) ||
+        !mq_multiplier_ok(p->out_multiplier)) {
+        return MQ_ERR_QPARAMS;
+    }
+    if (p->act_min > p->act_max || p->act_min < mq_dtype_min(p->out_dtype) ||
+        p->act_max > mq_dtype_max(p->out_dtype)) {
+        return MQ_ERR_QPARAMS;
+    }
+    if (!mq_aliasing_ok(in1, output, n) || !mq_aliasing_ok(in2, output, n)) {
+        return MQ_ERR_BUFFER;
+    }
+    a = (const uint8_t *)in1;
+    b = (const uint8_t *)in2;
+    o = (uint8_t *)output;
+    for (i = 0; i < n; ++i) {
+        const int32_t va = (mq_code_value(a[i], p->in1_dtype) - p->in1_zero_point) * (1 << p->left_shift);
+        const int32_t vb = (mq_code_value(b[i], p->in2_dtype) - p->in2_zero_point) * (1 << p->left_shift);
+        const int32_t sa = mq_requantize(va, p->in1_multiplier, p->in1_shift);
+        const int32_t sb = mq_requantize(vb, p->in2_multiplier, p->in2_shift);
+        /* Wrapping sum: cannot overflow for multipliers from mq_add_prepare (each term < 2^30). */
+        const int32_t s = mq_u32_to_i32((uint32_t)sa + (uint32_t)sb);
+        const int32_t v = mq_requantize_clamp(s, p->out_multiplier, p->out_shift, p->out_zero_point,
+                                              p->act_min, p->act_max);
+        o[i] = (uint8_t)v;
+    }
+    return MQ_OK;
+}

@@ -1,0 +1,72 @@
+/*
+ * MicroQuant internal: small integer helpers shared by the operator and microkernel files.
+ * Not a public header; everything is static inline, integer-only and free of undefined behaviour.
+ */
+#ifndef MICROQUANT_MQ_KERNELS_INTERNAL_H
+#define MICROQUANT_MQ_KERNELS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "microquant/mq_quant.h"
+
+/* Largest n or k accepted by the GEMM/conv operators (keeps every size computation far from overflow). */
+#define MQ_MAX_DIM (1 << 24)
+
+/* uint32 -> int32 two's complement reinterpretation (modular), without implementation-defined conversion. */
+static inline int32_t mq_u32_to_i32(uint32_t u)
+{
+    return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+}
+
+/* 1 when the byte ranges [a, a+na) and [b, b+nb) share at least one byte. */
+static inline int mq_ranges_overlap(const void *a, size_t na, const void *b, size_t nb)
+{
+    const uintptr_t pa = (uintptr_t)a;
+    const uintptr_t pb = (uintptr_t)b;
+    if (na == 0 || nb == 0) {
+        return 0;
+    }
+    return pa < pb + nb && pb < pa + na;
+}
+
+/* An 8-bit code of dtype t (INT8 or UINT8) as its integer value. */
+static inline int32_t mq_code_value(uint8_t byte, mq_dtype t)
+{
+    return t == MQ_DTYPE_UINT8 ? (int32_t)byte : (int32_t)byte - ((int32_t)(byte & 0x80u) << 1);
+}
+
+/* A code in the signed domain used by the GEMM: x' = (int8)(x ^ 0x80) for UINT8, x for INT8. */
+static inline int32_t mq_code_signed(uint8_t byte, mq_dtype t)
+{
+    const uint8_t b = t == MQ_DTYPE_UINT8 ? (uint8_t)(byte ^ 0x80u) : byte;
+    return (int32_t)b - ((int32_t)(b & 0x80u) << 1);
+}
+
+/* 1 when t is one of the 8-bit activation dtypes. */
+static inline int mq_dtype_is_8bit(mq_dtype t)
+{
+    return t == MQ_DTYPE_INT8 || t == MQ_DTYPE_UINT8;
+}
+
+/* 1 when shift is a legal requantization shift. */
+static inline int mq_shift_ok(int32_t shift)
+{
+    return shift >= MQ_SHIFT_MIN && shift <= MQ_SHIFT_MAX;
+}
+
+/* 1 when multiplier is 0 or a normalized Q31 multiplier in [2^30, 2^31). */
+static inline int mq_multiplier_ok(int32_t multiplier)
+{
+    return multiplier == 0 || multiplier >= (1 << 30);
+}
+
+/* Requantize, add the zero point and clamp, in int64 so the sum never overflows. */
+static inline int32_t mq_requantize_clamp(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
+                                          int32_t lo, int32_t hi)
+{
+    const int64_t v = (int64_t)zero_point + (int64_t)mq_requantize(acc, multiplier, shift);
+    return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+}
+
+#endif /* MICROQUANT_MQ_KERNELS_INTERNAL_H */
