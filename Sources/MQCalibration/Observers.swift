@@ -1,0 +1,203 @@
+// Range observers for activation calibration (docs/CALIBRATION.md states each rule).
+
+import Foundation
+
+/// The calibration methods (`calibrate --observer`).
+public enum ObserverKind: String, Sendable, CaseIterable, Codable {
+    case minmax
+    case movingAverage = "moving-average"
+    case histogram
+    case percentile
+    case entropy
+    case mse
+}
+
+/// Tunables of the observers (defaults follow PyTorch / TensorRT).
+public struct ObserverOptions: Sendable, Equatable {
+    /// MovingAverageMinMax averaging constant (PyTorch default 0.01).
+    public var averagingConstant: Float = 0.01
+    /// Percentile kept (two-sided: (100 - p) / 2 percent is clipped on each side).
+    public var percentile: Double = 99.99
+    /// Bins of the running histogram (histogram, percentile, entropy, mse).
+    public var bins: Int = 2048
+    /// Entropy: quantized bins of the KL search for a two-signed tensor (TensorRT: 128);
+    /// a one-signed tensor uses twice as many (pytorch-quantization's `unsigned` case).
+    public var entropyQuantizedBins: Int = 128
+    /// Entropy: stride of the threshold search.
+    public var entropyStride: Int = 1
+    /// Candidates per axis in the MSE search.
+    public var mseSteps: Int = 200
+
+    public init() {}
+}
+
+/// Watches the values of one tensor over the calibration set and proposes a clip range.
+///
+/// `observe` is called once per batch (MovingAverage's update rule is per call). Every observer
+/// also keeps the exact min/max and a running histogram, used by the report's plots.
+public class Observer {
+    /// The method.
+    public let kind: ObserverKind
+    /// Options in force.
+    public let options: ObserverOptions
+    /// Histogram of every value observed (for the report and the histogram-based methods).
+    public private(set) var histogram: RunningHistogram
+    /// Histogram of |x| (entropy only).
+    public private(set) var absHistogram: RunningHistogram?
+    /// Exact extremes over all batches.
+    public var seenMin: Float { histogram.seenMin }
+    public var seenMax: Float { histogram.seenMax }
+    /// Moving-average state.
+    private var avgMin: Float = 0, avgMax: Float = 0
+    /// Number of `observe` calls with data.
+    public private(set) var batches = 0
+
+    public init(kind: ObserverKind, options: ObserverOptions = ObserverOptions()) {
+        self.kind = kind
+        self.options = options
+        histogram = RunningHistogram(binCount: options.bins)
+        if kind == .entropy { absHistogram = RunningHistogram(binCount: options.bins, anchoredAtZero: true) }
+    }
+
+    /// Observes one batch. Throws `CalibrationError.nonFinite` (with the element index in `x`)
+    /// on NaN or ±Inf; nothing is recorded from a batch that throws.
+    public func observe(_ x: UnsafeBufferPointer<Float>) throws {
+        guard !x.isEmpty else { return }
+        var lo = Float.infinity, hi = -Float.infinity
+        for (i, v) in x.enumerated() {
+            guard v.isFinite else { throw CalibrationError.nonFinite(index: i, value: v) }
+            if v < lo { lo = v }
+            if v > hi { hi = v }
+        }
+        histogram.add(x, lo: lo, hi: hi)
+        if absHistogram != nil {
+            let a = x.map { abs($0) }
+            let amin = lo <= 0 && hi >= 0 ? 0 : Swift.min(abs(lo), abs(hi))
+            a.withUnsafeBufferPointer { absHistogram!.add($0, lo: amin, hi: Swift.max(abs(lo), abs(hi))) }
+        }
+        if batches == 0 {
+            avgMin = lo
+            avgMax = hi
+        } else {
+            let c = options.averagingConstant
+            avgMin = avgMin + c * (lo - avgMin)
+            avgMax = avgMax + c * (hi - avgMax)
+        }
+        batches += 1
+    }
+
+    /// Convenience for arrays.
+    public func observe(_ x: [Float]) throws {
+        try x.withUnsafeBufferPointer { try observe($0) }
+    }
+
+    /// The clip range chosen by the method (not yet widened to include 0; `QParams.affine` does that).
+    public func range() throws -> (min: Float, max: Float) {
+        guard batches > 0 else { throw CalibrationError.noData }
+        let h = histogram
+        switch kind {
+        case .minmax:
+            return (h.seenMin, h.seenMax)
+        case .movingAverage:
+            return (avgMin, avgMax)
+        case .histogram:
+            if h.seenMin == h.seenMax { return (h.seenMin, h.seenMax) }
+            let (s, e) = histogramL2Search(h.counts, dstBins: 256)
+            return (clampToSeen(h.edge(s)), clampToSeen(h.edge(e + 1)))
+        case .percentile:
+            return percentileRange()
+        case .entropy:
+            return entropyRange()
+        case .mse:
+            return mseRange()
+        }
+    }
+
+    private func clampToSeen(_ v: Double) -> Float {
+        Swift.min(Swift.max(Float(v), histogram.seenMin), histogram.seenMax)
+    }
+
+    /// Two-sided percentile on the histogram: the lower bound is the lower edge of the first bin
+    /// whose cumulative count exceeds cut * total, the upper bound the upper edge of the first bin
+    /// whose cumulative count reaches (1 - cut) * total, cut = (100 - p) / 200. Clamped to the seen extremes.
+    private func percentileRange() -> (min: Float, max: Float) {
+        let h = histogram
+        if h.seenMin == h.seenMax { return (h.seenMin, h.seenMax) }
+        let cut = (100 - options.percentile) / 200
+        var acc = 0.0
+        var lowBin = 0
+        for i in 0..<h.binCount {
+            acc += h.counts[i]
+            if acc > cut * h.total { lowBin = i; break }
+        }
+        acc = 0
+        var highBin = h.binCount - 1
+        for i in 0..<h.binCount {
+            acc += h.counts[i]
+            if acc >= (1 - cut) * h.total { highBin = i; break }
+        }
+        return (clampToSeen(h.edge(lowBin)), clampToSeen(h.edge(highBin + 1)))
+    }
+
+    /// TensorRT entropy threshold T on |x|; range = [max(seenMin, -T), min(seenMax, T)].
+    private func entropyRange() -> (min: Float, max: Float) {
+        let h = histogram
+        guard let a = absHistogram, a.binWidth > 0, h.seenMin != h.seenMax else { return (h.seenMin, h.seenMax) }
+        let oneSigned = h.seenMin >= 0 || h.seenMax <= 0
+        let n = oneSigned ? 2 * options.entropyQuantizedBins : options.entropyQuantizedBins
+        let i = entropyThresholdBin(a.counts, quantizedBins: Swift.min(n, a.binCount), stride: options.entropyStride)
+        let t = Float(a.edge(i))
+        return (Swift.max(h.seenMin, -t), Swift.min(h.seenMax, t))
+    }
+
+    /// Expected squared error of quantizing the histogram with 256 levels over [lo, hi] (lo <= 0 <= hi):
+    /// in-range values contribute step^2 / 12 each, values outside (at their bin centre) their
+    /// squared distance to the nearest bound.
+    func mseCost(lo: Double, hi: Double) -> Double {
+        let h = histogram
+        let step = (hi - lo) / 255
+        var cost = 0.0
+        for i in 0..<h.binCount where h.counts[i] != 0 {
+            let c = h.lower + (Double(i) + 0.5) * h.binWidth
+            if c < lo { cost += h.counts[i] * (lo - c) * (lo - c) }
+            else if c > hi { cost += h.counts[i] * (c - hi) * (c - hi) }
+            else { cost += h.counts[i] * step * step / 12 }
+        }
+        return cost
+    }
+
+    /// MSE search: first a joint shrink factor a in {k/steps} applied to [min', max'] (widened to
+    /// include 0), then the upper bound alone, then the lower bound alone, each over the same grid;
+    /// the candidate with the least `mseCost` wins (first one on ties, i.e. the widest).
+    private func mseRange() -> (min: Float, max: Float) {
+        let h = histogram
+        if h.seenMin == h.seenMax { return (h.seenMin, h.seenMax) }
+        let lo0 = Swift.min(Double(h.seenMin), 0), hi0 = Swift.max(Double(h.seenMax), 0)
+        let steps = options.mseSteps
+        var best = (lo0, hi0)
+        var bestCost = mseCost(lo: lo0, hi: hi0)
+        for k in stride(from: steps - 1, through: 1, by: -1) {
+            let a = Double(k) / Double(steps)
+            let c = mseCost(lo: lo0 * a, hi: hi0 * a)
+            if c < bestCost { bestCost = c; best = (lo0 * a, hi0 * a) }
+        }
+        let (jl, jh) = best
+        if jh > 0 {
+            for k in 1...(2 * steps) {
+                let hi = jh * Double(k) / Double(steps)
+                if hi > hi0 { break }
+                let c = mseCost(lo: best.0, hi: hi)
+                if c < bestCost { bestCost = c; best.1 = hi }
+            }
+        }
+        if jl < 0 {
+            for k in 1...(2 * steps) {
+                let lo = jl * Double(k) / Double(steps)
+                if lo < lo0 { break }
+                let c = mseCost(lo: lo, hi: best.1)
+                if c < bestCost { bestCost = c; best.0 = lo }
+            }
+        }
+        return (Float(best.0), Float(best.1))
+    }
+}
