@@ -124,9 +124,11 @@ typedef struct {
 } mq_writer_diag;
 
 /*
- * Serialize m. out == NULL: size query, *size = bytes needed, MQ_OK (the description is still
- * validated). Otherwise writes *size bytes into out (capacity bytes available; MQ_ERR_BUFFER with
- * *size = bytes needed when too small). diag may be NULL; on failure it says what and where.
+ * Serialize m. out == NULL: size query, *size = bytes needed, MQ_OK (only the writer's own checks
+ * of the description run). Otherwise writes *size bytes into out (capacity bytes available, 4-byte
+ * aligned, 16 recommended; MQ_ERR_BUFFER with *size = bytes needed when too small), then validates
+ * the result with mq_model_load: any status but MQ_OK means the blob must not be used. diag may be
+ * NULL; on failure it says what and where (tensor / op index when the problem is in one).
  */
 mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, size_t *size,
                           mq_writer_diag *diag);

@@ -1,0 +1,518 @@
+/*
+ * MicroQuant: host-side writer of packed models (docs/FORMAT.md). No allocation: the caller passes
+ * the output buffer (or NULL to ask for the size). One deterministic layout:
+ *
+ *   header | section table | tensors | ops | io | constants | metadata      (each section 16-aligned)
+ *
+ * Constants are placed in a fixed order (tensor data and per-channel scales in tensor order, then
+ * each op's constants in op order) at 16-byte aligned offsets; every padding byte is zero.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../src/mq_format.h"
+#include "microquant/mq_writer.h"
+
+#define MQ_W_SECTIONS 5u
+
+/* Output cursor. buf == NULL: only count. */
+typedef struct {
+    uint8_t *buf;
+    uint64_t const_base;   /* blob offset of the constant section */
+    uint64_t const_pos;    /* bytes used in the constant section (16-aligned after each item) */
+} mq_wctx;
+
+static uint64_t mq_align16(uint64_t v)
+{
+    return (v + 15u) & ~(uint64_t)15u;
+}
+
+static void mq_wr16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v & 0xFFu);
+    p[1] = (uint8_t)((v >> 8) & 0xFFu);
+}
+
+static void mq_wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v & 0xFFu);
+    p[1] = (uint8_t)((v >> 8) & 0xFFu);
+    p[2] = (uint8_t)((v >> 16) & 0xFFu);
+    p[3] = (uint8_t)((v >> 24) & 0xFFu);
+}
+
+/* Append n bytes of constant data (little-endian already, or bytes); returns its section offset. */
+static uint32_t mq_put_const(mq_wctx *w, const void *data, size_t n)
+{
+    const uint64_t off = w->const_pos;
+    if (w->buf != NULL && n > 0u) {
+        memcpy(w->buf + w->const_base + off, data, n);
+    }
+    w->const_pos = mq_align16(off + n);
+    return (uint32_t)off;
+}
+
+/* Append count int32 / uint32 / float values as little-endian words; returns the section offset. */
+static uint32_t mq_put_words(mq_wctx *w, const void *words, size_t count)
+{
+    const uint64_t off = w->const_pos;
+    size_t i;
+    if (w->buf != NULL) {
+        const uint8_t *src = (const uint8_t *)words;
+        for (i = 0; i < count; i++) {
+            uint32_t v;
+            memcpy(&v, src + 4u * i, 4u);
+            mq_wr32(w->buf + w->const_base + off + 4u * i, v);
+        }
+    }
+    w->const_pos = mq_align16(off + 4u * (uint64_t)count);
+    return (uint32_t)off;
+}
+
+static mq_status mq_fail(mq_writer_diag *d, mq_status st, int32_t tensor, int32_t op, const char *msg)
+{
+    if (d != NULL) {
+        d->tensor = tensor;
+        d->op = op;
+        snprintf(d->message, sizeof d->message, "%s", msg);
+    }
+    return st;
+}
+
+static size_t mq_dtype_size(mq_dtype t)
+{
+    return t == MQ_DTYPE_INT32 ? 4u : 1u;
+}
+
+static uint64_t mq_w_tensor_bytes(const mq_writer_tensor *t)
+{
+    uint64_t n = mq_dtype_size(t->dtype);
+    int32_t i;
+    for (i = 0; i < t->rank && i < 4; i++) {
+        n *= (uint64_t)(t->dims[i] > 0 ? t->dims[i] : 0);
+    }
+    return n;
+}
+
+static size_t mq_strlen0(const char *s)
+{
+    return s != NULL ? strlen(s) : 0u;
+}
+
+/* Write the tensor record for t (and its constants). */
+static void mq_w_tensor(mq_wctx *w, uint8_t *rec, const mq_writer_tensor *t)
+{
+    uint32_t offset = t->arena_offset;
+    uint32_t scale_bits;
+    uint32_t ch_off = 0u;
+    int32_t i;
+    if (t->storage == MQ_STORAGE_CONST) {
+        offset = mq_put_const(w, t->data, (size_t)mq_w_tensor_bytes(t));
+    }
+    if (t->channel_scales != NULL && t->num_channel_scales > 0) {
+        ch_off = mq_put_words(w, t->channel_scales, (size_t)t->num_channel_scales);
+    }
+    if (rec == NULL) {
+        return;
+    }
+    rec[MQ_T_DTYPE] = (uint8_t)t->dtype;
+    rec[MQ_T_RANK] = (uint8_t)t->rank;
+    rec[MQ_T_STORAGE] = (uint8_t)t->storage;
+    for (i = 0; i < t->rank; i++) {
+        mq_wr32(rec + MQ_T_DIMS + 4u * (uint32_t)i, (uint32_t)t->dims[i]);
+    }
+    mq_wr32(rec + MQ_T_ZERO_POINT, (uint32_t)t->zero_point);
+    memcpy(&scale_bits, &t->scale, 4u);
+    mq_wr32(rec + MQ_T_SCALE, scale_bits);
+    mq_wr32(rec + MQ_T_OFFSET, offset);
+    mq_wr32(rec + MQ_T_SIZE, (uint32_t)mq_w_tensor_bytes(t));
+    if (t->channel_scales != NULL && t->num_channel_scales > 0) {
+        mq_wr32(rec + MQ_T_CH_OFFSET, ch_off);
+        mq_wr32(rec + MQ_T_CH_COUNT, (uint32_t)t->num_channel_scales);
+        rec[MQ_T_CH_AXIS] = (uint8_t)t->channel_axis;
+    }
+}
+
+/* Constants and parameter words of a gemm (FULLY_CONNECTED / CONV_1X1). */
+static void mq_w_gemm(mq_wctx *w, const mq_fc_params *fc, uint32_t *p)
+{
+    const size_t nq = fc->per_channel ? (size_t)fc->n : 1u;
+    p[MQ_P_FC_N] = (uint32_t)fc->n;
+    p[MQ_P_FC_K] = (uint32_t)fc->k;
+    p[MQ_P_FC_PER_CHANNEL] = fc->per_channel ? 1u : 0u;
+    p[MQ_P_FC_OUT_DTYPE] = (uint32_t)fc->out_dtype;
+    p[MQ_P_FC_OUT_ZERO_POINT] = (uint32_t)fc->out_zero_point;
+    p[MQ_P_FC_ACT_MIN] = (uint32_t)fc->act_min;
+    p[MQ_P_FC_ACT_MAX] = (uint32_t)fc->act_max;
+    p[MQ_P_FC_WEIGHTS + 1] = (uint32_t)mq_packed_weights_size_n4k16(fc->n, fc->k);
+    p[MQ_P_FC_WEIGHTS] = mq_put_const(w, fc->weights, p[MQ_P_FC_WEIGHTS + 1]);
+    p[MQ_P_FC_BIAS] = mq_put_words(w, fc->bias, (size_t)fc->n);
+    p[MQ_P_FC_BIAS + 1] = 4u * (uint32_t)fc->n;
+    p[MQ_P_FC_MULTIPLIER] = mq_put_words(w, fc->multiplier, nq);
+    p[MQ_P_FC_MULTIPLIER + 1] = 4u * (uint32_t)nq;
+    p[MQ_P_FC_SHIFT] = mq_put_words(w, fc->shift, nq);
+    p[MQ_P_FC_SHIFT + 1] = 4u * (uint32_t)nq;
+    if (fc->lut != NULL) {
+        p[MQ_P_FC_LUT] = mq_put_const(w, fc->lut, 256u);
+        p[MQ_P_FC_LUT + 1] = 256u;
+    }
+}
+
+/* Write the op record for op (and its constants). */
+static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_writer_tensor *tensors)
+{
+    uint32_t p[MQ_OP_NUM_PARAMS];
+    uint32_t i;
+    memset(p, 0, sizeof p);
+    switch (op->type) {
+    case MQ_OP_FULLY_CONNECTED:
+        mq_w_gemm(w, &op->fc, p);
+        break;
+    case MQ_OP_CONV_1X1:
+        mq_w_gemm(w, &op->conv.gemm, p);
+        p[MQ_P_CONV_STRIDE_H] = (uint32_t)op->conv.stride_h;
+        p[MQ_P_CONV_STRIDE_W] = (uint32_t)op->conv.stride_w;
+        p[MQ_P_CONV_PAD_TOP] = (uint32_t)op->conv.pad_top;
+        p[MQ_P_CONV_PAD_LEFT] = (uint32_t)op->conv.pad_left;
+        p[MQ_P_CONV_PAD_BOTTOM] = (uint32_t)op->conv.pad_bottom;
+        p[MQ_P_CONV_PAD_RIGHT] = (uint32_t)op->conv.pad_right;
+        if (op->conv.pad_top > 0 || op->conv.pad_left > 0 || op->conv.pad_bottom > 0 || op->conv.pad_right > 0) {
+            /* The runtime asks the kernel for the scratch size; an unused offset must be 0. */
+            mq_conv1x1_params cp = op->conv;
+            const mq_writer_tensor *in = &tensors[op->inputs[0]];
+            cp.batch = in->dims[0];
+            cp.in_h = in->dims[1];
+            cp.in_w = in->dims[2];
+            if (mq_conv1x1_scratch_size(&cp) > 0u) {
+                p[MQ_P_CONV_SCRATCH] = op->scratch_offset;
+            }
+        }
+        break;
+    case MQ_OP_LUT:
+        p[MQ_P_LUT_TABLE] = mq_put_const(w, op->lut, 256u);
+        p[MQ_P_LUT_TABLE + 1] = 256u;
+        break;
+    case MQ_OP_ADD:
+        p[MQ_P_ADD_LEFT_SHIFT] = (uint32_t)op->add.left_shift;
+        p[MQ_P_ADD_IN1_MULTIPLIER] = (uint32_t)op->add.in1_multiplier;
+        p[MQ_P_ADD_IN1_SHIFT] = (uint32_t)op->add.in1_shift;
+        p[MQ_P_ADD_IN2_MULTIPLIER] = (uint32_t)op->add.in2_multiplier;
+        p[MQ_P_ADD_IN2_SHIFT] = (uint32_t)op->add.in2_shift;
+        p[MQ_P_ADD_OUT_MULTIPLIER] = (uint32_t)op->add.out_multiplier;
+        p[MQ_P_ADD_OUT_SHIFT] = (uint32_t)op->add.out_shift;
+        p[MQ_P_ADD_ACT_MIN] = (uint32_t)op->add.act_min;
+        p[MQ_P_ADD_ACT_MAX] = (uint32_t)op->add.act_max;
+        break;
+    case MQ_OP_SOFTMAX: {
+        const int32_t rank = tensors[op->inputs[0]].rank;
+        p[MQ_P_SOFTMAX_AXIS] = (uint32_t)(op->axis < 0 ? op->axis + rank : op->axis);
+        p[MQ_P_SOFTMAX_TABLE] = mq_put_words(w, op->exp_table, 256u);
+        p[MQ_P_SOFTMAX_TABLE + 1] = 1024u;
+        break;
+    }
+    case MQ_OP_TRANSPOSE:
+        for (i = 0; i < (uint32_t)tensors[op->inputs[0]].rank; i++) {
+            p[MQ_P_TRANSPOSE_PERM + i] = (uint32_t)op->perm[i];
+        }
+        break;
+    default: /* MQ_OP_RESHAPE: no parameters */
+        break;
+    }
+    if (rec == NULL) {
+        return;
+    }
+    rec[MQ_O_TYPE] = (uint8_t)op->type;
+    rec[MQ_O_NUM_INPUTS] = (uint8_t)op->num_inputs;
+    rec[MQ_O_NUM_OUTPUTS] = (uint8_t)op->num_outputs;
+    for (i = 0; i < MQ_OP_MAX_INPUTS; i++) {
+        mq_wr16(rec + MQ_O_INPUTS + 2u * i,
+                i < (uint32_t)op->num_inputs ? (uint32_t)op->inputs[i] : MQ_NO_TENSOR);
+    }
+    for (i = 0; i < MQ_OP_MAX_OUTPUTS; i++) {
+        mq_wr16(rec + MQ_O_OUTPUTS + 2u * i,
+                i < (uint32_t)op->num_outputs ? (uint32_t)op->outputs[i] : MQ_NO_TENSOR);
+    }
+    for (i = 0; i < MQ_OP_NUM_PARAMS; i++) {
+        mq_wr32(rec + MQ_O_PARAMS + 4u * i, p[i]);
+    }
+}
+
+/* Checks the writer itself needs so it never reads outside the caller's arrays. */
+static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
+{
+    int32_t i, j;
+    if (m->tensors == NULL || m->ops == NULL || m->inputs == NULL || m->outputs == NULL) {
+        return mq_fail(d, MQ_ERR_NULL, -1, -1, "model: tensors, ops, inputs and outputs must not be NULL");
+    }
+    if (m->num_tensors < 1 || m->num_tensors > 0xFFFF || m->num_ops < 1 || m->num_ops > 0xFFFF ||
+        m->num_inputs < 1 || m->num_outputs < 1 || m->num_inputs + m->num_outputs > 0xFFFF) {
+        return mq_fail(d, MQ_ERR_SHAPE, -1, -1,
+                       "model: need 1..65535 tensors and ops, at least one input and one output");
+    }
+    for (i = 0; i < m->num_tensors; i++) {
+        const mq_writer_tensor *t = &m->tensors[i];
+        if (t->rank < 1 || t->rank > 4) {
+            return mq_fail(d, MQ_ERR_SHAPE, i, -1, "tensor: rank must be 1..4");
+        }
+        for (j = 0; j < t->rank; j++) {
+            if (t->dims[j] < 1) {
+                return mq_fail(d, MQ_ERR_SHAPE, i, -1, "tensor: every dim must be >= 1");
+            }
+        }
+        if (t->dtype != MQ_DTYPE_INT8 && t->dtype != MQ_DTYPE_UINT8 && t->dtype != MQ_DTYPE_INT32) {
+            return mq_fail(d, MQ_ERR_DTYPE, i, -1, "tensor: dtype must be INT8, UINT8 or INT32");
+        }
+        if (mq_w_tensor_bytes(t) > 0x7FFFFFFFu) {
+            return mq_fail(d, MQ_ERR_SHAPE, i, -1, "tensor: more than 2^31-1 bytes");
+        }
+        if (t->storage != MQ_STORAGE_ARENA && t->storage != MQ_STORAGE_CONST) {
+            return mq_fail(d, MQ_ERR_FORMAT_TENSOR, i, -1, "tensor: storage must be ARENA or CONST");
+        }
+        if (t->storage == MQ_STORAGE_CONST && t->data == NULL) {
+            return mq_fail(d, MQ_ERR_NULL, i, -1, "tensor: CONST storage needs data");
+        }
+        if (t->channel_scales != NULL &&
+            (t->channel_axis < 0 || t->channel_axis >= t->rank || t->num_channel_scales != t->dims[t->channel_axis])) {
+            return mq_fail(d, MQ_ERR_SHAPE, i, -1,
+                           "tensor: num_channel_scales must equal dims[channel_axis]");
+        }
+    }
+    for (i = 0; i < m->num_inputs + m->num_outputs; i++) {
+        const int32_t id = i < m->num_inputs ? m->inputs[i] : m->outputs[i - m->num_inputs];
+        if (id < 0 || id >= m->num_tensors) {
+            return mq_fail(d, MQ_ERR_INDEX, -1, -1, "model: input/output tensor index out of range");
+        }
+    }
+    for (i = 0; i < m->num_ops; i++) {
+        const mq_writer_op *op = &m->ops[i];
+        const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm : &op->fc;
+        if (op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_TRANSPOSE) {
+            return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
+        }
+        if (op->num_inputs < 1 || op->num_inputs > 4 || op->num_outputs < 1 || op->num_outputs > 2) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..4 inputs and 1..2 outputs");
+        }
+        for (j = 0; j < op->num_inputs + op->num_outputs; j++) {
+            const int32_t id = j < op->num_inputs ? op->inputs[j] : op->outputs[j - op->num_inputs];
+            if (id < 0 || id >= m->num_tensors) {
+                return mq_fail(d, MQ_ERR_INDEX, -1, i, "op: tensor index out of range");
+            }
+        }
+        if (op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1) {
+            if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFF) {
+                return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: gemm n and k must be 1..65535");
+            }
+            if (fc->weights == NULL || fc->bias == NULL || fc->multiplier == NULL || fc->shift == NULL) {
+                return mq_fail(d, MQ_ERR_NULL, -1, i, "op: gemm weights, bias, multiplier and shift are required");
+            }
+        }
+        if (op->type == MQ_OP_LUT && op->lut == NULL) {
+            return mq_fail(d, MQ_ERR_NULL, -1, i, "op: LUT needs a 256-entry table");
+        }
+        if (op->type == MQ_OP_SOFTMAX && op->exp_table == NULL) {
+            return mq_fail(d, MQ_ERR_NULL, -1, i, "op: SOFTMAX needs a 256-entry exp table");
+        }
+        if (op->type == MQ_OP_ADD) {
+            const mq_writer_tensor *a = &m->tensors[op->inputs[0]];
+            const mq_writer_tensor *b = &m->tensors[op->inputs[op->num_inputs > 1 ? 1 : 0]];
+            const mq_writer_tensor *o = &m->tensors[op->outputs[0]];
+            if (op->add.in1_dtype != a->dtype || op->add.in2_dtype != b->dtype || op->add.out_dtype != o->dtype ||
+                op->add.in1_zero_point != a->zero_point || op->add.in2_zero_point != b->zero_point ||
+                op->add.out_zero_point != o->zero_point) {
+                return mq_fail(d, MQ_ERR_QPARAMS, -1, i, "op: ADD dtypes/zero points differ from its tensors'");
+            }
+        }
+        if ((op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1) &&
+            fc->in_dtype != m->tensors[op->inputs[0]].dtype) {
+            return mq_fail(d, MQ_ERR_DTYPE, -1, i, "op: gemm in_dtype differs from the input tensor's dtype");
+        }
+        if (op->type == MQ_OP_SOFTMAX) {
+            const int32_t r = m->tensors[op->inputs[0]].rank;
+            if (op->axis < -r || op->axis >= r) {
+                return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: SOFTMAX axis out of range");
+            }
+        }
+        if (op->type == MQ_OP_CONV_1X1 && m->tensors[op->inputs[0]].rank != 4) {
+            return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONV_1X1 input must be rank 4 (NHWC)");
+        }
+    }
+    return MQ_OK;
+}
+
+/* Map a loader failure offset back to the record it lies in. */
+static mq_status mq_w_loader_fail(mq_writer_diag *d, mq_status st, uint32_t at, uint64_t t_off, uint64_t o_off,
+                                  const mq_writer_model *m)
+{
+    int32_t tensor = -1, op = -1;
+    char msg[128];
+    if (at >= t_off && at < t_off + (uint64_t)m->num_tensors * MQ_TENSOR_RECORD_SIZE) {
+        tensor = (int32_t)((at - t_off) / MQ_TENSOR_RECORD_SIZE);
+    } else if (at >= o_off && at < o_off + (uint64_t)m->num_ops * MQ_OP_RECORD_SIZE) {
+        op = (int32_t)((at - o_off) / MQ_OP_RECORD_SIZE);
+    }
+    snprintf(msg, sizeof msg, "mq_model_load rejects the blob: %s (byte %u%s)", mq_status_str(st), (unsigned)at,
+             tensor >= 0 ? ", tensor record" : (op >= 0 ? ", op record" : ""));
+    return mq_fail(d, st, tensor, op, msg);
+}
+
+mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, size_t *size,
+                          mq_writer_diag *diag)
+{
+    mq_wctx w;
+    uint64_t t_off, o_off, io_off, c_off, md_off, total, md_size = 0u;
+    uint8_t *b = (uint8_t *)out;
+    mq_status st;
+    int32_t i;
+    const int32_t nio = m != NULL ? m->num_inputs + m->num_outputs : 0;
+
+    if (diag != NULL) {
+        diag->tensor = -1;
+        diag->op = -1;
+        diag->message[0] = '\0';
+    }
+    if (m == NULL || size == NULL) {
+        return mq_fail(diag, MQ_ERR_NULL, -1, -1, "mq_writer_write: m and size must not be NULL");
+    }
+    st = mq_w_check(m, diag);
+    if (st != MQ_OK) {
+        return st;
+    }
+
+    /* Layout. */
+    t_off = MQ_HEADER_SIZE + MQ_W_SECTIONS * MQ_SECTION_ENTRY_SIZE;
+    o_off = mq_align16(t_off + (uint64_t)m->num_tensors * MQ_TENSOR_RECORD_SIZE);
+    io_off = mq_align16(o_off + (uint64_t)m->num_ops * MQ_OP_RECORD_SIZE);
+    c_off = mq_align16(io_off + 2u * (uint64_t)nio);
+    w.buf = NULL;
+    w.const_base = c_off;
+    w.const_pos = 0u;
+    for (i = 0; i < m->num_tensors; i++) {
+        mq_w_tensor(&w, NULL, &m->tensors[i]);
+    }
+    for (i = 0; i < m->num_ops; i++) {
+        mq_w_op(&w, NULL, &m->ops[i], m->tensors);
+    }
+    md_off = c_off + w.const_pos;
+    {
+        const char *fixed[4];
+        fixed[0] = m->metadata.producer;
+        fixed[1] = m->metadata.source_name;
+        fixed[2] = m->metadata.hash_algorithm;
+        fixed[3] = m->metadata.calibration_method;
+        for (i = 0; i < 4; i++) {
+            if (mq_strlen0(fixed[i]) > 0xFFFFu) {
+                return mq_fail(diag, MQ_ERR_FORMAT_BOUNDS, -1, -1, "metadata: a string is longer than 65535 bytes");
+            }
+            md_size += 2u + mq_strlen0(fixed[i]);
+        }
+        if (m->metadata.source_hash_size > 0xFFFFu ||
+            (m->metadata.source_hash == NULL && m->metadata.source_hash_size != 0u)) {
+            return mq_fail(diag, MQ_ERR_FORMAT_BOUNDS, -1, -1, "metadata: bad source_hash / source_hash_size");
+        }
+        md_size += 2u + m->metadata.source_hash_size;
+        for (i = 0; i < nio; i++) {
+            const char *const *names = i < m->num_inputs ? m->metadata.input_names : m->metadata.output_names;
+            const char *s = names != NULL ? names[i < m->num_inputs ? i : i - m->num_inputs] : NULL;
+            if (mq_strlen0(s) > 0xFFFFu) {
+                return mq_fail(diag, MQ_ERR_FORMAT_BOUNDS, -1, -1, "metadata: a name is longer than 65535 bytes");
+            }
+            md_size += 2u + mq_strlen0(s);
+        }
+    }
+    total = mq_align16(md_off + md_size);
+    if (total > 0xFFFFFFF0u) {
+        return mq_fail(diag, MQ_ERR_FORMAT_SIZE, -1, -1, "model: the blob would exceed 4 GiB");
+    }
+    *size = (size_t)total;
+    if (out == NULL) {
+        return MQ_OK;
+    }
+    if (capacity < total) {
+        return mq_fail(diag, MQ_ERR_BUFFER, -1, -1, "output buffer too small (see *size)");
+    }
+
+    /* Emit. */
+    memset(b, 0, (size_t)total);
+    b[0] = MQ_MAGIC0;
+    b[1] = MQ_MAGIC1;
+    b[2] = MQ_MAGIC2;
+    b[3] = MQ_MAGIC3;
+    mq_wr16(b + MQ_H_VERSION_MAJOR, MQ_FORMAT_VERSION_MAJOR);
+    mq_wr16(b + MQ_H_VERSION_MINOR, MQ_FORMAT_VERSION_MINOR);
+    mq_wr32(b + MQ_H_HEADER_SIZE, MQ_HEADER_SIZE);
+    mq_wr32(b + MQ_H_TOTAL_SIZE, (uint32_t)total);
+    mq_wr16(b + MQ_H_MIN_RUNTIME_MAJOR, 1u);
+    mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, 0u);
+    mq_wr32(b + MQ_H_ARENA_SIZE, m->arena_size);
+    mq_wr32(b + MQ_H_ARENA_LOWER_BOUND, m->arena_lower_bound);
+    mq_wr16(b + MQ_H_NUM_TENSORS, (uint32_t)m->num_tensors);
+    mq_wr16(b + MQ_H_NUM_OPS, (uint32_t)m->num_ops);
+    mq_wr16(b + MQ_H_NUM_INPUTS, (uint32_t)m->num_inputs);
+    mq_wr16(b + MQ_H_NUM_OUTPUTS, (uint32_t)m->num_outputs);
+    mq_wr16(b + MQ_H_NUM_SECTIONS, MQ_W_SECTIONS);
+    {
+        const uint64_t offs[MQ_W_SECTIONS] = { t_off, o_off, io_off, c_off, md_off };
+        const uint64_t lens[MQ_W_SECTIONS] = { (uint64_t)m->num_tensors * MQ_TENSOR_RECORD_SIZE,
+                                               (uint64_t)m->num_ops * MQ_OP_RECORD_SIZE, 2u * (uint64_t)nio,
+                                               w.const_pos, md_size };
+        uint32_t s;
+        for (s = 0; s < MQ_W_SECTIONS; s++) {
+            uint8_t *e = b + MQ_HEADER_SIZE + s * MQ_SECTION_ENTRY_SIZE;
+            mq_wr32(e, s + 1u);
+            mq_wr32(e + 4, (uint32_t)offs[s]);
+            mq_wr32(e + 8, (uint32_t)lens[s]);
+        }
+    }
+    w.buf = b;
+    w.const_pos = 0u;
+    for (i = 0; i < m->num_tensors; i++) {
+        mq_w_tensor(&w, b + t_off + (uint64_t)i * MQ_TENSOR_RECORD_SIZE, &m->tensors[i]);
+    }
+    for (i = 0; i < m->num_ops; i++) {
+        mq_w_op(&w, b + o_off + (uint64_t)i * MQ_OP_RECORD_SIZE, &m->ops[i], m->tensors);
+    }
+    for (i = 0; i < nio; i++) {
+        mq_wr16(b + io_off + 2u * (uint64_t)i,
+                (uint32_t)(i < m->num_inputs ? m->inputs[i] : m->outputs[i - m->num_inputs]));
+    }
+    {
+        uint8_t *p = b + md_off;
+        const char *fixed[MQ_META_NUM_FIXED];
+        size_t lens[MQ_META_NUM_FIXED];
+        uint32_t f;
+        fixed[0] = m->metadata.producer;
+        fixed[1] = m->metadata.source_name;
+        fixed[2] = m->metadata.hash_algorithm;
+        fixed[3] = (const char *)m->metadata.source_hash;
+        fixed[4] = m->metadata.calibration_method;
+        for (f = 0; f < MQ_META_NUM_FIXED; f++) {
+            lens[f] = f == 3u ? (size_t)m->metadata.source_hash_size : mq_strlen0(fixed[f]);
+            mq_wr16(p, (uint32_t)lens[f]);
+            if (lens[f] > 0u) {
+                memcpy(p + 2, fixed[f], lens[f]);
+            }
+            p += 2u + lens[f];
+        }
+        for (i = 0; i < nio; i++) {
+            const char *const *names = i < m->num_inputs ? m->metadata.input_names : m->metadata.output_names;
+            const char *s = names != NULL ? names[i < m->num_inputs ? i : i - m->num_inputs] : NULL;
+            const size_t n = mq_strlen0(s);
+            mq_wr16(p, (uint32_t)n);
+            if (n > 0u) {
+                memcpy(p + 2, s, n);
+            }
+            p += 2u + n;
+        }
+    }
+    mq_wr32(b + MQ_H_CRC32, mq_crc32(b + MQ_HEADER_SIZE, (size_t)(total - MQ_HEADER_SIZE)));
+
+    /* A blob the writer returns is a blob the device accepts. */
+    {
+        mq_model model;
+        st = mq_model_load(b, (size_t)total, MQ_LOAD_CHECK_CRC, &model);
+        if (st != MQ_OK) {
+            return mq_w_loader_fail(diag, st, model.error_offset, t_off, o_off, m);
+        }
+    }
+    return MQ_OK;
+}

@@ -1,0 +1,194 @@
+/*
+ * MicroQuant internal: packed model layout (docs/FORMAT.md is the specification; keep in sync).
+ *
+ * Every multi-byte field is little-endian and read through mq_rd16 / mq_rd32 (byte-wise, no
+ * unaligned casts), so the loader works on any alignment and endianness of the host.
+ */
+#ifndef MICROQUANT_MQ_FORMAT_H
+#define MICROQUANT_MQ_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "microquant/mq_kernels.h"
+#include "microquant/mq_model.h"
+#include "microquant/mq_status.h"
+
+/* Header (MQ_HEADER_SIZE bytes at offset 0) */
+#define MQ_MAGIC0 0x4Du /* 'M' */
+#define MQ_MAGIC1 0x51u /* 'Q' */
+#define MQ_MAGIC2 0x4Du /* 'M' */
+#define MQ_MAGIC3 0x46u /* 'F' */
+#define MQ_FORMAT_VERSION_MAJOR 1u
+#define MQ_FORMAT_VERSION_MINOR 0u
+#define MQ_HEADER_SIZE 48u
+#define MQ_H_MAGIC 0u
+#define MQ_H_VERSION_MAJOR 4u
+#define MQ_H_VERSION_MINOR 6u
+#define MQ_H_HEADER_SIZE 8u
+#define MQ_H_TOTAL_SIZE 12u
+#define MQ_H_CRC32 16u
+#define MQ_H_FLAGS 20u
+#define MQ_H_MIN_RUNTIME_MAJOR 24u
+#define MQ_H_MIN_RUNTIME_MINOR 26u
+#define MQ_H_ARENA_SIZE 28u
+#define MQ_H_ARENA_LOWER_BOUND 32u
+#define MQ_H_NUM_TENSORS 36u
+#define MQ_H_NUM_OPS 38u
+#define MQ_H_NUM_INPUTS 40u
+#define MQ_H_NUM_OUTPUTS 42u
+#define MQ_H_NUM_SECTIONS 44u
+#define MQ_H_RESERVED 46u
+
+/* Section table: num_sections entries of 16 bytes at offset header_size */
+#define MQ_SECTION_ENTRY_SIZE 16u
+#define MQ_SECTION_TENSORS 1u
+#define MQ_SECTION_OPS 2u
+#define MQ_SECTION_IO 3u
+#define MQ_SECTION_CONSTANTS 4u
+#define MQ_SECTION_METADATA 5u
+#define MQ_NUM_REQUIRED_SECTIONS 5u
+#define MQ_MAX_SECTIONS 16u
+
+/* Alignment of sections, constants and arena offsets */
+#define MQ_ALIGN 16u
+
+/* Tensor record */
+#define MQ_TENSOR_RECORD_SIZE 48u
+#define MQ_T_DTYPE 0u
+#define MQ_T_RANK 1u
+#define MQ_T_STORAGE 2u
+#define MQ_T_RESERVED0 3u
+#define MQ_T_DIMS 4u
+#define MQ_T_ZERO_POINT 20u
+#define MQ_T_SCALE 24u
+#define MQ_T_OFFSET 28u
+#define MQ_T_SIZE 32u
+#define MQ_T_CH_OFFSET 36u
+#define MQ_T_CH_COUNT 40u
+#define MQ_T_CH_AXIS 44u
+#define MQ_T_RESERVED1 45u /* 3 bytes */
+
+/* Op record */
+#define MQ_OP_RECORD_SIZE 112u
+#define MQ_OP_MAX_INPUTS 4u
+#define MQ_OP_MAX_OUTPUTS 2u
+#define MQ_OP_NUM_PARAMS 24u
+#define MQ_O_TYPE 0u
+#define MQ_O_NUM_INPUTS 1u
+#define MQ_O_NUM_OUTPUTS 2u
+#define MQ_O_RESERVED 3u
+#define MQ_O_INPUTS 4u
+#define MQ_O_OUTPUTS 12u
+#define MQ_O_PARAMS 16u
+#define MQ_NO_TENSOR 0xFFFFu
+
+/* Parameter word indices, FULLY_CONNECTED and CONV_1X1 */
+#define MQ_P_FC_N 0
+#define MQ_P_FC_K 1
+#define MQ_P_FC_PER_CHANNEL 2
+#define MQ_P_FC_OUT_DTYPE 3
+#define MQ_P_FC_OUT_ZERO_POINT 4
+#define MQ_P_FC_ACT_MIN 5
+#define MQ_P_FC_ACT_MAX 6
+#define MQ_P_FC_WEIGHTS 7      /* (offset, size) */
+#define MQ_P_FC_BIAS 9
+#define MQ_P_FC_MULTIPLIER 11
+#define MQ_P_FC_SHIFT 13
+#define MQ_P_FC_LUT 15         /* (0, 0) = no LUT epilogue */
+#define MQ_P_FC_USED 17
+#define MQ_P_CONV_STRIDE_H 17
+#define MQ_P_CONV_STRIDE_W 18
+#define MQ_P_CONV_PAD_TOP 19
+#define MQ_P_CONV_PAD_LEFT 20
+#define MQ_P_CONV_PAD_BOTTOM 21
+#define MQ_P_CONV_PAD_RIGHT 22
+#define MQ_P_CONV_SCRATCH 23
+#define MQ_P_CONV_USED 24
+/* LUT */
+#define MQ_P_LUT_TABLE 0       /* (offset, size 256) */
+#define MQ_P_LUT_USED 2
+/* ADD */
+#define MQ_P_ADD_LEFT_SHIFT 0
+#define MQ_P_ADD_IN1_MULTIPLIER 1
+#define MQ_P_ADD_IN1_SHIFT 2
+#define MQ_P_ADD_IN2_MULTIPLIER 3
+#define MQ_P_ADD_IN2_SHIFT 4
+#define MQ_P_ADD_OUT_MULTIPLIER 5
+#define MQ_P_ADD_OUT_SHIFT 6
+#define MQ_P_ADD_ACT_MIN 7
+#define MQ_P_ADD_ACT_MAX 8
+#define MQ_P_ADD_USED 9
+/* RESHAPE */
+#define MQ_P_RESHAPE_USED 0
+/* SOFTMAX */
+#define MQ_P_SOFTMAX_AXIS 0
+#define MQ_P_SOFTMAX_TABLE 1   /* (offset, size 1024) */
+#define MQ_P_SOFTMAX_USED 3
+/* TRANSPOSE */
+#define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
+#define MQ_P_TRANSPOSE_USED 4
+
+/* Metadata: fixed strings, then one name per input, then one per output */
+#define MQ_META_NUM_FIXED 5u
+
+/* Little-endian reads, byte-wise. */
+static inline uint32_t mq_rd16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+static inline uint32_t mq_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* A decoded tensor record (fields as stored). */
+typedef struct {
+    mq_dtype dtype;
+    int32_t rank;
+    int32_t dims[4];            /* 1 beyond rank */
+    int32_t zero_point;
+    uint32_t scale_bits;
+    uint32_t storage;           /* mq_storage */
+    uint32_t offset;            /* arena offset or constant-section offset */
+    uint32_t size;              /* bytes */
+} mq_tensor_rec;
+
+/* A decoded op record. */
+typedef struct {
+    uint32_t type;              /* mq_op_type */
+    uint32_t num_inputs, num_outputs;
+    uint32_t inputs[MQ_OP_MAX_INPUTS];
+    uint32_t outputs[MQ_OP_MAX_OUTPUTS];
+    uint32_t p[MQ_OP_NUM_PARAMS];
+} mq_op_rec;
+
+/* Decode tensor record id of a loaded model (no validation: the loader did it). */
+void mq_tensor_decode(const uint8_t *tensors, uint32_t id, mq_tensor_rec *t);
+
+/* Decode op record index of a loaded model. */
+void mq_op_decode(const uint8_t *ops, uint32_t index, mq_op_rec *op);
+
+/* Element count of a decoded tensor. */
+uint32_t mq_tensor_numel(const mq_tensor_rec *t);
+
+/* Build the kernel parameters of a decoded FULLY_CONNECTED / CONV_1X1 op (pointers into constants). */
+void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in, mq_fc_params *fc);
+
+/* Build the kernel parameters of a decoded CONV_1X1 op. */
+void mq_op_conv_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                       mq_conv1x1_params *conv);
+
+/* Build the kernel parameters of a decoded ADD op from its record and tensors. */
+void mq_op_add_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                      const mq_tensor_rec *out, mq_add_params *add);
+
+/* Softmax view [outer, axis, inner] of a decoded tensor. */
+void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                          const mq_tensor_rec *out, mq_softmax_params *sm);
+
+/* CRC-32 (IEEE 802.3 reflected, 0xEDB88320). */
+uint32_t mq_crc32(const void *data, size_t n);
+
+#endif /* MICROQUANT_MQ_FORMAT_H */

@@ -1,0 +1,473 @@
+/*
+ * MicroQuant: mq_model_load, the loader that trusts nothing.
+ *
+ * One pass over the blob, no allocation, no float. After MQ_OK every offset, length, id, dtype and
+ * shape the interpreter will use has been checked (docs/FORMAT.md, "What the loader validates"),
+ * so mq_model_run can index the blob and the arena without further bounds checks.
+ */
+#include <string.h>
+
+#include "mq_format.h"
+#include "mq_kernels_internal.h"
+
+/* Validation context: the blob, its sections, and where the first failure was found. */
+typedef struct {
+    const uint8_t *b;
+    uint32_t total;
+    uint32_t arena_size;
+    uint32_t num_tensors;
+    const uint8_t *tensors;
+    const uint8_t *constants;
+    uint32_t constants_size;
+    uint32_t fail_at;           /* byte offset of the field being checked */
+} mq_lctx;
+
+#define MQ_REQUIRE(cond, status) \
+    do {                         \
+        if (!(cond)) {           \
+            return (status);     \
+        }                        \
+    } while (0)
+
+static int mq_is_8bit(mq_dtype t)
+{
+    return t == MQ_DTYPE_INT8 || t == MQ_DTYPE_UINT8;
+}
+
+/* A constant reference (offset, size) into the constant section: aligned, in bounds, expected size. */
+static int mq_const_ref_ok(const mq_lctx *c, uint32_t offset, uint32_t size, uint64_t expected)
+{
+    return (offset % MQ_ALIGN) == 0u && (uint64_t)size == expected && offset <= c->constants_size &&
+           size <= c->constants_size - offset;
+}
+
+/* Arena ranges [a, a+as) and [b, b+bs) intersect. */
+static int mq_arena_overlap(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
+{
+    return a < b + bs && b < a + as;
+}
+
+/* Output out may be placed exactly on input in (same offset) or apart from it, never partially over it. */
+static int mq_inplace_or_apart(const mq_tensor_rec *in, const mq_tensor_rec *out, int allow_same)
+{
+    if (in->storage != MQ_STORAGE_ARENA) {
+        return 1;
+    }
+    if (allow_same && in->offset == out->offset && in->size == out->size) {
+        return 1;
+    }
+    return !mq_arena_overlap(in->offset, in->size, out->offset, out->size);
+}
+
+static int mq_same_shape(const mq_tensor_rec *a, const mq_tensor_rec *b)
+{
+    int32_t i;
+    if (a->rank != b->rank) {
+        return 0;
+    }
+    for (i = 0; i < 4; i++) {
+        if (a->dims[i] != b->dims[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Float32 bits of a finite, strictly positive scale (integer test, no float). */
+static int mq_scale_bits_ok(uint32_t bits)
+{
+    const uint32_t exponent = (bits >> 23) & 0xFFu;
+    return (bits >> 31) == 0u && exponent != 0xFFu && (bits & 0x7FFFFFFFu) != 0u;
+}
+
+static mq_status mq_check_tensor(mq_lctx *c, uint32_t id)
+{
+    const uint8_t *r = c->tensors + (size_t)id * MQ_TENSOR_RECORD_SIZE;
+    const uint32_t dtype = r[MQ_T_DTYPE];
+    const uint32_t rank = r[MQ_T_RANK];
+    const uint32_t storage = r[MQ_T_STORAGE];
+    const int32_t zp = (int32_t)mq_rd32(r + MQ_T_ZERO_POINT);
+    const uint32_t offset = mq_rd32(r + MQ_T_OFFSET);
+    const uint32_t size = mq_rd32(r + MQ_T_SIZE);
+    const uint32_t ch_offset = mq_rd32(r + MQ_T_CH_OFFSET);
+    const uint32_t ch_count = mq_rd32(r + MQ_T_CH_COUNT);
+    const uint32_t ch_axis = r[MQ_T_CH_AXIS];
+    uint64_t numel = 1u;
+    uint32_t i;
+
+    c->fail_at = (uint32_t)(r - c->b);
+    MQ_REQUIRE(dtype >= (uint32_t)MQ_DTYPE_INT8 && dtype <= (uint32_t)MQ_DTYPE_INT32, MQ_ERR_FORMAT_TENSOR);
+    MQ_REQUIRE(rank >= 1u && rank <= 4u, MQ_ERR_FORMAT_TENSOR);
+    MQ_REQUIRE(r[MQ_T_RESERVED0] == 0u && r[MQ_T_RESERVED1] == 0u && r[MQ_T_RESERVED1 + 1u] == 0u &&
+                   r[MQ_T_RESERVED1 + 2u] == 0u,
+               MQ_ERR_FORMAT_TENSOR);
+    for (i = 0; i < 4u; i++) {
+        const uint32_t d = mq_rd32(r + MQ_T_DIMS + 4u * i);
+        if (i < rank) {
+            MQ_REQUIRE(d >= 1u && d <= 0x7FFFFFFFu, MQ_ERR_FORMAT_TENSOR);
+            numel *= d;
+            MQ_REQUIRE(numel <= 0x7FFFFFFFu, MQ_ERR_FORMAT_TENSOR);
+        } else {
+            MQ_REQUIRE(d == 0u, MQ_ERR_FORMAT_TENSOR);
+        }
+    }
+    if (dtype == (uint32_t)MQ_DTYPE_INT32) {
+        MQ_REQUIRE(zp == 0, MQ_ERR_FORMAT_TENSOR);
+        numel *= 4u;
+        MQ_REQUIRE(numel <= 0x7FFFFFFFu, MQ_ERR_FORMAT_TENSOR);
+    } else {
+        MQ_REQUIRE(zp >= mq_dtype_min((mq_dtype)dtype) && zp <= mq_dtype_max((mq_dtype)dtype),
+                   MQ_ERR_FORMAT_TENSOR);
+    }
+    MQ_REQUIRE((uint64_t)size == numel, MQ_ERR_FORMAT_TENSOR);
+    MQ_REQUIRE(mq_scale_bits_ok(mq_rd32(r + MQ_T_SCALE)), MQ_ERR_FORMAT_TENSOR);
+    MQ_REQUIRE((offset % MQ_ALIGN) == 0u, MQ_ERR_FORMAT_BOUNDS);
+    if (storage == (uint32_t)MQ_STORAGE_ARENA) {
+        MQ_REQUIRE(offset <= c->arena_size && size <= c->arena_size - offset, MQ_ERR_ARENA);
+    } else {
+        MQ_REQUIRE(storage == (uint32_t)MQ_STORAGE_CONST, MQ_ERR_FORMAT_TENSOR);
+        MQ_REQUIRE(offset <= c->constants_size && size <= c->constants_size - offset, MQ_ERR_FORMAT_BOUNDS);
+    }
+    if (ch_count == 0u) {
+        MQ_REQUIRE(ch_offset == 0u && ch_axis == 0u, MQ_ERR_FORMAT_TENSOR);
+    } else {
+        MQ_REQUIRE(ch_axis < rank && ch_count == mq_rd32(r + MQ_T_DIMS + 4u * ch_axis), MQ_ERR_FORMAT_TENSOR);
+        MQ_REQUIRE(mq_const_ref_ok(c, ch_offset, ch_count * 4u, (uint64_t)ch_count * 4u), MQ_ERR_FORMAT_BOUNDS);
+    }
+    return MQ_OK;
+}
+
+/* FULLY_CONNECTED (conv == 0) and CONV_1X1 (conv == 1). */
+static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                               const mq_tensor_rec *out, int conv)
+{
+    const uint32_t *p = op->p;
+    const uint32_t n = p[MQ_P_FC_N], k = p[MQ_P_FC_K];
+    const uint32_t per_channel = p[MQ_P_FC_PER_CHANNEL];
+    const uint32_t req_dtype = p[MQ_P_FC_OUT_DTYPE];
+    const int32_t req_zp = (int32_t)p[MQ_P_FC_OUT_ZERO_POINT];
+    const int32_t act_min = (int32_t)p[MQ_P_FC_ACT_MIN], act_max = (int32_t)p[MQ_P_FC_ACT_MAX];
+    const uint32_t nq = per_channel != 0u ? n : 1u;
+    const int32_t last = in->rank - 1;
+    mq_fc_params fc;
+    int32_t i;
+
+    MQ_REQUIRE(n >= 1u && n <= 0xFFFFu && k >= 1u && k <= 0xFFFFu && per_channel <= 1u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE((uint32_t)in->dims[last] == k && in->rank == out->rank && (uint32_t)out->dims[last] == n,
+               MQ_ERR_SHAPE);
+    MQ_REQUIRE(req_dtype == (uint32_t)MQ_DTYPE_INT8 || req_dtype == (uint32_t)MQ_DTYPE_UINT8, MQ_ERR_DTYPE);
+    MQ_REQUIRE(req_zp >= mq_dtype_min((mq_dtype)req_dtype) && req_zp <= mq_dtype_max((mq_dtype)req_dtype) &&
+                   act_min <= act_max && act_min >= mq_dtype_min((mq_dtype)req_dtype) &&
+                   act_max <= mq_dtype_max((mq_dtype)req_dtype),
+               MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_WEIGHTS], p[MQ_P_FC_WEIGHTS + 1],
+                               (uint64_t)mq_packed_weights_size_n4k16((int32_t)n, (int32_t)k)) &&
+                   mq_const_ref_ok(c, p[MQ_P_FC_BIAS], p[MQ_P_FC_BIAS + 1], (uint64_t)n * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_FC_MULTIPLIER], p[MQ_P_FC_MULTIPLIER + 1], (uint64_t)nq * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_FC_SHIFT], p[MQ_P_FC_SHIFT + 1], (uint64_t)nq * 4u),
+               MQ_ERR_FORMAT_BOUNDS);
+    if (p[MQ_P_FC_LUT] == 0u && p[MQ_P_FC_LUT + 1] == 0u) {
+        /* No epilogue: the output tensor holds the requantized codes. */
+        MQ_REQUIRE((uint32_t)out->dtype == req_dtype && out->zero_point == req_zp, MQ_ERR_QPARAMS);
+    } else {
+        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_LUT], p[MQ_P_FC_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_fc_params(c->constants, op, in, &fc);
+    /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
+    MQ_REQUIRE(mq_fc_params_check(&fc) == MQ_OK, MQ_ERR_QPARAMS);
+    if (!conv) {
+        /* Leading dims are the batch: equal on both sides. */
+        for (i = 0; i < last; i++) {
+            MQ_REQUIRE(in->dims[i] == out->dims[i], MQ_ERR_SHAPE);
+        }
+    } else {
+        mq_conv1x1_params cp;
+        int32_t oh = 0, ow = 0;
+        size_t scratch;
+        const uint32_t s_off = p[MQ_P_CONV_SCRATCH];
+        for (i = MQ_P_CONV_STRIDE_H; i <= MQ_P_CONV_PAD_RIGHT; i++) {
+            MQ_REQUIRE(p[i] <= 0xFFFFu, MQ_ERR_FORMAT_OP); /* no negative or absurd stride/pad */
+        }
+        MQ_REQUIRE(in->rank == 4 && in->dims[0] == out->dims[0], MQ_ERR_SHAPE);
+        mq_op_conv_params(c->constants, op, in, &cp);
+        MQ_REQUIRE(mq_conv1x1_output_size(&cp, &oh, &ow) == MQ_OK, MQ_ERR_SHAPE);
+        MQ_REQUIRE(out->dims[1] == oh && out->dims[2] == ow, MQ_ERR_SHAPE);
+        scratch = mq_conv1x1_scratch_size(&cp);
+        if (scratch == 0u) {
+            MQ_REQUIRE(s_off == 0u, MQ_ERR_FORMAT_OP);
+        } else {
+            MQ_REQUIRE(scratch <= 0x7FFFFFFFu, MQ_ERR_ARENA);
+            MQ_REQUIRE((s_off % MQ_ALIGN) == 0u && s_off <= c->arena_size &&
+                           (uint32_t)scratch <= c->arena_size - s_off,
+                       MQ_ERR_ARENA);
+            MQ_REQUIRE(!mq_arena_overlap(s_off, (uint32_t)scratch, out->offset, out->size), MQ_ERR_ARENA);
+            MQ_REQUIRE(in->storage != MQ_STORAGE_ARENA ||
+                           !mq_arena_overlap(s_off, (uint32_t)scratch, in->offset, in->size),
+                       MQ_ERR_ARENA);
+        }
+    }
+    return MQ_OK;
+}
+
+static mq_status mq_check_add(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                              const mq_tensor_rec *out)
+{
+    mq_add_params a;
+    mq_op_add_params(op, in1, in2, out, &a);
+    MQ_REQUIRE(mq_is_8bit(in1->dtype) && mq_is_8bit(in2->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in1, out) && mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    /* The ranges mq_add accepts: (code - zp) << left_shift stays in int32 for left_shift <= 22. */
+    MQ_REQUIRE(a.left_shift >= 0 && a.left_shift <= 22 && mq_multiplier_ok(a.in1_multiplier) &&
+                   mq_multiplier_ok(a.in2_multiplier) && mq_multiplier_ok(a.out_multiplier) &&
+                   mq_shift_ok(a.in1_shift) && mq_shift_ok(a.in2_shift) && mq_shift_ok(a.out_shift) &&
+                   a.act_min <= a.act_max && a.act_min >= mq_dtype_min(out->dtype) &&
+                   a.act_max <= mq_dtype_max(out->dtype),
+               MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+
+static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                  const mq_tensor_rec *out)
+{
+    const uint32_t axis = op->p[MQ_P_SOFTMAX_AXIS];
+    const uint32_t t_off = op->p[MQ_P_SOFTMAX_TABLE];
+    uint32_t d;
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in, out) && axis < (uint32_t)in->rank, MQ_ERR_SHAPE);
+    /* The sum of exp over the axis fits 32 bits: axis_size * 65536 < 2^32. */
+    MQ_REQUIRE(in->dims[axis] <= 0xFFFF, MQ_ERR_SHAPE);
+    MQ_REQUIRE(out->zero_point == (out->dtype == MQ_DTYPE_UINT8 ? 0 : -128), MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_const_ref_ok(c, t_off, op->p[MQ_P_SOFTMAX_TABLE + 1], 1024u), MQ_ERR_FORMAT_BOUNDS);
+    /* exp(-d * scale) * 65536: exactly 65536 at d = 0 (so the sum is never 0), never above it. */
+    for (d = 0; d < 256u; d++) {
+        const uint32_t e = mq_rd32(c->constants + t_off + 4u * d);
+        MQ_REQUIRE(d == 0u ? e == 65536u : e <= 65536u, MQ_ERR_QPARAMS);
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+
+static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    uint32_t seen = 0u;
+    int32_t i;
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && in->dtype == out->dtype, MQ_ERR_DTYPE);
+    MQ_REQUIRE(in->rank == out->rank, MQ_ERR_SHAPE);
+    for (i = 0; i < 4; i++) {
+        const uint32_t pi = op->p[MQ_P_TRANSPOSE_PERM + i];
+        if (i < in->rank) {
+            MQ_REQUIRE(pi < (uint32_t)in->rank && (seen & (1u << pi)) == 0u, MQ_ERR_FORMAT_OP);
+            seen |= 1u << pi;
+            MQ_REQUIRE(out->dims[i] == in->dims[pi], MQ_ERR_SHAPE);
+        } else {
+            MQ_REQUIRE(pi == 0u, MQ_ERR_FORMAT_OP);
+        }
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+
+/* Words of op->p each type uses; the rest must be zero. 0xFF marks an unsupported type. */
+static const uint8_t mq_params_used[8] = {
+    0xFFu, MQ_P_FC_USED, MQ_P_CONV_USED, MQ_P_LUT_USED, MQ_P_ADD_USED,
+    MQ_P_RESHAPE_USED, MQ_P_SOFTMAX_USED, MQ_P_TRANSPOSE_USED,
+};
+
+static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
+{
+    mq_op_rec op;
+    mq_tensor_rec in, in2, out;
+    uint32_t i, used, want_inputs;
+
+    c->fail_at = (uint32_t)(ops + (size_t)index * MQ_OP_RECORD_SIZE - c->b);
+    mq_op_decode(ops, index, &op);
+    MQ_REQUIRE(op.type < 8u && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
+    used = mq_params_used[op.type];
+    want_inputs = op.type == (uint32_t)MQ_OP_ADD ? 2u : 1u;
+    MQ_REQUIRE(op.num_inputs == want_inputs && op.num_outputs == 1u &&
+                   ops[(size_t)index * MQ_OP_RECORD_SIZE + MQ_O_RESERVED] == 0u,
+               MQ_ERR_FORMAT_OP);
+    for (i = 0; i < MQ_OP_MAX_INPUTS; i++) {
+        MQ_REQUIRE(i < op.num_inputs ? op.inputs[i] < c->num_tensors : op.inputs[i] == MQ_NO_TENSOR,
+                   MQ_ERR_FORMAT_OP);
+    }
+    MQ_REQUIRE(op.outputs[0] < c->num_tensors && op.outputs[1] == MQ_NO_TENSOR, MQ_ERR_FORMAT_OP);
+    for (i = used; i < MQ_OP_NUM_PARAMS; i++) {
+        MQ_REQUIRE(op.p[i] == 0u, MQ_ERR_FORMAT_OP);
+    }
+    mq_tensor_decode(c->tensors, op.inputs[0], &in);
+    mq_tensor_decode(c->tensors, op.outputs[0], &out);
+    MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
+
+    switch (op.type) {
+    case MQ_OP_FULLY_CONNECTED:
+        return mq_check_gemm(c, &op, &in, &out, 0);
+    case MQ_OP_CONV_1X1:
+        return mq_check_gemm(c, &op, &in, &out, 1);
+    case MQ_OP_LUT:
+        MQ_REQUIRE(mq_is_8bit(in.dtype) && mq_is_8bit(out.dtype), MQ_ERR_DTYPE);
+        MQ_REQUIRE(mq_same_shape(&in, &out), MQ_ERR_SHAPE);
+        MQ_REQUIRE(mq_const_ref_ok(c, op.p[MQ_P_LUT_TABLE], op.p[MQ_P_LUT_TABLE + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
+        MQ_REQUIRE(mq_inplace_or_apart(&in, &out, 1), MQ_ERR_ARENA);
+        return MQ_OK;
+    case MQ_OP_ADD:
+        mq_tensor_decode(c->tensors, op.inputs[1], &in2);
+        return mq_check_add(&op, &in, &in2, &out);
+    case MQ_OP_RESHAPE:
+        /* Same bytes, same meaning; overlap is fine (memmove, or nothing when in place). */
+        MQ_REQUIRE(in.dtype == out.dtype && in.zero_point == out.zero_point && in.scale_bits == out.scale_bits,
+                   MQ_ERR_QPARAMS);
+        MQ_REQUIRE(in.size == out.size, MQ_ERR_SHAPE);
+        return MQ_OK;
+    case MQ_OP_SOFTMAX:
+        return mq_check_softmax(c, &op, &in, &out);
+    default: /* MQ_OP_TRANSPOSE: the table above admits nothing else */
+        return mq_check_transpose(&op, &in, &out);
+    }
+}
+
+/* Metadata: MQ_META_NUM_FIXED + num_io strings, each a u16 length then its bytes, inside the section. */
+static mq_status mq_check_metadata(mq_lctx *c, const uint8_t *meta, uint32_t size, uint32_t count)
+{
+    uint32_t pos = 0u, i;
+    for (i = 0; i < count; i++) {
+        c->fail_at = (uint32_t)(meta + pos - c->b);
+        MQ_REQUIRE(size - pos >= 2u && mq_rd16(meta + pos) <= size - pos - 2u, MQ_ERR_FORMAT_BOUNDS);
+        pos += 2u + mq_rd16(meta + pos);
+    }
+    return MQ_OK;
+}
+
+static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t flags, mq_model *m)
+{
+    uint32_t header_size, num_sections, table_end, prev_end, i;
+    uint32_t sec_off[MQ_NUM_REQUIRED_SECTIONS], sec_size[MQ_NUM_REQUIRED_SECTIONS];
+    uint32_t nt, no, ni, nout;
+    mq_status st;
+
+    c->b = b;
+    c->fail_at = 0u;
+    MQ_REQUIRE(size >= MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE);
+    MQ_REQUIRE(b[0] == MQ_MAGIC0 && b[1] == MQ_MAGIC1 && b[2] == MQ_MAGIC2 && b[3] == MQ_MAGIC3,
+               MQ_ERR_FORMAT_MAGIC);
+    c->fail_at = MQ_H_VERSION_MAJOR;
+    MQ_REQUIRE(mq_rd16(b + MQ_H_VERSION_MAJOR) == MQ_FORMAT_VERSION_MAJOR, MQ_ERR_FORMAT_VERSION);
+    c->fail_at = MQ_H_MIN_RUNTIME_MAJOR;
+    MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
+                   MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
+               MQ_ERR_FORMAT_VERSION);
+    c->fail_at = MQ_H_FLAGS;
+    MQ_REQUIRE(mq_rd32(b + MQ_H_FLAGS) == 0u && mq_rd16(b + MQ_H_RESERVED) == 0u, MQ_ERR_FORMAT_VERSION);
+    header_size = mq_rd32(b + MQ_H_HEADER_SIZE);
+    c->total = mq_rd32(b + MQ_H_TOTAL_SIZE);
+    c->fail_at = MQ_H_HEADER_SIZE;
+    MQ_REQUIRE(header_size >= MQ_HEADER_SIZE && (header_size % MQ_ALIGN) == 0u, MQ_ERR_FORMAT_SIZE);
+    c->fail_at = MQ_H_TOTAL_SIZE;
+    MQ_REQUIRE(c->total <= size && c->total >= header_size, MQ_ERR_FORMAT_SIZE);
+    if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
+        c->fail_at = MQ_H_CRC32;
+        MQ_REQUIRE(mq_crc32(b + header_size, c->total - header_size) == mq_rd32(b + MQ_H_CRC32),
+                   MQ_ERR_FORMAT_CRC);
+    }
+
+    /* Section table: the five required sections first, in order; later ones (ids > 5) are skipped. */
+    num_sections = mq_rd16(b + MQ_H_NUM_SECTIONS);
+    c->fail_at = MQ_H_NUM_SECTIONS;
+    MQ_REQUIRE(num_sections >= MQ_NUM_REQUIRED_SECTIONS && num_sections <= MQ_MAX_SECTIONS, MQ_ERR_FORMAT_SIZE);
+    MQ_REQUIRE(num_sections * MQ_SECTION_ENTRY_SIZE <= c->total - header_size, MQ_ERR_FORMAT_SIZE);
+    table_end = header_size + num_sections * MQ_SECTION_ENTRY_SIZE;
+    prev_end = table_end;
+    for (i = 0; i < num_sections; i++) {
+        const uint8_t *e = b + header_size + i * MQ_SECTION_ENTRY_SIZE;
+        const uint32_t id = mq_rd32(e), off = mq_rd32(e + 4), len = mq_rd32(e + 8);
+        c->fail_at = (uint32_t)(e - b);
+        MQ_REQUIRE(i < MQ_NUM_REQUIRED_SECTIONS ? id == i + 1u : id > MQ_NUM_REQUIRED_SECTIONS, MQ_ERR_FORMAT_SIZE);
+        MQ_REQUIRE(mq_rd32(e + 12) == 0u, MQ_ERR_FORMAT_VERSION);
+        MQ_REQUIRE((off % MQ_ALIGN) == 0u, MQ_ERR_ALIGN);
+        MQ_REQUIRE(off >= prev_end && off <= c->total && len <= c->total - off, MQ_ERR_FORMAT_BOUNDS);
+        prev_end = off + len;
+        if (i < MQ_NUM_REQUIRED_SECTIONS) {
+            sec_off[i] = off;
+            sec_size[i] = len;
+        }
+    }
+    nt = mq_rd16(b + MQ_H_NUM_TENSORS);
+    no = mq_rd16(b + MQ_H_NUM_OPS);
+    ni = mq_rd16(b + MQ_H_NUM_INPUTS);
+    nout = mq_rd16(b + MQ_H_NUM_OUTPUTS);
+    c->fail_at = MQ_H_NUM_TENSORS;
+    MQ_REQUIRE(nt >= 1u && no >= 1u && ni >= 1u && nout >= 1u, MQ_ERR_FORMAT_SIZE);
+    MQ_REQUIRE(sec_size[0] == nt * MQ_TENSOR_RECORD_SIZE && sec_size[1] == no * MQ_OP_RECORD_SIZE &&
+                   sec_size[2] == (ni + nout) * 2u,
+               MQ_ERR_FORMAT_SIZE);
+    c->arena_size = mq_rd32(b + MQ_H_ARENA_SIZE);
+    c->fail_at = MQ_H_ARENA_LOWER_BOUND;
+    MQ_REQUIRE(mq_rd32(b + MQ_H_ARENA_LOWER_BOUND) <= c->arena_size && c->arena_size <= 0x7FFFFFFFu,
+               MQ_ERR_ARENA);
+    c->num_tensors = nt;
+    c->tensors = b + sec_off[0];
+    c->constants = b + sec_off[3];
+    c->constants_size = sec_size[3];
+
+    for (i = 0; i < nt; i++) {
+        st = mq_check_tensor(c, i);
+        MQ_REQUIRE(st == MQ_OK, st);
+    }
+    for (i = 0; i < ni + nout; i++) {
+        const uint32_t id = mq_rd16(b + sec_off[2] + 2u * i);
+        c->fail_at = sec_off[2] + 2u * i;
+        MQ_REQUIRE(id < nt, MQ_ERR_FORMAT_BOUNDS);
+        /* Inputs are copied into the arena, so they must live there. */
+        MQ_REQUIRE(i >= ni || c->tensors[(size_t)id * MQ_TENSOR_RECORD_SIZE + MQ_T_STORAGE] == MQ_STORAGE_ARENA,
+                   MQ_ERR_FORMAT_TENSOR);
+    }
+    for (i = 0; i < no; i++) {
+        st = mq_check_op(c, b + sec_off[1], i);
+        MQ_REQUIRE(st == MQ_OK, st);
+    }
+    st = mq_check_metadata(c, b + sec_off[4], sec_size[4], MQ_META_NUM_FIXED + ni + nout);
+    MQ_REQUIRE(st == MQ_OK, st);
+
+    m->blob = b;
+    m->size = c->total;
+    m->arena_size = c->arena_size;
+    m->arena_lower_bound = mq_rd32(b + MQ_H_ARENA_LOWER_BOUND);
+    m->num_tensors = (uint16_t)nt;
+    m->num_ops = (uint16_t)no;
+    m->num_inputs = (uint16_t)ni;
+    m->num_outputs = (uint16_t)nout;
+    m->tensors = c->tensors;
+    m->ops = b + sec_off[1];
+    m->io = b + sec_off[2];
+    m->constants = c->constants;
+    m->constants_size = c->constants_size;
+    m->metadata = b + sec_off[4];
+    m->metadata_size = sec_size[4];
+    return MQ_OK;
+}
+
+mq_status mq_model_load(const void *blob, size_t size, uint32_t flags, mq_model *model)
+{
+    mq_lctx c;
+    mq_status st;
+    if (model == NULL) {
+        return MQ_ERR_NULL;
+    }
+    memset(model, 0, sizeof *model);
+    if (blob == NULL) {
+        return MQ_ERR_NULL;
+    }
+    /* int32 constants (bias, multipliers, exp tables) are read in place: 4-byte alignment needed. */
+    if (((uintptr_t)blob & 3u) != 0u) {
+        return MQ_ERR_ALIGN;
+    }
+    st = mq_load(&c, (const uint8_t *)blob, size, flags, model);
+    if (st != MQ_OK) {
+        memset(model, 0, sizeof *model);
+        model->error_offset = c.fail_at;
+    }
+    return st;
+}

@@ -1,0 +1,115 @@
+/*
+ * MicroQuant: mq_model_run, the interpreter. Copies the inputs into their arena tensors, runs the
+ * ops in order through the device kernels (mq_kernels.h), copies the outputs out. No allocation,
+ * no float, no planning: every tensor sits at the arena offset the host planned, and the loader
+ * already validated every offset, size, shape and parameter used here.
+ */
+#include <string.h>
+
+#include "mq_format.h"
+
+/* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
+static const uint8_t *mq_tensor_src(const mq_model *m, uint8_t *arena, const mq_tensor_rec *t)
+{
+    return t->storage == (uint32_t)MQ_STORAGE_ARENA ? arena + t->offset : m->constants + t->offset;
+}
+
+static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    mq_op_rec op;
+    mq_tensor_rec in, out;
+    const uint8_t *src;
+    uint8_t *dst;
+
+    mq_op_decode(m->ops, index, &op);
+    mq_tensor_decode(m->tensors, op.inputs[0], &in);
+    mq_tensor_decode(m->tensors, op.outputs[0], &out);
+    src = mq_tensor_src(m, arena, &in);
+    dst = arena + out.offset; /* outputs always live in the arena (validated) */
+
+    switch (op.type) {
+    case MQ_OP_FULLY_CONNECTED: {
+        mq_fc_params fc;
+        mq_op_fc_params(m->constants, &op, &in, &fc);
+        return mq_fully_connected(&fc, (int32_t)(mq_tensor_numel(&in) / (uint32_t)fc.k), src, dst);
+    }
+    case MQ_OP_CONV_1X1: {
+        mq_conv1x1_params cp;
+        size_t scratch_size;
+        mq_op_conv_params(m->constants, &op, &in, &cp);
+        scratch_size = mq_conv1x1_scratch_size(&cp);
+        return mq_conv1x1(&cp, src, dst, scratch_size != 0u ? arena + op.p[MQ_P_CONV_SCRATCH] : NULL,
+                          scratch_size);
+    }
+    case MQ_OP_LUT:
+        return mq_lut_apply(m->constants + op.p[MQ_P_LUT_TABLE], src, dst, out.size);
+    case MQ_OP_ADD: {
+        mq_tensor_rec in2;
+        mq_add_params a;
+        mq_tensor_decode(m->tensors, op.inputs[1], &in2);
+        mq_op_add_params(&op, &in, &in2, &out, &a);
+        return mq_add(&a, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+    }
+    case MQ_OP_RESHAPE:
+        if (src != dst) {
+            memmove(dst, src, out.size);
+        }
+        return MQ_OK;
+    case MQ_OP_SOFTMAX: {
+        mq_softmax_params sm;
+        mq_op_softmax_params(m->constants, &op, &in, &out, &sm);
+        return mq_softmax(&sm, src, dst);
+    }
+    case MQ_OP_TRANSPOSE: {
+        int32_t perm[4];
+        int32_t i;
+        for (i = 0; i < 4; i++) {
+            perm[i] = (int32_t)op.p[MQ_P_TRANSPOSE_PERM + i];
+        }
+        return mq_transpose_u8(in.dims, perm, in.rank, src, dst);
+    }
+    default:
+        return MQ_ERR_UNSUPPORTED_OP; /* unreachable after a successful load */
+    }
+}
+
+mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
+                       const void *const *inputs, void *const *outputs)
+{
+    uint8_t *a = (uint8_t *)arena;
+    mq_tensor_rec t;
+    uint32_t i;
+    mq_status st;
+
+    if (model == NULL || model->blob == NULL || arena == NULL || inputs == NULL || outputs == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (arena_size < model->arena_size || ((uintptr_t)arena & 15u) != 0u) {
+        return MQ_ERR_ARENA;
+    }
+    for (i = 0; i < model->num_inputs; i++) {
+        if (inputs[i] == NULL) {
+            return MQ_ERR_NULL;
+        }
+    }
+    for (i = 0; i < model->num_outputs; i++) {
+        if (outputs[i] == NULL) {
+            return MQ_ERR_NULL;
+        }
+    }
+    for (i = 0; i < model->num_inputs; i++) {
+        mq_tensor_decode(model->tensors, mq_rd16(model->io + 2u * i), &t);
+        memcpy(a + t.offset, inputs[i], t.size);
+    }
+    for (i = 0; i < model->num_ops; i++) {
+        st = mq_run_op(model, a, i);
+        if (st != MQ_OK) {
+            return st;
+        }
+    }
+    for (i = 0; i < model->num_outputs; i++) {
+        mq_tensor_decode(model->tensors, mq_rd16(model->io + 2u * (model->num_inputs + i)), &t);
+        memcpy(outputs[i], mq_tensor_src(model, a, &t), t.size);
+    }
+    return MQ_OK;
+}
