@@ -57,7 +57,6 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
             return MQ_ERR_BUFFER;
         }
         pad_pixel = (uint8_t *)scratch;
-        memset(pad_pixel, (int)(uint8_t)p->in_zero_point, need);
     }
     in_image = (size_t)p->in_h * (size_t)p->in_w * (size_t)g->k;
     out_pixel_count = (size_t)out_h * (size_t)out_w;
@@ -67,6 +66,9 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
                                mq_ranges_overlap(pad_pixel, need, output,
                                                  (size_t)p->batch * out_pixel_count * (size_t)g->n)))) {
         return MQ_ERR_BUFFER;
+    }
+    if (pad_pixel != NULL) {
+        memset(pad_pixel, (int)(uint8_t)p->in_zero_point, need);
     }
 
     /* Output columns [ox_lo, ox_hi] read real input columns: 0 <= ox*stride_w - pad_left <= in_w - 1. */

@@ -1,0 +1,242 @@
+/*
+ * Pointwise (1x1) convolution, NHWC: mq_conv1x1 against a direct int64 reference (output pixel (oy, ox)
+ * reads input (oy*sh - pt, ox*sw - pl) or, outside the input, zero-point codes), over random shapes with
+ * stride 1 and 2, batch >= 1, padding; output size formula; rejection of bad shapes and buffers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "microquant/mq_host.h"
+#include "microquant/mq_kernels.h"
+#include "ref_gemm.h"
+
+static long g_checked;
+
+typedef struct {
+    int32_t batch, in_h, in_w, sh, sw, pt, pl, pb, pr;
+} conv_shape;
+
+static void run_conv(ref_rng *r, const conv_shape *s, int32_t n, int32_t k, const ref_options *o)
+{
+    ref_problem q;
+    mq_conv1x1_params cp;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t eh;
+    int32_t ew;
+    size_t in_bytes;
+    size_t out_bytes;
+    size_t scratch_size;
+    uint8_t *x;
+    uint8_t *y;
+    uint8_t *scratch;
+    uint8_t *pad_codes;
+    int32_t b;
+    int32_t oy;
+    int32_t ox;
+    int32_t c;
+    if (!ref_problem_init(&q, r, n, k, o)) {
+        ref_problem_free(&q);
+        return;
+    }
+    memset(&cp, 0, sizeof cp);
+    cp.batch = s->batch;
+    cp.in_h = s->in_h;
+    cp.in_w = s->in_w;
+    cp.stride_h = s->sh;
+    cp.stride_w = s->sw;
+    cp.pad_top = s->pt;
+    cp.pad_left = s->pl;
+    cp.pad_bottom = s->pb;
+    cp.pad_right = s->pr;
+    cp.gemm = q.p;
+    cp.in_zero_point = q.in_zp;
+    /* independent output size: number of oy >= 0 with oy*s <= in + pa + pb - 1 */
+    eh = (s->in_h + s->pt + s->pb - 1) / s->sh + 1;
+    ew = (s->in_w + s->pl + s->pr - 1) / s->sw + 1;
+    assert_int_equal(mq_conv1x1_output_size(&cp, &out_h, &out_w), MQ_OK);
+    assert_int_equal(out_h, eh);
+    assert_int_equal(out_w, ew);
+    in_bytes = (size_t)s->batch * (size_t)s->in_h * (size_t)s->in_w * (size_t)k;
+    out_bytes = (size_t)s->batch * (size_t)out_h * (size_t)out_w * (size_t)n;
+    scratch_size = mq_conv1x1_scratch_size(&cp);
+    assert_int_equal(scratch_size, (s->pt | s->pl | s->pb | s->pr) ? (size_t)k : 0u);
+    x = (uint8_t *)malloc(in_bytes);
+    y = (uint8_t *)malloc(out_bytes);
+    scratch = (uint8_t *)malloc(scratch_size + 1);
+    pad_codes = (uint8_t *)malloc((size_t)k);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(scratch);
+    assert_non_null(pad_codes);
+    ref_fill_codes(r, x, in_bytes);
+    memset(pad_codes, ref_byte(q.in_zp), (size_t)k);
+    memset(y, 0x5A, out_bytes);
+    assert_int_equal(mq_conv1x1(&cp, x, y, scratch_size ? scratch : NULL, scratch_size), MQ_OK);
+    for (b = 0; b < s->batch; ++b) {
+        for (oy = 0; oy < out_h; ++oy) {
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t iy = oy * s->sh - s->pt;
+                const int32_t ix = ox * s->sw - s->pl;
+                const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                const uint8_t *src = inside ? x + (((size_t)b * (size_t)s->in_h + (size_t)iy) * (size_t)s->in_w +
+                                                   (size_t)ix) * (size_t)k
+                                            : pad_codes;
+                for (c = 0; c < n; ++c) {
+                    const uint8_t got =
+                        y[(((size_t)b * (size_t)out_h + (size_t)oy) * (size_t)out_w + (size_t)ox) * (size_t)n + (size_t)c];
+                    const uint8_t expect = ref_dot_out(&q, src, c);
+                    if (got != expect) {
+                        fail_msg("conv b=%d in=%dx%d s=%d,%d pad=%d,%d,%d,%d n=%d k=%d at (%d,%d,%d,%d): got %u expected %u",
+                                 s->batch, s->in_h, s->in_w, s->sh, s->sw, s->pt, s->pl, s->pb, s->pr, n, k, b, oy, ox,
+                                 c, got, expect);
+                    }
+                    if (!inside) {
+                        /* a padded pixel is requant(bias) exactly */
+                        assert_int_equal(got, ref_bias_out(&q, c));
+                    }
+                    ++g_checked;
+                }
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(scratch);
+    free(pad_codes);
+    ref_problem_free(&q);
+}
+
+static void test_conv_random_shapes(void **state)
+{
+    ref_rng r = {21};
+    int rep;
+    (void)state;
+    for (rep = 0; rep < 400; ++rep) {
+        conv_shape s;
+        const ref_options o = ref_random_options(&r);
+        const int padded = ref_range(&r, 0, 2) == 0;
+        s.batch = (int32_t)ref_range(&r, 1, 3);
+        s.in_h = (int32_t)ref_range(&r, 1, 9);
+        s.in_w = (int32_t)ref_range(&r, 1, 9);
+        s.sh = (int32_t)ref_range(&r, 1, 2);
+        s.sw = (int32_t)ref_range(&r, 1, 2);
+        s.pt = padded ? (int32_t)ref_range(&r, 0, 3) : 0;
+        s.pl = padded ? (int32_t)ref_range(&r, 0, 3) : 0;
+        s.pb = padded ? (int32_t)ref_range(&r, 0, 3) : 0;
+        s.pr = padded ? (int32_t)ref_range(&r, 0, 3) : 0;
+        run_conv(&r, &s, (int32_t)ref_range(&r, 1, 21), (int32_t)ref_range(&r, 1, 40), &o);
+    }
+}
+
+static void test_conv_benchmark_shapes(void **state)
+{
+    ref_rng r = {22};
+    const conv_shape a = {1, 16, 16, 1, 1, 0, 0, 0, 0};
+    const conv_shape b = {1, 8, 8, 1, 1, 0, 0, 0, 0};
+    const conv_shape c = {2, 9, 7, 2, 2, 1, 0, 0, 1};
+    const conv_shape d = {1, 5, 5, 2, 1, 3, 3, 3, 3};
+    ref_options o = ref_random_options(&r);
+    (void)state;
+    run_conv(&r, &a, 64, 32, &o);
+    o = ref_random_options(&r);
+    run_conv(&r, &b, 128, 64, &o);
+    o = ref_random_options(&r);
+    run_conv(&r, &c, 17, 640, &o);
+    o = ref_random_options(&r);
+    o.zp_mode = 2;
+    run_conv(&r, &d, 5, 33, &o);
+    o.zp_mode = 1;
+    run_conv(&r, &d, 5, 1, &o);
+}
+
+static void test_conv_rejects_bad(void **state)
+{
+    ref_rng r = {23};
+    ref_options o = ref_random_options(&r);
+    ref_problem q;
+    mq_conv1x1_params cp;
+    mq_conv1x1_params bad;
+    uint8_t x[2 * 3 * 3 * 4];
+    uint8_t y[2 * 4 * 4 * 5];
+    uint8_t scratch[4];
+    int32_t oh;
+    int32_t ow;
+    (void)state;
+    o.bias_mode = 0;
+    assert_true(ref_problem_init(&q, &r, 5, 4, &o));
+    memset(&cp, 0, sizeof cp);
+    cp.batch = 2;
+    cp.in_h = 3;
+    cp.in_w = 3;
+    cp.stride_h = 1;
+    cp.stride_w = 1;
+    cp.pad_bottom = 1;
+    cp.pad_right = 1;
+    cp.gemm = q.p;
+    cp.in_zero_point = q.in_zp;
+    ref_fill_codes(&r, x, sizeof x);
+    assert_int_equal(mq_conv1x1(&cp, x, y, scratch, sizeof scratch), MQ_OK);
+    assert_int_equal(mq_conv1x1(&cp, x, y, scratch, 3), MQ_ERR_BUFFER);
+    assert_int_equal(mq_conv1x1(&cp, x, y, NULL, 4), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1(NULL, x, y, scratch, 4), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1(&cp, NULL, y, scratch, 4), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1(&cp, x, NULL, scratch, 4), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1(&cp, y, y + 8, scratch, 4), MQ_ERR_BUFFER);   /* input/output overlap */
+    assert_int_equal(mq_conv1x1(&cp, x, y, y + 3, 4), MQ_ERR_BUFFER);         /* scratch inside output */
+    assert_int_equal(mq_conv1x1_output_size(NULL, &oh, &ow), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1_output_size(&cp, NULL, &ow), MQ_ERR_NULL);
+    assert_int_equal(mq_conv1x1_scratch_size(NULL), 0u);
+#define EXPECT_BAD(field, value, status)                                          \
+    do {                                                                          \
+        bad = cp;                                                                 \
+        bad.field = value;                                                        \
+        assert_int_equal(mq_conv1x1(&bad, x, y, scratch, sizeof scratch), status); \
+    } while (0)
+    EXPECT_BAD(batch, 0, MQ_ERR_SHAPE);
+    EXPECT_BAD(in_h, 0, MQ_ERR_SHAPE);
+    EXPECT_BAD(in_w, -3, MQ_ERR_SHAPE);
+    EXPECT_BAD(stride_h, 3, MQ_ERR_SHAPE);
+    EXPECT_BAD(stride_w, 0, MQ_ERR_SHAPE);
+    EXPECT_BAD(pad_top, -1, MQ_ERR_SHAPE);
+    EXPECT_BAD(pad_right, -1, MQ_ERR_SHAPE);
+    EXPECT_BAD(pad_left, INT32_MAX, MQ_ERR_SHAPE);
+    EXPECT_BAD(in_h, INT32_MAX, MQ_ERR_SHAPE);
+    EXPECT_BAD(gemm.k, 0, MQ_ERR_SHAPE);
+    EXPECT_BAD(gemm.weights, NULL, MQ_ERR_NULL);
+    EXPECT_BAD(gemm.in_dtype, MQ_DTYPE_INT32, MQ_ERR_DTYPE);
+    EXPECT_BAD(in_zero_point, q.in_u8 ? 256 : 128, MQ_ERR_QPARAMS);
+    EXPECT_BAD(in_zero_point, q.in_u8 ? -1 : -129, MQ_ERR_QPARAMS);
+    bad = cp;
+    bad.in_h = 1;
+    bad.pad_bottom = 0;
+    bad.pad_top = 0;
+    bad.stride_h = 2;
+    assert_int_equal(mq_conv1x1_output_size(&bad, &oh, &ow), MQ_OK);
+    assert_int_equal(oh, 1);
+#undef EXPECT_BAD
+    ref_problem_free(&q);
+}
+
+static int report(void **state)
+{
+    (void)state;
+    print_message("test_conv: %ld outputs compared, 0 mismatches\n", g_checked);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_random_shapes),
+        cmocka_unit_test(test_conv_benchmark_shapes),
+        cmocka_unit_test(test_conv_rejects_bad),
+    };
+    return cmocka_run_group_tests(tests, NULL, report);
+}
