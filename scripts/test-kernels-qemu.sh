@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Fast-path kernel test on the QEMU Cortex-M machines (issue 6).
+# For each core: builds bench/test_kernels.c with the microkernels (portable + the variant the
+# core dispatches to: portable on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
+# semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
+# reference. Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib) and qemu-system-arm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${MQ_BUILD_DIR:-$ROOT/build/test-kernels-qemu}
+mkdir -p "$OUT"
+for tool in arm-none-eabi-gcc qemu-system-arm; do
+  command -v "$tool" >/dev/null || { echo "test-kernels-qemu: $tool not found in PATH" >&2; exit 2; }
+done
+CFLAGS="-std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
+INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
+KERNELS="csrc/src/mq_gemm_s8_n4k16_c.c csrc/src/mq_gemm_s8_n4k16_dsp.c csrc/src/mq_gemm_s8_n4k16_mve.c
+         csrc/src/mq_lut_u8_c.c csrc/src/mq_lut_u8_dsp.c csrc/src/mq_lut_u8_mve.c"
+fail=0
+# name machine cpu-flags linker-script
+while read -r name machine cpu ld; do
+  [ -n "$name" ] || continue
+  elf=$OUT/test_kernels_$name.elf
+  # shellcheck disable=SC2086
+  if ! arm-none-eabi-gcc ${cpu//,/ } -mthumb $CFLAGS ${MQ_KERNEL_TEST_DEFS:-} $INC -o "$elf" \
+       bench/startup.c bench/test_kernels.c $KERNELS \
+       -nostartfiles --specs=rdimon.specs -L"$ROOT/bench" -T"$ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments; then
+    echo "test-kernels-qemu: $name: build FAILED"; fail=1; continue
+  fi
+  set +e
+  timeout 60 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
+      -semihosting-config enable=on,target=native -kernel "$elf" > "$OUT/$name.log" 2>&1
+  rc=$?
+  set -e
+  tail -n 5 "$OUT/$name.log" | sed "s/^/  [$name] /"
+  if [ $rc -ne 0 ] || ! grep -q '^PASS:' "$OUT/$name.log"; then
+    echo "test-kernels-qemu: $name ($machine): FAILED (exit $rc, log $OUT/$name.log)"; fail=1
+  else
+    echo "test-kernels-qemu: $name ($machine): ok"
+  fi
+done <<'LIST'
+m3 mps2-an385 -mcpu=cortex-m3,-mfloat-abi=soft mps2.ld
+m4 mps2-an386 -mcpu=cortex-m4,-mfpu=fpv4-sp-d16,-mfloat-abi=hard mps2.ld
+m7 mps2-an500 -mcpu=cortex-m7,-mfpu=fpv5-d16,-mfloat-abi=hard mps2.ld
+m55 mps3-an547 -mcpu=cortex-m55,-mfloat-abi=hard an547.ld
+LIST
+if [ $fail -ne 0 ]; then echo "test-kernels-qemu: FAILED"; exit 1; fi
+echo "test-kernels-qemu: all cores passed"
