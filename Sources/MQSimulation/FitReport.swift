@@ -1,0 +1,143 @@
+// MQSimulation: does a packed model fit a board, and how long might it take there (an estimate).
+//
+// Flash = packed model bytes + firmware code (runtime + app) for the board's core, MEASURED from the
+//         cross-compiled firmware by scripts/measure-runtime-size.sh into boards/runtime-size.json.
+// RAM   = arena + input and output buffers + the stack reserve of the board's linker script
+//         (board.json stack_size) + the firmware's other static data (measured, same table).
+// Latency: per-layer instruction estimates from boards/cost-model.json (per-core coefficients per
+//         MAC / per element, documented with their source), cycles = instructions x CPI, at clock_hz.
+
+import Foundation
+
+/// boards/runtime-size.json: code and data of the firmware for each core, measured from the build.
+public struct RuntimeSizeTable: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        /// Board whose firmware was measured.
+        public let board: String
+        /// text + data of the linked firmware minus the embedded model and inputs: runtime (loader,
+        /// interpreter, kernels) + startup + app; what a model adds to on flash.
+        public let firmware_code_bytes: Int
+        /// text + data of the runtime library objects alone (libmicroquant.a, every op).
+        public let runtime_library_bytes: Int
+        /// .data + .bss of the firmware other than the arena and output buffer.
+        public let static_ram_bytes: Int
+    }
+    public let generated_by: String
+    public let compiler: String
+    public let flags: String
+    public let cores: [String: Entry]
+}
+
+/// boards/cost-model.json: per-core instruction coefficients (estimates, with their source).
+public struct CostModel: Codable, Sendable {
+    public struct Core: Codable, Sendable {
+        public let fc_per_mac: Double
+        public let conv_per_mac: Double
+        public let lut_per_element: Double
+        public let add_per_element: Double
+        public let softmax_per_element: Double
+        public let transpose_per_element: Double
+        public let copy_per_byte: Double
+        public let per_op: Double
+        public let cycles_per_instruction: Double
+        /// Where these numbers come from.
+        public let source: String
+    }
+    public let note: String
+    public let cores: [String: Core]
+}
+
+/// One layer's estimate.
+public struct LayerEstimate: Sendable {
+    public let layer: LayerInfo
+    public let instructions: Double
+    public let microseconds: Double
+}
+
+/// The fit report of a model on a board.
+public struct FitReport: Sendable {
+    public let board: BoardConfig
+    public let modelBytes: Int
+    public let firmwareCodeBytes: Int
+    public let flashBytes: Int
+    public let arenaBytes: Int
+    public let ioBytes: Int
+    public let stackBytes: Int
+    public let staticRAMBytes: Int
+    public let ramBytes: Int
+    public let layers: [LayerEstimate]
+    public let totalMicroseconds: Double
+    public let costSource: String
+    public let sizeSource: String
+
+    public var fitsFlash: Bool { flashBytes <= board.flash.size }
+    public var fitsRAM: Bool { ramBytes <= board.ram.size }
+    public var fits: Bool { fitsFlash && fitsRAM }
+
+    /// Builds the report from the measured size table and the cost model.
+    public init(model: PackedModel, board: BoardConfig, sizes: RuntimeSizeTable, costs: CostModel) throws {
+        self.board = board
+        guard let size = sizes.cores[board.core] else {
+            throw BoardError.invalidTable(path: "boards/runtime-size.json",
+                                          reason: "no measurement for core \(board.core) (regenerate with scripts/measure-runtime-size.sh)")
+        }
+        guard let c = costs.cores[board.core] else {
+            throw BoardError.invalidTable(path: "boards/cost-model.json", reason: "no coefficients for core \(board.core)")
+        }
+        modelBytes = model.bytes.count
+        firmwareCodeBytes = size.firmware_code_bytes
+        flashBytes = modelBytes + firmwareCodeBytes
+        arenaBytes = model.arenaSize
+        ioBytes = model.inputs.reduce(0) { $0 + $1.byteCount } + model.outputs.reduce(0) { $0 + $1.byteCount }
+        stackBytes = board.stack_size
+        staticRAMBytes = size.static_ram_bytes
+        ramBytes = arenaBytes + ioBytes + stackBytes + staticRAMBytes
+        let mhz = Double(board.clock_hz) / 1e6
+        layers = model.layers().map { l in
+            var insns = c.per_op
+            switch l.kind {
+            case .fullyConnected: insns += Double(l.macs) * c.fc_per_mac
+            case .conv1x1: insns += Double(l.macs) * c.conv_per_mac
+            case .lut: insns += Double(l.outputElements) * c.lut_per_element
+            case .add: insns += Double(l.outputElements) * c.add_per_element
+            case .softmax: insns += Double(l.outputElements) * c.softmax_per_element
+            case .transpose: insns += Double(l.outputElements) * c.transpose_per_element
+            case .reshape: insns += l.copies ? Double(l.outputElements) * c.copy_per_byte : 0
+            case .unknown: break
+            }
+            return LayerEstimate(layer: l, instructions: insns, microseconds: insns * c.cycles_per_instruction / mhz)
+        }
+        totalMicroseconds = layers.reduce(0) { $0 + $1.microseconds }
+        costSource = c.source
+        sizeSource = "\(sizes.generated_by) (\(sizes.compiler), \(sizes.flags), firmware for \(size.board))"
+    }
+
+    /// The report as text (the `simulate --board` output).
+    public func render() -> String {
+        func kib(_ n: Int) -> String { String(format: "%9d B (%8.1f KiB)", n, Double(n) / 1024) }
+        func pct(_ a: Int, _ b: Int) -> String { String(format: "%5.1f%%", 100 * Double(a) / Double(b)) }
+        var s = "board \(board.name): \(board.core)\(board.dsp ? " DSP" : "")\(board.mve ? " MVE" : ""), "
+        s += "flash \(board.flash.size / 1024) KiB, RAM \(board.ram.size / 1024) KiB, \(board.clock_hz / 1_000_000) MHz\n"
+        s += "flash  model        \(kib(modelBytes))\n"
+        s += "       firmware     \(kib(firmwareCodeBytes))   runtime+app code, measured\n"
+        s += "       total        \(kib(flashBytes))   \(pct(flashBytes, board.flash.size)) of \(board.flash.size / 1024) KiB: \(fitsFlash ? "fits" : "DOES NOT FIT")\n"
+        s += "RAM    arena        \(kib(arenaBytes))\n"
+        s += "       I/O buffers  \(kib(ioBytes))\n"
+        s += "       stack        \(kib(stackBytes))   linker reserve (board.json stack_size)\n"
+        s += "       static       \(kib(staticRAMBytes))   firmware .data/.bss, measured\n"
+        s += "       total        \(kib(ramBytes))   \(pct(ramBytes, board.ram.size)) of \(board.ram.size / 1024) KiB: \(fitsRAM ? "fits" : "DOES NOT FIT")\n"
+        s += "sizes measured by: \(sizeSource)\n"
+        s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
+        s += "  #  op               output            MACs      instructions     us\n"
+        for e in layers {
+            let l = e.layer
+            let name = l.kind.rawValue + (l.fusedLUT ? "+lut" : "")
+            let shape = "[" + l.outputShape.map(String.init).joined(separator: "x") + "]"
+            s += String(format: "%3d  %-16@ %-14@ %9d %16.0f %8.1f\n", l.index, name as NSString, shape as NSString,
+                        l.macs, e.instructions, e.microseconds)
+        }
+        s += String(format: "  total (estimate)  %.1f us = %.3f ms\n", totalMicroseconds, totalMicroseconds / 1000)
+        s += fits ? "fit: the model fits \(board.name)\n" : "fit: the model does NOT fit \(board.name)\n"
+        return s
+    }
+}

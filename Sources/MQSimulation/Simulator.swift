@@ -1,0 +1,139 @@
+// MQSimulation: the host simulator API. Float samples in, quantized with each model input's qparams
+// (mq_quantize_f32: round half to even, saturate), run through mq_model_run (the device's code),
+// outputs as codes and dequantized floats (mq_dequantize_f32).
+//
+//   let sim = try Simulator(contentsOf: URL(fileURLWithPath: "out/example.mqm"))
+//   let result = try sim.run(floats: [x], sampleCount: n)     // x: n samples of input 0, flattened
+//   let y = try result.floats(output: 0)                       // n * outputs[0].elementCount floats
+//
+// Usable from users' own XCTest / Swift Testing suites: add the MicroQuant library product.
+
+import Foundation
+import MicroQuantC
+
+/// Outputs of a simulation run over several samples.
+public struct SimulationResult: Sendable, Equatable {
+    public let sampleCount: Int
+    public let outputs: [TensorDescription]
+    /// For each model output: the codes of every sample, concatenated (sample-major).
+    public let codes: [[UInt8]]
+
+    /// Codes of one sample and output.
+    public func codes(sample: Int, output: Int) -> ArraySlice<UInt8> {
+        let n = outputs[output].byteCount
+        return codes[output][(sample * n)..<((sample + 1) * n)]
+    }
+
+    /// Dequantized values ((q - zero_point) * scale) of every sample for one output.
+    public func floats(output: Int) throws -> [Float] {
+        try dequantize(codes[output], as: outputs[output], what: "output \(output)")
+    }
+}
+
+/// Dequantizes codes of a tensor (any number of samples) with mq_dequantize_f32.
+public func dequantize(_ codes: [UInt8], as t: TensorDescription, what: String) throws -> [Float] {
+    let n = codes.count / t.dtype.size
+    var out = [Float](repeating: 0, count: n)
+    let st = codes.withUnsafeBytes { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            mq_dequantize_f32(src.baseAddress, n, t.scale, t.zeroPoint, t.dtype.cType, dst.baseAddress)
+        }
+    }
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "dequantize \(what)", status: Int(st.rawValue), reason: statusText(Int(st.rawValue)))
+    }
+    return out
+}
+
+/// Quantizes floats for a tensor with mq_quantize_f32 (round half to even, saturate). NaN is an error.
+public func quantize(_ values: [Float], as t: TensorDescription, what: String) throws -> [UInt8] {
+    guard t.dtype != .int32 else {
+        throw SimulationError.inputMismatch(input: what, reason: "int32 model inputs cannot be quantized from floats")
+    }
+    var out = [UInt8](repeating: 0, count: values.count)
+    let st = values.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBytes { dst in
+            mq_quantize_f32(src.baseAddress, values.count, t.scale, t.zeroPoint, t.dtype.cType, dst.baseAddress)
+        }
+    }
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "quantize \(what)", status: Int(st.rawValue),
+                                         reason: statusText(Int(st.rawValue)) + (st == MQ_ERR_QPARAMS ? " (NaN in the data, or bad scale)" : ""))
+    }
+    return out
+}
+
+/// Host simulator of a packed model.
+public struct Simulator: Sendable {
+    public let model: PackedModel
+
+    public init(model: PackedModel) { self.model = model }
+    public init(contentsOf url: URL) throws { model = try PackedModel(contentsOf: url) }
+    public init(bytes: [UInt8]) throws { model = try PackedModel(bytes: bytes) }
+
+    /// Per-sample shape of input `index`: the model input's shape without a leading batch dimension of 1.
+    public func sampleShape(input index: Int) -> [Int] {
+        let s = model.inputs[index].shape
+        return (s.count > 1 && s[0] == 1) ? Array(s.dropFirst()) : s
+    }
+
+    /// Number of samples in an array of shape `shape` meant for input `index` (the first axis counts
+    /// samples): accepts [N] + sampleShape, or [N, 1, ...] for a batch-1 model. Throws naming both shapes.
+    public func sampleCount(shape: [Int], input index: Int) throws -> Int {
+        let t = model.inputs[index]
+        let per = sampleShape(input: index)
+        if shape.count == per.count + 1, Array(shape.dropFirst()) == per, shape[0] >= 1 { return shape[0] }
+        if shape.count == t.shape.count + 1, Array(shape.dropFirst()) == t.shape, shape[0] >= 1 { return shape[0] }
+        let name = t.name.isEmpty ? "\(index)" : t.name
+        throw SimulationError.inputMismatch(
+            input: name,
+            reason: "wrong shape \(shape): expected [N, \(per.map(String.init).joined(separator: ", "))] (N samples of the model input \(t.shape))")
+    }
+
+    /// Runs `sampleCount` samples given as codes: `codes[i]` holds input i's codes for every sample, concatenated.
+    public func run(codes: [[UInt8]], sampleCount: Int) throws -> SimulationResult {
+        guard codes.count == model.inputs.count else {
+            throw SimulationError.inputCount(expected: model.inputs.count, got: codes.count)
+        }
+        for (i, (c, t)) in zip(codes, model.inputs).enumerated() where c.count != sampleCount * t.byteCount {
+            throw SimulationError.inputMismatch(input: t.name.isEmpty ? "\(i)" : t.name,
+                                                reason: "expected \(sampleCount) x \(t.byteCount) bytes of codes, got \(c.count)")
+        }
+        var outs = model.outputs.map { _ in [UInt8]() }
+        for (o, t) in model.outputs.enumerated() { outs[o].reserveCapacity(sampleCount * t.byteCount) }
+        for s in 0..<sampleCount {
+            let ins = zip(codes, model.inputs).map { c, t in Array(c[(s * t.byteCount)..<((s + 1) * t.byteCount)]) }
+            let ys = try model.run(codes: ins, sample: s)
+            for o in ys.indices { outs[o].append(contentsOf: ys[o]) }
+        }
+        return SimulationResult(sampleCount: sampleCount, outputs: model.outputs, codes: outs)
+    }
+
+    /// Quantizes float samples (`floats[i]`: input i of every sample, flattened) with each input's
+    /// qparams and runs them.
+    public func run(floats: [[Float]], sampleCount: Int) throws -> SimulationResult {
+        guard floats.count == model.inputs.count else {
+            throw SimulationError.inputCount(expected: model.inputs.count, got: floats.count)
+        }
+        let codes = try zip(floats, model.inputs).enumerated().map { i, pair -> [UInt8] in
+            let (x, t) = pair
+            guard x.count == sampleCount * t.elementCount else {
+                throw SimulationError.inputMismatch(input: t.name.isEmpty ? "\(i)" : t.name,
+                                                    reason: "expected \(sampleCount) x \(t.elementCount) values, got \(x.count)")
+            }
+            return try quantize(x, as: t, what: "input \(t.name.isEmpty ? "\(i)" : t.name)")
+        }
+        return try run(codes: codes, sampleCount: sampleCount)
+    }
+
+    /// The input codes of every sample, concatenated in the firmware's order (sample by sample, each
+    /// sample's inputs in model order): the MQ_INPUT file of boards/CMakeLists.txt.
+    public static func interleave(codes: [[UInt8]], inputs: [TensorDescription], sampleCount: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(inputs.reduce(0) { $0 + $1.byteCount } * sampleCount)
+        for s in 0..<sampleCount {
+            for (c, t) in zip(codes, inputs) { out.append(contentsOf: c[(s * t.byteCount)..<((s + 1) * t.byteCount)]) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,235 @@
+// `swift run simulate`: run a packed MicroQuant model on the host through the same C runtime as the
+// device; optionally check it fits a board, run it on an emulated board under QEMU and compare byte
+// for byte, compare with the float model, or emit the model as a C array for firmware.
+
+import ArgumentParser
+import Foundation
+import MQNumPy
+import MQSimulation
+
+/// Any failure: printed as "simulate: error: <message>" with a non-zero exit.
+struct Failure: Error, CustomStringConvertible {
+    let message: String
+    let code: Int32
+    var description: String { message }
+}
+
+@main
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a packed MicroQuant model on the host (bit-exact with the device), check it fits a board, run it under QEMU.",
+        discussion: """
+        Examples:
+          swift run simulate out/example.mqm --input examples/test.npy --output y.npy
+          swift run simulate out/example.mqm --board nucleo-l4r5zi
+          swift run simulate out/example.mqm --input examples/test.npy --board mps2-an386 --qemu
+          swift run simulate out/example.mqm --emit-c-array model.c --symbol mq_fw_model
+        Exit status: 0 ok; 1 error; 2 bad arguments; 3 the model does not fit the board;
+        4 device output differs from the host.
+        """)
+
+    @Argument(help: "Packed model (.mqm) written by `swift run calibrate`.")
+    var model: String
+
+    @Option(name: .long, help: "Input samples as .npy (float32, first axis = samples); repeat once per model input. int8/uint8 arrays are taken as codes when they match the input's dtype.")
+    var input: [String] = []
+
+    @Option(name: .long, help: "Write the outputs as .npy (float32, dequantized; with --qemu the device's outputs). Several model outputs: NAME_<i>.npy for output i > 0.")
+    var output: String?
+
+    @Flag(name: .long, help: "Write integer codes instead of dequantized floats.")
+    var raw = false
+
+    @Option(name: .long, help: "Board folder under boards/: print the fit report (flash, RAM, latency estimate).")
+    var board: String?
+
+    @Flag(name: .long, help: "Build the firmware for --board with this model and inputs, run it under qemu-system-arm, compare with the host byte for byte.")
+    var qemu = false
+
+    @Option(name: .long, help: "Float ONNX model: run it with the host float executor and print SQNR / max error per output.")
+    var reference: String?
+
+    @Option(name: .long, help: "Write the model as a C99 array to this file (for firmware; see docs/BOARDS.md).")
+    var emitCArray: String?
+
+    @Option(name: .long, help: "C symbol for --emit-c-array (the firmware expects mq_fw_model).")
+    var symbol = "mq_fw_model"
+
+    @Option(name: .long, help: "boards/ directory (default: found from the current directory).")
+    var boardsDir: String?
+
+    @Option(name: .long, help: "How the firmware embeds the model and inputs for --qemu: incbin or carray.")
+    var embed = "incbin"
+
+    @Option(name: .long, help: "Seconds before the QEMU run is killed.")
+    var timeout = 120
+
+    @Option(name: .long, help: "Build directory for --qemu firmware (default: build/qemu under the checkout).")
+    var workDir: String?
+
+    mutating func validate() throws {
+        if qemu && board == nil { throw ValidationError("--qemu needs --board NAME (an emulated board)") }
+        if qemu && input.isEmpty { throw ValidationError("--qemu needs --input X.npy") }
+        if output != nil && input.isEmpty { throw ValidationError("--output needs --input X.npy") }
+        if reference != nil && input.isEmpty { throw ValidationError("--reference needs --input X.npy") }
+        if QEMURunner.Embedding(rawValue: embed) == nil { throw ValidationError("--embed must be incbin or carray, not '\(embed)'") }
+        if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
+    func run() throws {
+        do {
+            try execute()
+        } catch let f as Failure {
+            FileHandle.standardError.write(Data("simulate: error: \(f.message)\n".utf8))
+            throw ExitCode(f.code)
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("simulate: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func execute() throws {
+        let sim = try Simulator(contentsOf: URL(fileURLWithPath: model))
+        let m = sim.model
+        print("model \(model): \(m.bytes.count) bytes, \(m.opCount) ops, arena \(m.arenaSize) B (lower bound \(m.arenaLowerBound) B)")
+        for (i, t) in m.inputs.enumerated() { print("  input \(i): \(t)") }
+        for (i, t) in m.outputs.enumerated() { print("  output \(i): \(t)") }
+
+        if let path = emitCArray {
+            let src = try CArray.source(bytes: m.bytes, symbol: symbol, sourceName: URL(fileURLWithPath: model).lastPathComponent)
+            try writeAtomically(Data(src.utf8), to: path)
+            print("wrote \(path): C array \(symbol) (\(m.bytes.count) bytes)")
+        }
+
+        var catalog: BoardCatalog?
+        var boardConfig: BoardConfig?
+        var fitFailed = false
+        if let name = board {
+            let cat = try BoardCatalog.locate(explicit: boardsDir)
+            let cfg = try cat.board(named: name)
+            catalog = cat
+            boardConfig = cfg
+            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel())
+            print(report.render(), terminator: "")
+            fitFailed = !report.fits
+            if fitFailed && !qemu {
+                throw Failure(message: "the model does not fit \(cfg.name) (flash \(report.flashBytes) of \(cfg.flash.size) B, RAM \(report.ramBytes) of \(cfg.ram.size) B)", code: 3)
+            }
+        }
+
+        guard !input.isEmpty else { return }
+        let (codes, count) = try loadInputs(sim)
+        let hostStart = Date()
+        let host = try sim.run(codes: codes, sampleCount: count)
+        let hostSeconds = Date().timeIntervalSince(hostStart)
+        print(String(format: "host: %d sample(s) in %.3f s", count, hostSeconds))
+        var written = host.codes
+
+        if qemu, let cat = catalog, let cfg = boardConfig {
+            if fitFailed {
+                throw Failure(message: "the model does not fit \(cfg.name): not running it on the device", code: 3)
+            }
+            var runner = QEMURunner(catalog: cat, workDirectory: workDir.map { URL(fileURLWithPath: $0) })
+            runner.runTimeout = TimeInterval(timeout)
+            runner.embedding = QEMURunner.Embedding(rawValue: embed)!
+            let dev = try runner.run(model: m, inputCodes: codes, sampleCount: count, board: cfg)
+            print(String(format: "device %@ (%@, QEMU %@): %d sample(s); build %.1f s, run %.1f s; stack used %d B",
+                         cfg.name, cfg.core, cfg.qemu_machine ?? "-", count, dev.buildSeconds, dev.runSeconds, dev.stackBytes))
+            written = dev.codes
+            if let diff = firstDifference(host: host.codes, device: dev.codes, outputs: m.outputs) {
+                if let out = output { try writeOutputs(written, sim: sim, count: count, to: out) }
+                throw Failure(message: "device output differs from the host simulation on \(cfg.name): \(diff)", code: 4)
+            }
+            let total = dev.codes.reduce(0) { $0 + $1.count }
+            print("device vs host: byte-identical (\(total) output bytes over \(count) sample(s))")
+        }
+
+        if let path = reference {
+            try compareWithReference(path, sim: sim, host: host, count: count)
+        }
+        if let out = output {
+            try writeOutputs(written, sim: sim, count: count, to: out)
+        }
+    }
+
+    /// Reads every --input file: codes per model input (all samples) and the sample count.
+    func loadInputs(_ sim: Simulator) throws -> ([[UInt8]], Int) {
+        let m = sim.model
+        guard input.count == m.inputs.count else {
+            throw Failure(message: "the model has \(m.inputs.count) input(s) but \(input.count) --input file(s) were given", code: 1)
+        }
+        var codes: [[UInt8]] = []
+        var count: Int?
+        for (i, path) in input.enumerated() {
+            let arr = try NumPy.load(path: path)
+            let t = m.inputs[i]
+            let n: Int
+            do {
+                n = try sim.sampleCount(shape: arr.shape, input: i)
+            } catch let e as SimulationError {
+                throw Failure(message: "\(path): \(e)", code: 1)
+            }
+            if let c = count, c != n {
+                throw Failure(message: "\(path): \(n) samples, but the first --input has \(c)", code: 1)
+            }
+            count = n
+            switch arr.dtype {
+            case .float32, .float64:
+                let values = arr.floats()
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw Failure(message: "\(path): value \(values[bad]) at flat index \(bad) (sample \(bad / t.elementCount)) is not finite", code: 1)
+                }
+                codes.append(try quantize(values, as: t, what: "input \(i) (\(path))"))
+            case .uint8 where t.dtype == .uint8, .int8 where t.dtype == .int8:
+                codes.append(arr.bytes)
+            default:
+                throw Failure(message: "\(path): wrong dtype \(arr.dtype.rawValue) for model input \(i) (\(t.dtype)): give float32 values (they are quantized with scale \(t.scale), zero point \(t.zeroPoint)) or \(t.dtype) codes", code: 1)
+            }
+        }
+        return (codes, count ?? 0)
+    }
+
+    func writeOutputs(_ codes: [[UInt8]], sim: Simulator, count: Int, to path: String) throws {
+        let m = sim.model
+        for (o, t) in m.outputs.enumerated() {
+            let s = t.shape
+            let per = (s.count > 1 && s[0] == 1) ? Array(s.dropFirst()) : s
+            let shape = [count] + per
+            let arr: NPYArray
+            if raw {
+                switch t.dtype {
+                case .uint8: arr = try NPYArray(dtype: .uint8, shape: shape, bytes: codes[o])
+                case .int8: arr = try NPYArray(dtype: .int8, shape: shape, bytes: codes[o])
+                case .int32: arr = try NPYArray(dtype: .int32, shape: shape, bytes: codes[o])
+                }
+            } else {
+                arr = try NPYArray(float32: try dequantize(codes[o], as: t, what: "output \(o)"), shape: shape)
+            }
+            let url = URL(fileURLWithPath: o == 0 ? path : suffixed(path, o))
+            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+            try NumPy.write(arr, to: tmp)
+            _ = try? FileManager.default.removeItem(at: url)
+            try FileManager.default.moveItem(at: tmp, to: url)
+            print("wrote \(url.path): output \(o) \(raw ? "codes \(t.dtype)" : "float32") \(shape)")
+        }
+    }
+
+    func suffixed(_ path: String, _ i: Int) -> String {
+        let u = URL(fileURLWithPath: path)
+        let ext = u.pathExtension
+        let base = u.deletingPathExtension().path
+        return ext.isEmpty ? "\(base)_\(i)" : "\(base)_\(i).\(ext)"
+    }
+
+    func writeAtomically(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        do {
+            try data.write(to: url, options: .atomic)
+        } catch {
+            throw Failure(message: "\(path): cannot write (\(error.localizedDescription))", code: 1)
+        }
+    }
+}
