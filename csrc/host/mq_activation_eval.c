@@ -36,8 +36,14 @@ double mq_activation_eval(const mq_activation_desc *fn, double x)
         return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
     }
     case MQ_ACT_HARDSWISH: {
-        const double r = x + 3.0;
-        return x * (r < 0.0 ? 0.0 : (r > 6.0 ? 6.0 : r)) / 6.0;
+        /* x * relu6(x + 3) / 6, with the saturated ends returned directly (no x * 6 overflow). */
+        if (x <= -3.0) {
+            return 0.0;
+        }
+        if (x >= 3.0) {
+            return x;
+        }
+        return x * (x + 3.0) / 6.0;
     }
     case MQ_ACT_GELU:
         /* x * Phi(x) = x/2 * erfc(-x/sqrt(2)): erfc keeps the relative precision for large negative x. */

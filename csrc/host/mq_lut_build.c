@@ -43,17 +43,34 @@ mq_status mq_lut_build(const mq_activation_desc *fn,
     }
     for (i = 0; i < 256; ++i) {
         const int32_t code = in_dtype == MQ_DTYPE_UINT8 ? i : (i < 128 ? i : i - 256);
-        const double x = (double)(code - in_zero_point) * in_scale;
-        const double y = mq_activation_eval(fn, x);
-        double v;
-        int32_t q;
+        const double c = (double)(code - in_zero_point);
+        /* x = c * in_scale as a double-double (x + x_lo is exact): the piecewise-linear functions keep it,
+         * so their entries are correctly rounded even right next to a rounding tie. */
+        const double x = c * in_scale;
+        const double x_lo = fma(c, in_scale, -x);
+        double y;
+        double y_lo = 0.0;
+        switch (fn->fn) {
+        case MQ_ACT_IDENTITY:
+            y = x;
+            y_lo = x_lo;
+            break;
+        case MQ_ACT_RELU:
+            y = c > 0.0 ? x : 0.0;
+            y_lo = c > 0.0 ? x_lo : 0.0;
+            break;
+        case MQ_ACT_RELU6:
+            y = c <= 0.0 ? 0.0 : (x < 6.0 ? x : 6.0);
+            y_lo = c > 0.0 && x < 6.0 ? x_lo : 0.0;
+            break;
+        default:
+            y = mq_activation_eval(fn, x);
+            break;
+        }
         if (isnan(y)) {
             return MQ_ERR_QPARAMS;
         }
-        /* y / out_scale may overflow to +-inf for huge y: the clamp below saturates it. */
-        v = y / out_scale;
-        q = mq_round_half_even_clamp(v, lo - out_zero_point, hi - out_zero_point) + out_zero_point;
-        table[i] = (uint8_t)q;
+        table[i] = (uint8_t)mq_round_div_half_even(y, y_lo, out_scale, out_zero_point, lo, hi);
     }
     return MQ_OK;
 }
