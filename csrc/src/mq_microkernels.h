@@ -33,10 +33,10 @@ void mq_lut_u8_mve(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t
 
 /* Dispatch: the best variant for the target, chosen at compile time.
  * MQ_FORCE_PORTABLE forces the C variants (used by tests and benchmarks to compare paths). */
-#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_MVE_KERNELS)
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_mve
 #define MQ_LUT_U8 mq_lut_u8_mve
-#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_DSP_KERNELS)
+#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_dsp
 #define MQ_LUT_U8 mq_lut_u8_dsp
 #else
