@@ -1,0 +1,236 @@
+// Tests of the ONNX importer (MQONNX) on the fixtures written by scripts/make_fixtures.py.
+// Structural checks here; numerical checks against onnxruntime are in ExecutorTests.swift.
+import Foundation
+import Testing
+import MQGraph
+import MQNumPy
+@testable import MQONNX
+
+/// Directory of the ONNX fixtures (Tests/MicroQuantTests/Fixtures/onnx).
+let onnxFixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/onnx")
+
+/// URL of an ONNX fixture file.
+func onnxFixture(_ name: String) -> URL { onnxFixtureDir.appendingPathComponent(name) }
+
+/// Imports fixture NAME.onnx.
+func importFixture(_ name: String) throws -> Graph {
+    try ONNXImporter.importModel(at: onnxFixture(name + ".onnx"))
+}
+
+/// Every numeric fixture (NAME.onnx + NAME_input.npy + NAME_output.npy from onnxruntime).
+let numericFixtures = [
+    "gemm_transb_raw", "gemm_notransb_alpha_beta_floatdata", "gemm_nobias", "gemm_scalar_bias",
+    "matmul_add", "matmul_add_rank3", "conv1x1", "conv1x1_stride2_pad", "conv_bn_relu", "gemm_bn",
+    "relu", "sigmoid", "tanh", "hardsigmoid_torch", "hardsigmoid_default", "hardswish", "gelu_op",
+    "clip_relu6_inputs", "clip_min_only", "clip_attrs_opset6", "silu_pattern", "gelu_erf_pattern",
+    "gelu_erf_pattern_alt", "add_residual", "flatten_cnn_head", "reshape_softmax_transpose",
+    "softmax_conv_channels", "conv_transpose_sigmoid", "dfl_head", "dynamic_batch_mlp",
+]
+
+/// Op kinds of a graph, in order.
+func kinds(_ g: Graph) -> [String] { g.nodes.map(\.op.kind) }
+
+/// Message of the ImportError thrown by `body`, or nil.
+func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
+    do {
+        _ = try body()
+        return (nil, "")
+    } catch let e as ImportError {
+        return (e, e.description)
+    } catch {
+        return (nil, "\(error)")
+    }
+}
+
+@Suite struct ImportTests {
+    @Test(arguments: numericFixtures)
+    func everyFixtureImportsAndValidates(name: String) throws {
+        let g = try importFixture(name)
+        try g.validate()
+        #expect(g.inputs.count == 1 && g.outputs.count == 1)
+        #expect(g.inputs[0].name == "input")
+        // The input npy holds B samples of the per-sample input shape.
+        let x = try NumPy.read(contentsOf: onnxFixture(name + "_input.npy"))
+        #expect(x.count % g.inputs[0].elementCount == 0)
+        #expect(Array(x.shape.dropFirst()) == Array(g.inputs[0].shape.dropFirst()), "\(name)")
+    }
+
+    @Test func gemmTransBIsLinearLayout() throws {
+        let g = try importFixture("gemm_transb_raw")
+        #expect(kinds(g) == ["fullyConnected"])
+        #expect(g.inputs[0].shape == [1, 10])  // dynamic batch -> 1
+        guard case .fullyConnected(let fc) = g.nodes[0].op else { Issue.record("not FC"); return }
+        #expect(fc.weight.shape == [7, 10] && fc.bias?.shape == [7])
+    }
+
+    @Test func gemmAlphaBetaAreFolded() throws {
+        // transB = 0: B is [K, N] and is stored transposed as [N, K]; the values of alpha * B^T and
+        // beta * C are checked numerically against onnxruntime in ExecutorTests.
+        let g = try importFixture("gemm_notransb_alpha_beta_floatdata")
+        guard case .fullyConnected(let fc) = g.nodes[0].op else { Issue.record("not FC"); return }
+        #expect(fc.weight.shape == [7, 10] && fc.bias != nil)
+    }
+
+    @Test func matmulAddBecomesOneLayerWithBias() throws {
+        for name in ["matmul_add", "matmul_add_rank3"] {
+            let g = try importFixture(name)
+            #expect(kinds(g) == ["fullyConnected"], "\(name)")
+            guard case .fullyConnected(let fc) = g.nodes[0].op else { continue }
+            #expect(fc.weight.shape == [6, 12] && fc.bias?.shape == [6])
+        }
+        #expect(try importFixture("matmul_add_rank3").outputs[0].shape == [1, 5, 6])
+    }
+
+    @Test func convIsNHWCBetweenExplicitTransposes() throws {
+        let g = try importFixture("conv1x1")
+        #expect(kinds(g) == ["transpose", "conv1x1", "transpose"])
+        #expect(g.inputs[0].shape == [1, 3, 6, 5] && g.outputs[0].shape == [1, 8, 6, 5])
+        #expect(g.nodes[0].op == .transpose(perm: [0, 2, 3, 1]))
+        #expect(g.shape(of: g.nodes[1].output) == [1, 6, 5, 8])
+        #expect(g.nodes[2].op == .transpose(perm: [0, 3, 1, 2]))
+    }
+
+    @Test func convStridesAndPads() throws {
+        let g = try importFixture("conv1x1_stride2_pad")
+        guard case .conv1x1(let c) = g.nodes[1].op else { Issue.record("no conv"); return }
+        #expect(c.strideH == 2 && c.strideW == 2)
+        #expect([c.padTop, c.padLeft, c.padBottom, c.padRight] as [Int] == [1, 0, 0, 1] as [Int])
+        #expect(c.bias == nil)
+        #expect(g.outputs[0].shape == [1, 6, 4, 4])
+    }
+
+    @Test func batchNormIsFolded() throws {
+        let g = try importFixture("conv_bn_relu")
+        #expect(kinds(g) == ["transpose", "conv1x1", "relu", "transpose"])
+        guard case .conv1x1(let c) = g.nodes[1].op else { Issue.record("no conv"); return }
+        #expect(c.bias != nil)  // the conv had no bias; BN's shift became one
+        let fc = try importFixture("gemm_bn")
+        #expect(kinds(fc) == ["fullyConnected"])
+    }
+
+    @Test func activationsMapToOwnOps() throws {
+        let expected: [String: Op] = [
+            "relu": .relu, "sigmoid": .sigmoid, "tanh": .tanh, "hardswish": .hardSwish, "gelu_op": .gelu,
+            "hardsigmoid_default": .hardSigmoid(alpha: 0.2, beta: 0.5),
+            "hardsigmoid_torch": .hardSigmoid(alpha: Float(1.0 / 6.0), beta: 0.5),
+            "clip_relu6_inputs": .clip(min: 0, max: 6),
+            "clip_min_only": .clip(min: -0.5, max: .infinity),
+            "clip_attrs_opset6": .clip(min: -1, max: 1.5),
+        ]
+        for (name, op) in expected {
+            let g = try importFixture(name)
+            #expect(g.nodes.map(\.op) == [op], "\(name): \(kinds(g))")
+        }
+    }
+
+    @Test func siluAndGeluPatternsAreRecognised() throws {
+        #expect(kinds(try importFixture("silu_pattern")) == ["transpose", "conv1x1", "silu", "transpose"])
+        #expect(kinds(try importFixture("gelu_erf_pattern")) == ["fullyConnected", "gelu"])
+        #expect(kinds(try importFixture("gelu_erf_pattern_alt")) == ["gelu"])
+    }
+
+    @Test func residualAddStaysNHWC() throws {
+        let g = try importFixture("add_residual")
+        // input -> NHWC once, shared by conv1 and the residual add; one transpose back at the end.
+        #expect(kinds(g) == ["transpose", "conv1x1", "relu", "conv1x1", "add", "transpose"])
+        let add = g.nodes[4]
+        #expect(add.inputs.contains(g.nodes[0].output))
+    }
+
+    @Test func flattenKeepsNCHWOrder() throws {
+        let g = try importFixture("flatten_cnn_head")
+        #expect(kinds(g) == ["transpose", "conv1x1", "relu", "transpose", "reshape", "fullyConnected"])
+        #expect(g.nodes[3].op == .transpose(perm: [0, 3, 1, 2]))
+        #expect(g.nodes[4].op == .reshape(shape: [1, 24]))
+    }
+
+    @Test func reshapeResolvesZeroAndMinusOne() throws {
+        let g = try importFixture("reshape_softmax_transpose")
+        #expect(kinds(g) == ["fullyConnected", "reshape", "softmax", "transpose"])
+        #expect(g.nodes[1].op == .reshape(shape: [1, 3, 4]))
+        #expect(g.nodes[2].op == .softmax(axis: 2))
+        #expect(g.outputs[0].shape == [1, 4, 3])
+    }
+
+    @Test func softmaxOnNHWCTensorRemapsTheAxis() throws {
+        let g = try importFixture("softmax_conv_channels")
+        #expect(kinds(g) == ["transpose", "conv1x1", "softmax", "transpose"])
+        #expect(g.nodes[2].op == .softmax(axis: 3))  // ONNX axis 1 (C) is NHWC axis 3
+    }
+
+    @Test func userTransposeComposesWithLayoutTranspose() throws {
+        let g = try importFixture("conv_transpose_sigmoid")
+        // conv output NHWC [1,2,5,4]; ONNX Transpose(0,3,2,1) of NCHW = NHWC perm [0,2,1,3]:
+        // sigmoid runs on the conv output, one composed transpose at the end.
+        #expect(kinds(g) == ["transpose", "conv1x1", "sigmoid", "transpose"])
+        #expect(g.nodes[3].op == .transpose(perm: [0, 2, 1, 3]))
+    }
+
+    @Test func dflHeadImports() throws {
+        let g = try importFixture("dfl_head")
+        #expect(g.inputs[0].shape == [1, 64, 10] && g.outputs[0].shape == [1, 4, 10])
+        #expect(kinds(g) == ["reshape", "softmax", "transpose", "conv1x1", "reshape"])
+        #expect(g.nodes[1].op == .softmax(axis: 2))            // the 16 bins, on [1, 4, 16, A]
+        #expect(g.nodes[2].op == .transpose(perm: [0, 1, 3, 2])) // [1, 4, A, 16] NHWC for the conv
+        guard case .conv1x1(let c) = g.nodes[3].op else { Issue.record("no conv"); return }
+        #expect(c.weight.shape == [1, 16] && c.weight.data == (0..<16).map(Float.init) && c.bias == nil)
+    }
+
+    @Test func dynamicBatchBecomesOne() throws {
+        let g = try importFixture("dynamic_batch_mlp")
+        #expect(g.inputs[0].shape == [1, 16] && g.outputs[0].shape == [1, 3])
+        #expect(kinds(g) == ["fullyConnected", "relu", "fullyConnected"])
+    }
+
+    // MARK: errors
+
+    @Test func unsupportedOpNamesOpNodeAndSupportedList() {
+        let (e, msg) = importErrorMessage { try importFixture("err_unsupported_op") }
+        guard case .unsupportedOp(let op, let node, let supported)? = e else {
+            Issue.record("expected unsupportedOp, got \(msg)"); return
+        }
+        #expect(op == "LeakyRelu" && node == "/act/LeakyRelu")
+        #expect(supported.contains("Gemm") && supported.contains("Softmax"))
+        #expect(msg.contains("LeakyRelu") && msg.contains("/act/LeakyRelu") && msg.contains("Gemm"))
+    }
+
+    @Test func conv3x3IsRejectedByName() {
+        let (e, msg) = importErrorMessage { try importFixture("err_conv3x3") }
+        #expect(e == .convKernel(node: "/backbone.conv/Conv", kernel: [3, 3]))
+        #expect(msg.contains("Conv '/backbone.conv/Conv' has a 3x3 kernel; only 1x1"))
+    }
+
+    @Test func externalDataIsRejected() {
+        let (e, msg) = importErrorMessage { try importFixture("err_external_data") }
+        guard case .externalData(let file, let tensor, let loc)? = e else {
+            Issue.record("expected externalData, got \(msg)"); return
+        }
+        #expect(file.hasSuffix("err_external_data.onnx") && tensor == "fc.weight" && loc == "err_external_data.weights")
+        #expect(msg.contains("external"))
+    }
+
+    @Test func truncatedFileIsCorruptWithFileName() {
+        let (e, msg) = importErrorMessage { try importFixture("err_truncated") }
+        guard case .corrupt(let file, _)? = e else { Issue.record("expected corrupt, got \(msg)"); return }
+        #expect(file.hasSuffix("err_truncated.onnx"))
+        #expect(msg.contains("err_truncated.onnx"))
+    }
+
+    @Test func everyTruncationOfAValidModelIsAnErrorNotACrash() throws {
+        let data = try Data(contentsOf: onnxFixture("conv_bn_relu.onnx"))
+        var accepted = 0
+        for cut in stride(from: 0, to: data.count, by: max(1, data.count / 200)) {
+            if (try? ONNXImporter.importModel(data: data.prefix(cut), file: "cut")) != nil { accepted += 1 }
+        }
+        #expect(accepted == 0)
+    }
+
+    @Test func garbageAndMissingFiles() {
+        let (e1, _) = importErrorMessage { try ONNXImporter.importModel(data: Data("not a model at all".utf8), file: "junk.onnx") }
+        #expect({ if case .corrupt("junk.onnx", _)? = e1 { return true } else { return false } }())
+        let (e2, m2) = importErrorMessage { try ONNXImporter.importModel(at: onnxFixture("does_not_exist.onnx")) }
+        #expect({ if case .unreadable? = e2 { return true } else { return false } }())
+        #expect(m2.contains("does_not_exist.onnx"))
+    }
+}
