@@ -1,0 +1,146 @@
+// Offline arena planning: lifetimes, in-place aliasing, greedy-by-size placement, lower bound.
+
+import MQQuantization
+
+/// A buffer to place in the arena: `size` bytes live from op `first` to op `last` (inclusive;
+/// -1 = before the first op, i.e. a model input written before running).
+public struct ArenaBuffer: Sendable, Equatable {
+    public var size: Int
+    public var first: Int
+    public var last: Int
+    public init(size: Int, first: Int, last: Int) { self.size = size; self.first = first; self.last = last }
+
+    func overlaps(_ o: ArenaBuffer) -> Bool { first <= o.last && o.first <= last }
+}
+
+/// The arena alignment of every offset (bytes).
+public let arenaAlignment = 16
+
+@inline(__always) func alignUp(_ x: Int, _ a: Int = arenaAlignment) -> Int { (x + a - 1) / a * a }
+
+/// Greedy-by-size placement (TFLite Micro's GreedyMemoryPlanner idea): buffers sorted by size
+/// (descending; ties by first use, then index), each placed at the lowest 16-byte-aligned offset
+/// where it overlaps no already placed buffer whose lifetime intersects its own.
+/// Returns the offsets (same order as `buffers`) and the arena size (end of the highest buffer, aligned).
+public func placeGreedyBySize(_ buffers: [ArenaBuffer]) -> (offsets: [Int], arenaSize: Int) {
+    let order = buffers.indices.sorted { a, b in
+        let x = buffers[a], y = buffers[b]
+        if x.size != y.size { return x.size > y.size }
+        if x.first != y.first { return x.first < y.first }
+        return a < b
+    }
+    var offsets = [Int](repeating: -1, count: buffers.count)
+    var placed: [Int] = []
+    var arena = 0
+    for i in order {
+        let b = buffers[i]
+        let size = alignUp(max(b.size, 1))
+        let conflicts = placed.filter { buffers[$0].overlaps(b) }.sorted { offsets[$0] < offsets[$1] }
+        var candidate = 0
+        for c in conflicts {
+            let cs = offsets[c], ce = offsets[c] + alignUp(max(buffers[c].size, 1))
+            if candidate + size <= cs { break }
+            candidate = max(candidate, ce)
+        }
+        offsets[i] = candidate
+        placed.append(i)
+        arena = max(arena, candidate + size)
+    }
+    return (offsets, arena)
+}
+
+/// Largest sum of (16-byte rounded) sizes of buffers live at the same op: no placement can use less.
+public func arenaLowerBound(_ buffers: [ArenaBuffer]) -> Int {
+    guard let lo = buffers.map(\.first).min(), let hi = buffers.map(\.last).max() else { return 0 }
+    var best = 0
+    for t in lo...hi {
+        best = max(best, buffers.filter { $0.first <= t && t <= $0.last }.reduce(0) { $0 + alignUp(max($1.size, 1)) })
+    }
+    return best
+}
+
+/// The arena plan of a quantized model.
+public struct MemoryPlan: Sendable, Equatable {
+    /// Arena offset of every tensor (index = tensor index); aliases share an offset.
+    public var tensorOffsets: [Int]
+    /// Arena offset of each node's scratch (conv with padding), keyed by node index.
+    public var scratchOffsets: [Int: Int]
+    /// Bytes of arena the model needs.
+    public var arenaSize: Int
+    /// Largest sum of simultaneously live buffers.
+    public var lowerBound: Int
+    /// For each tensor, the index of the buffer it lives in (aliases share one).
+    public var bufferOfTensor: [Int]
+    /// The buffers placed (after aliasing).
+    public var buffers: [ArenaBuffer]
+}
+
+/// Memory planning for QuantizedModel.
+public enum MemoryPlanner {
+    /// Plans the arena. Views (reshape) always alias their input; a LUT or add writes in place
+    /// over an input that is dead after it. Model outputs live until the end (the runtime copies
+    /// them out after the last op). `keepAllAlive` makes every tensor live until the end (no reuse):
+    /// used for the debug model whose every tensor is an output.
+    public static func plan(_ model: QuantizedModel, keepAllAlive: Bool = false) -> MemoryPlan {
+        let nT = model.tensors.count, nOps = model.nodes.count
+        var lastUse = [Int](repeating: -1, count: nT)
+        var def = [Int](repeating: -1, count: nT)
+        for (i, n) in model.nodes.enumerated() {
+            def[n.output] = i
+            for t in n.inputs { lastUse[t] = max(lastUse[t], i) }
+        }
+        for t in model.outputs { lastUse[t] = nOps }
+        if keepAllAlive { for t in 0..<nT { lastUse[t] = nOps } }
+        for t in 0..<nT where lastUse[t] < def[t] { lastUse[t] = def[t] }   // unused tensors still need their op's output
+        // union-find of aliases
+        var parent = Array(0..<nT)
+        func find(_ x: Int) -> Int { var x = x; while parent[x] != x { x = parent[x] }; return x }
+        // Views alias first, so a buffer's lifetime covers every tensor viewing it.
+        for n in model.nodes { if case .reshape = n.op { parent[find(n.output)] = find(n.inputs[0]) } }
+        func bufferLastUse(_ t: Int) -> Int {
+            let r = find(t)
+            return (0..<nT).filter { find($0) == r }.map { lastUse[$0] }.max() ?? -1
+        }
+        if !keepAllAlive {
+            for (i, n) in model.nodes.enumerated() {
+                switch n.op {
+                case .lut:
+                    if bufferLastUse(n.inputs[0]) == i && find(n.output) == n.output { parent[find(n.output)] = find(n.inputs[0]) }
+                case .add:
+                    if find(n.output) != n.output { break }
+                    if bufferLastUse(n.inputs[0]) == i { parent[find(n.output)] = find(n.inputs[0]) }
+                    else if bufferLastUse(n.inputs[1]) == i { parent[find(n.output)] = find(n.inputs[1]) }
+                default: break
+                }
+            }
+        }
+        var bufferIndex: [Int: Int] = [:]
+        var buffers: [ArenaBuffer] = []
+        var bufferOfTensor = [Int](repeating: 0, count: nT)
+        for t in 0..<nT {
+            let r = find(t)
+            if let b = bufferIndex[r] {
+                buffers[b].size = max(buffers[b].size, model.tensors[t].byteCount)
+                buffers[b].first = min(buffers[b].first, def[t])
+                buffers[b].last = max(buffers[b].last, lastUse[t])
+                bufferOfTensor[t] = b
+            } else {
+                bufferIndex[r] = buffers.count
+                bufferOfTensor[t] = buffers.count
+                buffers.append(ArenaBuffer(size: model.tensors[t].byteCount, first: def[t], last: lastUse[t]))
+            }
+        }
+        var scratchBuffer: [Int: Int] = [:]
+        for (i, n) in model.nodes.enumerated() {
+            if case .conv1x1(let g) = n.op, g.padTop + g.padLeft + g.padBottom + g.padRight > 0 {
+                scratchBuffer[i] = buffers.count
+                buffers.append(ArenaBuffer(size: g.k, first: i, last: i))
+            }
+        }
+        let (offsets, arena) = placeGreedyBySize(buffers)
+        return MemoryPlan(tensorOffsets: (0..<nT).map { offsets[bufferOfTensor[$0]] },
+                          scratchOffsets: scratchBuffer.mapValues { offsets[$0] },
+                          arenaSize: arena, lowerBound: arenaLowerBound(buffers),
+                          bufferOfTensor: bufferOfTensor, buffers: buffers)
+    }
+}

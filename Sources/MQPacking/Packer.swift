@@ -1,0 +1,265 @@
+// Packing: QuantizedModel + MemoryPlan -> the flat binary, serialized by the C writer (mq_writer.h).
+// The format knowledge stays in C next to the loader; this file only fills the writer's structs.
+
+import Foundation
+import MQCalibration
+import MQQuantization
+import MicroQuantC
+
+/// Producer string written in the metadata.
+public let microquantProducer = "microquant 0.1.0"
+
+/// Errors of packing / running packed models.
+public enum PackingError: Error, CustomStringConvertible, Equatable {
+    /// The C writer rejected the description (status, and its diagnostic naming the tensor / op).
+    case writer(status: String, message: String, tensor: Int, op: Int)
+    /// mq_model_load rejected a blob.
+    case load(status: String, offset: Int)
+    /// mq_model_run failed.
+    case run(status: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .writer(st, msg, t, op):
+            return "packing failed: \(st): \(msg)" + (t >= 0 ? " (tensor \(t))" : "") + (op >= 0 ? " (op \(op))" : "")
+        case let .load(st, off): return "packed model rejected by the loader: \(st) at byte \(off)"
+        case let .run(st): return "running the packed model failed: \(st)"
+        case let .invalid(m): return m
+        }
+    }
+}
+
+/// Metadata of a packed model.
+public struct PackMetadata: Sendable {
+    public var sourceName: String
+    public var sourceSHA256: [UInt8]
+    public var calibrationMethod: String
+    public init(sourceName: String, sourceSHA256: [UInt8], calibrationMethod: String) {
+        self.sourceName = sourceName
+        self.sourceSHA256 = sourceSHA256
+        self.calibrationMethod = calibrationMethod
+    }
+}
+
+/// Owns C allocations for the duration of a writer call.
+final class CAllocations {
+    private var ptrs: [UnsafeMutableRawPointer] = []
+    deinit { for p in ptrs { p.deallocate() } }
+    func copy<T>(_ a: [T]) -> UnsafePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
+        _ = UnsafeMutableBufferPointer(start: p, count: a.count).initialize(from: a)
+        ptrs.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+    func cString(_ s: String) -> UnsafePointer<CChar> { copy(Array(s.utf8CString)) }
+}
+
+func dims4(_ shape: [Int]) -> (Int32, Int32, Int32, Int32) {
+    let s = shape.isEmpty ? [1] : shape
+    func d(_ i: Int) -> Int32 { i < s.count ? Int32(s[i]) : 1 }
+    return (d(0), d(1), d(2), d(3))
+}
+
+/// Packs models through mq_writer_write.
+public enum Packer {
+    /// Serializes `model` with the arena `plan`. `outputs` overrides the model outputs (the debug
+    /// model lists every tensor; plan it with keepAllAlive). Deterministic.
+    public static func pack(_ model: QuantizedModel, plan: MemoryPlan, metadata: PackMetadata,
+                            outputs: [Int]? = nil) throws -> [UInt8] {
+        let mem = CAllocations()
+        var tensors: [mq_writer_tensor] = []
+        for (i, t) in model.tensors.enumerated() {
+            guard (1...4).contains(max(t.shape.count, 1)) else {
+                throw PackingError.invalid("tensor '\(t.name)' has rank \(t.shape.count); the format supports 1..4")
+            }
+            var w = mq_writer_tensor()
+            w.dtype = t.qparams.dtype.c
+            w.rank = Int32(max(t.shape.count, 1))
+            w.dims = dims4(t.shape)
+            w.zero_point = t.qparams.zeroPoint
+            w.scale = t.qparams.scale
+            w.storage = MQ_STORAGE_ARENA
+            w.arena_offset = UInt32(plan.tensorOffsets[i])
+            w.channel_axis = 0
+            tensors.append(w)
+        }
+        var ops: [mq_writer_op] = []
+        for (i, n) in model.nodes.enumerated() {
+            var o = mq_writer_op()
+            o.num_inputs = Int32(n.inputs.count)
+            o.inputs = (Int32(n.inputs[0]), n.inputs.count > 1 ? Int32(n.inputs[1]) : 0, 0, 0)
+            o.num_outputs = 1
+            o.outputs = (Int32(n.output), 0)
+            func fc(_ g: QGemm) -> mq_fc_params {
+                var p = mq_fc_params()
+                p.n = Int32(g.n)
+                p.k = Int32(g.k)
+                p.weights = mem.copy(g.packedWeights)
+                p.bias = mem.copy(g.foldedBias)
+                p.multiplier = mem.copy(g.multipliers)
+                p.shift = mem.copy(g.shifts)
+                p.per_channel = 1
+                p.in_dtype = model.tensors[n.inputs[0]].qparams.dtype.c
+                p.out_dtype = g.outDType.c
+                p.out_zero_point = g.outZeroPoint
+                p.act_min = g.actMin
+                p.act_max = g.actMax
+                p.lut = g.lut.map { mem.copy($0) }
+                return p
+            }
+            switch n.op {
+            case .fullyConnected(let g):
+                o.type = MQ_OP_FULLY_CONNECTED
+                o.fc = fc(g)
+            case .conv1x1(let g):
+                o.type = MQ_OP_CONV_1X1
+                var c = mq_conv1x1_params()
+                c.stride_h = Int32(g.strideH); c.stride_w = Int32(g.strideW)
+                c.pad_top = Int32(g.padTop); c.pad_left = Int32(g.padLeft)
+                c.pad_bottom = Int32(g.padBottom); c.pad_right = Int32(g.padRight)
+                c.gemm = fc(g)
+                c.in_zero_point = model.tensors[n.inputs[0]].qparams.zeroPoint
+                o.conv = c
+                o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
+            case .lut(let table, _):
+                o.type = MQ_OP_LUT
+                o.lut = mem.copy(table)
+            case .add(let p):
+                o.type = MQ_OP_ADD
+                o.add = p
+            case .reshape:
+                o.type = MQ_OP_RESHAPE
+            case .softmax(let axis, let table):
+                o.type = MQ_OP_SOFTMAX
+                o.axis = Int32(axis)
+                o.exp_table = mem.copy(table)
+            case .transpose(let perm):
+                o.type = MQ_OP_TRANSPOSE
+                let p = perm + [Int](repeating: 0, count: 4 - perm.count)
+                o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
+            }
+            ops.append(o)
+        }
+        let outs = outputs ?? model.outputs
+        var m = mq_writer_model()
+        m.tensors = mem.copy(tensors)
+        m.num_tensors = Int32(tensors.count)
+        m.ops = mem.copy(ops)
+        m.num_ops = Int32(ops.count)
+        m.inputs = mem.copy(model.inputs.map { Int32($0) })
+        m.num_inputs = Int32(model.inputs.count)
+        m.outputs = mem.copy(outs.map { Int32($0) })
+        m.num_outputs = Int32(outs.count)
+        m.arena_size = UInt32(plan.arenaSize)
+        m.arena_lower_bound = UInt32(plan.lowerBound)
+        var md = mq_writer_metadata()
+        md.producer = mem.cString(microquantProducer)
+        md.source_name = mem.cString(metadata.sourceName)
+        md.hash_algorithm = mem.cString("sha256")
+        md.source_hash = metadata.sourceSHA256.isEmpty ? nil : mem.copy(metadata.sourceSHA256)
+        md.source_hash_size = UInt32(metadata.sourceSHA256.count)
+        md.calibration_method = mem.cString(metadata.calibrationMethod)
+        md.input_names = mem.copy(model.inputs.map { Optional(mem.cString(model.tensors[$0].name)) })
+        md.output_names = mem.copy(outs.map { Optional(mem.cString(model.tensors[$0].name)) })
+        m.metadata = md
+        var diag = mq_writer_diag()
+        var size = 0
+        var st = mq_writer_write(&m, nil, 0, &size, &diag)
+        guard st == MQ_OK else { throw writerError(st, diag) }
+        var out = [UInt8](repeating: 0, count: size)
+        st = out.withUnsafeMutableBytes { mq_writer_write(&m, $0.baseAddress, $0.count, &size, &diag) }
+        guard st == MQ_OK else { throw writerError(st, diag) }
+        return Array(out.prefix(size))
+    }
+
+    static func writerError(_ st: mq_status, _ d: mq_writer_diag) -> PackingError {
+        var diag = d
+        let msg = withUnsafeBytes(of: &diag.message) { raw -> String in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            let end = bytes.firstIndex(of: 0) ?? bytes.count
+            return String(decoding: bytes[..<end], as: UTF8.self)
+        }
+        return .writer(status: String(cString: mq_status_str(st)), message: msg, tensor: Int(d.tensor), op: Int(d.op))
+    }
+}
+
+/// A packed model loaded by the C runtime (mq_model_load), run with mq_model_run: the same code
+/// the device runs.
+public final class PackedModel {
+    private let blob: UnsafeMutableRawPointer
+    private let arena: UnsafeMutableRawPointer
+    public let size: Int
+    private var model = mq_model()
+    /// Arena bytes declared by the model.
+    public var arenaSize: Int { Int(model.arena_size) }
+    public var arenaLowerBound: Int { Int(model.arena_lower_bound) }
+
+    /// Loads `bytes` (copied into 16-byte aligned memory) with CRC checking.
+    public init(bytes: [UInt8]) throws {
+        size = bytes.count
+        let b = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { b.copyMemory(from: base, byteCount: bytes.count) } }
+        var m = mq_model()
+        let st = mq_model_load(b, bytes.count, MQ_LOAD_CHECK_CRC, &m)
+        if st != MQ_OK {
+            b.deallocate()
+            throw PackingError.load(status: String(cString: mq_status_str(st)), offset: Int(m.error_offset))
+        }
+        blob = b
+        model = m
+        arena = UnsafeMutableRawPointer.allocate(byteCount: max(Int(m.arena_size), 16), alignment: 16)
+    }
+
+    deinit {
+        blob.deallocate()
+        arena.deallocate()
+    }
+
+    public var inputCount: Int { Int(mq_model_num_inputs(&model)) }
+    public var outputCount: Int { Int(mq_model_num_outputs(&model)) }
+
+    /// Description of input / output `i`.
+    public func inputInfo(_ i: Int) throws -> mq_tensor_info {
+        var info = mq_tensor_info()
+        let st = mq_model_input_info(&model, Int32(i), &info)
+        guard st == MQ_OK else { throw PackingError.run(status: String(cString: mq_status_str(st))) }
+        return info
+    }
+    public func outputInfo(_ i: Int) throws -> mq_tensor_info {
+        var info = mq_tensor_info()
+        let st = mq_model_output_info(&model, Int32(i), &info)
+        guard st == MQ_OK else { throw PackingError.run(status: String(cString: mq_status_str(st))) }
+        return info
+    }
+
+    /// Runs one inference on input codes (one byte array per input, `size_bytes` each); returns the output codes.
+    public func run(_ inputs: [[UInt8]]) throws -> [[UInt8]] {
+        guard inputs.count == inputCount else { throw PackingError.invalid("model has \(inputCount) inputs, got \(inputs.count)") }
+        for (i, x) in inputs.enumerated() {
+            let want = Int(try inputInfo(i).size_bytes)
+            guard x.count == want else { throw PackingError.invalid("input \(i) needs \(want) bytes, got \(x.count)") }
+        }
+        var outs = try (0..<outputCount).map { [UInt8](repeating: 0, count: Int(try outputInfo($0).size_bytes)) }
+        let inPtrs = inputs.map { a -> UnsafeMutableRawPointer in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(a.count, 1), alignment: 16)
+            a.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: a.count) }
+            return p
+        }
+        let outPtrs = outs.map { UnsafeMutableRawPointer.allocate(byteCount: max($0.count, 1), alignment: 16) }
+        defer { inPtrs.forEach { $0.deallocate() }; outPtrs.forEach { $0.deallocate() } }
+        let cin: [UnsafeRawPointer?] = inPtrs.map { UnsafeRawPointer($0) }
+        let cout: [UnsafeMutableRawPointer?] = outPtrs
+        let st = mq_model_run(&model, arena, Int(model.arena_size), cin, cout)
+        guard st == MQ_OK else { throw PackingError.run(status: String(cString: mq_status_str(st))) }
+        for i in 0..<outs.count { outs[i] = Array(UnsafeRawBufferPointer(start: outPtrs[i], count: outs[i].count)) }
+        return outs
+    }
+
+    /// A metadata string (UTF-8) or raw bytes for the hash.
+    public func metadata(_ field: mq_meta_field) -> [UInt8] {
+        var len: UInt32 = 0
+        guard let p = mq_model_metadata(&model, field, &len) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: Int(len)))
+    }
+}

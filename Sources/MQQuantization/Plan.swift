@@ -1,0 +1,158 @@
+// Fusion analysis: which float nodes become one quantized op, and which float tensors need observers.
+
+import MQGraph
+
+/// Errors of planning, calibration and quantization; each names the tensor / node / sample concerned.
+public enum QuantizationError: Error, CustomStringConvertible, Equatable {
+    case emptyDataSet(String)
+    case shapeMismatch(input: String, expected: [Int], got: [Int])
+    case nonFinite(tensor: String, sample: Int, value: Float)
+    case unsupported(node: String, reason: String)
+    case cLibrary(function: String, status: String, context: String)
+    case internalError(String)
+
+    public var description: String {
+        switch self {
+        case .emptyDataSet(let what): return "empty calibration data set: \(what)"
+        case let .shapeMismatch(input, expected, got):
+            return "calibration data does not match model input '\(input)': expected samples of shape \(shapeString(expected)) (data [N, \(expected.map(String.init).joined(separator: ", "))]), got data of shape \(shapeString(got))"
+        case let .nonFinite(tensor, sample, value):
+            return "non-finite value \(value) in tensor '\(tensor)' for calibration sample \(sample)"
+        case let .unsupported(node, reason): return "cannot quantize node '\(node)': \(reason)"
+        case let .cLibrary(fn, status, ctx): return "\(fn) failed (\(status)) for \(ctx)"
+        case .internalError(let m): return "internal error: \(m)"
+        }
+    }
+}
+
+/// One quantized op to be, described on the float graph.
+public struct PlannedOp: Sendable {
+    public enum Kind: Sendable {
+        /// fullyConnected / conv1x1 `layer`, optionally followed by a fused clamp (relu/clip) and a
+        /// fused LUT activation.
+        case gemm(layer: Node, clamp: Node?, activation: Node?)
+        /// A standalone elementwise activation (LUT op).
+        case lut(Node)
+        /// Residual add, optionally with a fused clamp.
+        case add(Node, clamp: Node?)
+        /// reshape / identity.
+        case view(Node)
+        case transpose(Node, perm: [Int])
+        case softmax(Node, axis: Int)
+    }
+    public var kind: Kind
+    /// Float input tensors.
+    public var inputs: [String]
+    /// Float tensor the op's output represents.
+    public var output: String
+    /// The tensor whose qparams the layer requantizes to before a fused LUT (the LUT's input), if any.
+    public var lutInput: String?
+    /// Names of the float nodes covered, in order.
+    public var fused: [String]
+}
+
+/// The fusion plan of a float graph.
+public struct QuantizationPlan: Sendable {
+    public var ops: [PlannedOp]
+    /// Float tensors whose qparams come from an observer.
+    public var observed: [String]
+    /// Float tensors with fixed qparams (sigmoid / softmax outputs).
+    public var fixed: [String]
+    /// View outputs and the tensor they inherit qparams from.
+    public var inherits: [String: String]
+
+    /// Builds the plan. Fusion happens only through tensors read by exactly one node and not
+    /// graph outputs. Throws `QuantizationError.unsupported` for ops the device cannot run.
+    public init(graph: Graph) throws {
+        let outputs = Set(graph.outputs.map(\.name))
+        var consumers: [String: Int] = [:]
+        for n in graph.nodes { for i in n.inputs { consumers[i, default: 0] += 1 } }
+        func fusable(_ t: String) -> Bool { consumers[t] == 1 && !outputs.contains(t) }
+        var byInput: [String: Node] = [:]
+        for n in graph.nodes { for i in n.inputs where consumers[i] == 1 { byInput[i] = n } }
+
+        var ops: [PlannedOp] = []
+        var observed: [String] = graph.inputs.map(\.name)
+        var fixed: [String] = []
+        var inherits: [String: String] = [:]
+        var consumed = Set<String>()   // node names already fused
+
+        func isClamp(_ op: Op) -> Bool {
+            switch op { case .relu, .clip: return true; default: return false }
+        }
+        func isLUTActivation(_ op: Op) -> Bool {
+            switch op { case .sigmoid, .silu, .tanh, .hardSigmoid, .hardSwish, .gelu: return true; default: return false }
+        }
+        func outputQParams(_ t: String, producer: Op) {
+            if case .sigmoid = producer { fixed.append(t) } else { observed.append(t) }
+        }
+
+        for node in graph.nodes where !consumed.contains(node.name) {
+            switch node.op {
+            case .fullyConnected, .conv1x1:
+                var clamp: Node? = nil
+                var act: Node? = nil
+                var cur = node.output
+                if fusable(cur), let next = byInput[cur], isClamp(next.op) {
+                    clamp = next
+                    cur = next.output
+                }
+                if fusable(cur), let next = byInput[cur], isLUTActivation(next.op) {
+                    act = next
+                    observed.append(cur)      // the LUT's input qparams, observed before the activation
+                    cur = next.output
+                    outputQParams(cur, producer: next.op)
+                } else {
+                    observed.append(cur)
+                }
+                let fusedNodes = [node] + [clamp, act].compactMap { $0 }
+                for f in fusedNodes { consumed.insert(f.name) }
+                ops.append(PlannedOp(kind: .gemm(layer: node, clamp: clamp, activation: act), inputs: node.inputs,
+                                     output: cur, lutInput: act == nil ? nil : act!.inputs[0], fused: fusedNodes.map(\.name)))
+            case .add:
+                var clamp: Node? = nil
+                var cur = node.output
+                if fusable(cur), let next = byInput[cur], isClamp(next.op) {
+                    clamp = next
+                    cur = next.output
+                    consumed.insert(next.name)
+                }
+                observed.append(cur)
+                ops.append(PlannedOp(kind: .add(node, clamp: clamp), inputs: node.inputs, output: cur, lutInput: nil,
+                                     fused: [node.name] + (clamp.map { [$0.name] } ?? [])))
+            case .relu, .clip, .sigmoid, .silu, .tanh, .hardSigmoid, .hardSwish, .gelu:
+                if case let .clip(lo, hi) = node.op, !(lo == 0 && (hi == 6 || hi == .infinity)) {
+                    throw QuantizationError.unsupported(node: node.name, reason: "a standalone Clip(\(lo), \(hi)) is only supported as ReLU (0, inf) or ReLU6 (0, 6); clips right after a Gemm/Conv/Add are fused and may have any bounds")
+                }
+                outputQParams(node.output, producer: node.op)
+                ops.append(PlannedOp(kind: .lut(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .reshape, .identity:
+                inherits[node.output] = node.inputs[0]
+                ops.append(PlannedOp(kind: .view(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .transpose(let perm):
+                inherits[node.output] = node.inputs[0]
+                ops.append(PlannedOp(kind: .transpose(node, perm: perm), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .softmax(let axis):
+                fixed.append(node.output)
+                ops.append(PlannedOp(kind: .softmax(node, axis: axis), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            }
+        }
+        for t in graph.shapes.keys.sorted() {
+            if let s = graph.shapes[t], s.count > 4 {
+                throw QuantizationError.unsupported(node: graph.producer(of: t)?.name ?? t,
+                                                    reason: "tensor '\(t)' has rank \(s.count) \(shapeString(s)); the device supports rank 1..4")
+            }
+        }
+        self.ops = ops
+        self.observed = observed
+        self.fixed = fixed
+        self.inherits = inherits
+    }
+
+    /// The tensor whose qparams `t` uses (follows view inheritance).
+    public func qparamsSource(_ t: String) -> String {
+        var cur = t
+        while let up = inherits[cur] { cur = up }
+        return cur
+    }
+}
