@@ -505,6 +505,7 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         }
     }
     mq_wr32(b + MQ_H_CRC32, mq_crc32(b + MQ_HEADER_SIZE, (size_t)(total - MQ_HEADER_SIZE)));
+    mq_wr32(b + MQ_H_HEADER_CRC32, mq_crc32(b, MQ_H_HEADER_CRC32));
 
     /* A blob the writer returns is a blob the device accepts. */
     {

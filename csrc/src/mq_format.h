@@ -21,7 +21,7 @@
 #define MQ_MAGIC3 0x46u /* 'F' */
 #define MQ_FORMAT_VERSION_MAJOR 1u
 #define MQ_FORMAT_VERSION_MINOR 0u
-#define MQ_HEADER_SIZE 48u
+#define MQ_HEADER_SIZE 64u
 #define MQ_H_MAGIC 0u
 #define MQ_H_VERSION_MAJOR 4u
 #define MQ_H_VERSION_MINOR 6u
@@ -38,7 +38,9 @@
 #define MQ_H_NUM_INPUTS 40u
 #define MQ_H_NUM_OUTPUTS 42u
 #define MQ_H_NUM_SECTIONS 44u
-#define MQ_H_RESERVED 46u
+#define MQ_H_RESERVED 46u        /* u16, then 12 more reserved bytes at 48..59 */
+#define MQ_H_RESERVED2 48u
+#define MQ_H_HEADER_CRC32 60u    /* CRC-32 of bytes [0, 60) */
 
 /* Section table: num_sections entries of 16 bytes at offset header_size */
 #define MQ_SECTION_ENTRY_SIZE 16u

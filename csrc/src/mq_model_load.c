@@ -190,6 +190,7 @@ static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_t
         for (i = MQ_P_CONV_STRIDE_H; i <= MQ_P_CONV_PAD_RIGHT; i++) {
             MQ_REQUIRE(p[i] <= 0xFFFFu, MQ_ERR_FORMAT_OP); /* no negative or absurd stride/pad */
         }
+        MQ_REQUIRE(p[MQ_P_CONV_STRIDE_H] - 1u <= 1u && p[MQ_P_CONV_STRIDE_W] - 1u <= 1u, MQ_ERR_FORMAT_OP);
         MQ_REQUIRE(in->rank == 4 && in->dims[0] == out->dims[0], MQ_ERR_SHAPE);
         mq_op_conv_params(c->constants, op, in, &cp);
         MQ_REQUIRE(mq_conv1x1_output_size(&cp, &oh, &ow) == MQ_OK, MQ_ERR_SHAPE);
@@ -353,6 +354,10 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(size >= MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE);
     MQ_REQUIRE(b[0] == MQ_MAGIC0 && b[1] == MQ_MAGIC1 && b[2] == MQ_MAGIC2 && b[3] == MQ_MAGIC3,
                MQ_ERR_FORMAT_MAGIC);
+    if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
+        c->fail_at = MQ_H_HEADER_CRC32;
+        MQ_REQUIRE(mq_crc32(b, MQ_H_HEADER_CRC32) == mq_rd32(b + MQ_H_HEADER_CRC32), MQ_ERR_FORMAT_CRC);
+    }
     c->fail_at = MQ_H_VERSION_MAJOR;
     MQ_REQUIRE(mq_rd16(b + MQ_H_VERSION_MAJOR) == MQ_FORMAT_VERSION_MAJOR, MQ_ERR_FORMAT_VERSION);
     c->fail_at = MQ_H_MIN_RUNTIME_MAJOR;
@@ -360,11 +365,14 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
                MQ_ERR_FORMAT_VERSION);
     c->fail_at = MQ_H_FLAGS;
-    MQ_REQUIRE(mq_rd32(b + MQ_H_FLAGS) == 0u && mq_rd16(b + MQ_H_RESERVED) == 0u, MQ_ERR_FORMAT_VERSION);
+    MQ_REQUIRE(mq_rd32(b + MQ_H_FLAGS) == 0u && mq_rd16(b + MQ_H_RESERVED) == 0u &&
+                   mq_rd32(b + MQ_H_RESERVED2) == 0u && mq_rd32(b + MQ_H_RESERVED2 + 4u) == 0u &&
+                   mq_rd32(b + MQ_H_RESERVED2 + 8u) == 0u,
+               MQ_ERR_FORMAT_VERSION);
     header_size = mq_rd32(b + MQ_H_HEADER_SIZE);
     c->total = mq_rd32(b + MQ_H_TOTAL_SIZE);
     c->fail_at = MQ_H_HEADER_SIZE;
-    MQ_REQUIRE(header_size >= MQ_HEADER_SIZE && (header_size % MQ_ALIGN) == 0u, MQ_ERR_FORMAT_SIZE);
+    MQ_REQUIRE(header_size == MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE); /* fixed in format 1.x */
     c->fail_at = MQ_H_TOTAL_SIZE;
     MQ_REQUIRE(c->total <= size && c->total >= header_size, MQ_ERR_FORMAT_SIZE);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
