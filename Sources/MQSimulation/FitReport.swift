@@ -128,13 +128,14 @@ public struct FitReport: Sendable {
         s += "       total        \(kib(ramBytes))   \(pct(ramBytes, board.ram.size)) of \(board.ram.size / 1024) KiB: \(fitsRAM ? "fits" : "DOES NOT FIT")\n"
         s += "sizes measured by: \(sizeSource)\n"
         s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
-        s += "  #  op               output            MACs      instructions     us\n"
+        s += "  #  op                  output             MACs     instructions       us\n"
         for e in layers {
             let l = e.layer
             let name = l.kind.rawValue + (l.fusedLUT ? "+lut" : "")
             let shape = "[" + l.outputShape.map(String.init).joined(separator: "x") + "]"
-            s += String(format: "%3d  %-16@ %-14@ %9d %16.0f %8.1f\n", l.index, name as NSString, shape as NSString,
-                        l.macs, e.instructions, e.microseconds)
+            func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
+            s += String(format: "%3d  ", l.index) + pad(name, 20) + pad(shape, 14)
+            s += String(format: "%9d %16.0f %8.1f\n", l.macs, e.instructions, e.microseconds)
         }
         s += String(format: "  total (estimate)  %.1f us = %.3f ms\n", totalMicroseconds, totalMicroseconds / 1000)
         s += fits ? "fit: the model fits \(board.name)\n" : "fit: the model does NOT fit \(board.name)\n"
