@@ -21,38 +21,100 @@
 
 #include <arm_mve.h>
 
-/* Dot products of one input row with the 4 rows of group wg (KC chunks of 64 bytes). */
-static inline int32x4_t mq_mve_dot4(const int8_t *wg, const uint8_t *x, int32_t k, int uint8_in)
-{
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    const int8_t *w = wg;
-    const int8_t *xs = (const int8_t *)x;
-    int32_t kk = k;
-    int32x4_t acc;
-    while (kk > 0) {
-        int8x16_t xv;
-        if (kk >= 16) {
-            xv = vldrbq_s8(xs);
-        } else {
-            xv = vldrbq_z_s8(xs, vctp8q((uint32_t)kk));
-        }
-        if (uint8_in) {
-            xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));
-        }
-        a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
-        a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));
-        a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));
-        a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));
-        xs += 16;
-        w += 64;
-        kk -= 16;
+/* Requantization constants of one group of 4 output channels. */
+typedef struct {
+    int32x4_t mult;   /* Q31 multipliers */
+    int32x4_t left;   /* L = max(shift, 0) */
+    int32x4_t right;  /* -E = min(shift, 0): VRSHL by a negative amount is a rounding right shift */
+    int any_left;     /* some L > 0 */
+} mq_mve_rq;
+
+/*
+ * All m input rows against one group of 4 output rows (wg: KC chunks of 64 bytes). FLIP (UINT8
+ * input) and FULL (4 valid rows, no store predicate) are compile-time constants of each copy, so
+ * the per-row loop carries no dtype or row-count tests. Per input row: 4 scalar accumulators
+ * starting at the bias, VMLADAVA over the full 16-byte chunks, the predicated tail chunk, then the
+ * vector epilogue (see the file comment) and one VSTRB.32.
+ */
+#define MQ_MVE_GROUP(NAME, FLIP, FULL)                                                               \
+    static __attribute__((noinline)) void NAME(const mq_fc_params *p, const mq_mve_rq *q,          \
+                                               const int32_t bias[4], const int8_t *wg, int32_t m,  \
+                                               const uint8_t *x, int32_t x_stride, uint8_t *o,       \
+                                               int32_t out_stride, mve_pred16_t prow)                \
+    {                                                                                                \
+        const int32_t chunks = p->k >> 4;                                                            \
+        const int32_t tail = p->k & 15;                                                              \
+        const mve_pred16_t ptail = vctp8q((uint32_t)tail);                                           \
+        const int32_t zp = p->out_zero_point;                                                        \
+        const int32_t lo = p->act_min;                                                               \
+        const int32_t hi = p->act_max;                                                               \
+        const uint8_t *lut = p->lut;                                                                 \
+        const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];                        \
+        const int any_left = q->any_left;                                                            \
+        int32_t i;                                                                                   \
+        (void)prow;                                                                                  \
+        for (i = 0; i < m; i++) {                                                                    \
+            const int8_t *xs = (const int8_t *)x;                                                    \
+            const int8_t *w = wg;                                                                    \
+            int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                              \
+            int32_t c;                                                                               \
+            int32x4_t v;                                                                             \
+            for (c = 0; c < chunks; c++) {                                                           \
+                int8x16_t xv = vldrbq_s8(xs);                                                        \
+                if (FLIP) {                                                                          \
+                    xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
+                }                                                                                    \
+                a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));                                             \
+                a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));                                        \
+                a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));                                        \
+                a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
+                xs += 16;                                                                            \
+                w += 64;                                                                             \
+            }                                                                                        \
+            if (tail != 0) {                                                                         \
+                /* inactive lanes are not read and are zero (0x80 after the flip): times the     */  \
+                /* zero weight padding they add nothing                                           */  \
+                int8x16_t xv = vldrbq_z_s8(xs, ptail);                                               \
+                if (FLIP) {                                                                          \
+                    xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
+                }                                                                                    \
+                a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));                                             \
+                a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));                                        \
+                a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));                                        \
+                a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
+            }                                                                                        \
+            v = vdupq_n_s32(a0);                                                                     \
+            v = vsetq_lane_s32(a1, v, 1);                                                            \
+            v = vsetq_lane_s32(a2, v, 2);                                                            \
+            v = vsetq_lane_s32(a3, v, 3);                                                            \
+            if (any_left) {                                                                          \
+                v = vshlq_s32(v, q->left); /* VSHL wraps, like the portable uint32 shift */          \
+            }                                                                                        \
+            v = vqrdmulhq_s32(v, q->mult);                                                           \
+            /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                    \
+            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));                              \
+            v = vrshlq_s32(v, q->right);                                                             \
+            v = vqaddq_n_s32(v, zp); /* saturating: same clamp result as the portable int64 sum */   \
+            v = vmaxq_s32(v, vdupq_n_s32(lo));                                                       \
+            v = vminq_s32(v, vdupq_n_s32(hi));                                                       \
+            if (lut != NULL) {                                                                       \
+                const uint32x4_t idx = vandq_u32(vreinterpretq_u32_s32(v), vdupq_n_u32(0xFFu));      \
+                v = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(lut, idx));                       \
+            }                                                                                        \
+            if (FULL) {                                                                              \
+                vstrbq_s32((int8_t *)o, v);                                                          \
+            } else {                                                                                 \
+                vstrbq_p_s32((int8_t *)o, v, prow);                                                  \
+            }                                                                                        \
+            x += x_stride;                                                                           \
+            o += out_stride;                                                                         \
+        }                                                                                            \
     }
-    acc = vdupq_n_s32(a0);
-    acc = vsetq_lane_s32(a1, acc, 1);
-    acc = vsetq_lane_s32(a2, acc, 2);
-    acc = vsetq_lane_s32(a3, acc, 3);
-    return acc;
-}
+
+MQ_MVE_GROUP(mq_mve_group_s8_full, 0, 1)
+MQ_MVE_GROUP(mq_mve_group_u8_full, 1, 1)
+MQ_MVE_GROUP(mq_mve_group_s8_part, 0, 0)
+MQ_MVE_GROUP(mq_mve_group_u8_part, 1, 0)
 
 void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
@@ -61,47 +123,47 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const int32_t k = p->k;
     const size_t group_bytes = (size_t)((k + 15) / 16) * 64u;
     const int uint8_in = p->in_dtype == MQ_DTYPE_UINT8;
-    const int32x4_t zp = vdupq_n_s32(p->out_zero_point);
-    const int32x4_t lo = vdupq_n_s32(p->act_min);
-    const int32x4_t hi = vdupq_n_s32(p->act_max);
     const int32x4_t zero = vdupq_n_s32(0);
+    mq_mve_rq q;
     int32_t g;
 
+    {
+        /* per tensor: set once; per channel: reloaded for every group below */
+        const int32x4_t shift = vdupq_n_s32(p->shift[0]);
+        q.mult = vdupq_n_s32(p->multiplier[0]);
+        q.left = vmaxq_s32(shift, zero);
+        q.right = vminq_s32(shift, zero);
+        q.any_left = p->shift[0] > 0;
+    }
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const mve_pred16_t prow = vctp32q((uint32_t)rows);
         const int8_t *wg = p->weights + (size_t)g * group_bytes;
-        const int32x4_t bias = vldrwq_z_s32(p->bias + c0, prow);
-        int32x4_t mult, shift, left, right;
-        int32_t i;
-        if (p->per_channel) {
-            mult = vldrwq_z_s32(p->multiplier + c0, prow);
-            shift = vldrwq_z_s32(p->shift + c0, prow);
-        } else {
-            mult = vdupq_n_s32(p->multiplier[0]);
-            shift = vdupq_n_s32(p->shift[0]);
+        int32_t bias[4] = {0, 0, 0, 0};
+        int32_t r;
+        for (r = 0; r < rows; r++) {
+            bias[r] = p->bias[c0 + r];
         }
-        left = vmaxq_s32(shift, zero);   /* L >= 0 */
-        right = vminq_s32(shift, zero);  /* -E <= 0: VRSHL by a negative amount = rounding right shift */
-        for (i = 0; i < m; i++) {
-            const uint8_t *xi = x + (size_t)i * (size_t)x_stride;
-            uint8_t *oi = out + (size_t)i * (size_t)out_stride + c0;
-            int32x4_t v = mq_mve_dot4(wg, xi, k, uint8_in);
-            v = vaddq_s32(v, bias);
-            v = vshlq_s32(v, left);
-            v = vqrdmulhq_s32(v, mult);
-            /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0). */
-            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31));
-            v = vrshlq_s32(v, right);
-            v = vqaddq_s32(v, zp); /* saturating: same clamped result as the portable int64 sum */
-            v = vmaxq_s32(v, lo);
-            v = vminq_s32(v, hi);
-            if (p->lut != NULL) {
-                const uint32x4_t idx = vandq_u32(vreinterpretq_u32_s32(v), vdupq_n_u32(0xFFu));
-                v = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(p->lut, idx));
+        if (p->per_channel) {
+            const int32x4_t shift = vldrwq_z_s32(p->shift + c0, prow);
+            q.mult = vldrwq_z_s32(p->multiplier + c0, prow);
+            q.left = vmaxq_s32(shift, zero);
+            q.right = vminq_s32(shift, zero);
+            q.any_left = vmaxvq_s32(INT32_MIN, shift) > 0;
+        }
+        if (rows == 4) {
+            if (uint8_in) {
+                mq_mve_group_u8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+            } else {
+                mq_mve_group_s8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             }
-            vstrbq_p_s32((int8_t *)oi, v, prow);
+        } else {
+            if (uint8_in) {
+                mq_mve_group_u8_part(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+            } else {
+                mq_mve_group_s8_part(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+            }
         }
     }
 }
