@@ -1,0 +1,193 @@
+/*
+ * Requantized elementwise add: mq_add_prepare (TFLite scheme: left_shift 20, inputs rescaled to twice the
+ * larger input scale) and mq_add against (a) the TFLite integer steps re-derived with the ref_quant.h
+ * reference and (b) the float64 sum of the dequantized inputs (within 0.5 code + tiny rescale error).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "microquant/mq_host.h"
+#include "microquant/mq_kernels.h"
+#include "ref_quant.h"
+
+static long g_checked;
+
+static int32_t ref_add_code(const mq_add_params *p, uint8_t a, uint8_t b)
+{
+    const int32_t va = (ref_code(a, p->in1_dtype == MQ_DTYPE_UINT8) - p->in1_zero_point) * (1 << p->left_shift);
+    const int32_t vb = (ref_code(b, p->in2_dtype == MQ_DTYPE_UINT8) - p->in2_zero_point) * (1 << p->left_shift);
+    const int64_t sum = (int64_t)ref_requantize(va, p->in1_multiplier, p->in1_shift) +
+                        (int64_t)ref_requantize(vb, p->in2_multiplier, p->in2_shift);
+    const int64_t v = p->out_zero_point + (int64_t)ref_requantize(ref_wrap32(sum), p->out_multiplier, p->out_shift);
+    return (int32_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
+}
+
+/* m * 2^(s - 31) must approximate real to within half a unit of the Q31 mantissa. */
+static void check_multiplier(int32_t m, int32_t s, double real)
+{
+    assert_true(m >= (1 << 30));
+    assert_true(s >= MQ_SHIFT_MIN && s <= MQ_SHIFT_MAX);
+    assert_true(fabs(ldexp((double)m, s - 31) - real) <= ldexp(1.0, s - 32) * 1.000001);
+}
+
+static void test_add_random(void **state)
+{
+    ref_rng r = {41};
+    int rep;
+    (void)state;
+    for (rep = 0; rep < 600; ++rep) {
+        const mq_dtype t1 = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const mq_dtype t2 = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const mq_dtype to = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const double s1 = ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -10, 0));
+        const double s2 = rep % 5 == 0 ? s1 : ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -10, 0));
+        const double so = ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -9, 1));
+        const int32_t z1 = (int32_t)ref_range(&r, mq_dtype_min(t1), mq_dtype_max(t1));
+        const int32_t z2 = (int32_t)ref_range(&r, mq_dtype_min(t2), mq_dtype_max(t2));
+        const int32_t zo = (int32_t)ref_range(&r, mq_dtype_min(to), mq_dtype_max(to));
+        const int clamp = ref_range(&r, 0, 3) == 0;
+        const int32_t amin = clamp ? zo : mq_dtype_min(to);   /* fused ReLU when clamp */
+        const int32_t amax = mq_dtype_max(to);
+        const double twice = 2.0 * fmax(s1, s2);
+        mq_add_params p;
+        uint8_t a[97];
+        uint8_t b[97];
+        uint8_t o[97];
+        uint8_t inplace[97];
+        int i;
+        memset(&p, 0, sizeof p);
+        assert_int_equal(mq_add_prepare(s1, z1, t1, s2, z2, t2, so, zo, to, amin, amax, &p), MQ_OK);
+        assert_int_equal(p.left_shift, 20);
+        check_multiplier(p.in1_multiplier, p.in1_shift, s1 / twice);
+        check_multiplier(p.in2_multiplier, p.in2_shift, s2 / twice);
+        check_multiplier(p.out_multiplier, p.out_shift, twice / (1048576.0 * so));
+        for (i = 0; i < 97; ++i) {
+            a[i] = (uint8_t)ref_range(&r, 0, 255);
+            b[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        assert_int_equal(mq_add(&p, a, b, o, 97), MQ_OK);
+        for (i = 0; i < 97; ++i) {
+            const int32_t got = ref_code(o[i], to == MQ_DTYPE_UINT8);
+            const double real = (ref_code(a[i], t1 == MQ_DTYPE_UINT8) - z1) * s1 + (ref_code(b[i], t2 == MQ_DTYPE_UINT8) - z2) * s2;
+            const double exact = fmin(fmax(zo + real / so, amin), amax);
+            assert_int_equal(got, ref_add_code(&p, a[i], b[i]));
+            if (fabs(got - exact) > 0.5 + 1e-3) {
+                fail_msg("add: code %d vs exact %.6f (s1=%g s2=%g so=%g)", got, exact, s1, s2, so);
+            }
+            ++g_checked;
+        }
+        memcpy(inplace, a, sizeof a);
+        assert_int_equal(mq_add(&p, inplace, b, inplace, 97), MQ_OK);  /* output == in1 */
+        assert_memory_equal(inplace, o, 97);
+        memcpy(inplace, b, sizeof b);
+        assert_int_equal(mq_add(&p, a, inplace, inplace, 97), MQ_OK);  /* output == in2 */
+        assert_memory_equal(inplace, o, 97);
+    }
+}
+
+/* Every code pair for one UINT8 and one INT8 configuration. */
+static void test_add_exhaustive(void **state)
+{
+    mq_add_params p;
+    uint8_t a[256];
+    uint8_t b[256];
+    uint8_t o[256];
+    int cfg;
+    int i;
+    int j;
+    (void)state;
+    for (cfg = 0; cfg < 2; ++cfg) {
+        const mq_dtype t = cfg ? MQ_DTYPE_INT8 : MQ_DTYPE_UINT8;
+        assert_int_equal(mq_add_prepare(0.02, cfg ? -3 : 125, t, 0.035, cfg ? 17 : 131, t, 0.06, cfg ? 0 : 128, t,
+                                        mq_dtype_min(t), mq_dtype_max(t), &p),
+                         MQ_OK);
+        for (i = 0; i < 256; ++i) {
+            for (j = 0; j < 256; ++j) {
+                a[j] = (uint8_t)i;
+                b[j] = (uint8_t)j;
+            }
+            assert_int_equal(mq_add(&p, a, b, o, 256), MQ_OK);
+            for (j = 0; j < 256; ++j) {
+                assert_int_equal(ref_code(o[j], !cfg), ref_add_code(&p, a[j], b[j]));
+                ++g_checked;
+            }
+        }
+    }
+}
+
+static void test_add_rejects_bad(void **state)
+{
+    mq_add_params p;
+    mq_add_params bad;
+    uint8_t a[8] = {0};
+    uint8_t b[8] = {0};
+    uint8_t o[16] = {0};
+    (void)state;
+    assert_int_equal(mq_add_prepare(0.1, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, &p),
+                     MQ_OK);
+    assert_int_equal(mq_add(&p, a, b, o, 8), MQ_OK);
+    assert_int_equal(mq_add(NULL, a, b, o, 8), MQ_ERR_NULL);
+    assert_int_equal(mq_add(&p, NULL, b, o, 8), MQ_ERR_NULL);
+    assert_int_equal(mq_add(&p, a, NULL, o, 8), MQ_ERR_NULL);
+    assert_int_equal(mq_add(&p, a, b, NULL, 8), MQ_ERR_NULL);
+    assert_int_equal(mq_add(&p, o, b, o + 1, 8), MQ_ERR_BUFFER);
+#define EXPECT_BAD(field, value, status)                         \
+    do {                                                         \
+        bad = p;                                                 \
+        bad.field = value;                                       \
+        assert_int_equal(mq_add(&bad, a, b, o, 8), status);      \
+    } while (0)
+    EXPECT_BAD(in1_dtype, MQ_DTYPE_INT32, MQ_ERR_DTYPE);
+    EXPECT_BAD(out_dtype, (mq_dtype)7, MQ_ERR_DTYPE);
+    EXPECT_BAD(in1_zero_point, 128, MQ_ERR_QPARAMS);
+    EXPECT_BAD(in2_zero_point, -129, MQ_ERR_QPARAMS);
+    EXPECT_BAD(out_zero_point, 200, MQ_ERR_QPARAMS);
+    EXPECT_BAD(left_shift, 23, MQ_ERR_QPARAMS);
+    EXPECT_BAD(left_shift, -1, MQ_ERR_QPARAMS);
+    EXPECT_BAD(in1_shift, 31, MQ_ERR_QPARAMS);
+    EXPECT_BAD(out_shift, -32, MQ_ERR_QPARAMS);
+    EXPECT_BAD(in2_multiplier, -5, MQ_ERR_QPARAMS);
+    EXPECT_BAD(act_min, -129, MQ_ERR_QPARAMS);
+    EXPECT_BAD(act_max, 128, MQ_ERR_QPARAMS);
+    EXPECT_BAD(act_min, 100, MQ_OK);
+    bad = p;
+    bad.act_min = 10;
+    bad.act_max = 5;
+    assert_int_equal(mq_add(&bad, a, b, o, 8), MQ_ERR_QPARAMS);
+#undef EXPECT_BAD
+    assert_int_equal(mq_add_prepare(0.1, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, NULL),
+                     MQ_ERR_NULL);
+    assert_int_equal(mq_add_prepare(0.0, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, &p),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_add_prepare(0.1, 0, MQ_DTYPE_INT8, NAN, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, &p),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_add_prepare(0.1, 0, MQ_DTYPE_UINT8, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, 0, 255, &p),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_add_prepare(0.1, 0, MQ_DTYPE_INT32, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, &p),
+                     MQ_ERR_DTYPE);
+    assert_int_equal(mq_add_prepare(0.1, -1, MQ_DTYPE_UINT8, 0.1, 0, MQ_DTYPE_INT8, 0.2, 0, MQ_DTYPE_INT8, -128, 127, &p),
+                     MQ_ERR_QPARAMS);
+}
+
+static int report(void **state)
+{
+    (void)state;
+    print_message("test_add: %ld outputs compared, 0 mismatches\n", g_checked);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_add_random),
+        cmocka_unit_test(test_add_exhaustive),
+        cmocka_unit_test(test_add_rejects_bad),
+    };
+    return cmocka_run_group_tests(tests, NULL, report);
+}
