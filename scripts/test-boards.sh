@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Boards and device-in-the-loop tests (part of the README test command, scripts/test.sh):
+#   1. the demo model generator is deterministic and matches the committed boards/common/demo.*;
+#   2. every model fixture available (the demo model covering every op, the calibrate example when
+#      `swift run calibrate` has produced it, the runtime's fixtures that come with input .npy files)
+#      runs on the four QEMU boards (M3, M4, M7, M55) with outputs byte-identical to the host
+#      simulation (`simulate --output --raw` of the host run vs the device run, compared with cmp);
+#   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
+#   4. every board (QEMU and real) builds warning-free with the documented one-line command;
+#   5. bad input: corrupt/truncated model, wrong input shape/dtype, model too big for a board,
+#      missing arm-none-eabi-gcc or qemu-system-arm (PATH manipulation), unknown/non-emulated board:
+#      each must fail with a non-zero exit and a clear message.
+# Environment: SIMULATE=/path/to/simulate to use a prebuilt binary (default: swift build --product simulate).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WORK=$ROOT/build/test-boards
+rm -rf "$WORK"
+mkdir -p "$WORK"
+fails=0
+pass() { echo "  ok    $*"; }
+fail() { echo "  FAIL  $*"; fails=$((fails + 1)); }
+
+if [ -z "${SIMULATE:-}" ]; then
+  swift build --product simulate >/dev/null
+  SIMULATE=$(swift build --show-bin-path)/simulate
+fi
+[ -x "$SIMULATE" ] || { echo "test-boards: simulate binary not found at $SIMULATE"; exit 1; }
+echo "test-boards: simulate = $SIMULATE"
+
+echo "== demo model generator (boards/tools/mq_demo_model.c) =="
+cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src \
+  boards/tools/mq_demo_model.c csrc/src/*.c csrc/host/*.c -lm -o "$WORK/demo"
+"$WORK/demo" "$WORK/demo.mqm" "$WORK/demo_input.bin" "$WORK/demo_x.npy" "$WORK/demo_z.npy" >/dev/null
+for f in demo.mqm demo_input.bin demo_x.npy demo_z.npy; do
+  if cmp -s "$WORK/$f" "boards/common/$f"; then pass "regenerated $f is identical to the committed one"
+  else fail "boards/common/$f differs from the generator's output (regenerate it)"; fi
+done
+
+# model fixtures: name|model|input npy files (space separated)
+models=("demo|boards/common/demo.mqm|boards/common/demo_x.npy boards/common/demo_z.npy")
+for m in out/*.mqm; do
+  [ -f "$m" ] || continue
+  base=$(basename "$m" .mqm)
+  for npy in examples/"$base"_test.npy examples/"$base"/test.npy examples/test.npy; do
+    if [ -f "$npy" ]; then models+=("$base|$m|$npy"); break; fi
+  done
+done
+for m in csrc/tests/fixtures/*.mqm; do
+  [ -f "$m" ] || continue
+  inputs=$(ls "${m%.mqm}"_input*.npy 2>/dev/null | tr '\n' ' ' || true)
+  if [ -n "$inputs" ]; then models+=("$(basename "$m" .mqm)|$m|$inputs"); else echo "  note  $m has no ${m%.mqm}_input*.npy: host-only fixture, not run on QEMU"; fi
+done
+
+echo "== QEMU boards: device outputs byte-identical to the host simulation =="
+qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
+for entry in "${models[@]}"; do
+  IFS='|' read -r name model inputs <<<"$entry"
+  inargs=()
+  for i in $inputs; do inargs+=(--input "$i"); done
+  "$SIMULATE" "$model" "${inargs[@]}" --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
+    || { fail "$name: host simulation failed: $(tail -3 "$WORK/$name-host.log")"; continue; }
+  for b in $qemu_boards; do
+    log=$WORK/$name-$b.log
+    if "$SIMULATE" "$model" "${inargs[@]}" --board "$b" --qemu --work-dir "$WORK/fw" \
+         --output "$WORK/$name-$b.npy" --raw >"$log" 2>&1 && grep -q "byte-identical" "$log"; then
+      same=1
+      for h in "$WORK/$name"-host*.npy; do
+        d=${h/-host/-$b}
+        cmp -s "$h" "$d" || same=0
+      done
+      if [ $same = 1 ]; then pass "$name on $b: $(grep '^device ' "$log" | head -1 | sed 's/^device //')"
+      else fail "$name on $b: simulate said identical but the written .npy files differ"; fi
+    else
+      fail "$name on $b: $(tail -5 "$log")"
+    fi
+  done
+done
+
+echo "== embedding: generated C array (bin2c) and simulate --emit-c-array =="
+log=$WORK/carray.log
+if "$SIMULATE" boards/common/demo.mqm --input boards/common/demo_x.npy --input boards/common/demo_z.npy \
+     --board mps2-an386 --qemu --embed carray --work-dir "$WORK/fw-carray" --output "$WORK/carray.npy" --raw >"$log" 2>&1 \
+   && cmp -s "$WORK/carray.npy" "$WORK/demo-host.npy"; then
+  pass "MQ_EMBED=carray on mps2-an386: byte-identical"
+else
+  fail "MQ_EMBED=carray: $(tail -5 "$log")"
+fi
+"$SIMULATE" boards/common/demo.mqm --emit-c-array "$WORK/model_array.c" --symbol mq_fw_model >/dev/null
+cmake -S boards -B "$WORK/fw-emit" -DBOARD=mps2-an385 -DMQ_MODEL_C="$WORK/model_array.c" >/dev/null
+cmake --build "$WORK/fw-emit" -j2 >"$WORK/fw-emit.log" 2>&1 || fail "MQ_MODEL_C build: $(tail -5 "$WORK/fw-emit.log")"
+cmake -S boards -B "$WORK/fw-incbin" -DBOARD=mps2-an385 >/dev/null
+cmake --build "$WORK/fw-incbin" -j2 >"$WORK/fw-incbin.log" 2>&1 || fail "default build: $(tail -5 "$WORK/fw-incbin.log")"
+run_fw() { timeout 60 qemu-system-arm -M "$1" -nographic -monitor none -serial null \
+             -semihosting-config enable=on,target=native -kernel "$2" 2>&1; }
+a=$(run_fw mps2-an385 "$WORK/fw-emit/mq_firmware.elf" | grep '^MQ-OUT' || true)
+b=$(run_fw mps2-an385 "$WORK/fw-incbin/mq_firmware.elf" | grep '^MQ-OUT' || true)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "simulate --emit-c-array firmware prints the same outputs as the .incbin firmware ($(echo "$a" | wc -l) lines)"
+else fail "--emit-c-array firmware output differs from the .incbin firmware"; fi
+
+echo "== every board builds warning-free (cmake -S boards -B build/boards/NAME -DBOARD=NAME) =="
+for json in boards/*/board.json; do
+  b=$(basename "$(dirname "$json")")
+  dir=$WORK/build-$b
+  if cmake -S boards -B "$dir" -DBOARD="$b" >"$dir.log" 2>&1 && cmake --build "$dir" -j2 >>"$dir.log" 2>&1; then
+    if grep -qi "warning" "$dir.log"; then fail "$b: build printed warnings: $(grep -i warning "$dir.log" | head -3)"
+    else pass "$b: $(arm-none-eabi-size "$dir/mq_firmware.elf" | tail -1 | awk '{ printf "text %d, data %d, bss %d", $1, $2, $3 }')"; fi
+  else
+    fail "$b: build failed: $(tail -5 "$dir.log")"
+  fi
+done
+if [ -f "$WORK/build-rpi-pico/mq_firmware.elf" ]; then
+  v=$(arm-none-eabi-nm "$WORK/build-rpi-pico/mq_firmware.elf" | awk '$3 == "mq_vector_table" { print $1 }')
+  [ "$v" = "10000100" ] && pass "rpi-pico: vector table at 0x10000100 after the 256-byte boot2 slot" || fail "rpi-pico: vector table at 0x$v"
+fi
+
+echo "== bad input: clear error, non-zero exit =="
+expect_fail() {  # expect_fail "what" "message regex" command...
+  local what=$1 re=$2; shift 2
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  if [ $rc -ne 0 ] && echo "$out" | grep -Eq "$re"; then pass "$what -> exit $rc: $(echo "$out" | grep -E "$re" | head -1 | cut -c1-150)"
+  else fail "$what: exit $rc, output: $(echo "$out" | tail -3)"; fi
+}
+X=boards/common/demo_x.npy; Z=boards/common/demo_z.npy
+cp boards/common/demo.mqm "$WORK/corrupt.mqm"
+printf '\xff' | dd of="$WORK/corrupt.mqm" bs=1 seek=3000 conv=notrunc status=none
+expect_fail "corrupt model (one byte changed)" "not a valid MicroQuant model" "$SIMULATE" "$WORK/corrupt.mqm" --input $X --input $Z
+head -c 1000 boards/common/demo.mqm >"$WORK/truncated.mqm"
+expect_fail "truncated model" "not a valid MicroQuant model" "$SIMULATE" "$WORK/truncated.mqm" --input $X --input $Z
+expect_fail "missing model file" "cannot read" "$SIMULATE" "$WORK/nonexistent.mqm"
+expect_fail "wrong input shape" "wrong shape" "$SIMULATE" boards/common/demo.mqm --input $Z --input $Z
+sed 's/|u1/|i1/' $X >"$WORK/x_int8.npy"
+expect_fail "wrong input dtype (int8 codes for a uint8 input)" "wrong dtype" "$SIMULATE" boards/common/demo.mqm --input "$WORK/x_int8.npy" --input $Z
+expect_fail "wrong number of inputs" "2 input" "$SIMULATE" boards/common/demo.mqm --input $X
+mkdir -p "$WORK/tiny-boards/rpi-pico"
+cp boards/CMakeLists.txt boards/runtime-size.json boards/cost-model.json "$WORK/tiny-boards/"
+sed 's/"size": 2097152/"size": 16384/' boards/rpi-pico/board.json >"$WORK/tiny-boards/rpi-pico/board.json"
+expect_fail "model too big for the board (rpi-pico with 16 KiB flash)" "does not fit" "$SIMULATE" boards/common/demo.mqm --board rpi-pico --boards-dir "$WORK/tiny-boards"
+expect_fail "unknown board" "unknown board" "$SIMULATE" boards/common/demo.mqm --board no-such-board
+expect_fail "--qemu on a board QEMU does not emulate" "not emulated" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board nucleo-l4r5zi --qemu
+mkdir -p "$WORK/path-no-gcc" "$WORK/path-no-qemu"
+for t in cmake qemu-system-arm; do ln -sf "$(command -v $t)" "$WORK/path-no-gcc/$t"; done
+for t in cmake arm-none-eabi-gcc; do ln -sf "$(command -v $t)" "$WORK/path-no-qemu/$t"; done
+expect_fail "missing toolchain (no arm-none-eabi-gcc in PATH)" "arm-none-eabi-gcc not found" \
+  env PATH="$WORK/path-no-gcc" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board mps2-an386 --qemu --work-dir "$WORK/fw-nogcc"
+expect_fail "missing QEMU (no qemu-system-arm in PATH)" "qemu-system-arm not found" \
+  env PATH="$WORK/path-no-qemu" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board mps2-an386 --qemu --work-dir "$WORK/fw-noqemu"
+
+echo "== runtime size table =="
+./scripts/measure-runtime-size.sh --check | tail -1
+
+if [ $fails -ne 0 ]; then
+  echo "test-boards: $fails check(s) FAILED"
+  exit 1
+fi
+echo "test-boards: all checks passed"
