@@ -46,11 +46,11 @@ for m in out/*.mqm; do
     if [ -f "$npy" ]; then models+=("$base|$m|$npy"); break; fi
   done
 done
-for m in csrc/tests/fixtures/*.mqm; do
-  [ -f "$m" ] || continue
-  inputs=$(ls "${m%.mqm}"_input*.npy 2>/dev/null | tr '\n' ' ' || true)
-  if [ -n "$inputs" ]; then models+=("$(basename "$m" .mqm)|$m|$inputs"); else echo "  note  $m has no ${m%.mqm}_input*.npy: host-only fixture, not run on QEMU"; fi
-done
+# the runtime's fixture: raw input codes input_<i>.bin, expected outputs expected_<i>.bin computed by an
+# independent int64/float64 reference (csrc/tools/mq_gen_fixture.c)
+if [ -f csrc/tests/fixtures/model.mqm ]; then
+  models+=("runtime-fixture|csrc/tests/fixtures/model.mqm|$(ls csrc/tests/fixtures/input_*.bin | sort | tr '\n' ' ')")
+fi
 
 echo "== QEMU boards: device outputs byte-identical to the host simulation =="
 qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
@@ -60,6 +60,15 @@ for entry in "${models[@]}"; do
   for i in $inputs; do inargs+=(--input "$i"); done
   "$SIMULATE" "$model" "${inargs[@]}" --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
     || { fail "$name: host simulation failed: $(tail -3 "$WORK/$name-host.log")"; continue; }
+  if [ "$name" = runtime-fixture ]; then
+    # host vs the fixture's independent reference (the .npy data are the last bytes of the file)
+    for e in csrc/tests/fixtures/expected_*.bin; do
+      i=${e##*_}; i=${i%.bin}
+      h=$WORK/$name-host.npy; [ "$i" = 0 ] || h=$WORK/$name-host_$i.npy
+      if tail -c "$(stat -c %s "$e")" "$h" | cmp -s - "$e"; then pass "runtime fixture output $i: host == independent reference ($e)"
+      else fail "runtime fixture output $i: host differs from $e"; fi
+    done
+  fi
   for b in $qemu_boards; do
     log=$WORK/$name-$b.log
     if "$SIMULATE" "$model" "${inargs[@]}" --board "$b" --qemu --work-dir "$WORK/fw" \

@@ -32,7 +32,7 @@ struct Simulate: ParsableCommand {
     @Argument(help: "Packed model (.mqm) written by `swift run calibrate`.")
     var model: String
 
-    @Option(name: .long, help: "Input samples as .npy (float32, first axis = samples); repeat once per model input. int8/uint8 arrays are taken as codes when they match the input's dtype.")
+    @Option(name: .long, help: "Input samples as .npy (float32, first axis = samples); repeat once per model input. int8/uint8 arrays are taken as codes when they match the input's dtype; a .bin file is raw codes, sample after sample.")
     var input: [String] = []
 
     @Option(name: .long, help: "Write the outputs as .npy (float32, dequantized; with --qemu the device's outputs). Several model outputs: NAME_<i>.npy for output i > 0.")
@@ -164,8 +164,24 @@ struct Simulate: ParsableCommand {
         var codes: [[UInt8]] = []
         var count: Int?
         for (i, path) in input.enumerated() {
-            let arr = try NumPy.load(path: path)
             let t = m.inputs[i]
+            if path.hasSuffix(".bin") {
+                // Raw codes of this input, sample after sample (the firmware's / the fixtures' format).
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw Failure(message: "\(path): cannot read the input file", code: 1)
+                }
+                guard !data.isEmpty, data.count % t.byteCount == 0 else {
+                    throw Failure(message: "\(path): \(data.count) bytes is not a whole number of samples of input \(i) (\(t.byteCount) bytes of \(t.dtype) codes each)", code: 1)
+                }
+                let n = data.count / t.byteCount
+                if let c = count, c != n {
+                    throw Failure(message: "\(path): \(n) samples, but the first --input has \(c)", code: 1)
+                }
+                count = n
+                codes.append([UInt8](data))
+                continue
+            }
+            let arr = try NumPy.load(path: path)
             let n: Int
             do {
                 n = try sim.sampleCount(shape: arr.shape, input: i)
