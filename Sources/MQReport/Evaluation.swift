@@ -1,0 +1,101 @@
+// SQNR of the quantized model against float, computed by running the packed model through the C
+// runtime (mq_model_load / mq_model_run): the same code and bytes the device runs.
+
+import Foundation
+import MQCalibration
+import MQGraph
+import MQPacking
+import MQQuantization
+
+/// Signal-to-quantization-noise ratio in dB: 10 log10(sum f^2 / sum (f - q)^2).
+/// +inf when the error is 0; -inf when the signal is 0 but the error is not.
+public func sqnr(signal: Double, noise: Double) -> Double {
+    if noise == 0 { return .infinity }
+    if signal == 0 { return -.infinity }
+    return 10 * log10(signal / noise)
+}
+
+/// Accumulates signal and noise energy.
+public struct SQNRAccumulator: Sendable {
+    public var signal = 0.0
+    public var noise = 0.0
+    public init() {}
+    public mutating func add(float f: [Float], quantized q: [Float]) {
+        for i in 0..<min(f.count, q.count) {
+            let a = Double(f[i]), d = Double(f[i]) - Double(q[i])
+            signal += a * a
+            noise += d * d
+        }
+    }
+    public var db: Double { sqnr(signal: signal, noise: noise) }
+}
+
+/// Per-tensor and per-output SQNR of a quantized model on a data set.
+public struct Evaluation: Sendable {
+    /// SQNR (dB) of every arena tensor of the quantized model, by tensor name.
+    public var tensorSQNR: [String: Double]
+    /// SQNR (dB) of each model output (graph order), from the packed model itself.
+    public var outputSQNR: [Double]
+    /// Samples evaluated.
+    public var samples: Int
+    /// For classifiers: fraction of samples whose argmax of output 0 agrees between float and quantized.
+    public var top1Agreement: Double?
+
+    /// Quantizes inputs with the input qparams, runs `packed` (and a debug model whose every tensor
+    /// is an output, packed by the same writer and planned with no reuse) through the C runtime, and
+    /// compares the dequantized codes with the float executor's tensors.
+    public static func run(graph: Graph, model: QuantizedModel, packed: [UInt8], data: CalibrationData,
+                           maxSamples: Int = 256) throws -> Evaluation {
+        let n = min(maxSamples, data.count)
+        guard n > 0 else { throw QuantizationError.emptyDataSet("no samples to evaluate") }
+        let runner = try PackedModel(bytes: packed)
+        let debugPlan = MemoryPlanner.plan(model, keepAllAlive: true)
+        let all = Array(0..<model.tensors.count)
+        let debugBytes = try Packer.pack(model, plan: debugPlan,
+                                         metadata: PackMetadata(sourceName: "debug", sourceSHA256: [], calibrationMethod: "debug"),
+                                         outputs: all)
+        let debug = try PackedModel(bytes: debugBytes)
+        let executor = try FloatExecutor(graph: graph)
+        var acc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.tensors.count)
+        var outAcc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.outputs.count)
+        var agree = 0
+        let wanted = Dictionary(uniqueKeysWithValues: model.tensors.enumerated().map { ($1.name, $0) })
+        for s in 0..<n {
+            let sample = data.slice(s, 1, graph: graph)
+            var floats: [Int: [Float]] = [:]
+            let fout = try executor.run(sample, batch: 1) { tv in
+                if let i = wanted[tv.name] { floats[i] = Array(tv.values) }
+            }
+            let codes = model.inputs.enumerated().map { (k, t) -> [UInt8] in
+                let q = model.tensors[t].qparams
+                return sample[k].map { UInt8(truncatingIfNeeded: q.quantize($0)) }
+            }
+            let dq = try debug.run(codes)
+            for (i, c) in dq.enumerated() {
+                guard let f = floats[i] else { continue }
+                acc[i].add(float: f, quantized: dequantize(c, model.tensors[i].qparams))
+            }
+            let outs = try runner.run(codes)
+            for (j, c) in outs.enumerated() {
+                let q = dequantize(c, model.tensors[model.outputs[j]].qparams)
+                outAcc[j].add(float: fout[j], quantized: q)
+                if j == 0, argmax(fout[0]) == argmax(q) { agree += 1 }
+            }
+        }
+        var per: [String: Double] = [:]
+        for (i, t) in model.tensors.enumerated() { per[t.name] = acc[i].db }
+        return Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
+                          top1Agreement: Double(agree) / Double(n))
+    }
+}
+
+/// Codes -> floats with the tensor's qparams ((q - zp) * scale).
+public func dequantize(_ codes: [UInt8], _ q: QParams) -> [Float] {
+    codes.map { c in q.dequantize(q.dtype == .uint8 ? Int32(c) : Int32(Int8(bitPattern: c))) }
+}
+
+func argmax(_ x: [Float]) -> Int {
+    var b = 0
+    for i in x.indices where x[i] > x[b] { b = i }
+    return b
+}

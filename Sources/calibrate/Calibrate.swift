@@ -1,0 +1,236 @@
+// `swift run calibrate`: ONNX float model + calibration data in, calibrated and packed int8 model out.
+
+import ArgumentParser
+import Foundation
+import MQCalibration
+import MQGraph
+import MQNumPy
+import MQONNX
+import MQPacking
+import MQQuantization
+import MQReport
+
+extension ObserverKind: ExpressibleByArgument {}
+extension ActivationDType: ExpressibleByArgument {}
+
+/// A failure with a message for the user (printed as "error: ...", exit status 1).
+struct UserError: Error, CustomStringConvertible {
+    let description: String
+    init(_ m: String) { description = m }
+}
+
+@main
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Calibrate and quantize an ONNX float model to int8 and write the packed MicroQuant model.",
+        discussion: """
+        With no arguments, runs on the bundled example in examples/ (a model and its calibration data) and \
+        writes out/<model>.mqm. The packed model runs on the device (csrc/ runtime) and on the host \
+        (`swift run simulate`) with the same bytes and the same code.
+        """)
+
+    @Argument(help: "The float model (.onnx). Default: the bundled example in examples/.")
+    var model: String?
+
+    @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0).")
+    var data: String?
+
+    @Option(name: [.short, .customLong("output")], help: "Output packed model. Default: out/<model>.mqm.")
+    var output: String?
+
+    @Option(help: "Range observer: \(ObserverKind.allCases.map(\.rawValue).joined(separator: "|")).")
+    var observer: ObserverKind = .histogram
+
+    @Option(help: "Activation type: uint8 (QUInt8, asymmetric) or int8 (TFLite-style).")
+    var activations: ActivationDType = .uint8
+
+    @Option(help: "Percentile kept by --observer percentile.")
+    var percentile: Double = 99.99
+
+    @Option(help: "Write report.json and report.html into this directory.")
+    var report: String?
+
+    @Option(help: "Evaluation data for the SQNR report (.npy); default: the calibration data.")
+    var test: String?
+
+    @Option(help: "Samples used for the SQNR evaluation.")
+    var evalSamples: Int = 256
+
+    @Option(help: "Check that the model fits boards/<NAME>/board.json (flash and RAM).")
+    var board: String?
+
+    @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
+    var quiet = false
+
+    mutating func run() throws {
+        do {
+            try calibrate()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    func log(_ s: String) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+
+    /// The bundled example: the first examples/<stem>.onnx (sorted) that has examples/<stem>_calib.npy.
+    static func bundledExample() throws -> (model: String, data: String) {
+        let dir = "examples"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let preferred = ["example", "tiny_yolo", "convnet", "mlp"]
+        let stems = names.filter { $0.hasSuffix(".onnx") }.map { String($0.dropLast(5)) }
+            .filter { names.contains("\($0)_calib.npy") }
+            .sorted { a, b in
+                let ia = preferred.firstIndex(of: a) ?? preferred.count, ib = preferred.firstIndex(of: b) ?? preferred.count
+                return ia != ib ? ia < ib : a < b
+            }
+        guard let s = stems.first else {
+            throw UserError("no MODEL given and no bundled example found (looked for examples/<name>.onnx with examples/<name>_calib.npy in \(FileManager.default.currentDirectoryPath)); run from the repository root or pass MODEL.onnx --data CALIB.npy")
+        }
+        return ("\(dir)/\(s).onnx", "\(dir)/\(s)_calib.npy")
+    }
+
+    static func loadData(_ path: String, graph: Graph) throws -> CalibrationData {
+        let arr = try NumPy.load(path: path)
+        return try CalibrationData.single(graph: graph, values: arr.floats(), shape: arr.shape)
+    }
+
+    func calibrate() throws {
+        var modelPath = model
+        var dataPath = data
+        if modelPath == nil {
+            let ex = try Self.bundledExample()
+            modelPath = ex.model
+            if dataPath == nil { dataPath = ex.data }
+            log("no model given: using the bundled example \(ex.model) with \(dataPath!)")
+        }
+        guard let modelPath else { throw UserError("no model") }
+        guard let dataPath else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...])") }
+        guard evalSamples >= 1 else { throw UserError("--eval-samples must be >= 1") }
+
+        let onnxBytes: [UInt8]
+        do { onnxBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))) } catch {
+            throw UserError("cannot read model '\(modelPath)': \(error.localizedDescription)")
+        }
+        let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
+        let calib = try Self.loadData(dataPath, graph: graph)
+        log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
+
+        let plan = try QuantizationPlan(graph: graph)
+        var opts = ObserverOptions()
+        opts.percentile = percentile
+        let progress = Progress(total: calib.count, label: "calibrating (\(observer.rawValue))", quiet: quiet)
+        let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts,
+                                           progress: { done, total in progress.update(done) })
+        progress.finish()
+        let qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer)
+        let mplan = MemoryPlanner.plan(qmodel)
+        let hash = sha256(onnxBytes)
+        let method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
+        let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
+            sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
+
+        var evalData = calib
+        var evalName = dataPath
+        if let test {
+            evalData = try Self.loadData(test, graph: graph)
+            evalName = test
+        }
+        log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
+        let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
+        let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
+                                          evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
+                                          sha256: hash, calibrationSamples: calib.count, evaluationData: evalName)
+        if let board { try Self.checkBoard(board, flashBytes: packed.count, arenaBytes: mplan.arenaSize, log: log) }
+
+        // Write everything atomically; on failure remove what this run wrote.
+        let outPath = output ?? "out/\(stem).mqm"
+        var files: [(String, Data)] = [(outPath, Data(packed))]
+        if let report {
+            files.append(("\(report)/report.json", try rep.json()))
+            files.append(("\(report)/report.html", Data(rep.html().utf8)))
+        }
+        try AtomicWriter.writeAll(files)
+        if !quiet { print(rep.table()) }
+        if let report { log("report: \(report)/report.json, \(report)/report.html") }
+        print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
+    }
+
+    /// Reads boards/NAME/board.json and fails unless the packed model fits the flash and the arena
+    /// plus the board's stack fits the RAM.
+    static func checkBoard(_ name: String, flashBytes: Int, arenaBytes: Int, log: (String) -> Void) throws {
+        let path = "boards/\(name)/board.json"
+        guard let d = FileManager.default.contents(atPath: path) else {
+            let avail = ((try? FileManager.default.contentsOfDirectory(atPath: "boards")) ?? [])
+                .filter { FileManager.default.fileExists(atPath: "boards/\($0)/board.json") }.sorted()
+            throw UserError("unknown board '\(name)': \(path) not found (boards: \(avail.isEmpty ? "none" : avail.joined(separator: ", ")))")
+        }
+        guard let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any],
+              let flash = (obj["flash"] as? [String: Any])?["size"] as? Int,
+              let ram = (obj["ram"] as? [String: Any])?["size"] as? Int else {
+            throw UserError("\(path): expected {\"flash\": {\"size\": N}, \"ram\": {\"size\": N}}")
+        }
+        let stack = obj["stack_size"] as? Int ?? 0
+        var problems: [String] = []
+        if flashBytes > flash { problems.append("the packed model needs \(flashBytes) bytes of flash, the board has \(flash)") }
+        if arenaBytes + stack > ram { problems.append("the arena needs \(arenaBytes) bytes + \(stack) bytes of stack, the board has \(ram) bytes of RAM") }
+        guard problems.isEmpty else { throw UserError("model does not fit board '\(name)': " + problems.joined(separator: "; ")) }
+        log("board \(name): model \(flashBytes) B of \(flash) B flash (runtime code not counted), arena \(arenaBytes) B + stack \(stack) B of \(ram) B RAM: fits")
+    }
+}
+
+/// Progress on stderr: a bar redrawn in place on a terminal, plain lines (every ~10%) otherwise.
+final class Progress {
+    let total: Int, label: String, quiet: Bool
+    let tty = isatty(2) != 0
+    var lastDecile = -1
+    init(total: Int, label: String, quiet: Bool) { self.total = total; self.label = label; self.quiet = quiet }
+    func update(_ done: Int) {
+        guard !quiet else { return }
+        if tty {
+            let w = 30, f = total > 0 ? done * w / total : w
+            let bar = String(repeating: "#", count: f) + String(repeating: ".", count: w - f)
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+        } else {
+            let d = total > 0 ? done * 10 / total : 10
+            if d != lastDecile { lastDecile = d; FileHandle.standardError.write(Data("\(label): \(done)/\(total) samples\n".utf8)) }
+        }
+    }
+    func finish() { if tty && !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+/// Writes files via a temporary file in the same directory + rename; all or nothing.
+enum AtomicWriter {
+    static func writeAll(_ files: [(String, Data)]) throws {
+        var temps: [(String, String)] = []
+        var createdDirs: [String] = []
+        func cleanup() {
+            for (t, _) in temps { try? FileManager.default.removeItem(atPath: t) }
+            for d in createdDirs.reversed() { try? FileManager.default.removeItem(atPath: d) }
+        }
+        do {
+            for (path, data) in files {
+                let dir = (path as NSString).deletingLastPathComponent
+                if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    createdDirs.append(dir)
+                }
+                let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+                guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+                    throw UserError("cannot write \(tmp)")
+                }
+                temps.append((tmp, path))
+            }
+            for (tmp, path) in temps {
+                guard rename(tmp, path) == 0 else { throw UserError("cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))") }
+            }
+        } catch {
+            cleanup()
+            throw error
+        }
+    }
+}
