@@ -165,3 +165,52 @@ func toleranceRatio(_ a: [Float], _ b: [Float], atol: Double = 2e-5, rtol: Doubl
         }
     }
 }
+
+/// The bundled examples (examples/, written by scripts/make_example.py).
+let examplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+
+@Suite struct ExampleModelTests {
+    @Test func tinyconvImportsAndClassifiesTheTestSet() throws {
+        let g = try ONNXImporter.importModel(at: examplesDir.appendingPathComponent("tinyconv.onnx"))
+        #expect(kinds(g) == ["transpose", "conv1x1", "silu", "conv1x1", "silu", "conv1x1", "silu",
+                             "transpose", "reshape", "fullyConnected", "sigmoid"])
+        #expect(g.inputs[0].shape == [1, 3, 8, 8] && g.outputs[0].shape == [1, 1])
+        let x = try NumPy.read(contentsOf: examplesDir.appendingPathComponent("tinyconv_test.npy"))
+        let labels = try NumPy.read(contentsOf: examplesDir.appendingPathComponent("tinyconv_test_labels.npy")).floats()
+        #expect(x.shape == [labels.count, 3, 8, 8])
+        let calib = try NumPy.read(contentsOf: examplesDir.appendingPathComponent("tinyconv_calib.npy"))
+        #expect(calib.shape == [1000, 3, 8, 8])
+        let clock = ContinuousClock()
+        var y: [Float] = []
+        let t = try clock.measure {
+            y = try FloatExecutor(graph: g).run([x.floats()], batch: labels.count)[0]
+        }
+        // Ground-truth labels come from the data generator, not from any model.
+        let correct = zip(y, labels).filter { ($0 > 0.5) == ($1 > 0.5) }.count
+        let accuracy = Double(correct) / Double(labels.count)
+        #expect(accuracy >= 0.95, "float accuracy \(accuracy)")
+        print("tinyconv: float accuracy \(accuracy) on \(labels.count) test samples, executor \(t)")
+    }
+
+    @Test func autoencoderImportsAndSeparatesAnomalies() throws {
+        let g = try ONNXImporter.importModel(at: examplesDir.appendingPathComponent("autoencoder.onnx"))
+        let fcs = g.nodes.compactMap { n -> [Int]? in
+            if case .fullyConnected(let fc) = n.op { return fc.weight.shape } else { return nil }
+        }
+        #expect(fcs == [[128, 640], [128, 128], [128, 128], [128, 128], [8, 128], [128, 8],
+                        [128, 128], [128, 128], [128, 128], [640, 128]])
+        #expect(g.nodes.filter { $0.op == .relu }.count == 9)
+        let x = try NumPy.read(contentsOf: examplesDir.appendingPathComponent("autoencoder_test.npy"))
+        let labels = try NumPy.read(contentsOf: examplesDir.appendingPathComponent("autoencoder_test_labels.npy")).floats()
+        let xs = x.floats()
+        let y = try FloatExecutor(graph: g).run([xs], batch: labels.count)[0]
+        // Reconstruction error (float64) as the anomaly score; AUC over (anomalous, normal) pairs.
+        let err = (0..<labels.count).map { i in
+            (0..<640).reduce(0.0) { s, j in let d = Double(y[i * 640 + j] - xs[i * 640 + j]); return s + d * d } / 640
+        }
+        let pos = zip(err, labels).filter { $0.1 > 0.5 }.map(\.0), neg = zip(err, labels).filter { $0.1 < 0.5 }.map(\.0)
+        let auc = Double(pos.reduce(0) { a, p in a + neg.filter { p > $0 }.count }) / Double(pos.count * neg.count)
+        #expect(auc > 0.9, "AUC \(auc)")
+    }
+}
