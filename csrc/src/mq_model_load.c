@@ -146,21 +146,18 @@ static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_t
     const uint32_t per_channel = p[MQ_P_FC_PER_CHANNEL];
     const uint32_t req_dtype = p[MQ_P_FC_OUT_DTYPE];
     const int32_t req_zp = (int32_t)p[MQ_P_FC_OUT_ZERO_POINT];
-    const int32_t act_min = (int32_t)p[MQ_P_FC_ACT_MIN], act_max = (int32_t)p[MQ_P_FC_ACT_MAX];
     const uint32_t nq = per_channel != 0u ? n : 1u;
     const int32_t last = in->rank - 1;
     mq_fc_params fc;
+    mq_status st;
     int32_t i;
 
+    /* n, k, per_channel bound the constant sizes below; dtypes, zero point, clamp range, shifts and
+     * multipliers are checked by the kernel's own mq_fc_params_check further down. */
     MQ_REQUIRE(n >= 1u && n <= 0xFFFFu && k >= 1u && k <= 0xFFFFu && per_channel <= 1u, MQ_ERR_FORMAT_OP);
-    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
     MQ_REQUIRE((uint32_t)in->dims[last] == k && in->rank == out->rank && (uint32_t)out->dims[last] == n,
                MQ_ERR_SHAPE);
-    MQ_REQUIRE(req_dtype == (uint32_t)MQ_DTYPE_INT8 || req_dtype == (uint32_t)MQ_DTYPE_UINT8, MQ_ERR_DTYPE);
-    MQ_REQUIRE(req_zp >= mq_dtype_min((mq_dtype)req_dtype) && req_zp <= mq_dtype_max((mq_dtype)req_dtype) &&
-                   act_min <= act_max && act_min >= mq_dtype_min((mq_dtype)req_dtype) &&
-                   act_max <= mq_dtype_max((mq_dtype)req_dtype),
-               MQ_ERR_QPARAMS);
     MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_WEIGHTS], p[MQ_P_FC_WEIGHTS + 1],
                                (uint64_t)mq_packed_weights_size_n4k16((int32_t)n, (int32_t)k)) &&
                    mq_const_ref_ok(c, p[MQ_P_FC_BIAS], p[MQ_P_FC_BIAS + 1], (uint64_t)n * 4u) &&
@@ -176,7 +173,8 @@ static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_t
     MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
     mq_op_fc_params(c->constants, op, in, &fc);
     /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
-    MQ_REQUIRE(mq_fc_params_check(&fc) == MQ_OK, MQ_ERR_QPARAMS);
+    st = mq_fc_params_check(&fc);
+    MQ_REQUIRE(st == MQ_OK, st);
     if (!conv) {
         /* Leading dims are the batch: equal on both sides. */
         for (i = 0; i < last; i++) {
@@ -355,35 +353,27 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(b[0] == MQ_MAGIC0 && b[1] == MQ_MAGIC1 && b[2] == MQ_MAGIC2 && b[3] == MQ_MAGIC3,
                MQ_ERR_FORMAT_MAGIC);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
-        c->fail_at = MQ_H_HEADER_CRC32;
         MQ_REQUIRE(mq_crc32(b, MQ_H_HEADER_CRC32) == mq_rd32(b + MQ_H_HEADER_CRC32), MQ_ERR_FORMAT_CRC);
     }
-    c->fail_at = MQ_H_VERSION_MAJOR;
     MQ_REQUIRE(mq_rd16(b + MQ_H_VERSION_MAJOR) == MQ_FORMAT_VERSION_MAJOR, MQ_ERR_FORMAT_VERSION);
-    c->fail_at = MQ_H_MIN_RUNTIME_MAJOR;
     MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
                MQ_ERR_FORMAT_VERSION);
-    c->fail_at = MQ_H_FLAGS;
     MQ_REQUIRE(mq_rd32(b + MQ_H_FLAGS) == 0u && mq_rd16(b + MQ_H_RESERVED) == 0u &&
                    mq_rd32(b + MQ_H_RESERVED2) == 0u && mq_rd32(b + MQ_H_RESERVED2 + 4u) == 0u &&
                    mq_rd32(b + MQ_H_RESERVED2 + 8u) == 0u,
                MQ_ERR_FORMAT_VERSION);
     header_size = mq_rd32(b + MQ_H_HEADER_SIZE);
     c->total = mq_rd32(b + MQ_H_TOTAL_SIZE);
-    c->fail_at = MQ_H_HEADER_SIZE;
     MQ_REQUIRE(header_size == MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE); /* fixed in format 1.x */
-    c->fail_at = MQ_H_TOTAL_SIZE;
     MQ_REQUIRE(c->total <= size && c->total >= header_size, MQ_ERR_FORMAT_SIZE);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
-        c->fail_at = MQ_H_CRC32;
         MQ_REQUIRE(mq_crc32(b + header_size, c->total - header_size) == mq_rd32(b + MQ_H_CRC32),
                    MQ_ERR_FORMAT_CRC);
     }
 
     /* Section table: the five required sections first, in order; later ones (ids > 5) are skipped. */
     num_sections = mq_rd16(b + MQ_H_NUM_SECTIONS);
-    c->fail_at = MQ_H_NUM_SECTIONS;
     MQ_REQUIRE(num_sections >= MQ_NUM_REQUIRED_SECTIONS && num_sections <= MQ_MAX_SECTIONS, MQ_ERR_FORMAT_SIZE);
     MQ_REQUIRE(num_sections * MQ_SECTION_ENTRY_SIZE <= c->total - header_size, MQ_ERR_FORMAT_SIZE);
     table_end = header_size + num_sections * MQ_SECTION_ENTRY_SIZE;
@@ -402,17 +392,16 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
             sec_size[i] = len;
         }
     }
+    c->fail_at = 0u; /* header fields again */
     nt = mq_rd16(b + MQ_H_NUM_TENSORS);
     no = mq_rd16(b + MQ_H_NUM_OPS);
     ni = mq_rd16(b + MQ_H_NUM_INPUTS);
     nout = mq_rd16(b + MQ_H_NUM_OUTPUTS);
-    c->fail_at = MQ_H_NUM_TENSORS;
     MQ_REQUIRE(nt >= 1u && no >= 1u && ni >= 1u && nout >= 1u, MQ_ERR_FORMAT_SIZE);
     MQ_REQUIRE(sec_size[0] == nt * MQ_TENSOR_RECORD_SIZE && sec_size[1] == no * MQ_OP_RECORD_SIZE &&
                    sec_size[2] == (ni + nout) * 2u,
                MQ_ERR_FORMAT_SIZE);
     c->arena_size = mq_rd32(b + MQ_H_ARENA_SIZE);
-    c->fail_at = MQ_H_ARENA_LOWER_BOUND;
     MQ_REQUIRE(mq_rd32(b + MQ_H_ARENA_LOWER_BOUND) <= c->arena_size && c->arena_size <= 0x7FFFFFFFu,
                MQ_ERR_ARENA);
     c->num_tensors = nt;

@@ -67,8 +67,9 @@ typedef struct {
     uint32_t constants_size;
     const uint8_t *metadata;      /* metadata section (length-prefixed strings, validated) */
     uint32_t metadata_size;
-    uint32_t error_offset;        /* after a failed load: byte offset in the blob of the field that
-                                     failed validation (every other field is then zero) */
+    uint32_t error_offset;        /* after a failed load: byte offset in the blob of the record that
+                                     failed validation (tensor, op, section entry, io id, metadata
+                                     string; 0 for the header). Every other field is then zero. */
 } mq_model;
 
 /* Description of a model input or output tensor. */

@@ -1,0 +1,424 @@
+/*
+ * cmocka: the host writer (mq_writer.h) and the runtime on small models built in the test.
+ * Expected outputs come from int64 references written here on the unpacked parameters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "microquant/mq_host.h"
+#include "microquant/mq_model.h"
+#include "microquant/mq_writer.h"
+
+/* Independent TFLite requantization in int64 (round-half-away division by 2^right). */
+static int64_t ref_requant(int64_t acc, int32_t m, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int64_t x = (int64_t)(int32_t)(uint32_t)((uint64_t)acc << left);
+    int64_t hi, mag;
+    if (x == INT32_MIN && m == INT32_MIN) {
+        hi = INT32_MAX;
+    } else {
+        const int64_t prod = x * (int64_t)m;
+        hi = (prod + (prod >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)))) / ((int64_t)1 << 31);
+    }
+    if (right == 0) {
+        return hi;
+    }
+    mag = hi < 0 ? -hi : hi;
+    mag = (mag + ((int64_t)1 << (right - 1))) >> right;
+    return hi < 0 ? -mag : mag;
+}
+
+static int32_t clampi(int64_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+}
+
+static uint32_t g_seed = 777u;
+static int32_t rnd(int32_t lo, int32_t hi)
+{
+    g_seed = g_seed * 1103515245u + 12345u;
+    return lo + (int32_t)((g_seed >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static void set_tensor(mq_writer_tensor *t, mq_dtype dt, int32_t rank, const int32_t *dims, double scale,
+                       int32_t zp, uint32_t off)
+{
+    int32_t i;
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->rank = rank;
+    for (i = 0; i < rank; i++) {
+        t->dims[i] = dims[i];
+    }
+    t->scale = (float)scale;
+    t->zero_point = zp;
+    t->storage = MQ_STORAGE_ARENA;
+    t->arena_offset = off;
+}
+
+/*
+ * Model A: x UINT8 [2,20] --FC per-channel (n 6)--> y INT8 [2,6] --RESHAPE--> [2,2,3]
+ *          --TRANSPOSE (2,0,1)--> [3,2,2] --LUT sigmoid (in place)--> out UINT8 [3,2,2]
+ */
+typedef struct {
+    int8_t w[6][20];
+    int32_t bias[6], folded[6], mult[6], shift[6];
+    int8_t packed[8 * 32];
+    uint8_t lut[256];
+    uint8_t x[40];
+    mq_writer_tensor t[5];
+    mq_writer_op ops[4];
+    int32_t in_ids[1], out_ids[1];
+    mq_writer_model m;
+} model_a;
+
+static void build_model_a(model_a *a)
+{
+    const int32_t d0[2] = { 2, 20 }, d1[2] = { 2, 6 }, d2[3] = { 2, 2, 3 }, d3[3] = { 3, 2, 2 };
+    const mq_activation_desc sig = { MQ_ACT_SIGMOID, 0.0, 0.0 };
+    double sig_scale;
+    int32_t sig_zp;
+    int32_t i, k;
+    memset(a, 0, sizeof *a);
+    for (i = 0; i < 6; i++) {
+        for (k = 0; k < 20; k++) {
+            a->w[i][k] = (int8_t)rnd(-127, 127);
+        }
+        a->bias[i] = rnd(-500, 500);
+        assert_int_equal(mq_quantize_multiplier(0.1 * 0.003 * (1.0 + 0.1 * i) / 0.08, &a->mult[i], &a->shift[i]),
+                         MQ_OK);
+    }
+    for (i = 0; i < 40; i++) {
+        a->x[i] = (uint8_t)rnd(0, 255);
+    }
+    assert_int_equal(mq_pack_weights_n4k16(&a->w[0][0], 6, 20, a->packed, sizeof a->packed), MQ_OK);
+    assert_int_equal(mq_fold_bias(&a->w[0][0], a->bias, 6, 20, 130, MQ_DTYPE_UINT8, a->folded), MQ_OK);
+    assert_int_equal(mq_sigmoid_output_qparams(MQ_DTYPE_UINT8, &sig_scale, &sig_zp), MQ_OK);
+    assert_int_equal(mq_lut_build(&sig, 0.08, 4, MQ_DTYPE_INT8, sig_scale, sig_zp, MQ_DTYPE_UINT8, a->lut), MQ_OK);
+
+    set_tensor(&a->t[0], MQ_DTYPE_UINT8, 2, d0, 0.1, 130, 0);
+    set_tensor(&a->t[1], MQ_DTYPE_INT8, 2, d1, 0.08, 4, 48);
+    set_tensor(&a->t[2], MQ_DTYPE_INT8, 3, d2, 0.08, 4, 48);
+    set_tensor(&a->t[3], MQ_DTYPE_INT8, 3, d3, 0.08, 4, 0);
+    set_tensor(&a->t[4], MQ_DTYPE_UINT8, 3, d3, sig_scale, sig_zp, 0);
+
+    a->ops[0].type = MQ_OP_FULLY_CONNECTED;
+    a->ops[0].num_inputs = a->ops[0].num_outputs = 1;
+    a->ops[0].inputs[0] = 0;
+    a->ops[0].outputs[0] = 1;
+    a->ops[0].fc.n = 6;
+    a->ops[0].fc.k = 20;
+    a->ops[0].fc.weights = a->packed;
+    a->ops[0].fc.bias = a->folded;
+    a->ops[0].fc.multiplier = a->mult;
+    a->ops[0].fc.shift = a->shift;
+    a->ops[0].fc.per_channel = 1;
+    a->ops[0].fc.in_dtype = MQ_DTYPE_UINT8;
+    a->ops[0].fc.out_dtype = MQ_DTYPE_INT8;
+    a->ops[0].fc.out_zero_point = 4;
+    a->ops[0].fc.act_min = -128;
+    a->ops[0].fc.act_max = 127;
+    a->ops[1].type = MQ_OP_RESHAPE;
+    a->ops[1].num_inputs = a->ops[1].num_outputs = 1;
+    a->ops[1].inputs[0] = 1;
+    a->ops[1].outputs[0] = 2;
+    a->ops[2].type = MQ_OP_TRANSPOSE;
+    a->ops[2].num_inputs = a->ops[2].num_outputs = 1;
+    a->ops[2].inputs[0] = 2;
+    a->ops[2].outputs[0] = 3;
+    a->ops[2].perm[0] = 2;
+    a->ops[2].perm[1] = 0;
+    a->ops[2].perm[2] = 1;
+    a->ops[3].type = MQ_OP_LUT;
+    a->ops[3].num_inputs = a->ops[3].num_outputs = 1;
+    a->ops[3].inputs[0] = 3;
+    a->ops[3].outputs[0] = 4;
+    a->ops[3].lut = a->lut;
+
+    a->in_ids[0] = 0;
+    a->out_ids[0] = 4;
+    a->m.tensors = a->t;
+    a->m.num_tensors = 5;
+    a->m.ops = a->ops;
+    a->m.num_ops = 4;
+    a->m.inputs = a->in_ids;
+    a->m.num_inputs = 1;
+    a->m.outputs = a->out_ids;
+    a->m.num_outputs = 1;
+    a->m.arena_size = 64;
+    a->m.arena_lower_bound = 52;
+    a->m.metadata.producer = "test";
+}
+
+static void reference_a(const model_a *a, uint8_t out[12])
+{
+    int8_t y[2][6];
+    int32_t r, c, k, i, j, l;
+    for (r = 0; r < 2; r++) {
+        for (c = 0; c < 6; c++) {
+            int64_t acc = a->bias[c];
+            for (k = 0; k < 20; k++) {
+                acc += (int64_t)((int32_t)a->x[r * 20 + k] - 130) * a->w[c][k];
+            }
+            y[r][c] = (int8_t)clampi(4 + ref_requant(acc, a->mult[c], a->shift[c]), -128, 127);
+        }
+    }
+    /* reshape [2,6] -> [2,2,3]: v[i][j][l] = flat[i*6 + j*3 + l]; transpose (2,0,1): o[l][i][j] */
+    for (l = 0; l < 3; l++) {
+        for (i = 0; i < 2; i++) {
+            for (j = 0; j < 2; j++) {
+                out[(l * 2 + i) * 2 + j] = a->lut[(uint8_t)(&y[0][0])[i * 6 + j * 3 + l]];
+            }
+        }
+    }
+}
+
+static uint8_t *write_blob(const mq_writer_model *m, size_t *size)
+{
+    mq_writer_diag d;
+    uint8_t *b;
+    assert_int_equal(mq_writer_write(m, NULL, 0, size, &d), MQ_OK);
+    b = (uint8_t *)malloc(*size);
+    assert_non_null(b);
+    memset(b, 0xEE, *size);
+    if (mq_writer_write(m, b, *size, size, &d) != MQ_OK) {
+        fail_msg("writer: %s (tensor %d, op %d)", d.message, (int)d.tensor, (int)d.op);
+    }
+    return b;
+}
+
+static void test_model_a_runs_against_reference(void **state)
+{
+    model_a *a = (model_a *)malloc(sizeof *a);
+    uint8_t expect[12], got[12];
+    uint8_t *blob, *arena;
+    size_t size;
+    mq_model m;
+    const void *ins[1];
+    void *outs[1] = { got };
+    (void)state;
+    assert_non_null(a);
+    build_model_a(a);
+    blob = write_blob(&a->m, &size);
+    assert_int_equal(mq_model_load(blob, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    arena = (uint8_t *)malloc(64);
+    assert_non_null(arena);
+    ins[0] = a->x;
+    assert_int_equal(mq_model_run(&m, arena, 64, ins, outs), MQ_OK);
+    reference_a(a, expect);
+    assert_memory_equal(got, expect, 12);
+    free(arena);
+    free(blob);
+    free(a);
+}
+
+static void test_writer_deterministic_and_sized(void **state)
+{
+    model_a *a = (model_a *)malloc(sizeof *a);
+    uint8_t *b1, *b2;
+    size_t s1, s2, need = 0;
+    mq_writer_diag d;
+    (void)state;
+    assert_non_null(a);
+    build_model_a(a);
+    b1 = write_blob(&a->m, &s1);
+    b2 = (uint8_t *)malloc(s1 + 64);
+    assert_non_null(b2);
+    memset(b2, 0x33, s1 + 64); /* different garbage: padding must still come out zero */
+    assert_int_equal(mq_writer_write(&a->m, b2, s1 + 64, &s2, &d), MQ_OK);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(b1, b2, s1);
+    assert_int_equal(s1 % 16, 0);
+    assert_int_equal(mq_writer_write(&a->m, b2, s1 - 1, &need, &d), MQ_ERR_BUFFER);
+    assert_int_equal(need, s1);
+    assert_true(strlen(d.message) > 0);
+    free(b1);
+    free(b2);
+    free(a);
+}
+
+static void test_writer_reports_where(void **state)
+{
+    model_a *a = (model_a *)malloc(sizeof *a);
+    uint8_t *b;
+    size_t size = 0;
+    mq_writer_diag d;
+    (void)state;
+    assert_non_null(a);
+    build_model_a(a);
+    assert_int_equal(mq_writer_write(&a->m, NULL, 0, &size, &d), MQ_OK);
+    b = (uint8_t *)malloc(size + 1024);
+    assert_non_null(b);
+
+    /* n disagrees with the output tensor: the loader (run by the writer) finds it in op 0 */
+    a->ops[0].fc.n = 5;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_SHAPE);
+    assert_int_equal(d.op, 0);
+    assert_true(strstr(d.message, "op record") != NULL);
+    a->ops[0].fc.n = 6;
+
+    /* missing weights: the writer's own check */
+    a->ops[0].fc.weights = NULL;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_NULL);
+    assert_int_equal(d.op, 0);
+    a->ops[0].fc.weights = a->packed;
+
+    /* a tensor past the declared arena */
+    a->t[3].arena_offset = 64;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_ARENA);
+    assert_int_equal(d.tensor, 3);
+    a->t[3].arena_offset = 0;
+
+    /* transpose perm not a permutation */
+    a->ops[2].perm[1] = 2;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_FORMAT_OP);
+    assert_int_equal(d.op, 2);
+    a->ops[2].perm[1] = 0;
+
+    /* FC output overlapping its input */
+    a->t[1].arena_offset = 32;
+    a->t[2].arena_offset = 32;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_ARENA);
+    assert_int_equal(d.op, 0);
+    a->t[1].arena_offset = 48;
+    a->t[2].arena_offset = 48;
+
+    /* unsupported op type */
+    a->ops[1].type = (mq_op_type)42;
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_UNSUPPORTED_OP);
+    assert_int_equal(d.op, 1);
+    a->ops[1].type = MQ_OP_RESHAPE;
+
+    assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_OK);
+    free(b);
+    free(a);
+}
+
+/*
+ * Model B: x INT8 [1,2,3,5] --CONV_1X1 (stride 1, no pad, per-tensor, ReLU6-like clamp, fused LUT tanh)-->
+ *          y INT8 [1,2,3,4] --SOFTMAX (axis -1)--> out UINT8 [1,2,3,4]
+ */
+static void test_model_b_conv_softmax(void **state)
+{
+    const int32_t dx[4] = { 1, 2, 3, 5 }, dy[4] = { 1, 2, 3, 4 };
+    const mq_activation_desc th = { MQ_ACT_TANH, 0.0, 0.0 };
+    int8_t w[4][5], packed[4 * 16];
+    int32_t bias[4], folded[4], mult, shift, p, c, k;
+    uint8_t lut[256], x[30], got[24], expect[24], y[24];
+    uint32_t etab[256];
+    mq_writer_tensor t[3];
+    mq_writer_op ops[2];
+    int32_t in_ids[1] = { 0 }, out_ids[1] = { 2 };
+    mq_writer_model wm;
+    mq_model m;
+    uint8_t *blob, *arena;
+    size_t size;
+    const void *ins[1] = { x };
+    void *outs[1] = { got };
+    (void)state;
+    for (c = 0; c < 4; c++) {
+        for (k = 0; k < 5; k++) {
+            w[c][k] = (int8_t)rnd(-127, 127);
+        }
+        bias[c] = rnd(-300, 300);
+    }
+    for (k = 0; k < 30; k++) {
+        x[k] = (uint8_t)rnd(0, 255);
+    }
+    assert_int_equal(mq_pack_weights_n4k16(&w[0][0], 4, 5, packed, sizeof packed), MQ_OK);
+    assert_int_equal(mq_fold_bias(&w[0][0], bias, 4, 5, -3, MQ_DTYPE_INT8, folded), MQ_OK);
+    assert_int_equal(mq_quantize_multiplier(0.05 * 0.01 / 0.06, &mult, &shift), MQ_OK);
+    assert_int_equal(mq_lut_build(&th, 0.06, 2, MQ_DTYPE_INT8, 1.0 / 128, 0, MQ_DTYPE_INT8, lut), MQ_OK);
+    assert_int_equal(mq_softmax_build_exp_table(1.0 / 128, etab), MQ_OK);
+    set_tensor(&t[0], MQ_DTYPE_INT8, 4, dx, 0.05, -3, 0);
+    set_tensor(&t[1], MQ_DTYPE_INT8, 4, dy, 1.0 / 128, 0, 32);
+    set_tensor(&t[2], MQ_DTYPE_UINT8, 4, dy, 1.0 / 256, 0, 0);
+    memset(ops, 0, sizeof ops);
+    ops[0].type = MQ_OP_CONV_1X1;
+    ops[0].num_inputs = ops[0].num_outputs = 1;
+    ops[0].inputs[0] = 0;
+    ops[0].outputs[0] = 1;
+    ops[0].conv.stride_h = ops[0].conv.stride_w = 1;
+    ops[0].conv.gemm.n = 4;
+    ops[0].conv.gemm.k = 5;
+    ops[0].conv.gemm.weights = packed;
+    ops[0].conv.gemm.bias = folded;
+    ops[0].conv.gemm.multiplier = &mult;
+    ops[0].conv.gemm.shift = &shift;
+    ops[0].conv.gemm.in_dtype = MQ_DTYPE_INT8;
+    ops[0].conv.gemm.out_dtype = MQ_DTYPE_INT8;
+    ops[0].conv.gemm.out_zero_point = 2;
+    ops[0].conv.gemm.act_min = 2;        /* ReLU6 in the requantized domain: [zp, zp + 6/0.06] */
+    ops[0].conv.gemm.act_max = 2 + 100;
+    ops[0].conv.gemm.lut = lut;
+    ops[1].type = MQ_OP_SOFTMAX;
+    ops[1].num_inputs = ops[1].num_outputs = 1;
+    ops[1].inputs[0] = 1;
+    ops[1].outputs[0] = 2;
+    ops[1].axis = -1;
+    ops[1].exp_table = etab;
+    memset(&wm, 0, sizeof wm);
+    wm.tensors = t;
+    wm.num_tensors = 3;
+    wm.ops = ops;
+    wm.num_ops = 2;
+    wm.inputs = in_ids;
+    wm.num_inputs = 1;
+    wm.outputs = out_ids;
+    wm.num_outputs = 1;
+    wm.arena_size = 64;
+    wm.arena_lower_bound = 54;
+
+    /* reference */
+    for (p = 0; p < 6; p++) {
+        for (c = 0; c < 4; c++) {
+            int64_t acc = bias[c];
+            for (k = 0; k < 5; k++) {
+                acc += (int64_t)((int32_t)(int8_t)x[p * 5 + k] + 3) * w[c][k];
+            }
+            y[p * 4 + c] = lut[(uint8_t)clampi(2 + ref_requant(acc, mult, shift), 2, 102)];
+        }
+        {
+            int32_t mx = -200;
+            uint64_t sum = 0;
+            for (c = 0; c < 4; c++) {
+                mx = (int8_t)y[p * 4 + c] > mx ? (int8_t)y[p * 4 + c] : mx;
+            }
+            for (c = 0; c < 4; c++) {
+                sum += etab[mx - (int8_t)y[p * 4 + c]];
+            }
+            for (c = 0; c < 4; c++) {
+                const uint64_t q = (256u * (uint64_t)etab[mx - (int8_t)y[p * 4 + c]] + sum / 2u) / sum;
+                expect[p * 4 + c] = (uint8_t)(q > 255u ? 255u : q);
+            }
+        }
+    }
+
+    blob = write_blob(&wm, &size);
+    assert_int_equal(mq_model_load(blob, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    arena = (uint8_t *)malloc(64);
+    assert_non_null(arena);
+    assert_int_equal(mq_model_run(&m, arena, 64, ins, outs), MQ_OK);
+    assert_memory_equal(got, expect, 24);
+    free(arena);
+    free(blob);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_a_runs_against_reference),
+        cmocka_unit_test(test_writer_deterministic_and_sized),
+        cmocka_unit_test(test_writer_reports_where),
+        cmocka_unit_test(test_model_b_conv_softmax),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
