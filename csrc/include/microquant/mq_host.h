@@ -36,7 +36,8 @@ mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_po
 mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
                             mq_dtype dtype, float *out);
 
-/* Repack row-major (n, k) int8 weights (nn.Linear layout) into N4K16. */
+/* Repack row-major (n, k) int8 weights (nn.Linear layout) into N4K16 (zero-filled padding).
+ * packed_size >= mq_packed_weights_size_n4k16(n, k) else MQ_ERR_BUFFER; 1 <= n, k <= 2^24. */
 mq_status mq_pack_weights_n4k16(const int8_t *w, int32_t n, int32_t k, int8_t *packed, size_t packed_size);
 
 /* folded[c] = bias[c] (0 if bias NULL) - zp' * sum_k w[c][k], zp' = in_zp - 128 (UINT8) or in_zp (INT8).
@@ -73,7 +74,8 @@ double mq_activation_eval(const mq_activation_desc *fn, double x);
 /*
  * Fill table[i] for every input code i (code = (int8)i for INT8 input, i for UINT8):
  *   table[i] = clamp(round_half_even(f((code - in_zp) * in_scale) / out_scale) + out_zp)
- * stored as a byte of out_dtype. Double precision, no inf/NaN.
+ * stored as a byte of out_dtype. Double precision, no inf/NaN; the division is rounded with its exact
+ * residual, and identity/ReLU/ReLU6 are exact (docs/QUANTIZATION.md section 6).
  */
 mq_status mq_lut_build(const mq_activation_desc *fn,
                        double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
@@ -84,7 +86,7 @@ mq_status mq_lut_build(const mq_activation_desc *fn,
  * zero point 0 for UINT8 (PyTorch quint8) or -128 for INT8 (TFLite int8). */
 mq_status mq_sigmoid_output_qparams(mq_dtype dtype, double *scale, int32_t *zero_point);
 
-/* exp_table[d] = round(exp(-d * in_scale) * 65536), d = 0..255 (mq_softmax). */
+/* exp_table[d] = round_half_even(exp(-d * in_scale) * 65536), d = 0..255 (mq_softmax); in_scale > 0 finite. */
 mq_status mq_softmax_build_exp_table(double in_scale, uint32_t exp_table[256]);
 
 /* Prepare an elementwise add: out = in1 + in2 in real values (TFLite scheme, left_shift 20). */

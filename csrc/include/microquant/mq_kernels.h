@@ -59,12 +59,14 @@ typedef struct {
     const uint8_t *lut;         /* optional epilogue: 256-entry table indexed by (uint8_t)code, or NULL */
 } mq_fc_params;
 
-/* Checks every field of p (pointers, sizes, dtypes, shifts, clamp range). */
+/* Checks every field of p: non-NULL pointers (lut may be NULL), 1 <= n, k <= 2^24, 8-bit dtypes,
+ * per_channel 0/1, out_zero_point and qmin <= act_min <= act_max <= qmax in out_dtype's range, every
+ * multiplier 0 or in [2^30, 2^31) and every shift in [-31, 30]. MQ_OK or the first error found. */
 mq_status mq_fc_params_check(const mq_fc_params *p);
 
 /*
  * Fully connected: input [batch, k] codes of p->in_dtype, output [batch, n] bytes.
- * batch >= 1. input and output must not overlap.
+ * batch >= 1 (MQ_ERR_SHAPE). input and output must not overlap (MQ_ERR_BUFFER).
  */
 mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 
@@ -93,7 +95,8 @@ size_t mq_conv1x1_scratch_size(const mq_conv1x1_params *p);
 mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output,
                      void *scratch, size_t scratch_size);
 
-/* Table lookup activation: output[i] = table[(uint8_t)input[i]]. In place allowed (input == output). */
+/* Table lookup activation: output[i] = table[(uint8_t)input[i]] for n bytes.
+ * In place allowed (input == output); a partial overlap is MQ_ERR_BUFFER. */
 mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output, size_t n);
 
 /* Requantized elementwise add of two same-shape tensors (TFLite's scheme, see QUANTIZATION.md). */
@@ -107,13 +110,17 @@ typedef struct {
     int32_t act_min, act_max;               /* output code domain */
 } mq_add_params;
 
+/* n elements; output may be exactly in1 or in2, a partial overlap is MQ_ERR_BUFFER. left_shift in [0, 22],
+ * multipliers 0 or in [2^30, 2^31), shifts in [-31, 30], zero points and act range in their dtypes. */
 mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
 
 /*
  * Softmax along one axis of a tensor viewed as [outer, axis_size, inner].
  * exp_table[d] = round(exp(-d * in_scale) * 65536), d = max - x in code units (mq_softmax_build_exp_table).
  * Output qparams are fixed: scale 1/256, zero point 0 (UINT8) or -128 (INT8).
- * out = clamp(zp + round(256 * e / sum)), e = exp_table[max - x].
+ * out = min(qmax, zp + floor((256 * e + floor(sum / 2)) / sum)), e = exp_table[max - x], sum = sum of e (uint32).
+ * axis_size <= 65535; exp_table[0] must be 65536 and every entry <= 65536 (MQ_ERR_QPARAMS).
+ * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 typedef struct {
     int32_t outer, axis_size, inner;
@@ -123,7 +130,8 @@ typedef struct {
 
 mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output);
 
-/* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. No overlap. */
+/* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. dims >= 1 and perm a permutation
+ * (MQ_ERR_SHAPE); input and output must not overlap (MQ_ERR_BUFFER). */
 #define MQ_MAX_RANK 6
 mq_status mq_transpose_u8(const int32_t *in_dims, const int32_t *perm, int32_t rank,
                           const void *input, void *output);
