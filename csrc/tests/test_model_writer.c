@@ -412,9 +412,19 @@ static void test_model_b_conv_softmax(void **state)
     free(blob);
 }
 
+/* The check value of the CRC-32 catalogue (IEEE 802.3 / zlib) and a zero-length input. */
+static void test_crc32_check_value(void **state)
+{
+    (void)state;
+    assert_int_equal(mq_crc32("123456789", 9), 0xCBF43926u);
+    assert_int_equal(mq_crc32("", 0), 0u);
+    assert_int_equal(mq_crc32("a", 1), 0xE8B7BE43u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32_check_value),
         cmocka_unit_test(test_model_a_runs_against_reference),
         cmocka_unit_test(test_writer_deterministic_and_sized),
         cmocka_unit_test(test_writer_reports_where),
