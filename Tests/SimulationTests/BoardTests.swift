@@ -1,0 +1,143 @@
+// Board configs, fit report, device output parsing, C array emission, error statistics.
+
+import Foundation
+import MicroQuantC
+import MQSimulation
+import XCTest
+
+final class BoardTests: XCTestCase {
+    let catalog = BoardCatalog(directory: repoRoot.appendingPathComponent("boards"))
+
+    func testEveryBoardConfigMatchesItsLinkerScript() throws {
+        let names = catalog.names()
+        XCTAssertEqual(names, ["mps2-an385", "mps2-an386", "mps2-an500", "mps3-an547",
+                               "nrf52840-dk", "nucleo-l4r5zi", "rpi-pico", "stm32f746g-disco"])
+        for name in names {
+            let b = try catalog.board(named: name)
+            let ld = try String(contentsOf: catalog.directory.appendingPathComponent(name).appendingPathComponent(b.linker_script), encoding: .utf8)
+            func region(_ r: String) -> (UInt64, Int)? {
+                guard let line = ld.split(separator: "\n").first(where: {
+                    $0.trimmingCharacters(in: .whitespaces).hasPrefix(r + " ") && $0.contains("ORIGIN")
+                }) else { return nil }
+                let f = line.replacingOccurrences(of: ",", with: " ").split(separator: " ")
+                guard let o = f.firstIndex(of: "ORIGIN"), let l = f.firstIndex(of: "LENGTH") else { return nil }
+                let origin = UInt64(f[o + 2].dropFirst(2), radix: 16)!
+                let len = f[l + 2]
+                let mult = len.hasSuffix("M") ? 1 << 20 : (len.hasSuffix("K") ? 1 << 10 : 1)
+                return (origin, Int(len.dropLast())! * mult)
+            }
+            let flash = try XCTUnwrap(region("FLASH"), name), ram = try XCTUnwrap(region("RAM"), name)
+            XCTAssertEqual(flash.0, b.flash.base, name)
+            XCTAssertEqual(flash.1, b.flash.size, name)
+            XCTAssertEqual(ram.0, b.ram.base, name)
+            XCTAssertEqual(ram.1, b.ram.size, name)
+            XCTAssertTrue(ld.contains("__mq_stack_size = \(b.stack_size / 1024)K"), name)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: catalog.directory.appendingPathComponent(name).appendingPathComponent(b.startup).path))
+            XCTAssertEqual(b.mve, b.core == "cortex-m55", name)
+            XCTAssertEqual(b.dsp, !["cortex-m0plus", "cortex-m3"].contains(b.core), name)
+        }
+        let emulated = try names.filter { try catalog.board(named: $0).qemu_machine != nil }
+        XCTAssertEqual(emulated, ["mps2-an385", "mps2-an386", "mps2-an500", "mps3-an547"])
+        XCTAssertThrowsError(try catalog.board(named: "nope")) { e in
+            XCTAssertTrue("\(e)".contains("unknown board 'nope'"))
+        }
+    }
+
+    func testEveryBoardCoreHasSizesAndCosts() throws {
+        let sizes = try catalog.runtimeSizes(), costs = try catalog.costModel()
+        for name in catalog.names() {
+            let b = try catalog.board(named: name)
+            let s = try XCTUnwrap(sizes.cores[b.core], "no runtime size for \(b.core)")
+            XCTAssertGreaterThan(s.firmware_code_bytes, 1000)
+            XCTAssertGreaterThan(s.runtime_library_bytes, 1000)
+            XCTAssertNotNil(costs.cores[b.core], "no cost model for \(b.core)")
+        }
+    }
+
+    func testFitReportArithmetic() throws {
+        let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("boards/common/demo.mqm"))
+        let board = try catalog.board(named: "nucleo-l4r5zi")
+        let sizes = try catalog.runtimeSizes(), costs = try catalog.costModel()
+        let r = try FitReport(model: model, board: board, sizes: sizes, costs: costs)
+        let s = sizes.cores["cortex-m4"]!
+        XCTAssertEqual(r.flashBytes, model.bytes.count + s.firmware_code_bytes)
+        let io = model.inputs.reduce(0) { $0 + $1.byteCount } + model.outputs.reduce(0) { $0 + $1.byteCount }
+        XCTAssertEqual(io, 32 + 200 + 24 + 24 + 108)
+        XCTAssertEqual(r.ramBytes, model.arenaSize + io + board.stack_size + s.static_ram_bytes)
+        XCTAssertTrue(r.fits)
+        // latency: FC 32->24 = 768 MACs at the M4's coefficient, plus the per-op cost
+        let c = costs.cores["cortex-m4"]!
+        XCTAssertEqual(r.layers[0].instructions, 768 * c.fc_per_mac + c.per_op, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[0].microseconds, r.layers[0].instructions * c.cycles_per_instruction / 120, accuracy: 1e-9)
+        XCTAssertEqual(r.totalMicroseconds, r.layers.reduce(0) { $0 + $1.microseconds }, accuracy: 1e-9)
+        XCTAssertTrue(r.render().contains("ESTIMATE"))
+        // the same model against a board with too little flash
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(board)) as! [String: Any]
+        json["flash"] = ["base": 0, "size": r.flashBytes - 1, "what": "tiny"]
+        let tiny = try JSONDecoder().decode(BoardConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        let t = try FitReport(model: model, board: tiny, sizes: sizes, costs: costs)
+        XCTAssertFalse(t.fitsFlash)
+        XCTAssertTrue(t.fitsRAM)
+        XCTAssertTrue(t.render().contains("DOES NOT FIT"))
+    }
+
+    func testDeviceOutputParsing() throws {
+        let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("csrc/tests/fixtures/model.mqm"))
+        let n0 = model.outputs[0].byteCount, n1 = model.outputs[1].byteCount
+        let h0 = String(repeating: "0a", count: n0), h1 = String(repeating: "Ff", count: n1)
+        let good = "noise\nMQ-MODEL bytes=1 arena=2 inputs=1 outputs=2\nMQ-SAMPLES 1\nMQ-OUT 0 0 \(h0)\nMQ-OUT 0 1 \(h1)\nMQ-STACK 1234\nMQ-DONE 0 ok\n"
+        let p = try QEMURunner.parse(good, board: "b", model: model, sampleCount: 1, exitCode: 0)
+        XCTAssertEqual(p.codes[0], [UInt8](repeating: 0x0a, count: n0))
+        XCTAssertEqual(p.codes[1], [UInt8](repeating: 0xff, count: n1))
+        XCTAssertEqual(p.stack, 1234)
+        func expectError(_ text: String, exit: Int = 0, _ check: (DeviceError) -> Bool) {
+            XCTAssertThrowsError(try QEMURunner.parse(text, board: "b", model: model, sampleCount: 1, exitCode: exit)) { e in
+                XCTAssertTrue(check(e as! DeviceError), "\(e)")
+            }
+        }
+        expectError(good.replacingOccurrences(of: "MQ-DONE 0 ok", with: "")) {
+            if case .protocolError = $0 { return true }; return false
+        }
+        expectError(good.replacingOccurrences(of: "MQ-DONE 0 ok", with: "MQ-DONE 19 model CRC-32 mismatch"), exit: 19) {
+            if case .deviceStatus(_, 19, let t) = $0 { return t.contains("CRC") }; return false
+        }
+        expectError("MQ-FAULT icsr=00000003\n", exit: 99) {
+            if case .emulatorFailed(_, 99, _) = $0 { return true }; return false
+        }
+        expectError(good.replacingOccurrences(of: "MQ-OUT 0 1 \(h1)", with: "MQ-OUT 0 1 zz")) {
+            if case .protocolError = $0 { return true }; return false
+        }
+        expectError(good.replacingOccurrences(of: "MQ-OUT 0 1 \(h1)\n", with: "")) {
+            if case .protocolError(_, let r, _) = $0 { return r.contains("no output 1") }; return false
+        }
+        XCTAssertNil(firstDifference(host: p.codes, device: p.codes, outputs: model.outputs))
+        var other = p.codes
+        other[1][3] ^= 1
+        XCTAssertEqual(firstDifference(host: p.codes, device: other, outputs: model.outputs),
+                       "output 1, sample 0, byte 3: host 0xff, device 0xfe")
+    }
+
+    func testCArrayRoundTrip() throws {
+        let bytes: [UInt8] = (0..<37).map { UInt8(($0 * 73 + 5) & 0xFF) }
+        let src = try CArray.source(bytes: bytes, symbol: "mq_fw_model", sourceName: "x.mqm")
+        XCTAssertTrue(src.contains("const uint8_t mq_fw_model[] __attribute__((aligned(16))) = {"))
+        XCTAssertTrue(src.contains("const uint32_t mq_fw_model_size = 37u;"))
+        let body = src.components(separatedBy: "= {")[1].components(separatedBy: "};")[0]
+        let parsed = body.split(whereSeparator: { ", \n".contains($0) }).map { UInt8($0.dropFirst(2), radix: 16)! }
+        XCTAssertEqual(parsed, bytes)
+        XCTAssertThrowsError(try CArray.source(bytes: bytes, symbol: "1bad", sourceName: "x"))
+        XCTAssertThrowsError(try CArray.source(bytes: bytes, symbol: "a-b", sourceName: "x"))
+    }
+
+    func testErrorStats() {
+        let ref: [Float] = [1, 2, 3, 4, 0, 0, 1, 0]
+        let test: [Float] = [1, 2, 3, 5, 0, 1, 0, 0]
+        let s = ErrorStats(reference: ref, test: test, samples: 2)
+        // signal 1+4+9+16+1 = 31, noise 1+1+1 = 3
+        XCTAssertEqual(s.sqnrDB, 10 * log10(31.0 / 3.0), accuracy: 1e-12)
+        XCTAssertEqual(s.maxAbsError, 1)
+        XCTAssertEqual(s.meanAbsError, 3.0 / 8.0, accuracy: 1e-12)
+        XCTAssertEqual(s.top1Agreement, 0.5)  // sample 0: argmax 3 vs 3; sample 1: argmax 2 vs 1
+        XCTAssertEqual(ErrorStats(reference: ref, test: ref, samples: 1).sqnrDB, .infinity)
+    }
+}
