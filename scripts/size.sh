@@ -96,8 +96,15 @@ awk '
     return v
   }
   END {
-    for (f in kept) { printf "%8d  %s\n", kept[f], f; total += kept[f]; if (f != "mq_status.o") core += kept[f] }
+    for (f in kept) {
+      printf "%8d  %s\n", kept[f], f; total += kept[f]
+      if (f != "mq_status.o") core += kept[f]
+      if (f ~ /^mq_model_|^mq_crc32/) rt += kept[f]; else if (f != "mq_status.o") kern += kept[f]
+    }
     summary = ENVIRON["MQ_SIZE_SUMMARY"]
+    printf "%8d  = loader + interpreter + io info + CRC (mq_model_*.o, mq_crc32.o)\n", rt > summary
+    printf "%8d  = op kernels and microkernels\n", kern > summary
+    printf "%8d  = mq_status_str strings (mq_status.o)\n", kept["mq_status.o"] > summary
     printf "%8d  TOTAL runtime, %s (loader + interpreter + op kernels + status strings)\n", total, cpu > summary
     printf "%8d  total without the mq_status_str strings (mq_status.o)\n", core > summary
     printf "target < 8192 bytes (total): %s\n", total < 8192 ? "met" : "NOT met" > summary

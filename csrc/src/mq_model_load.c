@@ -350,7 +350,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     c->b = b;
     c->fail_at = 0u;
     MQ_REQUIRE(size >= MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE);
-    MQ_REQUIRE(b[0] == MQ_MAGIC0 && b[1] == MQ_MAGIC1 && b[2] == MQ_MAGIC2 && b[3] == MQ_MAGIC3,
+    MQ_REQUIRE(mq_rd32(b) == (MQ_MAGIC0 | (MQ_MAGIC1 << 8) | (MQ_MAGIC2 << 16) | (MQ_MAGIC3 << 24)),
                MQ_ERR_FORMAT_MAGIC);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
         MQ_REQUIRE(mq_crc32(b, MQ_H_HEADER_CRC32) == mq_rd32(b + MQ_H_HEADER_CRC32), MQ_ERR_FORMAT_CRC);
@@ -359,9 +359,8 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
                MQ_ERR_FORMAT_VERSION);
-    MQ_REQUIRE(mq_rd32(b + MQ_H_FLAGS) == 0u && mq_rd16(b + MQ_H_RESERVED) == 0u &&
-                   mq_rd32(b + MQ_H_RESERVED2) == 0u && mq_rd32(b + MQ_H_RESERVED2 + 4u) == 0u &&
-                   mq_rd32(b + MQ_H_RESERVED2 + 8u) == 0u,
+    MQ_REQUIRE((mq_rd32(b + MQ_H_FLAGS) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
+                mq_rd32(b + MQ_H_RESERVED2 + 4u) | mq_rd32(b + MQ_H_RESERVED2 + 8u)) == 0u,
                MQ_ERR_FORMAT_VERSION);
     header_size = mq_rd32(b + MQ_H_HEADER_SIZE);
     c->total = mq_rd32(b + MQ_H_TOTAL_SIZE);
