@@ -7,7 +7,7 @@
 #      -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror (cmake/arm-none-eabi.cmake)
 #   5. soft-float check: device sources compiled for -mcpu=cortex-m0plus -mfloat-abi=soft, linked into one
 #      relocatable object; fails if any floating-point libgcc/libm routine is referenced
-#   6. ./scripts/test-runtime.sh (runtime robustness + fuzzing) when present
+#   6. ./scripts/test-runtime.sh (runtime robustness + fuzzing; required)
 # Exits non-zero if any step fails; the last line is a one-line summary. MQ_JOBS sets build parallelism (2).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -125,11 +125,12 @@ else
   failures+=("Arm cross builds (arm-none-eabi-gcc not found)")
 fi
 
-# The runtime engineer's robustness + fuzzing script (issue 3), run when it exists.
+# The runtime's robustness + fuzzing script (issue 3). Required: a missing script is a failure.
 if [ -x scripts/test-runtime.sh ]; then
   step "runtime robustness + fuzz (scripts/test-runtime.sh)" ./scripts/test-runtime.sh
 else
-  echo "== scripts/test-runtime.sh not present yet: skipped"
+  echo "== scripts/test-runtime.sh missing or not executable"
+  failures+=("runtime robustness + fuzz (scripts/test-runtime.sh missing)")
 fi
 
 elapsed=$(( $(date +%s) - start ))
