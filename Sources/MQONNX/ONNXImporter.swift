@@ -12,8 +12,9 @@
 //     particular layout (Conv input NHWC; Gemm/MatMul/Reshape/Flatten input and graph outputs
 //     in the ONNX layout). BatchNormalization and constant Adds fold into the preceding
 //     fully connected / 1x1 conv layer.
-//  4. Simplify: compose chains of transposes, turn transposes that only move size-1 dimensions
-//     into reshapes, merge reshape chains, drop no-op nodes and dead nodes.
+//  4. Simplify: compose chains of transposes, fold a transpose feeding Flatten/Reshape -> Gemm
+//     into the Gemm's weight columns, turn transposes that only move size-1 dimensions into
+//     reshapes, merge reshape chains, drop no-op nodes and dead nodes.
 
 import Foundation
 import MQGraph
@@ -193,6 +194,7 @@ struct Converter {
         simplify(&result, outputs: Set(outputs.map(\.name)))
         do {
             var graph = try Graph(name: name, inputs: inputs, outputs: outputs, nodes: result)
+            try foldTransposeIntoFullyConnected(&graph)
             try transposesToReshapes(&graph)
             return graph
         } catch let e as GraphError {
@@ -898,4 +900,56 @@ func transposesToReshapes(_ g: inout Graph) throws {
     outs = Set(g.outputs.map(\.name))
     simplify(&g.nodes, outputs: outs)
     try g.inferShapes()
+}
+
+/// transpose(perm) -> reshape to [1, ..., 1, K] -> fullyConnected becomes reshape -> fullyConnected
+/// with the weight columns permuted, so a Flatten of an NHWC conv output needs no transpose on the
+/// device: W'[o, flat_t(idx)] = W[o, flat_u(perm applied to idx)] where t is the transpose input
+/// and u its output. Only when the transpose and reshape outputs have a single reader and are not
+/// graph outputs.
+func foldTransposeIntoFullyConnected(_ g: inout Graph) throws {
+    let outs = Set(g.outputs.map(\.name))
+    var changed = true
+    while changed {
+        changed = false
+        for ti in g.nodes.indices {
+            guard case .transpose(let perm) = g.nodes[ti].op, !outs.contains(g.nodes[ti].output) else { continue }
+            let t = g.nodes[ti].inputs[0], u = g.nodes[ti].output
+            let readersU = g.nodes.indices.filter { g.nodes[$0].inputs.contains(u) }
+            guard readersU.count == 1, case .reshape(let r) = g.nodes[readersU[0]].op,
+                  r.dropLast().allSatisfy({ $0 == 1 }), !outs.contains(g.nodes[readersU[0]].output) else { continue }
+            let ri = readersU[0]
+            let readersR = g.nodes.indices.filter { g.nodes[$0].inputs.contains(g.nodes[ri].output) }
+            guard readersR.count == 1, case .fullyConnected(var fc) = g.nodes[readersR[0]].op,
+                  let s = g.shapes[t] else { continue }
+            let k = fc.inFeatures
+            guard k == s.reduce(1, *) else { continue }
+            // u multi-index o has o[i] = idx[perm[i]] for t multi-index idx.
+            let us = perm.map { s[$0] }
+            var uStrides = [Int](repeating: 1, count: us.count)
+            if us.count > 1 { for d in stride(from: us.count - 2, through: 0, by: -1) { uStrides[d] = uStrides[d + 1] * us[d + 1] } }
+            var strideOfTDim = [Int](repeating: 0, count: s.count)   // u-stride of each t dimension
+            for (i, p) in perm.enumerated() { strideOfTDim[p] = uStrides[i] }
+            var src = [Int](repeating: 0, count: k)                   // src[flat_t] = flat_u
+            var idx = [Int](repeating: 0, count: s.count)
+            for j in 0..<k {
+                var f = 0
+                for d in 0..<s.count { f += idx[d] * strideOfTDim[d] }
+                src[j] = f
+                var d = s.count - 1
+                while d >= 0 { idx[d] += 1; if idx[d] < s[d] { break }; idx[d] = 0; d -= 1 }
+            }
+            let old = fc.weight.data
+            for o in 0..<fc.outFeatures {
+                for j in 0..<k { fc.weight.data[o * k + j] = old[o * k + src[j]] }
+            }
+            let fi = readersR[0]
+            g.nodes[fi].op = .fullyConnected(fc)
+            g.nodes[ri].inputs = [t]
+            g.nodes.remove(at: ti)
+            try g.inferShapes()
+            changed = true
+            break
+        }
+    }
 }
