@@ -46,28 +46,28 @@ static mq_status mq_io_info(const mq_model *m, uint32_t slot, uint32_t name_inde
     return MQ_OK;
 }
 
-mq_status mq_model_input_info(const mq_model *model, int32_t index, mq_tensor_info *info)
+/* Input (is_output 0) or output (1) number index: slot in the IO section and metadata name. */
+static mq_status mq_io_lookup(const mq_model *m, int32_t index, uint32_t is_output, mq_tensor_info *info)
 {
-    if (model == NULL || model->blob == NULL || info == NULL) {
+    uint32_t slot;
+    if (m == NULL || m->blob == NULL || info == NULL) {
         return MQ_ERR_NULL;
     }
-    if (index < 0 || index >= (int32_t)model->num_inputs) {
+    if (index < 0 || index >= (int32_t)(is_output ? m->num_outputs : m->num_inputs)) {
         return MQ_ERR_INDEX;
     }
-    return mq_io_info(model, (uint32_t)index, MQ_META_NUM_FIXED + (uint32_t)index, info);
+    slot = (is_output ? m->num_inputs : 0u) + (uint32_t)index;
+    return mq_io_info(m, slot, MQ_META_NUM_FIXED + slot, info);
+}
+
+mq_status mq_model_input_info(const mq_model *model, int32_t index, mq_tensor_info *info)
+{
+    return mq_io_lookup(model, index, 0u, info);
 }
 
 mq_status mq_model_output_info(const mq_model *model, int32_t index, mq_tensor_info *info)
 {
-    uint32_t slot;
-    if (model == NULL || model->blob == NULL || info == NULL) {
-        return MQ_ERR_NULL;
-    }
-    if (index < 0 || index >= (int32_t)model->num_outputs) {
-        return MQ_ERR_INDEX;
-    }
-    slot = model->num_inputs + (uint32_t)index;
-    return mq_io_info(model, slot, MQ_META_NUM_FIXED + slot, info);
+    return mq_io_lookup(model, index, 1u, info);
 }
 
 const char *mq_model_metadata(const mq_model *model, mq_meta_field field, uint32_t *len)

@@ -447,7 +447,7 @@ static void test_targeted_corruptions(void **state)
     put32(v4, le32(b + p_weights_off + 4) + 16);
     expect_load(&blob, p_weights_off + 4, v4, 4, MQ_ERR_FORMAT_BOUNDS); /* wrong weight size */
     put32(v4, 3);
-    expect_load(&blob, o_off + 16 + 4 * 17, v4, 4, MQ_ERR_FORMAT_OP); /* stride 3 */
+    expect_load(&blob, o_off + 16 + 4 * 17, v4, 4, MQ_ERR_SHAPE); /* stride 3 */
     put32(v4, 0x7FFFFFFFu);
     expect_load(&blob, o_off + 16 + 4 * 6, v4, 4, MQ_ERR_QPARAMS);    /* act_max beyond INT8 */
     /* a shift of 31 in the conv's first per-channel shift */
