@@ -3,6 +3,7 @@
 # compiled with -Os, as a firmware would link them.
 #
 #   ./scripts/size.sh [cortex-m4|cortex-m7|cortex-m55|cortex-m3 ...]     (default cortex-m4)
+#   (prints the figure for the default kernel dispatch, then again with -DMQ_FORCE_PORTABLE)
 #
 # 1. Compiles every csrc/src/*.c with arm-none-eabi-gcc -Os -ffunction-sections for the core
 #    (flags from cmake/arm-none-eabi.cmake's table) and prints each object's text (arm-none-eabi-size).
@@ -23,11 +24,12 @@ case "$cpu" in
   cortex-m55) fpu="-mfloat-abi=hard" ;;
   *) echo "size.sh: unknown core $cpu" >&2; exit 1 ;;
 esac
-out="${MQ_BUILD_DIR:-build}/size-$cpu"
+extra="${MQ_SIZE_EXTRA:-}"   # e.g. -DMQ_FORCE_PORTABLE (portable C microkernels only)
+out="${MQ_BUILD_DIR:-build}/size-$cpu${extra:+-portable}"
 rm -rf "$out"
 mkdir -p "$out/obj"
 CFLAGS=(-std=c99 -Os -ffunction-sections -fdata-sections -mcpu="$cpu" -mthumb $fpu
-        -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src)
+        -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src $extra)
 
 for f in csrc/src/*.c; do
   arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "$f" .c).o"
@@ -70,7 +72,7 @@ arm-none-eabi-ar rcs "$out/libmq.a" "$out"/obj/*.o
 arm-none-eabi-gcc -mcpu="$cpu" -mthumb $fpu --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$out/app.map" \
   "$out/app.o" "$out/libmq.a" -o "$out/app.elf"
 
-echo "== object text (-Os, $cpu), every csrc/src object as compiled =="
+echo "== object text (-Os, $cpu $extra), every csrc/src object as compiled =="
 arm-none-eabi-size "$out"/obj/*.o | awk 'NR == 1 { printf "%8s  %s\n", "text", "object"; next }
   { n = split($6, p, "/"); printf "%8d  %s\n", $1, p[n]; t += $1 } END { printf "%8d  total (all objects, unlinked)\n", t }'
 
@@ -111,3 +113,9 @@ awk '
     if (ENVIRON["MQ_SIZE_STRICT"] == "1" && total >= 8192) exit 1
   }' cpu="$cpu" "$out/app.map" | sort -n
 cat "$MQ_SIZE_SUMMARY"
+
+# The same with the portable C microkernels (what a size-constrained build would pick).
+if [ -z "$extra" ]; then
+  echo "== with -DMQ_FORCE_PORTABLE (portable C microkernels instead of the DSP/MVE ones) =="
+  MQ_SIZE_EXTRA=-DMQ_FORCE_PORTABLE "$0" "$cpu" | tail -6
+fi
