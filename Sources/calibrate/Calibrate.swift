@@ -80,7 +80,7 @@ struct Calibrate: ParsableCommand {
     static func bundledExample() throws -> (model: String, data: String) {
         let dir = "examples"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        let preferred = ["example", "tiny_yolo", "convnet", "mlp"]
+        let preferred = ["tinyconv", "example", "mlp"]
         let stems = names.filter { $0.hasSuffix(".onnx") }.map { String($0.dropLast(5)) }
             .filter { names.contains("\($0)_calib.npy") }
             .sorted { a, b in
