@@ -5,13 +5,21 @@
  * Contract: csrc/src/mq_microkernels.h, layouts and formula: mq_kernels.h. Bit-identical to
  * mq_gemm_s8_n4k16_c:
  *   - accumulators wrap modulo 2^32 (SMLAD wraps; it only sets the sticky Q flag);
- *   - requantization is TFLite's double rounding, evaluated in one 64-bit multiply-accumulate
- *     (see mq_dsp_requant below for the derivation);
+ *   - requantization is TFLite's double rounding, evaluated with one 64-bit multiply-accumulate
+ *     (derivation at mq_dsp_rq below);
  *   - UINT8 inputs enter the signed domain by EOR 0x80808080 once per input word.
- * Input rows are read with word loads that may be unaligned (allowed on Armv7-M/Armv8-M Main
- * for LDR); the k tail (k % 4 bytes) is read byte by byte, never past k. Weights are read as
- * whole words: the N4K16 padding (zeros) makes the tail products vanish. Output rows >= n are
- * never written.
+ * Loops (per group of 4 output rows):
+ *   - pairs of input rows: "2x2" blocks, 4 codes per step: both input words unpacked once, each
+ *     weight word loaded and unpacked once and used for both rows (20 instructions / 16 MACs);
+ *   - a single input row (batch 1, odd last row): "1x4", 8 codes per step, weights by LDRD
+ *     (42 instructions / 32 MACs).
+ * Input rows are read with word loads that may be unaligned (LDR allows it on these cores); the
+ * last 1..3 codes of a row are read byte by byte, never past k. Weights are read as whole words
+ * (the N4K16 zero padding makes the tail products vanish) and must be 4-byte aligned (packed
+ * models align constants to 16); unaligned weights, and groups with a channel whose shift is >= 0
+ * (real multiplier >= 0.5, rare), go through the portable kernel. Output rows >= n are never written.
+ * The hot steps are small inline-asm blocks: the same instructions intrinsics give, but the
+ * compiler can no longer hoist every weight load of a chunk ahead of its use and spill accumulators.
  */
 #include "mq_microkernels.h"
 
@@ -20,152 +28,307 @@
 #include <arm_acle.h>
 #include <string.h>
 
-/* Unaligned 32-bit little-endian load (compiles to one LDR). */
-static inline uint32_t mq_dsp_load_u32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-/* SXTB16 of the word rotated right by 8: lanes = sign-extended bytes 1 and 3. */
-static inline int32_t mq_dsp_sxtb16_ror8(uint32_t v)
-{
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
-
 /*
- * Per-channel requantization constants.
- * mq_requantize(acc, M, s) = RDBPOT(SRDHM(acc << L, M), E), L = max(s, 0), E = max(-s, 0).
- * With P = (acc << L) * M (exact int64):
- *   SRDHM = floor((P + 2^30) / 2^31)                          (TFLite's nudge/truncation is exactly
- *                                                              round-half-up; its one saturating
- *                                                              case, M = a = INT32_MIN, is handled)
- *   RDBPOT(x, E) = floor((x + 2^(E-1) - [x < 0]) / 2^E)       for E >= 1 (ties away from zero)
- * Nested floors of power-of-two divisions compose, so for E >= 1
+ * Requantization of one output channel, E = -shift >= 1 (shift <= -1).
+ * mq_requantize(acc, M, s) = RDBPOT(SRDHM(acc, M), E). With P = acc * M (exact int64, M >= 0 as
+ * checked by the operator):
+ *   SRDHM = floor((P + 2^30) / 2^31)          (TFLite's nudge + truncation is exactly round half up;
+ *                                              its saturating case needs M = INT32_MIN: excluded)
+ *   RDBPOT(x, E) = floor((x + 2^(E-1) - [x < 0]) / 2^E)     (ties away from zero)
+ * Nested floors of power-of-two divisions compose, hence
  *   result = floor((P + 2^30 + 2^(30+E) - [P < 0] * 2^31) / 2^(31+E))
- * ([x < 0] may be replaced by [P < 0]: for -2^30 <= P < 0 both choices give 0). Since 31 + E >= 32
- * only the high word of the 64-bit sum is needed: result = hi >> (E - 1).
+ * ([x < 0] may be replaced by [P < 0]: for -2^30 <= P < 0 both give 0; with M >= 0, P < 0 only if
+ * acc < 0, and acc < 0 with M = 0 gives P = 0 where both give 0 as well). As 31 + E >= 32 only the
+ * high word of the 64-bit sum is needed: result = hi >> (E - 1). SMLAL, sign correction, ASR.
  */
 typedef struct {
-    int64_t round;      /* 2^30 + 2^(30+E) (E >= 1) or 2^30 (E == 0) */
+    int64_t round;      /* 2^30 + 2^(30+E) */
     int32_t multiplier;
-    int32_t left;       /* L */
-    int32_t right;      /* E - 1 (E >= 1) or -1 (E == 0) */
+    int32_t right;      /* E - 1 */
 } mq_dsp_rq;
 
 static inline void mq_dsp_rq_init(mq_dsp_rq *q, int32_t multiplier, int32_t shift)
 {
-    const int32_t e = shift > 0 ? 0 : -shift;
+    const int32_t e = -shift; /* >= 1 here */
     q->multiplier = multiplier;
-    q->left = shift > 0 ? shift : 0;
     q->right = e - 1;
-    q->round = ((int64_t)1 << 30) + (e > 0 ? ((int64_t)1 << (30 + e)) : 0);
+    q->round = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
 }
 
-static inline int32_t mq_dsp_requant(int32_t acc, const mq_dsp_rq *q)
-{
-    const int32_t a = (int32_t)((uint32_t)acc << q->left);
-    const int64_t p = (int64_t)a * (int64_t)q->multiplier;
-    if (q->right >= 0) {
-        /* - [P < 0] * 2^31, with the sign of P taken from the operands (P == 0 either way works). */
-        const int64_t neg = (int64_t)((a ^ q->multiplier) >> 31) * ((int64_t)1 << 31);
-        const int64_t s = p + q->round + neg;
-        return (int32_t)(s >> 32) >> q->right;
-    } else {
-        const int64_t x = (p + q->round) >> 31;
-        return x > INT32_MAX ? INT32_MAX : (int32_t)x; /* only a = M = INT32_MIN */
-    }
-}
+/* Output stage constants, copied out of mq_fc_params once (by value: output stores are uint8_t
+ * stores that may alias any memory, so values read through pointers would be reloaded after every
+ * store). clamp(r + zp, lo, hi) = lo + min(USAT8(r + (zp - lo)), hi - lo) since 0 <= hi - lo <= 255. */
+typedef struct {
+    int32_t zl;          /* out_zero_point - act_min */
+    int32_t h;           /* act_max - act_min */
+    int32_t lo;          /* act_min */
+    const uint8_t *lut;
+} mq_dsp_out;
 
-/* Requantize, offset, clamp, optional LUT. */
-static inline uint8_t mq_dsp_finish(int32_t acc, const mq_dsp_rq *q, const mq_fc_params *p)
+/* Requantize, offset, clamp, optional LUT. QADD saturates: a saturated sum clamps to the same
+ * value as the portable int64 sum, the clamp bounds being inside [-128, 255]. */
+static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int64_t round, int32_t mult,
+                                                                int32_t right, mq_dsp_out os)
 {
-    /* Saturating add (QADD): the clamp bounds lie inside [-128, 255], so saturation gives the
-     * same clamped value as the portable int64 sum. */
-    int32_t v = __qadd(mq_dsp_requant(acc, q), p->out_zero_point);
-    v = v < p->act_min ? p->act_min : v;
-    v = v > p->act_max ? p->act_max : v;
-    return p->lut != NULL ? p->lut[(uint8_t)v] : (uint8_t)v;
+    int64_t s = (int64_t)acc * (int64_t)mult + round;
+    int32_t v;
+    s -= (int64_t)((uint32_t)acc >> 31) << 31;
+    v = (int32_t)__usat(__qadd((int32_t)(s >> 32) >> right, os.zl), 8);
+    v = (v > os.h ? os.h : v) + os.lo;
+    return os.lut != NULL ? os.lut[(uint8_t)v] : (uint8_t)v;
 }
 
 /*
- * Four output rows (one N4K16 group) of one input row. wg = group base (KC chunks of 64 bytes).
- * flip = 0x80808080 for UINT8 input, 0 for INT8 (constant-folded at the two call sites).
+ * Two accumulators a, b of the SAME channel q: a, b <- clamped codes (lo + min(USAT8(r + zl), h)),
+ * the same arithmetic as mq_dsp_fin, sharing the channel's constants (27 instructions for both).
  */
-static inline void mq_dsp_dot4(const int8_t *wg, const uint8_t *x, int32_t k, uint32_t flip, int32_t acc[4])
+static inline __attribute__((always_inline)) void mq_dsp_rq2(int32_t *a, int32_t *b, const mq_dsp_rq *q,
+                                                             mq_dsp_out os)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int8_t *w = wg;
-    int32_t kk = k;
-    while (kk >= 16) {
-        int32_t j;
-        for (j = 0; j < 16; j += 4) {
-            const uint32_t xw = mq_dsp_load_u32(x + j) ^ flip;
-            const int32_t xa = __sxtb16((int32_t)xw);
-            const int32_t xb = mq_dsp_sxtb16_ror8(xw);
-            uint32_t ww;
-            ww = mq_dsp_load_u32(w + j);
-            a0 = __smlad(__sxtb16((int32_t)ww), xa, a0);
-            a0 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a0);
-            ww = mq_dsp_load_u32(w + 16 + j);
-            a1 = __smlad(__sxtb16((int32_t)ww), xa, a1);
-            a1 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a1);
-            ww = mq_dsp_load_u32(w + 32 + j);
-            a2 = __smlad(__sxtb16((int32_t)ww), xa, a2);
-            a2 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a2);
-            ww = mq_dsp_load_u32(w + 48 + j);
-            a3 = __smlad(__sxtb16((int32_t)ww), xa, a3);
-            a3 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a3);
-        }
-        x += 16;
-        w += 64;
-        kk -= 16;
-    }
-    if (kk > 0) {
-        /* Last chunk: kk in [1, 15] codes left; weights beyond k are zero in the packing. */
-        int32_t j = 0;
-        for (; j < kk; j += 4) {
-            uint32_t xw;
-            if (j + 4 <= kk) {
-                xw = mq_dsp_load_u32(x + j);
-            } else {
-                const int32_t rem = kk - j; /* 1..3 */
-                xw = (uint32_t)x[j];
-                if (rem > 1) {
-                    xw |= (uint32_t)x[j + 1] << 8;
-                }
-                if (rem > 2) {
-                    xw |= (uint32_t)x[j + 2] << 16;
-                }
-            }
-            xw ^= flip;
-            {
-                const int32_t xa = __sxtb16((int32_t)xw);
-                const int32_t xb = mq_dsp_sxtb16_ror8(xw);
-                uint32_t ww;
-                ww = mq_dsp_load_u32(w + j);
-                a0 = __smlad(__sxtb16((int32_t)ww), xa, a0);
-                a0 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a0);
-                ww = mq_dsp_load_u32(w + 16 + j);
-                a1 = __smlad(__sxtb16((int32_t)ww), xa, a1);
-                a1 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a1);
-                ww = mq_dsp_load_u32(w + 32 + j);
-                a2 = __smlad(__sxtb16((int32_t)ww), xa, a2);
-                a2 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a2);
-                ww = mq_dsp_load_u32(w + 48 + j);
-                a3 = __smlad(__sxtb16((int32_t)ww), xa, a3);
-                a3 = __smlad(mq_dsp_sxtb16_ror8(ww), xb, a3);
-            }
-        }
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    int32_t va = *a, vb = *b;
+    int32_t rl, rh, sl, sh, t;
+    __asm__("ldrd %[rl], %[rh], [%[q]]\n\t"
+            "ldr %[t], [%[q], #8]\n\t"
+            "mov %[sl], %[rl]\n\t"
+            "mov %[sh], %[rh]\n\t"
+            "smlal %[rl], %[rh], %[a], %[t]\n\t"
+            "smlal %[sl], %[sh], %[b], %[t]\n\t"
+            "and %[t], %[a], #0x80000000\n\t"
+            "subs %[rl], %[rl], %[t]\n\t"
+            "sbc %[rh], %[rh], #0\n\t"
+            "and %[t], %[b], #0x80000000\n\t"
+            "subs %[sl], %[sl], %[t]\n\t"
+            "sbc %[sh], %[sh], #0\n\t"
+            "ldr %[t], [%[q], #12]\n\t"
+            "asr %[rh], %[rh], %[t]\n\t"
+            "asr %[sh], %[sh], %[t]\n\t"
+            "qadd %[rh], %[rh], %[zl]\n\t"
+            "qadd %[sh], %[sh], %[zl]\n\t"
+            "usat %[a], #8, %[rh]\n\t"
+            "usat %[b], #8, %[sh]\n\t"
+            "cmp %[a], %[h]\n\t"
+            "it gt\n\t"
+            "movgt %[a], %[h]\n\t"
+            "cmp %[b], %[h]\n\t"
+            "it gt\n\t"
+            "movgt %[b], %[h]\n\t"
+            "add %[a], %[a], %[lo]\n\t"
+            "add %[b], %[b], %[lo]\n\t"
+            : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl), [sh] "=&r"(sh),
+              [t] "=&r"(t)
+            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo)
+            : "cc");
+    *a = va;
+    *b = vb;
 }
+
+#define MQ_DSP_STR_(x) #x
+#define MQ_DSP_STR(x) MQ_DSP_STR_(x)
+#define MQ_DSP_EOR(R) "eor %[" R "], %[" R "], #0x80808080\n\t"
+
+/* ---- 1x4: one input row against the 4 rows of a group (row stride 16 bytes) ---- */
+
+/* 8 codes: 2 input words -> 4 lanes pairs; per row LDRD of 2 weight words. */
+#define MQ_DSP_ROW8(ACC, OFF)                                     \
+    "ldrd %[w0], %[w1], [%[wp], #" MQ_DSP_STR(OFF) "]\n\t"       \
+    "sxtb16 %[t], %[w0], ror #8\n\t"                              \
+    "sxtb16 %[w0], %[w0]\n\t"                                     \
+    "smlad %[" ACC "], %[w0], %[xa0], %[" ACC "]\n\t"             \
+    "smlad %[" ACC "], %[t], %[xb0], %[" ACC "]\n\t"              \
+    "sxtb16 %[t], %[w1], ror #8\n\t"                              \
+    "sxtb16 %[w1], %[w1]\n\t"                                     \
+    "smlad %[" ACC "], %[w1], %[xa1], %[" ACC "]\n\t"             \
+    "smlad %[" ACC "], %[t], %[xb1], %[" ACC "]\n\t"
+
+#define MQ_DSP_1X4_8(XOFF, WOFF, EOR0, EOR1)                                                  \
+    __asm__("ldr %[xa0], [%[xp], #" MQ_DSP_STR(XOFF) "]\n\t"                                  \
+            "ldr %[xa1], [%[xp], #" MQ_DSP_STR(XOFF) "+4]\n\t" EOR0 EOR1                      \
+            "sxtb16 %[xb0], %[xa0], ror #8\n\t"                                               \
+            "sxtb16 %[xa0], %[xa0]\n\t"                                                       \
+            "sxtb16 %[xb1], %[xa1], ror #8\n\t"                                               \
+            "sxtb16 %[xa1], %[xa1]\n\t" MQ_DSP_ROW8("a0", WOFF) MQ_DSP_ROW8("a1", WOFF + 16)  \
+            MQ_DSP_ROW8("a2", WOFF + 32) MQ_DSP_ROW8("a3", WOFF + 48)                         \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xa0] "=&r"(xa0),   \
+              [xb0] "=&r"(xb0), [xa1] "=&r"(xa1), [xb1] "=&r"(xb1), [w0] "=&r"(w0),           \
+              [w1] "=&r"(w1), [t] "=&r"(t)                                                    \
+            : [xp] "r"(x), [wp] "r"(w)                                                        \
+            : "memory")
+
+/* 4 codes (k tail): 1 input word; per row one weight word. */
+#define MQ_DSP_ROW4(ACC, OFF)                                     \
+    "ldr %[w0], [%[wp], #" MQ_DSP_STR(OFF) "]\n\t"               \
+    "sxtb16 %[t], %[w0], ror #8\n\t"                              \
+    "sxtb16 %[w0], %[w0]\n\t"                                     \
+    "smlad %[" ACC "], %[w0], %[xa0], %[" ACC "]\n\t"             \
+    "smlad %[" ACC "], %[t], %[xb0], %[" ACC "]\n\t"
+
+#define MQ_DSP_1X4_4(EOR0)                                                                     \
+    __asm__("ldr %[xa0], [%[xp]]\n\t" EOR0                                                     \
+            "sxtb16 %[xb0], %[xa0], ror #8\n\t"                                                \
+            "sxtb16 %[xa0], %[xa0]\n\t" MQ_DSP_ROW4("a0", 0) MQ_DSP_ROW4("a1", 16)             \
+            MQ_DSP_ROW4("a2", 32) MQ_DSP_ROW4("a3", 48)                                        \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xa0] "=&r"(xa0),    \
+              [xb0] "=&r"(xb0), [w0] "=&r"(w0), [t] "=&r"(t)                                   \
+            : [xp] "r"(x), [wp] "r"(w)                                                         \
+            : "memory")
+
+/* ---- 2x2: two input rows against 2 rows of a group (w: first row, second at +16) ---- */
+
+#define MQ_DSP_ROW2(A0, A1, OFF)                                  \
+    "ldr %[w0], [%[wp], #" MQ_DSP_STR(OFF) "]\n\t"               \
+    "sxtb16 %[t], %[w0], ror #8\n\t"                              \
+    "sxtb16 %[w0], %[w0]\n\t"                                     \
+    "smlad %[" A0 "], %[w0], %[p0a], %[" A0 "]\n\t"               \
+    "smlad %[" A1 "], %[w0], %[p1a], %[" A1 "]\n\t"               \
+    "smlad %[" A0 "], %[t], %[p0b], %[" A0 "]\n\t"                \
+    "smlad %[" A1 "], %[t], %[p1b], %[" A1 "]\n\t"
+
+#define MQ_DSP_2X2(XOFF, WOFF, EOR0, EOR1)                                                     \
+    __asm__("ldr %[p0a], [%[x0], #" MQ_DSP_STR(XOFF) "]\n\t"                                   \
+            "ldr %[p1a], [%[x1], #" MQ_DSP_STR(XOFF) "]\n\t" EOR0 EOR1                         \
+            "sxtb16 %[p0b], %[p0a], ror #8\n\t"                                                \
+            "sxtb16 %[p0a], %[p0a]\n\t"                                                        \
+            "sxtb16 %[p1b], %[p1a], ror #8\n\t"                                                \
+            "sxtb16 %[p1a], %[p1a]\n\t" MQ_DSP_ROW2("a00", "a10", WOFF)                        \
+            MQ_DSP_ROW2("a01", "a11", WOFF + 16)                                               \
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),              \
+              [p0a] "=&r"(p0a), [p0b] "=&r"(p0b), [p1a] "=&r"(p1a), [p1b] "=&r"(p1b),          \
+              [w0] "=&r"(w0), [t] "=&r"(t)                                                     \
+            : [x0] "r"(x0), [x1] "r"(x1), [wp] "r"(w)                                          \
+            : "memory")
+
+/* The last 1..3 codes of a row as a word (zero bytes above; never reads past k). */
+static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
+{
+    uint32_t v = (uint32_t)x[0];
+    if (rem > 1) {
+        v |= (uint32_t)x[1] << 8;
+    }
+    if (rem > 2) {
+        v |= (uint32_t)x[2] << 16;
+    }
+    return v;
+}
+
+/*
+ * Row loops, one copy per input dtype (UINT8 adds the EORs). The requantization epilogue is in the
+ * same function, so accumulators never leave registers between the MACs and the stores.
+ *   1x4: for each of m input rows: acc[r] = bias[r] + sum_k x[k] * W[c0 + r][k], r < rows (<= 4).
+ *   2x2: for each of `pairs` pairs of input rows, rows h, h+1 of the group (w: row h).
+ */
+#define MQ_DSP_ROWS(SUFFIX, E_XA0, E_XA1, E_P0, E_P1)                                                    \
+    static void mq_dsp_rows_1x4_##SUFFIX(const int8_t *wg, const mq_dsp_rq q[4], const int32_t bias[4], \
+                                         int32_t rows, int32_t k, const mq_dsp_out *os, int32_t m,       \
+                                         const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
+                                         int32_t out_stride)                                             \
+    {                                                                                                    \
+        for (; m > 0; m--) {                                                                             \
+            const uint8_t *x = xr;                                                                       \
+            const int8_t *w = wg;                                                                        \
+            int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                              \
+            int32_t xa0, xb0, xa1, xb1, w0, w1, t;                                                       \
+            int32_t chunks = k >> 4;                                                                     \
+            int32_t rem = k & 15;                                                                        \
+            for (; chunks > 0; chunks--) {                                                               \
+                MQ_DSP_1X4_8(0, 0, E_XA0, E_XA1);                                                        \
+                MQ_DSP_1X4_8(8, 8, E_XA0, E_XA1);                                                        \
+                x += 16;                                                                                 \
+                w += 64;                                                                                 \
+            }                                                                                            \
+            for (; rem >= 4; rem -= 4) {                                                                 \
+                MQ_DSP_1X4_4(E_XA0);                                                                     \
+                x += 4;                                                                                  \
+                w += 4;                                                                                  \
+            }                                                                                            \
+            if (rem > 0) {                                                                               \
+                const uint32_t tail = mq_dsp_load_tail(x, rem);                                          \
+                x = (const uint8_t *)&tail;                                                              \
+                MQ_DSP_1X4_4(E_XA0);                                                                     \
+            }                                                                                            \
+            (void)xa1;                                                                                   \
+            (void)xb1;                                                                                   \
+            (void)w1;                                                                                    \
+            {                                                                                            \
+                const mq_dsp_out ov = *os;                                                               \
+                const uint8_t v0 = mq_dsp_fin(a0, q[0].round, q[0].multiplier, q[0].right, ov);           \
+                o[0] = v0;                                                                               \
+                if (rows > 1) {                                                                          \
+                    o[1] = mq_dsp_fin(a1, q[1].round, q[1].multiplier, q[1].right, ov);                   \
+                }                                                                                        \
+                if (rows > 2) {                                                                          \
+                    o[2] = mq_dsp_fin(a2, q[2].round, q[2].multiplier, q[2].right, ov);                   \
+                }                                                                                        \
+                if (rows > 3) {                                                                          \
+                    o[3] = mq_dsp_fin(a3, q[3].round, q[3].multiplier, q[3].right, ov);                   \
+                }                                                                                        \
+            }                                                                                            \
+            xr += x_stride;                                                                              \
+            o += out_stride;                                                                             \
+        }                                                                                                \
+    }                                                                                                    \
+    static void mq_dsp_rows_2x2_##SUFFIX(const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2], \
+                                         int32_t k, const mq_dsp_out *os, int32_t pairs,                 \
+                                         const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
+                                         int32_t out_stride)                                             \
+    {                                                                                                    \
+        for (; pairs > 0; pairs--) {                                                                     \
+            const uint8_t *x0 = xr;                                                                      \
+            const uint8_t *x1 = xr + x_stride;                                                           \
+            const int8_t *w = wh;                                                                        \
+            int32_t a00 = bias[0], a01 = bias[1];                                                        \
+            int32_t a10 = a00, a11 = a01;                                                                \
+            int32_t p0a, p0b, p1a, p1b, w0, t;                                                           \
+            int32_t chunks = k >> 4;                                                                     \
+            int32_t rem = k & 15;                                                                        \
+            for (; chunks > 0; chunks--) {                                                               \
+                MQ_DSP_2X2(0, 0, E_P0, E_P1);                                                            \
+                MQ_DSP_2X2(4, 4, E_P0, E_P1);                                                            \
+                MQ_DSP_2X2(8, 8, E_P0, E_P1);                                                            \
+                MQ_DSP_2X2(12, 12, E_P0, E_P1);                                                          \
+                x0 += 16;                                                                                \
+                x1 += 16;                                                                                \
+                w += 64;                                                                                 \
+            }                                                                                            \
+            for (; rem >= 4; rem -= 4) {                                                                 \
+                MQ_DSP_2X2(0, 0, E_P0, E_P1);                                                            \
+                x0 += 4;                                                                                 \
+                x1 += 4;                                                                                 \
+                w += 4;                                                                                  \
+            }                                                                                            \
+            if (rem > 0) {                                                                               \
+                const uint32_t t0 = mq_dsp_load_tail(x0, rem);                                           \
+                const uint32_t t1 = mq_dsp_load_tail(x1, rem);                                           \
+                x0 = (const uint8_t *)&t0;                                                               \
+                x1 = (const uint8_t *)&t1;                                                               \
+                MQ_DSP_2X2(0, 0, E_P0, E_P1);                                                            \
+            }                                                                                            \
+            {                                                                                            \
+                const mq_dsp_out ov = *os;                                                               \
+                mq_dsp_rq2(&a00, &a10, &q[0], ov);                                                       \
+                mq_dsp_rq2(&a01, &a11, &q[1], ov);                                                       \
+                if (ov.lut != NULL) {                                                                    \
+                    a00 = ov.lut[(uint8_t)a00];                                                          \
+                    a01 = ov.lut[(uint8_t)a01];                                                          \
+                    a10 = ov.lut[(uint8_t)a10];                                                          \
+                    a11 = ov.lut[(uint8_t)a11];                                                          \
+                }                                                                                        \
+                o[0] = (uint8_t)a00;                                                                     \
+                o[1] = (uint8_t)a01;                                                                     \
+                o[out_stride] = (uint8_t)a10;                                                            \
+                o[out_stride + 1] = (uint8_t)a11;                                                        \
+            }                                                                                            \
+            xr += 2 * x_stride;                                                                          \
+            o += 2 * out_stride;                                                                         \
+        }                                                                                                \
+    }
+
+MQ_DSP_ROWS(s8, "", "", "", "")
+MQ_DSP_ROWS(u8, MQ_DSP_EOR("xa0"), MQ_DSP_EOR("xa1"), MQ_DSP_EOR("p0a"), MQ_DSP_EOR("p1a"))
+
+typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
+                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
+typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
+                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 
 void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
@@ -173,11 +336,19 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const int32_t n = p->n;
     const int32_t k = p->k;
     const size_t group_bytes = (size_t)((k + 15) / 16) * 64u;
-    const int uint8_in = p->in_dtype == MQ_DTYPE_UINT8;
+    const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
+    const mq_dsp_rows_1x4_fn rows_1x4 = u8 ? mq_dsp_rows_1x4_u8 : mq_dsp_rows_1x4_s8;
+    const mq_dsp_rows_2x2_fn rows_2x2 = u8 ? mq_dsp_rows_2x2_u8 : mq_dsp_rows_2x2_s8;
+    const mq_dsp_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
+    const int32_t pairs = m / 2;
     mq_dsp_rq q[4];
     int32_t g;
 
-    if (!p->per_channel) {
+    if (((uintptr_t)p->weights & 3u) != 0u) {
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
+    if (!p->per_channel && p->shift[0] < 0) {
         mq_dsp_rq_init(&q[0], p->multiplier[0], p->shift[0]);
         q[1] = q[0];
         q[2] = q[0];
@@ -189,36 +360,37 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         const int8_t *wg = p->weights + (size_t)g * group_bytes;
         int32_t bias[4] = {0, 0, 0, 0};
         int32_t r;
-        int32_t i;
+        int fast = 1;
         for (r = 0; r < rows; r++) {
+            const int32_t c = p->per_channel ? c0 + r : 0;
             bias[r] = p->bias[c0 + r];
-            if (p->per_channel) {
-                mq_dsp_rq_init(&q[r], p->multiplier[c0 + r], p->shift[c0 + r]);
+            fast &= p->shift[c] < 0;
+            if (p->per_channel && p->shift[c] < 0) {
+                mq_dsp_rq_init(&q[r], p->multiplier[c], p->shift[c]);
             }
         }
-        for (i = 0; i < m; i++) {
-            const uint8_t *xi = x + (size_t)i * (size_t)x_stride;
-            uint8_t *oi = out + (size_t)i * (size_t)out_stride + c0;
-            int32_t acc[4];
-            acc[0] = bias[0];
-            acc[1] = bias[1];
-            acc[2] = bias[2];
-            acc[3] = bias[3];
-            if (uint8_in) {
-                mq_dsp_dot4(wg, xi, k, 0x80808080u, acc);
-            } else {
-                mq_dsp_dot4(wg, xi, k, 0u, acc);
+        if (!fast) {
+            /* a channel with shift >= 0: this group through the portable kernel (same results) */
+            mq_fc_params sub = *p;
+            sub.n = rows;
+            sub.weights = wg;
+            sub.bias = p->bias + c0;
+            if (p->per_channel) {
+                sub.multiplier = p->multiplier + c0;
+                sub.shift = p->shift + c0;
             }
-            if (rows == 4) {
-                oi[0] = mq_dsp_finish(acc[0], &q[0], p);
-                oi[1] = mq_dsp_finish(acc[1], &q[1], p);
-                oi[2] = mq_dsp_finish(acc[2], &q[2], p);
-                oi[3] = mq_dsp_finish(acc[3], &q[3], p);
-            } else {
-                for (r = 0; r < rows; r++) {
-                    oi[r] = mq_dsp_finish(acc[r], &q[r], p);
-                }
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
+            continue;
+        }
+        if (rows == 4 && pairs > 0) {
+            rows_2x2(wg, &q[0], &bias[0], k, &os, pairs, x, x_stride, out + c0, out_stride);
+            rows_2x2(wg + 32, &q[2], &bias[2], k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
+            if (m & 1) {
+                rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
+                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
             }
+        } else {
+            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
         }
     }
 }
