@@ -326,6 +326,67 @@ def main():
         f.write(data[: len(data) // 2])
     print("error fixtures: err_unsupported_op, err_conv3x3, err_external_data (+ .weights), err_truncated")
 
+    # --- added later (kept after the error fixtures so earlier fixtures stay byte-identical) ------
+    # x.view(x.size(0), -1) as torch exports it with a dynamic batch: Shape -> Gather -> Unsqueeze
+    # -> Concat(-1) -> Reshape, then a Linear.
+    n1, i1, y1 = conv_layer("conv", "input", 2, 3)
+    n2, i2, y2 = gemm_layer("fc", "/Reshape_output_0", 3 * 4 * 2, 4)
+    nodes = [n1,
+             helper.make_node("Shape", [y1], ["/Shape_output_0"], name="/Shape"),
+             helper.make_node("Constant", [], ["/Constant_output_0"], name="/Constant",
+                              value=numpy_helper.from_array(np.array(0, np.int64))),
+             helper.make_node("Gather", ["/Shape_output_0", "/Constant_output_0"], ["/Gather_output_0"],
+                              name="/Gather", axis=0),
+             helper.make_node("Constant", [], ["/Constant_1_output_0"], name="/Constant_1",
+                              value=numpy_helper.from_array(np.array([0], np.int64))),
+             helper.make_node("Unsqueeze", ["/Gather_output_0", "/Constant_1_output_0"], ["/Unsqueeze_output_0"],
+                              name="/Unsqueeze"),
+             helper.make_node("Constant", [], ["/Constant_2_output_0"], name="/Constant_2",
+                              value=numpy_helper.from_array(np.array([-1], np.int64))),
+             helper.make_node("Concat", ["/Unsqueeze_output_0", "/Constant_2_output_0"], ["/Concat_output_0"],
+                              name="/Concat", axis=0),
+             helper.make_node("Reshape", [y1, "/Concat_output_0"], ["/Reshape_output_0"], name="/Reshape"), n2]
+    m = model(nodes, i1 + i2, [B, 2, 4, 2], y2, [B, 4])
+    save("view_size0_flatten", m, RNG.standard_normal((BATCH, 2, 4, 2)))
+
+    # Gemm with transA = 1: A is [K, M] with a static M = 1 (samples stacked along axis 0 of the npy
+    # as [B*K, 1], run one at a time).
+    wt = w(5, 10)
+    nodes = [helper.make_node("Gemm", ["input", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transA=1,
+                              transB=1)]
+    m = model(nodes, [init("fc.weight", wt), init("fc.bias", w(5, scale=0.1))], [10, 1], "output", [1, 5])
+    path = os.path.join(OUT, "gemm_transa.onnx")
+    onnx.save(m, path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x = RNG.standard_normal((BATCH * 10, 1)).astype(np.float32)
+    y = np.concatenate([sess.run(None, {"input": x[i * 10:(i + 1) * 10]})[0] for i in range(BATCH)])
+    np.save(os.path.join(OUT, "gemm_transa_input.npy"), x)
+    np.save(os.path.join(OUT, "gemm_transa_output.npy"), y.astype(np.float32))
+    print(f"{'gemm_transa':28s} in {x.shape} -> out {y.shape}")
+
+    # Two outputs sharing a conv trunk (a detection-head shape): scores = Sigmoid(conv_a), boxes = conv_b.
+    n0, i0, y0 = conv_layer("stem", "input", 3, 8)
+    na, ia, ya = conv_layer("cls", "/stem/Relu_output_0", 8, 2)
+    nb, ib, yb = conv_layer("box", "/stem/Relu_output_0", 8, 4)
+    nodes = [n0, helper.make_node("Relu", [y0], ["/stem/Relu_output_0"], name="/stem/Relu"), na, nb,
+             helper.make_node("Sigmoid", [ya], ["scores"], name="/cls/Sigmoid"),
+             helper.make_node("Identity", [yb], ["boxes"], name="/box/Identity")]
+    g = helper.make_graph(nodes, "main_graph", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [B, 3, 4, 4])],
+                          [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [B, 2, 4, 4]),
+                           helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [B, 4, 4, 4])],
+                          initializer=i0 + ia + ib)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="pytorch")
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    path = os.path.join(OUT, "two_outputs.onnx")
+    onnx.save(m, path)
+    x = RNG.standard_normal((BATCH, 3, 4, 4)).astype(np.float32)
+    ys = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    np.save(os.path.join(OUT, "two_outputs_input.npy"), x)
+    np.save(os.path.join(OUT, "two_outputs_output.npy"), ys[0].astype(np.float32))
+    np.save(os.path.join(OUT, "two_outputs_output_1.npy"), ys[1].astype(np.float32))
+    print(f"{'two_outputs':28s} in {x.shape} -> out {ys[0].shape}, {ys[1].shape}")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,6 +25,7 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
         "Add", "BatchNormalization", "Clip", "Constant", "Conv (1x1)", "Div (in the GELU/Erf pattern)", "Dropout",
         "Erf (in the GELU/Erf pattern)", "Flatten", "Gelu", "Gemm", "HardSigmoid", "HardSwish", "Identity", "MatMul",
         "Mul (in the SiLU x*sigmoid(x) and GELU patterns)", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
+        "Shape, Gather, Unsqueeze, Squeeze, Concat, Cast (constant shape computations only)",
     ]
 
     public var description: String {

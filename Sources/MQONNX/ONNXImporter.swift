@@ -460,7 +460,24 @@ struct Converter {
             consts[o.outputs[0]] = try foldConstant(o)
             return
         }
+        if ["Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"].contains(o.opType) {
+            guard o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }) else {
+                throw unsupported(o, "\(o.opType) is supported only on constants (shape computations such as x.view(x.size(0), -1))")
+            }
+            consts[o.outputs[0]] = try foldShapeOp(o)
+            return
+        }
         switch o.opType {
+        case "Shape":
+            // Static per-sample shape (batch = 1), as torch's x.size(0) on one sample.
+            let x = try act(o, 0)
+            let s = shapes[x]!
+            var start = o.int("start", 0), end = o.int("end", s.count)
+            if start < 0 { start += s.count }
+            if end < 0 { end += s.count }
+            start = min(max(start, 0), s.count)
+            end = min(max(end, start), s.count)
+            consts[o.outputs[0]] = Const(shape: [end - start], values: s[start..<end].map(Double.init))
         case "Identity", "Dropout":
             let x = try act(o, 0)
             if o.outputs.count > 1, !o.outputs[1].isEmpty, (consumers[o.outputs[1]] ?? 0) > 0 {
@@ -559,6 +576,63 @@ struct Converter {
             let p = o.ints("perm") ?? Array((0..<c.shape.count).reversed())
             guard p.sorted() == identityPerm(c.shape.count) else { throw unsupported(o, "bad perm \(p)") }
             return transposeConst(c, p)
+        }
+    }
+
+    /// Constant folding of the shape-computation ops torch emits for x.view(x.size(0), -1):
+    /// Gather, Unsqueeze, Squeeze, Concat, Cast (to float or integer types).
+    func foldShapeOp(_ o: ONode) throws -> Const {
+        let c = consts[o.inputs[0]]!
+        switch o.opType {
+        case "Gather":
+            let idx = try const(o, 1, "indices")
+            let r = c.shape.count
+            guard r >= 1 else { throw unsupported(o, "Gather on a scalar") }
+            let axis = try normAxis(o, o.int("axis", 0), rank: r)
+            let outer = c.shape[..<axis].reduce(1, *), n = c.shape[axis], inner = c.shape[(axis + 1)...].reduce(1, *)
+            var values: [Double] = []
+            for a in 0..<outer {
+                for iv in idx.values {
+                    var i = Int(iv)
+                    if i < 0 { i += n }
+                    guard i >= 0, i < n else { throw unsupported(o, "index \(Int(iv)) out of range for axis size \(n)") }
+                    for b in 0..<inner { values.append(c.values[(a * n + i) * inner + b]) }
+                }
+            }
+            return Const(shape: Array(c.shape[..<axis]) + idx.shape + Array(c.shape[(axis + 1)...]), values: values)
+        case "Unsqueeze", "Squeeze":
+            var axes: [Int]
+            if let a = o.ints("axes") { axes = a } else if o.input(1) != nil { axes = try const(o, 1, "axes").values.map { Int($0) } } else { axes = [] }
+            if o.opType == "Unsqueeze" {
+                let r = c.shape.count + axes.count
+                let norm = try axes.map { try normAxis(o, $0, rank: r) }.sorted()
+                var shape = c.shape
+                for a in norm { shape.insert(1, at: a) }
+                return Const(shape: shape, values: c.values)
+            }
+            let norm = try Set(axes.map { try normAxis(o, $0, rank: c.shape.count) })
+            let shape = c.shape.enumerated().filter { norm.isEmpty ? $0.element != 1 : !norm.contains($0.offset) }.map(\.element)
+            return Const(shape: shape, values: c.values)
+        case "Concat":
+            let parts = try o.inputs.indices.map { try const(o, $0, "input \($0)") }
+            guard let first = parts.first, parts.allSatisfy({ $0.shape.count == first.shape.count }) else { throw unsupported(o, "inputs of different ranks") }
+            let axis = try normAxis(o, o.int("axis", 0), rank: first.shape.count)
+            let outer = first.shape[..<axis].reduce(1, *)
+            var values: [Double] = [], total = 0
+            for p in parts { total += p.shape[axis] }
+            for a in 0..<outer {
+                for p in parts {
+                    let chunk = p.shape[axis...].reduce(1, *)
+                    values += p.values[(a * chunk)..<((a + 1) * chunk)]
+                }
+            }
+            var shape = first.shape
+            shape[axis] = total
+            return Const(shape: shape, values: values)
+        default: // Cast
+            let to = o.int("to", 1)
+            let isFloat = [1, 10, 11, 16].contains(to)
+            return Const(shape: c.shape, values: isFloat ? c.values : c.values.map { $0.rounded(.towardZero) })
         }
     }
 

@@ -38,6 +38,16 @@ func toleranceRatio(_ a: [Float], _ b: [Float], atol: Double = 2e-5, rtol: Doubl
         }
     }
 
+    @Test func twoOutputsMatchOnnxRuntime() throws {
+        let g = try importFixture("two_outputs")
+        let x = try NumPy.read(contentsOf: onnxFixture("two_outputs_input.npy"))
+        let ys = try FloatExecutor(graph: g).run([x.floats()], batch: 4)
+        for (i, suffix) in ["", "_1"].enumerated() {
+            let ref = try NumPy.read(contentsOf: onnxFixture("two_outputs_output\(suffix).npy")).floats()
+            #expect(ys[i].count == ref.count && toleranceRatio(ys[i], ref) <= 1, "output \(i)")
+        }
+    }
+
     @Test func observerSeesInputAndEveryNodeOutputOnce() throws {
         let g = try importFixture("dfl_head")
         let x = try NumPy.read(contentsOf: onnxFixture("dfl_head_input.npy"))

@@ -26,6 +26,7 @@ let numericFixtures = [
     "clip_relu6_inputs", "clip_min_only", "clip_attrs_opset6", "silu_pattern", "gelu_erf_pattern",
     "gelu_erf_pattern_alt", "add_residual", "flatten_cnn_head", "reshape_softmax_transpose",
     "softmax_conv_channels", "conv_transpose_sigmoid", "dfl_head", "dynamic_batch_mlp",
+    "view_size0_flatten", "gemm_transa",
 ]
 
 /// Op kinds of a graph, in order.
@@ -182,6 +183,27 @@ func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
         let g = try importFixture("dynamic_batch_mlp")
         #expect(g.inputs[0].shape == [1, 16] && g.outputs[0].shape == [1, 3])
         #expect(kinds(g) == ["fullyConnected", "relu", "fullyConnected"])
+    }
+
+    @Test func shapeComputationsOfViewSize0AreFolded() throws {
+        // Shape -> Gather -> Unsqueeze -> Concat(-1) -> Reshape: a constant [1, -1] with batch 1.
+        let g = try importFixture("view_size0_flatten")
+        #expect(kinds(g) == ["transpose", "conv1x1", "reshape", "fullyConnected"])
+        #expect(g.nodes[2].op == .reshape(shape: [1, 24]))
+    }
+
+    @Test func gemmTransAInsertsATranspose() throws {
+        let g = try importFixture("gemm_transa")
+        #expect(g.inputs[0].shape == [10, 1] && g.outputs[0].shape == [1, 5])
+        #expect(kinds(g) == ["reshape", "fullyConnected"])  // [10,1] -> [1,10] moves only a unit dim
+    }
+
+    @Test func twoOutputsKeepTheirNamesAndLayouts() throws {
+        let g = try importFixture("two_outputs")
+        #expect(g.outputs.map(\.name) == ["scores", "boxes"])
+        #expect(g.outputs.map(\.shape) == [[1, 2, 4, 4], [1, 4, 4, 4]])
+        // one input transpose shared by the trunk, two heads, one transpose back per output
+        #expect(kinds(g).filter { $0 == "transpose" }.count == 3)
     }
 
     // MARK: errors
