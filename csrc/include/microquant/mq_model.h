@@ -33,7 +33,7 @@ extern "C" {
 #define MQ_RUNTIME_VERSION_MINOR 0
 
 /* mq_model_load flags */
-#define MQ_LOAD_CHECK_CRC 1u   /* verify the CRC-32 of the body (recommended; costs one pass) */
+#define MQ_LOAD_CHECK_CRC 1u   /* verify the header and body CRC-32s (recommended; costs one pass) */
 
 /* Op types. Values are part of the packed format (docs/FORMAT.md); anything else is
  * rejected at load time with MQ_ERR_UNSUPPORTED_OP. */
