@@ -387,6 +387,34 @@ def main():
     np.save(os.path.join(OUT, "two_outputs_output_1.npy"), ys[1].astype(np.float32))
     print(f"{'two_outputs':28s} in {x.shape} -> out {ys[0].shape}, {ys[1].shape}")
 
+    # Per-channel constant Mul / Sub / Div / Add after layers (folded into weights and bias)
+    n, inits, y = gemm_layer("fc", "input", 6, 5)
+    nodes = [n, helper.make_node("Mul", [y, "scale"], ["/Mul_output_0"], name="/Mul"),
+             helper.make_node("Sub", ["/Mul_output_0", "shift"], ["/Sub_output_0"], name="/Sub"),
+             helper.make_node("Div", ["/Sub_output_0", "div"], ["output"], name="/Div")]
+    consts = [init("scale", (1 + 0.5 * RNG.standard_normal(5)).astype(np.float32)),
+              init("shift", np.array(0.3, np.float32)),
+              init("div", (1.5 + RNG.random((1, 5))).astype(np.float32))]
+    m = model(nodes, inits + consts, [B, 6], "output", [B, 5])
+    save("gemm_mul_sub_div_const", m, RNG.standard_normal((BATCH, 6)))
+    n, inits, y = conv_layer("conv", "input", 3, 4, bias=False)
+    nodes = [n, helper.make_node("Mul", ["scale", y], ["/Mul_output_0"], name="/Mul"),
+             helper.make_node("Add", ["/Mul_output_0", "bias"], ["output"], name="/Add")]
+    consts = [init("scale", (1 + 0.5 * RNG.standard_normal((1, 4, 1, 1))).astype(np.float32)),
+              init("bias", w(4, 1, 1, scale=0.5))]
+    m = model(nodes, inits + consts, [B, 3, 3, 3], "output", [B, 4, 3, 3])
+    save("conv_mul_add_const", m, RNG.standard_normal((BATCH, 3, 3, 3)))
+
+    # More error fixtures: Mul of two activations (not SiLU), BatchNormalization with no layer before it
+    nodes = [helper.make_node("Relu", ["input"], ["/Relu_output_0"], name="/Relu"),
+             helper.make_node("Mul", ["/Relu_output_0", "input"], ["output"], name="/Mul")]
+    onnx.save(model(nodes, [], [B, 4], "output", [B, 4]), os.path.join(OUT, "err_mul_activations.onnx"))
+    bn = [init("bn.weight", np.ones(3, np.float32)), init("bn.bias", np.zeros(3, np.float32)),
+          init("bn.running_mean", np.zeros(3, np.float32)), init("bn.running_var", np.ones(3, np.float32))]
+    nodes = [helper.make_node("BatchNormalization", ["input", "bn.weight", "bn.bias", "bn.running_mean",
+                                                     "bn.running_var"], ["output"], name="/bn/BatchNormalization")]
+    onnx.save(model(nodes, bn, [B, 3, 2, 2], "output", [B, 3, 2, 2]), os.path.join(OUT, "err_bn_on_input.onnx"))
+
 
 if __name__ == "__main__":
     sys.exit(main())

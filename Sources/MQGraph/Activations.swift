@@ -12,15 +12,6 @@ import Darwin
 
 @inline(__always) func mqExp(_ x: Double) -> Double { exp(x) }
 
-/// Stable logistic sigmoid: 1 / (1 + exp(-x)) without overflow for any finite x.
-@inline(__always) public func stableSigmoid(_ x: Double) -> Double {
-    if x >= 0 {
-        return 1 / (1 + exp(-x))
-    }
-    let e = exp(x)
-    return e / (1 + e)
-}
-
 extension Op {
     /// The csrc activation descriptor of a LUT-able activation op (sigmoid, silu, tanh, hardSigmoid,
     /// hardSwish, gelu), or nil for every other op. The float executor evaluates these ops through

@@ -60,8 +60,8 @@ public struct FloatExecutor: Sendable {
             guard data.count == want else {
                 throw GraphError.input("input '\(info.name)' \(shapeString(info.shape)) x \(batch) sample(s) needs \(want) floats, got \(data.count)")
             }
-            for v in data where !v.isFinite {
-                throw GraphError.input("input '\(info.name)' contains a non-finite value (\(v))")
+            if let i = data.firstIndex(where: { !$0.isFinite }) {
+                throw GraphError.input("input '\(info.name)' sample \(i / max(info.elementCount, 1)) contains a non-finite value (\(data[i]))")
             }
             env[info.name] = data
             if let observe {

@@ -22,9 +22,9 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The ONNX operators the importer accepts (some only inside a pattern).
     public static let supportedOps: [String] = [
-        "Add", "BatchNormalization", "Clip", "Constant", "Conv (1x1)", "Div (in the GELU/Erf pattern)", "Dropout",
-        "Erf (in the GELU/Erf pattern)", "Flatten", "Gelu", "Gemm", "HardSigmoid", "HardSwish", "Identity", "MatMul",
-        "Mul (in the SiLU x*sigmoid(x) and GELU patterns)", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
+        "Add", "BatchNormalization", "Clip", "Constant", "Conv (1x1)",
+        "Div/Mul/Sub (by a constant after Conv/Gemm/MatMul, folded; Mul also as SiLU x*sigmoid(x); GELU/Erf pattern)",
+        "Dropout", "Erf (in the GELU/Erf pattern)", "Flatten", "Gelu", "Gemm", "HardSigmoid", "HardSwish", "Identity", "MatMul", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
         "Shape, Gather, Unsqueeze, Squeeze, Concat, Cast (constant shape computations only)",
     ]
 

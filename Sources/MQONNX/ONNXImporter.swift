@@ -518,10 +518,10 @@ struct Converter {
         case "Conv": try convertConv(o)
         case "BatchNormalization": try convertBatchNorm(o)
         case "Add": try convertAdd(o)
-        case "Mul":
-            throw unsupported(o, "Mul is supported only inside the SiLU pattern x * Sigmoid(x) and the GELU/Erf pattern")
-        case "Div", "Erf":
-            throw unsupported(o, "\(o.opType) is supported only inside the GELU pattern x * 0.5 * (1 + Erf(x / sqrt(2)))")
+        case "Mul", "Div", "Sub":
+            try convertConstantAffine(o)
+        case "Erf":
+            throw unsupported(o, "Erf is supported only inside the GELU pattern x * 0.5 * (1 + Erf(x / sqrt(2)))")
         default:
             throw ImportError.unsupportedOp(opType: o.opType, node: o.name, supported: ImportError.supportedOps)
         }
@@ -851,6 +851,35 @@ struct Converter {
             shift.append(Float(beta.values[c] - mean.values[c] * sc))
         }
         foldAffine(node: i, scale: scale, shift: shift, from: x, into: o.outputs[0])
+    }
+
+    /// Mul / Div / Sub of a layer output by a per-channel constant: folded into the layer
+    /// (x * c, x / c, x - c, c - x is not supported). Mul of two activations is only supported as SiLU.
+    mutating func convertConstantAffine(_ o: ONode) throws {
+        guard o.inputs.count == 2 else { throw unsupported(o, "needs two inputs") }
+        let c0 = consts[o.inputs[0]], c1 = consts[o.inputs[1]]
+        guard (c0 == nil) != (c1 == nil), let c = c0 ?? c1 else {
+            if o.opType == "Mul" {
+                throw unsupported(o, "Mul of two activations is supported only as the SiLU pattern x * Sigmoid(x) (or inside the GELU/Erf pattern)")
+            }
+            throw unsupported(o, "\(o.opType) is supported only with one constant operand right after a Conv/Gemm/MatMul (folded into it), or inside the GELU/Erf pattern")
+        }
+        guard o.opType == "Mul" || c1 != nil else { throw unsupported(o, "constant \(o.opType == "Sub" ? "minus" : "divided by") an activation is not supported") }
+        let x = try act(o, c0 == nil ? 0 : 1)
+        guard let i = foldableLayer(x) else {
+            throw unsupported(o, "\(o.opType) by a constant must directly follow a Conv/Gemm/MatMul whose output it alone reads (it is folded into that layer)")
+        }
+        let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
+        guard let v = channelVector(c, shape: shapes[x]!, channelAxis: axis, n: n) else {
+            throw unsupported(o, "constant \(shapeString(c.shape)) is not per-channel for \(shapeString(shapes[x]!))")
+        }
+        switch o.opType {
+        case "Mul": foldAffine(node: i, scale: v, shift: [Float](repeating: 0, count: n), from: x, into: o.outputs[0])
+        case "Div":
+            guard !v.contains(0) else { throw unsupported(o, "division by zero") }
+            foldAffine(node: i, scale: v.map { 1 / $0 }, shift: [Float](repeating: 0, count: n), from: x, into: o.outputs[0])
+        default: foldAffine(node: i, scale: nil, shift: v.map { -$0 }, from: x, into: o.outputs[0])
+        }
     }
 
     mutating func convertAdd(_ o: ONode) throws {

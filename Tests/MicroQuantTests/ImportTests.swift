@@ -26,7 +26,7 @@ let numericFixtures = [
     "clip_relu6_inputs", "clip_min_only", "clip_attrs_opset6", "silu_pattern", "gelu_erf_pattern",
     "gelu_erf_pattern_alt", "add_residual", "flatten_cnn_head", "reshape_softmax_transpose",
     "softmax_conv_channels", "conv_transpose_sigmoid", "dfl_head", "dynamic_batch_mlp",
-    "view_size0_flatten", "gemm_transa",
+    "view_size0_flatten", "gemm_transa", "gemm_mul_sub_div_const", "conv_mul_add_const",
 ]
 
 /// Op kinds of a graph, in order.
@@ -192,6 +192,11 @@ func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
         #expect(g.nodes[2].op == .reshape(shape: [1, 24]))
     }
 
+    @Test func constantAffineOpsFoldIntoTheLayer() throws {
+        #expect(kinds(try importFixture("gemm_mul_sub_div_const")) == ["fullyConnected"])
+        #expect(kinds(try importFixture("conv_mul_add_const")) == ["transpose", "conv1x1", "transpose"])
+    }
+
     @Test func gemmTransAInsertsATranspose() throws {
         let g = try importFixture("gemm_transa")
         #expect(g.inputs[0].shape == [10, 1] && g.outputs[0].shape == [1, 5])
@@ -222,6 +227,15 @@ func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
         let (e, msg) = importErrorMessage { try importFixture("err_conv3x3") }
         #expect(e == .convKernel(node: "/backbone.conv/Conv", kernel: [3, 3]))
         #expect(msg.contains("Conv '/backbone.conv/Conv' has a 3x3 kernel; only 1x1"))
+    }
+
+    @Test func unsupportedUsesOfSupportedOpsSayWhy() {
+        let (e1, m1) = importErrorMessage { try importFixture("err_mul_activations") }
+        #expect({ if case .unsupported("Mul", "/Mul", _)? = e1 { return true } else { return false } }(), "\(m1)")
+        #expect(m1.contains("SiLU"))
+        let (e2, m2) = importErrorMessage { try importFixture("err_bn_on_input") }
+        #expect({ if case .unsupported("BatchNormalization", "/bn/BatchNormalization", _)? = e2 { return true } else { return false } }(), "\(m2)")
+        #expect(m2.contains("folded"))
     }
 
     @Test func externalDataIsRejected() {
