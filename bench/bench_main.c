@@ -307,6 +307,8 @@ int main(void)
            "MVE",
 #elif defined(__ARM_FEATURE_DSP)
            "DSP",
+#elif defined(__ARM_ARCH_7M__)
+           "v7m GEMM (LDRSB/MLA), portable LUT",
 #else
            "portable C",
 #endif

@@ -2,7 +2,7 @@
  * MicroQuant bench/: fast-path kernel test firmware (scripts/test-kernels-qemu.sh).
  *
  * On the QEMU core it was built for, compares the dispatched microkernels (MQ_GEMM_S8_N4K16,
- * MQ_LUT_U8: the DSP, MVE or portable variant chosen for this core) against the portable
+ * MQ_LUT_U8: the v7m (M3), DSP, MVE or portable variant chosen for this core) against the portable
  * mq_gemm_s8_n4k16_c / mq_lut_u8_c AND against an independent int64 reference (mq_bench_ref.h),
  * over randomized shapes: k = 1, odd k, k = 640, n not a multiple of 4, batch > 1, strided rows,
  * UINT8 and INT8 inputs, per-tensor and per-channel requantization over the whole shift range,
@@ -197,6 +197,8 @@ int main(void)
            "MVE"
 #elif defined(__ARM_FEATURE_DSP)
            "DSP"
+#elif defined(__ARM_ARCH_7M__)
+           "v7m (GEMM), portable (LUT)"
 #else
            "portable"
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fast-path kernel test on the QEMU Cortex-M machines (issue 6).
 # For each core: builds bench/test_kernels.c with the microkernels (portable + the variant the
-# core dispatches to: portable on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
+# core dispatches to: v7m on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
 # semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
 # reference. Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib) and qemu-system-arm.
 set -euo pipefail
@@ -14,7 +14,7 @@ for tool in arm-none-eabi-gcc qemu-system-arm; do
 done
 CFLAGS="-std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
 INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
-KERNELS="csrc/src/mq_gemm_s8_n4k16_c.c csrc/src/mq_gemm_s8_n4k16_dsp.c csrc/src/mq_gemm_s8_n4k16_mve.c
+KERNELS="csrc/src/mq_gemm_s8_n4k16_c.c csrc/src/mq_gemm_s8_n4k16_dsp.c csrc/src/mq_gemm_s8_n4k16_mve.c csrc/src/mq_gemm_s8_n4k16_v7m.c
          csrc/src/mq_lut_u8_c.c csrc/src/mq_lut_u8_dsp.c csrc/src/mq_lut_u8_mve.c"
 fail=0
 # name machine cpu-flags linker-script

@@ -1,0 +1,311 @@
+/*
+ * MicroQuant: GEMM microkernel, N4K16-packed int8 weights, plain Armv7-M (Cortex-M3: no DSP
+ * extension, so no SMLAD/SXTB16/QADD): LDRSB + MLA.
+ *
+ * Contract: csrc/src/mq_microkernels.h, layouts and formula: mq_kernels.h. Bit-identical to
+ * mq_gemm_s8_n4k16_c:
+ *   - MLA wraps modulo 2^32 like the portable uint32 sums;
+ *   - requantization: the same one-SMLAL evaluation of TFLite's double rounding as the DSP variant
+ *     (derivation in mq_gemm_s8_n4k16_dsp.c, mq_dsp_rq), groups with a shift >= 0 go through the
+ *     portable kernel;
+ *   - UINT8 inputs: LDRB then SUB 128 (= (int8)(x ^ 0x80)).
+ * Loops (per group of 4 output rows):
+ *   - pairs of input rows: "2x2", per k code: 2 input LDRSB, 2 weight LDRSB, 4 MLA (2 per MAC);
+ *   - a single input row: "1x4", per k code: 1 input LDRSB, 4 x (weight LDRSB + MLA) (2.25 per MAC).
+ * Every load is a byte load with an immediate offset inside the current 16-code chunk: no read past
+ * k (the tail loop stops at k), no alignment requirement. Output rows >= n are never written.
+ * The steps are inline asm so that the compiler keeps the accumulators in registers.
+ */
+#include "mq_microkernels.h"
+
+#if defined(__ARM_ARCH_7M__)
+
+/* Channel constants, E = -shift >= 1: result = (hi word of P + round - [P < 0] 2^31) >> (E - 1). */
+typedef struct {
+    int64_t round;      /* 2^30 + 2^(30+E) */
+    int32_t multiplier;
+    int32_t right;      /* E - 1 */
+} mq_v7m_rq;
+
+/* Output constants by value (uint8_t stores alias everything, see the DSP variant). */
+typedef struct {
+    int32_t zl;          /* out_zero_point - act_min */
+    int32_t h;           /* act_max - act_min */
+    int32_t lo;          /* act_min */
+    const uint8_t *lut;
+} mq_v7m_out;
+
+/* Requantize, offset, clamp, optional LUT: clamp(r + zp, lo, hi) = lo + min(max(r + zl, 0), h).
+ * No QADD on Armv7-M: r is first saturated to 16 bits (|zl| <= 383, so the sum cannot wrap and the
+ * clamp that follows gives the same value). */
+static inline __attribute__((always_inline)) uint8_t mq_v7m_fin(int32_t acc, const mq_v7m_rq *q,
+                                                                mq_v7m_out os)
+{
+    int64_t s = (int64_t)acc * (int64_t)q->multiplier + q->round;
+    int32_t v;
+    s -= (int64_t)((uint32_t)acc >> 31) << 31;
+    v = (int32_t)(s >> 32) >> q->right;
+    v = v < -32768 ? -32768 : (v > 32767 ? 32767 : v); /* SSAT #16 */
+    v += os.zl;
+    v = v < 0 ? 0 : v;
+    v = (v > os.h ? os.h : v) + os.lo;
+    return os.lut != NULL ? os.lut[(uint8_t)v] : (uint8_t)v;
+}
+
+/*
+ * Two accumulators a, b of the SAME channel q: a, b <- clamped codes, the arithmetic of mq_v7m_fin
+ * with the channel's constants loaded once (SSAT #16 + ADD stand in for the missing QADD).
+ */
+static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t *b, const mq_v7m_rq *q,
+                                                             mq_v7m_out os)
+{
+    int32_t va = *a, vb = *b;
+    int32_t rl, rh, sl, sh, t;
+    __asm__("ldrd %[rl], %[rh], [%[q]]\n\t"
+            "ldr %[t], [%[q], #8]\n\t"
+            "mov %[sl], %[rl]\n\t"
+            "mov %[sh], %[rh]\n\t"
+            "smlal %[rl], %[rh], %[a], %[t]\n\t"
+            "smlal %[sl], %[sh], %[b], %[t]\n\t"
+            "and %[t], %[a], #0x80000000\n\t"
+            "subs %[rl], %[rl], %[t]\n\t"
+            "sbc %[rh], %[rh], #0\n\t"
+            "and %[t], %[b], #0x80000000\n\t"
+            "subs %[sl], %[sl], %[t]\n\t"
+            "sbc %[sh], %[sh], #0\n\t"
+            "ldr %[t], [%[q], #12]\n\t"
+            "asr %[rh], %[rh], %[t]\n\t"
+            "asr %[sh], %[sh], %[t]\n\t"
+            "ssat %[rh], #16, %[rh]\n\t"
+            "ssat %[sh], #16, %[sh]\n\t"
+            "add %[rh], %[rh], %[zl]\n\t"
+            "add %[sh], %[sh], %[zl]\n\t"
+            "usat %[a], #8, %[rh]\n\t"
+            "usat %[b], #8, %[sh]\n\t"
+            "cmp %[a], %[h]\n\t"
+            "it gt\n\t"
+            "movgt %[a], %[h]\n\t"
+            "cmp %[b], %[h]\n\t"
+            "it gt\n\t"
+            "movgt %[b], %[h]\n\t"
+            "add %[a], %[a], %[lo]\n\t"
+            "add %[b], %[b], %[lo]\n\t"
+            : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl), [sh] "=&r"(sh),
+              [t] "=&r"(t)
+            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo)
+            : "cc");
+    *a = va;
+    *b = vb;
+}
+
+#define MQ_V7M_STR_(x) #x
+#define MQ_V7M_STR(x) MQ_V7M_STR_(x)
+
+/* Input code loads: signed bytes, or unsigned bytes moved to the signed domain. */
+#define MQ_V7M_LDX_S8(R, P, J) "ldrsb %[" R "], [%[" P "], #" MQ_V7M_STR(J) "]\n\t"
+#define MQ_V7M_LDX_U8(R, P, J) \
+    "ldrb %[" R "], [%[" P "], #" MQ_V7M_STR(J) "]\n\t" "sub %[" R "], %[" R "], #128\n\t"
+
+/* 1x4, code J of the chunk: rows at +0, +16, +32, +48. */
+#define MQ_V7M_1X4_ASM(LDX, J)                                                                  \
+    __asm__(LDX("xa", "xp", J)                                                                  \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "]\n\t"                                       \
+            "mla %[a0], %[w], %[xa], %[a0]\n\t"                                                 \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "+16]\n\t"                                    \
+            "mla %[a1], %[w], %[xa], %[a1]\n\t"                                                 \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "+32]\n\t"                                    \
+            "mla %[a2], %[w], %[xa], %[a2]\n\t"                                                 \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "+48]\n\t"                                    \
+            "mla %[a3], %[w], %[xa], %[a3]\n\t"                                                 \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xa] "=&r"(xa),       \
+              [w] "=&r"(w)                                                                      \
+            : [xp] "r"(x), [wp] "r"(wc)                                                         \
+            : "memory")
+
+/* 2x2, code J of the chunk: two input rows, weight rows at +0 and +16. */
+#define MQ_V7M_2X2_ASM(LDX, J)                                                                  \
+    __asm__(LDX("xa", "x0", J) LDX("xb", "x1", J)                                              \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "]\n\t"                                       \
+            "mla %[a00], %[w], %[xa], %[a00]\n\t"                                               \
+            "mla %[a10], %[w], %[xb], %[a10]\n\t"                                               \
+            "ldrsb %[w], [%[wp], #" MQ_V7M_STR(J) "+16]\n\t"                                    \
+            "mla %[a01], %[w], %[xa], %[a01]\n\t"                                               \
+            "mla %[a11], %[w], %[xb], %[a11]\n\t"                                               \
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),               \
+              [xa] "=&r"(xa), [xb] "=&r"(xb), [w] "=&r"(w)                                      \
+            : [x0] "r"(x0), [x1] "r"(x1), [wp] "r"(wc)                                          \
+            : "memory")
+
+#define MQ_V7M_16(STEP, LDX)                                                                    \
+    STEP(LDX, 0); STEP(LDX, 1); STEP(LDX, 2); STEP(LDX, 3); STEP(LDX, 4); STEP(LDX, 5);         \
+    STEP(LDX, 6); STEP(LDX, 7); STEP(LDX, 8); STEP(LDX, 9); STEP(LDX, 10); STEP(LDX, 11);       \
+    STEP(LDX, 12); STEP(LDX, 13); STEP(LDX, 14); STEP(LDX, 15)
+
+/*
+ * Row loops, one copy per input dtype. 1x4: m input rows against rows [0, rows) of the group.
+ * 2x2: `pairs` pairs of input rows against rows h, h+1 of the group (wh points at row h).
+ */
+#define MQ_V7M_ROWS(SUFFIX, LDX)                                                                          \
+    static void mq_v7m_rows_1x4_##SUFFIX(const int8_t *wg, const mq_v7m_rq q[4], const int32_t bias[4], \
+                                         int32_t rows, int32_t k, const mq_v7m_out *os, int32_t m,       \
+                                         const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
+                                         int32_t out_stride)                                             \
+    {                                                                                                    \
+        for (; m > 0; m--) {                                                                             \
+            const uint8_t *x = xr;                                                                       \
+            const int8_t *wc = wg;                                                                       \
+            int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                              \
+            int32_t xa, w;                                                                               \
+            int32_t chunks = k >> 4;                                                                     \
+            int32_t rem = k & 15;                                                                        \
+            for (; chunks > 0; chunks--) {                                                               \
+                MQ_V7M_16(MQ_V7M_1X4_ASM, LDX);                                                          \
+                x += 16;                                                                                 \
+                wc += 64;                                                                                \
+            }                                                                                            \
+            for (; rem > 0; rem--) {                                                                     \
+                MQ_V7M_1X4_ASM(LDX, 0);                                                                  \
+                x += 1;                                                                                  \
+                wc += 1;                                                                                 \
+            }                                                                                            \
+            {                                                                                            \
+                const mq_v7m_out ov = *os;                                                               \
+                o[0] = mq_v7m_fin(a0, &q[0], ov);                                                        \
+                if (rows > 1) {                                                                          \
+                    o[1] = mq_v7m_fin(a1, &q[1], ov);                                                    \
+                }                                                                                        \
+                if (rows > 2) {                                                                          \
+                    o[2] = mq_v7m_fin(a2, &q[2], ov);                                                    \
+                }                                                                                        \
+                if (rows > 3) {                                                                          \
+                    o[3] = mq_v7m_fin(a3, &q[3], ov);                                                    \
+                }                                                                                        \
+            }                                                                                            \
+            xr += x_stride;                                                                              \
+            o += out_stride;                                                                             \
+        }                                                                                                \
+    }                                                                                                    \
+    static void mq_v7m_rows_2x2_##SUFFIX(const int8_t *wh, const mq_v7m_rq q[2], const int32_t bias[2], \
+                                         int32_t k, const mq_v7m_out *os, int32_t pairs,                 \
+                                         const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
+                                         int32_t out_stride)                                             \
+    {                                                                                                    \
+        for (; pairs > 0; pairs--) {                                                                     \
+            const uint8_t *x0 = xr;                                                                      \
+            const uint8_t *x1 = xr + x_stride;                                                           \
+            const int8_t *wc = wh;                                                                       \
+            int32_t a00 = bias[0], a01 = bias[1];                                                        \
+            int32_t a10 = a00, a11 = a01;                                                                \
+            int32_t xa, xb, w;                                                                           \
+            int32_t chunks = k >> 4;                                                                     \
+            int32_t rem = k & 15;                                                                        \
+            for (; chunks > 0; chunks--) {                                                               \
+                MQ_V7M_16(MQ_V7M_2X2_ASM, LDX);                                                          \
+                x0 += 16;                                                                                \
+                x1 += 16;                                                                                \
+                wc += 64;                                                                                \
+            }                                                                                            \
+            for (; rem > 0; rem--) {                                                                     \
+                MQ_V7M_2X2_ASM(LDX, 0);                                                                  \
+                x0 += 1;                                                                                 \
+                x1 += 1;                                                                                 \
+                wc += 1;                                                                                 \
+            }                                                                                            \
+            {                                                                                            \
+                const mq_v7m_out ov = *os;                                                               \
+                mq_v7m_rq2(&a00, &a10, &q[0], ov);                                                       \
+                mq_v7m_rq2(&a01, &a11, &q[1], ov);                                                       \
+                if (ov.lut != NULL) {                                                                    \
+                    a00 = ov.lut[(uint8_t)a00];                                                          \
+                    a01 = ov.lut[(uint8_t)a01];                                                          \
+                    a10 = ov.lut[(uint8_t)a10];                                                          \
+                    a11 = ov.lut[(uint8_t)a11];                                                          \
+                }                                                                                        \
+                o[0] = (uint8_t)a00;                                                                     \
+                o[1] = (uint8_t)a01;                                                                     \
+                o[out_stride] = (uint8_t)a10;                                                            \
+                o[out_stride + 1] = (uint8_t)a11;                                                        \
+            }                                                                                            \
+            xr += 2 * x_stride;                                                                          \
+            o += 2 * out_stride;                                                                         \
+        }                                                                                                \
+    }
+
+MQ_V7M_ROWS(s8, MQ_V7M_LDX_S8)
+MQ_V7M_ROWS(u8, MQ_V7M_LDX_U8)
+
+typedef void (*mq_v7m_rows_1x4_fn)(const int8_t *, const mq_v7m_rq *, const int32_t *, int32_t, int32_t,
+                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
+typedef void (*mq_v7m_rows_2x2_fn)(const int8_t *, const mq_v7m_rq *, const int32_t *, int32_t,
+                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
+
+static void mq_v7m_rq_init(mq_v7m_rq *q, int32_t multiplier, int32_t shift)
+{
+    const int32_t e = -shift; /* >= 1 here */
+    q->multiplier = multiplier;
+    q->right = e - 1;
+    q->round = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+}
+
+void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    const int32_t n = p->n;
+    const int32_t k = p->k;
+    const size_t group_bytes = (size_t)((k + 15) / 16) * 64u;
+    const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
+    const mq_v7m_rows_1x4_fn rows_1x4 = u8 ? mq_v7m_rows_1x4_u8 : mq_v7m_rows_1x4_s8;
+    const mq_v7m_rows_2x2_fn rows_2x2 = u8 ? mq_v7m_rows_2x2_u8 : mq_v7m_rows_2x2_s8;
+    const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
+    const int32_t pairs = m / 2;
+    mq_v7m_rq q[4];
+    int32_t g;
+
+    if (!p->per_channel && p->shift[0] < 0) {
+        mq_v7m_rq_init(&q[0], p->multiplier[0], p->shift[0]);
+        q[1] = q[0];
+        q[2] = q[0];
+        q[3] = q[0];
+    }
+    for (g = 0; 4 * g < n; g++) {
+        const int32_t c0 = 4 * g;
+        const int32_t rows = n - c0 < 4 ? n - c0 : 4;
+        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        int32_t bias[4] = {0, 0, 0, 0};
+        int32_t r;
+        int fast = 1;
+        for (r = 0; r < rows; r++) {
+            const int32_t c = p->per_channel ? c0 + r : 0;
+            bias[r] = p->bias[c0 + r];
+            fast &= p->shift[c] < 0;
+            if (p->per_channel && p->shift[c] < 0) {
+                mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+            }
+        }
+        if (!fast) {
+            /* a channel with shift >= 0: this group through the portable kernel (same results) */
+            mq_fc_params sub = *p;
+            sub.n = rows;
+            sub.weights = wg;
+            sub.bias = p->bias + c0;
+            if (p->per_channel) {
+                sub.multiplier = p->multiplier + c0;
+                sub.shift = p->shift + c0;
+            }
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
+            continue;
+        }
+        if (rows == 4 && pairs > 0) {
+            rows_2x2(wg, &q[0], &bias[0], k, &os, pairs, x, x_stride, out + c0, out_stride);
+            rows_2x2(wg + 32, &q[2], &bias[2], k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
+            if (m & 1) {
+                rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
+                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
+            }
+        } else {
+            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
+        }
+    }
+}
+
+#endif /* __ARM_ARCH_7M__ */
