@@ -116,7 +116,9 @@ static inline int ref_problem_init(ref_problem *q, ref_rng *r, int32_t n, int32_
                 abort();
             }
         } else {
-            q->mult[c] = ref_range(r, 0, 15) == 0 ? 0 : ref_multiplier(r);
+            const int64_t pick = ref_range(r, 0, 15);
+            /* 0, and powers of two times 1 or 3 (exact SRDHM ties), else random */
+            q->mult[c] = pick == 0 ? 0 : (pick == 1 ? 1 << 30 : (pick == 2 ? 3 << 29 : ref_multiplier(r)));
             q->shift[c] = (int32_t)ref_range(r, MQ_SHIFT_MIN, MQ_SHIFT_MAX);
         }
     }

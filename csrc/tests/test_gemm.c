@@ -4,6 +4,7 @@
  * zero points at the dtype limits, multipliers over every shift, accumulators near and across the int32
  * limits (wrapping), clamp and LUT epilogue; plus parameter validation.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,8 +146,11 @@ static void test_fc_all_shifts(void **state)
             fail_msg("fold failed for small bias");
         }
         for (c = 0; c < (o.per_channel ? 9 : 1); ++c) {
+            /* 2^30 (0.5) and 3 * 2^29 (0.75) make exact SRDHM ties for many accumulators */
+            static const int32_t tie_mult[3] = {1 << 30, 3 << 29, 5 << 28};
+            const int64_t pick = ref_range(&r, 0, 5);
             q.shift[c] = shift;
-            q.mult[c] = ref_multiplier(&r);
+            q.mult[c] = pick < 3 ? tie_mult[pick] : ref_multiplier(&r);
         }
         ref_fill_codes(&r, x, sizeof x);
         assert_int_equal(mq_fully_connected(&q.p, 3, x, y), MQ_OK);
@@ -158,6 +162,75 @@ static void test_fc_all_shifts(void **state)
         }
         ref_problem_free(&q);
     }
+}
+
+/*
+ * The output stage in isolation, at the rounding boundaries of both SRDHM and RDBPOT: k = 1 with zero
+ * weights makes every accumulator equal to its (per-channel) bias, chosen next to the accumulators where
+ * acc * M_real crosses t + 1/2 for small t, so the requantized value is inside the code range and every
+ * tie of both rounding steps is exercised, for every shift and for tie-prone multipliers (2^30, 3*2^29, ...).
+ */
+static void test_output_stage_ties(void **state)
+{
+    enum { N = 64 };
+    static const int32_t mults[] = {1 << 30, 3 << 29, 5 << 28, 7 << 28, INT32_MAX, (1 << 30) + 1, 1518500250};
+    ref_rng r = {18};
+    int8_t w[N] = {0};
+    int8_t packed[N * 16];
+    int32_t bias[N];
+    int32_t mult[N];
+    int32_t shift[N];
+    uint8_t x[1] = {0};
+    uint8_t y[N];
+    mq_fc_params p;
+    int32_t sh;
+    size_t mi;
+    long cases = 0;
+    (void)state;
+    assert_int_equal(mq_pack_weights_n4k16(w, N, 1, packed, sizeof packed), MQ_OK);
+    memset(&p, 0, sizeof p);
+    p.n = N;
+    p.k = 1;
+    p.weights = packed;
+    p.bias = bias;
+    p.multiplier = mult;
+    p.shift = shift;
+    p.per_channel = 1;
+    p.in_dtype = MQ_DTYPE_INT8;
+    p.out_dtype = MQ_DTYPE_INT8;
+    p.out_zero_point = 0;
+    p.act_min = -128;
+    p.act_max = 127;
+    for (sh = MQ_SHIFT_MIN; sh <= MQ_SHIFT_MAX; ++sh) {
+        for (mi = 0; mi < sizeof mults / sizeof mults[0]; ++mi) {
+            const double real = ldexp((double)mults[mi], sh - 31);
+            int32_t t;
+            for (t = -120; t <= 120; t += 8) {
+                int32_t c;
+                for (c = 0; c < N; ++c) {
+                    /* an accumulator within a few units of the one that maps to (t + c/8 + 1/2) */
+                    const double target = ((double)t + (double)(c / 8) + 0.5) / real;
+                    const double clamped = target > 2e9 ? 2e9 : (target < -2e9 ? -2e9 : target);
+                    bias[c] = (int32_t)clamped + (int32_t)(c % 8) - 4;
+                    mult[c] = mults[mi];
+                    shift[c] = sh;
+                }
+                p.out_zero_point = (int32_t)ref_range(&r, -10, 10);
+                assert_int_equal(mq_fully_connected(&p, 1, x, y), MQ_OK);
+                for (c = 0; c < N; ++c) {
+                    const int64_t v = p.out_zero_point + (int64_t)ref_requantize(bias[c], mult[c], shift[c]);
+                    const int32_t expect = (int32_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+                    if (ref_code(y[c], 0) != expect) {
+                        fail_msg("output stage acc=%d m=%d shift=%d zp=%d: got %d expected %d", bias[c], mult[c],
+                                 shift[c], p.out_zero_point, ref_code(y[c], 0), expect);
+                    }
+                    ++cases;
+                    ++g_checked;
+                }
+            }
+        }
+    }
+    print_message("output stage: %ld accumulators at rounding boundaries\n", cases);
 }
 
 /* Accumulators near INT32_MAX / INT32_MIN, and sums that cross them (int32 wrap semantics). */
@@ -305,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_fc_zero_point_limits),
         cmocka_unit_test(test_fc_all_shifts),
         cmocka_unit_test(test_fc_accumulator_limits),
+        cmocka_unit_test(test_output_stage_ties),
         cmocka_unit_test(test_microkernel_strides),
         cmocka_unit_test(test_fc_rejects_bad_params),
     };
