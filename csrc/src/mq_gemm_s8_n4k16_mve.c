@@ -59,7 +59,7 @@ typedef struct {
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                              \
             int32_t c;                                                                               \
             int32x4_t v;                                                                             \
-            for (c = 0; c < chunks; c++) {                                                           \
+            for (c = chunks; c > 0; c--) {                                                           \
                 int8x16_t xv = vldrbq_s8(xs);                                                        \
                 if (FLIP) {                                                                          \
                     xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
