@@ -349,8 +349,8 @@ def main():
     m = model(nodes, i1 + i2, [B, 2, 4, 2], y2, [B, 4])
     save("view_size0_flatten", m, RNG.standard_normal((BATCH, 2, 4, 2)))
 
-    # Gemm with transA = 1: A is [K, M] with a static M = 1 (samples stacked along axis 0 of the npy
-    # as [B*K, 1], run one at a time).
+    # Gemm with transA = 1: A is [K, M] with a static M = 1 (the model has no batch axis, so the npy
+    # is [B, K, 1]: B samples of the full input shape, run one at a time).
     wt = w(5, 10)
     nodes = [helper.make_node("Gemm", ["input", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm", transA=1,
                               transB=1)]
@@ -358,8 +358,8 @@ def main():
     path = os.path.join(OUT, "gemm_transa.onnx")
     onnx.save(m, path)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    x = RNG.standard_normal((BATCH * 10, 1)).astype(np.float32)
-    y = np.concatenate([sess.run(None, {"input": x[i * 10:(i + 1) * 10]})[0] for i in range(BATCH)])
+    x = RNG.standard_normal((BATCH, 10, 1)).astype(np.float32)
+    y = np.stack([sess.run(None, {"input": x[i]})[0] for i in range(BATCH)])
     np.save(os.path.join(OUT, "gemm_transa_input.npy"), x)
     np.save(os.path.join(OUT, "gemm_transa_output.npy"), y.astype(np.float32))
     print(f"{'gemm_transa':28s} in {x.shape} -> out {y.shape}")
