@@ -1,11 +1,12 @@
 /*
  * MicroQuant: 256-entry byte table lookup, word-wide variant for Armv7E-M / Armv8-M Main with the
  * DSP extension (Cortex-M4, M7, M33).
- * out[i] = table[in[i]] for i < n; in place allowed (each group of 16 codes is loaded into
- * registers before any of its results is stored). Per 4 codes: one word load, 4 byte extracts
- * (UXTB with rotation / LSR), 4 table loads, 3 ORRs and one word store; unrolled 4 words per
- * iteration. Word loads/stores may be unaligned (LDR/STR allow it on these cores). The tail
- * (n % 16) is done per word, then per byte: nothing past n is read or written.
+ * out[i] = table[in[i]] for i < n; in place allowed. Per 4 codes: one word load, 4 byte extracts
+ * (UXTB / UBFX / LSR), 4 table loads, 3 ORRs and one word store; 8 words per iteration, input
+ * words loaded with LDM/LDRD once the input pointer is word aligned (a byte-wise head gets it
+ * there); output stores may be unaligned (STR allows it on these cores). The tail (n % 32) is
+ * done per word, then per byte: nothing past n is read or written. In place: each group of 32
+ * codes is loaded into registers before any of its results is stored.
  * Bit-identical to mq_lut_u8_c by construction (same table entries).
  */
 #include "mq_microkernels.h"
@@ -35,18 +36,36 @@ static inline uint32_t mq_lutdsp_word(const uint8_t *t, uint32_t w)
 
 void mq_lut_u8_dsp(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n)
 {
-    while (n >= 16u) {
-        const uint32_t w0 = mq_lutdsp_load(in);
-        const uint32_t w1 = mq_lutdsp_load(in + 4);
-        const uint32_t w2 = mq_lutdsp_load(in + 8);
-        const uint32_t w3 = mq_lutdsp_load(in + 12);
+    /* head: byte by byte until the input is word aligned, so the main loop can use LDM/LDRD */
+    while (n > 0u && ((uintptr_t)in & 3u) != 0u) {
+        *out++ = table[*in++];
+        n--;
+    }
+    while (n >= 32u) {
+        /* memcpy (no type punning) from a pointer known to be word aligned: LDM / LDRD */
+        const uint8_t *ia = (const uint8_t *)__builtin_assume_aligned(in, 4);
+        uint32_t wv[8];
+        uint32_t w0, w1, w2, w3, w4, w5, w6, w7;
+        memcpy(wv, ia, sizeof(wv));
+        w0 = wv[0];
+        w1 = wv[1];
+        w2 = wv[2];
+        w3 = wv[3];
+        w4 = wv[4];
+        w5 = wv[5];
+        w6 = wv[6];
+        w7 = wv[7];
         mq_lutdsp_store(out, mq_lutdsp_word(table, w0));
         mq_lutdsp_store(out + 4, mq_lutdsp_word(table, w1));
         mq_lutdsp_store(out + 8, mq_lutdsp_word(table, w2));
         mq_lutdsp_store(out + 12, mq_lutdsp_word(table, w3));
-        in += 16;
-        out += 16;
-        n -= 16u;
+        mq_lutdsp_store(out + 16, mq_lutdsp_word(table, w4));
+        mq_lutdsp_store(out + 20, mq_lutdsp_word(table, w5));
+        mq_lutdsp_store(out + 24, mq_lutdsp_word(table, w6));
+        mq_lutdsp_store(out + 28, mq_lutdsp_word(table, w7));
+        in += 32;
+        out += 32;
+        n -= 32u;
     }
     while (n >= 4u) {
         mq_lutdsp_store(out, mq_lutdsp_word(table, mq_lutdsp_load(in)));
