@@ -415,6 +415,14 @@ def main():
                                                      "bn.running_var"], ["output"], name="/bn/BatchNormalization")]
     onnx.save(model(nodes, bn, [B, 3, 2, 2], "output", [B, 3, 2, 2]), os.path.join(OUT, "err_bn_on_input.onnx"))
 
+    # Softmax at opset 11 (default axis 1, "flatten to 2-D" semantics): fine when the flattened
+    # axes are a single axis; an error otherwise.
+    nodes = [helper.make_node("Softmax", ["input"], ["output"], name="/Softmax")]
+    m = model(nodes, [], [B, 7], "output", [B, 7], opset=11)
+    save("softmax_opset11", m, RNG.standard_normal((BATCH, 7)) * 2)
+    nodes = [helper.make_node("Softmax", ["input"], ["output"], name="/Softmax", axis=1)]
+    onnx.save(model(nodes, [], [B, 3, 4], "output", [B, 3, 4], opset=11), os.path.join(OUT, "err_softmax_opset11_2axes.onnx"))
+
 
 if __name__ == "__main__":
     sys.exit(main())

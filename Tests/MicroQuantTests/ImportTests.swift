@@ -27,6 +27,7 @@ let numericFixtures = [
     "gelu_erf_pattern_alt", "add_residual", "flatten_cnn_head", "reshape_softmax_transpose",
     "softmax_conv_channels", "conv_transpose_sigmoid", "dfl_head", "dynamic_batch_mlp",
     "view_size0_flatten", "gemm_transa", "gemm_mul_sub_div_const", "conv_mul_add_const",
+    "softmax_opset11",
 ]
 
 /// Op kinds of a graph, in order.
@@ -238,6 +239,12 @@ func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
         let (e2, m2) = importErrorMessage { try importFixture("err_bn_on_input") }
         #expect({ if case .unsupported("BatchNormalization", "/bn/BatchNormalization", _)? = e2 { return true } else { return false } }(), "\(m2)")
         #expect(m2.contains("folded"))
+    }
+
+    @Test func oldSoftmaxOverSeveralAxesIsRejected() {
+        let (e, m) = importErrorMessage { try importFixture("err_softmax_opset11_2axes") }
+        #expect({ if case .unsupported("Softmax", "/Softmax", _)? = e { return true } else { return false } }(), "\(m)")
+        #expect(m.contains("opset 11"))
     }
 
     @Test func externalDataIsRejected() {
