@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # C core and runtime checks (part of the README test command, scripts/test.sh). Each build in its own dir under build/:
 #   1. host gcc, Release: build library + cmocka tests, run them with ctest
-#   2. host clang: same
+#   2. host clang, MinSizeRel (-Os: the size-optimised microkernel form): same
 #   3. ASan + UBSan (clang if available, else gcc; -fno-sanitize-recover=all): same
 #   4. Arm cross builds of the device sources (csrc/src) for cortex-m0plus, m3, m4, m7, m33, m55 with
 #      -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror (cmake/arm-none-eabi.cmake)
@@ -104,7 +104,8 @@ fi
 step "host gcc Release: build + cmocka tests" host_suite "$B/c-gcc" gcc -DCMAKE_BUILD_TYPE=Release
 
 if command -v clang >/dev/null; then
-  step "host clang: build + cmocka tests" host_suite "$B/c-clang" clang -DCMAKE_BUILD_TYPE=Release
+  # MinSizeRel (-Os) here: covers the size-optimised form of the portable GEMM microkernel (__OPTIMIZE_SIZE__)
+  step "host clang MinSizeRel (-Os): build + cmocka tests" host_suite "$B/c-clang" clang -DCMAKE_BUILD_TYPE=MinSizeRel
   SAN_CC=clang
 else
   echo "== host clang: clang not found in PATH"
