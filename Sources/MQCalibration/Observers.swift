@@ -27,6 +27,8 @@ public struct ObserverOptions: Sendable, Equatable {
     public var entropyStride: Int = 1
     /// Candidates per axis in the MSE search.
     public var mseSteps: Int = 200
+    /// MSE: values kept (uniform reservoir sample, deterministic) to evaluate candidates exactly.
+    public var mseSampleCap: Int = 32768
 
     public init() {}
 }
@@ -51,6 +53,10 @@ public class Observer {
     private var avgMin: Float = 0, avgMax: Float = 0
     /// Number of `observe` calls with data.
     public private(set) var batches = 0
+    /// MSE: reservoir sample of the observed values and its state.
+    private var reservoir: [Float] = []
+    private var reservoirSeen = 0
+    private var rng: UInt64 = 0x9E3779B97F4A7C15
 
     public init(kind: ObserverKind, options: ObserverOptions = ObserverOptions()) {
         self.kind = kind
@@ -70,6 +76,19 @@ public class Observer {
             if v > hi { hi = v }
         }
         histogram.add(x, lo: lo, hi: hi)
+        if kind == .mse {
+            let cap = options.mseSampleCap
+            for v in x {
+                if reservoir.count < cap {
+                    reservoir.append(v)
+                } else {
+                    rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                    let j = Int((rng >> 33) % UInt64(reservoirSeen + 1))
+                    if j < cap { reservoir[j] = v }
+                }
+                reservoirSeen += 1
+            }
+        }
         if absHistogram != nil {
             let a = x.map { abs($0) }
             let amin = lo <= 0 && hi >= 0 ? 0 : Swift.min(abs(lo), abs(hi))
@@ -150,35 +169,39 @@ public class Observer {
         return (Swift.max(h.seenMin, -t), Swift.min(h.seenMax, t))
     }
 
-    /// Expected squared error of quantizing the histogram with 256 levels over [lo, hi] (lo <= 0 <= hi):
-    /// in-range values contribute step^2 / 12 each, values outside (at their bin centre) their
-    /// squared distance to the nearest bound.
-    func mseCost(lo: Double, hi: Double) -> Double {
-        let h = histogram
-        let step = (hi - lo) / 255
+    /// Exact squared error of quantizing the sampled values with the qparams of [lo, hi]
+    /// (QParams.affine for uint8: nudged zero point, round half to even, clamping to the codes).
+    func mseSampleCost(lo: Double, hi: Double) -> Double {
+        guard let q = try? QParams.affine(min: Float(lo), max: Float(hi), dtype: .uint8) else { return .infinity }
+        let s = Double(q.scale), z = Double(q.zeroPoint)
         var cost = 0.0
-        for i in 0..<h.binCount where h.counts[i] != 0 {
-            let c = h.lower + (Double(i) + 0.5) * h.binWidth
-            if c < lo { cost += h.counts[i] * (lo - c) * (lo - c) }
-            else if c > hi { cost += h.counts[i] * (c - hi) * (c - hi) }
-            else { cost += h.counts[i] * step * step / 12 }
+        reservoir.withUnsafeBufferPointer { p in
+            for v in p {
+                let x = Double(v)
+                let c = Swift.min(Swift.max((x / s).rounded(.toNearestOrEven) + z, 0), 255)
+                let d = (c - z) * s - x
+                cost += d * d
+            }
         }
         return cost
     }
 
     /// MSE search: first a joint shrink factor a in {k/steps} applied to [min', max'] (widened to
     /// include 0), then the upper bound alone, then the lower bound alone, each over the same grid;
-    /// the candidate with the least `mseCost` wins (first one on ties, i.e. the widest).
+    /// the candidate with the least cost wins (first one on ties, i.e. the widest). The cost is the
+    /// exact quantization error on a uniform sample of the values (`mseSampleCap`): rounding with
+    /// the nudged zero point, so exact zeros (ReLU) cost nothing, plus clipping.
     private func mseRange() -> (min: Float, max: Float) {
         let h = histogram
         if h.seenMin == h.seenMax { return (h.seenMin, h.seenMax) }
+        let cost: (Double, Double) -> Double = { self.mseSampleCost(lo: $0, hi: $1) }
         let lo0 = Swift.min(Double(h.seenMin), 0), hi0 = Swift.max(Double(h.seenMax), 0)
         let steps = options.mseSteps
         var best = (lo0, hi0)
-        var bestCost = mseCost(lo: lo0, hi: hi0)
+        var bestCost = cost(lo0, hi0)
         for k in stride(from: steps - 1, through: 1, by: -1) {
             let a = Double(k) / Double(steps)
-            let c = mseCost(lo: lo0 * a, hi: hi0 * a)
+            let c = cost(lo0 * a, hi0 * a)
             if c < bestCost { bestCost = c; best = (lo0 * a, hi0 * a) }
         }
         let (jl, jh) = best
@@ -186,7 +209,7 @@ public class Observer {
             for k in 1...(2 * steps) {
                 let hi = jh * Double(k) / Double(steps)
                 if hi > hi0 { break }
-                let c = mseCost(lo: best.0, hi: hi)
+                let c = cost(best.0, hi)
                 if c < bestCost { bestCost = c; best.1 = hi }
             }
         }
@@ -194,7 +217,7 @@ public class Observer {
             for k in 1...(2 * steps) {
                 let lo = jl * Double(k) / Double(steps)
                 if lo < lo0 { break }
-                let c = mseCost(lo: lo, hi: best.1)
+                let c = cost(lo, best.1)
                 if c < bestCost { bestCost = c; best.0 = lo }
             }
         }

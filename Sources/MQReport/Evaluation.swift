@@ -40,6 +40,8 @@ public struct Evaluation: Sendable {
     public var samples: Int
     /// For classifiers: fraction of samples whose argmax of output 0 agrees between float and quantized.
     public var top1Agreement: Double?
+    /// The dequantized outputs of the packed model, per output: samples one after another.
+    public var outputs: [[Float]]
 
     /// Quantizes inputs with the input qparams, runs `packed` (and a debug model whose every tensor
     /// is an output, packed by the same writer and planned with no reuse) through the C runtime, and
@@ -59,6 +61,7 @@ public struct Evaluation: Sendable {
         var acc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.tensors.count)
         var outAcc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.outputs.count)
         var agree = 0
+        var collected = [[Float]](repeating: [], count: model.outputs.count)
         let wanted = Dictionary(uniqueKeysWithValues: model.tensors.enumerated().map { ($1.name, $0) })
         for s in 0..<n {
             let sample = data.slice(s, 1, graph: graph)
@@ -79,13 +82,15 @@ public struct Evaluation: Sendable {
             for (j, c) in outs.enumerated() {
                 let q = dequantize(c, model.tensors[model.outputs[j]].qparams)
                 outAcc[j].add(float: fout[j], quantized: q)
+                collected[j] += q
                 if j == 0, argmax(fout[0]) == argmax(q) { agree += 1 }
             }
         }
         var per: [String: Double] = [:]
         for (i, t) in model.tensors.enumerated() { per[t.name] = acc[i].db }
         return Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
-                          top1Agreement: Double(agree) / Double(n))
+                          top1Agreement: model.tensors[model.outputs[0]].byteCount > 1 ? Double(agree) / Double(n) : nil,
+                          outputs: collected)
     }
 }
 

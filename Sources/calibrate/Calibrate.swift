@@ -57,6 +57,9 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Samples used for the SQNR evaluation.")
     var evalSamples: Int = 256
 
+    @Option(help: "Write the packed model's dequantized output 0 on the evaluation samples to this .npy (float32 [N, ...]).")
+    var evalOutput: String?
+
     @Option(help: "Check that the model fits boards/<NAME>/board.json (flash and RAM).")
     var board: String?
 
@@ -153,6 +156,12 @@ struct Calibrate: ParsableCommand {
         if let report {
             files.append(("\(report)/report.json", try rep.json()))
             files.append(("\(report)/report.html", Data(rep.html().utf8)))
+        }
+        if let evalOutput {
+            let shape = graph.outputs[0].shape
+            let sample = shape.first == 1 ? Array(shape.dropFirst()) : shape
+            let arr = try NPYArray(float32: evaluation.outputs[0], shape: [evaluation.samples] + sample)
+            files.append((evalOutput, Data(NumPy.encode(arr))))
         }
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep.table()) }
