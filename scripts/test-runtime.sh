@@ -10,7 +10,8 @@
 #    test_model* (fixture bit-exact vs its independent reference, every truncation, every single-bit
 #    flip of the whole blob with CRC on and off, targeted corruptions, the writer).
 # 3. libFuzzer (clang -fsanitize=fuzzer,address,undefined) on mq_model_load + mq_model_run,
-#    seeded with the fixture, for MQ_FUZZ_SECONDS (default 60); prints the executions run.
+#    seeded with the fixture and the writer tests' blobs, for MQ_FUZZ_SECONDS (default 60); prints
+#    the executions run.
 # Exits non-zero on any failure. Build directory: ${MQ_BUILD_DIR:-build}/runtime-*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,10 +44,13 @@ for t in "${tests[@]}"; do
   cmake --build "$bdir/runtime-asan" -j2 --target "$t" > "$bdir/runtime-asan.build-$t.log" 2>&1 ||
     { cat "$bdir/runtime-asan.build-$t.log"; exit 1; }
 done
+corpus="$(mktemp -d)"
+trap 'rm -rf "$regen" "$corpus"' EXIT
 for t in "${tests[@]}"; do
   echo "-- $t"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bdir/runtime-asan/$t"
+  # MQ_SEED_DIR: test_model_writer saves the blobs it builds there (extra fuzzer seeds).
+  MQ_SEED_DIR="$corpus" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$bdir/runtime-asan/$t"
 done
 
 echo "== [runtime 3/3] libFuzzer: mq_model_load + mq_model_run, ${fuzz_seconds} s"
@@ -54,9 +58,8 @@ mkdir -p "$bdir/runtime-fuzz"
 "$CC_CLANG" "${WFLAGS[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Icsrc/include -Icsrc/src csrc/src/*.c csrc/fuzz/mq_fuzz_model.c -o "$bdir/runtime-fuzz/mq_fuzz_model" \
   > "$bdir/runtime-fuzz/link.log" 2>&1 || { cat "$bdir/runtime-fuzz/link.log"; exit 1; }
-corpus="$(mktemp -d)"
-trap 'rm -rf "$regen" "$corpus"' EXIT
 cp csrc/tests/fixtures/model.mqm "$corpus/"
+echo "   seeds: $(ls "$corpus" | wc -l) blobs (the fixture + the writer tests' models)"
 (
   cd "$bdir/runtime-fuzz"
   ./mq_fuzz_model -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

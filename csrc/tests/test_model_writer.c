@@ -181,6 +181,24 @@ static void reference_a(const model_a *a, uint8_t out[12])
     }
 }
 
+/* When MQ_SEED_DIR is set (scripts/test-runtime.sh), every blob written here is also saved there as a
+ * seed for the fuzzer's corpus. */
+static void save_seed(const uint8_t *b, size_t n)
+{
+    static int count = 0;
+    const char *dir = getenv("MQ_SEED_DIR");
+    char path[1024];
+    FILE *f;
+    if (dir == NULL) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s/writer-seed-%d.mqm", dir, count++);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
 static uint8_t *write_blob(const mq_writer_model *m, size_t *size)
 {
     mq_writer_diag d;
@@ -192,6 +210,7 @@ static uint8_t *write_blob(const mq_writer_model *m, size_t *size)
     if (mq_writer_write(m, b, *size, size, &d) != MQ_OK) {
         fail_msg("writer: %s (tensor %d, op %d)", d.message, (int)d.tensor, (int)d.op);
     }
+    save_seed(b, *size);
     return b;
 }
 
