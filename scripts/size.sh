@@ -5,8 +5,9 @@
 #   ./scripts/size.sh [cortex-m4|cortex-m7|cortex-m55|cortex-m3 ...]     (default cortex-m4)
 #   (prints the figure for the default kernel dispatch, then again with -DMQ_FORCE_PORTABLE)
 #
-# 1. Compiles every csrc/src/*.c with arm-none-eabi-gcc -Os -ffunction-sections for the core
-#    (flags from cmake/arm-none-eabi.cmake's table) and prints each object's text (arm-none-eabi-size).
+# 1. Builds the device library (every csrc/src/*.c) with the project's CMake and cmake/arm-none-eabi.cmake
+#    at MinSizeRel (-Os, -ffunction-sections) -- or, without them, arm-none-eabi-gcc directly with the
+#    same flags -- and prints each object's text (arm-none-eabi-size).
 # 2. Links them into a minimal application that calls mq_model_load, mq_model_run, the io-info and
 #    metadata accessors and mq_status_str (the README example), with --gc-sections, and sums from the
 #    linker map the .text and .rodata bytes each csrc object actually contributes. That sum is
@@ -31,9 +32,21 @@ mkdir -p "$out/obj"
 CFLAGS=(-std=c99 -Os -ffunction-sections -fdata-sections -mcpu="$cpu" -mthumb $fpu
         -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src $extra)
 
-for f in csrc/src/*.c; do
-  arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "$f" .c).o"
-done
+if [ -f cmake/arm-none-eabi.cmake ] && command -v cmake > /dev/null; then
+  # The project's own device build (the core's CMake + toolchain file), at MinSizeRel (-Os).
+  portable=OFF
+  [ -n "$extra" ] && portable=ON
+  cmake -S csrc -B "$out/cmake" -DCMAKE_TOOLCHAIN_FILE="$(pwd)/cmake/arm-none-eabi.cmake" -DMQ_CPU="$cpu" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DMQ_FORCE_PORTABLE="$portable" > "$out/cmake.log" 2>&1 ||
+    { cat "$out/cmake.log"; exit 1; }
+  cmake --build "$out/cmake" -j2 >> "$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
+  (cd "$out/obj" && arm-none-eabi-ar x ../cmake/libmicroquant.a)
+  for f in "$out"/obj/*.c.obj; do mv "$f" "${f%.c.obj}.o"; done
+else
+  for f in csrc/src/*.c; do
+    arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "$f" .c).o"
+  done
+fi
 
 cat > "$out/app.c" <<'EOF'
 /* Minimal firmware: what a user links (README example). */
