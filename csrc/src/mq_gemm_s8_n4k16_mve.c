@@ -8,12 +8,14 @@
  *         wrapping). The last chunk loads the input with a VCTP8 predicate (inactive lanes read
  *         nothing and are zero), so no byte past k is read; weights past k are zero-padded.
  *   Epilogue: the 4 accumulators of a group form one int32x4 vector:
- *         + bias (wrapping VADD), << L (VSHL, wraps like the portable uint32 shift),
- *         SRDHM = VQRDMULH (same rounding, same single saturating case),
+ *         (bias: the scalar accumulators start at it), SRDHM = VQRDMULH (same rounding, same
+ *         single saturating case),
  *         RDBPOT(x, E) = VRSHL(x + fixup, -E) with fixup = -1 for x < 0 and E > 0 (saturating add):
  *         VRSHL rounds ties up, the fixup makes negative ties round away from zero (TFLite);
- *         + out zero point (saturating VQADD), VMAX/VMIN clamp, optional LUT by byte gather, VSTRB.32 of the 4 low
- *         bytes, predicated by VCTP32 so rows >= n are never written.
+ *         + out zero point (saturating VQADD), VMAX/VMIN clamp, optional LUT by byte gather,
+ *         VSTRB.32 of the 4 low bytes, predicated by VCTP32 so rows >= n are never written.
+ *   Groups with a positive shift (a left shift: real multiplier >= 1, rare) go through
+ *   mq_gemm_s8_n4k16_c, so the row loop carries no VSHL.
  */
 #include "mq_microkernels.h"
 
@@ -24,10 +26,19 @@
 /* Requantization constants of one group of 4 output channels. */
 typedef struct {
     int32x4_t mult;   /* Q31 multipliers */
-    int32x4_t left;   /* L = max(shift, 0) */
-    int32x4_t right;  /* -E = min(shift, 0): VRSHL by a negative amount is a rounding right shift */
-    int any_left;     /* some L > 0 */
+    int32x4_t right;  /* -E = shift (<= 0 here): VRSHL by a negative amount is a rounding right shift */
 } mq_mve_rq;
+
+/* {a0, a1, a2, a3} with two VMOV Qd[2], Qd[0], Rt, Rt2 (gcc emits VDUP + 3 single-lane moves). */
+static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+    int32x4_t v;
+    __asm__("vmov %q0[2], %q0[0], %1, %2\n\t"
+            "vmov %q0[3], %q0[1], %3, %4"
+            : "=w"(v)
+            : "r"(a0), "r"(a2), "r"(a1), "r"(a3));
+    return v;
+}
 
 /*
  * All m input rows against one group of 4 output rows (wg: KC chunks of 64 bytes). FLIP (UINT8
@@ -50,7 +61,6 @@ typedef struct {
         const int32_t hi = p->act_max;                                                               \
         const uint8_t *lut = p->lut;                                                                 \
         const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];                        \
-        const int any_left = q->any_left;                                                            \
         int32_t i;                                                                                   \
         (void)prow;                                                                                  \
         for (i = 0; i < m; i++) {                                                                    \
@@ -83,13 +93,7 @@ typedef struct {
                 a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));                                        \
                 a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
             }                                                                                        \
-            v = vdupq_n_s32(a0);                                                                     \
-            v = vsetq_lane_s32(a1, v, 1);                                                            \
-            v = vsetq_lane_s32(a2, v, 2);                                                            \
-            v = vsetq_lane_s32(a3, v, 3);                                                            \
-            if (any_left) {                                                                          \
-                v = vshlq_s32(v, q->left); /* VSHL wraps, like the portable uint32 shift */          \
-            }                                                                                        \
+            v = mq_mve_lanes(a0, a1, a2, a3);                                                        \
             v = vqrdmulhq_s32(v, q->mult);                                                           \
             /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                    \
             v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));                              \
@@ -123,34 +127,35 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const int32_t k = p->k;
     const size_t group_bytes = (size_t)((k + 15) / 16) * 64u;
     const int uint8_in = p->in_dtype == MQ_DTYPE_UINT8;
-    const int32x4_t zero = vdupq_n_s32(0);
     mq_mve_rq q;
     int32_t g;
 
-    {
-        /* per tensor: set once; per channel: reloaded for every group below */
-        const int32x4_t shift = vdupq_n_s32(p->shift[0]);
-        q.mult = vdupq_n_s32(p->multiplier[0]);
-        q.left = vmaxq_s32(shift, zero);
-        q.right = vminq_s32(shift, zero);
-        q.any_left = p->shift[0] > 0;
-    }
+    /* per tensor: set once; per channel: reloaded for every group below */
+    q.mult = vdupq_n_s32(p->multiplier[0]);
+    q.right = vdupq_n_s32(p->shift[0]);
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const mve_pred16_t prow = vctp32q((uint32_t)rows);
         const int8_t *wg = p->weights + (size_t)g * group_bytes;
-        int32_t bias[4] = {0, 0, 0, 0};
-        int32_t r;
-        for (r = 0; r < rows; r++) {
-            bias[r] = p->bias[c0 + r];
-        }
+        int32_t bias[4];
+        vst1q_s32(bias, vldrwq_z_s32(p->bias + c0, prow)); /* lanes >= rows: 0, never stored */
         if (p->per_channel) {
-            const int32x4_t shift = vldrwq_z_s32(p->shift + c0, prow);
             q.mult = vldrwq_z_s32(p->multiplier + c0, prow);
-            q.left = vmaxq_s32(shift, zero);
-            q.right = vminq_s32(shift, zero);
-            q.any_left = vmaxvq_s32(INT32_MIN, shift) > 0;
+            q.right = vldrwq_z_s32(p->shift + c0, prow);
+        }
+        if (vmaxvq_s32(INT32_MIN, q.right) > 0) {
+            /* a left shift (real multiplier >= 1, rare): this group through the portable kernel */
+            mq_fc_params sub = *p;
+            sub.n = rows;
+            sub.weights = wg;
+            sub.bias = p->bias + c0;
+            if (p->per_channel) {
+                sub.multiplier = p->multiplier + c0;
+                sub.shift = p->shift + c0;
+            }
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
+            continue;
         }
         if (rows == 4) {
             if (uint8_in) {
