@@ -224,6 +224,126 @@ static void test_conv_rejects_bad(void **state)
     ref_problem_free(&q);
 }
 
+/*
+ * Random parameter blocks mixing valid and invalid values in every field: mq_conv1x1 must return MQ_OK exactly
+ * when the documented preconditions hold (checked here independently), and must never touch memory otherwise
+ * (ASan build). Buffers are large enough for every valid combination drawn.
+ */
+static void test_conv_random_params(void **state)
+{
+    static const int32_t dims[] = {-1, 0, 1, 2, 3, INT32_MAX, (1 << 24) + 1};
+    static const int32_t strides[] = {0, 1, 2, 3, -1};
+    static const int32_t pads[] = {-1, 0, 1, 5, INT32_MAX};
+    static const int32_t nks[] = {-1, 0, 1, 5, 17, 1 << 25};
+    static const int32_t zps[] = {-200, -129, -128, 0, 127, 128, 255, 256};
+    static const int32_t shifts[] = {-32, -31, -5, 0, 30, 31};
+    static const int32_t mults[] = {-1, 0, 1 << 29, 1 << 30, INT32_MAX};
+    static const mq_dtype dts[] = {(mq_dtype)0, MQ_DTYPE_INT8, MQ_DTYPE_UINT8, MQ_DTYPE_INT32};
+    static int8_t weights[5 * 4 * 2 * 16];
+    static int32_t bias[17];
+    static int32_t mult[17];
+    static int32_t shift[17];
+    static uint8_t lut[256];
+    static uint8_t in[2 * 3 * 3 * 17];
+    static uint8_t out[2 * 13 * 13 * 17];
+    static uint8_t scratch[17];
+    ref_rng r = {24};
+    long ok = 0;
+    int it;
+    (void)state;
+#define PICK(arr) (arr)[ref_range(&r, 0, (int64_t)(sizeof(arr) / sizeof((arr)[0])) - 1)]
+    for (it = 0; it < 30000; ++it) {
+        mq_conv1x1_params cp;
+        int valid = 1;
+        int32_t count;
+        int32_t c;
+        int32_t lo;
+        int32_t hi;
+        size_t scratch_size;
+        mq_status st;
+        /* mostly valid values, so that the accepted path is exercised too */
+        const int bad = ref_range(&r, 0, 2) == 0;
+        memset(&cp, 0, sizeof cp);
+        cp.batch = bad ? PICK(dims) : (int32_t)ref_range(&r, 1, 2);
+        cp.in_h = bad ? PICK(dims) : (int32_t)ref_range(&r, 1, 3);
+        cp.in_w = bad ? PICK(dims) : (int32_t)ref_range(&r, 1, 3);
+        cp.stride_h = bad ? PICK(strides) : (int32_t)ref_range(&r, 1, 2);
+        cp.stride_w = bad ? PICK(strides) : (int32_t)ref_range(&r, 1, 2);
+        cp.pad_top = bad ? PICK(pads) : (int32_t)ref_range(&r, 0, 5);
+        cp.pad_left = bad ? PICK(pads) : (int32_t)ref_range(&r, 0, 5);
+        cp.pad_bottom = bad ? PICK(pads) : (int32_t)ref_range(&r, 0, 5);
+        cp.pad_right = bad ? PICK(pads) : (int32_t)ref_range(&r, 0, 5);
+        cp.gemm.n = bad ? PICK(nks) : (int32_t)ref_range(&r, 1, 17);
+        cp.gemm.k = bad ? PICK(nks) : (int32_t)ref_range(&r, 1, 17);
+        cp.gemm.in_dtype = bad ? PICK(dts) : (ref_range(&r, 0, 1) ? MQ_DTYPE_INT8 : MQ_DTYPE_UINT8);
+        cp.gemm.out_dtype = bad ? PICK(dts) : (ref_range(&r, 0, 1) ? MQ_DTYPE_INT8 : MQ_DTYPE_UINT8);
+        cp.gemm.per_channel = bad ? (int32_t)ref_range(&r, -1, 2) : (int32_t)ref_range(&r, 0, 1);
+        cp.gemm.weights = bad && ref_range(&r, 0, 9) == 0 ? NULL : weights;
+        cp.gemm.bias = bad && ref_range(&r, 0, 9) == 0 ? NULL : bias;
+        cp.gemm.multiplier = bad && ref_range(&r, 0, 9) == 0 ? NULL : mult;
+        cp.gemm.shift = bad && ref_range(&r, 0, 9) == 0 ? NULL : shift;
+        cp.gemm.lut = ref_range(&r, 0, 1) ? lut : NULL;
+        lo = cp.gemm.out_dtype == MQ_DTYPE_UINT8 ? 0 : -128;
+        hi = cp.gemm.out_dtype == MQ_DTYPE_UINT8 ? 255 : 127;
+        cp.gemm.out_zero_point = bad ? PICK(zps) : (int32_t)ref_range(&r, lo, hi);
+        cp.gemm.act_min = bad ? PICK(zps) : lo;
+        cp.gemm.act_max = bad ? PICK(zps) : hi;
+        cp.in_zero_point = bad ? PICK(zps) : (cp.gemm.in_dtype == MQ_DTYPE_UINT8 ? 128 : 0);
+        for (c = 0; c < 17; ++c) {
+            shift[c] = bad && ref_range(&r, 0, 30) == 0 ? PICK(shifts) : (int32_t)ref_range(&r, -31, 0);
+            mult[c] = bad && ref_range(&r, 0, 30) == 0 ? PICK(mults) : (1 << 30);
+        }
+        scratch_size = ref_range(&r, 0, 5) == 0 ? (size_t)ref_range(&r, 0, 16) : sizeof scratch;
+
+        /* independent statement of the preconditions (mq_kernels.h) */
+        if (cp.gemm.weights == NULL || cp.gemm.bias == NULL || cp.gemm.multiplier == NULL || cp.gemm.shift == NULL) {
+            valid = 0;
+        }
+        if (cp.batch < 1 || cp.in_h < 1 || cp.in_w < 1 || cp.batch > (1 << 24) || cp.in_h > (1 << 24) ||
+            cp.in_w > (1 << 24) || (cp.stride_h != 1 && cp.stride_h != 2) || (cp.stride_w != 1 && cp.stride_w != 2) ||
+            cp.pad_top < 0 || cp.pad_left < 0 || cp.pad_bottom < 0 || cp.pad_right < 0 || cp.pad_top > (1 << 24) ||
+            cp.pad_left > (1 << 24) || cp.pad_bottom > (1 << 24) || cp.pad_right > (1 << 24)) {
+            valid = 0;
+        }
+        if (cp.gemm.n < 1 || cp.gemm.k < 1 || cp.gemm.n > (1 << 24) || cp.gemm.k > (1 << 24)) {
+            valid = 0;
+        }
+        if ((cp.gemm.in_dtype != MQ_DTYPE_INT8 && cp.gemm.in_dtype != MQ_DTYPE_UINT8) ||
+            (cp.gemm.out_dtype != MQ_DTYPE_INT8 && cp.gemm.out_dtype != MQ_DTYPE_UINT8)) {
+            valid = 0;
+        } else {
+            const int32_t ilo = cp.gemm.in_dtype == MQ_DTYPE_UINT8 ? 0 : -128;
+            const int32_t ihi = cp.gemm.in_dtype == MQ_DTYPE_UINT8 ? 255 : 127;
+            if (cp.gemm.out_zero_point < lo || cp.gemm.out_zero_point > hi || cp.gemm.act_min < lo ||
+                cp.gemm.act_max > hi || cp.gemm.act_min > cp.gemm.act_max || cp.in_zero_point < ilo ||
+                cp.in_zero_point > ihi) {
+                valid = 0;
+            }
+        }
+        if (cp.gemm.per_channel != 0 && cp.gemm.per_channel != 1) {
+            valid = 0;
+        }
+        count = cp.gemm.per_channel == 1 && cp.gemm.n >= 1 && cp.gemm.n <= 17 ? cp.gemm.n : 1;
+        for (c = 0; c < count; ++c) {
+            if (shift[c] < -31 || shift[c] > 30 || (mult[c] != 0 && mult[c] < (1 << 30))) {
+                valid = 0;
+            }
+        }
+        if (valid && (cp.pad_top | cp.pad_left | cp.pad_bottom | cp.pad_right) != 0 &&
+            scratch_size < (size_t)cp.gemm.k) {
+            valid = 0;
+        }
+        st = mq_conv1x1(&cp, in, out, scratch, scratch_size);
+        if ((st == MQ_OK) != valid) {
+            fail_msg("iteration %d: status %d (%s) but the preconditions say %s", it, (int)st, mq_status_str(st),
+                     valid ? "valid" : "invalid");
+        }
+        ok += st == MQ_OK;
+    }
+#undef PICK
+    print_message("random conv parameter blocks: %ld accepted, %ld rejected\n", ok, 30000 - ok);
+}
+
 static int report(void **state)
 {
     (void)state;
@@ -237,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_conv_random_shapes),
         cmocka_unit_test(test_conv_benchmark_shapes),
         cmocka_unit_test(test_conv_rejects_bad),
+        cmocka_unit_test(test_conv_random_params),
     };
     return cmocka_run_group_tests(tests, NULL, report);
 }
