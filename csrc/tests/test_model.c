@@ -10,6 +10,7 @@
  *     scripts/test-runtime.sh), targeted corruptions with the CRCs recomputed so the loader's own
  *     checks (not the CRC) must catch them.
  */
+#define _POSIX_C_SOURCE 200809L /* mmap / mprotect for the read-only blob test */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -165,6 +169,37 @@ static void test_fixture_runs_bit_exact(void **state)
         free(outs[0]);
         free(outs[1]);
     }
+    free(blob.data);
+    free(in.data);
+    free(e0.data);
+    free(e1.data);
+}
+
+/* The model runs in place from read-only memory (as from flash): the fixture file is mapped PROT_READ,
+ * so any write into the blob by the loader or the interpreter would fault. */
+static void test_fixture_runs_from_read_only_memory(void **state)
+{
+    file_buf blob = read_fixture("model.mqm");
+    file_buf in = read_fixture("input_0.bin");
+    file_buf e0 = read_fixture("expected_0.bin");
+    file_buf e1 = read_fixture("expected_1.bin");
+    uint8_t *outs[2] = { NULL, NULL };
+    const uint8_t *ro;
+    mq_model m;
+    int fd;
+    (void)state;
+    fd = open(MQ_TESTS_DIR "/fixtures/model.mqm", O_RDONLY);
+    assert_true(fd >= 0);
+    ro = (const uint8_t *)mmap(NULL, blob.size, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(ro != (const uint8_t *)MAP_FAILED);
+    assert_int_equal(mq_model_load(ro, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(run_exact(&m, in.data, outs), MQ_OK);
+    assert_memory_equal(outs[0], e0.data, e0.size);
+    assert_memory_equal(outs[1], e1.data, e1.size);
+    free(outs[0]);
+    free(outs[1]);
+    assert_int_equal(munmap((void *)(uintptr_t)ro, blob.size), 0);
+    close(fd);
     free(blob.data);
     free(in.data);
     free(e0.data);
@@ -491,6 +526,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_runs_bit_exact),
+        cmocka_unit_test(test_fixture_runs_from_read_only_memory),
         cmocka_unit_test(test_fixture_io_info_and_metadata),
         cmocka_unit_test(test_fixture_header_matches_spec),
         cmocka_unit_test(test_run_argument_checks),
