@@ -14,6 +14,12 @@
 #include "microquant/mq_model.h"
 #include "microquant/mq_status.h"
 
+/* Fields are read byte-wise, but int32 constants (bias, multipliers, shifts, exp tables) are read in
+ * place as int32_t by the kernels: the runtime needs a little-endian CPU (Cortex-M, x86, arm64). */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#error "MicroQuant packed models are little-endian and read in place: big-endian targets are not supported"
+#endif
+
 /* Header (MQ_HEADER_SIZE bytes at offset 0) */
 #define MQ_MAGIC0 0x4Du /* 'M' */
 #define MQ_MAGIC1 0x51u /* 'Q' */
