@@ -106,6 +106,27 @@ struct Repr: Hashable {
 }
 
 func identityPerm(_ n: Int) -> [Int] { Array(0..<n) }
+
+/// Largest element count of any tensor the importer accepts (1 GiB of float32): far above any
+/// microcontroller model, and it keeps every size computation free of overflow.
+let maxElements = 1 << 28
+
+/// Product of dimensions, or nil if a dimension is negative or the product exceeds `maxElements`.
+func checkedProduct<S: Sequence>(_ dims: S) -> Int? where S.Element == Int {
+    var p = 1
+    for d in dims {
+        guard d >= 0, d <= maxElements else { return nil }
+        p *= d
+        guard p <= maxElements else { return nil }
+    }
+    return p
+}
+
+/// An integer stored in a Double constant, or nil if it is not finite / out of the exact range.
+func exactInt(_ d: Double) -> Int? {
+    guard d.isFinite, abs(d) <= 9.0e15 else { return nil }
+    return Int(d)
+}
 func invert(_ p: [Int]) -> [Int] {
     var inv = [Int](repeating: 0, count: p.count)
     for (i, v) in p.enumerated() { inv[v] = i }
@@ -144,6 +165,9 @@ struct Converter {
             var attrs: [String: Onnx_AttributeProto] = [:]
             for a in n.attribute { attrs[a.name] = a }
             let name = n.name.isEmpty ? (n.output.first ?? n.opType) : n.name
+            guard let first = n.output.first, !first.isEmpty else {
+                throw ImportError.corrupt(file: file, reason: "node '\(name)' (\(n.opType)) has no output")
+            }
             let o = ONode(name: name, opType: n.opType, domain: n.domain, inputs: n.input, outputs: n.output, attrs: attrs)
             if o.opType == "Constant" && (o.domain.isEmpty || o.domain == "ai.onnx") {
                 guard let out = o.outputs.first else { throw ImportError.corrupt(file: file, reason: "Constant node '\(name)' has no output") }
@@ -210,10 +234,9 @@ struct Converter {
             throw ImportError.externalData(file: file, tensor: t.name, location: loc)
         }
         let shape = t.dims.map { Int($0) }
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw ImportError.corrupt(file: file, reason: "tensor '\(t.name)' has a negative dimension \(shape)")
+        guard let n = checkedProduct(shape) else {
+            throw ImportError.corrupt(file: file, reason: "tensor '\(t.name)' has a negative or too large dimension \(shape) (at most \(maxElements) elements)")
         }
-        let n = shape.reduce(1, *)
         func bad(_ why: String) -> ImportError {
             .corrupt(file: file, reason: "tensor '\(t.name)' \(shapeString(shape)): \(why)")
         }
@@ -287,6 +310,9 @@ struct Converter {
                 shape.append(1)  // dynamic batch -> one sample
             }
         }
+        guard checkedProduct(shape) != nil else {
+            throw ImportError.invalidModel("graph input '\(vi.name)' \(shapeString(shape)) is too large (at most \(maxElements) elements)")
+        }
         return shape
     }
 
@@ -319,8 +345,10 @@ struct Converter {
                   single(d) == ei else { continue }
             var x: String?
             if dn.opType == "Div", dn.inputs.count == 2, isConst(dn.inputs[1], 2.0.squareRoot()) { x = dn.inputs[0] }
-            if dn.opType == "Mul", let o = other(dn, dn.inputs[0]), isConst(o, 1 / 2.0.squareRoot()) { x = dn.inputs[0] }
-            if dn.opType == "Mul", let o = other(dn, dn.inputs[1]), isConst(o, 1 / 2.0.squareRoot()) { x = dn.inputs[1] }
+            if dn.opType == "Mul", dn.inputs.count == 2 {
+                if isConst(dn.inputs[1], 1 / 2.0.squareRoot()) { x = dn.inputs[0] }
+                if isConst(dn.inputs[0], 1 / 2.0.squareRoot()) { x = dn.inputs[1] }
+            }
             guard let x, consts[x] == nil else { continue }
             guard let ai = single(e.outputs[0]), let an = ns[ai], an.opType == "Add",
                   let one = other(an, e.outputs[0]), isConst(one, 1) else { continue }
@@ -379,11 +407,16 @@ struct Converter {
     @discardableResult
     mutating func emit(name: String, op: Op, inputs: [String], output: String) throws -> String {
         let ins = inputs.map { irShapes[$0]! }
+        let shape: [Int]
         do {
-            irShapes[output] = try op.outputShape(inputs: ins, node: name)
+            shape = try op.outputShape(inputs: ins, node: name)
         } catch let e as GraphError {
             throw ImportError.graph(e)
         }
+        guard checkedProduct(shape) != nil else {
+            throw ImportError.invalidModel("node '\(name)' would produce a tensor of shape \(shapeString(shape)), above the limit of \(maxElements) elements")
+        }
+        irShapes[output] = shape
         used.insert(output)
         nodes.append(Node(name: name, op: op, inputs: inputs, output: output))
         return output
@@ -455,13 +488,14 @@ struct Converter {
         }
         guard !o.outputs.isEmpty else { throw ImportError.corrupt(file: file, reason: "node '\(o.name)' has no output") }
         // Constant folding for shape-only ops on constants.
-        if !o.inputs.isEmpty, o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }),
+        let firstIsConst = o.input(0).map { consts[$0] != nil } ?? false
+        if firstIsConst, o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }),
            ["Identity", "Reshape", "Transpose", "Flatten", "Dropout"].contains(o.opType) {
             consts[o.outputs[0]] = try foldConstant(o)
             return
         }
         if ["Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"].contains(o.opType) {
-            guard o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }) else {
+            guard firstIsConst, o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }) else {
                 throw unsupported(o, "\(o.opType) is supported only on constants (shape computations such as x.view(x.size(0), -1))")
             }
             consts[o.outputs[0]] = try foldShapeOp(o)
@@ -506,7 +540,7 @@ struct Converter {
             define(o.outputs[0], shape: p.map { s[$0] }, repr: Repr(tensor: r.tensor, perm: p.map { r.perm[$0] }))
         case "Reshape":
             let x = try act(o, 0)
-            let target = try resolveReshape(o, input: shapes[x]!, spec: try const(o, 1, "shape").values.map { Int($0) })
+            let target = try resolveReshape(o, input: shapes[x]!, spec: try ints(o, const(o, 1, "shape"), "shape"))
             try reshape(o, x, target)
         case "Flatten":
             let x = try act(o, 0)
@@ -527,6 +561,14 @@ struct Converter {
         }
     }
 
+    /// The values of an integer constant (shape, axes), each exactly representable.
+    func ints(_ o: ONode, _ c: Const, _ what: String) throws -> [Int] {
+        try c.values.map { v in
+            guard let i = exactInt(v) else { throw unsupported(o, "\(what) value \(v) is not an integer") }
+            return i
+        }
+    }
+
     func resolveReshape(_ o: ONode, input: [Int], spec: [Int]) throws -> [Int] {
         let allowZero = o.int("allowzero", 0) != 0
         var out: [Int] = []
@@ -539,15 +581,15 @@ struct Converter {
                 guard infer == nil else { throw unsupported(o, "shape \(spec) has more than one -1") }
                 infer = i
                 out.append(1)
-            } else if d > 0 {
+            } else if d > 0 && d <= maxElements {
                 out.append(d)
             } else {
                 throw unsupported(o, "shape \(spec) has an invalid dimension \(d)")
             }
         }
         let n = input.reduce(1, *)
+        guard let rest = checkedProduct(out) else { throw unsupported(o, "shape \(spec) is too large") }
         if let i = infer {
-            let rest = out.reduce(1, *)
             guard rest > 0, n % rest == 0 else { throw unsupported(o, "cannot reshape \(shapeString(input)) to \(spec)") }
             out[i] = n / rest
         }
@@ -567,7 +609,7 @@ struct Converter {
         switch o.opType {
         case "Identity", "Dropout": return c
         case "Reshape":
-            let spec = try const(o, 1, "shape").values.map { Int($0) }
+            let spec = try ints(o, const(o, 1, "shape"), "shape")
             return Const(shape: try resolveReshape(o, input: c.shape, spec: spec), values: c.values)
         case "Flatten":
             let a = try normAxis(o, o.int("axis", 1), rank: c.shape.count, inclusiveEnd: true)
@@ -593,16 +635,16 @@ struct Converter {
             var values: [Double] = []
             for a in 0..<outer {
                 for iv in idx.values {
-                    var i = Int(iv)
+                    guard var i = exactInt(iv) else { throw unsupported(o, "index \(iv) is not an integer") }
                     if i < 0 { i += n }
-                    guard i >= 0, i < n else { throw unsupported(o, "index \(Int(iv)) out of range for axis size \(n)") }
+                    guard i >= 0, i < n else { throw unsupported(o, "index \(iv) out of range for axis size \(n)") }
                     for b in 0..<inner { values.append(c.values[(a * n + i) * inner + b]) }
                 }
             }
             return Const(shape: Array(c.shape[..<axis]) + idx.shape + Array(c.shape[(axis + 1)...]), values: values)
         case "Unsqueeze", "Squeeze":
             var axes: [Int]
-            if let a = o.ints("axes") { axes = a } else if o.input(1) != nil { axes = try const(o, 1, "axes").values.map { Int($0) } } else { axes = [] }
+            if let a = o.ints("axes") { axes = a } else if o.input(1) != nil { axes = try ints(o, const(o, 1, "axes"), "axes") } else { axes = [] }
             if o.opType == "Unsqueeze" {
                 let r = c.shape.count + axes.count
                 let norm = try axes.map { try normAxis(o, $0, rank: r) }.sorted()
@@ -617,6 +659,11 @@ struct Converter {
             let parts = try o.inputs.indices.map { try const(o, $0, "input \($0)") }
             guard let first = parts.first, parts.allSatisfy({ $0.shape.count == first.shape.count }) else { throw unsupported(o, "inputs of different ranks") }
             let axis = try normAxis(o, o.int("axis", 0), rank: first.shape.count)
+            for p in parts {
+                for d in first.shape.indices where d != axis && p.shape[d] != first.shape[d] {
+                    throw unsupported(o, "inputs \(shapeString(first.shape)) and \(shapeString(p.shape)) differ outside axis \(axis)")
+                }
+            }
             let outer = first.shape[..<axis].reduce(1, *)
             var values: [Double] = [], total = 0
             for p in parts { total += p.shape[axis] }
@@ -759,11 +806,11 @@ struct Converter {
         let (m, c) = (w.shape[0], w.shape[1])
         guard s[1] == c else { throw unsupported(o, "input has \(s[1]) channels but the weights expect \(c)") }
         let strides = o.ints("strides") ?? [1, 1]
-        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 }) else { throw unsupported(o, "bad strides \(strides)") }
+        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else { throw unsupported(o, "bad strides \(strides)") }
         var pads = o.ints("pads") ?? [0, 0, 0, 0]
         let autoPad = o.string("auto_pad") ?? "NOTSET"
         if autoPad != "NOTSET" && !autoPad.isEmpty { pads = [0, 0, 0, 0] }  // k = 1: SAME/VALID need no padding
-        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else { throw unsupported(o, "bad pads \(pads)") }
+        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 16 }) else { throw unsupported(o, "bad pads \(pads)") }
         var bias: ConstantTensor?
         if o.input(2) != nil {
             let b = try const(o, 2, "B (bias)")

@@ -272,6 +272,34 @@ func importErrorMessage(_ body: () throws -> Graph) -> (ImportError?, String) {
         #expect(accepted == 0)
     }
 
+    /// Random byte/bit corruptions of valid models: each is rejected with an ImportError or imports
+    /// into a valid graph that runs; never a crash (a trap would abort the test run).
+    @Test func corruptedModelsNeverCrash() throws {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        var imported = 0, rejected = 0
+        for name in ["conv_bn_relu", "gelu_erf_pattern", "dfl_head", "view_size0_flatten", "two_outputs"] {
+            let data = try Data(contentsOf: onnxFixture(name + ".onnx"))
+            for i in 0..<150 {
+                var d = data
+                for _ in 0...(i % 3) {
+                    let pos = next() % d.count
+                    if i % 4 == 0 { d[pos] = UInt8(next() & 255) } else { d[pos] ^= UInt8(1 << (next() % 8)) }
+                }
+                do {
+                    let g = try ONNXImporter.importModel(data: d, file: name)
+                    imported += 1
+                    if g.inputs.reduce(0, { $0 + $1.elementCount }) < 100_000 {
+                        _ = try? FloatExecutor(graph: g).run(g.inputs.map { [Float](repeating: 0.5, count: $0.elementCount) }, batch: 1)
+                    }
+                } catch is ImportError {
+                    rejected += 1
+                }
+            }
+        }
+        #expect(imported + rejected == 750 && rejected > 0)
+    }
+
     @Test func garbageAndMissingFiles() {
         let (e1, _) = importErrorMessage { try ONNXImporter.importModel(data: Data("not a model at all".utf8), file: "junk.onnx") }
         #expect({ if case .corrupt("junk.onnx", _)? = e1 { return true } else { return false } }())
