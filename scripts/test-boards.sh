@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Boards and device-in-the-loop tests (part of the README test command, scripts/test.sh):
 #   1. the demo model generator is deterministic and matches the committed boards/common/demo.*;
-#   2. every model fixture available (the demo model covering every op, the calibrate example when
-#      `swift run calibrate` has produced it, the runtime's fixtures that come with input .npy files)
-#      runs on the four QEMU boards (M3, M4, M7, M55) with outputs byte-identical to the host
-#      simulation (`simulate --output --raw` of the host run vs the device run, compared with cmp);
+#   2. models calibrated here with `calibrate` (the bundled examples in examples/, and every ONNX
+#      fixture of the importer's tests that calibrate accepts), the demo model covering every op, and
+#      the runtime's fixture (also checked against its independent expected outputs) run under QEMU
+#      with outputs byte-identical to the host simulation (`simulate --output --raw` of the host run
+#      vs the device run, compared with cmp; at most 64 samples each): the bundled examples, the demo
+#      and the runtime fixture on all four QEMU boards (M3, M4, M7, M55), each importer fixture on
+#      one board in rotation;
+#      simulate --reference on the bundled example gives the calibrate report's SQNR (same samples);
 #   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
 #   4. every board (QEMU and real) builds warning-free with the documented one-line command;
 #   5. bad input: corrupt/truncated model, wrong input shape/dtype, model too big for a board,
@@ -21,12 +25,15 @@ fails=0
 pass() { echo "  ok    $*"; }
 fail() { echo "  FAIL  $*"; fails=$((fails + 1)); }
 
-if [ -z "${SIMULATE:-}" ]; then
+if [ -z "${SIMULATE:-}" ] || [ -z "${CALIBRATE:-}" ]; then
   swift build --product simulate >/dev/null
+  swift build --product calibrate >/dev/null
   SIMULATE=$(swift build --show-bin-path)/simulate
+  CALIBRATE=$(swift build --show-bin-path)/calibrate
 fi
 [ -x "$SIMULATE" ] || { echo "test-boards: simulate binary not found at $SIMULATE"; exit 1; }
-echo "test-boards: simulate = $SIMULATE"
+[ -x "$CALIBRATE" ] || { echo "test-boards: calibrate binary not found at $CALIBRATE"; exit 1; }
+echo "test-boards: simulate = $SIMULATE, calibrate = $CALIBRATE"
 
 echo "== demo model generator (boards/tools/mq_demo_model.c) =="
 cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src \
@@ -37,15 +44,44 @@ for f in demo.mqm demo_input.bin demo_x.npy demo_z.npy; do
   else fail "boards/common/$f differs from the generator's output (regenerate it)"; fi
 done
 
-# model fixtures: name|model|input npy files (space separated)
+# model fixtures: name|model|input files (space separated)
 models=("demo|boards/common/demo.mqm|boards/common/demo_x.npy boards/common/demo_z.npy")
-for m in out/*.mqm; do
-  [ -f "$m" ] || continue
-  base=$(basename "$m" .mqm)
-  for npy in examples/"$base"_test.npy examples/"$base"/test.npy examples/test.npy; do
-    if [ -f "$npy" ]; then models+=("$base|$m|$npy"); break; fi
-  done
+echo "== calibrate the bundled examples and the importer's ONNX fixtures =="
+mkdir -p "$WORK/models"
+for onnx in examples/*.onnx; do
+  base=$(basename "$onnx" .onnx)
+  [ -f "examples/${base}_calib.npy" ] && [ -f "examples/${base}_test.npy" ] || continue
+  if "$CALIBRATE" "$onnx" --data "examples/${base}_calib.npy" -o "$WORK/models/$base.mqm" >"$WORK/models/$base.log" 2>&1; then
+    models+=("$base|$WORK/models/$base.mqm|examples/${base}_test.npy")
+    pass "calibrated bundled example $base"
+  else
+    fail "calibrate $onnx: $(tail -2 "$WORK/models/$base.log")"
+  fi
 done
+fixture_ok=0; fixture_skipped=""
+for npy in Tests/MicroQuantTests/Fixtures/onnx/*_input.npy; do
+  [ -f "$npy" ] || continue
+  base=$(basename "$npy" _input.npy)
+  if "$CALIBRATE" "Tests/MicroQuantTests/Fixtures/onnx/$base.onnx" --data "$npy" -o "$WORK/models/fx-$base.mqm" >"$WORK/models/fx-$base.log" 2>&1; then
+    models+=("fx-$base|$WORK/models/fx-$base.mqm|$npy"); fixture_ok=$((fixture_ok + 1))
+  else
+    # import-only fixtures that calibrate rejects on purpose (with a message) are listed, not run
+    fixture_skipped="$fixture_skipped $base"
+  fi
+done
+echo "  note  $fixture_ok importer fixtures calibrated; calibrate rejected (not run on QEMU):${fixture_skipped:- none}"
+
+echo "== simulate --reference on the bundled example: SQNR consistent with the calibrate report =="
+if [ -f examples/tinyconv.onnx ] && [ -f "$WORK/models/tinyconv.mqm" ]; then
+  cal=$(grep -E '^model output .*SQNR' "$WORK/models/tinyconv.log" | head -1 | sed -E 's/.*SQNR (-?[0-9.]+) dB.*/\1/')
+  sim=$("$SIMULATE" "$WORK/models/tinyconv.mqm" --input examples/tinyconv_calib.npy --limit 256 \
+          --reference examples/tinyconv.onnx | grep -E '^  output 0 .*SQNR' | sed -E 's/.*SQNR (-?[0-9.]+) dB.*/\1/')
+  if [ -n "$cal" ] && [ -n "$sim" ] && awk -v a="$cal" -v b="$sim" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.1) }'; then
+    pass "tinyconv: simulate --reference SQNR $sim dB vs calibrate report $cal dB (same 256 calibration samples)"
+  else
+    fail "tinyconv: simulate --reference SQNR '$sim' dB vs calibrate report '$cal' dB"
+  fi
+fi
 # the runtime's fixture: raw input codes input_<i>.bin, expected outputs expected_<i>.bin computed by an
 # independent int64/float64 reference (csrc/tools/mq_gen_fixture.c)
 if [ -f csrc/tests/fixtures/model.mqm ]; then
@@ -54,11 +90,20 @@ fi
 
 echo "== QEMU boards: device outputs byte-identical to the host simulation =="
 qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
+all_boards=($qemu_boards)
+rot=0
 for entry in "${models[@]}"; do
   IFS='|' read -r name model inputs <<<"$entry"
+  boards_for=$qemu_boards
+  if [[ $name == fx-* ]]; then
+    # importer fixtures (one op each): one board per fixture, rotating, so every fixture runs on a
+    # device and every core runs a quarter of them (keeps the script within its time budget)
+    boards_for=${all_boards[$((rot % 4))]}
+    rot=$((rot + 1))
+  fi
   inargs=()
   for i in $inputs; do inargs+=(--input "$i"); done
-  "$SIMULATE" "$model" "${inargs[@]}" --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
+  "$SIMULATE" "$model" "${inargs[@]}" --limit 64 --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
     || { fail "$name: host simulation failed: $(tail -3 "$WORK/$name-host.log")"; continue; }
   if [ "$name" = runtime-fixture ]; then
     # host vs the fixture's independent reference (the .npy data are the last bytes of the file)
@@ -69,16 +114,16 @@ for entry in "${models[@]}"; do
       else fail "runtime fixture output $i: host differs from $e"; fi
     done
   fi
-  for b in $qemu_boards; do
+  for b in $boards_for; do
     log=$WORK/$name-$b.log
-    if "$SIMULATE" "$model" "${inargs[@]}" --board "$b" --qemu --work-dir "$WORK/fw" \
+    if "$SIMULATE" "$model" "${inargs[@]}" --limit 64 --board "$b" --qemu --work-dir "$WORK/fw" \
          --output "$WORK/$name-$b.npy" --raw >"$log" 2>&1 && grep -q "byte-identical" "$log"; then
       same=1
       for h in "$WORK/$name"-host*.npy; do
         d=${h/-host/-$b}
         cmp -s "$h" "$d" || same=0
       done
-      if [ $same = 1 ]; then pass "$name on $b: $(grep '^device ' "$log" | head -1 | sed 's/^device //')"
+      if [ $same = 1 ]; then pass "$name on $b: $(grep '^device ' "$log" | head -1 | sed 's/^device [^:]*: //')"
       else fail "$name on $b: simulate said identical but the written .npy files differ"; fi
     else
       fail "$name on $b: $(tail -5 "$log")"

@@ -62,6 +62,9 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "How the firmware embeds the model and inputs for --qemu: incbin or carray.")
     var embed = "incbin"
 
+    @Option(name: .long, help: "Use only the first N samples of the inputs.")
+    var limit: Int?
+
     @Option(name: .long, help: "Seconds before the QEMU run is killed.")
     var timeout = 120
 
@@ -75,6 +78,7 @@ struct Simulate: ParsableCommand {
         if reference != nil && input.isEmpty { throw ValidationError("--reference needs --input X.npy") }
         if QEMURunner.Embedding(rawValue: embed) == nil { throw ValidationError("--embed must be incbin or carray, not '\(embed)'") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
@@ -121,7 +125,7 @@ struct Simulate: ParsableCommand {
         }
 
         guard !input.isEmpty else { return }
-        let (codes, count) = try loadInputs(sim)
+        let (codes, count, inputFloats) = try loadInputs(sim)
         let hostStart = Date()
         let host = try sim.run(codes: codes, sampleCount: count)
         let hostSeconds = Date().timeIntervalSince(hostStart)
@@ -148,7 +152,7 @@ struct Simulate: ParsableCommand {
         }
 
         if let path = reference {
-            try compareWithReference(path, sim: sim, host: host, count: count)
+            try compareWithReference(path, sim: sim, host: host, inputs: inputFloats, count: count)
         }
         if let out = output {
             try writeOutputs(written, sim: sim, count: count, to: out)
@@ -156,12 +160,13 @@ struct Simulate: ParsableCommand {
     }
 
     /// Reads every --input file: codes per model input (all samples) and the sample count.
-    func loadInputs(_ sim: Simulator) throws -> ([[UInt8]], Int) {
+    func loadInputs(_ sim: Simulator) throws -> ([[UInt8]], Int, [[Float]]) {
         let m = sim.model
         guard input.count == m.inputs.count else {
             throw Failure(message: "the model has \(m.inputs.count) input(s) but \(input.count) --input file(s) were given", code: 1)
         }
         var codes: [[UInt8]] = []
+        var floats: [[Float]] = []
         var count: Int?
         for (i, path) in input.enumerated() {
             let t = m.inputs[i]
@@ -174,11 +179,17 @@ struct Simulate: ParsableCommand {
                     throw Failure(message: "\(path): \(data.count) bytes is not a whole number of samples of input \(i) (\(t.byteCount) bytes of \(t.dtype) codes each)", code: 1)
                 }
                 let n = data.count / t.byteCount
-                if let c = count, c != n {
+                if let c = count, c != min(n, limit ?? n) {
                     throw Failure(message: "\(path): \(n) samples, but the first --input has \(c)", code: 1)
                 }
                 count = n
-                codes.append([UInt8](data))
+                var c = [UInt8](data)
+                if let l = limit, l < n {
+                    c = Array(c.prefix(l * t.byteCount))
+                    count = l
+                }
+                codes.append(c)
+                floats.append(try dequantize(c, as: t, what: "input \(i) (\(path))"))
                 continue
             }
             let arr = try NumPy.load(path: path)
@@ -188,24 +199,30 @@ struct Simulate: ParsableCommand {
             } catch let e as SimulationError {
                 throw Failure(message: "\(path): \(e)", code: 1)
             }
-            if let c = count, c != n {
+            if let c = count, c != min(n, limit ?? n) {
                 throw Failure(message: "\(path): \(n) samples, but the first --input has \(c)", code: 1)
             }
-            count = n
+            var used = n
+            if let l = limit, l < n { used = l }
+            count = used
+            let per = arr.count / n
             switch arr.dtype {
             case .float32, .float64:
-                let values = arr.floats()
+                let values = Array(arr.floats().prefix(used * per))
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {
                     throw Failure(message: "\(path): value \(values[bad]) at flat index \(bad) (sample \(bad / t.elementCount)) is not finite", code: 1)
                 }
                 codes.append(try quantize(values, as: t, what: "input \(i) (\(path))"))
+                floats.append(values)
             case .uint8 where t.dtype == .uint8, .int8 where t.dtype == .int8:
-                codes.append(arr.bytes)
+                let c = Array(arr.bytes.prefix(used * per))
+                codes.append(c)
+                floats.append(try dequantize(c, as: t, what: "input \(i) (\(path))"))
             default:
                 throw Failure(message: "\(path): wrong dtype \(arr.dtype.rawValue) for model input \(i) (\(t.dtype)): give float32 values (they are quantized with scale \(t.scale), zero point \(t.zeroPoint)) or \(t.dtype) codes", code: 1)
             }
         }
-        return (codes, count ?? 0)
+        return (codes, count ?? 0, floats)
     }
 
     func writeOutputs(_ codes: [[UInt8]], sim: Simulator, count: Int, to path: String) throws {
