@@ -92,6 +92,7 @@ typedef struct {
  */
 mq_status mq_model_load(const void *blob, size_t size, uint32_t flags, mq_model *model);
 
+/* Number of model inputs / outputs (0 for a NULL or unloaded model). */
 int32_t mq_model_num_inputs(const mq_model *model);
 int32_t mq_model_num_outputs(const mq_model *model);
 /* Describe model input / output number index (0-based). MQ_ERR_INDEX when out of range. */
@@ -111,7 +112,9 @@ const char *mq_model_metadata(const mq_model *model, mq_meta_field field, uint32
 /*
  * Run every op in order. inputs[i] / outputs[i]: one buffer per model input / output, sized
  * as mq_model_*_info().size_bytes (codes of the tensor's dtype). The arena must be at least
- * model->arena_size bytes and 16-byte aligned. No allocation, no float.
+ * model->arena_size bytes and 16-byte aligned (MQ_ERR_ARENA otherwise); its contents are scratch,
+ * free for other use between runs. No allocation, no float. Returns MQ_OK, MQ_ERR_NULL for a
+ * NULL buffer, or the status of the first kernel that fails.
  */
 mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
                        const void *const *inputs, void *const *outputs);
