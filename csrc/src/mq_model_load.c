@@ -255,6 +255,7 @@ static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in
     uint32_t seen = 0u;
     int32_t i;
     MQ_REQUIRE(mq_is_8bit(in->dtype) && in->dtype == out->dtype, MQ_ERR_DTYPE);
+    MQ_REQUIRE(in->zero_point == out->zero_point && in->scale_bits == out->scale_bits, MQ_ERR_QPARAMS);
     MQ_REQUIRE(in->rank == out->rank, MQ_ERR_SHAPE);
     for (i = 0; i < 4; i++) {
         const uint32_t pi = op->p[MQ_P_TRANSPOSE_PERM + i];
