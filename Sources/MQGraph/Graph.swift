@@ -216,14 +216,15 @@ public enum Op: Sendable, Hashable {
             if let b = c.bias, b.shape != [c.outChannels] {
                 throw fail("bias must be [\(c.outChannels)], got \(shapeString(b.shape))")
             }
-            guard min(c.padTop, c.padLeft, c.padBottom, c.padRight) >= 0 else { throw fail("negative padding") }
+            guard min(c.padTop, c.padLeft, c.padBottom, c.padRight) >= 0, max(c.padTop, c.padLeft, c.padBottom, c.padRight) < 1 << 30,
+                  c.strideH < 1 << 30, c.strideW < 1 << 30 else { throw fail("padding or stride out of range") }
             guard let o = c.outputSize(h: x[1], w: x[2]) else { throw fail("output would be empty") }
             return [x[0], o.h, o.w, c.outChannels]
         case .add:
             guard inputs[1] == x else { throw fail("operands differ: \(shapeString(x)) vs \(shapeString(inputs[1]))") }
             return x
         case .reshape(let s):
-            guard s.allSatisfy({ $0 >= 1 }) else { throw fail("target shape \(shapeString(s)) must be fully resolved") }
+            guard s.allSatisfy({ $0 >= 1 }), elementCountFits(s) else { throw fail("target shape \(shapeString(s)) must be fully resolved") }
             guard s.reduce(1, *) == x.reduce(1, *) else {
                 throw fail("cannot view \(x.reduce(1, *)) elements as \(shapeString(s))")
             }
@@ -317,6 +318,9 @@ public struct Graph: Sendable, Hashable {
             guard i.shape.allSatisfy({ $0 >= 1 }) else {
                 throw GraphError.shape("graph input '\(i.name)' has a non-positive dimension \(shapeString(i.shape))")
             }
+            guard elementCountFits(i.shape) else {
+                throw GraphError.shape("graph input '\(i.name)' \(shapeString(i.shape)) has too many elements")
+            }
             s[i.name] = i.shape
         }
         for n in nodes {
@@ -326,10 +330,13 @@ public struct Graph: Sendable, Hashable {
                 }
                 return sh
             }
-            for c in n.op.constants where c.data.count != c.elementCount {
+            for c in n.op.constants where !elementCountFits(c.shape) || c.data.count != c.elementCount {
                 throw GraphError.malformed("node '\(n.name)': constant of shape \(shapeString(c.shape)) has \(c.data.count) values")
             }
             let out = try n.op.outputShape(inputs: ins, node: n.name)
+            guard elementCountFits(out) else {
+                throw GraphError.shape("node '\(n.name)' output \(shapeString(out)) has too many elements")
+            }
             guard s[n.output] == nil else { throw GraphError.malformed("tensor '\(n.output)' is defined twice (node '\(n.name)')") }
             s[n.output] = out
         }
@@ -376,6 +383,19 @@ extension Op {
         default: return []
         }
     }
+}
+
+/// True when every dimension is >= 0 and the element count stays below 2^40 (no Int overflow
+/// anywhere in size computations).
+func elementCountFits(_ shape: [Int]) -> Bool {
+    var p = 1
+    for d in shape {
+        guard d >= 0, d < 1 << 40 else { return false }
+        let (r, o) = p.multipliedReportingOverflow(by: d)
+        guard !o, r < 1 << 40 else { return false }
+        p = r
+    }
+    return true
 }
 
 /// "[1, 3, 8, 8]"-style rendering of a shape.
