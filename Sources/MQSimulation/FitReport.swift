@@ -5,7 +5,8 @@
 // RAM   = arena + input and output buffers + the stack reserve of the board's linker script
 //         (board.json stack_size) + the firmware's other static data (measured, same table).
 // Latency: per-layer instruction estimates from boards/cost-model.json (per-core coefficients per
-//         MAC / per element, documented with their source), cycles = instructions x CPI, at clock_hz.
+//         MAC, per output and per element, fitted to the perf benchmark's measured counts where they
+//         exist, documented with their source), cycles = instructions x CPI, at clock_hz.
 
 import Foundation
 
@@ -32,8 +33,13 @@ public struct RuntimeSizeTable: Codable, Sendable {
 public struct CostModel: Codable, Sendable {
     public struct Core: Codable, Sendable {
         public let fc_per_mac: Double
+        /// Per output element of FC: requantization, epilogue, per-group set-up.
+        public let fc_per_output: Double
         public let conv_per_mac: Double
+        public let conv_per_output: Double
         public let lut_per_element: Double
+        /// Extra cost per output of a LUT fused as GEMM/conv epilogue.
+        public let lut_epilogue_per_output: Double
         public let add_per_element: Double
         public let softmax_per_element: Double
         public let transpose_per_element: Double
@@ -96,8 +102,12 @@ public struct FitReport: Sendable {
         layers = model.layers().map { l in
             var insns = c.per_op
             switch l.kind {
-            case .fullyConnected: insns += Double(l.macs) * c.fc_per_mac
-            case .conv1x1: insns += Double(l.macs) * c.conv_per_mac
+            case .fullyConnected:
+                insns += Double(l.macs) * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .conv1x1:
+                insns += Double(l.macs) * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .lut: insns += Double(l.outputElements) * c.lut_per_element
             case .add: insns += Double(l.outputElements) * c.add_per_element
             case .softmax: insns += Double(l.outputElements) * c.softmax_per_element

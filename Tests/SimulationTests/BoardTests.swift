@@ -65,9 +65,12 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(io, 32 + 200 + 24 + 24 + 108)
         XCTAssertEqual(r.ramBytes, model.arenaSize + io + board.stack_size + s.static_ram_bytes)
         XCTAssertTrue(r.fits)
-        // latency: FC 32->24 = 768 MACs at the M4's coefficient, plus the per-op cost
+        // latency: FC 32->24 = 768 MACs, 24 outputs with a fused LUT, at the M4's coefficients, plus the per-op cost
         let c = costs.cores["cortex-m4"]!
-        XCTAssertEqual(r.layers[0].instructions, 768 * c.fc_per_mac + c.per_op, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[0].instructions,
+                       768 * c.fc_per_mac + 24 * (c.fc_per_output + c.lut_epilogue_per_output) + c.per_op, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[1].instructions, 576 * c.fc_per_mac + 24 * c.fc_per_output + c.per_op, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[6].instructions, 24 * c.lut_per_element + c.per_op, accuracy: 1e-9)
         XCTAssertEqual(r.layers[0].microseconds, r.layers[0].instructions * c.cycles_per_instruction / 120, accuracy: 1e-9)
         XCTAssertEqual(r.totalMicroseconds, r.layers.reduce(0) { $0 + $1.microseconds }, accuracy: 1e-9)
         XCTAssertTrue(r.render().contains("ESTIMATE"))
