@@ -18,7 +18,8 @@ onnxruntime only to check the exported models). Deterministic (fixed seeds).
    Data: autoencoder_calib.npy (500), autoencoder_test.npy (300: 200 normal then 100 anomalous
    frames with an extra tonal component), autoencoder_test_labels.npy (0 normal, 1 anomalous).
 
-Usage: python3 scripts/make_example.py
+Usage: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 scripts/make_example.py
+(one BLAS thread makes the training, and so the committed files, byte-identical on rerun)
 """
 import os
 
