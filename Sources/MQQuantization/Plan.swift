@@ -121,9 +121,6 @@ public struct QuantizationPlan: Sendable {
                 ops.append(PlannedOp(kind: .add(node, clamp: clamp), inputs: node.inputs, output: cur, lutInput: nil,
                                      fused: [node.name] + (clamp.map { [$0.name] } ?? [])))
             case .relu, .clip, .sigmoid, .silu, .tanh, .hardSigmoid, .hardSwish, .gelu:
-                if case let .clip(lo, hi) = node.op, !(lo == 0 && (hi == 6 || hi == .infinity)) {
-                    throw QuantizationError.unsupported(node: node.name, reason: "a standalone Clip(\(lo), \(hi)) is only supported as ReLU (0, inf) or ReLU6 (0, 6); clips right after a Gemm/Conv/Add are fused and may have any bounds")
-                }
                 outputQParams(node.output, producer: node.op)
                 ops.append(PlannedOp(kind: .lut(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .reshape, .identity:

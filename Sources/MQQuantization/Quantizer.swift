@@ -207,7 +207,7 @@ public enum Quantizer {
         case .relu: d.fn = MQ_ACT_RELU
         case .clip(let lo, let hi) where lo == 0 && hi == 6: d.fn = MQ_ACT_RELU6
         case .clip(let lo, let hi) where lo == 0 && hi == .infinity: d.fn = MQ_ACT_RELU
-        case .identity: d.fn = MQ_ACT_IDENTITY
+        case .clip, .identity: d.fn = MQ_ACT_IDENTITY   // a general clip: identity table, then clamped (buildLUT)
         default: return nil
         }
         return d
@@ -221,6 +221,15 @@ public enum Quantizer {
         var t = [UInt8](repeating: 0, count: 256)
         try check(mq_lut_build(&d, Double(inQ.scale), inQ.zeroPoint, inQ.dtype.c, Double(outQ.scale), outQ.zeroPoint, outQ.dtype.c, &t),
                   "mq_lut_build", "'\(node)' (\(op.kind))")
+        if case .clip = op, d.fn == MQ_ACT_IDENTITY {
+            // clip(lo, hi) = identity clamped to [q(lo), q(hi)] in the output code domain
+            let (lo, hi) = clampRange(op, outQ)
+            for i in 0..<256 {
+                let c = outQ.dtype == .uint8 ? Int32(t[i]) : Int32(Int8(bitPattern: t[i]))
+                let v = min(max(c, lo), hi)
+                t[i] = UInt8(truncatingIfNeeded: v)
+            }
+        }
         return t
     }
 }

@@ -19,8 +19,10 @@ extension CalibrationReport {
     static func histogramSVG(_ t: TensorEntry) -> String {
         guard let counts = t.histCounts, let lower = t.histLower, let w = t.histBinWidth, !counts.isEmpty else { return "" }
         let width = 520.0, height = 150.0, left = 8.0, right = 8.0, top = 8.0, bottom = 22.0
-        let lo = min(lower, Double(t.representableMin), Double(t.clipMin ?? Float(lower)))
-        let hi = max(lower + w * Double(counts.count), Double(t.representableMax), Double(t.clipMax ?? Float(lower)))
+        // The running histogram's range can extend past the data (it grows by whole multiples of its
+        // bin width): plot only [min, max] over the seen values, the clip and the representable range.
+        let lo = min(Double(t.seenMin ?? Float(lower)), Double(t.representableMin), Double(t.clipMin ?? t.representableMin))
+        let hi = max(Double(t.seenMax ?? Float(lower + w * Double(counts.count))), Double(t.representableMax), Double(t.clipMax ?? t.representableMax))
         let span = max(hi - lo, 1e-30)
         func x(_ v: Double) -> Double { left + (v - lo) / span * (width - left - right) }
         let maxLog = log10(1 + (counts.max() ?? 1))
@@ -31,8 +33,8 @@ extension CalibrationReport {
             s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#d8ecff\"/>", a, top, max(b - a, 1), height - top - bottom)
         }
         let plotH = height - top - bottom
-        for (i, c) in counts.enumerated() where c > 0 {
-            let x0 = x(lower + w * Double(i)), x1 = x(lower + w * Double(i + 1))
+        for (i, c) in counts.enumerated() where c > 0 && lower + w * Double(i) <= hi && lower + w * Double(i + 1) >= lo {
+            let x0 = max(x(lower + w * Double(i)), left), x1 = min(x(lower + w * Double(i + 1)), width - right)
             let h = maxLog > 0 ? log10(1 + c) / maxLog * plotH : 0
             s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#4a6fa5\"/>", x0, top + plotH - h, max(x1 - x0 - 0.3, 0.6), h)
         }
@@ -47,7 +49,9 @@ extension CalibrationReport {
         }
         let z = x(0)
         s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" stroke-width=\"0.8\"/>", z, top + plotH, z, top + plotH + 4)
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">0</text>", z, height - 6)
+        if z - left > 40 && width - right - z > 40 {
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">0</text>", z, height - 6)
+        }
         s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#555\">%@</text>", left, height - 6, String(format: "%.4g", lo))
         s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\" fill=\"#555\">%@</text>", width - right, height - 6, String(format: "%.4g", hi))
         s += "</svg>"
