@@ -20,6 +20,8 @@ bdir="${MQ_BUILD_DIR:-build}"
 fuzz_seconds="${MQ_FUZZ_SECONDS:-60}"
 CC_CLANG="${MQ_CLANG:-clang}"
 WFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror)
+command -v "$CC_CLANG" > /dev/null ||
+  { echo "test-runtime.sh: $CC_CLANG not found (clang with libFuzzer + ASan/UBSan, e.g. the Swift toolchain's)"; exit 1; }
 
 echo "== [runtime 1/3] fixture regenerates byte-identically"
 mkdir -p "$bdir/runtime-tools"
