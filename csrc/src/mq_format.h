@@ -178,9 +178,6 @@ void mq_tensor_decode(const uint8_t *tensors, uint32_t id, mq_tensor_rec *t);
 /* Decode op record index of a loaded model. */
 void mq_op_decode(const uint8_t *ops, uint32_t index, mq_op_rec *op);
 
-/* Element count of a decoded tensor. */
-uint32_t mq_tensor_numel(const mq_tensor_rec *t);
-
 /* Build the kernel parameters of a decoded FULLY_CONNECTED / CONV_1X1 op (pointers into constants). */
 void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in, mq_fc_params *fc);
 

@@ -42,11 +42,6 @@ void mq_op_decode(const uint8_t *ops, uint32_t index, mq_op_rec *op)
     }
 }
 
-uint32_t mq_tensor_numel(const mq_tensor_rec *t)
-{
-    return (uint32_t)t->dims[0] * (uint32_t)t->dims[1] * (uint32_t)t->dims[2] * (uint32_t)t->dims[3];
-}
-
 void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in, mq_fc_params *fc)
 {
     const uint32_t *p = op->p;

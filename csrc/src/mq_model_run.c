@@ -31,7 +31,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_FULLY_CONNECTED: {
         mq_fc_params fc;
         mq_op_fc_params(m->constants, &op, &in, &fc);
-        return mq_fully_connected(&fc, (int32_t)(mq_tensor_numel(&in) / (uint32_t)fc.k), src, dst);
+        return mq_fully_connected(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
     }
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
@@ -87,13 +87,8 @@ mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
     if (arena_size < model->arena_size || ((uintptr_t)arena & 15u) != 0u) {
         return MQ_ERR_ARENA;
     }
-    for (i = 0; i < model->num_inputs; i++) {
-        if (inputs[i] == NULL) {
-            return MQ_ERR_NULL;
-        }
-    }
-    for (i = 0; i < model->num_outputs; i++) {
-        if (outputs[i] == NULL) {
+    for (i = 0; i < (uint32_t)model->num_inputs + model->num_outputs; i++) {
+        if ((i < model->num_inputs ? inputs[i] : outputs[i - model->num_inputs]) == NULL) {
             return MQ_ERR_NULL;
         }
     }
