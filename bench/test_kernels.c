@@ -199,6 +199,8 @@ int main(void)
            "DSP"
 #elif defined(__ARM_ARCH_7M__)
            "v7m (GEMM), portable (LUT)"
+#elif defined(__SSE2__) && defined(__x86_64__)
+           "SSE2 (GEMM, host), portable (LUT)"
 #else
            "portable"
 #endif

@@ -3,7 +3,8 @@
 # For each core: builds bench/test_kernels.c with the microkernels (portable + the variant the
 # core dispatches to: v7m on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
 # semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
-# reference. Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib) and qemu-system-arm.
+# reference; then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
+# Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib), qemu-system-arm, a host cc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,5 +45,20 @@ m4 mps2-an386 -mcpu=cortex-m4,-mfpu=fpv4-sp-d16,-mfloat-abi=hard mps2.ld
 m7 mps2-an500 -mcpu=cortex-m7,-mfpu=fpv5-d16,-mfloat-abi=hard mps2.ld
 m55 mps3-an547 -mcpu=cortex-m55,-mfloat-abi=hard an547.ld
 LIST
+# The host's own fast path (SSE2 on x86-64, else portable), the one the simulator runs, same test.
+HOSTCC=${CC:-cc}
+if command -v "$HOSTCC" >/dev/null; then
+  # shellcheck disable=SC2086
+  if "$HOSTCC" -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -fsanitize=address,undefined \
+       -fno-sanitize-recover=all $INC -o "$OUT/test_kernels_host" bench/test_kernels.c $KERNELS \
+       csrc/src/mq_gemm_s8_n4k16_sse2.c 2>"$OUT/host-build.log" && "$OUT/test_kernels_host" > "$OUT/host.log" 2>&1 &&
+     grep -q '^PASS:' "$OUT/host.log"; then
+    tail -n 2 "$OUT/host.log" | sed "s/^/  [host] /"
+    echo "test-kernels-qemu: host ($HOSTCC, ASan+UBSan): ok"
+  else
+    tail -n 5 "$OUT/host-build.log" "$OUT/host.log" 2>/dev/null | sed "s/^/  [host] /"
+    echo "test-kernels-qemu: host ($HOSTCC): FAILED"; fail=1
+  fi
+fi
 if [ $fail -ne 0 ]; then echo "test-kernels-qemu: FAILED"; exit 1; fi
 echo "test-kernels-qemu: all cores passed"

@@ -35,6 +35,10 @@ void mq_lut_u8_mve(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t
 void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride);
 
+/* x86-64 host (SSE2 is baseline): the simulator's fast path (compiled for __SSE2__ on x86-64 only). */
+void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                           uint8_t *out, int32_t out_stride);
+
 /* Dispatch: the best variant for the target, chosen at compile time.
  * MQ_FORCE_PORTABLE forces the C variants (used by tests and benchmarks to compare paths). */
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
@@ -45,6 +49,9 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
 #define MQ_LUT_U8 mq_lut_u8_dsp
 #elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_v7m
+#define MQ_LUT_U8 mq_lut_u8_c
+#elif defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64)) && !defined(MQ_FORCE_PORTABLE)
+#define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_sse2
 #define MQ_LUT_U8 mq_lut_u8_c
 #else
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_c
