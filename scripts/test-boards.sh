@@ -11,7 +11,9 @@
 #      simulate --reference on the bundled example gives the calibrate report's SQNR (same samples);
 #   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
 #   4. every board (QEMU and real) builds warning-free with the documented one-line command;
-#   5. bad input: corrupt/truncated model, wrong input shape/dtype, model too big for a board,
+#   5. firmware error paths on the device (corrupt model rejected by the device loader, arena too
+#      small, input not whole samples: MQ-DONE status + exit code);
+#   6. bad input: corrupt/truncated model, wrong input shape/dtype, model too big for a board,
 #      missing arm-none-eabi-gcc or qemu-system-arm (PATH manipulation), unknown/non-emulated board:
 #      each must fail with a non-zero exit and a clear message.
 # Environment: SIMULATE=/path/to/simulate to use a prebuilt binary (default: swift build --product simulate).
@@ -152,6 +154,23 @@ b=$(run_fw mps2-an385 "$WORK/fw-incbin/mq_firmware.elf" | grep '^MQ-OUT' || true
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "simulate --emit-c-array firmware prints the same outputs as the .incbin firmware ($(echo "$a" | wc -l) lines)"
 else fail "--emit-c-array firmware output differs from the .incbin firmware"; fi
 
+echo "== firmware error paths (device side) =="
+cp boards/common/demo.mqm "$WORK/corrupt.mqm"
+printf '\xff' | dd of="$WORK/corrupt.mqm" bs=1 seek=3000 conv=notrunc status=none
+head -c 1000 boards/common/demo.mqm >"$WORK/truncated.mqm"
+fw_expect() {  # fw_expect "what" expected-exit "MQ-DONE regex" cmake-args...
+  local what=$1 want=$2 re=$3; shift 3
+  local dir=$WORK/fw-err-$want out rc=0
+  cmake -S boards -B "$dir" -DBOARD=mps2-an385 "$@" >"$dir.log" 2>&1 && cmake --build "$dir" -j2 >>"$dir.log" 2>&1 \
+    || { fail "$what: build failed: $(tail -3 "$dir.log")"; return; }
+  out=$(run_fw mps2-an385 "$dir/mq_firmware.elf") || rc=$?
+  if [ $rc -eq "$want" ] && echo "$out" | grep -Eq "$re"; then pass "$what -> exit $rc, $(echo "$out" | grep -E "$re" | head -1)"
+  else fail "$what: exit $rc, output: $(echo "$out" | tail -2)"; fi
+}
+fw_expect "firmware with a corrupt model: the device loader rejects it" 19 "^MQ-DONE 19 " -DMQ_MODEL="$WORK/corrupt.mqm"
+fw_expect "firmware whose arena is smaller than the model's" 91 "^MQ-DONE 91 " -DMQ_ARENA_SIZE=64
+fw_expect "firmware with an input file that is not whole samples" 93 "^MQ-DONE 93 " -DMQ_INPUT="$WORK/truncated.mqm"
+
 echo "== every board builds warning-free (cmake -S boards -B build/boards/NAME -DBOARD=NAME) =="
 for json in boards/*/board.json; do
   b=$(basename "$(dirname "$json")")
@@ -177,10 +196,7 @@ expect_fail() {  # expect_fail "what" "message regex" command...
   else fail "$what: exit $rc, output: $(echo "$out" | tail -3)"; fi
 }
 X=boards/common/demo_x.npy; Z=boards/common/demo_z.npy
-cp boards/common/demo.mqm "$WORK/corrupt.mqm"
-printf '\xff' | dd of="$WORK/corrupt.mqm" bs=1 seek=3000 conv=notrunc status=none
 expect_fail "corrupt model (one byte changed)" "not a valid MicroQuant model" "$SIMULATE" "$WORK/corrupt.mqm" --input $X --input $Z
-head -c 1000 boards/common/demo.mqm >"$WORK/truncated.mqm"
 expect_fail "truncated model" "not a valid MicroQuant model" "$SIMULATE" "$WORK/truncated.mqm" --input $X --input $Z
 expect_fail "missing model file" "cannot read" "$SIMULATE" "$WORK/nonexistent.mqm"
 expect_fail "wrong input shape" "wrong shape" "$SIMULATE" boards/common/demo.mqm --input $Z --input $Z
