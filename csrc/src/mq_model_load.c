@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "mq_format.h"
-#include "mq_kernels_internal.h"
 
 /* Validation context: the blob, its sections, and where the first failure was found. */
 typedef struct {
