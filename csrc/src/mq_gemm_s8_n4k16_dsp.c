@@ -26,7 +26,6 @@
 #if defined(__ARM_FEATURE_DSP)
 
 #include <arm_acle.h>
-#include <string.h>
 
 /*
  * Requantization of one output channel, E = -shift >= 1 (shift <= -1).
@@ -348,25 +347,36 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
         return;
     }
-    if (!p->per_channel && p->shift[0] < 0) {
-        mq_dsp_rq_init(&q[0], p->multiplier[0], p->shift[0]);
-        q[1] = q[0];
-        q[2] = q[0];
-        q[3] = q[0];
+    int fast_tensor = 1;
+    if (!p->per_channel) {
+        fast_tensor = p->shift[0] < 0;
+        if (fast_tensor) {
+            mq_dsp_rq_init(&q[0], p->multiplier[0], p->shift[0]);
+            q[1] = q[0];
+            q[2] = q[0];
+            q[3] = q[0];
+        }
     }
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const int8_t *wg = p->weights + (size_t)g * group_bytes;
-        int32_t bias[4] = {0, 0, 0, 0};
+        int32_t bias_part[4] = {0, 0, 0, 0};
+        const int32_t *bias = p->bias + c0;
         int32_t r;
-        int fast = 1;
-        for (r = 0; r < rows; r++) {
-            const int32_t c = p->per_channel ? c0 + r : 0;
-            bias[r] = p->bias[c0 + r];
-            fast &= p->shift[c] < 0;
-            if (p->per_channel && p->shift[c] < 0) {
-                mq_dsp_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+        int fast = fast_tensor;
+        if (rows < 4) {
+            for (r = 0; r < rows; r++) {
+                bias_part[r] = p->bias[c0 + r];
+            }
+            bias = bias_part;
+        }
+        if (p->per_channel) {
+            for (r = 0; r < rows; r++) {
+                fast &= p->shift[c0 + r] < 0;
+                if (p->shift[c0 + r] < 0) {
+                    mq_dsp_rq_init(&q[r], p->multiplier[c0 + r], p->shift[c0 + r]);
+                }
             }
         }
         if (!fast) {
@@ -383,8 +393,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             continue;
         }
         if (rows == 4 && pairs > 0) {
-            rows_2x2(wg, &q[0], &bias[0], k, &os, pairs, x, x_stride, out + c0, out_stride);
-            rows_2x2(wg + 32, &q[2], &bias[2], k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
+            rows_2x2(wg, &q[0], bias, k, &os, pairs, x, x_stride, out + c0, out_stride);
+            rows_2x2(wg + 32, &q[2], bias + 2, k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
             if (m & 1) {
                 rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
                          out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
