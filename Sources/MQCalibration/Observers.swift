@@ -136,9 +136,10 @@ public class Observer {
         Swift.min(Swift.max(Float(v), histogram.seenMin), histogram.seenMax)
     }
 
-    /// Two-sided percentile on the histogram: the lower bound is the lower edge of the first bin
-    /// whose cumulative count exceeds cut * total, the upper bound the upper edge of the first bin
-    /// whose cumulative count reaches (1 - cut) * total, cut = (100 - p) / 200. Clamped to the seen extremes.
+    /// Two-sided percentile on the histogram, with ONNX Runtime's threshold rule (`compute_percentile`,
+    /// non-symmetric): cut = (100 - p) / 200; with the normalized cumulative histogram cdf, the lower
+    /// bound is the lower edge of the first bin with cdf >= cut and the upper bound the lower edge of
+    /// the first bin with cdf >= 1 - cut. Clamped to the seen extremes.
     private func percentileRange() -> (min: Float, max: Float) {
         let h = histogram
         if h.seenMin == h.seenMax { return (h.seenMin, h.seenMax) }
@@ -147,15 +148,15 @@ public class Observer {
         var lowBin = 0
         for i in 0..<h.binCount {
             acc += h.counts[i]
-            if acc > cut * h.total { lowBin = i; break }
+            if acc / h.total >= cut { lowBin = i; break }
         }
         acc = 0
         var highBin = h.binCount - 1
         for i in 0..<h.binCount {
             acc += h.counts[i]
-            if acc >= (1 - cut) * h.total { highBin = i; break }
+            if acc / h.total >= 1 - cut { highBin = i; break }
         }
-        return (clampToSeen(h.edge(lowBin)), clampToSeen(h.edge(highBin + 1)))
+        return (clampToSeen(h.edge(lowBin)), clampToSeen(h.edge(highBin)))
     }
 
     /// TensorRT entropy threshold T on |x|; range = [max(seenMin, -T), min(seenMax, T)].

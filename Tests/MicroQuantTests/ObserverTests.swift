@@ -22,15 +22,16 @@ import Testing
 
     @Test func percentileTwoSided() throws {
         // values 0...100 (101 values), 100 bins of width 1 (value v in bin floor(v), 100 in bin 99).
-        // p = 90: cut = 5% per side = 5.05 values. Low: first bin with cumulative count > 5.05 is bin 5
-        // (cum 6) -> edge 5. High: first bin with cumulative >= 95.95 is bin 95 (cum 96) -> edge 96.
+        // p = 90: cut = 5% per side. Low: first bin with cdf >= 0.05 (cumulative >= 5.05) is bin 5
+        // (cum 6) -> its lower edge 5. High: first bin with cdf >= 0.95 (cum >= 95.95) is bin 95
+        // (cum 96) -> its lower edge 95 (ONNX Runtime's rule).
         var opt = ObserverOptions()
         opt.bins = 100
         opt.percentile = 90
         let o = Observer(kind: .percentile, options: opt)
         try o.observe((0...100).map(Float.init))
         let r = try o.range()
-        #expect(r.min == 5 && r.max == 96)
+        #expect(r.min == 5 && r.max == 95)
     }
 
     @Test func entropyThresholdByHand() {
