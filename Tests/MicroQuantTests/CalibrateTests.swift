@@ -98,11 +98,11 @@ func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: Activatio
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mq-cli-\(getpid())")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        func run(_ args: [String]) throws -> (Int32, String, String) {
+        func run(_ args: [String], cwd: URL? = nil) throws -> (Int32, String, String) {
             let p = Process()
             p.executableURL = bin
             p.arguments = args
-            p.currentDirectoryURL = repo
+            p.currentDirectoryURL = cwd ?? repo
             let o = Pipe(), e = Pipe()
             p.standardOutput = o
             p.standardError = e
@@ -116,7 +116,7 @@ func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: Activatio
         let (st, so, _) = try run(["-o", out, "--report", tmp.appendingPathComponent("rep").path, "--eval-samples", "16"])
         #expect(st == 0 && so.contains("wrote \(out)"))
         let model = try PackedModel(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
-        #expect(String(decoding: model.metadata(MQ_META_CALIBRATION), as: UTF8.self) == "histogram")
+        #expect(String(decoding: model.metadata(MQ_META_CALIBRATION), as: UTF8.self) == "percentile:99.99")
         let html = try String(contentsOf: tmp.appendingPathComponent("rep/report.html"), encoding: .utf8)
         #expect(html.contains("<svg") && !html.contains("<script"))
         // NaN in the data: message names the sample, exit 1, nothing written
@@ -144,5 +144,12 @@ func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: Activatio
         let fits = tmp.appendingPathComponent("fits.mqm")
         let (st5, _, _) = try run([onnxFixtures.appendingPathComponent("relu.onnx").path, "--data", good.path, "-o", fits.path, "--board", "mps2-an385", "-q"])
         #expect(st5 == 0 && FileManager.default.fileExists(atPath: fits.path))
+        // a board it does not fit (boards/ is read relative to the working directory)
+        let boardDir = tmp.appendingPathComponent("boards/tiny")
+        try FileManager.default.createDirectory(at: boardDir, withIntermediateDirectories: true)
+        try Data(#"{"flash": {"size": 100}, "ram": {"size": 64}, "stack_size": 32}"#.utf8).write(to: boardDir.appendingPathComponent("board.json"))
+        let (st6, _, se6) = try run([onnxFixtures.appendingPathComponent("relu.onnx").path, "--data", good.path, "-o", never.path, "--board", "tiny"], cwd: tmp)
+        #expect(st6 != 0 && se6.contains("does not fit board 'tiny'") && se6.contains("bytes of flash"))
+        #expect(!FileManager.default.fileExists(atPath: never.path))
     }
 }
