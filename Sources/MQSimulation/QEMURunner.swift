@@ -53,6 +53,11 @@ public struct DeviceRun: Sendable {
     public let codes: [[UInt8]]
     /// Stack high-water mark reported by the firmware (bytes).
     public let stackBytes: Int
+    /// Executed instructions of mq_model_run per sample, measured on the device: SysTick ticks under
+    /// `-icount shift=0` (1 instruction = 1 ns of virtual time) x 1e9 / clock_hz.
+    public let instructionsPerSample: [Double]
+    /// Resolution of one reading (instructions per SysTick tick): 1e9 / clock_hz.
+    public let instructionsPerTick: Double
     /// The full console text.
     public let log: String
     /// Seconds spent building and running.
@@ -134,21 +139,25 @@ public struct QEMURunner: Sendable {
         let qemu = findExecutable(qemuExecutable)!
         let elf = buildDir.appendingPathComponent("mq_firmware.elf")
         let run = try runCommand(qemu, ["-M", machine, "-nographic", "-monitor", "none", "-serial", "null",
+                                        "-icount", "shift=0,align=off,sleep=off",
                                         "-semihosting-config", "enable=on,target=native", "-kernel", elf.path],
                                  log: dir.appendingPathComponent("qemu.log"), timeout: runTimeout)
         let t2 = Date()
         if run.timedOut { throw DeviceError.timeout(step: "run on device (\(machine))", seconds: Int(runTimeout), log: tail(run.output)) }
         let parsed = try QEMURunner.parse(run.output, board: board.name, model: model, sampleCount: sampleCount,
                                           exitCode: Int(run.status))
+        let perTick = 1e9 / Double(board.clock_hz)
         return DeviceRun(board: board.name, sampleCount: sampleCount, codes: parsed.codes, stackBytes: parsed.stack,
+                         instructionsPerSample: parsed.ticks.map { Double($0) * perTick }, instructionsPerTick: perTick,
                          log: run.output, buildSeconds: t1.timeIntervalSince(t0), runSeconds: t2.timeIntervalSince(t1))
     }
 
     /// Parses the firmware's console text (boards/common/main.c protocol).
     public static func parse(_ text: String, board: String, model: PackedModel, sampleCount: Int,
-                             exitCode: Int) throws -> (codes: [[UInt8]], stack: Int) {
+                             exitCode: Int) throws -> (codes: [[UInt8]], stack: Int, ticks: [Int]) {
         var done: (Int, String)?
         var stack = 0
+        var ticks = [Int](repeating: 0, count: sampleCount)
         var samples: Int?
         var got: [[[UInt8]?]] = model.outputs.map { _ in Array(repeating: nil, count: sampleCount) }
         for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
@@ -160,6 +169,8 @@ public struct QEMURunner: Sendable {
                 done = (Int(f.count > 1 ? f[1] : "") ?? -1, f.count > 2 ? f[2...].joined(separator: " ") : "")
             case "MQ-STACK":
                 stack = Int(f.count > 1 ? f[1] : "") ?? 0
+            case "MQ-TICKS":
+                if f.count >= 3, let s = Int(f[1]), s >= 0, s < sampleCount, let t = Int(f[2]) { ticks[s] = t }
             case "MQ-SAMPLES":
                 samples = Int(f.count > 1 ? f[1] : "")
             case "MQ-OUT":
@@ -196,7 +207,7 @@ public struct QEMURunner: Sendable {
             }
             codes.append(all)
         }
-        return (codes, stack)
+        return (codes, stack, ticks)
     }
 
     static func decodeHex(_ s: String) -> [UInt8]? {

@@ -111,6 +111,7 @@ struct Simulate: ParsableCommand {
         var catalog: BoardCatalog?
         var boardConfig: BoardConfig?
         var fitFailed = false
+        var estimate: Double?
         if let name = board {
             let cat = try BoardCatalog.locate(explicit: boardsDir)
             let cfg = try cat.board(named: name)
@@ -119,6 +120,7 @@ struct Simulate: ParsableCommand {
             let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel())
             print(report.render(), terminator: "")
             fitFailed = !report.fits
+            estimate = report.layers.reduce(0) { $0 + $1.instructions }
             if fitFailed && !qemu {
                 throw Failure(message: "the model does not fit \(cfg.name) (flash \(report.flashBytes) of \(cfg.flash.size) B, RAM \(report.ramBytes) of \(cfg.ram.size) B)", code: 3)
             }
@@ -143,6 +145,15 @@ struct Simulate: ParsableCommand {
             print(String(format: "device %@ (%@, QEMU %@): %d sample(s); build %.1f s, run %.1f s; stack used %d B",
                          cfg.name, cfg.core, cfg.qemu_machine ?? "-", count, dev.buildSeconds, dev.runSeconds, dev.stackBytes))
             written = dev.codes
+            if let first = dev.instructionsPerSample.first, first > 0 {
+                let avg = dev.instructionsPerSample.reduce(0, +) / Double(dev.instructionsPerSample.count)
+                var line = String(format: "device: mq_model_run executed %.0f instructions per inference (mean of %d; QEMU -icount, SysTick, +-%.0f)",
+                                  avg, dev.instructionsPerSample.count, dev.instructionsPerTick)
+                if let est = estimate {
+                    line += String(format: "; the fit report's estimate %.0f is %.2fx that", est, est / avg)
+                }
+                print(line)
+            }
             if let diff = firstDifference(host: host.codes, device: dev.codes, outputs: m.outputs) {
                 if let out = output { try writeOutputs(written, sim: sim, count: count, to: out) }
                 throw Failure(message: "device output differs from the host simulation on \(cfg.name): \(diff)", code: 4)

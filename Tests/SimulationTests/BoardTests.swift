@@ -88,11 +88,12 @@ final class BoardTests: XCTestCase {
         let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("csrc/tests/fixtures/model.mqm"))
         let n0 = model.outputs[0].byteCount, n1 = model.outputs[1].byteCount
         let h0 = String(repeating: "0a", count: n0), h1 = String(repeating: "Ff", count: n1)
-        let good = "noise\nMQ-MODEL bytes=1 arena=2 inputs=1 outputs=2\nMQ-SAMPLES 1\nMQ-OUT 0 0 \(h0)\nMQ-OUT 0 1 \(h1)\nMQ-STACK 1234\nMQ-DONE 0 ok\n"
+        let good = "noise\nMQ-MODEL bytes=1 arena=2 inputs=1 outputs=2\nMQ-SAMPLES 1\nMQ-TICKS 0 625\nMQ-OUT 0 0 \(h0)\nMQ-OUT 0 1 \(h1)\nMQ-STACK 1234\nMQ-DONE 0 ok\n"
         let p = try QEMURunner.parse(good, board: "b", model: model, sampleCount: 1, exitCode: 0)
         XCTAssertEqual(p.codes[0], [UInt8](repeating: 0x0a, count: n0))
         XCTAssertEqual(p.codes[1], [UInt8](repeating: 0xff, count: n1))
         XCTAssertEqual(p.stack, 1234)
+        XCTAssertEqual(p.ticks, [625])
         func expectError(_ text: String, exit: Int = 0, _ check: (DeviceError) -> Bool) {
             XCTAssertThrowsError(try QEMURunner.parse(text, board: "b", model: model, sampleCount: 1, exitCode: exit)) { e in
                 XCTAssertTrue(check(e as! DeviceError), "\(e)")

@@ -5,6 +5,7 @@
  *
  *   MQ-MODEL bytes=<n> arena=<n> inputs=<n> outputs=<n>
  *   MQ-SAMPLES <count>
+ *   MQ-TICKS <sample> <SysTick ticks of mq_model_run>  (core clock; see mq_timer_ticks)
  *   MQ-OUT <sample> <output> <hex codes>            one line per sample and output
  *   MQ-STACK <bytes of stack used>
  *   MQ-DONE <status> <status text>
@@ -83,6 +84,7 @@ int main(void)
     int32_t n_out;
     mq_status st;
 
+    mq_timer_start();
     st = mq_model_load(mq_fw_model, mq_fw_model_size, MQ_LOAD_CHECK_CRC, &model);
     if (st != MQ_OK) {
         return fail_status(st);
@@ -145,9 +147,18 @@ int main(void)
             inputs[i] = p;
             p += in_sizes[i];
         }
-        st = mq_model_run(&model, mq_fw_arena, sizeof mq_fw_arena, inputs, outputs);
-        if (st != MQ_OK) {
-            return fail_status(st);
+        {
+            uint64_t t0 = mq_timer_ticks();
+            st = mq_model_run(&model, mq_fw_arena, sizeof mq_fw_arena, inputs, outputs);
+            t0 = mq_timer_ticks() - t0;
+            if (st != MQ_OK) {
+                return fail_status(st);
+            }
+            mq_fw_puts("MQ-TICKS ");
+            mq_fw_put_u32(s);
+            mq_fw_puts(" ");
+            mq_fw_put_u32(t0 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)t0);
+            mq_fw_puts("\n");
         }
         for (i = 0; i < n_out; ++i) {
             mq_fw_puts("MQ-OUT ");

@@ -25,6 +25,13 @@ void mq_default_handler(void) __attribute__((noreturn));
 /* Bytes of stack used so far: distance from the stack top to the lowest word whose paint changed. */
 uint32_t mq_stack_used(void);
 
+/* SysTick as a free-running 64-bit tick counter on the core clock (common/mq_timer.c): reload
+ * 0xFFFFFF, one interrupt per wrap. Under `qemu-system-arm -icount shift=0` one instruction takes
+ * 1 ns of virtual time, so ticks x 1e9 / clock_hz = executed instructions (+-1 tick). */
+void mq_timer_start(void);
+uint64_t mq_timer_ticks(void);
+void mq_systick_handler(void);
+
 /* System Control Block registers used by the startup files. */
 #define MQ_SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
 #define MQ_SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
@@ -51,11 +58,11 @@ typedef void (*mq_vector)(void);
     }
 
 /* The 15 system exception entries (Reset, NMI, HardFault, MemManage, BusFault, UsageFault,
- * SecureFault, 3 reserved, SVCall, DebugMonitor, reserved, PendSV, SysTick). */
+ * SecureFault, 3 reserved, SVCall, DebugMonitor, reserved, PendSV, SysTick -> mq_systick_handler). */
 #define MQ_SYSTEM_VECTORS(reset) \
     { (reset), mq_default_handler, mq_default_handler, mq_default_handler, mq_default_handler, \
       mq_default_handler, mq_default_handler, 0, 0, 0, mq_default_handler, mq_default_handler, 0, \
-      mq_default_handler, mq_default_handler }
+      mq_default_handler, mq_systick_handler }
 
 /* n copies of the default handler, for the IRQ part of a vector table (interrupts are never
  * enabled by the firmware; a stray one reports MQ-FAULT). */
