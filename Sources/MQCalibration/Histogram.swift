@@ -27,6 +27,7 @@ public struct RunningHistogram: Sendable, Equatable {
     /// If true, bin 0 starts at 0 (for histograms of |x|, whose values are all >= 0).
     public let anchoredAtZero: Bool
 
+    /// An empty histogram of `binCount` (>= 2) bins; the range is set by the first batch.
     public init(binCount: Int = 2048, anchoredAtZero: Bool = false) {
         precondition(binCount >= 2)
         self.binCount = binCount

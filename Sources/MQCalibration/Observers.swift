@@ -30,6 +30,7 @@ public struct ObserverOptions: Sendable, Equatable {
     /// MSE: values kept (uniform reservoir sample, deterministic) to evaluate candidates exactly.
     public var mseSampleCap: Int = 32768
 
+    /// The defaults above.
     public init() {}
 }
 
@@ -58,6 +59,7 @@ public class Observer {
     private var reservoirSeen = 0
     private var rng: UInt64 = 0x9E3779B97F4A7C15
 
+    /// An observer of method `kind` that has seen nothing yet.
     public init(kind: ObserverKind, options: ObserverOptions = ObserverOptions()) {
         self.kind = kind
         self.options = options

@@ -40,6 +40,7 @@ public struct QParams: Sendable, Equatable, Codable {
     /// Code type.
     public var dtype: ActivationDType
 
+    /// Qparams as given (no checks; use `affine` to derive them from a range).
     public init(scale: Float, zeroPoint: Int32, dtype: ActivationDType) {
         self.scale = scale
         self.zeroPoint = zeroPoint

@@ -5,9 +5,12 @@ import MQQuantization
 /// A buffer to place in the arena: `size` bytes live from op `first` to op `last` (inclusive;
 /// -1 = before the first op, i.e. a model input written before running).
 public struct ArenaBuffer: Sendable, Equatable {
+    /// Bytes.
     public var size: Int
+    /// First and last op index of the lifetime (inclusive).
     public var first: Int
     public var last: Int
+    /// A buffer of `size` bytes live over ops first...last.
     public init(size: Int, first: Int, last: Int) { self.size = size; self.first = first; self.last = last }
 
     func overlaps(_ o: ArenaBuffer) -> Bool { first <= o.last && o.first <= last }

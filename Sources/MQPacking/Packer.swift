@@ -32,9 +32,13 @@ public enum PackingError: Error, CustomStringConvertible, Equatable {
 
 /// Metadata of a packed model.
 public struct PackMetadata: Sendable {
+    /// File name of the source model.
     public var sourceName: String
+    /// SHA-256 of the source model bytes (32 bytes, or empty).
     public var sourceSHA256: [UInt8]
+    /// e.g. "minmax", "percentile:99.99".
     public var calibrationMethod: String
+    /// Metadata as given.
     public init(sourceName: String, sourceSHA256: [UInt8], calibrationMethod: String) {
         self.sourceName = sourceName
         self.sourceSHA256 = sourceSHA256
@@ -189,6 +193,7 @@ public enum Packer {
 public final class PackedModel {
     private let blob: UnsafeMutableRawPointer
     private let arena: UnsafeMutableRawPointer
+    /// Bytes of the blob.
     public let size: Int
     private var model = mq_model()
     /// Arena bytes declared by the model.
@@ -216,6 +221,7 @@ public final class PackedModel {
         arena.deallocate()
     }
 
+    /// Number of model inputs / outputs.
     public var inputCount: Int { Int(mq_model_num_inputs(&model)) }
     public var outputCount: Int { Int(mq_model_num_outputs(&model)) }
 
@@ -226,6 +232,7 @@ public final class PackedModel {
         guard st == MQ_OK else { throw PackingError.run(status: String(cString: mq_status_str(st))) }
         return info
     }
+    /// Description of output `i` (MQ_ERR_INDEX as a thrown error when out of range).
     public func outputInfo(_ i: Int) throws -> mq_tensor_info {
         var info = mq_tensor_info()
         let st = mq_model_output_info(&model, Int32(i), &info)

@@ -10,6 +10,7 @@ public struct CalibrationData: Sendable {
     /// Number of samples.
     public var count: Int
 
+    /// `inputs[i]` holds `count * graph.inputs[i].elementCount` floats.
     public init(inputs: [[Float]], count: Int) {
         self.inputs = inputs
         self.count = count

@@ -27,6 +27,7 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
 
 /// One quantized op to be, described on the float graph.
 public struct PlannedOp: Sendable {
+    /// What the op becomes.
     public enum Kind: Sendable {
         /// fullyConnected / conv1x1 `layer`, optionally followed by a fused clamp (relu/clip) and a
         /// fused LUT activation.
@@ -40,6 +41,7 @@ public struct PlannedOp: Sendable {
         case transpose(Node, perm: [Int])
         case softmax(Node, axis: Int)
     }
+    /// The op kind and the float nodes it covers.
     public var kind: Kind
     /// Float input tensors.
     public var inputs: [String]
@@ -53,6 +55,7 @@ public struct PlannedOp: Sendable {
 
 /// The fusion plan of a float graph.
 public struct QuantizationPlan: Sendable {
+    /// Quantized ops to be, in execution order.
     public var ops: [PlannedOp]
     /// Float tensors whose qparams come from an observer.
     public var observed: [String]

@@ -15,8 +15,10 @@ public enum QParamsOrigin: Sendable, Equatable {
 
 /// A closed float range.
 public struct ClipRange: Sendable, Equatable, Codable {
+    /// Lower and upper bound.
     public var min: Float
     public var max: Float
+    /// The range [min, max].
     public init(min: Float, max: Float) { self.min = min; self.max = max }
 }
 
@@ -66,6 +68,7 @@ public struct QGemm: Sendable {
     public var lutName: String?
     /// Conv only: strides and zero padding.
     public var strideH = 1, strideW = 1
+    /// Conv only: zero padding in pixels.
     public var padTop = 0, padLeft = 0, padBottom = 0, padRight = 0
 }
 
@@ -101,6 +104,7 @@ public struct QNode: Sendable {
     public var name: String
     /// The float nodes fused into this one, in order (e.g. ["conv3", "silu3"]).
     public var fused: [String]
+    /// The operator with its prepared constants.
     public var op: QOp
     /// Input tensor indices (into `QuantizedModel.tensors`).
     public var inputs: [Int]
@@ -110,10 +114,15 @@ public struct QNode: Sendable {
 
 /// A fully quantized graph, in execution order.
 public struct QuantizedModel: Sendable {
+    /// Model name (from the float graph).
     public var name: String
+    /// Code type of every activation tensor.
     public var activationDType: ActivationDType
+    /// Observer used for the observed tensors.
     public var observer: ObserverKind
+    /// Arena tensors (index = tensor id in the packed model).
     public var tensors: [QTensor]
+    /// Ops in execution order.
     public var nodes: [QNode]
     /// Model input / output tensor indices (graph order).
     public var inputs: [Int]

@@ -17,9 +17,12 @@ public func sqnr(signal: Double, noise: Double) -> Double {
 
 /// Accumulates signal and noise energy.
 public struct SQNRAccumulator: Sendable {
+    /// Sum of f^2 and of (f - q)^2.
     public var signal = 0.0
     public var noise = 0.0
+    /// Empty sums.
     public init() {}
+    /// Adds the pairs (f[i], q[i]).
     public mutating func add(float f: [Float], quantized q: [Float]) {
         for i in 0..<min(f.count, q.count) {
             let a = Double(f[i]), d = Double(f[i]) - Double(q[i])
@@ -27,6 +30,7 @@ public struct SQNRAccumulator: Sendable {
             noise += d * d
         }
     }
+    /// SQNR in dB of the sums so far.
     public var db: Double { sqnr(signal: signal, noise: noise) }
 }
 

@@ -79,7 +79,7 @@ extension CalibrationReport {
 
         """
         for (o, s) in zip(outputs, outputSQNRDB) { h += "<div class=\"kpi\">output \(e(o)) SQNR<b>\(Self.fmt(s)) dB</b></div>" }
-        if let t = top1Agreement { h += "<div class=\"kpi\">top-1 agreement<b>\(String(format: "%.2f", t * 100))%</b></div>" }
+        if let t = top1Agreement { h += "<div class=\"kpi\">argmax agreement with float<b>\(String(format: "%.2f", t * 100))%</b></div>" }
         h += "<div class=\"kpi\">flash (packed model)<b>\(flashBytes) B</b></div>"
         h += "<div class=\"kpi\">arena<b>\(arenaBytes) B</b><span class=\"muted\">lower bound \(arenaLowerBound) B</span></div>\n"
         h += "<h2>Layers</h2><table><tr><th>layer</th><th>op</th><th>fused float nodes</th><th>output</th><th>SQNR dB</th></tr>\n"

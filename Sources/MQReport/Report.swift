@@ -9,6 +9,7 @@ import MQQuantization
 
 /// Everything the report shows; Codable for the JSON file.
 public struct CalibrationReport: Codable, Sendable {
+    /// One tensor (arena tensors, then fused pre-activations).
     public struct TensorEntry: Codable, Sendable {
         public var name: String
         public var shape: [Int]
@@ -35,6 +36,7 @@ public struct CalibrationReport: Codable, Sendable {
         public var histBinWidth: Double?
         public var histCounts: [Double]?
     }
+    /// One quantized op (with the float nodes it fuses) and the SQNR of its output.
     public struct LayerEntry: Codable, Sendable {
         public var name: String
         public var op: String
@@ -148,7 +150,7 @@ public struct CalibrationReport: Codable, Sendable {
         }
         lines.append("")
         for (o, s) in zip(outputs, outputSQNRDB) { lines.append("model output \(o): SQNR \(f(s)) dB") }
-        if let t = top1Agreement { lines.append(String(format: "top-1 agreement with float (argmax of output 0): %.2f%%", t * 100)) }
+        if let t = top1Agreement { lines.append(String(format: "argmax agreement with float (output 0): %.2f%%", t * 100)) }
         lines.append("flash: \(flashBytes) bytes packed model (\(constantBytes) bytes of constants)")
         lines.append("arena: \(arenaBytes) bytes (lower bound \(arenaLowerBound) bytes)")
         return lines.joined(separator: "\n")
