@@ -100,19 +100,23 @@ public enum MemoryPlanner {
         func find(_ x: Int) -> Int { var x = x; while parent[x] != x { x = parent[x] }; return x }
         // Views alias first, so a buffer's lifetime covers every tensor viewing it.
         for n in model.nodes { if case .reshape = n.op { parent[find(n.output)] = find(n.inputs[0]) } }
-        func bufferLastUse(_ t: Int) -> Int {
-            let r = find(t)
-            return (0..<nT).filter { find($0) == r }.map { lastUse[$0] }.max() ?? -1
+        // Last use of every buffer (alias group), kept up to date as groups merge.
+        var groupLast = [Int](repeating: -1, count: nT)
+        for t in 0..<nT { groupLast[find(t)] = max(groupLast[find(t)], lastUse[t]) }
+        func merge(_ out: Int, into input: Int) {
+            let r = find(input), o = find(out)
+            parent[o] = r
+            groupLast[r] = max(groupLast[r], groupLast[o])
         }
         if !keepAllAlive {
             for (i, n) in model.nodes.enumerated() {
                 switch n.op {
                 case .lut:
-                    if bufferLastUse(n.inputs[0]) == i && find(n.output) == n.output { parent[find(n.output)] = find(n.inputs[0]) }
+                    if groupLast[find(n.inputs[0])] == i && find(n.output) == n.output { merge(n.output, into: n.inputs[0]) }
                 case .add:
                     if find(n.output) != n.output { break }
-                    if bufferLastUse(n.inputs[0]) == i { parent[find(n.output)] = find(n.inputs[0]) }
-                    else if bufferLastUse(n.inputs[1]) == i { parent[find(n.output)] = find(n.inputs[1]) }
+                    if groupLast[find(n.inputs[0])] == i { merge(n.output, into: n.inputs[0]) }
+                    else if groupLast[find(n.inputs[1])] == i { merge(n.output, into: n.inputs[1]) }
                 default: break
                 }
             }
