@@ -225,8 +225,12 @@ enum AtomicWriter {
             for (path, data) in files {
                 let dir = (path as NSString).deletingLastPathComponent
                 if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
+                    // remember the topmost directory this run creates, to remove it on failure
+                    var top = dir
+                    while case let up = (top as NSString).deletingLastPathComponent, !up.isEmpty,
+                          !FileManager.default.fileExists(atPath: up) { top = up }
                     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    createdDirs.append(dir)
+                    createdDirs.append(top)
                 }
                 let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
                 guard FileManager.default.createFile(atPath: tmp, contents: data) else {
