@@ -39,7 +39,7 @@ struct Calibrate: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Output packed model. Default: out/<model>.mqm.")
     var output: String?
 
-    @Option(help: "Range observer: \(ObserverKind.allCases.map(\.rawValue).joined(separator: "|")); percentile did best overall in docs/CALIBRATION.md.")
+    @Option(help: "Range observer (docs/CALIBRATION.md defines and compares them).")
     var observer: ObserverKind = .percentile
 
     @Option(help: "Activation type: uint8 (QUInt8, asymmetric) or int8 (TFLite-style).")
