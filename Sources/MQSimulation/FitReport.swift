@@ -5,7 +5,7 @@
 // RAM   = arena + input and output buffers + the stack reserve of the board's linker script
 //         (board.json stack_size) + the firmware's other static data (measured, same table).
 // Latency: per-layer instruction estimates from boards/cost-model.json (per-core coefficients per
-//         MAC, per output and per element, fitted to the perf benchmark's measured counts where they
+//         MAC (k rounded up to the kernels' 16-wide chunks), per output and per element, fitted to the perf benchmark's measured counts where they
 //         exist, documented with their source), cycles = instructions x CPI, at clock_hz.
 
 import Foundation
@@ -101,12 +101,14 @@ public struct FitReport: Sendable {
         let mhz = Double(board.clock_hz) / 1e6
         layers = model.layers().map { l in
             var insns = c.per_op
+            // The microkernels work in k-chunks of 16 (N4K16): a partial chunk costs about a full one.
+            let chunkedMACs = Double(l.outputElements * ((l.k + 15) / 16 * 16))
             switch l.kind {
             case .fullyConnected:
-                insns += Double(l.macs) * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output
+                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
-                insns += Double(l.macs) * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .lut: insns += Double(l.outputElements) * c.lut_per_element
             case .add: insns += Double(l.outputElements) * c.add_per_element

@@ -21,6 +21,8 @@ public struct LayerInfo: Sendable, Equatable {
     public let outputElements: Int
     /// Multiply-accumulates (FC and conv: output elements x k), 0 for the others.
     public let macs: Int
+    /// FC and conv: input features per output (k), 0 for the others.
+    public let k: Int
     /// RESHAPE: true when the output is not at the input's arena offset (the runtime copies).
     public let copies: Bool
     /// FC / conv: a LUT activation is fused as epilogue.
@@ -51,6 +53,7 @@ extension PackedModel {
             let elements = out.shape.reduce(1, *)
             let kind: LayerInfo.Kind
             var macs = 0
+            var kk = 0
             var copies = false
             var fused = false
             switch type {
@@ -58,6 +61,7 @@ extension PackedModel {
                 kind = type == Int(MQ_OP_FULLY_CONNECTED.rawValue) ? .fullyConnected : .conv1x1
                 let k = rd32(r, 16 + 4 * 1)
                 macs = elements * k
+                kk = k
                 fused = rd32(r, 16 + 4 * 16) != 0  // LUT (offset, size): size != 0
             case Int(MQ_OP_LUT.rawValue): kind = .lut
             case Int(MQ_OP_ADD.rawValue): kind = .add
@@ -70,7 +74,7 @@ extension PackedModel {
             default: kind = .unknown
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
-                                    macs: macs, copies: copies, fusedLUT: fused))
+                                    macs: macs, k: kk, copies: copies, fusedLUT: fused))
         }
         return result
     }
