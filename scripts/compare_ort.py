@@ -9,8 +9,9 @@ for classifiers, top-1 accuracy against the labels.
   ONNX Runtime: quantize_static, QDQ format, per-channel, QUInt8 activations, QInt8 weights,
                 calibrate methods MinMax, Entropy, Percentile (ORT defaults: 128 quantized bins /
                 2048 bins, percentile 99.999), run with the CPU execution provider.
-  MicroQuant:   `calibrate MODEL --data CALIB --observer X --test TEST --eval-output OUT.npy`, i.e. the
-                packed model run by the C runtime (mq_model_run), the code the device runs.
+  MicroQuant:   `calibrate MODEL --data CALIB --observer X [--bias-correction] --test TEST --eval-output OUT.npy`,
+                i.e. the packed model run by the C runtime (mq_model_run), the code the device runs; every
+                observer with the default options and with --bias-correction (label "X+bc").
 
 Models:
   mlp       examples/autoencoder.onnx (MLPerf-Tiny-style anomaly-detection autoencoder, Gemm+ReLU)
@@ -23,7 +24,7 @@ Models:
 
 Usage (from the repository root, after `swift build -c release --product calibrate`):
   python3 scripts/compare_ort.py [--calibrate .build/release/calibrate] [--work /tmp/mq-compare]
-                                 [--models mlp,tinyconv,dfl,digits] [--markdown]
+                                 [--models mlp,tinyconv,dfl,digits] [--markdown] [--extra "--weights mse"]
 """
 import argparse
 import gzip
@@ -46,6 +47,8 @@ OBSERVERS = [("minmax", ["--observer", "minmax"]), ("moving-average", ["--observ
              ("histogram", ["--observer", "histogram"]), ("percentile", ["--observer", "percentile"]),
              ("percentile:99.999", ["--observer", "percentile", "--percentile", "99.999"]),
              ("entropy", ["--observer", "entropy"]), ("mse", ["--observer", "mse"])]
+# ... each also with --bias-correction (label "X+bc")
+OBSERVERS += [(label + "+bc", extra + ["--bias-correction"]) for label, extra in OBSERVERS]
 ORT_METHODS = {"MinMax": CalibrationMethod.MinMax, "Entropy": CalibrationMethod.Entropy,
                "Percentile": CalibrationMethod.Percentile}
 
@@ -203,6 +206,7 @@ def main():
     ap.add_argument("--work", default="/tmp/mq-compare")
     ap.add_argument("--models", default="mlp,tinyconv,dfl,digits")
     ap.add_argument("--markdown", action="store_true", help="print the summary as a Markdown table")
+    ap.add_argument("--extra", default="", help="extra calibrate arguments for every MicroQuant run, e.g. '--weights minmax'")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     if not os.path.exists(args.calibrate):
@@ -223,7 +227,7 @@ def main():
         for obs, extra in OBSERVERS:
             outp = os.path.join(args.work, f"{name}_mq_{obs}.npy")
             cmd = [args.calibrate, path, "--data", calib_path] + extra + ["--test", test_path,
-                   "--eval-samples", str(len(test)), "--eval-output", outp, "-o", os.path.join(args.work, f"{name}_{obs}.mqm"), "-q"]
+                   "--eval-samples", str(len(test)), "--eval-output", outp, "-o", os.path.join(args.work, f"{name}_{obs}.mqm"), "-q"] + args.extra.split()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             rows.append(("microquant", obs, metrics(ref, np.load(outp), labels)))
         float_top1 = None
@@ -233,7 +237,7 @@ def main():
         print(f"\n== {name}: {path}, {len(calib)} calibration / {len(test)} test samples"
               + (f", float top-1 {100 * float_top1:.2f}%" if float_top1 is not None else ""))
         for tool, method, m in rows:
-            print(f"  {tool:12s} {method:15s} SQNR {m['sqnr']:7.2f} dB" + (f"   top-1 {100 * m['top1']:.2f}%" if "top1" in m else ""))
+            print(f"  {tool:12s} {method:20s} SQNR {m['sqnr']:7.2f} dB" + (f"   top-1 {100 * m['top1']:.2f}%" if "top1" in m else ""))
     # summary: best of each tool
     lines = ["| model | test samples | ORT best (method) SQNR dB | MicroQuant best (observer) SQNR dB | gap dB | top-1 float / ORT best / MicroQuant best |",
              "|---|---|---|---|---|---|"]

@@ -87,3 +87,109 @@ public enum Calibrator {
         return observers
     }
 }
+
+/// The mean input of one layer over the calibration data, per input feature / channel (length k).
+public struct LayerInputMean: Sendable, Equatable {
+    /// Mean of the float input.
+    public var float: [Double]
+    /// Mean of the input after quantize + dequantize with the input's qparams (what the int8 layer reads),
+    /// or nil when no qparams were given (then `float` stands for it).
+    public var quantized: [Double]?
+
+    /// A mean with its float and (optional) fake-quantized parts.
+    public init(float: [Double], quantized: [Double]? = nil) {
+        self.float = float
+        self.quantized = quantized
+    }
+}
+
+extension Calibrator {
+    /// The mean input of every fully connected / 1x1 conv layer of `plan` over the calibration data, as
+    /// the layer reads it: per input feature / channel j (length k), float64.
+    /// * fully connected: the mean of x[r, j] over every row r of every sample;
+    /// * conv1x1 (NHWC): the mean over every output position (oy, ox) of every image of the input it
+    ///   reads, x[oy * strideH - padTop, ox * strideW - padLeft, j], with 0 for positions in the zero
+    ///   padding (the device reads the zero point there, i.e. 0.0).
+    /// With `inputQParams` (tensor name -> qparams, e.g. from `Quantizer.assignQParams`), the mean of the
+    /// fake-quantized input `(clamp(round_half_even(x / s) + z, qmin, qmax) - z) * s` is computed as well.
+    /// Keyed by the layer's node name. Used for bias correction (`WeightOptions.biasCorrection`).
+    /// Throws `emptyDataSet` without samples, `internalError` when a layer input has no qparams,
+    /// and the float executor's errors.
+    public static func layerInputMeans(graph: Graph, plan: QuantizationPlan, data: CalibrationData,
+                                       inputQParams: [String: QParams]? = nil,
+                                       batchSize: Int = 32) throws -> [String: LayerInputMean] {
+        guard data.count > 0 else { throw QuantizationError.emptyDataSet("no samples") }
+        var byInput: [String: [Node]] = [:]   // input tensor -> layers reading it
+        for p in plan.ops {
+            if case .gemm(let layer, _, _) = p.kind {
+                byInput[layer.inputs[0], default: []].append(layer)
+                if let qp = inputQParams, qp[layer.inputs[0]] == nil {
+                    throw QuantizationError.internalError("bias correction: no qparams for '\(layer.inputs[0])', the input of '\(layer.name)'")
+                }
+            }
+        }
+        var sums: [String: [Double]] = [:]
+        var qsums: [String: [Double]] = [:]
+        var counts: [String: Int] = [:]
+        let executor = try FloatExecutor(graph: graph)
+        var start = 0
+        while start < data.count {
+            let n = min(batchSize, data.count - start)
+            _ = try executor.run(data.slice(start, n, graph: graph), batch: n) { tv in
+                guard let readers = byInput[tv.name] else { return }
+                let q = inputQParams?[tv.name]
+                for layer in readers {
+                    let k: Int
+                    switch layer.op {
+                    case .fullyConnected(let fc): k = fc.inFeatures
+                    case .conv1x1(let c): k = c.inChannels
+                    default: continue
+                    }
+                    var s = sums[layer.name] ?? [Double](repeating: 0, count: k)
+                    var qs = qsums[layer.name] ?? [Double](repeating: 0, count: k)
+                    var cnt = counts[layer.name] ?? 0
+                    func add(_ base: Int) {
+                        for j in 0..<k {
+                            let v = tv.values[base + j]
+                            s[j] += Double(v)
+                            if let q { qs[j] += Double(q.quantize(v) - q.zeroPoint) * Double(q.scale) }
+                        }
+                    }
+                    switch layer.op {
+                    case .conv1x1(let c):
+                        let shape = tv.shape   // [1, H, W, k] per sample
+                        let h = shape[shape.count - 3], w = shape[shape.count - 2]
+                        let images = tv.values.count / (h * w * k)
+                        guard let (oh, ow) = c.outputSize(h: h, w: w) else { continue }
+                        for img in 0..<images {
+                            for oy in 0..<oh {
+                                let iy = oy * c.strideH - c.padTop
+                                guard iy >= 0 && iy < h else { continue }
+                                for ox in 0..<ow {
+                                    let ix = ox * c.strideW - c.padLeft
+                                    guard ix >= 0 && ix < w else { continue }
+                                    add(((img * h + iy) * w + ix) * k)
+                                }
+                            }
+                        }
+                        cnt += images * oh * ow
+                    default:
+                        let rows = tv.values.count / k
+                        for r in 0..<rows { add(r * k) }
+                        cnt += rows
+                    }
+                    sums[layer.name] = s
+                    qsums[layer.name] = qs
+                    counts[layer.name] = cnt
+                }
+            }
+            start += n
+        }
+        var out: [String: LayerInputMean] = [:]
+        for (name, s) in sums {
+            let cnt = Double(max(counts[name] ?? 1, 1))
+            out[name] = LayerInputMean(float: s.map { $0 / cnt }, quantized: inputQParams == nil ? nil : qsums[name]!.map { $0 / cnt })
+        }
+        return out
+    }
+}

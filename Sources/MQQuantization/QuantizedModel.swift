@@ -43,13 +43,14 @@ public struct QGemm: Sendable {
     public var n: Int
     /// Input features / channels.
     public var k: Int
-    /// Row-major (n, k) int8 weights, symmetric per output channel, codes in [-127, 127].
+    /// Row-major (n, k) int8 weights, symmetric per output channel, codes in [-127, 127] (scales per `WeightOptions.method`).
     public var weights: [Int8]
     /// Per output channel weight scales (shape [n]).
     public var weightScales: [Float]
     /// N4K16-packed weights (mq_pack_weights_n4k16).
     public var packedWeights: [Int8]
-    /// int32 bias before folding: round(bias / (in_scale * w_scale[c])) (0 where there is no bias).
+    /// int32 bias before folding: round(bias / (in_scale * w_scale[c])) (0 where there is no bias), where
+    /// bias is the float bias, minus the expected output error with `WeightOptions.biasCorrection`.
     public var bias: [Int32]
     /// Folded bias (mq_fold_bias): bias - zp' * sum_k W[c][k].
     public var foldedBias: [Int32]

@@ -19,16 +19,85 @@ func check(_ st: mq_status, _ fn: String, _ ctx: @autoclosure () -> String) thro
     }
 }
 
-/// Per output channel symmetric int8 weights: scale[c] = max|W[c,:]| / 127, codes round_half_even(W / scale)
-/// clamped to [-127, 127] (the TFLite / CMSIS-NN convention; -128 is never used so the range is symmetric).
-/// An all-zero row gets scale 1 and zero codes.
-public func quantizeWeightsPerChannel(_ w: [Float], n: Int, k: Int) -> (codes: [Int8], scales: [Float]) {
+/// How the per-channel weight scale is chosen (`calibrate --weights`).
+public enum WeightMethod: String, Sendable, CaseIterable, Codable {
+    /// scale[c] = max|W[c,:]| / 127 (no clipping).
+    case minmax
+    /// scale[c] = r * max|W[c,:]| / 127 with the clip ratio r from `WeightOptions.clipRatios` that
+    /// minimises the channel's squared weight error sum_j (W[c,j] - scale * q(W[c,j]))^2.
+    case mse
+}
+
+/// Options of the weight quantization.
+public struct WeightOptions: Sendable, Equatable {
+    /// Scale rule per output channel (default minmax: on the compared models mse did not help, docs/CALIBRATION.md).
+    public var method: WeightMethod = .minmax
+    /// MSE search: smallest clip ratio tried (the grid is 1, 1 - d, ..., minClipRatio with d = (1 - minClipRatio) / clipSteps).
+    public var minClipRatio: Double = 0.80
+    /// MSE search: grid intervals between 1 and `minClipRatio` (20 -> ratios 1.00, 0.99, ..., 0.80).
+    public var clipSteps: Int = 20
+    /// Bias correction: subtract each layer's expected output error on the calibration data,
+    /// `sum_j (W_q[c,j] E[x_q][j] - W[c,j] E[x][j])` (int8 weights on the fake-quantized input vs float
+    /// weights on the float input), from each channel's bias (needs `Calibrator.layerInputMeans`).
+    public var biasCorrection: Bool = false
+
+    /// The defaults above.
+    public init() {}
+
+    /// Options with the given method (other fields at their defaults).
+    public init(method: WeightMethod, biasCorrection: Bool = false) {
+        self.method = method
+        self.biasCorrection = biasCorrection
+    }
+
+    /// The clip ratios of the MSE search, largest first: 1 - i * (1 - minClipRatio) / clipSteps, i = 0...clipSteps.
+    public var clipRatios: [Double] {
+        let steps = max(clipSteps, 0)
+        if steps == 0 { return [1] }
+        return (0...steps).map { 1 - Double($0) * (1 - minClipRatio) / Double(steps) }
+    }
+}
+
+/// Squared error sum_j (w[j] - s * clamp(round_half_even(w[j] / s), -127, 127))^2 of one channel at scale `s`, in float64.
+public func weightQuantizationError(_ w: ArraySlice<Float>, scale s: Float) -> Double {
+    let sd = Double(s)
+    var e = 0.0
+    for v in w {
+        let q = min(max((Double(v) / sd).rounded(.toNearestOrEven), -127), 127)
+        let d = Double(v) - q * sd
+        e += d * d
+    }
+    return e
+}
+
+/// Per output channel symmetric int8 weights, W row-major [n, k]: codes round_half_even(W / scale[c])
+/// clamped to [-127, 127] (the TFLite / CMSIS-NN convention; -128 is never used so the range is
+/// symmetric), zero point 0. `.minmax`: scale[c] = max|W[c,:]| / 127. `.mse`: scale[c] = r * max|W[c,:]| / 127
+/// (computed in float64, stored as float32) for the clip ratio r in `options.clipRatios` with the least
+/// `weightQuantizationError` (ties: the largest r, so r = 1 unless clipping strictly helps).
+/// An all-zero row gets scale 1 and zero codes. Returns codes [n * k] and scales [n].
+public func quantizeWeightsPerChannel(_ w: [Float], n: Int, k: Int,
+                                      options: WeightOptions = WeightOptions(method: .minmax)) -> (codes: [Int8], scales: [Float]) {
     var codes = [Int8](repeating: 0, count: n * k)
     var scales = [Float](repeating: 1, count: n)
+    let ratios = options.method == .mse ? options.clipRatios : [1]
     for c in 0..<n {
+        let row = w[(c * k)..<((c + 1) * k)]
         var amax: Float = 0
-        for j in 0..<k { amax = max(amax, abs(w[c * k + j])) }
-        let s: Float = amax > 0 ? amax / 127 : 1
+        for v in row { amax = max(amax, abs(v)) }
+        var s: Float = 1
+        if amax > 0 {
+            s = amax / 127
+            if ratios.count > 1 {
+                var best = weightQuantizationError(row, scale: s)
+                for r in ratios.dropFirst() {
+                    let cand = Float(Double(amax) * r / 127)
+                    guard cand >= Float.leastNormalMagnitude else { continue }
+                    let e = weightQuantizationError(row, scale: cand)
+                    if e < best { best = e; s = cand }
+                }
+            }
+        }
         scales[c] = s
         for j in 0..<k {
             let q = (Double(w[c * k + j]) / Double(s)).rounded(.toNearestOrEven)
@@ -69,8 +138,13 @@ public enum Quantizer {
     }
 
     /// Quantizes the graph with the given observers (from `Calibrator.run`).
+    /// `weights` chooses the per-channel weight scales; with `weights.biasCorrection`, `layerInputMeans`
+    /// (from `Calibrator.layerInputMeans`, keyed by layer node name) must hold the mean input of every
+    /// fully connected / conv layer.
     public static func quantize(graph: Graph, plan: QuantizationPlan, observers: [String: Observer],
-                                dtype: ActivationDType, observer kind: ObserverKind) throws -> QuantizedModel {
+                                dtype: ActivationDType, observer kind: ObserverKind,
+                                weights: WeightOptions = WeightOptions(),
+                                layerInputMeans: [String: LayerInputMean]? = nil) throws -> QuantizedModel {
         let qp = try assignQParams(graph: graph, plan: plan, observers: observers, dtype: dtype)
         var tensors: [QTensor] = []
         var index: [String: Int] = [:]
@@ -101,7 +175,14 @@ public enum Quantizer {
                 } else {
                     requantTo = tensors[out].qparams
                 }
-                var g = try prepareGemm(layer: layer, inQ: inQ, outQ: requantTo, clamp: clamp?.op)
+                var mean: LayerInputMean? = nil
+                if weights.biasCorrection {
+                    guard let m = layerInputMeans?[layer.name] else {
+                        throw QuantizationError.internalError("bias correction: no calibration input mean for layer '\(layer.name)'")
+                    }
+                    mean = m
+                }
+                var g = try prepareGemm(layer: layer, inQ: inQ, outQ: requantTo, clamp: clamp?.op, weights: weights, inputMean: mean)
                 if let act {
                     let outQ = tensors[out].qparams
                     g.lut = try buildLUT(act.op, node: act.name, inQ: requantTo, outQ: outQ)
@@ -152,7 +233,11 @@ public enum Quantizer {
     }
 
     /// Per-channel weights, int32 bias, folded bias, multipliers, packing.
-    static func prepareGemm(layer: Node, inQ: QParams, outQ: QParams, clamp: Op?) throws -> QGemm {
+    /// With `inputMean` (the layer's mean input per input feature / channel, length k) the float bias is
+    /// corrected first: b'[c] = b[c] - sum_j (scale[c] * codes[c,j] - W[c,j]) * mean[j], so the expected
+    /// output of the int8 weights on the calibration data equals the float layer's (bias correction).
+    static func prepareGemm(layer: Node, inQ: QParams, outQ: QParams, clamp: Op?,
+                            weights: WeightOptions = WeightOptions(method: .minmax), inputMean: LayerInputMean? = nil) throws -> QGemm {
         let weight: ConstantTensor, bias: ConstantTensor?
         var conv: Conv1x1? = nil
         switch layer.op {
@@ -161,16 +246,21 @@ public enum Quantizer {
         default: throw QuantizationError.internalError("prepareGemm on \(layer.op.kind)")
         }
         let n = weight.shape[0], k = weight.shape[1]
-        let (codes, wScales) = quantizeWeightsPerChannel(weight.data, n: n, k: k)
+        let (codes, wScales) = quantizeWeightsPerChannel(weight.data, n: n, k: k, options: weights)
+        if let m = inputMean, m.float.count != k || (m.quantized.map { $0.count != k } ?? false) {
+            throw QuantizationError.internalError("bias correction: '\(layer.name)' has \(k) inputs, the mean has \(m.float.count)")
+        }
+        let floatBias: [Double]? = try biasWithCorrection(bias?.data, weight: weight.data, codes: codes, scales: wScales,
+                                                          n: n, k: k, inputMean: inputMean, layer: layer.name)
         var bq = [Int32](repeating: 0, count: n)
         var mult = [Int32](repeating: 0, count: n)
         var shift = [Int32](repeating: 0, count: n)
         for c in 0..<n {
             let bs = Double(inQ.scale) * Double(wScales[c])
-            if let b = bias {
-                let v = (Double(b.data[c]) / bs).rounded(.toNearestOrEven)
+            if let b = floatBias {
+                let v = (b[c] / bs).rounded(.toNearestOrEven)
                 guard abs(v) < 2147483647 else {
-                    throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(c)] = \(b.data[c]) does not fit int32 at scale \(bs) (input scale \(inQ.scale) x weight scale \(wScales[c]))")
+                    throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(c)] = \(b[c]) does not fit int32 at scale \(bs) (input scale \(inQ.scale) x weight scale \(wScales[c]))")
                 }
                 bq[c] = Int32(v)
             }
@@ -192,6 +282,26 @@ public enum Quantizer {
             g.padTop = c.padTop; g.padLeft = c.padLeft; g.padBottom = c.padBottom; g.padRight = c.padRight
         }
         return g
+    }
+
+    /// The float64 bias of a layer (nil when it has none and no correction applies): `bias[c]`, minus
+    /// the expected output error `sum_j (scales[c] * codes[c*k+j] * mq[j] - weight[c*k+j] * m[j])` when
+    /// `inputMean` is given (m = its float mean, mq = its fake-quantized mean, or m when absent).
+    static func biasWithCorrection(_ bias: [Float]?, weight: [Float], codes: [Int8], scales: [Float], n: Int, k: Int,
+                                   inputMean: LayerInputMean?, layer: String) throws -> [Double]? {
+        guard let mean = inputMean else { return bias.map { $0.map(Double.init) } }
+        let m = mean.float, mq = mean.quantized ?? mean.float
+        var out = bias.map { $0.map(Double.init) } ?? [Double](repeating: 0, count: n)
+        for c in 0..<n {
+            var e = 0.0
+            let s = Double(scales[c])
+            for j in 0..<k { e += s * Double(codes[c * k + j]) * mq[j] - Double(weight[c * k + j]) * m[j] }
+            out[c] -= e
+            guard out[c].isFinite else {
+                throw QuantizationError.unsupported(node: layer, reason: "bias correction of channel \(c) is not finite")
+            }
+        }
+        return out
     }
 
     /// The activation descriptor of an elementwise op (nil if it has none).

@@ -12,6 +12,7 @@ import MQReport
 
 extension ObserverKind: ExpressibleByArgument {}
 extension ActivationDType: ExpressibleByArgument {}
+extension WeightMethod: ExpressibleByArgument {}
 
 /// A failure with a message for the user (printed as "error: ...", exit status 1).
 struct UserError: Error, CustomStringConvertible {
@@ -44,6 +45,12 @@ struct Calibrate: ParsableCommand {
 
     @Option(help: "Activation type: uint8 (QUInt8, asymmetric) or int8 (TFLite-style).")
     var activations: ActivationDType = .uint8
+
+    @Option(help: "Per-channel weight scales: minmax (max|w| / 127) or mse (clip ratio in 0.80...1.00 minimising each channel's squared weight error).")
+    var weights: WeightMethod = WeightOptions().method
+
+    @Flag(help: "Bias correction: fold each layer's expected output error on the calibration data (int8 weights on the quantized input vs float weights on the float input) into its bias.")
+    var biasCorrection = false
 
     @Option(help: "Percentile kept by --observer percentile.")
     var percentile: Double = 99.99
@@ -130,10 +137,21 @@ struct Calibrate: ParsableCommand {
         let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts,
                                            progress: { done, total in progress.update(done) })
         progress.finish()
-        let qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer)
+        let wopts = WeightOptions(method: weights, biasCorrection: biasCorrection)
+        var means: [String: LayerInputMean]? = nil
+        if biasCorrection {
+            let qp = try Quantizer.assignQParams(graph: graph, plan: plan, observers: observers, dtype: activations)
+            means = try Calibrator.layerInputMeans(graph: graph, plan: plan, data: calib,
+                                                   inputQParams: qp.mapValues { $0.0 })
+        }
+        let qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
+                                            weights: wopts, layerInputMeans: means)
         let mplan = MemoryPlanner.plan(qmodel)
         let hash = sha256(onnxBytes)
-        let method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
+        // e.g. "percentile:99.99"; the weight options are appended when they differ from minmax without correction
+        var method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
+        if weights != .minmax { method += " weights:\(weights.rawValue)" }
+        if biasCorrection { method += " bias-correction" }
         let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 

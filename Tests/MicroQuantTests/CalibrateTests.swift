@@ -90,7 +90,10 @@ func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: Activatio
     /// runs the bundled example; errors exit non-zero with a message and leave no output file.
     @Test func cliBehaviour() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let bin = repo.appendingPathComponent(".build/debug/calibrate")
+        // the calibrate built next to this test binary (any --scratch-path), else the default .build/debug
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("calibrate")
+        let bin = FileManager.default.isExecutableFile(atPath: beside.path) ? beside : repo.appendingPathComponent(".build/debug/calibrate")
         guard FileManager.default.isExecutableFile(atPath: bin.path) else {
             Issue.record("\(bin.path) not found: run `swift build` before `swift test` (scripts/test.sh does)")
             return
@@ -119,6 +122,16 @@ func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: Activatio
         #expect(String(decoding: model.metadata(MQ_META_CALIBRATION), as: UTF8.self) == "percentile:99.99")
         let html = try String(contentsOf: tmp.appendingPathComponent("rep/report.html"), encoding: .utf8)
         #expect(html.contains("<svg") && !html.contains("<script"))
+        // weight options: recorded in the metadata, and they change the packed bytes
+        let opt = tmp.appendingPathComponent("opt.mqm").path
+        let (sto, _, _) = try run(["-o", opt, "--weights", "mse", "--bias-correction", "--eval-samples", "16", "-q"])
+        #expect(sto == 0)
+        let optBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: opt)))
+        #expect(String(decoding: try PackedModel(bytes: optBytes).metadata(MQ_META_CALIBRATION), as: UTF8.self)
+                == "percentile:99.99 weights:mse bias-correction")
+        #expect(optBytes != [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
+        let (stw, _, sew) = try run(["-o", opt, "--weights", "l2"])
+        #expect(stw != 0 && sew.contains("weights"))
         // NaN in the data: message names the sample, exit 1, nothing written
         let graph = try ONNXImporter.importModel(at: onnxFixtures.appendingPathComponent("relu.onnx"))
         let e = graph.inputs[0].elementCount

@@ -91,6 +91,127 @@ func calibrate(_ g: Graph, samples: Int = 64, kind: ObserverKind = .minmax, dtyp
         #expect(codes[(2 * k)..<(3 * k)].allSatisfy { $0 == 0 } && scales[2] == 1)
     }
 
+    /// The MSE weight search against a brute-force float64 search over the same clip ratios written here.
+    @Test func weightMSESearchAgainstBruteForce() {
+        var r = TestRNG(11)
+        let n = 6, k = 40
+        var w = r.array(n * k, scale: 0.2)
+        w[0 * k + 3] = 1.5                      // large outliers (clipping them costs more than it saves)
+        w[1 * k + 7] = -1.1
+        for j in 0..<k { w[4 * k + j] = 0 }      // all-zero channel
+        for j in 0..<k { w[5 * k + j] = j % 2 == 0 ? 0.5 : -0.5 }   // exact at r = 1: every code is +-127
+        let (codes, scales) = quantizeWeightsPerChannel(w, n: n, k: k, options: WeightOptions(method: .mse))
+        let (_, mmScales) = quantizeWeightsPerChannel(w, n: n, k: k, options: WeightOptions(method: .minmax))
+        func cost(_ c: Int, _ s: Double) -> Double {
+            var e = 0.0
+            for j in 0..<k {
+                let x = Double(w[c * k + j])
+                let q = max(-127, min(127, (x / s).rounded(.toNearestOrEven)))
+                e += (x - q * s) * (x - q * s)
+            }
+            return e
+        }
+        for c in 0..<n {
+            let amax = (0..<k).map { Double(abs(w[c * k + $0])) }.max()!
+            if amax == 0 { #expect(scales[c] == 1 && codes[(c * k)..<((c + 1) * k)].allSatisfy { $0 == 0 }); continue }
+            // brute force: ratios 1.00, 0.99, ..., 0.80, scale rounded to float32 as stored
+            let grid = (0...20).map { Double(Float(amax * Double(100 - $0) / 100 / 127)) }
+            let best = grid.map { cost(c, $0) }.min()!
+            let got = cost(c, Double(scales[c]))
+            #expect(abs(got - best) <= 1e-12 + 1e-9 * best, "channel \(c): cost \(got) vs brute-force minimum \(best)")
+            #expect(grid.contains { abs($0 - Double(scales[c])) <= 1e-7 * $0 }, "channel \(c): scale \(scales[c]) not on the grid")
+            #expect(got <= cost(c, Double(mmScales[c])), "channel \(c): mse must not be worse than minmax")
+            for j in 0..<k {
+                let q = max(-127, min(127, (Double(w[c * k + j]) / Double(scales[c])).rounded(.toNearestOrEven)))
+                #expect(Int(codes[c * k + j]) == Int(q))
+            }
+        }
+        // A channel built so that clipping pays: 999 values +-4.5/127 (each a half step at r = 1, so
+        // rounding half to even leaves an error of 0.5/127 each: cost 999 * (0.5/127)^2 = 0.015485...)
+        // and one value 1.0. At r = 0.9 the 999 values are exact (5 steps of 0.9/127) and only 1.0 is
+        // clipped to 0.9: cost 0.01 < 0.015485, so the search must clip.
+        var h = [Float](repeating: 0, count: 1000)
+        for j in 0..<999 { h[j] = (j % 2 == 0 ? 1 : -1) * Float(4.5 / 127) }
+        h[999] = 1
+        let atOne = weightQuantizationError(h[...], scale: Float(1.0) / 127)
+        #expect(abs(atOne - 999 * pow(0.5 / 127, 2)) <= 1e-6 * atOne)
+        let atNine = weightQuantizationError(h[...], scale: Float(0.9 / 127))
+        #expect(abs(atNine - 0.01) <= 1e-6)
+        let (hc, hs) = quantizeWeightsPerChannel(h, n: 1, k: 1000, options: WeightOptions(method: .mse))
+        #expect(hs[0] < Float(1.0) / 127 && hs[0] >= Float(0.8 / 127))
+        #expect(weightQuantizationError(h[...], scale: hs[0]) <= atNine)
+        #expect(hc[999] == 127)   // the clipped value saturates
+        // channel 5: every |w| = 0.5 is exact at r = 1 (cost 0): ties keep the widest range
+        #expect(scales[5] == Float(0.5) / 127 && scales[5] == mmScales[5])
+        #expect(WeightOptions().clipRatios.count == 21 && WeightOptions().clipRatios.first == 1
+                && abs(WeightOptions().clipRatios.last! - 0.8) < 1e-12)
+    }
+
+    /// Layer input means (float and fake-quantized) of an FC layer and of a strided, padded conv, and
+    /// the corrected int32 bias, against float64 computations written here.
+    @Test func biasCorrectionAgainstFloat64() throws {
+        // fully connected (makeMLP: fc1 reads the graph input x [.., 8])
+        let g = try makeMLP()
+        let (plan, obs, _, data) = try calibrate(g, samples: 40)
+        let qp = try Quantizer.assignQParams(graph: g, plan: plan, observers: obs, dtype: .uint8).mapValues { $0.0 }
+        let means = try Calibrator.layerInputMeans(graph: g, plan: plan, data: data, inputQParams: qp, batchSize: 7)
+        let xq = qp["x"]!
+        var m = [Double](repeating: 0, count: 8), mq = [Double](repeating: 0, count: 8)
+        for s in 0..<40 {
+            for j in 0..<8 {
+                let v = Double(data.inputs[0][s * 8 + j])
+                m[j] += v / 40
+                let code = max(0, min(255, (v / Double(xq.scale)).rounded(.toNearestOrEven) + Double(xq.zeroPoint)))
+                mq[j] += (code - Double(xq.zeroPoint)) * Double(xq.scale) / 40
+            }
+        }
+        let fc1Mean = try #require(means["fc1"])
+        for j in 0..<8 {
+            #expect(abs(fc1Mean.float[j] - m[j]) <= 1e-9)
+            #expect(abs(fc1Mean.quantized![j] - mq[j]) <= 1e-9)
+        }
+        #expect(means["fc2"] != nil)
+        // corrected bias: round((b - sum_j (s_w q mq_j - w m_j)) / (s_in s_w))
+        let qm = try Quantizer.quantize(graph: g, plan: plan, observers: obs, dtype: .uint8, observer: .minmax,
+                                        weights: WeightOptions(method: .minmax, biasCorrection: true), layerInputMeans: means)
+        guard case .fullyConnected(let fc1) = qm.nodes[0].op, case .fullyConnected(let f) = g.nodes[0].op else {
+            Issue.record("expected a fully connected op"); return
+        }
+        var changed = 0
+        for c in 0..<16 {
+            let sw = Double(fc1.weightScales[c])
+            var e = 0.0
+            for j in 0..<8 { e += sw * Double(fc1.weights[c * 8 + j]) * mq[j] - Double(f.weight.data[c * 8 + j]) * m[j] }
+            let want = ((Double(f.bias!.data[c]) - e) / (Double(xq.scale) * sw)).rounded(.toNearestOrEven)
+            #expect(Int64(fc1.bias[c]) == Int64(want), "channel \(c)")
+            if Int64(want) != Int64((Double(f.bias!.data[c]) / (Double(xq.scale) * sw)).rounded(.toNearestOrEven)) { changed += 1 }
+        }
+        #expect(changed > 0, "the correction must move some bias")
+        // missing means are an error naming the layer
+        #expect(throws: QuantizationError.internalError("bias correction: no calibration input mean for layer 'fc1'")) {
+            _ = try Quantizer.quantize(graph: g, plan: plan, observers: obs, dtype: .uint8, observer: .minmax,
+                                       weights: WeightOptions(method: .minmax, biasCorrection: true), layerInputMeans: [:])
+        }
+
+        // conv1x1 with stride 2 and padding 1 (makeConvNet: conv1 reads x [1, 4, 4, 8] NHWC -> 3 x 3 outputs)
+        let cg = try makeConvNet()
+        let (cplan, _, _, cdata) = try calibrate(cg, samples: 5)
+        let cm = try Calibrator.layerInputMeans(graph: cg, plan: cplan, data: cdata)
+        var want = [Double](repeating: 0, count: 8)
+        for s in 0..<5 {
+            for oy in 0..<3 {
+                for ox in 0..<3 {
+                    let iy = oy * 2 - 1, ix = ox * 2 - 1
+                    guard iy >= 0 && iy < 4 && ix >= 0 && ix < 4 else { continue }   // padding reads 0
+                    for j in 0..<8 { want[j] += Double(cdata.inputs[0][s * 128 + (iy * 4 + ix) * 8 + j]) / 45 }
+                }
+            }
+        }
+        let conv1 = try #require(cm["conv1"])
+        #expect(conv1.quantized == nil)
+        for j in 0..<8 { #expect(abs(conv1.float[j] - want[j]) <= 1e-9, "channel \(j)") }
+    }
+
     @Test func fusionPlanOfConvNet() throws {
         let g = try makeConvNet()
         let plan = try QuantizationPlan(graph: g)
