@@ -196,6 +196,58 @@ static inline __attribute__((always_inline)) void mq_dsp_rq2(int32_t *a, int32_t
             : [x0] "r"(x0), [x1] "r"(x1), [wp] "r"(w)                                          \
             : "memory")
 
+/*
+ * 2x2 over `chunks` (>= 1) whole 16-code chunks in one asm loop: the input pointers advance by
+ * post-indexed loads, the weight pointer by 64 per chunk. 13 registers (so it also builds at -O0 or
+ * with a frame pointer): the chunk count enters in p0a and lives in a stack slot the block pushes
+ * and pops itself.
+ */
+#define MQ_DSP_2X2_STEPI(WOFF, EOR0, EOR1)                                                    \
+    "ldr %[p0a], [%[x0]], #4\n\t"                                                             \
+    "ldr %[p1a], [%[x1]], #4\n\t" EOR0 EOR1                                                   \
+    "sxtb16 %[p0b], %[p0a], ror #8\n\t"                                                       \
+    "sxtb16 %[p0a], %[p0a]\n\t"                                                               \
+    "sxtb16 %[p1b], %[p1a], ror #8\n\t"                                                       \
+    "sxtb16 %[p1a], %[p1a]\n\t" MQ_DSP_ROW2("a00", "a10", WOFF) MQ_DSP_ROW2("a01", "a11", WOFF + 16)
+
+#define MQ_DSP_2X2_LOOP(EOR0, EOR1)                                                                 \
+    do {                                                                                            \
+        int32_t p0a = chunks, p0b, p1a, p1b, w0, t;                                                 \
+        __asm__("push {%[p0a]}\n\t"                                                                 \
+                "1:\n\t" MQ_DSP_2X2_STEPI(0, EOR0, EOR1) MQ_DSP_2X2_STEPI(4, EOR0, EOR1)            \
+                MQ_DSP_2X2_STEPI(8, EOR0, EOR1) MQ_DSP_2X2_STEPI(12, EOR0, EOR1)                    \
+                "add %[wp], %[wp], #64\n\t"                                                         \
+                "ldr %[t], [sp]\n\t"                                                                \
+                "subs %[t], %[t], #1\n\t"                                                           \
+                "str %[t], [sp]\n\t"                                                                \
+                "bne 1b\n\t"                                                                        \
+                "add sp, sp, #4\n\t"                                                                \
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),               \
+                  [x0] "+r"(x0), [x1] "+r"(x1), [wp] "+r"(w), [p0a] "+r"(p0a), [p0b] "=&r"(p0b),    \
+                  [p1a] "=&r"(p1a), [p1b] "=&r"(p1b), [w0] "=&r"(w0), [t] "=&r"(t)                  \
+                :                                                                                   \
+                : "cc", "memory");                                                                  \
+    } while (0)
+
+#if defined(__OPTIMIZE__)
+#define MQ_DSP_2X2_CHUNKS(EOR0, EOR1) MQ_DSP_2X2_LOOP(EOR0, EOR1)
+#else
+/* -O0: gcc cannot give the 13-register loop its registers; the same steps, looped in C. */
+#define MQ_DSP_2X2_CHUNKS(EOR0, EOR1)                     \
+    do {                                                  \
+        int32_t p0a, p0b, p1a, p1b, w0, t;                \
+        for (; chunks > 0; chunks--) {                    \
+            MQ_DSP_2X2(0, 0, EOR0, EOR1);                 \
+            MQ_DSP_2X2(4, 4, EOR0, EOR1);                 \
+            MQ_DSP_2X2(8, 8, EOR0, EOR1);                 \
+            MQ_DSP_2X2(12, 12, EOR0, EOR1);               \
+            x0 += 16;                                     \
+            x1 += 16;                                     \
+            w += 64;                                      \
+        }                                                 \
+    } while (0)
+#endif
+
 /* The last 1..3 codes of a row as a word (zero bytes above; never reads past k). */
 static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
 {
@@ -279,14 +331,8 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
             int32_t p0a, p0b, p1a, p1b, w0, t;                                                           \
             int32_t chunks = k >> 4;                                                                     \
             int32_t rem = k & 15;                                                                        \
-            for (; chunks > 0; chunks--) {                                                               \
-                MQ_DSP_2X2(0, 0, E_P0, E_P1);                                                            \
-                MQ_DSP_2X2(4, 4, E_P0, E_P1);                                                            \
-                MQ_DSP_2X2(8, 8, E_P0, E_P1);                                                            \
-                MQ_DSP_2X2(12, 12, E_P0, E_P1);                                                          \
-                x0 += 16;                                                                                \
-                x1 += 16;                                                                                \
-                w += 64;                                                                                 \
+            if (chunks > 0) {                                                                            \
+                MQ_DSP_2X2_CHUNKS(E_P0, E_P1);                                                           \
             }                                                                                            \
             for (; rem >= 4; rem -= 4) {                                                                 \
                 MQ_DSP_2X2(0, 0, E_P0, E_P1);                                                            \
