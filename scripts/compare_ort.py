@@ -228,7 +228,10 @@ def main():
             outp = os.path.join(args.work, f"{name}_mq_{obs}.npy")
             cmd = [args.calibrate, path, "--data", calib_path] + extra + ["--test", test_path,
                    "--eval-samples", str(len(test)), "--eval-output", outp, "-o", os.path.join(args.work, f"{name}_{obs}.mqm"), "-q"] + args.extra.split()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if res.returncode != 0:
+                sys.exit(f"calibrate failed ({' '.join(cmd)}):\n{res.stderr.strip()}\n"
+                         "(an old binary? rebuild with `swift build -c release --product calibrate`)")
             rows.append(("microquant", obs, metrics(ref, np.load(outp), labels)))
         float_top1 = None
         if labels is not None:
