@@ -233,9 +233,10 @@ public enum Quantizer {
     }
 
     /// Per-channel weights, int32 bias, folded bias, multipliers, packing.
-    /// With `inputMean` (the layer's mean input per input feature / channel, length k) the float bias is
-    /// corrected first: b'[c] = b[c] - sum_j (scale[c] * codes[c,j] - W[c,j]) * mean[j], so the expected
-    /// output of the int8 weights on the calibration data equals the float layer's (bias correction).
+    /// With `inputMean` (the layer's mean float input m and fake-quantized input mq per input feature /
+    /// channel, length k) the float bias is corrected first (`biasWithCorrection`):
+    /// b'[c] = b[c] - sum_j (scale[c] * codes[c,j] * mq[j] - W[c,j] * m[j]), so the expected output of the
+    /// int8 layer on the calibration data equals the float layer's (bias correction).
     static func prepareGemm(layer: Node, inQ: QParams, outQ: QParams, clamp: Op?,
                             weights: WeightOptions = WeightOptions(method: .minmax), inputMean: LayerInputMean? = nil) throws -> QGemm {
         let weight: ConstantTensor, bias: ConstantTensor?
