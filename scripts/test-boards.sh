@@ -6,8 +6,7 @@
 #      the runtime's fixture (also checked against its independent expected outputs) run under QEMU
 #      with outputs byte-identical to the host simulation (`simulate --output --raw` of the host run
 #      vs the device run, compared with cmp; at most 64 samples each): the bundled examples, the demo
-#      and the runtime fixture on all four QEMU boards (M3, M4, M7, M55), each importer fixture on
-#      one board in rotation;
+#      the runtime fixture and every importer fixture, each on all four QEMU boards (M3, M4, M7, M55);
 #      simulate --reference on the bundled example gives the calibrate report's SQNR (same samples);
 #   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
 #   4. every board (QEMU and real) builds warning-free with the documented one-line command;
@@ -92,17 +91,9 @@ fi
 
 echo "== QEMU boards: device outputs byte-identical to the host simulation =="
 qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
-all_boards=($qemu_boards)
-rot=0
 for entry in "${models[@]}"; do
   IFS='|' read -r name model inputs <<<"$entry"
   boards_for=$qemu_boards
-  if [[ $name == fx-* ]]; then
-    # importer fixtures (one op each): one board per fixture, rotating, so every fixture runs on a
-    # device and every core runs a quarter of them (keeps the script within its time budget)
-    boards_for=${all_boards[$((rot % 4))]}
-    rot=$((rot + 1))
-  fi
   inargs=()
   for i in $inputs; do inargs+=(--input "$i"); done
   "$SIMULATE" "$model" "${inargs[@]}" --limit 64 --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
