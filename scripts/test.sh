@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command). Exits non-zero on any failure.
 #   1. C core and runtime: cmocka suites (gcc, clang, ASan+UBSan), Arm cross builds, fuzzing
-#   2. boards: firmware for every board, QEMU runs byte-identical to the host simulator
+#   2. fast-path microkernels (DSP, MVE, v7m, host SIMD) vs the portable ones and an int64 reference, under QEMU
 #   3. swift test
+#   4. boards: firmware for every board, QEMU runs byte-identical to the host simulator
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== C core and runtime =="
 ./scripts/test-c.sh
+echo "== fast-path kernels on the four QEMU cores and the host =="
+./scripts/test-kernels-qemu.sh
 echo "== Swift =="
 swift build
 swift test
