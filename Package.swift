@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "calibrate",
             dependencies: [
-                "MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport",
+                "MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MQSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

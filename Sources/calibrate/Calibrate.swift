@@ -9,6 +9,7 @@ import MQONNX
 import MQPacking
 import MQQuantization
 import MQReport
+import MQSimulation
 
 extension ObserverKind: ExpressibleByArgument {}
 extension ActivationDType: ExpressibleByArgument {}
@@ -166,7 +167,7 @@ struct Calibrate: ParsableCommand {
         let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
                                           evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
                                           sha256: hash, calibrationSamples: calib.count, evaluationData: evalName)
-        if let board { try Self.checkBoard(board, flashBytes: packed.count, arenaBytes: mplan.arenaSize, log: log) }
+        if let board { try Self.checkBoard(board, packed: packed, log: log) }
 
         // Write everything atomically; on failure remove what this run wrote.
         let outPath = output ?? "out/\(stem).mqm"
@@ -187,26 +188,26 @@ struct Calibrate: ParsableCommand {
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
     }
 
-    /// Reads boards/NAME/board.json and fails unless the packed model fits the flash and the arena
-    /// plus the board's stack fits the RAM.
-    static func checkBoard(_ name: String, flashBytes: Int, arenaBytes: Int, log: (String) -> Void) throws {
-        let path = "boards/\(name)/board.json"
-        guard let d = FileManager.default.contents(atPath: path) else {
-            let avail = ((try? FileManager.default.contentsOfDirectory(atPath: "boards")) ?? [])
-                .filter { FileManager.default.fileExists(atPath: "boards/\($0)/board.json") }.sorted()
-            throw UserError("unknown board '\(name)': \(path) not found (boards: \(avail.isEmpty ? "none" : avail.joined(separator: ", ")))")
+    /// The fit check of `simulate --board` (MQSimulation.FitReport): flash = packed model + the runtime
+    /// code measured for the board's core (boards/runtime-size.json), RAM = arena + I/O + stack + static
+    /// data, against boards/NAME/board.json. Throws, with the full report, when the model does not fit.
+    static func checkBoard(_ name: String, packed: [UInt8], log: (String) -> Void) throws {
+        let catalog = try BoardCatalog.locate()
+        let board: BoardConfig
+        do {
+            board = try catalog.board(named: name)
+        } catch BoardError.unknownBoard(_, let available, let directory) {
+            throw UserError("unknown board '\(name)': no \(directory)/\(name)/board.json (boards: \(available.isEmpty ? "none" : available.joined(separator: ", ")))")
         }
-        guard let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any],
-              let flash = (obj["flash"] as? [String: Any])?["size"] as? Int,
-              let ram = (obj["ram"] as? [String: Any])?["size"] as? Int else {
-            throw UserError("\(path): expected {\"flash\": {\"size\": N}, \"ram\": {\"size\": N}}")
-        }
-        let stack = obj["stack_size"] as? Int ?? 0
+        let fit = try FitReport(model: try PackedModel(bytes: packed, source: "packed model"), board: board,
+                                sizes: try catalog.runtimeSizes(), costs: try catalog.costModel())
         var problems: [String] = []
-        if flashBytes > flash { problems.append("the packed model needs \(flashBytes) bytes of flash, the board has \(flash)") }
-        if arenaBytes + stack > ram { problems.append("the arena needs \(arenaBytes) bytes + \(stack) bytes of stack, the board has \(ram) bytes of RAM") }
-        guard problems.isEmpty else { throw UserError("model does not fit board '\(name)': " + problems.joined(separator: "; ")) }
-        log("board \(name): model \(flashBytes) B of \(flash) B flash (runtime code not counted), arena \(arenaBytes) B + stack \(stack) B of \(ram) B RAM: fits")
+        if !fit.fitsFlash { problems.append("flash: model \(fit.modelBytes) B + runtime code \(fit.firmwareCodeBytes) B = \(fit.flashBytes) bytes of flash, the board has \(board.flash.size)") }
+        if !fit.fitsRAM { problems.append("RAM: arena \(fit.arenaBytes) B + I/O \(fit.ioBytes) B + stack \(fit.stackBytes) B + static \(fit.staticRAMBytes) B = \(fit.ramBytes) bytes of RAM, the board has \(board.ram.size)") }
+        guard problems.isEmpty else {
+            throw UserError("model does not fit board '\(name)': " + problems.joined(separator: "; ") + "\n" + fit.render())
+        }
+        log("board \(name): flash \(fit.flashBytes) B (model \(fit.modelBytes) + runtime code \(fit.firmwareCodeBytes)) of \(board.flash.size) B, RAM \(fit.ramBytes) B of \(board.ram.size) B: fits")
     }
 }
 
