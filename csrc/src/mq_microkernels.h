@@ -39,7 +39,34 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
 void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride);
 
-/* Dispatch: the best variant for the target, chosen at compile time.
+/*
+ * x86-64 host, chosen at RUN time (the simulator's fast path on CPUs that have the instructions). Compiled
+ * with per-function __attribute__((target("..."))) -- no global -mavx flags, so every x86-64 build (SwiftPM,
+ * CMake, any -march) compiles them; on other targets and compilers without the attribute they are absent
+ * (MQ_X86_HOST_KERNELS undefined). Bit-identical to mq_gemm_s8_n4k16_c; the output stage is the portable one.
+ *   _avx512vnni: VPDPBUSD on one zmm = one 4-row x 16-k N4K16 block (needs AVX-512 F + BW + VNNI);
+ *   _avx2:       VPMOVSXBW + VPMADDWD (no saturating VPMADDUBSW);
+ *   _x86:        the dispatcher: picks the best of avx512vnni / avx2 / sse2 with __builtin_cpu_supports on
+ *                its first call and caches the choice (mq_gemm_s8_n4k16_x86_name() says which).
+ * Call _avx512vnni / _avx2 directly only where mq_gemm_s8_n4k16_x86_supported() says the CPU has them.
+ */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && !defined(_MSC_VER) && \
+    ((defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 9))
+#define MQ_X86_HOST_KERNELS 1
+void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                           uint8_t *out, int32_t out_stride);
+void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                 uint8_t *out, int32_t out_stride);
+void mq_gemm_s8_n4k16_x86(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride);
+/* 1 if this CPU (and OS) can run variant name ("sse2", "avx2", "avx512vnni"), else 0. */
+int mq_gemm_s8_n4k16_x86_supported(const char *name);
+/* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
+ * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
+const char *mq_gemm_s8_n4k16_x86_name(void);
+#endif
+
+/* Dispatch: the best variant for the target, chosen at compile time (x86-64 hosts: at run time).
  * MQ_FORCE_PORTABLE forces the C variants (used by tests and benchmarks to compare paths). */
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_mve
@@ -49,6 +76,9 @@ void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
 #define MQ_LUT_U8 mq_lut_u8_dsp
 #elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_v7m
+#define MQ_LUT_U8 mq_lut_u8_c
+#elif defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
+#define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_x86
 #define MQ_LUT_U8 mq_lut_u8_c
 #elif defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64)) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_sse2

@@ -1,0 +1,217 @@
+/*
+ * x86-64 host GEMM microkernels (mq_gemm_s8_n4k16_sse2 / _avx2 / _avx512vnni and the run-time dispatcher
+ * mq_gemm_s8_n4k16_x86): every variant this CPU can run is called DIRECTLY on the same random problems and
+ * compared byte for byte with the portable kernel mq_gemm_s8_n4k16_c and with the int64 reference of
+ * ref_gemm.h (written from the definition: original bias, (x - zp) * w, no packing or bias folding).
+ * Shapes: k = 1, odd, 15/16/17, 640, 4096; n not a multiple of 4 (and fewer than 4 groups left in the
+ * VNNI kernel's 4-group pass); batch 1..5; strided rows; uint8/int8 inputs; per-tensor/per-channel;
+ * biases near and across the int32 limits (wrapping accumulators); random shifts; clamp; LUT epilogue.
+ * Prints which variants ran. On hosts without the x86 kernels only the portable kernel is checked.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "microquant/mq_host.h"
+#include "microquant/mq_kernels.h"
+#include "mq_microkernels.h"
+#include "ref_gemm.h"
+
+typedef void (*gemm_fn)(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
+                        int32_t out_stride);
+
+typedef struct {
+    const char *name;
+    gemm_fn fn;
+} variant;
+
+static variant g_variants[6];
+static int g_nvariants;
+static long g_checked[6];
+
+static void pick_variants(void)
+{
+    g_nvariants = 0;
+    g_variants[g_nvariants].name = "c";
+    g_variants[g_nvariants++].fn = mq_gemm_s8_n4k16_c;
+#if defined(MQ_X86_HOST_KERNELS)
+    g_variants[g_nvariants].name = "sse2";
+    g_variants[g_nvariants++].fn = mq_gemm_s8_n4k16_sse2;
+    if (mq_gemm_s8_n4k16_x86_supported("avx2")) {
+        g_variants[g_nvariants].name = "avx2";
+        g_variants[g_nvariants++].fn = mq_gemm_s8_n4k16_avx2;
+    } else {
+        printf("test_gemm_x86: this CPU has no AVX2: mq_gemm_s8_n4k16_avx2 not run\n");
+    }
+    if (mq_gemm_s8_n4k16_x86_supported("avx512vnni")) {
+        g_variants[g_nvariants].name = "avx512vnni";
+        g_variants[g_nvariants++].fn = mq_gemm_s8_n4k16_avx512vnni;
+    } else {
+        printf("test_gemm_x86: this CPU has no AVX-512 VNNI: mq_gemm_s8_n4k16_avx512vnni not run\n");
+    }
+    g_variants[g_nvariants].name = "dispatch";
+    g_variants[g_nvariants++].fn = mq_gemm_s8_n4k16_x86;
+#else
+    printf("test_gemm_x86: no x86-64 host kernels in this build; only the portable kernel is checked\n");
+#endif
+}
+
+/* One problem: m rows (row stride k + pad_x), n outputs (row stride n + pad_o), all variants vs reference. */
+static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_options *o, int32_t pad_x,
+                        int32_t pad_o)
+{
+    ref_problem q;
+    const int32_t xs = k + pad_x;
+    const int32_t os = n + pad_o;
+    uint8_t *x, *y, *yc, *expect;
+    int32_t i, c;
+    int v;
+    if (!ref_problem_init(&q, r, n, k, o)) {
+        ref_problem_free(&q);
+        return;
+    }
+    x = (uint8_t *)malloc((size_t)m * (size_t)xs);
+    y = (uint8_t *)malloc((size_t)m * (size_t)os);
+    yc = (uint8_t *)malloc((size_t)m * (size_t)os);
+    expect = (uint8_t *)malloc((size_t)m * (size_t)n);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(yc);
+    assert_non_null(expect);
+    ref_fill_codes(r, x, (size_t)m * (size_t)xs);
+    for (i = 0; i < m; ++i) {
+        for (c = 0; c < n; ++c) {
+            expect[(size_t)i * (size_t)n + (size_t)c] = ref_dot_out(&q, x + (size_t)i * (size_t)xs, c);
+        }
+    }
+    memset(yc, 0xA5, (size_t)m * (size_t)os);
+    mq_gemm_s8_n4k16_c(&q.p, m, x, xs, yc, os);
+    for (v = 0; v < g_nvariants; ++v) {
+        memset(y, 0xA5, (size_t)m * (size_t)os);
+        g_variants[v].fn(&q.p, m, x, xs, y, os);
+        for (i = 0; i < m; ++i) {
+            for (c = 0; c < os; ++c) {
+                const size_t at = (size_t)i * (size_t)os + (size_t)c;
+                if (c >= n) {
+                    if (y[at] != 0xA5) {
+                        fail_msg("%s m=%d n=%d k=%d row %d: wrote past n at column %d", g_variants[v].name, m, n, k,
+                                 i, c);
+                    }
+                    continue;
+                }
+                if (y[at] != expect[(size_t)i * (size_t)n + (size_t)c] || y[at] != yc[at]) {
+                    fail_msg("%s m=%d n=%d k=%d row %d ch %d: got %u, reference %u, portable %u (in_u8=%d zp=%d "
+                             "pc=%d lut=%d bias_mode=%d shift_mode=%d)",
+                             g_variants[v].name, m, n, k, i, c, y[at], expect[(size_t)i * (size_t)n + (size_t)c],
+                             yc[at], o->in_u8, q.in_zp, o->per_channel, o->use_lut, o->bias_mode, o->shift_mode);
+                }
+                ++g_checked[v];
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(yc);
+    free(expect);
+    ref_problem_free(&q);
+}
+
+static void test_x86_shapes(void **state)
+{
+    static const int32_t ks[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 127, 640, 4096};
+    static const int32_t ns[] = {1, 3, 4, 5, 7, 8, 13, 16, 17, 20, 33, 64};
+    static const int32_t ms[] = {1, 2, 3, 5};
+    ref_rng r = {0x5eed86u};
+    size_t a, b, c;
+    (void)state;
+    for (a = 0; a < sizeof(ks) / sizeof(ks[0]); ++a) {
+        for (b = 0; b < sizeof(ns) / sizeof(ns[0]); ++b) {
+            for (c = 0; c < sizeof(ms) / sizeof(ms[0]); ++c) {
+                const ref_options o = ref_random_options(&r);
+                if (ks[a] >= 640 && (ns[b] > 17 || ms[c] > 2)) {
+                    continue; /* keep the big-k cases quick (the reference is O(m n k)) */
+                }
+                run_problem(&r, ms[c], ns[b], ks[a], &o, (int32_t)ref_range(&r, 0, 1) * 5,
+                            (int32_t)ref_range(&r, 0, 1) * 3);
+            }
+        }
+    }
+}
+
+/* Every combination of input dtype x per-channel x LUT x bias mode (including wrapping accumulators). */
+static void test_x86_modes(void **state)
+{
+    ref_rng r = {0xc0ffee86u};
+    int in_u8, pc, lut, bias_mode, shift_mode, rep;
+    (void)state;
+    for (in_u8 = 0; in_u8 <= 1; ++in_u8) {
+        for (pc = 0; pc <= 1; ++pc) {
+            for (lut = 0; lut <= 1; ++lut) {
+                for (bias_mode = 0; bias_mode <= 3; ++bias_mode) {
+                    for (shift_mode = 0; shift_mode <= 1; ++shift_mode) {
+                        for (rep = 0; rep < 3; ++rep) {
+                            ref_options o = ref_random_options(&r);
+                            o.in_u8 = in_u8;
+                            o.per_channel = pc;
+                            o.use_lut = lut;
+                            o.bias_mode = bias_mode;
+                            o.shift_mode = shift_mode;
+                            o.w_mode = rep == 2 ? 1 : 0;
+                            run_problem(&r, (int32_t)ref_range(&r, 1, 4), (int32_t)ref_range(&r, 1, 40),
+                                        (int32_t)ref_range(&r, 1, 300), &o, 0, 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* k = 4096 with every weight and code at the extremes (largest |dot|), both input dtypes. */
+static void test_x86_extremes(void **state)
+{
+    ref_rng r = {0xe8e8e8u};
+    int in_u8;
+    (void)state;
+    for (in_u8 = 0; in_u8 <= 1; ++in_u8) {
+        ref_options o = ref_random_options(&r);
+        o.in_u8 = in_u8;
+        o.w_mode = 1;
+        o.bias_mode = 3;
+        run_problem(&r, 2, 9, 4096, &o, 0, 0);
+        run_problem(&r, 1, 5, 4095, &o, 1, 1);
+    }
+}
+
+static void test_x86_report(void **state)
+{
+    int v;
+    (void)state;
+    for (v = 0; v < g_nvariants; ++v) {
+        printf("test_gemm_x86: %-10s %ld outputs checked, 0 mismatches\n", g_variants[v].name, g_checked[v]);
+        assert_true(g_checked[v] > 1000);
+    }
+#if defined(MQ_X86_HOST_KERNELS)
+    printf("test_gemm_x86: the dispatcher runs %s\n", mq_gemm_s8_n4k16_x86_name());
+    assert_true(mq_gemm_s8_n4k16_x86_supported(mq_gemm_s8_n4k16_x86_name()));
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_x86_shapes),
+        cmocka_unit_test(test_x86_modes),
+        cmocka_unit_test(test_x86_extremes),
+        cmocka_unit_test(test_x86_report),
+    };
+    pick_variants();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
