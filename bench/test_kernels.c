@@ -32,6 +32,9 @@ static uint8_t out_fast[MAX_M * MAX_OS + 8], out_port[MAX_M * MAX_OS + 8], out_r
 
 static uint32_t seed = 0x2545F491u;
 static unsigned failures;
+/* Set for the focused trials of the DSP assembly pair loop's domain (k % 16 == 0, m >= 2):
+ * shifts in [-21, -1] (E = 1 and E = 21 edges included), half of them with small data. */
+static int focus_full;
 static unsigned checks;
 
 static const int32_t k_list[] = {1, 2, 3, 4, 5, 7, 12, 15, 16, 17, 19, 31, 32, 33, 48, 63, 64, 65, 100, 127, 128, 255, 640};
@@ -88,11 +91,23 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
     for (i = 0; i < n * k; i++) {
         w_rows[i] = wmode == 0u ? (int8_t)(mq_ref_rand(&seed) & 1u ? 127 : -128) : (int8_t)mq_ref_rand(&seed);
     }
+    if (focus_full && (wmode & 2u) != 0u) {
+        /* sparse +-1 weights, small biases: unsaturated outputs at every E, where the rounding
+         * (incl. the sign correction of negative accumulators) decides the code */
+        for (i = 0; i < n * k; i++) {
+            const uint32_t r = mq_ref_rand(&seed);
+            w_rows[i] = (int8_t)((r & 7u) != 0u ? 0 : (r & 8u) ? 1 : -1);
+        }
+    }
     mq_ref_pack(w_rows, n, k, w_packed);
     for (c = 0; c < n; c++) {
-        bias[c] = pick_bias();
+        bias[c] = focus_full && (wmode & 2u) != 0u ? mq_ref_range(&seed, -300, 300) : pick_bias();
         mult[c] = pick_mult();
         shift[c] = pick_shift();
+        if (focus_full) {
+            const uint32_t r = mq_ref_rand(&seed) % 4u;
+            shift[c] = r == 0u ? -1 : r == 1u ? -21 : mq_ref_range(&seed, -21, -1);
+        }
     }
     for (b = 0; b < sizeof(xin); b++) {
         xin[b] = wmode == 1u ? (uint8_t)(mq_ref_rand(&seed) & 1u ? 0u : 255u) : (uint8_t)mq_ref_rand(&seed);
@@ -229,6 +244,14 @@ int main(void)
         gemm_case(m, n_out, k, (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1,
                   (trial % 3) == 0, trial);
     }
+    /* Focused: whole 16-code chunks, 2..5 rows, per-tensor and per-channel, both input dtypes, clamps, LUT. */
+    focus_full = 1;
+    for (trial = 0; trial < 150; trial++) {
+        static const int32_t k16[] = {16, 32, 48, 64, 128, 640};
+        gemm_case(mq_ref_range(&seed, 2, MAX_M), mq_ref_range(&seed, 1, MAX_N), k16[mq_ref_rand(&seed) % 6u],
+                  (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, (trial % 3) == 0, 400 + trial);
+    }
+    focus_full = 0;
     for (n = 0; n < 68; n++) {
         lut_case(n, n % 4u, (n / 4u) % 4u, 0);
         lut_case(n, (n + 1u) % 4u, 0, 1);

@@ -382,6 +382,189 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
 MQ_DSP_ROWS(s8, "", "", "", "")
 MQ_DSP_ROWS(u8, MQ_DSP_EOR("xa0"), MQ_DSP_EOR("xa1"), MQ_DSP_EOR("p0a"), MQ_DSP_EOR("p1a"))
 
+/*
+ * 2x2 pair loop in assembly (the common conv / batched FC case): all pairs of input rows against
+ * rows h, h+1 of a group, whole 16-code chunks only (k % 16 == 0), both channels with E = -shift in
+ * [1, 21]; a clamp narrower than the code range and the LUT epilogue take an out-of-line branch. Written as a naked function so that the
+ * 4 accumulators, 3 pointers, 4 unpacked input halves, the weight word and the chunk count live in
+ * r0-r12 and lr with nothing spilled, and the per-pair set-up and requantization need no compiler
+ * glue (~60 instructions per 2x2 block besides the 83 per chunk).
+ * Requantization as mq_dsp_rq2, with zl = out_zero_point - act_min folded into the rounding term:
+ *   hi >> (E - 1) = floor((P + 2^30 + 2^(30+E) + zl * 2^(31+E) - [P < 0] * 2^31) / 2^(31+E)) = r + zl,
+ * exact because zl is an integer; no overflow since |P| < 2^62 and |zl| * 2^(31+E) <= 383 * 2^52, so
+ * the 64-bit sum stays below 2^63 and its high word below 2^31. Then lo + USAT8(r + zl) as before
+ * (r + zl cannot leave int32 here, so the QADD is not needed).
+ * Job layout (offsets used by the assembly, checked by the static assertions below).
+ */
+typedef struct {
+    const int8_t *w;     /*  0: weights of row h (row h + 1 at +16), chunk stride 64 */
+    int32_t x_stride;    /*  4 */
+    int32_t chunks;      /*  8: k / 16 >= 1 */
+    int32_t x_next;      /* 12: x_stride - k (end of the second row -> first row of the next pair) */
+    int32_t out_stride;  /* 16 */
+    int32_t lo;          /* 20: act_min */
+    int32_t bias[2];     /* 24 */
+    int32_t rq[2][4];    /* 32: per channel: round low word, round high word, multiplier, E - 1 */
+    int32_t h;           /* 64: act_max - act_min */
+    const uint8_t *lut;  /* 68: LUT epilogue or NULL */
+    int32_t slow;        /* 72: nonzero when h < 255 or lut != NULL (out-of-line epilogue) */
+} mq_dsp_pair_job;
+
+typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
+                                     offsetof(mq_dsp_pair_job, rq) == 32 && offsetof(mq_dsp_pair_job, h) == 64 &&
+                                     offsetof(mq_dsp_pair_job, slow) == 72)
+                                        ? 1
+                                        : -1];
+
+/* One 4-code step: r4/r5 input rows (post-incremented), r6 weights; r0/r2 += row h, r1/r3 += row h + 1. */
+#define MQ_DSP_PSTEP(WOFF, WOFF16, EOR)                                                          \
+    "ldr r7, [r4], #4\n\t"                                                                       \
+    "ldr r9, [r5], #4\n\t" EOR "sxtb16 r8, r7, ror #8\n\t"                                       \
+    "sxtb16 r7, r7\n\t"                                                                          \
+    "sxtb16 r10, r9, ror #8\n\t"                                                                 \
+    "sxtb16 r9, r9\n\t"                                                                          \
+    "ldr r11, [r6, #" #WOFF "]\n\t"                                                              \
+    "sxtb16 r12, r11, ror #8\n\t"                                                                \
+    "sxtb16 r11, r11\n\t"                                                                        \
+    "smlad r0, r11, r7, r0\n\t"                                                                  \
+    "smlad r2, r11, r9, r2\n\t"                                                                  \
+    "smlad r0, r12, r8, r0\n\t"                                                                  \
+    "smlad r2, r12, r10, r2\n\t"                                                                 \
+    "ldr r11, [r6, #" #WOFF16 "]\n\t"                                                            \
+    "sxtb16 r12, r11, ror #8\n\t"                                                                \
+    "sxtb16 r11, r11\n\t"                                                                        \
+    "smlad r1, r11, r7, r1\n\t"                                                                  \
+    "smlad r3, r11, r9, r3\n\t"                                                                  \
+    "smlad r1, r12, r8, r1\n\t"                                                                  \
+    "smlad r3, r12, r10, r3\n\t"
+
+/* Requantize accumulators A (row 0) and B (row 1) of channel slot OFF (job offset of its rq). */
+#define MQ_DSP_PRQ(A, B, OFF)                                                                    \
+    "ldrd r4, r5, [r12, #" #OFF "]\n\t"                                                          \
+    "ldrd r6, r7, [r12, #" #OFF "+8]\n\t"                                                        \
+    "mov r8, r4\n\t"                                                                             \
+    "mov r9, r5\n\t"                                                                             \
+    "smlal r4, r5, " A ", r6\n\t"                                                                \
+    "smlal r8, r9, " B ", r6\n\t"                                                                \
+    "lsr r11, " A ", #31\n\t"                                                                    \
+    "smlal r4, r5, r11, r10\n\t"                                                                 \
+    "lsr r11, " B ", #31\n\t"                                                                    \
+    "smlal r8, r9, r11, r10\n\t"                                                                 \
+    "asr " A ", r5, r7\n\t"                                                                      \
+    "asr " B ", r9, r7\n\t"
+
+#define MQ_DSP_PMIN(R) "cmp " R ", r5\n\tit gt\n\tmovgt " R ", r5\n\t"
+#define MQ_DSP_PLUT(R) "uxtb " R ", " R "\n\tldrb " R ", [r5, " R "]\n\t"
+
+/* (job, x: first input row, o: first output byte, pairs >= 1) */
+#define MQ_DSP_PAIRS_FN(NAME, EOR)                                                               \
+    __attribute__((naked, noinline)) static void NAME(                                           \
+        const mq_dsp_pair_job *job __attribute__((unused)), const uint8_t *x __attribute__((unused)), \
+        uint8_t *o __attribute__((unused)), int32_t pairs __attribute__((unused)))               \
+    {                                                                                            \
+        __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
+                         "push {r0-r3}\n\t" /* sp: job, x, o, pairs */                           \
+                         "1:\n\t"                                                                \
+                         "ldr r12, [sp]\n\t"                                                     \
+                         "ldr r4, [sp, #4]\n\t"                                                  \
+                         "ldr r5, [r12, #4]\n\t"                                                 \
+                         "add r5, r4, r5\n\t"                                                    \
+                         "ldrd r0, r1, [r12, #24]\n\t"                                           \
+                         "mov r2, r0\n\t"                                                        \
+                         "mov r3, r1\n\t"                                                        \
+                         "ldr r6, [r12]\n\t"                                                     \
+                         "ldr lr, [r12, #8]\n\t"                                                 \
+                         "2:\n\t" MQ_DSP_PSTEP(0, 16, EOR) MQ_DSP_PSTEP(4, 20, EOR)              \
+                             MQ_DSP_PSTEP(8, 24, EOR) MQ_DSP_PSTEP(12, 28, EOR)                  \
+                         "add r6, r6, #64\n\t"                                                   \
+                         "subs lr, lr, #1\n\t"                                                   \
+                         "bne 2b\n\t"                                                            \
+                         "ldr r12, [sp]\n\t"                                                     \
+                         "ldr r11, [r12, #12]\n\t"                                               \
+                         "add r5, r5, r11\n\t"                                                   \
+                         "str r5, [sp, #4]\n\t"                                                  \
+                         "mov r10, #0x80000000\n\t" MQ_DSP_PRQ("r0", "r2", 32)                   \
+                             MQ_DSP_PRQ("r1", "r3", 48)                                          \
+                         "ldr r4, [r12, #20]\n\t"                                                \
+                         "usat r0, #8, r0\n\t"                                                   \
+                         "usat r1, #8, r1\n\t"                                                   \
+                         "usat r2, #8, r2\n\t"                                                   \
+                         "usat r3, #8, r3\n\t"                                                   \
+                         "ldr r5, [r12, #72]\n\t"                                                \
+                         "cbnz r5, 5f\n\t"                                                       \
+                         "add r0, r0, r4\n\t"                                                    \
+                         "add r1, r1, r4\n\t"                                                    \
+                         "add r2, r2, r4\n\t"                                                    \
+                         "add r3, r3, r4\n\t"                                                    \
+                         "6:\n\t"                                                                \
+                         "ldr r5, [sp, #8]\n\t"                                                  \
+                         "ldr r6, [r12, #16]\n\t"                                                \
+                         "strb r0, [r5]\n\t"                                                     \
+                         "strb r1, [r5, #1]\n\t"                                                 \
+                         "add r5, r5, r6\n\t"                                                    \
+                         "strb r2, [r5]\n\t"                                                     \
+                         "strb r3, [r5, #1]\n\t"                                                 \
+                         "add r5, r5, r6\n\t"                                                    \
+                         "str r5, [sp, #8]\n\t"                                                  \
+                         "ldr r4, [sp, #12]\n\t"                                                 \
+                         "subs r4, r4, #1\n\t"                                                   \
+                         "str r4, [sp, #12]\n\t"                                                 \
+                         "bne 1b\n\t"                                                            \
+                         "add sp, sp, #16\n\t"                                                   \
+                         "pop {r4-r11, pc}\n\t"                                                  \
+                         "5:\n\t" /* clamp to h, then the LUT if any */                         \
+                         "ldr r5, [r12, #64]\n\t"                                                \
+                         "cmp r5, #255\n\t"                                                      \
+                         "beq 7f\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2")        \
+                             MQ_DSP_PMIN("r3")                                                   \
+                         "7:\n\t"                                                                \
+                         "add r0, r0, r4\n\t"                                                    \
+                         "add r1, r1, r4\n\t"                                                    \
+                         "add r2, r2, r4\n\t"                                                    \
+                         "add r3, r3, r4\n\t"                                                    \
+                         "ldr r5, [r12, #68]\n\t"                                                \
+                         "cmp r5, #0\n\t"                                                        \
+                         "beq 6b\n\t" MQ_DSP_PLUT("r0") MQ_DSP_PLUT("r1") MQ_DSP_PLUT("r2")        \
+                             MQ_DSP_PLUT("r3")                                                   \
+                         "b 6b\n\t");                                                            \
+    }
+
+MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_s8, "")
+MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_u8, "eor r7, r7, #0x80808080\n\teor r9, r9, #0x80808080\n\t")
+
+/* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them. */
+static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2],
+                                int32_t k, const mq_dsp_out *os, int32_t x_stride, int32_t out_stride)
+{
+    int32_t r;
+    if ((k & 15) != 0) {
+        return 0;
+    }
+    for (r = 0; r < 2; r++) {
+        const int32_t e = q[r].right + 1;
+        int64_t round;
+        if (e > 21) {
+            return 0;
+        }
+        round = q[r].round + (int64_t)os->zl * ((int64_t)1 << (31 + e));
+        j->rq[r][0] = (int32_t)(uint32_t)(uint64_t)round;
+        j->rq[r][1] = (int32_t)(round >> 32);
+        j->rq[r][2] = q[r].multiplier;
+        j->rq[r][3] = q[r].right;
+        j->bias[r] = bias[r];
+    }
+    j->w = wh;
+    j->x_stride = x_stride;
+    j->chunks = k >> 4;
+    j->x_next = x_stride - k;
+    j->out_stride = out_stride;
+    j->lo = os->lo;
+    j->h = os->h;
+    j->lut = os->lut;
+    j->slow = os->h != 255 || os->lut != NULL;
+    return 1;
+}
+
 typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
                                    const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
@@ -396,6 +579,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     const mq_dsp_rows_1x4_fn rows_1x4 = u8 ? mq_dsp_rows_1x4_u8 : mq_dsp_rows_1x4_s8;
     const mq_dsp_rows_2x2_fn rows_2x2 = u8 ? mq_dsp_rows_2x2_u8 : mq_dsp_rows_2x2_s8;
+    void (*const pairs_2x2)(const mq_dsp_pair_job *, const uint8_t *, uint8_t *, int32_t) =
+        u8 ? mq_dsp_pairs_2x2_u8 : mq_dsp_pairs_2x2_s8;
     const mq_dsp_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
     const int32_t pairs = m / 2;
     mq_dsp_rq q[4];
@@ -451,8 +636,15 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             continue;
         }
         if (rows == 4 && pairs > 0) {
-            rows_2x2(wg, &q[0], bias, k, &os, pairs, x, x_stride, out + c0, out_stride);
-            rows_2x2(wg + 32, &q[2], bias + 2, k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
+            int32_t h;
+            for (h = 0; h < 4; h += 2) {
+                mq_dsp_pair_job job;
+                if (mq_dsp_pair_job_init(&job, wg + 16 * h, &q[h], bias + h, k, &os, x_stride, out_stride)) {
+                    pairs_2x2(&job, x, out + c0 + h, pairs);
+                } else {
+                    rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride);
+                }
+            }
             if (m & 1) {
                 rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
                          out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
