@@ -214,12 +214,17 @@ int main(void)
            "DSP"
 #elif defined(__ARM_ARCH_7M__)
            "v7m (GEMM), portable (LUT)"
+#elif defined(MQ_X86_HOST_KERNELS)
+           "x86-64 run-time dispatch (GEMM, host), portable (LUT)"
 #elif defined(__SSE2__) && defined(__x86_64__)
            "SSE2 (GEMM, host), portable (LUT)"
 #else
            "portable"
 #endif
     );
+#if defined(MQ_X86_HOST_KERNELS)
+    printf("x86-64 GEMM variant chosen at run time: %s\n", mq_gemm_s8_n4k16_x86_name());
+#endif
     /* Reference sanity, hand-checked TFLite double rounding: 5 * 0.5 = 2.5 -> SRDHM 3 (half up) -> 1.5 -> 2;
      * -5 -> -2.5 -> -2 -> -1 (tie away from zero); -6 -> -3 -> -1.5 -> -2. */
     if (mq_ref_requant(5, 1 << 30, -1) != 2 || mq_ref_requant(-5, 1 << 30, -1) != -1 ||

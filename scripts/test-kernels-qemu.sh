@@ -45,13 +45,15 @@ m4 mps2-an386 -mcpu=cortex-m4,-mfpu=fpv4-sp-d16,-mfloat-abi=hard mps2.ld
 m7 mps2-an500 -mcpu=cortex-m7,-mfpu=fpv5-d16,-mfloat-abi=hard mps2.ld
 m55 mps3-an547 -mcpu=cortex-m55,-mfloat-abi=hard an547.ld
 LIST
-# The host's own fast path (SSE2 on x86-64, else portable), the one the simulator runs, same test.
+# The host's own fast path (x86-64: the run-time dispatched AVX-512 VNNI / AVX2 / SSE2 kernel; else portable),
+# the one the simulator runs, same test. MQ_HOST_GEMM=sse2|avx2|avx512vnni forces a variant the CPU has.
 HOSTCC=${CC:-cc}
 if command -v "$HOSTCC" >/dev/null; then
   # shellcheck disable=SC2086
   if "$HOSTCC" -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -fsanitize=address,undefined \
        -fno-sanitize-recover=all $INC -o "$OUT/test_kernels_host" bench/test_kernels.c $KERNELS \
-       csrc/src/mq_gemm_s8_n4k16_sse2.c 2>"$OUT/host-build.log" && "$OUT/test_kernels_host" > "$OUT/host.log" 2>&1 &&
+       csrc/src/mq_gemm_s8_n4k16_sse2.c csrc/src/mq_gemm_s8_n4k16_avx2.c csrc/src/mq_gemm_s8_n4k16_avx512vnni.c \
+       csrc/src/mq_gemm_s8_n4k16_x86.c 2>"$OUT/host-build.log" && "$OUT/test_kernels_host" > "$OUT/host.log" 2>&1 &&
      grep -q '^PASS:' "$OUT/host.log"; then
     tail -n 2 "$OUT/host.log" | sed "s/^/  [host] /"
     echo "test-kernels-qemu: host ($HOSTCC, ASan+UBSan): ok"

@@ -38,6 +38,8 @@ MQ_AVX2_TARGET
 void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
 {
+    /* a local copy: the byte stores below may alias *p, a local cannot be aliased by them */
+    const mq_fc_params q = *p;
     const int32_t n = p->n;
     const int32_t k = p->k;
     const int32_t chunks = k >> 4;
@@ -92,7 +94,7 @@ void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             _mm_storeu_si128((__m128i *)(void *)acc,
                              _mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1)));
             for (r = 0; r < 4 && c0 + r < n; r++) {
-                orow[c0 + r] = mq_gemm_x86_out1(p, c0 + r, (uint32_t)acc[r]);
+                orow[c0 + r] = mq_gemm_x86_out1(&q, c0 + r, (uint32_t)acc[r]);
             }
         }
     }

@@ -52,6 +52,8 @@ MQ_VNNI_TARGET
 void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                  uint8_t *out, int32_t out_stride)
 {
+    /* a local copy: the byte stores below may alias *p, a local cannot be aliased by them */
+    const mq_fc_params q = *p;
     const int32_t n = p->n;
     const int32_t k = p->k;
     const int32_t chunks = k >> 4;
@@ -115,7 +117,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
             for (j = 0; j < 4; j++) {
                 const int32_t c0 = 4 * (g + j);
                 for (r = 0; r < 4 && c0 + r < n; r++) {
-                    orow[c0 + r] = mq_gemm_x86_out1(p, c0 + r, (uint32_t)acc[4 * r + j]);
+                    orow[c0 + r] = mq_gemm_x86_out1(&q, c0 + r, (uint32_t)acc[4 * r + j]);
                 }
             }
         }
