@@ -1,7 +1,7 @@
 /*
  * mq_conv1x1: pointwise convolution, NHWC, stride 1/2, zero padding, as a GEMM over pixels.
  *
- * Unpadded stride-1 convolutions (out = in size) are a single microkernel call over all pixels (x_stride = k).
+ * Unpadded (scratch size 0: every pad is 0) stride-1 convolutions (out = in size) are a single microkernel call over all pixels (x_stride = k).
  * Otherwise, for every output row the interior pixels (those that read a real input pixel) form one microkernel call
  * with input stride stride_w * k; padded pixels go through the same microkernel reading one scratch pixel
  * filled with the input zero point code (input stride 0). No second GEMM implementation.
@@ -84,8 +84,8 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
 
     in = (const uint8_t *)input;
     out = (uint8_t *)output;
-    if (p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 && out_h == p->in_h &&
-        out_w == p->in_w && (size_t)p->batch * out_pixel_count <= (size_t)INT32_MAX) {
+    if (need == 0u && p->stride_h == 1 && p->stride_w == 1 &&
+        (size_t)p->batch * out_pixel_count <= (size_t)INT32_MAX) {
         /* Unpadded stride 1: every pixel of every image is a contiguous row of k codes, so the whole
          * convolution is one GEMM call (per-group set-up paid once, pixel pairs across image rows). */
         MQ_GEMM_S8_N4K16(g, (int32_t)((size_t)p->batch * out_pixel_count), in, g->k, out, g->n);

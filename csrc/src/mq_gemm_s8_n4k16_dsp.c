@@ -27,6 +27,95 @@
 
 #include <arm_acle.h>
 
+#if defined(__OPTIMIZE_SIZE__)
+/*
+ * Size-optimised build (-Os, __OPTIMIZE_SIZE__): one compact, rolled loop shape instead of the unrolled
+ * 2x2 / 1x4 loops and the assembly pair loop above (about 0.5 KB instead of about 5 KB). Still SXTB16 +
+ * SMLAD: per 4 codes one input word (EOR 0x80808080 for UINT8, 0 for INT8) unpacked once and used for the
+ * 4 rows of the group; weight words are read with LDR, which allows any alignment on these cores, so no
+ * portable-kernel fallback is linked. Every shift in [-31, 30] is handled here (mq_dsp_os_out), with the
+ * same one-SMLAL rounding as above for shift <= -1. Bit-identical to mq_gemm_s8_n4k16_c.
+ */
+#include <string.h>
+
+/* Codes [0, min(4, rem)) of a row as a word (zero bytes above; never reads past the row). */
+static uint32_t mq_dsp_os_load(const uint8_t *x, int32_t rem)
+{
+    uint32_t v = 0;
+    if (rem >= 4) {
+        memcpy(&v, x, sizeof(v));
+    } else {
+        while (rem-- > 0) {
+            v = (v << 8) | x[rem];
+        }
+    }
+    return v;
+}
+
+/*
+ * Requantize, offset, clamp, LUT: mq_requantize(acc, M, shift) with x = acc << max(shift, 0) (wraps),
+ * P = x * M (M >= 0), E = max(-shift, 0):
+ *   E = 0:  SRDHM = floor((2P + 2^31) / 2^32), the high word of 2P + 2^31 (|2P| < 2^63);
+ *   E >= 1: floor((P + 2^30 + 2^(30+E) - [P < 0] * 2^31) / 2^(31+E)) = high word >> (E - 1)
+ * (derivation at mq_dsp_rq). Clamped before the zero point is added (r may be near INT32_MAX).
+ */
+static uint8_t mq_dsp_os_out(int32_t acc, int32_t mult, int32_t shift, const mq_fc_params *p)
+{
+    const int32_t e = shift > 0 ? 0 : -shift;
+    const int32_t x = (int32_t)((uint32_t)acc << (shift > 0 ? shift : 0));
+    int64_t s = (int64_t)x * mult;
+    int32_t r;
+    if (e == 0) {
+        s = 2 * s + ((int64_t)1 << 31);
+    } else {
+        s += ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) - (s < 0 ? ((int64_t)1 << 31) : 0);
+    }
+    r = (int32_t)(s >> 32) >> (e > 0 ? e - 1 : 0);
+    r = mq_clamp_i32(r, p->act_min - p->out_zero_point, p->act_max - p->out_zero_point) + p->out_zero_point;
+    return p->lut != NULL ? p->lut[(uint8_t)r] : (uint8_t)r;
+}
+
+void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    const int32_t n = p->n;
+    const int32_t k = p->k;
+    const size_t group_bytes = (size_t)((k + 15) >> 4) * 64u;
+    const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
+    int32_t n0;
+    for (n0 = 0; n0 < n; n0 += 4) {
+        const int8_t *wg = p->weights + (size_t)(n0 >> 2) * group_bytes;
+        int32_t i;
+        for (i = 0; i < m; ++i) {
+            const uint8_t *xr = x + (ptrdiff_t)i * x_stride;
+            int32_t acc[4];
+            int32_t kk;
+            int32_t r;
+            for (r = 0; r < 4; ++r) {
+                acc[r] = n0 + r < n ? p->bias[n0 + r] : 0;
+            }
+            for (kk = 0; kk < k; kk += 4) {
+                const uint32_t xw = mq_dsp_os_load(xr + kk, k - kk) ^ flip;
+                const int32_t xa = __sxtb16((int32_t)xw);
+                const int32_t xb = __sxtb16((int32_t)(xw >> 8 | xw << 24));
+                const int8_t *w = wg + (size_t)(kk >> 4) * 64u + (size_t)(kk & 15);
+                for (r = 0; r < 4; ++r) {
+                    uint32_t ww;
+                    memcpy(&ww, w + 16 * r, sizeof(ww));
+                    acc[r] = __smlad(__sxtb16((int32_t)ww), xa, acc[r]);
+                    acc[r] = __smlad(__sxtb16((int32_t)(ww >> 8 | ww << 24)), xb, acc[r]);
+                }
+            }
+            for (r = 0; r < 4 && n0 + r < n; ++r) {
+                const int32_t c = p->per_channel ? n0 + r : 0;
+                out[(ptrdiff_t)i * out_stride + n0 + r] = mq_dsp_os_out(acc[r], p->multiplier[c], p->shift[c], p);
+            }
+        }
+    }
+}
+
+#else /* !__OPTIMIZE_SIZE__: the unrolled fast path */
+
 /*
  * Requantization of one output channel, E = -shift >= 1 (shift <= -1).
  * mq_requantize(acc, M, s) = RDBPOT(SRDHM(acc, M), E). With P = acc * M (exact int64, M >= 0 as
@@ -654,5 +743,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         }
     }
 }
+
+#endif /* __OPTIMIZE_SIZE__ */
 
 #endif /* __ARM_FEATURE_DSP */

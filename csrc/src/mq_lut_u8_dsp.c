@@ -7,6 +7,8 @@
  * there); output stores may be unaligned (STR allows it on these cores). The tail (n % 32) is
  * done per word, then per byte: nothing past n is read or written. In place: each group of 32
  * codes is loaded into registers before any of its results is stored.
+ * Built with -Os (__OPTIMIZE_SIZE__) only the per-word loop and the byte tail are compiled (no aligned
+ * head, no 32-code blocks): a fraction of the code, still one word load and store per 4 codes.
  * Bit-identical to mq_lut_u8_c by construction (same table entries).
  */
 #include "mq_microkernels.h"
@@ -36,6 +38,7 @@ static inline uint32_t mq_lutdsp_word(const uint8_t *t, uint32_t w)
 
 void mq_lut_u8_dsp(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n)
 {
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: only the per-word loop and the byte tail below */
     /* head: byte by byte until the input is word aligned, so the main loop can use LDM/LDRD */
     while (n > 0u && ((uintptr_t)in & 3u) != 0u) {
         *out++ = table[*in++];
@@ -67,6 +70,7 @@ void mq_lut_u8_dsp(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t
         out += 32;
         n -= 32u;
     }
+#endif
     while (n >= 4u) {
         mq_lutdsp_store(out, mq_lutdsp_word(table, mq_lutdsp_load(in)));
         in += 4;
