@@ -99,13 +99,8 @@ public struct Simulator: Sendable {
             throw SimulationError.inputMismatch(input: t.name.isEmpty ? "\(i)" : t.name,
                                                 reason: "expected \(sampleCount) x \(t.byteCount) bytes of codes, got \(c.count)")
         }
-        var outs = model.outputs.map { _ in [UInt8]() }
-        for (o, t) in model.outputs.enumerated() { outs[o].reserveCapacity(sampleCount * t.byteCount) }
-        for s in 0..<sampleCount {
-            let ins = zip(codes, model.inputs).map { c, t in Array(c[(s * t.byteCount)..<((s + 1) * t.byteCount)]) }
-            let ys = try model.run(codes: ins, sample: s)
-            for o in ys.indices { outs[o].append(contentsOf: ys[o]) }
-        }
+        // One tight loop over the samples (arena and buffers allocated once, no per-sample arrays).
+        let outs = try model.run(codes: codes, sampleCount: sampleCount)
         return SimulationResult(sampleCount: sampleCount, outputs: model.outputs, codes: outs)
     }
 
