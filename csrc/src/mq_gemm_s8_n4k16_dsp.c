@@ -30,7 +30,7 @@
 #if defined(__OPTIMIZE_SIZE__)
 /*
  * Size-optimised build (-Os, __OPTIMIZE_SIZE__): one compact, rolled loop shape instead of the unrolled
- * 2x2 / 1x4 loops and the assembly pair loop above (about 0.5 KB instead of about 5 KB). Still SXTB16 +
+ * 2x2 / 1x4 loops and the assembly pair loop above (about 0.54 KB instead of about 5 KB). Still SXTB16 +
  * SMLAD: per 4 codes one input word (EOR 0x80808080 for UINT8, 0 for INT8) unpacked once and used for the
  * 4 rows of the group; weight words are read with LDR, which allows any alignment on these cores, so no
  * portable-kernel fallback is linked. Every shift in [-31, 30] is handled here (mq_dsp_os_out), with the
@@ -75,6 +75,15 @@ static uint8_t mq_dsp_os_out(int32_t acc, int32_t mult, int32_t shift, const mq_
     return p->lut != NULL ? p->lut[(uint8_t)r] : (uint8_t)r;
 }
 
+/* Row OFF / 16 of the group: one weight word (LDR, any alignment), two SMLADs into ACC. */
+#define MQ_DSP_OS_ROW(ACC, OFF)                                                     \
+    do {                                                                            \
+        uint32_t ww;                                                                \
+        memcpy(&ww, w + (OFF), sizeof(ww));                                         \
+        ACC = __smlad(__sxtb16((int32_t)ww), xa, ACC);                              \
+        ACC = __smlad(__sxtb16((int32_t)(ww >> 8 | ww << 24)), xb, ACC);            \
+    } while (0)
+
 void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
@@ -89,26 +98,27 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         for (i = 0; i < m; ++i) {
             const uint8_t *xr = x + (ptrdiff_t)i * x_stride;
             int32_t acc[4];
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0; /* the bias is added at the end (mod 2^32, same sum) */
             int32_t kk;
             int32_t r;
-            for (r = 0; r < 4; ++r) {
-                acc[r] = n0 + r < n ? p->bias[n0 + r] : 0;
-            }
             for (kk = 0; kk < k; kk += 4) {
                 const uint32_t xw = mq_dsp_os_load(xr + kk, k - kk) ^ flip;
                 const int32_t xa = __sxtb16((int32_t)xw);
                 const int32_t xb = __sxtb16((int32_t)(xw >> 8 | xw << 24));
                 const int8_t *w = wg + (size_t)(kk >> 4) * 64u + (size_t)(kk & 15);
-                for (r = 0; r < 4; ++r) {
-                    uint32_t ww;
-                    memcpy(&ww, w + 16 * r, sizeof(ww));
-                    acc[r] = __smlad(__sxtb16((int32_t)ww), xa, acc[r]);
-                    acc[r] = __smlad(__sxtb16((int32_t)(ww >> 8 | ww << 24)), xb, acc[r]);
-                }
+                MQ_DSP_OS_ROW(a0, 0);
+                MQ_DSP_OS_ROW(a1, 16);
+                MQ_DSP_OS_ROW(a2, 32);
+                MQ_DSP_OS_ROW(a3, 48);
             }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
             for (r = 0; r < 4 && n0 + r < n; ++r) {
                 const int32_t c = p->per_channel ? n0 + r : 0;
-                out[(ptrdiff_t)i * out_stride + n0 + r] = mq_dsp_os_out(acc[r], p->multiplier[c], p->shift[c], p);
+                out[(ptrdiff_t)i * out_stride + n0 + r] =
+                    mq_dsp_os_out((int32_t)((uint32_t)acc[r] + (uint32_t)p->bias[n0 + r]), p->multiplier[c], p->shift[c], p);
             }
         }
     }
