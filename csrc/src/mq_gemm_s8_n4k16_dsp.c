@@ -30,7 +30,7 @@
 #if defined(__OPTIMIZE_SIZE__)
 /*
  * Size-optimised build (-Os, __OPTIMIZE_SIZE__): one compact, rolled loop shape instead of the unrolled
- * 2x2 / 1x4 loops and the assembly pair loop above (about 0.54 KB instead of about 5 KB). Still SXTB16 +
+ * 2x2 / 1x4 loops and the assembly pair loop below (about 0.54 KB instead of about 5 KB). Still SXTB16 +
  * SMLAD: per 4 codes one input word (EOR 0x80808080 for UINT8, 0 for INT8) unpacked once and used for the
  * 4 rows of the group; weight words are read with LDR, which allows any alignment on these cores, so no
  * portable-kernel fallback is linked. Every shift in [-31, 30] is handled here (mq_dsp_os_out), with the
