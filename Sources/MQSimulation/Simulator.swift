@@ -33,11 +33,14 @@ public struct SimulationResult: Sendable, Equatable {
 /// Dequantizes codes of a tensor (any number of samples) with mq_dequantize_f32.
 public func dequantize(_ codes: [UInt8], as t: TensorDescription, what: String) throws -> [Float] {
     let n = codes.count / t.dtype.size
-    var out = [Float](repeating: 0, count: n)
-    let st = codes.withUnsafeBytes { src in
-        out.withUnsafeMutableBufferPointer { dst in
+    var st = MQ_OK
+    // No zero fill: mq_dequantize_f32 writes all n values (or fails, and the array is dropped).
+    let out = [Float](unsafeUninitializedCapacity: max(n, 1)) { dst, initialized in
+        st = codes.withUnsafeBytes { src in
             mq_dequantize_f32(src.baseAddress, n, t.scale, t.zeroPoint, t.dtype.cType, dst.baseAddress)
         }
+        if st != MQ_OK { dst.initialize(repeating: 0) }
+        initialized = n
     }
     guard st == MQ_OK else {
         throw SimulationError.conversion(what: "dequantize \(what)", status: Int(st.rawValue), reason: statusText(Int(st.rawValue)))
@@ -50,11 +53,14 @@ public func quantize(_ values: [Float], as t: TensorDescription, what: String) t
     guard t.dtype != .int32 else {
         throw SimulationError.inputMismatch(input: what, reason: "int32 model inputs cannot be quantized from floats")
     }
-    var out = [UInt8](repeating: 0, count: values.count)
-    let st = values.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBytes { dst in
+    var st = MQ_OK
+    // No zero fill: mq_quantize_f32 writes all values.count codes (or fails, and the array is dropped).
+    let out = [UInt8](unsafeUninitializedCapacity: max(values.count, 1)) { dst, initialized in
+        st = values.withUnsafeBufferPointer { src in
             mq_quantize_f32(src.baseAddress, values.count, t.scale, t.zeroPoint, t.dtype.cType, dst.baseAddress)
         }
+        if st != MQ_OK { dst.initialize(repeating: 0) }
+        initialized = values.count
     }
     guard st == MQ_OK else {
         throw SimulationError.conversion(what: "quantize \(what)", status: Int(st.rawValue),
