@@ -81,7 +81,8 @@ static int32_t pick_bias(void)
 static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int per_channel, int use_lut, int trial)
 {
     mq_fc_params p;
-    const int32_t xs = k + mq_ref_range(&seed, 0, 3);
+    /* x_stride 0 (every row reads the same pixel: mq_conv1x1's padded pixels) in some focused trials */
+    const int32_t xs = focus_full && (mq_ref_rand(&seed) % 4u) == 0u ? 0 : k + mq_ref_range(&seed, 0, 3);
     const int32_t os = n + mq_ref_range(&seed, 0, 3);
     const uint32_t wmode = mq_ref_rand(&seed) % 4u;
     int32_t i, c;
