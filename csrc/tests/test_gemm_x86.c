@@ -63,7 +63,8 @@ static void pick_variants(void)
 #endif
 }
 
-/* One problem: m rows (row stride k + pad_x), n outputs (row stride n + pad_o), all variants vs reference. */
+/* One problem: m rows (row stride k + pad_x; pad_x = -k gives stride 0, every row the same codes, as
+ * mq_conv1x1 calls it for padded pixels), n outputs (row stride n + pad_o), all variants vs reference. */
 static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_options *o, int32_t pad_x,
                         int32_t pad_o)
 {
@@ -77,7 +78,8 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
         ref_problem_free(&q);
         return;
     }
-    x = (uint8_t *)malloc((size_t)m * (size_t)xs);
+    const size_t x_bytes = (size_t)(m - 1) * (size_t)xs + (size_t)k;
+    x = (uint8_t *)malloc(x_bytes);
     y = (uint8_t *)malloc((size_t)m * (size_t)os);
     yc = (uint8_t *)malloc((size_t)m * (size_t)os);
     expect = (uint8_t *)malloc((size_t)m * (size_t)n);
@@ -85,7 +87,7 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
     assert_non_null(y);
     assert_non_null(yc);
     assert_non_null(expect);
-    ref_fill_codes(r, x, (size_t)m * (size_t)xs);
+    ref_fill_codes(r, x, x_bytes);
     for (i = 0; i < m; ++i) {
         for (c = 0; c < n; ++c) {
             expect[(size_t)i * (size_t)n + (size_t)c] = ref_dot_out(&q, x + (size_t)i * (size_t)xs, c);
@@ -138,8 +140,9 @@ static void test_x86_shapes(void **state)
                 if (ks[a] >= 640 && (ns[b] > 17 || ms[c] > 2)) {
                     continue; /* keep the big-k cases quick (the reference is O(m n k)) */
                 }
-                run_problem(&r, ms[c], ns[b], ks[a], &o, (int32_t)ref_range(&r, 0, 1) * 5,
-                            (int32_t)ref_range(&r, 0, 1) * 3);
+                const int64_t stride_mode = ref_range(&r, 0, 3);
+                run_problem(&r, ms[c], ns[b], ks[a], &o,
+                            stride_mode == 0 ? -ks[a] : (stride_mode == 1 ? 5 : 0), (int32_t)ref_range(&r, 0, 1) * 3);
             }
         }
     }
