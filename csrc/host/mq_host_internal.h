@@ -7,11 +7,13 @@
 #include <math.h>
 #include <stdint.h>
 
-/* Round half to even, then saturate to [lo, hi]. v must not be NaN. Exact for every finite double:
- * floor() is exact and v - floor(v) is exact for |v| < 2^52 (larger values are integers already). */
+/* Round half to even, then saturate to [lo, hi]. v must not be NaN. Exact for every finite double, and
+ * without libm calls (this is the inner loop of mq_quantize_f32): once lo < v < hi, v fits int32, so the
+ * truncation is defined; stepping down once gives floor(v); v - floor(v) is exact (for |v| >= 1 its bits
+ * are a subset of v's; for -1 < v < 0 the sum v + 1 is exact wherever the comparison with 0.5 matters). */
 static inline int32_t mq_round_half_even_clamp(double v, int32_t lo, int32_t hi)
 {
-    double f;
+    int32_t f;
     double frac;
     if (v <= (double)lo) {
         return lo;
@@ -19,12 +21,15 @@ static inline int32_t mq_round_half_even_clamp(double v, int32_t lo, int32_t hi)
     if (v >= (double)hi) {
         return hi;
     }
-    f = floor(v);
-    frac = v - f;
-    if (frac > 0.5 || (frac == 0.5 && fmod(f, 2.0) != 0.0)) {
-        f += 1.0;
+    f = (int32_t)v;
+    if ((double)f > v) {
+        f -= 1;
     }
-    return (int32_t)f;
+    frac = v - (double)f;
+    if (frac > 0.5 || (frac == 0.5 && (f & 1) != 0)) {
+        f += 1;
+    }
+    return f;
 }
 
 /*
