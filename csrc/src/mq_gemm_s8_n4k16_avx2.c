@@ -8,7 +8,10 @@
  *     sign-extended to int16x16 (VPMOVSXBW) and VPMADDWD gives int32 pair sums (a pair of int8 products
  *     never overflows; the saturating VPMADDUBSW is not used); VPADDD accumulates modulo 2^32;
  *   - the last k % 16 codes go through a zero-filled 16-byte buffer: nothing past k is read;
- *   - the output stage is the portable one (mq_gemm_x86_out1: mq_requantize, zero point, clamp, LUT).
+ *   - the output stage runs on the 4 channels of a group at once (128-bit: exact mq_requantize, zero point,
+ *     clamp, see mq_gemm_x86_internal.h; the low byte of each lane picked by PSHUFB); the optional LUT is a
+ *     per-byte table lookup; a last group with fewer than 4 channels reads zero-padded local copies of its
+ *     bias / multipliers / shifts and stores only the valid bytes.
  */
 #include "mq_microkernels.h"
 
@@ -34,6 +37,30 @@ MQ_AVX2_TARGET static inline __m128i mq_avx2_fold(__m256i a)
     return _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
 }
 
+/* mq_requantize on 4 lanes (a: accumulators, b: multipliers, sh: shifts in [-31, 30]); the derivation is in
+ * mq_gemm_x86_internal.h. */
+MQ_AVX2_TARGET static inline __m128i mq_avx2_requantize(__m128i a, __m128i b, __m128i sh)
+{
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i one = _mm_set1_epi32(1);
+    const __m128i nudge = _mm_set1_epi64x((long long)1 << 30);
+    const __m128i left = _mm_max_epi32(sh, zero);
+    const __m128i right = _mm_max_epi32(_mm_sub_epi32(zero, sh), zero);
+    const __m128i x = _mm_sllv_epi32(a, left);
+    const __m128i even = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epi32(x, b), nudge), 31);
+    const __m128i odd =
+        _mm_slli_epi64(_mm_add_epi64(_mm_mul_epi32(_mm_srli_epi64(x, 32), _mm_srli_epi64(b, 32)), nudge), 1);
+    __m128i r = _mm_blend_epi32(even, odd, 0xA);
+    __m128i mask, rem, thr;
+    /* INT32_MIN only for a = b = INT32_MIN: saturate to INT32_MAX (adding the all-ones compare = -1) */
+    r = _mm_add_epi32(r, _mm_cmpeq_epi32(r, _mm_set1_epi32(INT32_MIN)));
+    mask = _mm_sub_epi32(_mm_sllv_epi32(one, right), one);
+    rem = _mm_and_si128(r, mask);
+    thr = _mm_sub_epi32(_mm_srai_epi32(mask, 1), _mm_srai_epi32(r, 31));
+    /* + (rem > thr): subtract the all-ones compare */
+    return _mm_sub_epi32(_mm_srav_epi32(r, right), _mm_cmpgt_epi32(rem, thr));
+}
+
 MQ_AVX2_TARGET
 void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
@@ -47,6 +74,14 @@ void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
     const size_t group_bytes = (size_t)((k + 15) >> 4) * 64u;
     const uint8_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? (uint8_t)0x80u : (uint8_t)0u;
     const __m128i flip128 = _mm_set1_epi8((char)flip);
+    const __m128i low_bytes = _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    mq_gemm_x86_clamp cl;
+    const int vec_out = mq_gemm_x86_clamp_init(p, &cl);
+    const __m128i vlo = _mm_set1_epi32(vec_out ? cl.lo : 0);
+    const __m128i vhi = _mm_set1_epi32(vec_out ? cl.hi : 0);
+    const __m128i vzp = _mm_set1_epi32(vec_out ? cl.zp : 0);
+    const __m128i mult1 = _mm_set1_epi32(p->multiplier[0]);
+    const __m128i shift1 = _mm_set1_epi32(p->shift[0]);
     int32_t i;
 
     for (i = 0; i < m; i++) {
@@ -91,8 +126,44 @@ void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             f3 = mq_avx2_fold(a3);
             t0 = _mm_add_epi32(_mm_unpacklo_epi32(f0, f1), _mm_unpackhi_epi32(f0, f1));
             t1 = _mm_add_epi32(_mm_unpacklo_epi32(f2, f3), _mm_unpackhi_epi32(f2, f3));
-            _mm_storeu_si128((__m128i *)(void *)acc,
-                             _mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1)));
+            f0 = _mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1));
+            if (vec_out) {
+                const int32_t left = n - c0 < 4 ? n - c0 : 4;
+                __m128i bias, mult = mult1, shift = shift1;
+                uint8_t bytes[4];
+                if (left == 4) {
+                    bias = _mm_loadu_si128((const __m128i *)(const void *)(q.bias + c0));
+                    if (q.per_channel) {
+                        mult = _mm_loadu_si128((const __m128i *)(const void *)(q.multiplier + c0));
+                        shift = _mm_loadu_si128((const __m128i *)(const void *)(q.shift + c0));
+                    }
+                } else {
+                    int32_t pb[4] = {0, 0, 0, 0}, pm[4] = {0, 0, 0, 0}, ps[4] = {0, 0, 0, 0};
+                    memcpy(pb, q.bias + c0, (size_t)left * sizeof(int32_t));
+                    bias = _mm_loadu_si128((const __m128i *)(const void *)pb);
+                    if (q.per_channel) {
+                        memcpy(pm, q.multiplier + c0, (size_t)left * sizeof(int32_t));
+                        memcpy(ps, q.shift + c0, (size_t)left * sizeof(int32_t));
+                        mult = _mm_loadu_si128((const __m128i *)(const void *)pm);
+                        shift = _mm_loadu_si128((const __m128i *)(const void *)ps);
+                    }
+                }
+                f0 = mq_avx2_requantize(_mm_add_epi32(f0, bias), mult, shift);
+                f0 = _mm_add_epi32(_mm_min_epi32(_mm_max_epi32(f0, vlo), vhi), vzp);
+                f0 = _mm_shuffle_epi8(f0, low_bytes);
+                if (left == 4 && q.lut == NULL) {
+                    const int32_t packed = _mm_cvtsi128_si32(f0);
+                    memcpy(orow + c0, &packed, 4);
+                } else {
+                    const int32_t packed = _mm_cvtsi128_si32(f0);
+                    memcpy(bytes, &packed, 4);
+                    for (r = 0; r < left; r++) {
+                        orow[c0 + r] = q.lut != NULL ? q.lut[bytes[r]] : bytes[r];
+                    }
+                }
+                continue;
+            }
+            _mm_storeu_si128((__m128i *)(void *)acc, f0);
             for (r = 0; r < 4 && c0 + r < n; r++) {
                 orow[c0 + r] = mq_gemm_x86_out1(&q, c0 + r, (uint32_t)acc[r]);
             }

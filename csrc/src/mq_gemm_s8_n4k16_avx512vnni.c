@@ -15,7 +15,10 @@
  *     in-lane unpacks, giving the 16 dot products in one zmm;
  *   - the input is never read past k: the last k % 16 codes go through a zero-filled 16-byte buffer
  *     (x' = 0 there, against zero weight padding);
- *   - the output stage is the portable one (mq_gemm_x86_out1: mq_requantize, zero point, clamp, LUT).
+ *   - the 16 dot products are put in channel order (VPERMD), the folded bias added, and the output stage
+ *     runs on 16 lanes (exact mq_requantize, zero point, clamp: see mq_gemm_x86_internal.h), then VPMOVDB
+ *     narrows to bytes; the optional LUT is a per-byte table lookup; a pass with fewer than 16 channels left
+ *     reads its bias / multipliers / shifts from a zero-padded local copy and stores only the valid bytes.
  */
 #include "mq_microkernels.h"
 
@@ -48,6 +51,30 @@ MQ_VNNI_TARGET static uint32_t mq_vnni_sum_x(const uint8_t *xr, int32_t k, uint8
     return (uint32_t)total - 128u * (uint32_t)k;
 }
 
+/* mq_requantize on 16 lanes (a: accumulators, b: multipliers, sh: shifts in [-31, 30]); the derivation
+ * is in mq_gemm_x86_internal.h. */
+MQ_VNNI_TARGET static inline __m512i mq_vnni_requantize(__m512i a, __m512i b, __m512i sh)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
+    const __m512i left = _mm512_max_epi32(sh, zero);
+    const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+    const __m512i x = _mm512_sllv_epi32(a, left);
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, b), nudge), 31);
+    const __m512i odd = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(b, 32)), nudge), 1);
+    __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
+    __m512i mask, rem, thr, q;
+    /* INT32_MIN only for a = b = INT32_MIN: saturate to INT32_MAX */
+    r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    rem = _mm512_and_si512(r, mask);
+    thr = _mm512_sub_epi32(_mm512_srai_epi32(mask, 1), _mm512_srai_epi32(r, 31));
+    q = _mm512_srav_epi32(r, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
 MQ_VNNI_TARGET
 void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                  uint8_t *out, int32_t out_stride)
@@ -63,6 +90,15 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
     const uint8_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? (uint8_t)0x80u : (uint8_t)0u;
     const __m128i flip128 = _mm_set1_epi8((char)flip);
     const __m512i w_bias = _mm512_set1_epi8((char)-128);
+    /* s lane 4 r + j holds channel 4 (g + j) + r: lane L of the permuted vector takes s lane 4 (L % 4) + L / 4 */
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    mq_gemm_x86_clamp cl;
+    const int vec_out = mq_gemm_x86_clamp_init(p, &cl);
+    const __m512i vlo = _mm512_set1_epi32(vec_out ? cl.lo : 0);
+    const __m512i vhi = _mm512_set1_epi32(vec_out ? cl.hi : 0);
+    const __m512i vzp = _mm512_set1_epi32(vec_out ? cl.zp : 0);
+    const __m512i mult1 = _mm512_set1_epi32(p->multiplier[0]);
+    const __m512i shift1 = _mm512_set1_epi32(p->shift[0]);
     int32_t i;
 
     for (i = 0; i < m; i++) {
@@ -113,6 +149,48 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
             t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
             s = _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
             s = _mm512_sub_epi32(s, vcorr);
+            if (vec_out) {
+                const int32_t c0 = 4 * g;
+                const int32_t left = n - c0 < 16 ? n - c0 : 16;
+                __m512i bias, mult = mult1, shift = shift1, v;
+                if (left == 16) {
+                    bias = _mm512_loadu_si512((const void *)(q.bias + c0));
+                    if (q.per_channel) {
+                        mult = _mm512_loadu_si512((const void *)(q.multiplier + c0));
+                        shift = _mm512_loadu_si512((const void *)(q.shift + c0));
+                    }
+                } else {
+                    int32_t pb[16], pm[16], ps[16];
+                    memset(pb, 0, sizeof(pb));
+                    memset(pm, 0, sizeof(pm));
+                    memset(ps, 0, sizeof(ps));
+                    memcpy(pb, q.bias + c0, (size_t)left * sizeof(int32_t));
+                    bias = _mm512_loadu_si512((const void *)pb);
+                    if (q.per_channel) {
+                        memcpy(pm, q.multiplier + c0, (size_t)left * sizeof(int32_t));
+                        memcpy(ps, q.shift + c0, (size_t)left * sizeof(int32_t));
+                        mult = _mm512_loadu_si512((const void *)pm);
+                        shift = _mm512_loadu_si512((const void *)ps);
+                    }
+                }
+                v = _mm512_add_epi32(_mm512_permutexvar_epi32(order, s), bias);
+                v = mq_vnni_requantize(v, mult, shift);
+                v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
+                if (left == 16 && q.lut == NULL) {
+                    _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
+                } else {
+                    uint8_t bytes[16];
+                    _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
+                    if (q.lut != NULL) {
+                        for (j = 0; j < left; j++) {
+                            orow[c0 + j] = q.lut[bytes[j]];
+                        }
+                    } else {
+                        memcpy(orow + c0, bytes, (size_t)left);
+                    }
+                }
+                continue;
+            }
             _mm512_storeu_si512((void *)acc, s);
             for (j = 0; j < 4; j++) {
                 const int32_t c0 = 4 * (g + j);

@@ -5,7 +5,8 @@
  * ref_gemm.h (written from the definition: original bias, (x - zp) * w, no packing or bias folding).
  * Shapes: k = 1, odd, 15/16/17, 640, 4096; n not a multiple of 4 (and fewer than 4 groups left in the
  * VNNI kernel's 4-group pass); batch 1..5; strided rows; uint8/int8 inputs; per-tensor/per-channel;
- * biases near and across the int32 limits (wrapping accumulators); random shifts; clamp; LUT epilogue.
+ * biases near and across the int32 limits (wrapping accumulators); random shifts; clamp; LUT epilogue;
+ * and the vectorized output stages' edge cases with exact accumulators (test_x86_output_stage).
  * Prints which variants ran. On hosts without the x86 kernels only the portable kernel is checked.
  */
 #include <math.h>
@@ -193,6 +194,184 @@ static void test_x86_extremes(void **state)
     }
 }
 
+/* Output-stage edge cases, exact: all weights zero, so every accumulator is exactly its bias (any k, any
+ * input codes), and the biases, multipliers and shifts are picked per channel: accumulators at and next to
+ * INT32_MIN / INT32_MAX / 0 / +-2^30, every shift in [-31, 30], multipliers of the contract (0, 2^30,
+ * 2^30 + 1, 3 * 2^29, INT32_MAX - 1, INT32_MAX, random Q31), and accumulators built to hit exact rounding
+ * ties of SRDHM (odd a with M = 2^30) and of RDBPOT (+-(2t+1) * 2^e with M = 2^30: SRDHM = a / 2 exactly).
+ * Per-channel and per-tensor, n not a multiple of 16 (vector tails), LUT on/off, random zero point and clamp;
+ * checked against the int64 reference and the portable kernel.
+ * "Wide" problems also use multipliers outside the kernels' contract (1, -2^30, INT32_MIN + 1, INT32_MIN:
+ * mq_fc_params_check rejects them and the portable kernel assumes M >= 2^30 or 0) to reach mq_srdhm's
+ * INT32_MIN * INT32_MIN saturation and negative products; the vector output stages of the avx2 / avx512vnni
+ * kernels compute mq_requantize for any int32 multiplier, so only they are checked there, against the
+ * reference. The test counts the ties and saturations it produced (from the reference's own arithmetic)
+ * and requires them. */
+static long g_srdhm_ties, g_rdbpot_ties, g_saturations;
+
+static int32_t edge_acc(ref_rng *r, int32_t mult, int32_t shift)
+{
+    static const int32_t special[] = {INT32_MIN, INT32_MIN + 1, -1073741824, -1, 0, 1, 1073741824,
+                                      INT32_MAX - 1, INT32_MAX, -2, 2, 3, -3};
+    const int64_t pick = ref_range(r, 0, 5);
+    const int32_t e = shift < 0 ? -shift : 0;
+    if (pick == 0) {
+        return special[ref_range(r, 0, (int64_t)(sizeof(special) / sizeof(special[0])) - 1)];
+    }
+    if (pick == 1 && mult == INT32_MIN && e > 0) {
+        /* SRDHM(a, INT32_MIN) = -a exactly (a != INT32_MIN): RDBPOT tie at a = +-(2t+1) * 2^(e-1) */
+        const int64_t t = ref_range(r, 0, e >= 30 ? 0 : ((int64_t)1 << (30 - e)) - 1);
+        const int64_t v = (2 * t + 1) * ((int64_t)1 << (e - 1));
+        return (int32_t)(ref_range(r, 0, 1) ? v : -v);
+    }
+    if (pick == 1 && mult == 1073741824 && e > 0 && e <= 30) {
+        /* SRDHM(a, 2^30) = a / 2 exactly for even a: RDBPOT tie at a = +-(2t+1) * 2^e */
+        const int64_t t = ref_range(r, 0, e >= 29 ? 0 : ((int64_t)1 << (29 - e)) - 1);
+        const int64_t v = (2 * t + 1) * ((int64_t)1 << e);
+        return (int32_t)(ref_range(r, 0, 1) ? v : -v);
+    }
+    if (pick == 2) {
+        /* small values: outputs near the zero point after any shift */
+        return (int32_t)ref_range(r, -300, 300);
+    }
+    return (int32_t)ref_range(r, INT32_MIN, INT32_MAX);
+}
+
+static int32_t edge_mult(ref_rng *r, int wide)
+{
+    static const int32_t special[] = {0, 1073741824, 1073741825, 3 << 29, INT32_MAX - 1, INT32_MAX,
+                                      1, -1073741824, INT32_MIN + 1, INT32_MIN};
+    const int64_t pick = ref_range(r, 0, wide ? 13 : 9);
+    return pick < 6 ? special[pick] : (pick < 10 ? ref_multiplier(r) : special[pick - 4]);
+}
+
+static void note_ties(int32_t acc, int32_t mult, int32_t shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int e = shift > 0 ? 0 : -shift;
+    const int32_t a = ref_wrap32((int64_t)acc * ((int64_t)1 << left));
+    const int64_t ab = (int64_t)a * (int64_t)mult;
+    int32_t x;
+    if (a == INT32_MIN && mult == INT32_MIN) {
+        ++g_saturations;
+    } else if ((ab % ((int64_t)1 << 31) + ((int64_t)1 << 31)) % ((int64_t)1 << 31) == ((int64_t)1 << 30)) {
+        ++g_srdhm_ties;
+    }
+    x = ref_srdhm(a, mult);
+    if (e > 0 && ((int64_t)x - ref_floor_div_pow2(x, e) * ((int64_t)1 << e)) == ((int64_t)1 << (e - 1))) {
+        ++g_rdbpot_ties;
+    }
+}
+
+static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fixed_shift, int32_t fixed_mult,
+                             int wide)
+{
+    const int32_t k = (int32_t)ref_range(r, 1, 40);
+    const int32_t m = (int32_t)ref_range(r, 1, 3);
+    const int out_u8 = (int)ref_range(r, 0, 1);
+    const int32_t out_lo = out_u8 ? 0 : -128, out_hi = out_u8 ? 255 : 127;
+    const size_t wbytes = mq_packed_weights_size_n4k16(n, k);
+    int8_t *w = (int8_t *)calloc(wbytes, 1);
+    int32_t *bias = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    int32_t *mult = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    int32_t *shift = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+    uint8_t *x = (uint8_t *)malloc((size_t)m * (size_t)k);
+    uint8_t *y = (uint8_t *)malloc((size_t)m * (size_t)n);
+    uint8_t *yc = (uint8_t *)malloc((size_t)m * (size_t)n);
+    uint8_t lut[256];
+    mq_fc_params p;
+    int32_t c, i;
+    int v;
+    assert_true(w && bias && mult && shift && x && y && yc);
+    for (c = 0; c < n; ++c) {
+        mult[c] = per_channel ? edge_mult(r, wide) : fixed_mult;
+        shift[c] = per_channel ? (int32_t)ref_range(r, MQ_SHIFT_MIN, MQ_SHIFT_MAX) : fixed_shift;
+    }
+    for (c = 0; c < n; ++c) {
+        const int32_t ch = per_channel ? c : 0;
+        bias[c] = edge_acc(r, mult[ch], shift[ch]);
+        note_ties(bias[c], mult[ch], shift[ch]);
+    }
+    for (i = 0; i < 256; ++i) {
+        lut[i] = (uint8_t)ref_range(r, 0, 255);
+    }
+    ref_fill_codes(r, x, (size_t)m * (size_t)k);
+    memset(&p, 0, sizeof(p));
+    p.n = n;
+    p.k = k;
+    p.weights = w;
+    p.bias = bias;
+    p.multiplier = mult;
+    p.shift = shift;
+    p.per_channel = per_channel;
+    p.in_dtype = ref_range(r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.out_dtype = out_u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.out_zero_point = (int32_t)ref_range(r, out_lo, out_hi);
+    p.act_min = ref_range(r, 0, 2) == 0 ? (int32_t)ref_range(r, out_lo, out_hi) : out_lo;
+    p.act_max = ref_range(r, 0, 2) == 0 ? (int32_t)ref_range(r, p.act_min, out_hi) : out_hi;
+    p.lut = ref_range(r, 0, 3) == 0 ? lut : NULL;
+    mq_gemm_s8_n4k16_c(&p, m, x, k, yc, n);
+    for (v = 0; v < g_nvariants; ++v) {
+        if (wide && strcmp(g_variants[v].name, "avx2") != 0 && strcmp(g_variants[v].name, "avx512vnni") != 0) {
+            continue;
+        }
+        memset(y, 0xA5, (size_t)m * (size_t)n);
+        g_variants[v].fn(&p, m, x, k, y, n);
+        for (i = 0; i < m; ++i) {
+            for (c = 0; c < n; ++c) {
+                const int32_t ch = per_channel ? c : 0;
+                const int64_t val = (int64_t)p.out_zero_point + ref_requantize(bias[c], mult[ch], shift[ch]);
+                const int32_t vc = (int32_t)(val < p.act_min ? p.act_min : (val > p.act_max ? p.act_max : val));
+                const uint8_t want = p.lut != NULL ? lut[ref_byte(vc)] : ref_byte(vc);
+                const size_t at = (size_t)i * (size_t)n + (size_t)c;
+                if (y[at] != want || (!wide && yc[at] != want)) {
+                    fail_msg("%s edge n=%d k=%d row %d ch %d: acc %d M %d shift %d zp %d clamp [%d, %d] lut %d: "
+                             "got %u, reference %u, portable %u",
+                             g_variants[v].name, n, k, i, c, bias[c], mult[ch], shift[ch], p.out_zero_point,
+                             p.act_min, p.act_max, p.lut != NULL, y[at], want, yc[at]);
+                }
+                ++g_checked[v];
+            }
+        }
+    }
+    free(w);
+    free(bias);
+    free(mult);
+    free(shift);
+    free(x);
+    free(y);
+    free(yc);
+}
+
+static void test_x86_output_stage(void **state)
+{
+    static const int32_t mults[] = {0, 1073741824, 1073741825, 3 << 29, INT32_MAX - 1, INT32_MAX, 1518500250};
+    static const int32_t wide_mults[] = {1, -1073741824, INT32_MIN + 1, INT32_MIN};
+    ref_rng r = {0x0e5a9e86u};
+    int32_t s, rep;
+    size_t j;
+    (void)state;
+    /* per tensor: every shift x every special multiplier */
+    for (s = MQ_SHIFT_MIN; s <= MQ_SHIFT_MAX; ++s) {
+        for (j = 0; j < sizeof(mults) / sizeof(mults[0]); ++j) {
+            run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 0, s, mults[j], 0);
+        }
+        for (j = 0; j < sizeof(wide_mults) / sizeof(wide_mults[0]); ++j) {
+            run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 0, s, wide_mults[j], 1);
+        }
+    }
+    /* per channel: random shift and multiplier per channel */
+    for (rep = 0; rep < 600; ++rep) {
+        run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 1, 0, 0, 0);
+        run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 1, 0, 0, 1);
+    }
+    printf("test_gemm_x86: output stage edges: %ld SRDHM ties, %ld RDBPOT ties, %ld INT32_MIN*INT32_MIN\n",
+           g_srdhm_ties, g_rdbpot_ties, g_saturations);
+    assert_true(g_srdhm_ties > 100);
+    assert_true(g_rdbpot_ties > 100);
+    assert_true(g_saturations > 5);
+}
+
 static void test_x86_report(void **state)
 {
     int v;
@@ -213,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_x86_shapes),
         cmocka_unit_test(test_x86_modes),
         cmocka_unit_test(test_x86_extremes),
+        cmocka_unit_test(test_x86_output_stage),
         cmocka_unit_test(test_x86_report),
     };
     pick_variants();
