@@ -23,7 +23,8 @@ WORK=$ROOT/build/test-boards
 rm -rf "$WORK"
 mkdir -p "$WORK"
 fails=0
-pass() { echo "  ok    $*"; }
+passes=0
+pass() { echo "  ok    $*"; passes=$((passes + 1)); }
 fail() { echo "  FAIL  $*"; fails=$((fails + 1)); }
 
 if [ -z "${SIMULATE:-}" ] || [ -z "${CALIBRATE:-}" ]; then
@@ -211,8 +212,5 @@ expect_fail "missing QEMU (no qemu-system-arm in PATH)" "qemu-system-arm not fou
 echo "== runtime size table =="
 ./scripts/measure-runtime-size.sh --check | tail -1
 
-if [ $fails -ne 0 ]; then
-  echo "test-boards: $fails check(s) FAILED"
-  exit 1
-fi
-echo "test-boards: all checks passed"
+echo "test-boards: $passes passed, $fails failed"
+[ $fails -eq 0 ]
