@@ -35,6 +35,9 @@ static unsigned failures;
 /* Set for the focused trials of the DSP assembly pair loop's domain (k % 16 == 0, m >= 2):
  * shifts in [-21, -1] (E = 1 and E = 21 edges included), half of them with small data. */
 static int focus_full;
+/* Set for the focused LUT trials: full clamp range (act_min/act_max = the output dtype's range), so the
+ * pair loop takes its full-range LUT epilogue (INT8 outputs: lo = -128, the table index wraps mod 256). */
+static int force_full_range;
 static unsigned checks;
 
 static const int32_t k_list[] = {1, 2, 3, 4, 5, 7, 12, 15, 16, 17, 19, 31, 32, 33, 48, 63, 64, 65, 100, 127, 128, 255, 640};
@@ -127,7 +130,7 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
     p.in_dtype = in_dtype;
     p.out_dtype = (mq_ref_rand(&seed) & 1u) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
     p.out_zero_point = mq_ref_range(&seed, mq_dtype_min(p.out_dtype), mq_dtype_max(p.out_dtype));
-    if (mq_ref_rand(&seed) & 1u) {
+    if ((mq_ref_rand(&seed) & 1u) || force_full_range) {
         p.act_min = mq_dtype_min(p.out_dtype);
         p.act_max = mq_dtype_max(p.out_dtype);
     } else {
@@ -257,6 +260,15 @@ int main(void)
         gemm_case(mq_ref_range(&seed, 2, MAX_M), mq_ref_range(&seed, 1, MAX_N), k16[mq_ref_rand(&seed) % 6u],
                   (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, (trial % 3) == 0, 400 + trial);
     }
+    /* Focused, pair loop + LUT at the full clamp range: both input and both output dtypes, per-tensor
+     * and per-channel (trial bits 0 and 1; the output dtype is random per trial). */
+    force_full_range = 1;
+    for (trial = 0; trial < 40; trial++) {
+        static const int32_t k16[] = {16, 32, 48, 64, 128, 640};
+        gemm_case(mq_ref_range(&seed, 2, MAX_M), mq_ref_range(&seed, 4, MAX_N), k16[mq_ref_rand(&seed) % 6u],
+                  (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, 1, 600 + trial);
+    }
+    force_full_range = 0;
     focus_full = 0;
     for (n = 0; n < 68; n++) {
         lut_case(n, n % 4u, (n / 4u) % 4u, 0);

@@ -484,7 +484,13 @@ MQ_DSP_ROWS(u8, MQ_DSP_EOR("xa0"), MQ_DSP_EOR("xa1"), MQ_DSP_EOR("p0a"), MQ_DSP_
 /*
  * 2x2 pair loop in assembly (the common conv / batched FC case): all pairs of input rows against
  * rows h, h+1 of a group, whole 16-code chunks only (k % 16 == 0), both channels with E = -shift in
- * [1, 21]; a clamp narrower than the code range and the LUT epilogue take an out-of-line branch. Written as a naked function so that the
+ * [1, 21]. Epilogues, chosen per job by the word at offset 72 (one load + CBNZ on the common path):
+ *   0:        full clamp range, no LUT: lo + USAT8 (4 ADDs per 2x2 block);
+ *   LUT addr: full clamp range + LUT: index (lo + USAT8) mod 256 by one UADD8 per output (lo8 = lo mod 256
+ *             in byte 0, so the upper bytes stay 0), then one LDRB from the table: CMP + BEQ + 4 LDRB
+ *             more than the common path per block (its store tail is repeated, no branch back);
+ *   1:        a clamp narrower than the code range (with or without LUT), out of line.
+ * Written as a naked function so that the
  * 4 accumulators, 3 pointers, 4 unpacked input halves, the weight word and the chunk count live in
  * r0-r12 and lr with nothing spilled, and the per-pair set-up and requantization need no compiler
  * glue (~60 instructions per 2x2 block besides the 83 per chunk).
@@ -501,15 +507,15 @@ typedef struct {
     int32_t chunks;      /*  8: k / 16 >= 1 */
     int32_t x_next;      /* 12: x_stride - k (end of the second row -> first row of the next pair) */
     int32_t out_stride;  /* 16 */
-    int32_t lo;          /* 20: act_min */
+    int32_t lo8;         /* 20: act_min mod 256 (only the stored low byte of lo + USAT8 matters) */
     int32_t bias[2];     /* 24 */
     int32_t rq[2][4];    /* 32: per channel: round low word, round high word, multiplier, E - 1 */
     int32_t h;           /* 64: act_max - act_min */
     const uint8_t *lut;  /* 68: LUT epilogue or NULL */
-    int32_t slow;        /* 72: nonzero when h < 255 or lut != NULL (out-of-line epilogue) */
+    uintptr_t slow;      /* 72: epilogue: 0 (h == 255, no LUT), the LUT (h == 255), 1 (h < 255; or a LUT at 1) */
 } mq_dsp_pair_job;
 
-typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
+typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
                                      offsetof(mq_dsp_pair_job, rq) == 32 && offsetof(mq_dsp_pair_job, h) == 64 &&
                                      offsetof(mq_dsp_pair_job, slow) == 72)
                                         ? 1
@@ -553,7 +559,26 @@ typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo) == 20 && offs
     "asr " B ", r9, r7\n\t"
 
 #define MQ_DSP_PMIN(R) "cmp " R ", r5\n\tit gt\n\tmovgt " R ", r5\n\t"
-#define MQ_DSP_PLUT(R) "uxtb " R ", " R "\n\tldrb " R ", [r5, " R "]\n\t"
+/* r4 = lo8, r5 = LUT: (lo + USAT8) mod 256 in byte 0 (upper bytes 0 + 0), then the table entry. */
+#define MQ_DSP_PLUT8(R) "uadd8 " R ", " R ", r4\n\tldrb " R ", [r5, " R "]\n\t"
+
+/* Store the 2x2 block (r0 r1 / r2 r3), next pair; returns after the last one. Used twice. */
+#define MQ_DSP_PTAIL                                                                             \
+    "ldr r5, [sp, #8]\n\t"                                                                       \
+    "ldr r6, [r12, #16]\n\t"                                                                     \
+    "strb r0, [r5]\n\t"                                                                          \
+    "strb r1, [r5, #1]\n\t"                                                                      \
+    "add r5, r5, r6\n\t"                                                                         \
+    "strb r2, [r5]\n\t"                                                                          \
+    "strb r3, [r5, #1]\n\t"                                                                      \
+    "add r5, r5, r6\n\t"                                                                         \
+    "str r5, [sp, #8]\n\t"                                                                       \
+    "ldr r4, [sp, #12]\n\t"                                                                      \
+    "subs r4, r4, #1\n\t"                                                                        \
+    "str r4, [sp, #12]\n\t"                                                                      \
+    "bne 1b\n\t"                                                                                 \
+    "add sp, sp, #16\n\t"                                                                        \
+    "pop {r4-r11, pc}\n\t"
 
 /* (job, x: first input row, o: first output byte, pairs >= 1) */
 #define MQ_DSP_PAIRS_FN(NAME, EOR)                                                               \
@@ -595,45 +620,33 @@ typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo) == 20 && offs
                          "add r1, r1, r4\n\t"                                                    \
                          "add r2, r2, r4\n\t"                                                    \
                          "add r3, r3, r4\n\t"                                                    \
-                         "6:\n\t"                                                                \
-                         "ldr r5, [sp, #8]\n\t"                                                  \
-                         "ldr r6, [r12, #16]\n\t"                                                \
-                         "strb r0, [r5]\n\t"                                                     \
-                         "strb r1, [r5, #1]\n\t"                                                 \
-                         "add r5, r5, r6\n\t"                                                    \
-                         "strb r2, [r5]\n\t"                                                     \
-                         "strb r3, [r5, #1]\n\t"                                                 \
-                         "add r5, r5, r6\n\t"                                                    \
-                         "str r5, [sp, #8]\n\t"                                                  \
-                         "ldr r4, [sp, #12]\n\t"                                                 \
-                         "subs r4, r4, #1\n\t"                                                   \
-                         "str r4, [sp, #12]\n\t"                                                 \
-                         "bne 1b\n\t"                                                            \
-                         "add sp, sp, #16\n\t"                                                   \
-                         "pop {r4-r11, pc}\n\t"                                                  \
-                         "5:\n\t" /* clamp to h, then the LUT if any */                         \
-                         "ldr r5, [r12, #64]\n\t"                                                \
-                         "cmp r5, #255\n\t"                                                      \
-                         "beq 7f\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2")        \
-                             MQ_DSP_PMIN("r3")                                                   \
-                         "7:\n\t"                                                                \
+                         "6:\n\t" MQ_DSP_PTAIL                                                  \
+                         "5:\n\t"                                                                \
+                         "cmp r5, #1\n\t"                                                        \
+                         "beq 8f\n\t"                                                            \
+                         "9:\n\t" /* LUT in r5, lo8 in r4 (full range, or clamped at 8 below) */    \
+                         MQ_DSP_PLUT8("r0") MQ_DSP_PLUT8("r1") MQ_DSP_PLUT8("r2") MQ_DSP_PLUT8("r3")  \
+                         MQ_DSP_PTAIL                                                            \
+                         "8:\n\t" /* h < 255: clamp to h, then the LUT if any */                  \
+                         "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1")             \
+                             MQ_DSP_PMIN("r2") MQ_DSP_PMIN("r3")                                 \
+                         "ldr r5, [r12, #68]\n\t"                                                \
+                         "cmp r5, #0\n\t"                                                        \
+                         "bne 9b\n\t"                                                            \
                          "add r0, r0, r4\n\t"                                                    \
                          "add r1, r1, r4\n\t"                                                    \
                          "add r2, r2, r4\n\t"                                                    \
                          "add r3, r3, r4\n\t"                                                    \
-                         "ldr r5, [r12, #68]\n\t"                                                \
-                         "cmp r5, #0\n\t"                                                        \
-                         "beq 6b\n\t" MQ_DSP_PLUT("r0") MQ_DSP_PLUT("r1") MQ_DSP_PLUT("r2")        \
-                             MQ_DSP_PLUT("r3")                                                   \
                          "b 6b\n\t");                                                            \
     }
 
 MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_s8, "")
 MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_u8, "eor r7, r7, #0x80808080\n\teor r9, r9, #0x80808080\n\t")
 
-/* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them. */
+/* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
+ * slow: the epilogue word (job offset 72), computed once per call by the caller. */
 static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2],
-                                int32_t k, const mq_dsp_out *os, int32_t x_stride, int32_t out_stride)
+                                int32_t k, const mq_dsp_out *os, uintptr_t slow, int32_t x_stride, int32_t out_stride)
 {
     int32_t r;
     if ((k & 15) != 0) {
@@ -657,10 +670,10 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
     j->chunks = k >> 4;
     j->x_next = x_stride - k;
     j->out_stride = out_stride;
-    j->lo = os->lo;
+    j->lo8 = (int32_t)(uint8_t)os->lo;
     j->h = os->h;
     j->lut = os->lut;
-    j->slow = os->h != 255 || os->lut != NULL;
+    j->slow = slow;
     return 1;
 }
 
@@ -682,6 +695,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         u8 ? mq_dsp_pairs_2x2_u8 : mq_dsp_pairs_2x2_s8;
     const mq_dsp_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
     const int32_t pairs = m / 2;
+    /* pair loop epilogue: 0 (full range, no LUT), the LUT (full range), 1 (narrower clamp) */
+    const uintptr_t pair_slow = (os.h != 255 || (uintptr_t)os.lut == 1u) ? 1u : (uintptr_t)os.lut;
     mq_dsp_rq q[4];
     int32_t g;
 
@@ -738,7 +753,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             int32_t h;
             for (h = 0; h < 4; h += 2) {
                 mq_dsp_pair_job job;
-                if (mq_dsp_pair_job_init(&job, wg + 16 * h, &q[h], bias + h, k, &os, x_stride, out_stride)) {
+                if (mq_dsp_pair_job_init(&job, wg + 16 * h, &q[h], bias + h, k, &os, pair_slow, x_stride, out_stride)) {
                     pairs_2x2(&job, x, out + c0 + h, pairs);
                 } else {
                     rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride);
