@@ -86,6 +86,12 @@ static inline int32_t ref_requantize(int32_t acc, int32_t multiplier, int32_t sh
     return ref_rdbpot(ref_srdhm(shifted, multiplier), right);
 }
 
+/* The same for a sum computed in int64: the accumulator is an int32 register, so the sum wraps first. */
+static inline int32_t ref_requantize64(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    return ref_requantize(ref_wrap32(acc), multiplier, shift);
+}
+
 /* Integer value of an 8-bit code byte: uint8 as is, int8 two's complement. */
 static inline int32_t ref_code(uint8_t byte, int is_uint8)
 {

@@ -16,25 +16,7 @@
 #include "microquant/mq_model.h"
 #include "microquant/mq_writer.h"
 
-/* Independent TFLite requantization in int64 (round-half-away division by 2^right). */
-static int64_t ref_requant(int64_t acc, int32_t m, int32_t shift)
-{
-    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    const int64_t x = (int64_t)(int32_t)(uint32_t)((uint64_t)acc << left);
-    int64_t hi, mag;
-    if (x == INT32_MIN && m == INT32_MIN) {
-        hi = INT32_MAX;
-    } else {
-        const int64_t prod = x * (int64_t)m;
-        hi = (prod + (prod >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)))) / ((int64_t)1 << 31);
-    }
-    if (right == 0) {
-        return hi;
-    }
-    mag = hi < 0 ? -hi : hi;
-    mag = (mag + ((int64_t)1 << (right - 1))) >> right;
-    return hi < 0 ? -mag : mag;
-}
+#include "ref_quant.h"
 
 static int32_t clampi(int64_t v, int32_t lo, int32_t hi)
 {
@@ -168,7 +150,7 @@ static void reference_a(const model_a *a, uint8_t out[12])
             for (k = 0; k < 20; k++) {
                 acc += (int64_t)((int32_t)a->x[r * 20 + k] - 130) * a->w[c][k];
             }
-            y[r][c] = (int8_t)clampi(4 + ref_requant(acc, a->mult[c], a->shift[c]), -128, 127);
+            y[r][c] = (int8_t)clampi(4 + ref_requantize64(acc, a->mult[c], a->shift[c]), -128, 127);
         }
     }
     /* reshape [2,6] -> [2,2,3]: v[i][j][l] = flat[i*6 + j*3 + l]; transpose (2,0,1): o[l][i][j] */
@@ -403,7 +385,7 @@ static void test_model_b_conv_softmax(void **state)
             for (k = 0; k < 5; k++) {
                 acc += (int64_t)((int32_t)(int8_t)x[p * 5 + k] + 3) * w[c][k];
             }
-            y[p * 4 + c] = lut[(uint8_t)clampi(2 + ref_requant(acc, mult, shift), 2, 102)];
+            y[p * 4 + c] = lut[(uint8_t)clampi(2 + ref_requantize64(acc, mult, shift), 2, 102)];
         }
         {
             int32_t mx = -200;

@@ -44,6 +44,8 @@
 #include "microquant/mq_model.h"
 #include "microquant/mq_writer.h"
 
+#include "../tests/ref_quant.h"
+
 #define CHECK(cond)                                                             \
     do {                                                                        \
         if (!(cond)) {                                                          \
@@ -61,27 +63,6 @@ static int32_t rnd(int32_t lo, int32_t hi)
 }
 
 /* ---------- independent int64 reference ---------- */
-
-/* TFLite MultiplyByQuantizedMultiplier, written out in int64: x * 2^left, rounding doubling high
- * multiply, then divide by 2^right rounding half away from zero. */
-static int64_t ref_requant(int64_t acc, int32_t m, int32_t shift)
-{
-    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    int64_t x = (int64_t)(int32_t)(uint32_t)((uint64_t)acc << left);
-    int64_t prod, hi, mag;
-    if (x == INT32_MIN && m == INT32_MIN) {
-        hi = INT32_MAX;
-    } else {
-        prod = x * (int64_t)m;
-        hi = (prod + (prod >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)))) / ((int64_t)1 << 31);
-    }
-    if (right == 0) {
-        return hi;
-    }
-    mag = hi < 0 ? -hi : hi;
-    mag = (mag + ((int64_t)1 << (right - 1))) >> right;
-    return hi < 0 ? -mag : mag;
-}
 
 static int32_t ref_clamp(int64_t v, int32_t lo, int32_t hi)
 {
@@ -228,7 +209,7 @@ int main(int argc, char **argv)
                     const int32_t xv = inside ? (int32_t)x[((iy * W) + ix) * C0 + k] : z0;
                     acc += (int64_t)(xv - z0) * w_conv[c][k];
                 }
-                r1[(oy * OW + ox) * C1 + c] = byte_of(ref_clamp(z1 + ref_requant(acc, m_conv[c], sh_conv[c]), z1, 127));
+                r1[(oy * OW + ox) * C1 + c] = byte_of(ref_clamp(z1 + ref_requantize64(acc, m_conv[c], sh_conv[c]), z1, 127));
             }
         }
     }
@@ -243,24 +224,24 @@ int main(int argc, char **argv)
             for (k = 0; k < C1; k++) {
                 acc += (int64_t)(val(r2[i * C1 + k], MQ_DTYPE_INT8) - z2) * w_fc[c][k];
             }
-            r4[i * C1 + c] = lut_tanh[byte_of(ref_clamp(zfc + ref_requant(acc, m_fc, sh_fc), -128, 127))];
+            r4[i * C1 + c] = lut_tanh[byte_of(ref_clamp(zfc + ref_requantize64(acc, m_fc, sh_fc), -128, 127))];
         }
     }
     /* op4, op5 ADD (TFLite scheme) */
     for (i = 0; i < M * C1; i++) {
         const mq_add_params *a = &add1;
-        int64_t p1 = ref_requant((int64_t)(val(r2[i], MQ_DTYPE_INT8) - a->in1_zero_point) * ((int64_t)1 << a->left_shift),
+        int64_t p1 = ref_requantize64((int64_t)(val(r2[i], MQ_DTYPE_INT8) - a->in1_zero_point) * ((int64_t)1 << a->left_shift),
                                  a->in1_multiplier, a->in1_shift);
-        int64_t p2 = ref_requant((int64_t)(val(r4[i], MQ_DTYPE_INT8) - a->in2_zero_point) * ((int64_t)1 << a->left_shift),
+        int64_t p2 = ref_requantize64((int64_t)(val(r4[i], MQ_DTYPE_INT8) - a->in2_zero_point) * ((int64_t)1 << a->left_shift),
                                  a->in2_multiplier, a->in2_shift);
-        r5[i] = byte_of(ref_clamp(a->out_zero_point + ref_requant(p1 + p2, a->out_multiplier, a->out_shift),
+        r5[i] = byte_of(ref_clamp(a->out_zero_point + ref_requantize64(p1 + p2, a->out_multiplier, a->out_shift),
                                   a->act_min, a->act_max));
         a = &add2;
-        p1 = ref_requant((int64_t)(val(r5[i], MQ_DTYPE_INT8) - a->in1_zero_point) * ((int64_t)1 << a->left_shift),
+        p1 = ref_requantize64((int64_t)(val(r5[i], MQ_DTYPE_INT8) - a->in1_zero_point) * ((int64_t)1 << a->left_shift),
                          a->in1_multiplier, a->in1_shift);
-        p2 = ref_requant((int64_t)(val(tc[i], MQ_DTYPE_INT8) - a->in2_zero_point) * ((int64_t)1 << a->left_shift),
+        p2 = ref_requantize64((int64_t)(val(tc[i], MQ_DTYPE_INT8) - a->in2_zero_point) * ((int64_t)1 << a->left_shift),
                          a->in2_multiplier, a->in2_shift);
-        r9[i] = byte_of(ref_clamp(a->out_zero_point + ref_requant(p1 + p2, a->out_multiplier, a->out_shift),
+        r9[i] = byte_of(ref_clamp(a->out_zero_point + ref_requantize64(p1 + p2, a->out_multiplier, a->out_shift),
                                   a->act_min, a->act_max));
     }
     /* op6 transpose [9,16] -> [16,9], op7 reshape to [4,4,9] */
