@@ -29,7 +29,7 @@ let package = Package(
             path: "csrc",
             sources: ["src", "host"],
             publicHeadersPath: "include",
-            cSettings: [.unsafeFlags(["-std=c99"])]
+            cSettings: [.unsafeFlags(["-std=c99"]), .headerSearchPath("src")]
         ),
         .target(name: "MQNumPy"),
         .target(name: "MQGraph", dependencies: ["MicroQuantC"]),

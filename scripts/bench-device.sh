@@ -17,10 +17,10 @@ OPT=${MQ_BENCH_OPT:--O2}
 CFLAGS="-std=c99 $OPT -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
 INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
 # The operators the benchmark calls and the microkernels they dispatch to.
-RUNTIME="csrc/src/mq_fully_connected.c csrc/src/mq_conv1x1.c csrc/src/mq_conv1x1_output_size.c
-         csrc/src/mq_conv1x1_scratch_size.c csrc/src/mq_fc_params_check.c csrc/src/mq_lut_apply.c
-         csrc/src/mq_gemm_s8_n4k16_c.c csrc/src/mq_gemm_s8_n4k16_dsp.c csrc/src/mq_gemm_s8_n4k16_mve.c csrc/src/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/mq_lut_u8_c.c csrc/src/mq_lut_u8_dsp.c csrc/src/mq_lut_u8_mve.c"
+RUNTIME="csrc/src/gemm/mq_fully_connected.c csrc/src/conv/mq_conv1x1.c csrc/src/conv/mq_conv1x1_output_size.c
+         csrc/src/conv/mq_conv1x1_scratch_size.c csrc/src/gemm/mq_fc_params_check.c csrc/src/lut/mq_lut_apply.c
+         csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
 want=" ${*:-m3 m4 m7 m55} "
 fail=0
 while read -r name machine core tpi cpu ld; do

@@ -31,7 +31,7 @@ BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
 echo "== host_bench (cc -O2)"
 # shellcheck disable=SC2046
 ${CC:-cc} -std=c99 -O2 -I"$ROOT/csrc/include" -I"$ROOT/csrc/src" -o "$OUT/host_bench" bench/host_bench.c \
-  $(ls csrc/src/*.c csrc/host/*.c) -lm
+  $(find csrc/src csrc/host -name "*.c" | sort) -lm
 
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 

@@ -18,7 +18,7 @@ mkdir -p "$out/corpus"
 cp csrc/tests/fixtures/model.mqm "$out/corpus/seed-fixture.mqm"
 "${MQ_CLANG:-clang}" -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Werror -g -O1 \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Icsrc/include -Icsrc/src csrc/src/*.c csrc/fuzz/mq_fuzz_model.c -o "$out/mq_fuzz_model" \
+  -Icsrc/include -Icsrc/src $(find csrc/src -name "*.c" | sort) csrc/fuzz/mq_fuzz_model.c -o "$out/mq_fuzz_model" \
   > "$out/link.log" 2>&1 || { cat "$out/link.log"; exit 1; }
 echo "fuzzing mq_model_load + mq_model_run for ${seconds} s (corpus $out/corpus)"
 status=0

@@ -43,7 +43,7 @@ if [ -f cmake/arm-none-eabi.cmake ] && command -v cmake > /dev/null; then
   (cd "$out/obj" && arm-none-eabi-ar x ../cmake/libmicroquant.a)
   for f in "$out"/obj/*.c.obj; do mv "$f" "${f%.c.obj}.o"; done
 else
-  for f in csrc/src/*.c; do
+  for f in $(find csrc/src -name "*.c" | sort); do
     arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "$f" .c).o"
   done
 fi

@@ -39,7 +39,7 @@ echo "test-boards: simulate = $SIMULATE, calibrate = $CALIBRATE"
 
 echo "== demo model generator (boards/tools/mq_demo_model.c) =="
 cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src \
-  boards/tools/mq_demo_model.c csrc/src/*.c csrc/host/*.c -lm -o "$WORK/demo"
+  boards/tools/mq_demo_model.c $(find csrc/src -name "*.c" | sort) csrc/host/*.c -lm -o "$WORK/demo"
 "$WORK/demo" "$WORK/demo.mqm" "$WORK/demo_input.bin" "$WORK/demo_x.npy" "$WORK/demo_z.npy" >/dev/null
 for f in demo.mqm demo_input.bin demo_x.npy demo_z.npy; do
   if cmp -s "$WORK/$f" "boards/common/$f"; then pass "regenerated $f is identical to the committed one"

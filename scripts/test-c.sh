@@ -75,7 +75,7 @@ softfloat_check() {
   echo "   detector self-test: probe.o references $(echo "$refs" | tr '\n' ' ')"
   for opt in -O0 -O2 -Os; do
     local objs=()
-    for f in csrc/src/*.c; do
+    for f in $(find csrc/src -name "*.c" | sort); do
       local o=$dir/$(basename "$f" .c)$opt.o
       arm-none-eabi-gcc "${cflags[@]}" "$opt" -c "$f" -o "$o" || return 1
       objs+=("$o")

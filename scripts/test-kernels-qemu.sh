@@ -15,8 +15,8 @@ for tool in arm-none-eabi-gcc qemu-system-arm; do
 done
 CFLAGS="-std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
 INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
-KERNELS="csrc/src/mq_gemm_s8_n4k16_c.c csrc/src/mq_gemm_s8_n4k16_dsp.c csrc/src/mq_gemm_s8_n4k16_mve.c csrc/src/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/mq_lut_u8_c.c csrc/src/mq_lut_u8_dsp.c csrc/src/mq_lut_u8_mve.c"
+KERNELS="csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
 fail=0
 # name machine cpu-flags linker-script
 while read -r name machine cpu ld; do
@@ -52,8 +52,8 @@ if command -v "$HOSTCC" >/dev/null; then
   # shellcheck disable=SC2086
   if "$HOSTCC" -std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -fsanitize=address,undefined \
        -fno-sanitize-recover=all $INC -o "$OUT/test_kernels_host" bench/test_kernels.c $KERNELS \
-       csrc/src/mq_gemm_s8_n4k16_sse2.c csrc/src/mq_gemm_s8_n4k16_avx2.c csrc/src/mq_gemm_s8_n4k16_avx512vnni.c \
-       csrc/src/mq_gemm_s8_n4k16_x86.c 2>"$OUT/host-build.log" && "$OUT/test_kernels_host" > "$OUT/host.log" 2>&1 &&
+       csrc/src/gemm/mq_gemm_s8_n4k16_sse2.c csrc/src/gemm/mq_gemm_s8_n4k16_avx2.c csrc/src/gemm/mq_gemm_s8_n4k16_avx512vnni.c \
+       csrc/src/gemm/mq_gemm_s8_n4k16_x86.c 2>"$OUT/host-build.log" && "$OUT/test_kernels_host" > "$OUT/host.log" 2>&1 &&
      grep -q '^PASS:' "$OUT/host.log"; then
     tail -n 2 "$OUT/host.log" | sed "s/^/  [host] /"
     echo "test-kernels-qemu: host ($HOSTCC, ASan+UBSan): ok"

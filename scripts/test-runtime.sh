@@ -25,7 +25,7 @@ command -v "$CC_CLANG" > /dev/null ||
 
 echo "== [runtime 1/3] fixture regenerates byte-identically"
 mkdir -p "$bdir/runtime-tools"
-gcc "${WFLAGS[@]}" -O1 -Icsrc/include -Icsrc/src csrc/tools/mq_gen_fixture.c csrc/src/*.c csrc/host/*.c -lm \
+gcc "${WFLAGS[@]}" -O1 -Icsrc/include -Icsrc/src csrc/tools/mq_gen_fixture.c $(find csrc/src -name "*.c" | sort) csrc/host/*.c -lm \
   -o "$bdir/runtime-tools/mq_gen_fixture"
 regen="$(mktemp -d)"
 trap 'rm -rf "$regen"' EXIT
@@ -58,7 +58,7 @@ done
 echo "== [runtime 3/3] libFuzzer: mq_model_load + mq_model_run, ${fuzz_seconds} s"
 mkdir -p "$bdir/runtime-fuzz"
 "$CC_CLANG" "${WFLAGS[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Icsrc/include -Icsrc/src csrc/src/*.c csrc/fuzz/mq_fuzz_model.c -o "$bdir/runtime-fuzz/mq_fuzz_model" \
+  -Icsrc/include -Icsrc/src $(find csrc/src -name "*.c" | sort) csrc/fuzz/mq_fuzz_model.c -o "$bdir/runtime-fuzz/mq_fuzz_model" \
   > "$bdir/runtime-fuzz/link.log" 2>&1 || { cat "$bdir/runtime-fuzz/link.log"; exit 1; }
 cp csrc/tests/fixtures/model.mqm "$corpus/"
 echo "   seeds: $(ls "$corpus" | wc -l) blobs (the fixture + the writer tests' models)"

@@ -95,6 +95,155 @@ size_t mq_conv1x1_scratch_size(const mq_conv1x1_params *p);
 mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output,
                      void *scratch, size_t scratch_size);
 
+/* ------------------------------------------------------------------------------------------------
+ * Convolutional op set (issue 9). Every operator below: NHWC activations of 8-bit codes (INT8 or UINT8),
+ * shapes fully given in its params (checked by its *_check function, which the loader calls once; the
+ * operator itself only re-checks what is cheap), no allocation, scratch (if any) planned by the host in
+ * the arena. Output stage (requantize, + zero point, clamp, optional LUT) as for mq_fc_params.
+ * Output size of every windowed op, per axis:
+ *   out = (in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride + 1     (must be >= 1)
+ * ------------------------------------------------------------------------------------------------ */
+
+/* Window geometry shared by convolution, depthwise convolution and pooling. */
+typedef struct {
+    int32_t batch;
+    int32_t in_h, in_w;
+    int32_t out_h, out_w;                  /* must equal the formula above */
+    int32_t kernel_h, kernel_w;            /* >= 1 */
+    int32_t stride_h, stride_w;            /* >= 1 */
+    int32_t dilation_h, dilation_w;        /* >= 1 (pooling: 1) */
+    int32_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, each side separately (TF SAME is asymmetric) */
+} mq_window;
+
+/*
+ * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
+ * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
+ * bias folded with the input zero point over all k (padded taps read in_zero_point, so folding is exact).
+ * Input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, n].
+ */
+typedef struct {
+    mq_window win;
+    int32_t in_c;
+    int32_t in_zero_point;                 /* code of gemm.in_dtype: the value of padded taps */
+    mq_fc_params gemm;
+} mq_conv_params;
+
+mq_status mq_conv_check(const mq_conv_params *p);
+/* Scratch bytes mq_conv needs (the im2col buffer the host plans in the arena). 0 on invalid p. */
+size_t mq_conv_scratch_size(const mq_conv_params *p);
+mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size);
+
+/*
+ * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c.
+ * Weights and bias are in the layout the host prepare (mq_host.h) writes; sizes from the functions below.
+ */
+typedef struct {
+    mq_window win;
+    int32_t in_c;
+    int32_t depth_multiplier;              /* >= 1; out_c = in_c * depth_multiplier */
+    mq_dtype in_dtype, out_dtype;
+    int32_t in_zero_point, out_zero_point;
+    const int8_t *weights;                 /* prepared: mq_depthwise_weights_size(p) bytes */
+    const int32_t *bias;                   /* prepared: out_c int32 */
+    const int32_t *multiplier;             /* out_c entries if per_channel, else 1 */
+    const int32_t *shift;
+    int32_t per_channel;
+    int32_t act_min, act_max;
+    const uint8_t *lut;                    /* optional 256-entry epilogue, or NULL */
+} mq_depthwise_params;
+
+mq_status mq_depthwise_check(const mq_depthwise_params *p);
+size_t mq_depthwise_weights_size(const mq_depthwise_params *p);
+size_t mq_depthwise_scratch_size(const mq_depthwise_params *p);
+mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output,
+                            void *scratch, size_t scratch_size);
+
+/*
+ * Average / max pooling (TFLite AVERAGE_POOL_2D / MAX_POOL_2D): input and output share dtype and qparams.
+ * Average: over the valid (unpadded) taps only, rounded half away from zero: (sum +- count/2) / count.
+ * Max: padded taps are ignored. Then clamp to [act_min, act_max].
+ */
+typedef struct {
+    mq_window win;
+    int32_t channels;
+    mq_dtype dtype;
+    int32_t act_min, act_max;
+} mq_pool_params;
+
+mq_status mq_pool_check(const mq_pool_params *p);
+mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output);
+mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output);
+
+/*
+ * Mean over H and W (global average pooling, TFLite MEAN over axes 1,2; ONNX GlobalAveragePool / ReduceMean),
+ * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md).
+ */
+typedef struct {
+    int32_t batch, h, w, channels;
+    mq_dtype in_dtype, out_dtype;
+    int32_t in_zero_point, out_zero_point;
+    int32_t multiplier, shift;             /* prepared on the host */
+    int32_t act_min, act_max;
+} mq_mean_params;
+
+mq_status mq_mean_check(const mq_mean_params *p);
+mq_status mq_mean(const mq_mean_params *p, const void *input, void *output);
+
+/* Constant pad of an NHWC byte tensor (rank 4: dims [n, h, w, c]); padded bytes = value (the zero point). */
+typedef struct {
+    int32_t in_dims[4];
+    int32_t before[4], after[4];           /* >= 0 */
+    uint8_t value;
+} mq_pad_params;
+
+mq_status mq_pad_check(const mq_pad_params *p);
+mq_status mq_pad(const mq_pad_params *p, const void *input, void *output);
+
+/*
+ * Concatenation of byte tensors viewed as [outer, axis_i * inner] along the middle axis. Inputs with qparams
+ * other than the output's are requantized first by the host-placed mq_requantize op (or written straight into
+ * their slice by their producer: the planner's in-place concat), so this kernel only copies.
+ */
+#define MQ_CONCAT_MAX_INPUTS 8
+typedef struct {
+    int32_t num_inputs;                    /* 1..MQ_CONCAT_MAX_INPUTS */
+    int32_t outer, inner;
+    int32_t axis_sizes[MQ_CONCAT_MAX_INPUTS];
+} mq_concat_params;
+
+mq_status mq_concat_check(const mq_concat_params *p);
+mq_status mq_concat(const mq_concat_params *p, const void *const *inputs, void *output);
+
+/*
+ * Elementwise requantized multiply (TFLite MUL): out = zp_out + requant((x1 - zp1) * (x2 - zp2), M, s), clamp.
+ * in2 broadcast: MQ_BCAST_NONE (n elements), MQ_BCAST_CHANNEL (in2 has `channels` elements, repeated over
+ * n / channels rows), MQ_BCAST_SCALAR (in2 has 1 element).
+ */
+typedef enum { MQ_BCAST_NONE = 0, MQ_BCAST_CHANNEL = 1, MQ_BCAST_SCALAR = 2 } mq_broadcast;
+
+typedef struct {
+    mq_dtype in1_dtype, in2_dtype, out_dtype;
+    int32_t in1_zero_point, in2_zero_point, out_zero_point;
+    int32_t out_multiplier, out_shift;
+    int32_t act_min, act_max;
+    mq_broadcast broadcast;
+    int32_t channels;                      /* MQ_BCAST_CHANNEL only */
+} mq_mul_params;
+
+mq_status mq_mul_check(const mq_mul_params *p);
+mq_status mq_mul(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n);
+
+/* Elementwise requantize between 8-bit qparams (TFLite QUANTIZE int8 -> int8/uint8):
+ * out = clamp(zp_out + requant(x - zp_in, M, s)). In place allowed. */
+typedef struct {
+    mq_dtype in_dtype, out_dtype;
+    int32_t in_zero_point, out_zero_point;
+    int32_t multiplier, shift;
+} mq_requantize_params;
+
+mq_status mq_requantize_check(const mq_requantize_params *p);
+mq_status mq_requantize_u8(const mq_requantize_params *p, const void *input, void *output, size_t n);
+
 /* Table lookup activation: output[i] = table[(uint8_t)input[i]] for n bytes.
  * In place allowed (input == output); a partial overlap is MQ_ERR_BUFFER. */
 mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output, size_t n);
