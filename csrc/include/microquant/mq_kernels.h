@@ -176,13 +176,15 @@ mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output);
 
 /*
  * Mean over H and W (global average pooling, TFLite MEAN over axes 1,2; ONNX GlobalAveragePool / ReduceMean),
- * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md).
+ * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md):
+ * out = clamp(out_zp + requant(sum(x) - h*w*in_zp, multiplier, shift)), 1/(h*w) folded into the multiplier by
+ * mq_mean_prepare (so multiplier is any value in [0, 2^31), not necessarily normalized).
  */
 typedef struct {
     int32_t batch, h, w, channels;
     mq_dtype in_dtype, out_dtype;
     int32_t in_zero_point, out_zero_point;
-    int32_t multiplier, shift;             /* prepared on the host */
+    int32_t multiplier, shift;             /* prepared on the host (mq_mean_prepare): [0, 2^31), [-31, 30] */
     int32_t act_min, act_max;
 } mq_mean_params;
 
