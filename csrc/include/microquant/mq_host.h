@@ -45,6 +45,17 @@ mq_status mq_pack_weights_n4k16(const int8_t *w, int32_t n, int32_t k, int8_t *p
 mq_status mq_fold_bias(const int8_t *w, const int32_t *bias, int32_t n, int32_t k,
                        int32_t in_zero_point, mq_dtype in_dtype, int32_t *folded);
 
+/* Depthwise convolution weights: TFLite's [1, kernel_h, kernel_w, out_c] int8 -> the kernels' layout, int16
+ * little-endian [kernel_h][kernel_w][out_c] (mq_depthwise_weights_size bytes = 2 * kh * kw * out_c). */
+mq_status mq_depthwise_pack_weights(const int8_t *w, int32_t kernel_h, int32_t kernel_w, int32_t out_c, void *packed,
+                                    size_t packed_size);
+
+/* Depthwise bias: prepared[o] = bias[o] (0 if bias NULL) - in_zero_point * sum_t w[t][o], modulo 2^32, where w is
+ * TFLite's [1, kh, kw, out_c] and in_zero_point the raw code value (INT8: -128..127, UINT8: 0..255): the kernels
+ * multiply raw codes and read in_zero_point for padded taps (docs/QUANTIZATION.md). */
+mq_status mq_depthwise_prepare_bias(const int8_t *w, const int32_t *bias, int32_t kernel_h, int32_t kernel_w,
+                                    int32_t out_c, int32_t in_zero_point, mq_dtype in_dtype, int32_t *prepared);
+
 /* Activation functions that can be tabulated. Values are part of the packed format. */
 typedef enum {
     MQ_ACT_IDENTITY = 0,

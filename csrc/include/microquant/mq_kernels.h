@@ -115,6 +115,10 @@ typedef struct {
     int32_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, each side separately (TF SAME is asymmetric) */
 } mq_window;
 
+/* Checks a window: every size >= 1 (pads >= 0), <= 2^24, out_h/out_w equal to the formula above, batch * pixels
+ * <= 2^24 for input and output. MQ_ERR_NULL / MQ_ERR_SHAPE / MQ_OK. */
+mq_status mq_window_check(const mq_window *w);
+
 /*
  * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
  * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
