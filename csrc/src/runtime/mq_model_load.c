@@ -441,6 +441,7 @@ static mq_status mq_check_concat(const mq_lctx *c, const mq_op_rec *op, const mq
     mq_concat_params cp;
     const uint32_t axis = op->p[MQ_P_CONCAT_AXIS];
     uint64_t sum = 0u;
+    uint32_t slice;
     uint32_t i;
     int32_t d;
     mq_status st;
@@ -454,12 +455,19 @@ static mq_status mq_check_concat(const mq_lctx *c, const mq_op_rec *op, const mq
             MQ_REQUIRE((uint32_t)d == axis || ins[i].dims[d] == out->dims[d], MQ_ERR_SHAPE);
         }
         sum += (uint32_t)ins[i].dims[axis];
-        MQ_REQUIRE(mq_inplace_or_apart(&ins[i], out, 0), MQ_ERR_ARENA);
     }
     MQ_REQUIRE(sum == (uint64_t)(uint32_t)out->dims[axis], MQ_ERR_SHAPE);
     mq_op_concat_params(op, ins, &cp);
     st = mq_concat_check(&cp);
     MQ_REQUIRE(st == MQ_OK, st);
+    /* Each input apart from y, or (outer == 1, the planner's free concat) exactly at its slice of y. */
+    slice = 0u;
+    for (i = 0; i < op->num_inputs; i++) {
+        MQ_REQUIRE(mq_inplace_or_apart(&ins[i], out, 0) ||
+                       (cp.outer == 1 && ins[i].storage == MQ_STORAGE_ARENA && ins[i].offset == out->offset + slice),
+                   MQ_ERR_ARENA);
+        slice += ins[i].size; /* outer == 1: slice i starts after the earlier inputs' bytes */
+    }
     return MQ_OK;
 }
 #endif
@@ -481,7 +489,9 @@ static mq_status mq_check_mul(const mq_op_rec *op, const mq_tensor_rec *in1, con
     } else {
         MQ_REQUIRE(in2->size == 1u, MQ_ERR_SHAPE);
     }
-    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 0) && mq_inplace_or_apart(in2, out, 0), MQ_ERR_ARENA);
+    /* y may sit exactly on x1, or on x2 without broadcast (the kernel's aliasing rule) */
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, bcast == (uint32_t)MQ_BCAST_NONE),
+               MQ_ERR_ARENA);
     mq_op_mul_params(op, in1, in2, out, &mp);
     st = mq_mul_check(&mp);
     MQ_REQUIRE(st == MQ_OK, st);
