@@ -11,6 +11,27 @@ static int scale_ok(double s)
     return isfinite(s) && s > 0.0;
 }
 
+mq_status mq_exact_scale_from_double(double eff, mq_exact_scale *out)
+{
+    int e = 0;
+    double f;
+    if (out == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (!isfinite(eff) || eff < 0.0 || (eff > 0.0 && eff < 2.2250738585072014e-308)) {
+        return MQ_ERR_QPARAMS;
+    }
+    if (eff == 0.0) {
+        out->mant = 0u;
+        out->exp = 0;
+        return MQ_OK;
+    }
+    f = frexp(eff, &e);
+    out->mant = (uint64_t)ldexp(f, 53);
+    out->exp = (int32_t)e - 53;
+    return MQ_OK;
+}
+
 mq_status mq_add_s16_prepare(double in1_scale, double in2_scale, double out_scale, int32_t act_min,
                              int32_t act_max, mq_add_s16_params *p)
 {

@@ -20,6 +20,11 @@
 extern "C" {
 #endif
 
+/* eff = mant * 2^exp exactly (frexp: mant = f * 2^53 in [2^52, 2^53), exp = e - 53); eff = 0 gives mant 0.
+ * For TFLite's reference FULLY_CONNECTED pass eff = (double)s_in * (double)s_w[c] / (double)s_out (that order).
+ * MQ_ERR_QPARAMS when eff is negative, not finite, or subnormal. */
+mq_status mq_exact_scale_from_double(double eff, mq_exact_scale *out);
+
 /* TFLite ADD int16 prepare (general scales): left_shift 15, twice_max = 2 max(s1, s2),
  * (m1, sh1) = Q(s1 / twice_max), (m2, sh2) = Q(s2 / twice_max), (mo, sho) = Q(twice_max / (2^15 s_out)).
  * act range in int16 codes. MQ_ERR_QPARAMS on a non-positive / non-finite scale or a multiplier >= 1. */

@@ -63,6 +63,21 @@ static inline int32_t mq_requantize64(int64_t acc, int32_t multiplier, int32_t s
     return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
 }
 
+/*
+ * TFLite's reference FULLY_CONNECTED for int16 input (LiteRT's FullyConnectedPerChannel with float scales)
+ * does not use a Q31 multiplier: it computes round((double)acc * eff) with eff = (double)s_in * (double)s_w[c]
+ * / (double)s_out, rounding half away from zero. mq_requantize_exact reproduces that bit for bit without
+ * floating point: eff = mant * 2^exp exactly (mant < 2^53, from mq_exact_scale_from_double on the host), the
+ * product |acc| * mant is formed exactly in 128 bits, rounded to 53 significant bits to nearest-even (the
+ * double multiplication), then to an integer half away from zero, and saturated to int32.
+ */
+typedef struct {
+    uint64_t mant;              /* 0, or in [2^52, 2^53) */
+    int32_t exp;                /* eff = mant * 2^exp, exp in [-1074, 960] */
+} mq_exact_scale;
+
+int32_t mq_requantize_exact(int64_t acc, const mq_exact_scale *scale);
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Fully connected, convolution, depthwise                                                         */
 /* ---------------------------------------------------------------------------------------------- */
@@ -76,6 +91,9 @@ typedef struct {
     const int32_t *shift;       /* same count, each in [MQ_SHIFT64_MIN, MQ_SHIFT64_MAX] */
     int32_t per_channel;        /* 0 or 1 */
     int32_t act_min, act_max;   /* -32768 <= act_min <= act_max <= 32767 */
+    const mq_exact_scale *exact_scale; /* NULL: mq_requantize64 with multiplier/shift (TFLite Micro, CMSIS-NN,
+                                          TFLite's CONV_2D); else n (per_channel) or 1 entries and the output
+                                          stage is mq_requantize_exact (TFLite's reference FULLY_CONNECTED) */
 } mq_fc_s16_params;
 
 mq_status mq_fc_s16_check(const mq_fc_s16_params *p);

@@ -56,7 +56,6 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                 int16_t *y = output + (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w + (size_t)ox) *
                                           (size_t)g->n;
                 for (o = 0; o < g->n; ++o) {
-                    const int32_t q = g->per_channel ? o : 0;
                     int64_t acc = g->bias != NULL ? g->bias[o] : 0;
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
@@ -77,7 +76,7 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                             acc += mq_dot_s16_s8(xp, wp, p->in_c);
                         }
                     }
-                    y[o] = mq_s16_out(acc, g->multiplier[q], g->shift[q], g->act_min, g->act_max);
+                    y[o] = mq_s16_out_fc(g, o, acc);
                 }
             }
         }

@@ -2,8 +2,8 @@
  * mq_fully_connected_s16: TFLite FULLY_CONNECTED 16x8.
  *   input [batch, k] int16 (zero point 0), weights [n][k] int8 (zero point 0), bias int64 [n] or NULL,
  *   output [batch, n] int16: out[b][c] = clamp(requant64(bias[c] + sum_k x[b][k] w[c][k], M[c], s[c]))
- * (per tensor: M[0], s[0]). Exact int64 accumulation (int32 blocks of 256 products), mq_requantize64 as
- * TFLite's reference FullyConnected for int16 input with int64 bias.
+ * (per tensor: M[0], s[0]). Exact int64 accumulation (int32 blocks of 256 products). Output stage: mq_requantize64
+ * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
  */
 #include "mq_s16_internal.h"
 
@@ -27,12 +27,11 @@ mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const
         const int16_t *x = input + (size_t)b * (size_t)p->k;
         int16_t *y = output + (size_t)b * (size_t)p->n;
         for (c = 0; c < p->n; ++c) {
-            const int32_t q = p->per_channel ? c : 0;
             int64_t acc = mq_dot_s16_s8(x, p->weights + (size_t)c * (size_t)p->k, p->k);
             if (p->bias != NULL) {
                 acc += p->bias[c];
             }
-            y[c] = mq_s16_out(acc, p->multiplier[q], p->shift[q], p->act_min, p->act_max);
+            y[c] = mq_s16_out_fc(p, c, acc);
         }
     }
     return MQ_OK;
