@@ -98,7 +98,16 @@ static void fix_crcs(uint8_t *b, size_t n)
 }
 
 /* Run a loaded model on exactly-sized heap buffers (so ASan sees any overrun); returns the status. */
+static mq_status run_exact_n(const mq_model *m, const uint8_t *const *inputs, uint8_t **outs);
+
 static mq_status run_exact(const mq_model *m, const uint8_t *input, uint8_t **outs)
+{
+    const uint8_t *ins[1] = { input };
+    return run_exact_n(m, input != NULL ? ins : NULL, outs);
+}
+
+/* As run_exact with one code buffer per model input (inputs NULL: every input 0x5A). */
+static mq_status run_exact_n(const mq_model *m, const uint8_t *const *inputs, uint8_t **outs)
 {
     mq_tensor_info info;
     void *in_bufs[8];
@@ -113,8 +122,8 @@ static mq_status run_exact(const mq_model *m, const uint8_t *input, uint8_t **ou
         in_bufs[i] = malloc(info.size_bytes > 0 ? info.size_bytes : 1);
         assert_non_null(in_bufs[i]);
         memset(in_bufs[i], 0x5A, info.size_bytes);
-        if (input != NULL && i == 0) {
-            memcpy(in_bufs[i], input, info.size_bytes);
+        if (inputs != NULL && inputs[i] != NULL) {
+            memcpy(in_bufs[i], inputs[i], info.size_bytes);
         }
     }
     for (i = 0; i < no; i++) {
@@ -346,12 +355,11 @@ static void test_misaligned_blob_rejected(void **state)
     free(blob.data);
 }
 
-static void test_every_truncation_rejected(void **state)
+static void every_truncation_rejected(const char *name)
 {
-    file_buf blob = read_fixture("model.mqm");
+    file_buf blob = read_fixture(name);
     size_t n;
     mq_model m;
-    (void)state;
     for (n = 0; n < blob.size; n++) {
         uint8_t *t = (uint8_t *)malloc(n > 0 ? n : 1);
         assert_non_null(t);
@@ -361,7 +369,15 @@ static void test_every_truncation_rejected(void **state)
         assert_null(m.blob);
         free(t);
     }
+    printf("%s: %zu truncations, all rejected with CRC on and off\n", name, blob.size);
     free(blob.data);
+}
+
+static void test_every_truncation_rejected(void **state)
+{
+    (void)state;
+    every_truncation_rejected("model.mqm");
+    every_truncation_rejected("convnet.mqm");
 }
 
 /* Section offsets of the fixture (from its section table). */
@@ -375,9 +391,9 @@ static uint32_t section_size(const uint8_t *b, uint32_t i)
     return le32(b + 64 + 16 * i + 8);
 }
 
-static void test_every_bit_flip(void **state)
+static void every_bit_flip(const char *name)
 {
-    file_buf blob = read_fixture("model.mqm");
+    file_buf blob = read_fixture(name);
     uint8_t *t = (uint8_t *)malloc(blob.size);
     const uint32_t const_off = section_off(blob.data, 3), const_end = const_off + section_size(blob.data, 3);
     size_t pos;
@@ -385,7 +401,6 @@ static void test_every_bit_flip(void **state)
     long accepted_tables = 0, accepted_consts = 0, ran_ok = 0, run_rejected = 0, total = 0;
     long accepted_region[6] = { 0, 0, 0, 0, 0, 0 };
     mq_model m;
-    (void)state;
     assert_non_null(t);
     for (pos = 0; pos < blob.size; pos++) {
         for (bit = 0; bit < 8; bit++) {
@@ -418,15 +433,22 @@ static void test_every_bit_flip(void **state)
             }
         }
     }
-    printf("bit flips: %ld; CRC on: all rejected; CRC off: accepted %ld in constants, %ld in header/tables "
+    printf("%s: bit flips: %ld; CRC on: all rejected; CRC off: accepted %ld in constants, %ld in header/tables "
            "(the flipped value is still a valid model: names, scales, ids, clamps, arena size); of the accepted, %ld ran, "
            "%ld rejected at run\n",
-           total, accepted_consts, accepted_tables, ran_ok, run_rejected);
+           name, total, accepted_consts, accepted_tables, ran_ok, run_rejected);
     printf("accepted flips outside constants by region: header/section table %ld, tensors %ld, ops %ld, io %ld, "
            "metadata %ld\n",
            accepted_region[0], accepted_region[1], accepted_region[2], accepted_region[3], accepted_region[5]);
     free(t);
     free(blob.data);
+}
+
+static void test_every_bit_flip(void **state)
+{
+    (void)state;
+    every_bit_flip("model.mqm");
+    every_bit_flip("convnet.mqm");
 }
 
 /* Corrupt one field of a valid blob, fix both CRCs, expect a specific status from the loader. */
@@ -535,6 +557,82 @@ static void test_targeted_corruptions(void **state)
     free(blob.data);
 }
 
+/* The convolutional fixture: two inputs, two outputs, every format-2 op, bit-exact against the generator's
+ * independent int64 reference; from read-only memory; twice (the second run on the arena the first left). */
+static void test_convnet_runs_bit_exact(void **state)
+{
+    file_buf blob = read_fixture("convnet.mqm");
+    file_buf in0 = read_fixture("convnet_input_0.bin");
+    file_buf in1 = read_fixture("convnet_input_1.bin");
+    file_buf e0 = read_fixture("convnet_expected_0.bin");
+    file_buf e1 = read_fixture("convnet_expected_1.bin");
+    const uint8_t *ins[2];
+    uint8_t *outs[2] = { NULL, NULL };
+    mq_tensor_info info;
+    mq_model m;
+    int round, fd;
+    const uint8_t *ro;
+    (void)state;
+    ins[0] = in0.data;
+    ins[1] = in1.data;
+    assert_int_equal(mq_model_load(blob.data, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(mq_model_num_inputs(&m), 2);
+    assert_int_equal(mq_model_num_outputs(&m), 2);
+    assert_int_equal(m.num_ops, 11);
+    assert_int_equal(mq_model_input_info(&m, 0, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, in0.size);
+    assert_memory_equal(info.name, "image", 5);
+    assert_int_equal(mq_model_input_info(&m, 1, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, in1.size);
+    assert_int_equal(info.dtype, MQ_DTYPE_UINT8);
+    assert_memory_equal(info.name, "side", 4);
+    assert_int_equal(mq_model_output_info(&m, 0, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, e0.size);
+    assert_memory_equal(info.name, "pooled", 6);
+    assert_int_equal(mq_model_output_info(&m, 1, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, e1.size);
+    assert_true(m.arena_lower_bound <= m.arena_size);
+    for (round = 0; round < 2; round++) {
+        assert_int_equal(run_exact_n(&m, ins, outs), MQ_OK);
+        assert_memory_equal(outs[0], e0.data, e0.size);
+        assert_memory_equal(outs[1], e1.data, e1.size);
+        free(outs[0]);
+        free(outs[1]);
+    }
+    /* inputs swapped in content: the outputs must change (both inputs reach the outputs) */
+    {
+        uint8_t *z2 = (uint8_t *)malloc(in1.size);
+        const uint8_t *ins2[2];
+        assert_non_null(z2);
+        memset(z2, 0, in1.size);
+        ins2[0] = in0.data;
+        ins2[1] = z2;
+        assert_int_equal(run_exact_n(&m, ins2, outs), MQ_OK);
+        assert_memory_equal(outs[0], e0.data, e0.size);        /* output 0 does not depend on input 1 */
+        assert_memory_not_equal(outs[1], e1.data, e1.size);    /* output 1 does */
+        free(outs[0]);
+        free(outs[1]);
+        free(z2);
+    }
+    fd = open(MQ_TESTS_DIR "/fixtures/convnet.mqm", O_RDONLY);
+    assert_true(fd >= 0);
+    ro = (const uint8_t *)mmap(NULL, blob.size, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(ro != (const uint8_t *)MAP_FAILED);
+    assert_int_equal(mq_model_load(ro, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(run_exact_n(&m, ins, outs), MQ_OK);
+    assert_memory_equal(outs[0], e0.data, e0.size);
+    assert_memory_equal(outs[1], e1.data, e1.size);
+    free(outs[0]);
+    free(outs[1]);
+    assert_int_equal(munmap((void *)(uintptr_t)ro, blob.size), 0);
+    close(fd);
+    free(blob.data);
+    free(in0.data);
+    free(in1.data);
+    free(e0.data);
+    free(e1.data);
+}
+
 /* A blob of another format version is rejected, and the loader says which version it found. */
 static void test_version_reported(void **state)
 {
@@ -586,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_targeted_corruptions),
         cmocka_unit_test(test_version_reported),
+        cmocka_unit_test(test_convnet_runs_bit_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
