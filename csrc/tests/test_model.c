@@ -633,6 +633,116 @@ static void test_convnet_runs_bit_exact(void **state)
     free(e1.data);
 }
 
+static void expect_load_fails(const file_buf *blob, size_t at, const uint8_t *bytes, size_t n)
+{
+    uint8_t *t = (uint8_t *)malloc(blob->size);
+    mq_model m;
+    assert_non_null(t);
+    memcpy(t, blob->data, blob->size);
+    memcpy(t + at, bytes, n);
+    fix_crcs(t, blob->size);
+    assert_int_not_equal(mq_model_load(t, blob->size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_null(m.blob);
+    free(t);
+}
+
+/* Targeted corruptions of the format-2 ops in the convnet fixture, CRCs recomputed: the loader's own checks
+ * (and the kernels' *_check it calls) must catch each. Op i's word w is at o_off + 160 i + 32 + 4 w. */
+static void test_convnet_targeted_corruptions(void **state)
+{
+    file_buf blob = read_fixture("convnet.mqm");
+    const uint8_t *b = blob.data;
+    const uint32_t o_off = section_off(b, 1), c_off = section_off(b, 3);
+    uint8_t v4[4], v1[1];
+#define PW(op, w) ((size_t)o_off + 160u * (op) + 32u + 4u * (w))
+    (void)state;
+    expect_load(&blob, PW(0, 0), b + PW(0, 0), 4, MQ_OK); /* unchanged: loads */
+    /* op0 PAD: before[1] 1 -> 2 (out dims no longer add up); a word beyond the 8 used */
+    put32(v4, 2);
+    expect_load(&blob, PW(0, 1), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 1);
+    expect_load(&blob, PW(0, 8), v4, 4, MQ_ERR_FORMAT_OP);
+    /* op1 CONV: kernel_h 3 -> 5 (k != kh*kw*c), stride 2 -> 3 (out size), scratch size + 16, scratch on the
+     * input, scratch past the arena, dilation 0 */
+    put32(v4, 5);
+    expect_load(&blob, PW(1, 17), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 3);
+    expect_load(&blob, PW(1, 19), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, le32(b + PW(1, 28)) + 16u);
+    expect_load(&blob, PW(1, 28), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, le32(b + section_off(b, 0) + 48u * 1u + 28u)); /* t1 (the conv's input) arena offset */
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA);
+    put32(v4, le32(b + 28) - 16u);
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA);
+    put32(v4, 8u);
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA); /* misaligned */
+    put32(v4, 0);
+    expect_load_fails(&blob, PW(1, 21), v4, 4);
+    /* op1: a per-channel shift of 31 (the gemm block's kernel check) */
+    put32(v4, 31);
+    expect_load(&blob, c_off + le32(b + PW(1, 13)) + 4u, v4, 4, MQ_ERR_QPARAMS);
+    /* op2 DEPTHWISE: multiplier 2 -> 3 (out channels), 0; dilation 2 -> 1 (out size); weights size - 2;
+     * bias reference past the constants; per_channel 2 */
+    put32(v4, 3);
+    expect_load(&blob, PW(2, 0), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 0);
+    expect_load(&blob, PW(2, 0), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 1);
+    expect_load_fails(&blob, PW(2, 20), v4, 4);
+    put32(v4, le32(b + PW(2, 7)) - 2u);
+    expect_load(&blob, PW(2, 7), v4, 4, MQ_ERR_FORMAT_BOUNDS);
+    put32(v4, section_size(b, 3));
+    expect_load(&blob, PW(2, 8), v4, 4, MQ_ERR_FORMAT_BOUNDS);
+    put32(v4, 2);
+    expect_load(&blob, PW(2, 1), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 0x80000000u);
+    expect_load(&blob, c_off + le32(b + PW(2, 10)), v4, 4, MQ_ERR_QPARAMS); /* negative multiplier */
+    /* op3 MAX_POOL: dilation 2, act_min > act_max, kernel 0 */
+    put32(v4, 2);
+    expect_load_fails(&blob, PW(3, 4), v4, 4);
+    put32(v4, 127);
+    expect_load(&blob, PW(3, 10), v4, 4, MQ_OK); /* act_min == act_max is a legal clamp */
+    put32(v4, 0x7FFFFFFFu);
+    expect_load(&blob, PW(3, 10), v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, 0);
+    expect_load_fails(&blob, PW(3, 0), v4, 4);
+    /* op4 AVERAGE_POOL: stride 2 -> 1 (out size) */
+    put32(v4, 1);
+    expect_load(&blob, PW(4, 2), v4, 4, MQ_ERR_SHAPE);
+    /* op5 MEAN: shift 31 */
+    put32(v4, 31);
+    expect_load(&blob, PW(5, 1), v4, 4, MQ_ERR_QPARAMS);
+    /* op6 REQUANTIZE: multiplier 5 (neither 0 nor normalized) */
+    put32(v4, 5);
+    expect_load(&blob, PW(6, 0), v4, 4, MQ_ERR_QPARAMS);
+    /* op7 CONCAT: axis 3 -> 2 and 4; num_inputs 3 -> 9 and 2 (slot 2 then must be 0xFFFF) */
+    put32(v4, 2);
+    expect_load(&blob, PW(7, 0), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 4);
+    expect_load(&blob, PW(7, 0), v4, 4, MQ_ERR_SHAPE);
+    v1[0] = 9;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    v1[0] = 2;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    v1[0] = 0;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    /* op8 MUL: broadcast 1 -> 3 and 0 (x2 is not the output's shape); op10 MUL scalar -> channel */
+    put32(v4, 3);
+    expect_load(&blob, PW(8, 4), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 0);
+    expect_load(&blob, PW(8, 4), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 1);
+    expect_load(&blob, PW(10, 4), v4, 4, MQ_ERR_SHAPE);
+    /* op8 MUL with one input */
+    v1[0] = 1;
+    expect_load(&blob, o_off + 160u * 8u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    /* op9 ADD: act_max beyond INT8 */
+    put32(v4, 200);
+    expect_load(&blob, PW(9, 8), v4, 4, MQ_ERR_QPARAMS);
+#undef PW
+    free(blob.data);
+}
+
 /* A blob of another format version is rejected, and the loader says which version it found. */
 static void test_version_reported(void **state)
 {
@@ -685,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_targeted_corruptions),
         cmocka_unit_test(test_version_reported),
         cmocka_unit_test(test_convnet_runs_bit_exact),
+        cmocka_unit_test(test_convnet_targeted_corruptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
