@@ -260,11 +260,11 @@ public enum NumPy {
 
     /// Reads one `.npy` file.
     public static func read(contentsOf url: URL) throws -> NPYArray {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NPYError.io(file: url.path, reason: "cannot read: \(error.localizedDescription)")
+        let data: [UInt8]
+        do { data = try FileAccess.readFile(url.path, what: ".npy file") } catch let e as FileError {
+            throw NPYError.io(file: url.path, reason: e.reason)
         }
-        return try decode([UInt8](data), name: url.path)
+        return try decode(data, name: url.path)
     }
 
     /// Reads every `*.npy` file in a directory (sorted by file name) and concatenates them along
@@ -272,7 +272,7 @@ public enum NumPy {
     public static func readDirectory(_ url: URL) throws -> NPYArray {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
-            throw NPYError.io(file: url.path, reason: "cannot list directory: \(error.localizedDescription)")
+            throw NPYError.io(file: url.path, reason: "cannot list directory: \(FileAccess.describe(error))")
         }
         let files = names.filter { $0.hasSuffix(".npy") }.sorted()
         guard !files.isEmpty else { throw NPYError.emptyDirectory(directory: url.path) }
