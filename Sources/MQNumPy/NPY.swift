@@ -30,6 +30,18 @@ public enum NPYDType: String, Sendable, CaseIterable {
     }
 
     /// Parses a numpy descr ('<f4', '=f4', '|u1', 'u1', ...). Big-endian ('>') is not supported.
+    /// The element type in words ("float32", "int64").
+    public var name: String {
+        switch self {
+        case .float32: return "float32"
+        case .float64: return "float64"
+        case .int8: return "int8"
+        case .uint8: return "uint8"
+        case .int32: return "int32"
+        case .int64: return "int64"
+        }
+    }
+
     static func parse(_ descr: String) -> NPYDType? {
         var d = Substring(descr)
         var order: Character = "<"
