@@ -35,8 +35,8 @@ struct Calibrate: ParsableCommand {
     @Argument(help: "The float model (.onnx). Default: the bundled example in examples/.")
     var model: String?
 
-    @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0).")
-    var data: String?
+    @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0). Give it once: models with one input are supported for now.")
+    var data: [String] = []
 
     @Option(name: [.short, .customLong("output")], help: "Output packed model. Default: out/<model>.mqm.")
     var output: String?
@@ -53,7 +53,7 @@ struct Calibrate: ParsableCommand {
     @Flag(help: "Bias correction: fold each layer's expected output error on the calibration data (int8 weights on the quantized input vs float weights on the float input) into its bias.")
     var biasCorrection = false
 
-    @Option(help: "Percentile kept by --observer percentile.")
+    @Option(help: "Percentile kept by --observer percentile, in (0, 100].")
     var percentile: Double = 99.99
 
     @Option(help: "Write report.json and report.html into this directory.")
@@ -62,7 +62,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Evaluation data for the SQNR report (.npy); default: the calibration data.")
     var test: String?
 
-    @Option(help: "Samples used for the SQNR evaluation.")
+    @Option(help: "Samples used for the SQNR evaluation (>= 1).")
     var evalSamples: Int = 256
 
     @Option(help: "Write the packed model's dequantized output 0 on the evaluation samples to this .npy (float32 [N, ...]).")
@@ -73,6 +73,23 @@ struct Calibrate: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
     var quiet = false
+
+    /// Bad arguments (exit 64, like every ArgumentParser usage error): each message names the option
+    /// and its valid range.
+    mutating func validate() throws {
+        guard percentile.isFinite, percentile > 0, percentile <= 100 else {
+            throw ValidationError("--percentile must be a number in (0, 100] (the percent of values kept, e.g. 99.99), not \(percentile)")
+        }
+        guard evalSamples >= 1 else { throw ValidationError("--eval-samples must be an integer >= 1, not \(evalSamples)") }
+        if data.count > 1 {
+            throw ValidationError("--data was given \(data.count) times (\(data.joined(separator: ", "))): calibrate supports models with one input for now and would use only one of them; give one .npy file, or a directory of .npy files (concatenated along axis 0)")
+        }
+        let paths: [(String, String?)] = [("MODEL", model), ("--data", data.first), ("-o/--output", output), ("--report", report),
+                                          ("--test", test), ("--eval-output", evalOutput), ("--board", board)]
+        for (name, value) in paths where value?.isEmpty == true {
+            throw ValidationError("\(name) is an empty string: give a path\(name == "--board" ? " (a board name)" : "")")
+        }
+    }
 
     mutating func run() throws {
         do {
@@ -104,40 +121,98 @@ struct Calibrate: ParsableCommand {
         return ("\(dir)/\(s).onnx", "\(dir)/\(s)_calib.npy")
     }
 
-    static func loadData(_ path: String, graph: Graph) throws -> CalibrationData {
+    /// Loads a data set for the model's single input; NaN/Inf are an error naming the file, the sample
+    /// and the flat index (checked here, before any long work).
+    static func loadData(_ path: String, option: String, graph: Graph) throws -> CalibrationData {
         let arr = try NumPy.load(path: path)
-        return try CalibrationData.single(graph: graph, values: arr.floats(), shape: arr.shape)
+        let values = arr.floats()
+        let data: CalibrationData
+        do {
+            data = try CalibrationData.single(graph: graph, values: values, shape: arr.shape)
+        } catch let e as QuantizationError {
+            throw UserError("\(option) \(path): \(e)")
+        }
+        let per = max(graph.inputs[0].elementCount, 1)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw UserError("\(option) \(path): sample \(bad / per) holds \(values[bad]) (flat index \(bad), value \(bad % per) of the sample); the data must be finite numbers")
+        }
+        return data
     }
+
+    /// Warnings about data that calibrates nothing: every value the same, or every sample the same.
+    static func constantDataWarnings(_ data: CalibrationData, path: String) -> [String] {
+        guard let x = data.inputs.first, let first = x.first, data.count > 0 else { return [] }
+        if x.allSatisfy({ $0 == first }) {
+            return ["every value of the calibration data \(path) is \(first): the model is calibrated on nothing (its ranges come from a constant); give real samples"]
+        }
+        let per = x.count / data.count
+        if data.count > 1, per > 0 {
+            let s0 = x[0..<per]
+            var same = true
+            for s in 1..<data.count where !x[(s * per)..<((s + 1) * per)].elementsEqual(s0) { same = false; break }
+            if same { return ["all \(data.count) calibration samples in \(path) are identical: the model is calibrated on one sample"] }
+        }
+        return []
+    }
+
+    func warn(_ s: String) { if !quiet { FileHandle.standardError.write(Data("warning: \(s)\n".utf8)) } }
 
     func calibrate() throws {
         var modelPath = model
-        var dataPath = data
+        var dataPath = data.first
         if modelPath == nil {
             let ex = try Self.bundledExample()
             modelPath = ex.model
             if dataPath == nil { dataPath = ex.data }
-            log("no model given: using the bundled example \(ex.model) with \(dataPath!)")
+            log("no model given: using the bundled example \(ex.model) with \(dataPath ?? ex.data)")
         }
         guard let modelPath else { throw UserError("no model") }
         guard let dataPath else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...])") }
-        guard evalSamples >= 1 else { throw UserError("--eval-samples must be >= 1") }
 
-        let onnxBytes: [UInt8]
-        do { onnxBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))) } catch {
-            throw UserError("cannot read model '\(modelPath)': \(error.localizedDescription)")
-        }
+        // Every output path is checked before the long work (and written atomically at the end).
         let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        let outPath = output ?? "out/\(stem).mqm"
+        try FileAccess.checkOutput(outPath, what: output == nil ? "output" : "-o/--output")
+        if let report {
+            if FileAccess.kind(report).exists && !FileAccess.kind(report).isDirectory {
+                throw FileError(path: report, what: "--report", reason: "is a file, expected a directory (report.json and report.html are written into it)")
+            }
+            try FileAccess.checkOutput("\(report)/report.json", what: "--report")
+        }
+        if let evalOutput { try FileAccess.checkOutput(evalOutput, what: "--eval-output") }
+
+        let onnxBytes = try FileAccess.readFile(modelPath, what: "model")
         let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
-        let calib = try Self.loadData(dataPath, graph: graph)
+        guard graph.inputs.count == 1 else {
+            let names = graph.inputs.map { "'\($0.name)' \(shapeString($0.shape))" }.joined(separator: ", ")
+            throw UserError("model \(modelPath) has \(graph.inputs.count) inputs (\(names)); calibrate supports models with one input for now (multi-input calibration is not implemented yet)")
+        }
+        let calib = try Self.loadData(dataPath, option: "--data", graph: graph)
+        // --test is read and checked now, not after the calibration
+        let testData = try test.map { try Self.loadData($0, option: "--test", graph: graph) }
         log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
+        for w in Self.constantDataWarnings(calib, path: dataPath) { warn(w) }
 
         let plan = try QuantizationPlan(graph: graph)
         var opts = ObserverOptions()
         opts.percentile = percentile
         let progress = Progress(total: calib.count, label: "calibrating (\(observer.rawValue))", quiet: quiet)
-        let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts,
+        let extremes = SampleExtremes()
+        let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts, extremes: extremes,
                                            progress: { done, total in progress.update(done) })
         progress.finish()
+        let outliers = extremes.outlierDominated()
+        // the first finding in full; downstream tensors driven by the same samples in one line each
+        var shownSamples: [[Int]] = []
+        for f in outliers.prefix(8) {
+            if shownSamples.contains(f.samples) {
+                warn("tensor '\(f.tensor)' too (the same sample(s)): |x| up to \(f.peak), 90% of the samples within \(f.typical)")
+            } else {
+                warn("\(f) [data: \(dataPath)]")
+                shownSamples.append(f.samples)
+            }
+        }
+        if outliers.count > 8 { warn("\(outliers.count - 8) more tensor(s) have outlier-dominated ranges") }
         let wopts = WeightOptions(method: weights, biasCorrection: biasCorrection)
         var means: [String: LayerInputMean]? = nil
         if biasCorrection {
@@ -156,21 +231,17 @@ struct Calibrate: ParsableCommand {
         let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
-        var evalData = calib
-        var evalName = dataPath
-        if let test {
-            evalData = try Self.loadData(test, graph: graph)
-            evalName = test
-        }
+        let evalData = testData ?? calib
+        let evalName = test ?? dataPath
         log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
         let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
         let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
                                           evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
-                                          sha256: hash, calibrationSamples: calib.count, evaluationData: evalName)
+                                          sha256: hash, calibrationSamples: calib.count, evaluationData: evalName,
+                                          evaluatedOnTestData: test != nil)
         if let board { try Self.checkBoard(board, packed: packed, log: log) }
 
-        // Write everything atomically; on failure remove what this run wrote.
-        let outPath = output ?? "out/\(stem).mqm"
+        // Write everything atomically; on failure remove what this run wrote (all outputs or none).
         var files: [(String, Data)] = [(outPath, Data(packed))]
         if let report {
             files.append(("\(report)/report.json", try rep.json()))
@@ -184,6 +255,9 @@ struct Calibrate: ParsableCommand {
         }
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep.table()) }
+        if !outliers.isEmpty && !quiet {
+            print("warning: \(outliers.count) tensor range(s) are dominated by outlier samples (see the warnings above)\(test == nil ? "; the SQNR above is measured on those same calibration samples, give --test clean data for an honest number" : "")")
+        }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
     }
@@ -231,35 +305,46 @@ final class Progress {
     func finish() { if tty && !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
 }
 
-/// Writes files via a temporary file in the same directory + rename; all or nothing.
+/// Writes files via a temporary file in the same directory + rename; all or nothing: on any failure the
+/// temporary files, the files already renamed (their previous contents restored) and the directories the
+/// run created are removed again. Errors name the path and say what is wrong.
 enum AtomicWriter {
     static func writeAll(_ files: [(String, Data)]) throws {
+        let fm = FileManager.default
         var temps: [(String, String)] = []
         var createdDirs: [String] = []
+        var backups: [(String, String)] = []      // (backup, original) of files replaced so far
+        var installed: [String] = []              // new files renamed into place with nothing before them
         func cleanup() {
-            for (t, _) in temps { try? FileManager.default.removeItem(atPath: t) }
-            for d in createdDirs.reversed() { try? FileManager.default.removeItem(atPath: d) }
+            for p in installed { unlink(p) }
+            for (b, orig) in backups.reversed() { rename(b, orig) }
+            for (t, _) in temps { unlink(t) }
+            for d in createdDirs.reversed() { try? fm.removeItem(atPath: d) }
         }
         do {
+            for (path, _) in files { try FileAccess.checkOutput(path, what: "output") }
             for (path, data) in files {
                 let dir = (path as NSString).deletingLastPathComponent
-                if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
-                    // remember the topmost directory this run creates, to remove it on failure
-                    var top = dir
-                    while case let up = (top as NSString).deletingLastPathComponent, !up.isEmpty,
-                          !FileManager.default.fileExists(atPath: up) { top = up }
-                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    createdDirs.append(top)
-                }
+                if let top = try FileAccess.createDirectories(dir, what: "output directory") { createdDirs.append(top) }
                 let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-                guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-                    throw UserError("cannot write \(tmp)")
+                guard fm.createFile(atPath: tmp, contents: data) else {
+                    throw FileError(path: path, what: "output", reason: "cannot write the file in '\(dir.isEmpty ? "." : dir)': \(FileAccess.errnoText(errno))")
                 }
                 temps.append((tmp, path))
             }
             for (tmp, path) in temps {
-                guard rename(tmp, path) == 0 else { throw UserError("cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))") }
+                if FileAccess.kind(path).exists {
+                    let b = tmp + ".old"
+                    guard rename(path, b) == 0 else { throw FileError(path: path, what: "output", reason: "cannot replace it: \(FileAccess.errnoText(errno))") }
+                    backups.append((b, path))
+                } else {
+                    installed.append(path)
+                }
+                guard rename(tmp, path) == 0 else {
+                    throw FileError(path: path, what: "output", reason: "cannot rename \(tmp) to it: \(FileAccess.errnoText(errno))")
+                }
             }
+            for (b, _) in backups { unlink(b) }
         } catch {
             cleanup()
             throw error
