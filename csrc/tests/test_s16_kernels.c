@@ -56,8 +56,8 @@ static void test_requantize64(void **state)
     for (s = MQ_SHIFT64_MIN; s <= MQ_SHIFT64_MAX; ++s) {
         const int t = 15 - s;
         const int32_t m = 1 << 30; /* m16 = 2^14 */
-        const int64_t tie = (int64_t)1 << (t - 15); /* acc * 2^14 = 2^(t-1): exactly one half */
         if (t - 15 >= 0) {
+            const int64_t tie = (int64_t)1 << (t - 15); /* acc * 2^14 = 2^(t-1): exactly one half */
             assert_int_equal(mq_requantize64(tie, m, s), 1);
             assert_int_equal(mq_requantize64(-tie, m, s), 0);
         }
