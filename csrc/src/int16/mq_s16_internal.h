@@ -89,11 +89,34 @@ static inline int64_t mq_dot_s16_s8(const int16_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
-/* Output stage of FC / conv / depthwise. */
-static inline int16_t mq_s16_out(int64_t acc, int32_t m, int32_t s, int32_t lo, int32_t hi)
+/*
+ * Dot-product microkernel of the 16x8 FC and conv: acc[r] += sum_{i<k} x[i] * w[r * stride + i] for r = 0..3,
+ * exactly (int64). Portable C everywhere; the DSP variant (Cortex-M4/M7/M33) is bit-identical and is the one
+ * mq_dot4_s16_s8 names when the target has the DSP extension (unless MQ_FORCE_PORTABLE).
+ */
+void mq_dot4_s16_s8_c(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4]);
+#if defined(__ARM_FEATURE_DSP)
+void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4]);
+#endif
+#if defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
+#define mq_dot4_s16_s8 mq_dot4_s16_s8_dsp
+#else
+#define mq_dot4_s16_s8 mq_dot4_s16_s8_c
+#endif
+
+/* mq_requantize64 with a 32-bit fast path: an accumulator that fits int32 needs one 32x32->64 multiply (SMULL)
+ * instead of a 64x64 one and no range clamp; the result is the same (the clamp cannot trigger). */
+static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int32_t shift)
 {
-    const int32_t r = mq_requantize64(acc, m, s);
-    return (int16_t)(r < lo ? lo : (r > hi ? hi : r));
+    if (acc >= INT32_MIN && acc <= INT32_MAX) {
+        const int32_t m16 = multiplier < 0x7FFF0000 ? (int32_t)(((int64_t)multiplier + 32768) >> 16) : 0x7FFF;
+        const int32_t total = 15 - shift;
+        const int64_t r = ((int64_t)(int32_t)acc * m16 + ((int64_t)1 << (total - 1))) >> total;
+        /* |acc| < 2^31, m16 <= 2^15, total >= 8: |r| < 2^38; wrap as mq_requantize64 does */
+        const uint32_t u = (uint32_t)((uint64_t)r & 0xFFFFFFFFu);
+        return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    }
+    return mq_requantize64(acc, multiplier, shift);
 }
 
 /* Output stage of a layer with mq_fc_s16_params g, channel c. */
@@ -104,9 +127,16 @@ static inline int16_t mq_s16_out_fc(const mq_fc_s16_params *g, int32_t c, int64_
     if (g->exact_scale != NULL) {
         r = mq_requantize_exact(acc, &g->exact_scale[q]);
     } else {
-        r = mq_requantize64(acc, g->multiplier[q], g->shift[q]);
+        r = mq_requantize64_fast(acc, g->multiplier[q], g->shift[q]);
     }
     return (int16_t)(r < g->act_min ? g->act_min : (r > g->act_max ? g->act_max : r));
+}
+
+/* Output stage of FC / conv / depthwise. */
+static inline int16_t mq_s16_out(int64_t acc, int32_t m, int32_t s, int32_t lo, int32_t hi)
+{
+    const int32_t r = mq_requantize64_fast(acc, m, s);
+    return (int16_t)(r < lo ? lo : (r > hi ? hi : r));
 }
 
 #endif /* MICROQUANT_MQ_S16_INTERNAL_H */
