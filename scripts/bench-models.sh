@@ -105,6 +105,9 @@ key_of() {
   case "$b" in ad01*) echo ad ;; kws*) echo kws ;; *) echo "" ;; esac
 }
 
+# shorten TEXT: long messages (node names can be hundreds of characters) as head ... tail
+shorten() { awk -v s="$1" 'BEGIN { if (length(s) <= 240) print s; else print substr(s, 1, 90) " ... " substr(s, length(s) - 140) }'; }
+
 # data_file MODEL calib|test: MODEL_<what>.npy next to the model, else bench/data/<key>_<what>.npy
 data_file() {
   local d s k f
@@ -187,7 +190,7 @@ for m in "${models[@]}"; do
       if "$CALIBRATE" "$m" --data "$calib" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
         packed+=("$stem|$OUT/$stem.mqm|$test|$key|calibrate (float ONNX, defaults)")
       else
-        notes+=("$base: NOT PACKED: calibrate (default options) fails: $(grep -m1 -i 'error' "$log" | cut -c1-220)")
+        notes+=("$base: NOT PACKED: calibrate (default options) fails: $(shorten "$(grep -m1 -i 'error' "$log")")")
         [ $quick = 1 ] && fail=1
       fi
       ;;
@@ -198,7 +201,7 @@ for m in "${models[@]}"; do
       if "$CALIBRATE" "$m" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
         packed+=("$stem|$OUT/$stem.mqm|$test|$key|TFLite int8 import")
       else
-        msg=$(grep -m1 -i 'error' "$log" | cut -c1-220)
+        msg=$(shorten "$(grep -m1 -i 'error' "$log")")
         case "$msg" in *"--data"*) msg="$msg (this calibrate reads every model as ONNX: no TFLite importer yet)" ;; esac
         notes+=("$base: NOT PACKED: the int8 TFLite import (calibrate $base) fails: $msg")
       fi
@@ -241,7 +244,11 @@ for entry in "${packed[@]}"; do
     if grep -q "byte-identical" "$log" && cmp -s "$OUT/$name-host.npy" "$OUT/$name-$c.npy"; then same=yes; else fail=1; fi
     insns=$(sed -nE 's/^device: mq_model_run executed ([0-9]+) instructions per inference.*/\1/p' "$log")
     est=$(sed -nE 's/.*the fit report.s estimate ([0-9]+) is.*/\1/p' "$log")
-    [ -n "$insns" ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
+    [ -n "$insns" ] && [ "$insns" -gt 0 ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
+    # sanity of the cost model: its estimate within 0.5x..2x of the measurement (it runs 4-15 % low on real models)
+    if [ -n "$est" ] && ! awk -v e="$est" -v m="$insns" 'BEGIN { exit !(e >= 0.5 * m && e <= 2 * m) }'; then
+      notes+=("$name on $c: the cost model's estimate $est is outside 0.5x..2x of the measured $insns (boards/cost-model.json out of date?)"); fail=1
+    fi
     map=$OUT/fw-$name/$b/build/mq_firmware.map
     read -r rt kn other ku < <(text_split "$map" "$used")
     stack=$(sed -nE 's/.*stack used ([0-9]+) B.*/\1/p' "$log")
