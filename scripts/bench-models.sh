@@ -176,11 +176,15 @@ for m in "${models[@]}"; do
     *.mqm)
       # random input codes (fixed seed), sized from the model's inputs
       info=$("$SIMULATE" "$m" 2>&1) || { notes+=("$base: not a valid packed model: $(echo "$info" | tail -1)"); fail=1; continue; }
-      nin=$(echo "$info" | grep -c '^  input ')
-      if [ "$nin" -ne 1 ]; then notes+=("$base: $nin inputs; give a single-input model (or run simulate --qemu yourself)"); continue; fi
-      bytes=$(echo "$info" | grep '^  input 0' | sed -E 's/.*\[([0-9x]+)\].*/\1/' | tr x '\n' | awk 'BEGIN{p=1} {p*=$1} END{print p}')
-      LC_ALL=C awk -v n=$((bytes * samples)) 'BEGIN { srand(11); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }' >"$OUT/$stem-input.bin"
-      packed+=("$stem|$m|$OUT/$stem-input.bin|$key|packed (given)")
+      ins=""
+      while read -r idx shape; do
+        bytes=$(echo "$shape" | tr x '\n' | awk 'BEGIN { p = 1 } { p *= $1 } END { print p }')
+        LC_ALL=C awk -v n=$((bytes * samples)) -v seed=$((11 + idx)) \
+          'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }' >"$OUT/$stem-input$idx.bin"
+        ins="$ins $OUT/$stem-input$idx.bin"
+      done < <(echo "$info" | sed -nE 's/^  input ([0-9]+): .*\[([0-9x]+)\].*/\1 \2/p')
+      [ -n "$ins" ] || { notes+=("$base: no inputs found in simulate's description"); fail=1; continue; }
+      packed+=("$stem|$m|${ins# }|$key|packed (given), random input codes")
       ;;
     *.onnx)
       calib=$(data_file "$m" calib); test=$(data_file "$m" test)
@@ -213,6 +217,8 @@ done
 # ---- run every packed model on every core ------------------------------------------------------------------
 for entry in "${packed[@]}"; do
   IFS='|' read -r name mqm input key variant <<<"$entry"
+  inargs=()
+  for i in $input; do inargs+=(--input "$i"); done
   info=$("$SIMULATE" "$mqm")
   arena=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\1/p')
   lower=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\2/p')
@@ -230,18 +236,22 @@ for entry in "${packed[@]}"; do
       *) for f in $(printf '%s\n' "${family[@]}" | sort -u); do case $kind in *"$f"*) echo "$f" ;; esac; done ;;
     esac
   done | tr ' ' '\n' | sort -u | tr '\n' ' ')
-  "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --output "$OUT/$name-host.npy" --raw >"$OUT/$name-host.log" 2>&1 \
+  "$SIMULATE" "$mqm" "${inargs[@]}" --limit "$samples" --output "$OUT/$name-host.npy" --raw >"$OUT/$name-host.log" 2>&1 \
     || { notes+=("$name: host simulation failed: $(tail -1 "$OUT/$name-host.log")"); fail=1; continue; }
   for c in $cores; do
     b=$(board_of "$c")
     log=$OUT/$name-$c.log
     echo "bench-models: $name ($variant) on $c ($b) ..."
-    if ! "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --board "$b" --qemu --work-dir "$OUT/fw-$name" \
+    if ! "$SIMULATE" "$mqm" "${inargs[@]}" --limit "$samples" --board "$b" --qemu --work-dir "$OUT/fw-$name" \
          --output "$OUT/$name-$c.npy" --raw >"$log" 2>&1; then
       notes+=("$name on $c: FAILED: $(tail -3 "$log" | tr '\n' ' ' | cut -c1-300)"); fail=1; continue
     fi
     same=no
-    if grep -q "byte-identical" "$log" && cmp -s "$OUT/$name-host.npy" "$OUT/$name-$c.npy"; then same=yes; else fail=1; fi
+    if grep -q "byte-identical" "$log"; then
+      same=yes
+      for h in "$OUT/$name"-host*.npy; do cmp -s "$h" "${h/-host/-$c}" || same=no; done
+    fi
+    [ $same = yes ] || fail=1
     insns=$(sed -nE 's/^device: mq_model_run executed ([0-9]+) instructions per inference.*/\1/p' "$log")
     est=$(sed -nE 's/.*the fit report.s estimate ([0-9]+) is.*/\1/p' "$log")
     [ -n "$insns" ] && [ "$insns" -gt 0 ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
