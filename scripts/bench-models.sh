@@ -309,6 +309,27 @@ awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c ins
   fi
   printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "${name:0:26}" "$cpi" "$waits" "$e" "$meas" "$pub" "$pr" "$mr"
 done
+echo
+echo "== issue 11 goals (instructions: AD <= 0.7x TFLM on M4/M7, convolutional models <= 0.6x, <= 0.8x on M3/M55; arena <= 0.6x; latency estimate below the best published) =="
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+  r=$(ref "$key"); [ -n "$r" ] || continue
+  set -- $r
+  case $c in m3) tf=$2 ;; m4) tf=$3 ;; m7) tf=$4 ;; m55) tf=$5 ;; esac
+  case $c in m4|m7) goal=$([ "$key" = ad ] && echo 0.7 || echo 0.6) ;; *) goal=0.8 ;; esac
+  awk -v n="$name" -v c="$c" -v a="$insns" -v t="$tf" -v g="$goal" 'BEGIN {
+    r = a / t; printf "  %-26s %-4s instructions %.2fx TFLM (goal %.1fx): %s\n", n, c, r, g,
+      (r <= g ? "met" : sprintf("MISSED by %.0f instructions (%.0f %%)", a - g * t, 100 * (a - g * t) / (g * t))) }'
+done <"$results"
+awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort |
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+  r=$(ref "$key"); [ -n "$r" ] || continue
+  set -- $r; tfa=$6
+  p=$(published "$key"); set -- $p; pubms=$1
+  awk -v n="$name" -v a="$arena" -v t="$tfa" -v e="$nuc" -v p="$pubms" 'BEGIN {
+    r = a / t; printf "  %-26s arena %.2fx TFLM (goal 0.6x): %s\n", n, r, (r <= 0.6 ? "met" : "MISSED")
+    if (e > 0 && p > 0) printf "  %-26s latency estimate %.2f ms vs published %.2f ms (NUCLEO-L4R5ZI): %s\n", n, e / 1000, p, (e / 1000 < p ? "met" : sprintf("MISSED (%.2fx)", e / 1000 / p)) }'
+done
+
 if [ ${#notes[@]} -gt 0 ]; then
   echo
   echo "== not measured / problems =="
