@@ -143,7 +143,8 @@ struct Simulate: ParsableCommand {
             let cfg = try cat.board(named: name)
             catalog = cat
             boardConfig = cfg
-            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel())
+            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel(),
+                                       cycles: cat.cycleModel())
             print(report.render(), terminator: "")
             fitFailed = !report.fits
             estimate = report.layers.reduce(0) { $0 + $1.instructions }
