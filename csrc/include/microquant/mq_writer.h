@@ -6,7 +6,7 @@
  *   - tensors: dtype, shape, quantization, and where the bytes live (an arena offset planned by
  *     the host, or constant data copied into the blob);
  *   - ops: type, tensor ids, and the prepared constants (mq_host.h): N4K16 weights, folded bias,
- *     multipliers/shifts, LUTs, softmax exp tables, add parameters, transpose permutations;
+ *     multipliers/shifts, LUTs, softmax constants, add parameters, transpose permutations;
  *   - model inputs/outputs, arena size and its lower bound, metadata strings.
  *
  *   size_t size = 0;
@@ -69,8 +69,9 @@ typedef struct {
  * RESHAPE: inputs[0] -> outputs[0], same dtype, zero point, scale and byte size. A view: give the
  *   output the input's arena offset and nothing is copied (otherwise the runtime memmoves).
  * SOFTMAX: inputs[0] -> outputs[0], same shape, 8-bit; axis (negative counts from the end);
- *   exp_table = mq_softmax_build_exp_table(input scale); the output zero point must be the fixed
- *   softmax one (0 for UINT8, -128 for INT8; scale 1/256).
+ *   softmax.input_multiplier / input_left_shift / diff_min = mq_softmax_prepare(input scale, beta) (the other
+ *   softmax fields are taken from the tensors); the output zero point must be the fixed softmax one
+ *   (0 for UINT8, -128 for INT8; scale 1/256).
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
  */
 typedef struct {
@@ -85,7 +86,7 @@ typedef struct {
     const uint8_t *lut;           /* LUT: 256 bytes */
     mq_add_params add;            /* ADD */
     int32_t axis;                 /* SOFTMAX */
-    const uint32_t *exp_table;    /* SOFTMAX: 256 entries */
+    mq_softmax_params softmax;    /* SOFTMAX: input_multiplier, input_left_shift, diff_min */
     int32_t perm[4];              /* TRANSPOSE: a permutation of 0..rank-1 */
 } mq_writer_op;
 
