@@ -82,7 +82,8 @@ public enum QOp: Sendable {
     case add(mq_add_params)
     /// View (reshape, flatten, identity): same bytes, new shape.
     case reshape
-    case softmax(axis: Int, expTable: [UInt32])
+    /// TFLite's integer softmax: constants from `mq_softmax_prepare` (input scale, beta 1).
+    case softmax(axis: Int, inputMultiplier: Int32, inputLeftShift: Int32, diffMin: Int32)
     case transpose(perm: [Int])
 
     /// Short name for reports.
@@ -142,7 +143,6 @@ public struct QuantizedModel: Sendable {
             case .fullyConnected(let g), .conv1x1(let g):
                 return acc + g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
             case .lut: return acc + 256
-            case .softmax: return acc + 1024
             default: return acc
             }
         }
