@@ -134,10 +134,12 @@ public enum Packer {
                 o.add = p
             case .reshape:
                 o.type = MQ_OP_RESHAPE
-            case .softmax(let axis, let table):
+            case .softmax(let axis, let mult, let left, let diffMin):
                 o.type = MQ_OP_SOFTMAX
                 o.axis = Int32(axis)
-                o.exp_table = mem.copy(table)
+                o.softmax.input_multiplier = mult
+                o.softmax.input_left_shift = left
+                o.softmax.diff_min = diffMin
             case .transpose(let perm):
                 o.type = MQ_OP_TRANSPOSE
                 let p = perm + [Int](repeating: 0, count: 4 - perm.count)

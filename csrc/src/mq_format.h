@@ -199,8 +199,10 @@
 #define MQ_P_RESHAPE_USED 0
 /* SOFTMAX */
 #define MQ_P_SOFTMAX_AXIS 0
-#define MQ_P_SOFTMAX_TABLE 1   /* (offset, size 1024) */
-#define MQ_P_SOFTMAX_USED 3
+#define MQ_P_SOFTMAX_MULTIPLIER 1  /* i32 input_multiplier (mq_softmax_prepare) */
+#define MQ_P_SOFTMAX_LEFT_SHIFT 2  /* i32 input_left_shift */
+#define MQ_P_SOFTMAX_DIFF_MIN 3    /* i32 diff_min */
+#define MQ_P_SOFTMAX_USED 4
 /* TRANSPOSE */
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4

@@ -532,9 +532,13 @@ static void test_targeted_corruptions(void **state)
     /* op 8 (softmax): axis 3 of a rank-3 tensor */
     put32(v4, 3);
     expect_load(&blob, o_off + 8 * 160 + 32, v4, 4, MQ_ERR_SHAPE);
-    /* op 8 (softmax): exp table entry 0 must be 65536 */
-    put32(v4, 65535);
-    expect_load(&blob, c_off + le32(b + o_off + 8 * 160 + 32 + 4), v4, 4, MQ_ERR_QPARAMS);
+    /* op 8 (softmax): input multiplier below 2^30, left shift 32, diff_min not the one of the left shift */
+    put32(v4, (1u << 30) - 1u);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 4, v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, 32);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 8, v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, le32(b + o_off + 8 * 160 + 32 + 12) + 1u);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 12, v4, 4, MQ_ERR_QPARAMS);
     /* op 3 (fc): output written to a CONST tensor (6) */
     v1[0] = 6;
     expect_load(&blob, o_off + 3 * 160 + 20, v1, 1, MQ_ERR_FORMAT_OP);

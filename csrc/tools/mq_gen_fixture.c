@@ -7,8 +7,10 @@
  * prepared by the mq_host.h functions, arena offsets planned by hand below), and computes the
  * expected outputs with an INDEPENDENT reference written here: int64 arithmetic on the unpacked
  * parameters (row-major weights, raw bias, zero points, the requantization multipliers/shifts),
- * never the runtime or the kernels. The LUT and exp tables are re-derived here in float64 and
- * compared with mq_host's, and the softmax result is compared with a float64 softmax.
+ * never the runtime or the kernels. The LUT tables are re-derived here in float64 and compared with
+ * mq_host's; the softmax is TFLite's integer arithmetic from the test reference (csrc/tests/ref_softmax.h,
+ * itself checked against ai-edge-litert by test_softmax), its constants compared with mq_softmax_prepare's,
+ * and its result compared with a float64 softmax.
  *
  * Graph (t = tensor, all NHWC / row-major; "@off" = arena offset):
  *   t0  x       UINT8 [1,4,4,8]   s 0.05  zp 120          @0     (model input 0)
@@ -45,6 +47,7 @@
 #include "microquant/mq_writer.h"
 
 #include "../tests/ref_quant.h"
+#include "../tests/ref_softmax.h"
 
 #define CHECK(cond)                                                             \
     do {                                                                        \
@@ -141,7 +144,7 @@ static int gen_mlp(const char *dir)
     int8_t pk_conv[4 * 1 * 16 * 4], pk_fc[4 * 1 * 16 * 4];
     int32_t fb_conv[C1], fb_fc[C1], m_conv[C1], sh_conv[C1], m_fc, sh_fc;
     uint8_t lut_silu[256], lut_tanh[256], chk[256];
-    uint32_t exp_tab[256];
+    int32_t sm_mult, sm_left, sm_diff_min;
     mq_add_params add1, add2;
     /* reference activations */
     uint8_t r1[M * C1], r2[M * C1], r4[M * C1], r5[M * C1], r9[M * C1], r6[C1 * M], r8[C1 * M];
@@ -203,9 +206,11 @@ static int gen_mlp(const char *dir)
           MQ_OK);
     CHECK(mq_add_prepare(s5, z5, MQ_DTYPE_INT8, sc, zc, MQ_DTYPE_INT8, s9, z9, MQ_DTYPE_INT8, z9, 127, &add2) ==
           MQ_OK);
-    CHECK(mq_softmax_build_exp_table(s9, exp_tab) == MQ_OK);
-    for (i = 0; i < 256; i++) {
-        CHECK(exp_tab[i] == (uint32_t)nearbyint(exp(-i * s9) * 65536.0));
+    {
+        int32_t rm, rl, rd;
+        CHECK(mq_softmax_prepare(s9, 1.0, &sm_mult, &sm_left, &sm_diff_min) == MQ_OK);
+        CHECK(ref_softmax_prepare(s9, 1.0, &rm, &rl, &rd));
+        CHECK(rm == sm_mult && rl == sm_left && rd == sm_diff_min);
     }
 
     /* ---- reference ---- */
@@ -264,28 +269,24 @@ static int gen_mlp(const char *dir)
     /* op8 softmax over axis 1 of [4,4,9]: outer 4, axis 4, inner 9 */
     for (i = 0; i < 4; i++) {
         for (j = 0; j < 9; j++) {
-            int32_t mx = -1000;
-            uint64_t sum = 0;
+            int32_t xs[4], ys[4], mx = -1000;
             double fsum = 0.0;
             for (k = 0; k < 4; k++) {
-                const int32_t v = val(r6[(i * 4 + k) * 9 + j], MQ_DTYPE_INT8);
-                mx = v > mx ? v : mx;
+                xs[k] = val(r6[(i * 4 + k) * 9 + j], MQ_DTYPE_INT8);
+                mx = xs[k] > mx ? xs[k] : mx;
+            }
+            ref_softmax_row(xs, 4, sm_mult, sm_left, sm_diff_min, 0, 255, ys);   /* UINT8 output */
+            for (k = 0; k < 4; k++) {
+                fsum += exp((xs[k] - mx) * s9);
             }
             for (k = 0; k < 4; k++) {
-                const int32_t v = val(r6[(i * 4 + k) * 9 + j], MQ_DTYPE_INT8);
-                sum += exp_tab[mx - v];
-                fsum += exp((v - mx) * s9);
-            }
-            for (k = 0; k < 4; k++) {
-                const int32_t v = val(r6[(i * 4 + k) * 9 + j], MQ_DTYPE_INT8);
-                const uint64_t q = (256u * (uint64_t)exp_tab[mx - v] + sum / 2u) / sum;
-                const double err = fabs((double)(q > 255u ? 255u : q) / 256.0 - exp((v - mx) * s9) / fsum);
-                r8[(i * 4 + k) * 9 + j] = (uint8_t)(q > 255u ? 255u : q);
+                const double err = fabs((double)ys[k] / 256.0 - exp((xs[k] - mx) * s9) / fsum);
+                r8[(i * 4 + k) * 9 + j] = (uint8_t)ys[k];
                 max_err = err > max_err ? err : max_err;
             }
         }
     }
-    CHECK(max_err <= 1.5 / 256.0); /* the int8 softmax agrees with float64 softmax to ~1 code */
+    CHECK(max_err <= 1.5 / 256.0); /* TFLite's integer softmax agrees with float64 softmax to ~1 code */
 
     /* ---- tensors ---- */
     memset(t, 0, sizeof t);
@@ -406,7 +407,9 @@ static int gen_mlp(const char *dir)
     ops[8].inputs[0] = 9;
     ops[8].outputs[0] = 10;
     ops[8].axis = 1;
-    ops[8].exp_table = exp_tab;
+    ops[8].softmax.input_multiplier = sm_mult;
+    ops[8].softmax.input_left_shift = sm_left;
+    ops[8].softmax.diff_min = sm_diff_min;
 
     memset(&model, 0, sizeof model);
     model.tensors = t;

@@ -45,7 +45,7 @@ typedef enum {
     MQ_OP_LUT = 3,              /* elementwise 256-entry table (activation); in place allowed */
     MQ_OP_ADD = 4,              /* requantized elementwise add (residual) */
     MQ_OP_RESHAPE = 5,          /* view: same bytes, new shape (no copy when planned in place) */
-    MQ_OP_SOFTMAX = 6,          /* int8 softmax along one axis, LUT-based exp */
+    MQ_OP_SOFTMAX = 6,          /* 8-bit softmax along one axis, TFLite-exact integer arithmetic */
     MQ_OP_TRANSPOSE = 7,        /* byte tensor permutation of axes */
     MQ_OP_CONV = 8,             /* NHWC KxK convolution, group 1, stride, dilation, asymmetric padding (im2col + GEMM) */
     MQ_OP_DEPTHWISE_CONV = 9,   /* NHWC depthwise KxK convolution, channel multiplier >= 1 */
