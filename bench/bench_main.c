@@ -258,6 +258,8 @@ static void bench_conv(int row, int32_t hw, int32_t cin, int32_t cout)
     }
 }
 
+#include "bench_conv.h"
+
 static void bench_lut(void)
 {
     uint32_t t0, t1;
@@ -322,6 +324,7 @@ int main(void)
     bench_conv(3, 16, 32, 64);
     bench_conv(4, 8, 64, 128);
     bench_lut();
+    bench_conv_layers();
     printf("%s: output checks against the portable kernels: %u mismatches\n", failures == 0u ? "PASS" : "FAIL",
            failures);
     return failures == 0u ? 0 : 1;

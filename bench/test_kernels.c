@@ -207,6 +207,8 @@ static void lut_case(size_t n, size_t off_in, size_t off_out, int in_place)
     }
 }
 
+#include "test_kernels_conv.h"
+
 int main(void)
 {
     int trial;
@@ -277,6 +279,7 @@ int main(void)
     lut_case(4096, 0, 0, 0);
     lut_case(4096, 1, 3, 0);
     lut_case(4096, 2, 0, 1);
+    conv_kernel_tests();
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;
 }

@@ -137,3 +137,59 @@ extension TFLiteImportTests {
         }
     }
 }
+
+extension TFLiteImportTests {
+    @Test func fixtureSurvey() throws {
+        for c in try manifest().cases where !c.float_io {
+            var line = c.name + ":"
+            for mode in RequantizeRounding.allCases {
+                do {
+                    let r = try runFixture(c.name, rounding: mode)
+                    line += " \(mode.rawValue) \(r.identical)/\(r.samples) (\(r.differentBytes) B)"
+                } catch { line += " \(mode.rawValue) ERROR \(error)" }
+            }
+            print("SURVEY " + line)
+        }
+    }
+}
+
+extension TFLiteImportTests {
+    @Test func kwsImports() throws {
+        let (q, m) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        #expect(q.nodes.map(\.op.kind) == ["conv", "depthwise_conv", "conv_1x1", "depthwise_conv", "conv_1x1", "depthwise_conv",
+                                            "conv_1x1", "depthwise_conv", "conv_1x1", "average_pool", "reshape", "fully_connected", "softmax"])
+        // the first conv: 10x4 kernel, stride 2, SAME padding = 4 rows before, 5 after, 1 column each side
+        guard case .conv(let c0) = q.nodes[0].op else { Issue.record("op 0"); return }
+        #expect(c0.window == QWindow(kernelH: 10, kernelW: 4, strideH: 2, strideW: 2, padTop: 4, padBottom: 5, padLeft: 1, padRight: 1))
+        #expect(m.arenaSize > 0)
+    }
+
+    /// Mode 1: byte-identical with TensorFlow Lite Micro + CMSIS-NN on both shared KWS inputs (the
+    /// MLPerf sample input and a pseudo-random one).
+    @Test func kwsMatchesTFLiteMicro() throws {
+        let ref = try npz("mlperf/tflm_reference_outputs.npz")
+        let x = try #require(ref["kws_inputs"]), y = try #require(ref["kws_tflm_outputs"])
+        let sample = try NumPy.decode(try fixtureBytes("mlperf/kws_sample_inputs_int8.npy"), name: "kws sample")
+        #expect(Array(x.bytes.prefix(490)) == sample.bytes)
+        let (_, m) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        let a = agreement(try runAll(m, x), y.bytes, samples: x.shape[0])
+        #expect(a.identicalSamples == 2 && a.differentBytes == 0, "KWS vs TFLite Micro: \(a)")
+    }
+
+    /// Mode 2: byte-identical with ai-edge-litert on KWS (2 shared + 300 random inputs).
+    @Test func kwsMatchesLiteRTInSingleRoundingMode() throws {
+        let (_, m) = try packFixture("mlperf/kws_ref_model_int8.tflite", rounding: .single)
+        let ref = try npz("mlperf/tflm_reference_outputs.npz")
+        let x0 = try #require(ref["kws_inputs"]), y0 = try #require(ref["kws_litert_ref_outputs"])
+        let a0 = agreement(try runAll(m, x0), y0.bytes, samples: x0.shape[0])
+        #expect(a0.identicalSamples == 2 && a0.differentBytes == 0, "\(a0)")
+        let r = try npz("mlperf/litert_random.npz")
+        let x = try #require(r["kws_inputs"]), y = try #require(r["kws_outputs"])
+        #expect(x.shape == [300, 49, 10, 1])
+        let a = agreement(try runAll(m, x), y.bytes, samples: x.shape[0])
+        #expect(a.identicalSamples == 300 && a.differentBytes == 0, "KWS vs ai-edge-litert: \(a)")
+        let (_, m1) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        let a1 = agreement(try runAll(m1, x), y.bytes, samples: x.shape[0])
+        print("KWS mode tflite-micro vs ai-edge-litert on 300 random inputs: \(a1)")
+    }
+}

@@ -122,6 +122,10 @@ typedef struct {
     int32_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, each side separately (TF SAME is asymmetric) */
 } mq_window;
 
+/* Checks a window: every size >= 1 (pads >= 0), <= 2^24, out_h/out_w equal to the formula above, batch * pixels
+ * <= 2^24 for input and output. MQ_ERR_NULL / MQ_ERR_SHAPE / MQ_OK. */
+mq_status mq_window_check(const mq_window *w);
+
 /*
  * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
  * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
@@ -183,13 +187,15 @@ mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output);
 
 /*
  * Mean over H and W (global average pooling, TFLite MEAN over axes 1,2; ONNX GlobalAveragePool / ReduceMean),
- * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md).
+ * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md):
+ * out = clamp(out_zp + requant(sum(x) - h*w*in_zp, multiplier, shift)), 1/(h*w) folded into the multiplier by
+ * mq_mean_prepare (so multiplier is any value in [0, 2^31), not necessarily normalized).
  */
 typedef struct {
     int32_t batch, h, w, channels;
     mq_dtype in_dtype, out_dtype;
     int32_t in_zero_point, out_zero_point;
-    int32_t multiplier, shift;             /* prepared on the host */
+    int32_t multiplier, shift;             /* prepared on the host (mq_mean_prepare): [0, 2^31), [-31, 30] */
     int32_t act_min, act_max;
 } mq_mean_params;
 
@@ -271,19 +277,20 @@ typedef struct {
 mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
 
 /*
- * Softmax along one axis of a tensor viewed as [outer, axis_size, inner].
- * exp_table[d] = round(exp(-d * in_scale) * 65536), d = max - x in code units (mq_softmax_build_exp_table).
- * Output qparams are fixed: scale 1/256, zero point 0 (UINT8) or -128 (INT8).
- * out = min(qmax, zp + floor((256 * e + floor(sum / 2)) / sum)), e = exp_table[max - x], sum = sum of e (uint32).
- * axis_size <= 65535; exp_table[0] must be 65536 and every entry <= 65536 (MQ_ERR_QPARAMS).
- * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
+ * Softmax along one axis of a tensor viewed as [outer, axis_size, inner], bit-exact with TFLite's int8/uint8
+ * SOFTMAX (its integer arithmetic: docs/QUANTIZATION.md section 7). Output qparams are fixed: scale 1/256,
+ * zero point 0 (UINT8) or -128 (INT8). input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 typedef struct {
-    int32_t outer, axis_size, inner;
-    mq_dtype in_dtype, out_dtype;
-    const uint32_t *exp_table;              /* 256 entries */
+    int32_t outer, axis_size, inner;        /* >= 1; axis_size <= 4095; outer * axis_size * inner <= INT32_MAX */
+    mq_dtype in_dtype, out_dtype;           /* INT8 or UINT8, independently */
+    int32_t input_multiplier;               /* Q31 in [2^30, 2^31): beta * s_in * 2^26 (mq_softmax_prepare) */
+    int32_t input_left_shift;               /* [0, 31] */
+    int32_t diff_min;                       /* exactly -floor(31 * 2^26 / 2^input_left_shift) */
 } mq_softmax_params;
 
+/* Checks every field (MQ_OK or the first error: MQ_ERR_NULL, MQ_ERR_DTYPE, MQ_ERR_SHAPE, MQ_ERR_QPARAMS). */
+mq_status mq_softmax_check(const mq_softmax_params *p);
 mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output);
 
 /* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. dims >= 1 and perm a permutation

@@ -1,79 +1,188 @@
 /*
- * mq_softmax: 8-bit softmax along the middle axis of [outer, axis_size, inner], integer-only.
- * Per slice: max code m; e_j = exp_table[m - x_j] (Q16, exp_table[0] = 65536); sum = sum_j e_j (uint32);
- *   out_j = clamp(zp + floor((256 * e_j + floor(sum / 2)) / sum))
- * with zp = 0 (UINT8 output) or -128 (INT8 output): output scale 1/256.
- * axis_size <= 65535 keeps the uint32 sum exact. input == output allowed; partial overlap rejected.
+ * mq_softmax: 8-bit softmax along the middle axis of [outer, axis_size, inner], bit-exact with TFLite's
+ * reference int8/uint8 SOFTMAX (and so with TFLite Micro and CMSIS-NN's arm_softmax_s8), integer-only.
+ *
+ * Shapes:  input and output [outer, axis_size, inner] (1 <= axis_size <= 4095), codes of in_dtype / out_dtype.
+ * Qparams: input (s_in, any zero point: softmax only sees differences); output fixed scale 1/256 with
+ *          zero point -128 (INT8) or 0 (UINT8). Prepared on the host (mq_softmax_prepare, mq_host.h):
+ *            input_multiplier, input_left_shift = QuantizeMultiplier(min(beta * s_in * 2^26, 2^31 - 1)),
+ *                                                 multiplier in [2^30, 2^31), left shift in [0, 31]
+ *            diff_min = -floor(31 * 2^26 / 2^input_left_shift)
+ * Per slice (fixed point: Qm.n = m integer bits, n = 31 - m fractional bits, int32 raw values):
+ *   mx = max_j x_j;  d_j = x_j - mx (in [-255, 0])
+ *   if d_j >= diff_min:  a_j = SRDHM(d_j * 2^input_left_shift, input_multiplier)           (Q5.26, <= 0)
+ *                        e_j = exp_on_negative_values(a_j)                                   (Q0.31)
+ *   sum = sum_j RDBPOT(e_j, 12)                                                              (Q12.19)
+ *   c = clz(sum), nbou = 12 - c; r = one_over_one_plus_x((sum << c) - 2^31)                   (Q0.31)
+ *   out_j = clamp(RDBPOT(SRDHM(r, e_j), nbou + 23) + qmin, qmin, qmax), or qmin if d_j < diff_min
+ * exp_on_negative_values and one_over_one_plus_x are gemmlowp's fixed-point evaluations (a Taylor
+ * polynomial around -1/8 on [-1/4, 0), then a barrel of exp(-2^k) factors; three Newton-Raphson steps for
+ * 1/(1+x) on [0, 1)), spelled out in docs/QUANTIZATION.md section 7. axis_size <= 4095 keeps sum < 2^31;
+ * a right shift nbou + 23 beyond 31 (sum >= 2^28, only with >= 512 values near the maximum, where TFLite's
+ * reference stops on a check) gives 0, the correctly rounded value.
+ * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
 
-#define MQ_SOFTMAX_ONE 65536u
+#define MQ_SOFTMAX_MAX_AXIS 4095
+#define MQ_SOFTMAX_CACHE 64          /* exp values of one slice kept on the stack (256 bytes) when it fits */
 
-mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output)
+/* x * 2^e saturated to int32, e >= 0 (gemmlowp SaturatingRoundingMultiplyByPOT with a positive exponent) */
+static int32_t mq_sat_shl(int32_t x, int e)
 {
-    const uint8_t *in;
-    uint8_t *out;
-    size_t total;
-    size_t inner;
-    size_t axis;
-    size_t o;
-    size_t i;
-    int32_t zp;
-    int32_t hi;
-    int32_t d;
-    if (p == NULL || input == NULL || output == NULL || p->exp_table == NULL) {
+    const int64_t v = (int64_t)x * ((int64_t)1 << e);
+    return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out: Taylor expansion around -1/8 to the 4th order */
+static int32_t mq_exp_quarter(int32_t a)
+{
+    const int32_t exp_minus_1_8 = 1895147668;          /* exp(-1/8) in Q0.31 */
+    const int32_t one_third = 715827883;                /* 1/3 in Q0.31 */
+    const int32_t x = a + (1 << 28);                    /* a + 1/8, in [-1/8, 1/8) */
+    const int32_t x2 = mq_srdhm(x, x);
+    const int32_t x3 = mq_srdhm(x2, x);
+    const int32_t x4 = mq_srdhm(x2, x2);
+    const int32_t x4_over_4 = mq_rdbpot(x4, 2);
+    const int32_t poly = mq_rdbpot(mq_srdhm(x4_over_4 + x3, one_third) + x2, 1);  /* x^4/24 + x^3/6 + x^2/2 */
+    return exp_minus_1_8 + mq_srdhm(exp_minus_1_8, x + poly);
+}
+
+/* exp(a) for a <= 0 in Q5.26, result in Q0.31 (exp(0) = INT32_MAX) */
+static int32_t mq_exp_negative(int32_t a)
+{
+    /* exp(-2^k) in Q0.31 for k = -2..4 */
+    static const int32_t factor[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t quarter = 1 << 24;                                    /* 1/4 in Q5.26 */
+    const int32_t frac = (int32_t)((uint32_t)a & (uint32_t)(quarter - 1));
+    const int32_t a_mod = frac - quarter;                               /* in [-1/4, 0) */
+    const int32_t remainder = a_mod - a;                                /* a multiple of 1/4, >= 0 for a < 0 */
+    int32_t result = mq_exp_quarter(mq_sat_shl(a_mod, 5));              /* Q5.26 -> Q0.31 */
+    int k;
+    if (a == 0) {
+        return INT32_MAX;
+    }
+    for (k = 0; k < 7; ++k) {
+        if (((uint32_t)remainder >> (24 + k)) & 1u) {
+            result = mq_srdhm(result, factor[k]);
+        }
+    }
+    return result;
+}
+
+/* 1 / (1 + x) for x in [0, 1), Q0.31 in and out (the result is in (1/2, 1], as Q0.31 of its half doubled) */
+static int32_t mq_one_over_one_plus_x(int32_t x)
+{
+    const int32_t c48_17 = 1515870810;                  /* 48/17 in Q2.29 */
+    const int32_t cm32_17 = -1010580540;                /* -32/17 in Q2.29 */
+    const int64_t s = (int64_t)x + INT32_MAX;
+    const int32_t half_den = (int32_t)((s + 1) / 2);    /* (1 + x) / 2 in Q0.31, rounded half away */
+    int32_t r = c48_17 + mq_srdhm(half_den, cm32_17);   /* Q2.29 initial estimate of 1 / half_den */
+    int i;
+    for (i = 0; i < 3; ++i) {
+        const int32_t one_minus = (1 << 29) - mq_srdhm(half_den, r);
+        r = r + mq_sat_shl(mq_srdhm(r, one_minus), 2);
+    }
+    return mq_sat_shl(r, 1);                            /* Q2.29 of 1/half_den -> Q0.31 of 1/(1 + x) */
+}
+
+static int mq_clz32(uint32_t v)
+{
+    int n = 0;
+    while ((v & 0x80000000u) == 0u) {
+        v <<= 1;
+        ++n;
+    }
+    return n;
+}
+
+mq_status mq_softmax_check(const mq_softmax_params *p)
+{
+    if (p == NULL) {
         return MQ_ERR_NULL;
     }
     if (!mq_dtype_is_8bit(p->in_dtype) || !mq_dtype_is_8bit(p->out_dtype)) {
         return MQ_ERR_DTYPE;
     }
-    if (p->outer < 1 || p->axis_size < 1 || p->inner < 1 || p->axis_size > 65535) {
+    if (p->outer < 1 || p->axis_size < 1 || p->inner < 1 || p->axis_size > MQ_SOFTMAX_MAX_AXIS ||
+        (int64_t)p->outer * p->axis_size * p->inner > INT32_MAX) {
         return MQ_ERR_SHAPE;
+    }
+    if (p->input_multiplier < (1 << 30) || p->input_left_shift < 0 || p->input_left_shift > 31 ||
+        p->diff_min != -(int32_t)((31u << 26) >> p->input_left_shift)) {
+        return MQ_ERR_QPARAMS;
+    }
+    return MQ_OK;
+}
+
+static int32_t mq_softmax_exp(const mq_softmax_params *p, int32_t d)
+{
+    const int32_t scaled = mq_srdhm((int32_t)((uint32_t)d << p->input_left_shift), p->input_multiplier);
+    return mq_exp_negative(scaled);
+}
+
+mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output)
+{
+    const mq_status st = mq_softmax_check(p);
+    const uint8_t *in;
+    uint8_t *out;
+    size_t total, inner, axis, o, i;
+    int32_t qmin, qmax;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
     }
     axis = (size_t)p->axis_size;
     inner = (size_t)p->inner;
-    if ((size_t)p->outer > SIZE_MAX / axis || (size_t)p->outer * axis > SIZE_MAX / inner) {
-        return MQ_ERR_SHAPE;
-    }
     total = (size_t)p->outer * axis * inner;
-    if (p->exp_table[0] != MQ_SOFTMAX_ONE) {
-        return MQ_ERR_QPARAMS;
-    }
-    for (d = 1; d < 256; ++d) {
-        if (p->exp_table[d] > MQ_SOFTMAX_ONE) {
-            return MQ_ERR_QPARAMS;
-        }
-    }
     if (input != output && mq_ranges_overlap(input, total, output, total)) {
         return MQ_ERR_BUFFER;
     }
-    zp = p->out_dtype == MQ_DTYPE_UINT8 ? 0 : -128;
-    hi = mq_dtype_max(p->out_dtype);
+    qmin = mq_dtype_min(p->out_dtype);
+    qmax = mq_dtype_max(p->out_dtype);
     in = (const uint8_t *)input;
     out = (uint8_t *)output;
     for (o = 0; o < (size_t)p->outer; ++o) {
         for (i = 0; i < inner; ++i) {
             const size_t base = o * axis * inner + i;
-            int32_t mx = -129;
-            uint32_t sum = 0;
-            uint32_t half;
+            const int cached = axis <= MQ_SOFTMAX_CACHE;
+            int32_t cache[MQ_SOFTMAX_CACHE];
+            int32_t mx = -128;
+            int32_t sum = 0;
+            int32_t recip;
+            int32_t clz;
+            int32_t exponent;
             size_t j;
             for (j = 0; j < axis; ++j) {
                 const int32_t x = mq_code_value(in[base + j * inner], p->in_dtype);
                 mx = x > mx ? x : mx;
             }
             for (j = 0; j < axis; ++j) {
-                const int32_t x = mq_code_value(in[base + j * inner], p->in_dtype);
-                sum += p->exp_table[mx - x];
+                const int32_t d = mq_code_value(in[base + j * inner], p->in_dtype) - mx;
+                const int32_t e = d >= p->diff_min ? mq_softmax_exp(p, d) : 0;
+                if (cached) {
+                    cache[j] = e;
+                }
+                sum += mq_rdbpot(e, 12);                /* Q0.31 -> Q12.19; < 2^19 * 4095 */
             }
-            half = sum / 2u;
+            /* sum >= RDBPOT(exp(0), 12) = 2^19 (the maximum itself) */
+            clz = mq_clz32((uint32_t)sum);
+            recip = mq_one_over_one_plus_x(mq_u32_to_i32(((uint32_t)sum << clz) - 0x80000000u));
+            exponent = 12 - clz + 23;
             for (j = 0; j < axis; ++j) {
-                const int32_t x = mq_code_value(in[base + j * inner], p->in_dtype);
-                const uint32_t q = (256u * p->exp_table[mx - x] + half) / sum;
-                const int32_t v = zp + (int32_t)q;
-                out[base + j * inner] = (uint8_t)(v > hi ? hi : v);
+                const int32_t d = mq_code_value(in[base + j * inner], p->in_dtype) - mx;
+                int32_t v = qmin;
+                if (d >= p->diff_min) {
+                    const int32_t e = cached ? cache[j] : mq_softmax_exp(p, d);
+                    const int32_t prob = mq_srdhm(recip, e);
+                    v = (exponent > 31 ? 0 : mq_rdbpot(prob, exponent)) + qmin;
+                    v = v > qmax ? qmax : v;
+                }
+                out[base + j * inner] = (uint8_t)v;
             }
         }
     }
