@@ -139,9 +139,15 @@ public enum MemoryPlanner {
         }
         var scratchBuffer: [Int: Int] = [:]
         for (i, n) in model.nodes.enumerated() {
-            if case .conv1x1(let g) = n.op, g.padTop + g.padLeft + g.padBottom + g.padRight > 0 {
-                scratchBuffer[i] = buffers.count
-                buffers.append(ArenaBuffer(size: g.k, first: i, last: i))
+            switch n.op {
+            case .conv1x1, .conv, .depthwiseConv:
+                // the kernels' own scratch sizes (an unpackable node gets none here; packing reports it)
+                let size = (try? Packer.scratchSize(model, node: i)) ?? 0
+                if size > 0 {
+                    scratchBuffer[i] = buffers.count
+                    buffers.append(ArenaBuffer(size: size, first: i, last: i))
+                }
+            default: break
             }
         }
         let (offsets, arena) = placeGreedyBySize(buffers)

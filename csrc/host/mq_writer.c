@@ -371,6 +371,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     if (m->tensors == NULL || m->ops == NULL || m->inputs == NULL || m->outputs == NULL) {
         return mq_fail(d, MQ_ERR_NULL, -1, -1, "model: tensors, ops, inputs and outputs must not be NULL");
     }
+    if ((m->flags & ~(uint32_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
+        return mq_fail(d, MQ_ERR_FORMAT_VERSION, -1, -1, "model: unknown header flags");
+    }
     if (m->num_tensors < 1 || m->num_tensors > 0xFFFF || m->num_ops < 1 || m->num_ops > 0xFFFF ||
         m->num_inputs < 1 || m->num_outputs < 1 || m->num_inputs + m->num_outputs > 0xFFFF) {
         return mq_fail(d, MQ_ERR_SHAPE, -1, -1,
@@ -616,6 +619,7 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
     mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, MQ_FORMAT_VERSION_MINOR);
     mq_wr32(b + MQ_H_ARENA_SIZE, m->arena_size);
     mq_wr32(b + MQ_H_ARENA_LOWER_BOUND, m->arena_lower_bound);
+    mq_wr32(b + MQ_H_FLAGS, m->flags);
     mq_wr16(b + MQ_H_NUM_TENSORS, (uint32_t)m->num_tensors);
     mq_wr16(b + MQ_H_NUM_OPS, (uint32_t)m->num_ops);
     mq_wr16(b + MQ_H_NUM_INPUTS, (uint32_t)m->num_inputs);

@@ -486,7 +486,10 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 1;
     expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.1 */
     expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.1 readable by a 2.0 runtime */
+    expect_load(&blob, 20, v1, 1, MQ_OK);                  /* flag 1: single-rounding FULLY_CONNECTED */
+    v1[0] = 2;
     expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag */
+    v1[0] = 1;
     put32(v4, (uint32_t)blob.size + 16u);
     expect_load(&blob, 12, v4, 4, MQ_ERR_FORMAT_SIZE);     /* total size beyond the buffer */
     put32(v4, 0x7FFFFFF0u);

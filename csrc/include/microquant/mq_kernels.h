@@ -70,6 +70,13 @@ mq_status mq_fc_params_check(const mq_fc_params *p);
  */
 mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 
+/*
+ * The same layer requantized with single rounding (MQ_ROUNDING_SINGLE: mq_requantize_single, TensorFlow
+ * Lite's own FULLY_CONNECTED as ai-edge-litert runs it) instead of mq_requantize. Same parameters, checks
+ * and statuses as mq_fully_connected; a portable loop (a reference mode, not a fast path).
+ */
+mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output);
+
 /* Pointwise (1x1) convolution, NHWC. gemm.n = output channels, gemm.k = input channels. */
 typedef struct {
     int32_t batch;

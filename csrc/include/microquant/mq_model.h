@@ -68,11 +68,16 @@ typedef enum {
 } mq_storage;
 
 /* A loaded model: a validated view of the blob. Plain data, no pointers into RAM. */
+/* Header flags of a packed model (docs/FORMAT.md). */
+#define MQ_MODEL_FLAG_SINGLE_ROUNDING_FC 1u  /* FULLY_CONNECTED requantizes with single rounding (TFLite's own,
+                                                mq_requantize_single); unset: double rounding (TFLite Micro) */
+
 typedef struct {
     const uint8_t *blob;
     uint32_t size;
     uint32_t arena_size;          /* bytes of arena mq_model_run needs */
     uint32_t arena_lower_bound;   /* largest sum of simultaneously live tensors (informational) */
+    uint32_t flags;               /* header flags (MQ_MODEL_FLAG_*) */
     uint16_t num_tensors, num_ops, num_inputs, num_outputs;
     const uint8_t *tensors;       /* tensor table (validated) */
     const uint8_t *ops;           /* op table (validated) */

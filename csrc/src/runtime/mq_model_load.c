@@ -683,7 +683,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
                MQ_ERR_FORMAT_VERSION);
-    MQ_REQUIRE((mq_rd32(b + MQ_H_FLAGS) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
+    MQ_REQUIRE(((mq_rd32(b + MQ_H_FLAGS) & ~MQ_H_FLAGS_KNOWN) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
                 mq_rd32(b + MQ_H_RESERVED2 + 4u) | mq_rd32(b + MQ_H_RESERVED2 + 8u)) == 0u,
                MQ_ERR_FORMAT_VERSION);
     header_size = MQ_HEADER_SIZE;
@@ -755,6 +755,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     m->size = c->total;
     m->arena_size = c->arena_size;
     m->arena_lower_bound = mq_rd32(b + MQ_H_ARENA_LOWER_BOUND);
+    m->flags = mq_rd32(b + MQ_H_FLAGS);
     m->num_tensors = (uint16_t)nt;
     m->num_ops = (uint16_t)no;
     m->num_inputs = (uint16_t)ni;
