@@ -273,6 +273,10 @@ int main(void)
     bench_conv(16, 32, 64, 1, "conv1x1 16x16x32->64");
     bench_conv(8, 64, 128, 1, "conv1x1 8x8x64->128");
     bench_conv(8, 16, 32, 3, "conv3x3 8x8x16->32");
+    /* odd shapes for the checks: k mod 4 tails, odd int16 addresses (unaligned words), n mod 4 tails */
+    bench_fc(3, 13, 37, "fc b3 37->13");
+    bench_conv(7, 3, 10, 3, "conv3x3 7x7x3->10");
+    bench_conv(5, 5, 7, 1, "conv1x1 5x5x5->7");
     printf("%s: 16x8 outputs vs the int64 reference: %u mismatches\n", failures == 0u ? "PASS" : "FAIL", failures);
     return failures == 0u ? 0 : 1;
 }
