@@ -267,6 +267,7 @@ int main(void)
     printf("16x8 kernels, dispatched path (instructions per call)\n");
 #endif
     printf("| workload                 | int8 insns | 16x8 insns | 16x8/int8 | 16x8 insns/MAC |\n");
+    bench_fc(1, 128, 4, "fc b1 4->128");
     bench_fc(1, 128, 640, "fc b1 640->128");
     bench_fc(1, 256, 256, "fc b1 256->256");
     bench_fc(4, 128, 128, "fc b4 128->128");
