@@ -12,6 +12,7 @@
 #include "mq_bench_ref.h"
 #include "microquant/mq_kernels.h"
 #include "microquant/mq_kernels_s16.h"
+#include "int16/mq_s16_internal.h"
 
 #ifndef MQ_BENCH_INSNS_PER_TICK_X100
 #error "define MQ_BENCH_INSNS_PER_TICK_X100"
@@ -259,20 +260,51 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
     }
 }
 
+/* The int64 requantization's SMULL fast path on this core, at the int32 edges, every shift, against ref_rq64. */
+static void check_requant_edges(void)
+{
+    static const int64_t edges[] = {INT32_MIN, (int64_t)INT32_MIN + 1, -65537, -1, 0, 1, 65535, INT32_MAX - 1,
+                                    INT32_MAX, (int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1, (int64_t)1 << 40};
+    static const int32_t mults[] = {0, 1 << 30, (1 << 30) + 32767, 0x5A5A5A5A, 0x7FFEFFFF, 0x7FFF0000, INT32_MAX};
+    int32_t s;
+    unsigned e, m, bad = 0;
+    for (s = MQ_SHIFT64_MIN; s <= MQ_SHIFT64_MAX; s++) {
+        for (e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+            for (m = 0; m < sizeof mults / sizeof mults[0]; m++) {
+                const int64_t a = edges[e];
+                const int32_t want = (a < -((int64_t)1 << 47) || a >= ((int64_t)1 << 47)) ? 0 : ref_rq64(a, mults[m], s);
+                if (mq_requantize64_fast(a, mults[m], s) != want || mq_requantize64(a, mults[m], s) != want) {
+                    bad++;
+                }
+            }
+        }
+    }
+    if (bad != 0u) {
+        printf("MISMATCH requantize64 edges: %u\n", bad);
+        failures++;
+    }
+}
+
 int main(void)
 {
+    check_requant_edges();
 #if defined(MQ_FORCE_PORTABLE)
     printf("16x8 kernels, portable C path (instructions per call)\n");
 #else
     printf("16x8 kernels, dispatched path (instructions per call)\n");
 #endif
     printf("| workload                 | int8 insns | 16x8 insns | 16x8/int8 | 16x8 insns/MAC |\n");
+    bench_fc(1, 128, 4, "fc b1 4->128");
     bench_fc(1, 128, 640, "fc b1 640->128");
     bench_fc(1, 256, 256, "fc b1 256->256");
     bench_fc(4, 128, 128, "fc b4 128->128");
     bench_conv(16, 32, 64, 1, "conv1x1 16x16x32->64");
     bench_conv(8, 64, 128, 1, "conv1x1 8x8x64->128");
     bench_conv(8, 16, 32, 3, "conv3x3 8x8x16->32");
+    /* odd shapes for the checks: k mod 4 tails, odd int16 addresses (unaligned words), n mod 4 tails */
+    bench_fc(3, 13, 37, "fc b3 37->13");
+    bench_conv(7, 3, 10, 3, "conv3x3 7x7x3->10");
+    bench_conv(5, 5, 7, 1, "conv1x1 5x5x5->7");
     printf("%s: 16x8 outputs vs the int64 reference: %u mismatches\n", failures == 0u ? "PASS" : "FAIL", failures);
     return failures == 0u ? 0 : 1;
 }

@@ -32,6 +32,40 @@ mq_status mq_exact_scale_from_double(double eff, mq_exact_scale *out)
     return MQ_OK;
 }
 
+mq_status mq_s16_output_multipliers(double in_scale, const double *weight_scales, int32_t count, double out_scale,
+                                    int32_t *multiplier, int32_t *shift, mq_exact_scale *exact)
+{
+    int32_t c;
+    if (weight_scales == NULL || multiplier == NULL || shift == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (count < 1 || !scale_ok(in_scale) || !scale_ok(out_scale)) {
+        return MQ_ERR_QPARAMS;
+    }
+    for (c = 0; c < count; ++c) {
+        double eff;
+        mq_status st;
+        if (!scale_ok(weight_scales[c])) {
+            return MQ_ERR_QPARAMS;
+        }
+        eff = in_scale * weight_scales[c] / out_scale;
+        st = mq_quantize_multiplier(eff, &multiplier[c], &shift[c]);
+        if (st != MQ_OK) {
+            return st;
+        }
+        if (shift[c] > MQ_SHIFT64_MAX) {
+            return MQ_ERR_QPARAMS;
+        }
+        if (exact != NULL) {
+            st = mq_exact_scale_from_double(eff, &exact[c]);
+            if (st != MQ_OK) {
+                return st;
+            }
+        }
+    }
+    return MQ_OK;
+}
+
 mq_status mq_add_s16_prepare(double in1_scale, double in2_scale, double out_scale, int32_t act_min,
                              int32_t act_max, mq_add_s16_params *p)
 {

@@ -18,6 +18,7 @@
 
 #include "microquant/mq_host_s16.h"
 #include "microquant/mq_kernels_s16.h"
+#include "int16/mq_s16_internal.h"
 #include "ref_quant.h"
 
 /* TFLite MultiplyByQuantizedMultiplier(int64): floor((acc * m16 + 2^(t-1)) / 2^t), m16 = round-up-half of m / 2^16
@@ -51,6 +52,23 @@ static void test_requantize64(void **state)
         const int bits = (int)ref_range(&r, 0, 47);
         int64_t acc = (int64_t)ref_range(&r, -((int64_t)1 << bits), ((int64_t)1 << bits) - 1);
         assert_int_equal(mq_requantize64(acc, m, sh), ref_rq64(acc, m, sh));
+        /* the kernels' 32-bit fast path (internal) gives the same */
+        assert_int_equal(mq_requantize64_fast(acc, m, sh), ref_rq64(acc, m, sh));
+    }
+    /* int32 edges of the fast path, every shift, several multipliers */
+    {
+        static const int64_t edges[] = {INT32_MIN, (int64_t)INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX,
+                                        (int64_t)INT32_MAX + 1, (int64_t)INT32_MIN - 1};
+        static const int32_t mults[] = {0, 1 << 30, (1 << 30) + 32767, 0x7FFEFFFF, 0x7FFF0000, INT32_MAX};
+        size_t e, mi;
+        for (s = MQ_SHIFT64_MIN; s <= MQ_SHIFT64_MAX; ++s) {
+            for (e = 0; e < sizeof edges / sizeof edges[0]; ++e) {
+                for (mi = 0; mi < sizeof mults / sizeof mults[0]; ++mi) {
+                    assert_int_equal(mq_requantize64_fast(edges[e], mults[mi], s), ref_rq64(edges[e], mults[mi], s));
+                    assert_int_equal(mq_requantize64(edges[e], mults[mi], s), ref_rq64(edges[e], mults[mi], s));
+                }
+            }
+        }
     }
     /* ties of the final rounding at every shift go toward +infinity */
     for (s = MQ_SHIFT64_MIN; s <= MQ_SHIFT64_MAX; ++s) {

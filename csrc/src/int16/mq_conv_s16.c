@@ -7,7 +7,7 @@
  * Padded taps are skipped (zero point 0 means they contribute 0, as in TFLite). Geometry: mq_window.
  * Groups of 4 output channels run through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33).
  */
-#include "mq_s16_internal.h"
+#include "mq_s16_dot4.h"
 
 mq_status mq_conv_s16_check(const mq_conv_s16_params *p)
 {

@@ -6,7 +6,7 @@
  * microkernel (DSP variant on Cortex-M4/M7/M33), the last n mod 4 rows one by one. Output stage: mq_requantize64
  * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
  */
-#include "mq_s16_internal.h"
+#include "mq_s16_dot4.h"
 
 mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const int16_t *input, int16_t *output)
 {

@@ -89,31 +89,46 @@ static inline int64_t mq_dot_s16_s8(const int16_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
-/*
- * Dot-product microkernel of the 16x8 FC and conv: acc[r] += sum_{i<k} x[i] * w[r * stride + i] for r = 0..3,
- * exactly (int64). Portable C everywhere; the DSP variant (Cortex-M4/M7/M33) is bit-identical and is the one
- * mq_dot4_s16_s8 names when the target has the DSP extension (unless MQ_FORCE_PORTABLE).
- */
-void mq_dot4_s16_s8_c(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4]);
-#if defined(__ARM_FEATURE_DSP)
-void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4]);
-#endif
-#if defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
-#define mq_dot4_s16_s8 mq_dot4_s16_s8_dsp
-#else
-#define mq_dot4_s16_s8 mq_dot4_s16_s8_c
-#endif
 
-/* mq_requantize64 with a 32-bit fast path: an accumulator that fits int32 needs one 32x32->64 multiply (SMULL)
- * instead of a 64x64 one and no range clamp; the result is the same (the clamp cannot trigger). */
+/* *hi:*lo = a * b for int32 operands (two's complement halves): one SMULL on Armv7-M / Armv8-M Mainline (GCC
+ * otherwise tends to emit a 64x64 multiply when the operands come from an int64), portable C elsewhere. */
+static inline void mq_smull(int32_t a, int32_t b, uint32_t *lo, uint32_t *hi)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_ARCH_ISA_THUMB) && (__ARM_ARCH >= 7) && \
+    !defined(MQ_FORCE_PORTABLE)
+    uint32_t l, h;
+    __asm__("smull %0, %1, %2, %3" : "=&r"(l), "=&r"(h) : "r"(a), "r"(b));
+    *lo = l;
+    *hi = h;
+#else
+    const uint64_t p = (uint64_t)((int64_t)a * (int64_t)b);
+    *lo = (uint32_t)(p & 0xFFFFFFFFu);
+    *hi = (uint32_t)(p >> 32);
+#endif
+}
+
+/* mq_requantize64 with a 32-bit fast path: an accumulator that fits int32 needs one SMULL instead of a 64x64
+ * multiply and no range clamp, and the result is the same (the clamp cannot trigger). With |acc| < 2^31 and
+ * m16 <= 2^15, P = acc * m16 + 2^(total-1) is below 2^47 in magnitude; r = P >> total (arithmetic) is formed from
+ * the two 32-bit halves (total in [8, 46]) and wrapped to int32 as mq_requantize64 does. */
 static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int32_t shift)
 {
     if (acc >= INT32_MIN && acc <= INT32_MAX) {
-        const int32_t m16 = multiplier < 0x7FFF0000 ? (int32_t)(((int64_t)multiplier + 32768) >> 16) : 0x7FFF;
+        const int32_t m16 = multiplier < 0x7FFF0000 ? (int32_t)(((uint32_t)multiplier + 32768u) >> 16) : 0x7FFF;
         const int32_t total = 15 - shift;
-        const int64_t r = ((int64_t)(int32_t)acc * m16 + ((int64_t)1 << (total - 1))) >> total;
-        /* |acc| < 2^31, m16 <= 2^15, total >= 8: |r| < 2^38; wrap as mq_requantize64 does */
-        const uint32_t u = (uint32_t)((uint64_t)r & 0xFFFFFFFFu);
+        uint32_t lo, hi, add_lo, add_hi, u;
+        mq_smull((int32_t)acc, m16, &lo, &hi);
+        add_lo = total - 1 < 32 ? (uint32_t)1 << (total - 1) : 0u;
+        add_hi = total - 1 < 32 ? 0u : (uint32_t)1 << (total - 33);
+        lo += add_lo;
+        hi += add_hi + (lo < add_lo ? 1u : 0u);
+        if (total < 32) {
+            u = (lo >> total) | (hi << (32 - total));
+        } else {
+            /* arithmetic shift of the high word (hi carries P's sign) */
+            const int32_t hs = hi <= (uint32_t)INT32_MAX ? (int32_t)hi : -(int32_t)(~hi) - 1;
+            return total == 32 ? hs : hs >> (total - 32);
+        }
         return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
     }
     return mq_requantize64(acc, multiplier, shift);

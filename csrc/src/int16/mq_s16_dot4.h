@@ -1,19 +1,33 @@
 /*
- * mq_dot4_s16_s8_dsp: 16x8 dot-product microkernel for the Armv7E-M / Armv8-M DSP extension (Cortex-M4, M7, M33),
- * bit-identical to mq_dot4_s16_s8_c (contract in mq_s16_internal.h). Per 4 inputs: the two input words
- * (x0,x1), (x2,x3) are repacked once into (x0,x2), (x1,x3) with PKHBT / PKHTB and shared by the 4 weight rows;
- * each row's weight word is split by SXTB16 / SXTB16 ROR #8 into (w0,w2), (w1,w3) and accumulated with two
- * SMLAD (two 16x16 products each): 26 instructions per 16 MACs in one inline-asm loop (14 registers). The int32
- * accumulators are flushed into int64 every 64 steps (256 products of |x w| <= 2^22: below 2^30, so SMLAD never
- * wraps); the last k mod 4 products are done in C. Words are read with LDR (unaligned access is allowed on
- * these cores: int16 rows are 2-byte aligned, int8 weight rows need no alignment).
+ * MicroQuant internal: the 16x8 dot-product microkernel, header-only so that the FC and conv loops inline it (the
+ * accumulators stay in registers; no call per group of 4 output channels):
+ *   acc[r] += sum_{i<k} x[i] * w[r * stride + i],  r = 0..3, exact (int64).
+ * mq_dot4_s16_s8_c: portable (int32 blocks of 256 products, then int64).
+ * mq_dot4_s16_s8_dsp (Armv7E-M / Armv8-M DSP extension: Cortex-M4, M7, M33), bit-identical: per 4 inputs the two
+ * input words (x0,x1), (x2,x3) are repacked once into (x0,x2), (x1,x3) with PKHBT / PKHTB and shared by the 4
+ * weight rows; each row's weight word is split by SXTB16 / SXTB16 ROR #8 into (w0,w2), (w1,w3) and accumulated
+ * with two SMLAD: 26 instructions per 16 MACs in one inline-asm loop (14 registers, so optimised builds only; -O0
+ * keeps a frame pointer and uses the portable arithmetic). The int32 accumulators are flushed into int64 every 64
+ * steps (256 products of |x w| <= 2^22: below 2^30, so SMLAD never wraps); the last k mod 4 products in C. Words
+ * are read with LDR (unaligned access is allowed on these cores: int16 rows are 2-byte aligned, int8 weight rows
+ * need no alignment). mq_dot4_s16_s8 names the DSP variant when the target has the extension (unless
+ * MQ_FORCE_PORTABLE).
  */
+#ifndef MICROQUANT_MQ_S16_DOT4_H
+#define MICROQUANT_MQ_S16_DOT4_H
+
 #include "mq_s16_internal.h"
 
+static inline void mq_dot4_s16_s8_c(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4])
+{
+    acc[0] += mq_dot_s16_s8(x, w, k);
+    acc[1] += mq_dot_s16_s8(x, w + stride, k);
+    acc[2] += mq_dot_s16_s8(x, w + 2u * stride, k);
+    acc[3] += mq_dot_s16_s8(x, w + 3u * stride, k);
+}
+
 #if defined(__ARM_FEATURE_DSP)
-
-
-void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4])
+static inline void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4])
 {
     const int8_t *w0 = w, *w1 = w + stride, *w2 = w + 2u * stride, *w3 = w + 3u * stride;
     int32_t steps = k >> 2;
@@ -88,6 +102,12 @@ void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t stride, int32_
     }
 }
 
-#else
-typedef int mq_dot4_s16_s8_dsp_unused; /* ISO C forbids an empty translation unit */
 #endif
+
+#if defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
+#define mq_dot4_s16_s8 mq_dot4_s16_s8_dsp
+#else
+#define mq_dot4_s16_s8 mq_dot4_s16_s8_c
+#endif
+
+#endif /* MICROQUANT_MQ_S16_DOT4_H */
