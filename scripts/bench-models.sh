@@ -231,7 +231,10 @@ for entry in "${packed[@]}"; do
   used=$(echo "$fit" | sed -nE 's/^ *[0-9]+  ([a-z0-9_+]+) +\[.*/\1/p' | tr '+' '\n' | sort -u | while read -r kind; do
     case $kind in
       fully_connected) echo gemm ;;
-      conv*|depthwise*) echo conv gemm ;;
+      conv*) echo conv gemm ;;
+      depthwise*) echo depthwise ;;
+      average_pool|max_pool|mean) echo pool ;;
+      mul|requantize) echo elementwise ;;
       reshape) ;;
       *) for f in $(printf '%s\n' "${family[@]}" | sort -u); do case $kind in *"$f"*) echo "$f" ;; esac; done ;;
     esac
