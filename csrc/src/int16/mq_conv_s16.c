@@ -33,6 +33,7 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
 {
     const mq_window *w;
     const mq_fc_s16_params *g;
+    mq_s16_outstage os;
     int32_t b, oy, ox, o, ky, kx;
     size_t in_bytes, out_bytes;
     mq_status st = mq_conv_s16_check(p);
@@ -44,6 +45,7 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
     }
     w = &p->win;
     g = &p->gemm;
+    os = mq_s16_outstage_of(g);
     in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c * 2u;
     out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)g->n * 2u;
     if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
@@ -59,10 +61,10 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                 for (o = 0; o < g->n; o += 4) {
                     /* 4 output channels at a time share every input pixel (mq_dot4_s16_s8); the last n mod 4 alone */
                     const int32_t cnt = g->n - o < 4 ? g->n - o : 4;
-                    int64_t acc[4] = {0, 0, 0, 0};
+                    int64_t acc[4];
                     int32_t r;
-                    for (r = 0; r < cnt; ++r) {
-                        acc[r] = g->bias != NULL ? g->bias[o + r] : 0;
+                    for (r = 0; r < 4; ++r) {
+                        acc[r] = g->bias != NULL && r < cnt ? g->bias[o + r] : 0;
                     }
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
@@ -90,7 +92,7 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                         }
                     }
                     for (r = 0; r < cnt; ++r) {
-                        y[o + r] = mq_s16_out_fc(g, o + r, acc[r]);
+                        y[o + r] = mq_s16_out_stage(&os, o + r, acc[r]);
                     }
                 }
             }

@@ -134,6 +134,35 @@ static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int3
     return mq_requantize64(acc, multiplier, shift);
 }
 
+/* The output stage of a mq_fc_s16_params, copied into locals once per call (the compiler then keeps them in
+ * registers instead of reloading the params after every store). */
+typedef struct {
+    const int32_t *mult, *shift;
+    const mq_exact_scale *exact;
+    int32_t qmask;              /* -1 per channel, 0 per tensor: q = c & qmask */
+    int32_t lo, hi;
+} mq_s16_outstage;
+
+static inline mq_s16_outstage mq_s16_outstage_of(const mq_fc_s16_params *g)
+{
+    mq_s16_outstage o;
+    o.mult = g->multiplier;
+    o.shift = g->shift;
+    o.exact = g->exact_scale;
+    o.qmask = g->per_channel ? -1 : 0;
+    o.lo = g->act_min;
+    o.hi = g->act_max;
+    return o;
+}
+
+static inline int16_t mq_s16_out_stage(const mq_s16_outstage *o, int32_t c, int64_t acc)
+{
+    const int32_t q = c & o->qmask;
+    const int32_t r = o->exact != NULL ? mq_requantize_exact(acc, &o->exact[q])
+                                       : mq_requantize64_fast(acc, o->mult[q], o->shift[q]);
+    return (int16_t)(r < o->lo ? o->lo : (r > o->hi ? o->hi : r));
+}
+
 /* Output stage of a layer with mq_fc_s16_params g, channel c. */
 static inline int16_t mq_s16_out_fc(const mq_fc_s16_params *g, int32_t c, int64_t acc)
 {
