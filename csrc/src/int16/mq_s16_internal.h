@@ -163,19 +163,6 @@ static inline int16_t mq_s16_out_stage(const mq_s16_outstage *o, int32_t c, int6
     return (int16_t)(r < o->lo ? o->lo : (r > o->hi ? o->hi : r));
 }
 
-/* Output stage of a layer with mq_fc_s16_params g, channel c. */
-static inline int16_t mq_s16_out_fc(const mq_fc_s16_params *g, int32_t c, int64_t acc)
-{
-    const int32_t q = g->per_channel ? c : 0;
-    int32_t r;
-    if (g->exact_scale != NULL) {
-        r = mq_requantize_exact(acc, &g->exact_scale[q]);
-    } else {
-        r = mq_requantize64_fast(acc, g->multiplier[q], g->shift[q]);
-    }
-    return (int16_t)(r < g->act_min ? g->act_min : (r > g->act_max ? g->act_max : r));
-}
-
 /* Output stage of FC / conv / depthwise. */
 static inline int16_t mq_s16_out(int64_t acc, int32_t m, int32_t s, int32_t lo, int32_t hi)
 {
