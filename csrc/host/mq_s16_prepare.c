@@ -3,6 +3,7 @@
  * arithmetic, re-derived from its documented formulas (docs/QUANTIZATION.md section 10).
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "microquant/mq_host_s16.h"
 
@@ -238,7 +239,7 @@ static double cell_err(int32_t a, int32_t b, const double *y)
 mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double out_scale,
                          int16_t table[MQ_LUT16_SIZE])
 {
-    static double y[65536];
+    double *y;
     int32_t t[MQ_LUT16_SIZE];
     int i, pass;
     if (fn == NULL || table == NULL) {
@@ -268,10 +269,15 @@ mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double o
         }
         t[i] = round_even_sat(v - e / 2.0);
     }
-    /* 2. the real targets of every input code, saturated to the int16 range */
+    /* 2. the real targets of every input code, saturated to the int16 range (host memory, freed below) */
+    y = (double *)malloc(65536 * sizeof(double));
+    if (y == NULL) {
+        return MQ_ERR_BUFFER;
+    }
     for (i = 0; i < 65536; i++) {
         const double v = act_fn((double)(i - 32768) * in_scale, fn) / out_scale;
         if (isnan(v)) {
+            free(y);
             return MQ_ERR_QPARAMS;
         }
         y[i] = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
@@ -311,6 +317,7 @@ mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double o
             break;
         }
     }
+    free(y);
     for (i = 0; i <= 512; i++) {
         table[i] = (int16_t)t[i];
     }

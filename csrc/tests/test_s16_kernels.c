@@ -301,6 +301,16 @@ static void conv_family(int depthwise)
         rq_set q;
         const int32_t lo = rep % 4 == 0 ? 0 : -32768, hi = 32767;
         random_window(&r, &w, 0);
+        if (rep % 4 == 0) {
+            /* 1x1 kernels (the conv's 1x1 fast path), with padding: padded pixels give the bias */
+            w.kernel_h = w.kernel_w = 1;
+            w.pad_top = (int32_t)ref_range(&r, 0, 2);
+            w.pad_bottom = (int32_t)ref_range(&r, 0, 2);
+            w.pad_left = (int32_t)ref_range(&r, 0, 2);
+            w.pad_right = (int32_t)ref_range(&r, 0, 2);
+            w.out_h = (w.in_h + w.pad_top + w.pad_bottom - 1) / w.stride_h + 1;
+            w.out_w = (w.in_w + w.pad_left + w.pad_right - 1) / w.stride_w + 1;
+        }
         in_c = (int32_t)ref_range(&r, 1, depthwise ? 6 : 9);
         if (depthwise) {
             dm = (int32_t)ref_range(&r, 1, 3);

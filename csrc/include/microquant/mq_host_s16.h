@@ -63,6 +63,8 @@ mq_status mq_lut16_build_tflite(mq_real_fn fn, const void *ctx, double in_scale,
  *   T[i] = clamp(round_half_even(y_i - e_i / 2)),   e_i = (y_i + y_{i+1}) / 2 - f((c_i + 64) s_in) / s_out
  * (half the chord's midpoint error moved into the node, which halves the interpolation error of convex
  * stretches). T[512] is f(32768 s_in) unbiased. fn: mq_activation_eval's functions (mq_host.h).
+ * then a minimax pass (each node moved by up to +-2 codes while that lowers the larger error of its two cells,
+ * evaluated on all 65,536 inputs; a 512 KB host buffer, MQ_ERR_BUFFER if it cannot be allocated).
  * The measured error bounds are in docs/QUANTIZATION.md section 10. */
 mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double out_scale,
                          int16_t table[MQ_LUT16_SIZE]);

@@ -24,29 +24,37 @@ mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const
     if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k * 2u, output, (size_t)batch * (size_t)p->n * 2u)) {
         return MQ_ERR_BUFFER;
     }
-    for (b = 0; b < batch; ++b) {
-        const int16_t *x = input + (size_t)b * (size_t)p->k;
-        int16_t *y = output + (size_t)b * (size_t)p->n;
-        for (c = 0; c + 4 <= p->n; c += 4) {
-            int64_t acc[4] = {0, 0, 0, 0};
-            int32_t r;
-            if (p->bias != NULL) {
-                acc[0] = p->bias[c];
-                acc[1] = p->bias[c + 1];
-                acc[2] = p->bias[c + 2];
-                acc[3] = p->bias[c + 3];
+    {
+        const mq_s16_outstage os = mq_s16_outstage_of(p);
+        const int64_t *bias = p->bias;
+        const int8_t *weights = p->weights;
+        const int32_t n = p->n, k = p->k;
+        for (b = 0; b < batch; ++b) {
+            const int16_t *x = input + (size_t)b * (size_t)k;
+            int16_t *y = output + (size_t)b * (size_t)n;
+            for (c = 0; c + 4 <= n; c += 4) {
+                int64_t acc[4];
+                if (bias != NULL) {
+                    acc[0] = bias[c];
+                    acc[1] = bias[c + 1];
+                    acc[2] = bias[c + 2];
+                    acc[3] = bias[c + 3];
+                } else {
+                    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                }
+                mq_dot4_s16_s8(x, weights + (size_t)c * (size_t)k, (size_t)k, k, acc);
+                y[c] = mq_s16_out_stage(&os, c, acc[0]);
+                y[c + 1] = mq_s16_out_stage(&os, c + 1, acc[1]);
+                y[c + 2] = mq_s16_out_stage(&os, c + 2, acc[2]);
+                y[c + 3] = mq_s16_out_stage(&os, c + 3, acc[3]);
             }
-            mq_dot4_s16_s8(x, p->weights + (size_t)c * (size_t)p->k, (size_t)p->k, p->k, acc);
-            for (r = 0; r < 4; ++r) {
-                y[c + r] = mq_s16_out_fc(p, c + r, acc[r]);
+            for (; c < n; ++c) {
+                int64_t acc = mq_dot_s16_s8(x, weights + (size_t)c * (size_t)k, k);
+                if (bias != NULL) {
+                    acc += bias[c];
+                }
+                y[c] = mq_s16_out_stage(&os, c, acc);
             }
-        }
-        for (; c < p->n; ++c) {
-            int64_t acc = mq_dot_s16_s8(x, p->weights + (size_t)c * (size_t)p->k, p->k);
-            if (p->bias != NULL) {
-                acc += p->bias[c];
-            }
-            y[c] = mq_s16_out_fc(p, c, acc);
         }
     }
     return MQ_OK;

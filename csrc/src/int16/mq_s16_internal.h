@@ -107,17 +107,30 @@ static inline void mq_smull(int32_t a, int32_t b, uint32_t *lo, uint32_t *hi)
 #endif
 }
 
-/* mq_requantize64 with a 32-bit fast path: an accumulator that fits int32 needs one SMULL instead of a 64x64
- * multiply and no range clamp, and the result is the same (the clamp cannot trigger). With |acc| < 2^31 and
- * m16 <= 2^15, P = acc * m16 + 2^(total-1) is below 2^47 in magnitude; r = P >> total (arithmetic) is formed from
- * the two 32-bit halves (total in [8, 46]) and wrapped to int32 as mq_requantize64 does. */
-static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int32_t shift)
+/* mq_requantize64 split into its per-channel constants and the per-accumulator step (same results):
+ *   m16 = multiplier < 0x7FFF0000 ? (multiplier + 2^15) >> 16 : 0x7FFF,  total = 15 - shift. */
+typedef struct {
+    int32_t m16, total;
+} mq_rq64;
+
+static inline mq_rq64 mq_rq64_of(int32_t multiplier, int32_t shift)
+{
+    mq_rq64 q;
+    q.m16 = multiplier < 0x7FFF0000 ? (int32_t)(((uint32_t)multiplier + 32768u) >> 16) : 0x7FFF;
+    q.total = 15 - shift;
+    return q;
+}
+
+/* An accumulator that fits int32 needs one SMULL and no range clamp (the clamp cannot trigger): with m16 <= 2^15,
+ * P = acc * m16 + 2^(total-1) is below 2^47 in magnitude; r = P >> total (arithmetic) is formed from the two
+ * 32-bit halves (total in [8, 46]) and wrapped to int32 as mq_requantize64 does. Otherwise mq_requantize64's
+ * 64-bit arithmetic (clamp to [-2^47, 2^47), multiply, shift, wrap). */
+static inline int32_t mq_rq64_apply(mq_rq64 q, int64_t acc)
 {
     if (acc >= INT32_MIN && acc <= INT32_MAX) {
-        const int32_t m16 = multiplier < 0x7FFF0000 ? (int32_t)(((uint32_t)multiplier + 32768u) >> 16) : 0x7FFF;
-        const int32_t total = 15 - shift;
+        const int32_t total = q.total;
         uint32_t lo, hi, add_lo, add_hi, u;
-        mq_smull((int32_t)acc, m16, &lo, &hi);
+        mq_smull((int32_t)acc, q.m16, &lo, &hi);
         add_lo = total - 1 < 32 ? (uint32_t)1 << (total - 1) : 0u;
         add_hi = total - 1 < 32 ? 0u : (uint32_t)1 << (total - 33);
         lo += add_lo;
@@ -130,21 +143,48 @@ static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int3
             return total == 32 ? hs : hs >> (total - 32);
         }
         return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    } else {
+        const int64_t lim = (int64_t)1 << 47;
+        const int64_t a = acc < -lim ? -lim : (acc > lim - 1 ? lim - 1 : acc);
+        const int64_t r = (a * q.m16 + ((int64_t)1 << (q.total - 1))) >> q.total;
+        const uint32_t u = (uint32_t)((uint64_t)r & 0xFFFFFFFFu);
+        return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
     }
-    return mq_requantize64(acc, multiplier, shift);
 }
 
-/* Output stage of a layer with mq_fc_s16_params g, channel c. */
-static inline int16_t mq_s16_out_fc(const mq_fc_s16_params *g, int32_t c, int64_t acc)
+/* mq_requantize64 through the two steps above (the kernels' form; tested against the reference). */
+static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int32_t shift)
 {
-    const int32_t q = g->per_channel ? c : 0;
-    int32_t r;
-    if (g->exact_scale != NULL) {
-        r = mq_requantize_exact(acc, &g->exact_scale[q]);
-    } else {
-        r = mq_requantize64_fast(acc, g->multiplier[q], g->shift[q]);
-    }
-    return (int16_t)(r < g->act_min ? g->act_min : (r > g->act_max ? g->act_max : r));
+    return mq_rq64_apply(mq_rq64_of(multiplier, shift), acc);
+}
+
+/* The output stage of a mq_fc_s16_params, copied into locals once per call (the compiler then keeps them in
+ * registers instead of reloading the params after every store). */
+typedef struct {
+    const int32_t *mult, *shift;
+    const mq_exact_scale *exact;
+    int32_t qmask;              /* -1 per channel, 0 per tensor: q = c & qmask */
+    int32_t lo, hi;
+} mq_s16_outstage;
+
+static inline mq_s16_outstage mq_s16_outstage_of(const mq_fc_s16_params *g)
+{
+    mq_s16_outstage o;
+    o.mult = g->multiplier;
+    o.shift = g->shift;
+    o.exact = g->exact_scale;
+    o.qmask = g->per_channel ? -1 : 0;
+    o.lo = g->act_min;
+    o.hi = g->act_max;
+    return o;
+}
+
+static inline int16_t mq_s16_out_stage(const mq_s16_outstage *o, int32_t c, int64_t acc)
+{
+    const int32_t q = c & o->qmask;
+    const int32_t r = o->exact != NULL ? mq_requantize_exact(acc, &o->exact[q])
+                                       : mq_requantize64_fast(acc, o->mult[q], o->shift[q]);
+    return (int16_t)(r < o->lo ? o->lo : (r > o->hi ? o->hi : r));
 }
 
 /* Output stage of FC / conv / depthwise. */
