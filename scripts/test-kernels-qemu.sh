@@ -3,7 +3,8 @@
 # For each core: builds bench/test_kernels.c with the microkernels (portable + the variant the
 # core dispatches to: v7m on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
 # semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
-# reference; then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
+# reference (and mq_avg_pool / mq_max_pool against their portable versions and an int64 window
+# reference); then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
 # Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib), qemu-system-arm, a host cc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,8 @@ done
 CFLAGS="-std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
 INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
 KERNELS="csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
+         $(ls csrc/src/pool/*.c | tr '\n' ' ')"
 fail=0
 # name machine cpu-flags linker-script
 while read -r name machine cpu ld; do
