@@ -20,7 +20,8 @@ INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
 RUNTIME="csrc/src/gemm/mq_fully_connected.c csrc/src/conv/mq_conv1x1.c csrc/src/conv/mq_conv1x1_output_size.c
          csrc/src/conv/mq_conv1x1_scratch_size.c csrc/src/gemm/mq_fc_params_check.c csrc/src/lut/mq_lut_apply.c
          csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
+         $(ls csrc/src/pool/*.c | tr '\n' ' ') csrc/src/softmax/mq_softmax.c"
 want=" ${*:-m3 m4 m7 m55} "
 fail=0
 while read -r name machine core tpi cpu ld; do
