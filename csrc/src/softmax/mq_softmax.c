@@ -18,8 +18,9 @@
  * exp_on_negative_values and one_over_one_plus_x are gemmlowp's fixed-point evaluations (a Taylor
  * polynomial around -1/8 on [-1/4, 0), then a barrel of exp(-2^k) factors; three Newton-Raphson steps for
  * 1/(1+x) on [0, 1)), spelled out in docs/QUANTIZATION.md section 7. axis_size <= 4095 keeps sum < 2^31;
- * a right shift nbou + 23 beyond 31 (sum >= 2^28, only with >= 512 values near the maximum, where TFLite's
- * reference stops on a check) gives 0, the correctly rounded value.
+ * a right shift nbou + 23 beyond 31 (sum >= 2^28, only with >= 512 values near the maximum; TFLite's reference
+ * then shifts an int32 by more than 31, undefined in C++, and some versions stop on a check) gives 0, the
+ * correctly rounded value, so out = qmin.
  * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 #include "microquant/mq_kernels.h"
