@@ -295,6 +295,42 @@ static void pool_case(int trial)
     }
 }
 
+/* Mean over H, W: dispatched mq_mean (DSP / MVE window sums) against mq_mean_c, > 256 positions included. */
+static void mean_case(int trial)
+{
+    mq_mean_params p;
+    size_t n_in, i;
+    memset(&p, 0, sizeof p);
+    p.in_dtype = (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.out_dtype = (trial & 2) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.batch = mq_ref_range(&seed, 1, 2);
+    p.h = mq_ref_range(&seed, 1, trial % 4 == 0 ? 30 : 8);
+    p.w = mq_ref_range(&seed, 1, trial % 4 == 0 ? 30 : 8);
+    p.channels = mq_ref_range(&seed, 1, 140);
+    while ((size_t)p.batch * (size_t)p.h * (size_t)p.w * (size_t)p.channels > sizeof(pool_in)) {
+        p.channels = p.channels / 2 + 1;
+        p.h = p.h / 2 + 1;
+    }
+    p.in_zero_point = p.in_dtype == MQ_DTYPE_UINT8 ? mq_ref_range(&seed, 0, 255) : mq_ref_range(&seed, -128, 127);
+    p.out_zero_point = p.out_dtype == MQ_DTYPE_UINT8 ? mq_ref_range(&seed, 0, 255) : mq_ref_range(&seed, -128, 127);
+    p.multiplier = mq_ref_range(&seed, 1 << 29, 0x7FFFFFFF);
+    p.shift = mq_ref_range(&seed, -12, 0);
+    p.act_min = p.out_dtype == MQ_DTYPE_UINT8 ? 0 : -128;
+    p.act_max = p.out_dtype == MQ_DTYPE_UINT8 ? 255 : 127;
+    n_in = (size_t)p.batch * (size_t)p.h * (size_t)p.w * (size_t)p.channels;
+    for (i = 0; i < n_in; i++) {
+        pool_in[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    checks++;
+    memset(pool_fast, GUARD, sizeof(pool_fast));
+    memset(pool_port, GUARD, sizeof(pool_port));
+    if (mq_mean(&p, pool_in, pool_fast) != MQ_OK || mq_mean_c(&p, pool_in, pool_port) != MQ_OK ||
+        memcmp(pool_fast, pool_port, (size_t)p.batch * (size_t)p.channels + 8u) != 0) {
+        failures++;
+        printf("FAIL mean trial %d (%ldx%ldx%ldx%ld)\n", trial, (long)p.batch, (long)p.h, (long)p.w, (long)p.channels);
+    }
+}
+
 int main(void)
 {
     int trial;
@@ -367,6 +403,9 @@ int main(void)
     lut_case(4096, 2, 0, 1);
     for (trial = 0; trial < 300; trial++) {
         pool_case(trial);
+    }
+    for (trial = 0; trial < 200; trial++) {
+        mean_case(trial);
     }
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;

@@ -33,6 +33,9 @@ mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output
 void mq_pool_sum_dsp(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums);
 void mq_pool_sum_mve(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums);
 
+/* The portable mean over H, W. */
+mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output);
+
 /* The portable max pool. */
 mq_status mq_max_pool_c(const mq_pool_params *p, const void *input, void *output);
 
