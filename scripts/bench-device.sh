@@ -23,7 +23,8 @@ RUNTIME="csrc/src/gemm/mq_fully_connected.c csrc/src/conv/mq_conv1x1.c csrc/src/
          csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
          csrc/src/conv/mq_conv.c csrc/src/conv/mq_conv_check.c csrc/src/conv/mq_conv_scratch_size.c csrc/src/conv/mq_window_check.c
          $(ls csrc/src/depthwise/*.c)
-         csrc/host/mq_depthwise_pack_weights.c csrc/host/mq_depthwise_prepare_bias.c csrc/host/mq_fold_bias.c"
+         csrc/host/mq_depthwise_pack_weights.c csrc/host/mq_depthwise_prepare_bias.c csrc/host/mq_fold_bias.c
+         $(ls csrc/src/pool/*.c | tr '\n' ' ') csrc/src/softmax/mq_softmax.c"
 want=" ${*:-m3 m4 m7 m55} "
 fail=0
 while read -r name machine core tpi cpu ld; do

@@ -182,6 +182,33 @@ static void test_softmax_random(void **state)
     assert_true(worst <= 1.5);
 }
 
+/* Long slices of equal values: sum = n * 2^19. n = 400: shift 31, probability 1/400 -> code 1 above qmin;
+ * n = 1000: sum >= 2^28, shift 32 -> every output qmin (1000 * 1/1000 * 256 rounds to 0 per value). */
+static void test_softmax_large_sums(void **state)
+{
+    static uint8_t x[1000], y[1000], want[1000];
+    mq_softmax_params p;
+    int32_t n;
+    (void)state;
+    for (n = 400; n <= 1000; n += 600) {
+        int32_t j;
+        memset(&p, 0, sizeof p);
+        p.outer = 1;
+        p.axis_size = n;
+        p.inner = 1;
+        p.in_dtype = MQ_DTYPE_INT8;
+        p.out_dtype = MQ_DTYPE_INT8;
+        assert_int_equal(mq_softmax_prepare(0.1, 1.0, &p.input_multiplier, &p.input_left_shift, &p.diff_min), MQ_OK);
+        memset(x, 7, sizeof x);
+        assert_int_equal(mq_softmax(&p, x, y), MQ_OK);
+        ref_run(&p, x, want);
+        assert_memory_equal(y, want, (size_t)n);
+        for (j = 0; j < n; ++j) {
+            assert_int_equal((int8_t)y[j], n == 400 ? -127 : -128);
+        }
+    }
+}
+
 static void valid(mq_softmax_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -251,6 +278,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_litert),
         cmocka_unit_test(test_softmax_random),
+        cmocka_unit_test(test_softmax_large_sums),
         cmocka_unit_test(test_softmax_rejects_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,8 +18,9 @@
  * exp_on_negative_values and one_over_one_plus_x are gemmlowp's fixed-point evaluations (a Taylor
  * polynomial around -1/8 on [-1/4, 0), then a barrel of exp(-2^k) factors; three Newton-Raphson steps for
  * 1/(1+x) on [0, 1)), spelled out in docs/QUANTIZATION.md section 7. axis_size <= 4095 keeps sum < 2^31;
- * a right shift nbou + 23 beyond 31 (sum >= 2^28, only with >= 512 values near the maximum, where TFLite's
- * reference stops on a check) gives 0, the correctly rounded value.
+ * a right shift nbou + 23 beyond 31 (sum >= 2^28, only with >= 512 values near the maximum; TFLite's reference
+ * then shifts an int32 by more than 31, undefined in C++, and some versions stop on a check) gives 0, the
+ * correctly rounded value, so out = qmin.
  * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 #include "microquant/mq_kernels.h"
@@ -27,6 +28,17 @@
 #include "mq_kernels_internal.h"
 
 #define MQ_SOFTMAX_MAX_AXIS 4095
+
+/*
+ * SRDHM(a, b) = floor((a*b + 2^30) / 2^31) (docs/QUANTIZATION.md section 3) without the INT32_MIN * INT32_MIN
+ * saturation of mq_srdhm: no product below has two INT32_MIN operands (every multiplier is a positive constant
+ * or a positive exp / reciprocal value, the Taylor terms are within +-2^28), so it equals mq_srdhm there.
+ * SMULL + add + shift on Cortex-M (the int64 right shift is arithmetic, as gcc and clang define it).
+ */
+static inline int32_t mq_sm_mul(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
 #define MQ_SOFTMAX_CACHE 64          /* exp values of one slice kept on the stack (256 bytes) when it fits */
 
 /* x * 2^e saturated to int32, e >= 0 (gemmlowp SaturatingRoundingMultiplyByPOT with a positive exponent) */
@@ -42,12 +54,12 @@ static int32_t mq_exp_quarter(int32_t a)
     const int32_t exp_minus_1_8 = 1895147668;          /* exp(-1/8) in Q0.31 */
     const int32_t one_third = 715827883;                /* 1/3 in Q0.31 */
     const int32_t x = a + (1 << 28);                    /* a + 1/8, in [-1/8, 1/8) */
-    const int32_t x2 = mq_srdhm(x, x);
-    const int32_t x3 = mq_srdhm(x2, x);
-    const int32_t x4 = mq_srdhm(x2, x2);
-    const int32_t x4_over_4 = mq_rdbpot(x4, 2);
-    const int32_t poly = mq_rdbpot(mq_srdhm(x4_over_4 + x3, one_third) + x2, 1);  /* x^4/24 + x^3/6 + x^2/2 */
-    return exp_minus_1_8 + mq_srdhm(exp_minus_1_8, x + poly);
+    const int32_t x2 = mq_sm_mul(x, x);
+    const int32_t x3 = mq_sm_mul(x2, x);
+    const int32_t x4 = mq_sm_mul(x2, x2);
+    const int32_t x4_over_4 = (int32_t)(((uint32_t)x4 + 2u) >> 2);   /* RDBPOT(x4, 2); x4 = SRDHM(x2, x2) >= 0 */
+    const int32_t poly = mq_rdbpot(mq_sm_mul(x4_over_4 + x3, one_third) + x2, 1);  /* x^4/24 + x^3/6 + x^2/2 */
+    return exp_minus_1_8 + mq_sm_mul(exp_minus_1_8, x + poly);
 }
 
 /* exp(a) for a <= 0 in Q5.26, result in Q0.31 (exp(0) = INT32_MAX) */
@@ -59,15 +71,34 @@ static int32_t mq_exp_negative(int32_t a)
     const int32_t frac = (int32_t)((uint32_t)a & (uint32_t)(quarter - 1));
     const int32_t a_mod = frac - quarter;                               /* in [-1/4, 0) */
     const int32_t remainder = a_mod - a;                                /* a multiple of 1/4, >= 0 for a < 0 */
-    int32_t result = mq_exp_quarter(mq_sat_shl(a_mod, 5));              /* Q5.26 -> Q0.31 */
-    int k;
+    int32_t result;
+    uint32_t bits = (uint32_t)remainder >> 24;                          /* quarters: bit k = exp(-2^(k-2)) */
+    const int32_t *f = factor;
     if (a == 0) {
         return INT32_MAX;
     }
-    for (k = 0; k < 7; ++k) {
-        if (((uint32_t)remainder >> (24 + k)) & 1u) {
-            result = mq_srdhm(result, factor[k]);
-        }
+    result = mq_exp_quarter(a_mod * 32);                                /* Q5.26 -> Q0.31, |a_mod| <= 2^24 */
+    /* bits < 2^7 (a > -32); in this order: the products round, so the order is part of the result */
+    if (bits & 1u) {
+        result = mq_sm_mul(result, f[0]);
+    }
+    if (bits & 2u) {
+        result = mq_sm_mul(result, f[1]);
+    }
+    if (bits & 4u) {
+        result = mq_sm_mul(result, f[2]);
+    }
+    if (bits & 8u) {
+        result = mq_sm_mul(result, f[3]);
+    }
+    if (bits & 16u) {
+        result = mq_sm_mul(result, f[4]);
+    }
+    if (bits & 32u) {
+        result = mq_sm_mul(result, f[5]);
+    }
+    if (bits & 64u) {
+        result = mq_sm_mul(result, f[6]);
     }
     return result;
 }
@@ -79,23 +110,30 @@ static int32_t mq_one_over_one_plus_x(int32_t x)
     const int32_t cm32_17 = -1010580540;                /* -32/17 in Q2.29 */
     const int64_t s = (int64_t)x + INT32_MAX;
     const int32_t half_den = (int32_t)((s + 1) / 2);    /* (1 + x) / 2 in Q0.31, rounded half away */
-    int32_t r = c48_17 + mq_srdhm(half_den, cm32_17);   /* Q2.29 initial estimate of 1 / half_den */
+    int32_t r = c48_17 + mq_sm_mul(half_den, cm32_17);   /* Q2.29 initial estimate of 1 / half_den */
     int i;
     for (i = 0; i < 3; ++i) {
-        const int32_t one_minus = (1 << 29) - mq_srdhm(half_den, r);
-        r = r + mq_sat_shl(mq_srdhm(r, one_minus), 2);
+        const int32_t one_minus = (1 << 29) - mq_sm_mul(half_den, r);
+        /* gemmlowp saturates this doubling twice; it cannot saturate: r in (1, 2], |one_minus| <= 1/17 (Q2.29),
+         * so |r * one_minus| < 0.12 (Q4.27) and 4 times it stays below 2^29 */
+        r = r + mq_sm_mul(r, one_minus) * 4;
     }
     return mq_sat_shl(r, 1);                            /* Q2.29 of 1/half_den -> Q0.31 of 1/(1 + x) */
 }
 
-static int mq_clz32(uint32_t v)
+/* leading zeros of v > 0 (CLZ on Cortex-M3 and up through the builtin) */
+static int32_t mq_clz32(uint32_t v)
 {
-    int n = 0;
+#if defined(__GNUC__)
+    return (int32_t)__builtin_clz(v);
+#else
+    int32_t n = 0;
     while ((v & 0x80000000u) == 0u) {
         v <<= 1;
         ++n;
     }
     return n;
+#endif
 }
 
 mq_status mq_softmax_check(const mq_softmax_params *p)
@@ -119,7 +157,7 @@ mq_status mq_softmax_check(const mq_softmax_params *p)
 
 static int32_t mq_softmax_exp(const mq_softmax_params *p, int32_t d)
 {
-    const int32_t scaled = mq_srdhm((int32_t)((uint32_t)d << p->input_left_shift), p->input_multiplier);
+    const int32_t scaled = mq_sm_mul((int32_t)((uint32_t)d << p->input_left_shift), p->input_multiplier);
     return mq_exp_negative(scaled);
 }
 
@@ -130,6 +168,7 @@ mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output
     uint8_t *out;
     size_t total, inner, axis, o, i;
     int32_t qmin, qmax;
+    uint32_t flip;
     if (st != MQ_OK) {
         return st;
     }
@@ -146,43 +185,70 @@ mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output
     qmax = mq_dtype_max(p->out_dtype);
     in = (const uint8_t *)input;
     out = (uint8_t *)output;
+    /* Codes compared as unsigned bytes after flipping the sign bit of INT8: the same order and the same
+     * differences d = x - max as the signed values. */
+    flip = p->in_dtype == MQ_DTYPE_INT8 ? 0x80u : 0u;
     for (o = 0; o < (size_t)p->outer; ++o) {
         for (i = 0; i < inner; ++i) {
-            const size_t base = o * axis * inner + i;
+            const uint8_t *src = in + o * axis * inner + i;
+            uint8_t *dst = out + o * axis * inner + i;
             const int cached = axis <= MQ_SOFTMAX_CACHE;
             int32_t cache[MQ_SOFTMAX_CACHE];
-            int32_t mx = -128;
+            uint32_t mx = 0u;
             int32_t sum = 0;
             int32_t recip;
             int32_t clz;
             int32_t exponent;
+            uint32_t half;
             size_t j;
             for (j = 0; j < axis; ++j) {
-                const int32_t x = mq_code_value(in[base + j * inner], p->in_dtype);
-                mx = x > mx ? x : mx;
+                const uint32_t u = (uint32_t)src[j * inner] ^ flip;
+                mx = u > mx ? u : mx;
             }
-            for (j = 0; j < axis; ++j) {
-                const int32_t d = mq_code_value(in[base + j * inner], p->in_dtype) - mx;
-                const int32_t e = d >= p->diff_min ? mq_softmax_exp(p, d) : 0;
-                if (cached) {
-                    cache[j] = e;
+            /* below diff_min TFLite skips a value: e = 0 adds nothing to the sum and gives out = qmin below.
+             * RDBPOT(e, 12) for e >= 0 rounds ties up: (e + 2^11) >> 12 in uint32. sum < 2^19 * 4095. */
+            if (cached) {
+                const int32_t dmin = p->diff_min, m = p->input_multiplier;
+                const uint32_t ls = (uint32_t)p->input_left_shift;
+                for (j = 0; j < axis; ++j) {
+                    const int32_t d = (int32_t)((uint32_t)src[j * inner] ^ flip) - (int32_t)mx;
+                    cache[j] = d >= dmin ? mq_exp_negative(mq_sm_mul(mq_u32_to_i32((uint32_t)d << ls), m)) : 0;
                 }
-                sum += mq_rdbpot(e, 12);                /* Q0.31 -> Q12.19; < 2^19 * 4095 */
+                for (j = 0; j < axis; ++j) {
+                    sum += (int32_t)(((uint32_t)cache[j] + 2048u) >> 12);
+                }
+            } else {
+                for (j = 0; j < axis; ++j) {
+                    const int32_t d = (int32_t)((uint32_t)src[j * inner] ^ flip) - (int32_t)mx;
+                    const int32_t e = d >= p->diff_min ? mq_softmax_exp(p, d) : 0;
+                    sum += (int32_t)(((uint32_t)e + 2048u) >> 12);
+                }
             }
             /* sum >= RDBPOT(exp(0), 12) = 2^19 (the maximum itself) */
             clz = mq_clz32((uint32_t)sum);
             recip = mq_one_over_one_plus_x(mq_u32_to_i32(((uint32_t)sum << clz) - 0x80000000u));
             exponent = 12 - clz + 23;
-            for (j = 0; j < axis; ++j) {
-                const int32_t d = mq_code_value(in[base + j * inner], p->in_dtype) - mx;
-                int32_t v = qmin;
-                if (d >= p->diff_min) {
-                    const int32_t e = cached ? cache[j] : mq_softmax_exp(p, d);
-                    const int32_t prob = mq_srdhm(recip, e);
-                    v = (exponent > 31 ? 0 : mq_rdbpot(prob, exponent)) + qmin;
-                    v = v > qmax ? qmax : v;
+            if (exponent > 31) {
+                /* sum >= 2^28: every probability rounds to 0 (TFLite's reference stops on a check here) */
+                for (j = 0; j < axis; ++j) {
+                    dst[j * inner] = (uint8_t)qmin;
                 }
-                out[base + j * inner] = (uint8_t)v;
+                continue;
+            }
+            half = 1u << (exponent - 1);
+            for (j = 0; j < axis; ++j) {
+                int32_t e;
+                int32_t v;
+                if (cached) {
+                    e = cache[j];
+                } else {
+                    const int32_t d = (int32_t)((uint32_t)src[j * inner] ^ flip) - (int32_t)mx;
+                    e = d >= p->diff_min ? mq_softmax_exp(p, d) : 0;
+                }
+                /* RDBPOT(prob, exponent) for prob >= 0, exponent in [23, 31]: (prob + 2^(exponent-1)) >> exponent;
+                 * e = 0 (skipped value) gives qmin, as TFLite writes for it */
+                v = (int32_t)(((uint32_t)mq_sm_mul(recip, e) + half) >> exponent) + qmin;
+                dst[j * inner] = (uint8_t)(v > qmax ? qmax : v);
             }
         }
     }
