@@ -145,8 +145,8 @@ static void mq_w_gemm(mq_wctx *w, const mq_fc_params *fc, uint32_t *p)
     p[MQ_P_FC_ACT_MIN] = (uint32_t)fc->act_min;
     p[MQ_P_FC_ACT_MAX] = (uint32_t)fc->act_max;
     p[MQ_P_FC_WEIGHTS + 1] = (uint32_t)mq_packed_weights_size_n4k16(fc->n, fc->k);
-    p[MQ_P_FC_WEIGHTS] = mq_put_const(w, fc->weights, p[MQ_P_FC_WEIGHTS + 1]);
-    p[MQ_P_FC_BIAS] = mq_put_words(w, fc->bias, (size_t)fc->n);
+    p[MQ_P_FC_WEIGHTS] = mq_put_const(w, fc->weights.packed, p[MQ_P_FC_WEIGHTS + 1]);
+    p[MQ_P_FC_BIAS] = mq_put_words(w, fc->bias.folded, (size_t)fc->n);
     p[MQ_P_FC_BIAS + 1] = 4u * (uint32_t)fc->n;
     p[MQ_P_FC_MULTIPLIER] = mq_put_words(w, fc->multiplier, nq);
     p[MQ_P_FC_MULTIPLIER + 1] = 4u * (uint32_t)nq;
@@ -302,7 +302,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
             if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFF) {
                 return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: gemm n and k must be 1..65535");
             }
-            if (fc->weights == NULL || fc->bias == NULL || fc->multiplier == NULL || fc->shift == NULL) {
+            if (fc->weights.packed == NULL || fc->bias.folded == NULL || fc->multiplier == NULL || fc->shift == NULL) {
                 return mq_fail(d, MQ_ERR_NULL, -1, i, "op: gemm weights, bias, multiplier and shift are required");
             }
         }

@@ -321,8 +321,8 @@ int main(int argc, char **argv)
     ops[0].conv.pad_top = ops[0].conv.pad_left = ops[0].conv.pad_bottom = ops[0].conv.pad_right = 1;
     ops[0].conv.gemm.n = C1;
     ops[0].conv.gemm.k = C0;
-    ops[0].conv.gemm.weights = pk_conv;
-    ops[0].conv.gemm.bias = fb_conv;
+    ops[0].conv.gemm.weights.packed = pk_conv;
+    ops[0].conv.gemm.bias.folded = fb_conv;
     ops[0].conv.gemm.multiplier = m_conv;
     ops[0].conv.gemm.shift = sh_conv;
     ops[0].conv.gemm.per_channel = 1;
@@ -350,8 +350,8 @@ int main(int argc, char **argv)
     ops[3].outputs[0] = 4;
     ops[3].fc.n = C1;
     ops[3].fc.k = C1;
-    ops[3].fc.weights = pk_fc;
-    ops[3].fc.bias = fb_fc;
+    ops[3].fc.weights.packed = pk_fc;
+    ops[3].fc.bias.folded = fb_fc;
     ops[3].fc.multiplier = &m_fc;
     ops[3].fc.shift = &sh_fc;
     ops[3].fc.per_channel = 0;

@@ -69,9 +69,9 @@
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
-        const uint8_t *w0base = (const uint8_t *)p->weights + 2 * (size_t)c0;                              \
+        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                              \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t b0 = p->bias[c0], b1 = p->bias[c0 + 1], b2 = p->bias[c0 + 2], b3 = p->bias[c0 + 3];  \
+        const int32_t b0 = p->bias.folded[c0], b1 = p->bias.folded[c0 + 1], b2 = p->bias.folded[c0 + 2], b3 = p->bias.folded[c0 + 3];  \
         const int32_t *mp = p->multiplier + (p->per_channel ? c0 : 0);                                     \
         const int32_t *sp = p->shift + (p->per_channel ? c0 : 0);                                          \
         const int32_t pc = p->per_channel;                                                                 \

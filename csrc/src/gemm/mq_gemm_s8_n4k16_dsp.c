@@ -93,7 +93,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
     int32_t n0;
     for (n0 = 0; n0 < n; n0 += 4) {
-        const int8_t *wg = p->weights + (size_t)(n0 >> 2) * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)(n0 >> 2) * group_bytes;
         int32_t i;
         for (i = 0; i < m; ++i) {
             const uint8_t *xr = x + (ptrdiff_t)i * x_stride;
@@ -118,7 +118,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             for (r = 0; r < 4 && n0 + r < n; ++r) {
                 const int32_t c = p->per_channel ? n0 + r : 0;
                 out[(ptrdiff_t)i * out_stride + n0 + r] =
-                    mq_dsp_os_out((int32_t)((uint32_t)acc[r] + (uint32_t)p->bias[n0 + r]), p->multiplier[c], p->shift[c], p);
+                    mq_dsp_os_out((int32_t)((uint32_t)acc[r] + (uint32_t)p->bias.folded[n0 + r]), p->multiplier[c], p->shift[c], p);
             }
         }
     }
@@ -700,7 +700,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     mq_dsp_rq q[4];
     int32_t g;
 
-    if (((uintptr_t)p->weights & 3u) != 0u) {
+    if (((uintptr_t)p->weights.packed & 3u) != 0u) {
         mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
         return;
     }
@@ -717,14 +717,14 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
-        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
         int32_t bias_part[4] = {0, 0, 0, 0};
-        const int32_t *bias = p->bias + c0;
+        const int32_t *bias = p->bias.folded + c0;
         int32_t r;
         int fast = fast_tensor;
         if (rows < 4) {
             for (r = 0; r < rows; r++) {
-                bias_part[r] = p->bias[c0 + r];
+                bias_part[r] = p->bias.folded[c0 + r];
             }
             bias = bias_part;
         }
@@ -740,8 +740,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             /* a channel with shift >= 0: this group through the portable kernel (same results) */
             mq_fc_params sub = *p;
             sub.n = rows;
-            sub.weights = wg;
-            sub.bias = p->bias + c0;
+            sub.weights.packed = wg;
+            sub.bias.folded = p->bias.folded + c0;
             if (p->per_channel) {
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;

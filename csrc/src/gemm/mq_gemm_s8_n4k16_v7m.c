@@ -270,13 +270,13 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
-        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
         int32_t bias[4] = {0, 0, 0, 0};
         int32_t r;
         int fast = 1;
         for (r = 0; r < rows; r++) {
             const int32_t c = p->per_channel ? c0 + r : 0;
-            bias[r] = p->bias[c0 + r];
+            bias[r] = p->bias.folded[c0 + r];
             fast &= p->shift[c] < 0;
             if (p->per_channel && p->shift[c] < 0) {
                 mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
@@ -286,8 +286,8 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             /* a channel with shift >= 0: this group through the portable kernel (same results) */
             mq_fc_params sub = *p;
             sub.n = rows;
-            sub.weights = wg;
-            sub.bias = p->bias + c0;
+            sub.weights.packed = wg;
+            sub.bias.folded = p->bias.folded + c0;
             if (p->per_channel) {
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;

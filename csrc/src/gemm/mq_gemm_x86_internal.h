@@ -36,7 +36,7 @@
 static inline uint8_t mq_gemm_x86_out1(const mq_fc_params *p, int32_t c, uint32_t dot)
 {
     const int32_t ch = p->per_channel ? c : 0;
-    const uint32_t s = (uint32_t)p->bias[c] + dot;
+    const uint32_t s = (uint32_t)p->bias.folded[c] + dot;
     const int32_t a = s <= (uint32_t)INT32_MAX ? (int32_t)s : -(int32_t)(~s) - 1;
     const int64_t v = (int64_t)p->out_zero_point + mq_requantize(a, p->multiplier[ch], p->shift[ch]);
     const int32_t cl = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : (int32_t)v);

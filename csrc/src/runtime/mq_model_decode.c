@@ -48,8 +48,8 @@ void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_ten
     fc->n = (int32_t)p[MQ_P_FC_N];
     fc->k = (int32_t)p[MQ_P_FC_K];
     /* Constant offsets are validated multiples of 16 inside the (4-byte aligned) blob. */
-    fc->weights = (const int8_t *)(const void *)(constants + p[MQ_P_FC_WEIGHTS]);
-    fc->bias = (const int32_t *)(const void *)(constants + p[MQ_P_FC_BIAS]);
+    fc->weights.packed = (const int8_t *)(const void *)(constants + p[MQ_P_FC_WEIGHTS]);
+    fc->bias.folded = (const int32_t *)(const void *)(constants + p[MQ_P_FC_BIAS]);
     fc->multiplier = (const int32_t *)(const void *)(constants + p[MQ_P_FC_MULTIPLIER]);
     fc->shift = (const int32_t *)(const void *)(constants + p[MQ_P_FC_SHIFT]);
     fc->per_channel = (int32_t)p[MQ_P_FC_PER_CHANNEL];
