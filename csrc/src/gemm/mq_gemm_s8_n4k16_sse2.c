@@ -13,6 +13,7 @@
  *     clamp in int64, optional LUT.
  */
 #include "mq_microkernels.h"
+#include "mq_output_stage.h"
 
 #if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64))
 
@@ -93,10 +94,8 @@ void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
                 const int32_t ch = p->per_channel ? c0 + r : 0;
                 /* bias + dot in uint32 (wraps), then the portable output stage */
                 const uint32_t s = (uint32_t)p->bias.folded[c0 + r] + (uint32_t)acc[r];
-                const int32_t a = s <= (uint32_t)INT32_MAX ? (int32_t)s : -(int32_t)(~s) - 1;
-                const int64_t v = (int64_t)p->out_zero_point + mq_requantize(a, p->multiplier[ch], p->shift[ch]);
-                const int32_t cl = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : (int32_t)v);
-                orow[c0 + r] = p->lut != NULL ? p->lut[(uint8_t)cl] : (uint8_t)cl;
+                orow[c0 + r] = mq_output_stage(mq_u32_to_i32(s), p->multiplier[ch], p->shift[ch], p->out_zero_point,
+                                               p->act_min, p->act_max, p->lut);
             }
         }
     }
