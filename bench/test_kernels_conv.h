@@ -100,7 +100,6 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     run.npix = 1;
-    run.step = 0;
     for (b = 0; b < w->batch; b++) {
         for (oy = 0; oy < w->out_h; oy++) {
             for (ox = 0; ox < w->out_w; ox++) {

@@ -72,12 +72,18 @@
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
+        mq_os_channel_hi q0, q1, q2, q3;                                                                   \
         int32_t i;                                                                                         \
+        mq_os_channel_hi_init(&q0, mp[0], sp[0]);                                                          \
+        mq_os_channel_hi_init(&q1, mp[pc], sp[pc]);                                                        \
+        mq_os_channel_hi_init(&q2, mp[2 * pc], sp[2 * pc]);                                                \
+        mq_os_channel_hi_init(&q3, mp[3 * pc], sp[3 * pc]);                                                \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                                    \
             int32_t x, xo, w0, w1;                                                                         \
             const uint8_t *wp = w0base;                                                                    \
             const uint8_t *const *tp = taps;                                                               \
+            taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
                 MQ_DW_TAPS9(EXT, LDW);                                                                     \
             } else {                                                                                       \
@@ -88,10 +94,10 @@
                 }                                                                                          \
             }                                                                                              \
             {                                                                                              \
-                int32_t v0 = mq_os_finish_dsp(mq_os_requant_dsp(a0, mp[0], sp[0]), os);                    \
-                int32_t v1 = mq_os_finish_dsp(mq_os_requant_dsp(a1, mp[pc], sp[pc]), os);                  \
-                int32_t v2 = mq_os_finish_dsp(mq_os_requant_dsp(a2, mp[2 * pc], sp[2 * pc]), os);          \
-                int32_t v3 = mq_os_finish_dsp(mq_os_requant_dsp(a3, mp[3 * pc], sp[3 * pc]), os);          \
+                int32_t v0 = mq_os_finish_dsp(mq_os_requant_hi(a0, &q0), os);                    \
+                int32_t v1 = mq_os_finish_dsp(mq_os_requant_hi(a1, &q1), os);                  \
+                int32_t v2 = mq_os_finish_dsp(mq_os_requant_hi(a2, &q2), os);          \
+                int32_t v3 = mq_os_finish_dsp(mq_os_requant_hi(a3, &q3), os);          \
                 if (LUT) {                                                                                 \
                     v0 = os->lut[(uint8_t)v0];                                                             \
                     v1 = os->lut[(uint8_t)v1];                                                             \
@@ -104,7 +110,6 @@
                 o[3] = (uint8_t)v3;                                                                        \
             }                                                                                              \
             o += cn;                                                                                       \
-            off += r->step;                                                                                \
         }                                                                                                  \
     }
 

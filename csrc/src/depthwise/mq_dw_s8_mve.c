@@ -83,7 +83,7 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
             int32x4_t t0, t1;                                                                                \
             const uint8_t *pp;                                                                               \
             const int16_t *wq = w0;                                                                          \
-            const uint8_t *const *tq = r->taps;                                                              \
+            const uint8_t *const *tq = r->taps + (size_t)i * (size_t)ntaps;                                  \
             if (ntaps == 9) {                                                                                \
                 MQ_DW_MVE_TAPS9(LD);                                                                         \
             } else {                                                                                         \
@@ -97,7 +97,6 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
             vstrbq_scatter_offset_s32((int8_t *)o, oe, ae);                                                  \
             vstrbq_scatter_offset_s32((int8_t *)o, oo, ao);                                                  \
             o += cn;                                                                                         \
-            off += (size_t)r->step;                                                                          \
         }                                                                                                    \
     }
 

@@ -85,6 +85,7 @@
             int32_t x, xo, w0, w1;                                                                         \
             const uint8_t *wp = w0base;                                                                    \
             const uint8_t *const *tp = taps;                                                               \
+            taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
                 MQ_DW_TAPS9(EXT, LDW);                                                                     \
             } else {                                                                                       \
@@ -111,7 +112,6 @@
                 o[3] = (uint8_t)v3;                                                                        \
             }                                                                                              \
             o += cn;                                                                                       \
-            off += r->step;                                                                                \
         }                                                                                                  \
     }
 
