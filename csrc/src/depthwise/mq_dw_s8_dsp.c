@@ -8,8 +8,8 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_dsp + mq_os_finish_dsp (mq_output_stage.h), constants derived from the
- * multiplier and shift of each output (no per-run set-up). Groups with a shift >= 0 (real multiplier >= 0.5,
+ * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
+ * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
  * rare) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"

@@ -3,8 +3,8 @@
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
  * The structure of mq_dw_s8_v7m with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
- * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_neg +
- * mq_os_finish (mq_output_stage.h). Described below for the DSP form:
+ * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_hi +
+ * mq_os_finish (mq_output_stage.h), constants set up once per run. Described below for the DSP form:
  *
  * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
  * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
@@ -12,8 +12,8 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_dsp + mq_os_finish_dsp (mq_output_stage.h), constants derived from the
- * multiplier and shift of each output (no per-run set-up). Groups with a shift >= 0 (real multiplier >= 0.5,
+ * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
+ * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
  * rare) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
@@ -79,7 +79,12 @@
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
+        mq_os_channel_hi q0, q1, q2, q3;                                                                   \
         int32_t i;                                                                                         \
+        mq_os_channel_hi_init(&q0, mp[0], sp[0]);                                                          \
+        mq_os_channel_hi_init(&q1, mp[pc], sp[pc]);                                                        \
+        mq_os_channel_hi_init(&q2, mp[2 * pc], sp[2 * pc]);                                                \
+        mq_os_channel_hi_init(&q3, mp[3 * pc], sp[3 * pc]);                                                \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                                    \
             int32_t x, xo, w0, w1;                                                                         \
@@ -96,10 +101,10 @@
                 }                                                                                          \
             }                                                                                              \
             {                                                                                              \
-                int32_t v0 = mq_os_finish(mq_os_requant_neg(a0, mp[0], sp[0]), os);                    \
-                int32_t v1 = mq_os_finish(mq_os_requant_neg(a1, mp[pc], sp[pc]), os);                  \
-                int32_t v2 = mq_os_finish(mq_os_requant_neg(a2, mp[2 * pc], sp[2 * pc]), os);          \
-                int32_t v3 = mq_os_finish(mq_os_requant_neg(a3, mp[3 * pc], sp[3 * pc]), os);          \
+                int32_t v0 = mq_os_finish(mq_os_requant_hi(a0, &q0), os);                    \
+                int32_t v1 = mq_os_finish(mq_os_requant_hi(a1, &q1), os);                  \
+                int32_t v2 = mq_os_finish(mq_os_requant_hi(a2, &q2), os);          \
+                int32_t v3 = mq_os_finish(mq_os_requant_hi(a3, &q3), os);          \
                 if (LUT) {                                                                                 \
                     v0 = p->lut[(uint8_t)v0];                                                             \
                     v1 = p->lut[(uint8_t)v1];                                                             \
