@@ -150,7 +150,12 @@ mq_status mq_window_check(const mq_window *w);
  * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
  * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
  * bias folded with the input zero point over all k (padded taps read in_zero_point, so folding is exact).
- * Input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, n].
+ * Input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, n]; mq_conv_prepare (mq_host.h) fills it.
+ * mq_conv_check validates everything (the loader calls it once); mq_conv re-runs it (cheap next to the MACs).
+ * Scratch (mq_conv_scratch_size, planned by the host in the arena): 1x1 kernels with stride 1/2 run mq_conv1x1
+ * (0 bytes, or in_c bytes when padded); otherwise an im2col block of rows x round_up(k, 16) bytes with
+ * rows = clamp(2048 / round_up(k, 16), 4, 32) and at most batch * out_h * out_w (docs/QUANTIZATION.md 5a).
+ * The size depends only on the parameters (the same on host and device). Input, output and scratch must not overlap.
  */
 typedef struct {
     mq_window win;
@@ -165,8 +170,13 @@ size_t mq_conv_scratch_size(const mq_conv_params *p);
 mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size);
 
 /*
- * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c.
- * Weights and bias are in the layout the host prepare (mq_host.h) writes; sizes from the functions below.
+ * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c; kernel_h * kernel_w
+ * <= 64. Weights: int16 [kernel_h][kernel_w][out_c] (mq_depthwise_pack_weights: TFLite's [1, kh, kw, out_c]
+ * widened), 4-byte aligned, mq_depthwise_weights_size bytes; bias: out_c int32, 4-byte aligned, with the raw
+ * input zero point folded in (mq_depthwise_prepare_bias, modulo 2^32). mq_depthwise_prepare fills everything.
+ * Scratch: mq_depthwise_scratch_size = in_c rounded up to 4 (a pixel of in_zero_point codes read by padded taps)
+ * when any pad > 0, else 0. Fast paths (depth multiplier 1): DSP (M4/M7/M33), MVE (M55), Armv7-M (M3); 3x3 has
+ * its own straight-line tap block. docs/QUANTIZATION.md section 5b.
  */
 typedef struct {
     mq_window win;
