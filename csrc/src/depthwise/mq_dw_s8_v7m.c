@@ -43,8 +43,7 @@
     "mla %[a3], %[xo], %[w0], %[a3]\n\t"                           \
     "add %[wp], %[wp], %[ws]\n\t"
 
-#define MQ_DW_LDRD ""
-#define MQ_DW_LDR2 ""
+#define MQ_DW_LDRD "" /* Armv7-M: halfword loads, no alignment variants */
 
 #define MQ_DW_TAPS9(EXT, LDW)                                                                          \
     __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
@@ -123,10 +122,8 @@
 #define MQ_DW_V7M_GROUPS(SUF, EXT)                                                   \
     MQ_DW_V7M_GROUP(mq_dw_v7m_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0)                       \
     MQ_DW_V7M_GROUP(mq_dw_v7m_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1)                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9o_##SUF, EXT, 1, MQ_DW_LDR2, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9o_lut_##SUF, EXT, 1, MQ_DW_LDR2, 1)                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDR2, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDR2, 1)
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDRD, 0)                       \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDRD, 1)
 
 MQ_DW_V7M_GROUPS(s8, "ldrsb")
 MQ_DW_V7M_GROUPS(u8, "ldrb")
@@ -136,9 +133,9 @@ typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_os_out *);
 void mq_dw_s8_v7m(const mq_dw_run *r)
 {
     static const mq_dw_v7m_fn fns[2][3][2] = {
-        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_9o_s8, mq_dw_v7m_9o_lut_s8},
+        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8},
          {mq_dw_v7m_ne_s8, mq_dw_v7m_ne_lut_s8}},
-        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_9o_u8, mq_dw_v7m_9o_lut_u8},
+        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8},
          {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
