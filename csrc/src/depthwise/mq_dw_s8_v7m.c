@@ -100,10 +100,10 @@
                 }                                                                                          \
             }                                                                                              \
             {                                                                                              \
-                int32_t v0 = mq_os_finish(mq_os_requant_hi(a0, &q0), os);                    \
-                int32_t v1 = mq_os_finish(mq_os_requant_hi(a1, &q1), os);                  \
-                int32_t v2 = mq_os_finish(mq_os_requant_hi(a2, &q2), os);          \
-                int32_t v3 = mq_os_finish(mq_os_requant_hi(a3, &q3), os);          \
+                int32_t v0 = mq_os_code(mq_os_requant_hi(a0, &q0), os);                    \
+                int32_t v1 = mq_os_code(mq_os_requant_hi(a1, &q1), os);                  \
+                int32_t v2 = mq_os_code(mq_os_requant_hi(a2, &q2), os);          \
+                int32_t v3 = mq_os_code(mq_os_requant_hi(a3, &q3), os);          \
                 if (LUT) {                                                                                 \
                     v0 = p->lut[(uint8_t)v0];                                                             \
                     v1 = p->lut[(uint8_t)v1];                                                             \
