@@ -106,6 +106,15 @@ let readers: [Reader] = [
            }),
 ]
 
+/// MQ_FUZZ_SELFTEST=1 adds a reader that traps on purpose (any input whose first byte is odd), so the
+/// test suite can check that a trap in a child is detected, reported and its input saved.
+let selfTest = ProcessInfo.processInfo.environment["MQ_FUZZ_SELFTEST"] == "1"
+let allReaders: [Reader] = selfTest
+    ? [Reader(name: "selftest-trap", corpus: ["Tests/MicroQuantTests/Fixtures/npy/f32_v3.npy"], run: { bytes, _ in
+        if let b = bytes.first, b & 1 == 1 { let zero = Int(bytes.count > 1_000_000_000 ? 1 : 0); _ = 1 / zero }
+      })]
+    : readers
+
 /// The fixture models with input data (for the .npy reader's pipeline), imported once.
 let matchingModels: [Graph] = listFiles(fixtureDir, suffix: "_input.npy").compactMap { npy in
     let onnx = String(npy.dropLast("_input.npy".count)) + ".onnx"
@@ -259,7 +268,7 @@ func parseOptions() -> Options {
             print("""
                 usage: fuzz-readers [--seconds S (10)] [--seed N (1)] [--batch K (50)] [--crash-dir DIR (fuzz-crashes)] [--verbose]
                        fuzz-readers --replay FILE --reader NAME      (run one saved case in process)
-                readers: \(readers.map(\.name).joined(separator: ", ")); run from the repository root.
+                readers: \(allReaders.map(\.name).joined(separator: ", ")); run from the repository root.
                 """)
             exit(0)
         default: fail("unknown argument '\(a)' (see --help)")
@@ -275,7 +284,7 @@ func fail(_ m: String) -> Never {
 
 /// The corpus of every reader, loaded once.
 func loadCorpora() -> [[[UInt8]]] {
-    readers.map { r in r.corpus.compactMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } } }
+    allReaders.map { r in r.corpus.compactMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } } }
 }
 
 /// Child: `batch` cases from `seed`; each case is written to the case file (reader name on the first
@@ -283,29 +292,29 @@ func loadCorpora() -> [[[UInt8]]] {
 func runChild(_ o: Options) -> Never {
     let corpora = loadCorpora()
     var rng = SplitMix(state: o.seed)
-    let active = readers.indices.filter { !corpora[$0].isEmpty && (o.reader == nil || readers[$0].name == o.reader) }
+    let active = allReaders.indices.filter { !corpora[$0].isEmpty && (o.reader == nil || allReaders[$0].name == o.reader) }
     guard !active.isEmpty else { fail("no corpus found (run from the repository root)") }
-    var parsed = [Int](repeating: 0, count: readers.count), total = [Int](repeating: 0, count: readers.count)
+    var parsed = [Int](repeating: 0, count: allReaders.count), total = [Int](repeating: 0, count: allReaders.count)
     for _ in 0..<o.batch {
         let r = active[rng.below(active.count)]
         var x = corpora[r][rng.below(corpora[r].count)]
         for _ in 0...rng.below(3) { x = mutate(x, corpus: corpora[r], rng: &rng) }
         if !o.caseFile.isEmpty {
             FileManager.default.createFile(atPath: o.caseFile, contents: Data(x))
-            FileManager.default.createFile(atPath: o.caseFile + ".reader", contents: Data(readers[r].name.utf8))
+            FileManager.default.createFile(atPath: o.caseFile + ".reader", contents: Data(allReaders[r].name.utf8))
         }
         var caseRng = SplitMix(state: rng.next())
         total[r] += 1
-        if (try? readers[r].run(x, &caseRng)) != nil { parsed[r] += 1 }
+        if (try? allReaders[r].run(x, &caseRng)) != nil { parsed[r] += 1 }
     }
     // per reader: cases run / cases that went through without an error
-    print(readers.indices.map { "\(readers[$0].name) \(total[$0]) \(parsed[$0])" }.joined(separator: ";"))
+    print(allReaders.indices.map { "\(allReaders[$0].name) \(total[$0]) \(parsed[$0])" }.joined(separator: ";"))
     exit(0)
 }
 
 func replay(_ path: String, reader name: String?) -> Never {
-    guard let name, let r = readers.first(where: { $0.name == name }) else {
-        fail("--replay needs --reader NAME (\(readers.map(\.name).joined(separator: ", ")))")
+    guard let name, let r = allReaders.first(where: { $0.name == name }) else {
+        fail("--replay needs --reader NAME (\(allReaders.map(\.name).joined(separator: ", ")))")
     }
     guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     var rng = SplitMix(state: 1)
@@ -326,7 +335,7 @@ let caseFile = work.appendingPathComponent("case").path
 let start = Date()
 var batchIndex: UInt64 = 0
 var totals = [String: (Int, Int)]()
-print("fuzz-readers: readers \(readers.map(\.name).joined(separator: ", ")); seed \(options.seed); \(options.seconds) s; batches of \(options.batch) in child processes")
+print("fuzz-readers: readers \(allReaders.map(\.name).joined(separator: ", ")); seed \(options.seed); \(options.seconds) s; batches of \(options.batch) in child processes")
 while Date().timeIntervalSince(start) < options.seconds {
     let seed = options.seed &* 1_000_003 &+ batchIndex
     let p = Process()
