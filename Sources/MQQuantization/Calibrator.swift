@@ -252,7 +252,8 @@ public final class SampleExtremes {
         for t in order {
             guard let p = peaks[t], p.count >= 2 else { continue }
             let sorted = p.sorted()
-            let typical = sorted[Int(quantile * Double(sorted.count - 1))]
+            let q = quantile.isNaN ? 0.9 : Swift.min(Swift.max(quantile, 0), 1)
+            let typical = sorted[Int(q * Double(sorted.count - 1))]
             guard typical > 0, let peak = sorted.last, peak > factor * typical else { continue }
             let bad = p.indices.filter { p[$0] > factor * typical }
             out.append(Finding(tensor: t, peak: peak, typical: typical, samples: bad, sampleCount: p.count))
