@@ -82,7 +82,8 @@ public enum Calibrator {
                     extremes?.record(tensor: tv.name, values: tv.values, perSample: max(tv.shape.reduce(1, *), 1), firstSample: batchStart)
                 } catch CalibrationError.nonFinite(let index, let value) {
                     let per = max(tv.shape.reduce(1, *), 1)
-                    failure = .nonFinite(tensor: tv.name, sample: batchStart + index / per, value: value)
+                    // the inputs were checked above: a non-finite intermediate is a float32 overflow
+                    failure = .overflow(tensor: tv.name, sample: batchStart + index / per, value: value)
                 } catch {
                     failure = .internalError("observer for '\(tv.name)': \(error)")
                 }
