@@ -61,6 +61,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "fuzz-readers",
+            dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQSimulation"],
+            swiftSettings: [.swiftLanguageMode(.v5)]   // a single-threaded top-level script
+        ),
         .testTarget(
             name: "MicroQuantTests",
             dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MicroQuantC"],

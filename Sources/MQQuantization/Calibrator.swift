@@ -82,7 +82,8 @@ public enum Calibrator {
                     extremes?.record(tensor: tv.name, values: tv.values, perSample: max(tv.shape.reduce(1, *), 1), firstSample: batchStart)
                 } catch CalibrationError.nonFinite(let index, let value) {
                     let per = max(tv.shape.reduce(1, *), 1)
-                    failure = .nonFinite(tensor: tv.name, sample: batchStart + index / per, value: value)
+                    // the inputs were checked above: a non-finite intermediate is a float32 overflow
+                    failure = .overflow(tensor: tv.name, sample: batchStart + index / per, value: value)
                 } catch {
                     failure = .internalError("observer for '\(tv.name)': \(error)")
                 }
@@ -252,7 +253,8 @@ public final class SampleExtremes {
         for t in order {
             guard let p = peaks[t], p.count >= 2 else { continue }
             let sorted = p.sorted()
-            let typical = sorted[Int(quantile * Double(sorted.count - 1))]
+            let q = quantile.isNaN ? 0.9 : Swift.min(Swift.max(quantile, 0), 1)
+            let typical = sorted[Int(q * Double(sorted.count - 1))]
             guard typical > 0, let peak = sorted.last, peak > factor * typical else { continue }
             let bad = p.indices.filter { p[$0] > factor * typical }
             out.append(Finding(tensor: t, peak: peak, typical: typical, samples: bad, sampleCount: p.count))

@@ -12,6 +12,8 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
     case internalError(String)
     /// The model's inputs are outside what calibration supports (e.g. more than one input).
     case unsupportedInputs(String)
+    /// An intermediate tensor became NaN/Inf on finite inputs (float32 overflow in the float model).
+    case overflow(tensor: String, sample: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
         case let .cLibrary(fn, status, ctx): return "\(fn) failed (\(status)) for \(ctx)"
         case .internalError(let m): return "internal error: \(m)"
         case .unsupportedInputs(let m): return m
+        case let .overflow(tensor, sample, value):
+            return "the float model computes \(value) in tensor '\(tensor)' for calibration sample \(sample) although the inputs are finite: float32 overflow (values too large for this model; check the data's scale and that sample)"
         }
     }
 }

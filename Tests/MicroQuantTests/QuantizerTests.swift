@@ -318,7 +318,7 @@ func calibrate(_ g: Graph, samples: Int = 64, kind: ObserverKind = .minmax, dtyp
         let g2 = try Graph(name: "big", inputs: [TensorInfo(name: "x", shape: [1, 1])], outputs: [TensorInfo(name: "y", shape: [1, 1])],
                            nodes: [Node(name: "fc", op: .fullyConnected(FullyConnected(weight: w, bias: nil)), inputs: ["x"], output: "y")])
         let p2 = try QuantizationPlan(graph: g2)
-        #expect(throws: QuantizationError.nonFinite(tensor: "y", sample: 1, value: .infinity)) {
+        #expect(throws: QuantizationError.overflow(tensor: "y", sample: 1, value: .infinity)) {
             _ = try Calibrator.run(graph: g2, plan: p2, data: CalibrationData(inputs: [[0.5, 2]], count: 2), kind: .minmax)
         }
     }

@@ -200,3 +200,35 @@ func calibrateFixture(_ name: String, observer: ObserverKind = .percentile, dtyp
         #expect(ratio == ratio.rounded())   // width an integer multiple of the old one
     }
 }
+
+@Suite struct OutlierTests {
+    /// One sample of 1e30 among 40 ordinary ones: found, naming the tensor and the sample; clean data and
+    /// a mostly-zero tensor are not flagged.
+    @Test func outlierDominatedRanges() {
+        let ex = SampleExtremes()
+        var x = [Float]()
+        for s in 0..<40 { for i in 0..<4 { x.append(Float(i) - 1.5 + Float(s % 3) * 0.1) } }
+        x[17 * 4 + 2] = 1e30
+        x.withUnsafeBufferPointer { ex.record(tensor: "input", values: UnsafeBufferPointer(rebasing: $0[0..<80]), perSample: 4, firstSample: 0) }
+        x.withUnsafeBufferPointer { ex.record(tensor: "input", values: UnsafeBufferPointer(rebasing: $0[80..<160]), perSample: 4, firstSample: 20) }
+        let clean = [Float](repeating: 2, count: 160)
+        clean.withUnsafeBufferPointer { ex.record(tensor: "clean", values: $0, perSample: 4, firstSample: 0) }
+        var sparse = [Float](repeating: 0, count: 160)
+        sparse[3] = 50
+        sparse.withUnsafeBufferPointer { ex.record(tensor: "sparse", values: $0, perSample: 4, firstSample: 0) }
+        let f = ex.outlierDominated()
+        #expect(f.count == 1)
+        #expect(f.first?.tensor == "input" && f.first?.samples == [17] && f.first?.peak == 1e30 && f.first?.sampleCount == 40)
+        #expect(f.first.map { $0.description.contains("'input'") && $0.description.contains("sample(s) 17 ") } == true)
+        // the same samples through Calibrator.run on a real model
+        let graph = try? ONNXImporter.importModel(at: onnxFixtures.appendingPathComponent("relu.onnx"))
+        if let graph {
+            let e = graph.inputs[0].elementCount
+            var v = (0..<(50 * e)).map { Float(($0 % 7) - 3) * 0.5 }
+            v[23 * e + 1] = -3e29
+            let ex2 = SampleExtremes()
+            _ = try? Calibrator.run(graph: graph, plan: QuantizationPlan(graph: graph), data: CalibrationData(inputs: [v], count: 50), kind: .percentile, extremes: ex2)
+            #expect(ex2.outlierDominated().first?.samples == [23])
+        } else { Issue.record("relu.onnx") }
+    }
+}
