@@ -454,6 +454,69 @@ static void test_format2_ops_through_the_writer(void **state)
     free(b);
 }
 
+/* Free concat (outer 1): two model inputs planned in their slices of the CONCAT output are not copied; the
+ * output is still their concatenation. An input overlapping the output anywhere else is rejected. */
+static void test_free_concat(void **state)
+{
+    mq_writer_tensor t[3];
+    mq_writer_op ops[1];
+    mq_writer_model m;
+    mq_writer_diag d;
+    mq_model model;
+    int32_t ins[2] = { 0, 1 }, outs[1] = { 2 }, cat[2] = { 0, 1 };
+    const int32_t d0[2] = { 1, 16 }, d1[2] = { 1, 20 }, d2[2] = { 1, 36 };
+    uint8_t x0[16], x1[20], y[36], *b, *arena;
+    const void *in_ptrs[2];
+    void *out_ptrs[1];
+    size_t size = 0;
+    int32_t i;
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        x0[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (i = 0; i < 20; i++) {
+        x1[i] = (uint8_t)(200 - i);
+    }
+    set_tensor(&t[0], MQ_DTYPE_UINT8, 2, d0, 0.5, 10, 0);
+    set_tensor(&t[1], MQ_DTYPE_UINT8, 2, d1, 0.5, 10, 16);
+    set_tensor(&t[2], MQ_DTYPE_UINT8, 2, d2, 0.5, 10, 0);
+    ops[0] = mq_writer_op_concat(cat, 2, 2, -1);
+    memset(&m, 0, sizeof m);
+    m.tensors = t;
+    m.num_tensors = 3;
+    m.ops = ops;
+    m.num_ops = 1;
+    m.inputs = ins;
+    m.num_inputs = 2;
+    m.outputs = outs;
+    m.num_outputs = 1;
+    m.arena_size = 48;
+    m.arena_lower_bound = 48;
+    assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_OK);
+    b = (uint8_t *)malloc(size);
+    assert_non_null(b);
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_OK);
+    save_seed(b, size);
+    assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &model), MQ_OK);
+    arena = (uint8_t *)malloc(48);
+    assert_non_null(arena);
+    in_ptrs[0] = x0;
+    in_ptrs[1] = x1;
+    out_ptrs[0] = y;
+    assert_int_equal(mq_model_run(&model, arena, 48, in_ptrs, out_ptrs), MQ_OK);
+    assert_memory_equal(y, x0, 16);
+    assert_memory_equal(y + 16, x1, 20);
+    free(arena);
+    /* input 1 at offset 0 overlaps the output but is not at its slice (16): rejected */
+    t[0].arena_offset = 48;
+    t[1].arena_offset = 0;
+    m.arena_size = 64;
+    m.arena_lower_bound = 64;
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_ERR_ARENA);
+    assert_int_equal(d.op, 0);
+    free(b);
+}
+
 /*
  * Model B: x INT8 [1,2,3,5] --CONV_1X1 (stride 1, no pad, per-tensor, ReLU6-like clamp, fused LUT tanh)-->
  *          y INT8 [1,2,3,4] --SOFTMAX (axis -1)--> out UINT8 [1,2,3,4]
@@ -580,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_writer_reports_where),
         cmocka_unit_test(test_model_b_conv_softmax),
         cmocka_unit_test(test_format2_ops_through_the_writer),
+        cmocka_unit_test(test_free_concat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
