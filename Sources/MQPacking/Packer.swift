@@ -99,8 +99,8 @@ public enum Packer {
                 var p = mq_fc_params()
                 p.n = Int32(g.n)
                 p.k = Int32(g.k)
-                p.weights = mem.copy(g.packedWeights)
-                p.bias = mem.copy(g.foldedBias)
+                p.weights = mq_packed_weights(packed: mem.copy(g.packedWeights))
+                p.bias = mq_folded_bias(folded: mem.copy(g.foldedBias))
                 p.multiplier = mem.copy(g.multipliers)
                 p.shift = mem.copy(g.shifts)
                 p.per_channel = 1

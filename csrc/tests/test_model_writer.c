@@ -99,8 +99,8 @@ static void build_model_a(model_a *a)
     a->ops[0].outputs[0] = 1;
     a->ops[0].fc.n = 6;
     a->ops[0].fc.k = 20;
-    a->ops[0].fc.weights = a->packed;
-    a->ops[0].fc.bias = a->folded;
+    a->ops[0].fc.weights.packed = a->packed;
+    a->ops[0].fc.bias.folded = a->folded;
     a->ops[0].fc.multiplier = a->mult;
     a->ops[0].fc.shift = a->shift;
     a->ops[0].fc.per_channel = 1;
@@ -268,10 +268,10 @@ static void test_writer_reports_where(void **state)
     a->ops[0].fc.n = 6;
 
     /* missing weights: the writer's own check */
-    a->ops[0].fc.weights = NULL;
+    a->ops[0].fc.weights.packed = NULL;
     assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_NULL);
     assert_int_equal(d.op, 0);
-    a->ops[0].fc.weights = a->packed;
+    a->ops[0].fc.weights.packed = a->packed;
 
     /* a tensor past the declared arena */
     a->t[3].arena_offset = 64;
@@ -350,8 +350,8 @@ static void test_format2_ops_through_the_writer(void **state)
     cp.win.pad_top = cp.win.pad_bottom = cp.win.pad_left = cp.win.pad_right = 1;
     cp.gemm.n = N;
     cp.gemm.k = K;
-    cp.gemm.weights = packed;
-    cp.gemm.bias = folded;
+    cp.gemm.weights.packed = packed;
+    cp.gemm.bias.folded = folded;
     cp.gemm.multiplier = &mult;
     cp.gemm.shift = &shift;
     cp.gemm.in_dtype = MQ_DTYPE_INT8;
@@ -443,8 +443,8 @@ static void test_format2_ops_through_the_writer(void **state)
         mq_depthwise_params dw;
         memset(&dw, 0, sizeof dw);
         dw.depth_multiplier = 3; /* 2 x 3 != 4 */
-        dw.weights = packed;
-        dw.bias = folded;
+        dw.weights.data = packed;
+        dw.bias.folded = folded;
         dw.multiplier = &mult;
         dw.shift = &shift;
         ops[0] = mq_writer_op_depthwise_conv(0, 1, &dw, 0);
@@ -564,8 +564,8 @@ static void test_model_b_conv_softmax(void **state)
     ops[0].conv.stride_h = ops[0].conv.stride_w = 1;
     ops[0].conv.gemm.n = 4;
     ops[0].conv.gemm.k = 5;
-    ops[0].conv.gemm.weights = packed;
-    ops[0].conv.gemm.bias = folded;
+    ops[0].conv.gemm.weights.packed = packed;
+    ops[0].conv.gemm.bias.folded = folded;
     ops[0].conv.gemm.multiplier = &mult;
     ops[0].conv.gemm.shift = &shift;
     ops[0].conv.gemm.in_dtype = MQ_DTYPE_INT8;

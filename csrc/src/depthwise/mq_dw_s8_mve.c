@@ -36,14 +36,42 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
     return v;
 }
 
-#define MQ_DW_MVE_GROUP(NAME, LOADX)                                                                         \
+/* One tap: 8 input codes widened (VLDRB.S16 / .U16), 8 int16 weights, even / odd lane products (VMULLB / VMULLT,
+ * exact int32), accumulated (wrapping VADD). Assembly so the compiler keeps one walking weight pointer. */
+#define MQ_DW_MVE_TAP_ASM(LD, T)                                   \
+    "ldr %[p], [%[tp], #" #T "*4]\n\t"                            \
+    "add %[p], %[p], %[off]\n\t"                                  \
+    LD " %q[x], [%[p]]\n\t"                                       \
+    "vldrh.s16 %q[w], [%[wp]]\n\t"                                \
+    "add %[wp], %[wp], %[ws]\n\t"                                 \
+    "vmullb.s16 %q[t0], %q[x], %q[w]\n\t"                         \
+    "vmullt.s16 %q[t1], %q[x], %q[w]\n\t"                         \
+    "vadd.i32 %q[ae], %q[ae], %q[t0]\n\t"                         \
+    "vadd.i32 %q[ao], %q[ao], %q[t1]\n\t"
+
+#define MQ_DW_MVE_OPS                                                                                  \
+    : [ae] "+w"(ae), [ao] "+w"(ao), [x] "=&w"(xv), [w] "=&w"(wv), [t0] "=&w"(t0), [t1] "=&w"(t1),      \
+      [p] "=&l"(pp), [wp] "+r"(wq), [tp] "+r"(tq)                                                      \
+    : [off] "r"(off), [ws] "r"(ws)                                                                     \
+    : "memory"
+
+#define MQ_DW_MVE_TAPS9(LD)                                                                            \
+    __asm__(MQ_DW_MVE_TAP_ASM(LD, 0) MQ_DW_MVE_TAP_ASM(LD, 1) MQ_DW_MVE_TAP_ASM(LD, 2)                 \
+                MQ_DW_MVE_TAP_ASM(LD, 3) MQ_DW_MVE_TAP_ASM(LD, 4) MQ_DW_MVE_TAP_ASM(LD, 5)             \
+                    MQ_DW_MVE_TAP_ASM(LD, 6) MQ_DW_MVE_TAP_ASM(LD, 7) MQ_DW_MVE_TAP_ASM(LD, 8)         \
+                        MQ_DW_MVE_OPS)
+
+#define MQ_DW_MVE_TAP1(LD) __asm__(MQ_DW_MVE_TAP_ASM(LD, 0) "add %[tp], %[tp], #4\n\t" MQ_DW_MVE_OPS)
+
+#define MQ_DW_MVE_GROUP(NAME, LD)                                                                         \
     static inline __attribute__((always_inline)) void NAME(                                                  \
         const mq_dw_run *r, int32_t c0, int32_t ntaps, int32x4_t me, int32x4_t se, int32x4_t mo, int32x4_t so, \
         int32x4_t be, int32x4_t bo)                                                                           \
     {                                                                                                        \
         const mq_depthwise_params *p = r->p;                                                                 \
         const int32_t cn = p->in_c;                                                                          \
-        const int16_t *w0 = (const int16_t *)(const void *)p->weights + c0;                                  \
+        const int32_t ws = 2 * cn;                                                                           \
+        const int16_t *w0 = (const int16_t *)(const void *)p->weights.data + c0;                                  \
         const uint32x4_t oe = vmulq_n_u32(vidupq_n_u32(0, 1), 2);                                            \
         const uint32x4_t oo = vaddq_n_u32(oe, 1);                                                            \
         uint8_t *o = r->out + c0;                                                                            \
@@ -51,29 +79,29 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
         int32_t i;                                                                                           \
         for (i = 0; i < r->npix; ++i) {                                                                      \
             int32x4_t ae = be, ao = bo;                                                                      \
-            const int16_t *w = w0;                                                                           \
-            int32_t t;                                                                                       \
-            for (t = 0; t < ntaps; ++t) {                                                                    \
-                const int16x8_t xv = LOADX(r->taps[t] + off);                                                \
-                const int16x8_t wv = vldrhq_s16(w);                                                          \
-                ae = vaddq_s32(ae, vmullbq_int_s16(xv, wv));                                                 \
-                ao = vaddq_s32(ao, vmulltq_int_s16(xv, wv));                                                 \
-                w += cn;                                                                                     \
+            int16x8_t xv, wv;                                                                                \
+            int32x4_t t0, t1;                                                                                \
+            const uint8_t *pp;                                                                               \
+            const int16_t *wq = w0;                                                                          \
+            const uint8_t *const *tq = r->taps + (size_t)i * (size_t)ntaps;                                  \
+            if (ntaps == 9) {                                                                                \
+                MQ_DW_MVE_TAPS9(LD);                                                                         \
+            } else {                                                                                         \
+                int32_t t;                                                                                   \
+                for (t = 0; t < ntaps; ++t) {                                                                \
+                    MQ_DW_MVE_TAP1(LD);                                                                      \
+                }                                                                                            \
             }                                                                                                \
             ae = mq_dw_mve_out(ae, me, se, p->out_zero_point, p->act_min, p->act_max, p->lut);               \
             ao = mq_dw_mve_out(ao, mo, so, p->out_zero_point, p->act_min, p->act_max, p->lut);               \
             vstrbq_scatter_offset_s32((int8_t *)o, oe, ae);                                                  \
             vstrbq_scatter_offset_s32((int8_t *)o, oo, ao);                                                  \
             o += cn;                                                                                         \
-            off += (size_t)r->step;                                                                          \
         }                                                                                                    \
     }
 
-#define MQ_DW_MVE_LD_S8(ptr) vldrbq_s16((const int8_t *)(ptr))
-#define MQ_DW_MVE_LD_U8(ptr) vreinterpretq_s16_u16(vldrbq_u16(ptr))
-
-MQ_DW_MVE_GROUP(mq_dw_mve_group_s8, MQ_DW_MVE_LD_S8)
-MQ_DW_MVE_GROUP(mq_dw_mve_group_u8, MQ_DW_MVE_LD_U8)
+MQ_DW_MVE_GROUP(mq_dw_mve_group_s8, "vldrb.s16")
+MQ_DW_MVE_GROUP(mq_dw_mve_group_u8, "vldrb.u16")
 
 void mq_dw_s8_mve(const mq_dw_run *r)
 {
@@ -88,8 +116,8 @@ void mq_dw_s8_mve(const mq_dw_run *r)
     int32x4_t so = se;
     int32_t c0;
     for (c0 = 0; c0 + 8 <= cn; c0 += 8) {
-        const int32x4_t be = vldrwq_gather_shifted_offset_s32(p->bias + c0, oe);
-        const int32x4_t bo = vldrwq_gather_shifted_offset_s32(p->bias + c0, oo);
+        const int32x4_t be = vldrwq_gather_shifted_offset_s32(p->bias.folded + c0, oe);
+        const int32x4_t bo = vldrwq_gather_shifted_offset_s32(p->bias.folded + c0, oo);
         if (p->per_channel) {
             me = vldrwq_gather_shifted_offset_s32(p->multiplier + c0, oe);
             mo = vldrwq_gather_shifted_offset_s32(p->multiplier + c0, oo);
