@@ -340,10 +340,17 @@ private struct Builder {
                 throw invalid(i, "cannot prepare the softmax for input scale \(tensors[a].qparams.scale) and beta \(beta)")
             }
             emit(i, .softmax(axis: -1, inputMultiplier: mult, inputLeftShift: left, diffMin: diffMin), [a], o)
-        case .logistic, .tanh, .hardSwish:
+        case .hardSwish:
+            let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
+            let qi = tensors[a].qparams, qo = tensors[o].qparams
+            guard let t = TFLiteHardSwish.table(inScale: qi.scale, inZeroPoint: qi.zeroPoint, outScale: qo.scale, outZeroPoint: qo.zeroPoint) else {
+                throw invalid(i, "HARD_SWISH: the output scale is too small for TFLite's int8 kernel (output multiplier >= 1)")
+            }
+            emit(i, .lut(table: t, name: "hard_swish"), [a], o)
+        case .logistic, .tanh:
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
             var d = mq_activation_desc()
-            d.fn = code == .logistic ? MQ_ACT_SIGMOID : (code == .tanh ? MQ_ACT_TANH : MQ_ACT_HARDSWISH)
+            d.fn = code == .logistic ? MQ_ACT_SIGMOID : MQ_ACT_TANH
             let qi = tensors[a].qparams, qo = tensors[o].qparams
             var t = [UInt8](repeating: 0, count: 256)
             guard mq_lut_build(&d, Double(qi.scale), qi.zeroPoint, MQ_DTYPE_INT8, Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, &t) == MQ_OK else {
