@@ -132,6 +132,8 @@ public struct QuantizationPlan: Sendable {
             case .transpose(let perm):
                 inherits[node.output] = node.inputs[0]
                 ops.append(PlannedOp(kind: .transpose(node, perm: perm), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .conv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .affine:
+                throw QuantizationError.unsupported(node: node.name, reason: "\(node.op.kind) is not quantized yet (float import only)")
             case .softmax(let axis):
                 fixed.append(node.output)
                 ops.append(PlannedOp(kind: .softmax(node, axis: axis), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
