@@ -329,6 +329,15 @@ def main():
              helper.make_node("GlobalAveragePool", ["features"], ["pooled"], name="/gap")]
     m = make(nodes, ia + ib + ic, [("image", [B, 3, 4, 4]), ("mask", [B, 1, 4, 4])], [("features", None), ("pooled", None)])
     save("two_inputs_two_outputs", m, [x_nchw(3, 4, 4), x_nchw(1, 4, 4)])
+    # the same inputs as one .npz (np.savez: stored ZIP64 members), a compressed one and a truncated one
+    xi = np.load(os.path.join(OUT, "two_inputs_two_outputs_input.npy"))
+    xm = np.load(os.path.join(OUT, "two_inputs_two_outputs_input_1.npy"))
+    np.savez(os.path.join(OUT, "two_inputs_two_outputs_inputs.npz"), image=xi, mask=xm)
+    np.savez_compressed(os.path.join(OUT, "npz_compressed.npz"), image=xi, mask=xm)
+    with open(os.path.join(OUT, "two_inputs_two_outputs_inputs.npz"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(OUT, "npz_truncated.npz"), "wb") as f:
+        f.write(data[: len(data) - 40])
 
     # MLPerf Tiny float models (tf2onnx) from shared/models/mlperf-tiny: onnxruntime outputs for random inputs
     # drawn from the int8 models' input ranges (dequantized int8 codes), 8 samples each.

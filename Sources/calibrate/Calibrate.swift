@@ -35,8 +35,8 @@ struct Calibrate: ParsableCommand {
     @Argument(help: "The float model (.onnx). Default: the bundled example in examples/.")
     var model: String?
 
-    @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0).")
-    var data: String?
+    @Option(name: .long, help: ArgumentHelp("Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0); for a model with several inputs, repeat as --data NAME=FILE.npy per input, or give one .npz with one array per input name.", valueName: "file|NAME=file|file.npz"))
+    var data: [String] = []
 
     @Option(name: [.short, .customLong("output")], help: "Output packed model. Default: out/<model>.mqm.")
     var output: String?
@@ -59,8 +59,8 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write report.json and report.html into this directory.")
     var report: String?
 
-    @Option(help: "Evaluation data for the SQNR report (.npy); default: the calibration data.")
-    var test: String?
+    @Option(help: ArgumentHelp("Evaluation data for the SQNR report, in the forms of --data (repeat NAME=FILE.npy per input, or one .npz); default: the calibration data.", valueName: "file|NAME=file|file.npz"))
+    var test: [String] = []
 
     @Option(help: "Samples used for the SQNR evaluation.")
     var evalSamples: Int = 256
@@ -104,22 +104,47 @@ struct Calibrate: ParsableCommand {
         return ("\(dir)/\(s).onnx", "\(dir)/\(s)_calib.npy")
     }
 
-    static func loadData(_ path: String, graph: Graph) throws -> CalibrationData {
-        let arr = try NumPy.load(path: path)
-        return try CalibrationData.single(graph: graph, values: arr.floats(), shape: arr.shape)
+    /// Loads data given as one FILE.npy / directory (a single-input model), NAME=FILE.npy per input, or
+    /// FILE.npz with one array per input name.
+    static func loadData(_ specs: [String], graph: Graph) throws -> CalibrationData {
+        let inputNames = Set(graph.inputs.map(\.name))
+        func named(_ spec: String) -> (String, String)? {
+            guard let eq = spec.firstIndex(of: "=") else { return nil }
+            let name = String(spec[..<eq])
+            return inputNames.contains(name) ? (name, String(spec[spec.index(after: eq)...])) : nil
+        }
+        if specs.count == 1, named(specs[0]) == nil, !specs[0].hasSuffix(".npz") {
+            let arr = try NumPy.load(path: specs[0])
+            return try CalibrationData.single(graph: graph, values: arr.floats(), shape: arr.shape)
+        }
+        var arrays: [(name: String, values: [Float], shape: [Int])] = []
+        for spec in specs {
+            if let (name, path) = named(spec) {
+                let arr = try NumPy.load(path: path)
+                arrays.append((name, arr.floats(), arr.shape))
+            } else if spec.hasSuffix(".npz") {
+                for (name, arr) in try NumPy.readNPZ(contentsOf: URL(fileURLWithPath: spec)) {
+                    arrays.append((name, arr.floats(), arr.shape))
+                }
+            } else {
+                throw UserError("'\(spec)': with several data arguments each must be NAME=FILE.npy naming a model input (\(graph.inputs.map(\.name).joined(separator: ", "))) or an .npz with one array per input")
+            }
+        }
+        return try CalibrationData.named(graph: graph, arrays: arrays, source: specs.joined(separator: " "))
     }
 
     func calibrate() throws {
         var modelPath = model
-        var dataPath = data
+        var dataSpecs = data
         if modelPath == nil {
             let ex = try Self.bundledExample()
             modelPath = ex.model
-            if dataPath == nil { dataPath = ex.data }
-            log("no model given: using the bundled example \(ex.model) with \(dataPath!)")
+            if dataSpecs.isEmpty { dataSpecs = [ex.data] }
+            log("no model given: using the bundled example \(ex.model) with \(dataSpecs.joined(separator: " "))")
         }
         guard let modelPath else { throw UserError("no model") }
-        guard let dataPath else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...])") }
+        guard !dataSpecs.isEmpty else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...]; NAME=FILE.npy per input or one .npz for several inputs)") }
+        let dataPath = dataSpecs.joined(separator: " ")
         guard evalSamples >= 1 else { throw UserError("--eval-samples must be >= 1") }
 
         let onnxBytes: [UInt8]
@@ -128,7 +153,7 @@ struct Calibrate: ParsableCommand {
         }
         let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
         let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
-        let calib = try Self.loadData(dataPath, graph: graph)
+        let calib = try Self.loadData(dataSpecs, graph: graph)
         log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
 
         let plan = try QuantizationPlan(graph: graph)
@@ -158,9 +183,9 @@ struct Calibrate: ParsableCommand {
 
         var evalData = calib
         var evalName = dataPath
-        if let test {
+        if !test.isEmpty {
             evalData = try Self.loadData(test, graph: graph)
-            evalName = test
+            evalName = test.joined(separator: " ")
         }
         log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
         let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
@@ -177,10 +202,13 @@ struct Calibrate: ParsableCommand {
             files.append(("\(report)/report.html", Data(rep.html().utf8)))
         }
         if let evalOutput {
-            let shape = graph.outputs[0].shape
-            let sample = shape.first == 1 ? Array(shape.dropFirst()) : shape
-            let arr = try NPYArray(float32: evaluation.outputs[0], shape: [evaluation.samples] + sample)
-            files.append((evalOutput, Data(NumPy.encode(arr))))
+            // output 0 to the given path; further outputs k to <path without .npy>_<k>.npy
+            for (k, info) in graph.outputs.enumerated() {
+                let sample = info.shape.first == 1 ? Array(info.shape.dropFirst()) : info.shape
+                let arr = try NPYArray(float32: evaluation.outputs[k], shape: [evaluation.samples] + sample)
+                let stemPath = evalOutput.hasSuffix(".npy") ? String(evalOutput.dropLast(4)) : evalOutput
+                files.append((k == 0 ? evalOutput : "\(stemPath)_\(k).npy", Data(NumPy.encode(arr))))
+            }
         }
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep.table()) }
