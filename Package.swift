@@ -5,6 +5,7 @@ import PackageDescription
 //   MicroQuantC    C99 kernels + runtime (csrc/), the same code the firmware runs
 //   MQNumPy        .npy reader/writer
 //   MQONNX         ONNX protobuf subset (generated) + importer to MQGraph
+//   MQTFLite       bounds-checked reader of .tflite flatbuffers (schema subset), no dependencies
 //   MQGraph        float graph IR + float reference executor
 //   MQCalibration  observers (minmax, moving-average, histogram, percentile, entropy, mse)
 //   MQQuantization quantizer: qparams, fusion, LUTs, int8 graph
@@ -38,6 +39,7 @@ let package = Package(
             dependencies: ["MQGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["onnx-subset.proto"]
         ),
+        .target(name: "MQTFLite"),
         .target(name: "MQCalibration", dependencies: ["MQGraph"]),
         .target(name: "MQQuantization", dependencies: ["MQGraph", "MQCalibration", "MicroQuantC"]),
         .target(name: "MQPacking", dependencies: ["MQQuantization", "MicroQuantC"]),
@@ -60,6 +62,11 @@ let package = Package(
         .testTarget(
             name: "MicroQuantTests",
             dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MicroQuantC"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TFLiteTests",
+            dependencies: ["MQTFLite", "MQNumPy"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -4,6 +4,7 @@
 #
 #   ./scripts/size.sh [cortex-m4|cortex-m7|cortex-m55|cortex-m3 ...]     (default cortex-m4)
 #   (prints the figure for the default kernel dispatch, then again with -DMQ_FORCE_PORTABLE)
+#   MQ_SIZE_OPS="FULLY_CONNECTED" ./scripts/size.sh    # with an op build list (only these ops compiled in)
 #
 # 1. Builds the device library (every csrc/src/*.c) with the project's CMake and cmake/arm-none-eabi.cmake
 #    at MinSizeRel (-Os, -ffunction-sections) -- or, without them, arm-none-eabi-gcc directly with the
@@ -26,18 +27,24 @@ case "$cpu" in
   *) echo "size.sh: unknown core $cpu" >&2; exit 1 ;;
 esac
 extra="${MQ_SIZE_EXTRA:-}"   # e.g. -DMQ_FORCE_PORTABLE (portable C microkernels only)
-out="${MQ_BUILD_DIR:-build}/size-$cpu${extra:+-portable}"
+ops="${MQ_SIZE_OPS:-}"       # op build list, e.g. "FULLY_CONNECTED" (csrc/src/mq_format.h); empty: every op
+opsdefs=()
+if [ -n "$ops" ]; then
+  opsdefs=(-DMQ_OPS_SELECTED)
+  for o in ${ops//;/ }; do opsdefs+=("-DMQ_OP_${o}_ENABLED=1"); done
+fi
+out="${MQ_BUILD_DIR:-build}/size-$cpu${extra:+-portable}${ops:+-ops}"
 rm -rf "$out"
 mkdir -p "$out/obj"
 CFLAGS=(-std=c99 -Os -ffunction-sections -fdata-sections -mcpu="$cpu" -mthumb $fpu
-        -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src $extra)
+        -Wall -Wextra -Wpedantic -Wconversion -Werror -Icsrc/include -Icsrc/src $extra ${opsdefs[@]+"${opsdefs[@]}"})
 
 if [ -f cmake/arm-none-eabi.cmake ] && command -v cmake > /dev/null; then
   # The project's own device build (the core's CMake + toolchain file), at MinSizeRel (-Os).
   portable=OFF
   [ -n "$extra" ] && portable=ON
   cmake -S csrc -B "$out/cmake" -DCMAKE_TOOLCHAIN_FILE="$(pwd)/cmake/arm-none-eabi.cmake" -DMQ_CPU="$cpu" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel -DMQ_FORCE_PORTABLE="$portable" > "$out/cmake.log" 2>&1 ||
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DMQ_FORCE_PORTABLE="$portable" -DMQ_OPS="$ops" > "$out/cmake.log" 2>&1 ||
     { cat "$out/cmake.log"; exit 1; }
   cmake --build "$out/cmake" -j2 >> "$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
   (cd "$out/obj" && arm-none-eabi-ar x ../cmake/libmicroquant.a)
@@ -85,7 +92,7 @@ arm-none-eabi-ar rcs "$out/libmq.a" "$out"/obj/*.o
 arm-none-eabi-gcc -mcpu="$cpu" -mthumb $fpu --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$out/app.map" \
   "$out/app.o" "$out/libmq.a" -o "$out/app.elf"
 
-echo "== object text (-Os, $cpu $extra), every csrc/src object as compiled =="
+echo "== object text (-Os, $cpu $extra${ops:+, ops $ops}), every csrc/src object as compiled =="
 arm-none-eabi-size "$out"/obj/*.o | awk 'NR == 1 { printf "%8s  %s\n", "text", "object"; next }
   { n = split($6, p, "/"); printf "%8d  %s\n", $1, p[n]; t += $1 } END { printf "%8d  total (all objects, unlinked)\n", t }'
 

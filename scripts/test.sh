@@ -4,6 +4,7 @@
 #   2. fast-path microkernels (DSP, MVE, v7m, host SIMD) vs the portable ones and an int64 reference, under QEMU
 #   3. swift test
 #   4. boards: firmware for every board, QEMU runs byte-identical to the host simulator
+#   5. whole-model benchmark, short mode (AD autoencoder calibrated, Cortex-M4): scripts/bench-models.sh --quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== C core and runtime =="
@@ -15,3 +16,5 @@ swift build
 swift test
 echo "== boards =="
 ./scripts/test-boards.sh
+echo "== whole-model benchmark (short mode) =="
+./scripts/bench-models.sh --quick

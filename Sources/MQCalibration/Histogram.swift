@@ -60,10 +60,13 @@ public struct RunningHistogram: Sendable, Equatable {
         let inv = 1.0 / binWidth
         let last = binCount - 1
         let base = lower
+        let lastD = Double(last)
         counts.withUnsafeMutableBufferPointer { c in
             for v in x {
-                var i = Int((Double(v) - base) * inv)
-                if i > last { i = last } else if i < 0 { i = 0 }
+                // Clamp in Double before converting: (v - base) * inv can exceed Int's range (huge values
+                // against a narrow first batch) or be NaN (0 * inf); neither may trap.
+                let d = (Double(v) - base) * inv
+                let i = d >= lastD ? last : (d > 0 ? Int(d) : 0)
                 c[i] += 1
             }
         }
@@ -72,11 +75,22 @@ public struct RunningHistogram: Sendable, Equatable {
 
     private mutating func grow(to newLo: Double, _ newHi: Double) {
         // m old bins below the old lower edge, width multiplied by k, such that the new range covers newHi.
-        let m = Int(((lower - newLo) / binWidth).rounded(.up))
-        let start = lower - Double(m) * binWidth
+        // Computed in Double first: with values orders of magnitude beyond the first batch (1e37 against a
+        // range of 1e-3), m and k exceed any integer; then every old bin falls into one or two new bins
+        // anyway and the histogram is rebuilt over [newLo, newHi] (old bins go to the new bin holding
+        // their centre).
+        let mD = ((lower - newLo) / binWidth).rounded(.up)
+        let startD = lower - mD * binWidth
+        let kD = ((newHi - startD) / (Double(binCount) * binWidth)).rounded(.up)
+        let limit = Double(1 << 40)
+        guard mD.isFinite, kD.isFinite, mD >= 0, mD <= limit, kD <= limit else {
+            rebuild(to: newLo, newHi)
+            return
+        }
+        let m = Int(mD)
+        let start = startD
         // need start + binCount * k * w > newHi  (strictly: values equal to the top go in the last bin anyway)
-        var k = Int(((newHi - start) / (Double(binCount) * binWidth)).rounded(.up))
-        k = Swift.max(k, 1)
+        var k = Swift.max(Int(kD), 1)
         while start + Double(binCount) * Double(k) * binWidth < newHi { k += 1 }
         // make sure old bins stay inside: (m + binCount - 1) / k < binCount
         while (m + binCount - 1) / k >= binCount { k += 1 }
@@ -85,6 +99,24 @@ public struct RunningHistogram: Sendable, Equatable {
         counts = merged
         lower = start
         binWidth *= Double(k)
+    }
+
+    /// Re-bins onto binCount equal bins over [newLo, newHi] (an approximate merge: each old bin's count
+    /// goes to the new bin holding its centre). Used only when the exact merge's factors are astronomical.
+    private mutating func rebuild(to newLo: Double, _ newHi: Double) {
+        var w = (newHi - newLo) / Double(binCount)
+        if !(w > 0) || !w.isFinite { w = Swift.max(abs(newHi) * 1e-7, 1e-30) / Double(binCount) }
+        var merged = [Double](repeating: 0, count: binCount)
+        let lastD = Double(binCount - 1)
+        for i in 0..<binCount where counts[i] != 0 {
+            let centre = lower + (Double(i) + 0.5) * binWidth
+            let d = (centre - newLo) / w
+            let j = d >= lastD ? binCount - 1 : (d > 0 ? Int(d) : 0)
+            merged[j] += counts[i]
+        }
+        counts = merged
+        lower = newLo
+        binWidth = w
     }
 }
 

@@ -70,6 +70,7 @@ public struct QParams: Sendable, Equatable, Codable {
         }
         let scale = Float(width / (qmax - qmin))
         let zp = qmin - (minNeg / Double(scale)).rounded(.toNearestOrEven)
+        guard zp.isFinite else { throw CalibrationError.invalidRange(min: lo, max: hi) }
         let zpc = Swift.min(Swift.max(zp, qmin), qmax)
         return QParams(scale: scale, zeroPoint: Int32(zpc), dtype: dtype)
     }
@@ -82,6 +83,7 @@ public struct QParams: Sendable, Equatable, Codable {
     /// Quantizes one value: clamp(round_half_even(x / scale) + zeroPoint) (the rule of mq_quantize_f32).
     public func quantize(_ x: Float) -> Int32 {
         let q = (Double(x) / Double(scale)).rounded(.toNearestOrEven) + Double(zeroPoint)
+        guard !q.isNaN else { return zeroPoint }   // NaN (never in validated data) maps to 0.0, never traps
         return Int32(Swift.min(Swift.max(q, Double(dtype.qmin)), Double(dtype.qmax)))
     }
 

@@ -19,6 +19,8 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidModel(String)
     /// The imported graph failed validation (a bug or an inconsistent model).
     case graph(GraphError)
+    /// A weight, bias or normalization parameter is NaN, infinite, or too large for float32.
+    case nonFinite(file: String, tensor: String, node: String, what: String, index: Int, value: Double)
 
     /// The ONNX operators the importer accepts (some only inside a pattern).
     public static let supportedOps: [String] = [
@@ -47,6 +49,9 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid or unsupported model: \(m)"
         case .graph(let g):
             return "imported graph is inconsistent: \(g)"
+        case let .nonFinite(f, t, node, what, index, value):
+            let v = value.isNaN ? "NaN" : (value.isInfinite ? (value > 0 ? "+inf" : "-inf") : "\(value) (beyond float32)")
+            return "'\(f)': \(what) '\(t)' of node '\(node)' has a non-finite value \(v) at flat index \(index); weights, biases and normalization parameters must be finite float32 numbers"
         }
     }
 }

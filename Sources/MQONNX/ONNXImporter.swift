@@ -470,7 +470,16 @@ struct Converter {
     func const(_ o: ONode, _ i: Int, _ what: String) throws -> Const {
         guard let v = o.input(i) else { throw unsupported(o, "missing \(what) (input \(i))") }
         guard let c = consts[v] else { throw unsupported(o, "\(what) ('\(v)') must be a constant (initializer or Constant node)") }
+        try checkFinite(c, name: v, o, what)
         return c
+    }
+
+    /// Throws `nonFinite` naming the constant and the flat index of its first value that is NaN, infinite
+    /// or beyond float32's range (it becomes infinite as a float32 weight).
+    func checkFinite(_ c: Const, name: String, _ o: ONode, _ what: String) throws {
+        if let i = c.values.firstIndex(where: { !Float($0).isFinite }) {
+            throw ImportError.nonFinite(file: file, tensor: name, node: o.name, what: what, index: i, value: c.values[i])
+        }
     }
 
     mutating func define(_ value: String, shape: [Int], repr: Repr) {
@@ -920,9 +929,16 @@ struct Converter {
         let foldInto = foldableLayer(x).flatMap { i in layerChannels(i, valueShape: xs).axis == 1 ? i : nil }
         let n = xs[1]
         guard [gamma, beta, mean, vars].allSatisfy({ $0.count == n }) else { throw unsupported(o, "parameters must have \(n) values (one per channel)") }
+        guard eps.isFinite, eps >= 0 else { throw unsupported(o, "epsilon \(eps) must be a finite number >= 0") }
         var scale = [Float](), shift = [Float]()
         for c in 0..<n {
+            guard vars.values[c] + eps > 0 else {
+                throw unsupported(o, "var '\(o.input(4) ?? "")'[\(c)] + epsilon = \(vars.values[c] + eps) is not positive (cannot fold 1/sqrt(var + epsilon))")
+            }
             let sc = gamma.values[c] / (vars.values[c] + eps).squareRoot()
+            guard Float(sc).isFinite, Float(beta.values[c] - mean.values[c] * sc).isFinite else {
+                throw unsupported(o, "channel \(c): the folded scale \(sc) or shift is not a finite float32")
+            }
             scale.append(Float(sc))
             shift.append(Float(beta.values[c] - mean.values[c] * sc))
         }
@@ -944,6 +960,7 @@ struct Converter {
             if o.opType == "Mul" { try convertMulActivations(o); return }
             throw unsupported(o, "\(o.opType) of two activations is not supported (only with a constant operand, or inside the GELU/Erf pattern)")
         }
+        if let c = c0 ?? c1 { try checkFinite(c, name: c0 != nil ? o.inputs[0] : o.inputs[1], o, "constant operand") }
         guard (c0 == nil) != (c1 == nil), let c = c0 ?? c1 else {
             throw unsupported(o, "\(o.opType) of two constants is not supported")
         }
@@ -980,6 +997,7 @@ struct Converter {
         let c0 = consts[o.inputs[0]], c1 = consts[o.inputs[1]]
         if c0 != nil && c1 != nil { throw unsupported(o, "adding two constants is not supported") }
         if let c = c0 ?? c1 {
+            try checkFinite(c, name: c0 != nil ? o.inputs[0] : o.inputs[1], o, "bias")
             let x = try act(o, c0 == nil ? 0 : 1)
             if let i = foldableLayer(x) {
                 let (axis, n) = layerChannels(i, valueShape: shapes[x]!)

@@ -92,7 +92,7 @@ public enum Packer {
         for (i, n) in model.nodes.enumerated() {
             var o = mq_writer_op()
             o.num_inputs = Int32(n.inputs.count)
-            o.inputs = (Int32(n.inputs[0]), n.inputs.count > 1 ? Int32(n.inputs[1]) : 0, 0, 0)
+            o.inputs = (Int32(n.inputs[0]), n.inputs.count > 1 ? Int32(n.inputs[1]) : 0, 0, 0, 0, 0, 0, 0)
             o.num_outputs = 1
             o.outputs = (Int32(n.output), 0)
             func fc(_ g: QGemm) -> mq_fc_params {

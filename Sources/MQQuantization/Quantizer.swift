@@ -75,16 +75,22 @@ public func weightQuantizationError(_ w: ArraySlice<Float>, scale s: Float) -> D
 /// symmetric), zero point 0. `.minmax`: scale[c] = max|W[c,:]| / 127. `.mse`: scale[c] = r * max|W[c,:]| / 127
 /// (computed in float64, stored as float32) for the clip ratio r in `options.clipRatios` with the least
 /// `weightQuantizationError` (ties: the largest r, so r = 1 unless clipping strictly helps).
-/// An all-zero row gets scale 1 and zero codes. Returns codes [n * k] and scales [n].
+/// An all-zero row gets scale 1 and zero codes.
+/// Floors (docs/QUANTIZATION.md, "Dead and tiny channels"): every scale is at least `Float.leastNormalMagnitude`
+/// (a row of float32 denormals would otherwise get a denormal or zero scale) and at least `minScales[c]`
+/// when given (`Quantizer.biasScaleFloor`: the scale at which the channel's bias fits the int32 accumulator).
+/// A floored channel's codes are computed at the floored scale (rows far below it become 0).
+/// Returns codes [n * k] and scales [n].
 public func quantizeWeightsPerChannel(_ w: [Float], n: Int, k: Int,
-                                      options: WeightOptions = WeightOptions(method: .minmax)) -> (codes: [Int8], scales: [Float]) {
+                                      options: WeightOptions = WeightOptions(method: .minmax),
+                                      minScales: [Float]? = nil) -> (codes: [Int8], scales: [Float]) {
     var codes = [Int8](repeating: 0, count: n * k)
     var scales = [Float](repeating: 1, count: n)
     let ratios = options.method == .mse ? options.clipRatios : [1]
     for c in 0..<n {
         let row = w[(c * k)..<((c + 1) * k)]
         var amax: Float = 0
-        for v in row { amax = max(amax, abs(v)) }
+        for v in row where v.isFinite { amax = max(amax, abs(v)) }
         var s: Float = 1
         if amax > 0 {
             s = amax / 127
@@ -98,10 +104,12 @@ public func quantizeWeightsPerChannel(_ w: [Float], n: Int, k: Int,
                 }
             }
         }
+        s = max(s, Float.leastNormalMagnitude)
+        if let f = minScales, c < f.count, f[c].isFinite, f[c] > s { s = f[c] }
         scales[c] = s
         for j in 0..<k {
             let q = (Double(w[c * k + j]) / Double(s)).rounded(.toNearestOrEven)
-            codes[c * k + j] = Int8(min(max(q, -127), 127))
+            codes[c * k + j] = q.isNaN ? 0 : Int8(min(max(q, -127), 127))
         }
     }
     return (codes, scales)
@@ -247,7 +255,16 @@ public enum Quantizer {
         default: throw QuantizationError.internalError("prepareGemm on \(layer.op.kind)")
         }
         let n = weight.shape[0], k = weight.shape[1]
-        let (codes, wScales) = quantizeWeightsPerChannel(weight.data, n: n, k: k, options: weights)
+        // Non-finite parameters are an error (never a trap); the ONNX importer already names the
+        // initializer, this covers graphs built otherwise and values that overflowed while folding.
+        if let i = weight.data.firstIndex(where: { !$0.isFinite }) {
+            throw QuantizationError.unsupported(node: layer.name, reason: "weight [\(i / max(k, 1)), \(i % max(k, 1))] (flat index \(i)) is \(weight.data[i]); weights must be finite")
+        }
+        if let b = bias?.data, let i = b.firstIndex(where: { !$0.isFinite }) {
+            throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(i)] is \(b[i]); biases must be finite")
+        }
+        let floors = bias.map { biasScaleFloor($0.data, inputScale: inQ.scale) }
+        let (codes, wScales) = quantizeWeightsPerChannel(weight.data, n: n, k: k, options: weights, minScales: floors)
         if let m = inputMean, m.float.count != k || (m.quantized.map { $0.count != k } ?? false) {
             throw QuantizationError.internalError("bias correction: '\(layer.name)' has \(k) inputs, the mean has \(m.float.count)")
         }
@@ -261,7 +278,7 @@ public enum Quantizer {
             if let b = floatBias {
                 let v = (b[c] / bs).rounded(.toNearestOrEven)
                 guard abs(v) < 2147483647 else {
-                    throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(c)] = \(b[c]) does not fit int32 at scale \(bs) (input scale \(inQ.scale) x weight scale \(wScales[c]))")
+                    throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(c)] = \(b[c]) does not fit int32 at scale \(bs) (input scale \(inQ.scale) x weight scale \(wScales[c]), floored for the bias; the input scale is too small for this bias)")
                 }
                 bq[c] = Int32(v)
             }
@@ -283,6 +300,25 @@ public enum Quantizer {
             g.padTop = c.padTop; g.padLeft = c.padLeft; g.padBottom = c.padBottom; g.padRight = c.padRight
         }
         return g
+    }
+
+    /// Largest |int32 bias code| the weight-scale floor aims at: 2^30, which leaves 2^30 of the int32
+    /// accumulator for the sum of products (|sum_k (x - zp) w| <= k * 255 * 127 < 2^30 for k < 33,000).
+    public static let biasCodeLimit: Double = 1_073_741_824   // 2^30
+
+    /// Per-channel minimum weight scale so that bias[c] / (inputScale * scale) stays within
+    /// `biasCodeLimit`: |bias[c]| / (inputScale * 2^30), rounded up to a float32. Channels whose weights
+    /// are all (nearly) zero -- dead units, weights decayed to 1e-25, float32 denormals -- would otherwise
+    /// get a scale so small that their bias cannot be an int32; with the floor their codes are 0 and their
+    /// output is their bias, requantized like any other channel. Channels with ordinary weights are
+    /// unaffected (their max|w| / 127 is far above the floor).
+    public static func biasScaleFloor(_ bias: [Float], inputScale: Float) -> [Float] {
+        bias.map { b in
+            let f = abs(Double(b)) / (Double(inputScale) * biasCodeLimit)
+            guard f.isFinite else { return .infinity }
+            let r = Float(f)
+            return Double(r) < f ? r.nextUp : r
+        }
     }
 
     /// The float64 bias of a layer (nil when it has none and no correction applies): `bias[c]`, minus

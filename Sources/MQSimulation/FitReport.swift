@@ -45,6 +45,16 @@ public struct CostModel: Codable, Sendable {
         public let transpose_per_element: Double
         public let copy_per_byte: Double
         public let per_op: Double
+        /// Coefficients of the convolutional op set (format 2). Optional: a core without a measured value
+        /// uses the stated stand-in: depthwise the conv coefficients, pools, MEAN, MUL and REQUANTIZE add_per_element, PAD and CONCAT copy_per_byte.
+        public let depthwise_per_mac: Double?
+        public let depthwise_per_output: Double?
+        /// Pools: per window tap of each output.
+        public let pool_per_tap: Double?
+        /// MEAN: per input value.
+        public let mean_per_element: Double?
+        public let mul_per_element: Double?
+        public let requantize_per_element: Double?
         public let cycles_per_instruction: Double
         /// Where these numbers come from.
         public let source: String
@@ -110,6 +120,19 @@ public struct FitReport: Sendable {
             case .conv1x1:
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .conv:
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .depthwiseConv:
+                insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)
+                    + Double(l.outputElements) * (c.depthwise_per_output ?? c.conv_per_output)
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .averagePool, .maxPool:
+                insns += Double(l.outputElements * l.k) * (c.pool_per_tap ?? c.add_per_element)
+            case .mean: insns += Double(l.outputElements * l.k) * (c.mean_per_element ?? c.add_per_element)
+            case .mul: insns += Double(l.outputElements) * (c.mul_per_element ?? c.add_per_element)
+            case .requantize: insns += Double(l.outputElements) * (c.requantize_per_element ?? c.add_per_element)
+            case .pad, .concat: insns += Double(l.outputElements) * c.copy_per_byte
             case .lut: insns += Double(l.outputElements) * c.lut_per_element
             case .add: insns += Double(l.outputElements) * c.add_per_element
             case .softmax: insns += Double(l.outputElements) * c.softmax_per_element

@@ -2,16 +2,70 @@
 // per-layer latency estimate. Record layouts mirror csrc/src/mq_format.h (docs/FORMAT.md):
 //   tensor record 48 bytes: dtype u8 @0, rank u8 @1, storage u8 @2, dims 4 x u32 @4, zero point @20,
 //                           scale bits @24, offset @28, byte size @32
-//   op record 112 bytes:    type u8 @0, #inputs u8 @1, #outputs u8 @2, inputs 4 x u16 @4,
-//                           outputs 2 x u16 @12, params 24 x u32 @16 (FC/conv: n @16, k @20)
+//   op record 160 bytes (format 2): type u8 @0, #inputs u8 @1, #outputs u8 @2, inputs 8 x u16 @4,
+//                           outputs 2 x u16 @20, reserved @24..31, params 32 x u32 @32
+//                           (FC/conv: n p0, k p1, LUT ref p15/p16; window block: kernel_h, kernel_w,
+//                           stride_h, stride_w, dilation_h, dilation_w, pads at p17 (CONV), p16 (DEPTHWISE), p0 (pools))
 
 import Foundation
 import MicroQuantC
 
 /// One op of a packed model and the work it does.
 public struct LayerInfo: Sendable, Equatable {
-    public enum Kind: String, Sendable {
-        case fullyConnected = "fully_connected", conv1x1 = "conv_1x1", lut, add, reshape, softmax, transpose, unknown
+    public enum Kind: String, Sendable, CaseIterable {
+        case fullyConnected = "fully_connected", conv1x1 = "conv_1x1", lut, add, reshape, softmax, transpose
+        case conv, depthwiseConv = "depthwise_conv", averagePool = "average_pool", maxPool = "max_pool", mean, pad
+        case concat, mul, requantize, unknown
+
+        /// The packed format's op type (mq_op_type), nil for .unknown.
+        public var opType: Int? {
+            switch self {
+            case .fullyConnected: return Int(MQ_OP_FULLY_CONNECTED.rawValue)
+            case .conv1x1: return Int(MQ_OP_CONV_1X1.rawValue)
+            case .lut: return Int(MQ_OP_LUT.rawValue)
+            case .add: return Int(MQ_OP_ADD.rawValue)
+            case .reshape: return Int(MQ_OP_RESHAPE.rawValue)
+            case .softmax: return Int(MQ_OP_SOFTMAX.rawValue)
+            case .transpose: return Int(MQ_OP_TRANSPOSE.rawValue)
+            case .conv: return Int(MQ_OP_CONV.rawValue)
+            case .depthwiseConv: return Int(MQ_OP_DEPTHWISE_CONV.rawValue)
+            case .averagePool: return Int(MQ_OP_AVERAGE_POOL.rawValue)
+            case .maxPool: return Int(MQ_OP_MAX_POOL.rawValue)
+            case .mean: return Int(MQ_OP_MEAN.rawValue)
+            case .pad: return Int(MQ_OP_PAD.rawValue)
+            case .concat: return Int(MQ_OP_CONCAT.rawValue)
+            case .mul: return Int(MQ_OP_MUL.rawValue)
+            case .requantize: return Int(MQ_OP_REQUANTIZE.rawValue)
+            case .unknown: return nil
+            }
+        }
+
+        /// The op's name in the C build list: MQ_OP_<buildName>_ENABLED (csrc/src/mq_format.h).
+        public var buildName: String? {
+            switch self {
+            case .fullyConnected: return "FULLY_CONNECTED"
+            case .conv1x1: return "CONV_1X1"
+            case .lut: return "LUT"
+            case .add: return "ADD"
+            case .reshape: return "RESHAPE"
+            case .softmax: return "SOFTMAX"
+            case .transpose: return "TRANSPOSE"
+            case .conv: return "CONV"
+            case .depthwiseConv: return "DEPTHWISE_CONV"
+            case .averagePool: return "AVERAGE_POOL"
+            case .maxPool: return "MAX_POOL"
+            case .mean: return "MEAN"
+            case .pad: return "PAD"
+            case .concat: return "CONCAT"
+            case .mul: return "MUL"
+            case .requantize: return "REQUANTIZE"
+            case .unknown: return nil
+            }
+        }
+
+        init(opType: Int) {
+            self = Kind.allCases.first { $0.opType == opType } ?? .unknown
+        }
     }
     public let index: Int
     public let kind: Kind
@@ -19,18 +73,21 @@ public struct LayerInfo: Sendable, Equatable {
     public let outputShape: [Int]
     /// Elements of the first output.
     public let outputElements: Int
-    /// Multiply-accumulates (FC and conv: output elements x k), 0 for the others.
+    /// Multiply-accumulates: FC and convolutions output elements x k, depthwise output elements x taps; 0 for the others.
     public let macs: Int
-    /// FC and conv: input features per output (k), 0 for the others.
+    /// FC and convolutions: input values per output (k = kernel_h x kernel_w x channels); depthwise and
+    /// pools: window taps per output (kernel_h x kernel_w); MEAN: values per output (h x w); 0 for the others.
     public let k: Int
     /// RESHAPE: true when the output is not at the input's arena offset (the runtime copies).
     public let copies: Bool
-    /// FC / conv: a LUT activation is fused as epilogue.
+    /// FC / conv / depthwise: a LUT activation is fused as epilogue.
     public let fusedLUT: Bool
 }
 
 private let tensorRecordSize = 48
-private let opRecordSize = 112
+private let opRecordSize = 160
+private let opParams = 32
+private let opOutputs = 20
 
 extension PackedModel {
     /// Every op in execution order (from the tables mq_model_load validated).
@@ -48,34 +105,44 @@ extension PackedModel {
         var result: [LayerInfo] = []
         for i in 0..<opCount {
             let r = op + i * opRecordSize
-            let type = Int(r[0])
-            let out = tensor(rd16(r, 12))
+            func param(_ w: Int) -> Int { rd32(r, opParams + 4 * w) }
+            let kind = LayerInfo.Kind(opType: Int(r[0]))
+            let out = tensor(rd16(r, opOutputs))
             let elements = out.shape.reduce(1, *)
-            let kind: LayerInfo.Kind
             var macs = 0
             var kk = 0
             var copies = false
             var fused = false
-            switch type {
-            case Int(MQ_OP_FULLY_CONNECTED.rawValue), Int(MQ_OP_CONV_1X1.rawValue):
-                kind = type == Int(MQ_OP_FULLY_CONNECTED.rawValue) ? .fullyConnected : .conv1x1
-                let k = rd32(r, 16 + 4 * 1)
-                macs = elements * k
-                kk = k
-                fused = rd32(r, 16 + 4 * 16) != 0  // LUT (offset, size): size != 0
-            case Int(MQ_OP_LUT.rawValue): kind = .lut
-            case Int(MQ_OP_ADD.rawValue): kind = .add
-            case Int(MQ_OP_RESHAPE.rawValue):
-                kind = .reshape
+            switch kind {
+            case .fullyConnected, .conv1x1, .conv:
+                kk = param(1)
+                macs = elements * kk
+                fused = param(16) != 0  // LUT (offset, size): size != 0
+            case .depthwiseConv:
+                kk = param(16) * param(17)  // window block at p16: kernel_h, kernel_w
+                macs = elements * kk
+                fused = param(15) != 0
+            case .averagePool, .maxPool:
+                kk = param(0) * param(1)
+            case .mean:
+                let inp = tensor(rd16(r, 4))
+                kk = inp.shape.count == 4 ? inp.shape[1] * inp.shape[2] : 0
+            case .reshape:
                 let inp = tensor(rd16(r, 4))
                 copies = !(inp.storage == out.storage && inp.offset == out.offset)
-            case Int(MQ_OP_SOFTMAX.rawValue): kind = .softmax
-            case Int(MQ_OP_TRANSPOSE.rawValue): kind = .transpose
-            default: kind = .unknown
+            default:
+                break
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
                                     macs: macs, k: kk, copies: copies, fusedLUT: fused))
         }
         return result
+    }
+
+    /// The ops this model uses, as the C build list names them (MQ_OP_<NAME>_ENABLED), in op-type order:
+    /// a firmware built with only these (boards/CMakeLists.txt -DMQ_OPS=...) runs the model.
+    public func opBuildList() -> [String] {
+        let kinds = Set(layers().map(\.kind))
+        return LayerInfo.Kind.allCases.filter { kinds.contains($0) }.compactMap(\.buildName)
     }
 }

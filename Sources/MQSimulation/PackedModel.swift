@@ -58,6 +58,8 @@ public struct TensorDescription: Sendable, Equatable, CustomStringConvertible {
 public enum SimulationError: Error, CustomStringConvertible, Equatable {
     /// mq_model_load rejected the blob.
     case loadFailed(source: String, status: Int, reason: String, offset: Int)
+    /// The blob is a packed model of a format version (or needs a runtime) this runtime does not read.
+    case formatVersion(source: String, found: String, minRuntime: String, supported: String)
     /// mq_model_run failed.
     case runFailed(sample: Int, status: Int, reason: String)
     /// The caller gave the wrong number of inputs.
@@ -74,6 +76,9 @@ public enum SimulationError: Error, CustomStringConvertible, Equatable {
             return "\(source): not a valid MicroQuant model: \(reason) (status \(status), at byte \(offset))"
         case let .runFailed(sample, status, reason):
             return "sample \(sample): mq_model_run failed: \(reason) (status \(status))"
+        case let .formatVersion(source, found, minRuntime, supported):
+            return "\(source): packed model format version \(found) found (it needs runtime \(minRuntime) or newer), "
+                + "this runtime supports \(supported): repack the model with this version's `calibrate`"
         case let .inputCount(expected, got):
             return "the model has \(expected) input(s) but \(got) were given"
         case let .inputMismatch(input, reason):
@@ -120,6 +125,14 @@ public final class PackedModel: @unchecked Sendable {
         storage = buffer
         var m = mq_model()
         let st = mq_model_load(buffer, bytes.count, MQ_LOAD_CHECK_CRC, &m)
+        if st == MQ_ERR_FORMAT_VERSION && m.format_version_major != UInt16(MQ_RUNTIME_VERSION_MAJOR)
+            || st == MQ_ERR_FORMAT_VERSION && (Int(m.min_runtime_major), Int(m.min_runtime_minor))
+                > (Int(MQ_RUNTIME_VERSION_MAJOR), Int(MQ_RUNTIME_VERSION_MINOR)) {
+            buffer.deallocate()
+            throw SimulationError.formatVersion(source: source, found: "\(m.format_version_major).\(m.format_version_minor)",
+                                                minRuntime: "\(m.min_runtime_major).\(m.min_runtime_minor)",
+                                                supported: "\(MQ_RUNTIME_VERSION_MAJOR).x (up to \(MQ_RUNTIME_VERSION_MAJOR).\(MQ_RUNTIME_VERSION_MINOR))")
+        }
         if st != MQ_OK {
             buffer.deallocate()
             throw SimulationError.loadFailed(source: source, status: Int(st.rawValue),

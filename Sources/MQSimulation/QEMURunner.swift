@@ -77,6 +77,9 @@ public struct QEMURunner: Sendable {
     public var embedding: Embedding = .incbin
     /// A pre-generated C array for the model (symbol mq_fw_model), instead of embedding the bytes.
     public var modelCSource: URL?
+    /// The firmware's op build list (MQ_OP_<NAME>_ENABLED names, PackedModel.opBuildList()): only these ops
+    /// are compiled into the loader and the interpreter, so only their kernels are linked. nil: every op.
+    public var opBuildList: [String]?
     public var qemuExecutable = "qemu-system-arm"
     public var cmakeExecutable = "cmake"
 
@@ -126,6 +129,8 @@ public struct QEMURunner: Sendable {
                     "-DMQ_INPUT=\(dir.appendingPathComponent("input.bin").path)",
                     "-DMQ_EMBED=\(embedding.rawValue)", "-DMQ_ARENA_SIZE=\(arena)", "-DMQ_OUTPUT_SIZE=\(outBytes)",
                     "-DMQ_MODEL_C=\(modelCSource?.path ?? "")"]
+        // "" = every op (the reused build directory must forget an earlier run's list).
+        args.append("-DMQ_OPS=\(opBuildList?.joined(separator: ";") ?? "")")
         args.append("-Wno-dev")
         let t0 = Date()
         let conf = try runCommand(cmake, args, log: dir.appendingPathComponent("configure.log"), timeout: buildTimeout)

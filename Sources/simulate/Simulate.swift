@@ -62,6 +62,12 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "How the firmware embeds the model and inputs for --qemu: incbin or carray.")
     var embed = "incbin"
 
+    @Flag(name: .long, help: "Print the model's op build list (the ops a firmware must compile in: boards/CMakeLists.txt -DMQ_OPS=...) and exit.")
+    var printOps = false
+
+    @Flag(name: .long, help: "With --qemu: build the firmware with every op instead of only the model's (the default build list).")
+    var allOps = false
+
     @Option(name: .long, help: "Use only the first N samples of the inputs.")
     var limit: Int?
 
@@ -98,6 +104,11 @@ struct Simulate: ParsableCommand {
     func execute() throws {
         let sim = try Simulator(contentsOf: URL(fileURLWithPath: model))
         let m = sim.model
+        if printOps {
+            // One line, ';'-separated, as boards/CMakeLists.txt takes it: -DMQ_OPS="$(simulate M --print-ops)"
+            print(m.opBuildList().joined(separator: ";"))
+            return
+        }
         print("model \(model): \(m.bytes.count) bytes, \(m.opCount) ops, arena \(m.arenaSize) B (lower bound \(m.arenaLowerBound) B)")
         for (i, t) in m.inputs.enumerated() { print("  input \(i): \(t)") }
         for (i, t) in m.outputs.enumerated() { print("  output \(i): \(t)") }
@@ -141,6 +152,8 @@ struct Simulate: ParsableCommand {
             var runner = QEMURunner(catalog: cat, workDirectory: workDir.map { URL(fileURLWithPath: $0) })
             runner.runTimeout = TimeInterval(timeout)
             runner.embedding = QEMURunner.Embedding(rawValue: embed)!
+            runner.opBuildList = allOps ? nil : m.opBuildList()
+            print("firmware ops: \(runner.opBuildList.map { $0.joined(separator: ";") } ?? "all")")
             let dev = try runner.run(model: m, inputCodes: codes, sampleCount: count, board: cfg)
             print(String(format: "device %@ (%@, QEMU %@): %d sample(s); build %.1f s, run %.1f s; stack used %d B",
                          cfg.name, cfg.core, cfg.qemu_machine ?? "-", count, dev.buildSeconds, dev.runSeconds, dev.stackBytes))

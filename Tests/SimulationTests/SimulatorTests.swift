@@ -81,6 +81,35 @@ final class SimulatorTests: XCTestCase {
         XCTAssertThrowsError(try PackedModel(contentsOf: URL(fileURLWithPath: "/nonexistent/model.mqm")))
     }
 
+    /// A packed model of another format version is rejected with a message naming both versions.
+    func testOtherFormatVersionIsNamed() throws {
+        var blob = try fixture("model.mqm")
+        func le32(_ v: UInt32, at o: Int) { for i in 0..<4 { blob[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+        func fixCRCs() {
+            let body = blob[64...].withUnsafeBytes { mq_crc32($0.baseAddress, $0.count) }
+            le32(body, at: 16)
+            let head = blob[0..<60].withUnsafeBytes { mq_crc32($0.baseAddress, $0.count) }
+            le32(head, at: 60)
+        }
+        blob[4] = 1; blob[5] = 0; blob[24] = 1  // format 1.0, min runtime 1.0 (what runtime 1.0 wrote)
+        fixCRCs()
+        XCTAssertThrowsError(try PackedModel(bytes: blob, source: "old.mqm")) { e in
+            guard case SimulationError.formatVersion(let src, let found, _, let supported) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(src, "old.mqm")
+            XCTAssertEqual(found, "1.0")
+            XCTAssertTrue(supported.hasPrefix("2.x"), supported)
+            XCTAssertTrue("\(e)".contains("format version 1.0 found"), "\(e)")
+            XCTAssertTrue("\(e)".contains("this runtime supports 2.x"), "\(e)")
+        }
+        blob[4] = 2; blob[24] = 2; blob[26] = 9  // format 2.0 asking for runtime 2.9
+        fixCRCs()
+        XCTAssertThrowsError(try PackedModel(bytes: blob, source: "new.mqm")) { e in
+            guard case SimulationError.formatVersion(_, let found, let minRuntime, _) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(found, "2.0")
+            XCTAssertEqual(minRuntime, "2.9")
+        }
+    }
+
     func testWrongInputsAreRejected() throws {
         let sim = try Simulator(bytes: fixture("model.mqm"))
         let n = sim.model.inputs[0].byteCount
@@ -108,5 +137,7 @@ final class SimulatorTests: XCTestCase {
         XCTAssertFalse(l[3].copies, "the demo reshape is planned in place")
         XCTAssertEqual(model.inputs.map(\.name), ["x", "z"])
         XCTAssertEqual(model.outputs.map(\.name), ["scores", "tanh", "conv"])
+        // the firmware build list: every op type the model uses, once, in op-type order
+        XCTAssertEqual(model.opBuildList(), ["FULLY_CONNECTED", "CONV_1X1", "LUT", "ADD", "RESHAPE", "SOFTMAX", "TRANSPOSE"])
     }
 }

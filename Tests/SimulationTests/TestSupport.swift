@@ -130,7 +130,7 @@ struct FCCase {
                         var op = mq_writer_op()
                         op.type = MQ_OP_FULLY_CONNECTED
                         op.num_inputs = 1
-                        op.inputs = (0, 0, 0, 0)
+                        op.inputs = (0, 0, 0, 0, 0, 0, 0, 0)
                         op.num_outputs = 1
                         op.outputs = (1, 0)
                         op.fc.n = Int32(n)

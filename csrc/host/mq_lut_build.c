@@ -31,7 +31,11 @@ mq_status mq_lut_build(const mq_activation_desc *fn,
         (out_dtype != MQ_DTYPE_INT8 && out_dtype != MQ_DTYPE_UINT8)) {
         return MQ_ERR_DTYPE;
     }
-    if (!mq_activation_known(fn->fn) || !isfinite(fn->alpha) || !isfinite(fn->beta)) {
+    /* alpha is read by HardSigmoid and ELU only, beta by HardSigmoid only: any other function ignores
+     * them (mq_activation_desc), whatever they hold (NaN included). */
+    if (!mq_activation_known(fn->fn) ||
+        ((fn->fn == MQ_ACT_HARDSIGMOID || fn->fn == MQ_ACT_ELU) && !isfinite(fn->alpha)) ||
+        (fn->fn == MQ_ACT_HARDSIGMOID && !isfinite(fn->beta))) {
         return MQ_ERR_QPARAMS;
     }
     lo = mq_dtype_min(out_dtype);

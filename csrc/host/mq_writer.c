@@ -158,6 +158,86 @@ static void mq_w_gemm(mq_wctx *w, const mq_fc_params *fc, uint32_t *p)
     }
 }
 
+/* The 10 window words (docs/FORMAT.md, "Window block") of win at w. */
+static void mq_w_window_words(const mq_window *win, uint32_t *w)
+{
+    w[MQ_W_KERNEL_H] = (uint32_t)win->kernel_h;
+    w[MQ_W_KERNEL_W] = (uint32_t)win->kernel_w;
+    w[MQ_W_STRIDE_H] = (uint32_t)win->stride_h;
+    w[MQ_W_STRIDE_W] = (uint32_t)win->stride_w;
+    w[MQ_W_DILATION_H] = (uint32_t)win->dilation_h;
+    w[MQ_W_DILATION_W] = (uint32_t)win->dilation_w;
+    w[MQ_W_PAD_TOP] = (uint32_t)win->pad_top;
+    w[MQ_W_PAD_BOTTOM] = (uint32_t)win->pad_bottom;
+    w[MQ_W_PAD_LEFT] = (uint32_t)win->pad_left;
+    w[MQ_W_PAD_RIGHT] = (uint32_t)win->pad_right;
+}
+
+/* The given window with its sizes taken from the NHWC input and output tensors (as the loader does). */
+static void mq_w_full_window(const mq_window *given, const mq_writer_tensor *in, const mq_writer_tensor *out,
+                             mq_window *win)
+{
+    *win = *given;
+    win->batch = in->dims[0];
+    win->in_h = in->dims[1];
+    win->in_w = in->dims[2];
+    win->out_h = out->dims[1];
+    win->out_w = out->dims[2];
+}
+
+/* CONV parameters completed from the tensors (what the loader will build). */
+static void mq_w_full_conv(const mq_writer_op *op, const mq_writer_tensor *tensors, mq_conv_params *cp)
+{
+    const mq_writer_tensor *in = &tensors[op->inputs[0]];
+    *cp = op->conv2d;
+    mq_w_full_window(&op->conv2d.win, in, &tensors[op->outputs[0]], &cp->win);
+    cp->in_c = in->dims[3];
+    cp->in_zero_point = in->zero_point;
+    cp->gemm.in_dtype = in->dtype;
+}
+
+/* DEPTHWISE_CONV parameters completed from the tensors. */
+static void mq_w_full_depthwise(const mq_writer_op *op, const mq_writer_tensor *tensors, mq_depthwise_params *dw)
+{
+    const mq_writer_tensor *in = &tensors[op->inputs[0]];
+    *dw = op->depthwise;
+    mq_w_full_window(&op->depthwise.win, in, &tensors[op->outputs[0]], &dw->win);
+    dw->in_c = in->dims[3];
+    dw->in_dtype = in->dtype;
+    dw->in_zero_point = in->zero_point;
+}
+
+/* Constants and parameter words of a depthwise convolution. */
+static void mq_w_depthwise(mq_wctx *w, const mq_writer_op *op, const mq_writer_tensor *tensors, uint32_t *p)
+{
+    mq_depthwise_params dw;
+    size_t out_c, nq;
+    mq_w_full_depthwise(op, tensors, &dw);
+    out_c = (size_t)dw.in_c * (size_t)dw.depth_multiplier;
+    nq = dw.per_channel ? out_c : 1u;
+    p[MQ_P_DW_MULTIPLIER] = (uint32_t)dw.depth_multiplier;
+    p[MQ_P_DW_PER_CHANNEL] = dw.per_channel ? 1u : 0u;
+    p[MQ_P_DW_OUT_DTYPE] = (uint32_t)dw.out_dtype;
+    p[MQ_P_DW_OUT_ZERO_POINT] = (uint32_t)dw.out_zero_point;
+    p[MQ_P_DW_ACT_MIN] = (uint32_t)dw.act_min;
+    p[MQ_P_DW_ACT_MAX] = (uint32_t)dw.act_max;
+    p[MQ_P_DW_WEIGHTS + 1] = (uint32_t)mq_depthwise_weights_size(&dw);
+    p[MQ_P_DW_WEIGHTS] = mq_put_const(w, dw.weights, p[MQ_P_DW_WEIGHTS + 1]);
+    p[MQ_P_DW_BIAS] = mq_put_words(w, dw.bias, out_c);
+    p[MQ_P_DW_BIAS + 1] = 4u * (uint32_t)out_c;
+    p[MQ_P_DW_QMULT] = mq_put_words(w, dw.multiplier, nq);
+    p[MQ_P_DW_QMULT + 1] = 4u * (uint32_t)nq;
+    p[MQ_P_DW_SHIFT] = mq_put_words(w, dw.shift, nq);
+    p[MQ_P_DW_SHIFT + 1] = 4u * (uint32_t)nq;
+    if (dw.lut != NULL) {
+        p[MQ_P_DW_LUT] = mq_put_const(w, dw.lut, 256u);
+        p[MQ_P_DW_LUT + 1] = 256u;
+    }
+    mq_w_window_words(&dw.win, p + MQ_P_DW_WINDOW);
+    p[MQ_P_DW_SCRATCH_SIZE] = (uint32_t)mq_depthwise_scratch_size(&dw);
+    p[MQ_P_DW_SCRATCH] = p[MQ_P_DW_SCRATCH_SIZE] != 0u ? op->scratch_offset : 0u;
+}
+
 /* Write the op record for op (and its constants). */
 static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_writer_tensor *tensors)
 {
@@ -214,6 +294,52 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         for (i = 0; i < (uint32_t)tensors[op->inputs[0]].rank; i++) {
             p[MQ_P_TRANSPOSE_PERM + i] = (uint32_t)op->perm[i];
         }
+        break;
+    case MQ_OP_CONV: {
+        mq_conv_params cp;
+        mq_w_full_conv(op, tensors, &cp);
+        mq_w_gemm(w, &cp.gemm, p);
+        mq_w_window_words(&cp.win, p + MQ_P_CONVK_WINDOW);
+        p[MQ_P_CONVK_SCRATCH_SIZE] = (uint32_t)mq_conv_scratch_size(&cp);
+        p[MQ_P_CONVK_SCRATCH] = p[MQ_P_CONVK_SCRATCH_SIZE] != 0u ? op->scratch_offset : 0u;
+        break;
+    }
+    case MQ_OP_DEPTHWISE_CONV:
+        mq_w_depthwise(w, op, tensors, p);
+        break;
+    case MQ_OP_AVERAGE_POOL:
+    case MQ_OP_MAX_POOL:
+        mq_w_window_words(&op->pool.win, p + MQ_P_POOL_WINDOW);
+        p[MQ_P_POOL_ACT_MIN] = (uint32_t)op->pool.act_min;
+        p[MQ_P_POOL_ACT_MAX] = (uint32_t)op->pool.act_max;
+        break;
+    case MQ_OP_MEAN:
+        p[MQ_P_MEAN_MULTIPLIER] = (uint32_t)op->mean.multiplier;
+        p[MQ_P_MEAN_SHIFT] = (uint32_t)op->mean.shift;
+        p[MQ_P_MEAN_ACT_MIN] = (uint32_t)op->mean.act_min;
+        p[MQ_P_MEAN_ACT_MAX] = (uint32_t)op->mean.act_max;
+        break;
+    case MQ_OP_PAD:
+        for (i = 0; i < (uint32_t)tensors[op->inputs[0]].rank; i++) {
+            p[MQ_P_PAD_BEFORE + i] = (uint32_t)op->pad.before[i];
+            p[MQ_P_PAD_AFTER + i] = (uint32_t)op->pad.after[i];
+        }
+        break;
+    case MQ_OP_CONCAT: {
+        const int32_t rank = tensors[op->outputs[0]].rank;
+        p[MQ_P_CONCAT_AXIS] = (uint32_t)(op->axis < 0 ? op->axis + rank : op->axis);
+        break;
+    }
+    case MQ_OP_MUL:
+        p[MQ_P_MUL_MULTIPLIER] = (uint32_t)op->mul.out_multiplier;
+        p[MQ_P_MUL_SHIFT] = (uint32_t)op->mul.out_shift;
+        p[MQ_P_MUL_ACT_MIN] = (uint32_t)op->mul.act_min;
+        p[MQ_P_MUL_ACT_MAX] = (uint32_t)op->mul.act_max;
+        p[MQ_P_MUL_BROADCAST] = (uint32_t)op->mul.broadcast;
+        break;
+    case MQ_OP_REQUANTIZE:
+        p[MQ_P_REQ_MULTIPLIER] = (uint32_t)op->requantize.multiplier;
+        p[MQ_P_REQ_SHIFT] = (uint32_t)op->requantize.shift;
         break;
     default: /* MQ_OP_RESHAPE: no parameters */
         break;
@@ -285,12 +411,20 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     }
     for (i = 0; i < m->num_ops; i++) {
         const mq_writer_op *op = &m->ops[i];
-        const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm : &op->fc;
-        if (op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_TRANSPOSE) {
+        const int gemm = op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_CONV;
+        const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm
+                                 : op->type == MQ_OP_CONV   ? &op->conv2d.gemm
+                                                            : &op->fc;
+        const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL;
+        if (op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_REQUANTIZE) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
         }
-        if (op->num_inputs < 1 || op->num_inputs > 4 || op->num_outputs < 1 || op->num_outputs > 2) {
-            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..4 inputs and 1..2 outputs");
+        if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..8 inputs and 1 output");
+        }
+        if ((two_inputs && op->num_inputs != 2) || (!two_inputs && op->type != MQ_OP_CONCAT && op->num_inputs != 1)) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i,
+                           "op: ADD and MUL take 2 inputs, CONCAT 1..8, every other op 1");
         }
         for (j = 0; j < op->num_inputs + op->num_outputs; j++) {
             const int32_t id = j < op->num_inputs ? op->inputs[j] : op->outputs[j - op->num_inputs];
@@ -298,7 +432,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                 return mq_fail(d, MQ_ERR_INDEX, -1, i, "op: tensor index out of range");
             }
         }
-        if (op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1) {
+        if (gemm) {
             if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFF) {
                 return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: gemm n and k must be 1..65535");
             }
@@ -334,6 +468,45 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         }
         if (op->type == MQ_OP_CONV_1X1 && m->tensors[op->inputs[0]].rank != 4) {
             return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONV_1X1 input must be rank 4 (NHWC)");
+        }
+        if ((op->type == MQ_OP_CONV || op->type == MQ_OP_DEPTHWISE_CONV || op->type == MQ_OP_AVERAGE_POOL ||
+             op->type == MQ_OP_MAX_POOL || op->type == MQ_OP_MEAN) &&
+            m->tensors[op->inputs[0]].rank != 4) {
+            return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONV, DEPTHWISE_CONV, pools and MEAN take a rank-4 NHWC input");
+        }
+        if ((op->type == MQ_OP_CONV || op->type == MQ_OP_DEPTHWISE_CONV || op->type == MQ_OP_AVERAGE_POOL ||
+             op->type == MQ_OP_MAX_POOL) &&
+            m->tensors[op->outputs[0]].rank != 4) {
+            return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONV, DEPTHWISE_CONV and pools give a rank-4 NHWC output");
+        }
+        if (op->type == MQ_OP_DEPTHWISE_CONV) {
+            const mq_depthwise_params *dw = &op->depthwise;
+            mq_depthwise_params full;
+            if (dw->weights == NULL || dw->bias == NULL || dw->multiplier == NULL || dw->shift == NULL) {
+                return mq_fail(d, MQ_ERR_NULL, -1, i, "op: depthwise weights, bias, multiplier and shift are required");
+            }
+            if (dw->depth_multiplier < 1 || dw->depth_multiplier > 0xFFFF ||
+                (int64_t)m->tensors[op->inputs[0]].dims[3] * dw->depth_multiplier != m->tensors[op->outputs[0]].dims[3]) {
+                return mq_fail(d, MQ_ERR_SHAPE, -1, i,
+                               "op: DEPTHWISE_CONV output channels must be input channels x depth_multiplier (1..65535)");
+            }
+            mq_w_full_depthwise(op, m->tensors, &full);
+            if (mq_depthwise_weights_size(&full) == 0u) {
+                return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: DEPTHWISE_CONV geometry is invalid (weights size 0)");
+            }
+        }
+        if (op->type == MQ_OP_CONCAT) {
+            const int32_t r = m->tensors[op->outputs[0]].rank;
+            if (op->axis < -r || op->axis >= r) {
+                return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONCAT axis out of range");
+            }
+        }
+        if (op->type == MQ_OP_PAD) {
+            for (j = 0; j < 4; j++) {
+                if (op->pad.before[j] < 0 || op->pad.after[j] < 0) {
+                    return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: PAD before/after must be >= 0");
+                }
+            }
         }
     }
     return MQ_OK;
@@ -441,8 +614,8 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
     mq_wr16(b + MQ_H_VERSION_MINOR, MQ_FORMAT_VERSION_MINOR);
     mq_wr32(b + MQ_H_HEADER_SIZE, MQ_HEADER_SIZE);
     mq_wr32(b + MQ_H_TOTAL_SIZE, (uint32_t)total);
-    mq_wr16(b + MQ_H_MIN_RUNTIME_MAJOR, 1u);
-    mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, 0u);
+    mq_wr16(b + MQ_H_MIN_RUNTIME_MAJOR, MQ_FORMAT_VERSION_MAJOR);
+    mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, MQ_FORMAT_VERSION_MINOR);
     mq_wr32(b + MQ_H_ARENA_SIZE, m->arena_size);
     mq_wr32(b + MQ_H_ARENA_LOWER_BOUND, m->arena_lower_bound);
     mq_wr16(b + MQ_H_NUM_TENSORS, (uint32_t)m->num_tensors);
@@ -516,4 +689,198 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         }
     }
     return MQ_OK;
+}
+
+/* ---- constructors ---- */
+
+static mq_writer_op mq_w_op1(mq_op_type type, int32_t x, int32_t y)
+{
+    mq_writer_op op;
+    memset(&op, 0, sizeof op);
+    op.type = type;
+    op.num_inputs = 1;
+    op.inputs[0] = x;
+    op.num_outputs = 1;
+    op.outputs[0] = y;
+    return op;
+}
+
+mq_writer_op mq_writer_op_fully_connected(int32_t x, int32_t y, const mq_fc_params *fc)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_FULLY_CONNECTED, x, y);
+    if (fc != NULL) {
+        op.fc = *fc;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_conv1x1(int32_t x, int32_t y, const mq_conv1x1_params *conv, uint32_t scratch_offset)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_CONV_1X1, x, y);
+    if (conv != NULL) {
+        op.conv = *conv;
+    }
+    op.scratch_offset = scratch_offset;
+    return op;
+}
+
+mq_writer_op mq_writer_op_conv(int32_t x, int32_t y, const mq_conv_params *conv, uint32_t scratch_offset)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_CONV, x, y);
+    if (conv != NULL) {
+        op.conv2d = *conv;
+    }
+    op.scratch_offset = scratch_offset;
+    return op;
+}
+
+mq_writer_op mq_writer_op_depthwise_conv(int32_t x, int32_t y, const mq_depthwise_params *dw,
+                                         uint32_t scratch_offset)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_DEPTHWISE_CONV, x, y);
+    if (dw != NULL) {
+        op.depthwise = *dw;
+    }
+    op.scratch_offset = scratch_offset;
+    return op;
+}
+
+mq_writer_op mq_writer_op_pool(mq_op_type type, int32_t x, int32_t y, const mq_pool_params *pool)
+{
+    mq_writer_op op = mq_w_op1(type, x, y);
+    if (pool != NULL) {
+        op.pool = *pool;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_mean(int32_t x, int32_t y, const mq_mean_params *mean)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_MEAN, x, y);
+    if (mean != NULL) {
+        op.mean = *mean;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_pad(int32_t x, int32_t y, const int32_t before[4], const int32_t after[4])
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_PAD, x, y);
+    int32_t i;
+    for (i = 0; i < 4; i++) {
+        op.pad.before[i] = before != NULL ? before[i] : 0;
+        op.pad.after[i] = after != NULL ? after[i] : 0;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_concat(const int32_t *xs, int32_t num_inputs, int32_t y, int32_t axis)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_CONCAT, -1, y);
+    int32_t i;
+    op.num_inputs = num_inputs;
+    for (i = 0; i < num_inputs && i < MQ_WRITER_MAX_OP_INPUTS; i++) {
+        op.inputs[i] = xs != NULL ? xs[i] : -1;
+    }
+    if (num_inputs > MQ_WRITER_MAX_OP_INPUTS) {
+        op.num_inputs = MQ_WRITER_MAX_OP_INPUTS + 1; /* rejected by mq_writer_write */
+    }
+    op.axis = axis;
+    return op;
+}
+
+mq_writer_op mq_writer_op_mul(int32_t x1, int32_t x2, int32_t y, const mq_mul_params *mul)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_MUL, x1, y);
+    op.num_inputs = 2;
+    op.inputs[1] = x2;
+    if (mul != NULL) {
+        op.mul = *mul;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_requantize(int32_t x, int32_t y, const mq_requantize_params *rq)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_REQUANTIZE, x, y);
+    if (rq != NULL) {
+        op.requantize = *rq;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_add(int32_t x1, int32_t x2, int32_t y, const mq_add_params *add)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_ADD, x1, y);
+    op.num_inputs = 2;
+    op.inputs[1] = x2;
+    if (add != NULL) {
+        op.add = *add;
+    }
+    return op;
+}
+
+mq_writer_op mq_writer_op_lut(int32_t x, int32_t y, const uint8_t *table)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_LUT, x, y);
+    op.lut = table;
+    return op;
+}
+
+mq_writer_op mq_writer_op_reshape(int32_t x, int32_t y)
+{
+    return mq_w_op1(MQ_OP_RESHAPE, x, y);
+}
+
+mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const uint32_t *exp_table)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_SOFTMAX, x, y);
+    op.axis = axis;
+    op.exp_table = exp_table;
+    return op;
+}
+
+mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4])
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_TRANSPOSE, x, y);
+    int32_t i;
+    for (i = 0; i < 4; i++) {
+        op.perm[i] = perm != NULL ? perm[i] : 0;
+    }
+    return op;
+}
+
+size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor *tensors, int32_t num_tensors)
+{
+    const mq_writer_tensor *in, *out;
+    if (op == NULL || tensors == NULL || op->num_inputs < 1 || op->num_outputs < 1 || op->inputs[0] < 0 ||
+        op->inputs[0] >= num_tensors || op->outputs[0] < 0 || op->outputs[0] >= num_tensors) {
+        return 0u;
+    }
+    in = &tensors[op->inputs[0]];
+    out = &tensors[op->outputs[0]];
+    if (in->rank != 4 || out->rank != 4) {
+        return 0u;
+    }
+    switch (op->type) {
+    case MQ_OP_CONV_1X1: {
+        mq_conv1x1_params cp = op->conv;
+        cp.batch = in->dims[0];
+        cp.in_h = in->dims[1];
+        cp.in_w = in->dims[2];
+        return mq_conv1x1_scratch_size(&cp);
+    }
+    case MQ_OP_CONV: {
+        mq_conv_params cp;
+        mq_w_full_conv(op, tensors, &cp);
+        return mq_conv_scratch_size(&cp);
+    }
+    case MQ_OP_DEPTHWISE_CONV: {
+        mq_depthwise_params dw;
+        mq_w_full_depthwise(op, tensors, &dw);
+        return mq_depthwise_scratch_size(&dw);
+    }
+    default:
+        return 0u;
+    }
 }

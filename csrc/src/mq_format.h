@@ -25,7 +25,7 @@
 #define MQ_MAGIC1 0x51u /* 'Q' */
 #define MQ_MAGIC2 0x4Du /* 'M' */
 #define MQ_MAGIC3 0x46u /* 'F' */
-#define MQ_FORMAT_VERSION_MAJOR 1u
+#define MQ_FORMAT_VERSION_MAJOR 2u
 #define MQ_FORMAT_VERSION_MINOR 0u
 #define MQ_HEADER_SIZE 64u
 #define MQ_H_MAGIC 0u
@@ -77,21 +77,26 @@
 #define MQ_T_CH_AXIS 44u
 #define MQ_T_RESERVED1 45u /* 3 bytes */
 
-/* Op record */
-#define MQ_OP_RECORD_SIZE 112u
-#define MQ_OP_MAX_INPUTS 4u
+/* Op record (format 2: 160 bytes, 32 parameter words, up to 8 inputs) */
+#define MQ_OP_RECORD_SIZE 160u
+#define MQ_OP_MAX_INPUTS 8u     /* == MQ_CONCAT_MAX_INPUTS */
 #define MQ_OP_MAX_OUTPUTS 2u
-#define MQ_OP_NUM_PARAMS 24u
+#define MQ_OP_NUM_PARAMS 32u
 #define MQ_O_TYPE 0u
 #define MQ_O_NUM_INPUTS 1u
 #define MQ_O_NUM_OUTPUTS 2u
 #define MQ_O_RESERVED 3u
-#define MQ_O_INPUTS 4u
-#define MQ_O_OUTPUTS 12u
-#define MQ_O_PARAMS 16u
+#define MQ_O_INPUTS 4u          /* u16[8] */
+#define MQ_O_OUTPUTS 20u        /* u16[2] */
+#define MQ_O_RESERVED2 24u      /* 8 bytes, zero */
+#define MQ_O_PARAMS 32u         /* u32[32] */
 #define MQ_NO_TENSOR 0xFFFFu
 
-/* Parameter word indices, FULLY_CONNECTED and CONV_1X1 */
+#if MQ_OP_MAX_INPUTS < MQ_CONCAT_MAX_INPUTS
+#error "an op record must hold every CONCAT input"
+#endif
+
+/* Parameter word indices, FULLY_CONNECTED, CONV_1X1 and CONV (the gemm block p0..p16) */
 #define MQ_P_FC_N 0
 #define MQ_P_FC_K 1
 #define MQ_P_FC_PER_CHANNEL 2
@@ -105,6 +110,7 @@
 #define MQ_P_FC_SHIFT 13
 #define MQ_P_FC_LUT 15         /* (0, 0) = no LUT epilogue */
 #define MQ_P_FC_USED 17
+/* CONV_1X1 */
 #define MQ_P_CONV_STRIDE_H 17
 #define MQ_P_CONV_STRIDE_W 18
 #define MQ_P_CONV_PAD_TOP 19
@@ -113,6 +119,68 @@
 #define MQ_P_CONV_PAD_RIGHT 22
 #define MQ_P_CONV_SCRATCH 23
 #define MQ_P_CONV_USED 24
+/* Window block (10 words at a base index): CONV at 17, DEPTHWISE_CONV at 16, pools at 0 */
+#define MQ_W_KERNEL_H 0
+#define MQ_W_KERNEL_W 1
+#define MQ_W_STRIDE_H 2
+#define MQ_W_STRIDE_W 3
+#define MQ_W_DILATION_H 4
+#define MQ_W_DILATION_W 5
+#define MQ_W_PAD_TOP 6
+#define MQ_W_PAD_BOTTOM 7
+#define MQ_W_PAD_LEFT 8
+#define MQ_W_PAD_RIGHT 9
+#define MQ_W_WORDS 10
+/* CONV (KxK): gemm block p0..p16, window p17..p26, scratch p27 (offset), p28 (size) */
+#define MQ_P_CONVK_WINDOW 17
+#define MQ_P_CONVK_SCRATCH 27
+#define MQ_P_CONVK_SCRATCH_SIZE 28
+#define MQ_P_CONVK_USED 29
+/* DEPTHWISE_CONV */
+#define MQ_P_DW_MULTIPLIER 0   /* depth multiplier */
+#define MQ_P_DW_PER_CHANNEL 1
+#define MQ_P_DW_OUT_DTYPE 2
+#define MQ_P_DW_OUT_ZERO_POINT 3
+#define MQ_P_DW_ACT_MIN 4
+#define MQ_P_DW_ACT_MAX 5
+#define MQ_P_DW_WEIGHTS 6      /* (offset, size) */
+#define MQ_P_DW_BIAS 8
+#define MQ_P_DW_QMULT 10
+#define MQ_P_DW_SHIFT 12
+#define MQ_P_DW_LUT 14
+#define MQ_P_DW_WINDOW 16
+#define MQ_P_DW_SCRATCH 26
+#define MQ_P_DW_SCRATCH_SIZE 27
+#define MQ_P_DW_USED 28
+/* AVERAGE_POOL / MAX_POOL */
+#define MQ_P_POOL_WINDOW 0
+#define MQ_P_POOL_ACT_MIN 10
+#define MQ_P_POOL_ACT_MAX 11
+#define MQ_P_POOL_USED 12
+/* MEAN */
+#define MQ_P_MEAN_MULTIPLIER 0
+#define MQ_P_MEAN_SHIFT 1
+#define MQ_P_MEAN_ACT_MIN 2
+#define MQ_P_MEAN_ACT_MAX 3
+#define MQ_P_MEAN_USED 4
+/* PAD */
+#define MQ_P_PAD_BEFORE 0      /* 4 words */
+#define MQ_P_PAD_AFTER 4       /* 4 words */
+#define MQ_P_PAD_USED 8
+/* CONCAT */
+#define MQ_P_CONCAT_AXIS 0
+#define MQ_P_CONCAT_USED 1
+/* MUL */
+#define MQ_P_MUL_MULTIPLIER 0
+#define MQ_P_MUL_SHIFT 1
+#define MQ_P_MUL_ACT_MIN 2
+#define MQ_P_MUL_ACT_MAX 3
+#define MQ_P_MUL_BROADCAST 4
+#define MQ_P_MUL_USED 5
+/* REQUANTIZE */
+#define MQ_P_REQ_MULTIPLIER 0
+#define MQ_P_REQ_SHIFT 1
+#define MQ_P_REQ_USED 2
 /* LUT */
 #define MQ_P_LUT_TABLE 0       /* (offset, size 256) */
 #define MQ_P_LUT_USED 2
@@ -136,6 +204,71 @@
 /* TRANSPOSE */
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4
+
+/*
+ * Op build list: "a firmware links only the kernels its model uses". By default every op is compiled in.
+ * A build that defines MQ_OPS_SELECTED compiles into the loader and the interpreter only the ops it also
+ * defines as MQ_OP_<NAME>_ENABLED=1 (e.g. -DMQ_OPS_SELECTED -DMQ_OP_FULLY_CONNECTED_ENABLED=1, or the
+ * header named by MQ_OPS_CONFIG_HEADER); the kernels of the others are then never referenced and the
+ * linker (--gc-sections / static library) leaves them out. A model using a disabled op is rejected at
+ * load with MQ_ERR_UNSUPPORTED_OP. `simulate MODEL --print-ops` prints a model's list (docs/BOARDS.md).
+ */
+#ifdef MQ_OPS_CONFIG_HEADER
+#include MQ_OPS_CONFIG_HEADER
+#endif
+#ifdef MQ_OPS_SELECTED
+#define MQ_OP_DEFAULT_ENABLED 0
+#else
+#define MQ_OP_DEFAULT_ENABLED 1
+#endif
+#ifndef MQ_OP_FULLY_CONNECTED_ENABLED
+#define MQ_OP_FULLY_CONNECTED_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_CONV_1X1_ENABLED
+#define MQ_OP_CONV_1X1_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_LUT_ENABLED
+#define MQ_OP_LUT_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_ADD_ENABLED
+#define MQ_OP_ADD_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_RESHAPE_ENABLED
+#define MQ_OP_RESHAPE_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_SOFTMAX_ENABLED
+#define MQ_OP_SOFTMAX_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_TRANSPOSE_ENABLED
+#define MQ_OP_TRANSPOSE_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_CONV_ENABLED
+#define MQ_OP_CONV_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_DEPTHWISE_CONV_ENABLED
+#define MQ_OP_DEPTHWISE_CONV_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_AVERAGE_POOL_ENABLED
+#define MQ_OP_AVERAGE_POOL_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_MAX_POOL_ENABLED
+#define MQ_OP_MAX_POOL_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_MEAN_ENABLED
+#define MQ_OP_MEAN_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_PAD_ENABLED
+#define MQ_OP_PAD_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_CONCAT_ENABLED
+#define MQ_OP_CONCAT_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_MUL_ENABLED
+#define MQ_OP_MUL_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_REQUANTIZE_ENABLED
+#define MQ_OP_REQUANTIZE_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
 
 /* Metadata: fixed strings, then one name per input, then one per output */
 #define MQ_META_NUM_FIXED 5u
@@ -192,6 +325,26 @@ void mq_op_add_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
 /* Softmax view [outer, axis, inner] of a decoded tensor. */
 void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
                           const mq_tensor_rec *out, mq_softmax_params *sm);
+
+/* Window geometry of a decoded windowed op: the words at op->p[base..base+10) and the input / output
+ * tensors' NHWC dims (batch, in_h, in_w from in; out_h, out_w from out). */
+void mq_op_window(const mq_op_rec *op, uint32_t base, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                  mq_window *win);
+
+/* Kernel parameters of the new ops, from a decoded record and its tensors (no validation). */
+void mq_op_convk_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                        const mq_tensor_rec *out, mq_conv_params *conv);
+void mq_op_depthwise_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                            const mq_tensor_rec *out, mq_depthwise_params *dw);
+void mq_op_pool_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_pool_params *pool);
+void mq_op_mean_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_mean_params *mean);
+void mq_op_pad_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_pad_params *pad);
+/* ins: the op's num_inputs decoded input tensors. */
+void mq_op_concat_params(const mq_op_rec *op, const mq_tensor_rec *ins, mq_concat_params *cat);
+void mq_op_mul_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                      const mq_tensor_rec *out, mq_mul_params *mul);
+void mq_op_requantize_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                             mq_requantize_params *rq);
 
 /* CRC-32 (IEEE 802.3 reflected, 0xEDB88320). */
 uint32_t mq_crc32(const void *data, size_t n);

@@ -26,6 +26,32 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
 void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride);
 
+/*
+ * Depthwise convolution microkernels: a run of npix output pixels of one image row whose taps are
+ * taps[t] + i * step (i < npix) for t < ntaps (tap t = ky * kernel_w + kx; a padded tap points at a pixel of
+ * in_zero_point codes and then npix is 1). For every output channel o in the range (input channel c = o / M):
+ *   acc = bias[o] + sum_t x(taps[t] + i * step)[c] * W[t][o]     (x: the raw code value, W: int16 weights,
+ *                                                                   bias folded with in_zero_point: mq_host.h)
+ *   out[i * out_c + o] = mq_output_stage(acc, ...)                (mq_output_stage.h)
+ * p is already checked by the operator. The portable kernel takes any depth multiplier and a channel range;
+ * the fast variants take depth multiplier 1 and all channels (their channel tail goes to the portable one).
+ */
+typedef struct {
+    const mq_depthwise_params *p;
+    const uint8_t *const *taps;
+    int32_t ntaps;
+    int32_t npix;
+    int32_t step;      /* bytes between the taps of consecutive pixels (stride_w * in_c) */
+    uint8_t *out;      /* output pixel 0, channel 0; pixel stride out_c */
+} mq_dw_run;
+
+#define MQ_DW_MAX_TAPS 64
+
+void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end);
+void mq_dw_s8_dsp(const mq_dw_run *r);
+void mq_dw_s8_mve(const mq_dw_run *r);
+void mq_dw_s8_v7m(const mq_dw_run *r);
+
 /* 256-entry table lookup over n bytes; in place allowed. */
 void mq_lut_u8_c(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n);
 void mq_lut_u8_dsp(const uint8_t *table, const uint8_t *in, uint8_t *out, size_t n);
@@ -74,6 +100,8 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_dsp
 #define MQ_LUT_U8 mq_lut_u8_dsp
+/* the DSP GEMM's assembly pair loop needs k % 16 == 0: im2col rows are padded to it (mq_conv) */
+#define MQ_GEMM_K_PAD16 1
 #elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_v7m
 #define MQ_LUT_U8 mq_lut_u8_c
@@ -86,6 +114,21 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #else
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_c
 #define MQ_LUT_U8 mq_lut_u8_c
+#endif
+
+#ifndef MQ_GEMM_K_PAD16
+#define MQ_GEMM_K_PAD16 0
+#endif
+
+/* Depthwise (depth multiplier 1) microkernel of the target. */
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+#define MQ_DW_S8(run) mq_dw_s8_mve(run)
+#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
+#define MQ_DW_S8(run) mq_dw_s8_dsp(run)
+#elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_DW_V7M)
+#define MQ_DW_S8(run) mq_dw_s8_v7m(run)
+#else
+#define MQ_DW_S8(run) mq_dw_s8_c((run), 0, (run)->p->in_c)
 #endif
 
 #endif /* MICROQUANT_MQ_MICROKERNELS_H */

@@ -14,6 +14,7 @@
 
 #include "microquant/mq_host.h"
 #include "microquant/mq_kernels.h"
+#include "ref_litert.h"
 #include "ref_quant.h"
 
 static long g_checked;
@@ -182,12 +183,59 @@ static int report(void **state)
     return 0;
 }
 
+/*
+ * TFLite's reference ADD with a fused ReLU / ReLU6 (ResNet residual blocks), int8 and uint8: ai-edge-litert
+ * BUILTIN_REF one-op models (fixtures/litert_ops.bin), byte for byte, and the clamp must bite.
+ */
+static void test_add_relu_litert(void **state)
+{
+    lr_file f;
+    lr_record r;
+    int records = 0, relu = 0;
+    long bytes = 0, clamped = 0;
+    uint8_t got[1024];
+    (void)state;
+    assert_true(lr_open(&f, "litert_ops.bin"));
+    while (lr_next(&f, &r)) {
+        mq_add_params p;
+        int k;
+        size_t i;
+        if (r.w[0] != LR_ADD) {
+            continue;
+        }
+        assert_int_equal(mq_add_prepare((double)lr_f32(r.w[7]), r.w[4], (mq_dtype)r.w[1], (double)lr_f32(r.w[8]),
+                                        r.w[5], (mq_dtype)r.w[2], (double)lr_f32(r.w[9]), r.w[6], (mq_dtype)r.w[3],
+                                        r.w[31], r.w[32], &p), MQ_OK);
+        for (k = 0; k < r.w[34]; ++k) {
+            const uint8_t *a, *b, *want;
+            lr_sample(&r, k, &a, &b, &want);
+            assert_int_equal(mq_add(&p, a, b, got, (size_t)r.w[35]), MQ_OK);
+            if (memcmp(got, want, (size_t)r.w[37]) != 0) {
+                fail_msg("ADD record %u (act %d) sample %d differs from TFLite", f.index, r.w[30], k);
+            }
+            for (i = 0; i < (size_t)r.w[37]; ++i) {
+                const int32_t v = ref_code(got[i], r.w[3] == MQ_DTYPE_UINT8);
+                clamped += (v == r.w[31] && r.w[31] > mq_dtype_min((mq_dtype)r.w[3])) ||
+                           (v == r.w[32] && r.w[32] < mq_dtype_max((mq_dtype)r.w[3]));
+            }
+            bytes += r.w[37];
+        }
+        relu += r.w[30] != 0 && r.w[31] > mq_dtype_min((mq_dtype)r.w[3]);
+        records++;
+    }
+    lr_close(&f);
+    printf("add vs TFLite reference ADD (ai-edge-litert): %d models (%d with a fused ReLU/ReLU6 above qmin), %ld bytes "
+           "identical, %ld of them clamped\n", records, relu, bytes, clamped);
+    assert_true(records >= 20 && relu >= 10 && clamped > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_random),
         cmocka_unit_test(test_add_exhaustive),
         cmocka_unit_test(test_add_rejects_bad),
+        cmocka_unit_test(test_add_relu_litert),
     };
     return cmocka_run_group_tests(tests, NULL, report);
 }

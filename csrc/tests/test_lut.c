@@ -340,6 +340,74 @@ static int report(void **state)
     return 0;
 }
 
+/* Issue 13: alpha/beta are ignored by the functions that do not use them (NaN and inf included): the table is
+ * the one built with alpha = beta = 0; HardSigmoid (alpha, beta) and ELU (alpha) still reject non-finite ones. */
+static void test_lut_unused_alpha_beta_ignored(void **state)
+{
+    const mq_activation fns[] = {MQ_ACT_IDENTITY, MQ_ACT_SIGMOID, MQ_ACT_SILU, MQ_ACT_TANH, MQ_ACT_HARDSWISH,
+                                 MQ_ACT_GELU, MQ_ACT_MISH, MQ_ACT_EXP, MQ_ACT_RELU, MQ_ACT_RELU6};
+    const double junk[] = {NAN, INFINITY, -INFINITY, 1e308};
+    size_t i, j;
+    (void)state;
+    for (i = 0; i < sizeof fns / sizeof fns[0]; ++i) {
+        mq_activation_desc clean = {fns[i], 0.0, 0.0};
+        uint8_t want[256];
+        assert_int_equal(mq_lut_build(&clean, 0.05, 3, MQ_DTYPE_INT8, 0.01, -128, MQ_DTYPE_INT8, want), MQ_OK);
+        for (j = 0; j < sizeof junk / sizeof junk[0]; ++j) {
+            mq_activation_desc d = {fns[i], junk[j], junk[(j + 1) % 4]};
+            uint8_t got[256];
+            assert_int_equal(mq_lut_build(&d, 0.05, 3, MQ_DTYPE_INT8, 0.01, -128, MQ_DTYPE_INT8, got), MQ_OK);
+            assert_memory_equal(got, want, 256);
+        }
+    }
+    {
+        mq_activation_desc hs = {MQ_ACT_HARDSIGMOID, NAN, 0.5};
+        mq_activation_desc hs2 = {MQ_ACT_HARDSIGMOID, 0.2, INFINITY};
+        mq_activation_desc elu = {MQ_ACT_ELU, NAN, 0.0};
+        mq_activation_desc elu_beta = {MQ_ACT_ELU, 1.0, NAN};            /* ELU ignores beta */
+        uint8_t t[256];
+        assert_int_equal(mq_lut_build(&hs, 0.05, 0, MQ_DTYPE_INT8, 0.01, 0, MQ_DTYPE_INT8, t), MQ_ERR_QPARAMS);
+        assert_int_equal(mq_lut_build(&hs2, 0.05, 0, MQ_DTYPE_INT8, 0.01, 0, MQ_DTYPE_INT8, t), MQ_ERR_QPARAMS);
+        assert_int_equal(mq_lut_build(&elu, 0.05, 0, MQ_DTYPE_INT8, 0.01, 0, MQ_DTYPE_INT8, t), MQ_ERR_QPARAMS);
+        assert_int_equal(mq_lut_build(&elu_beta, 0.05, 0, MQ_DTYPE_INT8, 0.01, 0, MQ_DTYPE_INT8, t), MQ_OK);
+    }
+}
+
+/* Issue 13: one call per LUT layer from float qparams; the table equals mq_lut_build's, qparams are recorded,
+ * and sigmoid insists on its fixed output qparams. */
+static void test_lut_layer_prepare(void **state)
+{
+    mq_activation_desc silu = {MQ_ACT_SILU, 0.0, 0.0};
+    mq_activation_desc sig = {MQ_ACT_SIGMOID, 0.0, 0.0};
+    mq_lut_layer layer;
+    uint8_t want[256], out[256], in[256];
+    int i;
+    (void)state;
+    assert_int_equal(mq_lut_layer_prepare(&silu, 0.04, 10, MQ_DTYPE_UINT8, 0.03, 5, MQ_DTYPE_INT8, &layer), MQ_OK);
+    assert_int_equal(mq_lut_build(&silu, 0.04, 10, MQ_DTYPE_UINT8, 0.03, 5, MQ_DTYPE_INT8, want), MQ_OK);
+    assert_memory_equal(layer.table, want, 256);
+    assert_int_equal(layer.in_dtype, MQ_DTYPE_UINT8);
+    assert_int_equal(layer.out_dtype, MQ_DTYPE_INT8);
+    assert_int_equal(layer.in_zero_point, 10);
+    assert_int_equal(layer.out_zero_point, 5);
+    for (i = 0; i < 256; ++i) {
+        in[i] = (uint8_t)i;
+    }
+    assert_int_equal(mq_lut_apply(layer.table, in, out, 256), MQ_OK);
+    assert_memory_equal(out, want, 256);
+    assert_int_equal(mq_lut_layer_prepare(&sig, 0.04, 0, MQ_DTYPE_INT8, 1.0 / 256, -128, MQ_DTYPE_INT8, &layer), MQ_OK);
+    assert_int_equal(mq_lut_layer_prepare(&sig, 0.04, 0, MQ_DTYPE_INT8, 1.0 / 128, -128, MQ_DTYPE_INT8, &layer),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_lut_layer_prepare(&sig, 0.04, 0, MQ_DTYPE_UINT8, 1.0 / 256, -128, MQ_DTYPE_UINT8, &layer),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_lut_layer_prepare(&silu, 0.0, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, &layer),
+                     MQ_ERR_QPARAMS);
+    assert_int_equal(mq_lut_layer_prepare(&silu, 0.1, 0, MQ_DTYPE_INT32, 0.1, 0, MQ_DTYPE_INT8, &layer),
+                     MQ_ERR_DTYPE);
+    assert_int_equal(mq_lut_layer_prepare(NULL, 0.1, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, &layer), MQ_ERR_NULL);
+    assert_int_equal(mq_lut_layer_prepare(&silu, 0.1, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, NULL), MQ_ERR_NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_lut_extreme_no_nan),
         cmocka_unit_test(test_lut_apply),
         cmocka_unit_test(test_fused_epilogue),
+        cmocka_unit_test(test_lut_unused_alpha_beta_ignored),
+        cmocka_unit_test(test_lut_layer_prepare),
     };
     return cmocka_run_group_tests(tests, NULL, report);
 }

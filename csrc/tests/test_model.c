@@ -272,7 +272,8 @@ static void test_fixture_header_matches_spec(void **state)
     uint32_t i, prev_end;
     (void)state;
     assert_memory_equal(b, "MQMF", 4);
-    assert_int_equal(le16(b + 4), 1);             /* format major */
+    assert_int_equal(le16(b + 4), 2);             /* format major */
+    assert_int_equal(le16(b + 24), 2);            /* min runtime major */
     assert_int_equal(le32(b + 8), 64);            /* header size */
     assert_int_equal(le32(b + 12), blob.size);    /* total size */
     assert_int_equal(le32(b + 16), ref_crc32(b + 64, blob.size - 64));
@@ -294,7 +295,7 @@ static void test_fixture_header_matches_spec(void **state)
         prev_end = le32(e + 4) + le32(e + 8);
     }
     assert_int_equal(le32(b + 64 + 16 * 0 + 8), 11 * 48); /* tensor records */
-    assert_int_equal(le32(b + 64 + 16 * 1 + 8), 9 * 112); /* op records */
+    assert_int_equal(le32(b + 64 + 16 * 1 + 8), 9 * 160); /* op records */
     assert_int_equal(le32(b + 64 + 16 * 2 + 8), 3 * 2);   /* io ids */
     free(blob.data);
 }
@@ -454,12 +455,15 @@ static void test_targeted_corruptions(void **state)
     uint32_t p_weights_off;
     (void)state;
     expect_load(&blob, 0, (const uint8_t *)"MQMX", 4, MQ_ERR_FORMAT_MAGIC);
-    v1[0] = 2;
-    expect_load(&blob, 4, v1, 1, MQ_ERR_FORMAT_VERSION);   /* format major 2 */
-    expect_load(&blob, 25, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 512.x */
     v1[0] = 1;
-    expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 1.1 */
-    expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 1.1 readable by a 1.0 runtime */
+    expect_load(&blob, 4, v1, 1, MQ_ERR_FORMAT_VERSION);   /* format major 1 */
+    v1[0] = 3;
+    expect_load(&blob, 4, v1, 1, MQ_ERR_FORMAT_VERSION);   /* format major 3 */
+    v1[0] = 2;
+    expect_load(&blob, 25, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 514.x */
+    v1[0] = 1;
+    expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.1 */
+    expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.1 readable by a 2.0 runtime */
     expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag */
     put32(v4, (uint32_t)blob.size + 16u);
     expect_load(&blob, 12, v4, 4, MQ_ERR_FORMAT_SIZE);     /* total size beyond the buffer */
@@ -467,8 +471,10 @@ static void test_targeted_corruptions(void **state)
     expect_load(&blob, 28, v4, 4, MQ_OK);                  /* a bigger arena is legal ... */
     put32(v4, 100);
     expect_load(&blob, 28, v4, 4, MQ_ERR_ARENA);           /* ... a smaller one is not */
-    v1[0] = 9;
-    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 9 */
+    v1[0] = 17;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 17 */
+    v1[0] = 255;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP);
     v1[0] = 0;
     expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP);
     v1[0] = 11;
@@ -486,39 +492,84 @@ static void test_targeted_corruptions(void **state)
     put32(v4, 0x7FC00000u);
     expect_load(&blob, t_off + 24, v4, 4, MQ_ERR_FORMAT_TENSOR); /* NaN scale */
     /* op 0 (conv): weights reference moved past the constant section */
-    p_weights_off = o_off + 16 + 4 * 7;
+    p_weights_off = o_off + 32 + 4 * 7;
     put32(v4, section_size(b, 3));
     expect_load(&blob, p_weights_off, v4, 4, MQ_ERR_FORMAT_BOUNDS);
     put32(v4, le32(b + p_weights_off + 4) + 16);
     expect_load(&blob, p_weights_off + 4, v4, 4, MQ_ERR_FORMAT_BOUNDS); /* wrong weight size */
     put32(v4, 3);
-    expect_load(&blob, o_off + 16 + 4 * 17, v4, 4, MQ_ERR_SHAPE); /* stride 3 */
+    expect_load(&blob, o_off + 32 + 4 * 17, v4, 4, MQ_ERR_SHAPE); /* stride 3 */
     put32(v4, 0x7FFFFFFFu);
-    expect_load(&blob, o_off + 16 + 4 * 6, v4, 4, MQ_ERR_QPARAMS);    /* act_max beyond INT8 */
+    expect_load(&blob, o_off + 32 + 4 * 6, v4, 4, MQ_ERR_QPARAMS);    /* act_max beyond INT8 */
     /* a shift of 31 in the conv's first per-channel shift */
     put32(v4, 31);
-    expect_load(&blob, c_off + le32(b + o_off + 16 + 4 * 13), v4, 4, MQ_ERR_QPARAMS);
+    expect_load(&blob, c_off + le32(b + o_off + 32 + 4 * 13), v4, 4, MQ_ERR_QPARAMS);
     /* op 6 (transpose): perm (1, 1) is not a permutation */
     put32(v4, 1);
-    expect_load(&blob, o_off + 6 * 112 + 16 + 4, v4, 4, MQ_ERR_FORMAT_OP);
+    expect_load(&blob, o_off + 6 * 160 + 32 + 4, v4, 4, MQ_ERR_FORMAT_OP);
     /* op 8 (softmax): axis 3 of a rank-3 tensor */
     put32(v4, 3);
-    expect_load(&blob, o_off + 8 * 112 + 16, v4, 4, MQ_ERR_SHAPE);
+    expect_load(&blob, o_off + 8 * 160 + 32, v4, 4, MQ_ERR_SHAPE);
     /* op 8 (softmax): exp table entry 0 must be 65536 */
     put32(v4, 65535);
-    expect_load(&blob, c_off + le32(b + o_off + 8 * 112 + 16 + 4), v4, 4, MQ_ERR_QPARAMS);
+    expect_load(&blob, c_off + le32(b + o_off + 8 * 160 + 32 + 4), v4, 4, MQ_ERR_QPARAMS);
     /* op 3 (fc): output written to a CONST tensor (6) */
     v1[0] = 6;
-    expect_load(&blob, o_off + 3 * 112 + 12, v1, 1, MQ_ERR_FORMAT_OP);
+    expect_load(&blob, o_off + 3 * 160 + 20, v1, 1, MQ_ERR_FORMAT_OP);
     /* op 3 (fc): a nonzero unused parameter word */
     put32(v4, 1);
-    expect_load(&blob, o_off + 3 * 112 + 16 + 4 * 20, v4, 4, MQ_ERR_FORMAT_OP);
+    expect_load(&blob, o_off + 3 * 160 + 32 + 4 * 20, v4, 4, MQ_ERR_FORMAT_OP);
+    expect_load(&blob, o_off + 3 * 160 + 32 + 4 * 31, v4, 4, MQ_ERR_FORMAT_OP); /* the last word */
+    /* op 3: a nonzero reserved byte of the record (bytes 24..31) */
+    v1[0] = 1;
+    expect_load(&blob, o_off + 3 * 160 + 27, v1, 1, MQ_ERR_FORMAT_OP);
+    /* op 3: a used input slot beyond num_inputs (slot 7 must be 0xFFFF) */
+    v1[0] = 0;
+    expect_load(&blob, o_off + 3 * 160 + 4 + 2 * 7, v1, 1, MQ_ERR_FORMAT_OP);
     /* model output id out of range */
     v1[0] = 200;
     expect_load(&blob, section_off(b, 2) + 2, v1, 1, MQ_ERR_FORMAT_BOUNDS);
     /* metadata string length past the section */
     v1[0] = 0xFF;
     expect_load(&blob, section_off(b, 4) + 1, v1, 1, MQ_ERR_FORMAT_BOUNDS);
+    free(blob.data);
+}
+
+/* A blob of another format version is rejected, and the loader says which version it found. */
+static void test_version_reported(void **state)
+{
+    file_buf blob = read_fixture("model.mqm");
+    uint8_t *t = (uint8_t *)malloc(blob.size);
+    mq_model m;
+    (void)state;
+    assert_non_null(t);
+    assert_int_equal(mq_model_load(blob.data, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(m.format_version_major, 2);
+    assert_int_equal(m.format_version_minor, 0);
+    assert_int_equal(m.min_runtime_major, 2);
+    assert_int_equal(m.min_runtime_minor, 0);
+    /* a format 1.0 blob (as runtime 1.0 wrote them: min runtime 1.0) */
+    memcpy(t, blob.data, blob.size);
+    t[4] = 1;
+    t[24] = 1;
+    fix_crcs(t, blob.size);
+    assert_int_equal(mq_model_load(t, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_ERR_FORMAT_VERSION);
+    assert_null(m.blob);
+    assert_int_equal(m.format_version_major, 1);
+    assert_int_equal(m.format_version_minor, 0);
+    assert_int_equal(m.min_runtime_major, 1);
+    assert_int_equal(m.error_offset, 0);
+    /* format 3.7 */
+    t[4] = 3;
+    t[6] = 7;
+    fix_crcs(t, blob.size);
+    assert_int_equal(mq_model_load(t, blob.size, 0, &m), MQ_ERR_FORMAT_VERSION);
+    assert_int_equal(m.format_version_major, 3);
+    assert_int_equal(m.format_version_minor, 7);
+    /* too short for a header: nothing known */
+    assert_int_equal(mq_model_load(blob.data, 63, 0, &m), MQ_ERR_FORMAT_SIZE);
+    assert_int_equal(m.format_version_major, 0);
+    free(t);
     free(blob.data);
 }
 
@@ -534,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_targeted_corruptions),
+        cmocka_unit_test(test_version_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,17 @@ mq_status mq_pack_weights_n4k16(const int8_t *w, int32_t n, int32_t k, int8_t *p
 mq_status mq_fold_bias(const int8_t *w, const int32_t *bias, int32_t n, int32_t k,
                        int32_t in_zero_point, mq_dtype in_dtype, int32_t *folded);
 
+/* Depthwise convolution weights: TFLite's [1, kernel_h, kernel_w, out_c] int8 -> the kernels' layout, int16
+ * little-endian [kernel_h][kernel_w][out_c] (mq_depthwise_weights_size bytes = 2 * kh * kw * out_c). */
+mq_status mq_depthwise_pack_weights(const int8_t *w, int32_t kernel_h, int32_t kernel_w, int32_t out_c, void *packed,
+                                    size_t packed_size);
+
+/* Depthwise bias: prepared[o] = bias[o] (0 if bias NULL) - in_zero_point * sum_t w[t][o], modulo 2^32, where w is
+ * TFLite's [1, kh, kw, out_c] and in_zero_point the raw code value (INT8: -128..127, UINT8: 0..255): the kernels
+ * multiply raw codes and read in_zero_point for padded taps (docs/QUANTIZATION.md). */
+mq_status mq_depthwise_prepare_bias(const int8_t *w, const int32_t *bias, int32_t kernel_h, int32_t kernel_w,
+                                    int32_t out_c, int32_t in_zero_point, mq_dtype in_dtype, int32_t *prepared);
+
 /* Activation functions that can be tabulated. Values are part of the packed format. */
 typedef enum {
     MQ_ACT_IDENTITY = 0,
@@ -63,8 +74,8 @@ typedef enum {
 
 typedef struct {
     mq_activation fn;
-    double alpha;   /* HardSigmoid alpha, ELU alpha; ignored otherwise */
-    double beta;    /* HardSigmoid beta; ignored otherwise */
+    double alpha;   /* HardSigmoid alpha, ELU alpha (must be finite there); ignored otherwise, NaN included */
+    double beta;    /* HardSigmoid beta (must be finite there); ignored otherwise, NaN included */
 } mq_activation_desc;
 
 /* Numerically stable float64 reference of fn at x: finite for every finite x
@@ -94,6 +105,69 @@ mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_
                          double in2_scale, int32_t in2_zero_point, mq_dtype in2_dtype,
                          double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
                          int32_t act_min, int32_t act_max, mq_add_params *p);
+
+/*
+ * Code clamp of a fused activation that clips real values to [lo, hi] (none: -inf, +inf; ReLU: 0, +inf;
+ * ReLU6: 0, 6; Clip(lo, hi)): act_min = zp + round_half_even(lo / scale), act_max = zp + round_half_even(hi /
+ * scale), each saturated to the dtype's code range (docs/QUANTIZATION.md section 3). lo <= hi, not NaN.
+ */
+mq_status mq_clip_range(double lo, double hi, double scale, int32_t zero_point, mq_dtype dtype,
+                        int32_t *act_min, int32_t *act_max);
+
+/*
+ * One call per pooling layer (average or max): fills every field of *p from the layer description and
+ * checks it with mq_pool_check. out_h/out_w = (in + pad_a + pad_b - kernel) / stride + 1; dilation 1.
+ * (scale, zero_point) are the qparams shared by input and output; [clip_lo, clip_hi] the fused activation
+ * in real values (-INFINITY, INFINITY for none), turned into act_min/act_max by mq_clip_range.
+ */
+mq_status mq_pool_prepare(int32_t batch, int32_t in_h, int32_t in_w, int32_t channels,
+                          int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w,
+                          int32_t pad_top, int32_t pad_bottom, int32_t pad_left, int32_t pad_right,
+                          mq_dtype dtype, double scale, int32_t zero_point, double clip_lo, double clip_hi,
+                          mq_pool_params *p);
+
+/* A LUT activation layer: the table mq_lut_apply reads plus the qparams it was built for. */
+typedef struct {
+    uint8_t table[256];
+    mq_dtype in_dtype, out_dtype;
+    int32_t in_zero_point, out_zero_point;
+} mq_lut_layer;
+
+/*
+ * One call per LUT activation layer: validates (sigmoid requires its fixed output qparams,
+ * mq_sigmoid_output_qparams) and builds the table with mq_lut_build.
+ */
+mq_status mq_lut_layer_prepare(const mq_activation_desc *fn,
+                               double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
+                               double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                               mq_lut_layer *layer);
+
+/*
+ * Mean over H, W (mq_mean): (M, s) = QuantizeMultiplier(in_scale / out_scale) (double quotient of the scales as
+ * given: pass a TFLite model's float32 scales widened to double), then 1/(h*w) folded in as TFLite does:
+ * k = min(floor(log2(h*w)), 31 + s), multiplier = floor(M * 2^k / (h*w)), shift = s - k. The other fields are
+ * copied; the result is checked with mq_mean_check.
+ */
+mq_status mq_mean_prepare(int32_t batch, int32_t h, int32_t w, int32_t channels,
+                          double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
+                          double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                          int32_t act_min, int32_t act_max, mq_mean_params *p);
+
+/*
+ * Elementwise multiply (mq_mul): out multiplier/shift = QuantizeMultiplier(in1_scale * in2_scale / out_scale)
+ * in double (TFLite Micro's MUL prepare); channels > 0 only with MQ_BCAST_CHANNEL, else 0. Checked with
+ * mq_mul_check.
+ */
+mq_status mq_mul_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_dtype,
+                         double in2_scale, int32_t in2_zero_point, mq_dtype in2_dtype,
+                         double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                         int32_t act_min, int32_t act_max, mq_broadcast broadcast, int32_t channels,
+                         mq_mul_params *p);
+
+/* 8-bit requantize (mq_requantize_u8): multiplier/shift = QuantizeMultiplier(in_scale / out_scale). Checked. */
+mq_status mq_requantize_prepare(double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
+                                double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
+                                mq_requantize_params *p);
 
 #ifdef __cplusplus
 }

@@ -115,6 +115,10 @@ typedef struct {
     int32_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, each side separately (TF SAME is asymmetric) */
 } mq_window;
 
+/* Checks a window: every size >= 1 (pads >= 0), <= 2^24, out_h/out_w equal to the formula above, batch * pixels
+ * <= 2^24 for input and output. MQ_ERR_NULL / MQ_ERR_SHAPE / MQ_OK. */
+mq_status mq_window_check(const mq_window *w);
+
 /*
  * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
  * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
@@ -176,13 +180,15 @@ mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output);
 
 /*
  * Mean over H and W (global average pooling, TFLite MEAN over axes 1,2; ONNX GlobalAveragePool / ReduceMean),
- * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md).
+ * input [batch, h, w, c] -> output [batch, c], with requantization to the output qparams (docs/QUANTIZATION.md):
+ * out = clamp(out_zp + requant(sum(x) - h*w*in_zp, multiplier, shift)), 1/(h*w) folded into the multiplier by
+ * mq_mean_prepare (so multiplier is any value in [0, 2^31), not necessarily normalized).
  */
 typedef struct {
     int32_t batch, h, w, channels;
     mq_dtype in_dtype, out_dtype;
     int32_t in_zero_point, out_zero_point;
-    int32_t multiplier, shift;             /* prepared on the host */
+    int32_t multiplier, shift;             /* prepared on the host (mq_mean_prepare): [0, 2^31), [-31, 30] */
     int32_t act_min, act_max;
 } mq_mean_params;
 

@@ -29,7 +29,9 @@
 extern "C" {
 #endif
 
-#define MQ_RUNTIME_VERSION_MAJOR 1
+/* The runtime reads packed format 2.x (docs/FORMAT.md, "Versioning"); a blob of another major version is
+ * rejected with MQ_ERR_FORMAT_VERSION and mq_model.format_version_major/minor say which version it was. */
+#define MQ_RUNTIME_VERSION_MAJOR 2
 #define MQ_RUNTIME_VERSION_MINOR 0
 
 /* mq_model_load flags */
@@ -44,8 +46,20 @@ typedef enum {
     MQ_OP_ADD = 4,              /* requantized elementwise add (residual) */
     MQ_OP_RESHAPE = 5,          /* view: same bytes, new shape (no copy when planned in place) */
     MQ_OP_SOFTMAX = 6,          /* int8 softmax along one axis, LUT-based exp */
-    MQ_OP_TRANSPOSE = 7         /* byte tensor permutation of axes */
+    MQ_OP_TRANSPOSE = 7,        /* byte tensor permutation of axes */
+    MQ_OP_CONV = 8,             /* NHWC KxK convolution, group 1, stride, dilation, asymmetric padding (im2col + GEMM) */
+    MQ_OP_DEPTHWISE_CONV = 9,   /* NHWC depthwise KxK convolution, channel multiplier >= 1 */
+    MQ_OP_AVERAGE_POOL = 10,    /* NHWC average pool (valid taps only, TFLite rounding) */
+    MQ_OP_MAX_POOL = 11,        /* NHWC max pool */
+    MQ_OP_MEAN = 12,            /* mean over H and W (global average pooling), requantized */
+    MQ_OP_PAD = 13,             /* constant pad with the zero point code */
+    MQ_OP_CONCAT = 14,          /* concatenation of up to MQ_CONCAT_MAX_INPUTS tensors along one axis */
+    MQ_OP_MUL = 15,             /* requantized elementwise multiply, second operand broadcast (channel / scalar) */
+    MQ_OP_REQUANTIZE = 16       /* elementwise requantization between 8-bit qparams */
 } mq_op_type;
+
+/* Largest op type value + 1 (the loader's tables are indexed by op type). */
+#define MQ_OP_TYPE_COUNT 17
 
 /* Where a tensor's bytes live. Values are part of the packed format. */
 typedef enum {
@@ -69,7 +83,13 @@ typedef struct {
     uint32_t metadata_size;
     uint32_t error_offset;        /* after a failed load: byte offset in the blob of the record that
                                      failed validation (tensor, op, section entry, io id, metadata
-                                     string; 0 for the header). Every other field is then zero. */
+                                     string; 0 for the header). Every other field is then zero except
+                                     the four version fields below. */
+    uint16_t format_version_major; /* the blob's format version (header bytes 4..7), set whenever the blob */
+    uint16_t format_version_minor; /* has at least 64 bytes and the magic (also on failure, e.g. on
+                                      MQ_ERR_FORMAT_VERSION: "format 1.0 found, this runtime reads 2.x") */
+    uint16_t min_runtime_major;   /* the oldest runtime the blob asks for (header bytes 24..27), same rule */
+    uint16_t min_runtime_minor;
 } mq_model;
 
 /* Description of a model input or output tensor. */

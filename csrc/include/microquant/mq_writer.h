@@ -50,7 +50,11 @@ typedef struct {
 } mq_writer_tensor;
 
 /*
- * One op. Fill the fields its type uses; the others are ignored (zero them).
+ * One op. Fill the fields its type uses; the others are ignored (zero them). The mq_writer_op_*()
+ * constructors below fill one op of each type. Shapes, dtypes and zero points always come from the
+ * tensors: the geometry fields of the kernel parameter structs (batch, in_h, in_w, out_h, out_w, in_c,
+ * channels, in/out dtypes and zero points where a tensor has them) are taken from the op's tensors and
+ * the values given here are ignored; the loader checks the rest against them.
  *
  * FULLY_CONNECTED: inputs[0] = x [.., k] (8-bit), outputs[0] = y [.., n] with the same leading dims.
  *   fc: every field as for mq_fully_connected. fc.n / fc.k must match the tensors, fc.in_dtype the
@@ -62,10 +66,34 @@ typedef struct {
  *   conv: stride_h/stride_w (1 or 2), pads, and conv.gemm as fc above; conv.batch / in_h / in_w are
  *   taken from the input tensor (ignored here). scratch_offset: arena offset (multiple of 16) of
  *   mq_conv1x1_scratch_size() bytes, used only while the op runs; ignored when that size is 0.
+ * CONV (KxK, group 1): inputs[0] = x [b, h, w, c], outputs[0] = y [b, oh, ow, n].
+ *   conv2d.win: kernel_h/w, stride_h/w, dilation_h/w (>= 1), pad_top/bottom/left/right;
+ *   conv2d.gemm as fc above with n = output channels, k = kernel_h * kernel_w * c (OHWI weights, N4K16
+ *   packed, bias folded over all k). scratch_offset: arena offset of mq_conv_scratch_size() bytes
+ *   (mq_writer_op_scratch_size() gives it), ignored when that size is 0.
+ * DEPTHWISE_CONV: inputs[0] = x [b, h, w, c], outputs[0] = y [b, oh, ow, c * depth_multiplier].
+ *   depthwise: win as for CONV, depth_multiplier, weights (mq_depthwise_weights_size() bytes as the
+ *   host prepare writes them), bias (out_c int32), multiplier / shift (out_c if per_channel else 1),
+ *   per_channel, out_dtype / out_zero_point (requantized codes, as fc), act_min / act_max, lut (or NULL).
+ *   scratch_offset as for CONV (mq_depthwise_scratch_size()).
+ * AVERAGE_POOL, MAX_POOL: inputs[0] = x [b, h, w, c] -> outputs[0] = y [b, oh, ow, c], same dtype,
+ *   zero point and scale. pool.win: kernel, stride, dilation (must be 1), pads; pool.act_min/act_max.
+ * MEAN: inputs[0] = x [b, h, w, c] -> outputs[0] = y [b, c] or [b, 1, 1, c]; mean.multiplier / shift
+ *   (prepared on the host, docs/QUANTIZATION.md), mean.act_min / act_max.
+ * PAD: inputs[0] -> outputs[0], same dtype, zero point, scale and rank; pad.before[i] / pad.after[i]
+ *   for i < rank (0 beyond); out dims[i] = in dims[i] + before[i] + after[i]; padded bytes = the zero point.
+ * CONCAT: inputs[0..num_inputs) (1..MQ_CONCAT_MAX_INPUTS) -> outputs[0], all the same dtype, zero point,
+ *   scale and rank, dims equal except along axis (negative counts from the end), which adds up.
+ *   Inputs with other qparams go through a REQUANTIZE op first.
+ * MUL: inputs[0] = x1 (the output's shape), inputs[1] = x2 -> outputs[0]; mul.out_multiplier / out_shift,
+ *   act_min / act_max, broadcast: MQ_BCAST_NONE (x2 the output's shape), MQ_BCAST_CHANNEL (x2 has as many
+ *   elements as the output's last dim), MQ_BCAST_SCALAR (x2 one element).
+ * REQUANTIZE: inputs[0] -> outputs[0], same shape, 8-bit; requantize.multiplier / shift. In place allowed.
  * LUT: inputs[0] -> outputs[0], same shape, 8-bit; lut = 256-entry table; in place allowed
  *   (output at the same arena offset as the input).
  * ADD: inputs[0], inputs[1] -> outputs[0], all the same shape; add = mq_add_prepare() result, whose
- *   dtypes and zero points must match the three tensors. In place allowed (output at an input's offset).
+ *   dtypes and zero points must match the three tensors; act_min / act_max are its fused clamp (ReLU).
+ *   In place allowed (output at an input's offset).
  * RESHAPE: inputs[0] -> outputs[0], same dtype, zero point, scale and byte size. A view: give the
  *   output the input's arena offset and nothing is copied (otherwise the runtime memmoves).
  * SOFTMAX: inputs[0] -> outputs[0], same shape, 8-bit; axis (negative counts from the end);
@@ -73,21 +101,49 @@ typedef struct {
  *   softmax one (0 for UINT8, -128 for INT8; scale 1/256).
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
  */
+#define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
 typedef struct {
     mq_op_type type;
-    int32_t num_inputs;           /* 1 or 2 (ADD) */
-    int32_t inputs[4];            /* tensor indices */
+    int32_t num_inputs;           /* 1; 2 (ADD, MUL); 1..8 (CONCAT) */
+    int32_t inputs[MQ_WRITER_MAX_OP_INPUTS]; /* tensor indices */
     int32_t num_outputs;          /* 1 */
     int32_t outputs[2];           /* tensor indices */
     mq_fc_params fc;              /* FULLY_CONNECTED */
     mq_conv1x1_params conv;       /* CONV_1X1 */
-    uint32_t scratch_offset;      /* CONV_1X1 with padding */
+    uint32_t scratch_offset;      /* CONV_1X1 with padding, CONV, DEPTHWISE_CONV */
     const uint8_t *lut;           /* LUT: 256 bytes */
     mq_add_params add;            /* ADD */
-    int32_t axis;                 /* SOFTMAX */
+    int32_t axis;                 /* SOFTMAX, CONCAT */
     const uint32_t *exp_table;    /* SOFTMAX: 256 entries */
     int32_t perm[4];              /* TRANSPOSE: a permutation of 0..rank-1 */
+    mq_conv_params conv2d;        /* CONV */
+    mq_depthwise_params depthwise; /* DEPTHWISE_CONV */
+    mq_pool_params pool;          /* AVERAGE_POOL, MAX_POOL */
+    mq_mean_params mean;          /* MEAN */
+    mq_pad_params pad;            /* PAD */
+    mq_mul_params mul;            /* MUL */
+    mq_requantize_params requantize; /* REQUANTIZE */
 } mq_writer_op;
+
+/* Constructors: one op of each type, every other field zero (x, y, x1, x2: tensor indices). */
+mq_writer_op mq_writer_op_fully_connected(int32_t x, int32_t y, const mq_fc_params *fc);
+mq_writer_op mq_writer_op_conv1x1(int32_t x, int32_t y, const mq_conv1x1_params *conv, uint32_t scratch_offset);
+mq_writer_op mq_writer_op_conv(int32_t x, int32_t y, const mq_conv_params *conv, uint32_t scratch_offset);
+mq_writer_op mq_writer_op_depthwise_conv(int32_t x, int32_t y, const mq_depthwise_params *dw,
+                                         uint32_t scratch_offset);
+/* type: MQ_OP_AVERAGE_POOL or MQ_OP_MAX_POOL */
+mq_writer_op mq_writer_op_pool(mq_op_type type, int32_t x, int32_t y, const mq_pool_params *pool);
+mq_writer_op mq_writer_op_mean(int32_t x, int32_t y, const mq_mean_params *mean);
+mq_writer_op mq_writer_op_pad(int32_t x, int32_t y, const int32_t before[4], const int32_t after[4]);
+/* num_inputs in 1..MQ_CONCAT_MAX_INPUTS (more are cut to the maximum, and the writer then rejects the op) */
+mq_writer_op mq_writer_op_concat(const int32_t *xs, int32_t num_inputs, int32_t y, int32_t axis);
+mq_writer_op mq_writer_op_mul(int32_t x1, int32_t x2, int32_t y, const mq_mul_params *mul);
+mq_writer_op mq_writer_op_requantize(int32_t x, int32_t y, const mq_requantize_params *rq);
+mq_writer_op mq_writer_op_add(int32_t x1, int32_t x2, int32_t y, const mq_add_params *add);
+mq_writer_op mq_writer_op_lut(int32_t x, int32_t y, const uint8_t *table);
+mq_writer_op mq_writer_op_reshape(int32_t x, int32_t y);
+mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const uint32_t *exp_table);
+mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4]);
 
 /* Metadata: UTF-8 strings, NUL-terminated, each at most 65535 bytes; NULL means "". */
 typedef struct {
@@ -132,6 +188,13 @@ typedef struct {
  */
 mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, size_t *size,
                           mq_writer_diag *diag);
+
+/*
+ * Arena scratch bytes op needs while it runs (the planner reserves them at op->scratch_offset): the
+ * kernel's own *_scratch_size() on the op's parameters completed from its tensors. 0 for ops without
+ * scratch, and when the description is invalid (indices out of range, non-NHWC tensors).
+ */
+size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor *tensors, int32_t num_tensors);
 
 /* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320, init and final xor 0xFFFFFFFF). */
 uint32_t mq_crc32(const void *data, size_t n);

@@ -2,7 +2,13 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
+
+void mq_fully_connected_unchecked(const mq_fc_params *p, int32_t batch, const void *input, void *output)
+{
+    MQ_GEMM_S8_N4K16(p, batch, (const uint8_t *)input, p->k, (uint8_t *)output, p->n);
+}
 
 mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output)
 {
@@ -19,6 +25,6 @@ mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *i
     if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k, output, (size_t)batch * (size_t)p->n)) {
         return MQ_ERR_BUFFER;
     }
-    MQ_GEMM_S8_N4K16(p, batch, (const uint8_t *)input, p->k, (uint8_t *)output, p->n);
+    mq_fully_connected_unchecked(p, batch, input, output);
     return MQ_OK;
 }

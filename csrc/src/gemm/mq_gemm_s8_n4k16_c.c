@@ -18,6 +18,7 @@
 #include "mq_microkernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_output_stage.h"
 
 /* Input code j of a row as x' (UINT8: x - 128; INT8: the signed byte). */
 #define MQ_XU8(row, j) ((int32_t)(row)[j] - 128)
@@ -92,58 +93,28 @@
         }                                                                                           \
     } while (0)
 
-/* Requantization constants of one output channel, derived once per group of 4 channels. */
+/* Everything the output stage (mq_output_stage.h) needs, hoisted out of the row loop. */
 typedef struct {
-    int32_t m;         /* Q31 multiplier (>= 0) */
-    int32_t left;      /* max(shift, 0) */
-    int32_t right;     /* max(-shift, 0) */
-    uint32_t mask;     /* 2^right - 1 */
-    int32_t threshold; /* mask >> 1 */
-} mq_rq;
-
-/* Everything the output stage needs, hoisted out of the row loop. */
-typedef struct {
-    mq_rq ch[4];
+    mq_os_channel ch[4];
+    mq_os_out o;
     int32_t count;     /* channels in this group: min(4, n - n0) */
-    int32_t lo, hi;    /* clamp range relative to the zero point: act_min - zp, act_max - zp */
-    int32_t zp;
-    const uint8_t *lut;
 } mq_epilogue;
 
 static void mq_epilogue_init(const mq_fc_params *p, int32_t n0, mq_epilogue *e)
 {
     int32_t r;
     e->count = p->n - n0 < 4 ? p->n - n0 : 4;
-    e->zp = p->out_zero_point;
-    e->lo = p->act_min - p->out_zero_point;
-    e->hi = p->act_max - p->out_zero_point;
-    e->lut = p->lut;
+    mq_os_out_init(&e->o, p->out_zero_point, p->act_min, p->act_max, p->lut);
     for (r = 0; r < 4; ++r) {
         const int32_t c = p->per_channel && r < e->count ? n0 + r : (p->per_channel ? n0 : 0);
-        const int32_t shift = p->shift[c];
-        e->ch[r].m = p->multiplier[c];
-        e->ch[r].left = shift > 0 ? shift : 0;
-        e->ch[r].right = shift > 0 ? 0 : -shift;
-        e->ch[r].mask = (1u << e->ch[r].right) - 1u;
-        e->ch[r].threshold = (int32_t)(e->ch[r].mask >> 1);
+        mq_os_channel_init(&e->ch[r], p->multiplier[c], p->shift[c]);
     }
 }
 
-/*
- * Output stage of one accumulator, bit-exact with mq_requantize_clamp() for the parameters the operators
- * accept (multiplier >= 0, shift in [-31, 30]; mq_fc_params_check):
- *   x = acc << left (mod 2^32); s = SRDHM(x, m) = floor((x*m + 2^30) / 2^31) (x*m != INT32_MIN^2 as m >= 0);
- *   r = RDBPOT(s, right); v = clamp(r, lo - zp, hi - zp) + zp (clamping before adding the zero point cannot
- *   overflow and gives the same code). Right shifts of negative values are arithmetic, as mq_rdbpot assumes.
- */
-static inline uint8_t mq_out1(uint32_t acc, const mq_rq *q, const mq_epilogue *e)
+/* The shared output stage of one accumulator (mq_output_stage.h: mq_os_requant + mq_os_finish). */
+static inline uint8_t mq_out1(uint32_t acc, const mq_os_channel *q, const mq_epilogue *e)
 {
-    const int32_t x = mq_u32_to_i32(acc << q->left);
-    const int32_t s = (int32_t)(((int64_t)x * q->m + ((int64_t)1 << 30)) >> 31);
-    const int32_t rem = (int32_t)((uint32_t)s & q->mask);
-    const int32_t r = (s >> q->right) + (rem > q->threshold + (s < 0 ? 1 : 0) ? 1 : 0);
-    const int32_t v = (r < e->lo ? e->lo : (r > e->hi ? e->hi : r)) + e->zp;
-    return e->lut != NULL ? e->lut[(uint8_t)v] : (uint8_t)v;
+    return mq_os_finish(mq_os_requant(acc, q), &e->o);
 }
 
 /* Store channels [n0, n0 + count) of one output row (orow points at channel n0). */

@@ -119,3 +119,139 @@ void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const m
     sm->out_dtype = out->dtype;
     sm->exp_table = (const uint32_t *)(const void *)(constants + op->p[MQ_P_SOFTMAX_TABLE]);
 }
+
+void mq_op_window(const mq_op_rec *op, uint32_t base, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                  mq_window *win)
+{
+    const uint32_t *w = op->p + base;
+    win->batch = in->dims[0];
+    win->in_h = in->dims[1];
+    win->in_w = in->dims[2];
+    win->out_h = out->dims[1];
+    win->out_w = out->dims[2];
+    win->kernel_h = (int32_t)w[MQ_W_KERNEL_H];
+    win->kernel_w = (int32_t)w[MQ_W_KERNEL_W];
+    win->stride_h = (int32_t)w[MQ_W_STRIDE_H];
+    win->stride_w = (int32_t)w[MQ_W_STRIDE_W];
+    win->dilation_h = (int32_t)w[MQ_W_DILATION_H];
+    win->dilation_w = (int32_t)w[MQ_W_DILATION_W];
+    win->pad_top = (int32_t)w[MQ_W_PAD_TOP];
+    win->pad_bottom = (int32_t)w[MQ_W_PAD_BOTTOM];
+    win->pad_left = (int32_t)w[MQ_W_PAD_LEFT];
+    win->pad_right = (int32_t)w[MQ_W_PAD_RIGHT];
+}
+
+void mq_op_convk_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                        const mq_tensor_rec *out, mq_conv_params *conv)
+{
+    mq_op_window(op, MQ_P_CONVK_WINDOW, in, out, &conv->win);
+    conv->in_c = in->dims[3];
+    conv->in_zero_point = in->zero_point;
+    mq_op_fc_params(constants, op, in, &conv->gemm);
+}
+
+void mq_op_depthwise_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                            const mq_tensor_rec *out, mq_depthwise_params *dw)
+{
+    const uint32_t *p = op->p;
+    mq_op_window(op, MQ_P_DW_WINDOW, in, out, &dw->win);
+    dw->in_c = in->dims[3];
+    dw->depth_multiplier = (int32_t)p[MQ_P_DW_MULTIPLIER];
+    dw->in_dtype = in->dtype;
+    dw->out_dtype = (mq_dtype)p[MQ_P_DW_OUT_DTYPE];
+    dw->in_zero_point = in->zero_point;
+    dw->out_zero_point = (int32_t)p[MQ_P_DW_OUT_ZERO_POINT];
+    dw->weights = (const int8_t *)(const void *)(constants + p[MQ_P_DW_WEIGHTS]);
+    dw->bias = (const int32_t *)(const void *)(constants + p[MQ_P_DW_BIAS]);
+    dw->multiplier = (const int32_t *)(const void *)(constants + p[MQ_P_DW_QMULT]);
+    dw->shift = (const int32_t *)(const void *)(constants + p[MQ_P_DW_SHIFT]);
+    dw->per_channel = (int32_t)p[MQ_P_DW_PER_CHANNEL];
+    dw->act_min = (int32_t)p[MQ_P_DW_ACT_MIN];
+    dw->act_max = (int32_t)p[MQ_P_DW_ACT_MAX];
+    dw->lut = p[MQ_P_DW_LUT + 1] != 0u ? constants + p[MQ_P_DW_LUT] : NULL;
+}
+
+void mq_op_pool_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_pool_params *pool)
+{
+    mq_op_window(op, MQ_P_POOL_WINDOW, in, out, &pool->win);
+    pool->channels = in->dims[3];
+    pool->dtype = in->dtype;
+    pool->act_min = (int32_t)op->p[MQ_P_POOL_ACT_MIN];
+    pool->act_max = (int32_t)op->p[MQ_P_POOL_ACT_MAX];
+}
+
+void mq_op_mean_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_mean_params *mean)
+{
+    mean->batch = in->dims[0];
+    mean->h = in->dims[1];
+    mean->w = in->dims[2];
+    mean->channels = in->dims[3];
+    mean->in_dtype = in->dtype;
+    mean->out_dtype = out->dtype;
+    mean->in_zero_point = in->zero_point;
+    mean->out_zero_point = out->zero_point;
+    mean->multiplier = (int32_t)op->p[MQ_P_MEAN_MULTIPLIER];
+    mean->shift = (int32_t)op->p[MQ_P_MEAN_SHIFT];
+    mean->act_min = (int32_t)op->p[MQ_P_MEAN_ACT_MIN];
+    mean->act_max = (int32_t)op->p[MQ_P_MEAN_ACT_MAX];
+}
+
+void mq_op_pad_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_pad_params *pad)
+{
+    int32_t i;
+    for (i = 0; i < 4; i++) {
+        pad->in_dims[i] = in->dims[i];
+        pad->before[i] = (int32_t)op->p[MQ_P_PAD_BEFORE + i];
+        pad->after[i] = (int32_t)op->p[MQ_P_PAD_AFTER + i];
+    }
+    pad->value = (uint8_t)((uint32_t)out->zero_point & 0xFFu);
+}
+
+void mq_op_concat_params(const mq_op_rec *op, const mq_tensor_rec *ins, mq_concat_params *cat)
+{
+    const uint32_t axis = op->p[MQ_P_CONCAT_AXIS];
+    int32_t outer = 1, inner = 1;
+    uint32_t i;
+    for (i = 0; i < 4u; i++) {
+        if (i < axis) {
+            outer *= ins[0].dims[i];
+        } else if (i > axis) {
+            inner *= ins[0].dims[i]; /* dims beyond rank are 1 */
+        }
+    }
+    cat->num_inputs = (int32_t)op->num_inputs;
+    cat->outer = outer;
+    cat->inner = inner;
+    for (i = 0; i < (uint32_t)MQ_CONCAT_MAX_INPUTS; i++) {
+        cat->axis_sizes[i] = i < op->num_inputs && axis < 4u ? ins[i].dims[axis] : 0;
+    }
+}
+
+void mq_op_mul_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                      const mq_tensor_rec *out, mq_mul_params *mul)
+{
+    mul->in1_dtype = in1->dtype;
+    mul->in2_dtype = in2->dtype;
+    mul->out_dtype = out->dtype;
+    mul->in1_zero_point = in1->zero_point;
+    mul->in2_zero_point = in2->zero_point;
+    mul->out_zero_point = out->zero_point;
+    mul->out_multiplier = (int32_t)op->p[MQ_P_MUL_MULTIPLIER];
+    mul->out_shift = (int32_t)op->p[MQ_P_MUL_SHIFT];
+    mul->act_min = (int32_t)op->p[MQ_P_MUL_ACT_MIN];
+    mul->act_max = (int32_t)op->p[MQ_P_MUL_ACT_MAX];
+    mul->broadcast = (mq_broadcast)op->p[MQ_P_MUL_BROADCAST];
+    /* channels only for a per-channel operand (the kernel's check wants 0 otherwise) */
+    mul->channels = mul->broadcast == MQ_BCAST_CHANNEL && out->rank >= 1 && out->rank <= 4 ? out->dims[out->rank - 1] : 0;
+}
+
+void mq_op_requantize_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                             mq_requantize_params *rq)
+{
+    rq->in_dtype = in->dtype;
+    rq->out_dtype = out->dtype;
+    rq->in_zero_point = in->zero_point;
+    rq->out_zero_point = out->zero_point;
+    rq->multiplier = (int32_t)op->p[MQ_P_REQ_MULTIPLIER];
+    rq->shift = (int32_t)op->p[MQ_P_REQ_SHIFT];
+}

@@ -21,6 +21,13 @@ typedef struct {
     uint32_t fail_at;           /* byte offset of the field being checked */
 } mq_lctx;
 
+/* Helpers used only by some ops: a build list (MQ_OPS_SELECTED) may leave them unused. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MQ_MAYBE_UNUSED __attribute__((unused))
+#else
+#define MQ_MAYBE_UNUSED
+#endif
+
 #define MQ_REQUIRE(cond, status) \
     do {                         \
         if (!(cond)) {           \
@@ -28,26 +35,26 @@ typedef struct {
         }                        \
     } while (0)
 
-static int mq_is_8bit(mq_dtype t)
+MQ_MAYBE_UNUSED static int mq_is_8bit(mq_dtype t)
 {
     return t == MQ_DTYPE_INT8 || t == MQ_DTYPE_UINT8;
 }
 
 /* A constant reference (offset, size) into the constant section: aligned, in bounds, expected size. */
-static int mq_const_ref_ok(const mq_lctx *c, uint32_t offset, uint32_t size, uint64_t expected)
+MQ_MAYBE_UNUSED static int mq_const_ref_ok(const mq_lctx *c, uint32_t offset, uint32_t size, uint64_t expected)
 {
     return (offset % MQ_ALIGN) == 0u && (uint64_t)size == expected && offset <= c->constants_size &&
            size <= c->constants_size - offset;
 }
 
 /* Arena ranges [a, a+as) and [b, b+bs) intersect. */
-static int mq_arena_overlap(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
+MQ_MAYBE_UNUSED static int mq_arena_overlap(uint32_t a, uint32_t as, uint32_t b, uint32_t bs)
 {
     return a < b + bs && b < a + as;
 }
 
 /* Output out may be placed exactly on input in (same offset) or apart from it, never partially over it. */
-static int mq_inplace_or_apart(const mq_tensor_rec *in, const mq_tensor_rec *out, int allow_same)
+MQ_MAYBE_UNUSED static int mq_inplace_or_apart(const mq_tensor_rec *in, const mq_tensor_rec *out, int allow_same)
 {
     if (in->storage != MQ_STORAGE_ARENA) {
         return 1;
@@ -58,7 +65,7 @@ static int mq_inplace_or_apart(const mq_tensor_rec *in, const mq_tensor_rec *out
     return !mq_arena_overlap(in->offset, in->size, out->offset, out->size);
 }
 
-static int mq_same_shape(const mq_tensor_rec *a, const mq_tensor_rec *b)
+MQ_MAYBE_UNUSED static int mq_same_shape(const mq_tensor_rec *a, const mq_tensor_rec *b)
 {
     int32_t i;
     if (a->rank != b->rank) {
@@ -136,83 +143,7 @@ static mq_status mq_check_tensor(mq_lctx *c, uint32_t id)
     return MQ_OK;
 }
 
-/* FULLY_CONNECTED (conv == 0) and CONV_1X1 (conv == 1). */
-static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
-                               const mq_tensor_rec *out, int conv)
-{
-    const uint32_t *p = op->p;
-    const uint32_t n = p[MQ_P_FC_N], k = p[MQ_P_FC_K];
-    const uint32_t per_channel = p[MQ_P_FC_PER_CHANNEL];
-    const uint32_t req_dtype = p[MQ_P_FC_OUT_DTYPE];
-    const int32_t req_zp = (int32_t)p[MQ_P_FC_OUT_ZERO_POINT];
-    const uint32_t nq = per_channel != 0u ? n : 1u;
-    const int32_t last = in->rank - 1;
-    uint64_t want[4];
-    mq_fc_params fc;
-    mq_status st;
-    int32_t i;
-
-    /* n, k, per_channel bound the constant sizes below; dtypes, zero point, clamp range, shifts and
-     * multipliers are checked by the kernel's own mq_fc_params_check further down. */
-    MQ_REQUIRE(n >= 1u && n <= 0xFFFFu && k >= 1u && k <= 0xFFFFu && per_channel <= 1u, MQ_ERR_FORMAT_OP);
-    MQ_REQUIRE(mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
-    MQ_REQUIRE((uint32_t)in->dims[last] == k && in->rank == out->rank && (uint32_t)out->dims[last] == n,
-               MQ_ERR_SHAPE);
-    /* weights, bias, multiplier, shift: (offset, size) pairs at p7..p14 with these exact sizes */
-    /* N4K16 packed size (mq_packed_weights_size_n4k16) in 64 bits: it reaches 2^32 for n, k near 2^16 */
-    want[0] = (uint64_t)((n + 3u) / 4u * 4u) * ((k + 15u) / 16u * 16u);
-    want[1] = n * 4u;
-    want[2] = nq * 4u;
-    want[3] = nq * 4u;
-    for (i = 0; i < 4; i++) {
-        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_WEIGHTS + 2 * i], p[MQ_P_FC_WEIGHTS + 2 * i + 1], want[i]),
-                   MQ_ERR_FORMAT_BOUNDS);
-    }
-    if (p[MQ_P_FC_LUT] == 0u && p[MQ_P_FC_LUT + 1] == 0u) {
-        /* No epilogue: the output tensor holds the requantized codes. */
-        MQ_REQUIRE((uint32_t)out->dtype == req_dtype && out->zero_point == req_zp, MQ_ERR_QPARAMS);
-    } else {
-        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_LUT], p[MQ_P_FC_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
-    }
-    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
-    mq_op_fc_params(c->constants, op, in, &fc);
-    /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
-    st = mq_fc_params_check(&fc);
-    MQ_REQUIRE(st == MQ_OK, st);
-    if (!conv) {
-        /* Leading dims are the batch: equal on both sides. */
-        for (i = 0; i < last; i++) {
-            MQ_REQUIRE(in->dims[i] == out->dims[i], MQ_ERR_SHAPE);
-        }
-    } else {
-        mq_conv1x1_params cp;
-        int32_t oh = 0, ow = 0;
-        size_t scratch;
-        const uint32_t s_off = p[MQ_P_CONV_SCRATCH];
-        MQ_REQUIRE(in->rank == 4 && in->dims[0] == out->dims[0], MQ_ERR_SHAPE);
-        mq_op_conv_params(c->constants, op, in, &cp);
-        /* stride 1 or 2, pads in [0, 2^24] (a word >= 2^31 reads as a negative pad): the kernel's check */
-        st = mq_conv1x1_output_size(&cp, &oh, &ow);
-        MQ_REQUIRE(st == MQ_OK, st);
-        MQ_REQUIRE(out->dims[1] == oh && out->dims[2] == ow, MQ_ERR_SHAPE);
-        scratch = mq_conv1x1_scratch_size(&cp);
-        if (scratch == 0u) {
-            MQ_REQUIRE(s_off == 0u, MQ_ERR_FORMAT_OP);
-        } else {
-            /* scratch <= k < 2^16 */
-            MQ_REQUIRE((s_off % MQ_ALIGN) == 0u && s_off <= c->arena_size &&
-                           (uint32_t)scratch <= c->arena_size - s_off,
-                       MQ_ERR_ARENA);
-            MQ_REQUIRE(!mq_arena_overlap(s_off, (uint32_t)scratch, out->offset, out->size), MQ_ERR_ARENA);
-            MQ_REQUIRE(in->storage != MQ_STORAGE_ARENA ||
-                           !mq_arena_overlap(s_off, (uint32_t)scratch, in->offset, in->size),
-                       MQ_ERR_ARENA);
-        }
-    }
-    return MQ_OK;
-}
-
-static mq_status mq_check_add(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+MQ_MAYBE_UNUSED static mq_status mq_check_add(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
                               const mq_tensor_rec *out)
 {
     mq_add_params a;
@@ -228,7 +159,7 @@ static mq_status mq_check_add(const mq_op_rec *op, const mq_tensor_rec *in1, con
     return MQ_OK;
 }
 
-static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+MQ_MAYBE_UNUSED static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
                                   const mq_tensor_rec *out)
 {
     const uint32_t axis = op->p[MQ_P_SOFTMAX_AXIS];
@@ -249,7 +180,7 @@ static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_rec *op, const m
     return MQ_OK;
 }
 
-static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+MQ_MAYBE_UNUSED static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
 {
     uint32_t seen = 0u;
     int32_t i;
@@ -270,26 +201,365 @@ static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in
     return MQ_OK;
 }
 
-/* Words of op->p each type uses; the rest must be zero. 0xFF marks an unsupported type. */
-static const uint8_t mq_params_used[8] = {
-    0xFFu, MQ_P_FC_USED, MQ_P_CONV_USED, MQ_P_LUT_USED, MQ_P_ADD_USED,
-    MQ_P_RESHAPE_USED, MQ_P_SOFTMAX_USED, MQ_P_TRANSPOSE_USED,
+/* Scratch [off, off + size) of an op: 16-aligned, inside the arena, overlapping none of the op's arena
+ * tensors (inputs and output). size 0 needs offset 0. */
+MQ_MAYBE_UNUSED static mq_status mq_check_scratch(const mq_lctx *c, uint32_t off, uint64_t size, const mq_tensor_rec *in,
+                                  const mq_tensor_rec *out)
+{
+    if (size == 0u) {
+        MQ_REQUIRE(off == 0u, MQ_ERR_FORMAT_OP);
+        return MQ_OK;
+    }
+    MQ_REQUIRE((off % MQ_ALIGN) == 0u && off <= c->arena_size && size <= (uint64_t)(c->arena_size - off),
+               MQ_ERR_ARENA);
+    MQ_REQUIRE(!mq_arena_overlap(off, (uint32_t)size, out->offset, out->size), MQ_ERR_ARENA);
+    MQ_REQUIRE(in->storage != MQ_STORAGE_ARENA || !mq_arena_overlap(off, (uint32_t)size, in->offset, in->size),
+               MQ_ERR_ARENA);
+    return MQ_OK;
+}
+
+/* Both NHWC rank 4 with the same batch. */
+MQ_MAYBE_UNUSED static int mq_nhwc_pair(const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    return in->rank == 4 && out->rank == 4 && in->dims[0] == out->dims[0];
+}
+
+/* Same dtype, zero point and scale bits (ops that move codes without requantizing). */
+MQ_MAYBE_UNUSED static int mq_same_qparams(const mq_tensor_rec *a, const mq_tensor_rec *b)
+{
+    return a->dtype == b->dtype && a->zero_point == b->zero_point && a->scale_bits == b->scale_bits;
+}
+
+/* The requantized-output block of a gemm-based op (FULLY_CONNECTED, CONV_1X1, CONV): n, k, per_channel,
+ * the exact sizes of weights, bias, multipliers, shifts and LUT, the output's qparams, and the kernel's
+ * own mq_fc_params_check. Shapes are checked by the caller. */
+MQ_MAYBE_UNUSED static mq_status mq_check_gemm_block(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                     const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t n = p[MQ_P_FC_N], k = p[MQ_P_FC_K];
+    const uint32_t per_channel = p[MQ_P_FC_PER_CHANNEL];
+    const uint32_t req_dtype = p[MQ_P_FC_OUT_DTYPE];
+    const int32_t req_zp = (int32_t)p[MQ_P_FC_OUT_ZERO_POINT];
+    const uint32_t nq = per_channel != 0u ? n : 1u;
+    uint64_t want[4];
+    mq_fc_params fc;
+    mq_status st;
+    int32_t i;
+
+    /* n, k, per_channel bound the constant sizes below; dtypes, zero point, clamp range, shifts and
+     * multipliers are checked by the kernel's own mq_fc_params_check further down. */
+    MQ_REQUIRE(n >= 1u && n <= 0xFFFFu && k >= 1u && k <= 0xFFFFu && per_channel <= 1u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    /* N4K16 packed size (mq_packed_weights_size_n4k16) in 64 bits: it reaches 2^32 for n, k near 2^16 */
+    want[0] = (uint64_t)((n + 3u) / 4u * 4u) * ((k + 15u) / 16u * 16u);
+    want[1] = n * 4u;
+    want[2] = nq * 4u;
+    want[3] = nq * 4u;
+    for (i = 0; i < 4; i++) {
+        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_WEIGHTS + 2 * i], p[MQ_P_FC_WEIGHTS + 2 * i + 1], want[i]),
+                   MQ_ERR_FORMAT_BOUNDS);
+    }
+    if (p[MQ_P_FC_LUT] == 0u && p[MQ_P_FC_LUT + 1] == 0u) {
+        /* No epilogue: the output tensor holds the requantized codes. */
+        MQ_REQUIRE((uint32_t)out->dtype == req_dtype && out->zero_point == req_zp, MQ_ERR_QPARAMS);
+    } else {
+        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_LUT], p[MQ_P_FC_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_fc_params(c->constants, op, in, &fc);
+    /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
+    st = mq_fc_params_check(&fc);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+
+#if MQ_OP_FULLY_CONNECTED_ENABLED || MQ_OP_CONV_1X1_ENABLED
+/* FULLY_CONNECTED (conv == 0) and CONV_1X1 (conv == 1). */
+static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                               const mq_tensor_rec *out, int conv)
+{
+    const uint32_t *p = op->p;
+    const int32_t last = in->rank - 1;
+    mq_status st;
+    int32_t i;
+
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE((uint32_t)in->dims[last] == p[MQ_P_FC_K] && in->rank == out->rank &&
+                   (uint32_t)out->dims[last] == p[MQ_P_FC_N],
+               MQ_ERR_SHAPE);
+    st = mq_check_gemm_block(c, op, in, out);
+    MQ_REQUIRE(st == MQ_OK, st);
+    if (!conv) {
+        /* Leading dims are the batch: equal on both sides. */
+        for (i = 0; i < last; i++) {
+            MQ_REQUIRE(in->dims[i] == out->dims[i], MQ_ERR_SHAPE);
+        }
+    } else {
+        mq_conv1x1_params cp;
+        int32_t oh = 0, ow = 0;
+        MQ_REQUIRE(in->rank == 4 && in->dims[0] == out->dims[0], MQ_ERR_SHAPE);
+        mq_op_conv_params(c->constants, op, in, &cp);
+        /* stride 1 or 2, pads in [0, 2^24] (a word >= 2^31 reads as a negative pad): the kernel's check */
+        st = mq_conv1x1_output_size(&cp, &oh, &ow);
+        MQ_REQUIRE(st == MQ_OK, st);
+        MQ_REQUIRE(out->dims[1] == oh && out->dims[2] == ow, MQ_ERR_SHAPE);
+        /* scratch <= k < 2^16 */
+        return mq_check_scratch(c, p[MQ_P_CONV_SCRATCH], mq_conv1x1_scratch_size(&cp), in, out);
+    }
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_CONV_ENABLED
+/* CONV (KxK): gemm block with k = kernel_h * kernel_w * in_c, window, im2col scratch. */
+static mq_status mq_check_convk(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t *w = p + MQ_P_CONVK_WINDOW;
+    mq_conv_params cp;
+    mq_status st;
+    MQ_REQUIRE(mq_nhwc_pair(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE((uint64_t)w[MQ_W_KERNEL_H] * w[MQ_W_KERNEL_W] * (uint32_t)in->dims[3] == p[MQ_P_FC_K] &&
+                   (uint32_t)out->dims[3] == p[MQ_P_FC_N],
+               MQ_ERR_SHAPE);
+    st = mq_check_gemm_block(c, op, in, out);
+    MQ_REQUIRE(st == MQ_OK, st);
+    mq_op_convk_params(c->constants, op, in, out, &cp);
+    /* window (kernel, stride, dilation, pads against in/out sizes), in zero point, gemm: the kernel's check */
+    st = mq_conv_check(&cp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE((uint64_t)p[MQ_P_CONVK_SCRATCH_SIZE] == (uint64_t)mq_conv_scratch_size(&cp), MQ_ERR_FORMAT_OP);
+    return mq_check_scratch(c, p[MQ_P_CONVK_SCRATCH], p[MQ_P_CONVK_SCRATCH_SIZE], in, out);
+}
+#endif
+
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+static mq_status mq_check_depthwise(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                    const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t mult = p[MQ_P_DW_MULTIPLIER];
+    const uint64_t out_c = (uint64_t)(uint32_t)in->dims[3] * mult;
+    const uint64_t nq = p[MQ_P_DW_PER_CHANNEL] != 0u ? out_c : 1u;
+    mq_depthwise_params dw;
+    size_t wsize;
+    mq_status st;
+    MQ_REQUIRE(mq_nhwc_pair(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(mult >= 1u && mult <= 0xFFFFu && p[MQ_P_DW_PER_CHANNEL] <= 1u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(out_c == (uint64_t)(uint32_t)out->dims[3], MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    /* bias, multipliers, shifts first: the kernel's check reads them */
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_DW_BIAS], p[MQ_P_DW_BIAS + 1], out_c * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_DW_QMULT], p[MQ_P_DW_QMULT + 1], nq * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_DW_SHIFT], p[MQ_P_DW_SHIFT + 1], nq * 4u),
+               MQ_ERR_FORMAT_BOUNDS);
+    if (p[MQ_P_DW_LUT] == 0u && p[MQ_P_DW_LUT + 1] == 0u) {
+        MQ_REQUIRE((uint32_t)out->dtype == p[MQ_P_DW_OUT_DTYPE] && out->zero_point == (int32_t)p[MQ_P_DW_OUT_ZERO_POINT],
+                   MQ_ERR_QPARAMS);
+    } else {
+        MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_DW_LUT], p[MQ_P_DW_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_depthwise_params(c->constants, op, in, out, &dw);
+    wsize = mq_depthwise_weights_size(&dw);
+    MQ_REQUIRE(wsize != 0u && mq_const_ref_ok(c, p[MQ_P_DW_WEIGHTS], p[MQ_P_DW_WEIGHTS + 1], (uint64_t)wsize),
+               MQ_ERR_FORMAT_BOUNDS);
+    st = mq_depthwise_check(&dw);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE((uint64_t)p[MQ_P_DW_SCRATCH_SIZE] == (uint64_t)mq_depthwise_scratch_size(&dw), MQ_ERR_FORMAT_OP);
+    return mq_check_scratch(c, p[MQ_P_DW_SCRATCH], p[MQ_P_DW_SCRATCH_SIZE], in, out);
+}
+#endif
+
+#if MQ_OP_AVERAGE_POOL_ENABLED || MQ_OP_MAX_POOL_ENABLED
+static mq_status mq_check_pool(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    mq_pool_params pp;
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(in->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_qparams(in, out), MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_nhwc_pair(in, out) && in->dims[3] == out->dims[3], MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_pool_params(op, in, out, &pp);
+    st = mq_pool_check(&pp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_MEAN_ENABLED
+static mq_status mq_check_mean(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    mq_mean_params mp;
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    /* [b, h, w, c] -> [b, c] or [b, 1, 1, c] */
+    MQ_REQUIRE(in->rank == 4 && (out->rank == 2 || (out->rank == 4 && out->dims[1] == 1 && out->dims[2] == 1)) &&
+                   out->dims[0] == in->dims[0] && out->dims[out->rank - 1] == in->dims[3],
+               MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_mean_params(op, in, out, &mp);
+    st = mq_mean_check(&mp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_PAD_ENABLED
+static mq_status mq_check_pad(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    mq_pad_params pp;
+    mq_status st;
+    int32_t i;
+    MQ_REQUIRE(mq_is_8bit(in->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_qparams(in, out), MQ_ERR_QPARAMS);
+    MQ_REQUIRE(in->rank == out->rank, MQ_ERR_SHAPE);
+    for (i = 0; i < 4; i++) {
+        const uint32_t before = op->p[MQ_P_PAD_BEFORE + i], after = op->p[MQ_P_PAD_AFTER + i];
+        if (i < in->rank) {
+            MQ_REQUIRE(before <= 0x7FFFFFFFu && after <= 0x7FFFFFFFu &&
+                           (uint64_t)(uint32_t)in->dims[i] + before + after == (uint64_t)(uint32_t)out->dims[i],
+                       MQ_ERR_SHAPE);
+        } else {
+            MQ_REQUIRE(before == 0u && after == 0u, MQ_ERR_FORMAT_OP);
+        }
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    mq_op_pad_params(op, in, out, &pp);
+    st = mq_pad_check(&pp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_CONCAT_ENABLED
+static mq_status mq_check_concat(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *out)
+{
+    mq_tensor_rec ins[MQ_OP_MAX_INPUTS];
+    mq_concat_params cp;
+    const uint32_t axis = op->p[MQ_P_CONCAT_AXIS];
+    uint64_t sum = 0u;
+    uint32_t slice;
+    uint32_t i;
+    int32_t d;
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(axis < (uint32_t)out->rank, MQ_ERR_SHAPE);
+    for (i = 0; i < op->num_inputs; i++) {
+        mq_tensor_decode(c->tensors, op->inputs[i], &ins[i]);
+        MQ_REQUIRE(mq_same_qparams(&ins[i], out), MQ_ERR_QPARAMS);
+        MQ_REQUIRE(ins[i].rank == out->rank, MQ_ERR_SHAPE);
+        for (d = 0; d < out->rank; d++) {
+            MQ_REQUIRE((uint32_t)d == axis || ins[i].dims[d] == out->dims[d], MQ_ERR_SHAPE);
+        }
+        sum += (uint32_t)ins[i].dims[axis];
+    }
+    MQ_REQUIRE(sum == (uint64_t)(uint32_t)out->dims[axis], MQ_ERR_SHAPE);
+    mq_op_concat_params(op, ins, &cp);
+    st = mq_concat_check(&cp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    /* Each input apart from y, or (outer == 1, the planner's free concat) exactly at its slice of y. */
+    slice = 0u;
+    for (i = 0; i < op->num_inputs; i++) {
+        MQ_REQUIRE(mq_inplace_or_apart(&ins[i], out, 0) ||
+                       (cp.outer == 1 && ins[i].storage == MQ_STORAGE_ARENA && ins[i].offset == out->offset + slice),
+                   MQ_ERR_ARENA);
+        slice += ins[i].size; /* outer == 1: slice i starts after the earlier inputs' bytes */
+    }
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_MUL_ENABLED
+static mq_status mq_check_mul(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                              const mq_tensor_rec *out)
+{
+    mq_mul_params mp;
+    const uint32_t bcast = op->p[MQ_P_MUL_BROADCAST];
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(in1->dtype) && mq_is_8bit(in2->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in1, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(bcast <= (uint32_t)MQ_BCAST_SCALAR, MQ_ERR_FORMAT_OP);
+    if (bcast == (uint32_t)MQ_BCAST_NONE) {
+        MQ_REQUIRE(mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    } else if (bcast == (uint32_t)MQ_BCAST_CHANNEL) {
+        MQ_REQUIRE(in2->size == (uint32_t)out->dims[out->rank - 1], MQ_ERR_SHAPE); /* 8-bit: size = elements */
+    } else {
+        MQ_REQUIRE(in2->size == 1u, MQ_ERR_SHAPE);
+    }
+    /* y may sit exactly on x1, or on x2 without broadcast (the kernel's aliasing rule) */
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, bcast == (uint32_t)MQ_BCAST_NONE),
+               MQ_ERR_ARENA);
+    mq_op_mul_params(op, in1, in2, out, &mp);
+    st = mq_mul_check(&mp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_REQUANTIZE_ENABLED
+static mq_status mq_check_requantize(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    mq_requantize_params rp;
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    mq_op_requantize_params(op, in, out, &rp);
+    st = mq_requantize_check(&rp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+/* Words of op->p each type uses (the rest must be zero); 0xFF marks a type this build does not support
+ * (unknown, or left out of the build list: MQ_OP_<NAME>_ENABLED 0). */
+#define MQ_USED_IF(enabled, used) ((enabled) ? (uint8_t)(used) : (uint8_t)0xFFu)
+static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
+    0xFFu,
+    MQ_USED_IF(MQ_OP_FULLY_CONNECTED_ENABLED, MQ_P_FC_USED),
+    MQ_USED_IF(MQ_OP_CONV_1X1_ENABLED, MQ_P_CONV_USED),
+    MQ_USED_IF(MQ_OP_LUT_ENABLED, MQ_P_LUT_USED),
+    MQ_USED_IF(MQ_OP_ADD_ENABLED, MQ_P_ADD_USED),
+    MQ_USED_IF(MQ_OP_RESHAPE_ENABLED, MQ_P_RESHAPE_USED),
+    MQ_USED_IF(MQ_OP_SOFTMAX_ENABLED, MQ_P_SOFTMAX_USED),
+    MQ_USED_IF(MQ_OP_TRANSPOSE_ENABLED, MQ_P_TRANSPOSE_USED),
+    MQ_USED_IF(MQ_OP_CONV_ENABLED, MQ_P_CONVK_USED),
+    MQ_USED_IF(MQ_OP_DEPTHWISE_CONV_ENABLED, MQ_P_DW_USED),
+    MQ_USED_IF(MQ_OP_AVERAGE_POOL_ENABLED, MQ_P_POOL_USED),
+    MQ_USED_IF(MQ_OP_MAX_POOL_ENABLED, MQ_P_POOL_USED),
+    MQ_USED_IF(MQ_OP_MEAN_ENABLED, MQ_P_MEAN_USED),
+    MQ_USED_IF(MQ_OP_PAD_ENABLED, MQ_P_PAD_USED),
+    MQ_USED_IF(MQ_OP_CONCAT_ENABLED, MQ_P_CONCAT_USED),
+    MQ_USED_IF(MQ_OP_MUL_ENABLED, MQ_P_MUL_USED),
+    MQ_USED_IF(MQ_OP_REQUANTIZE_ENABLED, MQ_P_REQ_USED),
 };
 
 static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
 {
+    const uint8_t *r = ops + (size_t)index * MQ_OP_RECORD_SIZE;
     mq_op_rec op;
     mq_tensor_rec in, in2, out;
-    uint32_t i, used, want_inputs;
+    uint32_t i, used, min_inputs, max_inputs;
 
-    c->fail_at = (uint32_t)(ops + (size_t)index * MQ_OP_RECORD_SIZE - c->b);
+    c->fail_at = (uint32_t)(r - c->b);
     mq_op_decode(ops, index, &op);
-    MQ_REQUIRE(op.type < 8u && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
+    MQ_REQUIRE(op.type < (uint32_t)MQ_OP_TYPE_COUNT && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
     used = mq_params_used[op.type];
-    want_inputs = op.type == (uint32_t)MQ_OP_ADD ? 2u : 1u;
-    MQ_REQUIRE(op.num_inputs == want_inputs && op.num_outputs == 1u &&
-                   ops[(size_t)index * MQ_OP_RECORD_SIZE + MQ_O_RESERVED] == 0u,
+    min_inputs = max_inputs = 1u;
+    if (op.type == (uint32_t)MQ_OP_ADD || op.type == (uint32_t)MQ_OP_MUL) {
+        min_inputs = max_inputs = 2u;
+    } else if (op.type == (uint32_t)MQ_OP_CONCAT) {
+        max_inputs = (uint32_t)MQ_CONCAT_MAX_INPUTS;
+    }
+    MQ_REQUIRE(op.num_inputs >= min_inputs && op.num_inputs <= max_inputs && op.num_outputs == 1u &&
+                   r[MQ_O_RESERVED] == 0u,
                MQ_ERR_FORMAT_OP);
+    for (i = 0; i < 8u; i++) {
+        MQ_REQUIRE(r[MQ_O_RESERVED2 + i] == 0u, MQ_ERR_FORMAT_OP);
+    }
     for (i = 0; i < MQ_OP_MAX_INPUTS; i++) {
         MQ_REQUIRE(i < op.num_inputs ? op.inputs[i] < c->num_tensors : op.inputs[i] == MQ_NO_TENSOR,
                    MQ_ERR_FORMAT_OP);
@@ -301,31 +571,82 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     mq_tensor_decode(c->tensors, op.inputs[0], &in);
     mq_tensor_decode(c->tensors, op.outputs[0], &out);
     MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
+    (void)in2;
 
     switch (op.type) {
+#if MQ_OP_FULLY_CONNECTED_ENABLED
     case MQ_OP_FULLY_CONNECTED:
         return mq_check_gemm(c, &op, &in, &out, 0);
+#endif
+#if MQ_OP_CONV_1X1_ENABLED
     case MQ_OP_CONV_1X1:
         return mq_check_gemm(c, &op, &in, &out, 1);
+#endif
+#if MQ_OP_LUT_ENABLED
     case MQ_OP_LUT:
         MQ_REQUIRE(mq_is_8bit(in.dtype) && mq_is_8bit(out.dtype), MQ_ERR_DTYPE);
         MQ_REQUIRE(mq_same_shape(&in, &out), MQ_ERR_SHAPE);
         MQ_REQUIRE(mq_const_ref_ok(c, op.p[MQ_P_LUT_TABLE], op.p[MQ_P_LUT_TABLE + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
         MQ_REQUIRE(mq_inplace_or_apart(&in, &out, 1), MQ_ERR_ARENA);
         return MQ_OK;
+#endif
+#if MQ_OP_ADD_ENABLED
     case MQ_OP_ADD:
         mq_tensor_decode(c->tensors, op.inputs[1], &in2);
         return mq_check_add(&op, &in, &in2, &out);
+#endif
+#if MQ_OP_RESHAPE_ENABLED
     case MQ_OP_RESHAPE:
         /* Same bytes, same meaning; overlap is fine (memmove, or nothing when in place). */
         MQ_REQUIRE(in.dtype == out.dtype && in.zero_point == out.zero_point && in.scale_bits == out.scale_bits,
                    MQ_ERR_QPARAMS);
         MQ_REQUIRE(in.size == out.size, MQ_ERR_SHAPE);
         return MQ_OK;
+#endif
+#if MQ_OP_SOFTMAX_ENABLED
     case MQ_OP_SOFTMAX:
         return mq_check_softmax(c, &op, &in, &out);
-    default: /* MQ_OP_TRANSPOSE: the table above admits nothing else */
+#endif
+#if MQ_OP_TRANSPOSE_ENABLED
+    case MQ_OP_TRANSPOSE:
         return mq_check_transpose(&op, &in, &out);
+#endif
+#if MQ_OP_CONV_ENABLED
+    case MQ_OP_CONV:
+        return mq_check_convk(c, &op, &in, &out);
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+    case MQ_OP_DEPTHWISE_CONV:
+        return mq_check_depthwise(c, &op, &in, &out);
+#endif
+#if MQ_OP_AVERAGE_POOL_ENABLED || MQ_OP_MAX_POOL_ENABLED
+    case MQ_OP_AVERAGE_POOL:
+    case MQ_OP_MAX_POOL:
+        return mq_check_pool(&op, &in, &out);
+#endif
+#if MQ_OP_MEAN_ENABLED
+    case MQ_OP_MEAN:
+        return mq_check_mean(&op, &in, &out);
+#endif
+#if MQ_OP_PAD_ENABLED
+    case MQ_OP_PAD:
+        return mq_check_pad(&op, &in, &out);
+#endif
+#if MQ_OP_CONCAT_ENABLED
+    case MQ_OP_CONCAT:
+        return mq_check_concat(c, &op, &out);
+#endif
+#if MQ_OP_MUL_ENABLED
+    case MQ_OP_MUL:
+        mq_tensor_decode(c->tensors, op.inputs[1], &in2);
+        return mq_check_mul(&op, &in, &in2, &out);
+#endif
+#if MQ_OP_REQUANTIZE_ENABLED
+    case MQ_OP_REQUANTIZE:
+        return mq_check_requantize(&op, &in, &out);
+#endif
+    default: /* the table above admits nothing else */
+        return MQ_ERR_UNSUPPORTED_OP;
     }
 }
 
@@ -353,6 +674,12 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(size >= MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE);
     MQ_REQUIRE(mq_rd32(b) == (MQ_MAGIC0 | (MQ_MAGIC1 << 8) | (MQ_MAGIC2 << 16) | (MQ_MAGIC3 << 24)),
                MQ_ERR_FORMAT_MAGIC);
+    /* Which version this is, for the caller's message even when it is rejected (read before the CRC:
+     * a corrupted header may report a wrong version, but the status then says CRC). */
+    m->format_version_major = (uint16_t)mq_rd16(b + MQ_H_VERSION_MAJOR);
+    m->format_version_minor = (uint16_t)mq_rd16(b + MQ_H_VERSION_MINOR);
+    m->min_runtime_major = (uint16_t)mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR);
+    m->min_runtime_minor = (uint16_t)mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
         MQ_REQUIRE(mq_crc32(b, MQ_H_HEADER_CRC32) == mq_rd32(b + MQ_H_HEADER_CRC32), MQ_ERR_FORMAT_CRC);
     }
@@ -365,7 +692,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
                MQ_ERR_FORMAT_VERSION);
     header_size = MQ_HEADER_SIZE;
     c->total = mq_rd32(b + MQ_H_TOTAL_SIZE);
-    MQ_REQUIRE(mq_rd32(b + MQ_H_HEADER_SIZE) == MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE); /* fixed in format 1.x */
+    MQ_REQUIRE(mq_rd32(b + MQ_H_HEADER_SIZE) == MQ_HEADER_SIZE, MQ_ERR_FORMAT_SIZE); /* fixed in format 2.x */
     MQ_REQUIRE(c->total <= size && c->total >= header_size, MQ_ERR_FORMAT_SIZE);
     if ((flags & MQ_LOAD_CHECK_CRC) != 0u) {
         MQ_REQUIRE(mq_crc32(b + header_size, c->total - header_size) == mq_rd32(b + MQ_H_CRC32),

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mq_format.h"
+#include "mq_kernels_unchecked.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
 static const uint8_t *mq_tensor_src(const mq_model *m, uint8_t *arena, const mq_tensor_rec *t)
@@ -27,22 +28,31 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     src = mq_tensor_src(m, arena, &in);
     dst = arena + out.offset; /* outputs always live in the arena (validated) */
 
+    /* Only the ops of the build list (mq_format.h) are compiled in; the loader rejected every other type. */
     switch (op.type) {
+#if MQ_OP_FULLY_CONNECTED_ENABLED
     case MQ_OP_FULLY_CONNECTED: {
         mq_fc_params fc;
         mq_op_fc_params(m->constants, &op, &in, &fc);
-        return mq_fully_connected(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
+        /* validated at load (mq_fc_params_check): arithmetic only */
+        mq_fully_connected_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
+        return MQ_OK;
     }
+#endif
+#if MQ_OP_CONV_1X1_ENABLED
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
-        size_t scratch_size;
         mq_op_conv_params(m->constants, &op, &in, &cp);
-        scratch_size = mq_conv1x1_scratch_size(&cp);
-        return mq_conv1x1(&cp, src, dst, scratch_size != 0u ? arena + op.p[MQ_P_CONV_SCRATCH] : NULL,
-                          scratch_size);
+        /* scratch: used only when mq_conv1x1_scratch_size(&cp) > 0 (the loader checked offset and size) */
+        mq_conv1x1_unchecked(&cp, src, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
+        return MQ_OK;
     }
+#endif
+#if MQ_OP_LUT_ENABLED
     case MQ_OP_LUT:
         return mq_lut_apply(m->constants + op.p[MQ_P_LUT_TABLE], src, dst, out.size);
+#endif
+#if MQ_OP_ADD_ENABLED
     case MQ_OP_ADD: {
         mq_tensor_rec in2;
         mq_add_params a;
@@ -50,16 +60,22 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_op_add_params(&op, &in, &in2, &out, &a);
         return mq_add(&a, src, mq_tensor_src(m, arena, &in2), dst, out.size);
     }
+#endif
+#if MQ_OP_RESHAPE_ENABLED
     case MQ_OP_RESHAPE:
         if (src != dst) {
             memmove(dst, src, out.size);
         }
         return MQ_OK;
+#endif
+#if MQ_OP_SOFTMAX_ENABLED
     case MQ_OP_SOFTMAX: {
         mq_softmax_params sm;
         mq_op_softmax_params(m->constants, &op, &in, &out, &sm);
         return mq_softmax(&sm, src, dst);
     }
+#endif
+#if MQ_OP_TRANSPOSE_ENABLED
     case MQ_OP_TRANSPOSE: {
         int32_t perm[4];
         int32_t i;
@@ -68,7 +84,84 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         }
         return mq_transpose_u8(in.dims, perm, in.rank, src, dst);
     }
+#endif
+#if MQ_OP_CONV_ENABLED
+    case MQ_OP_CONV: {
+        mq_conv_params cp;
+        const uint32_t scratch = op.p[MQ_P_CONVK_SCRATCH_SIZE];
+        mq_op_convk_params(m->constants, &op, &in, &out, &cp);
+        return mq_conv(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL, scratch);
+    }
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+    case MQ_OP_DEPTHWISE_CONV: {
+        mq_depthwise_params dw;
+        const uint32_t scratch = op.p[MQ_P_DW_SCRATCH_SIZE];
+        mq_op_depthwise_params(m->constants, &op, &in, &out, &dw);
+        return mq_depthwise_conv(&dw, src, dst, scratch != 0u ? arena + op.p[MQ_P_DW_SCRATCH] : NULL, scratch);
+    }
+#endif
+#if MQ_OP_AVERAGE_POOL_ENABLED
+    case MQ_OP_AVERAGE_POOL: {
+        mq_pool_params pp;
+        mq_op_pool_params(&op, &in, &out, &pp);
+        return mq_avg_pool(&pp, src, dst);
+    }
+#endif
+#if MQ_OP_MAX_POOL_ENABLED
+    case MQ_OP_MAX_POOL: {
+        mq_pool_params pp;
+        mq_op_pool_params(&op, &in, &out, &pp);
+        return mq_max_pool(&pp, src, dst);
+    }
+#endif
+#if MQ_OP_MEAN_ENABLED
+    case MQ_OP_MEAN: {
+        mq_mean_params mp;
+        mq_op_mean_params(&op, &in, &out, &mp);
+        return mq_mean(&mp, src, dst);
+    }
+#endif
+#if MQ_OP_PAD_ENABLED
+    case MQ_OP_PAD: {
+        mq_pad_params pp;
+        mq_op_pad_params(&op, &in, &out, &pp);
+        return mq_pad(&pp, src, dst);
+    }
+#endif
+#if MQ_OP_CONCAT_ENABLED
+    case MQ_OP_CONCAT: {
+        mq_tensor_rec ins[MQ_OP_MAX_INPUTS];
+        const void *srcs[MQ_OP_MAX_INPUTS];
+        mq_concat_params cp;
+        uint32_t i;
+        for (i = 0; i < op.num_inputs; i++) {
+            mq_tensor_decode(m->tensors, op.inputs[i], &ins[i]);
+            srcs[i] = mq_tensor_src(m, arena, &ins[i]);
+        }
+        mq_op_concat_params(&op, ins, &cp);
+        return mq_concat(&cp, srcs, dst);
+    }
+#endif
+#if MQ_OP_MUL_ENABLED
+    case MQ_OP_MUL: {
+        mq_tensor_rec in2;
+        mq_mul_params mp;
+        mq_tensor_decode(m->tensors, op.inputs[1], &in2);
+        mq_op_mul_params(&op, &in, &in2, &out, &mp);
+        return mq_mul(&mp, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+    }
+#endif
+#if MQ_OP_REQUANTIZE_ENABLED
+    case MQ_OP_REQUANTIZE: {
+        mq_requantize_params rp;
+        mq_op_requantize_params(&op, &in, &out, &rp);
+        return mq_requantize_u8(&rp, src, dst, out.size);
+    }
+#endif
     default:
+        (void)src;
+        (void)dst;
         return MQ_ERR_UNSUPPORTED_OP; /* unreachable after a successful load */
     }
 }

@@ -1,0 +1,165 @@
+/*
+ * mq_conv: KxK convolution, NHWC, group 1, any kernel size, stride, dilation and asymmetric padding, on the N4K16
+ * GEMM microkernel (im2col of blocks of output pixels into the host-planned scratch).
+ *
+ *   input  [batch, in_h, in_w, in_c]   codes of gemm.in_dtype (INT8 or UINT8), zero point in_zero_point
+ *   output [batch, out_h, out_w, n]    codes of gemm.out_dtype (or LUT bytes), n = gemm.n
+ *   weights W[n][ky][kx][c] (TFLite OHWI) as (n, k = kernel_h * kernel_w * in_c) rows, N4K16-packed
+ *   bias    folded with in_zero_point over all k taps (mq_fold_bias / mq_conv_prepare)
+ *   out[b][oy][ox][o] = output_stage(bias[o] + sum_{ky,kx,c} (x[b][iy][ix][c] - zp) * W[o][ky][kx][c]),
+ *   iy = oy * stride_h - pad_top + ky * dilation_h, ix = ox * stride_w - pad_left + kx * dilation_w;
+ *   taps outside the input read in_zero_point (contribute 0), as TFLite's CONV_2D.
+ *
+ * 1x1 kernels with strides 1 or 2 run mq_conv1x1 (no copy). Otherwise blocks of mq_conv_block_rows pixels
+ * (mq_conv_internal.h) are gathered into rows of mq_conv_row_bytes codes: per kernel row, the valid run of
+ * taps is one copy (dilation_w == 1) or tap by tap, padded taps and the filler up to the row size are
+ * in_zero_point codes (the filler meets zero weights: the N4K16 padding); then ONE microkernel call per block.
+ * On DSP cores the microkernel sees k rounded up to 16 (same packed weights, zero tail) so every block takes
+ * its assembly pair loop; elsewhere it sees k.
+ */
+#include <string.h>
+
+#include "microquant/mq_kernels.h"
+
+#include "mq_conv_internal.h"
+#include "mq_kernels_internal.h"
+#include "mq_microkernels.h"
+
+/* Short copies and fills are byte loops (a library call costs more than a few bytes). */
+static inline void mq_conv_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n >= 16u) {
+        memcpy(dst, src, n);
+    } else {
+        while (n-- > 0u) {
+            *dst++ = *src++;
+        }
+    }
+}
+
+static inline void mq_conv_fill(uint8_t *dst, uint8_t v, size_t n)
+{
+    if (n >= 16u) {
+        memset(dst, v, n);
+    } else {
+        while (n-- > 0u) {
+            *dst++ = v;
+        }
+    }
+}
+
+/* im2col row of output pixel (oy, ox) of image in_b. */
+static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t oy, int32_t ox, uint8_t *dst,
+                           int32_t row_bytes, uint8_t zp)
+{
+    const mq_window *w = &p->win;
+    const size_t c = (size_t)p->in_c;
+    const size_t krow = (size_t)w->kernel_w * c;
+    const int32_t iy0 = oy * w->stride_h - w->pad_top;
+    const int32_t ix0 = ox * w->stride_w - w->pad_left;
+    int32_t kx_lo;
+    int32_t kx_hi;
+    int32_t ky;
+    /* taps kx in [kx_lo, kx_hi) read columns inside the input: 0 <= ix0 + kx * dilation_w < in_w */
+    kx_lo = ix0 >= 0 ? 0 : (-ix0 + w->dilation_w - 1) / w->dilation_w;
+    kx_hi = ix0 >= w->in_w ? 0 : (w->in_w - 1 - ix0) / w->dilation_w + 1;
+    if (kx_hi > w->kernel_w) {
+        kx_hi = w->kernel_w;
+    }
+    if (kx_lo > kx_hi) {
+        kx_lo = kx_hi;
+    }
+    for (ky = 0; ky < w->kernel_h; ++ky) {
+        const int32_t iy = iy0 + ky * w->dilation_h;
+        if (iy < 0 || iy >= w->in_h || kx_lo == kx_hi) {
+            mq_conv_fill(dst, zp, krow);
+        } else {
+            const uint8_t *src = in_b + ((size_t)iy * (size_t)w->in_w + (size_t)(ix0 + kx_lo * w->dilation_w)) * c;
+            mq_conv_fill(dst, zp, (size_t)kx_lo * c);
+            if (w->dilation_w == 1) {
+                mq_conv_copy(dst + (size_t)kx_lo * c, src, (size_t)(kx_hi - kx_lo) * c);
+            } else {
+                int32_t kx;
+                for (kx = kx_lo; kx < kx_hi; ++kx) {
+                    mq_conv_copy(dst + (size_t)kx * c, src, c);
+                    src += (size_t)w->dilation_w * c;
+                }
+            }
+            mq_conv_fill(dst + (size_t)kx_hi * c, zp, (size_t)(w->kernel_w - kx_hi) * c);
+        }
+        dst += krow;
+    }
+    mq_conv_fill(dst, zp, (size_t)(row_bytes - p->gemm.k));
+}
+
+mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size)
+{
+    const mq_window *w;
+    mq_fc_params g;
+    size_t in_bytes;
+    size_t out_bytes;
+    size_t need;
+    int32_t row_bytes;
+    int32_t block;
+    int32_t pixels;
+    int32_t image_pixels;
+    int32_t pix;
+    int32_t b = 0;
+    int32_t oy = 0;
+    int32_t ox = 0;
+    uint8_t *col;
+    uint8_t zp;
+    mq_status st = mq_conv_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    if (mq_conv_is_1x1(p)) {
+        mq_conv1x1_params c;
+        mq_conv_as_1x1(p, &c);
+        return mq_conv1x1(&c, input, output, scratch, scratch_size);
+    }
+    need = mq_conv_scratch_size(p);
+    if (scratch == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (scratch_size < need) {
+        return MQ_ERR_BUFFER;
+    }
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)p->gemm.n;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) || mq_ranges_overlap(scratch, need, input, in_bytes) ||
+        mq_ranges_overlap(scratch, need, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    row_bytes = mq_conv_row_bytes(p);
+    block = mq_conv_block_rows(p);
+    g = p->gemm;
+#if MQ_GEMM_K_PAD16
+    g.k = row_bytes; /* same packed weights (zero beyond k), the filler codes meet zero weights */
+#endif
+    image_pixels = w->out_h * w->out_w;
+    pixels = w->batch * image_pixels;
+    col = (uint8_t *)scratch;
+    zp = (uint8_t)p->in_zero_point;
+    for (pix = 0; pix < pixels; pix += block) {
+        const int32_t rows = pixels - pix < block ? pixels - pix : block;
+        int32_t r;
+        for (r = 0; r < rows; ++r) {
+            const uint8_t *in_b = (const uint8_t *)input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+            mq_conv_gather(p, in_b, oy, ox, col + (size_t)r * (size_t)row_bytes, row_bytes, zp);
+            if (++ox == w->out_w) {
+                ox = 0;
+                if (++oy == w->out_h) {
+                    oy = 0;
+                    ++b;
+                }
+            }
+        }
+        MQ_GEMM_S8_N4K16(&g, rows, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
+    }
+    return MQ_OK;
+}

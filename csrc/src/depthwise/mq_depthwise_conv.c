@@ -1,0 +1,125 @@
+/*
+ * mq_depthwise_conv: depthwise convolution, NHWC, any kernel (kernel_h * kernel_w <= MQ_DW_MAX_TAPS), stride,
+ * dilation, asymmetric padding, depth multiplier M >= 1 (output channel o = c * M + m reads input channel c).
+ *
+ *   input   [batch, in_h, in_w, in_c]          codes of in_dtype, zero point in_zero_point
+ *   output  [batch, out_h, out_w, in_c * M]    codes of out_dtype (or LUT bytes)
+ *   weights int16 [kernel_h][kernel_w][in_c * M] (mq_depthwise_pack_weights: TFLite's [1, kh, kw, out_c], widened)
+ *   bias    int32 [in_c * M], folded: bias[o] - in_zero_point * sum_t W[t][o]  (mod 2^32; mq_depthwise_prepare_bias)
+ *   out[b][oy][ox][o] = output_stage(bias[o] + sum_{ky,kx} (x[b][iy][ix][c] - in_zp) * W[ky][kx][o])
+ *                     = output_stage(folded[o] + sum_{ky,kx} x'[ky][kx][c] * W[ky][kx][o]),
+ *   x' = the input code, or in_zero_point for taps outside the input (TFLite: padded taps contribute 0).
+ *
+ * Per output row: pixels whose taps are all inside the input form one run (tap pointers of the first pixel,
+ * step stride_w * in_c); every other pixel is a run of one whose padded taps point at the scratch pixel of
+ * in_zero_point codes. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
+ * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
+ */
+#include <string.h>
+
+#include "microquant/mq_kernels.h"
+
+#include "mq_kernels_internal.h"
+#include "mq_microkernels.h"
+
+mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output, void *scratch,
+                            size_t scratch_size)
+{
+    const uint8_t *taps[MQ_DW_MAX_TAPS];
+    const mq_window *w;
+    mq_dw_run run;
+    size_t need;
+    size_t in_bytes;
+    size_t out_bytes;
+    size_t in_image;
+    int32_t out_c;
+    int32_t ox_lo;
+    int32_t ox_hi;
+    int32_t b;
+    int32_t oy;
+    const uint8_t *pad;
+    mq_status st = mq_depthwise_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    out_c = p->in_c * p->depth_multiplier;
+    need = mq_depthwise_scratch_size(p);
+    in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    in_bytes = (size_t)w->batch * in_image;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
+    if (need > 0u) {
+        if (scratch == NULL) {
+            return MQ_ERR_NULL;
+        }
+        if (scratch_size < need) {
+            return MQ_ERR_BUFFER;
+        }
+    }
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) ||
+        (need > 0u && (mq_ranges_overlap(scratch, need, input, in_bytes) ||
+                       mq_ranges_overlap(scratch, need, output, out_bytes)))) {
+        return MQ_ERR_BUFFER;
+    }
+    if (need > 0u) {
+        memset(scratch, (int)(uint8_t)p->in_zero_point, need);
+    }
+    pad = (const uint8_t *)scratch;
+
+    /* Output columns whose taps are all inside: 0 <= ox*stride_w - pad_left and
+     * ox*stride_w - pad_left + (kernel_w - 1)*dilation_w <= in_w - 1. */
+    {
+        const int32_t last = w->in_w - 1 - (w->kernel_w - 1) * w->dilation_w + w->pad_left;
+        ox_lo = (w->pad_left + w->stride_w - 1) / w->stride_w;
+        ox_hi = last < 0 ? -1 : last / w->stride_w;
+        if (ox_hi > w->out_w - 1) {
+            ox_hi = w->out_w - 1;
+        }
+    }
+    run.p = p;
+    run.taps = taps;
+    run.ntaps = w->kernel_h * w->kernel_w;
+    for (b = 0; b < w->batch; ++b) {
+        const uint8_t *in_b = (const uint8_t *)input + (size_t)b * in_image;
+        for (oy = 0; oy < w->out_h; ++oy) {
+            const int32_t iy0 = oy * w->stride_h - w->pad_top;
+            const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
+            uint8_t *orow = (uint8_t *)output +
+                            (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w) * (size_t)out_c;
+            int32_t ox = 0;
+            while (ox < w->out_w) {
+                const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                int32_t t = 0;
+                int32_t ky;
+                if (row_inside && ox >= ox_lo && ox <= ox_hi) {
+                    run.npix = ox_hi - ox + 1;
+                    run.step = w->stride_w * p->in_c;
+                } else {
+                    run.npix = 1;
+                    run.step = 0;
+                }
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * w->dilation_h;
+                    int32_t kx;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        const int32_t ix = ix0 + kx * w->dilation_w;
+                        taps[t++] = (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w)
+                                        ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)p->in_c
+                                        : pad;
+                    }
+                }
+                run.out = orow + (size_t)ox * (size_t)out_c;
+                if (p->depth_multiplier == 1) {
+                    MQ_DW_S8(&run);
+                } else {
+                    mq_dw_s8_c(&run, 0, out_c);
+                }
+                ox += run.npix;
+            }
+        }
+    }
+    return MQ_OK;
+}

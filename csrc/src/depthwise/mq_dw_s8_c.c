@@ -1,0 +1,109 @@
+/*
+ * mq_dw_s8_c: portable depthwise convolution microkernel (contract: mq_microkernels.h, mq_dw_run).
+ *
+ * Depth multiplier 1: groups of 4 channels (one tap pointer load feeds 4 MACs, 4 accumulators in registers),
+ * the requantization constants of the group hoisted out of the pixel loop; a 3x3 kernel (9 taps) is a
+ * compile-time trip count. Remaining channels and depth multipliers > 1: one channel at a time.
+ * Weights are int16 [tap][out_c] (read with memcpy: no alignment or aliasing assumption), inputs are
+ * the raw code values (INT8: signed byte, UINT8: 0..255) -- the input zero point is folded into the bias
+ * (mq_depthwise_prepare_bias), padded taps read in_zero_point codes. Sums wrap modulo 2^32 (uint32).
+ */
+#include <string.h>
+
+#include "mq_microkernels.h"
+
+#include "mq_kernels_internal.h"
+#include "mq_output_stage.h"
+
+static inline int32_t mq_dw_w(const uint8_t *w16, size_t index)
+{
+    int16_t v;
+    memcpy(&v, w16 + 2u * index, sizeof(v));
+    return v;
+}
+
+#define MQ_DW_XS8(ptr) ((int32_t)(int8_t)(ptr)[0])
+#define MQ_DW_XU8(ptr) ((int32_t)(ptr)[0])
+
+/* Groups of 4 channels, depth multiplier 1, NTAPS taps. */
+#define MQ_DW_GROUP4(NAME, LOAD)                                                                      \
+    static inline __attribute__((always_inline)) void NAME(const mq_dw_run *r, int32_t c0, int32_t ntaps, \
+                                                           const mq_os_out *os)                       \
+    {                                                                                                 \
+        const mq_depthwise_params *p = r->p;                                                          \
+        const int32_t cn = p->in_c;                                                                   \
+        const uint8_t *w = (const uint8_t *)p->weights;                                               \
+        mq_os_channel q[4];                                                                           \
+        int32_t i;                                                                                    \
+        for (i = 0; i < 4; ++i) {                                                                     \
+            const int32_t ch = p->per_channel ? c0 + i : 0;                                           \
+            mq_os_channel_init(&q[i], p->multiplier[ch], p->shift[ch]);                               \
+        }                                                                                             \
+        for (i = 0; i < r->npix; ++i) {                                                               \
+            const size_t off = (size_t)i * (size_t)r->step + (size_t)c0;                              \
+            uint32_t a0 = (uint32_t)p->bias[c0], a1 = (uint32_t)p->bias[c0 + 1];                      \
+            uint32_t a2 = (uint32_t)p->bias[c0 + 2], a3 = (uint32_t)p->bias[c0 + 3];                  \
+            uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;                                \
+            int32_t t;                                                                                \
+            for (t = 0; t < ntaps; ++t) {                                                             \
+                const uint8_t *x = r->taps[t] + off;                                                  \
+                const size_t wi = (size_t)t * (size_t)cn + (size_t)c0;                                \
+                a0 += (uint32_t)(LOAD(x) * mq_dw_w(w, wi));                                           \
+                a1 += (uint32_t)(LOAD(x + 1) * mq_dw_w(w, wi + 1));                                   \
+                a2 += (uint32_t)(LOAD(x + 2) * mq_dw_w(w, wi + 2));                                   \
+                a3 += (uint32_t)(LOAD(x + 3) * mq_dw_w(w, wi + 3));                                   \
+            }                                                                                         \
+            o[0] = mq_os_finish(mq_os_requant(a0, &q[0]), os);                                        \
+            o[1] = mq_os_finish(mq_os_requant(a1, &q[1]), os);                                        \
+            o[2] = mq_os_finish(mq_os_requant(a2, &q[2]), os);                                        \
+            o[3] = mq_os_finish(mq_os_requant(a3, &q[3]), os);                                        \
+        }                                                                                             \
+    }
+
+MQ_DW_GROUP4(mq_dw_group4_s8, MQ_DW_XS8)
+MQ_DW_GROUP4(mq_dw_group4_u8, MQ_DW_XU8)
+
+void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
+{
+    const mq_depthwise_params *p = r->p;
+    const int32_t mult = p->depth_multiplier;
+    const int32_t out_c = p->in_c * mult;
+    const uint8_t *w = (const uint8_t *)p->weights;
+    const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
+    mq_os_out os;
+    int32_t o = o_begin;
+    mq_os_out_init(&os, p->out_zero_point, p->act_min, p->act_max, p->lut);
+    if (mult == 1) {
+        for (; o + 4 <= o_end; o += 4) {
+            if (r->ntaps == 9) {
+                if (u8) {
+                    mq_dw_group4_u8(r, o, 9, &os);
+                } else {
+                    mq_dw_group4_s8(r, o, 9, &os);
+                }
+            } else if (u8) {
+                mq_dw_group4_u8(r, o, r->ntaps, &os);
+            } else {
+                mq_dw_group4_s8(r, o, r->ntaps, &os);
+            }
+        }
+    }
+    for (; o < o_end; ++o) {
+        const int32_t c = mult == 1 ? o : o / mult;
+        const int32_t ch = p->per_channel ? o : 0;
+        mq_os_channel q;
+        int32_t i;
+        mq_os_channel_init(&q, p->multiplier[ch], p->shift[ch]);
+        for (i = 0; i < r->npix; ++i) {
+            const size_t off = (size_t)i * (size_t)r->step + (size_t)c;
+            uint32_t acc = (uint32_t)p->bias[o];
+            int32_t t;
+            for (t = 0; t < r->ntaps; ++t) {
+                const uint8_t *x = r->taps[t] + off;
+                const int32_t xv = u8 ? MQ_DW_XU8(x) : MQ_DW_XS8(x);
+                acc += (uint32_t)(xv * mq_dw_w(w, (size_t)t * (size_t)out_c + (size_t)o));
+            }
+            r->out[(size_t)i * (size_t)out_c + (size_t)o] = mq_os_finish(mq_os_requant(acc, &q), &os);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/*
+ * mq_conv_s16: TFLite CONV_2D 16x8 (ConvPerChannel with int16 input, int8 filter, int64 bias), NHWC.
+ *   input [batch, in_h, in_w, in_c] int16, weights OHWI [out_c][kernel_h][kernel_w][in_c] int8 (gemm.weights,
+ *   gemm.k = kernel_h * kernel_w * in_c), bias int64 [out_c] or NULL, output [batch, out_h, out_w, out_c]:
+ *   acc = bias[o] + sum over valid taps (ky, kx) and c of x[b][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw][c] * w[o][ky][kx][c]
+ *   out = clamp(requant64(acc, M[o], s[o]))
+ * Padded taps are skipped (zero point 0 means they contribute 0, as in TFLite). Geometry: mq_window.
+ */
+#include "mq_s16_internal.h"
+
+mq_status mq_conv_s16_check(const mq_conv_s16_params *p)
+{
+    mq_status st;
+    if (p == NULL) {
+        return MQ_ERR_NULL;
+    }
+    st = mq_fc_s16_check(&p->gemm);
+    if (st != MQ_OK) {
+        return st;
+    }
+    st = mq_s16_window_check(&p->win, p->in_c, p->gemm.n);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if ((int64_t)p->win.kernel_h * p->win.kernel_w * p->in_c != p->gemm.k) {
+        return MQ_ERR_SHAPE;
+    }
+    return MQ_OK;
+}
+
+mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t *output)
+{
+    const mq_window *w;
+    const mq_fc_s16_params *g;
+    int32_t b, oy, ox, o, ky, kx;
+    size_t in_bytes, out_bytes;
+    mq_status st = mq_conv_s16_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    g = &p->gemm;
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c * 2u;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)g->n * 2u;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    for (b = 0; b < w->batch; ++b) {
+        for (oy = 0; oy < w->out_h; ++oy) {
+            const int32_t iy0 = oy * w->stride_h - w->pad_top;
+            for (ox = 0; ox < w->out_w; ++ox) {
+                const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                int16_t *y = output + (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w + (size_t)ox) *
+                                          (size_t)g->n;
+                for (o = 0; o < g->n; ++o) {
+                    int64_t acc = g->bias != NULL ? g->bias[o] : 0;
+                    for (ky = 0; ky < w->kernel_h; ++ky) {
+                        const int32_t iy = iy0 + ky * w->dilation_h;
+                        if (iy < 0 || iy >= w->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < w->kernel_w; ++kx) {
+                            const int32_t ix = ix0 + kx * w->dilation_w;
+                            const int16_t *xp;
+                            const int8_t *wp;
+                            if (ix < 0 || ix >= w->in_w) {
+                                continue;
+                            }
+                            xp = input + (((size_t)b * (size_t)w->in_h + (size_t)iy) * (size_t)w->in_w + (size_t)ix) *
+                                             (size_t)p->in_c;
+                            wp = g->weights + (size_t)o * (size_t)g->k +
+                                 ((size_t)ky * (size_t)w->kernel_w + (size_t)kx) * (size_t)p->in_c;
+                            acc += mq_dot_s16_s8(xp, wp, p->in_c);
+                        }
+                    }
+                    y[o] = mq_s16_out_fc(g, o, acc);
+                }
+            }
+        }
+    }
+    return MQ_OK;
+}

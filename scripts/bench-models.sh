@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# Whole-model device benchmark (issue 11): MLPerf Tiny models as users deploy them, on the four QEMU cores,
+# next to TensorFlow Lite Micro + CMSIS-NN.
+#
+#   ./scripts/bench-models.sh [--quick] [--cores "m3 m4 m7 m55"] [--samples N] [--cmcount DIR] [MODEL ...]
+#
+# MODEL: a packed model (.mqm), a float ONNX (.onnx: calibrated with `calibrate`'s DEFAULT options; the
+# calibration data is MODEL_calib.npy next to it, or bench/data/<key>_calib.npy for the MLPerf Tiny
+# models; test inputs MODEL_test.npy / bench/data/<key>_test.npy, else the first calibration samples)
+# or an int8 TFLite (.tflite: imported with `calibrate MODEL.tflite`). Default: every model of
+# ../shared/models/mlperf-tiny/ (MQ_MODELS_DIR overrides). A model that cannot be packed yet is listed
+# with calibrate's own message, never skipped silently.
+#
+# For each packed model and core (m3 = mps2-an385, m4 = mps2-an386, m7 = mps2-an500, m55 = mps3-an547):
+#   - builds the board firmware (boards/, -O2) with the model and N test samples and runs it under
+#     qemu-system-arm -icount shift=0 (`simulate --qemu`): instructions per inference = SysTick ticks of
+#     mq_model_run x 1e9 / clock (+-1 tick: 40 instructions on mps2, 31.25 on mps3), mean over the samples;
+#   - checks the device's outputs byte-identical to the host simulation (simulate's own check, and cmp of
+#     the two raw .npy files written here);
+#   - the cost model's estimate (boards/cost-model.json, `simulate --board`) next to the measurement;
+#   - arena (and its lower bound), packed model bytes, firmware text (.text + .rodata from the linker map)
+#     split into runtime (csrc/src/runtime: loader + interpreter), kernels (every other csrc/src
+#     object), and app/startup/libc (model and input blobs excluded).
+# Then a table with the ratios to TFLite Micro + CMSIS-NN's figures from issue 11, and the latency
+# estimate on NUCLEO-L4R5ZI (120 MHz) next to the best published MLPerf Tiny latency.
+#
+# Exact counter (optional, never required): with --cmcount DIR (or MQ_CMCOUNT=DIR; DIR is a copy of the
+# cmcount tool, e.g. ../shared/tools/cmcount) the first model's M4 firmware is re-run under the cmcount
+# TCG plugin: exact instructions of each `mq_model_run` call (cross-check of the SysTick figure) and of
+# each `mq_run_op` call (one per layer) with a per-function breakdown. The tool is copied into the build
+# directory and its plugin built there (the shared copy may be read-only).
+#
+# --quick: one model (the calibrated AD autoencoder; examples/autoencoder.onnx, the same architecture,
+# when ../shared is absent), one core (m4), 2 samples; part of scripts/test.sh. Fails on any error.
+# Environment: SIMULATE / CALIBRATE = prebuilt binaries (default: swift build); MQ_BUILD_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${MQ_BUILD_DIR:-$ROOT/build/bench-models}
+MODELS_DIR=${MQ_MODELS_DIR:-$ROOT/../shared/models/mlperf-tiny}
+[ -d "$MODELS_DIR" ] || MODELS_DIR=$ROOT/../../shared/models/mlperf-tiny
+CMCOUNT=${MQ_CMCOUNT:-}
+quick=0
+cores="m3 m4 m7 m55"
+samples=4
+models=()
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --cores) cores=$2; shift ;;
+    --samples) samples=$2; shift ;;
+    --cmcount) CMCOUNT=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "bench-models: unknown option $1" >&2; usage >&2; exit 2 ;;
+    *) models+=("$1") ;;
+  esac
+  shift
+done
+case "$samples" in ''|*[!0-9]*|0) echo "bench-models: --samples must be a positive integer" >&2; exit 2 ;; esac
+for c in $cores; do
+  case "$c" in m3|m4|m7|m55) ;; *) echo "bench-models: unknown core '$c' (m3 m4 m7 m55)" >&2; exit 2 ;; esac
+done
+if [ $quick = 1 ]; then
+  cores=m4; samples=2
+  if [ ${#models[@]} -eq 0 ]; then
+    if [ -f "$MODELS_DIR/ad01_float.onnx" ]; then models=("$MODELS_DIR/ad01_float.onnx")
+    else
+      echo "bench-models: --quick: $MODELS_DIR/ad01_float.onnx not found; using examples/autoencoder.onnx (same architecture)"
+      models=("$ROOT/examples/autoencoder.onnx")
+    fi
+  fi
+fi
+if [ ${#models[@]} -eq 0 ]; then
+  [ -d "$MODELS_DIR" ] || { echo "bench-models: no MODEL given and $MODELS_DIR not found (set MQ_MODELS_DIR)" >&2; exit 2; }
+  models=("$MODELS_DIR"/*.onnx "$MODELS_DIR"/*.tflite)
+fi
+for tool in cmake arm-none-eabi-gcc arm-none-eabi-size qemu-system-arm; do
+  command -v "$tool" >/dev/null || { echo "bench-models: $tool not found in PATH" >&2; exit 2; }
+done
+if [ -z "${SIMULATE:-}" ] || [ -z "${CALIBRATE:-}" ]; then
+  swift build --product simulate >/dev/null
+  swift build --product calibrate >/dev/null
+  SIMULATE=$(swift build --show-bin-path)/simulate
+  CALIBRATE=$(swift build --show-bin-path)/calibrate
+fi
+mkdir -p "$OUT"
+fail=0
+
+board_of() { case $1 in m3) echo mps2-an385 ;; m4) echo mps2-an386 ;; m7) echo mps2-an500 ;; m55) echo mps3-an547 ;; esac; }
+
+# TFLite Micro + CMSIS-NN (issue 11; TFLite Micro main, gcc -O2, exact instructions per Invoke() under QEMU):
+# key  MACs  M3  M4  M7  M55  arena(M4)  activation lower bound
+ref() {
+  case $1 in
+    kws) echo "2660000 10531727 7697546 7643325 1813273 22820 16000" ;;
+    ad)  echo "264192 956056 583060 583371 150126 2580 768" ;;
+    *)   echo "" ;;
+  esac
+}
+# best published MLPerf Tiny latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): key -> "ms who"
+published() { case $1 in kws) echo "43.4 ST X-CUBE-AI 10.2" ;; ad) echo "4.05 Plumerai" ;; *) echo "" ;; esac; }
+key_of() {
+  local b; b=$(basename "$1")
+  case "$b" in ad01*) echo ad ;; kws*) echo kws ;; *) echo "" ;; esac
+}
+
+# data_file MODEL calib|test: MODEL_<what>.npy next to the model, else bench/data/<key>_<what>.npy
+data_file() {
+  local d s k f
+  d=$(dirname "$1"); s=$(basename "$1"); s=${s%.*}
+  case $(key_of "$1") in ad) k=ad01 ;; kws) k=kws ;; *) k="" ;; esac
+  for f in "$d/${s}_$2.npy" ${k:+"$ROOT/bench/data/${k}_$2.npy"}; do
+    [ -f "$f" ] && { echo "$f"; return; }
+  done
+  echo ""
+}
+
+# Source folder of every csrc/src object (the map names archive members by file name only).
+declare -A family
+while read -r f; do
+  o=$(basename "$f"); family[${o%.c}]=$(basename "$(dirname "$f")")
+done < <(find csrc/src -name '*.c')
+
+# text_split MAP -> "runtime kernels other": bytes of every flash input section (code, read-only data, fill)
+# of the linker map, by object; the embedded model and input blobs are left out
+text_split() {
+  awk -v fam="$(for k in "${!family[@]}"; do printf '%s=%s ' "$k" "${family[$k]}"; done)" '
+    BEGIN { n = split(fam, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); F[kv[1]] = kv[2] } }
+    /^Linker script and memory map/ { on = 1; next }
+    !on { next }
+    function hex(h,   i, c, v) {
+      v = 0; h = tolower(substr(h, 3))
+      for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c }
+      return v
+    }
+    function add(size, obj,   m, base) {
+      if (obj ~ /mq_fw_(model|input)/) return          # the embedded blobs
+      if (match(obj, /\(([^)]*)\.c\.obj\)$/)) {
+        base = substr(obj, RSTART + 1, RLENGTH - 8)
+        if (base in F) { if (F[base] == "runtime") rt += size; else kn += size; return }
+      }
+      other += size
+    }
+    # output sections at column 0; flash = .text (code + .rodata here), .ARM.exidx, .rodata, .data (load image)
+    /^\.[A-Za-z_]/ { out = $1; fl = (out == ".text" || out == ".ARM.exidx" || out == ".rodata" || out == ".data"); pend = 0; next }
+    !fl { next }
+    # input section: " .text.name 0xaddr 0xsize obj" or " .text.name" then "  0xaddr 0xsize obj"; " *fill* 0xaddr 0xsize"
+    /^ \*fill\*/ && $3 ~ /^0x/ { other += hex($3); next }
+    /^ \.[A-Za-z_]/ {
+      if (NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/) { add(hex($3), $4) } else if (NF == 1) { pend = 1 }
+      next
+    }
+    pend && $1 ~ /^0x/ && $2 ~ /^0x/ && NF >= 3 { add(hex($2), $3); pend = 0; next }
+    { pend = 0 }
+    END { printf "%d %d %d\n", rt, kn, other }' "$1"
+}
+
+results=$OUT/results.txt
+: >"$results"
+notes=()
+
+# ---- pack every model -------------------------------------------------------------------------------------
+packed=()   # name|mqm|input|key|variant
+for m in "${models[@]}"; do
+  [ -f "$m" ] || { notes+=("$m: no such file"); fail=1; continue; }
+  base=$(basename "$m"); stem=${base%.*}; key=$(key_of "$m"); dir=$(dirname "$m")
+  case "$base" in
+    *.mqm)
+      # random input codes (fixed seed), sized from the model's inputs
+      info=$("$SIMULATE" "$m" 2>&1) || { notes+=("$base: not a valid packed model: $(echo "$info" | tail -1)"); fail=1; continue; }
+      nin=$(echo "$info" | grep -c '^  input ')
+      if [ "$nin" -ne 1 ]; then notes+=("$base: $nin inputs; give a single-input model (or run simulate --qemu yourself)"); continue; fi
+      bytes=$(echo "$info" | grep '^  input 0' | sed -E 's/.*\[([0-9x]+)\].*/\1/' | tr x '\n' | awk 'BEGIN{p=1} {p*=$1} END{print p}')
+      LC_ALL=C awk -v n=$((bytes * samples)) 'BEGIN { srand(11); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }' >"$OUT/$stem-input.bin"
+      packed+=("$stem|$m|$OUT/$stem-input.bin|$key|packed (given)")
+      ;;
+    *.onnx)
+      calib=$(data_file "$m" calib); test=$(data_file "$m" test)
+      if [ -z "$calib" ]; then notes+=("$base: NOT RUN: no calibration data ($dir/${stem}_calib.npy)"); continue; fi
+      [ -n "$test" ] || test=$calib
+      log=$OUT/$stem.calibrate.log
+      if "$CALIBRATE" "$m" --data "$calib" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
+        packed+=("$stem|$OUT/$stem.mqm|$test|$key|calibrate (float ONNX, defaults)")
+      else
+        notes+=("$base: NOT PACKED: calibrate (default options) fails: $(grep -m1 -i 'error' "$log" | cut -c1-220)")
+        [ $quick = 1 ] && fail=1
+      fi
+      ;;
+    *.tflite)
+      log=$OUT/$stem.calibrate.log
+      test=$(data_file "$m" test)
+      if [ -z "$test" ]; then notes+=("$base: NOT RUN: no test inputs ($dir/${stem}_test.npy)"); continue; fi
+      if "$CALIBRATE" "$m" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
+        packed+=("$stem|$OUT/$stem.mqm|$test|$key|TFLite int8 import")
+      else
+        msg=$(grep -m1 -i 'error' "$log" | cut -c1-220)
+        case "$msg" in *"--data"*) msg="$msg (this calibrate reads every model as ONNX: no TFLite importer yet)" ;; esac
+        notes+=("$base: NOT PACKED: the int8 TFLite import (calibrate $base) fails: $msg")
+      fi
+      ;;
+    *) notes+=("$base: unknown model type (.mqm, .onnx or .tflite)"); fail=1 ;;
+  esac
+done
+
+# ---- run every packed model on every core ------------------------------------------------------------------
+for entry in "${packed[@]}"; do
+  IFS='|' read -r name mqm input key variant <<<"$entry"
+  info=$("$SIMULATE" "$mqm")
+  arena=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\1/p')
+  lower=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\2/p')
+  mbytes=$(stat -c %s "$mqm")
+  # estimate on the MLPerf Tiny board (Cortex-M4 at 120 MHz)
+  nuc=$("$SIMULATE" "$mqm" --board nucleo-l4r5zi 2>&1 | sed -nE 's/^  total \(estimate\) +([0-9.]+) us.*/\1/p' || true)
+  "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --output "$OUT/$name-host.npy" --raw >"$OUT/$name-host.log" 2>&1 \
+    || { notes+=("$name: host simulation failed: $(tail -1 "$OUT/$name-host.log")"); fail=1; continue; }
+  for c in $cores; do
+    b=$(board_of "$c")
+    log=$OUT/$name-$c.log
+    echo "bench-models: $name ($variant) on $c ($b) ..."
+    if ! "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --board "$b" --qemu --work-dir "$OUT/fw-$name" \
+         --output "$OUT/$name-$c.npy" --raw >"$log" 2>&1; then
+      notes+=("$name on $c: FAILED: $(tail -3 "$log" | tr '\n' ' ' | cut -c1-300)"); fail=1; continue
+    fi
+    same=no
+    if grep -q "byte-identical" "$log" && cmp -s "$OUT/$name-host.npy" "$OUT/$name-$c.npy"; then same=yes; else fail=1; fi
+    insns=$(sed -nE 's/^device: mq_model_run executed ([0-9]+) instructions per inference.*/\1/p' "$log")
+    est=$(sed -nE 's/.*the fit report.s estimate ([0-9]+) is.*/\1/p' "$log")
+    [ -n "$insns" ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
+    map=$OUT/fw-$name/$b/build/mq_firmware.map
+    read -r rt kn other < <(text_split "$map")
+    stack=$(sed -nE 's/.*stack used ([0-9]+) B.*/\1/p' "$log")
+    echo "$name|$key|$variant|$c|$insns|$est|$arena|$lower|$mbytes|$rt|$kn|$other|$same|$stack|$nuc" >>"$results"
+    echo "  $insns instructions per inference (SysTick, mean of $samples), estimate $est; text runtime $rt + kernels $kn + other $other B; device == host: $same"
+  done
+done
+
+# ---- the table -----------------------------------------------------------------------------------------------
+echo
+echo "== MicroQuant vs TFLite Micro + CMSIS-NN (instructions per inference; ratio = ours / TFLM) =="
+printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %22s %5s\n' \
+  "model (how packed)" core "instructions" "/MAC" "TFLM+CMSIS" ratio "estimate" "est/measured" "arena B" "model B" "text rt+kern+other B" "same"
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
+  r=$(ref "$key"); tf=-; ratio=-; permac=-
+  if [ -n "$r" ]; then
+    set -- $r; macs=$1
+    case $c in m3) tf=$2 ;; m4) tf=$3 ;; m7) tf=$4 ;; m55) tf=$5 ;; esac
+    ratio=$(awk -v a="$insns" -v b="$tf" 'BEGIN { printf "%.2f", a / b }')
+    permac=$(awk -v a="$insns" -v b="$macs" 'BEGIN { printf "%.2f", a / b }')
+  fi
+  er=$(awk -v a="$est" -v b="$insns" 'BEGIN { if (a > 0) printf "%.2f", a / b; else print "-" }')
+  short="$name ($( [ "$variant" = "calibrate (float ONNX, defaults)" ] && echo calibrated || echo "$variant"))"
+  printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %22s %5s\n' "${short:0:34}" "$c" "$insns" "$permac" "$tf" "$ratio" \
+    "$est" "$er" "$arena" "$mbytes" "$rt+$kn+$other" "$same"
+done <"$results"
+echo
+echo "== memory (arena planned on the host, exact; TFLite Micro keeps per-channel multipliers/shifts in its arena, MicroQuant in flash) =="
+printf '%-34s %9s %12s %15s %10s %12s %10s %10s\n' "model" "arena B" "lower bound" "TFLM arena (M4)" "ratio" "act. bound" "model B" "stack B"
+awk -F'|' '!seen[$1]++' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
+  r=$(ref "$key"); tfa=-; ratio=-; lb=-
+  if [ -n "$r" ]; then set -- $r; tfa=$6; lb=$7; ratio=$(awk -v a="$arena" -v b="$tfa" 'BEGIN { printf "%.2f", a / b }'); fi
+  printf '%-34s %9s %12s %15s %10s %12s %10s %10s\n' "${name:0:34}" "$arena" "$lower" "$tfa" "$ratio" "$lb" "$mbytes" "${stack:--}"
+done
+echo
+echo "== latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): estimate vs measured instructions vs best published MLPerf Tiny =="
+printf '%-34s %16s %22s %26s %22s\n' "model" "estimate (model)" "measured M4 / 120 MHz" "best published" "estimate / published"
+awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
+  p=$(published "$key"); pub=-; pr=-
+  meas=$(awk -v a="$insns" 'BEGIN { printf "%.3f ms", a / 120000 }')
+  if [ -n "$p" ]; then set -- $p; pub="$1 ms (${*:2})"; pr=$(awk -v a="$nuc" -v b="$1" 'BEGIN { if (a > 0) printf "%.2f", a / 1000 / b; else print "-" }'); fi
+  e=$(awk -v a="$nuc" 'BEGIN { if (a > 0) printf "%.3f ms", a / 1000; else print "-" }')
+  printf '%-34s %16s %22s %26s %22s\n' "${name:0:34}" "$e" "$meas (CPI 1)" "$pub" "$pr"
+done
+if [ ${#notes[@]} -gt 0 ]; then
+  echo
+  echo "== not measured / problems =="
+  for n in "${notes[@]}"; do echo "  - $n"; done
+fi
+
+# ---- exact counter cross-check (optional) ----------------------------------------------------------------------
+if [ -n "$CMCOUNT" ]; then
+  echo
+  first=$(awk -F'|' '$4 == "m4" { print $1; exit }' "$results")
+  if [ ! -f "$CMCOUNT/cmcount.py" ]; then
+    echo "bench-models: --cmcount $CMCOUNT: no cmcount.py there; exact cross-check skipped"
+  elif [ -z "$first" ]; then
+    echo "bench-models: exact cross-check needs an M4 run (--cores with m4); skipped"
+  else
+    tool=$OUT/cmcount
+    if [ ! -f "$tool/plugin/libcmcount.so" ]; then
+      rm -rf "$tool"; cp -r "$CMCOUNT" "$tool"; chmod -R u+w "$tool"
+      make -s -C "$tool/plugin" >/dev/null
+    fi
+    elf=$OUT/fw-$first/mps2-an386/build/mq_firmware.elf
+    echo "== exact counts (cmcount TCG plugin) of $first on M4: $elf =="
+    python3 "$tool/cmcount.py" -M mps2-an386 --func mq_model_run --json "$elf" >"$OUT/$first-cmcount-run.json"
+    python3 "$tool/cmcount.py" -M mps2-an386 --func mq_run_op --prof --json "$elf" >"$OUT/$first-cmcount-ops.json"
+    sys=$(awk -F'|' -v n="$first" '$1 == n && $4 == "m4" { print $5 }' "$results")
+    python3 - "$OUT/$first-cmcount-run.json" "$OUT/$first-cmcount-ops.json" "$sys" "$OUT/$first.mqm" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1])); ops = json.load(open(sys.argv[2])); systick = float(sys.argv[3])
+calls = [r["net"] for r in run["regions"]]
+if not calls:
+    sys.exit("cmcount: no mq_model_run call counted")
+mean = sum(calls) / len(calls)
+print("mq_model_run exact: %s per call (mean %.0f); SysTick figure %.0f (difference %+.0f: SysTick also counts the"
+      " timer reads and the call)" % (", ".join(str(c) for c in calls), mean, systick, systick - mean))
+regs = ops["regions"]
+nops = len(regs) // len(calls)
+print("per layer (mq_run_op, first inference; share of mq_model_run):")
+tot = {}
+for r in regs[:nops]:
+    top = sorted(r.get("by_function", {}).items(), key=lambda kv: -kv[1])
+    print("  op %2d %9d  %5.1f %%  %s" % (r["region"] - 1, r["net"], 100.0 * r["net"] / calls[0],
+          ", ".join("%s %d" % kv for kv in top[:4])))
+    for f, n in r.get("by_function", {}).items():
+        tot[f] = tot.get(f, 0) + n
+ops_sum = sum(r["net"] for r in regs[:nops])
+print("by function over all layers (first inference, %d of mq_model_run's %d in the ops, the rest in the interpreter):" % (ops_sum, calls[0]))
+for f, n in sorted(tot.items(), key=lambda kv: -kv[1]):
+    print("  %-34s %9d  %5.1f %%" % (f, n, 100.0 * n / calls[0]))
+PY
+  fi
+fi
+
+if [ $fail -ne 0 ]; then echo "bench-models: FAILED"; exit 1; fi
+echo "bench-models: done (device outputs byte-identical to the host on every run)"
