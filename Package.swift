@@ -6,6 +6,7 @@ import PackageDescription
 //   MQNumPy        .npy reader/writer
 //   MQONNX         ONNX protobuf subset (generated) + importer to MQGraph
 //   MQTFLite       bounds-checked reader of .tflite flatbuffers (schema subset), no dependencies
+//   MQTFLiteImport int8 TFLite model -> quantized IR (qparams from the file, TFLite Micro arithmetic)
 //   MQGraph        float graph IR + float reference executor
 //   MQCalibration  observers (minmax, moving-average, histogram, percentile, entropy, mse)
 //   MQQuantization quantizer: qparams, fusion, LUTs, int8 graph
@@ -40,6 +41,7 @@ let package = Package(
             exclude: ["onnx-subset.proto"]
         ),
         .target(name: "MQTFLite"),
+        .target(name: "MQTFLiteImport", dependencies: ["MQTFLite", "MQQuantization", "MQCalibration", "MicroQuantC"]),
         .target(name: "MQCalibration", dependencies: ["MQGraph"]),
         .target(name: "MQQuantization", dependencies: ["MQGraph", "MQCalibration", "MicroQuantC"]),
         .target(name: "MQPacking", dependencies: ["MQQuantization", "MicroQuantC"]),
@@ -66,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TFLiteTests",
-            dependencies: ["MQTFLite", "MQNumPy"],
+            dependencies: ["MQTFLite", "MQTFLiteImport", "MQQuantization", "MQPacking", "MQNumPy", "MicroQuantC"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

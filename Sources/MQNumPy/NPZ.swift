@@ -92,3 +92,16 @@ extension NumPy {
         return try decodeNPZ([UInt8](data), name: url.path)
     }
 }
+
+extension NumPy {
+    /// The arrays of an `.npz` archive by name (the member name without ".npy"), in archive order
+    /// (the TFLite importer's spelling of `decodeNPZ`).
+    public static func decodeArchive(_ data: [UInt8], name: String) throws -> [(name: String, array: NPYArray)] {
+        try decodeNPZ(data, name: name)
+    }
+
+    /// Reads an `.npz` file (the TFLite importer's spelling of `readNPZ`).
+    public static func readArchive(contentsOf url: URL) throws -> [(name: String, array: NPYArray)] {
+        try readNPZ(contentsOf: url)
+    }
+}

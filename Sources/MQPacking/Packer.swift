@@ -142,6 +142,8 @@ public enum Packer {
                 o.type = MQ_OP_TRANSPOSE
                 let p = perm + [Int](repeating: 0, count: 4 - perm.count)
                 o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
+            case .conv, .depthwiseConv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .requantize:
+                throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): this build's packed format has no \(n.op.kind) op yet")
             }
             ops.append(o)
         }

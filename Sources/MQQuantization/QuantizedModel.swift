@@ -11,6 +11,18 @@ public enum QParamsOrigin: Sendable, Equatable {
     case fixed(String)
     /// Shares the qparams of another tensor (views: reshape, identity, transpose).
     case inherited(from: String)
+    /// Taken as they are from an already quantized model (e.g. "tflite": the .tflite file's quantization).
+    case imported(String)
+}
+
+/// How requantization rounds (a property of the whole packed model).
+public enum RequantizeRounding: String, Sendable, Equatable, CaseIterable, Codable {
+    /// TensorFlow Lite Micro / CMSIS-NN: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT
+    /// (mq_requantize, docs/QUANTIZATION.md section 3). The default.
+    case double = "tflite-micro"
+    /// TensorFlow Lite's own (ai-edge-litert) FULLY_CONNECTED: one rounding of acc * M, ties toward
+    /// +infinity (docs/QUANTIZATION.md). Every other op keeps double rounding.
+    case single = "tflite"
 }
 
 /// A closed float range.
@@ -35,6 +47,11 @@ public struct QTensor: Sendable {
 
     /// Elements (= bytes).
     public var byteCount: Int { shape.reduce(1, *) }
+
+    /// A tensor as given.
+    public init(name: String, shape: [Int], qparams: QParams, origin: QParamsOrigin) {
+        self.name = name; self.shape = shape; self.qparams = qparams; self.origin = origin
+    }
 }
 
 /// The prepared constants of a fully connected or pointwise-conv layer (everything mq_fc_params needs).
@@ -71,6 +88,102 @@ public struct QGemm: Sendable {
     public var strideH = 1, strideW = 1
     /// Conv only: zero padding in pixels.
     public var padTop = 0, padLeft = 0, padBottom = 0, padRight = 0
+
+    /// Prepared constants as given (strides 1, no padding).
+    public init(n: Int, k: Int, weights: [Int8], weightScales: [Float], packedWeights: [Int8], bias: [Int32],
+                foldedBias: [Int32], multipliers: [Int32], shifts: [Int32], outDType: ActivationDType,
+                outZeroPoint: Int32, outScale: Float, actMin: Int32, actMax: Int32, lut: [UInt8]?, lutName: String?) {
+        self.n = n; self.k = k; self.weights = weights; self.weightScales = weightScales; self.packedWeights = packedWeights
+        self.bias = bias; self.foldedBias = foldedBias; self.multipliers = multipliers; self.shifts = shifts
+        self.outDType = outDType; self.outZeroPoint = outZeroPoint; self.outScale = outScale
+        self.actMin = actMin; self.actMax = actMax; self.lut = lut; self.lutName = lutName
+    }
+}
+
+/// Window geometry of convolution, depthwise convolution and pooling (NHWC; pads per side).
+public struct QWindow: Sendable, Equatable {
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int, strideW: Int
+    public var dilationH: Int, dilationW: Int
+    public var padTop: Int, padBottom: Int, padLeft: Int, padRight: Int
+    /// A window as given.
+    public init(kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, dilationH: Int = 1, dilationW: Int = 1,
+                padTop: Int = 0, padBottom: Int = 0, padLeft: Int = 0, padRight: Int = 0) {
+        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
+        self.dilationH = dilationH; self.dilationW = dilationW
+        self.padTop = padTop; self.padBottom = padBottom; self.padLeft = padLeft; self.padRight = padRight
+    }
+    /// Output size along one axis: (in + pads - dilation * (kernel - 1) - 1) / stride + 1.
+    public static func outputSize(_ input: Int, kernel: Int, stride: Int, dilation: Int, padBefore: Int, padAfter: Int) -> Int {
+        (input + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride + 1
+    }
+}
+
+/// KxK convolution, group 1: `gemm` holds the (n = out channels, k = kernelH * kernelW * inC) rows of
+/// OHWI weights with their prepared constants (bias folded with the input zero point over all k).
+public struct QConv: Sendable {
+    public var window: QWindow
+    public var inC: Int
+    public var gemm: QGemm
+    /// As given.
+    public init(window: QWindow, inC: Int, gemm: QGemm) { self.window = window; self.inC = inC; self.gemm = gemm }
+}
+
+/// Depthwise convolution: output channel o = c * depthMultiplier + m reads input channel c.
+public struct QDepthwise: Sendable {
+    public var window: QWindow
+    public var inC: Int
+    public var depthMultiplier: Int
+    /// Weights [kernelH][kernelW][outC] (TFLite's [1, KH, KW, OC] layout), codes, zero point 0.
+    public var weights: [Int8]
+    /// Per output channel weight scales.
+    public var weightScales: [Float]
+    /// Unfolded int32 bias per output channel (0 where none).
+    public var bias: [Int32]
+    /// Per output channel Q31 multipliers and shifts.
+    public var multipliers: [Int32]
+    public var shifts: [Int32]
+    public var outZeroPoint: Int32
+    public var actMin: Int32, actMax: Int32
+    public var lut: [UInt8]?
+    /// As given.
+    public init(window: QWindow, inC: Int, depthMultiplier: Int, weights: [Int8], weightScales: [Float], bias: [Int32],
+                multipliers: [Int32], shifts: [Int32], outZeroPoint: Int32, actMin: Int32, actMax: Int32, lut: [UInt8]?) {
+        self.window = window; self.inC = inC; self.depthMultiplier = depthMultiplier; self.weights = weights
+        self.weightScales = weightScales; self.bias = bias; self.multipliers = multipliers; self.shifts = shifts
+        self.outZeroPoint = outZeroPoint; self.actMin = actMin; self.actMax = actMax; self.lut = lut
+    }
+}
+
+/// Average / max pooling: input and output share qparams; clamp to [actMin, actMax].
+public struct QPool: Sendable {
+    public var window: QWindow
+    public var actMin: Int32, actMax: Int32
+    /// As given.
+    public init(window: QWindow, actMin: Int32, actMax: Int32) { self.window = window; self.actMin = actMin; self.actMax = actMax }
+}
+
+/// Mean over H and W of [b, h, w, c] with requantization (multiplier of in_scale / (out_scale * h * w)
+/// as the kernel defines it).
+public struct QMean: Sendable {
+    public var multiplier: Int32, shift: Int32
+    public var actMin: Int32, actMax: Int32
+    /// As given.
+    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32) {
+        self.multiplier = multiplier; self.shift = shift; self.actMin = actMin; self.actMax = actMax
+    }
+}
+
+/// Elementwise requantized multiply; `broadcast` describes the second input.
+public struct QMul: Sendable {
+    public enum Broadcast: Sendable, Equatable { case none, channel(Int), scalar }
+    public var multiplier: Int32, shift: Int32
+    public var actMin: Int32, actMax: Int32
+    public var broadcast: Broadcast
+    /// As given.
+    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32, broadcast: Broadcast) {
+        self.multiplier = multiplier; self.shift = shift; self.actMin = actMin; self.actMax = actMax; self.broadcast = broadcast
+    }
 }
 
 /// The operator of a quantized node.
@@ -84,6 +197,20 @@ public enum QOp: Sendable {
     case reshape
     case softmax(axis: Int, expTable: [UInt32])
     case transpose(perm: [Int])
+    /// KxK convolution (any kernel, stride, dilation, per-side padding).
+    case conv(QConv)
+    case depthwiseConv(QDepthwise)
+    case averagePool(QPool)
+    case maxPool(QPool)
+    /// Mean over the spatial axes (1, 2) of an NHWC tensor.
+    case mean(QMean)
+    /// Constant pad of a rank-4 tensor with the input zero point; per axis before / after.
+    case pad(before: [Int], after: [Int])
+    /// Concatenation along `axis` (inputs with the output's qparams).
+    case concat(axis: Int)
+    case mul(QMul)
+    /// Elementwise requantization to the output qparams (8-bit to 8-bit).
+    case requantize(multiplier: Int32, shift: Int32)
 
     /// Short name for reports.
     public var kind: String {
@@ -95,6 +222,15 @@ public enum QOp: Sendable {
         case .reshape: return "reshape"
         case .softmax: return "softmax"
         case .transpose: return "transpose"
+        case .conv: return "conv"
+        case .depthwiseConv: return "depthwise_conv"
+        case .averagePool: return "average_pool"
+        case .maxPool: return "max_pool"
+        case .mean: return "mean"
+        case .pad: return "pad"
+        case .concat: return "concat"
+        case .mul: return "mul"
+        case .requantize: return "requantize"
         }
     }
 }
@@ -111,6 +247,11 @@ public struct QNode: Sendable {
     public var inputs: [Int]
     /// Output tensor index.
     public var output: Int
+
+    /// A node as given.
+    public init(name: String, fused: [String], op: QOp, inputs: [Int], output: Int) {
+        self.name = name; self.fused = fused; self.op = op; self.inputs = inputs; self.output = output
+    }
 }
 
 /// A fully quantized graph, in execution order.
@@ -131,6 +272,17 @@ public struct QuantizedModel: Sendable {
     /// Float tensors that exist only inside a fused op: the pre-activation output of a layer with a
     /// LUT epilogue (its requantization target = the LUT's input qparams). Not arena tensors.
     public var preActivations: [QTensor] = []
+    /// How requantization rounds in every op that requantizes (docs/QUANTIZATION.md).
+    public var rounding: RequantizeRounding = .double
+    /// Set when the model was imported already quantized (e.g. "tflite"): no observer, no calibration.
+    public var importedFrom: String? = nil
+
+    /// A model as given.
+    public init(name: String, activationDType: ActivationDType, observer: ObserverKind, tensors: [QTensor], nodes: [QNode],
+                inputs: [Int], outputs: [Int], preActivations: [QTensor] = []) {
+        self.name = name; self.activationDType = activationDType; self.observer = observer; self.tensors = tensors
+        self.nodes = nodes; self.inputs = inputs; self.outputs = outputs; self.preActivations = preActivations
+    }
 
     /// Index of the tensor with this name.
     public func tensorIndex(_ name: String) -> Int? { tensors.firstIndex { $0.name == name } }
@@ -141,6 +293,11 @@ public struct QuantizedModel: Sendable {
             switch n.op {
             case .fullyConnected(let g), .conv1x1(let g):
                 return acc + g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
+            case .conv(let c):
+                let g = c.gemm
+                return acc + g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
+            case .depthwiseConv(let d):
+                return acc + d.weights.count + 4 * (d.bias.count + d.multipliers.count + d.shifts.count) + (d.lut == nil ? 0 : 256)
             case .lut: return acc + 256
             case .softmax: return acc + 1024
             default: return acc

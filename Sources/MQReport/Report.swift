@@ -79,6 +79,7 @@ public struct CalibrationReport: Codable, Sendable {
                 e.clipMax = clip.max
             case .fixed(let why): e.qparamsFrom = "fixed:\(why)"
             case .inherited(let from): e.qparamsFrom = "inherited:\(from)"
+            case .imported(let format): e.qparamsFrom = "imported:\(format)"
             }
             if let o = observers[t.name], o.batches > 0 {
                 e.seenMin = o.seenMin

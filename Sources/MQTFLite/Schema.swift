@@ -199,6 +199,10 @@ public struct TFLiteSubGraph: Sendable, Equatable {
     public var inputs: [Int]
     public var outputs: [Int]
     public var operators: [TFLiteOperator]
+    /// As given.
+    public init(name: String, tensors: [TFLiteTensor], inputs: [Int], outputs: [Int], operators: [TFLiteOperator]) {
+        self.name = name; self.tensors = tensors; self.inputs = inputs; self.outputs = outputs; self.operators = operators
+    }
 }
 
 /// A Model.
