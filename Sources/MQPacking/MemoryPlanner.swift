@@ -143,6 +143,15 @@ public enum MemoryPlanner {
                 scratchBuffer[i] = buffers.count
                 buffers.append(ArenaBuffer(size: g.k, first: i, last: i))
             }
+            switch n.op {
+            case .conv, .depthwiseConv:
+                // the kernel's own scratch size (mq_conv_scratch_size / mq_depthwise_scratch_size)
+                if let size = try? Packer.convSetScratch(n, model: model), size > 0 {
+                    scratchBuffer[i] = buffers.count
+                    buffers.append(ArenaBuffer(size: size, first: i, last: i))
+                }
+            default: break
+            }
         }
         let (offsets, arena) = placeGreedyBySize(buffers)
         return MemoryPlan(tensorOffsets: (0..<nT).map { offsets[bufferOfTensor[$0]] },

@@ -143,7 +143,7 @@ public enum Packer {
                 let p = perm + [Int](repeating: 0, count: 4 - perm.count)
                 o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
             case .conv, .depthwiseConv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .requantize:
-                throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): this build's packed format has no \(n.op.kind) op yet")
+                o = try convSetOp(n, model: model, mem: mem, scratchOffset: UInt32(plan.scratchOffsets[i] ?? 0))
             }
             ops.append(o)
         }
