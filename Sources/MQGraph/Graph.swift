@@ -329,6 +329,9 @@ public struct Graph: Sendable, Hashable {
     public var nodes: [Node]
     /// Shape of every tensor (graph inputs and every node output), filled by `inferShapes()`.
     public var shapes: [String: [Int]]
+    /// Quantization parameters given by the model itself (ONNX QDQ: QuantizeLinear / DequantizeLinear pairs), by
+    /// tensor name; empty for a float model. The quantizer takes them instead of calibrating.
+    public var quantization: [String: TensorQuantization] = [:]
 
     /// Creates a graph and infers all shapes; throws if it is malformed (see `validate()`).
     public init(name: String, inputs: [TensorInfo], outputs: [TensorInfo], nodes: [Node]) throws {
@@ -435,3 +438,20 @@ func elementCountFits(_ shape: [Int]) -> Bool {
 
 /// "[1, 3, 8, 8]"-style rendering of a shape.
 public func shapeString(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+
+/// Per-tensor quantization parameters read from a model (real = (code - zeroPoint) * scale).
+public struct TensorQuantization: Sendable, Hashable {
+    public var scale: Float
+    public var zeroPoint: Int32
+    /// int8 codes (true) or uint8 (false).
+    public var signed: Bool
+    /// Node that gave them (the QuantizeLinear), for messages.
+    public var node: String
+
+    public init(scale: Float, zeroPoint: Int32, signed: Bool, node: String) {
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+        self.signed = signed
+        self.node = node
+    }
+}

@@ -64,6 +64,8 @@ public enum ONNXImporter {
 struct Const {
     var shape: [Int]
     var values: [Double]
+    /// ONNX TensorProto data type when read from a tensor (2 = UINT8, 3 = INT8, ...), 0 otherwise.
+    var elemType: Int32 = 0
     var count: Int { values.count }
     var floats: [Float] { values.map { Float($0) } }
 }
@@ -148,6 +150,8 @@ struct Converter {
     var cache: [String: String] = [:]          // "value|perm" -> materialized IR tensor
     var consumers: [String: Int] = [:]         // ONNX consumer count (+1 for graph outputs)
     var graphOutputs: Set<String> = []
+    var qdqAnnotations: [String: TensorQuantization] = [:]   // IR tensor -> qparams of a QuantizeLinear (QDQImport.swift)
+    var quantizedValues: [String: TensorQuantization] = [:]  // ONNX value -> qparams, for QuantizeLinear outputs
 
     init(file: String, opset: Int) {
         self.file = file
@@ -220,6 +224,7 @@ struct Converter {
             var graph = try Graph(name: name, inputs: inputs, outputs: outputs, nodes: result)
             try foldTransposeIntoFullyConnected(&graph)
             try transposesToReshapes(&graph)
+            graph.quantization = qdqAnnotations.filter { graph.shapes[$0.key] != nil }
             return graph
         } catch let e as GraphError {
             throw ImportError.graph(e)
@@ -276,7 +281,7 @@ struct Converter {
             throw bad("data type \(t.dataType) is not supported (float32, float64 and integer tensors are)")
         }
         guard values.count == n else { throw bad("has \(values.count) values, expected \(n)") }
-        return Const(shape: shape, values: values)
+        return Const(shape: shape, values: values, elemType: Int32(t.dataType))
     }
 
     func constantNode(_ o: ONode) throws -> Const {
@@ -583,6 +588,8 @@ struct Converter {
         case "GlobalMaxPool": try convertGlobalPool(o, isMax: true)
         case "ReduceMean": try convertReduceMean(o)
         case "Pad": try convertPad(o)
+        case "QuantizeLinear": try convertQuantizeLinear(o)
+        case "DequantizeLinear": try convertDequantizeLinear(o)
         case "BatchNormalization": try convertBatchNorm(o)
         case "Add": try convertAdd(o)
         case "Mul", "Div", "Sub":

@@ -121,6 +121,7 @@ public enum Quantizer {
     /// outputs fixed (mq_sigmoid_output_qparams), views inherit.
     public static func assignQParams(graph: Graph, plan: QuantizationPlan, observers: [String: Observer],
                                      dtype: ActivationDType) throws -> [String: (QParams, QParamsOrigin)] {
+        if !graph.quantization.isEmpty { return try qdqQParams(graph: graph, plan: plan, dtype: dtype) }
         var out: [String: (QParams, QParamsOrigin)] = [:]
         for t in plan.observed {
             guard let o = observers[t] else { throw QuantizationError.internalError("no observer for '\(t)'") }

@@ -156,6 +156,12 @@ struct Calibrate: ParsableCommand {
         let calib = try Self.loadData(dataSpecs, graph: graph)
         log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
 
+        var activations = self.activations
+        if let qdq = try Quantizer.qdqActivationDType(graph) {
+            // ONNX QDQ model: qparams from the graph, no calibration (the data only feeds the float reference)
+            activations = qdq
+            log("pre-quantized ONNX (QDQ): qparams of \(graph.quantization.count) tensors taken from the model, not calibrated; \(qdq) activations")
+        }
         let plan = try QuantizationPlan(graph: graph)
         var opts = ObserverOptions()
         opts.percentile = percentile
