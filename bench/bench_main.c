@@ -20,6 +20,7 @@
 
 #include "mq_bench_ref.h"
 #include "mq_microkernels.h"
+#include "pool/mq_pool_internal.h"
 #include "microquant/mq_kernels.h"
 
 #ifndef MQ_BENCH_INSNS_PER_TICK_X100
@@ -71,6 +72,9 @@ static const workload_ref refs[] = {
     {"sigmoid LUT 4096 int8", 0u, 4096u, {406u * 4096u, 412u * 4096u, 395u * 4096u, 427u * 4096u}, 0u},
     /* plain 256-entry table loop per value * 4096 */
     {"plain LUT loop 4096", 0u, 4096u, {5u * 4096u, 5u * 4096u, 5u * 4096u, 4u * 4096u}, 0u},
+    /* issue 9: TFLite Micro + CMSIS-NN on the KWS model's AVERAGE_POOL_2D (25x5x64 -> 1x1x64) and SOFTMAX (12) */
+    {"avg pool KWS 25x5x64", 0u, 8000u, {119148u, 50963u, 50964u, 13305u}, 0u},
+    {"softmax KWS 12", 0u, 12u, {2498u, 2513u, 2559u, 2736u}, 0u},
 };
 
 static int core_column(void)
@@ -258,6 +262,8 @@ static void bench_conv(int row, int32_t hw, int32_t cin, int32_t cout)
     }
 }
 
+#include "bench_conv.h"
+
 static void bench_lut(void)
 {
     uint32_t t0, t1;
@@ -281,6 +287,95 @@ static void bench_lut(void)
     check("lut", out_fast, out_port, 4096u);
     /* the same call against CMSIS-NN's plain table loop figure */
     report(6, "  vs plain table loop", ticks_to_insns_x100(t0, t1));
+}
+
+/* KWS shapes: AVERAGE_POOL_2D 25x5 over [1,25,5,64] (int8, no padding) and SOFTMAX over 12 int8 logits with the
+ * model's input scale 0.14469251 (its constants from mq_softmax_prepare, computed on the host, hard-coded). */
+static void bench_pool_softmax(void)
+{
+    mq_pool_params pp;
+    mq_softmax_params sp;
+    uint32_t t0, t1;
+    int r;
+    mq_status st = MQ_OK;
+    size_t i;
+    memset(&pp, 0, sizeof pp);
+    pp.win.batch = 1;
+    pp.win.in_h = 25;
+    pp.win.in_w = 5;
+    pp.win.out_h = pp.win.out_w = 1;
+    pp.win.kernel_h = 25;
+    pp.win.kernel_w = 5;
+    pp.win.stride_h = 25;
+    pp.win.stride_w = 5;
+    pp.win.dilation_h = pp.win.dilation_w = 1;
+    pp.channels = 64;
+    pp.dtype = MQ_DTYPE_INT8;
+    pp.act_min = -128;
+    pp.act_max = 127;
+    for (i = 0; i < 8000u; i++) {
+        xin[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    systick_start();
+    t0 = systick_now();
+    for (r = 0; r < MQ_BENCH_REPS; r++) {
+        st = (mq_status)(st | mq_avg_pool(&pp, xin, out_fast));
+    }
+    t1 = systick_now();
+    if (st != MQ_OK) {
+        failures++;
+    }
+    report(7, "avg pool KWS 25x5x64 -> 64", ticks_to_insns_x100(t0, t1));
+    mq_avg_pool_c(&pp, xin, out_port);
+    check("avg pool", out_fast, out_port, 64u);
+
+    memset(&sp, 0, sizeof sp);
+    sp.outer = 1;
+    sp.axis_size = 12;
+    sp.inner = 1;
+    sp.in_dtype = MQ_DTYPE_INT8;
+    sp.out_dtype = MQ_DTYPE_INT8;
+    sp.input_multiplier = 1242899200;   /* mq_softmax_prepare(0.14469251036643982, 1.0) */
+    sp.input_left_shift = 24;
+    sp.diff_min = -124;
+    for (i = 0; i < 12u; i++) {
+        xin[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    st = MQ_OK;
+    systick_start();
+    t0 = systick_now();
+    for (r = 0; r < MQ_BENCH_REPS; r++) {
+        st = (mq_status)(st | mq_softmax(&sp, xin, out_fast));
+    }
+    t1 = systick_now();
+    if (st != MQ_OK) {
+        failures++;
+    }
+    report(8, "softmax KWS 12 (random)", ticks_to_insns_x100(t0, t1));
+    /* the KWS model's own SOFTMAX inputs (4 rows from csrc/tests/fixtures/litert_kws.bin, ai-edge-litert) */
+    {
+        static const int8_t logits[4][12] = {
+            {-58, -27, -25, 5, -58, -37, -35, -99, -72, 53, -128, 71},
+            {-56, -38, -17, 8, -40, -22, -47, -84, -66, 57, -128, 60},
+            {-58, -27, -29, 3, -46, -20, -50, -65, -78, 43, -128, 64},
+            {-77, -42, -57, -21, -53, -37, -63, -74, -69, 68, -128, 84}};
+        uint64_t total = 0;
+        int row;
+        for (row = 0; row < 4; row++) {
+            memcpy(xin, logits[row], 12);
+            systick_start();
+            t0 = systick_now();
+            for (r = 0; r < MQ_BENCH_REPS; r++) {
+                st = (mq_status)(st | mq_softmax(&sp, xin, out_fast));
+            }
+            t1 = systick_now();
+            total += ticks_to_insns_x100(t0, t1);
+        }
+        if (st != MQ_OK) {
+            failures++;
+        }
+        report(8, "softmax KWS 12 (logits)", total / 4u);
+    }
 }
 
 int main(void)
@@ -322,6 +417,8 @@ int main(void)
     bench_conv(3, 16, 32, 64);
     bench_conv(4, 8, 64, 128);
     bench_lut();
+    bench_conv_layers();
+    bench_pool_softmax();
     printf("%s: output checks against the portable kernels: %u mismatches\n", failures == 0u ? "PASS" : "FAIL",
            failures);
     return failures == 0u ? 0 : 1;

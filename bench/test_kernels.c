@@ -15,6 +15,7 @@
 
 #include "mq_bench_ref.h"
 #include "mq_microkernels.h"
+#include "pool/mq_pool_internal.h"
 
 #define MAX_M 5
 #define MAX_N 70
@@ -207,6 +208,130 @@ static void lut_case(size_t n, size_t off_in, size_t off_out, int in_place)
     }
 }
 
+#include "test_kernels_conv.h"
+/* Pooling: the dispatched mq_avg_pool / mq_max_pool (DSP / MVE fast paths) against the portable ones, both against
+ * an int64 window reference: padding, partial and whole-row windows, > 256 taps (16-bit lane widening),
+ * channel counts across the 4 / 8 / 16 / 64 blocks and their tails, int8 and uint8, clamps. */
+static uint8_t pool_in[16384], pool_fast[16384 + 8], pool_port[16384 + 8];
+
+static void pool_case(int trial)
+{
+    mq_pool_params p;
+    int32_t oy, ox, c, ky, kx, i;
+    size_t n_in, n_out;
+    const int big = trial % 5 == 0;
+    memset(&p, 0, sizeof p);
+    p.dtype = (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.win.batch = 1;
+    p.channels = big ? mq_ref_range(&seed, 1, 9) : mq_ref_range(&seed, 1, 150);
+    p.win.in_h = big ? mq_ref_range(&seed, 16, 40) : mq_ref_range(&seed, 1, 9);
+    p.win.in_w = big ? mq_ref_range(&seed, 16, 40) : mq_ref_range(&seed, 1, 9);
+    if ((size_t)p.win.in_h * (size_t)p.win.in_w * (size_t)p.channels > sizeof(pool_in)) {
+        p.channels = (int32_t)(sizeof(pool_in) / ((size_t)p.win.in_h * (size_t)p.win.in_w));
+    }
+    p.win.kernel_h = big ? p.win.in_h : mq_ref_range(&seed, 1, p.win.in_h < 4 ? p.win.in_h : 4);
+    p.win.kernel_w = big || trial % 3 == 0 ? p.win.in_w : mq_ref_range(&seed, 1, p.win.in_w < 4 ? p.win.in_w : 4);
+    p.win.stride_h = mq_ref_range(&seed, 1, 3);
+    p.win.stride_w = mq_ref_range(&seed, 1, 3);
+    p.win.dilation_h = p.win.dilation_w = 1;
+    p.win.pad_top = mq_ref_range(&seed, 0, p.win.kernel_h - 1);
+    p.win.pad_left = trial % 3 == 0 ? 0 : mq_ref_range(&seed, 0, p.win.kernel_w - 1);
+    p.win.pad_bottom = 0;
+    p.win.pad_right = 0;
+    p.win.out_h = (p.win.in_h + p.win.pad_top - p.win.kernel_h) / p.win.stride_h + 1;
+    p.win.out_w = (p.win.in_w + p.win.pad_left - p.win.kernel_w) / p.win.stride_w + 1;
+    p.act_min = p.dtype == MQ_DTYPE_UINT8 ? 0 : -128;
+    p.act_max = p.dtype == MQ_DTYPE_UINT8 ? 255 : 127;
+    if (trial % 4 == 1) {
+        p.act_min += 40;
+        p.act_max -= 30;
+    }
+    n_in = (size_t)p.win.in_h * (size_t)p.win.in_w * (size_t)p.channels;
+    n_out = (size_t)p.win.out_h * (size_t)p.win.out_w * (size_t)p.channels;
+    for (i = 0; i < (int32_t)n_in; i++) {
+        /* mostly extreme codes in big windows: the 16-bit lanes must not overflow */
+        pool_in[i] = big && (i & 1) ? (uint8_t)(p.dtype == MQ_DTYPE_UINT8 ? 255u : 0x80u) : (uint8_t)mq_ref_rand(&seed);
+    }
+    for (i = 0; i < 2; i++) {
+        mq_status s1, s2;
+        checks++;
+        memset(pool_fast, GUARD, sizeof(pool_fast));
+        memset(pool_port, GUARD, sizeof(pool_port));
+        s1 = i == 0 ? mq_avg_pool(&p, pool_in, pool_fast) : mq_max_pool(&p, pool_in, pool_fast);
+        s2 = i == 0 ? mq_avg_pool_c(&p, pool_in, pool_port) : mq_max_pool_c(&p, pool_in, pool_port);
+        if (s1 != MQ_OK || s2 != MQ_OK || memcmp(pool_fast, pool_port, n_out + 8u) != 0) {
+            failures++;
+            printf("FAIL %s pool trial %d (%ldx%ldx%ld k %ldx%ld): status %d/%d or bytes differ\n", i ? "max" : "avg",
+                   trial, (long)p.win.in_h, (long)p.win.in_w, (long)p.channels, (long)p.win.kernel_h,
+                   (long)p.win.kernel_w, (int)s1, (int)s2);
+            return;
+        }
+        for (oy = 0; oy < p.win.out_h; oy++)
+            for (ox = 0; ox < p.win.out_w; ox++)
+                for (c = 0; c < p.channels; c++) {
+                    int64_t sum = 0, mx = -1000, cnt = 0, v;
+                    for (ky = 0; ky < p.win.kernel_h; ky++)
+                        for (kx = 0; kx < p.win.kernel_w; kx++) {
+                            const int32_t y = oy * p.win.stride_h - p.win.pad_top + ky;
+                            const int32_t x = ox * p.win.stride_w - p.win.pad_left + kx;
+                            int32_t q;
+                            if (y < 0 || y >= p.win.in_h || x < 0 || x >= p.win.in_w) {
+                                continue;
+                            }
+                            q = pool_in[((size_t)y * (size_t)p.win.in_w + (size_t)x) * (size_t)p.channels + (size_t)c];
+                            q = p.dtype == MQ_DTYPE_UINT8 ? q : (q ^ 0x80) - 0x80;
+                            sum += q;
+                            mx = q > mx ? q : mx;
+                            cnt++;
+                        }
+                    v = i == 0 ? (sum >= 0 ? (2 * sum + cnt) / (2 * cnt) : -((-2 * sum + cnt) / (2 * cnt))) : mx;
+                    v = v < p.act_min ? p.act_min : (v > p.act_max ? p.act_max : v);
+                    if (pool_fast[((size_t)oy * (size_t)p.win.out_w + (size_t)ox) * (size_t)p.channels + (size_t)c] !=
+                        (uint8_t)(v & 0xFF)) {
+                        failures++;
+                        printf("FAIL %s pool trial %d: differs from the int64 reference\n", i ? "max" : "avg", trial);
+                        return;
+                    }
+                }
+    }
+}
+
+/* Mean over H, W: dispatched mq_mean (DSP / MVE window sums) against mq_mean_c, > 256 positions included. */
+static void mean_case(int trial)
+{
+    mq_mean_params p;
+    size_t n_in, i;
+    memset(&p, 0, sizeof p);
+    p.in_dtype = (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.out_dtype = (trial & 2) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.batch = mq_ref_range(&seed, 1, 2);
+    p.h = mq_ref_range(&seed, 1, trial % 4 == 0 ? 30 : 8);
+    p.w = mq_ref_range(&seed, 1, trial % 4 == 0 ? 30 : 8);
+    p.channels = mq_ref_range(&seed, 1, 140);
+    while ((size_t)p.batch * (size_t)p.h * (size_t)p.w * (size_t)p.channels > sizeof(pool_in)) {
+        p.channels = p.channels / 2 + 1;
+        p.h = p.h / 2 + 1;
+    }
+    p.in_zero_point = p.in_dtype == MQ_DTYPE_UINT8 ? mq_ref_range(&seed, 0, 255) : mq_ref_range(&seed, -128, 127);
+    p.out_zero_point = p.out_dtype == MQ_DTYPE_UINT8 ? mq_ref_range(&seed, 0, 255) : mq_ref_range(&seed, -128, 127);
+    p.multiplier = mq_ref_range(&seed, 1 << 29, 0x7FFFFFFF);
+    p.shift = mq_ref_range(&seed, -12, 0);
+    p.act_min = p.out_dtype == MQ_DTYPE_UINT8 ? 0 : -128;
+    p.act_max = p.out_dtype == MQ_DTYPE_UINT8 ? 255 : 127;
+    n_in = (size_t)p.batch * (size_t)p.h * (size_t)p.w * (size_t)p.channels;
+    for (i = 0; i < n_in; i++) {
+        pool_in[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    checks++;
+    memset(pool_fast, GUARD, sizeof(pool_fast));
+    memset(pool_port, GUARD, sizeof(pool_port));
+    if (mq_mean(&p, pool_in, pool_fast) != MQ_OK || mq_mean_c(&p, pool_in, pool_port) != MQ_OK ||
+        memcmp(pool_fast, pool_port, (size_t)p.batch * (size_t)p.channels + 8u) != 0) {
+        failures++;
+        printf("FAIL mean trial %d (%ldx%ldx%ldx%ld)\n", trial, (long)p.batch, (long)p.h, (long)p.w, (long)p.channels);
+    }
+}
+
 int main(void)
 {
     int trial;
@@ -277,6 +402,13 @@ int main(void)
     lut_case(4096, 0, 0, 0);
     lut_case(4096, 1, 3, 0);
     lut_case(4096, 2, 0, 1);
+    conv_kernel_tests();
+    for (trial = 0; trial < 300; trial++) {
+        pool_case(trial);
+    }
+    for (trial = 0; trial < 200; trial++) {
+        mean_case(trial);
+    }
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;
 }

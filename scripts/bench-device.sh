@@ -15,12 +15,16 @@ for tool in arm-none-eabi-gcc arm-none-eabi-size qemu-system-arm; do
 done
 OPT=${MQ_BENCH_OPT:--O2}
 CFLAGS="-std=c99 $OPT -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
-INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
+INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench -I$ROOT/csrc/tests"
 # The operators the benchmark calls and the microkernels they dispatch to.
 RUNTIME="csrc/src/gemm/mq_fully_connected.c csrc/src/conv/mq_conv1x1.c csrc/src/conv/mq_conv1x1_output_size.c
          csrc/src/conv/mq_conv1x1_scratch_size.c csrc/src/gemm/mq_fc_params_check.c csrc/src/lut/mq_lut_apply.c
          csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
+         csrc/src/conv/mq_conv.c csrc/src/conv/mq_conv_check.c csrc/src/conv/mq_conv_scratch_size.c csrc/src/conv/mq_window_check.c
+         $(ls csrc/src/depthwise/*.c)
+         csrc/host/mq_depthwise_pack_weights.c csrc/host/mq_depthwise_prepare_bias.c csrc/host/mq_fold_bias.c
+         $(ls csrc/src/pool/*.c | tr '\n' ' ') csrc/src/softmax/mq_softmax.c"
 want=" ${*:-m3 m4 m7 m55} "
 fail=0
 while read -r name machine core tpi cpu ld; do

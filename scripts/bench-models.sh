@@ -105,6 +105,9 @@ key_of() {
   case "$b" in ad01*) echo ad ;; kws*) echo kws ;; *) echo "" ;; esac
 }
 
+# shorten TEXT: long messages (node names can be hundreds of characters) as head ... tail
+shorten() { awk -v s="$1" 'BEGIN { if (length(s) <= 240) print s; else print substr(s, 1, 90) " ... " substr(s, length(s) - 140) }'; }
+
 # data_file MODEL calib|test: MODEL_<what>.npy next to the model, else bench/data/<key>_<what>.npy
 data_file() {
   local d s k f
@@ -122,10 +125,10 @@ while read -r f; do
   o=$(basename "$f"); family[${o%.c}]=$(basename "$(dirname "$f")")
 done < <(find csrc/src -name '*.c')
 
-# text_split MAP -> "runtime kernels other": bytes of every flash input section (code, read-only data, fill)
+# text_split MAP "FAMILIES USED" -> "runtime kernels other kernels_used": bytes of every flash input section (code, read-only data, fill)
 # of the linker map, by object; the embedded model and input blobs are left out
 text_split() {
-  awk -v fam="$(for k in "${!family[@]}"; do printf '%s=%s ' "$k" "${family[$k]}"; done)" '
+  awk -v used=" $2 " -v fam="$(for k in "${!family[@]}"; do printf '%s=%s ' "$k" "${family[$k]}"; done)" '
     BEGIN { n = split(fam, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); F[kv[1]] = kv[2] } }
     /^Linker script and memory map/ { on = 1; next }
     !on { next }
@@ -138,7 +141,11 @@ text_split() {
       if (obj ~ /mq_fw_(model|input)/) return          # the embedded blobs
       if (match(obj, /\(([^)]*)\.c\.obj\)$/)) {
         base = substr(obj, RSTART + 1, RLENGTH - 8)
-        if (base in F) { if (F[base] == "runtime") rt += size; else kn += size; return }
+        if (base in F) {
+          if (F[base] == "runtime") rt += size
+          else { kn += size; if (index(used, " " F[base] " ")) ku += size }
+          return
+        }
       }
       other += size
     }
@@ -153,7 +160,7 @@ text_split() {
     }
     pend && $1 ~ /^0x/ && $2 ~ /^0x/ && NF >= 3 { add(hex($2), $3); pend = 0; next }
     { pend = 0 }
-    END { printf "%d %d %d\n", rt, kn, other }' "$1"
+    END { printf "%d %d %d %d\n", rt, kn, other, ku }' "$1"
 }
 
 results=$OUT/results.txt
@@ -169,11 +176,15 @@ for m in "${models[@]}"; do
     *.mqm)
       # random input codes (fixed seed), sized from the model's inputs
       info=$("$SIMULATE" "$m" 2>&1) || { notes+=("$base: not a valid packed model: $(echo "$info" | tail -1)"); fail=1; continue; }
-      nin=$(echo "$info" | grep -c '^  input ')
-      if [ "$nin" -ne 1 ]; then notes+=("$base: $nin inputs; give a single-input model (or run simulate --qemu yourself)"); continue; fi
-      bytes=$(echo "$info" | grep '^  input 0' | sed -E 's/.*\[([0-9x]+)\].*/\1/' | tr x '\n' | awk 'BEGIN{p=1} {p*=$1} END{print p}')
-      LC_ALL=C awk -v n=$((bytes * samples)) 'BEGIN { srand(11); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }' >"$OUT/$stem-input.bin"
-      packed+=("$stem|$m|$OUT/$stem-input.bin|$key|packed (given)")
+      ins=""
+      while read -r idx shape; do
+        bytes=$(echo "$shape" | tr x '\n' | awk 'BEGIN { p = 1 } { p *= $1 } END { print p }')
+        LC_ALL=C awk -v n=$((bytes * samples)) -v seed=$((11 + idx)) \
+          'BEGIN { srand(seed); for (i = 0; i < n; i++) printf "%c", int(rand() * 256) }' >"$OUT/$stem-input$idx.bin"
+        ins="$ins $OUT/$stem-input$idx.bin"
+      done < <(echo "$info" | sed -nE 's/^  input ([0-9]+): .*\[([0-9x]+)\].*/\1 \2/p')
+      [ -n "$ins" ] || { notes+=("$base: no inputs found in simulate's description"); fail=1; continue; }
+      packed+=("$stem|$m|${ins# }|$key|packed (given), random input codes")
       ;;
     *.onnx)
       calib=$(data_file "$m" calib); test=$(data_file "$m" test)
@@ -183,7 +194,7 @@ for m in "${models[@]}"; do
       if "$CALIBRATE" "$m" --data "$calib" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
         packed+=("$stem|$OUT/$stem.mqm|$test|$key|calibrate (float ONNX, defaults)")
       else
-        notes+=("$base: NOT PACKED: calibrate (default options) fails: $(grep -m1 -i 'error' "$log" | cut -c1-220)")
+        notes+=("$base: NOT PACKED: calibrate (default options) fails: $(shorten "$(grep -m1 -i 'error' "$log")")")
         [ $quick = 1 ] && fail=1
       fi
       ;;
@@ -194,7 +205,7 @@ for m in "${models[@]}"; do
       if "$CALIBRATE" "$m" -o "$OUT/$stem.mqm" >"$log" 2>&1; then
         packed+=("$stem|$OUT/$stem.mqm|$test|$key|TFLite int8 import")
       else
-        msg=$(grep -m1 -i 'error' "$log" | cut -c1-220)
+        msg=$(shorten "$(grep -m1 -i 'error' "$log")")
         case "$msg" in *"--data"*) msg="$msg (this calibrate reads every model as ONNX: no TFLite importer yet)" ;; esac
         notes+=("$base: NOT PACKED: the int8 TFLite import (calibrate $base) fails: $msg")
       fi
@@ -206,41 +217,65 @@ done
 # ---- run every packed model on every core ------------------------------------------------------------------
 for entry in "${packed[@]}"; do
   IFS='|' read -r name mqm input key variant <<<"$entry"
+  inargs=()
+  for i in $input; do inargs+=(--input "$i"); done
   info=$("$SIMULATE" "$mqm")
   arena=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\1/p')
   lower=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\2/p')
   mbytes=$(stat -c %s "$mqm")
-  # estimate on the MLPerf Tiny board (Cortex-M4 at 120 MHz)
-  nuc=$("$SIMULATE" "$mqm" --board nucleo-l4r5zi 2>&1 | sed -nE 's/^  total \(estimate\) +([0-9.]+) us.*/\1/p' || true)
-  "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --output "$OUT/$name-host.npy" --raw >"$OUT/$name-host.log" 2>&1 \
+  # estimate on the MLPerf Tiny board (Cortex-M4 at 120 MHz); the op kinds give the kernel families the model uses
+  fit=$("$SIMULATE" "$mqm" --board nucleo-l4r5zi 2>&1 || true)
+  nuc=$(echo "$fit" | sed -nE 's/^  total \(estimate\) +([0-9.]+) us.*/\1/p')
+  cpi=$(echo "$fit" | sed -nE 's/^  cycle model: cycles = instructions x CPI ([0-9.]+).*/\1/p')
+  waits=$(echo "$fit" | sed -nE 's/^  cycle model:.*: ([0-9]+) wait cycles.*/\1/p')
+  used=$(echo "$fit" | sed -nE 's/^ *[0-9]+  ([a-z0-9_+]+) +\[.*/\1/p' | tr '+' '\n' | sort -u | while read -r kind; do
+    case $kind in
+      fully_connected) echo gemm ;;
+      conv*) echo conv gemm ;;
+      depthwise*) echo depthwise ;;
+      average_pool|max_pool|mean) echo pool ;;
+      mul|requantize) echo elementwise ;;
+      reshape) ;;
+      *) for f in $(printf '%s\n' "${family[@]}" | sort -u); do case $kind in *"$f"*) echo "$f" ;; esac; done ;;
+    esac
+  done | tr ' ' '\n' | sort -u | tr '\n' ' ')
+  "$SIMULATE" "$mqm" "${inargs[@]}" --limit "$samples" --output "$OUT/$name-host.npy" --raw >"$OUT/$name-host.log" 2>&1 \
     || { notes+=("$name: host simulation failed: $(tail -1 "$OUT/$name-host.log")"); fail=1; continue; }
   for c in $cores; do
     b=$(board_of "$c")
     log=$OUT/$name-$c.log
     echo "bench-models: $name ($variant) on $c ($b) ..."
-    if ! "$SIMULATE" "$mqm" --input "$input" --limit "$samples" --board "$b" --qemu --work-dir "$OUT/fw-$name" \
+    if ! "$SIMULATE" "$mqm" "${inargs[@]}" --limit "$samples" --board "$b" --qemu --work-dir "$OUT/fw-$name" \
          --output "$OUT/$name-$c.npy" --raw >"$log" 2>&1; then
       notes+=("$name on $c: FAILED: $(tail -3 "$log" | tr '\n' ' ' | cut -c1-300)"); fail=1; continue
     fi
     same=no
-    if grep -q "byte-identical" "$log" && cmp -s "$OUT/$name-host.npy" "$OUT/$name-$c.npy"; then same=yes; else fail=1; fi
+    if grep -q "byte-identical" "$log"; then
+      same=yes
+      for h in "$OUT/$name"-host*.npy; do cmp -s "$h" "${h/-host/-$c}" || same=no; done
+    fi
+    [ $same = yes ] || fail=1
     insns=$(sed -nE 's/^device: mq_model_run executed ([0-9]+) instructions per inference.*/\1/p' "$log")
     est=$(sed -nE 's/.*the fit report.s estimate ([0-9]+) is.*/\1/p' "$log")
-    [ -n "$insns" ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
+    [ -n "$insns" ] && [ "$insns" -gt 0 ] || { notes+=("$name on $c: no instruction count in $log"); fail=1; continue; }
+    # sanity of the cost model: its estimate within 0.5x..2x of the measurement (it runs 4-15 % low on real models)
+    if [ -n "$est" ] && ! awk -v e="$est" -v m="$insns" 'BEGIN { exit !(e >= 0.5 * m && e <= 2 * m) }'; then
+      notes+=("$name on $c: the cost model's estimate $est is outside 0.5x..2x of the measured $insns (boards/cost-model.json out of date?)"); fail=1
+    fi
     map=$OUT/fw-$name/$b/build/mq_firmware.map
-    read -r rt kn other < <(text_split "$map")
+    read -r rt kn other ku < <(text_split "$map" "$used")
     stack=$(sed -nE 's/.*stack used ([0-9]+) B.*/\1/p' "$log")
-    echo "$name|$key|$variant|$c|$insns|$est|$arena|$lower|$mbytes|$rt|$kn|$other|$same|$stack|$nuc" >>"$results"
-    echo "  $insns instructions per inference (SysTick, mean of $samples), estimate $est; text runtime $rt + kernels $kn + other $other B; device == host: $same"
+    echo "$name|$key|$variant|$c|$insns|$est|$arena|$lower|$mbytes|$rt|$kn|$other|$same|$stack|$nuc|$ku|$used|${cpi:-1}|${waits:-0}" >>"$results"
+    echo "  $insns instructions per inference (SysTick, mean of $samples), estimate $est; text runtime $rt + kernels $kn (families the model uses, ${used% }: $ku) + other $other B; device == host: $same"
   done
 done
 
 # ---- the table -----------------------------------------------------------------------------------------------
 echo
 echo "== MicroQuant vs TFLite Micro + CMSIS-NN (instructions per inference; ratio = ours / TFLM) =="
-printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %22s %5s\n' \
-  "model (how packed)" core "instructions" "/MAC" "TFLM+CMSIS" ratio "estimate" "est/measured" "arena B" "model B" "text rt+kern+other B" "same"
-while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
+printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %28s %5s\n' \
+  "model (how packed)" core "instructions" "/MAC" "TFLM+CMSIS" ratio "estimate" "est/measured" "arena B" "model B" "text rt+kern(used)+other B" "same"
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
   r=$(ref "$key"); tf=-; ratio=-; permac=-
   if [ -n "$r" ]; then
     set -- $r; macs=$1
@@ -250,27 +285,54 @@ while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn othe
   fi
   er=$(awk -v a="$est" -v b="$insns" 'BEGIN { if (a > 0) printf "%.2f", a / b; else print "-" }')
   short="$name ($( [ "$variant" = "calibrate (float ONNX, defaults)" ] && echo calibrated || echo "$variant"))"
-  printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %22s %5s\n' "${short:0:34}" "$c" "$insns" "$permac" "$tf" "$ratio" \
-    "$est" "$er" "$arena" "$mbytes" "$rt+$kn+$other" "$same"
+  printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %28s %5s\n' "${short:0:34}" "$c" "$insns" "$permac" "$tf" "$ratio" \
+    "$est" "$er" "$arena" "$mbytes" "$rt+$kn($ku)+$other" "$same"
 done <"$results"
 echo
 echo "== memory (arena planned on the host, exact; TFLite Micro keeps per-channel multipliers/shifts in its arena, MicroQuant in flash) =="
-printf '%-34s %9s %12s %15s %10s %12s %10s %10s\n' "model" "arena B" "lower bound" "TFLM arena (M4)" "ratio" "act. bound" "model B" "stack B"
-awk -F'|' '!seen[$1]++' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
+printf '%-26s %8s %12s %16s %6s %11s %9s %8s %28s\n' "model" "arena B" "lower bound" "TFLM arena (M4)" "ratio" "act. bound" "model B" "stack B" "flash: model+rt+used kern B"
+awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
   r=$(ref "$key"); tfa=-; ratio=-; lb=-
   if [ -n "$r" ]; then set -- $r; tfa=$6; lb=$7; ratio=$(awk -v a="$arena" -v b="$tfa" 'BEGIN { printf "%.2f", a / b }'); fi
-  printf '%-34s %9s %12s %15s %10s %12s %10s %10s\n' "${name:0:34}" "$arena" "$lower" "$tfa" "$ratio" "$lb" "$mbytes" "${stack:--}"
+  printf '%-26s %8s %12s %16s %6s %11s %9s %8s %28s\n' "${name:0:26}" "$arena" "$lower" "$tfa" "$ratio" "$lb" "$mbytes" "${stack:--}" "$((mbytes + rt + ku)) (on $c)"
 done
 echo
-echo "== latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): estimate vs measured instructions vs best published MLPerf Tiny =="
-printf '%-34s %16s %22s %26s %22s\n' "model" "estimate (model)" "measured M4 / 120 MHz" "best published" "estimate / published"
-awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc; do
-  p=$(published "$key"); pub=-; pr=-
-  meas=$(awk -v a="$insns" 'BEGIN { printf "%.3f ms", a / 120000 }')
-  if [ -n "$p" ]; then set -- $p; pub="$1 ms (${*:2})"; pr=$(awk -v a="$nuc" -v b="$1" 'BEGIN { if (a > 0) printf "%.2f", a / 1000 / b; else print "-" }'); fi
+echo "== latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): cycle model (boards/cycle-model.json + board.json) vs best published MLPerf Tiny =="
+echo "   estimate = cost-model instructions x CPI + flash wait states; measured-based = the M4 instructions measured here x CPI + the same wait states"
+printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "model" "CPI" "wait cycles" "estimate" "measured-based" "best published" "est/pub" "meas/pub"
+awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+  p=$(published "$key"); pub=-; pr=-; mr=-
+  mcyc=$(awk -v a="$insns" -v c="$cpi" -v w="$waits" 'BEGIN { printf "%.0f", a * c + w }')
+  meas=$(awk -v m="$mcyc" 'BEGIN { printf "%.3f ms", m / 120000 }')
   e=$(awk -v a="$nuc" 'BEGIN { if (a > 0) printf "%.3f ms", a / 1000; else print "-" }')
-  printf '%-34s %16s %22s %26s %22s\n' "${name:0:34}" "$e" "$meas (CPI 1)" "$pub" "$pr"
+  if [ -n "$p" ]; then
+    set -- $p; pub="$1 ms (${*:2})"
+    pr=$(awk -v a="$nuc" -v b="$1" 'BEGIN { if (a > 0) printf "%.2f", a / 1000 / b; else print "-" }')
+    mr=$(awk -v m="$mcyc" -v b="$1" 'BEGIN { printf "%.2f", m / 120000 / b }')
+  fi
+  printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "${name:0:26}" "$cpi" "$waits" "$e" "$meas" "$pub" "$pr" "$mr"
 done
+echo
+echo "== issue 11 goals (instructions: AD <= 0.7x TFLM on M4/M7, convolutional models <= 0.6x, <= 0.8x on M3/M55; arena <= 0.6x; latency estimate below the best published) =="
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+  r=$(ref "$key"); [ -n "$r" ] || continue
+  set -- $r
+  case $c in m3) tf=$2 ;; m4) tf=$3 ;; m7) tf=$4 ;; m55) tf=$5 ;; esac
+  case $c in m4|m7) goal=$([ "$key" = ad ] && echo 0.7 || echo 0.6) ;; *) goal=0.8 ;; esac
+  awk -v n="$name" -v c="$c" -v a="$insns" -v t="$tf" -v g="$goal" 'BEGIN {
+    r = a / t; printf "  %-26s %-4s instructions %.2fx TFLM (goal %.1fx): %s\n", n, c, r, g,
+      (r <= g ? "met" : sprintf("MISSED by %.0f instructions (%.0f %%)", a - g * t, 100 * (a - g * t) / (g * t))) }'
+done <"$results"
+awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort |
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+  r=$(ref "$key"); [ -n "$r" ] || continue
+  set -- $r; tfa=$6
+  p=$(published "$key"); set -- $p; pubms=$1
+  awk -v n="$name" -v a="$arena" -v t="$tfa" -v e="$nuc" -v p="$pubms" 'BEGIN {
+    r = a / t; printf "  %-26s arena %.2fx TFLM (goal 0.6x): %s\n", n, r, (r <= 0.6 ? "met" : "MISSED")
+    if (e > 0 && p > 0) printf "  %-26s latency estimate %.2f ms vs published %.2f ms (NUCLEO-L4R5ZI): %s\n", n, e / 1000, p, (e / 1000 < p ? "met" : sprintf("MISSED (%.2fx)", e / 1000 / p)) }'
+done
+
 if [ ${#notes[@]} -gt 0 ]; then
   echo
   echo "== not measured / problems =="
@@ -311,7 +373,7 @@ print("per layer (mq_run_op, first inference; share of mq_model_run):")
 tot = {}
 for r in regs[:nops]:
     top = sorted(r.get("by_function", {}).items(), key=lambda kv: -kv[1])
-    print("  op %2d %9d  %5.1f %%  %s" % (r["region"] - 1, r["net"], 100.0 * r["net"] / calls[0],
+    print("  op %2d %9d  %5.1f %%  %s" % (regs.index(r), r["net"], 100.0 * r["net"] / calls[0],
           ", ".join("%s %d" % kv for kv in top[:4])))
     for f, n in r.get("by_function", {}).items():
         tot[f] = tot.get(f, 0) + n
@@ -320,6 +382,12 @@ print("by function over all layers (first inference, %d of mq_model_run's %d in 
 for f, n in sorted(tot.items(), key=lambda kv: -kv[1]):
     print("  %-34s %9d  %5.1f %%" % (f, n, 100.0 * n / calls[0]))
 PY
+    for c in m4 m3; do
+      b=$(board_of "$c"); e=$OUT/fw-$first/$b/build/mq_firmware.elf
+      [ -f "$e" ] || continue
+      echo "instruction classes and cycles at zero wait states on $c (scripts/insn-mix.py, the core's TRM timings):"
+      python3 "$ROOT/scripts/insn-mix.py" --cmcount "$tool" -M "$b" --func mq_model_run --core "$c" "$e" | sed 's/^/  /'
+    done
   fi
 fi
 

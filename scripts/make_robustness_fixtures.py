@@ -14,6 +14,8 @@ make_fixtures.py so that script's fixtures stay byte-identical.
                       hidden unit 7 is dead: its weights are ~1e-25 (what the L2 decay leaves of a unit whose
                       ReLU never fires) and its bias -0.238. Before the weight-scale floor, calibrate refused
                       it with "bias[7] = -0.238 does not fit int32".
+  dfl_head_336        the YOLOv8 DFL head of make_fixtures.py with A = 84 anchors: a 336-value (4 x 84) regression
+                      output (the report must not headline argmax agreement for it)
   err_nan_weight      Gemm + Relu whose weight 'fc.weight' holds a NaN at flat index 5
   err_inf_bias        Gemm whose bias 'fc.bias' holds +inf at index 2
   err_nan_bn_var      Gemm + BatchNormalization whose 'bn.running_var' holds a NaN at index 1
@@ -158,7 +160,37 @@ def error_fixtures():
     save("err_zero_dim", finish(g), None)
 
 
+def dfl_head_336():
+    a = 84
+    nodes = [
+        helper.make_node("Constant", [], ["/dfl/Constant_output_0"], name="/dfl/Constant",
+                         value=numpy_helper.from_array(np.array([1, 4, 16, a], np.int64))),
+        helper.make_node("Reshape", ["input", "/dfl/Constant_output_0"], ["/dfl/Reshape_output_0"], name="/dfl/Reshape"),
+        helper.make_node("Transpose", ["/dfl/Reshape_output_0"], ["/dfl/Transpose_output_0"], name="/dfl/Transpose", perm=[0, 2, 1, 3]),
+        helper.make_node("Softmax", ["/dfl/Transpose_output_0"], ["/dfl/Softmax_output_0"], name="/dfl/Softmax", axis=1),
+        helper.make_node("Conv", ["/dfl/Softmax_output_0", "model.22.dfl.conv.weight"], ["/dfl/conv/Conv_output_0"],
+                         name="/dfl/conv/Conv", kernel_shape=[1, 1]),
+        helper.make_node("Constant", [], ["/dfl/Constant_1_output_0"], name="/dfl/Constant_1",
+                         value=numpy_helper.from_array(np.array([1, 4, a], np.int64))),
+        helper.make_node("Reshape", ["/dfl/conv/Conv_output_0", "/dfl/Constant_1_output_0"], ["output"], name="/dfl/Reshape_1"),
+    ]
+    w = np.arange(16, dtype=np.float32).reshape(1, 16, 1, 1)
+    g = helper.make_graph(nodes, "main_graph", [io("input", [1, 64, a])], [io("output", [1, 4, a])],
+                          initializer=[numpy_helper.from_array(w, "model.22.dfl.conv.weight")])
+    m = finish(g)
+    onnx.checker.check_model(m, full_check=True)
+    path = os.path.join(OUT, "dfl_head_336.onnx")
+    onnx.save(m, path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x = (RNG.standard_normal((8, 64, a)) * 3).astype(np.float32)
+    y = np.concatenate([sess.run(None, {"input": x[i:i + 1]})[0] for i in range(x.shape[0])], axis=0)
+    np.save(os.path.join(OUT, "dfl_head_336_input.npy"), x)
+    np.save(os.path.join(OUT, "dfl_head_336_output.npy"), y.astype(np.float32))
+    print(f"{'dfl_head_336':20s} in {tuple(x.shape)} -> out {tuple(y.shape)}")
+
+
 if __name__ == "__main__":
     dead_units()
     sklearn_mlp()
     error_fixtures()
+    dfl_head_336()

@@ -89,6 +89,10 @@ fi
 if [ -f csrc/tests/fixtures/model.mqm ]; then
   models+=("runtime-fixture|csrc/tests/fixtures/model.mqm|$(ls csrc/tests/fixtures/input_*.bin | sort | tr '\n' ' ')")
 fi
+# the convolutional fixture (2 inputs, 2 outputs, every format-2 op); the firmware is built with its op list
+if [ -f csrc/tests/fixtures/convnet.mqm ]; then
+  models+=("convnet-fixture|csrc/tests/fixtures/convnet.mqm|$(ls csrc/tests/fixtures/convnet_input_*.bin | sort | tr '\n' ' ')")
+fi
 
 echo "== QEMU boards: device outputs byte-identical to the host simulation =="
 qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
@@ -99,9 +103,10 @@ for entry in "${models[@]}"; do
   for i in $inputs; do inargs+=(--input "$i"); done
   "$SIMULATE" "$model" "${inargs[@]}" --limit 64 --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \
     || { fail "$name: host simulation failed: $(tail -3 "$WORK/$name-host.log")"; continue; }
-  if [ "$name" = runtime-fixture ]; then
+  if [ "$name" = runtime-fixture ] || [ "$name" = convnet-fixture ]; then
     # host vs the fixture's independent reference (the .npy data are the last bytes of the file)
-    for e in csrc/tests/fixtures/expected_*.bin; do
+    prefix=""; [ "$name" = convnet-fixture ] && prefix="convnet_"
+    for e in csrc/tests/fixtures/${prefix}expected_*.bin; do
       i=${e##*_}; i=${i%.bin}
       h=$WORK/$name-host.npy; [ "$i" = 0 ] || h=$WORK/$name-host_$i.npy
       if tail -c "$(stat -c %s "$e")" "$h" | cmp -s - "$e"; then pass "runtime fixture output $i: host == independent reference ($e)"

@@ -3,8 +3,10 @@
 # For each core: builds bench/test_kernels.c with the microkernels (portable + the variant the
 # core dispatches to: v7m on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
 # semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
-# reference; then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
-# Exit status non-zero on any failure. Needs arm-none-eabi-gcc (+ newlib), qemu-system-arm, a host cc.
+# reference (and the conv/depthwise and mq_avg_pool / mq_max_pool / mq_mean fast paths against their portable
+# versions and int64 references); then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
+# MQ_KERNEL_TEST_CORES="m4 m55" limits the cores. Exit status non-zero on any failure. Needs arm-none-eabi-gcc
+# (+ newlib), qemu-system-arm, a host cc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,13 +16,17 @@ for tool in arm-none-eabi-gcc qemu-system-arm; do
   command -v "$tool" >/dev/null || { echo "test-kernels-qemu: $tool not found in PATH" >&2; exit 2; }
 done
 CFLAGS="-std=c99 -O2 -g -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
-INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench"
+INC="-I$ROOT/csrc/include -I$ROOT/csrc/src -I$ROOT/bench -I$ROOT/csrc/tests"
 KERNELS="csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c csrc/src/gemm/mq_gemm_s8_n4k16_mve.c csrc/src/gemm/mq_gemm_s8_n4k16_v7m.c
-         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c"
+         csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
+         $(ls csrc/src/conv/*.c csrc/src/depthwise/*.c) csrc/src/gemm/mq_fc_params_check.c
+         csrc/host/mq_depthwise_pack_weights.c csrc/host/mq_depthwise_prepare_bias.c csrc/host/mq_fold_bias.c
+         $(ls csrc/src/pool/*.c | tr '\n' ' ')"
 fail=0
 # name machine cpu-flags linker-script
 while read -r name machine cpu ld; do
   [ -n "$name" ] || continue
+  case " ${MQ_KERNEL_TEST_CORES:-m3 m4 m7 m55} " in *" $name "*) ;; *) continue ;; esac
   elf=$OUT/test_kernels_$name.elf
   # shellcheck disable=SC2086
   if ! arm-none-eabi-gcc ${cpu//,/ } -mthumb $CFLAGS ${MQ_KERNEL_TEST_DEFS:-} $INC -o "$elf" \

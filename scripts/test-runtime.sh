@@ -7,8 +7,10 @@
 # 1. Fixture determinism: rebuilds csrc/tools/mq_gen_fixture and regenerates the fixture into a
 #    temporary directory; it must equal the committed csrc/tests/fixtures/ byte for byte.
 # 2. Robustness under clang -fsanitize=address,undefined (-fno-sanitize-recover): the cmocka suites
-#    test_model* (fixture bit-exact vs its independent reference, every truncation, every single-bit
-#    flip of the whole blob with CRC on and off, targeted corruptions, the writer).
+#    test_model* (both fixtures -- model.mqm: FC/1x1/LUT/ADD/softmax/transpose; convnet.mqm: 2 inputs,
+#    2 outputs, conv KxK, depthwise, pools, mean, pad, concat, mul, requantize -- bit-exact vs their
+#    independent references, every truncation, every single-bit flip of the whole blob with CRC on and
+#    off, targeted corruptions, the writer).
 # 3. libFuzzer (clang -fsanitize=fuzzer,address,undefined) on mq_model_load + mq_model_run,
 #    seeded with the fixture and the writer tests' blobs, for MQ_FUZZ_SECONDS (default 60); prints
 #    the executions run.
@@ -30,7 +32,8 @@ gcc "${WFLAGS[@]}" -O1 -Icsrc/include -Icsrc/src csrc/tools/mq_gen_fixture.c $(f
 regen="$(mktemp -d)"
 trap 'rm -rf "$regen"' EXIT
 "$bdir/runtime-tools/mq_gen_fixture" "$regen"
-for f in model.mqm input_0.bin expected_0.bin expected_1.bin; do
+for f in model.mqm input_0.bin expected_0.bin expected_1.bin \
+         convnet.mqm convnet_input_0.bin convnet_input_1.bin convnet_expected_0.bin convnet_expected_1.bin; do
   cmp "$regen/$f" "csrc/tests/fixtures/$f"
 done
 echo "   fixture files identical"
@@ -60,8 +63,8 @@ mkdir -p "$bdir/runtime-fuzz"
 "$CC_CLANG" "${WFLAGS[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Icsrc/include -Icsrc/src $(find csrc/src -name "*.c" | sort) csrc/fuzz/mq_fuzz_model.c -o "$bdir/runtime-fuzz/mq_fuzz_model" \
   > "$bdir/runtime-fuzz/link.log" 2>&1 || { cat "$bdir/runtime-fuzz/link.log"; exit 1; }
-cp csrc/tests/fixtures/model.mqm "$corpus/"
-echo "   seeds: $(ls "$corpus" | wc -l) blobs (the fixture + the writer tests' models)"
+cp csrc/tests/fixtures/model.mqm csrc/tests/fixtures/convnet.mqm "$corpus/"
+echo "   seeds: $(ls "$corpus" | wc -l) blobs (the two fixtures, MLP/1x1 and convnet with every format-2 op, + the writer tests' models)"
 (
   cd "$bdir/runtime-fuzz"
   ./mq_fuzz_model -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

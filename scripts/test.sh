@@ -17,4 +17,5 @@ swift test
 echo "== boards =="
 ./scripts/test-boards.sh
 echo "== whole-model benchmark (short mode) =="
-./scripts/bench-models.sh --quick
+SIMULATE=$(swift build --show-bin-path)/simulate CALIBRATE=$(swift build --show-bin-path)/calibrate \
+  ./scripts/bench-models.sh --quick

@@ -455,3 +455,20 @@ public struct TensorQuantization: Sendable, Hashable {
         self.node = node
     }
 }
+
+/// What a model output most likely is, from its number of values per sample; decides which accuracy
+/// figure the report (`calibrate`) and `simulate --reference` print besides SQNR.
+public enum OutputTask: String, Sendable, Equatable {
+    /// One value per sample (a sigmoid / binary head): agreement of the 0.5 threshold.
+    case binary
+    /// 2...100 values per sample (class scores): argmax (top-1) agreement.
+    case classification
+    /// More than 100 values per sample (boxes, DFL distributions, reconstructions, feature maps): no
+    /// argmax; max and mean absolute error.
+    case regression
+
+    /// The task of an output with `valuesPerSample` values per sample.
+    public static func of(valuesPerSample n: Int) -> OutputTask {
+        n <= 1 ? .binary : (n <= 100 ? .classification : .regression)
+    }
+}

@@ -30,6 +30,18 @@ public enum NPYDType: String, Sendable, CaseIterable {
     }
 
     /// Parses a numpy descr ('<f4', '=f4', '|u1', 'u1', ...). Big-endian ('>') is not supported.
+    /// The element type in words ("float32", "int64").
+    public var name: String {
+        switch self {
+        case .float32: return "float32"
+        case .float64: return "float64"
+        case .int8: return "int8"
+        case .uint8: return "uint8"
+        case .int32: return "int32"
+        case .int64: return "int64"
+        }
+    }
+
     static func parse(_ descr: String) -> NPYDType? {
         var d = Substring(descr)
         var order: Character = "<"
@@ -260,11 +272,11 @@ public enum NumPy {
 
     /// Reads one `.npy` file.
     public static func read(contentsOf url: URL) throws -> NPYArray {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NPYError.io(file: url.path, reason: "cannot read: \(error.localizedDescription)")
+        let data: [UInt8]
+        do { data = try FileAccess.readFile(url.path, what: ".npy file") } catch let e as FileError {
+            throw NPYError.io(file: url.path, reason: e.reason)
         }
-        return try decode([UInt8](data), name: url.path)
+        return try decode(data, name: url.path)
     }
 
     /// Reads every `*.npy` file in a directory (sorted by file name) and concatenates them along
@@ -272,7 +284,7 @@ public enum NumPy {
     public static func readDirectory(_ url: URL) throws -> NPYArray {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
-            throw NPYError.io(file: url.path, reason: "cannot list directory: \(error.localizedDescription)")
+            throw NPYError.io(file: url.path, reason: "cannot list directory: \(FileAccess.describe(error))")
         }
         let files = names.filter { $0.hasSuffix(".npy") }.sorted()
         guard !files.isEmpty else { throw NPYError.emptyDirectory(directory: url.path) }

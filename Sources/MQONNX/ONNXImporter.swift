@@ -25,11 +25,18 @@ public enum ONNXImporter {
     /// Reads and imports an `.onnx` file. The graph is named after the ONNX graph name (or the file stem).
     /// - Throws: `ImportError` naming the file, node and op on any problem.
     public static func importModel(at url: URL) throws -> Graph {
+        var isDir: ObjCBool = false
+        guard !url.path.isEmpty, FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw ImportError.unreadable(file: url.path, reason: "no such file")
+        }
+        guard !isDir.boolValue else { throw ImportError.unreadable(file: url.path, reason: "is a directory, expected an .onnx file") }
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw ImportError.unreadable(file: url.path, reason: error.localizedDescription)
+            let ns = error as NSError
+            let posix = (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0.code : nil }
+            throw ImportError.unreadable(file: url.path, reason: posix.map { String(cString: strerror(Int32($0))) } ?? (FileManager.default.isReadableFile(atPath: url.path) ? "read error" : "permission denied"))
         }
         return try importModel(data: data, file: url.path, defaultName: url.deletingPathExtension().lastPathComponent)
     }
@@ -125,6 +132,14 @@ func checkedProduct<S: Sequence>(_ dims: S) -> Int? where S.Element == Int {
 }
 
 /// An integer stored in a Double constant, or nil if it is not finite / out of the exact range.
+/// The name of an ONNX TensorProto.DataType, with its number: "int64 (ONNX element type 7)".
+func onnxElementTypeName(_ t: Int32) -> String {
+    let names: [Int32: String] = [0: "undefined", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
+                                  7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32",
+                                  13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16"]
+    return "\(names[t] ?? "of an unknown element type") (ONNX element type \(t))"
+}
+
 func exactInt(_ d: Double) -> Int? {
     guard d.isFinite, abs(d) <= 9.0e15 else { return nil }
     return Int(d)
@@ -298,7 +313,7 @@ struct Converter {
             throw ImportError.invalidModel("graph input '\(vi.name)' is not a tensor")
         }
         guard tt.elemType == 1 else {
-            throw ImportError.invalidModel("graph input '\(vi.name)' has element type \(tt.elemType); only float32 (1) inputs are supported")
+            throw ImportError.invalidModel("graph input '\(vi.name)' is \(onnxElementTypeName(tt.elemType)); only float32 inputs are supported (integer inputs such as token ids or image bytes are not: export the model with a float32 input)")
         }
         guard tt.hasShape else { throw ImportError.invalidModel("graph input '\(vi.name)' has no shape") }
         var shape: [Int] = []
@@ -306,6 +321,8 @@ struct Converter {
             switch d.value {
             case .dimValue(let v)? where v > 0:
                 shape.append(Int(v))
+            case .dimValue(let v)? where v <= 0 && i > 0:
+                throw ImportError.invalidModel("graph input '\(vi.name)' has a \(v == 0 ? "zero-sized" : "negative") dimension (\(v)) at axis \(i): a sample of this input would hold no values")
             default:
                 guard i == 0 else {
                     let what: String

@@ -139,14 +139,11 @@ public enum MemoryPlanner {
         }
         var scratchBuffer: [Int: Int] = [:]
         for (i, n) in model.nodes.enumerated() {
-            if case .conv1x1(let g) = n.op, g.padTop + g.padLeft + g.padBottom + g.padRight > 0 {
-                scratchBuffer[i] = buffers.count
-                buffers.append(ArenaBuffer(size: g.k, first: i, last: i))
-            }
             switch n.op {
-            case .conv, .depthwiseConv:
-                // the kernel's own scratch size (mq_conv_scratch_size / mq_depthwise_scratch_size)
-                if let size = try? Packer.convSetScratch(n, model: model), size > 0 {
+            case .conv1x1, .conv, .depthwiseConv:
+                // the kernels' own scratch sizes (an unpackable node gets none here; packing reports it)
+                let size = (try? Packer.scratchSize(model, node: i)) ?? 0
+                if size > 0 {
                     scratchBuffer[i] = buffers.count
                     buffers.append(ArenaBuffer(size: size, first: i, last: i))
                 }

@@ -72,79 +72,11 @@ public enum Packer {
     public static func pack(_ model: QuantizedModel, plan: MemoryPlan, metadata: PackMetadata,
                             outputs: [Int]? = nil) throws -> [UInt8] {
         let mem = CAllocations()
-        var tensors: [mq_writer_tensor] = []
-        for (i, t) in model.tensors.enumerated() {
-            guard (1...4).contains(max(t.shape.count, 1)) else {
-                throw PackingError.invalid("tensor '\(t.name)' has rank \(t.shape.count); the format supports 1..4")
-            }
-            var w = mq_writer_tensor()
-            w.dtype = t.qparams.dtype.c
-            w.rank = Int32(max(t.shape.count, 1))
-            w.dims = dims4(t.shape)
-            w.zero_point = t.qparams.zeroPoint
-            w.scale = t.qparams.scale
-            w.storage = MQ_STORAGE_ARENA
-            w.arena_offset = UInt32(plan.tensorOffsets[i])
-            w.channel_axis = 0
-            tensors.append(w)
-        }
+        let tensors = try writerTensors(model, offsets: plan.tensorOffsets)
         var ops: [mq_writer_op] = []
         for (i, n) in model.nodes.enumerated() {
-            var o = mq_writer_op()
-            o.num_inputs = Int32(n.inputs.count)
-            o.inputs = (Int32(n.inputs[0]), n.inputs.count > 1 ? Int32(n.inputs[1]) : 0, 0, 0, 0, 0, 0, 0)
-            o.num_outputs = 1
-            o.outputs = (Int32(n.output), 0)
-            func fc(_ g: QGemm) -> mq_fc_params {
-                var p = mq_fc_params()
-                p.n = Int32(g.n)
-                p.k = Int32(g.k)
-                p.weights = mem.copy(g.packedWeights)
-                p.bias = mem.copy(g.foldedBias)
-                p.multiplier = mem.copy(g.multipliers)
-                p.shift = mem.copy(g.shifts)
-                p.per_channel = 1
-                p.in_dtype = model.tensors[n.inputs[0]].qparams.dtype.c
-                p.out_dtype = g.outDType.c
-                p.out_zero_point = g.outZeroPoint
-                p.act_min = g.actMin
-                p.act_max = g.actMax
-                p.lut = g.lut.map { mem.copy($0) }
-                return p
-            }
-            switch n.op {
-            case .fullyConnected(let g):
-                o.type = MQ_OP_FULLY_CONNECTED
-                o.fc = fc(g)
-            case .conv1x1(let g):
-                o.type = MQ_OP_CONV_1X1
-                var c = mq_conv1x1_params()
-                c.stride_h = Int32(g.strideH); c.stride_w = Int32(g.strideW)
-                c.pad_top = Int32(g.padTop); c.pad_left = Int32(g.padLeft)
-                c.pad_bottom = Int32(g.padBottom); c.pad_right = Int32(g.padRight)
-                c.gemm = fc(g)
-                c.in_zero_point = model.tensors[n.inputs[0]].qparams.zeroPoint
-                o.conv = c
-                o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
-            case .lut(let table, _):
-                o.type = MQ_OP_LUT
-                o.lut = mem.copy(table)
-            case .add(let p):
-                o.type = MQ_OP_ADD
-                o.add = p
-            case .reshape:
-                o.type = MQ_OP_RESHAPE
-            case .softmax(let axis, let table):
-                o.type = MQ_OP_SOFTMAX
-                o.axis = Int32(axis)
-                o.exp_table = mem.copy(table)
-            case .transpose(let perm):
-                o.type = MQ_OP_TRANSPOSE
-                let p = perm + [Int](repeating: 0, count: 4 - perm.count)
-                o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
-            case .conv, .depthwiseConv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .requantize:
-                o = try convSetOp(n, model: model, mem: mem, scratchOffset: UInt32(plan.scratchOffsets[i] ?? 0))
-            }
+            var o = try writerOp(n, index: i, model: model, mem: mem)
+            o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
             ops.append(o)
         }
         let outs = outputs ?? model.outputs
@@ -159,6 +91,7 @@ public enum Packer {
         m.num_outputs = Int32(outs.count)
         m.arena_size = UInt32(plan.arenaSize)
         m.arena_lower_bound = UInt32(plan.lowerBound)
+        m.flags = model.rounding == .single ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) : 0
         var md = mq_writer_metadata()
         md.producer = mem.cString(microquantProducer)
         md.source_name = mem.cString(metadata.sourceName)
@@ -177,6 +110,208 @@ public enum Packer {
         st = out.withUnsafeMutableBytes { mq_writer_write(&m, $0.baseAddress, $0.count, &size, &diag) }
         guard st == MQ_OK else { throw writerError(st, diag) }
         return Array(out.prefix(size))
+    }
+
+    /// The writer's description of one node (scratch offset 0; the planner fills it).
+    static func writerOp(_ n: QNode, index i: Int, model: QuantizedModel, mem: CAllocations) throws -> mq_writer_op {
+        var o = mq_writer_op()
+        guard n.inputs.count >= 1, n.inputs.count <= Int(MQ_WRITER_MAX_OP_INPUTS),
+              n.inputs.allSatisfy({ model.tensors.indices.contains($0) }), model.tensors.indices.contains(n.output) else {
+            throw PackingError.invalid("op \(i) '\(n.name)': bad tensor indices")
+        }
+        o.num_inputs = Int32(n.inputs.count)
+        withUnsafeMutableBytes(of: &o.inputs) { raw in
+            let p = raw.bindMemory(to: Int32.self)
+            for (k, t) in n.inputs.enumerated() { p[k] = Int32(t) }
+        }
+        o.num_outputs = 1
+        o.outputs = (Int32(n.output), 0)
+        let inT = model.tensors[n.inputs[0]], outT = model.tensors[n.output]
+        func fc(_ g: QGemm) -> mq_fc_params {
+            var p = mq_fc_params()
+            p.n = Int32(g.n)
+            p.k = Int32(g.k)
+            p.weights = mem.copy(g.packedWeights)
+            p.bias = mem.copy(g.foldedBias)
+            p.multiplier = mem.copy(g.multipliers)
+            p.shift = mem.copy(g.shifts)
+            p.per_channel = 1
+            p.in_dtype = inT.qparams.dtype.c
+            p.out_dtype = g.outDType.c
+            p.out_zero_point = g.outZeroPoint
+            p.act_min = g.actMin
+            p.act_max = g.actMax
+            p.lut = g.lut.map { mem.copy($0) }
+            return p
+        }
+        func window(_ w: QWindow) throws -> mq_window {
+            guard inT.shape.count == 4, outT.shape.count == 4 else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): input and output must be NHWC (rank 4)")
+            }
+            var c = mq_window()
+            c.batch = Int32(inT.shape[0]); c.in_h = Int32(inT.shape[1]); c.in_w = Int32(inT.shape[2])
+            c.out_h = Int32(outT.shape[1]); c.out_w = Int32(outT.shape[2])
+            c.kernel_h = Int32(w.kernelH); c.kernel_w = Int32(w.kernelW)
+            c.stride_h = Int32(w.strideH); c.stride_w = Int32(w.strideW)
+            c.dilation_h = Int32(w.dilationH); c.dilation_w = Int32(w.dilationW)
+            c.pad_top = Int32(w.padTop); c.pad_bottom = Int32(w.padBottom)
+            c.pad_left = Int32(w.padLeft); c.pad_right = Int32(w.padRight)
+            return c
+        }
+        switch n.op {
+        case .fullyConnected(let g):
+            o.type = MQ_OP_FULLY_CONNECTED
+            o.fc = fc(g)
+        case .conv1x1(let g):
+            o.type = MQ_OP_CONV_1X1
+            var c = mq_conv1x1_params()
+            c.stride_h = Int32(g.strideH); c.stride_w = Int32(g.strideW)
+            c.pad_top = Int32(g.padTop); c.pad_left = Int32(g.padLeft)
+            c.pad_bottom = Int32(g.padBottom); c.pad_right = Int32(g.padRight)
+            c.gemm = fc(g)
+            c.in_zero_point = inT.qparams.zeroPoint
+            o.conv = c
+        case .conv(let cv):
+            var c = mq_conv_params()
+            c.win = try window(cv.window)
+            c.in_c = Int32(cv.inC)
+            c.in_zero_point = inT.qparams.zeroPoint
+            c.gemm = fc(cv.gemm)
+            o.type = MQ_OP_CONV
+            o.conv2d = c
+        case .depthwiseConv(let d):
+            var p = mq_depthwise_params()
+            p.win = try window(d.window)
+            p.in_c = Int32(d.inC)
+            p.depth_multiplier = Int32(d.depthMultiplier)
+            p.in_dtype = inT.qparams.dtype.c
+            p.out_dtype = outT.qparams.dtype.c
+            p.in_zero_point = inT.qparams.zeroPoint
+            p.out_zero_point = d.outZeroPoint
+            let outC = d.inC * d.depthMultiplier
+            guard d.weights.count == d.window.kernelH * d.window.kernelW * outC, d.bias.count == outC,
+                  d.multipliers.count == outC, d.shifts.count == outC else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (depthwise_conv): constants do not match \(outC) output channels")
+            }
+            var packed = [UInt8](repeating: 0, count: 2 * d.weights.count)
+            var st = mq_depthwise_pack_weights(d.weights, Int32(d.window.kernelH), Int32(d.window.kernelW), Int32(outC), &packed, packed.count)
+            guard st == MQ_OK else { throw PackingError.invalid("op \(i) '\(n.name)': mq_depthwise_pack_weights: \(String(cString: mq_status_str(st)))") }
+            var bias = [Int32](repeating: 0, count: outC)
+            st = mq_depthwise_prepare_bias(d.weights, d.bias, Int32(d.window.kernelH), Int32(d.window.kernelW), Int32(outC),
+                                           inT.qparams.zeroPoint, inT.qparams.dtype.c, &bias)
+            guard st == MQ_OK else { throw PackingError.invalid("op \(i) '\(n.name)': mq_depthwise_prepare_bias: \(String(cString: mq_status_str(st)))") }
+            p.weights = UnsafeRawPointer(mem.copy(packed)).assumingMemoryBound(to: Int8.self)
+            p.bias = mem.copy(bias)
+            p.multiplier = mem.copy(d.multipliers)
+            p.shift = mem.copy(d.shifts)
+            p.per_channel = 1
+            p.act_min = d.actMin
+            p.act_max = d.actMax
+            p.lut = d.lut.map { mem.copy($0) }
+            o.type = MQ_OP_DEPTHWISE_CONV
+            o.depthwise = p
+        case .averagePool(let q), .maxPool(let q):
+            var p = mq_pool_params()
+            p.win = try window(q.window)
+            p.channels = Int32(inT.shape[3])
+            p.dtype = inT.qparams.dtype.c
+            p.act_min = q.actMin
+            p.act_max = q.actMax
+            if case .maxPool = n.op { o.type = MQ_OP_MAX_POOL } else { o.type = MQ_OP_AVERAGE_POOL }
+            o.pool = p
+        case .mean(let q):
+            guard inT.shape.count == 4 else { throw PackingError.invalid("op \(i) '\(n.name)' (mean): input must be NHWC") }
+            var p = mq_mean_params()
+            p.batch = Int32(inT.shape[0]); p.h = Int32(inT.shape[1]); p.w = Int32(inT.shape[2]); p.channels = Int32(inT.shape[3])
+            p.in_dtype = inT.qparams.dtype.c; p.out_dtype = outT.qparams.dtype.c
+            p.in_zero_point = inT.qparams.zeroPoint; p.out_zero_point = outT.qparams.zeroPoint
+            p.multiplier = q.multiplier; p.shift = q.shift
+            p.act_min = q.actMin; p.act_max = q.actMax
+            o.type = MQ_OP_MEAN
+            o.mean = p
+        case let .pad(before, after):
+            guard before.count <= 4, after.count == before.count else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (pad): at most 4 axes")
+            }
+            let b = (before + [Int](repeating: 0, count: 4 - before.count)).map { Int32($0) }
+            let a = (after + [Int](repeating: 0, count: 4 - after.count)).map { Int32($0) }
+            o = mq_writer_op_pad(Int32(n.inputs[0]), Int32(n.output), b, a)
+        case .concat(let axis):
+            o = mq_writer_op_concat(n.inputs.map { Int32($0) }, Int32(n.inputs.count), Int32(n.output), Int32(axis))
+        case .mul(let q):
+            var p = mq_mul_params()
+            let in2 = model.tensors[n.inputs.count > 1 ? n.inputs[1] : n.inputs[0]]
+            p.in1_dtype = inT.qparams.dtype.c; p.in2_dtype = in2.qparams.dtype.c; p.out_dtype = outT.qparams.dtype.c
+            p.in1_zero_point = inT.qparams.zeroPoint; p.in2_zero_point = in2.qparams.zeroPoint
+            p.out_zero_point = outT.qparams.zeroPoint
+            p.out_multiplier = q.multiplier; p.out_shift = q.shift
+            p.act_min = q.actMin; p.act_max = q.actMax
+            switch q.broadcast {
+            case .none: p.broadcast = MQ_BCAST_NONE
+            case .scalar: p.broadcast = MQ_BCAST_SCALAR
+            case .channel(let c): p.broadcast = MQ_BCAST_CHANNEL; p.channels = Int32(c)
+            }
+            o.type = MQ_OP_MUL
+            o.mul = p
+        case let .requantize(m, sh):
+            var p = mq_requantize_params()
+            p.in_dtype = inT.qparams.dtype.c; p.out_dtype = outT.qparams.dtype.c
+            p.in_zero_point = inT.qparams.zeroPoint; p.out_zero_point = outT.qparams.zeroPoint
+            p.multiplier = m; p.shift = sh
+            o.type = MQ_OP_REQUANTIZE
+            o.requantize = p
+        case .lut(let table, _):
+            o.type = MQ_OP_LUT
+            o.lut = mem.copy(table)
+        case .add(let p):
+            o.type = MQ_OP_ADD
+            o.add = p
+        case .reshape:
+            o.type = MQ_OP_RESHAPE
+        case .softmax(let axis, let mult, let left, let diffMin):
+            o.type = MQ_OP_SOFTMAX
+            o.axis = Int32(axis)
+            o.softmax.input_multiplier = mult
+            o.softmax.input_left_shift = left
+            o.softmax.diff_min = diffMin
+        case .transpose(let perm):
+            o.type = MQ_OP_TRANSPOSE
+            let p = perm + [Int](repeating: 0, count: 4 - perm.count)
+            o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
+        }
+        return o
+    }
+
+    /// Arena scratch bytes node `i` needs while it runs (conv im2col, depthwise, padded 1x1 conv), from
+    /// the kernels' own size functions through mq_writer_op_scratch_size.
+    public static func scratchSize(_ model: QuantizedModel, node i: Int) throws -> Int {
+        let mem = CAllocations()
+        let o = try writerOp(model.nodes[i], index: i, model: model, mem: mem)
+        var tensors = try writerTensors(model, offsets: nil)
+        return tensors.withUnsafeMutableBufferPointer { buf in
+            withUnsafePointer(to: o) { Int(mq_writer_op_scratch_size($0, buf.baseAddress, Int32(buf.count))) }
+        }
+    }
+
+    /// The writer's tensor records (arena offsets from `offsets`, 0 when nil).
+    static func writerTensors(_ model: QuantizedModel, offsets: [Int]?) throws -> [mq_writer_tensor] {
+        var tensors: [mq_writer_tensor] = []
+        for (i, t) in model.tensors.enumerated() {
+            guard (1...4).contains(max(t.shape.count, 1)) else {
+                throw PackingError.invalid("tensor '\(t.name)' has rank \(t.shape.count); the format supports 1..4")
+            }
+            var w = mq_writer_tensor()
+            w.dtype = t.qparams.dtype.c
+            w.rank = Int32(max(t.shape.count, 1))
+            w.dims = dims4(t.shape)
+            w.zero_point = t.qparams.zeroPoint
+            w.scale = t.qparams.scale
+            w.storage = MQ_STORAGE_ARENA
+            w.arena_offset = UInt32(offsets?[i] ?? 0)
+            w.channel_axis = 0
+            tensors.append(w)
+        }
+        return tensors
     }
 
     static func writerError(_ st: mq_status, _ d: mq_writer_diag) -> PackingError {

@@ -21,7 +21,8 @@ public struct CalibrationData: Sendable {
     /// Throws `shapeMismatch` (expected vs got) or `emptyDataSet`.
     public static func single(graph: Graph, values: [Float], shape: [Int]) throws -> CalibrationData {
         guard graph.inputs.count == 1 else {
-            throw QuantizationError.unsupported(node: graph.name, reason: "the model has \(graph.inputs.count) inputs; calibration data for a single input was given")
+            let names = graph.inputs.map { "'\($0.name)' \(shapeString($0.shape))" }.joined(separator: ", ")
+            throw QuantizationError.unsupportedInputs("the model has \(graph.inputs.count) inputs (\(names)); only models with one input are supported for now (multi-input calibration is not implemented yet)")
         }
         let info = graph.inputs[0]
         let sample = info.shape.first == 1 ? Array(info.shape.dropFirst()) : info.shape
@@ -49,8 +50,11 @@ public enum Calibrator {
     /// observer call). `progress(done, total)` is called after each batch.
     /// Throws `nonFinite` (naming the tensor and the sample index) on NaN/Inf in the data or in any
     /// observed intermediate tensor, and `emptyDataSet` when there are no samples.
+    /// With `extremes`, every observed tensor's largest |value| per sample is recorded as well
+    /// (`SampleExtremes.outlierDominated` then finds ranges dominated by a few samples).
     public static func run(graph: Graph, plan: QuantizationPlan, data: CalibrationData, kind: ObserverKind,
                            options: ObserverOptions = ObserverOptions(), batchSize: Int = 32,
+                           extremes: SampleExtremes? = nil,
                            progress: ((Int, Int) -> Void)? = nil) throws -> [String: Observer] {
         guard data.count > 0 else { throw QuantizationError.emptyDataSet("no samples") }
         // Validate the inputs first so the message names the sample, not a batch.
@@ -73,7 +77,10 @@ public enum Calibrator {
             let batchStart = start
             _ = try executor.run(data.slice(start, n, graph: graph), batch: n) { tv in
                 guard failure == nil, let o = observers[tv.name] else { return }
-                do { try o.observe(tv.values) } catch CalibrationError.nonFinite(let index, let value) {
+                do {
+                    try o.observe(tv.values)
+                    extremes?.record(tensor: tv.name, values: tv.values, perSample: max(tv.shape.reduce(1, *), 1), firstSample: batchStart)
+                } catch CalibrationError.nonFinite(let index, let value) {
                     let per = max(tv.shape.reduce(1, *), 1)
                     failure = .nonFinite(tensor: tv.name, sample: batchStart + index / per, value: value)
                 } catch {
@@ -189,6 +196,66 @@ extension Calibrator {
         for (name, s) in sums {
             let cnt = Double(max(counts[name] ?? 1, 1))
             out[name] = LayerInputMean(float: s.map { $0 / cnt }, quantized: inputQParams == nil ? nil : qsums[name]!.map { $0 / cnt })
+        }
+        return out
+    }
+}
+
+/// The largest |value| of each sample, per observed tensor (filled by `Calibrator.run(extremes:)`).
+public final class SampleExtremes {
+    /// Tensor name -> peak |x| of sample 0, 1, ... (in sample order).
+    public private(set) var peaks: [String: [Float]] = [:]
+    /// Tensors in the order they were first seen (graph order).
+    public private(set) var order: [String] = []
+
+    public init() {}
+
+    /// Records a batch of `values.count / perSample` samples starting at sample `firstSample`.
+    public func record(tensor: String, values: UnsafeBufferPointer<Float>, perSample: Int, firstSample: Int) {
+        if peaks[tensor] == nil { peaks[tensor] = []; order.append(tensor) }
+        let n = values.count / max(perSample, 1)
+        var p = peaks[tensor]!
+        if p.count < firstSample + n { p += [Float](repeating: 0, count: firstSample + n - p.count) }
+        for s in 0..<n {
+            var m: Float = 0
+            for i in (s * perSample)..<((s + 1) * perSample) { m = Swift.max(m, abs(values[i])) }
+            p[firstSample + s] = m
+        }
+        peaks[tensor] = p
+    }
+
+    /// A tensor whose range is set by a few samples.
+    public struct Finding: Sendable, Equatable, CustomStringConvertible {
+        public var tensor: String
+        /// Largest |x| over all samples (what every observer's range has to follow).
+        public var peak: Float
+        /// The `quantile` of the samples' peaks: what most samples reach.
+        public var typical: Float
+        /// Samples whose peak exceeds `factor * typical` (sample indices, ascending).
+        public var samples: [Int]
+        public var sampleCount: Int
+
+        public var description: String {
+            let shown = samples.prefix(10).map(String.init).joined(separator: ", ") + (samples.count > 10 ? ", ... (\(samples.count) in all)" : "")
+            return "the range of tensor '\(tensor)' is dominated by \(samples.count) of \(sampleCount) calibration sample(s): "
+                + "sample(s) \(shown) reach |x| = \(peak) while 90% of the samples stay within \(typical); "
+                + "every observer's range has to cover them, so all other samples lose their resolution "
+                + "(corrupted samples? remove them, and measure on clean data with --test)"
+        }
+    }
+
+    /// Tensors (in graph order) whose largest |x| exceeds `factor` times the 90th percentile of the
+    /// per-sample peaks: a range dominated by a few outlier samples. Needs at least 2 samples; a tensor
+    /// whose 90th percentile is 0 is skipped (mostly-zero tensors are not outliers).
+    public func outlierDominated(factor: Float = 100, quantile: Double = 0.9) -> [Finding] {
+        var out: [Finding] = []
+        for t in order {
+            guard let p = peaks[t], p.count >= 2 else { continue }
+            let sorted = p.sorted()
+            let typical = sorted[Int(quantile * Double(sorted.count - 1))]
+            guard typical > 0, let peak = sorted.last, peak > factor * typical else { continue }
+            let bad = p.indices.filter { p[$0] > factor * typical }
+            out.append(Finding(tensor: t, peak: peak, typical: typical, samples: bad, sampleCount: p.count))
         }
         return out
     }

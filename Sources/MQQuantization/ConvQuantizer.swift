@@ -84,9 +84,15 @@ enum ConvQuantizer {
             default: throw QuantizationError.internalError("pool on \(node.op.kind)")
             }
         case let .mean(node, clamp):
-            let (m, s) = try multiplier(Double(inputs[0].qparams.scale) / Double(o.scale), "mean '\(node.name)'")
+            let x = inputs[0]
+            guard x.shape.count == 4 else { throw QuantizationError.unsupported(node: node.name, reason: "mean input must be NHWC") }
             let (lo, hi) = Quantizer.clampRange(clamp?.op, o)
-            return .mean(QMean(multiplier: m, shift: s, actMin: lo, actMax: hi))
+            // TFLite's MEAN arithmetic: 1/(h*w) folded into the multiplier (mq_mean_prepare)
+            var p = mq_mean_params()
+            try check(mq_mean_prepare(Int32(x.shape[0]), Int32(x.shape[1]), Int32(x.shape[2]), Int32(x.shape[3]),
+                                      Double(x.qparams.scale), x.qparams.zeroPoint, x.qparams.dtype.c,
+                                      Double(o.scale), o.zeroPoint, o.dtype.c, lo, hi, &p), "mq_mean_prepare", "mean '\(node.name)'")
+            return .mean(QMean(multiplier: p.multiplier, shift: p.shift, actMin: lo, actMax: hi))
         case .pad(let node):
             guard case let .pad(before, after, _) = node.op else { throw QuantizationError.internalError("pad") }
             return .pad(before: before, after: after)

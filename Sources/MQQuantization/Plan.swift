@@ -10,6 +10,8 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
     case unsupported(node: String, reason: String)
     case cLibrary(function: String, status: String, context: String)
     case internalError(String)
+    /// The model's inputs are outside what calibration supports (e.g. more than one input).
+    case unsupportedInputs(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum QuantizationError: Error, CustomStringConvertible, Equatable {
         case let .unsupported(node, reason): return "cannot quantize node '\(node)': \(reason)"
         case let .cLibrary(fn, status, ctx): return "\(fn) failed (\(status)) for \(ctx)"
         case .internalError(let m): return "internal error: \(m)"
+        case .unsupportedInputs(let m): return m
         }
     }
 }

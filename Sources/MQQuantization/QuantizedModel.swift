@@ -195,7 +195,8 @@ public enum QOp: Sendable {
     case add(mq_add_params)
     /// View (reshape, flatten, identity): same bytes, new shape.
     case reshape
-    case softmax(axis: Int, expTable: [UInt32])
+    /// TFLite's integer softmax: constants from `mq_softmax_prepare` (input scale, beta 1).
+    case softmax(axis: Int, inputMultiplier: Int32, inputLeftShift: Int32, diffMin: Int32)
     case transpose(perm: [Int])
     /// KxK convolution (any kernel, stride, dilation, per-side padding).
     case conv(QConv)
@@ -299,7 +300,6 @@ public struct QuantizedModel: Sendable {
             case .depthwiseConv(let d):
                 return acc + d.weights.count + 4 * (d.bias.count + d.multipliers.count + d.shifts.count) + (d.lut == nil ? 0 : 256)
             case .lut: return acc + 256
-            case .softmax: return acc + 1024
             default: return acc
             }
         }

@@ -1,5 +1,5 @@
 // Quantizer: float graph + observers -> QuantizedModel. All arithmetic that must agree with the
-// device (multipliers, bias folding, packing, LUTs, softmax tables, add parameters) is done by the
+// device (multipliers, bias folding, packing, LUTs, softmax constants, add parameters) is done by the
 // C host library (mq_host.h) so there is one definition of each formula.
 
 import MQCalibration
@@ -227,10 +227,10 @@ public enum Quantizer {
             case .pool, .mean, .pad, .concat, .mul:
                 op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out])
             case .softmax(let node, let axis):
-                var table = [UInt32](repeating: 0, count: 256)
-                try check(mq_softmax_build_exp_table(Double(tensors[ins[0]].qparams.scale), &table),
-                          "mq_softmax_build_exp_table", "softmax '\(node.name)'")
-                op = .softmax(axis: axis, expTable: table)
+                var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
+                try check(mq_softmax_prepare(Double(tensors[ins[0]].qparams.scale), 1.0, &mult, &left, &diffMin),
+                          "mq_softmax_prepare", "softmax '\(node.name)'")
+                op = .softmax(axis: axis, inputMultiplier: mult, inputLeftShift: left, diffMin: diffMin)
             }
             nodes.append(QNode(name: p.fused[0], fused: p.fused, op: op, inputs: ins, output: out))
         }

@@ -42,8 +42,16 @@ public struct Evaluation: Sendable {
     public var outputSQNR: [Double]
     /// Samples evaluated.
     public var samples: Int
-    /// For classifiers: fraction of samples whose argmax of output 0 agrees between float and quantized.
+    /// For classifiers (`OutputTask.classification`: 2...100 values per sample): fraction of samples whose
+    /// argmax of output 0 agrees between float and quantized; nil for other outputs.
     public var top1Agreement: Double?
+    /// The task `OutputTask.of(valuesPerSample:)` assigns to output 0.
+    public var task: OutputTask = .regression
+    /// One value per sample (`OutputTask.binary`): fraction of samples on the same side of 0.5.
+    public var thresholdAgreement: Double?
+    /// Per output: max and mean |float - dequantized| over the evaluated samples.
+    public var maxAbsError: [Double] = []
+    public var meanAbsError: [Double] = []
     /// The dequantized outputs of the packed model, per output: samples one after another.
     public var outputs: [[Float]]
 
@@ -64,7 +72,10 @@ public struct Evaluation: Sendable {
         let executor = try FloatExecutor(graph: graph)
         var acc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.tensors.count)
         var outAcc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.outputs.count)
-        var agree = 0
+        var agree = 0, agreeThreshold = 0
+        var maxErr = [Double](repeating: 0, count: model.outputs.count)
+        var sumErr = [Double](repeating: 0, count: model.outputs.count)
+        var valueCount = [Int](repeating: 0, count: model.outputs.count)
         var collected = [[Float]](repeating: [], count: model.outputs.count)
         let wanted = Dictionary(uniqueKeysWithValues: model.tensors.enumerated().map { ($1.name, $0) })
         for s in 0..<n {
@@ -87,14 +98,27 @@ public struct Evaluation: Sendable {
                 let q = dequantize(c, model.tensors[model.outputs[j]].qparams)
                 outAcc[j].add(float: fout[j], quantized: q)
                 collected[j] += q
+                for (f, v) in zip(fout[j], q) {
+                    let e = abs(Double(f) - Double(v))
+                    maxErr[j] = max(maxErr[j], e)
+                    sumErr[j] += e
+                }
+                valueCount[j] += min(fout[j].count, q.count)
                 if j == 0, argmax(fout[0]) == argmax(q) { agree += 1 }
+                if j == 0, let f = fout[0].first, let v = q.first, (f > 0.5) == (v > 0.5) { agreeThreshold += 1 }
             }
         }
         var per: [String: Double] = [:]
         for (i, t) in model.tensors.enumerated() { per[t.name] = acc[i].db }
-        return Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
-                          top1Agreement: model.tensors[model.outputs[0]].byteCount > 1 ? Double(agree) / Double(n) : nil,
-                          outputs: collected)
+        let task = OutputTask.of(valuesPerSample: model.tensors[model.outputs[0]].byteCount)
+        var e = Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
+                           top1Agreement: task == .classification ? Double(agree) / Double(n) : nil,
+                           outputs: collected)
+        e.task = task
+        e.thresholdAgreement = task == .binary ? Double(agreeThreshold) / Double(n) : nil
+        e.maxAbsError = maxErr
+        e.meanAbsError = zip(sumErr, valueCount).map { $1 > 0 ? $0 / Double($1) : 0 }
+        return e
     }
 }
 

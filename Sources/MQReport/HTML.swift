@@ -1,6 +1,7 @@
 // Self-contained HTML rendering of the report: inline CSS and SVG, no JavaScript.
 
 import Foundation
+import MQGraph
 
 extension CalibrationReport {
     static func esc(_ s: String) -> String {
@@ -80,6 +81,12 @@ extension CalibrationReport {
         """
         for (o, s) in zip(outputs, outputSQNRDB) { h += "<div class=\"kpi\">output \(e(o)) SQNR<b>\(Self.fmt(s)) dB</b></div>" }
         if let t = top1Agreement { h += "<div class=\"kpi\">argmax agreement with float<b>\(String(format: "%.2f", t * 100))%</b></div>" }
+        if let t = thresholdAgreement { h += "<div class=\"kpi\">&gt;0.5 agreement with float<b>\(String(format: "%.2f", t * 100))%</b></div>" }
+        if outputTask == OutputTask.regression.rawValue, let mx = outputMaxAbsError?.first, let mn = outputMeanAbsError?.first {
+            h += "<div class=\"kpi\">output 0 max |error|<b>\(String(format: "%.4g", mx))</b></div>"
+            h += "<div class=\"kpi\">output 0 mean |error|<b>\(String(format: "%.4g", mn))</b></div>"
+        }
+        if evaluatedOnTestData == false { h += "<div class=\"kpi\">measured on<b>calibration data (optimistic)</b></div>" }
         h += "<div class=\"kpi\">flash (packed model)<b>\(flashBytes) B</b></div>"
         h += "<div class=\"kpi\">arena<b>\(arenaBytes) B</b><span class=\"muted\">lower bound \(arenaLowerBound) B</span></div>\n"
         h += "<h2>Layers</h2><table><tr><th>layer</th><th>op</th><th>fused float nodes</th><th>output</th><th>SQNR dB</th></tr>\n"

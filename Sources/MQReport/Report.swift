@@ -57,6 +57,15 @@ public struct CalibrationReport: Codable, Sendable {
     public var outputs: [String]
     public var outputSQNRDB: [Double]
     public var top1Agreement: Double?
+    /// The task of output 0 (`OutputTask`: binary, classification, regression) deciding its accuracy figure.
+    public var outputTask: String?
+    /// Binary heads: agreement of the 0.5 threshold on output 0.
+    public var thresholdAgreement: Double?
+    /// Per output: max and mean |float - dequantized|.
+    public var outputMaxAbsError: [Double]?
+    public var outputMeanAbsError: [Double]?
+    /// True when the evaluation data is held-out `--test` data, false when it is the calibration data.
+    public var evaluatedOnTestData: Bool?
     public var flashBytes: Int
     public var constantBytes: Int
     public var arenaBytes: Int
@@ -65,7 +74,7 @@ public struct CalibrationReport: Codable, Sendable {
     /// Assembles the report.
     public static func build(graph: Graph, model: QuantizedModel, observers: [String: Observer], plan: MemoryPlan,
                              packedBytes: Int, evaluation: Evaluation?, source: String, sha256 hash: [UInt8],
-                             calibrationSamples: Int, evaluationData: String) -> CalibrationReport {
+                             calibrationSamples: Int, evaluationData: String, evaluatedOnTestData: Bool? = nil) -> CalibrationReport {
         func entry(_ t: QTensor, preAct: Bool) -> TensorEntry {
             var e = TensorEntry(name: t.name, shape: t.shape, dtype: t.qparams.dtype.rawValue, scale: t.qparams.scale,
                                 zeroPoint: t.qparams.zeroPoint, qparamsFrom: "", clipMin: nil, clipMax: nil,
@@ -106,6 +115,9 @@ public struct CalibrationReport: Codable, Sendable {
             evaluationSamples: evaluation?.samples ?? 0, evaluationData: evaluationData,
             tensors: tensors, layers: layers, outputs: model.outputs.map { model.tensors[$0].name },
             outputSQNRDB: evaluation?.outputSQNR ?? [], top1Agreement: evaluation?.top1Agreement,
+            outputTask: evaluation?.task.rawValue, thresholdAgreement: evaluation?.thresholdAgreement,
+            outputMaxAbsError: evaluation?.maxAbsError, outputMeanAbsError: evaluation?.meanAbsError,
+            evaluatedOnTestData: evaluatedOnTestData,
             flashBytes: packedBytes, constantBytes: model.constantBytes, arenaBytes: plan.arenaSize,
             arenaLowerBound: plan.lowerBound)
     }
@@ -150,8 +162,23 @@ public struct CalibrationReport: Codable, Sendable {
             lines.append(pad(String(l.name.prefix(nw)), nw) + "  " + pad(l.op, 22) + pad(String(l.output.prefix(23)), 24) + lpad(f(l.sqnrDB), 9) + "  " + l.fused.joined(separator: "+"))
         }
         lines.append("")
-        for (o, s) in zip(outputs, outputSQNRDB) { lines.append("model output \(o): SQNR \(f(s)) dB") }
+        // The headline: on --test data when given (the honest number), else flagged as measured on the
+        // calibration data itself.
+        let whereMeasured: String
+        switch evaluatedOnTestData {
+        case true?: whereMeasured = " on \(evaluationSamples) --test samples (\(evaluationData))"
+        case false?: whereMeasured = " on \(evaluationSamples) calibration samples (optimistic: give --test held-out data)"
+        case nil: whereMeasured = ""
+        }
+        for (i, (o, s)) in zip(outputs, outputSQNRDB).enumerated() {
+            var line = "model output \(o): SQNR \(f(s)) dB" + whereMeasured
+            if let mx = outputMaxAbsError, let mn = outputMeanAbsError, i < mx.count, i < mn.count, outputTask == OutputTask.regression.rawValue || i > 0 {
+                line += String(format: "; max |error| %.4g, mean |error| %.4g", mx[i], mn[i])
+            }
+            lines.append(line)
+        }
         if let t = top1Agreement { lines.append(String(format: "argmax agreement with float (output 0): %.2f%%", t * 100)) }
+        if let t = thresholdAgreement { lines.append(String(format: ">0.5 agreement with float (output 0, one value per sample): %.2f%%", t * 100)) }
         lines.append("flash: \(flashBytes) bytes packed model (\(constantBytes) bytes of constants)")
         lines.append("arena: \(arenaBytes) bytes (lower bound \(arenaLowerBound) bytes)")
         return lines.joined(separator: "\n")

@@ -35,6 +35,10 @@ public struct BoardConfig: Codable, Sendable, Equatable {
     public let run_instructions: String
     public let tested_here: String
     public let notes: String
+    /// Flash wait states at clock_hz for a data read that misses the flash accelerator, and the bytes one
+    /// flash read delivers (the cycle model's weight-read cost; absent = not modeled, zero wait states).
+    public let flash_wait_states: Int?
+    public let flash_read_bytes: Int?
 }
 
 /// Errors finding or reading boards.
@@ -133,6 +137,17 @@ public struct BoardCatalog: Sendable {
             return try JSONDecoder().decode(RuntimeSizeTable.self, from: Data(contentsOf: url))
         } catch {
             throw BoardError.invalidTable(path: url.path, reason: "\(error) (regenerate it with scripts/measure-runtime-size.sh)")
+        }
+    }
+
+    /// boards/cycle-model.json (per-core CPI and weight-pass sharing), nil when the file is absent.
+    public func cycleModel() throws -> CycleModel? {
+        let url = directory.appendingPathComponent("cycle-model.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(CycleModel.self, from: Data(contentsOf: url))
+        } catch {
+            throw BoardError.invalidTable(path: url.path, reason: "\(error)")
         }
     }
 

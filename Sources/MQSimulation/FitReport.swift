@@ -6,7 +6,10 @@
 //         (board.json stack_size) + the firmware's other static data (measured, same table).
 // Latency: per-layer instruction estimates from boards/cost-model.json (per-core coefficients per
 //         MAC (k rounded up to the kernels' 16-wide chunks), per output and per element, fitted to the perf benchmark's measured counts where they
-//         exist, documented with their source), cycles = instructions x CPI, at clock_hz.
+//         exist, documented with their source), cycles = instructions x CPI, at clock_hz. With
+//         boards/cycle-model.json (docs/PERFORMANCE.md "Cycle model"): cycles = instructions x the core's
+//         CPI (instruction-class mix x the core's instruction timings) + flash wait states of the weight
+//         reads (board.json flash_wait_states per flash_read_bytes read).
 
 import Foundation
 
@@ -63,10 +66,29 @@ public struct CostModel: Codable, Sendable {
     public let cores: [String: Core]
 }
 
+/// boards/cycle-model.json: from instructions to core cycles, per core (docs/PERFORMANCE.md "Cycle model").
+public struct CycleModel: Codable, Sendable {
+    public struct Core: Codable, Sendable {
+        /// Cycles per executed instruction at zero wait states (measured instruction-class mix x the core's
+        /// instruction timings, or a guess; `source` says which).
+        public let cpi: Double
+        /// Batch rows / pixels that share one pass over a layer's weights (2 for the DSP and v7m kernels'
+        /// 2x2 blocks, 1 for MVE): weight bytes read per layer = n x k x ceil(rows / this).
+        public let rows_per_weight_pass: Int
+        public let source: String
+    }
+    public let note: String
+    public let cores: [String: Core]
+}
+
 /// One layer's estimate.
 public struct LayerEstimate: Sendable {
     public let layer: LayerInfo
     public let instructions: Double
+    /// Core cycles: instructions x CPI (+ flash wait states of the weight reads with a cycle model).
+    public var cycles: Double = 0
+    /// Of which flash wait states (0 without a cycle model or without flash_wait_states in board.json).
+    public var flashWaitCycles: Double = 0
     public let microseconds: Double
 }
 
@@ -85,13 +107,20 @@ public struct FitReport: Sendable {
     public let totalMicroseconds: Double
     public let costSource: String
     public let sizeSource: String
+    /// The core's cycle model, when boards/cycle-model.json has one (nil: cycles = instructions x
+    /// cost-model.json's cycles_per_instruction).
+    public let cycleModel: CycleModel.Core?
+    /// Flash wait states per read and bytes per flash read used for the weight reads (0 when not modeled).
+    public let flashWaitStates: Int
+    public let flashReadBytes: Int
 
     public var fitsFlash: Bool { flashBytes <= board.flash.size }
     public var fitsRAM: Bool { ramBytes <= board.ram.size }
     public var fits: Bool { fitsFlash && fitsRAM }
 
     /// Builds the report from the measured size table and the cost model.
-    public init(model: PackedModel, board: BoardConfig, sizes: RuntimeSizeTable, costs: CostModel) throws {
+    public init(model: PackedModel, board: BoardConfig, sizes: RuntimeSizeTable, costs: CostModel,
+                cycles: CycleModel? = nil) throws {
         self.board = board
         guard let size = sizes.cores[board.core] else {
             throw BoardError.invalidTable(path: "boards/runtime-size.json",
@@ -109,6 +138,11 @@ public struct FitReport: Sendable {
         staticRAMBytes = size.static_ram_bytes
         ramBytes = arenaBytes + ioBytes + stackBytes + staticRAMBytes
         let mhz = Double(board.clock_hz) / 1e6
+        let cm = cycles?.cores[board.core]
+        let ws = max(0, board.flash_wait_states ?? 0), line = max(0, board.flash_read_bytes ?? 0)
+        cycleModel = cm
+        flashWaitStates = line > 0 ? ws : 0
+        flashReadBytes = ws > 0 ? line : 0
         layers = model.layers().map { l in
             var insns = c.per_op
             // The microkernels work in k-chunks of 16 (N4K16): a partial chunk costs about a full one.
@@ -140,7 +174,21 @@ public struct FitReport: Sendable {
             case .reshape: insns += l.copies ? Double(l.outputElements) * c.copy_per_byte : 0
             case .unknown: break
             }
-            return LayerEstimate(layer: l, instructions: insns, microseconds: insns * c.cycles_per_instruction / mhz)
+            guard let cm else {
+                let cyc = insns * c.cycles_per_instruction
+                return LayerEstimate(layer: l, instructions: insns, cycles: cyc, microseconds: cyc / mhz)
+            }
+            // Weights stream from flash (the model runs in place): one read of flash_read_bytes per
+            // wait-state penalty, once per pass over the weights (rows_per_weight_pass rows share a pass).
+            var wait = 0.0
+            if (l.kind == .fullyConnected || l.kind == .conv1x1), ws > 0, line > 0, let n = l.outputShape.last, n > 0 {
+                let rows = l.outputElements / n
+                let passes = (rows + max(1, cm.rows_per_weight_pass) - 1) / max(1, cm.rows_per_weight_pass)
+                let bytes = n * l.k * passes
+                wait = Double((bytes + line - 1) / line * ws)
+            }
+            let cyc = insns * cm.cpi + wait
+            return LayerEstimate(layer: l, instructions: insns, cycles: cyc, flashWaitCycles: wait, microseconds: cyc / mhz)
         }
         totalMicroseconds = layers.reduce(0) { $0 + $1.microseconds }
         costSource = c.source
@@ -163,14 +211,22 @@ public struct FitReport: Sendable {
         s += "       total        \(kib(ramBytes))   \(pct(ramBytes, board.ram.size)) of \(board.ram.size / 1024) KiB: \(fitsRAM ? "fits" : "DOES NOT FIT")\n"
         s += "sizes measured by: \(sizeSource)\n"
         s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
-        s += "  #  op                  output             MACs     instructions       us\n"
+        if let cm = cycleModel {
+            let wait = layers.reduce(0) { $0 + $1.flashWaitCycles }
+            s += String(format: "  cycle model: cycles = instructions x CPI %.3f", cm.cpi)
+            s += flashWaitStates > 0
+                ? " + \(flashWaitStates) flash wait states per \(flashReadBytes)-byte weight read (board.json): \(Int(wait)) wait cycles\n"
+                : " (board.json: no flash wait states, memory at zero wait states)\n"
+            s += "  CPI source: \(cm.source)\n"
+        }
+        s += "  #  op                  output             MACs     instructions       cycles       us\n"
         for e in layers {
             let l = e.layer
             let name = l.kind.rawValue + (l.fusedLUT ? "+lut" : "")
             let shape = "[" + l.outputShape.map(String.init).joined(separator: "x") + "]"
             func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
             s += String(format: "%3d  ", l.index) + pad(name, 20) + pad(shape, 14)
-            s += String(format: "%9d %16.0f %8.1f\n", l.macs, e.instructions, e.microseconds)
+            s += String(format: "%9d %16.0f %12.0f %8.1f\n", l.macs, e.instructions, e.cycles, e.microseconds)
         }
         s += String(format: "  total (estimate)  %.1f us = %.3f ms\n", totalMicroseconds, totalMicroseconds / 1000)
         s += fits ? "fit: the model fits \(board.name)\n" : "fit: the model does NOT fit \(board.name)\n"

@@ -5,6 +5,7 @@
 
 import Foundation
 import MicroQuantC
+import MQNumPy
 
 /// Element type of a model input or output (the packed format's mq_dtype).
 public enum ElementType: String, Sendable, Equatable, CustomStringConvertible {
@@ -162,13 +163,13 @@ public final class PackedModel: @unchecked Sendable {
 
     /// Loads a packed model file.
     public convenience init(contentsOf url: URL) throws {
-        let data: Data
+        let data: [UInt8]
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw SimulationError.io(path: url.path, reason: "cannot read the model file (\(error.localizedDescription))")
+            data = try FileAccess.readFile(url.path, what: "packed model")
+        } catch let e as FileError {
+            throw SimulationError.io(path: url.path, reason: "cannot read the packed model: \(e.reason)")
         }
-        try self.init(bytes: [UInt8](data), source: url.path)
+        try self.init(bytes: data, source: url.path)
     }
 
     deinit { storage.deallocate() }

@@ -302,8 +302,20 @@ private struct Builder {
                 else if sa == so && elements(sb) == so.last && sb.last == so.last { bcast = .channel(so.last ?? 1) }
                 else if sb == so && elements(sa) == so.last && sa.last == so.last { bcast = .channel(so.last ?? 1); swap(&first, &second) }
                 else { throw invalid(i, "MUL broadcast \(sa) x \(sb) -> \(so) is not supported (same shape, per channel or scalar)") }
-                let (m, s) = try multiplier(Double(qa.scale) * Double(qb.scale) / Double(qo.scale), op: i, what: "MUL")
-                emit(i, .mul(QMul(multiplier: m, shift: s, actMin: range.0, actMax: range.1, broadcast: bcast)), [first, second], o)
+                let q1 = tensors[first].qparams, q2 = tensors[second].qparams
+                var p = mq_mul_params()
+                let (cb, ch): (mq_broadcast, Int32)
+                switch bcast {
+                case .none: (cb, ch) = (MQ_BCAST_NONE, 0)
+                case .scalar: (cb, ch) = (MQ_BCAST_SCALAR, 0)
+                case .channel(let c): (cb, ch) = (MQ_BCAST_CHANNEL, Int32(c))
+                }
+                guard mq_mul_prepare(Double(q1.scale), q1.zeroPoint, MQ_DTYPE_INT8, Double(q2.scale), q2.zeroPoint, MQ_DTYPE_INT8,
+                                     Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, range.0, range.1, cb, ch, &p) == MQ_OK else {
+                    throw invalid(i, "cannot prepare the requantized multiply for these scales")
+                }
+                emit(i, .mul(QMul(multiplier: p.out_multiplier, shift: p.out_shift, actMin: range.0, actMax: range.1, broadcast: bcast)),
+                     [first, second], o)
             }
         case .reshape, .squeeze:
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
@@ -323,11 +335,11 @@ private struct Builder {
             guard qo.scale == 1.0 / 256.0, qo.zeroPoint == -128 else {
                 throw invalid(i, "int8 softmax output qparams must be (1/256, -128), found (\(qo.scale), \(qo.zeroPoint))")
             }
-            var table = [UInt32](repeating: 0, count: 256)
-            guard mq_softmax_build_exp_table(Double(beta) * Double(tensors[a].qparams.scale), &table) == MQ_OK else {
-                throw invalid(i, "cannot build the softmax table")
+            var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
+            guard mq_softmax_prepare(Double(tensors[a].qparams.scale), Double(beta), &mult, &left, &diffMin) == MQ_OK else {
+                throw invalid(i, "cannot prepare the softmax for input scale \(tensors[a].qparams.scale) and beta \(beta)")
             }
-            emit(i, .softmax(axis: -1, expTable: table), [a], o)
+            emit(i, .softmax(axis: -1, inputMultiplier: mult, inputLeftShift: left, diffMin: diffMin), [a], o)
         case .logistic, .tanh, .hardSwish:
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
             var d = mq_activation_desc()
@@ -395,8 +407,13 @@ private struct Builder {
                 throw invalid(i, "MEAN over axes \(axes.sorted()) of a rank-\(tensors[a].shape.count) tensor; supported: axes 1, 2 of NHWC")
             }
             let qi = tensors[a].qparams, qo = tensors[o].qparams
-            let (m, s) = try multiplier(Double(qi.scale) / Double(qo.scale), op: i, what: "MEAN")
-            emit(i, .mean(QMean(multiplier: m, shift: s, actMin: -128, actMax: 127)), [a], o)
+            let xs = tensors[a].shape
+            var p = mq_mean_params()
+            guard mq_mean_prepare(Int32(xs[0]), Int32(xs[1]), Int32(xs[2]), Int32(xs[3]), Double(qi.scale), qi.zeroPoint, MQ_DTYPE_INT8,
+                                  Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, -128, 127, &p) == MQ_OK else {
+                throw invalid(i, "cannot prepare MEAN for these shapes and scales")
+            }
+            emit(i, .mean(QMean(multiplier: p.multiplier, shift: p.shift, actMin: -128, actMax: 127)), [a], o)
         case .dequantize:
             throw invalid(i, "DEQUANTIZE is only supported on a model output")
         default:

@@ -53,7 +53,7 @@ struct Calibrate: ParsableCommand {
     @Flag(help: "Bias correction: fold each layer's expected output error on the calibration data (int8 weights on the quantized input vs float weights on the float input) into its bias.")
     var biasCorrection = false
 
-    @Option(help: "Percentile kept by --observer percentile.")
+    @Option(help: "Percentile kept by --observer percentile, in (0, 100].")
     var percentile: Double = 99.99
 
     @Option(help: "Write report.json and report.html into this directory.")
@@ -62,7 +62,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: ArgumentHelp("Evaluation data for the SQNR report, in the forms of --data (repeat NAME=FILE.npy per input, or one .npz); default: the calibration data.", valueName: "file|NAME=file|file.npz"))
     var test: [String] = []
 
-    @Option(help: "Samples used for the SQNR evaluation.")
+    @Option(help: "Samples used for the SQNR evaluation (>= 1).")
     var evalSamples: Int = 256
 
     @Option(help: "Write the packed model's dequantized output 0 on the evaluation samples to this .npy (float32 [N, ...]).")
@@ -73,6 +73,26 @@ struct Calibrate: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
     var quiet = false
+
+    /// Bad arguments (exit 64, like every ArgumentParser usage error): each message names the option
+    /// and its valid range.
+    mutating func validate() throws {
+        guard percentile.isFinite, percentile > 0, percentile <= 100 else {
+            throw ValidationError("--percentile must be a number in (0, 100] (the percent of values kept, e.g. 99.99), not \(percentile)")
+        }
+        guard evalSamples >= 1 else { throw ValidationError("--eval-samples must be an integer >= 1, not \(evalSamples)") }
+        for (opt, specs) in [("--data", data), ("--test", test)] where specs.count > 1 {
+            if let plain = specs.first(where: { !$0.contains("=") && !$0.hasSuffix(".npz") }) {
+                throw ValidationError("\(opt) was given \(specs.count) times and '\(plain)' names no input: with several, each must be NAME=FILE.npy for one model input (or give one .npz with an array per input name)")
+            }
+        }
+        var paths: [(String, String?)] = [("MODEL", model), ("-o/--output", output), ("--report", report),
+                                          ("--eval-output", evalOutput), ("--board", board)]
+        paths += data.map { ("--data", $0) } + test.map { ("--test", $0) }
+        for (name, value) in paths where value?.isEmpty == true {
+            throw ValidationError("\(name) is an empty string: give a path\(name == "--board" ? " (a board name)" : "")")
+        }
+    }
 
     mutating func run() throws {
         do {
@@ -104,34 +124,69 @@ struct Calibrate: ParsableCommand {
         return ("\(dir)/\(s).onnx", "\(dir)/\(s)_calib.npy")
     }
 
-    /// Loads data given as one FILE.npy / directory (a single-input model), NAME=FILE.npy per input, or
-    /// FILE.npz with one array per input name.
-    static func loadData(_ specs: [String], graph: Graph) throws -> CalibrationData {
+    /// Loads a data set: one FILE.npy / directory (a single-input model), NAME=FILE.npy per input, or FILE.npz
+    /// with one array per input name. NaN/Inf are an error naming the file, the input, the sample and the flat
+    /// index (checked here, before any long work).
+    static func loadData(_ specs: [String], option: String, graph: Graph) throws -> CalibrationData {
         let inputNames = Set(graph.inputs.map(\.name))
         func named(_ spec: String) -> (String, String)? {
             guard let eq = spec.firstIndex(of: "=") else { return nil }
             let name = String(spec[..<eq])
             return inputNames.contains(name) ? (name, String(spec[spec.index(after: eq)...])) : nil
         }
-        if specs.count == 1, named(specs[0]) == nil, !specs[0].hasSuffix(".npz") {
-            let arr = try NumPy.load(path: specs[0])
-            return try CalibrationData.single(graph: graph, values: arr.floats(), shape: arr.shape)
-        }
-        var arrays: [(name: String, values: [Float], shape: [Int])] = []
+        var arrays: [(name: String, values: [Float], shape: [Int], file: String)] = []
         for spec in specs {
             if let (name, path) = named(spec) {
                 let arr = try NumPy.load(path: path)
-                arrays.append((name, arr.floats(), arr.shape))
+                arrays.append((name, arr.floats(), arr.shape, path))
             } else if spec.hasSuffix(".npz") {
                 for (name, arr) in try NumPy.readNPZ(contentsOf: URL(fileURLWithPath: spec)) {
-                    arrays.append((name, arr.floats(), arr.shape))
+                    arrays.append((name, arr.floats(), arr.shape, "\(spec):\(name)"))
                 }
+            } else if specs.count == 1 {
+                guard graph.inputs.count == 1 else {
+                    let names = graph.inputs.map { "'\($0.name)' \(shapeString($0.shape))" }.joined(separator: ", ")
+                    throw UserError("\(option) \(spec): the model has \(graph.inputs.count) inputs (\(names)); give \(option) NAME=FILE.npy once per input, or one .npz with one array per input name")
+                }
+                let arr = try NumPy.load(path: spec)
+                arrays.append((graph.inputs[0].name, arr.floats(), arr.shape, spec))
             } else {
-                throw UserError("'\(spec)': with several data arguments each must be NAME=FILE.npy naming a model input (\(graph.inputs.map(\.name).joined(separator: ", "))) or an .npz with one array per input")
+                throw UserError("\(option) '\(spec)': with several data arguments each must be NAME=FILE.npy naming a model input (\(graph.inputs.map(\.name).joined(separator: ", "))) or an .npz with one array per input")
             }
         }
-        return try CalibrationData.named(graph: graph, arrays: arrays, source: specs.joined(separator: " "))
+        for a in arrays {
+            let per = max(a.shape.dropFirst().reduce(1, *), 1)
+            if let bad = a.values.firstIndex(where: { !$0.isFinite }) {
+                throw UserError("\(option) \(a.file): sample \(bad / per) holds \(a.values[bad]) (flat index \(bad), value \(bad % per) of the sample); the data must be finite numbers")
+            }
+        }
+        do {
+            if arrays.count == 1 && graph.inputs.count == 1 {
+                return try CalibrationData.single(graph: graph, values: arrays[0].values, shape: arrays[0].shape)
+            }
+            return try CalibrationData.named(graph: graph, arrays: arrays.map { ($0.name, $0.values, $0.shape) }, source: specs.joined(separator: " "))
+        } catch let e as QuantizationError {
+            throw UserError("\(option) \(specs.joined(separator: " ")): \(e)")
+        }
     }
+
+    /// Warnings about data that calibrates nothing: every value the same, or every sample the same.
+    static func constantDataWarnings(_ data: CalibrationData, path: String) -> [String] {
+        guard let x = data.inputs.first, let first = x.first, data.count > 0 else { return [] }
+        if x.allSatisfy({ $0 == first }) {
+            return ["every value of the calibration data \(path) is \(first): the model is calibrated on nothing (its ranges come from a constant); give real samples"]
+        }
+        let per = x.count / data.count
+        if data.count > 1, per > 0 {
+            let s0 = x[0..<per]
+            var same = true
+            for s in 1..<data.count where !x[(s * per)..<((s + 1) * per)].elementsEqual(s0) { same = false; break }
+            if same { return ["all \(data.count) calibration samples in \(path) are identical: the model is calibrated on one sample"] }
+        }
+        return []
+    }
+
+    func warn(_ s: String) { if !quiet { FileHandle.standardError.write(Data("warning: \(s)\n".utf8)) } }
 
     func calibrate() throws {
         var modelPath = model
@@ -145,16 +200,26 @@ struct Calibrate: ParsableCommand {
         guard let modelPath else { throw UserError("no model") }
         guard !dataSpecs.isEmpty else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...]; NAME=FILE.npy per input or one .npz for several inputs)") }
         let dataPath = dataSpecs.joined(separator: " ")
-        guard evalSamples >= 1 else { throw UserError("--eval-samples must be >= 1") }
 
-        let onnxBytes: [UInt8]
-        do { onnxBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))) } catch {
-            throw UserError("cannot read model '\(modelPath)': \(error.localizedDescription)")
-        }
+        // Every output path is checked before the long work (and written atomically at the end).
         let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        let outPath = output ?? "out/\(stem).mqm"
+        try FileAccess.checkOutput(outPath, what: output == nil ? "output" : "-o/--output")
+        if let report {
+            if FileAccess.kind(report).exists && !FileAccess.kind(report).isDirectory {
+                throw FileError(path: report, what: "--report", reason: "is a file, expected a directory (report.json and report.html are written into it)")
+            }
+            try FileAccess.checkOutput("\(report)/report.json", what: "--report")
+        }
+        if let evalOutput { try FileAccess.checkOutput(evalOutput, what: "--eval-output") }
+
+        let onnxBytes = try FileAccess.readFile(modelPath, what: "model")
         let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
-        let calib = try Self.loadData(dataSpecs, graph: graph)
+        let calib = try Self.loadData(dataSpecs, option: "--data", graph: graph)
+        // --test is read and checked now, not after the calibration
+        let testData = test.isEmpty ? nil : try Self.loadData(test, option: "--test", graph: graph)
         log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
+        for w in Self.constantDataWarnings(calib, path: dataPath) { warn(w) }
 
         var activations = self.activations
         if let qdq = try Quantizer.qdqActivationDType(graph) {
@@ -166,9 +231,22 @@ struct Calibrate: ParsableCommand {
         var opts = ObserverOptions()
         opts.percentile = percentile
         let progress = Progress(total: calib.count, label: "calibrating (\(observer.rawValue))", quiet: quiet)
-        let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts,
+        let extremes = SampleExtremes()
+        let observers = try Calibrator.run(graph: graph, plan: plan, data: calib, kind: observer, options: opts, extremes: extremes,
                                            progress: { done, total in progress.update(done) })
         progress.finish()
+        let outliers = extremes.outlierDominated()
+        // the first finding in full; downstream tensors driven by the same samples in one line each
+        var shownSamples: [[Int]] = []
+        for f in outliers.prefix(8) {
+            if shownSamples.contains(f.samples) {
+                warn("tensor '\(f.tensor)' too (the same sample(s)): |x| up to \(f.peak), 90% of the samples within \(f.typical)")
+            } else {
+                warn("\(f) [data: \(dataPath)]")
+                shownSamples.append(f.samples)
+            }
+        }
+        if outliers.count > 8 { warn("\(outliers.count - 8) more tensor(s) have outlier-dominated ranges") }
         let wopts = WeightOptions(method: weights, biasCorrection: biasCorrection)
         var means: [String: LayerInputMean]? = nil
         if biasCorrection {
@@ -187,21 +265,17 @@ struct Calibrate: ParsableCommand {
         let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
-        var evalData = calib
-        var evalName = dataPath
-        if !test.isEmpty {
-            evalData = try Self.loadData(test, graph: graph)
-            evalName = test.joined(separator: " ")
-        }
+        let evalData = testData ?? calib
+        let evalName = test.isEmpty ? dataPath : test.joined(separator: " ")
         log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
         let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
         let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
                                           evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
-                                          sha256: hash, calibrationSamples: calib.count, evaluationData: evalName)
+                                          sha256: hash, calibrationSamples: calib.count, evaluationData: evalName,
+                                          evaluatedOnTestData: !test.isEmpty)
         if let board { try Self.checkBoard(board, packed: packed, log: log) }
 
-        // Write everything atomically; on failure remove what this run wrote.
-        let outPath = output ?? "out/\(stem).mqm"
+        // Write everything atomically; on failure remove what this run wrote (all outputs or none).
         var files: [(String, Data)] = [(outPath, Data(packed))]
         if let report {
             files.append(("\(report)/report.json", try rep.json()))
@@ -218,6 +292,9 @@ struct Calibrate: ParsableCommand {
         }
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep.table()) }
+        if !outliers.isEmpty && !quiet {
+            print("warning: \(outliers.count) tensor range(s) are dominated by outlier samples (see the warnings above)\(test.isEmpty ? "; the SQNR above is measured on those same calibration samples, give --test clean data for an honest number" : "")")
+        }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
     }
@@ -265,35 +342,46 @@ final class Progress {
     func finish() { if tty && !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
 }
 
-/// Writes files via a temporary file in the same directory + rename; all or nothing.
+/// Writes files via a temporary file in the same directory + rename; all or nothing: on any failure the
+/// temporary files, the files already renamed (their previous contents restored) and the directories the
+/// run created are removed again. Errors name the path and say what is wrong.
 enum AtomicWriter {
     static func writeAll(_ files: [(String, Data)]) throws {
+        let fm = FileManager.default
         var temps: [(String, String)] = []
         var createdDirs: [String] = []
+        var backups: [(String, String)] = []      // (backup, original) of files replaced so far
+        var installed: [String] = []              // new files renamed into place with nothing before them
         func cleanup() {
-            for (t, _) in temps { try? FileManager.default.removeItem(atPath: t) }
-            for d in createdDirs.reversed() { try? FileManager.default.removeItem(atPath: d) }
+            for p in installed { unlink(p) }
+            for (b, orig) in backups.reversed() { rename(b, orig) }
+            for (t, _) in temps { unlink(t) }
+            for d in createdDirs.reversed() { try? fm.removeItem(atPath: d) }
         }
         do {
+            for (path, _) in files { try FileAccess.checkOutput(path, what: "output") }
             for (path, data) in files {
                 let dir = (path as NSString).deletingLastPathComponent
-                if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
-                    // remember the topmost directory this run creates, to remove it on failure
-                    var top = dir
-                    while case let up = (top as NSString).deletingLastPathComponent, !up.isEmpty,
-                          !FileManager.default.fileExists(atPath: up) { top = up }
-                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    createdDirs.append(top)
-                }
+                if let top = try FileAccess.createDirectories(dir, what: "output directory") { createdDirs.append(top) }
                 let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-                guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-                    throw UserError("cannot write \(tmp)")
+                guard fm.createFile(atPath: tmp, contents: data) else {
+                    throw FileError(path: path, what: "output", reason: "cannot write the file in '\(dir.isEmpty ? "." : dir)': \(FileAccess.errnoText(errno))")
                 }
                 temps.append((tmp, path))
             }
             for (tmp, path) in temps {
-                guard rename(tmp, path) == 0 else { throw UserError("cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))") }
+                if FileAccess.kind(path).exists {
+                    let b = tmp + ".old"
+                    guard rename(path, b) == 0 else { throw FileError(path: path, what: "output", reason: "cannot replace it: \(FileAccess.errnoText(errno))") }
+                    backups.append((b, path))
+                } else {
+                    installed.append(path)
+                }
+                guard rename(tmp, path) == 0 else {
+                    throw FileError(path: path, what: "output", reason: "cannot rename \(tmp) to it: \(FileAccess.errnoText(errno))")
+                }
             }
+            for (b, _) in backups { unlink(b) }
         } catch {
             cleanup()
             throw error

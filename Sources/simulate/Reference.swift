@@ -46,11 +46,11 @@ extension Simulate {
             var line = String(format: "  output %d %@: SQNR %.2f dB, max |error| %.6g, mean |error| %.6g",
                               o, (m.outputs[o].name.isEmpty ? "#\(o)" : m.outputs[o].name) as NSString,
                               s.sqnrDB, s.maxAbsError, s.meanAbsError)
-            let perSample = m.outputs[o].elementCount
-            if let t = s.top1Agreement, perSample <= 100 {
+            let task = OutputTask.of(valuesPerSample: m.outputs[o].elementCount)
+            if let t = s.top1Agreement, task == .classification {
                 // a classifier-sized output (2..100 values per sample): argmax agreement
                 line += String(format: ", top-1 agreement %.2f%%", 100 * t)
-            } else if perSample == 1 {
+            } else if task == .binary {
                 // one value per sample (binary classifier head): agreement of the 0.5 threshold
                 let agree = zip(reference[o], test).filter { ($0 > 0.5) == ($1 > 0.5) }.count
                 line += String(format: ", >0.5 agreement %.2f%%", 100 * Double(agree) / Double(count))

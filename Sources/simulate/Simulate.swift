@@ -20,13 +20,14 @@ struct Simulate: ParsableCommand {
         commandName: "simulate",
         abstract: "Run a packed MicroQuant model on the host (bit-exact with the device), check it fits a board, run it under QEMU.",
         discussion: """
-        Examples:
-          swift run simulate out/example.mqm --input examples/test.npy --output y.npy
-          swift run simulate out/example.mqm --board nucleo-l4r5zi
-          swift run simulate out/example.mqm --input examples/test.npy --board mps2-an386 --qemu
-          swift run simulate out/example.mqm --emit-c-array model.c --symbol mq_fw_model
-        Exit status: 0 ok; 1 error; 2 bad arguments; 3 the model does not fit the board;
-        4 device output differs from the host.
+        Examples (after `swift run calibrate`, which writes out/tinyconv.mqm):
+          swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --output y.npy
+          swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --reference examples/tinyconv.onnx
+          swift run simulate out/tinyconv.mqm --board nucleo-l4r5zi
+          swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --board mps2-an386 --qemu
+          swift run simulate out/tinyconv.mqm --emit-c-array model.c --symbol mq_fw_model
+        Exit status: 0 ok; 1 error; 3 the model does not fit the board; 4 device output differs from the
+        host; 64 bad arguments (unknown option, invalid value, a missing or contradictory option).
         """)
 
     @Argument(help: "Packed model (.mqm) written by `swift run calibrate`.")
@@ -84,7 +85,14 @@ struct Simulate: ParsableCommand {
         if reference != nil && input.isEmpty { throw ValidationError("--reference needs --input X.npy") }
         if QEMURunner.Embedding(rawValue: embed) == nil { throw ValidationError("--embed must be incbin or carray, not '\(embed)'") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
-        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be an integer >= 1, not \(l)") }
+        if symbol.isEmpty || !symbol.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) || symbol.first!.isNumber {
+            throw ValidationError("--symbol must be a C identifier (letters, digits, _; not starting with a digit), not '\(symbol)'")
+        }
+        let paths: [(String, String?)] = [("MODEL", model), ("--output", output), ("--reference", reference), ("--emit-c-array", emitCArray),
+                                          ("--work-dir", workDir), ("--boards-dir", boardsDir), ("--board", board)]
+        for (name, value) in paths where value?.isEmpty == true { throw ValidationError("\(name) is an empty string: give a path") }
+        if input.contains("") { throw ValidationError("--input is an empty string: give a path") }
     }
 
     func run() throws {
@@ -102,6 +110,13 @@ struct Simulate: ParsableCommand {
     }
 
     func execute() throws {
+        // output paths and the work directory are checked before anything runs
+        if let out = output { try FileAccess.checkOutput(out, what: "--output") }
+        if let c = emitCArray { try FileAccess.checkOutput(c, what: "--emit-c-array") }
+        if let w = workDir, FileAccess.kind(w).exists, !FileAccess.kind(w).isDirectory {
+            throw Failure(message: "--work-dir '\(w)': is a file, expected a directory (the firmware is built inside it)", code: 1)
+        }
+        if let w = workDir { try FileAccess.checkOutput("\(w)/x", what: "--work-dir") }
         let sim = try Simulator(contentsOf: URL(fileURLWithPath: model))
         let m = sim.model
         if printOps {
@@ -128,7 +143,8 @@ struct Simulate: ParsableCommand {
             let cfg = try cat.board(named: name)
             catalog = cat
             boardConfig = cfg
-            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel())
+            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel(),
+                                       cycles: cat.cycleModel())
             print(report.render(), terminator: "")
             fitFailed = !report.fits
             estimate = report.layers.reduce(0) { $0 + $1.instructions }
@@ -196,8 +212,9 @@ struct Simulate: ParsableCommand {
             let t = m.inputs[i]
             if path.hasSuffix(".bin") {
                 // Raw codes of this input, sample after sample (the firmware's / the fixtures' format).
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw Failure(message: "\(path): cannot read the input file", code: 1)
+                let data: [UInt8]
+                do { data = try FileAccess.readFile(path, what: "--input") } catch let e as FileError {
+                    throw Failure(message: "\(e)", code: 1)
                 }
                 guard !data.isEmpty, data.count % t.byteCount == 0 else {
                     throw Failure(message: "\(path): \(data.count) bytes is not a whole number of samples of input \(i) (\(t.byteCount) bytes of \(t.dtype) codes each)", code: 1)
@@ -217,6 +234,12 @@ struct Simulate: ParsableCommand {
                 continue
             }
             let arr = try NumPy.load(path: path)
+            if let first = arr.shape.first, first == 0 {
+                throw Failure(message: "\(path): the array \(arr.shape) holds 0 samples (its first axis counts the samples); give at least one", code: 1)
+            }
+            if arr.shape.dropFirst().contains(0) {
+                throw Failure(message: "\(path): the array \(arr.shape) has a zero-sized dimension: its samples hold no values (model input \(i) expects [N, \(sim.sampleShape(input: i).map(String.init).joined(separator: ", "))])", code: 1)
+            }
             let n: Int
             do {
                 n = try sim.sampleCount(shape: arr.shape, input: i)
@@ -243,7 +266,7 @@ struct Simulate: ParsableCommand {
                 codes.append(c)
                 floats.append(try dequantize(c, as: t, what: "input \(i) (\(path))"))
             default:
-                throw Failure(message: "\(path): wrong dtype \(arr.dtype.rawValue) for model input \(i) (\(t.dtype)): give float32 values (they are quantized with scale \(t.scale), zero point \(t.zeroPoint)) or \(t.dtype) codes", code: 1)
+                throw Failure(message: "\(path): the array is \(arr.dtype.name) ('\(arr.dtype.rawValue)'), which model input \(i) (\(t.dtype) codes) cannot take: give float32 or float64 values (they are quantized with scale \(t.scale), zero point \(t.zeroPoint)) or \(t.dtype) codes", code: 1)
             }
         }
         return (codes, count ?? 0, floats)
@@ -267,9 +290,20 @@ struct Simulate: ParsableCommand {
             }
             let url = URL(fileURLWithPath: o == 0 ? path : suffixed(path, o))
             let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-            try NumPy.write(arr, to: tmp)
-            _ = try? FileManager.default.removeItem(at: url)
-            try FileManager.default.moveItem(at: tmp, to: url)
+            do {
+                try FileAccess.checkOutput(url.path, what: "--output")
+                try FileAccess.createDirectories(url.deletingLastPathComponent().path, what: "--output directory")
+                try NumPy.write(arr, to: tmp)
+                guard rename(tmp.path, url.path) == 0 else {
+                    throw FileError(path: url.path, what: "--output", reason: "cannot rename the temporary file to it: \(FileAccess.errnoText(errno))")
+                }
+            } catch let e as FileError {
+                unlink(tmp.path)
+                throw Failure(message: "\(e)", code: 1)
+            } catch {
+                unlink(tmp.path)
+                throw Failure(message: "--output '\(url.path)': cannot write: \(FileAccess.describe(error))", code: 1)
+            }
             print("wrote \(url.path): output \(o) \(raw ? "codes \(t.dtype)" : "float32") \(shape)")
         }
     }
@@ -286,7 +320,7 @@ struct Simulate: ParsableCommand {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw Failure(message: "\(path): cannot write (\(error.localizedDescription))", code: 1)
+            throw Failure(message: "\(path): cannot write (\(FileAccess.describe(error)))", code: 1)
         }
     }
 }

@@ -91,7 +91,7 @@ private func referenceRanges(_ node: QNode, _ qm: QuantizedModel, _ graph: Graph
             while d >= 0 { idx[d] += 1; if idx[d] < os[d] { break }; idx[d] = 0; d -= 1 }
         }
         return out
-    case .softmax(let axis, _):
+    case .softmax(let axis, _, _, _):
         let s = qm.tensors[node.inputs[0]].shape
         let inner = s[(axis + 1)...].reduce(1, *), n = s[axis], outer = s[..<axis].reduce(1, *)
         let x = ins[0].map { codeValue($0, inQ) }

@@ -85,6 +85,32 @@ final class BoardTests: XCTestCase {
         XCTAssertTrue(t.render().contains("DOES NOT FIT"))
     }
 
+    func testCycleModelArithmetic() throws {
+        // the demo model: layer 0 is FC 32 -> 24, batch 1, LUT fused; layer 6 a standalone LUT
+        let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("boards/common/demo.mqm"))
+        let board = try catalog.board(named: "nucleo-l4r5zi")
+        let sizes = try catalog.runtimeSizes(), costs = try catalog.costModel()
+        let cycles = try XCTUnwrap(try catalog.cycleModel(), "boards/cycle-model.json missing")
+        let cm = try XCTUnwrap(cycles.cores["cortex-m4"])
+        XCTAssertEqual(board.flash_wait_states, 5)
+        XCTAssertEqual(board.flash_read_bytes, 8)
+        let r = try FitReport(model: model, board: board, sizes: sizes, costs: costs, cycles: cycles)
+        // layer 0: FC 32 -> 24, one row: 24 x 32 weight bytes = 96 reads of 8 bytes, 5 wait states each
+        XCTAssertEqual(r.layers[0].flashWaitCycles, 96 * 5, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[0].cycles, r.layers[0].instructions * cm.cpi + 96 * 5, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[0].microseconds, r.layers[0].cycles / 120, accuracy: 1e-9)
+        // ops without weights pay no wait states; every core of every board has a cycle model entry
+        XCTAssertEqual(r.layers[6].flashWaitCycles, 0)
+        for name in catalog.names() {
+            XCTAssertNotNil(cycles.cores[try catalog.board(named: name).core], "no cycle model for \(name)")
+        }
+        XCTAssertTrue(r.render().contains("CPI \(String(format: "%.3f", cm.cpi))"))
+        // a board without wait states: cycles = instructions x CPI
+        let q = try FitReport(model: model, board: try catalog.board(named: "mps2-an386"), sizes: sizes, costs: costs, cycles: cycles)
+        XCTAssertEqual(q.layers[0].cycles, q.layers[0].instructions * cm.cpi, accuracy: 1e-9)
+        XCTAssertEqual(q.layers.reduce(0) { $0 + $1.flashWaitCycles }, 0)
+    }
+
     func testDeviceOutputParsing() throws {
         let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("csrc/tests/fixtures/model.mqm"))
         let n0 = model.outputs[0].byteCount, n1 = model.outputs[1].byteCount

@@ -67,3 +67,129 @@ func npz(_ path: String) throws -> [String: NPYArray] {
         #expect(agreement(out, l.bytes, samples: x.shape[0]).differentBytes > 0)
     }
 }
+
+/// scripts/make_tflite_fixtures.py's manifest.
+struct FixtureManifest: Decodable {
+    struct Case: Decodable { var name: String; var ops: [String]; var inputs: Int; var float_io: Bool }
+    struct ErrorCase: Decodable { var name: String; var ops: [String] }
+    var cases: [Case]
+    var errors: [ErrorCase]
+}
+
+func manifest() throws -> FixtureManifest {
+    try JSONDecoder().decode(FixtureManifest.self, from: Data(try fixtureBytes("tflite/manifest.json")))
+}
+
+/// Result of one per-op fixture in one rounding mode: samples identical with ai-edge-litert, of `samples`.
+func runFixture(_ name: String, rounding: RequantizeRounding) throws -> (identical: Int, samples: Int, differentBytes: Int) {
+    let (_, m) = try packFixture("tflite/\(name).tflite", rounding: rounding)
+    let x = try NumPy.decode(try fixtureBytes("tflite/\(name)_input.npy"), name: name)
+    let y = try NumPy.decode(try fixtureBytes("tflite/\(name)_output.npy"), name: name)
+    let out = try runAll(m, x)
+    let a = agreement(out, y.bytes, samples: x.shape[0])
+    return (a.identicalSamples, x.shape[0], a.differentBytes)
+}
+
+extension TFLiteImportTests {
+    /// Mode 2 (TFLite's own rounding): byte-identical with ai-edge-litert on AD, for the two inputs of
+    /// the shared reference file and 300 random inputs.
+    @Test func adMatchesLiteRTInSingleRoundingMode() throws {
+        let (q, m) = try packFixture("mlperf/ad01_int8.tflite", rounding: .single)
+        #expect(q.rounding == .single)
+        let ref = try npz("mlperf/tflm_reference_outputs.npz")
+        let x0 = try #require(ref["ad_inputs"]), y0 = try #require(ref["ad_litert_ref_outputs"])
+        let a0 = agreement(try runAll(m, x0), y0.bytes, samples: x0.shape[0])
+        #expect(a0.identicalSamples == 2 && a0.differentBytes == 0, "\(a0)")
+        let r = try npz("mlperf/litert_random.npz")
+        let x = try #require(r["ad_inputs"]), y = try #require(r["ad_outputs"])
+        #expect(x.shape == [300, 640])
+        let a = agreement(try runAll(m, x), y.bytes, samples: x.shape[0])
+        #expect(a.identicalSamples == 300 && a.differentBytes == 0, "AD vs ai-edge-litert (single rounding): \(a)")
+        // and mode 1 on the same inputs differs from ai-edge-litert (the modes are distinguishable)
+        let (_, m1) = try packFixture("mlperf/ad01_int8.tflite")
+        #expect(agreement(try runAll(m1, x), y.bytes, samples: x.shape[0]).differentBytes > 0)
+    }
+
+    /// Every per-op fixture imports; the error fixtures fail with the documented messages.
+    @Test func fixturesImport() throws {
+        let man = try manifest()
+        #expect(man.cases.count >= 30)
+        for c in man.cases {
+            let q = try TFLiteImporter.importModel(bytes: try fixtureBytes("tflite/\(c.name).tflite"), file: c.name)
+            #expect(!q.nodes.isEmpty, "\(c.name)")
+            #expect(q.tensors.allSatisfy { $0.qparams.dtype == .int8 }, "\(c.name)")
+        }
+        let sub = try fixtureBytes("tflite/error_unsupported_sub.tflite")
+        let float = try fixtureBytes("tflite/error_float_model.tflite")
+        do throws(TFLiteImportError) {
+            _ = try TFLiteImporter.importModel(bytes: sub, file: "sub.tflite")
+            Issue.record("SUB imported")
+        } catch {
+            #expect(error == .unsupportedOps(file: "sub.tflite", ops: ["1 SUB"]))
+            #expect(error.description.contains("operator 1 SUB"))
+        }
+        do throws(TFLiteImportError) {
+            _ = try TFLiteImporter.importModel(bytes: float, file: "float.tflite")
+            Issue.record("float model imported")
+        } catch {
+            guard case let .missingQuantization(_, op, opName, _, _, reason) = error else { Issue.record("\(error)"); return }
+            #expect(op == 0 && opName == "FULLY_CONNECTED" && reason.contains("FLOAT32"), "\(error)")
+        }
+    }
+}
+
+extension TFLiteImportTests {
+    @Test func fixtureSurvey() throws {
+        for c in try manifest().cases where !c.float_io {
+            var line = c.name + ":"
+            for mode in RequantizeRounding.allCases {
+                do {
+                    let r = try runFixture(c.name, rounding: mode)
+                    line += " \(mode.rawValue) \(r.identical)/\(r.samples) (\(r.differentBytes) B)"
+                } catch { line += " \(mode.rawValue) ERROR \(error)" }
+            }
+            print("SURVEY " + line)
+        }
+    }
+}
+
+extension TFLiteImportTests {
+    @Test func kwsImports() throws {
+        let (q, m) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        #expect(q.nodes.map(\.op.kind) == ["conv", "depthwise_conv", "conv_1x1", "depthwise_conv", "conv_1x1", "depthwise_conv",
+                                            "conv_1x1", "depthwise_conv", "conv_1x1", "average_pool", "reshape", "fully_connected", "softmax"])
+        // the first conv: 10x4 kernel, stride 2, SAME padding = 4 rows before, 5 after, 1 column each side
+        guard case .conv(let c0) = q.nodes[0].op else { Issue.record("op 0"); return }
+        #expect(c0.window == QWindow(kernelH: 10, kernelW: 4, strideH: 2, strideW: 2, padTop: 4, padBottom: 5, padLeft: 1, padRight: 1))
+        #expect(m.arenaSize > 0)
+    }
+
+    /// Mode 1: byte-identical with TensorFlow Lite Micro + CMSIS-NN on both shared KWS inputs (the
+    /// MLPerf sample input and a pseudo-random one).
+    @Test func kwsMatchesTFLiteMicro() throws {
+        let ref = try npz("mlperf/tflm_reference_outputs.npz")
+        let x = try #require(ref["kws_inputs"]), y = try #require(ref["kws_tflm_outputs"])
+        let sample = try NumPy.decode(try fixtureBytes("mlperf/kws_sample_inputs_int8.npy"), name: "kws sample")
+        #expect(Array(x.bytes.prefix(490)) == sample.bytes)
+        let (_, m) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        let a = agreement(try runAll(m, x), y.bytes, samples: x.shape[0])
+        #expect(a.identicalSamples == 2 && a.differentBytes == 0, "KWS vs TFLite Micro: \(a)")
+    }
+
+    /// Mode 2: byte-identical with ai-edge-litert on KWS (2 shared + 300 random inputs).
+    @Test func kwsMatchesLiteRTInSingleRoundingMode() throws {
+        let (_, m) = try packFixture("mlperf/kws_ref_model_int8.tflite", rounding: .single)
+        let ref = try npz("mlperf/tflm_reference_outputs.npz")
+        let x0 = try #require(ref["kws_inputs"]), y0 = try #require(ref["kws_litert_ref_outputs"])
+        let a0 = agreement(try runAll(m, x0), y0.bytes, samples: x0.shape[0])
+        #expect(a0.identicalSamples == 2 && a0.differentBytes == 0, "\(a0)")
+        let r = try npz("mlperf/litert_random.npz")
+        let x = try #require(r["kws_inputs"]), y = try #require(r["kws_outputs"])
+        #expect(x.shape == [300, 49, 10, 1])
+        let a = agreement(try runAll(m, x), y.bytes, samples: x.shape[0])
+        #expect(a.identicalSamples == 300 && a.differentBytes == 0, "KWS vs ai-edge-litert: \(a)")
+        let (_, m1) = try packFixture("mlperf/kws_ref_model_int8.tflite")
+        let a1 = agreement(try runAll(m1, x), y.bytes, samples: x.shape[0])
+        print("KWS mode tflite-micro vs ai-edge-litert on 300 random inputs: \(a1)")
+    }
+}

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 {
     static gemm_consts g0, g1, g2;
     static uint8_t lut_silu[256], lut_tanh[256];
-    static uint32_t exp_table[256];
+    static mq_softmax_params softmax_consts;
     static uint8_t blob[1 << 16];
     static uint8_t inputs[NUM_SAMPLES][32 + 200];
     mq_writer_tensor t[10];
@@ -196,8 +196,9 @@ int main(int argc, char **argv)
     ops[4].type = MQ_OP_SOFTMAX;
     ops[4].num_inputs = 1; ops[4].inputs[0] = 4; ops[4].num_outputs = 1; ops[4].outputs[0] = 5;
     ops[4].axis = -1;
-    check(mq_softmax_build_exp_table(0.06, exp_table), "exp table");
-    ops[4].exp_table = exp_table;
+    check(mq_softmax_prepare(0.06, 1.0, &softmax_consts.input_multiplier, &softmax_consts.input_left_shift,
+                             &softmax_consts.diff_min), "softmax constants");
+    ops[4].softmax = softmax_consts;
     /* op5: TRANSPOSE (0, 2, 1) */
     ops[5].type = MQ_OP_TRANSPOSE;
     ops[5].num_inputs = 1; ops[5].inputs[0] = 5; ops[5].num_outputs = 1; ops[5].outputs[0] = 6;

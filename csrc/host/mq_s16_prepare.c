@@ -3,6 +3,7 @@
  * arithmetic, re-derived from its documented formulas (docs/QUANTIZATION.md section 10).
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "microquant/mq_host_s16.h"
 
@@ -29,6 +30,40 @@ mq_status mq_exact_scale_from_double(double eff, mq_exact_scale *out)
     f = frexp(eff, &e);
     out->mant = (uint64_t)ldexp(f, 53);
     out->exp = (int32_t)e - 53;
+    return MQ_OK;
+}
+
+mq_status mq_s16_output_multipliers(double in_scale, const double *weight_scales, int32_t count, double out_scale,
+                                    int32_t *multiplier, int32_t *shift, mq_exact_scale *exact)
+{
+    int32_t c;
+    if (weight_scales == NULL || multiplier == NULL || shift == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (count < 1 || !scale_ok(in_scale) || !scale_ok(out_scale)) {
+        return MQ_ERR_QPARAMS;
+    }
+    for (c = 0; c < count; ++c) {
+        double eff;
+        mq_status st;
+        if (!scale_ok(weight_scales[c])) {
+            return MQ_ERR_QPARAMS;
+        }
+        eff = in_scale * weight_scales[c] / out_scale;
+        st = mq_quantize_multiplier(eff, &multiplier[c], &shift[c]);
+        if (st != MQ_OK) {
+            return st;
+        }
+        if (shift[c] > MQ_SHIFT64_MAX) {
+            return MQ_ERR_QPARAMS;
+        }
+        if (exact != NULL) {
+            st = mq_exact_scale_from_double(eff, &exact[c]);
+            if (st != MQ_OK) {
+                return st;
+            }
+        }
+    }
     return MQ_OK;
 }
 
@@ -177,48 +212,114 @@ static double act_fn(double x, const void *ctx)
     return mq_activation_eval((const mq_activation_desc *)ctx, x);
 }
 
-static int16_t round_even_sat(double v)
+static int32_t round_even_sat(double v)
 {
-    double r;
     if (!(v > -32768.0)) {
         return -32768;
     }
     if (v >= 32767.0) {
         return 32767;
     }
-    r = nearbyint(v); /* default rounding mode: half to even */
-    return (int16_t)r;
+    return (int32_t)nearbyint(v); /* default rounding mode: half to even */
+}
+
+/* max over the 128 inputs of cell i of |lookup(a, b) - y| (y: the clamped real targets of that cell). */
+static double cell_err(int32_t a, int32_t b, const double *y)
+{
+    double worst = 0.0;
+    int32_t f;
+    for (f = 0; f < 128; ++f) {
+        const int32_t v = a + (((b - a) * f + 64) >> 7);
+        const double e = fabs((double)v - y[f]);
+        worst = e > worst ? e : worst;
+    }
+    return worst;
 }
 
 mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double out_scale,
                          int16_t table[MQ_LUT16_SIZE])
 {
-    int i;
+    double *y;
+    int32_t t[MQ_LUT16_SIZE];
+    int i, pass;
     if (fn == NULL || table == NULL) {
         return MQ_ERR_NULL;
     }
     if (!scale_ok(in_scale) || !scale_ok(out_scale) || !isfinite(fn->alpha) || !isfinite(fn->beta)) {
         return MQ_ERR_QPARAMS;
     }
+    /* 1. chord-corrected nodes */
     for (i = 0; i <= 512; i++) {
         const double c = (double)(128 * i - 32768);
-        const double y = act_fn(c * in_scale, fn) / out_scale;
+        const double v = act_fn(c * in_scale, fn) / out_scale;
         double e = 0.0;
-        if (isnan(y)) {
+        if (isnan(v)) {
             return MQ_ERR_QPARAMS;
         }
         if (i < 512) {
-            const double yn = act_fn((c + 128.0) * in_scale, fn) / out_scale;
-            const double ym = act_fn((c + 64.0) * in_scale, fn) / out_scale;
-            if (isnan(yn) || isnan(ym)) {
+            const double vn = act_fn((c + 128.0) * in_scale, fn) / out_scale;
+            const double vm = act_fn((c + 64.0) * in_scale, fn) / out_scale;
+            if (isnan(vn) || isnan(vm)) {
                 return MQ_ERR_QPARAMS;
             }
-            e = (y + yn) / 2.0 - ym;
+            e = (v + vn) / 2.0 - vm;
             if (!isfinite(e)) {
                 e = 0.0;
             }
         }
-        table[i] = round_even_sat(y - e / 2.0);
+        t[i] = round_even_sat(v - e / 2.0);
+    }
+    /* 2. the real targets of every input code, saturated to the int16 range (host memory, freed below) */
+    y = (double *)malloc(65536 * sizeof(double));
+    if (y == NULL) {
+        return MQ_ERR_BUFFER;
+    }
+    for (i = 0; i < 65536; i++) {
+        const double v = act_fn((double)(i - 32768) * in_scale, fn) / out_scale;
+        if (isnan(v)) {
+            free(y);
+            return MQ_ERR_QPARAMS;
+        }
+        y[i] = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
+    }
+    /* 3. minimax refinement: coordinate descent, each node moved by up to +-2 codes to lower the larger error of
+     * its two cells (ties keep the current value), until no node moves (at most 16 passes). */
+    for (pass = 0; pass < 16; pass++) {
+        int moved = 0;
+        for (i = 0; i <= 512; i++) {
+            int32_t best = t[i];
+            double best_err = 1e300;
+            int32_t d;
+            for (d = 0; d <= 4; d++) {
+                const int32_t cand = t[i] + (d == 0 ? 0 : (d & 1 ? (d + 1) / 2 : -(d / 2)));
+                double e = 0.0, e2;
+                if (cand < -32768 || cand > 32767) {
+                    continue;
+                }
+                if (i > 0) {
+                    e = cell_err(t[i - 1], cand, &y[128 * (i - 1)]);
+                }
+                if (i < 512) {
+                    e2 = cell_err(cand, t[i + 1], &y[128 * i]);
+                    e = e2 > e ? e2 : e;
+                }
+                if (e < best_err - 1e-12) {
+                    best_err = e;
+                    best = cand;
+                }
+            }
+            if (best != t[i]) {
+                t[i] = best;
+                moved = 1;
+            }
+        }
+        if (!moved) {
+            break;
+        }
+    }
+    free(y);
+    for (i = 0; i <= 512; i++) {
+        table[i] = (int16_t)t[i];
     }
     return MQ_OK;
 }

@@ -286,8 +286,9 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
     case MQ_OP_SOFTMAX: {
         const int32_t rank = tensors[op->inputs[0]].rank;
         p[MQ_P_SOFTMAX_AXIS] = (uint32_t)(op->axis < 0 ? op->axis + rank : op->axis);
-        p[MQ_P_SOFTMAX_TABLE] = mq_put_words(w, op->exp_table, 256u);
-        p[MQ_P_SOFTMAX_TABLE + 1] = 1024u;
+        p[MQ_P_SOFTMAX_MULTIPLIER] = (uint32_t)op->softmax.input_multiplier;
+        p[MQ_P_SOFTMAX_LEFT_SHIFT] = (uint32_t)op->softmax.input_left_shift;
+        p[MQ_P_SOFTMAX_DIFF_MIN] = (uint32_t)op->softmax.diff_min;
         break;
     }
     case MQ_OP_TRANSPOSE:
@@ -370,6 +371,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     if (m->tensors == NULL || m->ops == NULL || m->inputs == NULL || m->outputs == NULL) {
         return mq_fail(d, MQ_ERR_NULL, -1, -1, "model: tensors, ops, inputs and outputs must not be NULL");
     }
+    if ((m->flags & ~(uint32_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
+        return mq_fail(d, MQ_ERR_FORMAT_VERSION, -1, -1, "model: unknown header flags");
+    }
     if (m->num_tensors < 1 || m->num_tensors > 0xFFFF || m->num_ops < 1 || m->num_ops > 0xFFFF ||
         m->num_inputs < 1 || m->num_outputs < 1 || m->num_inputs + m->num_outputs > 0xFFFF) {
         return mq_fail(d, MQ_ERR_SHAPE, -1, -1,
@@ -442,9 +446,6 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         }
         if (op->type == MQ_OP_LUT && op->lut == NULL) {
             return mq_fail(d, MQ_ERR_NULL, -1, i, "op: LUT needs a 256-entry table");
-        }
-        if (op->type == MQ_OP_SOFTMAX && op->exp_table == NULL) {
-            return mq_fail(d, MQ_ERR_NULL, -1, i, "op: SOFTMAX needs a 256-entry exp table");
         }
         if (op->type == MQ_OP_ADD) {
             const mq_writer_tensor *a = &m->tensors[op->inputs[0]];
@@ -618,6 +619,7 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
     mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, MQ_FORMAT_VERSION_MINOR);
     mq_wr32(b + MQ_H_ARENA_SIZE, m->arena_size);
     mq_wr32(b + MQ_H_ARENA_LOWER_BOUND, m->arena_lower_bound);
+    mq_wr32(b + MQ_H_FLAGS, m->flags);
     mq_wr16(b + MQ_H_NUM_TENSORS, (uint32_t)m->num_tensors);
     mq_wr16(b + MQ_H_NUM_OPS, (uint32_t)m->num_ops);
     mq_wr16(b + MQ_H_NUM_INPUTS, (uint32_t)m->num_inputs);
@@ -832,11 +834,13 @@ mq_writer_op mq_writer_op_reshape(int32_t x, int32_t y)
     return mq_w_op1(MQ_OP_RESHAPE, x, y);
 }
 
-mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const uint32_t *exp_table)
+mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const mq_softmax_params *softmax)
 {
     mq_writer_op op = mq_w_op1(MQ_OP_SOFTMAX, x, y);
     op.axis = axis;
-    op.exp_table = exp_table;
+    if (softmax != NULL) {
+        op.softmax = *softmax;
+    }
     return op;
 }
 

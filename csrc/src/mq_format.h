@@ -35,6 +35,7 @@
 #define MQ_H_TOTAL_SIZE 12u
 #define MQ_H_CRC32 16u
 #define MQ_H_FLAGS 20u
+#define MQ_H_FLAGS_KNOWN 1u     /* bit 0: MQ_MODEL_FLAG_SINGLE_ROUNDING_FC (mq_model.h) */
 #define MQ_H_MIN_RUNTIME_MAJOR 24u
 #define MQ_H_MIN_RUNTIME_MINOR 26u
 #define MQ_H_ARENA_SIZE 28u
@@ -199,8 +200,10 @@
 #define MQ_P_RESHAPE_USED 0
 /* SOFTMAX */
 #define MQ_P_SOFTMAX_AXIS 0
-#define MQ_P_SOFTMAX_TABLE 1   /* (offset, size 1024) */
-#define MQ_P_SOFTMAX_USED 3
+#define MQ_P_SOFTMAX_MULTIPLIER 1  /* i32 input_multiplier (mq_softmax_prepare) */
+#define MQ_P_SOFTMAX_LEFT_SHIFT 2  /* i32 input_left_shift */
+#define MQ_P_SOFTMAX_DIFF_MIN 3    /* i32 diff_min */
+#define MQ_P_SOFTMAX_USED 4
 /* TRANSPOSE */
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4

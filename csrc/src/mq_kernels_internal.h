@@ -69,4 +69,12 @@ static inline int32_t mq_requantize_clamp(int32_t acc, int32_t multiplier, int32
     return v < lo ? lo : (v > hi ? hi : (int32_t)v);
 }
 
+/* Hide a pointer's value from the optimizer (GCC / Clang): keeps unrolled loops walking one pointer instead of
+ * precomputing every address into registers it then spills. No code is emitted; elsewhere a no-op. */
+#if defined(__GNUC__)
+#define MQ_OPAQUE(v) __asm__("" : "+r"(v))
+#else
+#define MQ_OPAQUE(v) ((void)0)
+#endif
+
 #endif /* MICROQUANT_MQ_KERNELS_INTERNAL_H */

@@ -125,7 +125,7 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #define MQ_DW_S8(run) mq_dw_s8_mve(run)
 #elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_S8(run) mq_dw_s8_dsp(run)
-#elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE) && defined(MQ_HAVE_DW_V7M)
+#elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_S8(run) mq_dw_s8_v7m(run)
 #else
 #define MQ_DW_S8(run) mq_dw_s8_c((run), 0, (run)->p->in_c)

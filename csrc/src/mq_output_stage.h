@@ -121,4 +121,55 @@ static inline int32_t mq_os_requant_hi(int32_t acc, const mq_os_channel_hi *q)
     return (int32_t)(s >> 32) >> q->right;
 }
 
+/*
+ * mq_os_requant_hi with the constants derived inline from (multiplier, shift), shift <= -1: with t = 2^E
+ * (E = -shift in [1, 31], mod 2^32), round = 2^30 + 2^(30+E) = (t >> 2) * 2^32 + ((t << 30) + 2^30) (E = 1
+ * carries 2^31 into the low word, E >= 2 puts nothing there). No set-up pass: the kernels call it per output.
+ */
+static inline __attribute__((always_inline)) int32_t mq_os_requant_neg(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const uint32_t e = (uint32_t)-shift;
+    const uint32_t t = 1u << e;
+    int64_t s = (int64_t)(((uint64_t)(t >> 2) << 32) | (uint64_t)((t << 30) + 0x40000000u));
+    s += (int64_t)acc * multiplier;
+    s -= (int64_t)((uint32_t)acc >> 31) << 31;
+    return (int32_t)(s >> 32) >> (e - 1u);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+
+/*
+ * DSP form of mq_os_requant_neg + mq_os_finish for one output (shift <= -1): clamp(r + zp, act_min, act_max) = act_min + min(USAT8(r + zl), h)
+ * with zl = zp - act_min, h = act_max - act_min (0 <= h <= 255): QADD saturates, and a saturated sum clamps to
+ * the same code as the exact one (the bounds are inside [-128, 255]).
+ */
+typedef struct {
+    int32_t zl;         /* out_zero_point - act_min */
+    int32_t h;          /* act_max - act_min */
+    int32_t lo;         /* act_min */
+    const uint8_t *lut;
+} mq_os_out_dsp;
+
+static inline void mq_os_out_dsp_init(mq_os_out_dsp *o, int32_t out_zero_point, int32_t act_min, int32_t act_max,
+                                      const uint8_t *lut)
+{
+    o->zl = out_zero_point - act_min;
+    o->h = act_max - act_min;
+    o->lo = act_min;
+    o->lut = lut;
+}
+
+static inline __attribute__((always_inline)) int32_t mq_os_requant_dsp(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return mq_os_requant_neg(acc, multiplier, shift);
+}
+
+static inline __attribute__((always_inline)) int32_t mq_os_finish_dsp(int32_t r, const mq_os_out_dsp *o)
+{
+    int32_t v = (int32_t)__usat(__qadd(r, o->zl), 8);
+    return (v > o->h ? o->h : v) + o->lo;
+}
+#endif /* __ARM_FEATURE_DSP */
+
 #endif /* MICROQUANT_MQ_OUTPUT_STAGE_H */

@@ -98,7 +98,16 @@ static void fix_crcs(uint8_t *b, size_t n)
 }
 
 /* Run a loaded model on exactly-sized heap buffers (so ASan sees any overrun); returns the status. */
+static mq_status run_exact_n(const mq_model *m, const uint8_t *const *inputs, uint8_t **outs);
+
 static mq_status run_exact(const mq_model *m, const uint8_t *input, uint8_t **outs)
+{
+    const uint8_t *ins[1] = { input };
+    return run_exact_n(m, input != NULL ? ins : NULL, outs);
+}
+
+/* As run_exact with one code buffer per model input (inputs NULL: every input 0x5A). */
+static mq_status run_exact_n(const mq_model *m, const uint8_t *const *inputs, uint8_t **outs)
 {
     mq_tensor_info info;
     void *in_bufs[8];
@@ -113,8 +122,8 @@ static mq_status run_exact(const mq_model *m, const uint8_t *input, uint8_t **ou
         in_bufs[i] = malloc(info.size_bytes > 0 ? info.size_bytes : 1);
         assert_non_null(in_bufs[i]);
         memset(in_bufs[i], 0x5A, info.size_bytes);
-        if (input != NULL && i == 0) {
-            memcpy(in_bufs[i], input, info.size_bytes);
+        if (inputs != NULL && inputs[i] != NULL) {
+            memcpy(in_bufs[i], inputs[i], info.size_bytes);
         }
     }
     for (i = 0; i < no; i++) {
@@ -346,12 +355,11 @@ static void test_misaligned_blob_rejected(void **state)
     free(blob.data);
 }
 
-static void test_every_truncation_rejected(void **state)
+static void every_truncation_rejected(const char *name)
 {
-    file_buf blob = read_fixture("model.mqm");
+    file_buf blob = read_fixture(name);
     size_t n;
     mq_model m;
-    (void)state;
     for (n = 0; n < blob.size; n++) {
         uint8_t *t = (uint8_t *)malloc(n > 0 ? n : 1);
         assert_non_null(t);
@@ -361,7 +369,15 @@ static void test_every_truncation_rejected(void **state)
         assert_null(m.blob);
         free(t);
     }
+    printf("%s: %zu truncations, all rejected with CRC on and off\n", name, blob.size);
     free(blob.data);
+}
+
+static void test_every_truncation_rejected(void **state)
+{
+    (void)state;
+    every_truncation_rejected("model.mqm");
+    every_truncation_rejected("convnet.mqm");
 }
 
 /* Section offsets of the fixture (from its section table). */
@@ -375,9 +391,9 @@ static uint32_t section_size(const uint8_t *b, uint32_t i)
     return le32(b + 64 + 16 * i + 8);
 }
 
-static void test_every_bit_flip(void **state)
+static void every_bit_flip(const char *name)
 {
-    file_buf blob = read_fixture("model.mqm");
+    file_buf blob = read_fixture(name);
     uint8_t *t = (uint8_t *)malloc(blob.size);
     const uint32_t const_off = section_off(blob.data, 3), const_end = const_off + section_size(blob.data, 3);
     size_t pos;
@@ -385,7 +401,6 @@ static void test_every_bit_flip(void **state)
     long accepted_tables = 0, accepted_consts = 0, ran_ok = 0, run_rejected = 0, total = 0;
     long accepted_region[6] = { 0, 0, 0, 0, 0, 0 };
     mq_model m;
-    (void)state;
     assert_non_null(t);
     for (pos = 0; pos < blob.size; pos++) {
         for (bit = 0; bit < 8; bit++) {
@@ -418,15 +433,22 @@ static void test_every_bit_flip(void **state)
             }
         }
     }
-    printf("bit flips: %ld; CRC on: all rejected; CRC off: accepted %ld in constants, %ld in header/tables "
+    printf("%s: bit flips: %ld; CRC on: all rejected; CRC off: accepted %ld in constants, %ld in header/tables "
            "(the flipped value is still a valid model: names, scales, ids, clamps, arena size); of the accepted, %ld ran, "
            "%ld rejected at run\n",
-           total, accepted_consts, accepted_tables, ran_ok, run_rejected);
+           name, total, accepted_consts, accepted_tables, ran_ok, run_rejected);
     printf("accepted flips outside constants by region: header/section table %ld, tensors %ld, ops %ld, io %ld, "
            "metadata %ld\n",
            accepted_region[0], accepted_region[1], accepted_region[2], accepted_region[3], accepted_region[5]);
     free(t);
     free(blob.data);
+}
+
+static void test_every_bit_flip(void **state)
+{
+    (void)state;
+    every_bit_flip("model.mqm");
+    every_bit_flip("convnet.mqm");
 }
 
 /* Corrupt one field of a valid blob, fix both CRCs, expect a specific status from the loader. */
@@ -464,7 +486,10 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 1;
     expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.1 */
     expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.1 readable by a 2.0 runtime */
+    expect_load(&blob, 20, v1, 1, MQ_OK);                  /* flag 1: single-rounding FULLY_CONNECTED */
+    v1[0] = 2;
     expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag */
+    v1[0] = 1;
     put32(v4, (uint32_t)blob.size + 16u);
     expect_load(&blob, 12, v4, 4, MQ_ERR_FORMAT_SIZE);     /* total size beyond the buffer */
     put32(v4, 0x7FFFFFF0u);
@@ -510,9 +535,13 @@ static void test_targeted_corruptions(void **state)
     /* op 8 (softmax): axis 3 of a rank-3 tensor */
     put32(v4, 3);
     expect_load(&blob, o_off + 8 * 160 + 32, v4, 4, MQ_ERR_SHAPE);
-    /* op 8 (softmax): exp table entry 0 must be 65536 */
-    put32(v4, 65535);
-    expect_load(&blob, c_off + le32(b + o_off + 8 * 160 + 32 + 4), v4, 4, MQ_ERR_QPARAMS);
+    /* op 8 (softmax): input multiplier below 2^30, left shift 32, diff_min not the one of the left shift */
+    put32(v4, (1u << 30) - 1u);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 4, v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, 32);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 8, v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, le32(b + o_off + 8 * 160 + 32 + 12) + 1u);
+    expect_load(&blob, o_off + 8 * 160 + 32 + 12, v4, 4, MQ_ERR_QPARAMS);
     /* op 3 (fc): output written to a CONST tensor (6) */
     v1[0] = 6;
     expect_load(&blob, o_off + 3 * 160 + 20, v1, 1, MQ_ERR_FORMAT_OP);
@@ -532,6 +561,192 @@ static void test_targeted_corruptions(void **state)
     /* metadata string length past the section */
     v1[0] = 0xFF;
     expect_load(&blob, section_off(b, 4) + 1, v1, 1, MQ_ERR_FORMAT_BOUNDS);
+    free(blob.data);
+}
+
+/* The convolutional fixture: two inputs, two outputs, every format-2 op, bit-exact against the generator's
+ * independent int64 reference; from read-only memory; twice (the second run on the arena the first left). */
+static void test_convnet_runs_bit_exact(void **state)
+{
+    file_buf blob = read_fixture("convnet.mqm");
+    file_buf in0 = read_fixture("convnet_input_0.bin");
+    file_buf in1 = read_fixture("convnet_input_1.bin");
+    file_buf e0 = read_fixture("convnet_expected_0.bin");
+    file_buf e1 = read_fixture("convnet_expected_1.bin");
+    const uint8_t *ins[2];
+    uint8_t *outs[2] = { NULL, NULL };
+    mq_tensor_info info;
+    mq_model m;
+    int round, fd;
+    const uint8_t *ro;
+    (void)state;
+    ins[0] = in0.data;
+    ins[1] = in1.data;
+    assert_int_equal(mq_model_load(blob.data, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(mq_model_num_inputs(&m), 2);
+    assert_int_equal(mq_model_num_outputs(&m), 2);
+    assert_int_equal(m.num_ops, 11);
+    assert_int_equal(mq_model_input_info(&m, 0, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, in0.size);
+    assert_memory_equal(info.name, "image", 5);
+    assert_int_equal(mq_model_input_info(&m, 1, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, in1.size);
+    assert_int_equal(info.dtype, MQ_DTYPE_UINT8);
+    assert_memory_equal(info.name, "side", 4);
+    assert_int_equal(mq_model_output_info(&m, 0, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, e0.size);
+    assert_memory_equal(info.name, "pooled", 6);
+    assert_int_equal(mq_model_output_info(&m, 1, &info), MQ_OK);
+    assert_int_equal(info.size_bytes, e1.size);
+    assert_true(m.arena_lower_bound <= m.arena_size);
+    for (round = 0; round < 2; round++) {
+        assert_int_equal(run_exact_n(&m, ins, outs), MQ_OK);
+        assert_memory_equal(outs[0], e0.data, e0.size);
+        assert_memory_equal(outs[1], e1.data, e1.size);
+        free(outs[0]);
+        free(outs[1]);
+    }
+    /* inputs swapped in content: the outputs must change (both inputs reach the outputs) */
+    {
+        uint8_t *z2 = (uint8_t *)malloc(in1.size);
+        const uint8_t *ins2[2];
+        assert_non_null(z2);
+        memset(z2, 0, in1.size);
+        ins2[0] = in0.data;
+        ins2[1] = z2;
+        assert_int_equal(run_exact_n(&m, ins2, outs), MQ_OK);
+        assert_memory_equal(outs[0], e0.data, e0.size);        /* output 0 does not depend on input 1 */
+        assert_memory_not_equal(outs[1], e1.data, e1.size);    /* output 1 does */
+        free(outs[0]);
+        free(outs[1]);
+        free(z2);
+    }
+    fd = open(MQ_TESTS_DIR "/fixtures/convnet.mqm", O_RDONLY);
+    assert_true(fd >= 0);
+    ro = (const uint8_t *)mmap(NULL, blob.size, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(ro != (const uint8_t *)MAP_FAILED);
+    assert_int_equal(mq_model_load(ro, blob.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(run_exact_n(&m, ins, outs), MQ_OK);
+    assert_memory_equal(outs[0], e0.data, e0.size);
+    assert_memory_equal(outs[1], e1.data, e1.size);
+    free(outs[0]);
+    free(outs[1]);
+    assert_int_equal(munmap((void *)(uintptr_t)ro, blob.size), 0);
+    close(fd);
+    free(blob.data);
+    free(in0.data);
+    free(in1.data);
+    free(e0.data);
+    free(e1.data);
+}
+
+static void expect_load_fails(const file_buf *blob, size_t at, const uint8_t *bytes, size_t n)
+{
+    uint8_t *t = (uint8_t *)malloc(blob->size);
+    mq_model m;
+    assert_non_null(t);
+    memcpy(t, blob->data, blob->size);
+    memcpy(t + at, bytes, n);
+    fix_crcs(t, blob->size);
+    assert_int_not_equal(mq_model_load(t, blob->size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_null(m.blob);
+    free(t);
+}
+
+/* Targeted corruptions of the format-2 ops in the convnet fixture, CRCs recomputed: the loader's own checks
+ * (and the kernels' *_check it calls) must catch each. Op i's word w is at o_off + 160 i + 32 + 4 w. */
+static void test_convnet_targeted_corruptions(void **state)
+{
+    file_buf blob = read_fixture("convnet.mqm");
+    const uint8_t *b = blob.data;
+    const uint32_t o_off = section_off(b, 1), c_off = section_off(b, 3);
+    uint8_t v4[4], v1[1];
+#define PW(op, w) ((size_t)o_off + 160u * (op) + 32u + 4u * (w))
+    (void)state;
+    expect_load(&blob, PW(0, 0), b + PW(0, 0), 4, MQ_OK); /* unchanged: loads */
+    /* op0 PAD: before[1] 1 -> 2 (out dims no longer add up); a word beyond the 8 used */
+    put32(v4, 2);
+    expect_load(&blob, PW(0, 1), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 1);
+    expect_load(&blob, PW(0, 8), v4, 4, MQ_ERR_FORMAT_OP);
+    /* op1 CONV: kernel_h 3 -> 5 (k != kh*kw*c), stride 2 -> 3 (out size), scratch size + 16, scratch on the
+     * input, scratch past the arena, dilation 0 */
+    put32(v4, 5);
+    expect_load(&blob, PW(1, 17), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 3);
+    expect_load(&blob, PW(1, 19), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, le32(b + PW(1, 28)) + 16u);
+    expect_load(&blob, PW(1, 28), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, le32(b + section_off(b, 0) + 48u * 1u + 28u)); /* t1 (the conv's input) arena offset */
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA);
+    put32(v4, le32(b + 28) - 16u);
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA);
+    put32(v4, 8u);
+    expect_load(&blob, PW(1, 27), v4, 4, MQ_ERR_ARENA); /* misaligned */
+    put32(v4, 0);
+    expect_load_fails(&blob, PW(1, 21), v4, 4);
+    /* op1: a per-channel shift of 31 (the gemm block's kernel check) */
+    put32(v4, 31);
+    expect_load(&blob, c_off + le32(b + PW(1, 13)) + 4u, v4, 4, MQ_ERR_QPARAMS);
+    /* op2 DEPTHWISE: multiplier 2 -> 3 (out channels), 0; dilation 2 -> 1 (out size); weights size - 2;
+     * bias reference past the constants; per_channel 2 */
+    put32(v4, 3);
+    expect_load(&blob, PW(2, 0), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 0);
+    expect_load(&blob, PW(2, 0), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 1);
+    expect_load_fails(&blob, PW(2, 20), v4, 4);
+    put32(v4, le32(b + PW(2, 7)) - 2u);
+    expect_load(&blob, PW(2, 7), v4, 4, MQ_ERR_FORMAT_BOUNDS);
+    put32(v4, section_size(b, 3));
+    expect_load(&blob, PW(2, 8), v4, 4, MQ_ERR_FORMAT_BOUNDS);
+    put32(v4, 2);
+    expect_load(&blob, PW(2, 1), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 0x80000000u);
+    expect_load(&blob, c_off + le32(b + PW(2, 10)), v4, 4, MQ_ERR_QPARAMS); /* negative multiplier */
+    /* op3 MAX_POOL: dilation 2, act_min > act_max, kernel 0 */
+    put32(v4, 2);
+    expect_load_fails(&blob, PW(3, 4), v4, 4);
+    put32(v4, 127);
+    expect_load(&blob, PW(3, 10), v4, 4, MQ_OK); /* act_min == act_max is a legal clamp */
+    put32(v4, 0x7FFFFFFFu);
+    expect_load(&blob, PW(3, 10), v4, 4, MQ_ERR_QPARAMS);
+    put32(v4, 0);
+    expect_load_fails(&blob, PW(3, 0), v4, 4);
+    /* op4 AVERAGE_POOL: stride 2 -> 1 (out size) */
+    put32(v4, 1);
+    expect_load(&blob, PW(4, 2), v4, 4, MQ_ERR_SHAPE);
+    /* op5 MEAN: shift 31 */
+    put32(v4, 31);
+    expect_load(&blob, PW(5, 1), v4, 4, MQ_ERR_QPARAMS);
+    /* op6 REQUANTIZE: multiplier 5 (neither 0 nor normalized) */
+    put32(v4, 5);
+    expect_load(&blob, PW(6, 0), v4, 4, MQ_ERR_QPARAMS);
+    /* op7 CONCAT: axis 3 -> 2 and 4; num_inputs 3 -> 9 and 2 (slot 2 then must be 0xFFFF) */
+    put32(v4, 2);
+    expect_load(&blob, PW(7, 0), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 4);
+    expect_load(&blob, PW(7, 0), v4, 4, MQ_ERR_SHAPE);
+    v1[0] = 9;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    v1[0] = 2;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    v1[0] = 0;
+    expect_load(&blob, o_off + 160u * 7u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    /* op8 MUL: broadcast 1 -> 3 and 0 (x2 is not the output's shape); op10 MUL scalar -> channel */
+    put32(v4, 3);
+    expect_load(&blob, PW(8, 4), v4, 4, MQ_ERR_FORMAT_OP);
+    put32(v4, 0);
+    expect_load(&blob, PW(8, 4), v4, 4, MQ_ERR_SHAPE);
+    put32(v4, 1);
+    expect_load(&blob, PW(10, 4), v4, 4, MQ_ERR_SHAPE);
+    /* op8 MUL with one input */
+    v1[0] = 1;
+    expect_load(&blob, o_off + 160u * 8u + 1u, v1, 1, MQ_ERR_FORMAT_OP);
+    /* op9 ADD: act_max beyond INT8 */
+    put32(v4, 200);
+    expect_load(&blob, PW(9, 8), v4, 4, MQ_ERR_QPARAMS);
+#undef PW
     free(blob.data);
 }
 
@@ -586,6 +801,8 @@ int main(void)
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_targeted_corruptions),
         cmocka_unit_test(test_version_reported),
+        cmocka_unit_test(test_convnet_runs_bit_exact),
+        cmocka_unit_test(test_convnet_targeted_corruptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

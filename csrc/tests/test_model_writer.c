@@ -17,6 +17,7 @@
 #include "microquant/mq_writer.h"
 
 #include "ref_quant.h"
+#include "ref_softmax.h"
 
 static int32_t clampi(int64_t v, int32_t lo, int32_t hi)
 {
@@ -314,7 +315,7 @@ static void test_model_b_conv_softmax(void **state)
     int8_t w[4][5], packed[4 * 16];
     int32_t bias[4], folded[4], mult, shift, p, c, k;
     uint8_t lut[256], x[30], got[24], expect[24], y[24];
-    uint32_t etab[256];
+    int32_t sm_mult, sm_left, sm_diff_min;
     mq_writer_tensor t[3];
     mq_writer_op ops[2];
     int32_t in_ids[1] = { 0 }, out_ids[1] = { 2 };
@@ -338,7 +339,7 @@ static void test_model_b_conv_softmax(void **state)
     assert_int_equal(mq_fold_bias(&w[0][0], bias, 4, 5, -3, MQ_DTYPE_INT8, folded), MQ_OK);
     assert_int_equal(mq_quantize_multiplier(0.05 * 0.01 / 0.06, &mult, &shift), MQ_OK);
     assert_int_equal(mq_lut_build(&th, 0.06, 2, MQ_DTYPE_INT8, 1.0 / 128, 0, MQ_DTYPE_INT8, lut), MQ_OK);
-    assert_int_equal(mq_softmax_build_exp_table(1.0 / 128, etab), MQ_OK);
+    assert_int_equal(mq_softmax_prepare(1.0 / 128, 1.0, &sm_mult, &sm_left, &sm_diff_min), MQ_OK);
     set_tensor(&t[0], MQ_DTYPE_INT8, 4, dx, 0.05, -3, 0);
     set_tensor(&t[1], MQ_DTYPE_INT8, 4, dy, 1.0 / 128, 0, 32);
     set_tensor(&t[2], MQ_DTYPE_UINT8, 4, dy, 1.0 / 256, 0, 0);
@@ -365,7 +366,9 @@ static void test_model_b_conv_softmax(void **state)
     ops[1].inputs[0] = 1;
     ops[1].outputs[0] = 2;
     ops[1].axis = -1;
-    ops[1].exp_table = etab;
+    ops[1].softmax.input_multiplier = sm_mult;
+    ops[1].softmax.input_left_shift = sm_left;
+    ops[1].softmax.diff_min = sm_diff_min;
     memset(&wm, 0, sizeof wm);
     wm.tensors = t;
     wm.num_tensors = 3;
@@ -388,17 +391,13 @@ static void test_model_b_conv_softmax(void **state)
             y[p * 4 + c] = lut[(uint8_t)clampi(2 + ref_requantize64(acc, mult, shift), 2, 102)];
         }
         {
-            int32_t mx = -200;
-            uint64_t sum = 0;
+            int32_t xs[4], ys[4];
             for (c = 0; c < 4; c++) {
-                mx = (int8_t)y[p * 4 + c] > mx ? (int8_t)y[p * 4 + c] : mx;
+                xs[c] = (int8_t)y[p * 4 + c];
             }
+            ref_softmax_row(xs, 4, sm_mult, sm_left, sm_diff_min, 0, 255, ys);   /* TFLite's arithmetic, UINT8 out */
             for (c = 0; c < 4; c++) {
-                sum += etab[mx - (int8_t)y[p * 4 + c]];
-            }
-            for (c = 0; c < 4; c++) {
-                const uint64_t q = (256u * (uint64_t)etab[mx - (int8_t)y[p * 4 + c]] + sum / 2u) / sum;
-                expect[p * 4 + c] = (uint8_t)(q > 255u ? 255u : q);
+                expect[p * 4 + c] = (uint8_t)ys[c];
             }
         }
     }

@@ -163,13 +163,16 @@ static void report(const char *op, int cases, long elems, long bad)
     assert_int_equal(bad, 0);
 }
 
-/* Per-channel or per-tensor multipliers M[c] = s_in * s_w[c] / s_out (TFLite's order of operations). */
-static void multipliers(double s_in, const fx_array *s_w, double s_out, int32_t *m, int32_t *s)
+/* Per-channel or per-tensor multipliers from the fixture's float32 scales, through the library's host prepare. */
+static void multipliers(double s_in, const fx_array *s_w, double s_out, int32_t *m, int32_t *s, mq_exact_scale *ex)
 {
+    double ws[4096];
     size_t c;
+    assert_true(s_w->count <= 4096);
     for (c = 0; c < s_w->count; ++c) {
-        assert_int_equal(mq_quantize_multiplier(s_in * f64_at(s_w, c) / s_out, &m[c], &s[c]), MQ_OK);
+        ws[c] = f64_at(s_w, c);
     }
+    assert_int_equal(mq_s16_output_multipliers(s_in, ws, (int32_t)s_w->count, s_out, m, s, ex), MQ_OK);
 }
 
 static void window_from(const fx_array *g, mq_window *w, int32_t *in_c)
@@ -214,7 +217,7 @@ static void test_fc(void **state)
         p.k = (int32_t)w->dims[1];
         p.weights = copy_array(w);
         p.bias = copy_array(b);
-        multipliers(f64_at(get(&c, "s_in", 5), 0), sw, f64_at(get(&c, "s_out", 5), 0), m, s);
+        multipliers(f64_at(get(&c, "s_in", 5), 0), sw, f64_at(get(&c, "s_out", 5), 0), m, s, ex);
         p.multiplier = m;
         p.shift = s;
         p.per_channel = sw->count > 1;
@@ -222,14 +225,7 @@ static void test_fc(void **state)
         p.act_max = i32_at(act, 1);
         /* LiteRT's reference FULLY_CONNECTED (int16) rounds (double)acc * (s_in * s_w / s_out) half away from
          * zero: the exact-scale output stage. */
-        {
-            size_t q;
-            const double s_in = f64_at(get(&c, "s_in", 5), 0), s_out = f64_at(get(&c, "s_out", 5), 0);
-            for (q = 0; q < sw->count; ++q) {
-                assert_int_equal(mq_exact_scale_from_double(s_in * f64_at(sw, q) / s_out, &ex[q]), MQ_OK);
-            }
-            p.exact_scale = ex;
-        }
+        p.exact_scale = ex;
         assert_int_equal(mq_fully_connected_s16(&p, (int32_t)(x->count / (size_t)p.k), xin, out), MQ_OK);
         bad += compare("fc", n_cases, out, y);
         /* The Q31 / int64 output stage (TFLite Micro, CMSIS-NN) differs from it by at most one code. */
@@ -274,7 +270,7 @@ static void conv_like(const char *name, int depthwise)
         mq_window win;
         int32_t in_c;
         window_from(get(&c, "geo", 3), &win, &in_c);
-        multipliers(f64_at(get(&c, "s_in", 5), 0), sw, f64_at(get(&c, "s_out", 5), 0), m, s);
+        multipliers(f64_at(get(&c, "s_in", 5), 0), sw, f64_at(get(&c, "s_out", 5), 0), m, s, NULL);
         if (!depthwise) {
             mq_conv_s16_params p;
             memset(&p, 0, sizeof p);

@@ -97,8 +97,15 @@ mq_status mq_lut_build(const mq_activation_desc *fn,
  * zero point 0 for UINT8 (PyTorch quint8) or -128 for INT8 (TFLite int8). */
 mq_status mq_sigmoid_output_qparams(mq_dtype dtype, double *scale, int32_t *zero_point);
 
-/* exp_table[d] = round_half_even(exp(-d * in_scale) * 65536), d = 0..255 (mq_softmax); in_scale > 0 finite. */
-mq_status mq_softmax_build_exp_table(double in_scale, uint32_t exp_table[256]);
+/*
+ * Softmax constants (mq_softmax), as TFLite's softmax prepare: real = min(beta * input_scale * 2^26, 2^31 - 1)
+ * in double (exact for float32 beta and scale), (input_multiplier, input_left_shift) = QuantizeMultiplier(real)
+ * with the shift allowed up to 31, diff_min = -floor(31 * 2^26 / 2^input_left_shift). beta and input_scale
+ * finite and > 0, and real > 1 (input_scale * beta > 2^-26), else MQ_ERR_QPARAMS. Pass a TFLite model's float32
+ * scale and beta widened to double (beta = 1 for ONNX Softmax).
+ */
+mq_status mq_softmax_prepare(double input_scale, double beta, int32_t *input_multiplier, int32_t *input_left_shift,
+                             int32_t *diff_min);
 
 /* Prepare an elementwise add: out = in1 + in2 in real values (TFLite scheme, left_shift 20). */
 mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_dtype,

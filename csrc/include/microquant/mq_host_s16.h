@@ -20,6 +20,14 @@
 extern "C" {
 #endif
 
+/* Output multipliers of a 16x8 FC / conv / depthwise, per channel (count = n) or per tensor (count = 1):
+ * eff[c] = s_in * s_w[c] / s_out in double, in that order (TFLite's); (multiplier[c], shift[c]) =
+ * mq_quantize_multiplier(eff[c]) for mq_requantize64 and, when exact is not NULL, exact[c] =
+ * mq_exact_scale_from_double(eff[c]) for LiteRT's reference FULLY_CONNECTED stage. MQ_ERR_QPARAMS when a scale is
+ * not positive and finite or a shift would exceed 7 (TFLite's limit for the int64 requantization). */
+mq_status mq_s16_output_multipliers(double in_scale, const double *weight_scales, int32_t count, double out_scale,
+                                    int32_t *multiplier, int32_t *shift, mq_exact_scale *exact);
+
 /* eff = mant * 2^exp exactly (frexp: mant = f * 2^53 in [2^52, 2^53), exp = e - 53); eff = 0 gives mant 0.
  * For TFLite's reference FULLY_CONNECTED pass eff = (double)s_in * (double)s_w[c] / (double)s_out (that order).
  * MQ_ERR_QPARAMS when eff is negative, not finite, or subnormal. */
@@ -55,6 +63,8 @@ mq_status mq_lut16_build_tflite(mq_real_fn fn, const void *ctx, double in_scale,
  *   T[i] = clamp(round_half_even(y_i - e_i / 2)),   e_i = (y_i + y_{i+1}) / 2 - f((c_i + 64) s_in) / s_out
  * (half the chord's midpoint error moved into the node, which halves the interpolation error of convex
  * stretches). T[512] is f(32768 s_in) unbiased. fn: mq_activation_eval's functions (mq_host.h).
+ * then a minimax pass (each node moved by up to +-2 codes while that lowers the larger error of its two cells,
+ * evaluated on all 65,536 inputs; a 512 KB host buffer, MQ_ERR_BUFFER if it cannot be allocated).
  * The measured error bounds are in docs/QUANTIZATION.md section 10. */
 mq_status mq_lut16_build(const mq_activation_desc *fn, double in_scale, double out_scale,
                          int16_t table[MQ_LUT16_SIZE]);

@@ -70,6 +70,13 @@ mq_status mq_fc_params_check(const mq_fc_params *p);
  */
 mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 
+/*
+ * The same layer requantized with single rounding (MQ_ROUNDING_SINGLE: mq_requantize_single, TensorFlow
+ * Lite's own FULLY_CONNECTED as ai-edge-litert runs it) instead of mq_requantize. Same parameters, checks
+ * and statuses as mq_fully_connected; a portable loop (a reference mode, not a fast path).
+ */
+mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output);
+
 /* Pointwise (1x1) convolution, NHWC. gemm.n = output channels, gemm.k = input channels. */
 typedef struct {
     int32_t batch;
@@ -270,19 +277,20 @@ typedef struct {
 mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
 
 /*
- * Softmax along one axis of a tensor viewed as [outer, axis_size, inner].
- * exp_table[d] = round(exp(-d * in_scale) * 65536), d = max - x in code units (mq_softmax_build_exp_table).
- * Output qparams are fixed: scale 1/256, zero point 0 (UINT8) or -128 (INT8).
- * out = min(qmax, zp + floor((256 * e + floor(sum / 2)) / sum)), e = exp_table[max - x], sum = sum of e (uint32).
- * axis_size <= 65535; exp_table[0] must be 65536 and every entry <= 65536 (MQ_ERR_QPARAMS).
- * input == output allowed; a partial overlap is MQ_ERR_BUFFER.
+ * Softmax along one axis of a tensor viewed as [outer, axis_size, inner], bit-exact with TFLite's int8/uint8
+ * SOFTMAX (its integer arithmetic: docs/QUANTIZATION.md section 7). Output qparams are fixed: scale 1/256,
+ * zero point 0 (UINT8) or -128 (INT8). input == output allowed; a partial overlap is MQ_ERR_BUFFER.
  */
 typedef struct {
-    int32_t outer, axis_size, inner;
-    mq_dtype in_dtype, out_dtype;
-    const uint32_t *exp_table;              /* 256 entries */
+    int32_t outer, axis_size, inner;        /* >= 1; axis_size <= 4095; outer * axis_size * inner <= INT32_MAX */
+    mq_dtype in_dtype, out_dtype;           /* INT8 or UINT8, independently */
+    int32_t input_multiplier;               /* Q31 in [2^30, 2^31): beta * s_in * 2^26 (mq_softmax_prepare) */
+    int32_t input_left_shift;               /* [0, 31] */
+    int32_t diff_min;                       /* exactly -floor(31 * 2^26 / 2^input_left_shift) */
 } mq_softmax_params;
 
+/* Checks every field (MQ_OK or the first error: MQ_ERR_NULL, MQ_ERR_DTYPE, MQ_ERR_SHAPE, MQ_ERR_QPARAMS). */
+mq_status mq_softmax_check(const mq_softmax_params *p);
 mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output);
 
 /* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. dims >= 1 and perm a permutation

@@ -7,12 +7,17 @@
  * FULLY_CONNECTED [n][k], CONV_2D OHWI [n][kh][kw][in_c], DEPTHWISE_CONV_2D [kh][kw][out_c] (TFLite's
  * [1, KH, KW, OC]); no repacking, so the host's TFLite tensors can be used as they are.
  *
- * Output stage of FC / conv / depthwise (bit-exact with TFLite's 16x8 reference kernels, which call the
- * int64 MultiplyByQuantizedMultiplier, docs/QUANTIZATION.md section 10):
+ * Output stage of FC / conv / depthwise (docs/QUANTIZATION.md section 10):
  *
  *   acc = bias[c] + sum x * w                         (int64)
- *   r   = mq_requantize64(acc, multiplier[c], shift[c])
+ *   r   = mq_requantize64(acc, multiplier[c], shift[c])   TFLite's int64 MultiplyByQuantizedMultiplier (LiteRT's
+ *                                                         reference CONV_2D / DEPTHWISE, TFLite Micro, CMSIS-NN)
+ *       or mq_requantize_exact(acc, exact_scale[c])       LiteRT's reference FULLY_CONNECTED: round((double)acc *
+ *                                                         s_in s_w / s_out), emulated in integers
  *   out = clamp(r, act_min, act_max)                  (int16 codes)
+ *
+ * Fast path: on cores with the DSP extension (M4, M7, M33, M55) FC and conv run a PKHBT/SXTB16/SMLAD microkernel,
+ * bit-identical to the portable C (scripts/bench-s16.sh checks it under QEMU).
  *
  * Every other op (add, mul, requantize, softmax's input scaling) uses the 32-bit mq_requantize (TFLite's
  * double rounding), exactly as TFLite's int16 kernels do. No function here allocates, uses floating

@@ -45,7 +45,7 @@ typedef enum {
     MQ_OP_LUT = 3,              /* elementwise 256-entry table (activation); in place allowed */
     MQ_OP_ADD = 4,              /* requantized elementwise add (residual) */
     MQ_OP_RESHAPE = 5,          /* view: same bytes, new shape (no copy when planned in place) */
-    MQ_OP_SOFTMAX = 6,          /* int8 softmax along one axis, LUT-based exp */
+    MQ_OP_SOFTMAX = 6,          /* 8-bit softmax along one axis, TFLite-exact integer arithmetic */
     MQ_OP_TRANSPOSE = 7,        /* byte tensor permutation of axes */
     MQ_OP_CONV = 8,             /* NHWC KxK convolution, group 1, stride, dilation, asymmetric padding (im2col + GEMM) */
     MQ_OP_DEPTHWISE_CONV = 9,   /* NHWC depthwise KxK convolution, channel multiplier >= 1 */
@@ -68,11 +68,16 @@ typedef enum {
 } mq_storage;
 
 /* A loaded model: a validated view of the blob. Plain data, no pointers into RAM. */
+/* Header flags of a packed model (docs/FORMAT.md). */
+#define MQ_MODEL_FLAG_SINGLE_ROUNDING_FC 1u  /* FULLY_CONNECTED requantizes with single rounding (TFLite's own,
+                                                mq_requantize_single); unset: double rounding (TFLite Micro) */
+
 typedef struct {
     const uint8_t *blob;
     uint32_t size;
     uint32_t arena_size;          /* bytes of arena mq_model_run needs */
     uint32_t arena_lower_bound;   /* largest sum of simultaneously live tensors (informational) */
+    uint32_t flags;               /* header flags (MQ_MODEL_FLAG_*) */
     uint16_t num_tensors, num_ops, num_inputs, num_outputs;
     const uint8_t *tensors;       /* tensor table (validated) */
     const uint8_t *ops;           /* op table (validated) */

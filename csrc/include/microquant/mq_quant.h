@@ -68,6 +68,19 @@ static inline int32_t mq_requantize(int32_t acc, int32_t multiplier, int32_t shi
     return mq_rdbpot(mq_srdhm(shifted, multiplier), right);
 }
 
+/* Single rounding: acc * multiplier * 2^(shift - 31) rounded once to the nearest integer, ties toward
+ * +infinity: (acc * multiplier + 2^(30 - shift)) >> (31 - shift) in int64 (floor shift), saturated to
+ * int32. shift in [-31, 30], so the total right shift is 1..62; |acc * multiplier| < 2^62. */
+static inline int32_t mq_requantize_single(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int32_t total = 31 - shift;
+    const int64_t prod = (int64_t)acc * (int64_t)multiplier + ((int64_t)1 << (total - 1));
+    /* floor division by 2^total without right-shifting a negative value */
+    const int64_t q = prod >= 0 ? prod / ((int64_t)1 << total)
+                                : -((-(prod + 1)) / ((int64_t)1 << total)) - 1;
+    return q > INT32_MAX ? INT32_MAX : (q < INT32_MIN ? INT32_MIN : (int32_t)q);
+}
+
 /* Clamp to [lo, hi]. */
 static inline int32_t mq_clamp_i32(int32_t v, int32_t lo, int32_t hi)
 {

@@ -6,7 +6,7 @@
  *   - tensors: dtype, shape, quantization, and where the bytes live (an arena offset planned by
  *     the host, or constant data copied into the blob);
  *   - ops: type, tensor ids, and the prepared constants (mq_host.h): N4K16 weights, folded bias,
- *     multipliers/shifts, LUTs, softmax exp tables, add parameters, transpose permutations;
+ *     multipliers/shifts, LUTs, softmax constants, add parameters, transpose permutations;
  *   - model inputs/outputs, arena size and its lower bound, metadata strings.
  *
  *   size_t size = 0;
@@ -97,8 +97,9 @@ typedef struct {
  * RESHAPE: inputs[0] -> outputs[0], same dtype, zero point, scale and byte size. A view: give the
  *   output the input's arena offset and nothing is copied (otherwise the runtime memmoves).
  * SOFTMAX: inputs[0] -> outputs[0], same shape, 8-bit; axis (negative counts from the end);
- *   exp_table = mq_softmax_build_exp_table(input scale); the output zero point must be the fixed
- *   softmax one (0 for UINT8, -128 for INT8; scale 1/256).
+ *   softmax.input_multiplier / input_left_shift / diff_min = mq_softmax_prepare(input scale, beta) (the other
+ *   softmax fields are taken from the tensors); the output zero point must be the fixed softmax one
+ *   (0 for UINT8, -128 for INT8; scale 1/256).
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
  */
 #define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
@@ -114,7 +115,7 @@ typedef struct {
     const uint8_t *lut;           /* LUT: 256 bytes */
     mq_add_params add;            /* ADD */
     int32_t axis;                 /* SOFTMAX, CONCAT */
-    const uint32_t *exp_table;    /* SOFTMAX: 256 entries */
+    mq_softmax_params softmax;    /* SOFTMAX: input_multiplier, input_left_shift, diff_min */
     int32_t perm[4];              /* TRANSPOSE: a permutation of 0..rank-1 */
     mq_conv_params conv2d;        /* CONV */
     mq_depthwise_params depthwise; /* DEPTHWISE_CONV */
@@ -142,7 +143,8 @@ mq_writer_op mq_writer_op_requantize(int32_t x, int32_t y, const mq_requantize_p
 mq_writer_op mq_writer_op_add(int32_t x1, int32_t x2, int32_t y, const mq_add_params *add);
 mq_writer_op mq_writer_op_lut(int32_t x, int32_t y, const uint8_t *table);
 mq_writer_op mq_writer_op_reshape(int32_t x, int32_t y);
-mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const uint32_t *exp_table);
+/* softmax: mq_softmax_prepare() result (input_multiplier, input_left_shift, diff_min; the rest from the tensors) */
+mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const mq_softmax_params *softmax);
 mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4]);
 
 /* Metadata: UTF-8 strings, NUL-terminated, each at most 65535 bytes; NULL means "". */
@@ -169,6 +171,7 @@ typedef struct {
     int32_t num_outputs;              /* >= 1 */
     uint32_t arena_size;              /* bytes the arena needs (every arena tensor and scratch inside) */
     uint32_t arena_lower_bound;       /* largest sum of simultaneously live tensors (informational) */
+    uint32_t flags;                   /* header flags: 0 or MQ_MODEL_FLAG_SINGLE_ROUNDING_FC */
     mq_writer_metadata metadata;
 } mq_writer_model;
 

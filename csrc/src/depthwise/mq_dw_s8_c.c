@@ -25,43 +25,81 @@ static inline int32_t mq_dw_w(const uint8_t *w16, size_t index)
 #define MQ_DW_XS8(ptr) ((int32_t)(int8_t)(ptr)[0])
 #define MQ_DW_XU8(ptr) ((int32_t)(ptr)[0])
 
-/* Groups of 4 channels, depth multiplier 1, NTAPS taps. */
-#define MQ_DW_GROUP4(NAME, LOAD)                                                                      \
-    static inline __attribute__((always_inline)) void NAME(const mq_dw_run *r, int32_t c0, int32_t ntaps, \
-                                                           const mq_os_out *os)                       \
+/* One tap t of a group of 4 channels. */
+#define MQ_DW_STEP(LOAD, t)                                                                           \
+    do {                                                                                              \
+        const uint8_t *x = r->taps[t] + off;                                                          \
+        a0 += (uint32_t)(LOAD(x) * mq_dw_w(wq, 0));                                                   \
+        a1 += (uint32_t)(LOAD(x + 1) * mq_dw_w(wq, 1));                                               \
+        a2 += (uint32_t)(LOAD(x + 2) * mq_dw_w(wq, 2));                                               \
+        a3 += (uint32_t)(LOAD(x + 3) * mq_dw_w(wq, 3));                                               \
+        wq += ws;                                                                                     \
+        MQ_OPAQUE(wq);                                                                                \
+    } while (0)
+
+/*
+ * Groups of 4 channels, depth multiplier 1. NINE: the 3x3 kernel written out (9 taps). NEG: every shift of the
+ * group <= -1, output stage by mq_os_requant_neg (constants derived per output, no set-up); else the general
+ * mq_os_requant with the group's constants hoisted.
+ */
+#define MQ_DW_GROUP4(NAME, LOAD, NINE, NEG)                                                           \
+    static void NAME(const mq_dw_run *r, int32_t c0, const mq_os_out *os)                             \
     {                                                                                                 \
         const mq_depthwise_params *p = r->p;                                                          \
         const int32_t cn = p->in_c;                                                                   \
+        const int32_t ntaps = r->ntaps;                                                               \
         const uint8_t *w = (const uint8_t *)p->weights;                                               \
+        const size_t ws = 2u * (size_t)cn;                                                            \
+        const int32_t pc = p->per_channel;                                                            \
+        const int32_t *mp = p->multiplier + (pc ? c0 : 0);                                            \
+        const int32_t *sp = p->shift + (pc ? c0 : 0);                                                 \
         mq_os_channel q[4];                                                                           \
         int32_t i;                                                                                    \
-        for (i = 0; i < 4; ++i) {                                                                     \
-            const int32_t ch = p->per_channel ? c0 + i : 0;                                           \
-            mq_os_channel_init(&q[i], p->multiplier[ch], p->shift[ch]);                               \
+        if (!NEG) {                                                                                   \
+            for (i = 0; i < 4; ++i) {                                                                 \
+                mq_os_channel_init(&q[i], mp[i * pc], sp[i * pc]);                                    \
+            }                                                                                         \
         }                                                                                             \
         for (i = 0; i < r->npix; ++i) {                                                               \
             const size_t off = (size_t)i * (size_t)r->step + (size_t)c0;                              \
             uint32_t a0 = (uint32_t)p->bias[c0], a1 = (uint32_t)p->bias[c0 + 1];                      \
             uint32_t a2 = (uint32_t)p->bias[c0 + 2], a3 = (uint32_t)p->bias[c0 + 3];                  \
             uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;                                \
-            int32_t t;                                                                                \
-            for (t = 0; t < ntaps; ++t) {                                                             \
-                const uint8_t *x = r->taps[t] + off;                                                  \
-                const size_t wi = (size_t)t * (size_t)cn + (size_t)c0;                                \
-                a0 += (uint32_t)(LOAD(x) * mq_dw_w(w, wi));                                           \
-                a1 += (uint32_t)(LOAD(x + 1) * mq_dw_w(w, wi + 1));                                   \
-                a2 += (uint32_t)(LOAD(x + 2) * mq_dw_w(w, wi + 2));                                   \
-                a3 += (uint32_t)(LOAD(x + 3) * mq_dw_w(w, wi + 3));                                   \
+            const uint8_t *wq = w + 2u * (size_t)c0;                                                  \
+            if (NINE) {                                                                               \
+                MQ_DW_STEP(LOAD, 0); MQ_DW_STEP(LOAD, 1); MQ_DW_STEP(LOAD, 2);                        \
+                MQ_DW_STEP(LOAD, 3); MQ_DW_STEP(LOAD, 4); MQ_DW_STEP(LOAD, 5);                        \
+                MQ_DW_STEP(LOAD, 6); MQ_DW_STEP(LOAD, 7); MQ_DW_STEP(LOAD, 8);                        \
+            } else {                                                                                  \
+                int32_t t;                                                                            \
+                for (t = 0; t < ntaps; ++t) {                                                         \
+                    MQ_DW_STEP(LOAD, t);                                                              \
+                }                                                                                     \
             }                                                                                         \
-            o[0] = mq_os_finish(mq_os_requant(a0, &q[0]), os);                                        \
-            o[1] = mq_os_finish(mq_os_requant(a1, &q[1]), os);                                        \
-            o[2] = mq_os_finish(mq_os_requant(a2, &q[2]), os);                                        \
-            o[3] = mq_os_finish(mq_os_requant(a3, &q[3]), os);                                        \
+            if (NEG) {                                                                                \
+                o[0] = mq_os_finish(mq_os_requant_neg(mq_u32_to_i32(a0), mp[0], sp[0]), os);          \
+                o[1] = mq_os_finish(mq_os_requant_neg(mq_u32_to_i32(a1), mp[pc], sp[pc]), os);        \
+                o[2] = mq_os_finish(mq_os_requant_neg(mq_u32_to_i32(a2), mp[2 * pc], sp[2 * pc]), os); \
+                o[3] = mq_os_finish(mq_os_requant_neg(mq_u32_to_i32(a3), mp[3 * pc], sp[3 * pc]), os); \
+            } else {                                                                                  \
+                o[0] = mq_os_finish(mq_os_requant(a0, &q[0]), os);                                    \
+                o[1] = mq_os_finish(mq_os_requant(a1, &q[1]), os);                                    \
+                o[2] = mq_os_finish(mq_os_requant(a2, &q[2]), os);                                    \
+                o[3] = mq_os_finish(mq_os_requant(a3, &q[3]), os);                                    \
+            }                                                                                         \
         }                                                                                             \
     }
 
-MQ_DW_GROUP4(mq_dw_group4_s8, MQ_DW_XS8)
-MQ_DW_GROUP4(mq_dw_group4_u8, MQ_DW_XU8)
+#define MQ_DW_GROUPS(SUF, LOAD)                                \
+    MQ_DW_GROUP4(mq_dw_g9n_##SUF, LOAD, 1, 1)                  \
+    MQ_DW_GROUP4(mq_dw_g9_##SUF, LOAD, 1, 0)                   \
+    MQ_DW_GROUP4(mq_dw_gkn_##SUF, LOAD, 0, 1)                  \
+    MQ_DW_GROUP4(mq_dw_gk_##SUF, LOAD, 0, 0)
+
+MQ_DW_GROUPS(s8, MQ_DW_XS8)
+MQ_DW_GROUPS(u8, MQ_DW_XU8)
+
+typedef void (*mq_dw_group_fn)(const mq_dw_run *, int32_t, const mq_os_out *);
 
 void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
 {
@@ -74,18 +112,14 @@ void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
     int32_t o = o_begin;
     mq_os_out_init(&os, p->out_zero_point, p->act_min, p->act_max, p->lut);
     if (mult == 1) {
+        static const mq_dw_group_fn fns[2][2][2] = {{{mq_dw_gk_s8, mq_dw_gkn_s8}, {mq_dw_g9_s8, mq_dw_g9n_s8}},
+                                                    {{mq_dw_gk_u8, mq_dw_gkn_u8}, {mq_dw_g9_u8, mq_dw_g9n_u8}}};
+        const int nine = r->ntaps == 9;
         for (; o + 4 <= o_end; o += 4) {
-            if (r->ntaps == 9) {
-                if (u8) {
-                    mq_dw_group4_u8(r, o, 9, &os);
-                } else {
-                    mq_dw_group4_s8(r, o, 9, &os);
-                }
-            } else if (u8) {
-                mq_dw_group4_u8(r, o, r->ntaps, &os);
-            } else {
-                mq_dw_group4_s8(r, o, r->ntaps, &os);
-            }
+            const int32_t *sp = p->shift + (p->per_channel ? o : 0);
+            const int32_t pc = p->per_channel;
+            const int neg = (sp[0] & sp[pc] & sp[2 * pc] & sp[3 * pc]) < 0;
+            fns[u8][nine][neg](r, o, &os);
         }
     }
     for (; o < o_end; ++o) {

@@ -5,8 +5,9 @@
  *   acc = bias[o] + sum over valid taps (ky, kx) and c of x[b][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw][c] * w[o][ky][kx][c]
  *   out = clamp(requant64(acc, M[o], s[o]))
  * Padded taps are skipped (zero point 0 means they contribute 0, as in TFLite). Geometry: mq_window.
+ * Groups of 4 output channels run through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33).
  */
-#include "mq_s16_internal.h"
+#include "mq_s16_dot4.h"
 
 mq_status mq_conv_s16_check(const mq_conv_s16_params *p)
 {
@@ -32,6 +33,7 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
 {
     const mq_window *w;
     const mq_fc_s16_params *g;
+    mq_s16_outstage os;
     int32_t b, oy, ox, o, ky, kx;
     size_t in_bytes, out_bytes;
     mq_status st = mq_conv_s16_check(p);
@@ -43,10 +45,67 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
     }
     w = &p->win;
     g = &p->gemm;
+    os = mq_s16_outstage_of(g);
     in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c * 2u;
     out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)g->n * 2u;
     if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
         return MQ_ERR_BUFFER;
+    }
+    if (w->kernel_h == 1 && w->kernel_w == 1) {
+        /* 1x1: one tap per output pixel (a padded pixel's accumulator is the bias). Groups of 4 output channels
+         * outside, pixels inside: the group's bias and requantization constants are loaded once and its 4 weight
+         * rows stay in cache while the input pixels stream. */
+        const int32_t n = g->n, in_c = p->in_c;
+        const int64_t *bias = g->bias;
+        for (o = 0; o < n; o += 4) {
+            const int32_t cnt = n - o < 4 ? n - o : 4;
+            const int8_t *wo = g->weights + (size_t)o * (size_t)in_c;
+            int64_t b0[4];
+            mq_rq64 rq[4];
+            int32_t r;
+            size_t px = 0;
+            for (r = 0; r < 4; ++r) {
+                const int32_t q = (o + (r < cnt ? r : 0)) & os.qmask;
+                b0[r] = bias != NULL && r < cnt ? bias[o + r] : 0;
+                rq[r] = mq_rq64_of(os.mult[q], os.shift[q]);
+            }
+            for (b = 0; b < w->batch; ++b) {
+                for (oy = 0; oy < w->out_h; ++oy) {
+                    const int32_t iy = oy * w->stride_h - w->pad_top;
+                    for (ox = 0; ox < w->out_w; ++ox, ++px) {
+                        const int32_t ix = ox * w->stride_w - w->pad_left;
+                        int16_t *y = output + px * (size_t)n + (size_t)o;
+                        int64_t acc[4];
+                        acc[0] = b0[0];
+                        acc[1] = b0[1];
+                        acc[2] = b0[2];
+                        acc[3] = b0[3];
+                        if (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w) {
+                            const int16_t *xp = input + (((size_t)b * (size_t)w->in_h + (size_t)iy) * (size_t)w->in_w +
+                                                         (size_t)ix) * (size_t)in_c;
+                            if (cnt == 4) {
+                                mq_dot4_s16_s8(xp, wo, (size_t)in_c, in_c, acc);
+                            } else {
+                                for (r = 0; r < cnt; ++r) {
+                                    acc[r] += mq_dot_s16_s8(xp, wo + (size_t)r * (size_t)in_c, in_c);
+                                }
+                            }
+                        }
+                        if (os.exact == NULL) {
+                            for (r = 0; r < cnt; ++r) {
+                                const int32_t v = mq_rq64_apply(rq[r], acc[r]);
+                                y[r] = (int16_t)(v < os.lo ? os.lo : (v > os.hi ? os.hi : v));
+                            }
+                        } else {
+                            for (r = 0; r < cnt; ++r) {
+                                y[r] = mq_s16_out_stage(&os, o + r, acc[r]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return MQ_OK;
     }
     for (b = 0; b < w->batch; ++b) {
         for (oy = 0; oy < w->out_h; ++oy) {
@@ -55,8 +114,14 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                 const int32_t ix0 = ox * w->stride_w - w->pad_left;
                 int16_t *y = output + (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w + (size_t)ox) *
                                           (size_t)g->n;
-                for (o = 0; o < g->n; ++o) {
-                    int64_t acc = g->bias != NULL ? g->bias[o] : 0;
+                for (o = 0; o < g->n; o += 4) {
+                    /* 4 output channels at a time share every input pixel (mq_dot4_s16_s8); the last n mod 4 alone */
+                    const int32_t cnt = g->n - o < 4 ? g->n - o : 4;
+                    int64_t acc[4];
+                    int32_t r;
+                    for (r = 0; r < 4; ++r) {
+                        acc[r] = g->bias != NULL && r < cnt ? g->bias[o + r] : 0;
+                    }
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
                         if (iy < 0 || iy >= w->in_h) {
@@ -73,10 +138,18 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
                                              (size_t)p->in_c;
                             wp = g->weights + (size_t)o * (size_t)g->k +
                                  ((size_t)ky * (size_t)w->kernel_w + (size_t)kx) * (size_t)p->in_c;
-                            acc += mq_dot_s16_s8(xp, wp, p->in_c);
+                            if (cnt == 4) {
+                                mq_dot4_s16_s8(xp, wp, (size_t)g->k, p->in_c, acc);
+                            } else {
+                                for (r = 0; r < cnt; ++r) {
+                                    acc[r] += mq_dot_s16_s8(xp, wp + (size_t)r * (size_t)g->k, p->in_c);
+                                }
+                            }
                         }
                     }
-                    y[o] = mq_s16_out_fc(g, o, acc);
+                    for (r = 0; r < cnt; ++r) {
+                        y[o + r] = mq_s16_out_stage(&os, o + r, acc[r]);
+                    }
                 }
             }
         }

@@ -2,10 +2,11 @@
  * mq_fully_connected_s16: TFLite FULLY_CONNECTED 16x8.
  *   input [batch, k] int16 (zero point 0), weights [n][k] int8 (zero point 0), bias int64 [n] or NULL,
  *   output [batch, n] int16: out[b][c] = clamp(requant64(bias[c] + sum_k x[b][k] w[c][k], M[c], s[c]))
- * (per tensor: M[0], s[0]). Exact int64 accumulation (int32 blocks of 256 products). Output stage: mq_requantize64
+ * (per tensor: M[0], s[0]). Exact int64 accumulation: groups of 4 output rows through the mq_dot4_s16_s8
+ * microkernel (DSP variant on Cortex-M4/M7/M33), the last n mod 4 rows one by one. Output stage: mq_requantize64
  * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
  */
-#include "mq_s16_internal.h"
+#include "mq_s16_dot4.h"
 
 mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const int16_t *input, int16_t *output)
 {
@@ -23,15 +24,37 @@ mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const
     if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k * 2u, output, (size_t)batch * (size_t)p->n * 2u)) {
         return MQ_ERR_BUFFER;
     }
-    for (b = 0; b < batch; ++b) {
-        const int16_t *x = input + (size_t)b * (size_t)p->k;
-        int16_t *y = output + (size_t)b * (size_t)p->n;
-        for (c = 0; c < p->n; ++c) {
-            int64_t acc = mq_dot_s16_s8(x, p->weights + (size_t)c * (size_t)p->k, p->k);
-            if (p->bias != NULL) {
-                acc += p->bias[c];
+    {
+        const mq_s16_outstage os = mq_s16_outstage_of(p);
+        const int64_t *bias = p->bias;
+        const int8_t *weights = p->weights;
+        const int32_t n = p->n, k = p->k;
+        for (b = 0; b < batch; ++b) {
+            const int16_t *x = input + (size_t)b * (size_t)k;
+            int16_t *y = output + (size_t)b * (size_t)n;
+            for (c = 0; c + 4 <= n; c += 4) {
+                int64_t acc[4];
+                if (bias != NULL) {
+                    acc[0] = bias[c];
+                    acc[1] = bias[c + 1];
+                    acc[2] = bias[c + 2];
+                    acc[3] = bias[c + 3];
+                } else {
+                    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                }
+                mq_dot4_s16_s8(x, weights + (size_t)c * (size_t)k, (size_t)k, k, acc);
+                y[c] = mq_s16_out_stage(&os, c, acc[0]);
+                y[c + 1] = mq_s16_out_stage(&os, c + 1, acc[1]);
+                y[c + 2] = mq_s16_out_stage(&os, c + 2, acc[2]);
+                y[c + 3] = mq_s16_out_stage(&os, c + 3, acc[3]);
             }
-            y[c] = mq_s16_out_fc(p, c, acc);
+            for (; c < n; ++c) {
+                int64_t acc = mq_dot_s16_s8(x, weights + (size_t)c * (size_t)k, k);
+                if (bias != NULL) {
+                    acc += bias[c];
+                }
+                y[c] = mq_s16_out_stage(&os, c, acc);
+            }
         }
     }
     return MQ_OK;

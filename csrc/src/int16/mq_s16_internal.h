@@ -89,24 +89,109 @@ static inline int64_t mq_dot_s16_s8(const int16_t *x, const int8_t *w, int32_t n
     return acc;
 }
 
+
+/* *hi:*lo = a * b for int32 operands (two's complement halves): one SMULL on Armv7-M / Armv8-M Mainline (GCC
+ * otherwise tends to emit a 64x64 multiply when the operands come from an int64), portable C elsewhere. */
+static inline void mq_smull(int32_t a, int32_t b, uint32_t *lo, uint32_t *hi)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__ARM_ARCH_ISA_THUMB) && (__ARM_ARCH >= 7) && \
+    !defined(MQ_FORCE_PORTABLE)
+    uint32_t l, h;
+    __asm__("smull %0, %1, %2, %3" : "=&r"(l), "=&r"(h) : "r"(a), "r"(b));
+    *lo = l;
+    *hi = h;
+#else
+    const uint64_t p = (uint64_t)((int64_t)a * (int64_t)b);
+    *lo = (uint32_t)(p & 0xFFFFFFFFu);
+    *hi = (uint32_t)(p >> 32);
+#endif
+}
+
+/* mq_requantize64 split into its per-channel constants and the per-accumulator step (same results):
+ *   m16 = multiplier < 0x7FFF0000 ? (multiplier + 2^15) >> 16 : 0x7FFF,  total = 15 - shift. */
+typedef struct {
+    int32_t m16, total;
+} mq_rq64;
+
+static inline mq_rq64 mq_rq64_of(int32_t multiplier, int32_t shift)
+{
+    mq_rq64 q;
+    q.m16 = multiplier < 0x7FFF0000 ? (int32_t)(((uint32_t)multiplier + 32768u) >> 16) : 0x7FFF;
+    q.total = 15 - shift;
+    return q;
+}
+
+/* An accumulator that fits int32 needs one SMULL and no range clamp (the clamp cannot trigger): with m16 <= 2^15,
+ * P = acc * m16 + 2^(total-1) is below 2^47 in magnitude; r = P >> total (arithmetic) is formed from the two
+ * 32-bit halves (total in [8, 46]) and wrapped to int32 as mq_requantize64 does. Otherwise mq_requantize64's
+ * 64-bit arithmetic (clamp to [-2^47, 2^47), multiply, shift, wrap). */
+static inline int32_t mq_rq64_apply(mq_rq64 q, int64_t acc)
+{
+    if (acc >= INT32_MIN && acc <= INT32_MAX) {
+        const int32_t total = q.total;
+        uint32_t lo, hi, add_lo, add_hi, u;
+        mq_smull((int32_t)acc, q.m16, &lo, &hi);
+        add_lo = total - 1 < 32 ? (uint32_t)1 << (total - 1) : 0u;
+        add_hi = total - 1 < 32 ? 0u : (uint32_t)1 << (total - 33);
+        lo += add_lo;
+        hi += add_hi + (lo < add_lo ? 1u : 0u);
+        if (total < 32) {
+            u = (lo >> total) | (hi << (32 - total));
+        } else {
+            /* arithmetic shift of the high word (hi carries P's sign) */
+            const int32_t hs = hi <= (uint32_t)INT32_MAX ? (int32_t)hi : -(int32_t)(~hi) - 1;
+            return total == 32 ? hs : hs >> (total - 32);
+        }
+        return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    } else {
+        const int64_t lim = (int64_t)1 << 47;
+        const int64_t a = acc < -lim ? -lim : (acc > lim - 1 ? lim - 1 : acc);
+        const int64_t r = (a * q.m16 + ((int64_t)1 << (q.total - 1))) >> q.total;
+        const uint32_t u = (uint32_t)((uint64_t)r & 0xFFFFFFFFu);
+        return u <= (uint32_t)INT32_MAX ? (int32_t)u : -(int32_t)(~u) - 1;
+    }
+}
+
+/* mq_requantize64 through the two steps above (the kernels' form; tested against the reference). */
+static inline int32_t mq_requantize64_fast(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    return mq_rq64_apply(mq_rq64_of(multiplier, shift), acc);
+}
+
+/* The output stage of a mq_fc_s16_params, copied into locals once per call (the compiler then keeps them in
+ * registers instead of reloading the params after every store). */
+typedef struct {
+    const int32_t *mult, *shift;
+    const mq_exact_scale *exact;
+    int32_t qmask;              /* -1 per channel, 0 per tensor: q = c & qmask */
+    int32_t lo, hi;
+} mq_s16_outstage;
+
+static inline mq_s16_outstage mq_s16_outstage_of(const mq_fc_s16_params *g)
+{
+    mq_s16_outstage o;
+    o.mult = g->multiplier;
+    o.shift = g->shift;
+    o.exact = g->exact_scale;
+    o.qmask = g->per_channel ? -1 : 0;
+    o.lo = g->act_min;
+    o.hi = g->act_max;
+    return o;
+}
+
+static inline int16_t mq_s16_out_stage(const mq_s16_outstage *o, int32_t c, int64_t acc)
+{
+    const int32_t q = c & o->qmask;
+    const int32_t r = o->exact != NULL ? mq_requantize_exact(acc, &o->exact[q])
+                                       : mq_requantize64_fast(acc, o->mult[q], o->shift[q]);
+    return (int16_t)(r < o->lo ? o->lo : (r > o->hi ? o->hi : r));
+}
+
 /* Output stage of FC / conv / depthwise. */
 static inline int16_t mq_s16_out(int64_t acc, int32_t m, int32_t s, int32_t lo, int32_t hi)
 {
-    const int32_t r = mq_requantize64(acc, m, s);
+    const int32_t r = mq_requantize64_fast(acc, m, s);
     return (int16_t)(r < lo ? lo : (r > hi ? hi : r));
-}
-
-/* Output stage of a layer with mq_fc_s16_params g, channel c. */
-static inline int16_t mq_s16_out_fc(const mq_fc_s16_params *g, int32_t c, int64_t acc)
-{
-    const int32_t q = g->per_channel ? c : 0;
-    int32_t r;
-    if (g->exact_scale != NULL) {
-        r = mq_requantize_exact(acc, &g->exact_scale[q]);
-    } else {
-        r = mq_requantize64(acc, g->multiplier[q], g->shift[q]);
-    }
-    return (int16_t)(r < g->act_min ? g->act_min : (r > g->act_max ? g->act_max : r));
 }
 
 #endif /* MICROQUANT_MQ_S16_INTERNAL_H */

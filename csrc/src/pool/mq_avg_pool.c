@@ -11,6 +11,10 @@
  *          i.e. the nearest integer, ties away from zero; then out = clamp(avg, act_min, act_max).
  * No requantization: the codes are averaged directly (zero point included), as TFLite does.
  * Input and output must not overlap (MQ_ERR_BUFFER). Parameters: mq_pool_check (mq_kernels.h).
+ * Paths: mq_avg_pool_c (portable: four channels per pass in registers); on DSP cores (M4/M7/M33) and Helium
+ * (M55) mq_avg_pool sums 64-channel blocks with mq_pool_sum_dsp / mq_pool_sum_mve (16-bit lanes widened
+ * every 256 taps, so exact) and then rounds exactly as here: bit-identical (test_pool on the host; QEMU
+ * kernel test on the cores). A window of whole rows is summed as one run of taps.
  */
 #include <string.h>
 
@@ -108,7 +112,7 @@ static void mq_avg_pixel_u8(const uint8_t *base, int32_t row_stride, int32_t y0,
     }
 }
 
-mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
+mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output)
 {
     const mq_window *w;
     size_t in_bytes;
@@ -153,3 +157,77 @@ mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
     }
     return MQ_OK;
 }
+
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__ARM_FEATURE_MVE)
+#define MQ_POOL_SUM mq_pool_sum_mve
+#else
+#define MQ_POOL_SUM mq_pool_sum_dsp
+#endif
+
+mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
+{
+    const mq_window *w;
+    size_t in_bytes, out_bytes;
+    int32_t b, oy, ox, C, c0;
+    const int is_s8 = p != NULL && p->dtype == MQ_DTYPE_INT8;
+    uint8_t *out;
+    mq_status st;
+    if (p == NULL || input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    st = mq_pool_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    w = &p->win;
+    C = p->channels;
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)C;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    out = (uint8_t *)output;
+    for (b = 0; b < w->batch; ++b) {
+        const uint8_t *img = (const uint8_t *)input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
+        for (oy = 0; oy < w->out_h; ++oy) {
+            int32_t y0, y1;
+            mq_pool_window(oy, w->stride_h, w->pad_top, w->kernel_h, w->in_h, &y0, &y1);
+            for (ox = 0; ox < w->out_w; ++ox) {
+                int32_t x0, x1, count;
+                mq_pool_window(ox, w->stride_w, w->pad_left, w->kernel_w, w->in_w, &x0, &x1);
+                count = (y1 - y0) * (x1 - x0);
+                for (c0 = 0; c0 < C; c0 += MQ_POOL_BLOCK) {
+                    const int32_t nch = C - c0 < MQ_POOL_BLOCK ? C - c0 : MQ_POOL_BLOCK;
+                    int32_t sums[MQ_POOL_BLOCK];
+                    int32_t c;
+                    for (c = 0; c < nch; ++c) {
+                        sums[c] = 0;
+                    }
+                    if (x0 == 0 && x1 == w->in_w) {
+                        /* whole rows: one run of (y1 - y0) * in_w taps, C bytes apart */
+                        MQ_POOL_SUM(img + (size_t)y0 * (size_t)w->in_w * (size_t)C + (size_t)c0, count, C, nch, is_s8,
+                                    sums);
+                    } else {
+                        int32_t y;
+                        for (y = y0; y < y1; ++y) {
+                            MQ_POOL_SUM(img + ((size_t)y * (size_t)w->in_w + (size_t)x0) * (size_t)C + (size_t)c0,
+                                        x1 - x0, C, nch, is_s8, sums);
+                        }
+                    }
+                    for (c = 0; c < nch; ++c) {
+                        out[c0 + c] = mq_avg_store(sums[c], count, p->act_min, p->act_max);
+                    }
+                }
+                out += C;
+            }
+        }
+    }
+    return MQ_OK;
+}
+#else
+mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
+{
+    return mq_avg_pool_c(p, input, output);
+}
+#endif

@@ -8,6 +8,8 @@
  *          (the window always holds >= 1 valid tap after mq_pool_check). Signed compare for INT8.
  *          out = clamp(max, act_min, act_max).
  * Input and output must not overlap (MQ_ERR_BUFFER). Parameters: mq_pool_check (mq_kernels.h).
+ * Paths: mq_max_pool_c (portable); on DSP cores and Helium, mq_max_pool takes byte-wise maxima of 64-channel
+ * blocks with mq_pool_max_dsp / mq_pool_max_mve, then clamps: bit-identical (a maximum is exact).
  */
 #include "microquant/mq_kernels.h"
 
@@ -90,7 +92,7 @@ static void mq_max_pixel_u8(const uint8_t *base, int32_t row_stride, int32_t y0,
     }
 }
 
-mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output)
+mq_status mq_max_pool_c(const mq_pool_params *p, const void *input, void *output)
 {
     const mq_window *w;
     size_t in_bytes;
@@ -135,3 +137,76 @@ mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output)
     }
     return MQ_OK;
 }
+
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__ARM_FEATURE_MVE)
+#define MQ_POOL_MAX mq_pool_max_mve
+#else
+#define MQ_POOL_MAX mq_pool_max_dsp
+#endif
+
+mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output)
+{
+    const mq_window *w;
+    size_t in_bytes, out_bytes;
+    int32_t b, oy, ox, C, c0;
+    int is_s8;
+    uint8_t *out;
+    mq_status st;
+    if (p == NULL || input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    st = mq_pool_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    is_s8 = p->dtype == MQ_DTYPE_INT8;
+    w = &p->win;
+    C = p->channels;
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)C;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    out = (uint8_t *)output;
+    for (b = 0; b < w->batch; ++b) {
+        const uint8_t *img = (const uint8_t *)input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
+        for (oy = 0; oy < w->out_h; ++oy) {
+            int32_t y0, y1;
+            mq_pool_window(oy, w->stride_h, w->pad_top, w->kernel_h, w->in_h, &y0, &y1);
+            for (ox = 0; ox < w->out_w; ++ox) {
+                int32_t x0, x1;
+                mq_pool_window(ox, w->stride_w, w->pad_left, w->kernel_w, w->in_w, &x0, &x1);
+                for (c0 = 0; c0 < C; c0 += MQ_POOL_BLOCK) {
+                    const int32_t nch = C - c0 < MQ_POOL_BLOCK ? C - c0 : MQ_POOL_BLOCK;
+                    uint8_t m[MQ_POOL_BLOCK];
+                    int32_t c;
+                    for (c = 0; c < nch; ++c) {
+                        m[c] = is_s8 ? 0x80u : 0u;   /* the smallest code */
+                    }
+                    if (x0 == 0 && x1 == w->in_w) {
+                        MQ_POOL_MAX(img + (size_t)y0 * (size_t)w->in_w * (size_t)C + (size_t)c0,
+                                    (y1 - y0) * w->in_w, C, nch, is_s8, m);
+                    } else {
+                        int32_t y;
+                        for (y = y0; y < y1; ++y) {
+                            MQ_POOL_MAX(img + ((size_t)y * (size_t)w->in_w + (size_t)x0) * (size_t)C + (size_t)c0,
+                                        x1 - x0, C, nch, is_s8, m);
+                        }
+                    }
+                    for (c = 0; c < nch; ++c) {
+                        out[c0 + c] = (uint8_t)mq_clamp_i32(mq_code_value(m[c], p->dtype), p->act_min, p->act_max);
+                    }
+                }
+                out += C;
+            }
+        }
+    }
+    return MQ_OK;
+}
+#else
+mq_status mq_max_pool(const mq_pool_params *p, const void *input, void *output)
+{
+    return mq_max_pool_c(p, input, output);
+}
+#endif

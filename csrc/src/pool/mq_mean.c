@@ -18,10 +18,13 @@
  * multiplier is not normalized), shift in [-31, 30]; for s_in / s_out > 1 the left shift wraps modulo 2^32
  * as in mq_requantize.
  * Input and output must not overlap (MQ_ERR_BUFFER).
+ * Paths: mq_mean_c (portable, four channels per pass); on DSP cores and Helium mq_mean takes the window sums of
+ * 64-channel blocks from mq_pool_sum_dsp / mq_pool_sum_mve (exact, as for the average pool): bit-identical.
  */
 #include "microquant/mq_kernels.h"
 
 #include "mq_params_internal.h"
+#include "mq_pool_internal.h"
 
 #define MQ_MEAN_MAX_POSITIONS (1 << 23)
 
@@ -55,7 +58,7 @@ static uint8_t mq_mean_out(const mq_mean_params *p, int32_t sum, int32_t n)
     return (uint8_t)mq_requantize_clamp(acc, p->multiplier, p->shift, p->out_zero_point, p->act_min, p->act_max);
 }
 
-mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
+mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output)
 {
     const mq_status st = mq_mean_check(p);
     int32_t n;
@@ -138,3 +141,52 @@ mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
     }
     return MQ_OK;
 }
+
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__ARM_FEATURE_MVE)
+#define MQ_MEAN_SUM mq_pool_sum_mve
+#else
+#define MQ_MEAN_SUM mq_pool_sum_dsp
+#endif
+
+mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
+{
+    const mq_status st = mq_mean_check(p);
+    int32_t n, C, b, c0;
+    uint8_t *out;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    n = p->h * p->w;
+    C = p->channels;
+    if (mq_ranges_overlap(input, (size_t)p->batch * (size_t)n * (size_t)C, output, (size_t)p->batch * (size_t)C)) {
+        return MQ_ERR_BUFFER;
+    }
+    out = (uint8_t *)output;
+    for (b = 0; b < p->batch; ++b) {
+        const uint8_t *img = (const uint8_t *)input + (size_t)b * (size_t)n * (size_t)C;
+        for (c0 = 0; c0 < C; c0 += MQ_POOL_BLOCK) {
+            const int32_t nch = C - c0 < MQ_POOL_BLOCK ? C - c0 : MQ_POOL_BLOCK;
+            int32_t sums[MQ_POOL_BLOCK];
+            int32_t c;
+            for (c = 0; c < nch; ++c) {
+                sums[c] = 0;
+            }
+            MQ_MEAN_SUM(img + c0, n, C, nch, p->in_dtype == MQ_DTYPE_INT8, sums);
+            for (c = 0; c < nch; ++c) {
+                out[c0 + c] = mq_mean_out(p, sums[c], n);
+            }
+        }
+        out += C;
+    }
+    return MQ_OK;
+}
+#else
+mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
+{
+    return mq_mean_c(p, input, output);
+}
+#endif

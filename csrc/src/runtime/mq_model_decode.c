@@ -117,7 +117,10 @@ void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const m
     sm->inner = inner;
     sm->in_dtype = in->dtype;
     sm->out_dtype = out->dtype;
-    sm->exp_table = (const uint32_t *)(const void *)(constants + op->p[MQ_P_SOFTMAX_TABLE]);
+    sm->input_multiplier = (int32_t)op->p[MQ_P_SOFTMAX_MULTIPLIER];
+    sm->input_left_shift = (int32_t)op->p[MQ_P_SOFTMAX_LEFT_SHIFT];
+    sm->diff_min = (int32_t)op->p[MQ_P_SOFTMAX_DIFF_MIN];
+    (void)constants;
 }
 
 void mq_op_window(const mq_op_rec *op, uint32_t base, const mq_tensor_rec *in, const mq_tensor_rec *out,

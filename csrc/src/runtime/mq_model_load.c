@@ -163,19 +163,15 @@ MQ_MAYBE_UNUSED static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_
                                   const mq_tensor_rec *out)
 {
     const uint32_t axis = op->p[MQ_P_SOFTMAX_AXIS];
-    const uint32_t t_off = op->p[MQ_P_SOFTMAX_TABLE];
-    uint32_t d;
+    mq_softmax_params sm;
+    mq_status st;
     MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
     MQ_REQUIRE(mq_same_shape(in, out) && axis < (uint32_t)in->rank, MQ_ERR_SHAPE);
-    /* The sum of exp over the axis fits 32 bits: axis_size * 65536 < 2^32. */
-    MQ_REQUIRE(in->dims[axis] <= 0xFFFF, MQ_ERR_SHAPE);
     MQ_REQUIRE(out->zero_point == (out->dtype == MQ_DTYPE_UINT8 ? 0 : -128), MQ_ERR_QPARAMS);
-    MQ_REQUIRE(mq_const_ref_ok(c, t_off, op->p[MQ_P_SOFTMAX_TABLE + 1], 1024u), MQ_ERR_FORMAT_BOUNDS);
-    /* exp(-d * scale) * 65536: exactly 65536 at d = 0 (so the sum is never 0), never above it. */
-    for (d = 0; d < 256u; d++) {
-        const uint32_t e = mq_rd32(c->constants + t_off + 4u * d);
-        MQ_REQUIRE(d == 0u ? e == 65536u : e <= 65536u, MQ_ERR_QPARAMS);
-    }
+    /* axis_size <= 4095, multiplier in [2^30, 2^31), left shift in [0, 31], diff_min consistent with it */
+    mq_op_softmax_params(c->constants, op, in, out, &sm);
+    st = mq_softmax_check(&sm);
+    MQ_REQUIRE(st == MQ_OK, st);
     MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
     return MQ_OK;
 }
@@ -687,7 +683,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
                MQ_ERR_FORMAT_VERSION);
-    MQ_REQUIRE((mq_rd32(b + MQ_H_FLAGS) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
+    MQ_REQUIRE(((mq_rd32(b + MQ_H_FLAGS) & ~MQ_H_FLAGS_KNOWN) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
                 mq_rd32(b + MQ_H_RESERVED2 + 4u) | mq_rd32(b + MQ_H_RESERVED2 + 8u)) == 0u,
                MQ_ERR_FORMAT_VERSION);
     header_size = MQ_HEADER_SIZE;
@@ -759,6 +755,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     m->size = c->total;
     m->arena_size = c->arena_size;
     m->arena_lower_bound = mq_rd32(b + MQ_H_ARENA_LOWER_BOUND);
+    m->flags = mq_rd32(b + MQ_H_FLAGS);
     m->num_tensors = (uint16_t)nt;
     m->num_ops = (uint16_t)no;
     m->num_inputs = (uint16_t)ni;

@@ -1,0 +1,60 @@
+/*
+ * mq_fully_connected_single_rounding: FULLY_CONNECTED as TensorFlow Lite's own int8 kernel computes it
+ * (ai-edge-litert; packed models with MQ_MODEL_FLAG_SINGLE_ROUNDING_FC). Same shapes, layouts and prepared constants as
+ * mq_fully_connected (N4K16-packed weights, folded bias, signed-domain input, docs/QUANTIZATION.md
+ * section 4); only the requantization differs: mq_requantize_single (one rounding, ties toward +inf)
+ * instead of mq_requantize (double rounding).
+ *
+ * A plain portable loop, one output at a time: this mode exists to reproduce the host reference byte for
+ * byte, not for speed on the device. Input [batch, k], output [batch, n]; checks as mq_fully_connected.
+ */
+#include "microquant/mq_kernels.h"
+
+#include "mq_kernels_internal.h"
+
+mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output)
+{
+    const uint8_t *x = (const uint8_t *)input;
+    uint8_t *y = (uint8_t *)output;
+    mq_status st = mq_fc_params_check(p);
+    int32_t kc, qmin, qmax, r;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (batch < 1 || batch > MQ_MAX_DIM) {
+        return MQ_ERR_SHAPE;
+    }
+    if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k, output, (size_t)batch * (size_t)p->n)) {
+        return MQ_ERR_BUFFER;
+    }
+    kc = (p->k + 15) / 16;
+    qmin = p->act_min;
+    qmax = p->act_max;
+    for (r = 0; r < batch; ++r) {
+        const uint8_t *row = x + (size_t)r * (size_t)p->k;
+        int32_t n;
+        for (n = 0; n < p->n; ++n) {
+            /* row n of W lives in group n / 4, lane n % 4 of every 16-wide chunk */
+            const int8_t *wg = p->weights + (size_t)(n / 4) * (size_t)kc * 64u + (size_t)(n % 4) * 16u;
+            uint32_t acc = (uint32_t)p->bias[n];
+            const int32_t ci = p->per_channel ? n : 0;
+            int32_t j;
+            int64_t v;
+            for (j = 0; j < p->k; ++j) {
+                const int32_t xv = mq_code_signed(row[j], p->in_dtype);
+                acc += (uint32_t)(xv * (int32_t)wg[(size_t)(j / 16) * 64u + (size_t)(j % 16)]);
+            }
+            v = (int64_t)p->out_zero_point +
+                (int64_t)mq_requantize_single(mq_u32_to_i32(acc), p->multiplier[ci], p->shift[ci]);
+            v = v < qmin ? qmin : (v > qmax ? qmax : v);
+            {
+                const uint8_t code = (uint8_t)((uint32_t)(int32_t)v & 0xFFu);
+                y[(size_t)r * (size_t)p->n + (size_t)n] = p->lut != NULL ? p->lut[code] : code;
+            }
+        }
+    }
+    return MQ_OK;
+}
