@@ -51,4 +51,7 @@ void mq_pad_unchecked(const mq_pad_params *p, const void *input, void *output);
  * slice of it. */
 void mq_concat_unchecked(const mq_concat_params *p, const void *const *inputs, void *output);
 
+/* mq_softmax after mq_softmax_check; output exactly on the input or apart from it. */
+void mq_softmax_unchecked(const mq_softmax_params *p, const void *input, void *output);
+
 #endif /* MICROQUANT_MQ_KERNELS_UNCHECKED_H */

@@ -79,7 +79,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_SOFTMAX: {
         mq_softmax_params sm;
         mq_op_softmax_params(m->constants, &op, &in, &out, &sm);
-        return mq_softmax(&sm, src, dst);
+        /* validated at load (mq_softmax_check, output qparams, in place or apart) */
+        mq_softmax_unchecked(&sm, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_TRANSPOSE_ENABLED
