@@ -54,4 +54,15 @@ void mq_concat_unchecked(const mq_concat_params *p, const void *const *inputs, v
 /* mq_softmax after mq_softmax_check; output exactly on the input or apart from it. */
 void mq_softmax_unchecked(const mq_softmax_params *p, const void *input, void *output);
 
+/* mq_avg_pool / mq_max_pool after mq_pool_check; input and output apart. The _c forms are the portable
+ * bodies (mq_avg_pool_c / mq_max_pool_c); the plain forms keep the core's fast-path dispatch. */
+void mq_avg_pool_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_avg_pool_c_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_max_pool_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_max_pool_c_unchecked(const mq_pool_params *p, const void *input, void *output);
+
+/* mq_mean after mq_mean_check; input and output apart (same dispatch as the pools). */
+void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output);
+void mq_mean_c_unchecked(const mq_mean_params *p, const void *input, void *output);
+
 #endif /* MICROQUANT_MQ_KERNELS_UNCHECKED_H */
