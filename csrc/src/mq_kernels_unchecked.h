@@ -21,4 +21,48 @@ void mq_fully_connected_unchecked(const mq_fc_params *p, int32_t batch, const vo
 /* mq_conv1x1 after its checks passed; scratch holds mq_conv1x1_scratch_size(p) bytes (NULL when 0). */
 void mq_conv1x1_unchecked(const mq_conv1x1_params *p, const void *input, void *output, void *scratch);
 
+/* mq_conv after mq_conv_check and its buffer checks; scratch holds mq_conv_scratch_size(p) bytes (NULL when 0),
+ * apart from input and output. 1x1 layers go to mq_conv1x1_unchecked. */
+void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output, void *scratch);
+
+/* mq_depthwise_conv after mq_depthwise_check and its buffer checks; scratch as mq_conv_unchecked. */
+void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch);
+
+/* mq_add after its parameter checks; each input exactly on the output or apart from it. */
+void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
+
+/* mq_mul after mq_mul_check; n a multiple of channels (MQ_BCAST_CHANNEL), mq_mul's aliasing rule. */
+void mq_mul_unchecked(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n);
+
+/* mq_requantize_u8 after mq_requantize_check; output exactly on the input or apart from it. */
+void mq_requantize_u8_unchecked(const mq_requantize_params *p, const void *input, void *output, size_t n);
+
+/* mq_lut_apply with a 256-byte table; output exactly on the input or apart from it. */
+void mq_lut_apply_unchecked(const uint8_t table[256], const void *input, void *output, size_t n);
+
+/* mq_transpose_u8 with rank 1..MQ_MAX_RANK, dims >= 1 (product fits size_t), perm a permutation; apart. */
+void mq_transpose_u8_unchecked(const int32_t *in_dims, const int32_t *perm, int32_t rank,
+                               const void *input, void *output);
+
+/* mq_pad after mq_pad_check; input and output apart. */
+void mq_pad_unchecked(const mq_pad_params *p, const void *input, void *output);
+
+/* mq_concat after mq_concat_check; inputs non-NULL, each apart from the output or (outer == 1) exactly at its
+ * slice of it. */
+void mq_concat_unchecked(const mq_concat_params *p, const void *const *inputs, void *output);
+
+/* mq_softmax after mq_softmax_check; output exactly on the input or apart from it. */
+void mq_softmax_unchecked(const mq_softmax_params *p, const void *input, void *output);
+
+/* mq_avg_pool / mq_max_pool after mq_pool_check; input and output apart. The _c forms are the portable
+ * bodies (mq_avg_pool_c / mq_max_pool_c); the plain forms keep the core's fast-path dispatch. */
+void mq_avg_pool_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_avg_pool_c_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_max_pool_unchecked(const mq_pool_params *p, const void *input, void *output);
+void mq_max_pool_c_unchecked(const mq_pool_params *p, const void *input, void *output);
+
+/* mq_mean after mq_mean_check; input and output apart (same dispatch as the pools). */
+void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output);
+void mq_mean_c_unchecked(const mq_mean_params *p, const void *input, void *output);
+
 #endif /* MICROQUANT_MQ_KERNELS_UNCHECKED_H */

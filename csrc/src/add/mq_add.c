@@ -7,6 +7,8 @@
  */
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_kernels_internal.h"
 
 static int mq_zp_ok(int32_t zp, mq_dtype t)
@@ -19,12 +21,30 @@ static int mq_aliasing_ok(const void *in, const void *out, size_t n)
     return in == out || !mq_ranges_overlap(in, n, out, n);
 }
 
-mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
+void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
 {
     const uint8_t *a;
     const uint8_t *b;
     uint8_t *o;
     size_t i;
+    a = (const uint8_t *)in1;
+    b = (const uint8_t *)in2;
+    o = (uint8_t *)output;
+    for (i = 0; i < n; ++i) {
+        const int32_t va = (mq_code_value(a[i], p->in1_dtype) - p->in1_zero_point) * (1 << p->left_shift);
+        const int32_t vb = (mq_code_value(b[i], p->in2_dtype) - p->in2_zero_point) * (1 << p->left_shift);
+        const int32_t sa = mq_requantize(va, p->in1_multiplier, p->in1_shift);
+        const int32_t sb = mq_requantize(vb, p->in2_multiplier, p->in2_shift);
+        /* Wrapping sum: cannot overflow for multipliers from mq_add_prepare (each term < 2^30). */
+        const int32_t s = mq_u32_to_i32((uint32_t)sa + (uint32_t)sb);
+        const int32_t v = mq_requantize_clamp(s, p->out_multiplier, p->out_shift, p->out_zero_point,
+                                              p->act_min, p->act_max);
+        o[i] = (uint8_t)v;
+    }
+}
+
+mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
+{
     if (p == NULL || in1 == NULL || in2 == NULL || output == NULL) {
         return MQ_ERR_NULL;
     }
@@ -51,19 +71,6 @@ mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void 
     if (!mq_aliasing_ok(in1, output, n) || !mq_aliasing_ok(in2, output, n)) {
         return MQ_ERR_BUFFER;
     }
-    a = (const uint8_t *)in1;
-    b = (const uint8_t *)in2;
-    o = (uint8_t *)output;
-    for (i = 0; i < n; ++i) {
-        const int32_t va = (mq_code_value(a[i], p->in1_dtype) - p->in1_zero_point) * (1 << p->left_shift);
-        const int32_t vb = (mq_code_value(b[i], p->in2_dtype) - p->in2_zero_point) * (1 << p->left_shift);
-        const int32_t sa = mq_requantize(va, p->in1_multiplier, p->in1_shift);
-        const int32_t sb = mq_requantize(vb, p->in2_multiplier, p->in2_shift);
-        /* Wrapping sum: cannot overflow for multipliers from mq_add_prepare (each term < 2^30). */
-        const int32_t s = mq_u32_to_i32((uint32_t)sa + (uint32_t)sb);
-        const int32_t v = mq_requantize_clamp(s, p->out_multiplier, p->out_shift, p->out_zero_point,
-                                              p->act_min, p->act_max);
-        o[i] = (uint8_t)v;
-    }
+    mq_add_unchecked(p, in1, in2, output, n);
     return MQ_OK;
 }

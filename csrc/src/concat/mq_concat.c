@@ -18,6 +18,8 @@
 
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 
 mq_status mq_concat_check(const mq_concat_params *p)
@@ -45,6 +47,31 @@ mq_status mq_concat_check(const mq_concat_params *p)
     dims[1] = (int32_t)total;
     dims[2] = p->inner;
     return mq_product_ok(dims, 3) ? MQ_OK : MQ_ERR_SHAPE;
+}
+
+void mq_concat_unchecked(const mq_concat_params *p, const void *const *inputs, void *output)
+{
+    size_t row_out = 0;
+    size_t off;
+    int i;
+    for (i = 0; i < p->num_inputs; ++i) {
+        row_out += (size_t)p->axis_sizes[i] * (size_t)p->inner;
+    }
+    off = 0;
+    for (i = 0; i < p->num_inputs; ++i) {
+        const size_t row_in = (size_t)p->axis_sizes[i] * (size_t)p->inner;
+        const uint8_t *src = (const uint8_t *)inputs[i];
+        uint8_t *dst = (uint8_t *)output + off;
+        int32_t o;
+        if (!(p->outer == 1 && src == dst)) {
+            for (o = 0; o < p->outer; ++o) {
+                memcpy(dst, src, row_in);
+                src += row_in;
+                dst += row_out;
+            }
+        }
+        off += row_in;
+    }
 }
 
 mq_status mq_concat(const mq_concat_params *p, const void *const *inputs, void *output)
@@ -76,20 +103,6 @@ mq_status mq_concat(const mq_concat_params *p, const void *const *inputs, void *
         }
         off += row_in;
     }
-    off = 0;
-    for (i = 0; i < p->num_inputs; ++i) {
-        const size_t row_in = (size_t)p->axis_sizes[i] * (size_t)p->inner;
-        const uint8_t *src = (const uint8_t *)inputs[i];
-        uint8_t *dst = (uint8_t *)output + off;
-        int32_t o;
-        if (!(p->outer == 1 && src == dst)) {
-            for (o = 0; o < p->outer; ++o) {
-                memcpy(dst, src, row_in);
-                src += row_in;
-                dst += row_out;
-            }
-        }
-        off += row_in;
-    }
+    mq_concat_unchecked(p, inputs, output);
     return MQ_OK;
 }

@@ -23,6 +23,7 @@
 
 #include "mq_conv_internal.h"
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
 
 /* Short copies and fills are byte loops (a library call costs more than a few bytes). */
@@ -92,13 +93,10 @@ static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t
     mq_conv_fill(dst, zp, (size_t)(row_bytes - p->gemm.k));
 }
 
-mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size)
+void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output, void *scratch)
 {
-    const mq_window *w;
+    const mq_window *w = &p->win;
     mq_fc_params g;
-    size_t in_bytes;
-    size_t out_bytes;
-    size_t need;
     int32_t row_bytes;
     int32_t block;
     int32_t pixels;
@@ -109,31 +107,11 @@ mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void
     int32_t ox = 0;
     uint8_t *col;
     uint8_t zp;
-    mq_status st = mq_conv_check(p);
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    w = &p->win;
     if (mq_conv_is_1x1(p)) {
         mq_conv1x1_params c;
         mq_conv_as_1x1(p, &c);
-        return mq_conv1x1(&c, input, output, scratch, scratch_size);
-    }
-    need = mq_conv_scratch_size(p);
-    if (scratch == NULL) {
-        return MQ_ERR_NULL;
-    }
-    if (scratch_size < need) {
-        return MQ_ERR_BUFFER;
-    }
-    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
-    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)p->gemm.n;
-    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) || mq_ranges_overlap(scratch, need, input, in_bytes) ||
-        mq_ranges_overlap(scratch, need, output, out_bytes)) {
-        return MQ_ERR_BUFFER;
+        mq_conv1x1_unchecked(&c, input, output, scratch);
+        return;
     }
     row_bytes = mq_conv_row_bytes(p);
     block = mq_conv_block_rows(p);
@@ -161,5 +139,40 @@ mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void
         }
         MQ_GEMM_S8_N4K16(&g, rows, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
     }
+}
+
+mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size)
+{
+    const mq_window *w;
+    size_t in_bytes;
+    size_t out_bytes;
+    size_t need;
+    mq_status st = mq_conv_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    if (mq_conv_is_1x1(p)) {
+        mq_conv1x1_params c;
+        mq_conv_as_1x1(p, &c);
+        return mq_conv1x1(&c, input, output, scratch, scratch_size);
+    }
+    need = mq_conv_scratch_size(p);
+    if (scratch == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (scratch_size < need) {
+        return MQ_ERR_BUFFER;
+    }
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)p->gemm.n;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) || mq_ranges_overlap(scratch, need, input, in_bytes) ||
+        mq_ranges_overlap(scratch, need, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_conv_unchecked(p, input, output, scratch);
     return MQ_OK;
 }

@@ -20,17 +20,15 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
 
-mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output, void *scratch,
-                            size_t scratch_size)
+void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
 {
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
     const mq_window *w;
     mq_dw_run run;
     size_t need;
-    size_t in_bytes;
-    size_t out_bytes;
     size_t in_image;
     int32_t out_c;
     int32_t chunk;
@@ -41,32 +39,10 @@ mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, voi
     int32_t b;
     int32_t oy;
     const uint8_t *pad;
-    mq_status st = mq_depthwise_check(p);
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
     w = &p->win;
     out_c = p->in_c * p->depth_multiplier;
     need = mq_depthwise_scratch_size(p);
     in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
-    in_bytes = (size_t)w->batch * in_image;
-    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
-    if (need > 0u) {
-        if (scratch == NULL) {
-            return MQ_ERR_NULL;
-        }
-        if (scratch_size < need) {
-            return MQ_ERR_BUFFER;
-        }
-    }
-    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) ||
-        (need > 0u && (mq_ranges_overlap(scratch, need, input, in_bytes) ||
-                       mq_ranges_overlap(scratch, need, output, out_bytes)))) {
-        return MQ_ERR_BUFFER;
-    }
     if (need > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, need);
     }
@@ -136,5 +112,43 @@ mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, voi
             }
         }
     }
+}
+
+mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output, void *scratch,
+                            size_t scratch_size)
+{
+    const mq_window *w;
+    size_t need;
+    size_t in_bytes;
+    size_t out_bytes;
+    size_t in_image;
+    int32_t out_c;
+    mq_status st = mq_depthwise_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    out_c = p->in_c * p->depth_multiplier;
+    need = mq_depthwise_scratch_size(p);
+    in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    in_bytes = (size_t)w->batch * in_image;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
+    if (need > 0u) {
+        if (scratch == NULL) {
+            return MQ_ERR_NULL;
+        }
+        if (scratch_size < need) {
+            return MQ_ERR_BUFFER;
+        }
+    }
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes) ||
+        (need > 0u && (mq_ranges_overlap(scratch, need, input, in_bytes) ||
+                       mq_ranges_overlap(scratch, need, output, out_bytes)))) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_depthwise_conv_unchecked(p, input, output, scratch);
     return MQ_OK;
 }

@@ -16,6 +16,8 @@
  */
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 
 mq_status mq_mul_check(const mq_mul_params *p)
@@ -48,28 +50,14 @@ static uint8_t mq_mul_one(const mq_mul_params *p, uint8_t a, uint8_t b)
                                         p->act_max);
 }
 
-mq_status mq_mul(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n)
+void mq_mul_unchecked(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n)
 {
-    const mq_status st = mq_mul_check(p);
     const uint8_t *a;
     const uint8_t *b;
     uint8_t *o;
     size_t n2;
     size_t i;
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (in1 == NULL || in2 == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
     n2 = p->broadcast == MQ_BCAST_NONE ? n : (p->broadcast == MQ_BCAST_SCALAR ? 1u : (size_t)p->channels);
-    if (p->broadcast == MQ_BCAST_CHANNEL && n % n2 != 0) {
-        return MQ_ERR_SHAPE;
-    }
-    if ((in1 != output && mq_ranges_overlap(in1, n, output, n)) ||
-        ((p->broadcast != MQ_BCAST_NONE || in2 != output) && mq_ranges_overlap(in2, n2, output, n))) {
-        return MQ_ERR_BUFFER;
-    }
     a = (const uint8_t *)in1;
     b = (const uint8_t *)in2;
     o = (uint8_t *)output;
@@ -88,5 +76,26 @@ mq_status mq_mul(const mq_mul_params *p, const void *in1, const void *in2, void 
             c = c + 1 == n2 ? 0 : c + 1;
         }
     }
+}
+
+mq_status mq_mul(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n)
+{
+    const mq_status st = mq_mul_check(p);
+    size_t n2;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (in1 == NULL || in2 == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    n2 = p->broadcast == MQ_BCAST_NONE ? n : (p->broadcast == MQ_BCAST_SCALAR ? 1u : (size_t)p->channels);
+    if (p->broadcast == MQ_BCAST_CHANNEL && n % n2 != 0) {
+        return MQ_ERR_SHAPE;
+    }
+    if ((in1 != output && mq_ranges_overlap(in1, n, output, n)) ||
+        ((p->broadcast != MQ_BCAST_NONE || in2 != output) && mq_ranges_overlap(in2, n2, output, n))) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_mul_unchecked(p, in1, in2, output, n);
     return MQ_OK;
 }

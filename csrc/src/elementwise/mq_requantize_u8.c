@@ -11,6 +11,8 @@
  */
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 
 mq_status mq_requantize_check(const mq_requantize_params *p)
@@ -28,13 +30,25 @@ mq_status mq_requantize_check(const mq_requantize_params *p)
     return MQ_OK;
 }
 
-mq_status mq_requantize_u8(const mq_requantize_params *p, const void *input, void *output, size_t n)
+void mq_requantize_u8_unchecked(const mq_requantize_params *p, const void *input, void *output, size_t n)
 {
-    const mq_status st = mq_requantize_check(p);
     const uint8_t *in;
     uint8_t *out;
     int32_t lo, hi;
     size_t i;
+    in = (const uint8_t *)input;
+    out = (uint8_t *)output;
+    lo = mq_dtype_min(p->out_dtype);
+    hi = mq_dtype_max(p->out_dtype);
+    for (i = 0; i < n; ++i) {
+        const int32_t x = mq_code_value(in[i], p->in_dtype) - p->in_zero_point;
+        out[i] = (uint8_t)mq_requantize_clamp(x, p->multiplier, p->shift, p->out_zero_point, lo, hi);
+    }
+}
+
+mq_status mq_requantize_u8(const mq_requantize_params *p, const void *input, void *output, size_t n)
+{
+    const mq_status st = mq_requantize_check(p);
     if (st != MQ_OK) {
         return st;
     }
@@ -44,13 +58,6 @@ mq_status mq_requantize_u8(const mq_requantize_params *p, const void *input, voi
     if (input != output && mq_ranges_overlap(input, n, output, n)) {
         return MQ_ERR_BUFFER;
     }
-    in = (const uint8_t *)input;
-    out = (uint8_t *)output;
-    lo = mq_dtype_min(p->out_dtype);
-    hi = mq_dtype_max(p->out_dtype);
-    for (i = 0; i < n; ++i) {
-        const int32_t x = mq_code_value(in[i], p->in_dtype) - p->in_zero_point;
-        out[i] = (uint8_t)mq_requantize_clamp(x, p->multiplier, p->shift, p->out_zero_point, lo, hi);
-    }
+    mq_requantize_u8_unchecked(p, input, output, n);
     return MQ_OK;
 }

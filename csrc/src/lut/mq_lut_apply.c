@@ -2,7 +2,13 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
+
+void mq_lut_apply_unchecked(const uint8_t table[256], const void *input, void *output, size_t n)
+{
+    MQ_LUT_U8(table, (const uint8_t *)input, (uint8_t *)output, n);
+}
 
 mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output, size_t n)
 {
@@ -12,6 +18,6 @@ mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output
     if (input != output && mq_ranges_overlap(input, n, output, n)) {
         return MQ_ERR_BUFFER;
     }
-    MQ_LUT_U8(table, (const uint8_t *)input, (uint8_t *)output, n);
+    mq_lut_apply_unchecked(table, input, output, n);
     return MQ_OK;
 }

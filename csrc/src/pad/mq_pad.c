@@ -14,6 +14,8 @@
 
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 
 static int mq_pad_out_dims(const mq_pad_params *p, int32_t out[4])
@@ -38,24 +40,15 @@ mq_status mq_pad_check(const mq_pad_params *p)
     return mq_pad_out_dims(p, out) ? MQ_OK : MQ_ERR_SHAPE;
 }
 
-mq_status mq_pad(const mq_pad_params *p, const void *input, void *output)
+void mq_pad_unchecked(const mq_pad_params *p, const void *input, void *output)
 {
     int32_t od[4];
-    size_t in_total, out_total;
     size_t row_in, row_out;               /* bytes of one [d3] row, input and output */
     const uint8_t *in;
     uint8_t *out;
     int32_t i0, i1, i2;
-    if (p == NULL || input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    if (!mq_pad_out_dims(p, od)) {
-        return MQ_ERR_SHAPE;
-    }
-    in_total = (size_t)p->in_dims[0] * (size_t)p->in_dims[1] * (size_t)p->in_dims[2] * (size_t)p->in_dims[3];
-    out_total = (size_t)od[0] * (size_t)od[1] * (size_t)od[2] * (size_t)od[3];
-    if (mq_ranges_overlap(input, in_total, output, out_total)) {
-        return MQ_ERR_BUFFER;
+    for (i0 = 0; i0 < 4; ++i0) {
+        od[i0] = p->in_dims[i0] + p->before[i0] + p->after[i0];
     }
     in = (const uint8_t *)input;
     out = (uint8_t *)output;
@@ -78,5 +71,23 @@ mq_status mq_pad(const mq_pad_params *p, const void *input, void *output)
             }
         }
     }
+}
+
+mq_status mq_pad(const mq_pad_params *p, const void *input, void *output)
+{
+    int32_t od[4];
+    size_t in_total, out_total;
+    if (p == NULL || input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (!mq_pad_out_dims(p, od)) {
+        return MQ_ERR_SHAPE;
+    }
+    in_total = (size_t)p->in_dims[0] * (size_t)p->in_dims[1] * (size_t)p->in_dims[2] * (size_t)p->in_dims[3];
+    out_total = (size_t)od[0] * (size_t)od[1] * (size_t)od[2] * (size_t)od[3];
+    if (mq_ranges_overlap(input, in_total, output, out_total)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_pad_unchecked(p, input, output);
     return MQ_OK;
 }

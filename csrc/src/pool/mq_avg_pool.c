@@ -20,6 +20,8 @@
 
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 #include "mq_pool_internal.h"
 
@@ -112,29 +114,12 @@ static void mq_avg_pixel_u8(const uint8_t *base, int32_t row_stride, int32_t y0,
     }
 }
 
-mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output)
+void mq_avg_pool_c_unchecked(const mq_pool_params *p, const void *input, void *output)
 {
-    const mq_window *w;
-    size_t in_bytes;
-    size_t out_bytes;
+    const mq_window *w = &p->win;
     int32_t b, oy, ox;
-    int32_t C;
+    const int32_t C = p->channels;
     uint8_t *out;
-    mq_status st;
-    if (p == NULL || input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    st = mq_pool_check(p);
-    if (st != MQ_OK) {
-        return st;
-    }
-    w = &p->win;
-    C = p->channels;
-    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
-    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)C;
-    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
-        return MQ_ERR_BUFFER;
-    }
     out = (uint8_t *)output;
     for (b = 0; b < w->batch; ++b) {
         const size_t img = (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
@@ -155,23 +140,14 @@ mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output
             }
         }
     }
-    return MQ_OK;
 }
 
-#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
-#if defined(__ARM_FEATURE_MVE)
-#define MQ_POOL_SUM mq_pool_sum_mve
-#else
-#define MQ_POOL_SUM mq_pool_sum_dsp
-#endif
-
-mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
+mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output)
 {
     const mq_window *w;
-    size_t in_bytes, out_bytes;
-    int32_t b, oy, ox, C, c0;
-    const int is_s8 = p != NULL && p->dtype == MQ_DTYPE_INT8;
-    uint8_t *out;
+    size_t in_bytes;
+    size_t out_bytes;
+    int32_t C;
     mq_status st;
     if (p == NULL || input == NULL || output == NULL) {
         return MQ_ERR_NULL;
@@ -187,6 +163,24 @@ mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
     if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
         return MQ_ERR_BUFFER;
     }
+    mq_avg_pool_c_unchecked(p, input, output);
+    return MQ_OK;
+}
+
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__ARM_FEATURE_MVE)
+#define MQ_POOL_SUM mq_pool_sum_mve
+#else
+#define MQ_POOL_SUM mq_pool_sum_dsp
+#endif
+
+void mq_avg_pool_unchecked(const mq_pool_params *p, const void *input, void *output)
+{
+    const mq_window *w = &p->win;
+    int32_t b, oy, ox, c0;
+    const int32_t C = p->channels;
+    const int is_s8 = p->dtype == MQ_DTYPE_INT8;
+    uint8_t *out;
     out = (uint8_t *)output;
     for (b = 0; b < w->batch; ++b) {
         const uint8_t *img = (const uint8_t *)input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
@@ -223,9 +217,37 @@ mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
             }
         }
     }
+}
+
+mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
+{
+    const mq_window *w;
+    size_t in_bytes, out_bytes;
+    int32_t C;
+    mq_status st;
+    if (p == NULL || input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    st = mq_pool_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    w = &p->win;
+    C = p->channels;
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)C;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_avg_pool_unchecked(p, input, output);
     return MQ_OK;
 }
 #else
+void mq_avg_pool_unchecked(const mq_pool_params *p, const void *input, void *output)
+{
+    mq_avg_pool_c_unchecked(p, input, output);
+}
+
 mq_status mq_avg_pool(const mq_pool_params *p, const void *input, void *output)
 {
     return mq_avg_pool_c(p, input, output);

@@ -23,6 +23,8 @@
  */
 #include "microquant/mq_kernels.h"
 
+#include "mq_kernels_unchecked.h"
+
 #include "mq_params_internal.h"
 #include "mq_pool_internal.h"
 
@@ -58,24 +60,12 @@ static uint8_t mq_mean_out(const mq_mean_params *p, int32_t sum, int32_t n)
     return (uint8_t)mq_requantize_clamp(acc, p->multiplier, p->shift, p->out_zero_point, p->act_min, p->act_max);
 }
 
-mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output)
+void mq_mean_c_unchecked(const mq_mean_params *p, const void *input, void *output)
 {
-    const mq_status st = mq_mean_check(p);
-    int32_t n;
-    int32_t C;
+    const int32_t n = p->h * p->w;
+    const int32_t C = p->channels;
     int32_t b;
     uint8_t *out;
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    n = p->h * p->w;
-    C = p->channels;
-    if (mq_ranges_overlap(input, (size_t)p->batch * (size_t)n * (size_t)C, output, (size_t)p->batch * (size_t)C)) {
-        return MQ_ERR_BUFFER;
-    }
     out = (uint8_t *)output;
     for (b = 0; b < p->batch; ++b) {
         const size_t img = (size_t)b * (size_t)n * (size_t)C;
@@ -139,21 +129,13 @@ mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output)
         }
         out += C;
     }
-    return MQ_OK;
 }
 
-#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
-#if defined(__ARM_FEATURE_MVE)
-#define MQ_MEAN_SUM mq_pool_sum_mve
-#else
-#define MQ_MEAN_SUM mq_pool_sum_dsp
-#endif
-
-mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
+mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output)
 {
     const mq_status st = mq_mean_check(p);
-    int32_t n, C, b, c0;
-    uint8_t *out;
+    int32_t n;
+    int32_t C;
     if (st != MQ_OK) {
         return st;
     }
@@ -165,6 +147,23 @@ mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
     if (mq_ranges_overlap(input, (size_t)p->batch * (size_t)n * (size_t)C, output, (size_t)p->batch * (size_t)C)) {
         return MQ_ERR_BUFFER;
     }
+    mq_mean_c_unchecked(p, input, output);
+    return MQ_OK;
+}
+
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if defined(__ARM_FEATURE_MVE)
+#define MQ_MEAN_SUM mq_pool_sum_mve
+#else
+#define MQ_MEAN_SUM mq_pool_sum_dsp
+#endif
+
+void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output)
+{
+    const int32_t n = p->h * p->w;
+    const int32_t C = p->channels;
+    int32_t b, c0;
+    uint8_t *out;
     out = (uint8_t *)output;
     for (b = 0; b < p->batch; ++b) {
         const uint8_t *img = (const uint8_t *)input + (size_t)b * (size_t)n * (size_t)C;
@@ -182,9 +181,32 @@ mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
         }
         out += C;
     }
+}
+
+mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
+{
+    const mq_status st = mq_mean_check(p);
+    int32_t n, C;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    n = p->h * p->w;
+    C = p->channels;
+    if (mq_ranges_overlap(input, (size_t)p->batch * (size_t)n * (size_t)C, output, (size_t)p->batch * (size_t)C)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_mean_unchecked(p, input, output);
     return MQ_OK;
 }
 #else
+void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output)
+{
+    mq_mean_c_unchecked(p, input, output);
+}
+
 mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
 {
     return mq_mean_c(p, input, output);

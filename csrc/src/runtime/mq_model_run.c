@@ -53,7 +53,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 #endif
 #if MQ_OP_LUT_ENABLED
     case MQ_OP_LUT:
-        return mq_lut_apply(m->constants + op.p[MQ_P_LUT_TABLE], src, dst, out.size);
+        /* validated at load (table ref, in place or apart): arithmetic only */
+        mq_lut_apply_unchecked(m->constants + op.p[MQ_P_LUT_TABLE], src, dst, out.size);
+        return MQ_OK;
 #endif
 #if MQ_OP_ADD_ENABLED
     case MQ_OP_ADD: {
@@ -61,7 +63,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_add_params a;
         mq_tensor_decode(m->tensors, op.inputs[1], &in2);
         mq_op_add_params(&op, &in, &in2, &out, &a);
-        return mq_add(&a, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+        /* validated at load (mq_add on the same params, in place or apart) */
+        mq_add_unchecked(&a, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_RESHAPE_ENABLED
@@ -75,7 +79,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_SOFTMAX: {
         mq_softmax_params sm;
         mq_op_softmax_params(m->constants, &op, &in, &out, &sm);
-        return mq_softmax(&sm, src, dst);
+        /* validated at load (mq_softmax_check, output qparams, in place or apart) */
+        mq_softmax_unchecked(&sm, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_TRANSPOSE_ENABLED
@@ -85,7 +91,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         for (i = 0; i < 4; i++) {
             perm[i] = (int32_t)op.p[MQ_P_TRANSPOSE_PERM + i];
         }
-        return mq_transpose_u8(in.dims, perm, in.rank, src, dst);
+        /* validated at load (perm a permutation of the rank, apart) */
+        mq_transpose_u8_unchecked(in.dims, perm, in.rank, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_CONV_ENABLED
@@ -93,7 +101,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_conv_params cp;
         const uint32_t scratch = op.p[MQ_P_CONVK_SCRATCH_SIZE];
         mq_op_convk_params(m->constants, &op, &in, &out, &cp);
-        return mq_conv(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL, scratch);
+        /* validated at load (mq_conv_check, scratch size and placement, apart) */
+        mq_conv_unchecked(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_DEPTHWISE_CONV_ENABLED
@@ -101,35 +111,45 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_depthwise_params dw;
         const uint32_t scratch = op.p[MQ_P_DW_SCRATCH_SIZE];
         mq_op_depthwise_params(m->constants, &op, &in, &out, &dw);
-        return mq_depthwise_conv(&dw, src, dst, scratch != 0u ? arena + op.p[MQ_P_DW_SCRATCH] : NULL, scratch);
+        /* validated at load (mq_depthwise_check, scratch size and placement, apart) */
+        mq_depthwise_conv_unchecked(&dw, src, dst, scratch != 0u ? arena + op.p[MQ_P_DW_SCRATCH] : NULL);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_AVERAGE_POOL_ENABLED
     case MQ_OP_AVERAGE_POOL: {
         mq_pool_params pp;
         mq_op_pool_params(&op, &in, &out, &pp);
-        return mq_avg_pool(&pp, src, dst);
+        /* validated at load (mq_pool_check, shapes, apart) */
+        mq_avg_pool_unchecked(&pp, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_MAX_POOL_ENABLED
     case MQ_OP_MAX_POOL: {
         mq_pool_params pp;
         mq_op_pool_params(&op, &in, &out, &pp);
-        return mq_max_pool(&pp, src, dst);
+        /* validated at load (mq_pool_check, shapes, apart) */
+        mq_max_pool_unchecked(&pp, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_MEAN_ENABLED
     case MQ_OP_MEAN: {
         mq_mean_params mp;
         mq_op_mean_params(&op, &in, &out, &mp);
-        return mq_mean(&mp, src, dst);
+        /* validated at load (mq_mean_check, shapes, apart) */
+        mq_mean_unchecked(&mp, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_PAD_ENABLED
     case MQ_OP_PAD: {
         mq_pad_params pp;
         mq_op_pad_params(&op, &in, &out, &pp);
-        return mq_pad(&pp, src, dst);
+        /* validated at load (mq_pad_check, out dims, apart) */
+        mq_pad_unchecked(&pp, src, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_CONCAT_ENABLED
@@ -143,7 +163,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
             srcs[i] = mq_tensor_src(m, arena, &ins[i]);
         }
         mq_op_concat_params(&op, ins, &cp);
-        return mq_concat(&cp, srcs, dst);
+        /* validated at load (mq_concat_check, shapes, apart or at its slice) */
+        mq_concat_unchecked(&cp, srcs, dst);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_MUL_ENABLED
@@ -152,14 +174,18 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_mul_params mp;
         mq_tensor_decode(m->tensors, op.inputs[1], &in2);
         mq_op_mul_params(&op, &in, &in2, &out, &mp);
-        return mq_mul(&mp, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+        /* validated at load (mq_mul_check, broadcast sizes, aliasing rule) */
+        mq_mul_unchecked(&mp, src, mq_tensor_src(m, arena, &in2), dst, out.size);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_REQUANTIZE_ENABLED
     case MQ_OP_REQUANTIZE: {
         mq_requantize_params rp;
         mq_op_requantize_params(&op, &in, &out, &rp);
-        return mq_requantize_u8(&rp, src, dst, out.size);
+        /* validated at load (mq_requantize_check, in place or apart) */
+        mq_requantize_u8_unchecked(&rp, src, dst, out.size);
+        return MQ_OK;
     }
 #endif
     default:

@@ -26,6 +26,7 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 
 #define MQ_SOFTMAX_MAX_AXIS 4095
 
@@ -161,26 +162,15 @@ static int32_t mq_softmax_exp(const mq_softmax_params *p, int32_t d)
     return mq_exp_negative(scaled);
 }
 
-mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output)
+void mq_softmax_unchecked(const mq_softmax_params *p, const void *input, void *output)
 {
-    const mq_status st = mq_softmax_check(p);
     const uint8_t *in;
     uint8_t *out;
-    size_t total, inner, axis, o, i;
+    size_t inner, axis, o, i;
     int32_t qmin, qmax;
     uint32_t flip;
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
     axis = (size_t)p->axis_size;
     inner = (size_t)p->inner;
-    total = (size_t)p->outer * axis * inner;
-    if (input != output && mq_ranges_overlap(input, total, output, total)) {
-        return MQ_ERR_BUFFER;
-    }
     qmin = mq_dtype_min(p->out_dtype);
     qmax = mq_dtype_max(p->out_dtype);
     in = (const uint8_t *)input;
@@ -252,5 +242,24 @@ mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output
             }
         }
     }
+}
+
+mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output)
+{
+    const mq_status st = mq_softmax_check(p);
+    size_t total, inner, axis;
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    axis = (size_t)p->axis_size;
+    inner = (size_t)p->inner;
+    total = (size_t)p->outer * axis * inner;
+    if (input != output && mq_ranges_overlap(input, total, output, total)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_softmax_unchecked(p, input, output);
     return MQ_OK;
 }
