@@ -172,7 +172,7 @@ check_paths() {
     for w in $line; do
       case $prev in -o|--output|--emit-c-array|--report|--eval-output|--work-dir|--symbol|--board) prev=$w; continue ;; esac
       prev=$w
-      [[ $w =~ \.(onnx|npy|mqm|bin)$ ]] || continue
+      [[ $w =~ \.(onnx|npy|npz|mqm|bin|tflite)$ ]] || continue
       [[ $w =~ (^|/)[A-Z][A-Z0-9_]*\. ]] && continue     # placeholders: MODEL.onnx, CALIB.npy, X.npy, X2.npy
       [ -e "$w" ] || { fail "$src: '$w' (in: $(echo "$line" | cut -c1-90)) does not exist"; missing=1; }
     done

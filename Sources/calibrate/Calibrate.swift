@@ -40,9 +40,9 @@ struct Calibrate: ParsableCommand {
         options do not apply.
 
         Examples:
-          swift run calibrate model.onnx --data calib.npy --report out/report
-          swift run calibrate kws_ref_model_int8.tflite -o out/kws.mqm --board nucleo-l4r5zi
-          swift run calibrate ad01_int8.tflite --rounding tflite -o out/ad_litert.mqm
+          swift run calibrate examples/tinyconv.onnx --data examples/tinyconv_calib.npy --report out/report
+          swift run calibrate Tests/TFLiteTests/Fixtures/mlperf/kws_ref_model_int8.tflite -o out/kws.mqm --board nucleo-l4r5zi
+          swift run calibrate Tests/TFLiteTests/Fixtures/mlperf/ad01_int8.tflite --rounding tflite -o out/ad_litert.mqm
         """)
 
     @Argument(help: "The float model (.onnx), or an int8 .tflite to import as it is. Default: the bundled example in examples/.")
