@@ -119,8 +119,8 @@ static uint64_t bc_conv(const char *name, int32_t in_h, int32_t in_w, int32_t in
     p.in_zero_point = L.in_zp;
     p.gemm.n = out_c;
     p.gemm.k = k;
-    p.gemm.weights = (const int8_t *)(const void *)bc_wp;
-    p.gemm.bias = bc_folded;
+    p.gemm.weights.packed = (const int8_t *)(const void *)bc_wp;
+    p.gemm.bias.folded = bc_folded;
     p.gemm.multiplier = bc_mult;
     p.gemm.shift = bc_shift;
     p.gemm.per_channel = 1;
@@ -175,8 +175,8 @@ static uint64_t bc_depthwise(const char *name, int32_t in_h, int32_t in_w, int32
     p.out_dtype = MQ_DTYPE_INT8;
     p.in_zero_point = L.in_zp;
     p.out_zero_point = L.out_zp;
-    p.weights = (const int8_t *)(const void *)bc_wp;
-    p.bias = bc_folded;
+    p.weights.data = bc_wp;
+    p.bias.folded = bc_folded;
     p.multiplier = bc_mult;
     p.shift = bc_shift;
     p.per_channel = 1;

@@ -151,8 +151,8 @@ static void fill_fc(mq_fc_params *p, int32_t n, int32_t k, int per_channel)
     memset(p, 0, sizeof(*p));
     p->n = n;
     p->k = k;
-    p->weights = w_packed;
-    p->bias = bias;
+    p->weights.packed = w_packed;
+    p->bias.folded = bias;
     p->multiplier = mult;
     p->shift = shift;
     p->per_channel = per_channel;

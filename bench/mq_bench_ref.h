@@ -95,7 +95,7 @@ static inline void mq_ref_gemm(const mq_fc_params *p, const int8_t *w, int32_t m
     int32_t i, c, j;
     for (i = 0; i < m; i++) {
         for (c = 0; c < p->n; c++) {
-            int64_t s = p->bias[c];
+            int64_t s = p->bias.folded[c];
             int64_t v;
             int32_t acc;
             uint32_t u;

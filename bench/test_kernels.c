@@ -123,8 +123,8 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
     memset(&p, 0, sizeof(p));
     p.n = n;
     p.k = k;
-    p.weights = w_packed;
-    p.bias = bias;
+    p.weights.packed = w_packed;
+    p.bias.folded = bias;
     p.multiplier = mult;
     p.shift = shift;
     p.per_channel = per_channel;

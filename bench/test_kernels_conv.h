@@ -100,7 +100,6 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     run.npix = 1;
-    run.step = 0;
     for (b = 0; b < w->batch; b++) {
         for (oy = 0; oy < w->out_h; oy++) {
             for (ox = 0; ox < w->out_w; ox++) {
@@ -155,8 +154,8 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
     p.out_dtype = L->out_u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
     p.in_zero_point = L->in_zp;
     p.out_zero_point = L->out_zp;
-    p.weights = (const int8_t *)(const void *)tkc_wpacked;
-    p.bias = tkc_folded;
+    p.weights.data = tkc_wpacked;
+    p.bias.folded = tkc_folded;
     p.multiplier = tkc_qm;
     p.shift = tkc_qs;
     p.per_channel = L->per_channel;
@@ -215,8 +214,8 @@ static void tkc_conv_case(ref_layer *L, int trial)
     p.in_zero_point = L->in_zp;
     p.gemm.n = L->out_c;
     p.gemm.k = k;
-    p.gemm.weights = (const int8_t *)(const void *)tkc_wpacked;
-    p.gemm.bias = tkc_folded;
+    p.gemm.weights.packed = (const int8_t *)(const void *)tkc_wpacked;
+    p.gemm.bias.folded = tkc_folded;
     p.gemm.multiplier = tkc_qm;
     p.gemm.shift = tkc_qs;
     p.gemm.per_channel = L->per_channel;

@@ -131,8 +131,8 @@ public enum Packer {
             var p = mq_fc_params()
             p.n = Int32(g.n)
             p.k = Int32(g.k)
-            p.weights = mem.copy(g.packedWeights)
-            p.bias = mem.copy(g.foldedBias)
+            p.weights = mq_packed_weights(packed: mem.copy(g.packedWeights))
+            p.bias = mq_folded_bias(folded: mem.copy(g.foldedBias))
             p.multiplier = mem.copy(g.multipliers)
             p.shift = mem.copy(g.shifts)
             p.per_channel = 1
@@ -200,8 +200,8 @@ public enum Packer {
             st = mq_depthwise_prepare_bias(d.weights, d.bias, Int32(d.window.kernelH), Int32(d.window.kernelW), Int32(outC),
                                            inT.qparams.zeroPoint, inT.qparams.dtype.c, &bias)
             guard st == MQ_OK else { throw PackingError.invalid("op \(i) '\(n.name)': mq_depthwise_prepare_bias: \(String(cString: mq_status_str(st)))") }
-            p.weights = UnsafeRawPointer(mem.copy(packed)).assumingMemoryBound(to: Int8.self)
-            p.bias = mem.copy(bias)
+            p.weights = mq_depthwise_weights(data: UnsafeRawPointer(mem.copy(packed)))
+            p.bias = mq_depthwise_bias(folded: mem.copy(bias))
             p.multiplier = mem.copy(d.multipliers)
             p.shift = mem.copy(d.shifts)
             p.per_channel = 1

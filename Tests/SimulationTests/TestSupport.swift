@@ -135,8 +135,8 @@ struct FCCase {
                         op.outputs = (1, 0)
                         op.fc.n = Int32(n)
                         op.fc.k = Int32(k)
-                        op.fc.weights = pw.baseAddress
-                        op.fc.bias = pb.baseAddress
+                        op.fc.weights = mq_packed_weights(packed: pw.baseAddress)
+                        op.fc.bias = mq_folded_bias(folded: pb.baseAddress)
                         op.fc.multiplier = pm.baseAddress
                         op.fc.shift = ps.baseAddress
                         op.fc.per_channel = perChannel ? 1 : 0

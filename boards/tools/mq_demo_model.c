@@ -77,8 +77,8 @@ static void make_gemm(gemm_consts *g, int32_t n, int32_t k, int per_channel, dou
     memset(p, 0, sizeof *p);
     p->n = n;
     p->k = k;
-    p->weights = g->packed;
-    p->bias = g->folded;
+    p->weights.packed = g->packed;
+    p->bias.folded = g->folded;
     p->multiplier = g->mult;
     p->shift = g->shift;
     p->per_channel = per_channel;

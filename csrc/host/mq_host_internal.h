@@ -5,7 +5,10 @@
 #define MICROQUANT_MQ_HOST_INTERNAL_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "microquant/mq_host.h"
 
 /* Round half to even, then saturate to [lo, hi]. v must not be NaN. Exact for every finite double, and
  * without libm calls (this is the inner loop of mq_quantize_f32): once lo < v < hi, v fits int32, so the
@@ -66,5 +69,60 @@ static inline int mq_scale_ok(double x)
 {
     return isfinite(x) && x > 0.0;
 }
+
+/* Byte offsets of the int32 arrays of a one-call prepare buffer: [bias: out_c][multiplier: m][shift: m][weights],
+ * m = out_c (per channel) or 1. Everything 4-byte aligned (the buffer must be). */
+static inline size_t mq_prepare_words(int32_t out_c, int32_t per_channel)
+{
+    return (size_t)out_c + 2u * (per_channel ? (size_t)out_c : 1u);
+}
+
+/*
+ * Multipliers of a layer from its float32 scales: M[c] = (double)in_scale * (double)w_scale[c] / (double)out_scale,
+ * then mq_quantize_multiplier. Checks the whole mq_layer_quant (scales finite, in_scale and out_scale > 0, weight
+ * scales >= 0, 8-bit dtypes, zero points and clamp in range, per_channel 0/1). count = out_c or 1.
+ */
+static inline mq_status mq_prepare_quant(const mq_layer_quant *q, int32_t out_c, int32_t *mult, int32_t *shift)
+{
+    const int32_t count = q->weight_per_channel ? out_c : 1;
+    int32_t c;
+    if (q->weight_scales == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if ((q->in_dtype != MQ_DTYPE_INT8 && q->in_dtype != MQ_DTYPE_UINT8) ||
+        (q->out_dtype != MQ_DTYPE_INT8 && q->out_dtype != MQ_DTYPE_UINT8)) {
+        return MQ_ERR_DTYPE;
+    }
+    if ((q->weight_per_channel != 0 && q->weight_per_channel != 1) || !isfinite(q->in_scale) ||
+        !isfinite(q->out_scale) || !(q->in_scale > 0.0f) || !(q->out_scale > 0.0f) ||
+        q->in_zero_point < mq_dtype_min(q->in_dtype) || q->in_zero_point > mq_dtype_max(q->in_dtype) ||
+        q->out_zero_point < mq_dtype_min(q->out_dtype) || q->out_zero_point > mq_dtype_max(q->out_dtype) ||
+        q->act_min > q->act_max || q->act_min < mq_dtype_min(q->out_dtype) || q->act_max > mq_dtype_max(q->out_dtype)) {
+        return MQ_ERR_QPARAMS;
+    }
+    for (c = 0; c < count; ++c) {
+        const float ws = q->weight_scales[c];
+        mq_status st;
+        if (!isfinite(ws) || ws < 0.0f) {
+            return MQ_ERR_QPARAMS;
+        }
+        st = mq_quantize_multiplier((double)q->in_scale * (double)ws / (double)q->out_scale, &mult[c], &shift[c]);
+        if (st != MQ_OK) {
+            return st;
+        }
+    }
+    return MQ_OK;
+}
+
+/* The output-stage fields shared by every prepared layer. */
+#define MQ_PREPARE_OUTPUT(DST, Q)               \
+    do {                                        \
+        (DST)->out_dtype = (Q)->out_dtype;      \
+        (DST)->out_zero_point = (Q)->out_zero_point; \
+        (DST)->act_min = (Q)->act_min;          \
+        (DST)->act_max = (Q)->act_max;          \
+        (DST)->lut = (Q)->lut;                  \
+        (DST)->per_channel = (Q)->weight_per_channel; \
+    } while (0)
 
 #endif /* MICROQUANT_MQ_HOST_INTERNAL_H */

@@ -145,8 +145,8 @@ static void mq_w_gemm(mq_wctx *w, const mq_fc_params *fc, uint32_t *p)
     p[MQ_P_FC_ACT_MIN] = (uint32_t)fc->act_min;
     p[MQ_P_FC_ACT_MAX] = (uint32_t)fc->act_max;
     p[MQ_P_FC_WEIGHTS + 1] = (uint32_t)mq_packed_weights_size_n4k16(fc->n, fc->k);
-    p[MQ_P_FC_WEIGHTS] = mq_put_const(w, fc->weights, p[MQ_P_FC_WEIGHTS + 1]);
-    p[MQ_P_FC_BIAS] = mq_put_words(w, fc->bias, (size_t)fc->n);
+    p[MQ_P_FC_WEIGHTS] = mq_put_const(w, fc->weights.packed, p[MQ_P_FC_WEIGHTS + 1]);
+    p[MQ_P_FC_BIAS] = mq_put_words(w, fc->bias.folded, (size_t)fc->n);
     p[MQ_P_FC_BIAS + 1] = 4u * (uint32_t)fc->n;
     p[MQ_P_FC_MULTIPLIER] = mq_put_words(w, fc->multiplier, nq);
     p[MQ_P_FC_MULTIPLIER + 1] = 4u * (uint32_t)nq;
@@ -222,8 +222,8 @@ static void mq_w_depthwise(mq_wctx *w, const mq_writer_op *op, const mq_writer_t
     p[MQ_P_DW_ACT_MIN] = (uint32_t)dw.act_min;
     p[MQ_P_DW_ACT_MAX] = (uint32_t)dw.act_max;
     p[MQ_P_DW_WEIGHTS + 1] = (uint32_t)mq_depthwise_weights_size(&dw);
-    p[MQ_P_DW_WEIGHTS] = mq_put_const(w, dw.weights, p[MQ_P_DW_WEIGHTS + 1]);
-    p[MQ_P_DW_BIAS] = mq_put_words(w, dw.bias, out_c);
+    p[MQ_P_DW_WEIGHTS] = mq_put_const(w, dw.weights.data, p[MQ_P_DW_WEIGHTS + 1]);
+    p[MQ_P_DW_BIAS] = mq_put_words(w, dw.bias.folded, out_c);
     p[MQ_P_DW_BIAS + 1] = 4u * (uint32_t)out_c;
     p[MQ_P_DW_QMULT] = mq_put_words(w, dw.multiplier, nq);
     p[MQ_P_DW_QMULT + 1] = 4u * (uint32_t)nq;
@@ -440,7 +440,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
             if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFF) {
                 return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: gemm n and k must be 1..65535");
             }
-            if (fc->weights == NULL || fc->bias == NULL || fc->multiplier == NULL || fc->shift == NULL) {
+            if (fc->weights.packed == NULL || fc->bias.folded == NULL || fc->multiplier == NULL || fc->shift == NULL) {
                 return mq_fail(d, MQ_ERR_NULL, -1, i, "op: gemm weights, bias, multiplier and shift are required");
             }
         }
@@ -483,7 +483,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         if (op->type == MQ_OP_DEPTHWISE_CONV) {
             const mq_depthwise_params *dw = &op->depthwise;
             mq_depthwise_params full;
-            if (dw->weights == NULL || dw->bias == NULL || dw->multiplier == NULL || dw->shift == NULL) {
+            if (dw->weights.data == NULL || dw->bias.folded == NULL || dw->multiplier == NULL || dw->shift == NULL) {
                 return mq_fail(d, MQ_ERR_NULL, -1, i, "op: depthwise weights, bias, multiplier and shift are required");
             }
             if (dw->depth_multiplier < 1 || dw->depth_multiplier > 0xFFFF ||

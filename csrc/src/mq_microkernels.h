@@ -27,10 +27,10 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                           uint8_t *out, int32_t out_stride);
 
 /*
- * Depthwise convolution microkernels: a run of npix output pixels of one image row whose taps are
- * taps[t] + i * step (i < npix) for t < ntaps (tap t = ky * kernel_w + kx; a padded tap points at a pixel of
- * in_zero_point codes and then npix is 1). For every output channel o in the range (input channel c = o / M):
- *   acc = bias[o] + sum_t x(taps[t] + i * step)[c] * W[t][o]     (x: the raw code value, W: int16 weights,
+ * Depthwise convolution microkernels: a run of npix consecutive output pixels of one image row; pixel i's taps
+ * are taps[i * ntaps + t], t < ntaps (tap t = ky * kernel_w + kx; a padded tap points at a pixel of in_zero_point
+ * codes). For every output channel o in the range (input channel c = o / M):
+ *   acc = bias[o] + sum_t x(taps[i * ntaps + t])[c] * W[t][o]    (x: the raw code value, W: int16 weights,
  *                                                                   bias folded with in_zero_point: mq_host.h)
  *   out[i * out_c + o] = mq_output_stage(acc, ...)                (mq_output_stage.h)
  * p is already checked by the operator. The portable kernel takes any depth multiplier and a channel range;
@@ -40,12 +40,12 @@ typedef struct {
     const mq_depthwise_params *p;
     const uint8_t *const *taps;
     int32_t ntaps;
-    int32_t npix;
-    int32_t step;      /* bytes between the taps of consecutive pixels (stride_w * in_c) */
+    int32_t npix;      /* 1 .. MQ_DW_TAP_BUFFER / ntaps */
     uint8_t *out;      /* output pixel 0, channel 0; pixel stride out_c */
 } mq_dw_run;
 
-#define MQ_DW_MAX_TAPS 64
+#define MQ_DW_MAX_TAPS 64       /* kernel_h * kernel_w limit */
+#define MQ_DW_TAP_BUFFER 72     /* tap pointers per run (the operator's stack array): 8 pixels of a 3x3 kernel */
 
 void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end);
 void mq_dw_s8_dsp(const mq_dw_run *r);

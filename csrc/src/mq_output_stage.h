@@ -92,10 +92,16 @@ static inline void mq_os_out_init(mq_os_out *o, int32_t out_zero_point, int32_t 
     o->lut = lut;
 }
 
+/* + zero point and clamp of a requantized value r: the output code (before the LUT). */
+static inline int32_t mq_os_code(int32_t r, const mq_os_out *o)
+{
+    return (r < o->lo ? o->lo : (r > o->hi ? o->hi : r)) + o->zp;
+}
+
 /* + zero point, clamp, LUT of a requantized value r. */
 static inline uint8_t mq_os_finish(int32_t r, const mq_os_out *o)
 {
-    const int32_t v = (r < o->lo ? o->lo : (r > o->hi ? o->hi : r)) + o->zp;
+    const int32_t v = mq_os_code(r, o);
     return o->lut != NULL ? o->lut[(uint8_t)v] : (uint8_t)v;
 }
 

@@ -133,8 +133,8 @@ static inline int ref_problem_init(ref_problem *q, ref_rng *r, int32_t n, int32_
     }
     q->p.n = n;
     q->p.k = k;
-    q->p.weights = q->packed;
-    q->p.bias = q->folded;
+    q->p.weights.packed = q->packed;
+    q->p.bias.folded = q->folded;
     q->p.multiplier = q->mult;
     q->p.shift = q->shift;
     q->p.per_channel = o->per_channel;

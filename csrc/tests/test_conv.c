@@ -209,7 +209,7 @@ static void test_conv_rejects_bad(void **state)
     EXPECT_BAD(pad_left, INT32_MAX, MQ_ERR_SHAPE);
     EXPECT_BAD(in_h, INT32_MAX, MQ_ERR_SHAPE);
     EXPECT_BAD(gemm.k, 0, MQ_ERR_SHAPE);
-    EXPECT_BAD(gemm.weights, NULL, MQ_ERR_NULL);
+    EXPECT_BAD(gemm.weights.packed, NULL, MQ_ERR_NULL);
     EXPECT_BAD(gemm.in_dtype, MQ_DTYPE_INT32, MQ_ERR_DTYPE);
     EXPECT_BAD(in_zero_point, q.in_u8 ? 256 : 128, MQ_ERR_QPARAMS);
     EXPECT_BAD(in_zero_point, q.in_u8 ? -1 : -129, MQ_ERR_QPARAMS);
@@ -278,8 +278,8 @@ static void test_conv_random_params(void **state)
         cp.gemm.in_dtype = bad ? PICK(dts) : (ref_range(&r, 0, 1) ? MQ_DTYPE_INT8 : MQ_DTYPE_UINT8);
         cp.gemm.out_dtype = bad ? PICK(dts) : (ref_range(&r, 0, 1) ? MQ_DTYPE_INT8 : MQ_DTYPE_UINT8);
         cp.gemm.per_channel = bad ? (int32_t)ref_range(&r, -1, 2) : (int32_t)ref_range(&r, 0, 1);
-        cp.gemm.weights = bad && ref_range(&r, 0, 9) == 0 ? NULL : weights;
-        cp.gemm.bias = bad && ref_range(&r, 0, 9) == 0 ? NULL : bias;
+        cp.gemm.weights.packed = bad && ref_range(&r, 0, 9) == 0 ? NULL : weights;
+        cp.gemm.bias.folded = bad && ref_range(&r, 0, 9) == 0 ? NULL : bias;
         cp.gemm.multiplier = bad && ref_range(&r, 0, 9) == 0 ? NULL : mult;
         cp.gemm.shift = bad && ref_range(&r, 0, 9) == 0 ? NULL : shift;
         cp.gemm.lut = ref_range(&r, 0, 1) ? lut : NULL;
@@ -296,7 +296,7 @@ static void test_conv_random_params(void **state)
         scratch_size = ref_range(&r, 0, 5) == 0 ? (size_t)ref_range(&r, 0, 16) : sizeof scratch;
 
         /* independent statement of the preconditions (mq_kernels.h) */
-        if (cp.gemm.weights == NULL || cp.gemm.bias == NULL || cp.gemm.multiplier == NULL || cp.gemm.shift == NULL) {
+        if (cp.gemm.weights.packed == NULL || cp.gemm.bias.folded == NULL || cp.gemm.multiplier == NULL || cp.gemm.shift == NULL) {
             valid = 0;
         }
         if (cp.batch < 1 || cp.in_h < 1 || cp.in_w < 1 || cp.batch > (1 << 24) || cp.in_h > (1 << 24) ||

@@ -139,8 +139,8 @@ static int case_init(conv_case *c, ref_rng *r, const ref_layer *g)
     c->p.in_zero_point = L->in_zp;
     c->p.gemm.n = n;
     c->p.gemm.k = k;
-    c->p.gemm.weights = c->packed;
-    c->p.gemm.bias = c->folded;
+    c->p.gemm.weights.packed = c->packed;
+    c->p.gemm.bias.folded = c->folded;
     c->p.gemm.multiplier = c->qm;
     c->p.gemm.shift = c->qs;
     c->p.gemm.per_channel = L->per_channel;
@@ -347,8 +347,8 @@ static void test_conv_check_rejects(void **state)
     REJECT(gemm.act_min, 100, MQ_ERR_QPARAMS);
     REJECT(gemm.act_max, 128, MQ_ERR_QPARAMS);
     REJECT(gemm.in_dtype, MQ_DTYPE_INT32, MQ_ERR_DTYPE);
-    REJECT(gemm.weights, NULL, MQ_ERR_NULL);
-    REJECT(gemm.bias, NULL, MQ_ERR_NULL);
+    REJECT(gemm.weights.packed, NULL, MQ_ERR_NULL);
+    REJECT(gemm.bias.folded, NULL, MQ_ERR_NULL);
     REJECT(gemm.shift, &bad_shift, MQ_ERR_QPARAMS);
     REJECT(gemm.multiplier, &bad_mult, MQ_ERR_QPARAMS);
 #undef REJECT

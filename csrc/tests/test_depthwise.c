@@ -141,8 +141,8 @@ static int case_init(dw_case *c, ref_rng *r, const ref_layer *g)
     c->p.out_dtype = L->out_u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
     c->p.in_zero_point = L->in_zp;
     c->p.out_zero_point = L->out_zp;
-    c->p.weights = (const int8_t *)(const void *)c->packed;
-    c->p.bias = c->prepared;
+    c->p.weights.data = c->packed;
+    c->p.bias.folded = c->prepared;
     c->p.multiplier = c->qm;
     c->p.shift = c->qs;
     c->p.per_channel = L->per_channel;
@@ -356,12 +356,12 @@ static void test_depthwise_check_rejects(void **state)
     REJECT(per_channel, 2, MQ_ERR_QPARAMS);
     REJECT(in_dtype, MQ_DTYPE_INT32, MQ_ERR_DTYPE);
     REJECT(out_dtype, (mq_dtype)0, MQ_ERR_DTYPE);
-    REJECT(weights, NULL, MQ_ERR_NULL);
-    REJECT(bias, NULL, MQ_ERR_NULL);
+    REJECT(weights.data, NULL, MQ_ERR_NULL);
+    REJECT(bias.folded, NULL, MQ_ERR_NULL);
     REJECT(multiplier, NULL, MQ_ERR_NULL);
     REJECT(shift, &bad_shift, MQ_ERR_QPARAMS);
     REJECT(multiplier, &bad_mult, MQ_ERR_QPARAMS);
-    REJECT(weights, (const int8_t *)(const void *)((const uint8_t *)c.packed + 2), MQ_ERR_ALIGN);
+    REJECT(weights.data, (const void *)((const uint8_t *)c.packed + 2), MQ_ERR_ALIGN);
 #undef REJECT
     /* more than MQ_DW_MAX_TAPS taps (9x9 = 81) */
     p = c.p;

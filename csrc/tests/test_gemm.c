@@ -191,8 +191,8 @@ static void test_output_stage_ties(void **state)
     memset(&p, 0, sizeof p);
     p.n = N;
     p.k = 1;
-    p.weights = packed;
-    p.bias = bias;
+    p.weights.packed = packed;
+    p.bias.folded = bias;
     p.multiplier = mult;
     p.shift = shift;
     p.per_channel = 1;
@@ -329,8 +329,8 @@ static void test_fc_rejects_bad_params(void **state)
         assert_int_equal(mq_fc_params_check(&p), status);                 \
         assert_int_equal(mq_fully_connected(&p, 2, x, y), status);        \
     } while (0)
-    EXPECT_BAD(weights, NULL, MQ_ERR_NULL);
-    EXPECT_BAD(bias, NULL, MQ_ERR_NULL);
+    EXPECT_BAD(weights.packed, NULL, MQ_ERR_NULL);
+    EXPECT_BAD(bias.folded, NULL, MQ_ERR_NULL);
     EXPECT_BAD(multiplier, NULL, MQ_ERR_NULL);
     EXPECT_BAD(shift, NULL, MQ_ERR_NULL);
     EXPECT_BAD(n, 0, MQ_ERR_SHAPE);

@@ -299,8 +299,8 @@ static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fix
     memset(&p, 0, sizeof(p));
     p.n = n;
     p.k = k;
-    p.weights = w;
-    p.bias = bias;
+    p.weights.packed = w;
+    p.bias.folded = bias;
     p.multiplier = mult;
     p.shift = shift;
     p.per_channel = per_channel;

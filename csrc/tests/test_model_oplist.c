@@ -146,8 +146,8 @@ static void test_fc_lut_model_runs(void **state)
     memset(&fc, 0, sizeof fc);
     fc.n = N;
     fc.k = K;
-    fc.weights = packed;
-    fc.bias = folded;
+    fc.weights.packed = packed;
+    fc.bias.folded = folded;
     fc.multiplier = mult;
     fc.shift = shift;
     fc.per_channel = 1;

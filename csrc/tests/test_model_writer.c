@@ -99,8 +99,8 @@ static void build_model_a(model_a *a)
     a->ops[0].outputs[0] = 1;
     a->ops[0].fc.n = 6;
     a->ops[0].fc.k = 20;
-    a->ops[0].fc.weights = a->packed;
-    a->ops[0].fc.bias = a->folded;
+    a->ops[0].fc.weights.packed = a->packed;
+    a->ops[0].fc.bias.folded = a->folded;
     a->ops[0].fc.multiplier = a->mult;
     a->ops[0].fc.shift = a->shift;
     a->ops[0].fc.per_channel = 1;
@@ -268,10 +268,10 @@ static void test_writer_reports_where(void **state)
     a->ops[0].fc.n = 6;
 
     /* missing weights: the writer's own check */
-    a->ops[0].fc.weights = NULL;
+    a->ops[0].fc.weights.packed = NULL;
     assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_NULL);
     assert_int_equal(d.op, 0);
-    a->ops[0].fc.weights = a->packed;
+    a->ops[0].fc.weights.packed = a->packed;
 
     /* a tensor past the declared arena */
     a->t[3].arena_offset = 64;
@@ -302,6 +302,219 @@ static void test_writer_reports_where(void **state)
     assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_OK);
     free(b);
     free(a);
+}
+
+/*
+ * Format-2 ops through the writer constructors: x INT8 [1,5,5,2] --CONV 3x3 stride 1 pads 1, per-tensor-->
+ * y INT8 [1,5,5,4] (int64 reference here), the scratch the planner must reserve (mq_writer_op_scratch_size
+ * == the kernel's), and the writer's diagnostics for bad format-2 descriptions (op index and message).
+ */
+static void test_format2_ops_through_the_writer(void **state)
+{
+    enum { H = 5, W = 5, C = 2, N = 4, K = 9 * C };
+    int8_t w[N][K], packed[4 * 32];
+    int32_t bias[N], folded[N], mult, shift;
+    uint8_t x[H * W * C], y[H * W * N];
+    mq_writer_tensor t[3];
+    mq_writer_op ops[2];
+    mq_writer_model m;
+    mq_writer_diag d;
+    mq_conv_params cp, full;
+    mq_model model;
+    int32_t ins[1] = { 0 }, outs[1] = { 1 }, cat[9] = { 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    const int32_t dx[4] = { 1, H, W, C }, dy[4] = { 1, H, W, N };
+    size_t size = 0, scratch;
+    uint8_t *b, *arena;
+    const void *in_ptrs[1];
+    void *out_ptrs[1];
+    int32_t i, o, oy, ox, ky, kx, c;
+    (void)state;
+    for (o = 0; o < N; o++) {
+        for (i = 0; i < K; i++) {
+            w[o][i] = (int8_t)rnd(-127, 127);
+        }
+        bias[o] = rnd(-2000, 2000);
+    }
+    for (i = 0; i < H * W * C; i++) {
+        x[i] = ref_byte(rnd(-128, 127));
+    }
+    assert_int_equal(mq_pack_weights_n4k16(&w[0][0], N, K, packed, sizeof packed), MQ_OK);
+    assert_int_equal(mq_fold_bias(&w[0][0], bias, N, K, 3, MQ_DTYPE_INT8, folded), MQ_OK);
+    assert_int_equal(mq_quantize_multiplier(0.0031, &mult, &shift), MQ_OK);
+    set_tensor(&t[0], MQ_DTYPE_INT8, 4, dx, 0.1, 3, 0);
+    set_tensor(&t[1], MQ_DTYPE_INT8, 4, dy, 0.2, -1, 64);
+    memset(&cp, 0, sizeof cp);
+    cp.win.kernel_h = cp.win.kernel_w = 3;
+    cp.win.stride_h = cp.win.stride_w = 1;
+    cp.win.dilation_h = cp.win.dilation_w = 1;
+    cp.win.pad_top = cp.win.pad_bottom = cp.win.pad_left = cp.win.pad_right = 1;
+    cp.gemm.n = N;
+    cp.gemm.k = K;
+    cp.gemm.weights.packed = packed;
+    cp.gemm.bias.folded = folded;
+    cp.gemm.multiplier = &mult;
+    cp.gemm.shift = &shift;
+    cp.gemm.in_dtype = MQ_DTYPE_INT8;
+    cp.gemm.out_dtype = MQ_DTYPE_INT8;
+    cp.gemm.out_zero_point = -1;
+    cp.gemm.act_min = -128;
+    cp.gemm.act_max = 127;
+    ops[0] = mq_writer_op_conv(0, 1, &cp, 176);
+    /* the planner's scratch size: the kernel's own on the parameters completed from the tensors */
+    full = cp;
+    full.win.batch = 1;
+    full.win.in_h = full.win.out_h = H;
+    full.win.in_w = full.win.out_w = W;
+    full.in_c = C;
+    full.in_zero_point = 3;
+    scratch = mq_writer_op_scratch_size(&ops[0], t, 2);
+    assert_true(scratch > 0u);
+    assert_int_equal(scratch, mq_conv_scratch_size(&full));
+    assert_int_equal(mq_writer_op_scratch_size(&ops[0], t, 1), 0); /* output index out of range */
+    memset(&m, 0, sizeof m);
+    m.tensors = t;
+    m.num_tensors = 2;
+    m.ops = ops;
+    m.num_ops = 1;
+    m.inputs = ins;
+    m.num_inputs = 1;
+    m.outputs = outs;
+    m.num_outputs = 1;
+    m.arena_size = 176u + (uint32_t)((scratch + 15u) & ~(size_t)15u);
+    m.arena_lower_bound = m.arena_size;
+    assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_OK);
+    b = (uint8_t *)malloc(size);
+    assert_non_null(b);
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_OK);
+    save_seed(b, size);
+    assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &model), MQ_OK);
+    arena = (uint8_t *)malloc(m.arena_size);
+    assert_non_null(arena);
+    in_ptrs[0] = x;
+    out_ptrs[0] = y;
+    assert_int_equal(mq_model_run(&model, arena, m.arena_size, in_ptrs, out_ptrs), MQ_OK);
+    for (oy = 0; oy < H; oy++) {
+        for (ox = 0; ox < W; ox++) {
+            for (o = 0; o < N; o++) {
+                int64_t acc = bias[o];
+                for (ky = 0; ky < 3; ky++) {
+                    for (kx = 0; kx < 3; kx++) {
+                        const int32_t iy = oy + ky - 1, ix = ox + kx - 1;
+                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                            continue;
+                        }
+                        for (c = 0; c < C; c++) {
+                            acc += (int64_t)(ref_code(x[(iy * W + ix) * C + c], 0) - 3) * w[o][(ky * 3 + kx) * C + c];
+                        }
+                    }
+                }
+                assert_int_equal(y[(oy * W + ox) * N + o],
+                                 ref_byte(clampi(-1 + (int64_t)ref_requantize64(acc, mult, shift), -128, 127)));
+            }
+        }
+    }
+    free(arena);
+
+    /* scratch on the input: the loader (run by the writer) finds it in op 0 */
+    ops[0].scratch_offset = 0;
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_ERR_ARENA);
+    assert_int_equal(d.op, 0);
+    ops[0].scratch_offset = 176;
+    /* dilation 0 */
+    ops[0].conv2d.win.dilation_h = 0;
+    assert_int_not_equal(mq_writer_write(&m, b, size, &size, &d), MQ_OK);
+    assert_int_equal(d.op, 0);
+    ops[0].conv2d.win.dilation_h = 1;
+    /* MUL with one input, CONCAT with 9 inputs, PAD with a negative pad, a depthwise whose output channels
+     * are not in_c x multiplier: the writer's own checks, naming the op */
+    ops[0] = mq_writer_op_mul(0, 0, 1, NULL);
+    ops[0].num_inputs = 1;
+    assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_ERR_FORMAT_OP);
+    assert_int_equal(d.op, 0);
+    ops[0] = mq_writer_op_concat(cat, 9, 1, 3);
+    assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_ERR_FORMAT_OP);
+    {
+        const int32_t before[4] = { 0, -1, 0, 0 };
+        ops[0] = mq_writer_op_pad(0, 1, before, NULL);
+        assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_ERR_SHAPE);
+        assert_true(strstr(d.message, "PAD") != NULL);
+    }
+    {
+        mq_depthwise_params dw;
+        memset(&dw, 0, sizeof dw);
+        dw.depth_multiplier = 3; /* 2 x 3 != 4 */
+        dw.weights.data = packed;
+        dw.bias.folded = folded;
+        dw.multiplier = &mult;
+        dw.shift = &shift;
+        ops[0] = mq_writer_op_depthwise_conv(0, 1, &dw, 0);
+        assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_ERR_SHAPE);
+        assert_true(strstr(d.message, "DEPTHWISE_CONV") != NULL);
+    }
+    free(b);
+}
+
+/* Free concat (outer 1): two model inputs planned in their slices of the CONCAT output are not copied; the
+ * output is still their concatenation. An input overlapping the output anywhere else is rejected. */
+static void test_free_concat(void **state)
+{
+    mq_writer_tensor t[3];
+    mq_writer_op ops[1];
+    mq_writer_model m;
+    mq_writer_diag d;
+    mq_model model;
+    int32_t ins[2] = { 0, 1 }, outs[1] = { 2 }, cat[2] = { 0, 1 };
+    const int32_t d0[2] = { 1, 16 }, d1[2] = { 1, 20 }, d2[2] = { 1, 36 };
+    uint8_t x0[16], x1[20], y[36], *b, *arena;
+    const void *in_ptrs[2];
+    void *out_ptrs[1];
+    size_t size = 0;
+    int32_t i;
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        x0[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (i = 0; i < 20; i++) {
+        x1[i] = (uint8_t)(200 - i);
+    }
+    set_tensor(&t[0], MQ_DTYPE_UINT8, 2, d0, 0.5, 10, 0);
+    set_tensor(&t[1], MQ_DTYPE_UINT8, 2, d1, 0.5, 10, 16);
+    set_tensor(&t[2], MQ_DTYPE_UINT8, 2, d2, 0.5, 10, 0);
+    ops[0] = mq_writer_op_concat(cat, 2, 2, -1);
+    memset(&m, 0, sizeof m);
+    m.tensors = t;
+    m.num_tensors = 3;
+    m.ops = ops;
+    m.num_ops = 1;
+    m.inputs = ins;
+    m.num_inputs = 2;
+    m.outputs = outs;
+    m.num_outputs = 1;
+    m.arena_size = 48;
+    m.arena_lower_bound = 48;
+    assert_int_equal(mq_writer_write(&m, NULL, 0, &size, &d), MQ_OK);
+    b = (uint8_t *)malloc(size);
+    assert_non_null(b);
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_OK);
+    save_seed(b, size);
+    assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &model), MQ_OK);
+    arena = (uint8_t *)malloc(48);
+    assert_non_null(arena);
+    in_ptrs[0] = x0;
+    in_ptrs[1] = x1;
+    out_ptrs[0] = y;
+    assert_int_equal(mq_model_run(&model, arena, 48, in_ptrs, out_ptrs), MQ_OK);
+    assert_memory_equal(y, x0, 16);
+    assert_memory_equal(y + 16, x1, 20);
+    free(arena);
+    /* input 1 at offset 0 overlaps the output but is not at its slice (16): rejected */
+    t[0].arena_offset = 48;
+    t[1].arena_offset = 0;
+    m.arena_size = 64;
+    m.arena_lower_bound = 64;
+    assert_int_equal(mq_writer_write(&m, b, size, &size, &d), MQ_ERR_ARENA);
+    assert_int_equal(d.op, 0);
+    free(b);
 }
 
 /*
@@ -351,8 +564,8 @@ static void test_model_b_conv_softmax(void **state)
     ops[0].conv.stride_h = ops[0].conv.stride_w = 1;
     ops[0].conv.gemm.n = 4;
     ops[0].conv.gemm.k = 5;
-    ops[0].conv.gemm.weights = packed;
-    ops[0].conv.gemm.bias = folded;
+    ops[0].conv.gemm.weights.packed = packed;
+    ops[0].conv.gemm.bias.folded = folded;
     ops[0].conv.gemm.multiplier = &mult;
     ops[0].conv.gemm.shift = &shift;
     ops[0].conv.gemm.in_dtype = MQ_DTYPE_INT8;
@@ -429,6 +642,8 @@ int main(void)
         cmocka_unit_test(test_writer_deterministic_and_sized),
         cmocka_unit_test(test_writer_reports_where),
         cmocka_unit_test(test_model_b_conv_softmax),
+        cmocka_unit_test(test_format2_ops_through_the_writer),
+        cmocka_unit_test(test_free_concat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -333,8 +333,8 @@ static int gen_mlp(const char *dir)
     ops[0].conv.pad_top = ops[0].conv.pad_left = ops[0].conv.pad_bottom = ops[0].conv.pad_right = 1;
     ops[0].conv.gemm.n = C1;
     ops[0].conv.gemm.k = C0;
-    ops[0].conv.gemm.weights = pk_conv;
-    ops[0].conv.gemm.bias = fb_conv;
+    ops[0].conv.gemm.weights.packed = pk_conv;
+    ops[0].conv.gemm.bias.folded = fb_conv;
     ops[0].conv.gemm.multiplier = m_conv;
     ops[0].conv.gemm.shift = sh_conv;
     ops[0].conv.gemm.per_channel = 1;
@@ -362,8 +362,8 @@ static int gen_mlp(const char *dir)
     ops[3].outputs[0] = 4;
     ops[3].fc.n = C1;
     ops[3].fc.k = C1;
-    ops[3].fc.weights = pk_fc;
-    ops[3].fc.bias = fb_fc;
+    ops[3].fc.weights.packed = pk_fc;
+    ops[3].fc.bias.folded = fb_fc;
     ops[3].fc.multiplier = &m_fc;
     ops[3].fc.shift = &sh_fc;
     ops[3].fc.per_channel = 0;
@@ -765,8 +765,8 @@ static int gen_convnet(const char *dir)
     convp.win.pad_right = 0;
     convp.gemm.n = C2;
     convp.gemm.k = 9 * XC;
-    convp.gemm.weights = pk_c;
-    convp.gemm.bias = fbc;
+    convp.gemm.weights.packed = pk_c;
+    convp.gemm.bias.folded = fbc;
     convp.gemm.multiplier = mc;
     convp.gemm.shift = shc;
     convp.gemm.per_channel = 1;
@@ -783,8 +783,8 @@ static int gen_convnet(const char *dir)
     dwp.depth_multiplier = DM;
     dwp.out_dtype = MQ_DTYPE_INT8;
     dwp.out_zero_point = zreq3;
-    dwp.weights = (const int8_t *)(const void *)pk_d;
-    dwp.bias = pbd;
+    dwp.weights.data = pk_d;
+    dwp.bias.folded = pbd;
     dwp.multiplier = md;
     dwp.shift = shd;
     dwp.per_channel = 1;

@@ -56,6 +56,44 @@ mq_status mq_depthwise_pack_weights(const int8_t *w, int32_t kernel_h, int32_t k
 mq_status mq_depthwise_prepare_bias(const int8_t *w, const int32_t *bias, int32_t kernel_h, int32_t kernel_w,
                                     int32_t out_c, int32_t in_zero_point, mq_dtype in_dtype, int32_t *prepared);
 
+/* ------------------------------------------------------------------------------------------------
+ * One-call layer preparation (issue 13): raw weights, raw int32 bias and float32 scales in, device parameters
+ * out. The packed weights, folded bias, multipliers and shifts are written into ONE caller buffer (4-byte
+ * aligned, at least *_prepare_size bytes; MQ_ERR_ALIGN / MQ_ERR_BUFFER otherwise) that the returned params
+ * point into: it (and q->lut) must outlive them. Multipliers: M[c] = (double)in_scale * (double)w_scale[c] /
+ * (double)out_scale, decomposed by mq_quantize_multiplier (docs/QUANTIZATION.md section 2). Bias: the raw int32
+ * bias at scale in_scale * w_scale[c] (NULL = zero), as in TFLite; folding that does not fit int32 is
+ * MQ_ERR_QPARAMS (fully connected / conv). The input dtype is given once (q->in_dtype), for the folding and
+ * the params alike. The result passes the layer's *_check.
+ * ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    float in_scale;                /* > 0, finite */
+    const float *weight_scales;    /* out_c entries when weight_per_channel, else 1; >= 0, finite */
+    int32_t weight_per_channel;    /* 1: per output channel, 0: per tensor */
+    float out_scale;               /* > 0, finite */
+    mq_dtype in_dtype, out_dtype;  /* MQ_DTYPE_INT8 or MQ_DTYPE_UINT8 */
+    int32_t in_zero_point, out_zero_point;
+    int32_t act_min, act_max;      /* fused clamp in output codes (full range: no activation) */
+    const uint8_t *lut;            /* optional fused activation table (mq_lut_build), or NULL */
+} mq_layer_quant;
+
+/* Fully connected: weights row-major (n, k) (nn.Linear, TFLite FULLY_CONNECTED [out, in]). */
+size_t mq_fc_prepare_size(int32_t n, int32_t k, int32_t per_channel);
+mq_status mq_fc_prepare(const int8_t *weights, const int32_t *bias, int32_t n, int32_t k, const mq_layer_quant *q,
+                        void *buf, size_t buf_size, mq_fc_params *p);
+
+/* Convolution (KxK or 1x1, group 1): weights OHWI [out_c][kernel_h][kernel_w][in_c] (TFLite CONV_2D); win gives
+ * the geometry (out_h / out_w must match, mq_window_check). */
+size_t mq_conv_prepare_size(const mq_window *win, int32_t in_c, int32_t out_c, int32_t per_channel);
+mq_status mq_conv_prepare(const int8_t *weights, const int32_t *bias, const mq_window *win, int32_t in_c,
+                          int32_t out_c, const mq_layer_quant *q, void *buf, size_t buf_size, mq_conv_params *p);
+
+/* Depthwise convolution: weights [1, kernel_h, kernel_w, in_c * depth_multiplier] (TFLite DEPTHWISE_CONV_2D). */
+size_t mq_depthwise_prepare_size(const mq_window *win, int32_t in_c, int32_t depth_multiplier, int32_t per_channel);
+mq_status mq_depthwise_prepare(const int8_t *weights, const int32_t *bias, const mq_window *win, int32_t in_c,
+                               int32_t depth_multiplier, const mq_layer_quant *q, void *buf, size_t buf_size,
+                               mq_depthwise_params *p);
+
 /* Activation functions that can be tabulated. Values are part of the packed format. */
 typedef enum {
     MQ_ACT_IDENTITY = 0,

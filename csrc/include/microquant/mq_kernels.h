@@ -42,12 +42,34 @@ static inline size_t mq_packed_weights_size_n4k16(int32_t n, int32_t k)
     return (size_t)((n + 3) / 4) * 4u * (size_t)((k + 15) / 16) * 16u;
 }
 
+/*
+ * Prepared constants have their own types, so that raw weights or a raw bias cannot be passed where the kernels
+ * expect packed / folded ones (assigning an int8_t * or int32_t * to them does not compile). They are made by the
+ * host prepare functions (mq_host.h: mq_fc_prepare, mq_conv_prepare, mq_depthwise_prepare, or the lower-level
+ * mq_pack_weights_n4k16 + mq_fold_bias wrapped explicitly) and by the loader (in-place views of the packed model).
+ */
+typedef struct {
+    const int8_t *packed;       /* N4K16-packed int8 weights (mq_pack_weights_n4k16) */
+} mq_packed_weights;
+
+typedef struct {
+    const int32_t *folded;      /* int32 bias with the input zero point folded in (mq_fold_bias) */
+} mq_folded_bias;
+
+typedef struct {
+    const void *data;           /* depthwise weights, int16 [kh][kw][out_c] (mq_depthwise_pack_weights), 4-byte aligned */
+} mq_depthwise_weights;
+
+typedef struct {
+    const int32_t *folded;      /* depthwise bias, input zero point folded in (mq_depthwise_prepare_bias), 4-byte aligned */
+} mq_depthwise_bias;
+
 /* Requantized fully connected / GEMM layer, prepared on the host. */
 typedef struct {
     int32_t n;                  /* output features (rows of W), >= 1 */
     int32_t k;                  /* input features, >= 1 */
-    const int8_t *weights;      /* N4K16-packed weights, mq_packed_weights_size_n4k16(n, k) bytes */
-    const int32_t *bias;        /* n folded biases (mq_fold_bias); required */
+    mq_packed_weights weights;  /* N4K16-packed weights, mq_packed_weights_size_n4k16(n, k) bytes */
+    mq_folded_bias bias;        /* n folded biases (mq_fold_bias); required */
     const int32_t *multiplier;  /* Q31 multipliers: n entries if per_channel, else 1 */
     const int32_t *shift;       /* shifts in [-31, 30]: n entries if per_channel, else 1 */
     int32_t per_channel;        /* 1: per output channel, 0: per tensor */
@@ -63,6 +85,11 @@ typedef struct {
  * per_channel 0/1, out_zero_point and qmin <= act_min <= act_max <= qmax in out_dtype's range, every
  * multiplier 0 or in [2^30, 2^31) and every shift in [-31, 30]. MQ_OK or the first error found. */
 mq_status mq_fc_params_check(const mq_fc_params *p);
+
+/* Name of the GEMM microkernel this build runs: "c" (portable), "v7m" (Cortex-M3), "dsp" (M4/M7/M33), "mve" (M55),
+ * or on x86-64 hosts the variant chosen at run time: "avx512vnni", "avx2", "sse2" (or "c" when the environment
+ * variable MQ_HOST_GEMM=c forces the portable kernel; docs/PERFORMANCE.md). Never NULL. */
+const char *mq_gemm_kernel_name(void);
 
 /*
  * Fully connected: input [batch, k] codes of p->in_dtype, output [batch, n] bytes.
@@ -130,7 +157,12 @@ mq_status mq_window_check(const mq_window *w);
  * KxK convolution, group 1. gemm.n = output channels, gemm.k = kernel_h * kernel_w * in_c.
  * Weights: W[n][ky][kx][c] (OHWI, TFLite's CONV_2D layout) flattened to (n, k) rows and N4K16-packed;
  * bias folded with the input zero point over all k (padded taps read in_zero_point, so folding is exact).
- * Input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, n].
+ * Input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, n]; mq_conv_prepare (mq_host.h) fills it.
+ * mq_conv_check validates everything (the loader calls it once); mq_conv re-runs it (cheap next to the MACs).
+ * Scratch (mq_conv_scratch_size, planned by the host in the arena): 1x1 kernels with stride 1/2 run mq_conv1x1
+ * (0 bytes, or in_c bytes when padded); otherwise an im2col block of rows x round_up(k, 16) bytes with
+ * rows = clamp(2048 / round_up(k, 16), 4, 32) and at most batch * out_h * out_w (docs/QUANTIZATION.md 5a).
+ * The size depends only on the parameters (the same on host and device). Input, output and scratch must not overlap.
  */
 typedef struct {
     mq_window win;
@@ -145,8 +177,13 @@ size_t mq_conv_scratch_size(const mq_conv_params *p);
 mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size);
 
 /*
- * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c.
- * Weights and bias are in the layout the host prepare (mq_host.h) writes; sizes from the functions below.
+ * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c; kernel_h * kernel_w
+ * <= 64. Weights: int16 [kernel_h][kernel_w][out_c] (mq_depthwise_pack_weights: TFLite's [1, kh, kw, out_c]
+ * widened), 4-byte aligned, mq_depthwise_weights_size bytes; bias: out_c int32, 4-byte aligned, with the raw
+ * input zero point folded in (mq_depthwise_prepare_bias, modulo 2^32). mq_depthwise_prepare fills everything.
+ * Scratch: mq_depthwise_scratch_size = in_c rounded up to 4 (a pixel of in_zero_point codes read by padded taps)
+ * when any pad > 0, else 0. Fast paths (depth multiplier 1): DSP (M4/M7/M33), MVE (M55), Armv7-M (M3); 3x3 has
+ * its own straight-line tap block. docs/QUANTIZATION.md section 5b.
  */
 typedef struct {
     mq_window win;
@@ -154,8 +191,8 @@ typedef struct {
     int32_t depth_multiplier;              /* >= 1; out_c = in_c * depth_multiplier */
     mq_dtype in_dtype, out_dtype;
     int32_t in_zero_point, out_zero_point;
-    const int8_t *weights;                 /* prepared: mq_depthwise_weights_size(p) bytes */
-    const int32_t *bias;                   /* prepared: out_c int32 */
+    mq_depthwise_weights weights;          /* prepared: mq_depthwise_weights_size(p) bytes */
+    mq_depthwise_bias bias;                /* prepared: out_c int32 */
     const int32_t *multiplier;             /* out_c entries if per_channel, else 1 */
     const int32_t *shift;
     int32_t per_channel;

@@ -17,7 +17,7 @@ mq_status mq_depthwise_check(const mq_depthwise_params *p)
     if (st != MQ_OK) {
         return st;
     }
-    if (p->weights == NULL || p->bias == NULL || p->multiplier == NULL || p->shift == NULL) {
+    if (p->weights.data == NULL || p->bias.folded == NULL || p->multiplier == NULL || p->shift == NULL) {
         return MQ_ERR_NULL;
     }
     if (p->in_c < 1 || p->in_c > MQ_MAX_DIM || p->depth_multiplier < 1 || p->depth_multiplier > MQ_MAX_DIM) {
@@ -29,7 +29,7 @@ mq_status mq_depthwise_check(const mq_depthwise_params *p)
         (int64_t)p->win.batch * p->win.out_h * p->win.out_w * out_c > INT32_MAX) {
         return MQ_ERR_SHAPE;
     }
-    if (((uintptr_t)p->weights & 3u) != 0u || ((uintptr_t)p->bias & 3u) != 0u) {
+    if (((uintptr_t)p->weights.data & 3u) != 0u || ((uintptr_t)p->bias.folded & 3u) != 0u) {
         return MQ_ERR_ALIGN;
     }
     if (!mq_dtype_is_8bit(p->in_dtype) || !mq_dtype_is_8bit(p->out_dtype)) {

@@ -10,9 +10,9 @@
  *                     = output_stage(folded[o] + sum_{ky,kx} x'[ky][kx][c] * W[ky][kx][o]),
  *   x' = the input code, or in_zero_point for taps outside the input (TFLite: padded taps contribute 0).
  *
- * Per output row: pixels whose taps are all inside the input form one run (tap pointers of the first pixel,
- * step stride_w * in_c); every other pixel is a run of one whose padded taps point at the scratch pixel of
- * in_zero_point codes. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
+ * Per output row: runs of up to MQ_DW_TAP_BUFFER / (kernel_h * kernel_w) pixels (8 for 3x3), each pixel's tap
+ * pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
+ * have no border cases and hoist their per-channel set-up over the run. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
  * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
  */
 #include <string.h>
@@ -25,7 +25,7 @@
 mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output, void *scratch,
                             size_t scratch_size)
 {
-    const uint8_t *taps[MQ_DW_MAX_TAPS];
+    const uint8_t *taps[MQ_DW_TAP_BUFFER];
     const mq_window *w;
     mq_dw_run run;
     size_t need;
@@ -33,8 +33,11 @@ mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, voi
     size_t out_bytes;
     size_t in_image;
     int32_t out_c;
+    int32_t chunk;
     int32_t ox_lo;
     int32_t ox_hi;
+    size_t col_step;
+    size_t row_step;
     int32_t b;
     int32_t oy;
     const uint8_t *pad;
@@ -75,13 +78,13 @@ mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, voi
         const int32_t last = w->in_w - 1 - (w->kernel_w - 1) * w->dilation_w + w->pad_left;
         ox_lo = (w->pad_left + w->stride_w - 1) / w->stride_w;
         ox_hi = last < 0 ? -1 : last / w->stride_w;
-        if (ox_hi > w->out_w - 1) {
-            ox_hi = w->out_w - 1;
-        }
     }
+    col_step = (size_t)w->dilation_w * (size_t)p->in_c;
+    row_step = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)p->in_c;
     run.p = p;
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
+    chunk = MQ_DW_TAP_BUFFER / run.ntaps;
     for (b = 0; b < w->batch; ++b) {
         const uint8_t *in_b = (const uint8_t *)input + (size_t)b * in_image;
         for (oy = 0; oy < w->out_h; ++oy) {
@@ -91,33 +94,45 @@ mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, voi
                             (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w) * (size_t)out_c;
             int32_t ox = 0;
             while (ox < w->out_w) {
-                const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                const int32_t n = w->out_w - ox < chunk ? w->out_w - ox : chunk;
                 int32_t t = 0;
-                int32_t ky;
-                if (row_inside && ox >= ox_lo && ox <= ox_hi) {
-                    run.npix = ox_hi - ox + 1;
-                    run.step = w->stride_w * p->in_c;
-                } else {
-                    run.npix = 1;
-                    run.step = 0;
-                }
-                for (ky = 0; ky < w->kernel_h; ++ky) {
-                    const int32_t iy = iy0 + ky * w->dilation_h;
-                    int32_t kx;
-                    for (kx = 0; kx < w->kernel_w; ++kx) {
-                        const int32_t ix = ix0 + kx * w->dilation_w;
-                        taps[t++] = (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w)
-                                        ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)p->in_c
-                                        : pad;
+                int32_t i;
+                for (i = 0; i < n; ++i) {
+                    const int32_t ix0 = (ox + i) * w->stride_w - w->pad_left;
+                    int32_t ky;
+                    if (row_inside && ox + i >= ox_lo && ox + i <= ox_hi) {
+                        /* every tap inside: walk the window */
+                        const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                        for (ky = 0; ky < w->kernel_h; ++ky) {
+                            const uint8_t *px = row;
+                            int32_t kx;
+                            for (kx = 0; kx < w->kernel_w; ++kx) {
+                                taps[t++] = px;
+                                px += col_step;
+                            }
+                            row += row_step;
+                        }
+                        continue;
+                    }
+                    for (ky = 0; ky < w->kernel_h; ++ky) {
+                        const int32_t iy = iy0 + ky * w->dilation_h;
+                        const int row_in = iy >= 0 && iy < w->in_h;
+                        const uint8_t *row = in_b + (size_t)(row_in ? iy : 0) * (size_t)w->in_w * (size_t)p->in_c;
+                        int32_t kx;
+                        for (kx = 0; kx < w->kernel_w; ++kx) {
+                            const int32_t ix = ix0 + kx * w->dilation_w;
+                            taps[t++] = (row_in && ix >= 0 && ix < w->in_w) ? row + (size_t)ix * (size_t)p->in_c : pad;
+                        }
                     }
                 }
+                run.npix = n;
                 run.out = orow + (size_t)ox * (size_t)out_c;
                 if (p->depth_multiplier == 1) {
                     MQ_DW_S8(&run);
                 } else {
                     mq_dw_s8_c(&run, 0, out_c);
                 }
-                ox += run.npix;
+                ox += n;
             }
         }
     }

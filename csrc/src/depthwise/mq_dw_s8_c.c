@@ -28,7 +28,7 @@ static inline int32_t mq_dw_w(const uint8_t *w16, size_t index)
 /* One tap t of a group of 4 channels. */
 #define MQ_DW_STEP(LOAD, t)                                                                           \
     do {                                                                                              \
-        const uint8_t *x = r->taps[t] + off;                                                          \
+        const uint8_t *x = tp[t] + off;                                                               \
         a0 += (uint32_t)(LOAD(x) * mq_dw_w(wq, 0));                                                   \
         a1 += (uint32_t)(LOAD(x + 1) * mq_dw_w(wq, 1));                                               \
         a2 += (uint32_t)(LOAD(x + 2) * mq_dw_w(wq, 2));                                               \
@@ -48,7 +48,7 @@ static inline int32_t mq_dw_w(const uint8_t *w16, size_t index)
         const mq_depthwise_params *p = r->p;                                                          \
         const int32_t cn = p->in_c;                                                                   \
         const int32_t ntaps = r->ntaps;                                                               \
-        const uint8_t *w = (const uint8_t *)p->weights;                                               \
+        const uint8_t *w = (const uint8_t *)p->weights.data;                                               \
         const size_t ws = 2u * (size_t)cn;                                                            \
         const int32_t pc = p->per_channel;                                                            \
         const int32_t *mp = p->multiplier + (pc ? c0 : 0);                                            \
@@ -61,9 +61,10 @@ static inline int32_t mq_dw_w(const uint8_t *w16, size_t index)
             }                                                                                         \
         }                                                                                             \
         for (i = 0; i < r->npix; ++i) {                                                               \
-            const size_t off = (size_t)i * (size_t)r->step + (size_t)c0;                              \
-            uint32_t a0 = (uint32_t)p->bias[c0], a1 = (uint32_t)p->bias[c0 + 1];                      \
-            uint32_t a2 = (uint32_t)p->bias[c0 + 2], a3 = (uint32_t)p->bias[c0 + 3];                  \
+            const size_t off = (size_t)c0;                                                            \
+            const uint8_t *const *tp = r->taps + (size_t)i * (size_t)ntaps;                           \
+            uint32_t a0 = (uint32_t)p->bias.folded[c0], a1 = (uint32_t)p->bias.folded[c0 + 1];                      \
+            uint32_t a2 = (uint32_t)p->bias.folded[c0 + 2], a3 = (uint32_t)p->bias.folded[c0 + 3];                  \
             uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;                                \
             const uint8_t *wq = w + 2u * (size_t)c0;                                                  \
             if (NINE) {                                                                               \
@@ -106,7 +107,7 @@ void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
     const mq_depthwise_params *p = r->p;
     const int32_t mult = p->depth_multiplier;
     const int32_t out_c = p->in_c * mult;
-    const uint8_t *w = (const uint8_t *)p->weights;
+    const uint8_t *w = (const uint8_t *)p->weights.data;
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     mq_os_out os;
     int32_t o = o_begin;
@@ -129,11 +130,11 @@ void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
         int32_t i;
         mq_os_channel_init(&q, p->multiplier[ch], p->shift[ch]);
         for (i = 0; i < r->npix; ++i) {
-            const size_t off = (size_t)i * (size_t)r->step + (size_t)c;
-            uint32_t acc = (uint32_t)p->bias[o];
+            const uint8_t *const *tp = r->taps + (size_t)i * (size_t)r->ntaps;
+            uint32_t acc = (uint32_t)p->bias.folded[o];
             int32_t t;
             for (t = 0; t < r->ntaps; ++t) {
-                const uint8_t *x = r->taps[t] + off;
+                const uint8_t *x = tp[t] + c;
                 const int32_t xv = u8 ? MQ_DW_XU8(x) : MQ_DW_XS8(x);
                 acc += (uint32_t)(xv * mq_dw_w(w, (size_t)t * (size_t)out_c + (size_t)o));
             }

@@ -71,7 +71,7 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
         const mq_depthwise_params *p = r->p;                                                                 \
         const int32_t cn = p->in_c;                                                                          \
         const int32_t ws = 2 * cn;                                                                           \
-        const int16_t *w0 = (const int16_t *)(const void *)p->weights + c0;                                  \
+        const int16_t *w0 = (const int16_t *)(const void *)p->weights.data + c0;                                  \
         const uint32x4_t oe = vmulq_n_u32(vidupq_n_u32(0, 1), 2);                                            \
         const uint32x4_t oo = vaddq_n_u32(oe, 1);                                                            \
         uint8_t *o = r->out + c0;                                                                            \
@@ -83,7 +83,7 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
             int32x4_t t0, t1;                                                                                \
             const uint8_t *pp;                                                                               \
             const int16_t *wq = w0;                                                                          \
-            const uint8_t *const *tq = r->taps;                                                              \
+            const uint8_t *const *tq = r->taps + (size_t)i * (size_t)ntaps;                                  \
             if (ntaps == 9) {                                                                                \
                 MQ_DW_MVE_TAPS9(LD);                                                                         \
             } else {                                                                                         \
@@ -97,7 +97,6 @@ static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_out(int32x4_t v
             vstrbq_scatter_offset_s32((int8_t *)o, oe, ae);                                                  \
             vstrbq_scatter_offset_s32((int8_t *)o, oo, ao);                                                  \
             o += cn;                                                                                         \
-            off += (size_t)r->step;                                                                          \
         }                                                                                                    \
     }
 
@@ -117,8 +116,8 @@ void mq_dw_s8_mve(const mq_dw_run *r)
     int32x4_t so = se;
     int32_t c0;
     for (c0 = 0; c0 + 8 <= cn; c0 += 8) {
-        const int32x4_t be = vldrwq_gather_shifted_offset_s32(p->bias + c0, oe);
-        const int32x4_t bo = vldrwq_gather_shifted_offset_s32(p->bias + c0, oo);
+        const int32x4_t be = vldrwq_gather_shifted_offset_s32(p->bias.folded + c0, oe);
+        const int32x4_t bo = vldrwq_gather_shifted_offset_s32(p->bias.folded + c0, oo);
         if (p->per_channel) {
             me = vldrwq_gather_shifted_offset_s32(p->multiplier + c0, oe);
             mo = vldrwq_gather_shifted_offset_s32(p->multiplier + c0, oo);

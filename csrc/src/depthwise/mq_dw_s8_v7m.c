@@ -3,8 +3,8 @@
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
  * The structure of mq_dw_s8_v7m with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
- * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_neg +
- * mq_os_finish (mq_output_stage.h). Described below for the DSP form:
+ * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_hi +
+ * mq_os_finish (mq_output_stage.h), constants set up once per run. Described below for the DSP form:
  *
  * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
  * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
@@ -12,8 +12,8 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_dsp + mq_os_finish_dsp (mq_output_stage.h), constants derived from the
- * multiplier and shift of each output (no per-run set-up). Groups with a shift >= 0 (real multiplier >= 0.5,
+ * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
+ * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
  * rare) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
@@ -43,8 +43,7 @@
     "mla %[a3], %[xo], %[w0], %[a3]\n\t"                           \
     "add %[wp], %[wp], %[ws]\n\t"
 
-#define MQ_DW_LDRD ""
-#define MQ_DW_LDR2 ""
+#define MQ_DW_LDRD "" /* Armv7-M: halfword loads, no alignment variants */
 
 #define MQ_DW_TAPS9(EXT, LDW)                                                                          \
     __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
@@ -69,9 +68,9 @@
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
-        const uint8_t *w0base = (const uint8_t *)p->weights + 2 * (size_t)c0;                              \
+        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                              \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t b0 = p->bias[c0], b1 = p->bias[c0 + 1], b2 = p->bias[c0 + 2], b3 = p->bias[c0 + 3];  \
+        const int32_t b0 = p->bias.folded[c0], b1 = p->bias.folded[c0 + 1], b2 = p->bias.folded[c0 + 2], b3 = p->bias.folded[c0 + 3];  \
         const int32_t *mp = p->multiplier + (p->per_channel ? c0 : 0);                                     \
         const int32_t *sp = p->shift + (p->per_channel ? c0 : 0);                                          \
         const int32_t pc = p->per_channel;                                                                 \
@@ -79,12 +78,18 @@
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
+        mq_os_channel_hi q0, q1, q2, q3;                                                                   \
         int32_t i;                                                                                         \
+        mq_os_channel_hi_init(&q0, mp[0], sp[0]);                                                          \
+        mq_os_channel_hi_init(&q1, mp[pc], sp[pc]);                                                        \
+        mq_os_channel_hi_init(&q2, mp[2 * pc], sp[2 * pc]);                                                \
+        mq_os_channel_hi_init(&q3, mp[3 * pc], sp[3 * pc]);                                                \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                                    \
             int32_t x, xo, w0, w1;                                                                         \
             const uint8_t *wp = w0base;                                                                    \
             const uint8_t *const *tp = taps;                                                               \
+            taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
                 MQ_DW_TAPS9(EXT, LDW);                                                                     \
             } else {                                                                                       \
@@ -95,10 +100,10 @@
                 }                                                                                          \
             }                                                                                              \
             {                                                                                              \
-                int32_t v0 = mq_os_finish(mq_os_requant_neg(a0, mp[0], sp[0]), os);                    \
-                int32_t v1 = mq_os_finish(mq_os_requant_neg(a1, mp[pc], sp[pc]), os);                  \
-                int32_t v2 = mq_os_finish(mq_os_requant_neg(a2, mp[2 * pc], sp[2 * pc]), os);          \
-                int32_t v3 = mq_os_finish(mq_os_requant_neg(a3, mp[3 * pc], sp[3 * pc]), os);          \
+                int32_t v0 = mq_os_code(mq_os_requant_hi(a0, &q0), os);                    \
+                int32_t v1 = mq_os_code(mq_os_requant_hi(a1, &q1), os);                  \
+                int32_t v2 = mq_os_code(mq_os_requant_hi(a2, &q2), os);          \
+                int32_t v3 = mq_os_code(mq_os_requant_hi(a3, &q3), os);          \
                 if (LUT) {                                                                                 \
                     v0 = p->lut[(uint8_t)v0];                                                             \
                     v1 = p->lut[(uint8_t)v1];                                                             \
@@ -111,17 +116,14 @@
                 o[3] = (uint8_t)v3;                                                                        \
             }                                                                                              \
             o += cn;                                                                                       \
-            off += r->step;                                                                                \
         }                                                                                                  \
     }
 
 #define MQ_DW_V7M_GROUPS(SUF, EXT)                                                   \
     MQ_DW_V7M_GROUP(mq_dw_v7m_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0)                       \
     MQ_DW_V7M_GROUP(mq_dw_v7m_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1)                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9o_##SUF, EXT, 1, MQ_DW_LDR2, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9o_lut_##SUF, EXT, 1, MQ_DW_LDR2, 1)                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDR2, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDR2, 1)
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDRD, 0)                       \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDRD, 1)
 
 MQ_DW_V7M_GROUPS(s8, "ldrsb")
 MQ_DW_V7M_GROUPS(u8, "ldrb")
@@ -131,9 +133,9 @@ typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_os_out *);
 void mq_dw_s8_v7m(const mq_dw_run *r)
 {
     static const mq_dw_v7m_fn fns[2][3][2] = {
-        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_9o_s8, mq_dw_v7m_9o_lut_s8},
+        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8},
          {mq_dw_v7m_ne_s8, mq_dw_v7m_ne_lut_s8}},
-        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_9o_u8, mq_dw_v7m_9o_lut_u8},
+        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8},
          {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;

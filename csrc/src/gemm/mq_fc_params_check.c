@@ -7,7 +7,7 @@ mq_status mq_fc_params_check(const mq_fc_params *p)
 {
     int32_t count;
     int32_t i;
-    if (p == NULL || p->weights == NULL || p->bias == NULL || p->multiplier == NULL || p->shift == NULL) {
+    if (p == NULL || p->weights.packed == NULL || p->bias.folded == NULL || p->multiplier == NULL || p->shift == NULL) {
         return MQ_ERR_NULL;
     }
     if (p->n < 1 || p->k < 1 || p->n > MQ_MAX_DIM || p->k > MQ_MAX_DIM) {

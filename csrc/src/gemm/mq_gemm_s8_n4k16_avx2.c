@@ -99,7 +99,7 @@ void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             xt = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)buf));
         }
         for (g = 0; 4 * g < n; g++) {
-            const int8_t *w = p->weights + (size_t)g * group_bytes;
+            const int8_t *w = p->weights.packed + (size_t)g * group_bytes;
             const int32_t c0 = 4 * g;
             __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
             __m128i f0, f1, f2, f3, t0, t1;
@@ -132,14 +132,14 @@ void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
                 __m128i bias, mult = mult1, shift = shift1;
                 uint8_t bytes[4];
                 if (left == 4) {
-                    bias = _mm_loadu_si128((const __m128i *)(const void *)(q.bias + c0));
+                    bias = _mm_loadu_si128((const __m128i *)(const void *)(q.bias.folded + c0));
                     if (q.per_channel) {
                         mult = _mm_loadu_si128((const __m128i *)(const void *)(q.multiplier + c0));
                         shift = _mm_loadu_si128((const __m128i *)(const void *)(q.shift + c0));
                     }
                 } else {
                     int32_t pb[4] = {0, 0, 0, 0}, pm[4] = {0, 0, 0, 0}, ps[4] = {0, 0, 0, 0};
-                    memcpy(pb, q.bias + c0, (size_t)left * sizeof(int32_t));
+                    memcpy(pb, q.bias.folded + c0, (size_t)left * sizeof(int32_t));
                     bias = _mm_loadu_si128((const __m128i *)(const void *)pb);
                     if (q.per_channel) {
                         memcpy(pm, q.multiplier + c0, (size_t)left * sizeof(int32_t));

@@ -119,7 +119,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
         }
         for (g = 0; g < groups; g += 4) {
             /* groups past the end re-read group g (valid memory); their results are not stored */
-            const int8_t *w0 = p->weights + (size_t)g * group_bytes;
+            const int8_t *w0 = p->weights.packed + (size_t)g * group_bytes;
             const int8_t *w1 = g + 1 < groups ? w0 + group_bytes : w0;
             const int8_t *w2 = g + 2 < groups ? w0 + 2u * group_bytes : w0;
             const int8_t *w3 = g + 3 < groups ? w0 + 3u * group_bytes : w0;
@@ -154,7 +154,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
                 const int32_t left = n - c0 < 16 ? n - c0 : 16;
                 __m512i bias, mult = mult1, shift = shift1, v;
                 if (left == 16) {
-                    bias = _mm512_loadu_si512((const void *)(q.bias + c0));
+                    bias = _mm512_loadu_si512((const void *)(q.bias.folded + c0));
                     if (q.per_channel) {
                         mult = _mm512_loadu_si512((const void *)(q.multiplier + c0));
                         shift = _mm512_loadu_si512((const void *)(q.shift + c0));
@@ -164,7 +164,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
                     memset(pb, 0, sizeof(pb));
                     memset(pm, 0, sizeof(pm));
                     memset(ps, 0, sizeof(ps));
-                    memcpy(pb, q.bias + c0, (size_t)left * sizeof(int32_t));
+                    memcpy(pb, q.bias.folded + c0, (size_t)left * sizeof(int32_t));
                     bias = _mm512_loadu_si512((const void *)pb);
                     if (q.per_channel) {
                         memcpy(pm, q.multiplier + c0, (size_t)left * sizeof(int32_t));

@@ -145,16 +145,16 @@ void mq_gemm_s8_n4k16_c(const mq_fc_params *p, int32_t m, const uint8_t *x, int3
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 0x80u;
     int32_t n0;
     for (n0 = 0; n0 < n; n0 += 4) {
-        const int8_t *wg = p->weights + (size_t)(n0 >> 2) * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)(n0 >> 2) * group_bytes;
         mq_epilogue e;
         int32_t i;
         mq_epilogue_init(p, n0, &e);
         for (i = 0; i < m; ++i) {
             const uint8_t *xr = x + (ptrdiff_t)i * x_stride;
-            uint32_t a0 = (uint32_t)p->bias[n0];
-            uint32_t a1 = e.count > 1 ? (uint32_t)p->bias[n0 + 1] : 0u;
-            uint32_t a2 = e.count > 2 ? (uint32_t)p->bias[n0 + 2] : 0u;
-            uint32_t a3 = e.count > 3 ? (uint32_t)p->bias[n0 + 3] : 0u;
+            uint32_t a0 = (uint32_t)p->bias.folded[n0];
+            uint32_t a1 = e.count > 1 ? (uint32_t)p->bias.folded[n0 + 1] : 0u;
+            uint32_t a2 = e.count > 2 ? (uint32_t)p->bias.folded[n0 + 2] : 0u;
+            uint32_t a3 = e.count > 3 ? (uint32_t)p->bias.folded[n0 + 3] : 0u;
             int32_t kk;
             for (kk = 0; kk < k; ++kk) {
                 const int8_t *w = wg + (size_t)(kk >> 4) * 64u + (size_t)(kk & 15);
@@ -181,11 +181,11 @@ void mq_gemm_s8_n4k16_c(const mq_fc_params *p, int32_t m, const uint8_t *x, int3
     int32_t n0;
 
     for (n0 = 0; n0 < n; n0 += 4) {
-        const int8_t *wg = p->weights + (size_t)(n0 >> 2) * group_bytes;
-        const uint32_t bias0 = (uint32_t)p->bias[n0];
-        const uint32_t bias1 = n0 + 1 < n ? (uint32_t)p->bias[n0 + 1] : 0u;
-        const uint32_t bias2 = n0 + 2 < n ? (uint32_t)p->bias[n0 + 2] : 0u;
-        const uint32_t bias3 = n0 + 3 < n ? (uint32_t)p->bias[n0 + 3] : 0u;
+        const int8_t *wg = p->weights.packed + (size_t)(n0 >> 2) * group_bytes;
+        const uint32_t bias0 = (uint32_t)p->bias.folded[n0];
+        const uint32_t bias1 = n0 + 1 < n ? (uint32_t)p->bias.folded[n0 + 1] : 0u;
+        const uint32_t bias2 = n0 + 2 < n ? (uint32_t)p->bias.folded[n0 + 2] : 0u;
+        const uint32_t bias3 = n0 + 3 < n ? (uint32_t)p->bias.folded[n0 + 3] : 0u;
         mq_epilogue e;
         int32_t i = 0;
         mq_epilogue_init(p, n0, &e);

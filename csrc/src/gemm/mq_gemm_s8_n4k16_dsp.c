@@ -22,6 +22,7 @@
  * compiler can no longer hoist every weight load of a chunk ahead of its use and spill accumulators.
  */
 #include "mq_microkernels.h"
+#include "mq_output_stage.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
@@ -61,18 +62,7 @@ static uint32_t mq_dsp_os_load(const uint8_t *x, int32_t rem)
  */
 static uint8_t mq_dsp_os_out(int32_t acc, int32_t mult, int32_t shift, const mq_fc_params *p)
 {
-    const int32_t e = shift > 0 ? 0 : -shift;
-    const int32_t x = (int32_t)((uint32_t)acc << (shift > 0 ? shift : 0));
-    int64_t s = (int64_t)x * mult;
-    int32_t r;
-    if (e == 0) {
-        s = 2 * s + ((int64_t)1 << 31);
-    } else {
-        s += ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) - (s < 0 ? ((int64_t)1 << 31) : 0);
-    }
-    r = (int32_t)(s >> 32) >> (e > 0 ? e - 1 : 0);
-    r = mq_clamp_i32(r, p->act_min - p->out_zero_point, p->act_max - p->out_zero_point) + p->out_zero_point;
-    return p->lut != NULL ? p->lut[(uint8_t)r] : (uint8_t)r;
+    return mq_output_stage(acc, mult, shift, p->out_zero_point, p->act_min, p->act_max, p->lut);
 }
 
 /* Row OFF / 16 of the group: one weight word (LDR, any alignment), two SMLADs into ACC. */
@@ -93,7 +83,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
     int32_t n0;
     for (n0 = 0; n0 < n; n0 += 4) {
-        const int8_t *wg = p->weights + (size_t)(n0 >> 2) * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)(n0 >> 2) * group_bytes;
         int32_t i;
         for (i = 0; i < m; ++i) {
             const uint8_t *xr = x + (ptrdiff_t)i * x_stride;
@@ -118,7 +108,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             for (r = 0; r < 4 && n0 + r < n; ++r) {
                 const int32_t c = p->per_channel ? n0 + r : 0;
                 out[(ptrdiff_t)i * out_stride + n0 + r] =
-                    mq_dsp_os_out((int32_t)((uint32_t)acc[r] + (uint32_t)p->bias[n0 + r]), p->multiplier[c], p->shift[c], p);
+                    mq_dsp_os_out((int32_t)((uint32_t)acc[r] + (uint32_t)p->bias.folded[n0 + r]), p->multiplier[c], p->shift[c], p);
             }
         }
     }
@@ -139,40 +129,28 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
  * acc < 0, and acc < 0 with M = 0 gives P = 0 where both give 0 as well). As 31 + E >= 32 only the
  * high word of the 64-bit sum is needed: result = hi >> (E - 1). SMLAL, sign correction, ASR.
  */
-typedef struct {
-    int64_t round;      /* 2^30 + 2^(30+E) */
-    int32_t multiplier;
-    int32_t right;      /* E - 1 */
-} mq_dsp_rq;
+typedef mq_os_channel_hi mq_dsp_rq;   /* round (2^30 + 2^(30+E)), multiplier, right = E - 1: the asm reads these offsets */
 
 static inline void mq_dsp_rq_init(mq_dsp_rq *q, int32_t multiplier, int32_t shift)
 {
-    const int32_t e = -shift; /* >= 1 here */
-    q->multiplier = multiplier;
-    q->right = e - 1;
-    q->round = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+    mq_os_channel_hi_init(q, multiplier, shift);
 }
 
-/* Output stage constants, copied out of mq_fc_params once (by value: output stores are uint8_t
- * stores that may alias any memory, so values read through pointers would be reloaded after every
+/* Output stage constants (mq_output_stage.h, DSP form), copied out of mq_fc_params once (by value: output stores
+ * are uint8_t stores that may alias any memory, so values read through pointers would be reloaded after every
  * store). clamp(r + zp, lo, hi) = lo + min(USAT8(r + (zp - lo)), hi - lo) since 0 <= hi - lo <= 255. */
-typedef struct {
-    int32_t zl;          /* out_zero_point - act_min */
-    int32_t h;           /* act_max - act_min */
-    int32_t lo;          /* act_min */
-    const uint8_t *lut;
-} mq_dsp_out;
+typedef mq_os_out_dsp mq_dsp_out;
 
-/* Requantize, offset, clamp, optional LUT. QADD saturates: a saturated sum clamps to the same
- * value as the portable int64 sum, the clamp bounds being inside [-128, 255]. */
+/* Requantize, offset, clamp, optional LUT: the shared output stage (mq_os_requant_hi + mq_os_finish_dsp). */
 static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int64_t round, int32_t mult,
                                                                 int32_t right, mq_dsp_out os)
 {
-    int64_t s = (int64_t)acc * (int64_t)mult + round;
+    mq_os_channel_hi q;
     int32_t v;
-    s -= (int64_t)((uint32_t)acc >> 31) << 31;
-    v = (int32_t)__usat(__qadd((int32_t)(s >> 32) >> right, os.zl), 8);
-    v = (v > os.h ? os.h : v) + os.lo;
+    q.round = round;
+    q.m = mult;
+    q.right = right;
+    v = mq_os_finish_dsp(mq_os_requant_hi(acc, &q), &os);
     return os.lut != NULL ? os.lut[(uint8_t)v] : (uint8_t)v;
 }
 
@@ -407,16 +385,16 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
             (void)w1;                                                                                    \
             {                                                                                            \
                 const mq_dsp_out ov = *os;                                                               \
-                const uint8_t v0 = mq_dsp_fin(a0, q[0].round, q[0].multiplier, q[0].right, ov);           \
+                const uint8_t v0 = mq_dsp_fin(a0, q[0].round, q[0].m, q[0].right, ov);           \
                 o[0] = v0;                                                                               \
                 if (rows > 1) {                                                                          \
-                    o[1] = mq_dsp_fin(a1, q[1].round, q[1].multiplier, q[1].right, ov);                   \
+                    o[1] = mq_dsp_fin(a1, q[1].round, q[1].m, q[1].right, ov);                   \
                 }                                                                                        \
                 if (rows > 2) {                                                                          \
-                    o[2] = mq_dsp_fin(a2, q[2].round, q[2].multiplier, q[2].right, ov);                   \
+                    o[2] = mq_dsp_fin(a2, q[2].round, q[2].m, q[2].right, ov);                   \
                 }                                                                                        \
                 if (rows > 3) {                                                                          \
-                    o[3] = mq_dsp_fin(a3, q[3].round, q[3].multiplier, q[3].right, ov);                   \
+                    o[3] = mq_dsp_fin(a3, q[3].round, q[3].m, q[3].right, ov);                   \
                 }                                                                                        \
             }                                                                                            \
             xr += x_stride;                                                                              \
@@ -661,7 +639,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
         round = q[r].round + (int64_t)os->zl * ((int64_t)1 << (31 + e));
         j->rq[r][0] = (int32_t)(uint32_t)(uint64_t)round;
         j->rq[r][1] = (int32_t)(round >> 32);
-        j->rq[r][2] = q[r].multiplier;
+        j->rq[r][2] = q[r].m;
         j->rq[r][3] = q[r].right;
         j->bias[r] = bias[r];
     }
@@ -700,7 +678,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     mq_dsp_rq q[4];
     int32_t g;
 
-    if (((uintptr_t)p->weights & 3u) != 0u) {
+    if (((uintptr_t)p->weights.packed & 3u) != 0u) {
         mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
         return;
     }
@@ -717,14 +695,14 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
-        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
         int32_t bias_part[4] = {0, 0, 0, 0};
-        const int32_t *bias = p->bias + c0;
+        const int32_t *bias = p->bias.folded + c0;
         int32_t r;
         int fast = fast_tensor;
         if (rows < 4) {
             for (r = 0; r < rows; r++) {
-                bias_part[r] = p->bias[c0 + r];
+                bias_part[r] = p->bias.folded[c0 + r];
             }
             bias = bias_part;
         }
@@ -740,8 +718,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             /* a channel with shift >= 0: this group through the portable kernel (same results) */
             mq_fc_params sub = *p;
             sub.n = rows;
-            sub.weights = wg;
-            sub.bias = p->bias + c0;
+            sub.weights.packed = wg;
+            sub.bias.folded = p->bias.folded + c0;
             if (p->per_channel) {
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;

@@ -137,9 +137,9 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const mve_pred16_t prow = vctp32q((uint32_t)rows);
-        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
         int32_t bias[4];
-        vst1q_s32(bias, vldrwq_z_s32(p->bias + c0, prow)); /* lanes >= rows: 0, never stored */
+        vst1q_s32(bias, vldrwq_z_s32(p->bias.folded + c0, prow)); /* lanes >= rows: 0, never stored */
         if (p->per_channel) {
             q.mult = vldrwq_z_s32(p->multiplier + c0, prow);
             q.right = vldrwq_z_s32(p->shift + c0, prow);
@@ -148,8 +148,8 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             /* a left shift (real multiplier >= 1, rare): this group through the portable kernel */
             mq_fc_params sub = *p;
             sub.n = rows;
-            sub.weights = wg;
-            sub.bias = p->bias + c0;
+            sub.weights.packed = wg;
+            sub.bias.folded = p->bias.folded + c0;
             if (p->per_channel) {
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;

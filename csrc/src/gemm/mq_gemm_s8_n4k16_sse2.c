@@ -13,6 +13,7 @@
  *     clamp in int64, optional LUT.
  */
 #include "mq_microkernels.h"
+#include "mq_output_stage.h"
 
 #if defined(__SSE2__) && (defined(__x86_64__) || defined(_M_X64))
 
@@ -67,7 +68,7 @@ void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             mq_sse2_widen(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)buf), flip), &xt_lo, &xt_hi);
         }
         for (g = 0; 4 * g < n; g++) {
-            const int8_t *w = p->weights + (size_t)g * group_bytes;
+            const int8_t *w = p->weights.packed + (size_t)g * group_bytes;
             const int32_t c0 = 4 * g;
             __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
             int32_t acc[4];
@@ -92,11 +93,9 @@ void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             for (r = 0; r < 4 && c0 + r < n; r++) {
                 const int32_t ch = p->per_channel ? c0 + r : 0;
                 /* bias + dot in uint32 (wraps), then the portable output stage */
-                const uint32_t s = (uint32_t)p->bias[c0 + r] + (uint32_t)acc[r];
-                const int32_t a = s <= (uint32_t)INT32_MAX ? (int32_t)s : -(int32_t)(~s) - 1;
-                const int64_t v = (int64_t)p->out_zero_point + mq_requantize(a, p->multiplier[ch], p->shift[ch]);
-                const int32_t cl = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : (int32_t)v);
-                orow[c0 + r] = p->lut != NULL ? p->lut[(uint8_t)cl] : (uint8_t)cl;
+                const uint32_t s = (uint32_t)p->bias.folded[c0 + r] + (uint32_t)acc[r];
+                orow[c0 + r] = mq_output_stage(mq_u32_to_i32(s), p->multiplier[ch], p->shift[ch], p->out_zero_point,
+                                               p->act_min, p->act_max, p->lut);
             }
         }
     }

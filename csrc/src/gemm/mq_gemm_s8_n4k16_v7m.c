@@ -17,15 +17,13 @@
  * The steps are inline asm so that the compiler keeps the accumulators in registers.
  */
 #include "mq_microkernels.h"
+#include "mq_output_stage.h"
 
 #if defined(__ARM_ARCH_7M__)
 
-/* Channel constants, E = -shift >= 1: result = (hi word of P + round - [P < 0] 2^31) >> (E - 1). */
-typedef struct {
-    int64_t round;      /* 2^30 + 2^(30+E) */
-    int32_t multiplier;
-    int32_t right;      /* E - 1 */
-} mq_v7m_rq;
+/* Channel constants, E = -shift >= 1 (mq_output_stage.h, mq_os_channel_hi): result = (hi word of
+ * P + round - [P < 0] 2^31) >> (E - 1). The asm reads round at offset 0, multiplier at 8, right at 12. */
+typedef mq_os_channel_hi mq_v7m_rq;
 
 /* Output constants by value (uint8_t stores alias everything, see the DSP variant). */
 typedef struct {
@@ -41,15 +39,13 @@ typedef struct {
 static inline __attribute__((always_inline)) uint8_t mq_v7m_fin(int32_t acc, const mq_v7m_rq *q,
                                                                 mq_v7m_out os)
 {
-    int64_t s = (int64_t)acc * (int64_t)q->multiplier + q->round;
-    int32_t v;
-    s -= (int64_t)((uint32_t)acc >> 31) << 31;
-    v = (int32_t)(s >> 32) >> q->right;
-    v = v < -32768 ? -32768 : (v > 32767 ? 32767 : v); /* SSAT #16 */
-    v += os.zl;
-    v = v < 0 ? 0 : v;
-    v = (v > os.h ? os.h : v) + os.lo;
-    return os.lut != NULL ? os.lut[(uint8_t)v] : (uint8_t)v;
+    /* the shared output stage: zp = zl + lo, clamp range relative to it [-zl, h - zl] */
+    mq_os_out o;
+    o.zp = os.zl + os.lo;
+    o.lo = -os.zl;
+    o.hi = os.h - os.zl;
+    o.lut = os.lut;
+    return mq_os_finish(mq_os_requant_hi(acc, q), &o);
 }
 
 /*
@@ -241,10 +237,7 @@ typedef void (*mq_v7m_rows_2x2_fn)(const int8_t *, const mq_v7m_rq *, const int3
 
 static void mq_v7m_rq_init(mq_v7m_rq *q, int32_t multiplier, int32_t shift)
 {
-    const int32_t e = -shift; /* >= 1 here */
-    q->multiplier = multiplier;
-    q->right = e - 1;
-    q->round = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e));
+    mq_os_channel_hi_init(q, multiplier, shift); /* shift <= -1 here */
 }
 
 void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
@@ -270,13 +263,13 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     for (g = 0; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
-        const int8_t *wg = p->weights + (size_t)g * group_bytes;
+        const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
         int32_t bias[4] = {0, 0, 0, 0};
         int32_t r;
         int fast = 1;
         for (r = 0; r < rows; r++) {
             const int32_t c = p->per_channel ? c0 + r : 0;
-            bias[r] = p->bias[c0 + r];
+            bias[r] = p->bias.folded[c0 + r];
             fast &= p->shift[c] < 0;
             if (p->per_channel && p->shift[c] < 0) {
                 mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
@@ -286,8 +279,8 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             /* a channel with shift >= 0: this group through the portable kernel (same results) */
             mq_fc_params sub = *p;
             sub.n = rows;
-            sub.weights = wg;
-            sub.bias = p->bias + c0;
+            sub.weights.packed = wg;
+            sub.bias.folded = p->bias.folded + c0;
             if (p->per_channel) {
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;

@@ -48,8 +48,8 @@ void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_ten
     fc->n = (int32_t)p[MQ_P_FC_N];
     fc->k = (int32_t)p[MQ_P_FC_K];
     /* Constant offsets are validated multiples of 16 inside the (4-byte aligned) blob. */
-    fc->weights = (const int8_t *)(const void *)(constants + p[MQ_P_FC_WEIGHTS]);
-    fc->bias = (const int32_t *)(const void *)(constants + p[MQ_P_FC_BIAS]);
+    fc->weights.packed = (const int8_t *)(const void *)(constants + p[MQ_P_FC_WEIGHTS]);
+    fc->bias.folded = (const int32_t *)(const void *)(constants + p[MQ_P_FC_BIAS]);
     fc->multiplier = (const int32_t *)(const void *)(constants + p[MQ_P_FC_MULTIPLIER]);
     fc->shift = (const int32_t *)(const void *)(constants + p[MQ_P_FC_SHIFT]);
     fc->per_channel = (int32_t)p[MQ_P_FC_PER_CHANNEL];
@@ -164,8 +164,8 @@ void mq_op_depthwise_params(const uint8_t *constants, const mq_op_rec *op, const
     dw->out_dtype = (mq_dtype)p[MQ_P_DW_OUT_DTYPE];
     dw->in_zero_point = in->zero_point;
     dw->out_zero_point = (int32_t)p[MQ_P_DW_OUT_ZERO_POINT];
-    dw->weights = (const int8_t *)(const void *)(constants + p[MQ_P_DW_WEIGHTS]);
-    dw->bias = (const int32_t *)(const void *)(constants + p[MQ_P_DW_BIAS]);
+    dw->weights.data = (const void *)(constants + p[MQ_P_DW_WEIGHTS]);
+    dw->bias.folded = (const int32_t *)(const void *)(constants + p[MQ_P_DW_BIAS]);
     dw->multiplier = (const int32_t *)(const void *)(constants + p[MQ_P_DW_QMULT]);
     dw->shift = (const int32_t *)(const void *)(constants + p[MQ_P_DW_SHIFT]);
     dw->per_channel = (int32_t)p[MQ_P_DW_PER_CHANNEL];
