@@ -51,6 +51,7 @@ let package = Package(
             name: "calibrate",
             dependencies: [
                 "MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MQSimulation",
+                "MQTFLiteImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -47,6 +47,19 @@ func roundAway(_ x: Float) -> Int64 {
     return Int64(Double(x).rounded(.toNearestOrAwayFromZero).clamped(-1e6, 1e6))
 }
 
+/// Product of dimensions, nil when one is negative or the product exceeds 2^31 (no overflow trap on
+/// corrupt shapes).
+func elementCount(_ dims: [Int]) -> Int? {
+    var n = 1
+    for d in dims {
+        guard d >= 0 else { return nil }
+        let (p, o) = n.multipliedReportingOverflow(by: d)
+        guard !o, p <= 1 << 31 else { return nil }
+        n = p
+    }
+    return n
+}
+
 private extension Double {
     func clamped(_ lo: Double, _ hi: Double) -> Double { Swift.min(Swift.max(self, lo), hi) }
 }
@@ -106,7 +119,7 @@ private struct Builder {
         guard (1...4).contains(sh.count), sh.allSatisfy({ $0 >= 1 && $0 <= 1 << 24 }) else {
             throw invalid(i, "tensor \(t) '\(tname(t))' has shape \(sh); supported: rank 1..4, every dimension >= 1")
         }
-        guard sh.reduce(1, { $0 * $1 }) <= 1 << 28 else { throw invalid(i, "tensor \(t) '\(tname(t))' is too large") }
+        guard let count = elementCount(sh), count <= 1 << 28 else { throw invalid(i, "tensor \(t) '\(tname(t))' is too large") }
         if model.buffers.indices.contains(g.tensors[t].buffer), !model.buffers[g.tensors[t].buffer].isEmpty {
             throw invalid(i, "tensor \(t) '\(tname(t))' is a constant; this operator needs an activation here")
         }
@@ -122,7 +135,9 @@ private struct Builder {
         let tensor = g.tensors[t]
         let data = model.buffers.indices.contains(tensor.buffer) ? model.buffers[tensor.buffer] : []
         guard !data.isEmpty else { throw invalid(i, "the \(role) (tensor \(t) '\(tname(t))') is not a constant") }
-        let n = shape(t).reduce(1) { $0 * max($1, 0) }
+        guard let n = elementCount(shape(t)), n <= 1 << 28 else {
+            throw invalid(i, "the \(role) (tensor \(t) '\(tname(t))') has an invalid shape \(shape(t))")
+        }
         guard data.count == n * elementSize else {
             throw invalid(i, "the \(role) (tensor \(t) '\(tname(t))') holds \(data.count) bytes; shape \(shape(t)) needs \(n * elementSize)")
         }
@@ -340,10 +355,17 @@ private struct Builder {
                 throw invalid(i, "cannot prepare the softmax for input scale \(tensors[a].qparams.scale) and beta \(beta)")
             }
             emit(i, .softmax(axis: -1, inputMultiplier: mult, inputLeftShift: left, diffMin: diffMin), [a], o)
-        case .logistic, .tanh, .hardSwish:
+        case .hardSwish:
+            let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
+            let qi = tensors[a].qparams, qo = tensors[o].qparams
+            guard let t = TFLiteHardSwish.table(inScale: qi.scale, inZeroPoint: qi.zeroPoint, outScale: qo.scale, outZeroPoint: qo.zeroPoint) else {
+                throw invalid(i, "HARD_SWISH: the output scale is too small for TFLite's int8 kernel (output multiplier >= 1)")
+            }
+            emit(i, .lut(table: t, name: "hard_swish"), [a], o)
+        case .logistic, .tanh:
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
             var d = mq_activation_desc()
-            d.fn = code == .logistic ? MQ_ACT_SIGMOID : (code == .tanh ? MQ_ACT_TANH : MQ_ACT_HARDSWISH)
+            d.fn = code == .logistic ? MQ_ACT_SIGMOID : MQ_ACT_TANH
             let qi = tensors[a].qparams, qo = tensors[o].qparams
             var t = [UInt8](repeating: 0, count: 256)
             guard mq_lut_build(&d, Double(qi.scale), qi.zeroPoint, MQ_DTYPE_INT8, Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, &t) == MQ_OK else {
@@ -504,6 +526,9 @@ private struct Builder {
         guard xs.count == 4, os.count == 4, ws.count == 4, ws[3] == xs[3], ws[0] == os[3], xs[0] == os[0] else {
             throw invalid(i, "shapes input \(xs), weights \(ws), output \(os) are not NHWC / OHWI of one convolution (grouped convolution is not supported)")
         }
+        guard ws[1] >= 1, ws[2] >= 1, ws[1] <= 1 << 12, ws[2] <= 1 << 12, ws[1] * ws[2] * ws[3] <= 1 << 24 else {
+            throw invalid(i, "kernel \(ws[1])x\(ws[2]) over \(ws[3]) channels is out of range")
+        }
         let n = ws[0], k = ws[1] * ws[2] * ws[3]
         let inQ = tensors[x].qparams, outQ = tensors[o].qparams
         let (codes, scales) = try weights(wT, op: i, channels: n, axis: 0)
@@ -530,6 +555,9 @@ private struct Builder {
         let wT = op.inputs[1], ws = shape(wT)
         guard xs.count == 4, os.count == 4, ws.count == 4, ws[0] == 1, ws[3] == os[3], xs[0] == os[0], os[3] % xs[3] == 0 else {
             throw invalid(i, "shapes input \(xs), weights \(ws), output \(os) are not those of a depthwise convolution")
+        }
+        guard ws[1] >= 1, ws[2] >= 1, ws[1] <= 1 << 12, ws[2] <= 1 << 12 else {
+            throw invalid(i, "kernel \(ws[1])x\(ws[2]) is out of range")
         }
         let outC = os[3], mult = outC / xs[3]
         guard opt.depthMultiplier == 0 || Int(opt.depthMultiplier) == mult else {

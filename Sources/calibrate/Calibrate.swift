@@ -10,10 +10,12 @@ import MQPacking
 import MQQuantization
 import MQReport
 import MQSimulation
+import MQTFLiteImport
 
 extension ObserverKind: ExpressibleByArgument {}
 extension ActivationDType: ExpressibleByArgument {}
 extension WeightMethod: ExpressibleByArgument {}
+extension RequantizeRounding: ExpressibleByArgument {}
 
 /// A failure with a message for the user (printed as "error: ...", exit status 1).
 struct UserError: Error, CustomStringConvertible {
@@ -25,14 +27,25 @@ struct UserError: Error, CustomStringConvertible {
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Calibrate and quantize an ONNX float model to int8 and write the packed MicroQuant model.",
+        abstract: "Calibrate and quantize an ONNX float model to int8 (or import an int8 .tflite) and write the packed MicroQuant model.",
         discussion: """
         With no arguments, runs on the bundled example in examples/ (a model and its calibration data) and \
         writes out/<model>.mqm. The packed model runs on the device (csrc/ runtime) and on the host \
         (`swift run simulate`) with the same bytes and the same code.
+
+        An int8 TensorFlow Lite model (.tflite, fully quantized by TFLiteConverter) is imported without \
+        calibration: its quantization parameters are taken from the file, and the packed model computes \
+        what TensorFlow Lite Micro computes (--rounding tflite-micro, the default) or what TensorFlow \
+        Lite's own interpreter computes (--rounding tflite). --data, --observer and the other calibration \
+        options do not apply.
+
+        Examples:
+          swift run calibrate model.onnx --data calib.npy --report out/report
+          swift run calibrate kws_ref_model_int8.tflite -o out/kws.mqm --board nucleo-l4r5zi
+          swift run calibrate ad01_int8.tflite --rounding tflite -o out/ad_litert.mqm
         """)
 
-    @Argument(help: "The float model (.onnx). Default: the bundled example in examples/.")
+    @Argument(help: "The float model (.onnx), or an int8 .tflite to import as it is. Default: the bundled example in examples/.")
     var model: String?
 
     @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0). Give it once: models with one input are supported for now.")
@@ -70,6 +83,9 @@ struct Calibrate: ParsableCommand {
 
     @Option(help: "Check that the model fits boards/<NAME>/board.json (flash and RAM).")
     var board: String?
+
+    @Option(help: "Requantization rounding of an imported .tflite: tflite-micro (double rounding, TensorFlow Lite Micro + CMSIS-NN) or tflite (TensorFlow Lite's own FULLY_CONNECTED rounds once, as ai-edge-litert).")
+    var rounding: RequantizeRounding = .double
 
     @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
     var quiet = false
@@ -167,6 +183,10 @@ struct Calibrate: ParsableCommand {
             log("no model given: using the bundled example \(ex.model) with \(dataPath ?? ex.data)")
         }
         guard let modelPath else { throw UserError("no model") }
+        if modelPath.lowercased().hasSuffix(".tflite") { return try importTFLite(modelPath) }
+        if rounding != .double {
+            throw UserError("--rounding applies to imported .tflite models; a calibrated ONNX model uses double rounding (tflite-micro)")
+        }
         guard let dataPath else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...])") }
 
         // Every output path is checked before the long work (and written atomically at the end).
@@ -260,6 +280,45 @@ struct Calibrate: ParsableCommand {
         }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
+    }
+
+    /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
+    func importTFLite(_ modelPath: String) throws {
+        if data != nil || test != nil || report != nil || evalOutput != nil {
+            throw UserError("\(modelPath) is an int8 TFLite model: it is imported without calibration, so --data, --test, --report and --eval-output do not apply (use `swift run simulate` to run it)")
+        }
+        let bytes: [UInt8]
+        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))) } catch {
+            throw UserError("cannot read model '\(modelPath)': \(error.localizedDescription)")
+        }
+        let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        let qmodel: QuantizedModel
+        do { qmodel = try TFLiteImporter.importModel(bytes: bytes, file: modelPath, name: stem, rounding: rounding) } catch {
+            throw UserError(error.description)
+        }
+        log("model \(modelPath): int8 TFLite, \(qmodel.nodes.count) ops: imported without calibration (quantization parameters from the file), rounding \(rounding.rawValue)")
+        let mplan = MemoryPlanner.plan(qmodel)
+        let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
+            sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: sha256(bytes),
+            calibrationMethod: "imported:tflite rounding:\(rounding.rawValue)"))
+        if let board { try Self.checkBoard(board, packed: packed, log: log) }
+        let outPath = output ?? "out/\(stem).mqm"
+        try AtomicWriter.writeAll([(outPath, Data(packed))])
+        if !quiet { print(Self.importTable(qmodel)) }
+        print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
+    }
+
+    /// One line per op of an imported model: op, output tensor, shape and qparams.
+    static func importTable(_ m: QuantizedModel) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        var lines = [pad("layer", 26) + pad("op", 16) + pad("output", 34) + pad("shape", 18) + "scale, zero point"]
+        for n in m.nodes {
+            let t = m.tensors[n.output]
+            lines.append(pad(n.name, 26) + pad(n.op.kind, 16) + pad(String(t.name.suffix(33)), 34)
+                         + pad("\(t.shape)", 18) + "\(t.qparams.scale), \(t.qparams.zeroPoint)")
+        }
+        lines.append("flash: \(m.constantBytes) bytes of constants; qparams imported from the file (no calibration)")
+        return lines.joined(separator: "\n")
     }
 
     /// The fit check of `simulate --board` (MQSimulation.FitReport): flash = packed model + the runtime

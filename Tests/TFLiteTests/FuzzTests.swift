@@ -5,6 +5,8 @@
 import Foundation
 import Testing
 @testable import MQTFLite
+import MQPacking
+import MQTFLiteImport
 
 /// xorshift64*: deterministic, no Foundation randomness.
 struct FuzzRNG {
@@ -68,8 +70,8 @@ func checkInvariants(_ m: TFLiteModel) -> Bool {
     func mutants(_ name: String, _ seed: UInt64) throws {
         let original = try fixtureBytes("mlperf/\(name).tflite")
         var rng = FuzzRNG(seed: seed)
-        var rejected = 0, accepted = 0
-        let iterations = 1500
+        var rejected = 0, accepted = 0, imported = 0, packed = 0
+        let iterations = 1000
         for i in 0..<iterations {
             var b = original
             for _ in 0...rng.below(3) { b = mutate(b, &rng) }
@@ -77,12 +79,21 @@ func checkInvariants(_ m: TFLiteModel) -> Bool {
                 let m = try TFLiteReader.read(b, file: "mutant\(i)")
                 #expect(checkInvariants(m), "mutant \(i) decoded with an out-of-range index")
                 accepted += 1
+                // the importer, the planner and the packer must not trap on whatever decodes
+                if let q = try? TFLiteImporter.importModel(m, file: "mutant\(i)", name: "m") {
+                    imported += 1
+                    let plan = MemoryPlanner.plan(q)
+                    if (try? Packer.pack(q, plan: plan, metadata: PackMetadata(sourceName: "m", sourceSHA256: [], calibrationMethod: "fuzz"))) != nil {
+                        packed += 1
+                    }
+                }
             } catch {
                 #expect(!error.description.isEmpty)
                 rejected += 1
             }
         }
         #expect(accepted + rejected == iterations)
+        print("fuzz \(name): \(rejected) rejected by the reader, \(accepted) decoded, \(imported) imported, \(packed) packed")
         // Truncations alone are about a sixth of the mutations and always rejected.
         #expect(rejected >= iterations / 10, "only \(rejected) of \(iterations) mutants rejected")
     }
