@@ -100,6 +100,22 @@ public struct FloatExecutor: Sendable {
                 y = x
                 let op = node.op
                 y.withUnsafeMutableBufferPointer { p in applyActivation(op, p) }
+            case .conv(let c):
+                y = Self.conv(x, inShape: inShapes[0], outShape: outShape, batch: batch, c)
+            case .averagePool(let p):
+                y = Self.pool(x, inShape: inShapes[0], outShape: outShape, batch: batch, p, isMax: false)
+            case .maxPool(let p):
+                y = Self.pool(x, inShape: inShapes[0], outShape: outShape, batch: batch, p, isMax: true)
+            case .mean(let axes):
+                y = Self.mean(x, shape: inShapes[0], axes: axes, batch: batch)
+            case let .pad(before, after, value):
+                y = Self.pad(x, shape: inShapes[0], before: before, after: after, value: value, batch: batch)
+            case .concat(let axis):
+                y = Self.concat(node.inputs.map { env[$0]! }, shapes: inShapes, axis: axis, batch: batch)
+            case .mul:
+                y = Self.mul(x, env[node.inputs[1]]!, aShape: inShapes[0], bShape: inShapes[1], batch: batch)
+            case let .affine(scale, shift):
+                y = Self.affine(x, shape: inShapes[0], scale: scale, shift: shift)
             }
             precondition(y.count == batch * outShape.reduce(1, *), "executor bug: \(node.name) produced \(y.count) values")
             // Release dead inputs before storing the output (keeps peak memory low).

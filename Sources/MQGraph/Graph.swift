@@ -152,6 +152,24 @@ public enum Op: Sendable, Hashable {
     case softmax(axis: Int)
     /// Copy (ONNX Identity / Dropout in inference). Kept only where it names a graph output.
     case identity
+    /// KxK or depthwise convolution, NHWC input and output (ONNX Conv other than 1x1 group 1).
+    case conv(Conv2D)
+    /// Average pooling, NHWC (ONNX AveragePool).
+    case averagePool(Pool2D)
+    /// Max pooling, NHWC; padded taps are ignored (ONNX MaxPool).
+    case maxPool(Pool2D)
+    /// Mean over `axes` (sorted, distinct), kept as size-1 dimensions (ONNX GlobalAveragePool,
+    /// ReduceMean; the device runs axes [1, 2] of NHWC).
+    case mean(axes: [Int])
+    /// Constant padding: `before[d]` / `after[d]` elements of `value` on each side of dimension d.
+    case pad(before: [Int], after: [Int], value: Float)
+    /// Concatenation of all inputs (one or more) along `axis`.
+    case concat(axis: Int)
+    /// Elementwise product of two activations; the second may broadcast (`Op.mulBroadcast`).
+    case mul
+    /// y = x * scale[c] + shift[c] over the last axis c (scale / shift [C] or [1]; nil = 1 / 0): an
+    /// activation times / plus a constant that cannot be folded into a preceding layer.
+    case affine(scale: ConstantTensor?, shift: ConstantTensor?)
 
     /// Short name for messages and reports ("fullyConnected", "conv1x1", "relu", ...).
     public var kind: String {
@@ -171,13 +189,24 @@ public enum Op: Sendable, Hashable {
         case .transpose: return "transpose"
         case .softmax: return "softmax"
         case .identity: return "identity"
+        case .conv(let c): return c.isDepthwise ? "depthwiseConv" : "conv"
+        case .averagePool: return "averagePool"
+        case .maxPool: return "maxPool"
+        case .mean: return "mean"
+        case .pad: return "pad"
+        case .concat: return "concat"
+        case .mul: return "mul"
+        case .affine: return "affine"
         }
     }
 
-    /// Number of activation inputs the op takes (2 for `add`, 1 otherwise).
+    /// Number of activation inputs the op takes (2 for `add` and `mul`, 1 otherwise; `concat`: any
+    /// number >= 1, reported as 1 here and checked by `outputShape`).
     public var inputCount: Int {
-        if case .add = self { return 2 }
-        return 1
+        switch self {
+        case .add, .mul: return 2
+        default: return 1
+        }
     }
 
     /// True for ops applied independently to every element (output shape = input shape, one input).
@@ -191,7 +220,9 @@ public enum Op: Sendable, Hashable {
     /// Output shape for the given input shapes, or a `GraphError.shape` explaining the mismatch.
     /// `node` is only used in messages.
     public func outputShape(inputs: [[Int]], node: String) throws -> [Int] {
-        guard inputs.count == inputCount else {
+        if case .concat = self {
+            guard !inputs.isEmpty else { throw GraphError.malformed("node '\(node)' (concat) has no input") }
+        } else if inputs.count != inputCount {
             throw GraphError.malformed("node '\(node)' (\(kind)) takes \(inputCount) input(s), has \(inputs.count)")
         }
         let x = inputs[0]
@@ -239,6 +270,8 @@ public enum Op: Sendable, Hashable {
             return x
         case .relu, .clip, .sigmoid, .silu, .hardSigmoid, .hardSwish, .tanh, .gelu, .identity:
             return x
+        case .conv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .affine:
+            return try convSetOutputShape(inputs: inputs, fail: fail)
         }
     }
 }
@@ -296,6 +329,9 @@ public struct Graph: Sendable, Hashable {
     public var nodes: [Node]
     /// Shape of every tensor (graph inputs and every node output), filled by `inferShapes()`.
     public var shapes: [String: [Int]]
+    /// Quantization parameters given by the model itself (ONNX QDQ: QuantizeLinear / DequantizeLinear pairs), by
+    /// tensor name; empty for a float model. The quantizer takes them instead of calibrating.
+    public var quantization: [String: TensorQuantization] = [:]
 
     /// Creates a graph and infers all shapes; throws if it is malformed (see `validate()`).
     public init(name: String, inputs: [TensorInfo], outputs: [TensorInfo], nodes: [Node]) throws {
@@ -380,6 +416,8 @@ extension Op {
         switch self {
         case .fullyConnected(let fc): return [fc.weight] + (fc.bias.map { [$0] } ?? [])
         case .conv1x1(let c): return [c.weight] + (c.bias.map { [$0] } ?? [])
+        case .conv(let c): return [c.weight] + (c.bias.map { [$0] } ?? [])
+        case .affine(let a, let b): return [a, b].compactMap { $0 }
         default: return []
         }
     }
@@ -400,6 +438,23 @@ func elementCountFits(_ shape: [Int]) -> Bool {
 
 /// "[1, 3, 8, 8]"-style rendering of a shape.
 public func shapeString(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+
+/// Per-tensor quantization parameters read from a model (real = (code - zeroPoint) * scale).
+public struct TensorQuantization: Sendable, Hashable {
+    public var scale: Float
+    public var zeroPoint: Int32
+    /// int8 codes (true) or uint8 (false).
+    public var signed: Bool
+    /// Node that gave them (the QuantizeLinear), for messages.
+    public var node: String
+
+    public init(scale: Float, zeroPoint: Int32, signed: Bool, node: String) {
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+        self.signed = signed
+        self.node = node
+    }
+}
 
 /// What a model output most likely is, from its number of values per sample; decides which accuracy
 /// figure the report (`calibrate`) and `simulate --reference` print besides SQNR.

@@ -24,10 +24,11 @@ public enum ImportError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The ONNX operators the importer accepts (some only inside a pattern).
     public static let supportedOps: [String] = [
-        "Add", "BatchNormalization", "Clip", "Constant", "Conv (1x1)",
-        "Div/Mul/Sub (by a constant after Conv/Gemm/MatMul, folded; Mul also as SiLU x*sigmoid(x); GELU/Erf pattern)",
-        "Dropout", "Erf (in the GELU/Erf pattern)", "Flatten", "Gelu", "Gemm", "HardSigmoid", "HardSwish", "Identity", "MatMul", "Relu", "Reshape", "Sigmoid", "Softmax", "Tanh", "Transpose",
-        "Shape, Gather, Unsqueeze, Squeeze, Concat, Cast (constant shape computations only)",
+        "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv (group 1 or depthwise)",
+        "Div/Mul/Sub (by a per-channel or scalar constant; Mul also of two activations, SiLU, HardSwish and GELU/Erf patterns)",
+        "Dropout", "Erf (in the GELU/Erf pattern)", "Flatten", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish",
+        "Identity", "MatMul", "MaxPool", "Pad (constant)", "ReduceMean", "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Tanh", "Transpose", "Unsqueeze",
+        "Shape, Gather, Cast (constant shape computations only)",
     ]
 
     public var description: String {

@@ -71,6 +71,8 @@ public enum ONNXImporter {
 struct Const {
     var shape: [Int]
     var values: [Double]
+    /// ONNX TensorProto data type when read from a tensor (2 = UINT8, 3 = INT8, ...), 0 otherwise.
+    var elemType: Int32 = 0
     var count: Int { values.count }
     var floats: [Float] { values.map { Float($0) } }
 }
@@ -163,6 +165,8 @@ struct Converter {
     var cache: [String: String] = [:]          // "value|perm" -> materialized IR tensor
     var consumers: [String: Int] = [:]         // ONNX consumer count (+1 for graph outputs)
     var graphOutputs: Set<String> = []
+    var qdqAnnotations: [String: TensorQuantization] = [:]   // IR tensor -> qparams of a QuantizeLinear (QDQImport.swift)
+    var quantizedValues: [String: TensorQuantization] = [:]  // ONNX value -> qparams, for QuantizeLinear outputs
 
     init(file: String, opset: Int) {
         self.file = file
@@ -235,6 +239,7 @@ struct Converter {
             var graph = try Graph(name: name, inputs: inputs, outputs: outputs, nodes: result)
             try foldTransposeIntoFullyConnected(&graph)
             try transposesToReshapes(&graph)
+            graph.quantization = qdqAnnotations.filter { graph.shapes[$0.key] != nil }
             return graph
         } catch let e as GraphError {
             throw ImportError.graph(e)
@@ -291,7 +296,7 @@ struct Converter {
             throw bad("data type \(t.dataType) is not supported (float32, float64 and integer tensors are)")
         }
         guard values.count == n else { throw bad("has \(values.count) values, expected \(n)") }
-        return Const(shape: shape, values: values)
+        return Const(shape: shape, values: values, elemType: Int32(t.dataType))
     }
 
     func constantNode(_ o: ONode) throws -> Const {
@@ -389,6 +394,17 @@ struct Converter {
             let gelu = ONode(name: ns[last]!.name, opType: "Gelu", domain: "", inputs: [x], outputs: [y], attrs: [:])
             for r in removed { ns[r] = nil }
             ns[last] = gelu
+        }
+        // HardSwish: Mul(x, HardSigmoid(x)) with alpha 1/6, beta 0.5 (torch before opset 14).
+        for mi in ns.indices {
+            guard let m = ns[mi], m.opType == "Mul", m.inputs.count == 2 else { continue }
+            for (a, b) in [(m.inputs[0], m.inputs[1]), (m.inputs[1], m.inputs[0])] {
+                guard let si = producerIndex(b), let s = ns[si], s.opType == "HardSigmoid", s.input(0) == a,
+                      abs(s.float("alpha", 0.2) - 1 / 6) < 1e-6, abs(s.float("beta", 0.5) - 0.5) < 1e-6 else { continue }
+                ns[mi] = ONode(name: m.name, opType: "HardSwish", domain: "", inputs: [a], outputs: m.outputs, attrs: [:])
+                if single(b) == mi { ns[si] = nil }
+                break
+            }
         }
         // SiLU: Mul(x, Sigmoid(x)).
         for mi in ns.indices {
@@ -520,6 +536,13 @@ struct Converter {
             consts[o.outputs[0]] = try foldConstant(o)
             return
         }
+        if ["Unsqueeze", "Squeeze", "Concat"].contains(o.opType), o.inputs.indices.contains(where: { i in o.input(i).map { shapes[$0] != nil } ?? false }) {
+            switch o.opType {
+            case "Concat": try convertConcat(o)
+            default: try convertSqueezeActivation(o)
+            }
+            return
+        }
         if ["Gather", "Unsqueeze", "Squeeze", "Concat", "Cast"].contains(o.opType) {
             guard firstIsConst, o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }) else {
                 throw unsupported(o, "\(o.opType) is supported only on constants (shape computations such as x.view(x.size(0), -1))")
@@ -575,7 +598,15 @@ struct Converter {
             try reshape(o, x, [s[..<a].reduce(1, *), s[a...].reduce(1, *)])
         case "Gemm": try convertGemm(o)
         case "MatMul": try convertMatMul(o)
-        case "Conv": try convertConv(o)
+        case "Conv": try convertConvAny(o)
+        case "AveragePool": try convertPool(o, isMax: false)
+        case "MaxPool": try convertPool(o, isMax: true)
+        case "GlobalAveragePool": try convertGlobalPool(o, isMax: false)
+        case "GlobalMaxPool": try convertGlobalPool(o, isMax: true)
+        case "ReduceMean": try convertReduceMean(o)
+        case "Pad": try convertPad(o)
+        case "QuantizeLinear": try convertQuantizeLinear(o)
+        case "DequantizeLinear": try convertDequantizeLinear(o)
         case "BatchNormalization": try convertBatchNorm(o)
         case "Add": try convertAdd(o)
         case "Mul", "Div", "Sub":
@@ -623,11 +654,13 @@ struct Converter {
         return out
     }
 
-    mutating func reshape(_ o: ONode, _ x: String, _ target: [Int]) throws {
+    /// Defines `value` (default: the node's first output) as `x` reshaped to `target` (ONNX layout).
+    mutating func reshape(_ o: ONode, _ x: String, _ target: [Int], name: String? = nil, value: String? = nil) throws {
         let t = try plain(x)
-        let out = irName(o.outputs[0], identityPerm(target.count))
-        try emit(name: o.name, op: .reshape(shape: target), inputs: [t], output: out)
-        define(o.outputs[0], shape: target, repr: Repr(tensor: out, perm: identityPerm(target.count)))
+        let v = value ?? o.outputs[0]
+        let out = irName(v, identityPerm(target.count))
+        try emit(name: name ?? o.name, op: .reshape(shape: target), inputs: [t], output: out)
+        define(v, shape: target, repr: Repr(tensor: out, perm: identityPerm(target.count)))
     }
 
     func foldConstant(_ o: ONode) throws -> Const {
@@ -858,7 +891,7 @@ struct Converter {
               let i = nodes.lastIndex(where: { $0.output == r.tensor }) else { return nil }
         guard !nodes.contains(where: { $0.inputs.contains(r.tensor) }) else { return nil }
         switch nodes[i].op {
-        case .fullyConnected, .conv1x1: return i
+        case .fullyConnected, .conv1x1, .conv: return i
         default: return nil
         }
     }
@@ -867,7 +900,7 @@ struct Converter {
     /// names its output after the ONNX value `newValue`.
     mutating func foldAffine(node i: Int, scale: [Float]?, shift: [Float], from value: String, into newValue: String) {
         func apply(_ w: inout ConstantTensor, _ b: inout ConstantTensor?) {
-            let (n, k) = (w.shape[0], w.shape[1])
+            let n = w.shape[0], k = w.shape.dropFirst().reduce(1, *)
             var bias = b?.data ?? [Float](repeating: 0, count: n)
             for o in 0..<n {
                 if let scale {
@@ -885,6 +918,9 @@ struct Converter {
         case .conv1x1(var c):
             apply(&c.weight, &c.bias)
             nodes[i].op = .conv1x1(c)
+        case .conv(var c):
+            apply(&c.weight, &c.bias)
+            nodes[i].op = .conv(c)
         default:
             preconditionFailure("foldAffine on a non-layer node")
         }
@@ -899,6 +935,7 @@ struct Converter {
     func layerChannels(_ i: Int, valueShape: [Int]) -> (axis: Int, n: Int) {
         switch nodes[i].op {
         case .conv1x1(let c): return (1, c.outChannels)
+        case .conv(let c): return (1, c.outChannels)
         case .fullyConnected(let fc): return (valueShape.count - 1, fc.outFeatures)
         default: return (0, 0)
         }
@@ -911,11 +948,10 @@ struct Converter {
         if o.outputs.count > 1, o.outputs[1...].contains(where: { !$0.isEmpty && (consumers[$0] ?? 0) > 0 }) {
             throw unsupported(o, "training-mode outputs (running mean/var) are not supported")
         }
-        guard let i = foldableLayer(x) else {
-            throw unsupported(o, "BatchNormalization must directly follow a Conv/Gemm/MatMul whose output it alone reads, so it can be folded into that layer's weights")
-        }
-        let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
-        guard axis == 1 else { throw unsupported(o, "the channel axis (1) is not the features axis of the preceding layer (input \(shapeString(shapes[x]!)))") }
+        let xs = shapes[x]!
+        guard xs.count >= 2 else { throw unsupported(o, "input \(shapeString(xs)) has no channel axis") }
+        let foldInto = foldableLayer(x).flatMap { i in layerChannels(i, valueShape: xs).axis == 1 ? i : nil }
+        let n = xs[1]
         guard [gamma, beta, mean, vars].allSatisfy({ $0.count == n }) else { throw unsupported(o, "parameters must have \(n) values (one per channel)") }
         guard eps.isFinite, eps >= 0 else { throw unsupported(o, "epsilon \(eps) must be a finite number >= 0") }
         var scale = [Float](), shift = [Float]()
@@ -930,29 +966,46 @@ struct Converter {
             scale.append(Float(sc))
             shift.append(Float(beta.values[c] - mean.values[c] * sc))
         }
+        guard let i = foldInto else {
+            // No layer to fold into (e.g. after a residual Add or on the input): a per-channel affine op.
+            let cs = [n] + [Int](repeating: 1, count: xs.count - 2)
+            try emitAffine(o, x, scale: Const(shape: cs, values: scale.map(Double.init)), shift: Const(shape: cs, values: shift.map(Double.init)))
+            return
+        }
         foldAffine(node: i, scale: scale, shift: shift, from: x, into: o.outputs[0])
     }
 
-    /// Mul / Div / Sub of a layer output by a per-channel constant: folded into the layer
-    /// (x * c, x / c, x - c, c - x is not supported). Mul of two activations is only supported as SiLU.
+    /// Mul / Div / Sub with a per-channel or scalar constant: folded into the preceding layer when
+    /// possible (x * c, x / c, x - c), else an `affine` op (also c - x). Mul of two activations: `mul`.
     mutating func convertConstantAffine(_ o: ONode) throws {
         guard o.inputs.count == 2 else { throw unsupported(o, "needs two inputs") }
         let c0 = consts[o.inputs[0]], c1 = consts[o.inputs[1]]
+        if c0 == nil && c1 == nil {
+            if o.opType == "Mul" { try convertMulActivations(o); return }
+            throw unsupported(o, "\(o.opType) of two activations is not supported (only with a constant operand, or inside the GELU/Erf pattern)")
+        }
         if let c = c0 ?? c1 { try checkFinite(c, name: c0 != nil ? o.inputs[0] : o.inputs[1], o, "constant operand") }
         guard (c0 == nil) != (c1 == nil), let c = c0 ?? c1 else {
-            if o.opType == "Mul" {
-                throw unsupported(o, "Mul of two activations is supported only as the SiLU pattern x * Sigmoid(x) (or inside the GELU/Erf pattern)")
-            }
-            throw unsupported(o, "\(o.opType) is supported only with one constant operand right after a Conv/Gemm/MatMul (folded into it), or inside the GELU/Erf pattern")
+            throw unsupported(o, "\(o.opType) of two constants is not supported")
         }
-        guard o.opType == "Mul" || c1 != nil else { throw unsupported(o, "constant \(o.opType == "Sub" ? "minus" : "divided by") an activation is not supported") }
+        if o.opType == "Div" && c1 == nil { throw unsupported(o, "a constant divided by an activation is not supported") }
         let x = try act(o, c0 == nil ? 0 : 1)
-        guard let i = foldableLayer(x) else {
-            throw unsupported(o, "\(o.opType) by a constant must directly follow a Conv/Gemm/MatMul whose output it alone reads (it is folded into that layer)")
+        let fold: (Int, Int, [Float])? = foldableLayer(x).flatMap { i in
+            let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
+            return channelVector(c, shape: shapes[x]!, channelAxis: axis, n: n).map { (i, n, $0) }
         }
-        let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
-        guard let v = channelVector(c, shape: shapes[x]!, channelAxis: axis, n: n) else {
-            throw unsupported(o, "constant \(shapeString(c.shape)) is not per-channel for \(shapeString(shapes[x]!))")
+        guard let (i, n, v) = fold, o.opType != "Sub" || c1 != nil else {
+            // Not after a layer: y = x * scale + shift per channel or scalar.
+            switch o.opType {
+            case "Mul": try emitAffine(o, x, scale: c, shift: nil)
+            case "Div":
+                guard !c.values.contains(0) else { throw unsupported(o, "division by zero") }
+                try emitAffine(o, x, scale: Const(shape: c.shape, values: c.values.map { 1 / $0 }), shift: nil)
+            default:  // Sub: x - c, or c - x
+                if c1 != nil { try emitAffine(o, x, scale: nil, shift: Const(shape: c.shape, values: c.values.map { -$0 })) }
+                else { try emitAffine(o, x, scale: nil, shift: c, negate: true) }
+            }
+            return
         }
         switch o.opType {
         case "Mul": foldAffine(node: i, scale: v, shift: [Float](repeating: 0, count: n), from: x, into: o.outputs[0])
@@ -970,14 +1023,14 @@ struct Converter {
         if let c = c0 ?? c1 {
             try checkFinite(c, name: c0 != nil ? o.inputs[0] : o.inputs[1], o, "bias")
             let x = try act(o, c0 == nil ? 0 : 1)
-            guard let i = foldableLayer(x) else {
-                throw unsupported(o, "a constant Add must directly follow a Conv/Gemm/MatMul whose output it alone reads (it is folded into that layer's bias)")
+            if let i = foldableLayer(x) {
+                let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
+                if let v = channelVector(c, shape: shapes[x]!, channelAxis: axis, n: n) {
+                    foldAffine(node: i, scale: nil, shift: v, from: x, into: o.outputs[0])
+                    return
+                }
             }
-            let (axis, n) = layerChannels(i, valueShape: shapes[x]!)
-            guard let v = channelVector(c, shape: shapes[x]!, channelAxis: axis, n: n) else {
-                throw unsupported(o, "constant \(shapeString(c.shape)) is not a per-channel bias for \(shapeString(shapes[x]!))")
-            }
-            foldAffine(node: i, scale: nil, shift: v, from: x, into: o.outputs[0])
+            try emitAffine(o, x, scale: nil, shift: c)
             return
         }
         let a = try act(o, 0), b = try act(o, 1)

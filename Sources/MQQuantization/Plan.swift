@@ -43,6 +43,16 @@ public struct PlannedOp: Sendable {
         case view(Node)
         case transpose(Node, perm: [Int])
         case softmax(Node, axis: Int)
+        /// Average / max pooling (output qparams = input qparams).
+        case pool(Node)
+        /// Mean over H, W, optionally with a fused clamp.
+        case mean(Node, clamp: Node?)
+        /// Constant pad with the zero point (pad value 0.0; output qparams = input qparams).
+        case pad(Node)
+        /// Concatenation; inputs share the output's qparams (`inherits`).
+        case concat(Node)
+        /// Elementwise multiply of two activations, optionally with a fused clamp.
+        case mul(Node, clamp: Node?)
     }
     /// The op kind and the float nodes it covers.
     public var kind: Kind
@@ -82,6 +92,7 @@ public struct QuantizationPlan: Sendable {
         var fixed: [String] = []
         var inherits: [String: String] = [:]
         var consumed = Set<String>()   // node names already fused
+        var concats: [Node] = []
 
         func isClamp(_ op: Op) -> Bool {
             switch op { case .relu, .clip: return true; default: return false }
@@ -95,7 +106,7 @@ public struct QuantizationPlan: Sendable {
 
         for node in graph.nodes where !consumed.contains(node.name) {
             switch node.op {
-            case .fullyConnected, .conv1x1:
+            case .fullyConnected, .conv1x1, .conv, .affine:
                 var clamp: Node? = nil
                 var act: Node? = nil
                 var cur = node.output
@@ -135,6 +146,40 @@ public struct QuantizationPlan: Sendable {
             case .transpose(let perm):
                 inherits[node.output] = node.inputs[0]
                 ops.append(PlannedOp(kind: .transpose(node, perm: perm), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .averagePool(let p), .maxPool(let p):
+                if p.countIncludePad {
+                    throw QuantizationError.unsupported(node: node.name, reason: "average pooling that counts padded taps (count_include_pad = 1 with padding) has no int8 kernel; the device divides by the taps inside the input")
+                }
+                inherits[node.output] = node.inputs[0]
+                ops.append(PlannedOp(kind: .pool(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .pad(_, _, let value):
+                guard value == 0 else {
+                    throw QuantizationError.unsupported(node: node.name, reason: "constant pad value \(value): the device pads with the zero point (value 0.0) only")
+                }
+                inherits[node.output] = node.inputs[0]
+                ops.append(PlannedOp(kind: .pad(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+            case .mean(let axes):
+                guard let s = graph.shapes[node.inputs[0]], s.count == 4, axes == [1, 2] else {
+                    throw QuantizationError.unsupported(node: node.name, reason: "mean over axes \(axes) of \(shapeString(graph.shapes[node.inputs[0]] ?? [])); the device averages H, W (axes 1, 2) of an NHWC tensor")
+                }
+                fallthrough
+            case .mul:
+                var clamp: Node? = nil
+                var cur = node.output
+                if fusable(cur), let next = byInput[cur], isClamp(next.op) {
+                    clamp = next
+                    cur = next.output
+                    consumed.insert(next.name)
+                }
+                observed.append(cur)
+                let kind: PlannedOp.Kind
+                if case .mul = node.op { kind = .mul(node, clamp: clamp) } else { kind = .mean(node, clamp: clamp) }
+                ops.append(PlannedOp(kind: kind, inputs: node.inputs, output: cur, lutInput: nil,
+                                     fused: [node.name] + (clamp.map { [$0.name] } ?? [])))
+            case .concat:
+                observed.append(node.output)
+                concats.append(node)
+                ops.append(PlannedOp(kind: .concat(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .softmax(let axis):
                 fixed.append(node.output)
                 ops.append(PlannedOp(kind: .softmax(node, axis: axis), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
@@ -144,6 +189,24 @@ public struct QuantizationPlan: Sendable {
             if let s = graph.shapes[t], s.count > 4 {
                 throw QuantizationError.unsupported(node: graph.producer(of: t)?.name ?? t,
                                                     reason: "tensor '\(t)' has rank \(s.count) \(shapeString(s)); the device supports rank 1..4")
+            }
+        }
+        // Concat inputs take the concat output's qparams (the output's range covers every input), so the
+        // kernel only copies: the tensor each input's qparams come from inherits from the concat output.
+        func source(_ t: String) -> String {
+            var cur = t
+            while let up = inherits[cur] { cur = up }
+            return cur
+        }
+        for c in concats {
+            for t in c.inputs {
+                let src = source(t)
+                if src == source(c.output) { continue }
+                guard let idx = observed.firstIndex(of: src) else {
+                    throw QuantizationError.unsupported(node: c.name, reason: "input '\(t)' of the concatenation has fixed qparams (\(fixed.contains(src) ? "sigmoid/softmax output" : "shared with another concatenation")); a requantize before the concat is not implemented yet")
+                }
+                observed.remove(at: idx)
+                inherits[src] = c.output
             }
         }
         self.ops = ops

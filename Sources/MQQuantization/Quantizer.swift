@@ -121,6 +121,7 @@ public enum Quantizer {
     /// outputs fixed (mq_sigmoid_output_qparams), views inherit.
     public static func assignQParams(graph: Graph, plan: QuantizationPlan, observers: [String: Observer],
                                      dtype: ActivationDType) throws -> [String: (QParams, QParamsOrigin)] {
+        if !graph.quantization.isEmpty { return try qdqQParams(graph: graph, plan: plan, dtype: dtype) }
         var out: [String: (QParams, QParamsOrigin)] = [:]
         for t in plan.observed {
             guard let o = observers[t] else { throw QuantizationError.internalError("no observer for '\(t)'") }
@@ -184,6 +185,17 @@ public enum Quantizer {
                     requantTo = tensors[out].qparams
                 }
                 var mean: LayerInputMean? = nil
+                var gemmLike = false
+                switch layer.op { case .fullyConnected, .conv1x1: gemmLike = true; default: break }
+                if !gemmLike {
+                    // KxK / depthwise convolution and affine layers (ConvQuantizer.swift); bias correction
+                    // covers fully connected and 1x1 layers only.
+                    var lut: [UInt8]? = nil
+                    if let act { lut = try buildLUT(act.op, node: act.name, inQ: requantTo, outQ: tensors[out].qparams) }
+                    op = try ConvQuantizer.layer(layer, inShape: tensors[ins[0]].shape, inQ: inQ, outQ: requantTo, clamp: clamp?.op,
+                                                 lut: lut, lutName: act?.op.kind, weights: weights)
+                    break
+                }
                 if weights.biasCorrection {
                     guard let m = layerInputMeans?[layer.name] else {
                         throw QuantizationError.internalError("bias correction: no calibration input mean for layer '\(layer.name)'")
@@ -212,6 +224,8 @@ public enum Quantizer {
                 op = .reshape
             case .transpose(_, let perm):
                 op = .transpose(perm: perm)
+            case .pool, .mean, .pad, .concat, .mul:
+                op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out])
             case .softmax(let node, let axis):
                 var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
                 try check(mq_softmax_prepare(Double(tensors[ins[0]].qparams.scale), 1.0, &mult, &left, &diffMin),
@@ -252,6 +266,10 @@ public enum Quantizer {
         switch layer.op {
         case .fullyConnected(let fc): weight = fc.weight; bias = fc.bias
         case .conv1x1(let c): weight = c.weight; bias = c.bias; conv = c
+        case .conv(let c):
+            // OHWI rows [out, kh * kw * in]: the GEMM of mq_conv
+            weight = ConstantTensor(shape: [c.outChannels, c.weight.elementCount / max(c.outChannels, 1)], data: c.weight.data)
+            bias = c.bias
         default: throw QuantizationError.internalError("prepareGemm on \(layer.op.kind)")
         }
         let n = weight.shape[0], k = weight.shape[1]

@@ -48,7 +48,7 @@ struct Calibrate: ParsableCommand {
     @Argument(help: "The float model (.onnx), or an int8 .tflite to import as it is. Default: the bundled example in examples/.")
     var model: String?
 
-    @Option(name: .long, help: "Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0). Give it once: models with one input are supported for now.")
+    @Option(name: .long, help: ArgumentHelp("Calibration data: a float32 .npy [N, sample shape...] or a directory of .npy files (concatenated along axis 0); for a model with several inputs, repeat as --data NAME=FILE.npy per input, or give one .npz with one array per input name.", valueName: "file|NAME=file|file.npz"))
     var data: [String] = []
 
     @Option(name: [.short, .customLong("output")], help: "Output packed model. Default: out/<model>.mqm.")
@@ -72,8 +72,8 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write report.json and report.html into this directory.")
     var report: String?
 
-    @Option(help: "Evaluation data for the SQNR report (.npy); default: the calibration data.")
-    var test: String?
+    @Option(help: ArgumentHelp("Evaluation data for the SQNR report, in the forms of --data (repeat NAME=FILE.npy per input, or one .npz); default: the calibration data.", valueName: "file|NAME=file|file.npz"))
+    var test: [String] = []
 
     @Option(help: "Samples used for the SQNR evaluation (>= 1).")
     var evalSamples: Int = 256
@@ -97,11 +97,14 @@ struct Calibrate: ParsableCommand {
             throw ValidationError("--percentile must be a number in (0, 100] (the percent of values kept, e.g. 99.99), not \(percentile)")
         }
         guard evalSamples >= 1 else { throw ValidationError("--eval-samples must be an integer >= 1, not \(evalSamples)") }
-        if data.count > 1 {
-            throw ValidationError("--data was given \(data.count) times (\(data.joined(separator: ", "))): calibrate supports models with one input for now and would use only one of them; give one .npy file, or a directory of .npy files (concatenated along axis 0)")
+        for (opt, specs) in [("--data", data), ("--test", test)] where specs.count > 1 {
+            if let plain = specs.first(where: { !$0.contains("=") && !$0.hasSuffix(".npz") }) {
+                throw ValidationError("\(opt) was given \(specs.count) times and '\(plain)' names no input: with several, each must be NAME=FILE.npy for one model input (or give one .npz with an array per input name)")
+            }
         }
-        let paths: [(String, String?)] = [("MODEL", model), ("--data", data.first), ("-o/--output", output), ("--report", report),
-                                          ("--test", test), ("--eval-output", evalOutput), ("--board", board)]
+        var paths: [(String, String?)] = [("MODEL", model), ("-o/--output", output), ("--report", report),
+                                          ("--eval-output", evalOutput), ("--board", board)]
+        paths += data.map { ("--data", $0) } + test.map { ("--test", $0) }
         for (name, value) in paths where value?.isEmpty == true {
             throw ValidationError("\(name) is an empty string: give a path\(name == "--board" ? " (a board name)" : "")")
         }
@@ -137,22 +140,50 @@ struct Calibrate: ParsableCommand {
         return ("\(dir)/\(s).onnx", "\(dir)/\(s)_calib.npy")
     }
 
-    /// Loads a data set for the model's single input; NaN/Inf are an error naming the file, the sample
-    /// and the flat index (checked here, before any long work).
-    static func loadData(_ path: String, option: String, graph: Graph) throws -> CalibrationData {
-        let arr = try NumPy.load(path: path)
-        let values = arr.floats()
-        let data: CalibrationData
+    /// Loads a data set: one FILE.npy / directory (a single-input model), NAME=FILE.npy per input, or FILE.npz
+    /// with one array per input name. NaN/Inf are an error naming the file, the input, the sample and the flat
+    /// index (checked here, before any long work).
+    static func loadData(_ specs: [String], option: String, graph: Graph) throws -> CalibrationData {
+        let inputNames = Set(graph.inputs.map(\.name))
+        func named(_ spec: String) -> (String, String)? {
+            guard let eq = spec.firstIndex(of: "=") else { return nil }
+            let name = String(spec[..<eq])
+            return inputNames.contains(name) ? (name, String(spec[spec.index(after: eq)...])) : nil
+        }
+        var arrays: [(name: String, values: [Float], shape: [Int], file: String)] = []
+        for spec in specs {
+            if let (name, path) = named(spec) {
+                let arr = try NumPy.load(path: path)
+                arrays.append((name, arr.floats(), arr.shape, path))
+            } else if spec.hasSuffix(".npz") {
+                for (name, arr) in try NumPy.readNPZ(contentsOf: URL(fileURLWithPath: spec)) {
+                    arrays.append((name, arr.floats(), arr.shape, "\(spec):\(name)"))
+                }
+            } else if specs.count == 1 {
+                guard graph.inputs.count == 1 else {
+                    let names = graph.inputs.map { "'\($0.name)' \(shapeString($0.shape))" }.joined(separator: ", ")
+                    throw UserError("\(option) \(spec): the model has \(graph.inputs.count) inputs (\(names)); give \(option) NAME=FILE.npy once per input, or one .npz with one array per input name")
+                }
+                let arr = try NumPy.load(path: spec)
+                arrays.append((graph.inputs[0].name, arr.floats(), arr.shape, spec))
+            } else {
+                throw UserError("\(option) '\(spec)': with several data arguments each must be NAME=FILE.npy naming a model input (\(graph.inputs.map(\.name).joined(separator: ", "))) or an .npz with one array per input")
+            }
+        }
+        for a in arrays {
+            let per = max(a.shape.dropFirst().reduce(1, *), 1)
+            if let bad = a.values.firstIndex(where: { !$0.isFinite }) {
+                throw UserError("\(option) \(a.file): sample \(bad / per) holds \(a.values[bad]) (flat index \(bad), value \(bad % per) of the sample); the data must be finite numbers")
+            }
+        }
         do {
-            data = try CalibrationData.single(graph: graph, values: values, shape: arr.shape)
+            if arrays.count == 1 && graph.inputs.count == 1 {
+                return try CalibrationData.single(graph: graph, values: arrays[0].values, shape: arrays[0].shape)
+            }
+            return try CalibrationData.named(graph: graph, arrays: arrays.map { ($0.name, $0.values, $0.shape) }, source: specs.joined(separator: " "))
         } catch let e as QuantizationError {
-            throw UserError("\(option) \(path): \(e)")
+            throw UserError("\(option) \(specs.joined(separator: " ")): \(e)")
         }
-        let per = max(graph.inputs[0].elementCount, 1)
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw UserError("\(option) \(path): sample \(bad / per) holds \(values[bad]) (flat index \(bad), value \(bad % per) of the sample); the data must be finite numbers")
-        }
-        return data
     }
 
     /// Warnings about data that calibrates nothing: every value the same, or every sample the same.
@@ -175,19 +206,20 @@ struct Calibrate: ParsableCommand {
 
     func calibrate() throws {
         var modelPath = model
-        var dataPath = data.first
+        var dataSpecs = data
         if modelPath == nil {
             let ex = try Self.bundledExample()
             modelPath = ex.model
-            if dataPath == nil { dataPath = ex.data }
-            log("no model given: using the bundled example \(ex.model) with \(dataPath ?? ex.data)")
+            if dataSpecs.isEmpty { dataSpecs = [ex.data] }
+            log("no model given: using the bundled example \(ex.model) with \(dataSpecs.joined(separator: " "))")
         }
         guard let modelPath else { throw UserError("no model") }
         if modelPath.lowercased().hasSuffix(".tflite") { return try importTFLite(modelPath) }
         if rounding != .double {
             throw UserError("--rounding applies to imported .tflite models; a calibrated ONNX model uses double rounding (tflite-micro)")
         }
-        guard let dataPath else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...])") }
+        guard !dataSpecs.isEmpty else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...]; NAME=FILE.npy per input or one .npz for several inputs)") }
+        let dataPath = dataSpecs.joined(separator: " ")
 
         // Every output path is checked before the long work (and written atomically at the end).
         let stem = URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
@@ -203,16 +235,18 @@ struct Calibrate: ParsableCommand {
 
         let onnxBytes = try FileAccess.readFile(modelPath, what: "model")
         let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
-        guard graph.inputs.count == 1 else {
-            let names = graph.inputs.map { "'\($0.name)' \(shapeString($0.shape))" }.joined(separator: ", ")
-            throw UserError("model \(modelPath) has \(graph.inputs.count) inputs (\(names)); calibrate supports models with one input for now (multi-input calibration is not implemented yet)")
-        }
-        let calib = try Self.loadData(dataPath, option: "--data", graph: graph)
+        let calib = try Self.loadData(dataSpecs, option: "--data", graph: graph)
         // --test is read and checked now, not after the calibration
-        let testData = try test.map { try Self.loadData($0, option: "--test", graph: graph) }
+        let testData = test.isEmpty ? nil : try Self.loadData(test, option: "--test", graph: graph)
         log("model \(modelPath): \(graph.nodes.count) nodes, input \(graph.inputs.map(\.description).joined(separator: ", ")); \(calib.count) calibration samples from \(dataPath)")
         for w in Self.constantDataWarnings(calib, path: dataPath) { warn(w) }
 
+        var activations = self.activations
+        if let qdq = try Quantizer.qdqActivationDType(graph) {
+            // ONNX QDQ model: qparams from the graph, no calibration (the data only feeds the float reference)
+            activations = qdq
+            log("pre-quantized ONNX (QDQ): qparams of \(graph.quantization.count) tensors taken from the model, not calibrated; \(qdq) activations")
+        }
         let plan = try QuantizationPlan(graph: graph)
         var opts = ObserverOptions()
         opts.percentile = percentile
@@ -252,13 +286,13 @@ struct Calibrate: ParsableCommand {
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
         let evalData = testData ?? calib
-        let evalName = test ?? dataPath
+        let evalName = test.isEmpty ? dataPath : test.joined(separator: " ")
         log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
         let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
         let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
                                           evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
                                           sha256: hash, calibrationSamples: calib.count, evaluationData: evalName,
-                                          evaluatedOnTestData: test != nil)
+                                          evaluatedOnTestData: !test.isEmpty)
         if let board { try Self.checkBoard(board, packed: packed, log: log) }
 
         // Write everything atomically; on failure remove what this run wrote (all outputs or none).
@@ -268,15 +302,18 @@ struct Calibrate: ParsableCommand {
             files.append(("\(report)/report.html", Data(rep.html().utf8)))
         }
         if let evalOutput {
-            let shape = graph.outputs[0].shape
-            let sample = shape.first == 1 ? Array(shape.dropFirst()) : shape
-            let arr = try NPYArray(float32: evaluation.outputs[0], shape: [evaluation.samples] + sample)
-            files.append((evalOutput, Data(NumPy.encode(arr))))
+            // output 0 to the given path; further outputs k to <path without .npy>_<k>.npy
+            for (k, info) in graph.outputs.enumerated() {
+                let sample = info.shape.first == 1 ? Array(info.shape.dropFirst()) : info.shape
+                let arr = try NPYArray(float32: evaluation.outputs[k], shape: [evaluation.samples] + sample)
+                let stemPath = evalOutput.hasSuffix(".npy") ? String(evalOutput.dropLast(4)) : evalOutput
+                files.append((k == 0 ? evalOutput : "\(stemPath)_\(k).npy", Data(NumPy.encode(arr))))
+            }
         }
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep.table()) }
         if !outliers.isEmpty && !quiet {
-            print("warning: \(outliers.count) tensor range(s) are dominated by outlier samples (see the warnings above)\(test == nil ? "; the SQNR above is measured on those same calibration samples, give --test clean data for an honest number" : "")")
+            print("warning: \(outliers.count) tensor range(s) are dominated by outlier samples (see the warnings above)\(test.isEmpty ? "; the SQNR above is measured on those same calibration samples, give --test clean data for an honest number" : "")")
         }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")

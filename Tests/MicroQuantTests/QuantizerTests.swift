@@ -223,6 +223,7 @@ func calibrate(_ g: Graph, samples: Int = 64, kind: ObserverKind = .minmax, dtyp
             case .view(let n): return "view(\(n.name))"
             case .transpose(let n, _): return "transpose(\(n.name))"
             case .softmax(let n, _): return "softmax(\(n.name))"
+            case .pool(let n), .pad(let n), .concat(let n), .mean(let n, _), .mul(let n, _): return "\(n.op.kind)(\(n.name))"
             }
         }
         // silu1's output feeds both conv2 and the add: silu is still fused into conv1 (only its

@@ -1,0 +1,99 @@
+// ONNX QDQ models (QuantizeLinear / DequantizeLinear around the layers, as onnxruntime's
+// quantize_static(quant_format=QDQ) writes them): weights and biases stored as integers behind a
+// DequantizeLinear are folded to float constants (the quantizer re-derives the same int8 codes: symmetric
+// per-channel weights and int32 biases at in_scale * w_scale round-trip exactly); every activation
+// QuantizeLinear -> DequantizeLinear pair becomes no IR node, only the qparams it states, recorded for the
+// IR tensor (Graph.quantization) and used by the quantizer instead of calibration.
+
+import MQGraph
+
+extension Converter {
+    /// DequantizeLinear: of a constant (weights, bias) -> folded float constant; of a QuantizeLinear output
+    /// -> the activation itself (its qparams were recorded by the QuantizeLinear).
+    mutating func convertDequantizeLinear(_ o: ONode) throws {
+        guard let v = o.input(0) else { throw unsupported(o, "missing input") }
+        let scale = try const(o, 1, "x_scale")
+        let zp = o.input(2) != nil ? try const(o, 2, "x_zero_point") : nil
+        if let c = consts[v] {
+            let axisAttr = o.int("axis", 1)
+            var values = c.values
+            if scale.count == 1 {
+                let s = scale.values[0], z = zp?.values.first ?? 0
+                values = c.values.map { ($0 - z) * s }
+            } else {
+                let axis = try normAxis(o, axisAttr, rank: c.shape.count)
+                guard c.shape[axis] == scale.count, zp.map({ $0.count == scale.count }) ?? true else {
+                    throw unsupported(o, "per-axis scale of \(scale.count) values does not match axis \(axis) of \(shapeString(c.shape))")
+                }
+                let inner = c.shape[(axis + 1)...].reduce(1, *), n = scale.count
+                for i in values.indices {
+                    let ch = (i / inner) % n
+                    values[i] = (c.values[i] - (zp?.values[ch] ?? 0)) * scale.values[ch]
+                }
+            }
+            guard values.allSatisfy({ $0.isFinite }) else { throw unsupported(o, "dequantized constant '\(v)' is not finite") }
+            consts[o.outputs[0]] = Const(shape: c.shape, values: values)
+            return
+        }
+        let x = try act(o, 0)
+        guard let q = quantizedValues[x] else {
+            throw unsupported(o, "DequantizeLinear of '\(x)', which no QuantizeLinear produced (integer graph inputs are not supported)")
+        }
+        let (s, z, _) = try scalarQParams(o, scale: scale, zp: zp)
+        guard s == q.scale, z == q.zeroPoint else {
+            throw unsupported(o, "dequantizes with scale \(s), zero point \(z) but its QuantizeLinear '\(q.node)' used \(q.scale), \(q.zeroPoint)")
+        }
+        define(o.outputs[0], shape: shapes[x]!, repr: reprs[x]!)
+    }
+
+    /// QuantizeLinear of an activation: per-tensor qparams recorded for its IR tensor; the output value
+    /// (integer codes in ONNX) aliases the activation for the DequantizeLinear that must follow.
+    mutating func convertQuantizeLinear(_ o: ONode) throws {
+        let x = try act(o, 0)
+        let scale = try const(o, 1, "y_scale")
+        let zp = o.input(2) != nil ? try const(o, 2, "y_zero_point") : nil
+        let (s, z, signed) = try scalarQParams(o, scale: scale, zp: zp)
+        let q = TensorQuantization(scale: s, zeroPoint: z, signed: signed, node: o.name)
+        var r = reprs[x]!
+        if z == (signed ? -128 : 0) {
+            // The range starts at 0.0: DequantizeLinear(QuantizeLinear(x)) clips negatives, which is how
+            // onnxruntime's QDQ format expresses a Relu / Clip it removed. Keep that in the float graph as a
+            // relu (fused into the producing layer as its clamp) unless the tensor is already clipped at 0.
+            let producer = nodes.last { $0.output == r.tensor }?.op
+            var clipped = false
+            switch producer {
+            case .relu?, .sigmoid?, .hardSigmoid?, .softmax?: clipped = true   // outputs already >= 0
+            default: break
+            }
+            if case .clip(let lo, _)? = producer, lo >= 0 { clipped = true }
+            if !clipped {
+                let out = irName(o.outputs[0], r.perm)
+                try emit(name: o.name, op: .relu, inputs: [r.tensor], output: out)
+                r = Repr(tensor: out, perm: r.perm)
+            }
+        }
+        let t = r.tensor
+        if let old = qdqAnnotations[t], old.scale != s || old.zeroPoint != z {
+            throw unsupported(o, "quantizes '\(x)' with scale \(s), zero point \(z), but '\(old.node)' quantized the same tensor with \(old.scale), \(old.zeroPoint)")
+        }
+        qdqAnnotations[t] = q
+        quantizedValues[o.outputs[0]] = q
+        define(o.outputs[0], shape: shapes[x]!, repr: r)
+    }
+
+    /// Per-tensor (scalar) scale and zero point of an activation QuantizeLinear / DequantizeLinear.
+    func scalarQParams(_ o: ONode, scale: Const, zp: Const?) throws -> (Float, Int32, Bool) {
+        guard scale.count == 1, zp.map({ $0.count == 1 }) ?? true else {
+            throw unsupported(o, "per-axis quantization of an activation is not supported (scale \(shapeString(scale.shape)))")
+        }
+        let s = Float(scale.values[0])
+        guard s.isFinite, s > 0 else { throw unsupported(o, "scale \(s) must be finite and > 0") }
+        let type = zp?.elemType ?? 2
+        guard type == 2 || type == 3 else {
+            throw unsupported(o, "zero point of ONNX type \(type); only uint8 (2) and int8 (3) activations are supported")
+        }
+        let zv = zp?.values[0] ?? 0
+        guard let z = exactInt(zv), (type == 3 ? -128...127 : 0...255).contains(z) else { throw unsupported(o, "zero point \(zv) out of range") }
+        return (s, Int32(z), type == 3)
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""QDQ import agreement: MicroQuant packs onnxruntime's QDQ models (scripts/make_qdq_fixtures.py) with the qparams
+from the graph (`calibrate MODEL_qdq.onnx --data X`, run by the C runtime) and onnxruntime runs the same QDQ models;
+per model: share of identical output codes, largest code difference, SQNR (dB) of both against the float model.
+
+Usage: swift build --product calibrate && python3 scripts/compare_qdq_ort.py   (dev-time: numpy, onnx)
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "Tests", "MicroQuantTests", "Fixtures", "onnx_qdq")
+NAMES = ["conv3x3_pad1", "depthwise_bn_relu6", "global_avgpool_head", "concat_channels", "mul_activations",
+         "squeeze_excitation", "resnet_block"]
+
+
+def out_qparams(path):
+    m = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    out = m.graph.output[0].name
+    dq = next(n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == out)
+    return float(inits[dq.input[1]]), int(inits[dq.input[2]])
+
+
+def sqnr(f, q):
+    n = np.sum((f.astype(np.float64) - q) ** 2)
+    return float("inf") if n == 0 else 10 * np.log10(np.sum(f.astype(np.float64) ** 2) / n)
+
+
+def main():
+    exe = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "calibrate")
+    tmp = tempfile.mkdtemp()
+    print("| model | activations | output codes | identical | largest difference (codes) | SQNR vs float: MicroQuant / ORT (dB) |")
+    print("|---|---|---|---|---|---|")
+    tot_same = tot = 0
+    for name in NAMES:
+        for tag in ["u8", "s8"]:
+            model = os.path.join(FIX, f"{name}_{tag}.onnx")
+            x = os.path.join(FIX, f"{name}_input.npy")
+            out = os.path.join(tmp, "y.npy")
+            r = subprocess.run([exe, model, "--data", x, "--eval-output", out, "-q", "-o", os.path.join(tmp, "m.mqm")],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"| {name} | {tag} | error: {r.stderr.strip()[:120]} | | | |")
+                continue
+            s, z = out_qparams(model)
+            ours = np.load(out).reshape(-1).astype(np.float64)
+            ort = np.load(os.path.join(FIX, f"{name}_{tag}_ort.npy")).reshape(-1).astype(np.float64)
+            f = np.load(os.path.join(FIX, f"{name}_float.npy")).reshape(-1)
+            co, ct = np.round(ours / s) + z, np.round(ort / s) + z
+            same = int(np.sum(co == ct))
+            tot_same += same
+            tot += co.size
+            print(f"| {name} | {'uint8' if tag == 'u8' else 'int8'} | {co.size} | {same / co.size * 100:.2f}% | "
+                  f"{int(np.max(np.abs(co - ct)))} | {sqnr(f, ours):.2f} / {sqnr(f, ort):.2f} |")
+    print(f"\nall models: {tot_same} of {tot} output codes identical ({tot_same / tot * 100:.2f}%)")
+
+
+if __name__ == "__main__":
+    main()
