@@ -38,8 +38,8 @@ mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batc
         int32_t n;
         for (n = 0; n < p->n; ++n) {
             /* row n of W lives in group n / 4, lane n % 4 of every 16-wide chunk */
-            const int8_t *wg = p->weights + (size_t)(n / 4) * (size_t)kc * 64u + (size_t)(n % 4) * 16u;
-            uint32_t acc = (uint32_t)p->bias[n];
+            const int8_t *wg = p->weights.packed + (size_t)(n / 4) * (size_t)kc * 64u + (size_t)(n % 4) * 16u;
+            uint32_t acc = (uint32_t)p->bias.folded[n];
             const int32_t ci = p->per_channel ? n : 0;
             int32_t j;
             int64_t v;
