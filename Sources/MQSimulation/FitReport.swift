@@ -181,7 +181,8 @@ public struct FitReport: Sendable {
             // Weights stream from flash (the model runs in place): one read of flash_read_bytes per
             // wait-state penalty, once per pass over the weights (rows_per_weight_pass rows share a pass).
             var wait = 0.0
-            if (l.kind == .fullyConnected || l.kind == .conv1x1), ws > 0, line > 0, let n = l.outputShape.last, n > 0 {
+            // (FC and 1x1 / KxK conv; depthwise weights, a few KB, are not modeled.)
+            if (l.kind == .fullyConnected || l.kind == .conv1x1 || l.kind == .conv), ws > 0, line > 0, let n = l.outputShape.last, n > 0 {
                 let rows = l.outputElements / n
                 let passes = (rows + max(1, cm.rows_per_weight_pass) - 1) / max(1, cm.rows_per_weight_pass)
                 let bytes = n * l.k * passes

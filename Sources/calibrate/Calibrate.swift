@@ -321,7 +321,7 @@ struct Calibrate: ParsableCommand {
 
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
     func importTFLite(_ modelPath: String) throws {
-        if data != nil || test != nil || report != nil || evalOutput != nil {
+        if !data.isEmpty || !test.isEmpty || report != nil || evalOutput != nil {
             throw UserError("\(modelPath) is an int8 TFLite model: it is imported without calibration, so --data, --test, --report and --eval-output do not apply (use `swift run simulate` to run it)")
         }
         let bytes: [UInt8]
