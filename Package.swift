@@ -64,7 +64,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "fuzz-readers",
-            dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQSimulation"],
+            dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQSimulation",
+                           "MQTFLite", "MQTFLiteImport"],
             swiftSettings: [.swiftLanguageMode(.v5)]   // a single-threaded top-level script
         ),
         .testTarget(

@@ -14,7 +14,7 @@ echo "== fast-path kernels on the four QEMU cores and the host =="
 echo "== Swift =="
 swift build
 swift test
-echo "== fuzzing the host input readers (ONNX, .npy, packed model; ~20 s; longer: swift run fuzz-readers --seconds 600 --seed N) =="
+echo "== fuzzing the host input readers (ONNX, .npy, packed model, TFLite; ~20 s; longer: swift run fuzz-readers --seconds 600 --seed N) =="
 ./.build/debug/fuzz-readers --seconds "${FUZZ_SECONDS:-20}" --seed "${FUZZ_SEED:-$(date -u +%Y%m%d)}" --crash-dir build/fuzz-crashes
 echo "== documented example outputs match the commands =="
 ./scripts/check-docs.sh

@@ -86,7 +86,8 @@ private struct Builder {
 
     // MARK: helpers
 
-    func opName(_ i: Int) -> String { model.opCode(g.operators[i]).name }
+    /// The op name of operator i ("?" for an index that names no operator: never traps).
+    func opName(_ i: Int) -> String { g.operators.indices.contains(i) ? model.opCode(g.operators[i]).name : "?" }
     func invalid(_ i: Int, _ r: String) -> TFLiteImportError { .invalid(file: file, op: i, opName: opName(i), reason: r) }
     func tname(_ t: Int) -> String { g.tensors[t].name.isEmpty ? "tensor\(t)" : g.tensors[t].name }
 
@@ -239,6 +240,7 @@ private struct Builder {
 
     mutating func run() throws(TFLiteImportError) {
         guard model.subgraphs.count >= 1 else { throw .model(file: file, reason: "the model has no subgraph") }
+        guard !g.operators.isEmpty else { throw .model(file: file, reason: "subgraph 0 has no operators") }
         // Every operator supported? (all of them named at once)
         let unsupported = g.operators.indices.filter { !TFLiteImporter.supportedOps.contains(model.opCode(g.operators[$0])) }
         guard unsupported.isEmpty else {

@@ -1,11 +1,14 @@
 // `swift run fuzz-readers [--seconds S] [--seed N] [--batch K] [--crash-dir DIR] [--verbose]`
 //
 // Mutation fuzzer of the host's input readers (issue 13). Takes the committed files (ONNX fixtures and
-// examples, .npy fixtures, packed models), mutates them (bit flips, byte changes, truncation, extension,
-// splicing with another file, length-field and header edits, huge / non-finite numbers) and feeds each
-// mutant to its reader and, when it parses, through the rest of the pipeline in process (ONNX: import ->
-// plan -> calibrate -> quantize -> pack -> load -> run; .npy: decode -> calibrate the matching model ->
-// quantize -> pack -> run; packed model: load -> run). A reader may throw; it may never trap.
+// examples, .npy fixtures, packed models, .tflite fixtures), mutates them (bit flips, byte changes,
+// truncation, extension, splicing with another file, length-field and header edits, huge / non-finite
+// numbers; for .tflite also FlatBuffers edits: root / field uoffsets, vtable soffsets and entries, vector
+// lengths, the file identifier) and feeds each mutant to its reader and, when it parses, through the rest
+// of the pipeline in process (ONNX: import -> plan -> calibrate -> quantize -> pack -> load -> run; .npy:
+// decode -> calibrate the matching model -> quantize -> pack -> run; packed model: load -> run; TFLite:
+// read -> import in both rounding modes -> plan -> pack -> load -> run on random codes). A reader may
+// throw; it may never trap.
 //
 // A trap cannot be caught in process, so the loop runs in a child process (this executable with --child):
 // the parent starts a child per batch of K cases, each child writes every case to a file before running
@@ -13,8 +16,8 @@
 // directory, prints how to reproduce it (`fuzz-readers --replay FILE --reader NAME`) and exits 1. A child
 // that runs longer than 120 s is killed and reported as a hang. Deterministic for a given seed.
 //
-// Add a reader (e.g. the TFLite reader): append a `Reader` to `readers` below with its corpus and a
-// `run` closure.
+// Add a reader: append a `Reader` to `readers` below with its corpus, a `run` closure and, optionally,
+// format-specific mutations (`mutateFormat`).
 
 import Foundation
 import MQCalibration
@@ -24,6 +27,8 @@ import MQONNX
 import MQPacking
 import MQQuantization
 import MQSimulation
+import MQTFLite
+import MQTFLiteImport
 
 // MARK: - readers
 
@@ -34,6 +39,8 @@ struct Reader {
     let corpus: [String]
     /// Parses the bytes and, when they parse, runs the rest of the pipeline. Throwing is fine.
     let run: ([UInt8], inout SplitMix) throws -> Void
+    /// Format-specific mutations, used for about half of the mutation steps (nil: generic ones only).
+    var mutateFormat: (([UInt8], inout SplitMix) -> [UInt8])? = nil
 }
 
 let fixtureDir = "Tests/MicroQuantTests/Fixtures/onnx"
@@ -104,6 +111,19 @@ let readers: [Reader] = [
                guard m.arenaSize <= 1 << 24, m.inputs.allSatisfy({ $0.byteCount <= 1 << 20 }) else { return }
                _ = try m.run(codes: m.inputs.map { [UInt8](repeating: 0x5A, count: $0.byteCount) })
            }),
+    Reader(name: "tflite",
+           corpus: listFiles("Tests/TFLiteTests/Fixtures/mlperf", suffix: ".tflite") + listFiles("Tests/TFLiteTests/Fixtures/tflite", suffix: ".tflite"),
+           run: { bytes, rng in
+               let m = try TFLiteReader.read(bytes, file: "<fuzz>")
+               for rounding in RequantizeRounding.allCases {
+                   let q = try TFLiteImporter.importModel(m, file: "<fuzz>", name: "fuzz", rounding: rounding)
+                   let packed = try Packer.pack(q, plan: MemoryPlanner.plan(q), metadata: PackMetadata(sourceName: "fuzz", sourceSHA256: [], calibrationMethod: "imported:tflite"))
+                   let model = try MQSimulation.PackedModel(bytes: packed)
+                   guard model.arenaSize <= 1 << 24, model.inputs.allSatisfy({ $0.byteCount <= 1 << 20 }) else { return }
+                   _ = try model.run(codes: model.inputs.map { t in (0..<t.byteCount).map { _ in UInt8(truncatingIfNeeded: rng.next()) } })
+               }
+           },
+           mutateFormat: mutateFlatBuffer),
 ]
 
 /// MQ_FUZZ_SELFTEST=1 adds a reader that traps on purpose (any input whose first byte is odd), so the
@@ -210,6 +230,80 @@ func mutate(_ x: [UInt8], corpus: [[UInt8]], rng: inout SplitMix) -> [UInt8] {
     return b
 }
 
+/// Little-endian 32-bit word at `at` (caller checks the range).
+func word(_ b: [UInt8], _ at: Int) -> UInt32 {
+    UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
+}
+
+func setWord(_ b: inout [UInt8], _ at: Int, _ v: UInt32) {
+    for i in 0..<4 where at + i < b.count { b[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+}
+
+/// FlatBuffers mutations (.tflite): the root uoffset, the file identifier, uoffsets found by their
+/// shape (an aligned word pointing forward inside the file), the vtable soffset of the table one points
+/// to, vtable entries, and the vector length a uoffset points to, set to huge / negative / self-pointing
+/// / just-out-of-range values.
+func mutateFlatBuffer(_ x: [UInt8], rng: inout SplitMix) -> [UInt8] {
+    var b = x
+    guard b.count >= 8 else { return b }
+    let n = b.count
+    // boundary 32-bit values: huge, negative, self-pointing (0), one past the end, into the header
+    func evil(_ at: Int) -> UInt32 {
+        let vs: [UInt32] = [0, 4, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFFC, UInt32(truncatingIfNeeded: n - at),
+                            UInt32(truncatingIfNeeded: n - at - 4), UInt32(truncatingIfNeeded: -at), UInt32(n), 0x3FFF_FFFF, 0x1000_0000]
+        return vs[rng.below(vs.count)]
+    }
+    // uoffset-shaped words: aligned, value > 0, multiple of 4 and target in the file
+    func offsets() -> [Int] {
+        stride(from: 0, to: n - 3, by: 4).filter { p in
+            let v = Int(word(b, p)); return v > 0 && v % 4 == 0 && p + v + 4 <= n
+        }
+    }
+    switch rng.below(6) {
+    case 0: // the root uoffset
+        setWord(&b, 0, evil(0))
+    case 1: // the file identifier
+        let ids = ["TFL2", "TFL4", "\0\0\0\0", "tfl3", "XXXX"]
+        let id = Array(ids[rng.below(ids.count)].utf8)
+        if rng.below(4) == 0 { b[4 + rng.below(4)] ^= UInt8(1 << rng.below(8)) } else { b.replaceSubrange(4..<8, with: id) }
+    case 2: // a uoffset field
+        let o = offsets()
+        guard !o.isEmpty else { break }
+        let p = o[rng.below(o.count)]
+        setWord(&b, p, evil(p))
+    case 3: // the vector length (or table soffset) a uoffset points to: huge
+        let o = offsets()
+        guard !o.isEmpty else { break }
+        let p = o[rng.below(o.count)], t = p + Int(word(b, p))
+        let lens: [UInt32] = [0x7FFF_FFFF, 0xFFFF_FFFF, 0x4000_0000, UInt32(n), UInt32((n - t) / 4), UInt32((n - t) / 4 + 1), 0x0100_0000, 0]
+        setWord(&b, t, lens[rng.below(lens.count)])
+    case 4: // the vtable soffset of a table a uoffset points to: huge / negative / self (vtable = table)
+        let o = offsets().filter { p in
+            let t = p + Int(word(b, p)), vt = t - Int(Int32(bitPattern: word(b, t)))
+            return vt >= 0 && vt + 4 <= n && Int(b[vt]) | Int(b[vt + 1]) << 8 >= 4
+        }
+        guard !o.isEmpty else { break }
+        let p = o[rng.below(o.count)], t = p + Int(word(b, p))
+        if rng.below(2) == 0 {
+            setWord(&b, t, [0, 0x7FFF_FFFF, 0x8000_0000, UInt32(truncatingIfNeeded: t), UInt32(truncatingIfNeeded: t - n), 4][rng.below(6)])
+        } else { // a vtable entry: vtable size, table size or a field offset
+            let vt = t - Int(Int32(bitPattern: word(b, t)))
+            let vsize = Int(b[vt]) | Int(b[vt + 1]) << 8
+            let e = vt + 2 * rng.below(max(vsize / 2, 2))
+            guard e + 2 <= n else { break }
+            let v: UInt16 = [0xFFFF, 0x8000, 0, 1, 2, 3, UInt16(truncatingIfNeeded: vsize + 2), 0xFFFE][rng.below(8)]
+            b[e] = UInt8(v & 0xFF); b[e + 1] = UInt8(v >> 8)
+        }
+    default: // one offset pointed at another's target (shared / cyclic structure)
+        let o = offsets()
+        guard o.count >= 2 else { break }
+        let p = o[rng.below(o.count)], q = o[rng.below(o.count)]
+        let t = q + Int(word(b, q))
+        setWord(&b, p, UInt32(truncatingIfNeeded: t - p))
+    }
+    return b
+}
+
 /// A random run of ASCII digits in the first 256 bytes (the .npy header), if any.
 func digitRun(in b: [UInt8], rng: inout SplitMix) -> Range<Int>? {
     var runs: [Range<Int>] = []
@@ -298,7 +392,9 @@ func runChild(_ o: Options) -> Never {
     for _ in 0..<o.batch {
         let r = active[rng.below(active.count)]
         var x = corpora[r][rng.below(corpora[r].count)]
-        for _ in 0...rng.below(3) { x = mutate(x, corpus: corpora[r], rng: &rng) }
+        for _ in 0...rng.below(3) {
+            if let f = allReaders[r].mutateFormat, rng.below(2) == 0 { x = f(x, &rng) } else { x = mutate(x, corpus: corpora[r], rng: &rng) }
+        }
         if !o.caseFile.isEmpty {
             FileManager.default.createFile(atPath: o.caseFile, contents: Data(x))
             FileManager.default.createFile(atPath: o.caseFile + ".reader", contents: Data(allReaders[r].name.utf8))
