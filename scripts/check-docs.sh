@@ -32,7 +32,7 @@ for f in y.npy model.c; do [ -e "$f" ] || cleanup_list+=("$f"); done
 trap 'rm -rf "$WORK"; for f in "${cleanup_list[@]:-}"; do [ -n "$f" ] && rm -f "$f"; done' EXIT
 
 # mask: durations vary run to run
-mask() { sed -E 's/[0-9]+(\.[0-9]+)? s\b/<t> s/g'; }
+mask() { sed -E 's/[0-9]+(\.[0-9]+)? s\b/<t> s/g' | sed "s|$PWD/||g"; }
 
 # run_cmd "swift run simulate ARGS": the built binary with ARGS, stdout + stderr
 run_cmd() {
