@@ -72,7 +72,7 @@ def reference(path, inputs):
     return np.stack(ys)
 
 
-def write_case(name, tfl, rng, manifest, float_io=False):
+def write_case(name, tfl, rng, manifest, float_io=False, given=None):
     path = os.path.join(OUT, name + ".tflite")
     with open(path, "wb") as f:
         f.write(tfl)
@@ -80,7 +80,9 @@ def write_case(name, tfl, rng, manifest, float_io=False):
     inputs = []
     for k, d in enumerate(it.get_input_details()):
         shape = [SAMPLES] + list(d["shape"][1:])
-        if float_io:
+        if given is not None:
+            x = given[k]
+        elif float_io:
             x = rng.normal(0, 1.0, shape).astype(np.float32)
         else:
             x = rng.integers(-128, 128, shape, dtype=np.int64).astype(np.int8)
@@ -89,7 +91,8 @@ def write_case(name, tfl, rng, manifest, float_io=False):
         np.save(os.path.join(OUT, f"{name}_input{suffix}.npy"), x)
     y = reference(path, inputs)
     np.save(os.path.join(OUT, f"{name}_output.npy"), y)
-    manifest["cases"].append({"name": name, "ops": op_names(path), "inputs": len(inputs), "float_io": float_io})
+    manifest["cases"].append({"name": name, "ops": op_names(path), "inputs": len(inputs), "float_io": float_io,
+                              "samples": int(len(inputs[0]))})
     print(f"{name}: {op_names(path)} output {y.shape} {y.dtype}")
 
 
@@ -224,6 +227,72 @@ def main():
     m = conv_model([12], [L.Dense(8, activation="relu"), L.Dense(4)])
     randomize_bias(m, rng)
     write_case("float_io", convert(m, [[12]], rng, int8_io=False), rng, manifest, float_io=True)
+
+
+    # --- constant operands and broadcasting (ADD / MUL / CONCATENATION) ---
+    def const_case(name, n, shape, fn, spread=1.0):
+        rng = seed(n)
+        x = L.Input(shape, batch_size=1)
+        m = tf.keras.Model(x, L.Lambda(fn)(x))
+        write_case(name, convert(m, [shape], rng, spread=spread), rng, manifest)
+
+    cv = np.random.default_rng(4000)
+    c8 = tf.constant(cv.normal(0, 1.0, [8]).astype(np.float32))
+    c6 = tf.constant(cv.uniform(0.2, 2.0, [6]).astype(np.float32))
+    c5 = tf.constant(cv.normal(0, 0.5, [1, 4, 4, 3]).astype(np.float32))
+    c3 = tf.constant(cv.normal(0, 1.0, [1, 1, 3]).astype(np.float32))
+    const_case("add_const_channel", 4001, [4, 5, 8], lambda t: t + c8)            # bias-like add
+    const_case("add_const_channel_relu", 4002, [4, 5, 8], lambda t: tf.nn.relu(c8 + t))
+    const_case("mul_const_channel", 4003, [3, 4, 6], lambda t: t * c6)            # scale mul
+    const_case("mul_const_2d", 4004, [5, 6], lambda t: t * c6)                    # [N, C] * [C]
+    const_case("add_const_scalar", 4005, [4, 4, 3], lambda t: t + 0.75)
+    const_case("mul_const_scalar", 4006, [4, 4, 3], lambda t: t * -1.5)
+    const_case("add_const_full", 4007, [4, 4, 3], lambda t: t + c5[0])            # same shape constant
+    const_case("concat_const", 4008, [4, 4, 3], lambda t: tf.concat([t, tf.broadcast_to(c3, [1, 4, 4, 3])], axis=-1))
+
+    rng = seed(4010)   # ADD of two activations with broadcasting: [1,H,W,C] + [1,1,1,C] (SE-style residual)
+    x = L.Input([5, 5, 8], batch_size=1)
+    f = L.Conv2D(8, 3, padding="same")(x)
+    s = L.GlobalAveragePooling2D(keepdims=True)(L.Conv2D(8, 1)(x))
+    m = tf.keras.Model(x, L.Lambda(lambda ab: ab[0] + ab[1])([f, s]))
+    randomize_bias(m, rng)
+    write_case("add_broadcast_channel", convert(m, [[5, 5, 8]], rng), rng, manifest)
+
+    rng = seed(4011)   # broadcast operand first: [1,1,1,C] + [1,H,W,C], fused RELU
+    x = L.Input([4, 6, 4], batch_size=1)
+    f = L.Conv2D(4, 1)(x)
+    s = L.GlobalAveragePooling2D(keepdims=True)(x)
+    m = tf.keras.Model(x, L.ReLU()(L.Lambda(lambda ab: ab[1] + ab[0])([f, s])))
+    randomize_bias(m, rng)
+    write_case("add_broadcast_first", convert(m, [[4, 6, 4]], rng), rng, manifest)
+
+    rng = seed(4012)   # [N, C] * [C] of two activations
+    x = L.Input([6], batch_size=1)
+    a = L.Dense(6)(x)
+    b = L.Dense(6, activation="sigmoid")(x)
+    m = tf.keras.Model(x, L.Lambda(lambda ab: ab[0] * ab[1])([a, b]))
+    randomize_bias(m, rng)
+    write_case("mul_activations_2d", convert(m, [[6]], rng), rng, manifest)
+
+    # --- LOGISTIC / TANH, exhaustive: the op straight on the int8 model input, all 256 codes as one sample,
+    # at 8 input qparams each (the representative data's mean / spread set the input scale and zero point) ---
+    every_code = np.arange(-128, 128, dtype=np.int64).astype(np.int8).reshape(1, 256)
+    lut_qparams = [(0.0, 0.02), (0.0, 0.3), (0.0, 1.0), (1.5, 2.0), (-3.0, 4.0), (0.0, 8.0), (5.0, 20.0), (-0.2, 0.05)]
+    for fname, fn in (("logistic", tf.math.sigmoid), ("tanh", tf.math.tanh)):
+        for j, (mu, sd) in enumerate(lut_qparams):
+            rng = seed(5000 + j)
+            x = L.Input([256], batch_size=1)
+            m = tf.keras.Model(x, L.Lambda(fn)(x))
+            conv = tf.lite.TFLiteConverter.from_keras_model(m)
+            def rep(mu=mu, sd=sd):
+                for _ in range(50):
+                    yield [rng.normal(mu, sd, [1, 256]).astype(np.float32)]
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = rep
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+            write_case(f"{fname}_exhaustive_{j}", conv.convert(), rng, manifest, given=[every_code])
 
     # --- error fixtures ---
     rng = seed(3000)

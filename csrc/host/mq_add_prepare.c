@@ -47,6 +47,8 @@ mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_
     p->left_shift = left_shift;
     p->act_min = act_min;
     p->act_max = act_max;
+    p->broadcast = MQ_BCAST_NONE; /* the caller sets a broadcast of in2 (and channels) afterwards */
+    p->channels = 0;
     st = mq_quantize_multiplier(in1_scale / twice_max, &p->in1_multiplier, &p->in1_shift);
     if (st == MQ_OK) {
         st = mq_quantize_multiplier(in2_scale / twice_max, &p->in2_multiplier, &p->in2_shift);

@@ -282,6 +282,7 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_ADD_OUT_SHIFT] = (uint32_t)op->add.out_shift;
         p[MQ_P_ADD_ACT_MIN] = (uint32_t)op->add.act_min;
         p[MQ_P_ADD_ACT_MAX] = (uint32_t)op->add.act_max;
+        p[MQ_P_ADD_BROADCAST] = (uint32_t)op->add.broadcast;
         break;
     case MQ_OP_SOFTMAX: {
         const int32_t rank = tensors[op->inputs[0]].rank;

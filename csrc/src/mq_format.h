@@ -195,7 +195,8 @@
 #define MQ_P_ADD_OUT_SHIFT 6
 #define MQ_P_ADD_ACT_MIN 7
 #define MQ_P_ADD_ACT_MAX 8
-#define MQ_P_ADD_USED 9
+#define MQ_P_ADD_BROADCAST 9   /* of x2: 0 none, 1 per channel (last axis of y), 2 scalar (0 in older files) */
+#define MQ_P_ADD_USED 10
 /* RESHAPE */
 #define MQ_P_RESHAPE_USED 0
 /* SOFTMAX */

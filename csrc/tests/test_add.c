@@ -176,6 +176,69 @@ static void test_add_rejects_bad(void **state)
                      MQ_ERR_QPARAMS);
 }
 
+/* Broadcast of in2 (per channel of the last axis, scalar) against the int64 reference on the pairs
+ * (a[i], b[i % channels]) / (a[i], b[0]); in place on in1; bad broadcast fields and aliasing rejected. */
+static void test_add_broadcast(void **state)
+{
+    ref_rng r = {4242};
+    int rep;
+    (void)state;
+    for (rep = 0; rep < 300; ++rep) {
+        const int scalar = rep % 3 == 0;
+        const int32_t ch = scalar ? 1 : (int32_t)ref_range(&r, 1, 19);
+        const int32_t rows = (int32_t)ref_range(&r, 1, 9);
+        const int32_t n = ch * rows;
+        const double s1 = ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -10, 0));
+        const double s2 = ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -10, 0));
+        const double so = ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -9, 1));
+        const int32_t z1 = (int32_t)ref_range(&r, -128, 127);
+        const int32_t z2 = (int32_t)ref_range(&r, -128, 127);
+        const int32_t zo = (int32_t)ref_range(&r, -128, 127);
+        const int32_t amin = ref_range(&r, 0, 2) == 0 ? zo : -128;
+        mq_add_params p;
+        uint8_t a[171];
+        uint8_t b[19];
+        uint8_t o[171];
+        uint8_t inplace[171];
+        int32_t i;
+        assert_int_equal(mq_add_prepare(s1, z1, MQ_DTYPE_INT8, s2, z2, MQ_DTYPE_INT8, so, zo, MQ_DTYPE_INT8, amin, 127, &p),
+                         MQ_OK);
+        assert_int_equal(p.broadcast, MQ_BCAST_NONE);
+        assert_int_equal(p.channels, 0);
+        p.broadcast = scalar ? MQ_BCAST_SCALAR : MQ_BCAST_CHANNEL;
+        p.channels = scalar ? 0 : ch;
+        for (i = 0; i < n; ++i) {
+            a[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        for (i = 0; i < ch; ++i) {
+            b[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        assert_int_equal(mq_add(&p, a, b, o, (size_t)n), MQ_OK);
+        for (i = 0; i < n; ++i) {
+            assert_int_equal(ref_code(o[i], 0), ref_add_code(&p, a[i], b[scalar ? 0 : i % ch]));
+            ++g_checked;
+        }
+        memcpy(inplace, a, (size_t)n);
+        assert_int_equal(mq_add(&p, inplace, b, inplace, (size_t)n), MQ_OK);
+        assert_memory_equal(inplace, o, (size_t)n);
+        if (!scalar) {
+            mq_add_params bad = p;
+            assert_int_equal(mq_add(&p, a, o, o, (size_t)n), MQ_ERR_BUFFER); /* in2 overlapping the output */
+            bad.channels = 0;
+            assert_int_equal(mq_add(&bad, a, b, o, (size_t)n), MQ_ERR_SHAPE);
+            bad.channels = n + 1;
+            assert_int_equal(mq_add(&bad, a, b, o, (size_t)n), MQ_ERR_SHAPE);
+            bad = p;
+            bad.broadcast = (mq_broadcast)3;
+            assert_int_equal(mq_add(&bad, a, b, o, (size_t)n), MQ_ERR_SHAPE);
+        } else {
+            mq_add_params bad = p;
+            bad.channels = 1;
+            assert_int_equal(mq_add(&bad, a, b, o, (size_t)n), MQ_ERR_SHAPE);
+        }
+    }
+}
+
 static int report(void **state)
 {
     (void)state;
@@ -235,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_add_random),
         cmocka_unit_test(test_add_exhaustive),
         cmocka_unit_test(test_add_rejects_bad),
+        cmocka_unit_test(test_add_broadcast),
         cmocka_unit_test(test_add_relu_litert),
     };
     return cmocka_run_group_tests(tests, NULL, report);

@@ -298,7 +298,9 @@ mq_status mq_requantize_u8(const mq_requantize_params *p, const void *input, voi
  * In place allowed (input == output); a partial overlap is MQ_ERR_BUFFER. */
 mq_status mq_lut_apply(const uint8_t table[256], const void *input, void *output, size_t n);
 
-/* Requantized elementwise add of two same-shape tensors (TFLite's scheme, see QUANTIZATION.md). */
+/* Requantized elementwise add (TFLite's scheme, see QUANTIZATION.md). in1 has n elements; in2 broadcasts as
+ * mq_mul's: MQ_BCAST_NONE (n elements), MQ_BCAST_CHANNEL (`channels` elements, element i of in1 pairs with
+ * in2[i % channels]: a per-channel operand of an NHWC / [rows, C] tensor), MQ_BCAST_SCALAR (1 element). */
 typedef struct {
     mq_dtype in1_dtype, in2_dtype, out_dtype;
     int32_t in1_zero_point, in2_zero_point, out_zero_point;
@@ -307,10 +309,13 @@ typedef struct {
     int32_t in2_multiplier, in2_shift;
     int32_t out_multiplier, out_shift;
     int32_t act_min, act_max;               /* output code domain */
+    mq_broadcast broadcast;                 /* of in2; MQ_BCAST_NONE (0) = same shape */
+    int32_t channels;                       /* MQ_BCAST_CHANNEL only (n a multiple of it), else 0 */
 } mq_add_params;
 
-/* n elements; output may be exactly in1 or in2, a partial overlap is MQ_ERR_BUFFER. left_shift in [0, 22],
- * multipliers 0 or in [2^30, 2^31), shifts in [-31, 30], zero points and act range in their dtypes. */
+/* n elements; output may be exactly in1 (any broadcast) or exactly in2 (MQ_BCAST_NONE only), a partial overlap
+ * is MQ_ERR_BUFFER. left_shift in [0, 22], multipliers 0 or in [2^30, 2^31), shifts in [-31, 30], zero points
+ * and act range in their dtypes; MQ_BCAST_CHANNEL needs n % channels == 0. */
 mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
 
 /*

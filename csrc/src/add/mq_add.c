@@ -3,7 +3,11 @@
  *   a = (x1 - zp1) << left_shift,  b = (x2 - zp2) << left_shift
  *   s = requant(a, m1, s1) + requant(b, m2, s2)
  *   out = clamp(zp_out + requant(s, m_out, s_out), act_min, act_max)
- * requant = mq_requantize (double rounding). in1/in2 may be the output (exactly), no partial overlap.
+ * requant = mq_requantize (double rounding).
+ * Shapes: in1 [n]; in2 [n] (MQ_BCAST_NONE), [channels] (MQ_BCAST_CHANNEL: element i of in1 pairs with
+ * in2[i % channels]) or [1] (MQ_BCAST_SCALAR); output [n]. TFLite's broadcast ADD is the same arithmetic per
+ * element (the operands' roles are symmetric, so a broadcast first operand is passed as in2).
+ * Aliasing: output may be exactly in1, or exactly in2 without broadcast; no partial overlap.
  */
 #include "microquant/mq_kernels.h"
 
@@ -21,6 +25,18 @@ static int mq_aliasing_ok(const void *in, const void *out, size_t n)
     return in == out || !mq_ranges_overlap(in, n, out, n);
 }
 
+static uint8_t mq_add_one(const mq_add_params *p, uint8_t x1, uint8_t x2)
+{
+    const int32_t va = (mq_code_value(x1, p->in1_dtype) - p->in1_zero_point) * (1 << p->left_shift);
+    const int32_t vb = (mq_code_value(x2, p->in2_dtype) - p->in2_zero_point) * (1 << p->left_shift);
+    const int32_t sa = mq_requantize(va, p->in1_multiplier, p->in1_shift);
+    const int32_t sb = mq_requantize(vb, p->in2_multiplier, p->in2_shift);
+    /* Wrapping sum: cannot overflow for multipliers from mq_add_prepare (each term < 2^30). */
+    const int32_t s = mq_u32_to_i32((uint32_t)sa + (uint32_t)sb);
+    return (uint8_t)mq_requantize_clamp(s, p->out_multiplier, p->out_shift, p->out_zero_point, p->act_min,
+                                        p->act_max);
+}
+
 void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
 {
     const uint8_t *a;
@@ -30,16 +46,21 @@ void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, 
     a = (const uint8_t *)in1;
     b = (const uint8_t *)in2;
     o = (uint8_t *)output;
-    for (i = 0; i < n; ++i) {
-        const int32_t va = (mq_code_value(a[i], p->in1_dtype) - p->in1_zero_point) * (1 << p->left_shift);
-        const int32_t vb = (mq_code_value(b[i], p->in2_dtype) - p->in2_zero_point) * (1 << p->left_shift);
-        const int32_t sa = mq_requantize(va, p->in1_multiplier, p->in1_shift);
-        const int32_t sb = mq_requantize(vb, p->in2_multiplier, p->in2_shift);
-        /* Wrapping sum: cannot overflow for multipliers from mq_add_prepare (each term < 2^30). */
-        const int32_t s = mq_u32_to_i32((uint32_t)sa + (uint32_t)sb);
-        const int32_t v = mq_requantize_clamp(s, p->out_multiplier, p->out_shift, p->out_zero_point,
-                                              p->act_min, p->act_max);
-        o[i] = (uint8_t)v;
+    if (p->broadcast == MQ_BCAST_SCALAR) {
+        for (i = 0; i < n; ++i) {
+            o[i] = mq_add_one(p, a[i], b[0]);
+        }
+    } else if (p->broadcast == MQ_BCAST_CHANNEL) {
+        const size_t n2 = (size_t)p->channels;
+        size_t c = 0;
+        for (i = 0; i < n; ++i) {
+            o[i] = mq_add_one(p, a[i], b[c]);
+            c = c + 1 == n2 ? 0 : c + 1;
+        }
+    } else {
+        for (i = 0; i < n; ++i) {
+            o[i] = mq_add_one(p, a[i], b[i]);
+        }
     }
 }
 
@@ -68,8 +89,22 @@ mq_status mq_add(const mq_add_params *p, const void *in1, const void *in2, void 
         p->act_max > mq_dtype_max(p->out_dtype)) {
         return MQ_ERR_QPARAMS;
     }
-    if (!mq_aliasing_ok(in1, output, n) || !mq_aliasing_ok(in2, output, n)) {
-        return MQ_ERR_BUFFER;
+    if (p->broadcast == MQ_BCAST_CHANNEL) {
+        if (p->channels < 1 || p->channels > MQ_MAX_DIM || n % (size_t)p->channels != 0u) {
+            return MQ_ERR_SHAPE;
+        }
+    } else if ((p->broadcast != MQ_BCAST_NONE && p->broadcast != MQ_BCAST_SCALAR) || p->channels != 0) {
+        return MQ_ERR_SHAPE;
+    }
+    if (p->broadcast == MQ_BCAST_NONE) {
+        if (!mq_aliasing_ok(in1, output, n) || !mq_aliasing_ok(in2, output, n)) {
+            return MQ_ERR_BUFFER;
+        }
+    } else {
+        const size_t n2 = p->broadcast == MQ_BCAST_SCALAR ? 1u : (size_t)p->channels;
+        if (!mq_aliasing_ok(in1, output, n) || (n > 0u && mq_ranges_overlap(in2, n2, output, n))) {
+            return MQ_ERR_BUFFER;
+        }
     }
     mq_add_unchecked(p, in1, in2, output, n);
     return MQ_OK;

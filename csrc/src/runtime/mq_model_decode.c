@@ -97,6 +97,9 @@ void mq_op_add_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
     add->out_shift = (int32_t)p[MQ_P_ADD_OUT_SHIFT];
     add->act_min = (int32_t)p[MQ_P_ADD_ACT_MIN];
     add->act_max = (int32_t)p[MQ_P_ADD_ACT_MAX];
+    add->broadcast = (mq_broadcast)p[MQ_P_ADD_BROADCAST];
+    /* channels only for a per-channel operand (the kernel's check wants 0 otherwise) */
+    add->channels = add->broadcast == MQ_BCAST_CHANNEL && out->rank >= 1 && out->rank <= 4 ? out->dims[out->rank - 1] : 0;
 }
 
 void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,

@@ -148,14 +148,25 @@ MQ_MAYBE_UNUSED static mq_status mq_check_add(const mq_op_rec *op, const mq_tens
 {
     mq_add_params a;
     uint8_t dummy = 0u;
+    const uint32_t bcast = op->p[MQ_P_ADD_BROADCAST];
     mq_status st;
+    MQ_REQUIRE(bcast <= (uint32_t)MQ_BCAST_SCALAR, MQ_ERR_FORMAT_OP);
     mq_op_add_params(op, in1, in2, out, &a);
-    MQ_REQUIRE(mq_same_shape(in1, out) && mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_is_8bit(in1->dtype) && mq_is_8bit(in2->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in1, out), MQ_ERR_SHAPE);
+    if (bcast == (uint32_t)MQ_BCAST_NONE) {
+        MQ_REQUIRE(mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    } else if (bcast == (uint32_t)MQ_BCAST_CHANNEL) {
+        MQ_REQUIRE(in2->size == (uint32_t)out->dims[out->rank - 1], MQ_ERR_SHAPE); /* 8-bit: size = elements */
+    } else {
+        MQ_REQUIRE(in2->size == 1u, MQ_ERR_SHAPE);
+    }
     /* Every parameter (dtypes, zero points, left_shift, multipliers, shifts, clamp) through the kernel
      * itself: mq_add checks them all before touching any element, and n = 0 touches none. */
     st = mq_add(&a, &dummy, &dummy, &dummy, 0u);
     MQ_REQUIRE(st == MQ_OK, st);
-    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, 1), MQ_ERR_ARENA);
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, bcast == (uint32_t)MQ_BCAST_NONE),
+               MQ_ERR_ARENA);
     return MQ_OK;
 }
 
