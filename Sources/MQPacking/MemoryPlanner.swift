@@ -1,6 +1,7 @@
 // Offline arena planning: lifetimes, in-place aliasing, greedy-by-size placement, lower bound.
 
 import MQQuantization
+import MicroQuantC
 
 /// A buffer to place in the arena: `size` bytes live from op `first` to op `last` (inclusive;
 /// -1 = before the first op, i.e. a model input written before running).
@@ -113,28 +114,33 @@ public enum MemoryPlanner {
                 switch n.op {
                 case .lut:
                     if groupLast[find(n.inputs[0])] == i && find(n.output) == n.output { merge(n.output, into: n.inputs[0]) }
-                case .add:
+                case .add(let p):
+                    // never over a constant operand, nor over a broadcast second operand (smaller than the output)
                     if find(n.output) != n.output { break }
-                    if groupLast[find(n.inputs[0])] == i { merge(n.output, into: n.inputs[0]) }
-                    else if groupLast[find(n.inputs[1])] == i { merge(n.output, into: n.inputs[1]) }
+                    if groupLast[find(n.inputs[0])] == i && model.tensors[n.inputs[0]].constant == nil { merge(n.output, into: n.inputs[0]) }
+                    else if groupLast[find(n.inputs[1])] == i && model.tensors[n.inputs[1]].constant == nil && p.broadcast == MQ_BCAST_NONE {
+                        merge(n.output, into: n.inputs[1])
+                    }
                 default: break
                 }
             }
         }
+        // constant tensors (CONST storage) take no arena
+        func arenaBytes(_ t: Int) -> Int { model.tensors[t].constant == nil ? model.tensors[t].byteCount : 0 }
         var bufferIndex: [Int: Int] = [:]
         var buffers: [ArenaBuffer] = []
         var bufferOfTensor = [Int](repeating: 0, count: nT)
         for t in 0..<nT {
             let r = find(t)
             if let b = bufferIndex[r] {
-                buffers[b].size = max(buffers[b].size, model.tensors[t].byteCount)
+                buffers[b].size = max(buffers[b].size, arenaBytes(t))
                 buffers[b].first = min(buffers[b].first, def[t])
                 buffers[b].last = max(buffers[b].last, lastUse[t])
                 bufferOfTensor[t] = b
             } else {
                 bufferIndex[r] = buffers.count
                 bufferOfTensor[t] = buffers.count
-                buffers.append(ArenaBuffer(size: model.tensors[t].byteCount, first: def[t], last: lastUse[t]))
+                buffers.append(ArenaBuffer(size: arenaBytes(t), first: def[t], last: lastUse[t]))
             }
         }
         var scratchBuffer: [Int: Int] = [:]

@@ -72,7 +72,7 @@ public enum Packer {
     public static func pack(_ model: QuantizedModel, plan: MemoryPlan, metadata: PackMetadata,
                             outputs: [Int]? = nil) throws -> [UInt8] {
         let mem = CAllocations()
-        let tensors = try writerTensors(model, offsets: plan.tensorOffsets)
+        let tensors = try writerTensors(model, offsets: plan.tensorOffsets, mem: mem)
         var ops: [mq_writer_op] = []
         for (i, n) in model.nodes.enumerated() {
             var o = try writerOp(n, index: i, model: model, mem: mem)
@@ -287,14 +287,14 @@ public enum Packer {
     public static func scratchSize(_ model: QuantizedModel, node i: Int) throws -> Int {
         let mem = CAllocations()
         let o = try writerOp(model.nodes[i], index: i, model: model, mem: mem)
-        var tensors = try writerTensors(model, offsets: nil)
+        var tensors = try writerTensors(model, offsets: nil, mem: mem)
         return tensors.withUnsafeMutableBufferPointer { buf in
             withUnsafePointer(to: o) { Int(mq_writer_op_scratch_size($0, buf.baseAddress, Int32(buf.count))) }
         }
     }
 
     /// The writer's tensor records (arena offsets from `offsets`, 0 when nil).
-    static func writerTensors(_ model: QuantizedModel, offsets: [Int]?) throws -> [mq_writer_tensor] {
+    static func writerTensors(_ model: QuantizedModel, offsets: [Int]?, mem: CAllocations) throws -> [mq_writer_tensor] {
         var tensors: [mq_writer_tensor] = []
         for (i, t) in model.tensors.enumerated() {
             guard (1...4).contains(max(t.shape.count, 1)) else {
@@ -306,8 +306,16 @@ public enum Packer {
             w.dims = dims4(t.shape)
             w.zero_point = t.qparams.zeroPoint
             w.scale = t.qparams.scale
-            w.storage = MQ_STORAGE_ARENA
-            w.arena_offset = UInt32(offsets?[i] ?? 0)
+            if let data = t.constant {
+                guard data.count == t.byteCount else {
+                    throw PackingError.invalid("constant tensor '\(t.name)' holds \(data.count) bytes; shape \(t.shape) needs \(t.byteCount)")
+                }
+                w.storage = MQ_STORAGE_CONST
+                w.data = UnsafeRawPointer(mem.copy(data))
+            } else {
+                w.storage = MQ_STORAGE_ARENA
+                w.arena_offset = UInt32(offsets?[i] ?? 0)
+            }
             w.channel_axis = 0
             tensors.append(w)
         }

@@ -44,6 +44,9 @@ public struct QTensor: Sendable {
     public var qparams: QParams
     /// Where they came from.
     public var origin: QParamsOrigin
+    /// The codes of a constant operand (an imported model's constant ADD / MUL / CONCATENATION input): packed
+    /// as a CONST tensor in the CONSTANTS section, not in the arena. nil for activations.
+    public var constant: [UInt8]? = nil
 
     /// Elements (= bytes).
     public var byteCount: Int { shape.reduce(1, *) }
@@ -290,18 +293,43 @@ public struct QuantizedModel: Sendable {
 
     /// Bytes of constant data (packed weights, folded biases, multipliers, shifts, tables) the ops carry.
     public var constantBytes: Int {
-        nodes.reduce(0) { acc, n in
-            switch n.op {
-            case .fullyConnected(let g), .conv1x1(let g):
-                return acc + g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
-            case .conv(let c):
-                let g = c.gemm
-                return acc + g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
-            case .depthwiseConv(let d):
-                return acc + d.weights.count + 4 * (d.bias.count + d.multipliers.count + d.shifts.count) + (d.lut == nil ? 0 : 256)
-            case .lut: return acc + 256
-            default: return acc
-            }
+        nodes.reduce(0) { $0 + Self.opConstantBytes($1.op) } + tensors.reduce(0) { $0 + ($1.constant?.count ?? 0) }
+    }
+
+    /// Constant bytes node `i` reads: its op's prepared constants and its CONST input tensors.
+    public func constantBytes(node i: Int) -> Int {
+        guard nodes.indices.contains(i) else { return 0 }
+        let n = nodes[i]
+        return Self.opConstantBytes(n.op) + Set(n.inputs).reduce(0) {
+            $0 + (tensors.indices.contains($1) ? tensors[$1].constant?.count ?? 0 : 0)
+        }
+    }
+
+    static func opConstantBytes(_ op: QOp) -> Int {
+        switch op {
+        case .fullyConnected(let g), .conv1x1(let g):
+            return g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
+        case .conv(let c):
+            let g = c.gemm
+            return g.packedWeights.count + 4 * (g.foldedBias.count + g.multipliers.count + g.shifts.count) + (g.lut == nil ? 0 : 256)
+        case .depthwiseConv(let d):
+            return d.weights.count + 4 * (d.bias.count + d.multipliers.count + d.shifts.count) + (d.lut == nil ? 0 : 256)
+        case .lut: return 256
+        default: return 0
+        }
+    }
+
+    /// Multiply-accumulates of node `i` per inference, as the fit report counts them (MQSimulation.LayerInfo):
+    /// fully connected and convolutions output elements x k, depthwise output elements x taps, 0 for the others.
+    public func macs(node i: Int) -> Int {
+        guard nodes.indices.contains(i), tensors.indices.contains(nodes[i].output) else { return 0 }
+        let n = nodes[i]
+        let out = tensors[n.output].byteCount
+        switch n.op {
+        case .fullyConnected(let g), .conv1x1(let g): return out * g.k
+        case .conv(let c): return out * c.window.kernelH * c.window.kernelW * c.inC
+        case .depthwiseConv(let d): return out * d.window.kernelH * d.window.kernelW
+        default: return 0
         }
     }
 }

@@ -130,6 +130,51 @@ private struct Builder {
         return tensors.count - 1
     }
 
+    /// An operand of ADD / MUL / CONCATENATION: the activation's QTensor, or, for a tensor with data in its
+    /// buffer, a constant QTensor (int8, per-tensor qparams; rank 0 becomes [1]) packed as a CONST tensor.
+    mutating func operand(_ t: Int, op i: Int) throws(TFLiteImportError) -> Int {
+        let t = boundary[t] ?? t
+        if let q = map[t] { return q }
+        guard model.buffers.indices.contains(g.tensors[t].buffer), !model.buffers[g.tensors[t].buffer].isEmpty else {
+            return try arena(t, op: i)
+        }
+        let sh = shape(t)
+        guard sh.count <= 4, sh.allSatisfy({ $0 >= 1 && $0 <= 1 << 24 }) else {
+            throw invalid(i, "constant tensor \(t) '\(tname(t))' has shape \(sh); supported: rank 0..4, every dimension >= 1")
+        }
+        let qp = try actQParams(t, op: i)
+        let data = try constant(t, op: i, role: "constant operand", elementSize: 1)
+        map[t] = tensors.count
+        var q = QTensor(name: tname(t), shape: sh.isEmpty ? [1] : sh, qparams: qp, origin: .imported("tflite"))
+        q.constant = data
+        tensors.append(q)
+        return tensors.count - 1
+    }
+
+    /// How operand shape `s` broadcasts to output shape `o` (TFLite / NumPy rules, `s` padded with leading 1s):
+    /// nil when it does not reduce to same shape, per channel (last axis) or scalar.
+    func broadcastKind(_ s: [Int], to o: [Int]) -> QMul.Broadcast? {
+        guard s.count <= o.count else { return nil }
+        let p = [Int](repeating: 1, count: o.count - s.count) + s
+        if p == o { return QMul.Broadcast.none }
+        if p.allSatisfy({ $0 == 1 }) { return .scalar }
+        if let c = o.last, p.last == c, p.dropLast().allSatisfy({ $0 == 1 }) { return .channel(c) }
+        return nil
+    }
+
+    /// Tensor q with `target`'s shape (same element count, leading 1s): a constant is reshaped in place, an
+    /// activation through a reshape view.
+    mutating func conform(_ q: Int, to target: [Int], op i: Int) -> Int {
+        guard tensors[q].shape != target else { return q }
+        if tensors[q].constant != nil { tensors[q].shape = target; return q }
+        var v = tensors[q]
+        v.name = tensors[q].name + ".view"
+        v.shape = target
+        tensors.append(v)
+        emit(i, .reshape, [q], tensors.count - 1)
+        return tensors.count - 1
+    }
+
     /// The bytes of a constant tensor with `elements` elements of `size` bytes.
     func constant(_ t: Int, op i: Int, role: String, elementSize: Int) throws(TFLiteImportError) -> [UInt8] {
         guard t >= 0 else { throw invalid(i, "the \(role) is missing") }
@@ -289,44 +334,49 @@ private struct Builder {
         case .averagePool2D, .maxPool2D: try pool(i, op, max: code == .maxPool2D)
         case .add, .mul:
             let a = try input(0), b = try input(1)
-            let ai = try arena(a, op: i), bi = try arena(b, op: i), o = try arena(outT, op: i)
+            let ai = try operand(a, op: i), bi = try operand(b, op: i), o = try arena(outT, op: i)
             let act: TFLiteActivation
             switch op.options {
             case .add(let x), .mul(let x): act = x
             case .none: act = .none
             default: throw invalid(i, "unexpected options \(op.options)")
             }
-            let qa = tensors[ai].qparams, qb = tensors[bi].qparams, qo = tensors[o].qparams
+            guard tensors[ai].constant == nil || tensors[bi].constant == nil else {
+                throw invalid(i, "both inputs are constants (a constant expression the converter did not fold)")
+            }
+            let qo = tensors[o].qparams
             let range = try activationRange(act, qo, op: i)
+            // The full-size operand first (ADD and MUL are symmetric in TFLite's arithmetic); the other same
+            // shape, per channel (last axis) or scalar.
+            let so = shape(outT), sa = shape(a), sb = shape(b)
+            let ka = broadcastKind(sa, to: so), kb = broadcastKind(sb, to: so)
+            var first = ai, second = bi
+            let bcast: QMul.Broadcast
+            if ka == QMul.Broadcast.none, let k = kb { bcast = k }
+            else if kb == QMul.Broadcast.none, let k = ka { bcast = k; swap(&first, &second) }
+            else {
+                throw invalid(i, "\(code.name) broadcast \(sa) and \(sb) -> \(so) is not supported: one input must have the output's shape, the other the same shape, one value per channel (last axis) or one value")
+            }
+            first = conform(first, to: so, op: i)
+            if bcast == .none { second = conform(second, to: so, op: i) }
+            let q1 = tensors[first].qparams, q2 = tensors[second].qparams
+            let (cb, ch): (mq_broadcast, Int32)
+            switch bcast {
+            case .none: (cb, ch) = (MQ_BCAST_NONE, 0)
+            case .scalar: (cb, ch) = (MQ_BCAST_SCALAR, 0)
+            case .channel(let c): (cb, ch) = (MQ_BCAST_CHANNEL, Int32(c))
+            }
             if code == .add {
-                guard shape(a) == shape(b), shape(a) == shape(outT) else {
-                    throw invalid(i, "broadcast ADD (\(shape(a)) + \(shape(b))) is not supported; both inputs must have the output's shape")
-                }
                 var p = mq_add_params()
-                guard mq_add_prepare(Double(qa.scale), qa.zeroPoint, MQ_DTYPE_INT8, Double(qb.scale), qb.zeroPoint, MQ_DTYPE_INT8,
+                guard mq_add_prepare(Double(q1.scale), q1.zeroPoint, MQ_DTYPE_INT8, Double(q2.scale), q2.zeroPoint, MQ_DTYPE_INT8,
                                      Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, range.0, range.1, &p) == MQ_OK else {
                     throw invalid(i, "cannot prepare the requantized add for these scales")
                 }
-                emit(i, .add(p), [ai, bi], o)
+                p.broadcast = cb
+                p.channels = ch
+                emit(i, .add(p), [first, second], o)
             } else {
-                let sa = shape(a), sb = shape(b), so = shape(outT)
-                let bcast: QMul.Broadcast
-                var first = ai, second = bi
-                func elements(_ s: [Int]) -> Int { s.reduce(1, *) }
-                if sa == so && sb == so { bcast = .none }
-                else if sa == so && elements(sb) == 1 { bcast = .scalar }
-                else if sb == so && elements(sa) == 1 { bcast = .scalar; swap(&first, &second) }
-                else if sa == so && elements(sb) == so.last && sb.last == so.last { bcast = .channel(so.last ?? 1) }
-                else if sb == so && elements(sa) == so.last && sa.last == so.last { bcast = .channel(so.last ?? 1); swap(&first, &second) }
-                else { throw invalid(i, "MUL broadcast \(sa) x \(sb) -> \(so) is not supported (same shape, per channel or scalar)") }
-                let q1 = tensors[first].qparams, q2 = tensors[second].qparams
                 var p = mq_mul_params()
-                let (cb, ch): (mq_broadcast, Int32)
-                switch bcast {
-                case .none: (cb, ch) = (MQ_BCAST_NONE, 0)
-                case .scalar: (cb, ch) = (MQ_BCAST_SCALAR, 0)
-                case .channel(let c): (cb, ch) = (MQ_BCAST_CHANNEL, Int32(c))
-                }
                 guard mq_mul_prepare(Double(q1.scale), q1.zeroPoint, MQ_DTYPE_INT8, Double(q2.scale), q2.zeroPoint, MQ_DTYPE_INT8,
                                      Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, range.0, range.1, cb, ch, &p) == MQ_OK else {
                     throw invalid(i, "cannot prepare the requantized multiply for these scales")
@@ -365,13 +415,17 @@ private struct Builder {
             }
             emit(i, .lut(table: t, name: "hard_swish"), [a], o)
         case .logistic, .tanh:
+            // TFLite's own integer algorithm, evaluated for all 256 codes (LogisticTanh.swift): exact
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
-            var d = mq_activation_desc()
-            d.fn = code == .logistic ? MQ_ACT_SIGMOID : MQ_ACT_TANH
             let qi = tensors[a].qparams, qo = tensors[o].qparams
-            var t = [UInt8](repeating: 0, count: 256)
-            guard mq_lut_build(&d, Double(qi.scale), qi.zeroPoint, MQ_DTYPE_INT8, Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, &t) == MQ_OK else {
-                throw invalid(i, "cannot tabulate \(code.name) for these qparams")
+            let t: [UInt8]
+            do {
+                t = try TFLiteLogisticTanh.table(code == .logistic ? .logistic : .tanh, inScale: qi.scale, inZeroPoint: qi.zeroPoint,
+                                                 outScale: qo.scale, outZeroPoint: qo.zeroPoint)
+            } catch {
+                switch error {
+                case .outputQParams(let r), .inputScale(let r): throw invalid(i, r)
+                }
             }
             emit(i, .lut(table: t, name: code.name.lowercased()), [a], o)
         case .quantize:
@@ -396,7 +450,11 @@ private struct Builder {
             guard (0..<rank).contains(ax) else { throw invalid(i, "axis \(axis) is out of range for rank \(rank)") }
             var ins: [Int] = []
             for k in op.inputs.indices {
-                let a = try arena(try input(k), op: i)
+                var a = try operand(try input(k), op: i)
+                if tensors[a].shape.count < rank {   // e.g. a constant written without the batch axis
+                    let s = tensors[a].shape
+                    a = conform(a, to: [Int](repeating: 1, count: rank - s.count) + s, op: i)
+                }
                 guard tensors[a].qparams == tensors[o].qparams else {
                     throw invalid(i, "input \(k) has other qparams than the output; requantizing concatenation is not supported")
                 }

@@ -3,6 +3,7 @@
 import Testing
 @testable import MQTFLite
 import MQQuantization
+import MicroQuantC
 @testable import MQTFLiteImport
 
 /// A tiny model: tensors given, operators over them (opcode list built from the ops used).
@@ -52,11 +53,46 @@ func importError(_ m: TFLiteModel) -> TFLiteImportError? {
         #expect(importError(m) == .unsupportedOps(file: "s.tflite", ops: ["0 SUB", "2 GELU"]))
     }
 
-    @Test func broadcastAddIsRejected() {
-        let m = synthetic([act("a", [1, 4, 4, 8]), act("b", [1, 1, 1, 8]), act("y", [1, 4, 4, 8])],
-                          ops: [(.add, [0, 1], [2], .add(activation: .relu))], inputs: [0, 1], outputs: [2])
-        guard case .invalid(_, 0, "ADD", let r)? = importError(m) else { Issue.record("no error"); return }
-        #expect(r.contains("broadcast ADD"))
+    /// Per-channel and scalar broadcasts import (the fixtures check the numbers); a per-pixel operand
+    /// ([1, H, W, 1]) or mutual broadcasting is an error naming the shapes.
+    @Test func unsupportedBroadcastIsRejected() throws {
+        let ok = synthetic([act("a", [1, 4, 4, 8]), act("b", [1, 1, 1, 8]), act("y", [1, 4, 4, 8])],
+                           ops: [(.add, [1, 0], [2], .add(activation: .relu))], inputs: [0, 1], outputs: [2])
+        let q = try TFLiteImporter.importModel(ok, file: "s.tflite", name: "s")
+        guard case .add(let p) = q.nodes[0].op else { Issue.record("not an add"); return }
+        #expect(p.broadcast == MQ_BCAST_CHANNEL && p.channels == 8)
+        #expect(q.tensors[q.nodes[0].inputs[0]].name == "a")   // the full-size operand first
+        for (sb, name) in [([Int32(1), 4, 4, 1], "ADD"), ([1, 4, 1, 8], "MUL")] {
+            let m = synthetic([act("a", [1, 4, 4, 8]), act("b", sb), act("y", [1, 4, 4, 8])],
+                              ops: [(name == "ADD" ? .add : .mul, [0, 1], [2], name == "ADD" ? .add(activation: .none) : .mul(activation: .none))],
+                              inputs: [0, 1], outputs: [2])
+            guard case .invalid(_, 0, name, let r)? = importError(m) else { Issue.record("no error for \(sb)"); continue }
+            #expect(r.contains("broadcast [1, 4, 4, 8] and \(sb.map { Int($0) }) -> [1, 4, 4, 8] is not supported"), "\(r)")
+        }
+    }
+
+    @Test func twoConstantOperandsAreRejected() {
+        var c1 = act("c1", [8]), c2 = act("c2", [8])
+        c1.buffer = 1; c2.buffer = 2
+        let m = synthetic([act("x", [1, 8]), c1, c2, act("y", [1, 8])],
+                          ops: [(.add, [1, 2], [3], .add(activation: .none))], inputs: [0], outputs: [3],
+                          buffers: [[], [UInt8](repeating: 1, count: 8), [UInt8](repeating: 2, count: 8)])
+        guard case .invalid(_, 0, "ADD", let r)? = importError(m) else { Issue.record("\(String(describing: importError(m)))"); return }
+        #expect(r.contains("both inputs are constants"))
+    }
+
+    /// LOGISTIC / TANH: TFLite's kernels write fixed output qparams; any other is an error, never a table
+    /// silently computed for qparams the reference does not use.
+    @Test func activationOutputQParamsAreChecked() throws {
+        for (code, good, zp) in [(TFLiteOpCode.logistic, Float(1.0 / 256.0), Int64(-128)), (.tanh, Float(1.0 / 128.0), Int64(0))] {
+            let ok = synthetic([act("x", [1, 8], scale: 0.05, zp: 3), act("y", [1, 8], scale: good, zp: zp)],
+                               ops: [(code, [0], [1], .none)], inputs: [0], outputs: [1])
+            #expect(try TFLiteImporter.importModel(ok, file: "s.tflite", name: "s").nodes.count == 1)
+            let bad = synthetic([act("x", [1, 8], scale: 0.05, zp: 3), act("y", [1, 8], scale: 0.01, zp: zp)],
+                                ops: [(code, [0], [1], .none)], inputs: [0], outputs: [1])
+            guard case .invalid(_, 0, code.name, let r)? = importError(bad) else { Issue.record("no error for \(code.name)"); continue }
+            #expect(r.contains("writes output qparams"), "\(r)")
+        }
     }
 
     @Test func activationWithoutQuantization() {
