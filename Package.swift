@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TFLiteTests",
-            dependencies: ["MQTFLite", "MQTFLiteImport", "MQQuantization", "MQPacking", "MQNumPy", "MicroQuantC"],
+            dependencies: ["MQTFLite", "MQTFLiteImport", "MQQuantization", "MQPacking", "MQReport", "MQNumPy", "MicroQuantC"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

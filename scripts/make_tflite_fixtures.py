@@ -294,6 +294,9 @@ def main():
             conv.inference_output_type = tf.int8
             write_case(f"{fname}_exhaustive_{j}", conv.convert(), rng, manifest, given=[every_code])
 
+    # (LOGISTIC / TANH at 200 exact input qparams each, through ai-edge-litert and TensorFlow Lite Micro:
+    # scripts/make_tflite_lut_sweep.py -> lut_sweep.npz)
+
     # --- error fixtures ---
     rng = seed(3000)
     m = conv_model([8], [L.Dense(4)])

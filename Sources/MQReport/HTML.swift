@@ -61,6 +61,7 @@ extension CalibrationReport {
 
     /// The HTML page.
     public func html() -> String {
+        if importedFrom != nil { return importedHTML() }
         let e = Self.esc
         var h = """
         <!DOCTYPE html>
@@ -107,7 +108,7 @@ extension CalibrationReport {
         return h
     }
 
-    private func shapeDesc(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+    func shapeDesc(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
 }
 
 let microquantProducerName = "microquant 0.1.0"

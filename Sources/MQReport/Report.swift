@@ -43,6 +43,14 @@ public struct CalibrationReport: Codable, Sendable {
         public var fused: [String]
         public var output: String
         public var sqnrDB: Double?
+        /// Imported models (no float reference): input and output shapes, output qparams, multiply-accumulates
+        /// per inference and constant bytes of the layer. nil in a calibration report.
+        public var inputShapes: [[Int]]? = nil
+        public var outputShape: [Int]? = nil
+        public var outputScale: Float? = nil
+        public var outputZeroPoint: Int32? = nil
+        public var macs: Int? = nil
+        public var constantBytes: Int? = nil
     }
     public var model: String
     public var source: String
@@ -70,6 +78,10 @@ public struct CalibrationReport: Codable, Sendable {
     public var constantBytes: Int
     public var arenaBytes: Int
     public var arenaLowerBound: Int
+    /// Set for an imported, already quantized model (e.g. "tflite"): no calibration and no float reference,
+    /// so no SQNR; `accuracyNote` says so.
+    public var importedFrom: String? = nil
+    public var accuracyNote: String? = nil
 
     /// Assembles the report.
     public static func build(graph: Graph, model: QuantizedModel, observers: [String: Observer], plan: MemoryPlan,
@@ -136,6 +148,7 @@ public struct CalibrationReport: Codable, Sendable {
 
     /// The printed table.
     public func table() -> String {
+        if importedFrom != nil { return importedTable() }
         func f(_ x: Double?) -> String {
             guard let x else { return "-" }
             if x.isInfinite { return x > 0 ? "inf" : "-inf" }

@@ -1,6 +1,7 @@
-// TFLite's int8 LOGISTIC and TANH as 256-entry tables, from TensorFlow Lite's integer algorithm (the kernels
-// TensorFlow Lite Micro runs, and TensorFlow Lite's reference kernels): the table is evaluated for every
-// input code, so it is exact by construction. Written from the algorithm's description (gemmlowp-style
+// TFLite's int8 LOGISTIC and TANH as 256-entry tables, from the integer algorithm TensorFlow Lite Micro runs
+// (its reference_integer_ops kernels; TensorFlow Lite's own interpreter tabulates the float function instead,
+// which differs at some qparams: the importer uses this table in rounding mode tflite-micro and mq_lut_build's
+// in mode tflite). The table is evaluated for every input code, so it is exact by construction. Written from the algorithm's description (gemmlowp-style
 // fixed point), not copied:
 //   prepare: input_real_multiplier = double(s_in) * 2^27 (4 integer bits in Q4.27);
 //            (q, left_shift) = frexp(input_real_multiplier); multiplier = round_half_away(q * 2^31);
@@ -144,12 +145,13 @@ enum TFLiteLogisticTanh {
         let fr = frexp(real)
         let shift = fr.1
         let mult = (fr.0 * 2147483648.0).rounded(.toNearestOrAwayFromZero)
-        // the multiplier must be a Q31 value below 2^31 and the shift one mq_requantize takes
-        guard mult < 2147483648.0, shift <= 30, shift >= -31 else {
+        let radius = Int64((15.0 * Double(1 << 27) / pow(2.0, Double(shift))).rounded(.down))
+        // the multiplier must be a Q31 value below 2^31 and the shift one mq_requantize takes (unused when the
+        // radius is 0: input scales >= 8 saturate every code, the zero point's code to the lowest output)
+        guard mult < 2147483648.0, radius == 0 || (shift <= 30 && shift >= -31) else {
             throw .inputScale("input scale \(inScale) is outside the range of TFLite's fixed-point \(f == .logistic ? "LOGISTIC" : "TANH") (multiplier \(mult), shift \(shift))")
         }
-        let m = Int32(mult)
-        let radius = Int64((15.0 * Double(1 << 27) / pow(2.0, Double(shift))).rounded(.down))
+        let m = Int32(min(mult, 2147483647.0))
         var t = [UInt8](repeating: 0, count: 256)
         for c in 0..<256 {
             let d = Int64(Int8(truncatingIfNeeded: c)) - Int64(inZeroPoint)

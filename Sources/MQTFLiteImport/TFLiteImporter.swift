@@ -31,7 +31,7 @@ public enum TFLiteImporter {
     /// Imports a decoded model (subgraph 0).
     public static func importModel(_ model: TFLiteModel, file: String, name: String,
                                    rounding: RequantizeRounding = .double) throws(TFLiteImportError) -> QuantizedModel {
-        var b = Builder(model: model, file: file)
+        var b = Builder(model: model, file: file, rounding: rounding)
         try b.run()
         var q = QuantizedModel(name: name, activationDType: .int8, observer: .minmax, tensors: b.tensors, nodes: b.nodes,
                                inputs: b.inputs, outputs: b.outputs)
@@ -68,6 +68,8 @@ private extension Double {
 private struct Builder {
     let model: TFLiteModel
     let file: String
+    /// Which interpreter to reproduce (RequantizeRounding): also picks the LOGISTIC / TANH table.
+    let rounding: RequantizeRounding
     let g: TFLiteSubGraph
     var tensors: [QTensor] = []
     var nodes: [QNode] = []
@@ -78,9 +80,10 @@ private struct Builder {
     /// TFLite tensors that are the float side of a boundary QUANTIZE / DEQUANTIZE -> the int8 tensor.
     var boundary: [Int: Int] = [:]
 
-    init(model: TFLiteModel, file: String) {
+    init(model: TFLiteModel, file: String, rounding: RequantizeRounding = .double) {
         self.model = model
         self.file = file
+        self.rounding = rounding
         g = model.subgraphs.first ?? TFLiteSubGraph(name: "", tensors: [], inputs: [], outputs: [], operators: [])
     }
 
@@ -415,16 +418,25 @@ private struct Builder {
             }
             emit(i, .lut(table: t, name: "hard_swish"), [a], o)
         case .logistic, .tanh:
-            // TFLite's own integer algorithm, evaluated for all 256 codes (LogisticTanh.swift): exact
+            // The two interpreters differ here (scripts/make_tflite_lut_sweep.py: 25 of 200 LOGISTIC and 11 of 200
+            // TANH tables): TensorFlow Lite Micro runs the fixed-point algorithm (LogisticTanh.swift, evaluated for
+            // all 256 codes), TensorFlow Lite (ai-edge-litert) a table of the float function (mq_lut_build).
             let a = try arena(try input(0), op: i), o = try arena(outT, op: i)
             let qi = tensors[a].qparams, qo = tensors[o].qparams
-            let t: [UInt8]
+            let f: TFLiteLogisticTanh.Function = code == .logistic ? .logistic : .tanh
+            var t: [UInt8]
             do {
-                t = try TFLiteLogisticTanh.table(code == .logistic ? .logistic : .tanh, inScale: qi.scale, inZeroPoint: qi.zeroPoint,
-                                                 outScale: qo.scale, outZeroPoint: qo.zeroPoint)
+                t = try TFLiteLogisticTanh.table(f, inScale: qi.scale, inZeroPoint: qi.zeroPoint, outScale: qo.scale, outZeroPoint: qo.zeroPoint)
             } catch {
                 switch error {
                 case .outputQParams(let r), .inputScale(let r): throw invalid(i, r)
+                }
+            }
+            if rounding == .single {
+                var d = mq_activation_desc()
+                d.fn = code == .logistic ? MQ_ACT_SIGMOID : MQ_ACT_TANH
+                guard mq_lut_build(&d, Double(qi.scale), qi.zeroPoint, MQ_DTYPE_INT8, Double(qo.scale), qo.zeroPoint, MQ_DTYPE_INT8, &t) == MQ_OK else {
+                    throw invalid(i, "cannot tabulate \(code.name) for these qparams")
                 }
             }
             emit(i, .lut(table: t, name: code.name.lowercased()), [a], o)

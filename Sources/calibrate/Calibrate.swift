@@ -36,13 +36,15 @@ struct Calibrate: ParsableCommand {
         An int8 TensorFlow Lite model (.tflite, fully quantized by TFLiteConverter) is imported without \
         calibration: its quantization parameters are taken from the file, and the packed model computes \
         what TensorFlow Lite Micro computes (--rounding tflite-micro, the default) or what TensorFlow \
-        Lite's own interpreter computes (--rounding tflite). --data, --observer and the other calibration \
-        options do not apply.
+        Lite's own interpreter computes (--rounding tflite). --report writes the per-layer report of the \
+        imported model (op, shapes, qparams, MACs, constant bytes; no SQNR: there is no float model). \
+        --data, --observer and the other calibration options do not apply.
 
         Examples:
           swift run calibrate examples/tinyconv.onnx --data examples/tinyconv_calib.npy --report out/report
           swift run calibrate Tests/TFLiteTests/Fixtures/mlperf/kws_ref_model_int8.tflite -o out/kws.mqm --board nucleo-l4r5zi
           swift run calibrate Tests/TFLiteTests/Fixtures/mlperf/ad01_int8.tflite --rounding tflite -o out/ad_litert.mqm
+          swift run calibrate Tests/TFLiteTests/Fixtures/mlperf/kws_ref_model_int8.tflite -o out/kws.mqm --report out/kws_report
         """)
 
     @Argument(help: "The float model (.onnx), or an int8 .tflite to import as it is. Default: the bundled example in examples/.")
@@ -321,8 +323,14 @@ struct Calibrate: ParsableCommand {
 
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
     func importTFLite(_ modelPath: String) throws {
-        if !data.isEmpty || !test.isEmpty || report != nil || evalOutput != nil {
-            throw UserError("\(modelPath) is an int8 TFLite model: it is imported without calibration, so --data, --test, --report and --eval-output do not apply (use `swift run simulate` to run it)")
+        if !data.isEmpty || !test.isEmpty || evalOutput != nil {
+            throw UserError("\(modelPath) is an int8 TFLite model: it is imported without calibration, so --data, --test and --eval-output do not apply (use `swift run simulate` to run it)")
+        }
+        if let report {
+            if FileAccess.kind(report).exists && !FileAccess.kind(report).isDirectory {
+                throw FileError(path: report, what: "--report", reason: "is a file, expected a directory (report.json and report.html are written into it)")
+            }
+            try FileAccess.checkOutput("\(report)/report.json", what: "--report")
         }
         let bytes: [UInt8]
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))) } catch {
@@ -340,8 +348,19 @@ struct Calibrate: ParsableCommand {
             calibrationMethod: "imported:tflite rounding:\(rounding.rawValue)"))
         if let board { try Self.checkBoard(board, packed: packed, log: log) }
         let outPath = output ?? "out/\(stem).mqm"
-        try AtomicWriter.writeAll([(outPath, Data(packed))])
-        if !quiet { print(Self.importTable(qmodel)) }
+        var files: [(String, Data)] = [(outPath, Data(packed))]
+        var rep: CalibrationReport? = nil
+        if let report {
+            let r = CalibrationReport.buildImported(model: qmodel, plan: mplan, packedBytes: packed.count,
+                                                    source: URL(fileURLWithPath: modelPath).lastPathComponent, sha256: sha256(bytes),
+                                                    format: "tflite", detail: "int8 TFLite model (rounding \(rounding.rawValue))")
+            files.append(("\(report)/report.json", try r.json()))
+            files.append(("\(report)/report.html", Data(r.html().utf8)))
+            rep = r
+        }
+        try AtomicWriter.writeAll(files)
+        if !quiet { print(rep?.table() ?? Self.importTable(qmodel)) }
+        if let report { log("report: \(report)/report.json, \(report)/report.html") }
         print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
     }
 
