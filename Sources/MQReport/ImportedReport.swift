@@ -57,7 +57,7 @@ extension CalibrationReport {
         func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? " " + s : String(repeating: " ", count: w - s.count) + s }
         func shp(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ",") + "]" }
         var lines = ["MicroQuant report: \(model) (\(source)), imported from \(importedFrom ?? "?"), activations \(activations)", ""]
-        let nw = max(12, min(28, layers.map(\.name.count).max() ?? 12))
+        let nw = max(12, min(28, (layers.map(\.name.count).max() ?? 12) + 1))
         lines.append(pad("layer", nw) + pad("op", 16) + pad("inputs", 28) + pad("output", 16) + lpad("scale", 12) + lpad("zp", 6)
                      + lpad("MACs", 13) + lpad("const B", 10))
         for l in layers {
