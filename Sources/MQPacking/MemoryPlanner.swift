@@ -95,6 +95,9 @@ public enum MemoryPlanner {
         }
         for t in model.outputs { lastUse[t] = nOps }
         if keepAllAlive { for t in 0..<nT { lastUse[t] = nOps } }
+        // constants (CONST storage) are read from the blob: their placeholder buffers live before the first op,
+        // apart from every arena tensor
+        for t in 0..<nT where model.tensors[t].constant != nil { def[t] = -2; lastUse[t] = -2 }
         for t in 0..<nT where lastUse[t] < def[t] { lastUse[t] = def[t] }   // unused tensors still need their op's output
         // union-find of aliases
         var parent = Array(0..<nT)
