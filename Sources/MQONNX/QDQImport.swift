@@ -32,6 +32,7 @@ extension Converter {
                 }
             }
             guard values.allSatisfy({ $0.isFinite }) else { throw unsupported(o, "dequantized constant '\(v)' is not finite") }
+            if c.elemType == 3 { qdqWeightScales[o.outputs[0]] = scale.values }   // int8 weights
             consts[o.outputs[0]] = Const(shape: c.shape, values: values)
             return
         }
@@ -77,8 +78,39 @@ extension Converter {
             throw unsupported(o, "quantizes '\(x)' with scale \(s), zero point \(z), but '\(old.node)' quantized the same tensor with \(old.scale), \(old.zeroPoint)")
         }
         qdqAnnotations[t] = q
+        // Quantizing a view (reshape / layout transpose) of a tensor the graph does not quantize itself, e.g.
+        // tf2onnx's Reshape of the graph input before the first QuantizeLinear: per-tensor quantization commutes
+        // with the view, so the tensors upstream take the same qparams (the view may be simplified away).
+        var cur = t
+        func isView(_ op: Op) -> Bool {
+            switch op { case .reshape, .transpose, .identity: return true; default: return false }
+        }
+        while let p = nodes.last(where: { $0.output == cur }), isView(p.op), p.inputs.count == 1, qdqAnnotations[p.inputs[0]] == nil {
+            qdqAnnotations[p.inputs[0]] = q
+            cur = p.inputs[0]
+        }
         quantizedValues[o.outputs[0]] = q
         define(o.outputs[0], shape: shapes[x]!, repr: r)
+    }
+
+    /// The weight scales of the QDQ layers (Conv, Gemm, MatMul whose weights are a DequantizeLinear of int8
+    /// codes), per output channel, by IR node name: a per-tensor scale is repeated; per-axis scales must be one
+    /// per output channel (else the layer is left to the quantizer's own scales).
+    func qdqLayerWeightScales(_ onodes: [ONode], _ graph: Graph) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for o in onodes where ["Conv", "Gemm", "MatMul"].contains(o.opType) {
+            guard let w = o.input(1), let s = qdqWeightScales[w],
+                  let node = graph.nodes.first(where: { $0.name == o.name }) else { continue }
+            let n: Int
+            switch node.op {
+            case .fullyConnected(let fc): n = fc.weight.shape.first ?? 0
+            case .conv1x1(let c): n = c.weight.shape.first ?? 0
+            case .conv(let c): n = c.outChannels
+            default: continue
+            }
+            if s.count == 1 { out[o.name] = [Float](repeating: Float(s[0]), count: n) } else if s.count == n { out[o.name] = s.map { Float($0) } }
+        }
+        return out
     }
 
     /// Per-tensor (scalar) scale and zero point of an activation QuantizeLinear / DequantizeLinear.

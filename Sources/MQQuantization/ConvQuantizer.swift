@@ -34,6 +34,7 @@ enum ConvQuantizer {
         case .conv(let c):
             let n = c.outChannels, taps = c.window.kernelH * c.window.kernelW
             return .depthwiseConv(try depthwise(name: layer.name, weightRows: c.weight.data, n: n, taps: taps, bias: c.bias?.data,
+                                                given: weights.givenScales[layer.name],
                                                 window: window(c.window), inC: c.group, inQ: inQ, outQ: outQ, lo: lo, hi: hi,
                                                 lut: lut, weights: weights))
         case .affine(let scale, let shift):
@@ -51,9 +52,10 @@ enum ConvQuantizer {
     }
 
     /// Depthwise weights given as rows [n][taps] (the IR's [out, kh, kw, 1]) -> QDepthwise (weights [taps][n]).
-    static func depthwise(name: String, weightRows: [Float], n: Int, taps: Int, bias: [Float]?, window: QWindow, inC: Int,
+    static func depthwise(name: String, weightRows: [Float], n: Int, taps: Int, bias: [Float]?, given: [Float]? = nil, window: QWindow, inC: Int,
                           inQ: QParams, outQ: QParams, lo: Int32, hi: Int32, lut: [UInt8]?, weights: WeightOptions) throws -> QDepthwise {
-        let (codes, scales) = quantizeWeightsPerChannel(weightRows, n: n, k: taps, options: WeightOptions(method: weights.method))
+        let (codes, scales) = given.flatMap { quantizeWeightsWithScales(weightRows, n: n, k: taps, scales: $0) }
+            ?? quantizeWeightsPerChannel(weightRows, n: n, k: taps, options: WeightOptions(method: weights.method))
         var hwo = [Int8](repeating: 0, count: n * taps)
         for o in 0..<n { for t in 0..<taps { hwo[t * n + o] = codes[o * taps + t] } }
         var bq = [Int32](repeating: 0, count: n), mult = bq, shift = bq
