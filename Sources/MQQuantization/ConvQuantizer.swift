@@ -3,6 +3,7 @@
 // symmetric per output channel, int32 bias at in_scale * w_scale[c], Q31 multipliers from the C host
 // library, fused clamp and LUT epilogue.
 
+import Foundation
 import MQCalibration
 import MQGraph
 import MicroQuantC
@@ -75,7 +76,7 @@ enum ConvQuantizer {
     }
 
     /// Pooling, mean, pad, concat and mul.
-    static func other(_ kind: PlannedOp.Kind, inputs: [QTensor], output: QTensor) throws -> QOp {
+    static func other(_ kind: PlannedOp.Kind, inputs: [QTensor], output: QTensor, onnxRuntimeMean: Bool = false) throws -> QOp {
         let o = output.qparams
         switch kind {
         case .pool(let node):
@@ -94,6 +95,21 @@ enum ConvQuantizer {
             try check(mq_mean_prepare(Int32(x.shape[0]), Int32(x.shape[1]), Int32(x.shape[2]), Int32(x.shape[3]),
                                       Double(x.qparams.scale), x.qparams.zeroPoint, x.qparams.dtype.c,
                                       Double(o.scale), o.zeroPoint, o.dtype.c, lo, hi, &p), "mq_mean_prepare", "mean '\(node.name)'")
+            if onnxRuntimeMean {
+                // Pre-quantized (QDQ) models: onnxruntime's QLinearGlobalAveragePool / QLinearAveragePool round
+                // acc * s_in / (n * s_out) once, to nearest; TFLite's folded multiplier (normalized, shift < 0)
+                // rounds twice, the first time to 2^shift of a code. With shift 0 and the multiplier
+                // round(2^31 * s) (not normalized; mq_mean allows [0, 2^31)) mq_requantize rounds once:
+                // out = zp_out + round_half_away(acc * M / 2^31), docs/QUANTIZATION.md "QDQ mean".
+                let n = Double(x.shape[1] * x.shape[2])
+                let real = Double(Float(x.qparams.scale) / (Float(o.scale) * Float(n)))   // onnxruntime's float32 scale
+                var sh: Int32 = 0
+                while real * pow(2, 31 - Double(sh)) >= 2147483647.5 && sh < 30 { sh += 1 }
+                let m = (real * pow(2, 31 - Double(sh))).rounded()
+                if m >= 1 && m < 2147483648 {
+                    return .mean(QMean(multiplier: Int32(m), shift: sh, actMin: lo, actMax: hi))
+                }
+            }
             return .mean(QMean(multiplier: p.multiplier, shift: p.shift, actMin: lo, actMax: hi))
         case .pad(let node):
             guard case let .pad(before, after, _) = node.op else { throw QuantizationError.internalError("pad") }

@@ -265,7 +265,7 @@ public enum Quantizer {
             case .transpose(_, let perm):
                 op = .transpose(perm: perm)
             case .pool, .mean, .pad, .concat, .mul:
-                op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out])
+                op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out], onnxRuntimeMean: qdq)
             case .softmax(let node, let axis):
                 var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
                 try check(mq_softmax_prepare(Double(tensors[ins[0]].qparams.scale), 1.0, &mult, &left, &diffMin),
