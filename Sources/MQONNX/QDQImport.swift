@@ -60,14 +60,7 @@ extension Converter {
             // The range starts at 0.0: DequantizeLinear(QuantizeLinear(x)) clips negatives, which is how
             // onnxruntime's QDQ format expresses a Relu / Clip it removed. Keep that in the float graph as a
             // relu (fused into the producing layer as its clamp) unless the tensor is already clipped at 0.
-            let producer = nodes.last { $0.output == r.tensor }?.op
-            var clipped = false
-            switch producer {
-            case .relu?, .sigmoid?, .hardSigmoid?, .softmax?: clipped = true   // outputs already >= 0
-            default: break
-            }
-            if case .clip(let lo, _)? = producer, lo >= 0 { clipped = true }
-            if !clipped {
+            if !nonNegative(r.tensor) {
                 let out = irName(o.outputs[0], r.perm)
                 try emit(name: o.name, op: .relu, inputs: [r.tensor], output: out)
                 r = Repr(tensor: out, perm: r.perm)
@@ -111,6 +104,21 @@ extension Converter {
             if s.count == 1 { out[o.name] = [Float](repeating: Float(s[0]), count: n) } else if s.count == n { out[o.name] = s.map { Float($0) } }
         }
         return out
+    }
+
+    /// True when tensor `t` is >= 0 by construction: produced by relu / sigmoid / hard sigmoid / softmax /
+    /// clip(lo >= 0), or by a view, pool, mean or zero pad of such a tensor.
+    func nonNegative(_ t: String, depth: Int = 0) -> Bool {
+        guard depth < 64, let p = nodes.last(where: { $0.output == t }) else { return false }
+        switch p.op {
+        case .relu, .sigmoid, .hardSigmoid, .softmax: return true
+        case .clip(let lo, _): return lo >= 0
+        case .reshape, .transpose, .identity, .mean, .averagePool, .maxPool:
+            return p.inputs.count == 1 && nonNegative(p.inputs[0], depth: depth + 1)
+        case .pad(_, _, let value): return value >= 0 && p.inputs.count == 1 && nonNegative(p.inputs[0], depth: depth + 1)
+        case .concat: return p.inputs.allSatisfy { nonNegative($0, depth: depth + 1) }
+        default: return false
+        }
     }
 
     /// Per-tensor (scalar) scale and zero point of an activation QuantizeLinear / DequantizeLinear.
