@@ -69,7 +69,7 @@ enum ConvQuantizer {
                 }
                 bq[c] = Int32(v)
             }
-            (mult[c], shift[c]) = try multiplier(bs / Double(outQ.scale), "'\(name)' channel \(c)")
+            (mult[c], shift[c]) = try multiplier(weights.requantScale(inQ.scale, scales[c], outQ.scale), "'\(name)' channel \(c)")
         }
         return QDepthwise(window: window, inC: inC, depthMultiplier: n / max(inC, 1), weights: hwo, weightScales: scales, bias: bq,
                           multipliers: mult, shifts: shift, outZeroPoint: outQ.zeroPoint, actMin: lo, actMax: hi, lut: lut)

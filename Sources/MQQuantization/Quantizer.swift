@@ -43,6 +43,14 @@ public struct WeightOptions: Sendable, Equatable {
     /// Per output channel weight scales given by the model (pre-quantized ONNX QDQ: `Graph.weightScales`), by
     /// layer node name: such a layer's codes are round_half_even(W / scale[c]) clamped to [-127, 127].
     public var givenScales: [String: [Float]] = [:]
+    /// Requantization multipliers from onnxruntime's float32 scale (s_in * s_w) / s_out (pre-quantized QDQ
+    /// models, so the Q31 multiplier is exactly the float32 factor onnxruntime multiplies by).
+    public var float32Multipliers: Bool = false
+
+    /// The real requantization factor of a layer channel: in float64, or as onnxruntime computes it in float32.
+    func requantScale(_ sIn: Float, _ sW: Float, _ sOut: Float) -> Double {
+        float32Multipliers ? Double((sIn * sW) / sOut) : Double(sIn) * Double(sW) / Double(sOut)
+    }
 
     /// The defaults above.
     public init() {}
@@ -172,8 +180,10 @@ public enum Quantizer {
                                 weights: WeightOptions = WeightOptions(),
                                 layerInputMeans: [String: LayerInputMean]? = nil) throws -> QuantizedModel {
         let qp = try assignQParams(graph: graph, plan: plan, observers: observers, dtype: dtype)
+        let qdq = !graph.quantization.isEmpty
         var weights = weights
         weights.givenScales = graph.weightScales
+        weights.float32Multipliers = qdq
         var tensors: [QTensor] = []
         var index: [String: Int] = [:]
         func tensor(_ name: String) throws -> Int {
@@ -188,7 +198,6 @@ public enum Quantizer {
         let inputs = try graph.inputs.map { try tensor($0.name) }
         var nodes: [QNode] = []
         var preActivations: [QTensor] = []
-        let qdq = !graph.quantization.isEmpty
         /// A tensor `name` with the given qparams (the kernel's output or a requantized input) and a
         /// requantize table node between it and `other` (QDQ graphs: the graph's own quantization steps).
         func requantizeTensor(_ name: String, shape: [Int], qparams: QParams, of base: Int) -> Int {
@@ -280,8 +289,12 @@ public enum Quantizer {
             }
         }
         let outputs = try graph.outputs.map { try tensor($0.name) }
-        return QuantizedModel(name: graph.name, activationDType: dtype, observer: kind, tensors: tensors,
-                              nodes: nodes, inputs: inputs, outputs: outputs, preActivations: preActivations)
+        var model = QuantizedModel(name: graph.name, activationDType: dtype, observer: kind, tensors: tensors,
+                                   nodes: nodes, inputs: inputs, outputs: outputs, preActivations: preActivations)
+        // QDQ: onnxruntime requantizes a layer's output once (float32 product, round half to even); the fully
+        // connected layers round once too (docs/QUANTIZATION.md, "Pre-quantized ONNX (QDQ)")
+        if qdq { model.rounding = .single }
+        return model
     }
 
     /// Code-domain clamp of a fused ReLU / Clip for output qparams q (the dtype range when none).
@@ -346,7 +359,7 @@ public enum Quantizer {
                 }
                 bq[c] = Int32(v)
             }
-            try check(mq_quantize_multiplier(bs / Double(outQ.scale), &mult[c], &shift[c]),
+            try check(mq_quantize_multiplier(weights.requantScale(inQ.scale, wScales[c], outQ.scale), &mult[c], &shift[c]),
                       "mq_quantize_multiplier", "'\(layer.name)' channel \(c)")
         }
         var folded = [Int32](repeating: 0, count: n)
