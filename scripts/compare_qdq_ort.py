@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "Tests", "MicroQuantTests", "Fixtures", "onnx_qdq")
 NAMES = ["conv3x3_pad1", "depthwise_bn_relu6", "avgpool3x3_s2_pad", "maxpool3x3_s2_pad", "global_avgpool_head",
          "concat_channels", "mul_activations", "squeeze_excitation", "resnet_block", "mobilenet_block", "tf2onnx_nhwc"]
+LABELS = {"kws_qdq": "KWS DS-CNN", "ad01_qdq": "AD", "tf2onnx_nhwc": "tf2onnx_nhwc (DQ -> ReduceMean -> Q)"}
 # MLPerf Tiny models (scripts/make_qdq_fixtures.py): fixture stem -> test inputs
 MLPERF = {"kws_qdq": os.path.join(ROOT, "bench", "data", "kws_mfcc_test.npy"),
           "ad01_qdq": os.path.join(ROOT, "bench", "data", "ad01_test.npy")}
@@ -63,11 +64,11 @@ def main():
             ours = np.load(out).reshape(-1).astype(np.float64)
             ort = np.load(os.path.join(FIX, f"{name}_{tag}_ort.npy")).reshape(-1).astype(np.float64)
             f = np.load(os.path.join(FIX, f"{name}_float.npy")).reshape(-1)
+            name_shown = LABELS.get(name, name)
             if name in MLPERF:
-                tag_w = "per-channel" if tag == "u8" else "per-tensor"
-                name_shown = f"{name} ({tag_w} weights)"
-            else:
-                name_shown = name
+                name_shown += f" ({'per-channel' if tag == 'u8' else 'per-tensor'} weights)"
+            elif name == "mobilenet_block":
+                name_shown += f" (softmax at {'1/255' if tag == 'u8' else '1/256'})"
             co, ct = np.round(ours / s) + z, np.round(ort / s) + z
             same = int(np.sum(co == ct))
             tot_same += same
