@@ -16,15 +16,21 @@ from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "Tests", "MicroQuantTests", "Fixtures", "onnx_qdq")
-NAMES = ["conv3x3_pad1", "depthwise_bn_relu6", "global_avgpool_head", "concat_channels", "mul_activations",
-         "squeeze_excitation", "resnet_block"]
+NAMES = ["conv3x3_pad1", "depthwise_bn_relu6", "avgpool3x3_s2_pad", "maxpool3x3_s2_pad", "global_avgpool_head",
+         "concat_channels", "mul_activations", "squeeze_excitation", "resnet_block", "mobilenet_block", "tf2onnx_nhwc"]
+LABELS = {"kws_qdq": "KWS DS-CNN", "ad01_qdq": "AD", "tf2onnx_nhwc": "tf2onnx_nhwc (DQ -> ReduceMean -> Q)"}
+# MLPerf Tiny models (scripts/make_qdq_fixtures.py): fixture stem -> test inputs
+MLPERF = {"kws_qdq": os.path.join(ROOT, "bench", "data", "kws_mfcc_test.npy"),
+          "ad01_qdq": os.path.join(ROOT, "bench", "data", "ad01_test.npy")}
 
 
 def out_qparams(path):
     m = onnx.load(path)
     inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
     out = m.graph.output[0].name
-    dq = next(n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == out)
+    dq = next((n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == out), None)
+    if dq is None:
+        return None   # onnxruntime left the last op (a lone pool) in float: no output codes to compare
     return float(inits[dq.input[1]]), int(inits[dq.input[2]])
 
 
@@ -38,28 +44,46 @@ def main():
     tmp = tempfile.mkdtemp()
     print("| model | activations | output codes | identical | largest difference (codes) | SQNR vs float: MicroQuant / ORT (dB) |")
     print("|---|---|---|---|---|---|")
-    tot_same = tot = 0
-    for name in NAMES:
+    tot_same = tot = rest_same = rest = 0
+    top1 = []
+    for name in NAMES + list(MLPERF):
         for tag in ["u8", "s8"]:
             model = os.path.join(FIX, f"{name}_{tag}.onnx")
-            x = os.path.join(FIX, f"{name}_input.npy")
+            x = MLPERF.get(name, os.path.join(FIX, f"{name}_input.npy"))
             out = os.path.join(tmp, "y.npy")
-            r = subprocess.run([exe, model, "--data", x, "--eval-output", out, "-q", "-o", os.path.join(tmp, "m.mqm")],
-                               capture_output=True, text=True)
+            n = np.load(x, mmap_mode="r").shape[0]
+            r = subprocess.run([exe, model, "--data", x, "--eval-samples", str(n), "--eval-output", out, "-q",
+                                "-o", os.path.join(tmp, "m.mqm")], capture_output=True, text=True)
             if r.returncode != 0:
-                print(f"| {name} | {tag} | error: {r.stderr.strip()[:120]} | | | |")
+                print(f"| {name} | {tag} | error: {r.stderr.strip()[:160]} | | | |")
+                continue
+            if out_qparams(model) is None:
+                print(f"| {name} | {'uint8' if tag == 'u8' else 'int8'} | (float output: onnxruntime leaves the lone pool unquantized) | | | |")
                 continue
             s, z = out_qparams(model)
             ours = np.load(out).reshape(-1).astype(np.float64)
             ort = np.load(os.path.join(FIX, f"{name}_{tag}_ort.npy")).reshape(-1).astype(np.float64)
             f = np.load(os.path.join(FIX, f"{name}_float.npy")).reshape(-1)
+            name_shown = LABELS.get(name, name)
+            if name in MLPERF:
+                name_shown += f" ({'per-channel' if tag == 'u8' else 'per-tensor'} weights)"
+            elif name == "mobilenet_block":
+                name_shown += f" (softmax at {'1/255' if tag == 'u8' else '1/256'})"
             co, ct = np.round(ours / s) + z, np.round(ort / s) + z
             same = int(np.sum(co == ct))
             tot_same += same
             tot += co.size
-            print(f"| {name} | {'uint8' if tag == 'u8' else 'int8'} | {co.size} | {same / co.size * 100:.2f}% | "
+            if name != "kws_qdq":
+                rest_same += same
+                rest += co.size
+            else:
+                k = co.reshape(n, -1)
+                top1.append(f"{tag}: {np.mean(k.argmax(1) == ct.reshape(n, -1).argmax(1)) * 100:.1f}%")
+            print(f"| {name_shown} | {'uint8' if tag == 'u8' else 'int8'} | {co.size} | {same / co.size * 100:.2f}% | "
                   f"{int(np.max(np.abs(co - ct)))} | {sqnr(f, ours):.2f} / {sqnr(f, ort):.2f} |")
-    print(f"\nall models: {tot_same} of {tot} output codes identical ({tot_same / tot * 100:.2f}%)")
+    print(f"\nall models: {tot_same} of {tot} output codes identical ({tot_same / tot * 100:.2f}%); "
+          f"all but KWS: {rest_same} of {rest} ({rest_same / rest * 100:.2f}%)")
+    print(f"KWS top-1 class equal to onnxruntime's: {', '.join(top1)}")
 
 
 if __name__ == "__main__":

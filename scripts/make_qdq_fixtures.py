@@ -9,6 +9,14 @@ For every fixture NAME and activation type ACT (u8: QUInt8, s8: QInt8; weights Q
   NAME_ACT_ort.npy      float outputs of the QDQ model run by onnxruntime (CPU EP)
 Error fixture: err_qdq_float_island_u8.onnx (a float Sigmoid left between two QDQ layers: not representable).
 
+MLPerf Tiny models (../shared/models/mlperf-tiny/, after quant_pre_process), calibrated on bench/data
+(scripts/make_bench_data.py, scripts/make_kws_data.py), weights QInt8:
+  kws_qdq_u8.onnx / ad01_qdq_u8.onnx   uint8 activations, per-channel weights
+  kws_qdq_s8.onnx / ad01_qdq_s8.onnx   int8 activations, per-tensor weights
+  MODEL_qdq_ACT_ort.npy                onnxruntime's outputs of the QDQ model on the test inputs
+  MODEL_qdq_float.npy                  the float model's outputs on the test inputs
+  test inputs: bench/data/kws_mfcc_test.npy (300 MFCC windows), bench/data/ad01_test.npy (8 frames)
+
 Usage: python3 scripts/make_qdq_fixtures.py   (dev-time only; deterministic)
 """
 import os
@@ -45,6 +53,34 @@ def run(path, x):
     return np.concatenate([s.run(None, {n: x[i:i + 1]})[0] for i in range(x.shape[0])])
 
 
+MLPERF = os.path.join(os.path.dirname(ROOT), "shared", "models", "mlperf-tiny")
+if not os.path.isdir(MLPERF):
+    MLPERF = os.path.join(os.path.dirname(os.path.dirname(ROOT)), "shared", "models", "mlperf-tiny")
+BENCH = os.path.join(ROOT, "bench", "data")
+# (fixture stem, float model, calibration data, test data)
+MLPERF_MODELS = [("kws_qdq", "kws_ref_model_float.onnx", "kws_mfcc_calib.npy", "kws_mfcc_test.npy"),
+                 ("ad01_qdq", "ad01_float.onnx", "ad01_calib.npy", "ad01_test.npy")]
+
+
+def mlperf():
+    for stem, model, calib, test in MLPERF_MODELS:
+        src = os.path.join(MLPERF, model)
+        xc = np.load(os.path.join(BENCH, calib)).astype(np.float32)
+        xt = np.load(os.path.join(BENCH, test)).astype(np.float32)
+        iname = onnx.load(src).graph.input[0].name
+        pre = os.path.join(OUT, stem + "_pre.onnx")
+        quant_pre_process(src, pre)
+        np.save(os.path.join(OUT, stem + "_float.npy"), run(src, xt).astype(np.float32))
+        for tag, act, per_channel in [("u8", QuantType.QUInt8, True), ("s8", QuantType.QInt8, False)]:
+            dst = os.path.join(OUT, f"{stem}_{tag}.onnx")
+            quantize_static(pre, dst, Reader(iname, xc), quant_format=QuantFormat.QDQ, activation_type=act,
+                            weight_type=QuantType.QInt8, per_channel=per_channel)
+            np.save(os.path.join(OUT, f"{stem}_{tag}_ort.npy"), run(dst, xt).astype(np.float32))
+            ops = sorted({n.op_type for n in onnx.load(dst).graph.node})
+            print(f"{stem}_{tag} ({'per-channel' if per_channel else 'per-tensor'} weights): {ops}")
+        os.remove(pre)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -79,6 +115,7 @@ def main():
     g.node.remove(dq)
     onnx.save(m, os.path.join(OUT, "err_qdq_float_island_u8.onnx"))
     print("error fixture: err_qdq_float_island_u8 (node", sig.name, "left in float)")
+    mlperf()
 
 
 if __name__ == "__main__":

@@ -332,6 +332,10 @@ public struct Graph: Sendable, Hashable {
     /// Quantization parameters given by the model itself (ONNX QDQ: QuantizeLinear / DequantizeLinear pairs), by
     /// tensor name; empty for a float model. The quantizer takes them instead of calibrating.
     public var quantization: [String: TensorQuantization] = [:]
+    /// Weight scales given by the model itself (ONNX QDQ: the DequantizeLinear of a layer's int8 weights), per
+    /// output channel (a per-tensor scale repeated), by layer node name. The quantizer uses them instead of
+    /// deriving its own, so the weight codes are the model's.
+    public var weightScales: [String: [Float]] = [:]
 
     /// Creates a graph and infers all shapes; throws if it is malformed (see `validate()`).
     public init(name: String, inputs: [TensorInfo], outputs: [TensorInfo], nodes: [Node]) throws {

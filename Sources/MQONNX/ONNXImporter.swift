@@ -165,6 +165,7 @@ struct Converter {
     var cache: [String: String] = [:]          // "value|perm" -> materialized IR tensor
     var consumers: [String: Int] = [:]         // ONNX consumer count (+1 for graph outputs)
     var graphOutputs: Set<String> = []
+    var qdqWeightScales: [String: [Double]] = [:]   // value -> scales of the DequantizeLinear of an int8 constant
     var qdqAnnotations: [String: TensorQuantization] = [:]   // IR tensor -> qparams of a QuantizeLinear (QDQImport.swift)
     var quantizedValues: [String: TensorQuantization] = [:]  // ONNX value -> qparams, for QuantizeLinear outputs
 
@@ -240,6 +241,7 @@ struct Converter {
             try foldTransposeIntoFullyConnected(&graph)
             try transposesToReshapes(&graph)
             graph.quantization = qdqAnnotations.filter { graph.shapes[$0.key] != nil }
+            graph.weightScales = qdqLayerWeightScales(onodes, graph)
             return graph
         } catch let e as GraphError {
             throw ImportError.graph(e)

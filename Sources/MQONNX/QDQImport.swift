@@ -32,6 +32,7 @@ extension Converter {
                 }
             }
             guard values.allSatisfy({ $0.isFinite }) else { throw unsupported(o, "dequantized constant '\(v)' is not finite") }
+            if c.elemType == 3 { qdqWeightScales[o.outputs[0]] = scale.values }   // int8 weights
             consts[o.outputs[0]] = Const(shape: c.shape, values: values)
             return
         }
@@ -59,14 +60,7 @@ extension Converter {
             // The range starts at 0.0: DequantizeLinear(QuantizeLinear(x)) clips negatives, which is how
             // onnxruntime's QDQ format expresses a Relu / Clip it removed. Keep that in the float graph as a
             // relu (fused into the producing layer as its clamp) unless the tensor is already clipped at 0.
-            let producer = nodes.last { $0.output == r.tensor }?.op
-            var clipped = false
-            switch producer {
-            case .relu?, .sigmoid?, .hardSigmoid?, .softmax?: clipped = true   // outputs already >= 0
-            default: break
-            }
-            if case .clip(let lo, _)? = producer, lo >= 0 { clipped = true }
-            if !clipped {
+            if !nonNegative(r.tensor) {
                 let out = irName(o.outputs[0], r.perm)
                 try emit(name: o.name, op: .relu, inputs: [r.tensor], output: out)
                 r = Repr(tensor: out, perm: r.perm)
@@ -77,8 +71,54 @@ extension Converter {
             throw unsupported(o, "quantizes '\(x)' with scale \(s), zero point \(z), but '\(old.node)' quantized the same tensor with \(old.scale), \(old.zeroPoint)")
         }
         qdqAnnotations[t] = q
+        // Quantizing a view (reshape / layout transpose) of a tensor the graph does not quantize itself, e.g.
+        // tf2onnx's Reshape of the graph input before the first QuantizeLinear: per-tensor quantization commutes
+        // with the view, so the tensors upstream take the same qparams (the view may be simplified away).
+        var cur = t
+        func isView(_ op: Op) -> Bool {
+            switch op { case .reshape, .transpose, .identity: return true; default: return false }
+        }
+        while let p = nodes.last(where: { $0.output == cur }), isView(p.op), p.inputs.count == 1, qdqAnnotations[p.inputs[0]] == nil {
+            qdqAnnotations[p.inputs[0]] = q
+            cur = p.inputs[0]
+        }
         quantizedValues[o.outputs[0]] = q
         define(o.outputs[0], shape: shapes[x]!, repr: r)
+    }
+
+    /// The weight scales of the QDQ layers (Conv, Gemm, MatMul whose weights are a DequantizeLinear of int8
+    /// codes), per output channel, by IR node name: a per-tensor scale is repeated; per-axis scales must be one
+    /// per output channel (else the layer is left to the quantizer's own scales).
+    func qdqLayerWeightScales(_ onodes: [ONode], _ graph: Graph) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for o in onodes where ["Conv", "Gemm", "MatMul"].contains(o.opType) {
+            guard let w = o.input(1), let s = qdqWeightScales[w],
+                  let node = graph.nodes.first(where: { $0.name == o.name }) else { continue }
+            let n: Int
+            switch node.op {
+            case .fullyConnected(let fc): n = fc.weight.shape.first ?? 0
+            case .conv1x1(let c): n = c.weight.shape.first ?? 0
+            case .conv(let c): n = c.outChannels
+            default: continue
+            }
+            if s.count == 1 { out[o.name] = [Float](repeating: Float(s[0]), count: n) } else if s.count == n { out[o.name] = s.map { Float($0) } }
+        }
+        return out
+    }
+
+    /// True when tensor `t` is >= 0 by construction: produced by relu / sigmoid / hard sigmoid / softmax /
+    /// clip(lo >= 0), or by a view, pool, mean or zero pad of such a tensor.
+    func nonNegative(_ t: String, depth: Int = 0) -> Bool {
+        guard depth < 64, let p = nodes.last(where: { $0.output == t }) else { return false }
+        switch p.op {
+        case .relu, .sigmoid, .hardSigmoid, .softmax: return true
+        case .clip(let lo, _): return lo >= 0
+        case .reshape, .transpose, .identity, .mean, .averagePool, .maxPool:
+            return p.inputs.count == 1 && nonNegative(p.inputs[0], depth: depth + 1)
+        case .pad(_, _, let value): return value >= 0 && p.inputs.count == 1 && nonNegative(p.inputs[0], depth: depth + 1)
+        case .concat: return p.inputs.allSatisfy { nonNegative($0, depth: depth + 1) }
+        default: return false
+        }
     }
 
     /// Per-tensor (scalar) scale and zero point of an activation QuantizeLinear / DequantizeLinear.

@@ -3,6 +3,7 @@
 // symmetric per output channel, int32 bias at in_scale * w_scale[c], Q31 multipliers from the C host
 // library, fused clamp and LUT epilogue.
 
+import Foundation
 import MQCalibration
 import MQGraph
 import MicroQuantC
@@ -34,6 +35,7 @@ enum ConvQuantizer {
         case .conv(let c):
             let n = c.outChannels, taps = c.window.kernelH * c.window.kernelW
             return .depthwiseConv(try depthwise(name: layer.name, weightRows: c.weight.data, n: n, taps: taps, bias: c.bias?.data,
+                                                given: weights.givenScales[layer.name],
                                                 window: window(c.window), inC: c.group, inQ: inQ, outQ: outQ, lo: lo, hi: hi,
                                                 lut: lut, weights: weights))
         case .affine(let scale, let shift):
@@ -51,9 +53,10 @@ enum ConvQuantizer {
     }
 
     /// Depthwise weights given as rows [n][taps] (the IR's [out, kh, kw, 1]) -> QDepthwise (weights [taps][n]).
-    static func depthwise(name: String, weightRows: [Float], n: Int, taps: Int, bias: [Float]?, window: QWindow, inC: Int,
+    static func depthwise(name: String, weightRows: [Float], n: Int, taps: Int, bias: [Float]?, given: [Float]? = nil, window: QWindow, inC: Int,
                           inQ: QParams, outQ: QParams, lo: Int32, hi: Int32, lut: [UInt8]?, weights: WeightOptions) throws -> QDepthwise {
-        let (codes, scales) = quantizeWeightsPerChannel(weightRows, n: n, k: taps, options: WeightOptions(method: weights.method))
+        let (codes, scales) = given.flatMap { quantizeWeightsWithScales(weightRows, n: n, k: taps, scales: $0) }
+            ?? quantizeWeightsPerChannel(weightRows, n: n, k: taps, options: WeightOptions(method: weights.method))
         var hwo = [Int8](repeating: 0, count: n * taps)
         for o in 0..<n { for t in 0..<taps { hwo[t * n + o] = codes[o * taps + t] } }
         var bq = [Int32](repeating: 0, count: n), mult = bq, shift = bq
@@ -66,14 +69,14 @@ enum ConvQuantizer {
                 }
                 bq[c] = Int32(v)
             }
-            (mult[c], shift[c]) = try multiplier(bs / Double(outQ.scale), "'\(name)' channel \(c)")
+            (mult[c], shift[c]) = try multiplier(weights.requantScale(inQ.scale, scales[c], outQ.scale), "'\(name)' channel \(c)")
         }
         return QDepthwise(window: window, inC: inC, depthMultiplier: n / max(inC, 1), weights: hwo, weightScales: scales, bias: bq,
                           multipliers: mult, shifts: shift, outZeroPoint: outQ.zeroPoint, actMin: lo, actMax: hi, lut: lut)
     }
 
     /// Pooling, mean, pad, concat and mul.
-    static func other(_ kind: PlannedOp.Kind, inputs: [QTensor], output: QTensor) throws -> QOp {
+    static func other(_ kind: PlannedOp.Kind, inputs: [QTensor], output: QTensor, onnxRuntimeMean: Bool = false) throws -> QOp {
         let o = output.qparams
         switch kind {
         case .pool(let node):
@@ -92,6 +95,21 @@ enum ConvQuantizer {
             try check(mq_mean_prepare(Int32(x.shape[0]), Int32(x.shape[1]), Int32(x.shape[2]), Int32(x.shape[3]),
                                       Double(x.qparams.scale), x.qparams.zeroPoint, x.qparams.dtype.c,
                                       Double(o.scale), o.zeroPoint, o.dtype.c, lo, hi, &p), "mq_mean_prepare", "mean '\(node.name)'")
+            if onnxRuntimeMean {
+                // Pre-quantized (QDQ) models: onnxruntime's QLinearGlobalAveragePool / QLinearAveragePool round
+                // acc * s_in / (n * s_out) once, to nearest; TFLite's folded multiplier (normalized, shift < 0)
+                // rounds twice, the first time to 2^shift of a code. With shift 0 and the multiplier
+                // round(2^31 * s) (not normalized; mq_mean allows [0, 2^31)) mq_requantize rounds once:
+                // out = zp_out + round_half_away(acc * M / 2^31), docs/QUANTIZATION.md "QDQ mean".
+                let n = Double(x.shape[1] * x.shape[2])
+                let real = Double(Float(x.qparams.scale) / (Float(o.scale) * Float(n)))   // onnxruntime's float32 scale
+                var sh: Int32 = 0
+                while real * pow(2, 31 - Double(sh)) >= 2147483647.5 && sh < 30 { sh += 1 }
+                let m = (real * pow(2, 31 - Double(sh))).rounded()
+                if m >= 1 && m < 2147483648 {
+                    return .mean(QMean(multiplier: Int32(m), shift: sh, actMin: lo, actMax: hi))
+                }
+            }
             return .mean(QMean(multiplier: p.multiplier, shift: p.shift, actMin: lo, actMax: hi))
         case .pad(let node):
             guard case let .pad(before, after, _) = node.op else { throw QuantizationError.internalError("pad") }

@@ -107,6 +107,25 @@ public struct QuantizationPlan: Sendable {
         func outputQParams(_ t: String, producer: Op) {
             if case .sigmoid = producer { fixed.append(t) } else { observed.append(t) }
         }
+        // Pre-quantized (QDQ) graphs: a view / pool / pad whose output the graph quantizes with qparams other
+        // than its input's keeps them (the quantizer requantizes after the op, as the graph does); otherwise
+        // the output shares the input's qparams.
+        let qdq = graph.quantization
+        func annotatedSource(_ t: String) -> TensorQuantization? {
+            var cur = t
+            while true {
+                if let a = qdq[cur] { return a }
+                guard let up = inherits[cur] else { return nil }
+                cur = up
+            }
+        }
+        func inherit(_ out: String, from input: String) {
+            if let o = qdq[out], let i = annotatedSource(input), o.scale != i.scale || o.zeroPoint != i.zeroPoint {
+                observed.append(out)
+            } else {
+                inherits[out] = input
+            }
+        }
 
         for node in graph.nodes where !consumed.contains(node.name) {
             switch node.op {
@@ -145,22 +164,32 @@ public struct QuantizationPlan: Sendable {
                 outputQParams(node.output, producer: node.op)
                 ops.append(PlannedOp(kind: .lut(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .reshape, .identity:
-                inherits[node.output] = node.inputs[0]
+                inherit(node.output, from: node.inputs[0])
                 ops.append(PlannedOp(kind: .view(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .transpose(let perm):
-                inherits[node.output] = node.inputs[0]
+                inherit(node.output, from: node.inputs[0])
                 ops.append(PlannedOp(kind: .transpose(node, perm: perm), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .averagePool(let p), .maxPool(let p):
                 if p.countIncludePad {
                     throw QuantizationError.unsupported(node: node.name, reason: "average pooling that counts padded taps (count_include_pad = 1 with padding) has no int8 kernel; the device divides by the taps inside the input")
                 }
-                inherits[node.output] = node.inputs[0]
+                if case .averagePool = node.op, let o = qdq[node.output], let i = annotatedSource(node.inputs[0]),
+                   o.scale != i.scale || o.zeroPoint != i.zeroPoint, let s = graph.shapes[node.inputs[0]], s.count == 4,
+                   p.window.kernelH == s[1], p.window.kernelW == s[2],
+                   p.window.padTop == 0, p.window.padLeft == 0, p.window.padBottom == 0, p.window.padRight == 0 {
+                    // QDQ: an average pool over the whole image into other qparams is a requantizing mean
+                    // (onnxruntime's QLinearAveragePool computes the float mean and quantizes it once)
+                    observed.append(node.output)
+                    ops.append(PlannedOp(kind: .mean(node, clamp: nil), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
+                    continue
+                }
+                inherit(node.output, from: node.inputs[0])
                 ops.append(PlannedOp(kind: .pool(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .pad(_, _, let value):
                 guard value == 0 else {
                     throw QuantizationError.unsupported(node: node.name, reason: "constant pad value \(value): the device pads with the zero point (value 0.0) only")
                 }
-                inherits[node.output] = node.inputs[0]
+                inherit(node.output, from: node.inputs[0])
                 ops.append(PlannedOp(kind: .pad(node), inputs: node.inputs, output: node.output, lutInput: nil, fused: [node.name]))
             case .mean(let axes):
                 guard let s = graph.shapes[node.inputs[0]], s.count == 4, axes == [1, 2] else {
@@ -206,6 +235,9 @@ public struct QuantizationPlan: Sendable {
             for t in c.inputs {
                 let src = source(t)
                 if src == source(c.output) { continue }
+                // QDQ: an input the graph quantizes on its own keeps its qparams; the quantizer requantizes it
+                // to the concat's (onnxruntime's QLinearConcat requantizes each input the same way)
+                if qdq[src] != nil && qdq[c.output] != nil { continue }
                 guard let idx = observed.firstIndex(of: src) else {
                     throw QuantizationError.unsupported(node: c.name, reason: "input '\(t)' of the concatenation has fixed qparams (\(fixed.contains(src) ? "sigmoid/softmax output" : "shared with another concatenation")); a requantize before the concat is not implemented yet")
                 }

@@ -28,27 +28,26 @@ extension Quantizer {
             guard let a = graph.quantization[t] else { return nil }
             return QParams(scale: a.scale, zeroPoint: a.zeroPoint, dtype: a.signed ? .int8 : .uint8)
         }
-        for t in plan.observed {
-            if let q = annotated(t) { out[t] = (q, .imported("onnx-qdq")) } else { floatNodes.append(producer(t)) }
+        // A graph input the model quantizes only after a view (tf2onnx's Reshape before the first
+        // QuantizeLinear): the input takes the view output's qparams.
+        var viewAnnotation: [String: QParams] = [:]
+        for t in plan.inherits.keys.sorted() {
+            if let q = annotated(t), viewAnnotation[plan.qparamsSource(t)] == nil { viewAnnotation[plan.qparamsSource(t)] = q }
         }
-        var s: Double = 0
-        var z: Int32 = 0
-        try check(mq_sigmoid_output_qparams(dtype.c, &s, &z), "mq_sigmoid_output_qparams", "\(dtype)")
-        let fixedQ = QParams(scale: Float(s), zeroPoint: z, dtype: dtype)
+        for t in plan.observed {
+            if let q = annotated(t) ?? viewAnnotation[t] { out[t] = (q, .imported("onnx-qdq")) } else { floatNodes.append(producer(t)) }
+        }
         for t in plan.fixed {
-            let isSoftmax = graph.producer(of: t).map { if case .softmax = $0.op { return true } else { return false } } ?? false
+            // sigmoid: its table writes any qparams; softmax: the kernel writes 1/256 and the quantizer
+            // requantizes to the graph's qparams (requantizeForQDQ)
             if let q = annotated(t) {
-                if isSoftmax && (q.scale != fixedQ.scale || q.zeroPoint != fixedQ.zeroPoint) {
-                    floatNodes.append("\(producer(t)) (softmax output qparams \(q.scale), \(q.zeroPoint); the int8 softmax writes \(fixedQ.scale), \(fixedQ.zeroPoint))")
-                    continue
-                }
                 out[t] = (q, .imported("onnx-qdq"))
             } else {
                 floatNodes.append(producer(t))   // the model leaves this output in float
             }
         }
         guard floatNodes.isEmpty else {
-            throw QuantizationError.unsupported(node: graph.name, reason: "QDQ model: the outputs of these nodes have no QuantizeLinear/DequantizeLinear (or qparams the integer kernels cannot produce), so they cannot run in integers: " + floatNodes.joined(separator: ", "))
+            throw QuantizationError.unsupported(node: graph.name, reason: "QDQ model: the outputs of these nodes have no QuantizeLinear/DequantizeLinear (or qparams the integer kernels cannot produce), so they cannot run in integers (nodes left in float): " + floatNodes.joined(separator: ", "))
         }
         for t in plan.inherits.keys {
             let src = plan.qparamsSource(t)
@@ -56,5 +55,37 @@ extension Quantizer {
             out[t] = (q.0, .inherited(from: src))
         }
         return out
+    }
+}
+
+extension Quantizer {
+    /// The qparams of the codes the mean / softmax / pool / view kernel itself writes for planned op `kind`
+    /// (nil: the kernel writes the output tensor's qparams, whatever they are).
+    static func kernelOutputQParams(_ kind: PlannedOp.Kind, input: QParams, dtype: ActivationDType) throws -> QParams? {
+        switch kind {
+        case .view, .transpose, .pool, .pad: return input
+        case .softmax:
+            var s: Double = 0
+            var z: Int32 = 0
+            try check(mq_sigmoid_output_qparams(dtype.c, &s, &z), "mq_sigmoid_output_qparams", "\(dtype)")
+            return QParams(scale: Float(s), zeroPoint: z, dtype: dtype)
+        default: return nil
+        }
+    }
+
+    /// 256-entry table requantizing codes with qparams `a` to qparams `b` as onnxruntime's
+    /// DequantizeLinear -> QuantizeLinear pair computes it in float32 (docs/QUANTIZATION.md, "QDQ requantize"):
+    /// x = float32(q - zp_a) * s_a;  y = clamp(round_half_even(x / s_b) + zp_b, qmin_b, qmax_b).
+    /// Indexed by the input byte (int8 codes by their two's-complement byte).
+    public static func qdqRequantizeTable(from a: QParams, to b: QParams) -> [UInt8] {
+        var t = [UInt8](repeating: 0, count: 256)
+        for i in 0..<256 {
+            let code = a.dtype == .int8 ? Int32(Int8(truncatingIfNeeded: i)) : Int32(i)
+            let x = Float(code - a.zeroPoint) * a.scale
+            let r = (x / b.scale).rounded(.toNearestOrEven)
+            let v = r.isFinite ? Int32(clamping: Int64(max(min(r, 1e6), -1e6))) + b.zeroPoint : b.zeroPoint
+            t[i] = UInt8(truncatingIfNeeded: min(max(v, b.dtype.qmin), b.dtype.qmax))
+        }
+        return t
     }
 }

@@ -40,6 +40,17 @@ public struct WeightOptions: Sendable, Equatable {
     /// `sum_j (W_q[c,j] E[x_q][j] - W[c,j] E[x][j])` (int8 weights on the fake-quantized input vs float
     /// weights on the float input), from each channel's bias (needs `Calibrator.layerInputMeans`).
     public var biasCorrection: Bool = false
+    /// Per output channel weight scales given by the model (pre-quantized ONNX QDQ: `Graph.weightScales`), by
+    /// layer node name: such a layer's codes are round_half_even(W / scale[c]) clamped to [-127, 127].
+    public var givenScales: [String: [Float]] = [:]
+    /// Requantization multipliers from onnxruntime's float32 scale (s_in * s_w) / s_out (pre-quantized QDQ
+    /// models, so the Q31 multiplier is exactly the float32 factor onnxruntime multiplies by).
+    public var float32Multipliers: Bool = false
+
+    /// The real requantization factor of a layer channel: in float64, or as onnxruntime computes it in float32.
+    func requantScale(_ sIn: Float, _ sW: Float, _ sOut: Float) -> Double {
+        float32Multipliers ? Double((sIn * sW) / sOut) : Double(sIn) * Double(sW) / Double(sOut)
+    }
 
     /// The defaults above.
     public init() {}
@@ -115,6 +126,20 @@ public func quantizeWeightsPerChannel(_ w: [Float], n: Int, k: Int,
     return (codes, scales)
 }
 
+/// Codes round_half_even(W / scales[c]) clamped to [-127, 127] for given per-channel scales (a pre-quantized
+/// model's: the codes are the model's own when W was dequantized from them); nil when the scales do not fit.
+public func quantizeWeightsWithScales(_ w: [Float], n: Int, k: Int, scales: [Float]) -> (codes: [Int8], scales: [Float])? {
+    guard scales.count == n, w.count == n * k, scales.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
+    var codes = [Int8](repeating: 0, count: n * k)
+    for c in 0..<n {
+        for j in 0..<k {
+            let q = (Double(w[c * k + j]) / Double(scales[c])).rounded(.toNearestOrEven)
+            codes[c * k + j] = q.isNaN ? 0 : Int8(min(max(q, -127), 127))
+        }
+    }
+    return (codes, scales)
+}
+
 /// Builds the QuantizedModel.
 public enum Quantizer {
     /// The qparams of every tensor: observed ones from their observer's range, sigmoid / softmax
@@ -155,6 +180,10 @@ public enum Quantizer {
                                 weights: WeightOptions = WeightOptions(),
                                 layerInputMeans: [String: LayerInputMean]? = nil) throws -> QuantizedModel {
         let qp = try assignQParams(graph: graph, plan: plan, observers: observers, dtype: dtype)
+        let qdq = !graph.quantization.isEmpty
+        var weights = weights
+        weights.givenScales = graph.weightScales
+        weights.float32Multipliers = qdq
         var tensors: [QTensor] = []
         var index: [String: Int] = [:]
         func tensor(_ name: String) throws -> Int {
@@ -169,9 +198,29 @@ public enum Quantizer {
         let inputs = try graph.inputs.map { try tensor($0.name) }
         var nodes: [QNode] = []
         var preActivations: [QTensor] = []
+        /// A tensor `name` with the given qparams (the kernel's output or a requantized input) and a
+        /// requantize table node between it and `other` (QDQ graphs: the graph's own quantization steps).
+        func requantizeTensor(_ name: String, shape: [Int], qparams: QParams, of base: Int) -> Int {
+            tensors.append(QTensor(name: name, shape: shape, qparams: qparams, origin: .inherited(from: tensors[base].name)))
+            return tensors.count - 1
+        }
         for p in plan.ops {
-            let ins = try p.inputs.map { try tensor($0) }
-            let out = try tensor(p.output)
+            var ins = try p.inputs.map { try tensor($0) }
+            let finalOut = try tensor(p.output)
+            var out = finalOut
+            if qdq, case .concat(let node) = p.kind {
+                // inputs the graph quantized on their own are requantized to the concat's qparams first
+                for (j, i) in ins.enumerated() where tensors[i].qparams != tensors[finalOut].qparams {
+                    let r = requantizeTensor(tensors[i].name + "#requantized", shape: tensors[i].shape, qparams: tensors[finalOut].qparams, of: i)
+                    nodes.append(QNode(name: node.name + "/requantize\(j)", fused: [], op: .lut(table: qdqRequantizeTable(from: tensors[i].qparams, to: tensors[r].qparams), name: "requantize"),
+                                       inputs: [i], output: r))
+                    ins[j] = r
+                }
+            }
+            if qdq, let kq = try kernelOutputQParams(p.kind, input: tensors[ins.first ?? finalOut].qparams, dtype: dtype),
+               kq != tensors[finalOut].qparams {
+                out = requantizeTensor(tensors[finalOut].name + "#kernel", shape: tensors[finalOut].shape, qparams: kq, of: finalOut)
+            }
             let op: QOp
             switch p.kind {
             case let .gemm(layer, clamp, act):
@@ -225,7 +274,7 @@ public enum Quantizer {
             case .transpose(_, let perm):
                 op = .transpose(perm: perm)
             case .pool, .mean, .pad, .concat, .mul:
-                op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out])
+                op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out], onnxRuntimeMean: qdq)
             case .softmax(let node, let axis):
                 var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
                 try check(mq_softmax_prepare(Double(tensors[ins[0]].qparams.scale), 1.0, &mult, &left, &diffMin),
@@ -233,10 +282,19 @@ public enum Quantizer {
                 op = .softmax(axis: axis, inputMultiplier: mult, inputLeftShift: left, diffMin: diffMin)
             }
             nodes.append(QNode(name: p.fused[0], fused: p.fused, op: op, inputs: ins, output: out))
+            if out != finalOut {
+                // the graph requantizes the kernel's output (QDQ): a table node, as onnxruntime computes it
+                nodes.append(QNode(name: p.fused[0] + "/requantize", fused: [], op: .lut(table: qdqRequantizeTable(from: tensors[out].qparams, to: tensors[finalOut].qparams), name: "requantize"),
+                                   inputs: [out], output: finalOut))
+            }
         }
         let outputs = try graph.outputs.map { try tensor($0.name) }
-        return QuantizedModel(name: graph.name, activationDType: dtype, observer: kind, tensors: tensors,
-                              nodes: nodes, inputs: inputs, outputs: outputs, preActivations: preActivations)
+        var model = QuantizedModel(name: graph.name, activationDType: dtype, observer: kind, tensors: tensors,
+                                   nodes: nodes, inputs: inputs, outputs: outputs, preActivations: preActivations)
+        // QDQ: onnxruntime requantizes a layer's output once (float32 product, round half to even); the fully
+        // connected layers round once too (docs/QUANTIZATION.md, "Pre-quantized ONNX (QDQ)")
+        if qdq { model.rounding = .single }
+        return model
     }
 
     /// Code-domain clamp of a fused ReLU / Clip for output qparams q (the dtype range when none).
@@ -282,7 +340,8 @@ public enum Quantizer {
             throw QuantizationError.unsupported(node: layer.name, reason: "bias[\(i)] is \(b[i]); biases must be finite")
         }
         let floors = bias.map { biasScaleFloor($0.data, inputScale: inQ.scale) }
-        let (codes, wScales) = quantizeWeightsPerChannel(weight.data, n: n, k: k, options: weights, minScales: floors)
+        let (codes, wScales) = weights.givenScales[layer.name].flatMap { quantizeWeightsWithScales(weight.data, n: n, k: k, scales: $0) }
+            ?? quantizeWeightsPerChannel(weight.data, n: n, k: k, options: weights, minScales: floors)
         if let m = inputMean, m.float.count != k || (m.quantized.map { $0.count != k } ?? false) {
             throw QuantizationError.internalError("bias correction: '\(layer.name)' has \(k) inputs, the mean has \(m.float.count)")
         }
@@ -300,7 +359,7 @@ public enum Quantizer {
                 }
                 bq[c] = Int32(v)
             }
-            try check(mq_quantize_multiplier(bs / Double(outQ.scale), &mult[c], &shift[c]),
+            try check(mq_quantize_multiplier(weights.requantScale(inQ.scale, wScales[c], outQ.scale), &mult[c], &shift[c]),
                       "mq_quantize_multiplier", "'\(layer.name)' channel \(c)")
         }
         var folded = [Int32](repeating: 0, count: n)

@@ -1,5 +1,6 @@
-// Pre-quantized ONNX (QDQ, onnxruntime quantize_static) import: qparams from the graph, run through the C
-// runtime, compared code by code with onnxruntime running the same QDQ model (scripts/make_qdq_fixtures.py).
+// Pre-quantized ONNX (QDQ, onnxruntime quantize_static) import: qparams and weight scales from the graph, run
+// through the C runtime, compared code by code with onnxruntime running the same QDQ model (the independent
+// reference; scripts/make_qdq_fixtures.py wrote the models and onnxruntime's outputs).
 import Foundation
 import Testing
 import MQCalibration
@@ -12,46 +13,123 @@ import MQReport
 
 let qdqFixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/onnx_qdq")
 func qdqFixture(_ name: String) -> URL { qdqFixtureDir.appendingPathComponent(name) }
+let qdqBenchData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("bench/data")
 
-let qdqFixtures = ["conv3x3_pad1", "depthwise_bn_relu6", "global_avgpool_head", "concat_channels", "mul_activations",
-                   "squeeze_excitation", "resnet_block"].flatMap { [($0, "u8"), ($0, "s8")] }.map { "\($0.0)_\($0.1)" }
+/// Fixture -> least share of output codes identical to onnxruntime's (measured by scripts/compare_qdq_ort.py,
+/// docs/IMPORT.md, minus a margin). Every difference must stay within one code.
+let qdqFixtureFloors: [String: Double] = [
+    "conv3x3_pad1": 0.998, "depthwise_bn_relu6": 0.997, "global_avgpool_head": 0.94, "concat_channels": 1.0,
+    "mul_activations": 0.98, "squeeze_excitation": 0.99, "resnet_block": 0.85, "mobilenet_block": 0.70,
+    "tf2onnx_nhwc": 0.55,
+]
+let qdqFixtures = qdqFixtureFloors.keys.sorted().flatMap { [($0, "u8"), ($0, "s8")] }.map { "\($0.0)_\($0.1)" }
+
+struct QDQRun {
+    var qm: QuantizedModel
+    var same = 0, total = 0, worst: Int32 = 0
+    var top1Same = 0, samples = 0
+}
+
+/// Imports `model`, quantizes it with the graph's qparams, packs it, runs the first `limit` samples of `input`
+/// through the C runtime and compares the output codes with onnxruntime's (`ort`, float values of the QDQ output).
+func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws -> QDQRun {
+    let g = try ONNXImporter.importModel(at: qdqFixture(model + ".onnx"))
+    #expect(!g.quantization.isEmpty)
+    let dtype = try #require(try Quantizer.qdqActivationDType(g))
+    #expect(dtype == (model.hasSuffix("s8") ? .int8 : .uint8))
+    let plan = try QuantizationPlan(graph: g)
+    let qm = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: dtype, observer: .minmax)
+    // every quantized tensor's qparams come from the graph (or are inherited / fixed), none observed
+    #expect(qm.tensors.allSatisfy { if case .observed = $0.origin { return false } else { return true } })
+    let model = try PackedModel(bytes: try Packer.pack(qm, plan: MemoryPlanner.plan(qm), metadata: PackMetadata(sourceName: model, sourceSHA256: [], calibrationMethod: "qdq")))
+    let x = try NumPy.read(contentsOf: input).floats()
+    let ref = try NumPy.read(contentsOf: qdqFixture(ort + ".npy")).floats()
+    let inQ = qm.tensors[qm.inputs[0]].qparams, outQ = qm.tensors[qm.outputs[0]].qparams
+    let e = g.inputs[0].elementCount
+    var r = QDQRun(qm: qm)
+    for s in 0..<min(x.count / e, limit) {
+        let codes = x[(s * e)..<((s + 1) * e)].map { UInt8(truncatingIfNeeded: inQ.quantize($0)) }
+        let out = try model.run([codes])[0]
+        let n = out.count
+        var best = (0, Int32.min), bestRef = (0, Int32.min)
+        for i in 0..<n {
+            let ours = outQ.dtype == .int8 ? Int32(Int8(bitPattern: out[i])) : Int32(out[i])
+            let theirs = Int32((Double(ref[s * n + i]) / Double(outQ.scale)).rounded()) + outQ.zeroPoint
+            if ours == theirs { r.same += 1 }
+            r.worst = max(r.worst, abs(ours - theirs))
+            r.total += 1
+            if ours > best.1 { best = (i, ours) }
+            if theirs > bestRef.1 { bestRef = (i, theirs) }
+        }
+        if best.0 == bestRef.0 { r.top1Same += 1 }
+        r.samples += 1
+    }
+    return r
+}
 
 @Suite struct QDQImportTests {
     @Test(arguments: qdqFixtures)
     func codesMatchOnnxRuntime(name: String) throws {
         let base = String(name.dropLast(3))
-        let g = try ONNXImporter.importModel(at: qdqFixture(name + ".onnx"))
-        #expect(!g.quantization.isEmpty)
-        let dtype = try #require(try Quantizer.qdqActivationDType(g))
-        #expect(dtype == (name.hasSuffix("s8") ? .int8 : .uint8))
-        let plan = try QuantizationPlan(graph: g)
-        let qm = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: dtype, observer: .minmax)
-        // every quantized tensor's qparams come from the graph (or are inherited / fixed), none observed
-        #expect(qm.tensors.allSatisfy { if case .observed = $0.origin { return false } else { return true } })
-        let model = try PackedModel(bytes: try Packer.pack(qm, plan: MemoryPlanner.plan(qm), metadata: PackMetadata(sourceName: name, sourceSHA256: [], calibrationMethod: "qdq")))
-        let x = try NumPy.read(contentsOf: qdqFixture(base + "_input.npy")).floats()
-        let ort = try NumPy.read(contentsOf: qdqFixture(name + "_ort.npy")).floats()
-        let inQ = qm.tensors[qm.inputs[0]].qparams, outQ = qm.tensors[qm.outputs[0]].qparams
-        let e = g.inputs[0].elementCount
-        var same = 0, total = 0, worst: Int32 = 0
-        for s in 0..<(x.count / e) {
-            let codes = x[(s * e)..<((s + 1) * e)].map { UInt8(truncatingIfNeeded: inQ.quantize($0)) }
-            let out = try model.run([codes])[0]
-            let n = out.count
-            for i in 0..<n {
-                let ours = outQ.dtype == .int8 ? Int32(Int8(bitPattern: out[i])) : Int32(out[i])
-                let theirs = Int32((Double(ort[s * n + i]) / Double(outQ.scale)).rounded()) + outQ.zeroPoint
-                if ours == theirs { same += 1 }
-                worst = max(worst, abs(ours - theirs))
-                total += 1
+        let r = try runQDQ(name, input: qdqFixture(base + "_input.npy"), ort: name + "_ort")
+        #expect(r.total == (try NumPy.read(contentsOf: qdqFixture(name + "_ort.npy")).floats().count))
+        // ORT requantizes in float, we in fixed point (one rounding where the kernel allows it): never more than
+        // one code apart; the identical share is below the 99.9 % goal on several models (docs/IMPORT.md)
+        let floor = qdqFixtureFloors[base] ?? 1
+        #expect(Double(r.same) / Double(r.total) >= floor, "\(name): \(r.same)/\(r.total) identical")
+        #expect(r.worst <= 1, "\(name): largest difference \(r.worst) codes")
+    }
+
+    /// Concat inputs with qparams of their own (ORT's QDQ keeps a QuantizeLinear per input): requantized to the
+    /// concat's qparams by a table computed as onnxruntime's DequantizeLinear -> QuantizeLinear; identical codes.
+    @Test func concatRequantizesInputsWithOtherQParams() throws {
+        for tag in ["u8", "s8"] {
+            let r = try runQDQ("concat_channels_" + tag, input: qdqFixture("concat_channels_input.npy"), ort: "concat_channels_\(tag)_ort")
+            let concat = try #require(r.qm.nodes.first { if case .concat = $0.op { return true } else { return false } })
+            let outQ = r.qm.tensors[concat.output].qparams
+            #expect(concat.inputs.allSatisfy { r.qm.tensors[$0].qparams == outQ })
+            let requantized = r.qm.nodes.filter { n in
+                if case .lut(_, let name) = n.op, name == "requantize", concat.inputs.contains(n.output) { return true }
+                return false
             }
+            #expect(requantized.count >= 1, "the input at other qparams is requantized before the concat")
+            #expect(r.same == r.total, "concat_channels_\(tag): \(r.same)/\(r.total) identical")
         }
-        #expect(total == ort.count)
-        // ORT requantizes in float (and twice where it has a QDQ pair we fuse away), we once in fixed point:
-        // never more than one code apart; identical codes measured 70-99.9 % per model (scripts/compare_qdq_ort.py,
-        // docs/IMPORT.md; the 99.9 % goal is not met on mean, concat and the ResNet head)
-        #expect(Double(same) / Double(total) >= 0.65, "\(name): \(same)/\(total) identical")
-        #expect(worst <= 1, "\(name): largest difference \(worst) codes")
+    }
+
+    /// ORT writes the softmax output at 1/255 (uint8) or 1/256 - 128 (int8): the kernel's fixed 1/256 output is
+    /// requantized to the graph's qparams.
+    @Test func softmaxTakesTheGraphsOutputQParams() throws {
+        let r = try runQDQ("mobilenet_block_u8", input: qdqFixture("mobilenet_block_input.npy"), ort: "mobilenet_block_u8_ort")
+        let out = r.qm.tensors[r.qm.outputs[0]].qparams
+        #expect(abs(Double(out.scale) - 1.0 / 255) < 1e-9 && out.zeroPoint == 0)
+        let sm = try #require(r.qm.nodes.first { if case .softmax = $0.op { return true } else { return false } })
+        #expect(abs(Double(r.qm.tensors[sm.output].qparams.scale) - 1.0 / 256) < 1e-12)
+        #expect(r.qm.nodes.contains { n in
+            if case .lut(_, "requantize") = n.op, n.inputs == [sm.output] { return true } else { return false }
+        }, "a requantize reads the softmax kernel's output")
+        #expect(r.worst <= 1)
+    }
+
+    /// The MLPerf Tiny models quantized by onnxruntime (QDQ; uint8 per-channel, int8 per-tensor weights) import,
+    /// run, and agree with onnxruntime on their test inputs to the measured degree (docs/IMPORT.md).
+    @Test(arguments: [("kws_qdq_u8", 0.55, 0.93), ("kws_qdq_s8", 0.50, 0.93)])
+    func kwsMatchesOnnxRuntime(name: String, identical: Double, top1: Double) throws {
+        let r = try runQDQ(name, input: qdqBenchData.appendingPathComponent("kws_mfcc_test.npy"), ort: name + "_ort", limit: 60)
+        #expect(r.samples == 60)
+        #expect(Double(r.same) / Double(r.total) >= identical, "\(name): \(r.same)/\(r.total) identical")
+        #expect(Double(r.top1Same) / Double(r.samples) >= top1, "\(name): top-1 equal on \(r.top1Same)/\(r.samples)")
+    }
+
+    /// AD is ten fully connected layers: with one rounding of acc * (onnxruntime's float32 scale) per layer the
+    /// codes are identical to onnxruntime's on all test inputs.
+    @Test(arguments: ["ad01_qdq_u8", "ad01_qdq_s8"])
+    func adMatchesOnnxRuntime(name: String) throws {
+        let r = try runQDQ(name, input: qdqBenchData.appendingPathComponent("ad01_test.npy"), ort: name + "_ort")
+        #expect(r.samples == 8)
+        #expect(r.qm.rounding == .single)
+        #expect(r.same == r.total, "\(name): \(r.same)/\(r.total) identical, largest difference \(r.worst) codes")
     }
 
     @Test func floatIslandsAreListedByName() throws {
@@ -63,15 +141,22 @@ let qdqFixtures = ["conv3x3_pad1", "depthwise_bn_relu6", "global_avgpool_head", 
         } catch let e as QuantizationError {
             #expect("\(e)".contains("cannot run in integers") && "\(e)".contains("/se/Sigmoid"), "\(e)")
         }
-        // ORT leaves ReduceMean in float in the tf2onnx fixture and writes softmax outputs at scale 1/255: both named
-        for (name, node) in [("tf2onnx_nhwc_s8", "mean"), ("mobilenet_block_u8", "/Softmax")] {
-            let g2 = try ONNXImporter.importModel(at: qdqFixture(name + ".onnx"))
-            do {
-                _ = try Quantizer.quantize(graph: g2, plan: try QuantizationPlan(graph: g2), observers: [:], dtype: try Quantizer.qdqActivationDType(g2)!, observer: .minmax)
-                Issue.record("\(name) must be rejected")
-            } catch let e as QuantizationError {
-                #expect("\(e)".contains(node), "\(e)")
-            }
+    }
+
+    /// The requantize table is onnxruntime's float32 DequantizeLinear -> QuantizeLinear, checked against float64
+    /// arithmetic written here (ties are not reachable with these scales).
+    @Test func requantizeTableIsDequantizeThenQuantize() {
+        let a = QParams(scale: 0.0108, zeroPoint: 3, dtype: .uint8), b = QParams(scale: 0.0363, zeroPoint: 137, dtype: .uint8)
+        let t = Quantizer.qdqRequantizeTable(from: a, to: b)
+        for i in 0..<256 {
+            let v = (Double(i - 3) * 0.0108 / 0.0363).rounded() + 137
+            #expect(Int(t[i]) == Int(min(max(v, 0), 255)), "code \(i)")
+        }
+        let c = QParams(scale: 0.05, zeroPoint: -10, dtype: .int8), d = QParams(scale: 0.0213, zeroPoint: 5, dtype: .int8)
+        let u = Quantizer.qdqRequantizeTable(from: c, to: d)
+        for i in -128...127 {
+            let v = (Double(i + 10) * 0.05 / 0.0213).rounded(.toNearestOrEven) + 5
+            #expect(Int(Int8(bitPattern: u[i & 255])) == Int(min(max(v, -128), 127)), "code \(i)")
         }
     }
 }
