@@ -8,14 +8,17 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
- * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
- * rare) and the channels past the last full group go through mq_dw_s8_c.
+ * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization in five instructions per
+ * channel (SMLAL on a sign-dependent 64-bit start value, MQ_DW_RQ), then the 4 channels together on halfword
+ * pairs (SSAT, PKHBT, QADD16 zero point, USAT16, SSUB16 + SEL clamp, UADD8 act_min) and one word store; the
+ * constants of the 4 channels (mq_dw_dsp_q) are set up once per run of up to 16 pixels. Groups with a shift
+ * >= -1 (real multiplier >= 0.25) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
+#include <stddef.h>
 #include <string.h>
 
 #include "mq_output_stage.h"
@@ -35,16 +38,27 @@
     "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
     "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 
-#define MQ_DW_LDRD "ldrd %[w0], %[w1], [%[wp]]\n\t"
 #define MQ_DW_LDR2 "ldr %[w0], [%[wp]]\n\tldr %[w1], [%[wp], #4]\n\t"
 
-#define MQ_DW_TAPS9(EXT, LDW)                                                                          \
-    __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
-                MQ_DW_TAP(4, EXT, LDW) MQ_DW_TAP(5, EXT, LDW) MQ_DW_TAP(6, EXT, LDW)                   \
-                    MQ_DW_TAP(7, EXT, LDW) MQ_DW_TAP(8, EXT, LDW)                                      \
+/* One tap T of the 3x3 block: x = *(taps[T] + off); the 4 weights from the run's copy (q->w[T], 8-byte aligned). */
+#define MQ_DW_TAPQ(T, EXT)                                          \
+    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
+    "ldr %[x], [%[x], %[off]]\n\t"                                 \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(T) "*8+80]\n\t"         \
+    EXT " %[xo], %[x], ror #8\n\t"                                  \
+    EXT " %[x], %[x]\n\t"                                           \
+    "smlabb %[a0], %[x], %[w0], %[a0]\n\t"                          \
+    "smlatb %[a2], %[x], %[w1], %[a2]\n\t"                          \
+    "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
+
+#define MQ_DW_TAPS9(EXT)                                                                               \
+    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
+                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
+                    MQ_DW_TAPQ(8, EXT)                                                                 \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [wp] "+r"(wp)                                            \
-            : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
+              [w0] "=&r"(w0), [w1] "=&r"(w1)                                                           \
+            : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
@@ -60,12 +74,18 @@
  * zl2 = (zp - act_min) in both halfwords, h2 = (act_max - act_min) in both halfwords, lo4 = act_min in all 4 bytes.
  */
 typedef struct {
-    int32_t c[4][4];
-    int32_t zl2;
-    int32_t h2;
-    int32_t lo4;
+    int32_t c[4][4];    /* byte offset 0 */
+    int32_t zl2;        /* 64 */
+    int32_t h2;         /* 68 */
+    int32_t lo4;        /* 72 */
     int32_t pad;
+    int32_t w[9][2];    /* 80: 3x3 kernels: the 4 channels' int16 weights of tap t, (c0, c1) and (c2, c3) */
+    int32_t b[4];       /* 152: folded bias */
 } mq_dw_dsp_q;
+
+/* The assembly's offsets (compile-time check). */
+typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq_dw_dsp_q, lo4) == 72 &&
+                                 offsetof(mq_dw_dsp_q, w) == 80 && sizeof(mq_dw_dsp_q) == 168) ? 1 : -1];
 
 /*
  * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi in five instructions. With
@@ -110,16 +130,17 @@ typedef struct {
             : [q] "r"(q)                                                                              \
             : "cc", "memory")
 
-/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block, LDW the weight
- * load (LDRD when in_c is even: 4-byte aligned weight words), LUT the table epilogue. */
-#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LDW, LUT)                                                         \
+/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
+ * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
+ * table epilogue. */
+#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT)                                                              \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
         const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                         \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t *bias = p->bias.folded + c0;                                                         \
+        const int32_t *bias = NINE ? q->b : p->bias.folded + c0;                                           \
         const uint8_t *const *taps = r->taps;                                                              \
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
@@ -128,15 +149,15 @@ typedef struct {
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
             int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
-            const uint8_t *wp = w0base;                                                                    \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
-                MQ_DW_TAPS9(EXT, LDW);                                                                     \
+                MQ_DW_TAPS9(EXT);                                                                          \
             } else {                                                                                       \
+                const uint8_t *wp = w0base;                                                                \
                 int32_t t;                                                                                 \
                 for (t = ntaps; t > 0; --t) {                                                              \
-                    MQ_DW_TAP1(EXT, LDW);                                                                  \
+                    MQ_DW_TAP1(EXT, MQ_DW_LDR2);                                                           \
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
@@ -156,12 +177,10 @@ typedef struct {
     }
 
 #define MQ_DW_DSP_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1)                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9o_##SUF, EXT, 1, MQ_DW_LDR2, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9o_lut_##SUF, EXT, 1, MQ_DW_LDR2, 1)                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_ne_##SUF, EXT, 0, MQ_DW_LDR2, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_ne_lut_##SUF, EXT, 0, MQ_DW_LDR2, 1)
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0)                                    \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1)                                \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0)                                    \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1)
 
 MQ_DW_DSP_GROUPS(s8, "sxtb16")
 MQ_DW_DSP_GROUPS(u8, "uxtb16")
@@ -175,15 +194,15 @@ static inline uint32_t mq_dw_dsp_h2(int32_t v)
 
 void mq_dw_s8_dsp(const mq_dw_run *r)
 {
-    static const mq_dw_dsp_fn fns[2][3][2] = {
-        {{mq_dw_dsp_9e_s8, mq_dw_dsp_9e_lut_s8}, {mq_dw_dsp_9o_s8, mq_dw_dsp_9o_lut_s8},
-         {mq_dw_dsp_ne_s8, mq_dw_dsp_ne_lut_s8}},
-        {{mq_dw_dsp_9e_u8, mq_dw_dsp_9e_lut_u8}, {mq_dw_dsp_9o_u8, mq_dw_dsp_9o_lut_u8},
-         {mq_dw_dsp_ne_u8, mq_dw_dsp_ne_lut_u8}}};
+    static const mq_dw_dsp_fn fns[2][2][2] = {
+        {{mq_dw_dsp_9_s8, mq_dw_dsp_9_lut_s8}, {mq_dw_dsp_n_s8, mq_dw_dsp_n_lut_s8}},
+        {{mq_dw_dsp_9_u8, mq_dw_dsp_9_lut_u8}, {mq_dw_dsp_n_u8, mq_dw_dsp_n_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
-    const int shape = r->ntaps == 9 ? ((cn & 1) == 0 ? 0 : 1) : 2;
-    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][shape][p->lut != NULL];
+    const int nine = r->ntaps == 9;
+    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t ws = 2u * (size_t)cn;
     const int32_t pc = p->per_channel;
     mq_dw_dsp_q q;
     int32_t c0;
@@ -202,6 +221,13 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
             q.c[k][0] = mp[k * pc];
             q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
             q.c[k][2] = -1 - sh;
+        }
+        if (ok && nine) {
+            int32_t t;
+            for (t = 0; t < 9; ++t) {
+                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+            }
+            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         if (ok) {
             fn(r, c0, &q);

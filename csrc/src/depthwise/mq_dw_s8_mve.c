@@ -2,14 +2,15 @@
  * mq_dw_s8_mve: depthwise convolution microkernel, Armv8.1-M MVE / Helium (Cortex-M55).
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
- * Groups of 8 channels. Per tap: VLDRB.S16 (INT8) / VLDRB.U16 (UINT8) widens the 8 input codes to int16 lanes,
- * VLDRH.S16 loads the 8 int16 weights, VMULLB / VMULLT give the exact int32 products of the even and odd
- * channels, two VADDs accumulate them (wrapping, as the portable uint32 sums). Zero point folded into the bias.
- * Output stage, lane-wise exact form of mq_os_requant (as in mq_gemm_s8_n4k16_mve): SRDHM = VQRDMULH (same
- * rounding, same single saturating case), RDBPOT(x, E) = VRSHL(x + fixup, -E) with fixup = -1 for x < 0 and
- * E > 0 (VRSHL rounds ties up; the fixup makes negative ties round away from zero), + zero point (VQADD),
- * VMAX / VMIN clamp, optional LUT by byte gather, byte scatter of the even and odd lanes.
- * Groups with a positive shift (rare) and the channels past the last group of 8 go through mq_dw_s8_c.
+ * Groups of 16 channels (then one of 8). Per tap: the tap pointer, and per 8 channels VLDRB.S16 (INT8) / VLDRB.U16
+ * (UINT8) widening the input codes to int16 lanes, VLDRH.S16 of the 8 int16 weights, VMULLB / VMULLT for the
+ * exact int32 products of the even and odd channels, two VADDs (wrapping, as the portable uint32 sums): 15
+ * instructions per tap and 16 channels. Zero point folded into the bias.
+ * Output stage per 8 channels (mq_dw_mve_rq, mq_dw_mve_store8): VQRDMULH + [acc < 0] + VRSHL, the exact double
+ * rounding for shift <= -1; VQMOVNB / VQMOVNT put the even and odd lanes back in channel order as int16
+ * (saturating), + zero point, VMAX / VMIN clamp, optional LUT (byte gather), one narrowing VSTRB.16 of 8 bytes.
+ * Bias, multipliers and shifts by gathers per pixel. Groups with a shift >= 0 and the channels past the last
+ * group of 8 go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 

@@ -2,9 +2,11 @@
  * mq_dw_s8_v7m: depthwise convolution microkernel, plain Armv7-M (Cortex-M3: no DSP extension).
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
- * The structure of mq_dw_s8_v7m with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
- * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_hi +
- * mq_os_finish (mq_output_stage.h), constants set up once per run. Described below for the DSP form:
+ * The structure of mq_dw_s8_dsp with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
+ * (15 instructions per tap and 4 channels, one walking weight pointer); requantization in five instructions per
+ * channel (SMLAL on a sign-dependent start value, MQ_DW_RQ, as the DSP kernel), then mq_os_code (zero point and
+ * clamp); constants set up once per run. Groups with a shift >= -1 and the channel tail go through mq_dw_s8_c.
+ * The DSP form, for reference:
  *
  * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
  * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
@@ -12,9 +14,6 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
- * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
- * rare) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
