@@ -19,6 +19,9 @@
 
 #if defined(__ARM_ARCH_7M__)
 
+#include <stddef.h>
+#include <string.h>
+
 #include "mq_output_stage.h"
 
 #define MQ_DW_STR_(x) #x
@@ -44,13 +47,30 @@
 
 #define MQ_DW_LDRD "" /* Armv7-M: halfword loads, no alignment variants */
 
-#define MQ_DW_TAPS9(EXT, LDW)                                                                          \
-    __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
-                MQ_DW_TAP(4, EXT, LDW) MQ_DW_TAP(5, EXT, LDW) MQ_DW_TAP(6, EXT, LDW)                   \
-                    MQ_DW_TAP(7, EXT, LDW) MQ_DW_TAP(8, EXT, LDW)                                      \
+/* One tap T of the 3x3 block: x = taps[T] + off; the 4 weights from the run's copy (q->w[T]). */
+#define MQ_DW_TAPQ(T, EXT)                                          \
+    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
+    "add %[x], %[x], %[off]\n\t"                                   \
+    EXT " %[xo], [%[x]]\n\t"                                       \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+64]\n\t"               \
+    "mla %[a0], %[xo], %[w0], %[a0]\n\t"                           \
+    EXT " %[xo], [%[x], #1]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+66]\n\t"               \
+    "mla %[a1], %[xo], %[w0], %[a1]\n\t"                           \
+    EXT " %[xo], [%[x], #2]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+68]\n\t"               \
+    "mla %[a2], %[xo], %[w0], %[a2]\n\t"                           \
+    EXT " %[xo], [%[x], #3]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+70]\n\t"               \
+    "mla %[a3], %[xo], %[w0], %[a3]\n\t"
+
+#define MQ_DW_TAPS9(EXT)                                                                               \
+    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
+                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
+                    MQ_DW_TAPQ(8, EXT)                                                                 \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [wp] "+r"(wp)                                            \
-            : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
+              [w0] "=&r"(w0)                                                                           \
+            : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
@@ -63,8 +83,13 @@
 /* Requantization constants of a group of 4 channels (set up once per run): per channel k,
  * c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]. */
 typedef struct {
-    int32_t c[4][4];
+    int32_t c[4][4];    /* byte offset 0 */
+    int16_t w[9][4];    /* 64: 3x3 kernels: the 4 channels' weights of tap t */
+    int32_t b[4];       /* 136: folded bias */
 } mq_dw_v7m_q;
+
+/* The assembly's offsets (compile-time check). */
+typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_dw_v7m_q, b) == 136) ? 1 : -1];
 
 /*
  * Requantize accumulator A of channel K: mq_os_requant_hi in five instructions. With s = [A < 0], the 64-bit
@@ -98,7 +123,7 @@ typedef struct {
         const int32_t cn = p->in_c;                                                                        \
         const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                         \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t *bias = p->bias.folded + c0;                                                         \
+        const int32_t *bias = NINE ? q->b : p->bias.folded + c0;                                           \
         const uint8_t *const *taps = r->taps;                                                              \
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
@@ -107,12 +132,12 @@ typedef struct {
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
             int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
-            const uint8_t *wp = w0base;                                                                    \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
-                MQ_DW_TAPS9(EXT, LDW);                                                                     \
+                MQ_DW_TAPS9(EXT);                                                                          \
             } else {                                                                                       \
+                const uint8_t *wp = w0base;                                                                \
                 int32_t t;                                                                                 \
                 for (t = ntaps; t > 0; --t) {                                                              \
                     MQ_DW_TAP1(EXT, LDW);                                                                  \
@@ -158,7 +183,10 @@ void mq_dw_s8_v7m(const mq_dw_run *r)
         {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
-    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][r->ntaps == 9 ? 0 : 1][p->lut != NULL];
+    const int nine = r->ntaps == 9;
+    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t ws = 2u * (size_t)cn;
     const int32_t pc = p->per_channel;
     mq_dw_v7m_q q;
     mq_os_out os;
@@ -176,6 +204,13 @@ void mq_dw_s8_v7m(const mq_dw_run *r)
             q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
             q.c[k][2] = -1 - sh;
             q.c[k][3] = 0;
+        }
+        if (ok && nine) {
+            int32_t t;
+            for (t = 0; t < 9; ++t) {
+                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+            }
+            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         if (ok) {
             fn(r, c0, &q, &os);
