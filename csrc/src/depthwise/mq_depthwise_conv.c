@@ -23,6 +23,8 @@
 #include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
 
+#define MQ_DW_TOFF 16
+
 static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_params *p, int32_t out_c)
 {
     if (p->depth_multiplier == 1) {
@@ -35,6 +37,8 @@ static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_param
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
 {
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
+    size_t toff[MQ_DW_TOFF]; /* tap offsets from the window origin (kernels of up to MQ_DW_TOFF taps) */
+    int small;
     const mq_window *w;
     mq_dw_run run;
     size_t need;
@@ -73,6 +77,15 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     chunk = MQ_DW_TAP_BUFFER / run.ntaps;
+    small = run.ntaps <= MQ_DW_TOFF;
+    if (small) {
+        int32_t ky, kx, k = 0;
+        for (ky = 0; ky < w->kernel_h; ++ky) {
+            for (kx = 0; kx < w->kernel_w; ++kx) {
+                toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
+            }
+        }
+    }
     n = 0;
     t = 0;
     run.out = (uint8_t *)output;
@@ -85,7 +98,14 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
             for (ox = 0; ox < w->out_w; ++ox) {
                 const int32_t ix0 = ox * w->stride_w - w->pad_left;
                 int32_t ky;
-                if (row_inside && ox >= ox_lo && ox <= ox_hi) {
+                if (row_inside && ox >= ox_lo && ox <= ox_hi && small) {
+                    /* every tap inside, small kernel: the window origin + the tap offsets */
+                    const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                    int32_t k;
+                    for (k = 0; k < run.ntaps; ++k) {
+                        taps[t++] = org + toff[k];
+                    }
+                } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
                     /* every tap inside: walk the window */
                     const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
                     for (ky = 0; ky < w->kernel_h; ++ky) {
