@@ -15,6 +15,7 @@
  * have no border cases and hoist their per-channel set-up over the run. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
  * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "microquant/mq_kernels.h"
@@ -94,7 +95,15 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
         for (oy = 0; oy < w->out_h; ++oy) {
             const int32_t iy0 = oy * w->stride_h - w->pad_top;
             const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
+            uint32_t rmask = 0; /* small kernels: bit ky set when input row iy0 + ky * dilation_h exists */
             int32_t ox;
+            if (small) {
+                int32_t ky;
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * w->dilation_h;
+                    rmask |= (iy >= 0 && iy < w->in_h) ? (1u << ky) : 0u;
+                }
+            }
             for (ox = 0; ox < w->out_w; ++ox) {
                 const int32_t ix0 = ox * w->stride_w - w->pad_left;
                 int32_t ky;
@@ -104,6 +113,22 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
                     int32_t k;
                     for (k = 0; k < run.ntaps; ++k) {
                         taps[t++] = org + toff[k];
+                    }
+                } else if (small) {
+                    /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
+                    const ptrdiff_t org = ((ptrdiff_t)iy0 * (ptrdiff_t)w->in_w + (ptrdiff_t)ix0) * (ptrdiff_t)p->in_c;
+                    uint32_t cmask = 0;
+                    int32_t k = 0;
+                    int32_t kx;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        const int32_t ix = ix0 + kx * w->dilation_w;
+                        cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
+                    }
+                    for (ky = 0; ky < w->kernel_h; ++ky) {
+                        const uint32_t m = ((rmask >> ky) & 1u) != 0u ? cmask : 0u;
+                        for (kx = 0; kx < w->kernel_w; ++kx, ++k) {
+                            taps[t++] = ((m >> kx) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
+                        }
                     }
                 } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
                     /* every tap inside: walk the window */
