@@ -110,9 +110,23 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
                 if (row_inside && ox >= ox_lo && ox <= ox_hi && small) {
                     /* every tap inside, small kernel: the window origin + the tap offsets */
                     const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
-                    int32_t k;
-                    for (k = 0; k < run.ntaps; ++k) {
-                        taps[t++] = org + toff[k];
+                    if (run.ntaps == 9) {
+                        const uint8_t **d = taps + t;
+                        d[0] = org + toff[0];
+                        d[1] = org + toff[1];
+                        d[2] = org + toff[2];
+                        d[3] = org + toff[3];
+                        d[4] = org + toff[4];
+                        d[5] = org + toff[5];
+                        d[6] = org + toff[6];
+                        d[7] = org + toff[7];
+                        d[8] = org + toff[8];
+                        t += 9;
+                    } else {
+                        int32_t k;
+                        for (k = 0; k < run.ntaps; ++k) {
+                            taps[t++] = org + toff[k];
+                        }
                     }
                 } else if (small) {
                     /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
