@@ -45,7 +45,7 @@ typedef struct {
 } mq_dw_run;
 
 #define MQ_DW_MAX_TAPS 64       /* kernel_h * kernel_w limit */
-#define MQ_DW_TAP_BUFFER 72     /* tap pointers per run (the operator's stack array): 8 pixels of a 3x3 kernel */
+#define MQ_DW_TAP_BUFFER 144    /* tap pointers per run (the operator's stack array, 576 B on 32-bit): 16 pixels of a 3x3 kernel */
 
 void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end);
 void mq_dw_s8_dsp(const mq_dw_run *r);

@@ -10,11 +10,12 @@
  *                     = output_stage(folded[o] + sum_{ky,kx} x'[ky][kx][c] * W[ky][kx][o]),
  *   x' = the input code, or in_zero_point for taps outside the input (TFLite: padded taps contribute 0).
  *
- * Per output row: runs of up to MQ_DW_TAP_BUFFER / (kernel_h * kernel_w) pixels (8 for 3x3), each pixel's tap
- * pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
+ * Runs of up to MQ_DW_TAP_BUFFER / (kernel_h * kernel_w) output pixels (16 for 3x3), consecutive in the output
+ * (a run may span rows and images: NHWC output pixels are contiguous), each pixel's tap pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
  * have no border cases and hoist their per-channel set-up over the run. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
  * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "microquant/mq_kernels.h"
@@ -23,9 +24,22 @@
 #include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
 
+#define MQ_DW_TOFF 16
+
+static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_params *p, int32_t out_c)
+{
+    if (p->depth_multiplier == 1) {
+        MQ_DW_S8(run);
+    } else {
+        mq_dw_s8_c(run, 0, out_c);
+    }
+}
+
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
 {
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
+    size_t toff[MQ_DW_TOFF]; /* tap offsets from the window origin (kernels of up to MQ_DW_TOFF taps) */
+    int small;
     const mq_window *w;
     mq_dw_run run;
     size_t need;
@@ -38,10 +52,13 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     size_t row_step;
     int32_t b;
     int32_t oy;
+    int32_t n;
+    int32_t t;
     const uint8_t *pad;
     w = &p->win;
     out_c = p->in_c * p->depth_multiplier;
-    need = mq_depthwise_scratch_size(p);
+    /* mq_depthwise_scratch_size without its re-check of p (the caller checked it) */
+    need = (w->pad_top > 0 || w->pad_bottom > 0 || w->pad_left > 0 || w->pad_right > 0) ? (((size_t)p->in_c + 3u) & ~(size_t)3u) : 0u;
     in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
     if (need > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, need);
@@ -61,35 +78,85 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     chunk = MQ_DW_TAP_BUFFER / run.ntaps;
+    small = run.ntaps <= MQ_DW_TOFF;
+    if (small) {
+        int32_t ky, kx, k = 0;
+        for (ky = 0; ky < w->kernel_h; ++ky) {
+            for (kx = 0; kx < w->kernel_w; ++kx) {
+                toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
+            }
+        }
+    }
+    n = 0;
+    t = 0;
+    run.out = (uint8_t *)output;
     for (b = 0; b < w->batch; ++b) {
         const uint8_t *in_b = (const uint8_t *)input + (size_t)b * in_image;
         for (oy = 0; oy < w->out_h; ++oy) {
             const int32_t iy0 = oy * w->stride_h - w->pad_top;
             const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
-            uint8_t *orow = (uint8_t *)output +
-                            (((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w) * (size_t)out_c;
-            int32_t ox = 0;
-            while (ox < w->out_w) {
-                const int32_t n = w->out_w - ox < chunk ? w->out_w - ox : chunk;
-                int32_t t = 0;
-                int32_t i;
-                for (i = 0; i < n; ++i) {
-                    const int32_t ix0 = (ox + i) * w->stride_w - w->pad_left;
-                    int32_t ky;
-                    if (row_inside && ox + i >= ox_lo && ox + i <= ox_hi) {
-                        /* every tap inside: walk the window */
-                        const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
-                        for (ky = 0; ky < w->kernel_h; ++ky) {
-                            const uint8_t *px = row;
-                            int32_t kx;
-                            for (kx = 0; kx < w->kernel_w; ++kx) {
-                                taps[t++] = px;
-                                px += col_step;
-                            }
-                            row += row_step;
+            uint32_t rmask = 0; /* small kernels: bit ky set when input row iy0 + ky * dilation_h exists */
+            int32_t ox;
+            if (small) {
+                int32_t ky;
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * w->dilation_h;
+                    rmask |= (iy >= 0 && iy < w->in_h) ? (1u << ky) : 0u;
+                }
+            }
+            for (ox = 0; ox < w->out_w; ++ox) {
+                const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                int32_t ky;
+                if (row_inside && ox >= ox_lo && ox <= ox_hi && small) {
+                    /* every tap inside, small kernel: the window origin + the tap offsets */
+                    const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                    if (run.ntaps == 9) {
+                        const uint8_t **d = taps + t;
+                        d[0] = org + toff[0];
+                        d[1] = org + toff[1];
+                        d[2] = org + toff[2];
+                        d[3] = org + toff[3];
+                        d[4] = org + toff[4];
+                        d[5] = org + toff[5];
+                        d[6] = org + toff[6];
+                        d[7] = org + toff[7];
+                        d[8] = org + toff[8];
+                        t += 9;
+                    } else {
+                        int32_t k;
+                        for (k = 0; k < run.ntaps; ++k) {
+                            taps[t++] = org + toff[k];
                         }
-                        continue;
                     }
+                } else if (small) {
+                    /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
+                    const ptrdiff_t org = ((ptrdiff_t)iy0 * (ptrdiff_t)w->in_w + (ptrdiff_t)ix0) * (ptrdiff_t)p->in_c;
+                    uint32_t cmask = 0;
+                    int32_t k = 0;
+                    int32_t kx;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        const int32_t ix = ix0 + kx * w->dilation_w;
+                        cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
+                    }
+                    for (ky = 0; ky < w->kernel_h; ++ky) {
+                        const uint32_t m = ((rmask >> ky) & 1u) != 0u ? cmask : 0u;
+                        for (kx = 0; kx < w->kernel_w; ++kx, ++k) {
+                            taps[t++] = ((m >> kx) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
+                        }
+                    }
+                } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
+                    /* every tap inside: walk the window */
+                    const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                    for (ky = 0; ky < w->kernel_h; ++ky) {
+                        const uint8_t *px = row;
+                        int32_t kx;
+                        for (kx = 0; kx < w->kernel_w; ++kx) {
+                            taps[t++] = px;
+                            px += col_step;
+                        }
+                        row += row_step;
+                    }
+                } else {
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
                         const int row_in = iy >= 0 && iy < w->in_h;
@@ -101,16 +168,20 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
                         }
                     }
                 }
-                run.npix = n;
-                run.out = orow + (size_t)ox * (size_t)out_c;
-                if (p->depth_multiplier == 1) {
-                    MQ_DW_S8(&run);
-                } else {
-                    mq_dw_s8_c(&run, 0, out_c);
+                /* output pixels are consecutive in memory across rows and images: a run may span them */
+                if (++n == chunk) {
+                    run.npix = n;
+                    mq_dw_dispatch(&run, p, out_c);
+                    run.out += (size_t)n * (size_t)out_c;
+                    n = 0;
+                    t = 0;
                 }
-                ox += n;
             }
         }
+    }
+    if (n > 0) {
+        run.npix = n;
+        mq_dw_dispatch(&run, p, out_c);
     }
 }
 

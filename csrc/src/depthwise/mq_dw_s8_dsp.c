@@ -8,15 +8,17 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
- * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
- * rare) and the channels past the last full group go through mq_dw_s8_c.
+ * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization in five instructions per
+ * channel (SMLAL on a sign-dependent 64-bit start value, MQ_DW_RQ), then the 4 channels together on halfword
+ * pairs (SSAT, PKHBT, QADD16 zero point, USAT16, SSUB16 + SEL clamp, UADD8 act_min) and one word store; the
+ * constants of the 4 channels (mq_dw_dsp_q) are set up once per run of up to 16 pixels. Groups with a shift
+ * >= -1 (real multiplier >= 0.25) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
-#include <arm_acle.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "mq_output_stage.h"
@@ -36,16 +38,27 @@
     "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
     "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 
-#define MQ_DW_LDRD "ldrd %[w0], %[w1], [%[wp]]\n\t"
 #define MQ_DW_LDR2 "ldr %[w0], [%[wp]]\n\tldr %[w1], [%[wp], #4]\n\t"
 
-#define MQ_DW_TAPS9(EXT, LDW)                                                                          \
-    __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
-                MQ_DW_TAP(4, EXT, LDW) MQ_DW_TAP(5, EXT, LDW) MQ_DW_TAP(6, EXT, LDW)                   \
-                    MQ_DW_TAP(7, EXT, LDW) MQ_DW_TAP(8, EXT, LDW)                                      \
+/* One tap T of the 3x3 block: x = *(taps[T] + off); the 4 weights from the run's copy (q->w[T], 8-byte aligned). */
+#define MQ_DW_TAPQ(T, EXT)                                          \
+    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
+    "ldr %[x], [%[x], %[off]]\n\t"                                 \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(T) "*8+80]\n\t"         \
+    EXT " %[xo], %[x], ror #8\n\t"                                  \
+    EXT " %[x], %[x]\n\t"                                           \
+    "smlabb %[a0], %[x], %[w0], %[a0]\n\t"                          \
+    "smlatb %[a2], %[x], %[w1], %[a2]\n\t"                          \
+    "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
+
+#define MQ_DW_TAPS9(EXT)                                                                               \
+    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
+                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
+                    MQ_DW_TAPQ(8, EXT)                                                                 \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [wp] "+r"(wp)                                            \
-            : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
+              [w0] "=&r"(w0), [w1] "=&r"(w1)                                                           \
+            : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
@@ -55,100 +68,169 @@
             : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
             : "memory")
 
-/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block, EVEN the LDRD
- * weight load (in_c even: 4-byte aligned weight words), LUT the table epilogue. */
-#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LDW, LUT)                                                         \
-    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_os_out_dsp *os)     \
+/*
+ * Requantization constants of a group of 4 channels (set up once per run, read by the assembly epilogue):
+ * per channel k, c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]; then the output-wide constants
+ * zl2 = (zp - act_min) in both halfwords, h2 = (act_max - act_min) in both halfwords, lo4 = act_min in all 4 bytes.
+ */
+typedef struct {
+    int32_t c[4][4];    /* byte offset 0 */
+    int32_t zl2;        /* 64 */
+    int32_t h2;         /* 68 */
+    int32_t lo4;        /* 72 */
+    int32_t pad;
+    int32_t w[9][2];    /* 80: 3x3 kernels: the 4 channels' int16 weights of tap t, (c0, c1) and (c2, c3) */
+    int32_t b[4];       /* 152: folded bias */
+} mq_dw_dsp_q;
+
+/* The assembly's offsets (compile-time check). */
+typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq_dw_dsp_q, lo4) == 72 &&
+                                 offsetof(mq_dw_dsp_q, w) == 80 && sizeof(mq_dw_dsp_q) == 168) ? 1 : -1];
+
+/*
+ * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi in five instructions. With
+ * s = [A < 0], the 64-bit start value (2^(E-2) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) - s * 2^31;
+ * SMLAL adds A * M; the high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)), the exact
+ * double-rounding result (mq_output_stage.h). SSAT #16 then bounds it for the halfword output stage.
+ */
+#define MQ_DW_RQ(A, K)                                             \
+    "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
+    "ldr %[e], [%[q], #" #K "*16+8]\n\t"                           \
+    "and %[l], %[" A "], #0x80000000\n\t"                          \
+    "orr %[l], %[l], #0x40000000\n\t"                              \
+    "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "ssat %[" A "], #16, %[h]\n\t"
+
+/*
+ * Output stage of 4 channels on halfword pairs: (r0, r2) and (r1, r3) (saturated to int16: a saturated value
+ * clamps to the same code as the exact one), + (zp - act_min) saturating, USAT16 #8 -> [0, 255], min with
+ * act_max - act_min (SSUB16 + SEL), the 4 bytes interleaved into one word and act_min added bytewise (UADD8,
+ * modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
+ */
+#define MQ_DW_EPILOGUE4                                                                               \
+    __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
+            "pkhbt %[a0], %[a0], %[a2], lsl #16\n\t"                                                  \
+            "pkhbt %[a1], %[a1], %[a3], lsl #16\n\t"                                                  \
+            "ldrd %[m], %[rb], [%[q], #64]\n\t"                                                       \
+            "qadd16 %[a0], %[a0], %[m]\n\t"                                                           \
+            "qadd16 %[a1], %[a1], %[m]\n\t"                                                           \
+            "usat16 %[a0], #8, %[a0]\n\t"                                                             \
+            "usat16 %[a1], #8, %[a1]\n\t"                                                             \
+            "ssub16 %[l], %[a0], %[rb]\n\t"                                                           \
+            "sel %[a0], %[rb], %[a0]\n\t"                                                             \
+            "ssub16 %[l], %[a1], %[rb]\n\t"                                                           \
+            "sel %[a1], %[rb], %[a1]\n\t"                                                             \
+            "ldr %[e], [%[q], #72]\n\t"                                                               \
+            "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
+            "uadd8 %[a0], %[a0], %[e]\n\t"                                                            \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
+              [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
+            : [q] "r"(q)                                                                              \
+            : "cc", "memory")
+
+/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
+ * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
+ * table epilogue. */
+#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT)                                                              \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
-        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                              \
+        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                         \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t b0 = p->bias.folded[c0], b1 = p->bias.folded[c0 + 1], b2 = p->bias.folded[c0 + 2], b3 = p->bias.folded[c0 + 3];  \
-        const int32_t *mp = p->multiplier + (p->per_channel ? c0 : 0);                                     \
-        const int32_t *sp = p->shift + (p->per_channel ? c0 : 0);                                          \
-        const int32_t pc = p->per_channel;                                                                 \
+        const int32_t *bias = NINE ? q->b : p->bias.folded + c0;                                           \
         const uint8_t *const *taps = r->taps;                                                              \
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
-        mq_os_channel_hi q0, q1, q2, q3;                                                                   \
         int32_t i;                                                                                         \
-        mq_os_channel_hi_init(&q0, mp[0], sp[0]);                                                          \
-        mq_os_channel_hi_init(&q1, mp[pc], sp[pc]);                                                        \
-        mq_os_channel_hi_init(&q2, mp[2 * pc], sp[2 * pc]);                                                \
-        mq_os_channel_hi_init(&q3, mp[3 * pc], sp[3 * pc]);                                                \
         for (i = r->npix; i > 0; --i) {                                                                    \
-            int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                                    \
-            int32_t x, xo, w0, w1;                                                                         \
-            const uint8_t *wp = w0base;                                                                    \
+            int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
+            int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
-                MQ_DW_TAPS9(EXT, LDW);                                                                     \
+                MQ_DW_TAPS9(EXT);                                                                          \
             } else {                                                                                       \
+                const uint8_t *wp = w0base;                                                                \
                 int32_t t;                                                                                 \
                 for (t = ntaps; t > 0; --t) {                                                              \
-                    MQ_DW_TAP1(EXT, LDW);                                                                  \
+                    MQ_DW_TAP1(EXT, MQ_DW_LDR2);                                                           \
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
-            {                                                                                              \
-                int32_t v0 = mq_os_finish_dsp(mq_os_requant_hi(a0, &q0), os);                    \
-                int32_t v1 = mq_os_finish_dsp(mq_os_requant_hi(a1, &q1), os);                  \
-                int32_t v2 = mq_os_finish_dsp(mq_os_requant_hi(a2, &q2), os);          \
-                int32_t v3 = mq_os_finish_dsp(mq_os_requant_hi(a3, &q3), os);          \
-                if (LUT) {                                                                                 \
-                    v0 = os->lut[(uint8_t)v0];                                                             \
-                    v1 = os->lut[(uint8_t)v1];                                                             \
-                    v2 = os->lut[(uint8_t)v2];                                                             \
-                    v3 = os->lut[(uint8_t)v3];                                                             \
-                }                                                                                          \
-                o[0] = (uint8_t)v0;                                                                        \
-                o[1] = (uint8_t)v1;                                                                        \
-                o[2] = (uint8_t)v2;                                                                        \
-                o[3] = (uint8_t)v3;                                                                        \
+            MQ_DW_EPILOGUE4;                                                                               \
+            if (LUT) {                                                                                     \
+                const uint8_t *lut = p->lut;                                                               \
+                const uint32_t v = (uint32_t)a0;                                                           \
+                o[0] = lut[v & 0xFFu];                                                                     \
+                o[1] = lut[(v >> 8) & 0xFFu];                                                              \
+                o[2] = lut[(v >> 16) & 0xFFu];                                                             \
+                o[3] = lut[v >> 24];                                                                       \
+            } else {                                                                                       \
+                memcpy(o, &a0, 4);                                                                         \
             }                                                                                              \
             o += cn;                                                                                       \
         }                                                                                                  \
     }
 
 #define MQ_DW_DSP_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1)                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9o_##SUF, EXT, 1, MQ_DW_LDR2, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9o_lut_##SUF, EXT, 1, MQ_DW_LDR2, 1)                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_ne_##SUF, EXT, 0, MQ_DW_LDR2, 0)                       \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_ne_lut_##SUF, EXT, 0, MQ_DW_LDR2, 1)
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0)                                    \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1)                                \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0)                                    \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1)
 
 MQ_DW_DSP_GROUPS(s8, "sxtb16")
 MQ_DW_DSP_GROUPS(u8, "uxtb16")
 
-typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_os_out_dsp *);
+typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
+
+static inline uint32_t mq_dw_dsp_h2(int32_t v)
+{
+    return ((uint32_t)v & 0xFFFFu) * 0x10001u;
+}
 
 void mq_dw_s8_dsp(const mq_dw_run *r)
 {
-    static const mq_dw_dsp_fn fns[2][3][2] = {
-        {{mq_dw_dsp_9e_s8, mq_dw_dsp_9e_lut_s8}, {mq_dw_dsp_9o_s8, mq_dw_dsp_9o_lut_s8},
-         {mq_dw_dsp_ne_s8, mq_dw_dsp_ne_lut_s8}},
-        {{mq_dw_dsp_9e_u8, mq_dw_dsp_9e_lut_u8}, {mq_dw_dsp_9o_u8, mq_dw_dsp_9o_lut_u8},
-         {mq_dw_dsp_ne_u8, mq_dw_dsp_ne_lut_u8}}};
+    static const mq_dw_dsp_fn fns[2][2][2] = {
+        {{mq_dw_dsp_9_s8, mq_dw_dsp_9_lut_s8}, {mq_dw_dsp_n_s8, mq_dw_dsp_n_lut_s8}},
+        {{mq_dw_dsp_9_u8, mq_dw_dsp_9_lut_u8}, {mq_dw_dsp_n_u8, mq_dw_dsp_n_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
-    const int shape = r->ntaps == 9 ? ((cn & 1) == 0 ? 0 : 1) : 2;
-    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][shape][p->lut != NULL];
-    const int32_t tensor_ok = p->shift[0] < 0;
-    mq_os_out_dsp os;
+    const int nine = r->ntaps == 9;
+    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t ws = 2u * (size_t)cn;
+    const int32_t pc = p->per_channel;
+    mq_dw_dsp_q q;
     int32_t c0;
-    mq_os_out_dsp_init(&os, p->out_zero_point, p->act_min, p->act_max, p->lut);
+    q.zl2 = (int32_t)mq_dw_dsp_h2(p->out_zero_point - p->act_min);
+    q.h2 = (int32_t)mq_dw_dsp_h2(p->act_max - p->act_min);
+    q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
+    q.pad = 0;
     for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
-        int32_t ok = tensor_ok;
-        if (p->per_channel) {
-            ok = (p->shift[c0] & p->shift[c0 + 1] & p->shift[c0 + 2] & p->shift[c0 + 3]) < 0 &&
-                 (p->shift[c0] | p->shift[c0 + 1] | p->shift[c0 + 2] | p->shift[c0 + 3]) < 0;
+        const int32_t *mp = p->multiplier + (pc ? c0 : 0);
+        const int32_t *sp = p->shift + (pc ? c0 : 0);
+        int32_t ok = 1;
+        int32_t k;
+        for (k = 0; k < 4; ++k) {
+            const int32_t sh = sp[k * pc];
+            ok &= sh <= -2;
+            q.c[k][0] = mp[k * pc];
+            q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
+            q.c[k][2] = -1 - sh;
+        }
+        if (ok && nine) {
+            int32_t t;
+            for (t = 0; t < 9; ++t) {
+                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+            }
+            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         if (ok) {
-            fn(r, c0, &os);
+            fn(r, c0, &q);
         } else {
             mq_dw_s8_c(r, c0, c0 + 4);
         }

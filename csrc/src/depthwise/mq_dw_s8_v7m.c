@@ -2,9 +2,11 @@
  * mq_dw_s8_v7m: depthwise convolution microkernel, plain Armv7-M (Cortex-M3: no DSP extension).
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
- * The structure of mq_dw_s8_v7m with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
- * (15 instructions per tap and 4 channels, one walking weight pointer); output stage mq_os_requant_hi +
- * mq_os_finish (mq_output_stage.h), constants set up once per run. Described below for the DSP form:
+ * The structure of mq_dw_s8_dsp with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
+ * (15 instructions per tap and 4 channels, one walking weight pointer); requantization in five instructions per
+ * channel (SMLAL on a sign-dependent start value, MQ_DW_RQ, as the DSP kernel), then mq_os_code (zero point and
+ * clamp); constants set up once per run. Groups with a shift >= -1 and the channel tail go through mq_dw_s8_c.
+ * The DSP form, for reference:
  *
  * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
  * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
@@ -12,13 +14,13 @@
  * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
  * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
  * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage: mq_os_requant_hi + mq_os_finish_dsp (mq_output_stage.h), the 4 channels' constants
- * (mq_os_channel_hi) set up once per run of up to 8 pixels. Groups with a shift >= 0 (real multiplier >= 0.5,
- * rare) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
 #if defined(__ARM_ARCH_7M__)
+
+#include <stddef.h>
+#include <string.h>
 
 #include "mq_output_stage.h"
 
@@ -45,13 +47,30 @@
 
 #define MQ_DW_LDRD "" /* Armv7-M: halfword loads, no alignment variants */
 
-#define MQ_DW_TAPS9(EXT, LDW)                                                                          \
-    __asm__(MQ_DW_TAP(0, EXT, LDW) MQ_DW_TAP(1, EXT, LDW) MQ_DW_TAP(2, EXT, LDW) MQ_DW_TAP(3, EXT, LDW)  \
-                MQ_DW_TAP(4, EXT, LDW) MQ_DW_TAP(5, EXT, LDW) MQ_DW_TAP(6, EXT, LDW)                   \
-                    MQ_DW_TAP(7, EXT, LDW) MQ_DW_TAP(8, EXT, LDW)                                      \
+/* One tap T of the 3x3 block: x = taps[T] + off; the 4 weights from the run's copy (q->w[T]). */
+#define MQ_DW_TAPQ(T, EXT)                                          \
+    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
+    "add %[x], %[x], %[off]\n\t"                                   \
+    EXT " %[xo], [%[x]]\n\t"                                       \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+64]\n\t"               \
+    "mla %[a0], %[xo], %[w0], %[a0]\n\t"                           \
+    EXT " %[xo], [%[x], #1]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+66]\n\t"               \
+    "mla %[a1], %[xo], %[w0], %[a1]\n\t"                           \
+    EXT " %[xo], [%[x], #2]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+68]\n\t"               \
+    "mla %[a2], %[xo], %[w0], %[a2]\n\t"                           \
+    EXT " %[xo], [%[x], #3]\n\t"                                   \
+    "ldrsh %[w0], [%[q], #" MQ_DW_STR(T) "*8+70]\n\t"               \
+    "mla %[a3], %[xo], %[w0], %[a3]\n\t"
+
+#define MQ_DW_TAPS9(EXT)                                                                               \
+    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
+                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
+                    MQ_DW_TAPQ(8, EXT)                                                                 \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [wp] "+r"(wp)                                            \
-            : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
+              [w0] "=&r"(w0)                                                                           \
+            : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
@@ -61,54 +80,81 @@
             : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
             : "memory")
 
-/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block, EVEN the LDRD
- * weight load (in_c even: 4-byte aligned weight words), LUT the table epilogue. */
+/* Requantization constants of a group of 4 channels (set up once per run): per channel k,
+ * c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]. */
+typedef struct {
+    int32_t c[4][4];    /* byte offset 0 */
+    int16_t w[9][4];    /* 64: 3x3 kernels: the 4 channels' weights of tap t */
+    int32_t b[4];       /* 136: folded bias */
+} mq_dw_v7m_q;
+
+/* The assembly's offsets (compile-time check). */
+typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_dw_v7m_q, b) == 136) ? 1 : -1];
+
+/*
+ * Requantize accumulator A of channel K: mq_os_requant_hi in five instructions. With s = [A < 0], the 64-bit
+ * start value (2^(E-2) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) - s * 2^31; SMLAL adds A * M; the
+ * high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)), the exact double-rounding result
+ * (mq_output_stage.h).
+ */
+#define MQ_DW_RQ(A, K)                                             \
+    "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
+    "ldr %[e], [%[q], #" #K "*16+8]\n\t"                           \
+    "and %[l], %[" A "], #0x80000000\n\t"                          \
+    "orr %[l], %[l], #0x40000000\n\t"                              \
+    "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[" A "], %[h], %[e]\n\t"
+
+#define MQ_DW_RQ4                                                                                     \
+    __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
+              [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
+            : [q] "r"(q)                                                                              \
+            : "memory")
+
+/* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block, LUT the table
+ * epilogue. */
 #define MQ_DW_V7M_GROUP(NAME, EXT, NINE, LDW, LUT)                                                         \
-    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_os_out *os)     \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_v7m_q *q,       \
+                                               const mq_os_out *os)                                        \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
-        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                              \
+        const uint8_t *w0base = (const uint8_t *)p->weights.data + 2 * (size_t)c0;                         \
         const int32_t ws = 2 * cn;                                                                         \
-        const int32_t b0 = p->bias.folded[c0], b1 = p->bias.folded[c0 + 1], b2 = p->bias.folded[c0 + 2], b3 = p->bias.folded[c0 + 3];  \
-        const int32_t *mp = p->multiplier + (p->per_channel ? c0 : 0);                                     \
-        const int32_t *sp = p->shift + (p->per_channel ? c0 : 0);                                          \
-        const int32_t pc = p->per_channel;                                                                 \
+        const int32_t *bias = NINE ? q->b : p->bias.folded + c0;                                           \
         const uint8_t *const *taps = r->taps;                                                              \
         const int32_t ntaps = r->ntaps;                                                                    \
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
-        mq_os_channel_hi q0, q1, q2, q3;                                                                   \
         int32_t i;                                                                                         \
-        mq_os_channel_hi_init(&q0, mp[0], sp[0]);                                                          \
-        mq_os_channel_hi_init(&q1, mp[pc], sp[pc]);                                                        \
-        mq_os_channel_hi_init(&q2, mp[2 * pc], sp[2 * pc]);                                                \
-        mq_os_channel_hi_init(&q3, mp[3 * pc], sp[3 * pc]);                                                \
         for (i = r->npix; i > 0; --i) {                                                                    \
-            int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                                    \
-            int32_t x, xo, w0, w1;                                                                         \
-            const uint8_t *wp = w0base;                                                                    \
+            int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
+            int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
-                MQ_DW_TAPS9(EXT, LDW);                                                                     \
+                MQ_DW_TAPS9(EXT);                                                                          \
             } else {                                                                                       \
+                const uint8_t *wp = w0base;                                                                \
                 int32_t t;                                                                                 \
                 for (t = ntaps; t > 0; --t) {                                                              \
                     MQ_DW_TAP1(EXT, LDW);                                                                  \
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
+            MQ_DW_RQ4;                                                                                     \
             {                                                                                              \
-                int32_t v0 = mq_os_code(mq_os_requant_hi(a0, &q0), os);                    \
-                int32_t v1 = mq_os_code(mq_os_requant_hi(a1, &q1), os);                  \
-                int32_t v2 = mq_os_code(mq_os_requant_hi(a2, &q2), os);          \
-                int32_t v3 = mq_os_code(mq_os_requant_hi(a3, &q3), os);          \
+                int32_t v0 = mq_os_code(a0, os);                                                           \
+                int32_t v1 = mq_os_code(a1, os);                                                           \
+                int32_t v2 = mq_os_code(a2, os);                                                           \
+                int32_t v3 = mq_os_code(a3, os);                                                           \
                 if (LUT) {                                                                                 \
-                    v0 = p->lut[(uint8_t)v0];                                                             \
-                    v1 = p->lut[(uint8_t)v1];                                                             \
-                    v2 = p->lut[(uint8_t)v2];                                                             \
-                    v3 = p->lut[(uint8_t)v3];                                                             \
+                    v0 = p->lut[(uint8_t)v0];                                                              \
+                    v1 = p->lut[(uint8_t)v1];                                                              \
+                    v2 = p->lut[(uint8_t)v2];                                                              \
+                    v3 = p->lut[(uint8_t)v3];                                                              \
                 }                                                                                          \
                 o[0] = (uint8_t)v0;                                                                        \
                 o[1] = (uint8_t)v1;                                                                        \
@@ -128,31 +174,46 @@
 MQ_DW_V7M_GROUPS(s8, "ldrsb")
 MQ_DW_V7M_GROUPS(u8, "ldrb")
 
-typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_os_out *);
+typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_dw_v7m_q *, const mq_os_out *);
 
 void mq_dw_s8_v7m(const mq_dw_run *r)
 {
-    static const mq_dw_v7m_fn fns[2][3][2] = {
-        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8},
-         {mq_dw_v7m_ne_s8, mq_dw_v7m_ne_lut_s8}},
-        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8},
-         {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
+    static const mq_dw_v7m_fn fns[2][2][2] = {
+        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_ne_s8, mq_dw_v7m_ne_lut_s8}},
+        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
-    const int shape = r->ntaps == 9 ? ((cn & 1) == 0 ? 0 : 1) : 2;
-    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][shape][p->lut != NULL];
-    const int32_t tensor_ok = p->shift[0] < 0;
+    const int nine = r->ntaps == 9;
+    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t ws = 2u * (size_t)cn;
+    const int32_t pc = p->per_channel;
+    mq_dw_v7m_q q;
     mq_os_out os;
     int32_t c0;
     mq_os_out_init(&os, p->out_zero_point, p->act_min, p->act_max, NULL); /* LUT applied by the LUT copies */
     for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
-        int32_t ok = tensor_ok;
-        if (p->per_channel) {
-            ok = (p->shift[c0] & p->shift[c0 + 1] & p->shift[c0 + 2] & p->shift[c0 + 3]) < 0 &&
-                 (p->shift[c0] | p->shift[c0 + 1] | p->shift[c0 + 2] | p->shift[c0 + 3]) < 0;
+        const int32_t *mp = p->multiplier + (pc ? c0 : 0);
+        const int32_t *sp = p->shift + (pc ? c0 : 0);
+        int32_t ok = 1;
+        int32_t k;
+        for (k = 0; k < 4; ++k) {
+            const int32_t sh = sp[k * pc];
+            ok &= sh <= -2;
+            q.c[k][0] = mp[k * pc];
+            q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
+            q.c[k][2] = -1 - sh;
+            q.c[k][3] = 0;
+        }
+        if (ok && nine) {
+            int32_t t;
+            for (t = 0; t < 9; ++t) {
+                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+            }
+            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         if (ok) {
-            fn(r, c0, &os);
+            fn(r, c0, &q, &os);
         } else {
             mq_dw_s8_c(r, c0, c0 + 4);
         }
