@@ -27,6 +27,7 @@
 #if defined(__ARM_FEATURE_DSP)
 
 #include <arm_acle.h>
+#include <string.h>
 
 #if defined(__OPTIMIZE_SIZE__)
 /*
@@ -655,6 +656,187 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
     return 1;
 }
 
+/*
+ * Batch 1 (m == 1, the FC layers of an MLP): "GEMV", one naked assembly loop over all whole groups of 4 rows.
+ * The input row is expanded ONCE per call into q15 lane pairs on the stack (xe: per 4 codes the words
+ * SXTB16(x) = (x2:x0) and SXTB16(x ror 8) = (x3:x1), UINT8 inputs made signed by the EOR 0x80808080 there,
+ * zero-padded to whole 16-code chunks) and shared by every output row, so the inner loop has no input
+ * unpacking and no EOR: per 16 codes x 4 rows (64 MACs) 2 LDM (16 input lanes), 8 LDRD (weights, the weight
+ * pointer advanced by the first one's post-index), 32 SXTB16, 32 SMLAD, CMP + BNE = 76 instructions.
+ * Output stage per channel from the layer's multiplier / shift arrays, streamed (post-indexed loads; step 0
+ * for per-tensor): the mq_os_requant_neg form (round = 2^30 + 2^(30+E) built from 2 << (E - 1), E - 1 = ~shift,
+ * one SMLAL + the sign-correction SMLAL, ASR), QADD zl, USAT8 (14 instructions), then the 4 codes of a
+ * group packed into one word: min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR.
+ * Taken when every shift is <= -1, there is no LUT, weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K
+ * (the stack buffer: 2 bytes per code); otherwise (and for a last group of n % 4 rows) the 1x4 rows path.
+ */
+#define MQ_DSP_GEMV_MAX_K 768
+
+typedef struct {
+    const int32_t *xe;      /*  0: expanded input */
+    const int32_t *xe_end;  /*  4: end of it (whole 16-code chunks) */
+    const int32_t *bias;    /*  8: advances by 4 channels per group */
+    const int32_t *mult;    /* 12: advances per channel (per-tensor: stays) */
+    const int32_t *shift;   /* 16: same */
+    uint8_t *out;           /* 20: advances by 4 per group */
+    int32_t groups;         /* 24: whole groups left (>= 1) */
+    int32_t zl;             /* 28: out_zero_point - act_min */
+    uint32_t h4;            /* 32: (act_max - act_min) in each byte */
+    uint32_t lo4;           /* 36: act_min mod 256 in each byte */
+    const int8_t *w;        /* 40: packed weights */
+} mq_dsp_gemv_job;
+
+typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && offsetof(mq_dsp_gemv_job, mult) == 12 &&
+                                     offsetof(mq_dsp_gemv_job, out) == 20 && offsetof(mq_dsp_gemv_job, zl) == 28 &&
+                                     offsetof(mq_dsp_gemv_job, h4) == 32 && offsetof(mq_dsp_gemv_job, w) == 40)
+                                        ? 1
+                                        : -1];
+
+/* Row A of the group, 8 codes: weights at r12 + OFF (LDRD), input lanes r4-r7. */
+#define MQ_DSP_GROW(A, LD)                                                                       \
+    LD "sxtb16 r10, r8, ror #8\n\t"                                                              \
+    "sxtb16 r8, r8\n\t"                                                                          \
+    "smlad " A ", r8, r4, " A "\n\t"                                                             \
+    "smlad " A ", r10, r5, " A "\n\t"                                                            \
+    "sxtb16 r10, r9, ror #8\n\t"                                                                 \
+    "sxtb16 r9, r9\n\t"                                                                          \
+    "smlad " A ", r9, r6, " A "\n\t"                                                             \
+    "smlad " A ", r10, r7, " A "\n\t"
+#define MQ_DSP_GLD(OFF) "ldrd r8, r9, [r12, #" #OFF "]\n\t"
+
+/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = INT32_MIN, r10 = zl. */
+#define MQ_DSP_GCH(A, QS)                                                                        \
+    "ldr r4, [r11]" QS "\n\t"                                                                    \
+    "ldr r5, [lr]" QS "\n\t"                                                                     \
+    "mvn r5, r5\n\t"                  /* E - 1 */                                                \
+    "mov r6, #2\n\t"                                                                             \
+    "lsl r6, r6, r5\n\t"              /* t = 2^E */                                              \
+    "lsr r8, r6, #2\n\t"              /* round, high word */                                     \
+    "lsl r7, r6, #30\n\t"                                                                        \
+    "add r7, r7, #0x40000000\n\t"     /* round, low word */                                      \
+    "smlal r7, r8, " A ", r4\n\t"                                                                \
+    "lsr r6, " A ", #31\n\t"                                                                     \
+    "smlal r7, r8, r6, r9\n\t"                                                                   \
+    "asr r8, r8, r5\n\t"                                                                         \
+    "qadd r8, r8, r10\n\t"                                                                       \
+    "usat " A ", #8, r8\n\t"
+
+#define MQ_DSP_GEMV_FN(NAME, QS)                                                                 \
+    __attribute__((naked, noinline)) static void NAME(const mq_dsp_gemv_job *job __attribute__((unused))) \
+    {                                                                                            \
+        __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
+                         "push {r0}\n\t"                                                         \
+                         "ldr r12, [r0, #40]\n\t"                                                \
+                         "1:\n\t"                                                                \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "ldr r11, [r10, #8]\n\t"                                                \
+                         "ldm r11!, {r0-r3}\n\t"                                                 \
+                         "str r11, [r10, #8]\n\t"                                                \
+                         "ldrd r11, lr, [r10]\n\t"                                               \
+                         "2:\n\t"                                                                \
+                         "ldm r11!, {r4-r7}\n\t"                                                 \
+                         MQ_DSP_GROW("r0", "ldrd r8, r9, [r12], #64\n\t")                        \
+                         MQ_DSP_GROW("r1", MQ_DSP_GLD(-48))                                      \
+                         MQ_DSP_GROW("r2", MQ_DSP_GLD(-32))                                      \
+                         MQ_DSP_GROW("r3", MQ_DSP_GLD(-16))                                      \
+                         "ldm r11!, {r4-r7}\n\t"                                                 \
+                         MQ_DSP_GROW("r0", MQ_DSP_GLD(-56))                                      \
+                         MQ_DSP_GROW("r1", MQ_DSP_GLD(-40))                                      \
+                         MQ_DSP_GROW("r2", MQ_DSP_GLD(-24))                                      \
+                         MQ_DSP_GROW("r3", MQ_DSP_GLD(-8))                                       \
+                         "cmp r11, lr\n\t"                                                       \
+                         "bne 2b\n\t"                                                            \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "ldrd r11, lr, [r10, #12]\n\t"                                          \
+                         "mov r9, #0x80000000\n\t"                                               \
+                         "ldr r10, [r10, #28]\n\t"                                               \
+                         MQ_DSP_GCH("r0", QS) MQ_DSP_GCH("r1", QS)                               \
+                         MQ_DSP_GCH("r2", QS) MQ_DSP_GCH("r3", QS)                               \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "strd r11, lr, [r10, #12]\n\t"                                          \
+                         "orr r0, r0, r1, lsl #8\n\t"                                            \
+                         "orr r0, r0, r2, lsl #16\n\t"                                           \
+                         "orr r0, r0, r3, lsl #24\n\t"                                           \
+                         "ldrd r4, r5, [r10, #32]\n\t"                                           \
+                         "usub8 r6, r0, r4\n\t"                                                  \
+                         "sel r0, r4, r0\n\t"                                                    \
+                         "uadd8 r0, r0, r5\n\t"                                                  \
+                         "ldr r6, [r10, #20]\n\t"                                                \
+                         "str r0, [r6], #4\n\t"                                                  \
+                         "str r6, [r10, #20]\n\t"                                                \
+                         "ldr r6, [r10, #24]\n\t"                                                \
+                         "subs r6, r6, #1\n\t"                                                   \
+                         "str r6, [r10, #24]\n\t"                                                \
+                         "bne 1b\n\t"                                                            \
+                         "add sp, sp, #4\n\t"                                                    \
+                         "pop {r4-r11, pc}\n\t");                                                \
+    }
+
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, ", #4")
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, "")
+
+/* Whole groups of 4 rows of a batch-1 call through the GEMV loop; returns how many groups it computed (0: none,
+ * the caller's paths do all). */
+static int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+    int32_t xe[MQ_DSP_GEMV_MAX_K / 2];
+    mq_dsp_gemv_job job;
+    const int32_t k = p->k;
+    const int32_t groups = p->n >> 2;
+    const int32_t kc = (k + 15) & ~15;
+    const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
+    int32_t i;
+    int32_t sh;
+
+    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K || p->lut != NULL) {
+        return 0;
+    }
+    sh = p->shift[0];
+    if (p->per_channel) {
+        const int32_t *s = p->shift;
+        for (i = 1; i < 4 * groups; i++) {
+            sh &= s[i];
+        }
+    }
+    if (sh >= 0) {
+        return 0;   /* a shift >= 0 (all negative <=> the AND is negative) */
+    }
+    for (i = 0; i + 4 <= k; i += 4) {
+        uint32_t v;
+        memcpy(&v, x + i, sizeof(v));
+        v ^= flip;
+        xe[i >> 1] = __sxtb16((int32_t)v);
+        xe[(i >> 1) + 1] = __sxtb16((int32_t)(v >> 8 | v << 24));
+    }
+    if (i < k) {
+        const uint32_t v = mq_dsp_load_tail(x + i, k - i) ^ (flip >> (8 * (uint32_t)(4 - (k - i))));
+        xe[i >> 1] = __sxtb16((int32_t)v);
+        xe[(i >> 1) + 1] = __sxtb16((int32_t)(v >> 8 | v << 24));
+        i += 4;
+    }
+    for (; i < kc; i += 4) {
+        xe[i >> 1] = 0;
+        xe[(i >> 1) + 1] = 0;
+    }
+    job.xe = xe;
+    job.xe_end = xe + (kc >> 1);
+    job.bias = p->bias.folded;
+    job.mult = p->multiplier;
+    job.shift = p->shift;
+    job.out = out;
+    job.groups = groups;
+    job.zl = p->out_zero_point - p->act_min;
+    job.h4 = (uint32_t)(p->act_max - p->act_min) * 0x01010101u;
+    job.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
+    job.w = p->weights.packed;
+    if (p->per_channel) {
+        mq_dsp_gemv_pc(&job);
+    } else {
+        mq_dsp_gemv_pt(&job);
+    }
+    return groups;
+}
+
 typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
                                    const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
@@ -692,7 +874,8 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             q[3] = q[0];
         }
     }
-    for (g = 0; 4 * g < n; g++) {
+    g = (m == 1 && fast_tensor) ? mq_dsp_gemv(p, x, out) : 0;
+    for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
