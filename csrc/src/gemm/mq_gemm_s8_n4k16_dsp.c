@@ -1018,19 +1018,53 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
  */
 #define MQ_DSP_PX_WORDS 512
 
+/* Job rq words of channel c for the pair loop (mq_dsp_pair_job_init's arithmetic in 32 bits): round + zl * 2^(31+E)
+ * = hi * 2^32 + lo with lo = 2^30 (+ 2^31 if E = 1), hi = 2^(E-2) (E >= 2) + zl * 2^(E-1); 0 if E > 21 or shift >= 0. */
+static inline int mq_dsp_px_rq(int32_t rq[4], int32_t multiplier, int32_t shift, int32_t zl)
+{
+    const uint32_t e1 = (uint32_t)~shift;   /* E - 1 */
+    uint32_t t;
+    if (shift >= 0 || e1 > 20u) {
+        return 0;
+    }
+    t = 2u << e1;                           /* 2^E */
+    rq[0] = (int32_t)((t << 30) + 0x40000000u);
+    rq[1] = (int32_t)((t >> 2) + ((uint32_t)zl << e1));
+    rq[2] = multiplier;
+    rq[3] = (int32_t)e1;
+    return 1;
+}
+
 __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p, int32_t pairs, const uint8_t *x,
                                                            int32_t x_stride, uint8_t *out, int32_t out_stride)
 {
     int32_t xe[MQ_DSP_PX_WORDS];
     const int32_t k = p->k;
+    const int32_t n = p->n;
     const int32_t per_block = MQ_DSP_PX_WORDS / k;
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
+    const size_t group_bytes = (size_t)(k >> 4) * 64u;
+    const int32_t zl = p->out_zero_point - p->act_min;
+    const int32_t h = p->act_max - p->act_min;
+    const int32_t cstep = p->per_channel ? 1 : 0;
+    mq_dsp_pair_job job;
+    mq_fc_params sub = *p;
     int32_t pb;
+
+    job.x_stride = x_stride;
+    job.chunks = k >> 4;
+    job.x_next = x_stride - k;
+    job.out_stride = out_stride;
+    job.lo8 = (int32_t)(uint8_t)p->act_min;
+    job.h = h;
+    job.lut = p->lut;
+    job.slow = (h != 255 || (uintptr_t)p->lut == 1u) ? 1u : (uintptr_t)p->lut;
     for (pb = 0; pb < pairs; pb += per_block) {
         const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
         const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
+        uint8_t *ob = out + (ptrdiff_t)(2 * pb) * out_stride;
         int32_t *d = xe;
-        int32_t j, i;
+        int32_t j, i, c0;
         for (j = 0; j < nb; j++) {
             const uint8_t *r0 = xb + (ptrdiff_t)(2 * j) * x_stride;
             const uint8_t *r1 = r0 + x_stride;
@@ -1047,7 +1081,37 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                 d += 4;
             }
         }
-        mq_dsp_gemm_rows(p, 2 * nb, xb, x_stride, out + (ptrdiff_t)(2 * pb) * out_stride, out_stride, xe);
+        for (c0 = 0; c0 < n; c0 += 4) {
+            const int8_t *wg = p->weights.packed + (size_t)(c0 >> 2) * group_bytes;
+            int32_t hh;
+            int ok = n - c0 >= 4;
+            for (hh = 0; ok && hh < 4; hh++) {
+                const int32_t sh = p->shift[(c0 + hh) * cstep];
+                ok = sh < 0 && (uint32_t)~sh <= 20u;
+            }
+            if (ok) {
+                for (hh = 0; hh < 4; hh += 2) {
+                    const int32_t ca = (c0 + hh) * cstep, cb = (c0 + hh + 1) * cstep;
+                    (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zl);
+                    (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zl);
+                    job.w = wg + 16 * hh;
+                    job.bias[0] = p->bias.folded[c0 + hh];
+                    job.bias[1] = p->bias.folded[c0 + hh + 1];
+                    mq_dsp_pairsx_2x2(&job, xe, ob + c0 + hh, nb);
+                }
+            } else {
+                /* a last group of n % 4 rows, or a channel the pair loop cannot take (shift >= 0, E > 21):
+                 * the group on the raw input rows */
+                sub.n = n - c0 < 4 ? n - c0 : 4;
+                sub.weights.packed = wg;
+                sub.bias.folded = p->bias.folded + c0;
+                if (p->per_channel) {
+                    sub.multiplier = p->multiplier + c0;
+                    sub.shift = p->shift + c0;
+                }
+                mq_dsp_gemm_rows(&sub, 2 * nb, xb, x_stride, ob + c0, out_stride, NULL);
+            }
+        }
     }
 }
 
