@@ -416,8 +416,8 @@ __attribute__((noinline)) static int32_t mq_v7m_gemv(const mq_fc_params *p, cons
     return groups;
 }
 
-void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                          uint8_t *out, int32_t out_stride)
+static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
+                             int32_t out_stride)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -476,6 +476,167 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
         }
     }
+}
+
+/*
+ * Pairs of input rows ("2x4": two rows against the 4 rows of a group), k <= MQ_V7M_PX_WORDS / 2: the rows are
+ * expanded once per block of pairs into int32 codes, interleaved per code (row 0, row 1; UINT8 made signed there,
+ * zero-padded to whole 16-code chunks) and shared by every group: per code one LDRD of both rows' codes, then per
+ * output row a weight LDRSB and two MLA (13 instructions for 8 MACs, against 2 LDRB / LDRSB + 2 SUB (UINT8) + per
+ * 2 rows 2 LDRSB + 4 MLA = 8-10 for 4 MACs in the 2x2 loop). The assembly block computes the 8 accumulators of
+ * one pair and one group (starting at the bias); the output stage is mq_v7m_fin in C.
+ */
+#define MQ_V7M_PX_WORDS 512
+
+typedef struct {
+    const int8_t *w;        /*  0: the group's weights */
+    const int32_t *xe;      /*  4: the pair's lanes */
+    const int32_t *xe_end;  /*  8: their end */
+    const int32_t *bias;    /* 12: the group's 4 biases */
+    int32_t acc[8];         /* 16: out: rows 0..3 of input row 0, then of input row 1 */
+} mq_v7m_px_job;
+
+typedef char mq_v7m_px_job_layout[(offsetof(mq_v7m_px_job, bias) == 12 && offsetof(mq_v7m_px_job, acc) == 16) ? 1 : -1];
+
+#define MQ_V7M_PCODE(J)                                                                          \
+    "ldrd r8, r9, [r11], #8\n\t"                                                                 \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) ")]\n\t"                                                 \
+    "mla r0, r10, r8, r0\n\t"                                                                    \
+    "mla r4, r10, r9, r4\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+16)]\n\t"                                              \
+    "mla r1, r10, r8, r1\n\t"                                                                    \
+    "mla r5, r10, r9, r5\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+32)]\n\t"                                              \
+    "mla r2, r10, r8, r2\n\t"                                                                    \
+    "mla r6, r10, r9, r6\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+48)]\n\t"                                              \
+    "mla r3, r10, r8, r3\n\t"                                                                    \
+    "mla r7, r10, r9, r7\n\t"
+
+__attribute__((naked, noinline)) static void mq_v7m_px_block(mq_v7m_px_job *job __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "push {r0}\n\t"
+                     "ldr r12, [r0]\n\t"
+                     "ldr r11, [r0, #4]\n\t"
+                     "ldr lr, [r0, #8]\n\t"
+                     "ldr r8, [r0, #12]\n\t"
+                     "ldm r8, {r0-r3}\n\t"
+                     "mov r4, r0\n\t"
+                     "mov r5, r1\n\t"
+                     "mov r6, r2\n\t"
+                     "mov r7, r3\n\t"
+                     "1:\n\t" MQ_V7M_PCODE(0) MQ_V7M_PCODE(1) MQ_V7M_PCODE(2) MQ_V7M_PCODE(3)
+                     MQ_V7M_PCODE(4) MQ_V7M_PCODE(5) MQ_V7M_PCODE(6) MQ_V7M_PCODE(7)
+                     MQ_V7M_PCODE(8) MQ_V7M_PCODE(9) MQ_V7M_PCODE(10) MQ_V7M_PCODE(11)
+                     MQ_V7M_PCODE(12) MQ_V7M_PCODE(13) MQ_V7M_PCODE(14) MQ_V7M_PCODE(15)
+                     "add r12, r12, #64\n\t"
+                     "cmp r11, lr\n\t"
+                     "bne 1b\n\t"
+                     "pop {r8}\n\t"
+                     "add r8, r8, #16\n\t"
+                     "stm r8, {r0-r7}\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+
+/* All m / 2 pairs of rows, every whole group of 4 output rows whose shifts are all <= -1 through mq_v7m_px_block;
+ * the other groups (n % 4 rows, a shift >= 0) on the raw rows through mq_v7m_gemm_rows. */
+__attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p, int32_t pairs, const uint8_t *x,
+                                                           int32_t x_stride, uint8_t *out, int32_t out_stride)
+{
+    int32_t xe[MQ_V7M_PX_WORDS];
+    const int32_t k = p->k;
+    const int32_t n = p->n;
+    const int32_t kc = (k + 15) & ~15;
+    const int32_t per_block = MQ_V7M_PX_WORDS / (2 * kc);
+    const int32_t off = p->in_dtype == MQ_DTYPE_UINT8 ? 128 : 0;
+    const size_t group_bytes = (size_t)(kc >> 4) * 64u;
+    const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
+    mq_fc_params sub = *p;
+    mq_v7m_px_job job;
+    int32_t pb;
+
+    for (pb = 0; pb < pairs; pb += per_block) {
+        const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
+        const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
+        uint8_t *ob = out + (ptrdiff_t)(2 * pb) * out_stride;
+        int32_t *d = xe;
+        int32_t j, i, c0;
+        for (j = 0; j < nb; j++) {
+            const uint8_t *r0 = xb + (ptrdiff_t)(2 * j) * x_stride;
+            const uint8_t *r1 = r0 + x_stride;
+            if (off != 0) {
+                for (i = 0; i < k; i++) {
+                    d[0] = (int32_t)r0[i] - 128;
+                    d[1] = (int32_t)r1[i] - 128;
+                    d += 2;
+                }
+            } else {
+                for (i = 0; i < k; i++) {
+                    d[0] = (int32_t)(int8_t)r0[i];
+                    d[1] = (int32_t)(int8_t)r1[i];
+                    d += 2;
+                }
+            }
+            for (; i < kc; i++) {
+                d[0] = 0;
+                d[1] = 0;
+                d += 2;
+            }
+        }
+        for (c0 = 0; c0 < n; c0 += 4) {
+            const int8_t *wg = p->weights.packed + (size_t)(c0 >> 2) * group_bytes;
+            int ok = n - c0 >= 4;
+            int32_t r;
+            mq_v7m_rq q[4];
+            for (r = 0; ok && r < 4; r++) {
+                const int32_t c = p->per_channel ? c0 + r : 0;
+                ok = p->shift[c] < 0;
+                if (ok) {
+                    mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+                }
+            }
+            if (ok) {
+                uint8_t *o = ob + c0;
+                job.w = wg;
+                job.bias = p->bias.folded + c0;
+                job.xe = xe;
+                for (j = 0; j < nb; j++) {
+                    job.xe_end = job.xe + 2 * kc;
+                    mq_v7m_px_block(&job);
+                    job.xe = job.xe_end;
+                    for (r = 0; r < 4; r++) {
+                        o[r] = mq_v7m_fin(job.acc[r], &q[r], os);
+                        o[out_stride + r] = mq_v7m_fin(job.acc[4 + r], &q[r], os);
+                    }
+                    o += 2 * (ptrdiff_t)out_stride;
+                }
+            } else {
+                sub.n = n - c0 < 4 ? n - c0 : 4;
+                sub.weights.packed = wg;
+                sub.bias.folded = p->bias.folded + c0;
+                if (p->per_channel) {
+                    sub.multiplier = p->multiplier + c0;
+                    sub.shift = p->shift + c0;
+                }
+                mq_v7m_gemm_rows(&sub, 2 * nb, xb, x_stride, ob + c0, out_stride);
+            }
+        }
+    }
+}
+
+void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    if (m >= 2 && p->k <= MQ_V7M_PX_WORDS / 2) {
+        mq_v7m_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
+        if (m & 1) {
+            mq_v7m_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride, out + (ptrdiff_t)(m - 1) * out_stride,
+                             out_stride);
+        }
+        return;
+    }
+    mq_v7m_gemm_rows(p, m, x, x_stride, out, out_stride);
 }
 
 #endif /* __ARM_ARCH_7M__ */
