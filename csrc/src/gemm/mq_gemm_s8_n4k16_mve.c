@@ -40,39 +40,12 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
     return v;
 }
 
-/* The vector epilogue of one input row (see the file comment): 4 accumulators -> 4 output bytes at o. */
-static inline __attribute__((always_inline)) void mq_mve_out(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                                             const mq_mve_rq *q, int32_t zp, int32_t lo, int32_t hi,
-                                                             const uint8_t *lut, uint8_t *o, int full,
-                                                             mve_pred16_t prow)
-{
-    int32x4_t v = mq_mve_lanes(a0, a1, a2, a3);
-    v = vqrdmulhq_s32(v, q->mult);
-    /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */
-    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));
-    v = vrshlq_s32(v, q->right);
-    v = vqaddq_n_s32(v, zp); /* saturating: same clamp result as the portable int64 sum */
-    v = vmaxq_s32(v, vdupq_n_s32(lo));
-    v = vminq_s32(v, vdupq_n_s32(hi));
-    if (lut != NULL) {
-        const uint32x4_t idx = vandq_u32(vreinterpretq_u32_s32(v), vdupq_n_u32(0xFFu));
-        v = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(lut, idx));
-    }
-    if (full) {
-        vstrbq_s32((int8_t *)o, v);
-    } else {
-        vstrbq_p_s32((int8_t *)o, v, prow);
-    }
-}
-
 /*
  * All m input rows against one group of 4 output rows (wg: KC chunks of 64 bytes). FLIP (UINT8
  * input) and FULL (4 valid rows, no store predicate) are compile-time constants of each copy, so
  * the per-row loop carries no dtype or row-count tests. Per input row: 4 scalar accumulators
  * starting at the bias, VMLADAVA over the full 16-byte chunks, the predicated tail chunk, then the
- * vector epilogue (see the file comment) and one VSTRB.32. Rows go in pairs first: each weight vector is
- * loaded once for both rows (per 16-code chunk 2 input + 4 weight loads and 8 VMLADAVA for 128 MACs instead
- * of 2 x (1 + 4 + 4)).
+ * vector epilogue (see the file comment) and one VSTRB.32.
  */
 #define MQ_MVE_GROUP(NAME, FLIP, FULL)                                                               \
     static __attribute__((noinline)) void NAME(const mq_fc_params *p, const mq_mve_rq *q,          \
@@ -90,68 +63,12 @@ static inline __attribute__((always_inline)) void mq_mve_out(int32_t a0, int32_t
         const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];                        \
         int32_t i;                                                                                   \
         (void)prow;                                                                                  \
-        for (i = 0; i + 1 < m; i += 2) {                                                             \
-            const int8_t *xs = (const int8_t *)x;                                                    \
-            const int8_t *xt = (const int8_t *)x + x_stride;                                         \
-            const int8_t *w = wg;                                                                    \
-            int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                              \
-            int32_t d0 = b0, d1 = b1, d2 = b2, d3 = b3;                                              \
-            int32_t c;                                                                               \
-            for (c = chunks; c > 0; c--) {                                                           \
-                int8x16_t xv = vldrbq_s8(xs);                                                        \
-                int8x16_t yv = vldrbq_s8(xt);                                                        \
-                int8x16_t wv;                                                                        \
-                if (FLIP) {                                                                          \
-                    xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
-                    yv = veorq_s8(yv, vdupq_n_s8((int8_t)-128));                                     \
-                }                                                                                    \
-                wv = vldrbq_s8(w);                                                                   \
-                a0 = vmladavaq_s8(a0, xv, wv);                                                       \
-                d0 = vmladavaq_s8(d0, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 16);                                                              \
-                a1 = vmladavaq_s8(a1, xv, wv);                                                       \
-                d1 = vmladavaq_s8(d1, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 32);                                                              \
-                a2 = vmladavaq_s8(a2, xv, wv);                                                       \
-                d2 = vmladavaq_s8(d2, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 48);                                                              \
-                a3 = vmladavaq_s8(a3, xv, wv);                                                       \
-                d3 = vmladavaq_s8(d3, yv, wv);                                                       \
-                xs += 16;                                                                            \
-                xt += 16;                                                                            \
-                w += 64;                                                                             \
-            }                                                                                        \
-            if (tail != 0) {                                                                         \
-                int8x16_t xv = vldrbq_z_s8(xs, ptail);                                               \
-                int8x16_t yv = vldrbq_z_s8(xt, ptail);                                               \
-                int8x16_t wv;                                                                        \
-                if (FLIP) {                                                                          \
-                    xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
-                    yv = veorq_s8(yv, vdupq_n_s8((int8_t)-128));                                     \
-                }                                                                                    \
-                wv = vldrbq_s8(w);                                                                   \
-                a0 = vmladavaq_s8(a0, xv, wv);                                                       \
-                d0 = vmladavaq_s8(d0, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 16);                                                              \
-                a1 = vmladavaq_s8(a1, xv, wv);                                                       \
-                d1 = vmladavaq_s8(d1, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 32);                                                              \
-                a2 = vmladavaq_s8(a2, xv, wv);                                                       \
-                d2 = vmladavaq_s8(d2, yv, wv);                                                       \
-                wv = vldrbq_s8(w + 48);                                                              \
-                a3 = vmladavaq_s8(a3, xv, wv);                                                       \
-                d3 = vmladavaq_s8(d3, yv, wv);                                                       \
-            }                                                                                        \
-            mq_mve_out(a0, a1, a2, a3, q, zp, lo, hi, lut, o, FULL, prow);                           \
-            mq_mve_out(d0, d1, d2, d3, q, zp, lo, hi, lut, o + out_stride, FULL, prow);              \
-            x += 2 * (ptrdiff_t)x_stride;                                                            \
-            o += 2 * (ptrdiff_t)out_stride;                                                          \
-        }                                                                                            \
-        for (; i < m; i++) {                                                                         \
+        for (i = 0; i < m; i++) {                                                                    \
             const int8_t *xs = (const int8_t *)x;                                                    \
             const int8_t *w = wg;                                                                    \
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                              \
             int32_t c;                                                                               \
+            int32x4_t v;                                                                             \
             for (c = chunks; c > 0; c--) {                                                           \
                 int8x16_t xv = vldrbq_s8(xs);                                                        \
                 if (FLIP) {                                                                          \
@@ -176,7 +93,23 @@ static inline __attribute__((always_inline)) void mq_mve_out(int32_t a0, int32_t
                 a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));                                        \
                 a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
             }                                                                                        \
-            mq_mve_out(a0, a1, a2, a3, q, zp, lo, hi, lut, o, FULL, prow);                           \
+            v = mq_mve_lanes(a0, a1, a2, a3);                                                        \
+            v = vqrdmulhq_s32(v, q->mult);                                                           \
+            /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                    \
+            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));                              \
+            v = vrshlq_s32(v, q->right);                                                             \
+            v = vqaddq_n_s32(v, zp); /* saturating: same clamp result as the portable int64 sum */   \
+            v = vmaxq_s32(v, vdupq_n_s32(lo));                                                       \
+            v = vminq_s32(v, vdupq_n_s32(hi));                                                       \
+            if (lut != NULL) {                                                                       \
+                const uint32x4_t idx = vandq_u32(vreinterpretq_u32_s32(v), vdupq_n_u32(0xFFu));      \
+                v = vreinterpretq_s32_u32(vldrbq_gather_offset_u32(lut, idx));                       \
+            }                                                                                        \
+            if (FULL) {                                                                              \
+                vstrbq_s32((int8_t *)o, v);                                                          \
+            } else {                                                                                 \
+                vstrbq_p_s32((int8_t *)o, v, prow);                                                  \
+            }                                                                                        \
             x += x_stride;                                                                           \
             o += out_stride;                                                                         \
         }                                                                                            \
