@@ -9,7 +9,12 @@
  *     (derivation in mq_gemm_s8_n4k16_dsp.c, mq_dsp_rq), groups with a shift >= 0 go through the
  *     portable kernel;
  *   - UINT8 inputs: LDRB then SUB 128 (= (int8)(x ^ 0x80)).
- * Loops (per group of 4 output rows):
+ * Fast loops (assembly, the input expanded once to int32 codes on the stack and shared by every group):
+ *   - batch 1, k <= 640: "GEMV" (mq_v7m_gemv): LDM of 4 codes + 16 x (LDRSB + MLA) per 4 codes x 4 rows;
+ *   - pairs of input rows, k <= 256: mq_v7m_pairs_blocked, "2x4" blocks: per code LDRD of both rows' codes
+ *     + 4 x (LDRSB + 2 MLA) (13 instructions / 8 MACs).
+ *   Stack: 2.5 KB (GEMV) or 2 KB (pairs).
+ * Other loops (per group of 4 output rows):
  *   - pairs of input rows: "2x2", per k code: 2 input LDRSB, 2 weight LDRSB, 4 MLA (2 per MAC);
  *   - a single input row: "1x4", per k code: 1 input LDRSB, 4 x (weight LDRSB + MLA) (2.25 per MAC).
  * Every load is a byte load with an immediate offset inside the current 16-code chunk: no read past
