@@ -750,8 +750,9 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
  * for per-tensor): the mq_os_requant_neg form (round = 2^30 + 2^(30+E) built from 2 << (E - 1), E - 1 = ~shift,
  * one SMLAL + the sign-correction SMLAL, ASR), QADD zl, USAT8 (14 instructions), then the 4 codes of a
  * group packed into one word: min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR.
- * Taken when every shift is <= -1, there is no LUT, weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K
- * (the stack buffer: 2 bytes per code); otherwise (and for a last group of n % 4 rows) the 1x4 rows path.
+ * A fused LUT is applied afterwards over the stored codes, in place (mq_lut_u8_dsp).
+ * Taken when every shift is <= -1, weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K (the stack buffer:
+ * 2 bytes per code); otherwise (and for a last group of n % 4 rows) the 1x4 rows path.
  */
 #define MQ_DSP_GEMV_MAX_K 768
 
@@ -871,7 +872,7 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
     int32_t i;
     int32_t sh;
 
-    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K || p->lut != NULL) {
+    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K) {
         return 0;
     }
     sh = p->shift[0];
@@ -916,6 +917,10 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
         mq_dsp_gemv_pc(&job);
     } else {
         mq_dsp_gemv_pt(&job);
+    }
+    if (p->lut != NULL) {
+        /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored */
+        mq_lut_u8_dsp(p->lut, out, out, (size_t)(4 * groups));
     }
     return groups;
 }
