@@ -394,6 +394,12 @@ int main(void)
                   (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, 1, 600 + trial);
     }
     force_full_range = 0;
+    /* Focused, batch 1 (the DSP GEMV loop: every shift <= -1): every k of the list, n from 1, both input
+     * dtypes, per-tensor and per-channel, clamps; a LUT in some trials (the 1x4 path). */
+    for (trial = 0; trial < 92; trial++) {
+        gemm_case(1, mq_ref_range(&seed, 1, MAX_N), k_list[trial % 23], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
+                  (trial >> 1) & 1, (trial % 5) == 0, 700 + trial);
+    }
     focus_full = 0;
     for (n = 0; n < 68; n++) {
         lut_case(n, n % 4u, (n / 4u) % 4u, 0);

@@ -9,7 +9,12 @@
  *     (derivation in mq_gemm_s8_n4k16_dsp.c, mq_dsp_rq), groups with a shift >= 0 go through the
  *     portable kernel;
  *   - UINT8 inputs: LDRB then SUB 128 (= (int8)(x ^ 0x80)).
- * Loops (per group of 4 output rows):
+ * Fast loops (assembly, the input expanded once to int32 codes on the stack and shared by every group):
+ *   - batch 1, k <= 640: "GEMV" (mq_v7m_gemv): LDM of 4 codes + 16 x (LDRSB + MLA) per 4 codes x 4 rows;
+ *   - pairs of input rows, k <= 256: mq_v7m_pairs_blocked, "2x4" blocks: per code LDRD of both rows' codes
+ *     + 4 x (LDRSB + 2 MLA) (13 instructions / 8 MACs).
+ *   Stack: 2.5 KB (GEMV) or 2 KB (pairs).
+ * Other loops (per group of 4 output rows):
  *   - pairs of input rows: "2x2", per k code: 2 input LDRSB, 2 weight LDRSB, 4 MLA (2 per MAC);
  *   - a single input row: "1x4", per k code: 1 input LDRSB, 4 x (weight LDRSB + MLA) (2.25 per MAC).
  * Every load is a byte load with an immediate offset inside the current 16-code chunk: no read past
@@ -240,8 +245,184 @@ static void mq_v7m_rq_init(mq_v7m_rq *q, int32_t multiplier, int32_t shift)
     mq_os_channel_hi_init(q, multiplier, shift); /* shift <= -1 here */
 }
 
-void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                          uint8_t *out, int32_t out_stride)
+/*
+ * Batch 1 (m == 1): "GEMV", one naked assembly loop over all whole groups of 4 rows. The input row is expanded
+ * ONCE per call into int32 codes on the stack (UINT8 made signed there, zero-padded to whole 16-code chunks) and
+ * shared by every output row: per 4 codes x 4 rows one LDM of the 4 codes + 16 x (weight LDRSB + MLA) = 33
+ * instructions for 16 MACs (2.06 per MAC, against 2.25 / 2.5 for INT8 / UINT8 in the 1x4 loop), per 16-code chunk
+ * + ADD / CMP / BNE. Output stage per channel from the multiplier / shift arrays, streamed (post-indexed loads; step
+ * 0 for per-tensor): round 2^30 + 2^(30+E) from 2 << (E - 1), E - 1 = ~shift, SMLAL + sign-correction SMLAL, ASR,
+ * SSAT #16 + ADD zl (no QADD here: |zl| <= 383, see mq_v7m_fin), USAT #8; then per group min(., h) + act_min and
+ * the byte stores. Taken when every shift is <= -1, there is no LUT and k <= MQ_V7M_GEMV_MAX_K (stack buffer of 4
+ * bytes per code); otherwise (and for a last group of n % 4 rows) the 1x4 rows path.
+ */
+#define MQ_V7M_GEMV_MAX_K 640
+
+typedef struct {
+    const int32_t *xe;      /*  0: expanded input */
+    const int32_t *xe_end;  /*  4: its end (whole 16-code chunks) */
+    const int32_t *bias;    /*  8: advances by 4 channels per group */
+    const int32_t *mult;    /* 12: advances per channel (per-tensor: stays) */
+    const int32_t *shift;   /* 16: same */
+    uint8_t *out;           /* 20: advances by 4 per group */
+    int32_t groups;         /* 24: whole groups left (>= 1) */
+    int32_t zl;             /* 28: out_zero_point - act_min */
+    int32_t h;              /* 32: act_max - act_min */
+    int32_t lo;             /* 36: act_min */
+    const int8_t *w;        /* 40: packed weights */
+} mq_v7m_gemv_job;
+
+typedef char mq_v7m_gemv_job_layout[(offsetof(mq_v7m_gemv_job, bias) == 8 && offsetof(mq_v7m_gemv_job, mult) == 12 &&
+                                     offsetof(mq_v7m_gemv_job, out) == 20 && offsetof(mq_v7m_gemv_job, zl) == 28 &&
+                                     offsetof(mq_v7m_gemv_job, h) == 32 && offsetof(mq_v7m_gemv_job, w) == 40)
+                                        ? 1
+                                        : -1];
+
+#define MQ_V7M_STR_(x) #x
+#define MQ_V7M_STR(x) MQ_V7M_STR_(x)
+/* Row A, 4 codes at chunk offset O (row stride 16): lanes r4-r7. */
+#define MQ_V7M_GROW(A, O)                                                                        \
+    "ldrsb r8, [r12, #(" MQ_V7M_STR(O) ")]\n\t"                                                  \
+    "mla " A ", r8, r4, " A "\n\t"                                                               \
+    "ldrsb r8, [r12, #(" MQ_V7M_STR(O) "+1)]\n\t"                                                \
+    "mla " A ", r8, r5, " A "\n\t"                                                               \
+    "ldrsb r8, [r12, #(" MQ_V7M_STR(O) "+2)]\n\t"                                                \
+    "mla " A ", r8, r6, " A "\n\t"                                                               \
+    "ldrsb r8, [r12, #(" MQ_V7M_STR(O) "+3)]\n\t"                                                \
+    "mla " A ", r8, r7, " A "\n\t"
+#define MQ_V7M_GSTEP(O)                                                                          \
+    "ldm r10!, {r4-r7}\n\t" MQ_V7M_GROW("r0", O) MQ_V7M_GROW("r1", O + 16) MQ_V7M_GROW("r2", O + 32) \
+        MQ_V7M_GROW("r3", O + 48)
+
+/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = INT32_MIN, r10 = zl. */
+#define MQ_V7M_GCH(A, QS)                                                                        \
+    "ldr r4, [r11]" QS "\n\t"                                                                    \
+    "ldr r5, [lr]" QS "\n\t"                                                                     \
+    "mvn r5, r5\n\t"                                                                             \
+    "mov r6, #2\n\t"                                                                             \
+    "lsl r6, r6, r5\n\t"                                                                         \
+    "lsr r8, r6, #2\n\t"                                                                         \
+    "lsl r7, r6, #30\n\t"                                                                        \
+    "add r7, r7, #0x40000000\n\t"                                                                \
+    "smlal r7, r8, " A ", r4\n\t"                                                                \
+    "lsr r6, " A ", #31\n\t"                                                                     \
+    "smlal r7, r8, r6, r9\n\t"                                                                   \
+    "asr r8, r8, r5\n\t"                                                                         \
+    "ssat r8, #16, r8\n\t"                                                                       \
+    "add r8, r8, r10\n\t"                                                                        \
+    "usat " A ", #8, r8\n\t"
+
+/* min(A, h) + lo, stored at r6 + I (r4 = h, r5 = lo) */
+#define MQ_V7M_GST(A, I)                                                                         \
+    "cmp " A ", r4\n\t"                                                                          \
+    "it gt\n\t"                                                                                  \
+    "movgt " A ", r4\n\t"                                                                        \
+    "add " A ", " A ", r5\n\t"                                                                   \
+    "strb " A ", [r6, #" #I "]\n\t"
+
+#define MQ_V7M_GEMV_FN(NAME, QS)                                                                 \
+    __attribute__((naked, noinline)) static void NAME(const mq_v7m_gemv_job *job __attribute__((unused))) \
+    {                                                                                            \
+        __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
+                         "push {r0}\n\t"                                                         \
+                         "ldr r12, [r0, #40]\n\t"                                                \
+                         "1:\n\t"                                                                \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "ldr r11, [r10, #8]\n\t"                                                \
+                         "ldm r11!, {r0-r3}\n\t"                                                 \
+                         "str r11, [r10, #8]\n\t"                                                \
+                         "ldr lr, [r10, #4]\n\t"                                                 \
+                         "ldr r10, [r10]\n\t"                                                    \
+                         "2:\n\t"                                                                \
+                         MQ_V7M_GSTEP(0) MQ_V7M_GSTEP(4) MQ_V7M_GSTEP(8) MQ_V7M_GSTEP(12)        \
+                         "add r12, r12, #64\n\t"                                                 \
+                         "cmp r10, lr\n\t"                                                       \
+                         "bne 2b\n\t"                                                            \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "ldr r11, [r10, #12]\n\t"                                               \
+                         "ldr lr, [r10, #16]\n\t"                                                \
+                         "mov r9, #0x80000000\n\t"                                               \
+                         "ldr r10, [r10, #28]\n\t"                                               \
+                         MQ_V7M_GCH("r0", QS) MQ_V7M_GCH("r1", QS)                               \
+                         MQ_V7M_GCH("r2", QS) MQ_V7M_GCH("r3", QS)                               \
+                         "ldr r10, [sp]\n\t"                                                     \
+                         "str r11, [r10, #12]\n\t"                                               \
+                         "str lr, [r10, #16]\n\t"                                                \
+                         "ldr r4, [r10, #32]\n\t"                                                \
+                         "ldr r5, [r10, #36]\n\t"                                                \
+                         "ldr r6, [r10, #20]\n\t"                                                \
+                         MQ_V7M_GST("r0", 0) MQ_V7M_GST("r1", 1) MQ_V7M_GST("r2", 2)             \
+                         MQ_V7M_GST("r3", 3)                                                     \
+                         "add r6, r6, #4\n\t"                                                    \
+                         "str r6, [r10, #20]\n\t"                                                \
+                         "ldr r6, [r10, #24]\n\t"                                                \
+                         "subs r6, r6, #1\n\t"                                                   \
+                         "str r6, [r10, #24]\n\t"                                                \
+                         "bne 1b\n\t"                                                            \
+                         "add sp, sp, #4\n\t"                                                    \
+                         "pop {r4-r11, pc}\n\t");                                                \
+    }
+
+MQ_V7M_GEMV_FN(mq_v7m_gemv_pc, ", #4")
+MQ_V7M_GEMV_FN(mq_v7m_gemv_pt, "")
+
+/* Whole groups of 4 rows of a batch-1 call through the GEMV loop; returns how many groups it computed (0: none). */
+__attribute__((noinline)) static int32_t mq_v7m_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+    int32_t xe[MQ_V7M_GEMV_MAX_K];
+    mq_v7m_gemv_job job;
+    const int32_t k = p->k;
+    const int32_t groups = p->n >> 2;
+    const int32_t kc = (k + 15) & ~15;
+    const int32_t off = p->in_dtype == MQ_DTYPE_UINT8 ? 128 : 0;
+    int32_t i;
+    int32_t sh;
+
+    if (groups == 0 || k > MQ_V7M_GEMV_MAX_K || p->lut != NULL) {
+        return 0;
+    }
+    sh = p->shift[0];
+    if (p->per_channel) {
+        for (i = 1; i < 4 * groups; i++) {
+            sh &= p->shift[i];
+        }
+    }
+    if (sh >= 0) {
+        return 0;   /* a shift >= 0 (all negative <=> the AND is negative) */
+    }
+    if (off != 0) {
+        for (i = 0; i < k; i++) {
+            xe[i] = (int32_t)x[i] - 128;
+        }
+    } else {
+        for (i = 0; i < k; i++) {
+            xe[i] = (int32_t)(int8_t)x[i];
+        }
+    }
+    for (; i < kc; i++) {
+        xe[i] = 0;
+    }
+    job.xe = xe;
+    job.xe_end = xe + kc;
+    job.bias = p->bias.folded;
+    job.mult = p->multiplier;
+    job.shift = p->shift;
+    job.out = out;
+    job.groups = groups;
+    job.zl = p->out_zero_point - p->act_min;
+    job.h = p->act_max - p->act_min;
+    job.lo = p->act_min;
+    job.w = p->weights.packed;
+    if (p->per_channel) {
+        mq_v7m_gemv_pc(&job);
+    } else {
+        mq_v7m_gemv_pt(&job);
+    }
+    return groups;
+}
+
+static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
+                             int32_t out_stride)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -260,7 +441,8 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         q[2] = q[0];
         q[3] = q[0];
     }
-    for (g = 0; 4 * g < n; g++) {
+    g = m == 1 ? mq_v7m_gemv(p, x, out) : 0;
+    for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const int8_t *wg = p->weights.packed + (size_t)g * group_bytes;
@@ -299,6 +481,167 @@ void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
         }
     }
+}
+
+/*
+ * Pairs of input rows ("2x4": two rows against the 4 rows of a group), k <= MQ_V7M_PX_WORDS / 2: the rows are
+ * expanded once per block of pairs into int32 codes, interleaved per code (row 0, row 1; UINT8 made signed there,
+ * zero-padded to whole 16-code chunks) and shared by every group: per code one LDRD of both rows' codes, then per
+ * output row a weight LDRSB and two MLA (13 instructions for 8 MACs, against 2 LDRB / LDRSB + 2 SUB (UINT8) + per
+ * 2 rows 2 LDRSB + 4 MLA = 8-10 for 4 MACs in the 2x2 loop). The assembly block computes the 8 accumulators of
+ * one pair and one group (starting at the bias); the output stage is mq_v7m_fin in C.
+ */
+#define MQ_V7M_PX_WORDS 512
+
+typedef struct {
+    const int8_t *w;        /*  0: the group's weights */
+    const int32_t *xe;      /*  4: the pair's lanes */
+    const int32_t *xe_end;  /*  8: their end */
+    const int32_t *bias;    /* 12: the group's 4 biases */
+    int32_t acc[8];         /* 16: out: rows 0..3 of input row 0, then of input row 1 */
+} mq_v7m_px_job;
+
+typedef char mq_v7m_px_job_layout[(offsetof(mq_v7m_px_job, bias) == 12 && offsetof(mq_v7m_px_job, acc) == 16) ? 1 : -1];
+
+#define MQ_V7M_PCODE(J)                                                                          \
+    "ldrd r8, r9, [r11], #8\n\t"                                                                 \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) ")]\n\t"                                                 \
+    "mla r0, r10, r8, r0\n\t"                                                                    \
+    "mla r4, r10, r9, r4\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+16)]\n\t"                                              \
+    "mla r1, r10, r8, r1\n\t"                                                                    \
+    "mla r5, r10, r9, r5\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+32)]\n\t"                                              \
+    "mla r2, r10, r8, r2\n\t"                                                                    \
+    "mla r6, r10, r9, r6\n\t"                                                                    \
+    "ldrsb r10, [r12, #(" MQ_V7M_STR(J) "+48)]\n\t"                                              \
+    "mla r3, r10, r8, r3\n\t"                                                                    \
+    "mla r7, r10, r9, r7\n\t"
+
+__attribute__((naked, noinline)) static void mq_v7m_px_block(mq_v7m_px_job *job __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "push {r0}\n\t"
+                     "ldr r12, [r0]\n\t"
+                     "ldr r11, [r0, #4]\n\t"
+                     "ldr lr, [r0, #8]\n\t"
+                     "ldr r8, [r0, #12]\n\t"
+                     "ldm r8, {r0-r3}\n\t"
+                     "mov r4, r0\n\t"
+                     "mov r5, r1\n\t"
+                     "mov r6, r2\n\t"
+                     "mov r7, r3\n\t"
+                     "1:\n\t" MQ_V7M_PCODE(0) MQ_V7M_PCODE(1) MQ_V7M_PCODE(2) MQ_V7M_PCODE(3)
+                     MQ_V7M_PCODE(4) MQ_V7M_PCODE(5) MQ_V7M_PCODE(6) MQ_V7M_PCODE(7)
+                     MQ_V7M_PCODE(8) MQ_V7M_PCODE(9) MQ_V7M_PCODE(10) MQ_V7M_PCODE(11)
+                     MQ_V7M_PCODE(12) MQ_V7M_PCODE(13) MQ_V7M_PCODE(14) MQ_V7M_PCODE(15)
+                     "add r12, r12, #64\n\t"
+                     "cmp r11, lr\n\t"
+                     "bne 1b\n\t"
+                     "pop {r8}\n\t"
+                     "add r8, r8, #16\n\t"
+                     "stm r8, {r0-r7}\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+
+/* All m / 2 pairs of rows, every whole group of 4 output rows whose shifts are all <= -1 through mq_v7m_px_block;
+ * the other groups (n % 4 rows, a shift >= 0) on the raw rows through mq_v7m_gemm_rows. */
+__attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p, int32_t pairs, const uint8_t *x,
+                                                           int32_t x_stride, uint8_t *out, int32_t out_stride)
+{
+    int32_t xe[MQ_V7M_PX_WORDS];
+    const int32_t k = p->k;
+    const int32_t n = p->n;
+    const int32_t kc = (k + 15) & ~15;
+    const int32_t per_block = MQ_V7M_PX_WORDS / (2 * kc);
+    const int32_t off = p->in_dtype == MQ_DTYPE_UINT8 ? 128 : 0;
+    const size_t group_bytes = (size_t)(kc >> 4) * 64u;
+    const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
+    mq_fc_params sub = *p;
+    mq_v7m_px_job job;
+    int32_t pb;
+
+    for (pb = 0; pb < pairs; pb += per_block) {
+        const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
+        const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
+        uint8_t *ob = out + (ptrdiff_t)(2 * pb) * out_stride;
+        int32_t *d = xe;
+        int32_t j, i, c0;
+        for (j = 0; j < nb; j++) {
+            const uint8_t *r0 = xb + (ptrdiff_t)(2 * j) * x_stride;
+            const uint8_t *r1 = r0 + x_stride;
+            if (off != 0) {
+                for (i = 0; i < k; i++) {
+                    d[0] = (int32_t)r0[i] - 128;
+                    d[1] = (int32_t)r1[i] - 128;
+                    d += 2;
+                }
+            } else {
+                for (i = 0; i < k; i++) {
+                    d[0] = (int32_t)(int8_t)r0[i];
+                    d[1] = (int32_t)(int8_t)r1[i];
+                    d += 2;
+                }
+            }
+            for (; i < kc; i++) {
+                d[0] = 0;
+                d[1] = 0;
+                d += 2;
+            }
+        }
+        for (c0 = 0; c0 < n; c0 += 4) {
+            const int8_t *wg = p->weights.packed + (size_t)(c0 >> 2) * group_bytes;
+            int ok = n - c0 >= 4;
+            int32_t r;
+            mq_v7m_rq q[4];
+            for (r = 0; ok && r < 4; r++) {
+                const int32_t c = p->per_channel ? c0 + r : 0;
+                ok = p->shift[c] < 0;
+                if (ok) {
+                    mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+                }
+            }
+            if (ok) {
+                uint8_t *o = ob + c0;
+                job.w = wg;
+                job.bias = p->bias.folded + c0;
+                job.xe = xe;
+                for (j = 0; j < nb; j++) {
+                    job.xe_end = job.xe + 2 * kc;
+                    mq_v7m_px_block(&job);
+                    job.xe = job.xe_end;
+                    for (r = 0; r < 4; r++) {
+                        o[r] = mq_v7m_fin(job.acc[r], &q[r], os);
+                        o[out_stride + r] = mq_v7m_fin(job.acc[4 + r], &q[r], os);
+                    }
+                    o += 2 * (ptrdiff_t)out_stride;
+                }
+            } else {
+                sub.n = n - c0 < 4 ? n - c0 : 4;
+                sub.weights.packed = wg;
+                sub.bias.folded = p->bias.folded + c0;
+                if (p->per_channel) {
+                    sub.multiplier = p->multiplier + c0;
+                    sub.shift = p->shift + c0;
+                }
+                mq_v7m_gemm_rows(&sub, 2 * nb, xb, x_stride, ob + c0, out_stride);
+            }
+        }
+    }
+}
+
+void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    if (m >= 2 && p->k <= MQ_V7M_PX_WORDS / 2) {
+        mq_v7m_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
+        if (m & 1) {
+            mq_v7m_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride, out + (ptrdiff_t)(m - 1) * out_stride,
+                             out_stride);
+        }
+        return;
+    }
+    mq_v7m_gemm_rows(p, m, x, x_stride, out, out_stride);
 }
 
 #endif /* __ARM_ARCH_7M__ */
