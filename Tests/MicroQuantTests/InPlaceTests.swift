@@ -89,7 +89,7 @@ private func compareInPlace(_ qm: QuantizedModel, inputs: [[UInt8]], label: Stri
     }
 
     /// KWS DS-CNN: the 4 depthwise and 4 pointwise layers run in place; the arena drops from the plain lower
-    /// bound (16,064 B: 8,000 B in + 8,000 B out + 64 B padding pixel) to 10,032 B; outputs unchanged.
+    /// bound (16,064 B: 8,000 B in + 8,000 B out + 64 B padding pixel) to 10,048 B; outputs unchanged.
     @Test func kwsInPlace() throws {
         guard let dir = mlperfTinyDir() else { Issue.record("shared/models/mlperf-tiny not found"); return }
         let g = try ONNXImporter.importModel(at: dir.appendingPathComponent("kws_ref_model_float.onnx"))
@@ -101,6 +101,6 @@ private func compareInPlace(_ qm: QuantizedModel, inputs: [[UInt8]], label: Stri
         }
         #expect(convs.count == 8, "\(ip.inPlaceNodes.sorted())")
         #expect(plain.arenaSize == 16064 && plain.largestPairBound == 16000 && ip.plainLowerBound == 16064)
-        #expect(ip.arenaSize == 10032, "arena \(ip.arenaSize)")
+        #expect(ip.arenaSize == 10048, "arena \(ip.arenaSize)")
     }
 }

@@ -138,7 +138,7 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
  * mq_conv1x1_inplace: MQ_ERR_SHAPE for an unsupported geometry, MQ_ERR_BUFFER when scratch is too small or
  * overlaps buf's input or output bytes.
  */
-#define MQ_CONV1X1_INPLACE_BLOCK 16
+#define MQ_CONV1X1_INPLACE_BLOCK 32
 size_t mq_conv1x1_inplace_scratch_size(const mq_conv1x1_params *p);
 mq_status mq_conv1x1_inplace(const mq_conv1x1_params *p, void *buf, void *scratch, size_t scratch_size);
 
