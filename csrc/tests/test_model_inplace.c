@@ -147,8 +147,8 @@ static void describe(desc *d, const layers *L, int32_t n2, int inplace)
     d->m.num_inputs = 1;
     d->m.outputs = d->outs;
     d->m.num_outputs = 1;
-    d->m.arena_size = inplace ? 576u + 128u : 1472u + 16u;
-    d->m.arena_lower_bound = inplace ? 288u + 128u : 1472u;
+    d->m.arena_size = inplace ? 576u + 256u : 1472u + 16u;
+    d->m.arena_lower_bound = inplace ? 288u + 256u : 1472u;
 }
 
 static uint8_t *write_blob(const desc *d, size_t *size, mq_status want)
