@@ -21,17 +21,18 @@
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
 
-/* The output row after which output row j may overwrite the input (see above). */
+/* The output row after which output row j may overwrite the input (see above). 32-bit arithmetic: callers
+ * only get here with both tensors under 2^31 bytes (mq_dw_inplace_rows_nocheck), so (j + 1) * OWC fits. */
 static int32_t mq_dw_flush_row(const mq_depthwise_params *p, int32_t j)
 {
     const mq_window *w = &p->win;
-    const uint64_t owc = (uint64_t)w->out_w * (uint64_t)p->in_c * (uint64_t)p->depth_multiplier;
-    const uint64_t iwc = (uint64_t)w->in_w * (uint64_t)p->in_c;
-    uint64_t rmax = (((uint64_t)j + 1u) * owc - 1u) / iwc;
+    const uint32_t owc = (uint32_t)w->out_w * (uint32_t)p->in_c * (uint32_t)p->depth_multiplier;
+    const uint32_t iwc = (uint32_t)w->in_w * (uint32_t)p->in_c;
+    uint32_t rmax = (((uint32_t)j + 1u) * owc - 1u) / iwc;
     int32_t last;
     /* Rows past the input wait as long as the last input row does: keeps flush(j) non-decreasing. */
-    if (rmax > (uint64_t)w->in_h - 1u) {
-        rmax = (uint64_t)w->in_h - 1u;
+    if (rmax > (uint32_t)w->in_h - 1u) {
+        rmax = (uint32_t)w->in_h - 1u;
     }
     last = ((int32_t)rmax + w->pad_top) / w->stride_h;
     if (last > w->out_h - 1) {
@@ -40,16 +41,18 @@ static int32_t mq_dw_flush_row(const mq_depthwise_params *p, int32_t j)
     return last > j ? last : j;
 }
 
-int32_t mq_depthwise_inplace_rows(const mq_depthwise_params *p)
+/* R for parameters that passed mq_depthwise_check (the run path: no per-call re-validation), 0 when the
+ * geometry is not supported. */
+static int32_t mq_dw_inplace_rows_nocheck(const mq_depthwise_params *p)
 {
-    int32_t span;
+    const int32_t span = (p->win.kernel_h - 1) * p->win.dilation_h;
+    const uint64_t in_bytes = (uint64_t)p->win.in_h * (uint64_t)p->win.in_w * (uint64_t)p->in_c;
+    const uint64_t out_bytes =
+        (uint64_t)p->win.out_h * (uint64_t)p->win.out_w * (uint64_t)p->in_c * (uint64_t)p->depth_multiplier;
     int32_t delay = 0;
     int32_t j;
-    if (mq_depthwise_check(p) != MQ_OK || p->win.batch != 1) {
-        return 0;
-    }
-    span = (p->win.kernel_h - 1) * p->win.dilation_h;
-    if (p->win.pad_top > span || p->win.pad_bottom > span) {
+    if (p->win.batch != 1 || p->win.pad_top > span || p->win.pad_bottom > span || in_bytes > (uint64_t)INT32_MAX ||
+        out_bytes > (uint64_t)INT32_MAX) {
         return 0;
     }
     for (j = 0; j < p->win.out_h; ++j) {
@@ -59,10 +62,28 @@ int32_t mq_depthwise_inplace_rows(const mq_depthwise_params *p)
     return delay + 1;
 }
 
+/* mq_depthwise_scratch_size without its check: the padding pixel when any pad is given. */
+static size_t mq_dw_pad_bytes(const mq_depthwise_params *p)
+{
+    const mq_window *w = &p->win;
+    if (w->pad_top > 0 || w->pad_bottom > 0 || w->pad_left > 0 || w->pad_right > 0) {
+        return ((size_t)p->in_c + 3u) & ~(size_t)3u;
+    }
+    return 0u;
+}
+
+int32_t mq_depthwise_inplace_rows(const mq_depthwise_params *p)
+{
+    if (mq_depthwise_check(p) != MQ_OK) {
+        return 0;
+    }
+    return mq_dw_inplace_rows_nocheck(p);
+}
+
 /* Bytes before the ring: the padding pixel, rounded up to 16 so the row buffers stay aligned. */
 static size_t mq_dw_inplace_ring_offset(const mq_depthwise_params *p)
 {
-    return (mq_depthwise_scratch_size(p) + 15u) & ~(size_t)15u;
+    return (mq_dw_pad_bytes(p) + 15u) & ~(size_t)15u;
 }
 
 size_t mq_depthwise_inplace_scratch_size(const mq_depthwise_params *p)
@@ -80,9 +101,9 @@ size_t mq_depthwise_inplace_scratch_size(const mq_depthwise_params *p)
 void mq_depthwise_conv_inplace_unchecked(const mq_depthwise_params *p, void *buf, void *scratch)
 {
     const mq_window *w = &p->win;
-    const size_t pad = mq_depthwise_scratch_size(p);
+    const size_t pad = mq_dw_pad_bytes(p);
     const size_t owc = (size_t)w->out_w * (size_t)p->in_c * (size_t)p->depth_multiplier;
-    const int32_t rows = mq_depthwise_inplace_rows(p);
+    const int32_t rows = mq_dw_inplace_rows_nocheck(p);
     uint8_t *ring = (uint8_t *)scratch + mq_dw_inplace_ring_offset(p);
     uint8_t *out = (uint8_t *)buf;
     int32_t next = 0; /* first output row not yet copied over the input */
