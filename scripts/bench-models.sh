@@ -18,7 +18,8 @@
 #   - checks the device's outputs byte-identical to the host simulation (simulate's own check, and cmp of
 #     the two raw .npy files written here);
 #   - the cost model's estimate (boards/cost-model.json, `simulate --board`) next to the measurement;
-#   - arena (and its lower bound), packed model bytes, firmware text (.text + .rodata from the linker map)
+#   - arena (and its lower bound; for calibrated / imported models also the out-of-place bounds from
+#     calibrate: the plain lower bound and the largest input+output pair), packed model bytes, firmware text (.text + .rodata from the linker map)
 #     split into runtime (csrc/src/runtime: loader + interpreter), kernels (every other csrc/src
 #     object), and app/startup/libc (model and input blobs excluded).
 # Then a table with the ratios to TFLite Micro + CMSIS-NN's figures from issue 11, and the latency
@@ -223,6 +224,12 @@ for entry in "${packed[@]}"; do
   arena=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\1/p')
   lower=$(echo "$info" | sed -nE '1s/.*arena ([0-9]+) B \(lower bound ([0-9]+) B\).*/\2/p')
   mbytes=$(stat -c %s "$mqm")
+  # out-of-place bounds from calibrate's summary (the packed header has only the plan's own lower bound)
+  plain=-; pair=-
+  case "$variant" in packed*) ;; *)
+    bnd=$(sed -nE 's/.*out of place: plain lower bound ([0-9]+), largest input\+output pair ([0-9]+).*/\1 \2/p' "$OUT/$name.calibrate.log" 2>/dev/null | head -1)
+    if [ -n "$bnd" ]; then plain=${bnd% *}; pair=${bnd#* }; fi ;;
+  esac
   # estimate on the MLPerf Tiny board (Cortex-M4 at 120 MHz); the op kinds give the kernel families the model uses
   fit=$("$SIMULATE" "$mqm" --board nucleo-l4r5zi 2>&1 || true)
   nuc=$(echo "$fit" | sed -nE 's/^  total \(estimate\) +([0-9.]+) us.*/\1/p')
@@ -265,7 +272,7 @@ for entry in "${packed[@]}"; do
     map=$OUT/fw-$name/$b/build/mq_firmware.map
     read -r rt kn other ku < <(text_split "$map" "$used")
     stack=$(sed -nE 's/.*stack used ([0-9]+) B.*/\1/p' "$log")
-    echo "$name|$key|$variant|$c|$insns|$est|$arena|$lower|$mbytes|$rt|$kn|$other|$same|$stack|$nuc|$ku|$used|${cpi:-1}|${waits:-0}" >>"$results"
+    echo "$name|$key|$variant|$c|$insns|$est|$arena|$lower|$mbytes|$rt|$kn|$other|$same|$stack|$nuc|$ku|$used|${cpi:-1}|${waits:-0}|$plain|$pair" >>"$results"
     echo "  $insns instructions per inference (SysTick, mean of $samples), estimate $est; text runtime $rt + kernels $kn (families the model uses, ${used% }: $ku) + other $other B; device == host: $same"
   done
 done
@@ -275,7 +282,7 @@ echo
 echo "== MicroQuant vs TFLite Micro + CMSIS-NN (instructions per inference; ratio = ours / TFLM) =="
 printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %28s %5s\n' \
   "model (how packed)" core "instructions" "/MAC" "TFLM+CMSIS" ratio "estimate" "est/measured" "arena B" "model B" "text rt+kern(used)+other B" "same"
-while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); tf=-; ratio=-; permac=-
   if [ -n "$r" ]; then
     set -- $r; macs=$1
@@ -290,17 +297,19 @@ while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn othe
 done <"$results"
 echo
 echo "== memory (arena planned on the host, exact; TFLite Micro keeps per-channel multipliers/shifts in its arena, MicroQuant in flash) =="
-printf '%-26s %8s %12s %16s %6s %11s %9s %8s %28s\n' "model" "arena B" "lower bound" "TFLM arena (M4)" "ratio" "act. bound" "model B" "stack B" "flash: model+rt+used kern B"
-awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+echo "   lower bound: of this plan (in-place ops share a buffer); out of place: plain lower bound (largest simultaneously live"
+echo "   tensors + scratch) and the largest input+output pair of one op, which only in-place execution can go below"
+printf '%-26s %8s %12s %12s %10s %16s %6s %11s %9s %8s %28s\n' "model" "arena B" "lower bound" "plain bound" "pair bound" "TFLM arena (M4)" "ratio" "act. bound" "model B" "stack B" "flash: model+rt+used kern B"
+awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); tfa=-; ratio=-; lb=-
   if [ -n "$r" ]; then set -- $r; tfa=$6; lb=$7; ratio=$(awk -v a="$arena" -v b="$tfa" 'BEGIN { printf "%.2f", a / b }'); fi
-  printf '%-26s %8s %12s %16s %6s %11s %9s %8s %28s\n' "${name:0:26}" "$arena" "$lower" "$tfa" "$ratio" "$lb" "$mbytes" "${stack:--}" "$((mbytes + rt + ku)) (on $c)"
+  printf '%-26s %8s %12s %12s %10s %16s %6s %11s %9s %8s %28s\n' "${name:0:26}" "$arena" "$lower" "${plain:--}" "${pair:--}" "$tfa" "$ratio" "$lb" "$mbytes" "${stack:--}" "$((mbytes + rt + ku)) (on $c)"
 done
 echo
 echo "== latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): cycle model (boards/cycle-model.json + board.json) vs best published MLPerf Tiny =="
 echo "   estimate = cost-model instructions x CPI + flash wait states; measured-based = the M4 instructions measured here x CPI + the same wait states"
 printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "model" "CPI" "wait cycles" "estimate" "measured-based" "best published" "est/pub" "meas/pub"
-awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   p=$(published "$key"); pub=-; pr=-; mr=-
   mcyc=$(awk -v a="$insns" -v c="$cpi" -v w="$waits" 'BEGIN { printf "%.0f", a * c + w }')
   meas=$(awk -v m="$mcyc" 'BEGIN { printf "%.3f ms", m / 120000 }')
@@ -314,7 +323,7 @@ awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c ins
 done
 echo
 echo "== issue 11 goals (instructions: AD <= 0.7x TFLM on M4/M7, convolutional models <= 0.6x, <= 0.8x on M3/M55; arena <= 0.6x; latency estimate below the best published) =="
-while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); [ -n "$r" ] || continue
   set -- $r
   case $c in m3) tf=$2 ;; m4) tf=$3 ;; m7) tf=$4 ;; m55) tf=$5 ;; esac
@@ -324,7 +333,7 @@ while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn othe
       (r <= g ? "met" : sprintf("MISSED by %.0f instructions (%.0f %%)", a - g * t, 100 * (a - g * t) / (g * t))) }'
 done <"$results"
 awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0 } END { for (k in last) print last[k] }' "$results" | sort |
-while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits; do
+while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); [ -n "$r" ] || continue
   set -- $r; tfa=$6
   p=$(published "$key"); set -- $p; pubms=$1

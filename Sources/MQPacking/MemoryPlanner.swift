@@ -71,8 +71,18 @@ public struct MemoryPlan: Sendable, Equatable {
     public var scratchOffsets: [Int: Int]
     /// Bytes of arena the model needs.
     public var arenaSize: Int
-    /// Largest sum of simultaneously live buffers.
+    /// Largest sum of simultaneously live buffers of this plan (in-place ops share one buffer; their scratch
+    /// counts): no placement of these buffers can use less. The packed header's `arena_lower_bound`.
     public var lowerBound: Int
+    /// The plain lower bound: the same over the plan without in-place convolutions (every 1x1 / depthwise
+    /// output apart from its input, as TFLite Micro places them), including their scratch.
+    public var plainLowerBound: Int
+    /// The largest input + output pair: the most arena bytes (16-byte rounded) any single op's distinct
+    /// inputs and output take together (views excluded). Out-of-place execution can never go below it.
+    public var largestPairBound: Int
+    /// Nodes whose output the planner put over their input 0 (the packed op flag MQ_OP_FLAG_IN_PLACE):
+    /// proven safe (input dead after the op, the kernel's in-place geometry) and paying off.
+    public var inPlaceNodes: Set<Int>
     /// For each tensor, the index of the buffer it lives in (aliases share one).
     public var bufferOfTensor: [Int]
     /// The buffers placed (after aliasing).
@@ -81,11 +91,32 @@ public struct MemoryPlan: Sendable, Equatable {
 
 /// Memory planning for QuantizedModel.
 public enum MemoryPlanner {
-    /// Plans the arena. Views (reshape) always alias their input; a LUT or add writes in place
-    /// over an input that is dead after it. Model outputs live until the end (the runtime copies
-    /// them out after the last op). `keepAllAlive` makes every tensor live until the end (no reuse):
-    /// used for the debug model whose every tensor is an output.
-    public static func plan(_ model: QuantizedModel, keepAllAlive: Bool = false) -> MemoryPlan {
+    /// Plans the arena. Views (reshape) always alias their input; a LUT, add, mul, requantize or softmax writes in
+    /// place over an input that is dead after it; so do 1x1 convolutions and depthwise convolutions (`inPlace`)
+    /// when their input is dead after them, their kernel supports the geometry (mq_conv1x1_inplace_scratch_size,
+    /// mq_depthwise_inplace_scratch_size > 0) and its scratch is smaller than the output it saves. Model outputs
+    /// live until the end (the runtime copies them out after the last op). `keepAllAlive` makes every tensor live
+    /// until the end (no reuse): used for the debug model whose every tensor is an output.
+    public static func plan(_ model: QuantizedModel, keepAllAlive: Bool = false, inPlace: Bool = true) -> MemoryPlan {
+        var p = planOnce(model, keepAllAlive: keepAllAlive, inPlace: inPlace && !keepAllAlive)
+        if inPlace && !keepAllAlive && !p.inPlaceNodes.isEmpty {
+            p.plainLowerBound = planOnce(model, keepAllAlive: false, inPlace: false).lowerBound
+        }
+        return p
+    }
+
+    /// The largest sum of (16-byte rounded) bytes of one op's distinct inputs and output (views excluded).
+    static func largestPair(_ model: QuantizedModel) -> Int {
+        var best = 0
+        for n in model.nodes {
+            if case .reshape = n.op { continue }
+            let ids = Set(n.inputs + [n.output])
+            best = max(best, ids.reduce(0) { $0 + alignUp(max(model.tensors[$1].byteCount, 1)) })
+        }
+        return best
+    }
+
+    static func planOnce(_ model: QuantizedModel, keepAllAlive: Bool, inPlace: Bool) -> MemoryPlan {
         let nT = model.tensors.count, nOps = model.nodes.count
         var lastUse = [Int](repeating: -1, count: nT)
         var def = [Int](repeating: -1, count: nT)
@@ -112,17 +143,40 @@ public enum MemoryPlanner {
             parent[o] = r
             groupLast[r] = max(groupLast[r], groupLast[o])
         }
+        var inPlaceNodes = Set<Int>()
         if !keepAllAlive {
             for (i, n) in model.nodes.enumerated() {
+                // input 0 dead after this op (not read later, not a model output) and the output not yet aliased
+                let firstDead = find(n.output) == n.output && groupLast[find(n.inputs[0])] == i
+                    && find(n.inputs[0]) != find(n.output)
                 switch n.op {
-                case .lut:
-                    if groupLast[find(n.inputs[0])] == i && find(n.output) == n.output { merge(n.output, into: n.inputs[0]) }
+                case .lut, .requantize, .softmax, .mul:
+                    // same shape, 8-bit: the kernels write exactly over input 0 (MUL: x1 has y's shape);
+                    // never over a constant (it lives in the blob)
+                    if firstDead && model.tensors[n.inputs[0]].constant == nil
+                        && model.tensors[n.inputs[0]].byteCount == model.tensors[n.output].byteCount {
+                        merge(n.output, into: n.inputs[0])
+                        inPlaceNodes.insert(i)
+                    }
                 case .add(let p):
                     // never over a constant operand, nor over a broadcast second operand (smaller than the output)
                     if find(n.output) != n.output { break }
-                    if groupLast[find(n.inputs[0])] == i && model.tensors[n.inputs[0]].constant == nil { merge(n.output, into: n.inputs[0]) }
-                    else if groupLast[find(n.inputs[1])] == i && model.tensors[n.inputs[1]].constant == nil && p.broadcast == MQ_BCAST_NONE {
+                    if groupLast[find(n.inputs[0])] == i && model.tensors[n.inputs[0]].constant == nil {
+                        merge(n.output, into: n.inputs[0]); inPlaceNodes.insert(i)
+                    } else if groupLast[find(n.inputs[1])] == i && model.tensors[n.inputs[1]].constant == nil
+                                && p.broadcast == MQ_BCAST_NONE {
                         merge(n.output, into: n.inputs[1])
+                    }
+                case .conv1x1, .depthwiseConv:
+                    guard inPlace, firstDead else { break }
+                    let scratch = (try? Packer.scratchSize(model, node: i, inPlace: true)) ?? 0
+                    let plain = (try? Packer.scratchSize(model, node: i, inPlace: false)) ?? 0
+                    // the kernel supports the geometry, and the op's live bytes shrink: in place it holds
+                    // max(in, out) + scratch instead of in + out + its plain scratch
+                    let inB = alignUp(model.tensors[n.inputs[0]].byteCount), outB = alignUp(model.tensors[n.output].byteCount)
+                    if scratch > 0 && max(inB, outB) + alignUp(scratch) < inB + outB + (plain > 0 ? alignUp(plain) : 0) {
+                        merge(n.output, into: n.inputs[0])
+                        inPlaceNodes.insert(i)
                     }
                 default: break
                 }
@@ -151,7 +205,7 @@ public enum MemoryPlanner {
             switch n.op {
             case .conv1x1, .conv, .depthwiseConv:
                 // the kernels' own scratch sizes (an unpackable node gets none here; packing reports it)
-                let size = (try? Packer.scratchSize(model, node: i)) ?? 0
+                let size = (try? Packer.scratchSize(model, node: i, inPlace: inPlaceNodes.contains(i))) ?? 0
                 if size > 0 {
                     scratchBuffer[i] = buffers.count
                     buffers.append(ArenaBuffer(size: size, first: i, last: i))
@@ -160,9 +214,11 @@ public enum MemoryPlanner {
             }
         }
         let (offsets, arena) = placeGreedyBySize(buffers)
+        let bound = arenaLowerBound(buffers)
         return MemoryPlan(tensorOffsets: (0..<nT).map { offsets[bufferOfTensor[$0]] },
                           scratchOffsets: scratchBuffer.mapValues { offsets[$0] },
-                          arenaSize: arena, lowerBound: arenaLowerBound(buffers),
+                          arenaSize: arena, lowerBound: bound, plainLowerBound: bound,
+                          largestPairBound: largestPair(model), inPlaceNodes: inPlaceNodes,
                           bufferOfTensor: bufferOfTensor, buffers: buffers)
     }
 }

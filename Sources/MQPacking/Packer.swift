@@ -77,6 +77,8 @@ public enum Packer {
         for (i, n) in model.nodes.enumerated() {
             var o = try writerOp(n, index: i, model: model, mem: mem)
             o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
+            // in place over input 0, as planned (the loader checks the offsets and the kernel's geometry)
+            if plan.inPlaceNodes.contains(i) { o.flags = UInt32(MQ_WRITER_OP_IN_PLACE) }
             ops.append(o)
         }
         let outs = outputs ?? model.outputs
@@ -284,9 +286,11 @@ public enum Packer {
 
     /// Arena scratch bytes node `i` needs while it runs (conv im2col, depthwise, padded 1x1 conv), from
     /// the kernels' own size functions through mq_writer_op_scratch_size.
-    public static func scratchSize(_ model: QuantizedModel, node i: Int) throws -> Int {
+    /// `inPlace`: the in-place kernel's scratch (0 when it does not support the node's geometry).
+    public static func scratchSize(_ model: QuantizedModel, node i: Int, inPlace: Bool = false) throws -> Int {
         let mem = CAllocations()
-        let o = try writerOp(model.nodes[i], index: i, model: model, mem: mem)
+        var o = try writerOp(model.nodes[i], index: i, model: model, mem: mem)
+        if inPlace { o.flags = UInt32(MQ_WRITER_OP_IN_PLACE) }
         var tensors = try writerTensors(model, offsets: nil, mem: mem)
         return tensors.withUnsafeMutableBufferPointer { buf in
             withUnsafePointer(to: o) { Int(mq_writer_op_scratch_size($0, buf.baseAddress, Int32(buf.count))) }

@@ -89,7 +89,7 @@ extension CalibrationReport {
         }
         if evaluatedOnTestData == false { h += "<div class=\"kpi\">measured on<b>calibration data (optimistic)</b></div>" }
         h += "<div class=\"kpi\">flash (packed model)<b>\(flashBytes) B</b></div>"
-        h += "<div class=\"kpi\">arena<b>\(arenaBytes) B</b><span class=\"muted\">lower bound \(arenaLowerBound) B</span></div>\n"
+        h += "<div class=\"kpi\">arena<b>\(arenaBytes) B</b><span class=\"muted\">lower bound \(arenaLowerBound) B\(arenaPlainLowerBound.map { "; out of place \($0) B" } ?? "")</span></div>\n"
         h += "<h2>Layers</h2><table><tr><th>layer</th><th>op</th><th>fused float nodes</th><th>output</th><th>SQNR dB</th></tr>\n"
         for l in layers {
             h += "<tr><td>\(e(l.name))</td><td>\(e(l.op))</td><td>\(e(l.fused.joined(separator: " + ")))</td><td>\(e(l.output))</td><td class=\"n\">\(Self.fmt(l.sqnrDB))</td></tr>\n"

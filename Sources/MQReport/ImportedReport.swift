@@ -36,7 +36,9 @@ extension CalibrationReport {
             evaluationSamples: 0, evaluationData: "-", tensors: tensors, layers: layers,
             outputs: model.outputs.map { model.tensors[$0].name }, outputSQNRDB: [], top1Agreement: nil,
             outputTask: nil, thresholdAgreement: nil, outputMaxAbsError: nil, outputMeanAbsError: nil, evaluatedOnTestData: nil,
-            flashBytes: packedBytes, constantBytes: model.constantBytes, arenaBytes: plan.arenaSize, arenaLowerBound: plan.lowerBound)
+            flashBytes: packedBytes, constantBytes: model.constantBytes, arenaBytes: plan.arenaSize, arenaLowerBound: plan.lowerBound,
+            arenaPlainLowerBound: plan.plainLowerBound, arenaLargestPair: plan.largestPairBound,
+            inPlaceOps: plan.inPlaceNodes.count)
         r.importedFrom = format
         r.accuracyNote = "imported \(detail): the quantization parameters are the file's (no calibration) and there is no float model, "
             + "so no SQNR or agreement with float is measured; compare the outputs with the reference interpreter instead "

@@ -82,6 +82,10 @@ public struct CalibrationReport: Codable, Sendable {
     /// so no SQNR; `accuracyNote` says so.
     public var importedFrom: String? = nil
     public var accuracyNote: String? = nil
+    /// Out-of-place bounds (MemoryPlan.plainLowerBound, .largestPairBound) and the ops planned in place.
+    public var arenaPlainLowerBound: Int?
+    public var arenaLargestPair: Int?
+    public var inPlaceOps: Int?
 
     /// Assembles the report.
     public static func build(graph: Graph, model: QuantizedModel, observers: [String: Observer], plan: MemoryPlan,
@@ -131,7 +135,8 @@ public struct CalibrationReport: Codable, Sendable {
             outputMaxAbsError: evaluation?.maxAbsError, outputMeanAbsError: evaluation?.meanAbsError,
             evaluatedOnTestData: evaluatedOnTestData,
             flashBytes: packedBytes, constantBytes: model.constantBytes, arenaBytes: plan.arenaSize,
-            arenaLowerBound: plan.lowerBound)
+            arenaLowerBound: plan.lowerBound, arenaPlainLowerBound: plan.plainLowerBound,
+            arenaLargestPair: plan.largestPairBound, inPlaceOps: plan.inPlaceNodes.count)
     }
 
     /// JSON (pretty, sorted keys; infinities written as +-1e308 since JSON has no infinity).
@@ -193,7 +198,11 @@ public struct CalibrationReport: Codable, Sendable {
         if let t = top1Agreement { lines.append(String(format: "argmax agreement with float (output 0): %.2f%%", t * 100)) }
         if let t = thresholdAgreement { lines.append(String(format: ">0.5 agreement with float (output 0, one value per sample): %.2f%%", t * 100)) }
         lines.append("flash: \(flashBytes) bytes packed model (\(constantBytes) bytes of constants)")
-        lines.append("arena: \(arenaBytes) bytes (lower bound \(arenaLowerBound) bytes)")
+        var arena = "arena: \(arenaBytes) bytes (lower bound \(arenaLowerBound) bytes"
+        if let p = arenaPlainLowerBound, let q = arenaLargestPair {
+            arena += "; \(inPlaceOps ?? 0) ops in place; out of place: plain lower bound \(p), largest input+output pair \(q)"
+        }
+        lines.append(arena + ")")
         return lines.joined(separator: "\n")
     }
 }

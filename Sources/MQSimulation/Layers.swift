@@ -2,7 +2,8 @@
 // per-layer latency estimate. Record layouts mirror csrc/src/mq_format.h (docs/FORMAT.md):
 //   tensor record 48 bytes: dtype u8 @0, rank u8 @1, storage u8 @2, dims 4 x u32 @4, zero point @20,
 //                           scale bits @24, offset @28, byte size @32
-//   op record 160 bytes (format 2): type u8 @0, #inputs u8 @1, #outputs u8 @2, inputs 8 x u16 @4,
+//   op record 160 bytes (format 2): type u8 @0, #inputs u8 @1, #outputs u8 @2, flags u8 @3 (2.1: bit 0 the
+//                           output runs in place over input 0), inputs 8 x u16 @4,
 //                           outputs 2 x u16 @20, reserved @24..31, params 32 x u32 @32
 //                           (FC/conv: n p0, k p1, LUT ref p15/p16; window block: kernel_h, kernel_w,
 //                           stride_h, stride_w, dilation_h, dilation_w, pads at p17 (CONV), p16 (DEPTHWISE), p0 (pools))
@@ -82,6 +83,8 @@ public struct LayerInfo: Sendable, Equatable {
     public let copies: Bool
     /// FC / conv / depthwise: a LUT activation is fused as epilogue.
     public let fusedLUT: Bool
+    /// The op record's in-place flag (format 2.1, bit 0 of byte 3): the output was planned over input 0.
+    public let inPlace: Bool
 }
 
 private let tensorRecordSize = 48
@@ -134,7 +137,7 @@ extension PackedModel {
                 break
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
-                                    macs: macs, k: kk, copies: copies, fusedLUT: fused))
+                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0))
         }
         return result
     }

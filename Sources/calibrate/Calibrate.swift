@@ -89,6 +89,9 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Requantization rounding of an imported .tflite: tflite-micro (double rounding, TensorFlow Lite Micro + CMSIS-NN) or tflite (TensorFlow Lite's own FULLY_CONNECTED rounds once, as ai-edge-litert).")
     var rounding: RequantizeRounding = .double
 
+    @Flag(name: .customLong("no-in-place"), help: "Plan every output apart from its input: no 1x1 / depthwise convolution in place (for comparison; the outputs are the same bytes).")
+    var noInPlace = false
+
     @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
     var quiet = false
 
@@ -278,7 +281,7 @@ struct Calibrate: ParsableCommand {
         }
         let qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
                                             weights: wopts, layerInputMeans: means)
-        let mplan = MemoryPlanner.plan(qmodel)
+        let mplan = MemoryPlanner.plan(qmodel, inPlace: !noInPlace)
         let hash = sha256(onnxBytes)
         // e.g. "percentile:99.99"; the weight options are appended when they differ from minmax without correction
         var method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
@@ -318,7 +321,7 @@ struct Calibrate: ParsableCommand {
             print("warning: \(outliers.count) tensor range(s) are dominated by outlier samples (see the warnings above)\(test.isEmpty ? "; the SQNR above is measured on those same calibration samples, give --test clean data for an honest number" : "")")
         }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
-        print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
+        print("wrote \(outPath) (\(packed.count) bytes, \(Self.arenaSummary(mplan)))")
     }
 
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
@@ -342,7 +345,7 @@ struct Calibrate: ParsableCommand {
             throw UserError(error.description)
         }
         log("model \(modelPath): int8 TFLite, \(qmodel.nodes.count) ops: imported without calibration (quantization parameters from the file), rounding \(rounding.rawValue)")
-        let mplan = MemoryPlanner.plan(qmodel)
+        let mplan = MemoryPlanner.plan(qmodel, inPlace: !noInPlace)
         let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: sha256(bytes),
             calibrationMethod: "imported:tflite rounding:\(rounding.rawValue)"))
@@ -361,7 +364,12 @@ struct Calibrate: ParsableCommand {
         try AtomicWriter.writeAll(files)
         if !quiet { print(rep?.table() ?? Self.importTable(qmodel)) }
         if let report { log("report: \(report)/report.json, \(report)/report.html") }
-        print("wrote \(outPath) (\(packed.count) bytes, arena \(mplan.arenaSize) bytes, lower bound \(mplan.lowerBound))")
+        print("wrote \(outPath) (\(packed.count) bytes, \(Self.arenaSummary(mplan)))")
+    }
+
+    /// The arena figures of a plan: size, its lower bound, the ops in place and the out-of-place bounds.
+    static func arenaSummary(_ p: MemoryPlan) -> String {
+        "arena \(p.arenaSize) bytes, lower bound \(p.lowerBound); \(p.inPlaceNodes.count) ops in place; out of place: plain lower bound \(p.plainLowerBound), largest input+output pair \(p.largestPairBound)"
     }
 
     /// One line per op of an imported model: op, output tensor, shape and qparams.

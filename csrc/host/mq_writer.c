@@ -234,7 +234,8 @@ static void mq_w_depthwise(mq_wctx *w, const mq_writer_op *op, const mq_writer_t
         p[MQ_P_DW_LUT + 1] = 256u;
     }
     mq_w_window_words(&dw.win, p + MQ_P_DW_WINDOW);
-    p[MQ_P_DW_SCRATCH_SIZE] = (uint32_t)mq_depthwise_scratch_size(&dw);
+    p[MQ_P_DW_SCRATCH_SIZE] = (op->flags & MQ_OP_FLAG_IN_PLACE) != 0u ? (uint32_t)mq_depthwise_inplace_scratch_size(&dw)
+                                                                     : (uint32_t)mq_depthwise_scratch_size(&dw);
     p[MQ_P_DW_SCRATCH] = p[MQ_P_DW_SCRATCH_SIZE] != 0u ? op->scratch_offset : 0u;
 }
 
@@ -256,7 +257,10 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_CONV_PAD_LEFT] = (uint32_t)op->conv.pad_left;
         p[MQ_P_CONV_PAD_BOTTOM] = (uint32_t)op->conv.pad_bottom;
         p[MQ_P_CONV_PAD_RIGHT] = (uint32_t)op->conv.pad_right;
-        if (op->conv.pad_top > 0 || op->conv.pad_left > 0 || op->conv.pad_bottom > 0 || op->conv.pad_right > 0) {
+        if ((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+            /* in place: the block scratch (mq_conv1x1_inplace_scratch_size) */
+            p[MQ_P_CONV_SCRATCH] = op->scratch_offset;
+        } else if (op->conv.pad_top > 0 || op->conv.pad_left > 0 || op->conv.pad_bottom > 0 || op->conv.pad_right > 0) {
             /* The runtime asks the kernel for the scratch size; an unused offset must be 0. */
             mq_conv1x1_params cp = op->conv;
             const mq_writer_tensor *in = &tensors[op->inputs[0]];
@@ -352,6 +356,7 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
     rec[MQ_O_TYPE] = (uint8_t)op->type;
     rec[MQ_O_NUM_INPUTS] = (uint8_t)op->num_inputs;
     rec[MQ_O_NUM_OUTPUTS] = (uint8_t)op->num_outputs;
+    rec[MQ_O_FLAGS] = (uint8_t)op->flags;
     for (i = 0; i < MQ_OP_MAX_INPUTS; i++) {
         mq_wr16(rec + MQ_O_INPUTS + 2u * i,
                 i < (uint32_t)op->num_inputs ? (uint32_t)op->inputs[i] : MQ_NO_TENSOR);
@@ -423,6 +428,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL;
         if (op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_REQUANTIZE) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
+        }
+        if ((op->flags & ~(uint32_t)MQ_WRITER_OP_IN_PLACE) != 0u) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: unknown op flags");
         }
         if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..8 inputs and 1 output");
@@ -536,6 +544,7 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
     mq_wctx w;
     uint64_t t_off, o_off, io_off, c_off, md_off, total, md_size = 0u;
     uint8_t *b = (uint8_t *)out;
+    uint32_t minor = 0u;
     mq_status st;
     int32_t i;
     const int32_t nio = m != NULL ? m->num_inputs + m->num_outputs : 0;
@@ -606,18 +615,23 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         return mq_fail(diag, MQ_ERR_BUFFER, -1, -1, "output buffer too small (see *size)");
     }
 
-    /* Emit. */
+    /* Emit. A blob without op flags is a format 2.0 blob (older runtimes run it); op flags need 2.1. */
+    for (i = 0; i < m->num_ops; i++) {
+        if (m->ops[i].flags != 0u) {
+            minor = MQ_FORMAT_VERSION_MINOR;
+        }
+    }
     memset(b, 0, (size_t)total);
     b[0] = MQ_MAGIC0;
     b[1] = MQ_MAGIC1;
     b[2] = MQ_MAGIC2;
     b[3] = MQ_MAGIC3;
     mq_wr16(b + MQ_H_VERSION_MAJOR, MQ_FORMAT_VERSION_MAJOR);
-    mq_wr16(b + MQ_H_VERSION_MINOR, MQ_FORMAT_VERSION_MINOR);
+    mq_wr16(b + MQ_H_VERSION_MINOR, minor);
     mq_wr32(b + MQ_H_HEADER_SIZE, MQ_HEADER_SIZE);
     mq_wr32(b + MQ_H_TOTAL_SIZE, (uint32_t)total);
     mq_wr16(b + MQ_H_MIN_RUNTIME_MAJOR, MQ_FORMAT_VERSION_MAJOR);
-    mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, MQ_FORMAT_VERSION_MINOR);
+    mq_wr16(b + MQ_H_MIN_RUNTIME_MINOR, minor);
     mq_wr32(b + MQ_H_ARENA_SIZE, m->arena_size);
     mq_wr32(b + MQ_H_ARENA_LOWER_BOUND, m->arena_lower_bound);
     mq_wr32(b + MQ_H_FLAGS, m->flags);
@@ -873,7 +887,8 @@ size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor 
         cp.batch = in->dims[0];
         cp.in_h = in->dims[1];
         cp.in_w = in->dims[2];
-        return mq_conv1x1_scratch_size(&cp);
+        return (op->flags & MQ_OP_FLAG_IN_PLACE) != 0u ? mq_conv1x1_inplace_scratch_size(&cp)
+                                                        : mq_conv1x1_scratch_size(&cp);
     }
     case MQ_OP_CONV: {
         mq_conv_params cp;
@@ -883,7 +898,8 @@ size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor 
     case MQ_OP_DEPTHWISE_CONV: {
         mq_depthwise_params dw;
         mq_w_full_depthwise(op, tensors, &dw);
-        return mq_depthwise_scratch_size(&dw);
+        return (op->flags & MQ_OP_FLAG_IN_PLACE) != 0u ? mq_depthwise_inplace_scratch_size(&dw)
+                                                        : mq_depthwise_scratch_size(&dw);
     }
     default:
         return 0u;

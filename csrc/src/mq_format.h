@@ -26,7 +26,7 @@
 #define MQ_MAGIC2 0x4Du /* 'M' */
 #define MQ_MAGIC3 0x46u /* 'F' */
 #define MQ_FORMAT_VERSION_MAJOR 2u
-#define MQ_FORMAT_VERSION_MINOR 0u
+#define MQ_FORMAT_VERSION_MINOR 1u /* 2.1: op flags (byte 3); a blob that uses none is written as 2.0 */
 #define MQ_HEADER_SIZE 64u
 #define MQ_H_MAGIC 0u
 #define MQ_H_VERSION_MAJOR 4u
@@ -86,7 +86,9 @@
 #define MQ_O_TYPE 0u
 #define MQ_O_NUM_INPUTS 1u
 #define MQ_O_NUM_OUTPUTS 2u
-#define MQ_O_RESERVED 3u
+#define MQ_O_FLAGS 3u            /* format 2.1; reserved (0) in 2.0 */
+#define MQ_OP_FLAG_IN_PLACE 1u   /* bit 0: the output starts at input 0's arena offset, as planned (in place) */
+#define MQ_OP_FLAGS_KNOWN 1u
 #define MQ_O_INPUTS 4u          /* u16[8] */
 #define MQ_O_OUTPUTS 20u        /* u16[2] */
 #define MQ_O_RESERVED2 24u      /* 8 bytes, zero */
@@ -304,6 +306,7 @@ typedef struct {
 typedef struct {
     uint32_t type;              /* mq_op_type */
     uint32_t num_inputs, num_outputs;
+    uint32_t flags;             /* MQ_OP_FLAG_* */
     uint32_t inputs[MQ_OP_MAX_INPUTS];
     uint32_t outputs[MQ_OP_MAX_OUTPUTS];
     uint32_t p[MQ_OP_NUM_PARAMS];

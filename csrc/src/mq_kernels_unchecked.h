@@ -28,6 +28,20 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
 /* mq_depthwise_conv after mq_depthwise_check and its buffer checks; scratch as mq_conv_unchecked. */
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch);
 
+/* One output row oy of image input (batch 0 of the view): out_w pixels of in_c * M codes at orow; padded taps read
+ * pad_pixel (mq_depthwise_scratch_size(p) bytes of in_zero_point codes, filled by the caller; NULL when that is
+ * 0). Reads only input rows oy*stride_h - pad_top + ky*dilation_h inside [0, in_h). */
+void mq_depthwise_conv_row(const mq_depthwise_params *p, const void *input, int32_t oy, void *orow,
+                           const void *pad_pixel);
+
+/* mq_depthwise_conv_inplace after its checks: buf holds the input and receives the output (same start);
+ * scratch holds mq_depthwise_inplace_scratch_size(p) bytes apart from buf's input and output. */
+void mq_depthwise_conv_inplace_unchecked(const mq_depthwise_params *p, void *buf, void *scratch);
+
+/* mq_conv1x1_inplace after its checks: buf holds the input and receives the output (same start);
+ * scratch holds mq_conv1x1_inplace_scratch_size(p) bytes apart from buf. */
+void mq_conv1x1_inplace_unchecked(const mq_conv1x1_params *p, void *buf, void *scratch);
+
 /* mq_add after its parameter checks; each input exactly on the output or apart from it. */
 void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
 

@@ -17,6 +17,55 @@
 #include "ref_gemm.h"
 
 static long g_checked;
+static long g_inplace_checked;
+
+/* In place (mq_conv1x1_inplace) on a copy of the input x: must give exactly y, the out-of-place output computed
+ * from the independent buffer x (and checked against the int64 reference), and touch nothing past the larger of
+ * the two tensors nor past its scratch. Unsupported geometries must be refused with MQ_ERR_SHAPE. */
+static void check_conv1x1_inplace(const mq_conv1x1_params *cp, const uint8_t *x, size_t in_bytes, const uint8_t *y,
+                                  size_t out_bytes)
+{
+    const size_t need = mq_conv1x1_inplace_scratch_size(cp);
+    const int supported = cp->stride_h == 1 && cp->stride_w == 1 && cp->pad_top == 0 && cp->pad_left == 0 &&
+                          cp->pad_bottom == 0 && cp->pad_right == 0 && cp->gemm.n <= cp->gemm.k;
+    const size_t pixels = (size_t)cp->batch * (size_t)cp->in_h * (size_t)cp->in_w;
+    const size_t span = in_bytes > out_bytes ? in_bytes : out_bytes;
+    uint8_t *buf;
+    uint8_t *scratch;
+    size_t i;
+    if (!supported) {
+        uint8_t dummy[4];
+        assert_int_equal(need, 0u);
+        assert_int_equal(mq_conv1x1_inplace(cp, dummy, dummy, sizeof dummy), MQ_ERR_SHAPE);
+        return;
+    }
+    assert_int_equal(need, (pixels < MQ_CONV1X1_INPLACE_BLOCK ? pixels : (size_t)MQ_CONV1X1_INPLACE_BLOCK) *
+                               (size_t)cp->gemm.n);
+    buf = (uint8_t *)malloc(span + 16);
+    scratch = (uint8_t *)malloc(need + 16);
+    assert_non_null(buf);
+    assert_non_null(scratch);
+    memcpy(buf, x, in_bytes);
+    memset(buf + span, 0xA5, 16);
+    memset(scratch + need, 0xA5, 16);
+    assert_int_equal(mq_conv1x1_inplace(cp, buf, scratch, need - 1), MQ_ERR_BUFFER);
+    assert_int_equal(mq_conv1x1_inplace(cp, buf, buf + in_bytes - 1, need), MQ_ERR_BUFFER); /* scratch on buf */
+    assert_int_equal(memcmp(buf, x, in_bytes), 0); /* refused calls wrote nothing */
+    assert_int_equal(mq_conv1x1_inplace(cp, buf, scratch, need), MQ_OK);
+    for (i = 0; i < out_bytes; ++i) {
+        if (buf[i] != y[i]) {
+            fail_msg("conv1x1 in place b=%d in=%dx%d n=%d k=%d: byte %zu got %u, out of place %u", cp->batch, cp->in_h,
+                     cp->in_w, cp->gemm.n, cp->gemm.k, i, buf[i], y[i]);
+        }
+    }
+    for (i = 0; i < 16; ++i) {
+        assert_int_equal(buf[span + i], 0xA5);
+        assert_int_equal(scratch[need + i], 0xA5);
+    }
+    g_inplace_checked += (long)out_bytes;
+    free(buf);
+    free(scratch);
+}
 
 typedef struct {
     int32_t batch, in_h, in_w, sh, sw, pt, pl, pb, pr;
@@ -79,6 +128,7 @@ static void run_conv(ref_rng *r, const conv_shape *s, int32_t n, int32_t k, cons
     memset(pad_codes, ref_byte(q.in_zp), (size_t)k);
     memset(y, 0x5A, out_bytes);
     assert_int_equal(mq_conv1x1(&cp, x, y, scratch_size ? scratch : NULL, scratch_size), MQ_OK);
+    check_conv1x1_inplace(&cp, x, in_bytes, y, out_bytes);
     for (b = 0; b < s->batch; ++b) {
         for (oy = 0; oy < out_h; ++oy) {
             for (ox = 0; ox < out_w; ++ox) {
@@ -142,8 +192,12 @@ static void test_conv_benchmark_shapes(void **state)
     const conv_shape b = {1, 8, 8, 1, 1, 0, 0, 0, 0};
     const conv_shape c = {2, 9, 7, 2, 2, 1, 0, 0, 1};
     const conv_shape d = {1, 5, 5, 2, 1, 3, 3, 3, 3};
+    const conv_shape kws = {1, 25, 5, 1, 1, 0, 0, 0, 0};
     ref_options o = ref_random_options(&r);
     (void)state;
+    run_conv(&r, &kws, 64, 64, &o); /* KWS DS-CNN pointwise (in place: 125 pixels, 7 full blocks + 13) */
+    o = ref_random_options(&r);
+    run_conv(&r, &kws, 48, 64, &o);
     run_conv(&r, &a, 64, 32, &o);
     o = ref_random_options(&r);
     run_conv(&r, &b, 128, 64, &o);
@@ -347,7 +401,8 @@ static void test_conv_random_params(void **state)
 static int report(void **state)
 {
     (void)state;
-    print_message("test_conv: %ld outputs compared, 0 mismatches\n", g_checked);
+    print_message("test_conv: %ld outputs compared, 0 mismatches; %ld in-place outputs equal to out of place\n",
+                  g_checked, g_inplace_checked);
     return 0;
 }
 

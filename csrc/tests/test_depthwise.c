@@ -21,6 +21,8 @@
 #include "ref_conv.h"
 
 static long g_checked;
+static long g_inplace_checked;
+static long g_inplace_layers;
 
 typedef struct {
     ref_layer L;
@@ -155,6 +157,89 @@ static int case_init(dw_case *c, ref_rng *r, const ref_layer *g)
     return 1;
 }
 
+/* Row ring size R the in-place kernel must use, computed here from the definition: output row j (bytes
+ * [j*OWC, (j+1)*OWC)) may overwrite the input once every output row reading an input row under it has run. */
+static int32_t expected_rows(const ref_layer *L)
+{
+    const int64_t owc = (int64_t)L->out_w * L->out_c, iwc = (int64_t)L->in_w * L->in_c;
+    int32_t j, best = 0;
+    for (j = 0; j < L->out_h; ++j) {
+        int32_t latest = j, oy, r;
+        for (r = 0; r < L->in_h; ++r) {
+            if (r * iwc >= (j + 1) * owc) {
+                break; /* input rows past output row j's bytes */
+            }
+            if ((r + 1) * iwc <= j * owc && (j + 1) * owc <= L->in_h * iwc) {
+                continue; /* input row r lies before output row j's bytes */
+            }
+            for (oy = 0; oy < L->out_h; ++oy) {
+                const int64_t first = (int64_t)oy * L->sh - L->pt;
+                if (r >= first && r <= first + (int64_t)(L->kh - 1) * L->dh && oy > latest) {
+                    latest = oy; /* output row oy reads input row r */
+                }
+            }
+        }
+        best = latest - j > best ? latest - j : best;
+    }
+    return best + 1;
+}
+
+/* In place (mq_depthwise_conv_inplace) on a copy of the input: exactly y, the out-of-place output of the
+ * independent input buffer (checked against the int64 reference); nothing written past the larger tensor or
+ * the scratch; unsupported geometries refused with MQ_ERR_SHAPE. */
+static void check_inplace(dw_case *c, const uint8_t *y, size_t out_bytes)
+{
+    const ref_layer *L = &c->L;
+    const size_t in_bytes = (size_t)L->batch * (size_t)L->in_h * (size_t)L->in_w * (size_t)L->in_c;
+    const size_t span = in_bytes > out_bytes ? in_bytes : out_bytes;
+    const int32_t reach = (L->kh - 1) * L->dh;
+    const int supported = L->batch == 1 && L->pt <= reach && L->pb <= reach;
+    const size_t need = mq_depthwise_inplace_scratch_size(&c->p);
+    uint8_t *buf;
+    uint8_t *scratch;
+    size_t i;
+    if (!supported) {
+        uint8_t dummy[4];
+        assert_int_equal(mq_depthwise_inplace_rows(&c->p), 0);
+        assert_int_equal(need, 0u);
+        assert_int_equal(mq_depthwise_conv_inplace(&c->p, dummy, dummy, sizeof dummy), MQ_ERR_SHAPE);
+        return;
+    }
+    {
+        const int32_t rows = expected_rows(L);
+        const size_t pad = (L->pt | L->pb | L->pl | L->pr) ? (size_t)((L->in_c + 3) / 4 * 4 + 15) / 16 * 16 : 0u;
+        assert_int_equal(mq_depthwise_inplace_rows(&c->p), rows);
+        assert_int_equal(need, pad + (size_t)rows * (size_t)L->out_w * (size_t)L->out_c);
+    }
+    buf = malloc(span + 16);
+    scratch = malloc(need + 16);
+    assert_non_null(buf);
+    assert_non_null(scratch);
+    memcpy(buf, c->x, in_bytes);
+    memset(buf + span, 0xA5, 16);
+    memset(scratch + need, 0xA5, 16);
+    assert_int_equal(mq_depthwise_conv_inplace(&c->p, buf, scratch, need - 1), MQ_ERR_BUFFER);
+    assert_int_equal(mq_depthwise_conv_inplace(&c->p, buf, buf + span - 1, need), MQ_ERR_BUFFER);
+    assert_int_equal(memcmp(buf, c->x, in_bytes), 0);
+    assert_int_equal(mq_depthwise_conv_inplace(&c->p, buf, scratch, need), MQ_OK);
+    for (i = 0; i < out_bytes; ++i) {
+        if (buf[i] != y[i]) {
+            fail_msg("in place byte %zu: got %u, out of place %u (k %dx%d s %d,%d d %d,%d pad %d %d %d %d in %dx%dx%d "
+                     "mult %d)",
+                     i, buf[i], y[i], L->kh, L->kw, L->sh, L->sw, L->dh, L->dw, L->pt, L->pb, L->pl, L->pr, L->in_h,
+                     L->in_w, L->in_c, L->mult);
+        }
+    }
+    for (i = 0; i < 16; ++i) {
+        assert_int_equal(buf[span + i], 0xA5);
+        assert_int_equal(scratch[need + i], 0xA5);
+    }
+    g_inplace_checked += (long)out_bytes;
+    ++g_inplace_layers;
+    free(buf);
+    free(scratch);
+}
+
 static void case_check(dw_case *c)
 {
     const ref_layer *L = &c->L;
@@ -182,6 +267,7 @@ static void case_check(dw_case *c)
         }
     }
     g_checked += (long)out_bytes;
+    check_inplace(c, y, out_bytes);
     if (need > 0) {
         assert_int_equal(mq_depthwise_conv(&c->p, c->x, y, scratch, need - 1), MQ_ERR_BUFFER);
         assert_int_equal(mq_depthwise_conv(&c->p, c->x, y, NULL, need), MQ_ERR_NULL);
@@ -233,8 +319,10 @@ static void test_depthwise_random(void **state)
         case_free(&c);
         ++ran;
     }
-    printf("  mq_depthwise_conv random: %d layers, %ld outputs checked\n", ran, g_checked);
+    printf("  mq_depthwise_conv random: %d layers, %ld outputs checked; in place: %ld layers, %ld outputs equal\n",
+           ran, g_checked, g_inplace_layers, g_inplace_checked);
     assert_true(ran > 600);
+    assert_true(g_inplace_layers > 150);
 }
 
 /* The benchmark's shapes: KWS 3x3 SAME stride 1 at 25x5x64, MobileNet 3x3 stride 2 at 48x48x16 (pad 0/1 as TF

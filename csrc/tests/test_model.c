@@ -484,8 +484,11 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 2;
     expect_load(&blob, 25, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 514.x */
     v1[0] = 1;
-    expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.1 */
-    expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.1 readable by a 2.0 runtime */
+    expect_load(&blob, 26, v1, 1, MQ_OK);                  /* needs runtime 2.1 (op flags): this one */
+    v1[0] = 2;
+    expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.2 */
+    expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.2 readable by a 2.1 runtime */
+    v1[0] = 1;
     expect_load(&blob, 20, v1, 1, MQ_OK);                  /* flag 1: single-rounding FULLY_CONNECTED */
     v1[0] = 2;
     expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag */

@@ -129,6 +129,19 @@ size_t mq_conv1x1_scratch_size(const mq_conv1x1_params *p);
 mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output,
                      void *scratch, size_t scratch_size);
 
+/*
+ * In place (the packed format's op flag MQ_OP_FLAG_IN_PLACE): the output is written over the input, both
+ * starting at buf. Supported geometry: stride 1, no padding, n <= k. Blocks of up to MQ_CONV1X1_INPLACE_BLOCK
+ * pixels are computed into scratch (block * n bytes) and copied over the input pixels they consumed (output
+ * pixel p ends at (p+1)*n <= (p+1)*k, so no unread input byte is overwritten). Byte-identical to mq_conv1x1.
+ * mq_conv1x1_inplace_scratch_size: the scratch bytes, 0 when p is invalid or the geometry is not supported.
+ * mq_conv1x1_inplace: MQ_ERR_SHAPE for an unsupported geometry, MQ_ERR_BUFFER when scratch is too small or
+ * overlaps buf's input or output bytes.
+ */
+#define MQ_CONV1X1_INPLACE_BLOCK 32
+size_t mq_conv1x1_inplace_scratch_size(const mq_conv1x1_params *p);
+mq_status mq_conv1x1_inplace(const mq_conv1x1_params *p, void *buf, void *scratch, size_t scratch_size);
+
 /* ------------------------------------------------------------------------------------------------
  * Convolutional op set (issue 9). Every operator below: NHWC activations of 8-bit codes (INT8 or UINT8),
  * shapes fully given in its params (checked by its *_check function, which the loader calls once; the
@@ -205,6 +218,20 @@ size_t mq_depthwise_weights_size(const mq_depthwise_params *p);
 size_t mq_depthwise_scratch_size(const mq_depthwise_params *p);
 mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output,
                             void *scratch, size_t scratch_size);
+
+/*
+ * In place (the packed format's op flag MQ_OP_FLAG_IN_PLACE): input and output both start at buf (batch 1).
+ * Output rows are computed into a ring of R row buffers in scratch and copied over the input once no later
+ * output row reads the input rows under them (R - 1 = the largest such delay; 2 rows for a 3x3 stride-1
+ * "same" layer). Supported: batch 1 and pad_top, pad_bottom <= (kernel_h - 1) * dilation_h (every output row
+ * reads at least one input row). Scratch: the padding pixel (mq_depthwise_scratch_size rounded up to 16) then
+ * R * out_w * out_c bytes. Byte-identical to mq_depthwise_conv.
+ * mq_depthwise_inplace_rows: R, 0 when p is invalid or the geometry is not supported.
+ * mq_depthwise_inplace_scratch_size: the scratch bytes, 0 when R is 0.
+ */
+int32_t mq_depthwise_inplace_rows(const mq_depthwise_params *p);
+size_t mq_depthwise_inplace_scratch_size(const mq_depthwise_params *p);
+mq_status mq_depthwise_conv_inplace(const mq_depthwise_params *p, void *buf, void *scratch, size_t scratch_size);
 
 /*
  * Average / max pooling (TFLite AVERAGE_POOL_2D / MAX_POOL_2D): input and output share dtype and qparams.

@@ -32,7 +32,7 @@ extern "C" {
 /* The runtime reads packed format 2.x (docs/FORMAT.md, "Versioning"); a blob of another major version is
  * rejected with MQ_ERR_FORMAT_VERSION and mq_model.format_version_major/minor say which version it was. */
 #define MQ_RUNTIME_VERSION_MAJOR 2
-#define MQ_RUNTIME_VERSION_MINOR 0
+#define MQ_RUNTIME_VERSION_MINOR 1
 
 /* mq_model_load flags */
 #define MQ_LOAD_CHECK_CRC 1u   /* verify the header and body CRC-32s (recommended; costs one pass) */

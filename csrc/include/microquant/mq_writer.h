@@ -103,6 +103,7 @@ typedef struct {
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
  */
 #define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
+#define MQ_WRITER_OP_IN_PLACE 1u      /* mq_writer_op.flags bit 0 (the format's MQ_OP_FLAG_IN_PLACE) */
 typedef struct {
     mq_op_type type;
     int32_t num_inputs;           /* 1; 2 (ADD, MUL); 1..8 (CONCAT) */
@@ -111,7 +112,11 @@ typedef struct {
     int32_t outputs[2];           /* tensor indices */
     mq_fc_params fc;              /* FULLY_CONNECTED */
     mq_conv1x1_params conv;       /* CONV_1X1 */
-    uint32_t scratch_offset;      /* CONV_1X1 with padding, CONV, DEPTHWISE_CONV */
+    uint32_t scratch_offset;      /* CONV_1X1 with padding or in place, CONV, DEPTHWISE_CONV */
+    uint32_t flags;               /* op record flags: MQ_WRITER_OP_IN_PLACE = the output starts at input 0's
+                                   * offset (CONV_1X1, DEPTHWISE_CONV: their in-place kernels and scratch sizes,
+                                   * mq_writer_op_scratch_size; elementwise ops, RESHAPE: exactly on input 0).
+                                   * Any flag makes the blob format 2.1. */
     const uint8_t *lut;           /* LUT: 256 bytes */
     mq_add_params add;            /* ADD */
     int32_t axis;                 /* SOFTMAX, CONCAT */

@@ -11,7 +11,7 @@
  *   x' = the input code, or in_zero_point for taps outside the input (TFLite: padded taps contribute 0).
  *
  * Runs of up to MQ_DW_TAP_BUFFER / (kernel_h * kernel_w) output pixels (16 for 3x3), consecutive in the output
- * (a run may span rows and images: NHWC output pixels are contiguous), each pixel's tap pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
+ * (a run may span the rows of an image: NHWC output pixels are contiguous; mq_depthwise_conv_row gives one row, for the in-place variant), each pixel's tap pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
  * have no border cases and hoist their per-channel set-up over the run. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
  * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
  */
@@ -35,35 +35,27 @@ static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_param
     }
 }
 
-void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
+/* Output rows oy0 .. oy1 - 1 of one image (input: its first byte) into output (their first byte), in runs that
+ * may span rows; padded taps point at pad (the padding pixel, NULL when there is no padding). */
+static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_t oy0, int32_t oy1, uint8_t *output,
+                       const uint8_t *pad)
 {
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
     size_t toff[MQ_DW_TOFF]; /* tap offsets from the window origin (kernels of up to MQ_DW_TOFF taps) */
     int small;
     const mq_window *w;
     mq_dw_run run;
-    size_t need;
-    size_t in_image;
     int32_t out_c;
     int32_t chunk;
     int32_t ox_lo;
     int32_t ox_hi;
     size_t col_step;
     size_t row_step;
-    int32_t b;
     int32_t oy;
     int32_t n;
     int32_t t;
-    const uint8_t *pad;
     w = &p->win;
     out_c = p->in_c * p->depth_multiplier;
-    /* mq_depthwise_scratch_size without its re-check of p (the caller checked it) */
-    need = (w->pad_top > 0 || w->pad_bottom > 0 || w->pad_left > 0 || w->pad_right > 0) ? (((size_t)p->in_c + 3u) & ~(size_t)3u) : 0u;
-    in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
-    if (need > 0u) {
-        memset(scratch, (int)(uint8_t)p->in_zero_point, need);
-    }
-    pad = (const uint8_t *)scratch;
 
     /* Output columns whose taps are all inside: 0 <= ox*stride_w - pad_left and
      * ox*stride_w - pad_left + (kernel_w - 1)*dilation_w <= in_w - 1. */
@@ -89,10 +81,9 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     }
     n = 0;
     t = 0;
-    run.out = (uint8_t *)output;
-    for (b = 0; b < w->batch; ++b) {
-        const uint8_t *in_b = (const uint8_t *)input + (size_t)b * in_image;
-        for (oy = 0; oy < w->out_h; ++oy) {
+    run.out = output;
+    {
+        for (oy = oy0; oy < oy1; ++oy) {
             const int32_t iy0 = oy * w->stride_h - w->pad_top;
             const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
             uint32_t rmask = 0; /* small kernels: bit ky set when input row iy0 + ky * dilation_h exists */
@@ -168,7 +159,7 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
                         }
                     }
                 }
-                /* output pixels are consecutive in memory across rows and images: a run may span them */
+                /* output pixels are consecutive in memory across rows: a run may span them */
                 if (++n == chunk) {
                     run.npix = n;
                     mq_dw_dispatch(&run, p, out_c);
@@ -182,6 +173,32 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     if (n > 0) {
         run.npix = n;
         mq_dw_dispatch(&run, p, out_c);
+    }
+}
+
+void mq_depthwise_conv_row(const mq_depthwise_params *p, const void *input, int32_t oy, void *orow,
+                           const void *pad_pixel)
+{
+    mq_dw_rows(p, (const uint8_t *)input, oy, oy + 1, (uint8_t *)orow, (const uint8_t *)pad_pixel);
+}
+
+void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
+{
+    const mq_window *w = &p->win;
+    const int32_t out_c = p->in_c * p->depth_multiplier;
+    /* mq_depthwise_scratch_size without its re-check of p (the caller checked it) */
+    const size_t need = (w->pad_top > 0 || w->pad_bottom > 0 || w->pad_left > 0 || w->pad_right > 0)
+                            ? (((size_t)p->in_c + 3u) & ~(size_t)3u)
+                            : 0u;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    const size_t out_image = (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
+    int32_t b;
+    if (need > 0u) {
+        memset(scratch, (int)(uint8_t)p->in_zero_point, need);
+    }
+    for (b = 0; b < w->batch; ++b) {
+        mq_dw_rows(p, (const uint8_t *)input + (size_t)b * in_image, 0, w->out_h,
+                   (uint8_t *)output + (size_t)b * out_image, need > 0u ? (const uint8_t *)scratch : NULL);
     }
 }
 

@@ -31,6 +31,7 @@ void mq_op_decode(const uint8_t *ops, uint32_t index, mq_op_rec *op)
     op->type = r[MQ_O_TYPE];
     op->num_inputs = r[MQ_O_NUM_INPUTS];
     op->num_outputs = r[MQ_O_NUM_OUTPUTS];
+    op->flags = r[MQ_O_FLAGS];
     for (i = 0; i < MQ_OP_MAX_INPUTS; i++) {
         op->inputs[i] = mq_rd16(r + MQ_O_INPUTS + 2u * i);
     }

@@ -273,7 +273,8 @@ MQ_MAYBE_UNUSED static mq_status mq_check_gemm_block(const mq_lctx *c, const mq_
     } else {
         MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_FC_LUT], p[MQ_P_FC_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
     }
-    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    /* apart, or (CONV_1X1 flagged in place; mq_check_op checked the offsets) the in-place rules below */
+    MQ_REQUIRE((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u || mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
     mq_op_fc_params(c->constants, op, in, &fc);
     /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
     st = mq_fc_params_check(&fc);
@@ -311,6 +312,12 @@ static mq_status mq_check_gemm(const mq_lctx *c, const mq_op_rec *op, const mq_t
         st = mq_conv1x1_output_size(&cp, &oh, &ow);
         MQ_REQUIRE(st == MQ_OK, st);
         MQ_REQUIRE(out->dims[1] == oh && out->dims[2] == ow, MQ_ERR_SHAPE);
+        if ((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+            /* in place: stride 1, no padding, n <= k; the block scratch apart from the shared buffer */
+            const size_t need = mq_conv1x1_inplace_scratch_size(&cp);
+            MQ_REQUIRE(need > 0u, MQ_ERR_ARENA);
+            return mq_check_scratch(c, p[MQ_P_CONV_SCRATCH], need, in, out);
+        }
         /* scratch <= k < 2^16 */
         return mq_check_scratch(c, p[MQ_P_CONV_SCRATCH], mq_conv1x1_scratch_size(&cp), in, out);
     }
@@ -368,13 +375,20 @@ static mq_status mq_check_depthwise(const mq_lctx *c, const mq_op_rec *op, const
     } else {
         MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_DW_LUT], p[MQ_P_DW_LUT + 1], 256u), MQ_ERR_FORMAT_BOUNDS);
     }
-    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    MQ_REQUIRE((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u || mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
     mq_op_depthwise_params(c->constants, op, in, out, &dw);
     wsize = mq_depthwise_weights_size(&dw);
     MQ_REQUIRE(wsize != 0u && mq_const_ref_ok(c, p[MQ_P_DW_WEIGHTS], p[MQ_P_DW_WEIGHTS + 1], (uint64_t)wsize),
                MQ_ERR_FORMAT_BOUNDS);
     st = mq_depthwise_check(&dw);
     MQ_REQUIRE(st == MQ_OK, st);
+    if ((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+        /* in place: batch 1, pads the row ring supports; scratch = padding pixel + row ring */
+        const size_t need = mq_depthwise_inplace_scratch_size(&dw);
+        MQ_REQUIRE(need > 0u, MQ_ERR_ARENA);
+        MQ_REQUIRE((uint64_t)p[MQ_P_DW_SCRATCH_SIZE] == (uint64_t)need, MQ_ERR_FORMAT_OP);
+        return mq_check_scratch(c, p[MQ_P_DW_SCRATCH], p[MQ_P_DW_SCRATCH_SIZE], in, out);
+    }
     MQ_REQUIRE((uint64_t)p[MQ_P_DW_SCRATCH_SIZE] == (uint64_t)mq_depthwise_scratch_size(&dw), MQ_ERR_FORMAT_OP);
     return mq_check_scratch(c, p[MQ_P_DW_SCRATCH], p[MQ_P_DW_SCRATCH_SIZE], in, out);
 }
@@ -544,6 +558,15 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_REQUANTIZE_ENABLED, MQ_P_REQ_USED),
 };
 
+/* Ops that may carry MQ_OP_FLAG_IN_PLACE: the elementwise ones (exactly on input 0, as format 2.0 already
+ * allowed without the flag), RESHAPE (a view), CONV_1X1 and DEPTHWISE_CONV (their in-place kernels). */
+static int mq_op_can_run_in_place(uint32_t type)
+{
+    return type == (uint32_t)MQ_OP_CONV_1X1 || type == (uint32_t)MQ_OP_DEPTHWISE_CONV || type == (uint32_t)MQ_OP_LUT ||
+           type == (uint32_t)MQ_OP_ADD || type == (uint32_t)MQ_OP_RESHAPE || type == (uint32_t)MQ_OP_SOFTMAX ||
+           type == (uint32_t)MQ_OP_MUL || type == (uint32_t)MQ_OP_REQUANTIZE;
+}
+
 static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
 {
     const uint8_t *r = ops + (size_t)index * MQ_OP_RECORD_SIZE;
@@ -562,7 +585,7 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
         max_inputs = (uint32_t)MQ_CONCAT_MAX_INPUTS;
     }
     MQ_REQUIRE(op.num_inputs >= min_inputs && op.num_inputs <= max_inputs && op.num_outputs == 1u &&
-                   r[MQ_O_RESERVED] == 0u,
+                   (op.flags & ~(uint32_t)MQ_OP_FLAGS_KNOWN) == 0u,
                MQ_ERR_FORMAT_OP);
     for (i = 0; i < 8u; i++) {
         MQ_REQUIRE(r[MQ_O_RESERVED2 + i] == 0u, MQ_ERR_FORMAT_OP);
@@ -579,6 +602,12 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     mq_tensor_decode(c->tensors, op.outputs[0], &out);
     MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
     (void)in2;
+    if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+        /* Flagged in place: only ops whose kernel can write over input 0, and the output starts exactly there
+         * (the per-op checks below then require the op's own in-place geometry and scratch). */
+        MQ_REQUIRE(mq_op_can_run_in_place(op.type), MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE(in.storage == MQ_STORAGE_ARENA && in.offset == out.offset, MQ_ERR_ARENA);
+    }
 
     switch (op.type) {
 #if MQ_OP_FULLY_CONNECTED_ENABLED

@@ -46,6 +46,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, &op, &in, &cp);
+        if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+            /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
+            mq_conv1x1_inplace_unchecked(&cp, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
+            return MQ_OK;
+        }
         /* scratch: used only when mq_conv1x1_scratch_size(&cp) > 0 (the loader checked offset and size) */
         mq_conv1x1_unchecked(&cp, src, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
         return MQ_OK;
@@ -111,6 +116,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_depthwise_params dw;
         const uint32_t scratch = op.p[MQ_P_DW_SCRATCH_SIZE];
         mq_op_depthwise_params(m->constants, &op, &in, &out, &dw);
+        if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
+            /* validated at load: batch 1, supported pads, dst == src, ring scratch of the exact size apart */
+            mq_depthwise_conv_inplace_unchecked(&dw, dst, arena + op.p[MQ_P_DW_SCRATCH]);
+            return MQ_OK;
+        }
         /* validated at load (mq_depthwise_check, scratch size and placement, apart) */
         mq_depthwise_conv_unchecked(&dw, src, dst, scratch != 0u ? arena + op.p[MQ_P_DW_SCRATCH] : NULL);
         return MQ_OK;
