@@ -50,6 +50,9 @@ public struct CostModel: Codable, Sendable {
         public let per_op: Double
         /// Coefficients of the convolutional op set (format 2). Optional: a core without a measured value
         /// uses the stated stand-in: depthwise the conv coefficients, pools, MEAN, MUL and REQUANTIZE add_per_element, PAD and CONCAT copy_per_byte.
+        /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
+        public let convk_per_mac: Double?
+        public let convk_per_output: Double?
         public let depthwise_per_mac: Double?
         public let depthwise_per_output: Double?
         /// Pools: per window tap of each output.
@@ -155,7 +158,8 @@ public struct FitReport: Sendable {
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv:
-                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                insns += chunkedMACs * (c.convk_per_mac ?? c.conv_per_mac)
+                    + Double(l.outputElements) * (c.convk_per_output ?? c.conv_per_output)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .depthwiseConv:
                 insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)
