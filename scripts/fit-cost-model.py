@@ -15,8 +15,10 @@ output shape, MACs from `simulate MODEL --board BOARD`). The interpreter's share
 (mq_model_run - sum of the kernel calls) / ops.
 
 Fit per core (least squares where the layers give two independent shapes, else one coefficient):
-  fully_connected   a x MACs (k rounded up to 16) + b x outputs   (AD's five FC shapes, KWS's and the example's FC)
-  conv_1x1          a x MACs (k rounded up to 16) + b x outputs   (the example's three 1x1 layers, KWS's four)
+  fully_connected   a x MACs (k rounded up to 16) + b x outputs + c per call (AD's five FC shapes, KWS's and the
+                    example's FC; least squares on relative errors, so small layers count as much as big ones)
+  conv_1x1          the same form (the example's three 1x1 layers, KWS's four); the first of the forms
+                    (a, b, c), (a, b), (a, c) whose coefficients are all >= 0
   conv (KxK)        conv_per_mac of the 1x1 fit (the same GEMM) + convk_per_output x outputs (im2col and the
                     per-pixel set-up; KWS's first layer only)
   depthwise_conv    depthwise_per_mac x MACs (one shape measured: KWS's 3x3; per_output 0)
@@ -82,9 +84,9 @@ def estimate(l, c):
     e = c["per_op"]
     kind, o = l["kind"], l["outputs"]
     if kind == "fully_connected":
-        e += chunked(l) * c["fc_per_mac"] + o * c["fc_per_output"]
+        e += chunked(l) * c["fc_per_mac"] + o * c["fc_per_output"] + c.get("fc_per_call", 0.0)
     elif kind == "conv_1x1":
-        e += chunked(l) * c["conv_per_mac"] + o * c["conv_per_output"]
+        e += chunked(l) * c["conv_per_mac"] + o * c["conv_per_output"] + c.get("conv_per_call", 0.0)
     elif kind == "conv":
         e += chunked(l) * c.get("convk_per_mac", c["conv_per_mac"]) + o * c.get("convk_per_output", c["conv_per_output"])
     elif kind == "depthwise_conv":
@@ -125,6 +127,12 @@ def main():
                 print("fit-cost-model: %s on %s: no firmware %s (skipped)" % (name, core, elf))
                 continue
             ls = layers_of(a.simulate, mqm, board)
+            old = cost["cores"][cname]
+            for l in ls:
+                if l["kind"] in ("average_pool", "max_pool", "mean") and l["outputs"] > 0:
+                    # the table prints no MACs for these: the window taps back from the file's own estimate
+                    per = old.get("pool_per_tap" if l["kind"] != "mean" else "mean_per_element", old["add_per_element"])
+                    l["k"] = int(round((l["old_estimate"] - old["per_op"]) / (l["outputs"] * per)))
             total = calls(a.cmcount, board, elf, "mq_model_run")
             if not total:
                 sys.exit("fit-cost-model: %s on %s: cmcount found no mq_model_run call" % (name, core))
@@ -153,19 +161,34 @@ def main():
         def kernel_only(l):  # measured kernel instructions minus the fixed LUT epilogue
             return l["measured_kernel"] - (l["outputs"] * c["lut_epilogue_per_output"] if l["lut"] else 0)
 
-        def fit2(kind, pm, po):
+        def fit3(kind, pm, po, pc):
+            """kernel = a x chunked MACs + b x outputs + c per call, least squares on RELATIVE errors (each layer
+            weighs the same, whatever its size); fewer distinct shapes than 3: c = 0 (and b alone with one)."""
             L = [l for l in allL if l["kind"] == kind and "measured_kernel" in l]
             shapes = {(l["k"], l["outputs"]) for l in L}
-            if len(shapes) >= 2:
-                A = np.array([[chunked(l), l["outputs"]] for l in L], dtype=float)
-                y = np.array([kernel_only(l) for l in L], dtype=float)
-                (x0, x1), *_ = np.linalg.lstsq(A, y, rcond=None)
-                c[pm], c[po] = round(float(x0), 4), round(float(x1), 2)
-            elif L:
+            y = np.array([kernel_only(l) for l in L], dtype=float)
+            # the first form whose coefficients are all >= 0 (a negative one would not extrapolate)
+            forms = ([(0, 1, 2)] if len(shapes) >= 3 else []) + ([(0, 1), (0, 2)] if len(shapes) >= 2 else [])
+            for form in forms:
+                cols = {0: lambda l: chunked(l), 1: lambda l: l["outputs"], 2: lambda l: 1.0}
+                A = np.array([[cols[j](l) for j in form] for l in L], dtype=float)
+                sol, *_ = np.linalg.lstsq(A / y[:, None], np.ones(len(L)), rcond=None)
+                if min(sol) < 0:
+                    continue
+                val = dict(zip(form, sol))
+                c[pm] = round(float(val.get(0, 0.0)), 4)
+                c[po] = round(float(val.get(1, 0.0)), 2)
+                c[pc] = round(float(val.get(2, 0.0)), 1)
+                break
+            else:
+                forms = []
+            if forms:
+                return
+            if L:
                 c[po] = round(float(np.mean([(kernel_only(l) - chunked(l) * c[pm]) / l["outputs"] for l in L])), 2)
 
-        fit2("fully_connected", "fc_per_mac", "fc_per_output")
-        fit2("conv_1x1", "conv_per_mac", "conv_per_output")
+        fit3("fully_connected", "fc_per_mac", "fc_per_output", "fc_per_call")
+        fit3("conv_1x1", "conv_per_mac", "conv_per_output", "conv_per_call")
         L = [l for l in allL if l["kind"] == "conv" and "measured_kernel" in l]
         if L:
             c["convk_per_mac"] = c["conv_per_mac"]
