@@ -6,22 +6,27 @@ Dev-time comparison only (the product needs no Python).
   scripts/bench-host-batch.py --mqm M.mqm --onnx M.onnx --calib CALIB.npy [--n 20000] [--rounds 3]
                               [--bench build/bhb/host_batch_bench] [--simulate .build/release/simulate]
 
-Figures, samples/s, best of ROUNDS, rounds alternating ours / ORT so both see the same machine load:
+Figures, samples/s of CPU time (process_time / getrusage: the machine is shared by other jobs, wall time is
+not ours), best of ROUNDS, rounds alternating ours / ORT so both see the same machine load:
   ORT batch N        onnxruntime quantize_static (QOperator, QUInt8 activations, QInt8 weights, MinMax on 256
                      calibration samples), intra_op_num_threads = 1, inter_op = 1, sequential; one sess.run on
                      all N float samples (float in, float out: its QuantizeLinear / DequantizeLinear included)
   ORT ... QDQ        the same quantization in QDQ format (ORT fuses it into its own quantized kernels)
   ORT batch 1        the QOperator session, one sample per call, over min(N, 2000) samples
-  kernel, batched    host_batch_bench: codes in, codes out, mq_model_run_batch over N samples (C, in-process)
-  kernel, per-sample host_batch_bench: mq_model_run once per sample (the firmware's call)
-  simulate e2e       `simulate M --input X.npy --output Y.npy` wall time for N samples minus the same command with
+  C, codes, batched  host_batch_bench: codes in, codes out, mq_model_run_batch over N samples (C, in-process)
+  C, codes, per-sample  host_batch_bench: mq_model_run once per sample (the firmware's call)
+  C, float in/out    host_batch_bench: mq_quantize_f32 + mq_model_run_batch + mq_dequantize_f32 over the N samples,
+                     what Simulator.run(floats:) + SimulationResult.floats do, without Swift arrays and files
+  simulate e2e       `simulate M --input X.npy --output Y.npy` CPU time for N samples minus the same command with
                      --limit 1 (process start, model load): .npy read, quantize, run, dequantize, .npy write
-  simulate run       the "host: N sample(s) in T s" line simulate prints (codes in, codes out, through Swift)
+  simulate run       the "host: N sample(s) in T s" line simulate prints (codes in, codes out, through Swift;
+                     WALL time: only meaningful on an idle machine)
 The data: the calibration set tiled to N samples (+ small noise so no two samples are equal).
 """
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,9 +49,11 @@ class Reader(CalibrationDataReader):
 
 
 def wall(cmd):
-    t0 = time.perf_counter()
+    """CPU time (user + sys) of a child process: the benchmark machine is shared, wall time is not its own."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return time.perf_counter() - t0, out
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
 
 
 def main():
@@ -92,28 +99,30 @@ def main():
         best[key] = max(best.get(key, 0.0), rate)
 
     for _ in range(a.rounds):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         sess.run(None, {in_name: x})
-        keep("ORT batch N, 1 thread", a.n / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
+        keep("ORT batch N, 1 thread", a.n / (time.process_time() - t0))
+        t0 = time.process_time()
         sess_qdq.run(None, {in_name: x})
-        keep("ORT batch N, 1 thread, QDQ format", a.n / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
+        keep("ORT batch N, 1 thread, QDQ format", a.n / (time.process_time() - t0))
+        t0 = time.process_time()
         for i in range(n1):
             sess.run(None, {in_name: x[i:i + 1]})
-        keep("ORT batch 1, 1 thread", n1 / (time.perf_counter() - t0))
+        keep("ORT batch 1, 1 thread", n1 / (time.process_time() - t0))
         if a.bench:
             _, out = wall([a.bench, a.mqm, str(a.n), "1"])
-            m = re.search(r"per-sample mq_model_run (\d+) samples/s, mq_model_run_batch (\d+) samples/s", out)
-            keep("kernel, per-sample mq_model_run", float(m.group(1)))
-            keep("kernel, batched mq_model_run_batch", float(m.group(2)))
+            m = re.search(r"per-sample mq_model_run (\d+) samples/s, mq_model_run_batch (\d+) samples/s.*"
+                          r"float in/out \(quantize \+ batch \+ dequantize\) (\d+) samples/s", out)
+            keep("C, codes in/out, per-sample mq_model_run", float(m.group(1)))
+            keep("C, codes in/out, mq_model_run_batch", float(m.group(2)))
+            keep("C, float in/out: quantize + mq_model_run_batch + dequantize", float(m.group(3)))
         if a.simulate:
             ypath = os.path.join(a.work, "bench_host_batch_y.npy")
             t_all, out = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath])
             t_one, _ = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath, "--limit", "1"])
-            keep("simulate e2e (wall N - wall 1)", (a.n - 1) / (t_all - t_one))
+            keep("simulate e2e (CPU N - CPU 1)", (a.n - 1) / (t_all - t_one))
             m = re.search(r"host: (\d+) sample\(s\) in ([0-9.]+) s", out)
-            keep("simulate run (codes, its host: line)", a.n / max(float(m.group(2)), 1e-6))
+            keep("simulate run (its host: line, wall)", a.n / max(float(m.group(2)), 1e-6))
     macs = None
     print("model %s (%s), %d samples, best of %d, onnxruntime %s" % (a.mqm, a.onnx, a.n, a.rounds, ort.__version__))
     print("| figure | samples/s | / ORT batch N |")

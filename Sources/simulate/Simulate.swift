@@ -265,7 +265,8 @@ struct Simulate: ParsableCommand {
             let per = arr.count / n
             switch arr.dtype {
             case .float32, .float64:
-                let values = Array(arr.floats().prefix(used * per))
+                let all = arr.floats()
+                let values = used == n ? all : Array(all.prefix(used * per))
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {
                     throw Failure(message: "\(path): value \(values[bad]) at flat index \(bad) (sample \(bad / t.elementCount)) is not finite", code: 1)
                 }
