@@ -1,10 +1,11 @@
 /*
  * mq_dw_s8_x86: depthwise convolution microkernel, x86-64 AVX2 (host simulator only; contract: mq_microkernels.h,
  * mq_dw_run, depth multiplier 1, all channels). Bit-identical to mq_dw_s8_c:
- *   - 8 channels at a time: each tap's 8 input codes widened to int32 (UINT8 zero-extended, INT8 sign-extended:
- *     the raw code values, as the portable kernel reads them), the 8 int16 weights of the tap sign-extended,
- *     VPMULLD (|code| <= 255, |w| <= 32767: the product is exact) and VPADDD from the folded bias: the same
- *     sums modulo 2^32;
+ *   - 8 channels at a time, taps two at a time: the 8 input codes of taps t and t + 1 widened to int16 (UINT8
+ *     zero-extended, INT8 sign-extended: the raw code values, as the portable kernel reads them) and interleaved
+ *     per channel, against the two taps' int16 weights interleaved the same way (once per channel group):
+ *     VPMADDWD gives x_t w_t + x_t+1 w_t+1 per channel exactly (|code| <= 255, |w| <= 32768: |sum| < 2^25; an
+ *     odd last tap pairs with zeros), VPADDD from the folded bias: the same sums modulo 2^32;
  *   - the output stage mq_output_stage on 8 lanes: exact mq_requantize (the derivation of
  *     mq_gemm_x86_internal.h: VPSLLVD, SRDHM as (a * b + 2^30) >> 31 from VPMULDQ on even and odd lanes,
  *     INT32_MIN saturation, RDBPOT with mask / threshold and VPSRAVD), then zero point + clamp as
@@ -68,16 +69,29 @@ MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
                                             : _mm256_set1_epi32(p->multiplier[0]);
         const __m256i shift = p->per_channel ? _mm256_loadu_si256((const __m256i *)(const void *)(p->shift + c0))
                                              : _mm256_set1_epi32(p->shift[0]);
+        /* the weights of taps 2j and 2j + 1 interleaved per channel (int16 pairs), for VPMADDWD */
+        __m256i wpair[(MQ_DW_MAX_TAPS + 1) / 2];
+        for (t = 0; t < ntaps; t += 2) {
+            const __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(w + 2u * ((size_t)t * (size_t)cn + (size_t)c0)));
+            const __m128i w1 = t + 1 < ntaps ? _mm_loadu_si128((const __m128i *)(const void *)(
+                                                   w + 2u * ((size_t)(t + 1) * (size_t)cn + (size_t)c0)))
+                                             : _mm_setzero_si128();
+            wpair[t / 2] = _mm256_set_m128i(_mm_unpackhi_epi16(w0, w1), _mm_unpacklo_epi16(w0, w1));
+        }
         for (i = 0; i < r->npix; ++i) {
             const uint8_t *const *tp = r->taps + (size_t)i * (size_t)ntaps;
             uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;
             __m256i acc = bias, v;
-            for (t = 0; t < ntaps; ++t) {
-                const __m128i xb = _mm_loadl_epi64((const __m128i *)(const void *)(tp[t] + c0));
-                const __m256i x = u8 ? _mm256_cvtepu8_epi32(xb) : _mm256_cvtepi8_epi32(xb);
-                const __m256i wv = _mm256_cvtepi16_epi32(
-                    _mm_loadu_si128((const __m128i *)(const void *)(w + 2u * ((size_t)t * (size_t)cn + (size_t)c0))));
-                acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x, wv));
+            for (t = 0; t < ntaps; t += 2) {
+                /* codes of taps t and t + 1 as int16 (|code| <= 255), interleaved like the weights: lane c of
+                 * VPMADDWD = x_t[c] w_t[c] + x_t+1[c] w_t+1[c], exact (|sum| < 2^25) */
+                const __m128i b0 = _mm_loadl_epi64((const __m128i *)(const void *)(tp[t] + c0));
+                const __m128i b1 = t + 1 < ntaps ? _mm_loadl_epi64((const __m128i *)(const void *)(tp[t + 1] + c0))
+                                                 : _mm_setzero_si128();
+                const __m128i x0 = u8 ? _mm_cvtepu8_epi16(b0) : _mm_cvtepi8_epi16(b0);
+                const __m128i x1 = u8 ? _mm_cvtepu8_epi16(b1) : _mm_cvtepi8_epi16(b1);
+                const __m256i xv = _mm256_set_m128i(_mm_unpackhi_epi16(x0, x1), _mm_unpacklo_epi16(x0, x1));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wpair[t / 2]));
             }
             v = mq_dw_avx2_requantize(acc, mult, shift);
             v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), vzp);
