@@ -288,8 +288,16 @@ static void test_quantize_dequantize(void **state)
         for (i = 0; i < 512; ++i) {
             const int kind = (int)ref_range(&r, 0, 5);
             if (kind == 0) {
-                /* exact ties: (k + 1/2) * scale */
+                /* exact ties: (k + 1/2) * scale, and the floats 1 or 2 ulps either side of them (the x86 path
+                 * multiplies by 1 / scale except near a half-integer) */
                 x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5) * (double)scale);
+                switch (ref_range(&r, 0, 4)) {
+                case 1: x[i] = nextafterf(x[i], INFINITY); break;
+                case 2: x[i] = nextafterf(nextafterf(x[i], INFINITY), INFINITY); break;
+                case 3: x[i] = nextafterf(x[i], -INFINITY); break;
+                case 4: x[i] = nextafterf(nextafterf(x[i], -INFINITY), -INFINITY); break;
+                default: break;
+                }
             } else if (kind == 1) {
                 x[i] = (float)((double)ref_range(&r, -300, 300) * (double)scale);
             } else if (kind == 2) {
