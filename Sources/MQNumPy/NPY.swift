@@ -128,10 +128,15 @@ public struct NPYArray: Sendable, Equatable {
 
     /// A float32 array with the given shape (C order).
     public init(float32 values: [Float], shape: [Int]) throws {
+        #if _endian(little)
+        // the in-memory floats already are the file's little-endian bytes: one copy
+        let b = values.withUnsafeBytes { [UInt8]($0) }
+        #else
         var b = [UInt8](repeating: 0, count: values.count * 4)
         b.withUnsafeMutableBytes { raw in
             for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
         }
+        #endif
         try self.init(dtype: .float32, shape: shape, bytes: b)
     }
 
@@ -161,7 +166,13 @@ public struct NPYArray: Sendable, Equatable {
         bytes.withUnsafeBytes { raw in
             switch dtype {
             case .float32:
+                #if _endian(little)
+                out.withUnsafeMutableBytes { dst in
+                    if n > 0, let d = dst.baseAddress, let src = raw.baseAddress { d.copyMemory(from: src, byteCount: n * 4) }
+                }
+                #else
                 for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+                #endif
             case .float64:
                 for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))) }
             case .int8:
@@ -324,6 +335,11 @@ public enum NumPy {
     /// Serializes an array as `.npy` (version 1.0 when the header fits 65535 bytes, else 2.0);
     /// the header is padded so the data starts at a multiple of 64 bytes, as numpy does.
     public static func encode(_ array: NPYArray) -> [UInt8] {
+        encodeHeader(array) + array.bytes
+    }
+
+    /// The magic, version and padded header of `encode` (everything before the element bytes).
+    static func encodeHeader(_ array: NPYArray) -> [UInt8] {
         let shapeStr: String
         switch array.shape.count {
         case 0: shapeStr = "()"
@@ -345,13 +361,21 @@ public enum NumPy {
             out += [UInt8(hl & 0xFF), UInt8((hl >> 8) & 0xFF), UInt8((hl >> 16) & 0xFF), UInt8(hl >> 24)]
         }
         out += Array(header.utf8)
-        out += array.bytes
         return out
+    }
+
+    /// `encode` as Data, the element bytes copied once (a large array is not copied twice).
+    static func encodeData(_ array: NPYArray) -> Data {
+        let head = encodeHeader(array)
+        var d = Data(capacity: head.count + array.bytes.count)
+        d.append(contentsOf: head)
+        d.append(contentsOf: array.bytes)
+        return d
     }
 
     /// Writes an array to a `.npy` file (replacing it).
     public static func write(_ array: NPYArray, to url: URL) throws {
-        do { try Data(encode(array)).write(to: url, options: .atomic) } catch {
+        do { try encodeData(array).write(to: url, options: .atomic) } catch {
             throw NPYError.io(file: url.path, reason: "cannot write: \(error.localizedDescription)")
         }
     }

@@ -50,6 +50,12 @@ public struct CostModel: Codable, Sendable {
         public let per_op: Double
         /// Coefficients of the convolutional op set (format 2). Optional: a core without a measured value
         /// uses the stated stand-in: depthwise the conv coefficients, pools, MEAN, MUL and REQUANTIZE add_per_element, PAD and CONCAT copy_per_byte.
+        /// Fixed instructions per FC / 1x1-conv kernel call (set-up); absent: 0.
+        public let fc_per_call: Double?
+        public let conv_per_call: Double?
+        /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
+        public let convk_per_mac: Double?
+        public let convk_per_output: Double?
         public let depthwise_per_mac: Double?
         public let depthwise_per_output: Double?
         /// Pools: per window tap of each output.
@@ -149,13 +155,14 @@ public struct FitReport: Sendable {
             let chunkedMACs = Double(l.outputElements * ((l.k + 15) / 16 * 16))
             switch l.kind {
             case .fullyConnected:
-                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output
+                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
-                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output + (c.conv_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv:
-                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                insns += chunkedMACs * (c.convk_per_mac ?? c.conv_per_mac)
+                    + Double(l.outputElements) * (c.convk_per_output ?? c.conv_per_output)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .depthwiseConv:
                 insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)

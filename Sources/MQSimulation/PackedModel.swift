@@ -292,6 +292,50 @@ public final class PackedModel: @unchecked Sendable {
         return results
     }
 
+    /// Runs `sampleCount` samples through the batched host path (mq_model_run_batch): the same kernels and
+    /// output stage as mq_model_run, with the samples folded into the kernels' rows / batch, in chunks of
+    /// `chunk` samples (0: automatic). Same layout and bit-identical results as `run(codes:sampleCount:)`.
+    public func runBatched(codes inputs: [[UInt8]], sampleCount: Int, chunk: Int = 0) throws -> [[UInt8]] {
+        guard inputs.count == self.inputs.count else {
+            throw SimulationError.inputCount(expected: self.inputs.count, got: inputs.count)
+        }
+        guard sampleCount >= 0, chunk >= 0 else {
+            throw SimulationError.inputMismatch(input: "0", reason: "negative sample count \(sampleCount) or chunk \(chunk)")
+        }
+        for (i, (given, want)) in zip(inputs, self.inputs).enumerated() where given.count != sampleCount * want.byteCount {
+            throw SimulationError.inputMismatch(input: want.name.isEmpty ? "\(i)" : want.name,
+                                                reason: "expected \(sampleCount) x \(want.byteCount) bytes of codes, got \(given.count)")
+        }
+        guard sampleCount > 0 else { return outputs.map { _ in [] } }
+        let outSizes = outputs.map { sampleCount * $0.byteCount }
+        let outBufs = outSizes.map { UnsafeMutableRawPointer.allocate(byteCount: max($0, 1), alignment: 16) }
+        let inPtrs = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: max(inputs.count, 1))
+        let outPtrs = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(outBufs.count, 1))
+        defer {
+            outBufs.forEach { $0.deallocate() }
+            inPtrs.deallocate()
+            outPtrs.deallocate()
+        }
+        for (o, b) in outBufs.enumerated() { outPtrs[o] = b }
+        // Every input array's bytes at once: nested withUnsafeBytes (reads of a `let`, no exclusivity conflict);
+        // a zero-byte input gets a valid dummy pointer (nothing is read).
+        let dummy = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+        defer { dummy.deallocate() }
+        func bind(_ i: Int) -> mq_status {
+            if i == inputs.count { return mq_model_run_batch(&model, sampleCount, inPtrs, outPtrs, chunk) }
+            return inputs[i].withUnsafeBytes { b in
+                inPtrs[i] = b.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(dummy)
+                return bind(i + 1)
+            }
+        }
+        let st = bind(0)
+        guard st == MQ_OK else {
+            throw SimulationError.runFailed(sample: 0, status: Int(st.rawValue),
+                                            reason: "batched run: " + statusText(Int(st.rawValue)))
+        }
+        return zip(outBufs, outSizes).map { [UInt8](UnsafeRawBufferPointer(start: $0, count: $1)) }
+    }
+
     /// Metadata string of the packed model (producer, source name, calibration method ...).
     public func metadata(_ field: mq_meta_field) -> String {
         var len: UInt32 = 0

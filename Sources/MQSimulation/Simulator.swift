@@ -1,5 +1,6 @@
 // MQSimulation: the host simulator API. Float samples in, quantized with each model input's qparams
-// (mq_quantize_f32: round half to even, saturate), run through mq_model_run (the device's code),
+// (mq_quantize_f32: round half to even, saturate), run through the device's kernels (mq_model_run_batch:
+// the samples folded into the kernels' rows, bit-identical to mq_model_run per sample),
 // outputs as codes and dequantized floats (mq_dequantize_f32).
 //
 //   let sim = try Simulator(contentsOf: URL(fileURLWithPath: "out/example.mqm"))
@@ -71,7 +72,19 @@ public func quantize(_ values: [Float], as t: TensorDescription, what: String) t
 
 /// Host simulator of a packed model.
 public struct Simulator: Sendable {
+    /// How `run` drives the C runtime: both give the same bytes (csrc/tests/test_model_batch.c).
+    public enum HostPath: String, Sendable {
+        /// mq_model_run_batch: the samples folded into the kernels' rows / batch, in chunks (the default).
+        case batched
+        /// mq_model_run once per sample, exactly the firmware's call.
+        case perSample = "per-sample"
+    }
+
     public let model: PackedModel
+    /// The host path `run` uses (default: batched).
+    public var hostPath: HostPath = .batched
+    /// Samples per batched pass (0: automatic, about 1 MiB of intermediate tensors).
+    public var chunk: Int = 0
 
     public init(model: PackedModel) { self.model = model }
     public init(contentsOf url: URL) throws { model = try PackedModel(contentsOf: url) }
@@ -105,8 +118,14 @@ public struct Simulator: Sendable {
             throw SimulationError.inputMismatch(input: t.name.isEmpty ? "\(i)" : t.name,
                                                 reason: "expected \(sampleCount) x \(t.byteCount) bytes of codes, got \(c.count)")
         }
-        // One tight loop over the samples (arena and buffers allocated once, no per-sample arrays).
-        let outs = try model.run(codes: codes, sampleCount: sampleCount)
+        let outs: [[UInt8]]
+        switch hostPath {
+        case .batched:
+            outs = try model.runBatched(codes: codes, sampleCount: sampleCount, chunk: chunk)
+        case .perSample:
+            // One tight loop over the samples (arena and buffers allocated once, no per-sample arrays).
+            outs = try model.run(codes: codes, sampleCount: sampleCount)
+        }
         return SimulationResult(sampleCount: sampleCount, outputs: model.outputs, codes: outs)
     }
 

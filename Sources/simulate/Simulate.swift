@@ -69,6 +69,12 @@ struct Simulate: ParsableCommand {
     @Flag(name: .long, help: "With --qemu: build the firmware with every op instead of only the model's (the default build list).")
     var allOps = false
 
+    @Flag(name: .long, help: "Run the host simulation sample by sample through mq_model_run (the firmware's call) instead of the batched host path (mq_model_run_batch, the default; same output bytes).")
+    var perSample = false
+
+    @Option(name: .long, help: "Samples per batched host pass (default: automatic, about 1 MiB of intermediate tensors).")
+    var chunk: Int?
+
     @Option(name: .long, help: "Use only the first N samples of the inputs.")
     var limit: Int?
 
@@ -86,6 +92,8 @@ struct Simulate: ParsableCommand {
         if QEMURunner.Embedding(rawValue: embed) == nil { throw ValidationError("--embed must be incbin or carray, not '\(embed)'") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be an integer >= 1, not \(l)") }
+        if let c = chunk, c < 1 { throw ValidationError("--chunk must be an integer >= 1, not \(c)") }
+        if chunk != nil && perSample { throw ValidationError("--chunk applies to the batched host path, not --per-sample") }
         if symbol.isEmpty || !symbol.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) || symbol.first!.isNumber {
             throw ValidationError("--symbol must be a C identifier (letters, digits, _; not starting with a digit), not '\(symbol)'")
         }
@@ -117,7 +125,9 @@ struct Simulate: ParsableCommand {
             throw Failure(message: "--work-dir '\(w)': is a file, expected a directory (the firmware is built inside it)", code: 1)
         }
         if let w = workDir { try FileAccess.checkOutput("\(w)/x", what: "--work-dir") }
-        let sim = try Simulator(contentsOf: URL(fileURLWithPath: model))
+        var sim = try Simulator(contentsOf: URL(fileURLWithPath: model))
+        sim.hostPath = perSample ? .perSample : .batched
+        sim.chunk = chunk ?? 0
         let m = sim.model
         if printOps {
             // One line, ';'-separated, as boards/CMakeLists.txt takes it: -DMQ_OPS="$(simulate M --print-ops)"
@@ -158,7 +168,7 @@ struct Simulate: ParsableCommand {
         let hostStart = Date()
         let host = try sim.run(codes: codes, sampleCount: count)
         let hostSeconds = Date().timeIntervalSince(hostStart)
-        print(String(format: "host: %d sample(s) in %.3f s", count, hostSeconds))
+        print(String(format: "host: %d sample(s) in %.3f s", count, hostSeconds) + " (\(sim.hostPath.rawValue))")
         var written = host.codes
 
         if qemu, let cat = catalog, let cfg = boardConfig {
@@ -255,7 +265,8 @@ struct Simulate: ParsableCommand {
             let per = arr.count / n
             switch arr.dtype {
             case .float32, .float64:
-                let values = Array(arr.floats().prefix(used * per))
+                let all = arr.floats()
+                let values = used == n ? all : Array(all.prefix(used * per))
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {
                     throw Failure(message: "\(path): value \(values[bad]) at flat index \(bad) (sample \(bad / t.elementCount)) is not finite", code: 1)
                 }

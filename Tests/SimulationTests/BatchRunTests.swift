@@ -32,6 +32,30 @@ final class BatchRunTests: XCTestCase {
         XCTAssertEqual(try sim.run(codes: codes, sampleCount: samples).codes, batch)
     }
 
+    /// The batched host path (mq_model_run_batch, Simulator's default) gives the per-sample loop's bytes, for
+    /// several chunk sizes (chunk boundaries inside the set), on the demo model (every op of the first format)
+    /// and the convolutional fixture; the per-sample path stays selectable.
+    func testBatchedPathEqualsPerSampleLoop() throws {
+        var r = XorShift(state: 0xBA7C4ED0BA7C4ED0)
+        for path in ["boards/common/demo.mqm", "csrc/tests/fixtures/convnet.mqm"] {
+            let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent(path))
+            let samples = 23
+            let codes = model.inputs.map { t in (0..<(samples * t.byteCount)).map { _ in UInt8(r.int(0...255)) } }
+            let loop = try model.run(codes: codes, sampleCount: samples)
+            for chunk in [0, 1, 4, 16, 64] {
+                XCTAssertEqual(try model.runBatched(codes: codes, sampleCount: samples, chunk: chunk), loop, "\(path) chunk \(chunk)")
+            }
+            var sim = Simulator(model: model)
+            XCTAssertEqual(sim.hostPath, .batched)
+            XCTAssertEqual(try sim.run(codes: codes, sampleCount: samples).codes, loop)
+            sim.hostPath = .perSample
+            XCTAssertEqual(try sim.run(codes: codes, sampleCount: samples).codes, loop)
+            XCTAssertEqual(try model.runBatched(codes: model.inputs.map { _ in [] }, sampleCount: 0).map(\.count),
+                           model.outputs.map { _ in 0 })
+            XCTAssertThrowsError(try model.runBatched(codes: codes, sampleCount: samples + 1))
+        }
+    }
+
     func testBatchRejectsWrongSizes() throws {
         let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("boards/common/demo.mqm"))
         let ok = model.inputs.map { [UInt8](repeating: 0, count: 2 * $0.byteCount) }

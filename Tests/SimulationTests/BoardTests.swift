@@ -68,9 +68,11 @@ final class BoardTests: XCTestCase {
         // latency: FC 32->24 = 768 MACs, 24 outputs with a fused LUT, at the M4's coefficients, plus the per-op cost
         let c = costs.cores["cortex-m4"]!
         XCTAssertEqual(r.layers[0].instructions,
-                       768 * c.fc_per_mac + 24 * (c.fc_per_output + c.lut_epilogue_per_output) + c.per_op, accuracy: 1e-9)
+                       768 * c.fc_per_mac + 24 * (c.fc_per_output + c.lut_epilogue_per_output) + (c.fc_per_call ?? 0) + c.per_op,
+                       accuracy: 1e-9)
         // FC 24->24: k = 24 is counted as two 16-wide chunks (32) per output
-        XCTAssertEqual(r.layers[1].instructions, 24 * 32 * c.fc_per_mac + 24 * c.fc_per_output + c.per_op, accuracy: 1e-9)
+        XCTAssertEqual(r.layers[1].instructions, 24 * 32 * c.fc_per_mac + 24 * c.fc_per_output + (c.fc_per_call ?? 0) + c.per_op,
+                       accuracy: 1e-9)
         XCTAssertEqual(r.layers[6].instructions, 24 * c.lut_per_element + c.per_op, accuracy: 1e-9)
         XCTAssertEqual(r.layers[0].microseconds, r.layers[0].instructions * c.cycles_per_instruction / 120, accuracy: 1e-9)
         XCTAssertEqual(r.totalMicroseconds, r.layers.reduce(0) { $0 + $1.microseconds }, accuracy: 1e-9)

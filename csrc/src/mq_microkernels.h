@@ -87,6 +87,8 @@ void mq_gemm_s8_n4k16_x86(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                           uint8_t *out, int32_t out_stride);
 /* 1 if this CPU (and OS) can run variant name ("sse2", "avx2", "avx512vnni"), else 0. */
 int mq_gemm_s8_n4k16_x86_supported(const char *name);
+/* Depthwise (depth multiplier 1) on x86-64: AVX2 when the CPU has it (checked once), else mq_dw_s8_c. */
+void mq_dw_s8_x86(const mq_dw_run *r);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);
@@ -127,6 +129,8 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #define MQ_DW_S8(run) mq_dw_s8_dsp(run)
 #elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_S8(run) mq_dw_s8_v7m(run)
+#elif defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
+#define MQ_DW_S8(run) mq_dw_s8_x86(run)
 #else
 #define MQ_DW_S8(run) mq_dw_s8_c((run), 0, (run)->p->in_c)
 #endif

@@ -284,12 +284,20 @@ static void test_quantize_dequantize(void **state)
         const int32_t zp = t % 7 == 0 ? lo : (t % 7 == 1 ? hi : (int32_t)ref_range(&r, lo, hi));
         const float scale = t % 5 == 0 ? ldexpf(1.0f, (int)ref_range(&r, -12, 2))
                                        : (float)ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -20, 3));
-        int i;
+        int i, nq;
         for (i = 0; i < 512; ++i) {
             const int kind = (int)ref_range(&r, 0, 5);
             if (kind == 0) {
-                /* exact ties: (k + 1/2) * scale */
+                /* exact ties: (k + 1/2) * scale, and the floats 1 or 2 ulps either side of them (the x86 path
+                 * multiplies by 1 / scale except near a half-integer) */
                 x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5) * (double)scale);
+                switch (ref_range(&r, 0, 4)) {
+                case 1: x[i] = nextafterf(x[i], INFINITY); break;
+                case 2: x[i] = nextafterf(nextafterf(x[i], INFINITY), INFINITY); break;
+                case 3: x[i] = nextafterf(x[i], -INFINITY); break;
+                case 4: x[i] = nextafterf(nextafterf(x[i], -INFINITY), -INFINITY); break;
+                default: break;
+                }
             } else if (kind == 1) {
                 x[i] = (float)((double)ref_range(&r, -300, 300) * (double)scale);
             } else if (kind == 2) {
@@ -300,16 +308,18 @@ static void test_quantize_dequantize(void **state)
                 x[i] = (float)((ref_unit(&r) * 2.0 - 1.0) * 300.0 * (double)scale);
             }
         }
-        assert_int_equal(mq_quantize_f32(x, 512, scale, zp, dt, q), MQ_OK);
-        for (i = 0; i < 512; ++i) {
+        /* 512, 511, 510 values: the x86 AVX2 path (4 at a time) and its scalar tail; the dequantize table path */
+        nq = 512 - t % 3;
+        assert_int_equal(mq_quantize_f32(x, (size_t)nq, scale, zp, dt, q), MQ_OK);
+        for (i = 0; i < nq; ++i) {
             const int32_t expect = ref_quantize(x[i], scale, zp, lo, hi);
             if (ref_code(q[i], is_u8) != expect) {
                 fail_msg("quantize x=%.9g scale=%.9g zp=%d: got %d expected %d", (double)x[i], (double)scale, zp,
                          ref_code(q[i], is_u8), expect);
             }
         }
-        assert_int_equal(mq_dequantize_f32(q, 512, scale, zp, dt, back), MQ_OK);
-        for (i = 0; i < 512; ++i) {
+        assert_int_equal(mq_dequantize_f32(q, (size_t)nq, scale, zp, dt, back), MQ_OK);
+        for (i = 0; i < nq; ++i) {
             const long double exact = (long double)(ref_code(q[i], is_u8) - zp) * (long double)scale;
             assert_true(back[i] == (float)exact);
         }
@@ -318,7 +328,18 @@ static void test_quantize_dequantize(void **state)
         const float nanv[2] = {1.0f, NAN};
         uint8_t o[2];
         float f[2];
+        float many[64];
+        uint8_t mo[64];
+        int j;
         assert_int_equal(mq_quantize_f32(nanv, 2, 1.0f, 0, MQ_DTYPE_INT8, o), MQ_ERR_QPARAMS);
+        for (j = 0; j < 64; ++j) { /* a NaN anywhere in a long array (vector NaN check and its tail) */
+            int e;
+            for (e = 0; e < 64; ++e) {
+                many[e] = (float)e;
+            }
+            many[j] = NAN;
+            assert_int_equal(mq_quantize_f32(many, 61, 1.0f, 0, MQ_DTYPE_INT8, mo), j < 61 ? MQ_ERR_QPARAMS : MQ_OK);
+        }
         assert_int_equal(mq_quantize_f32(nanv, 1, 0.0f, 0, MQ_DTYPE_INT8, o), MQ_ERR_QPARAMS);
         assert_int_equal(mq_quantize_f32(nanv, 1, -1.0f, 0, MQ_DTYPE_INT8, o), MQ_ERR_QPARAMS);
         assert_int_equal(mq_quantize_f32(nanv, 1, INFINITY, 0, MQ_DTYPE_INT8, o), MQ_ERR_QPARAMS);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "mq_kernels.h"
+#include "mq_model.h"
 #include "mq_quant.h"
 #include "mq_status.h"
 
@@ -213,6 +214,17 @@ mq_status mq_mul_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_
 mq_status mq_requantize_prepare(double in_scale, int32_t in_zero_point, mq_dtype in_dtype,
                                 double out_scale, int32_t out_zero_point, mq_dtype out_dtype,
                                 mq_requantize_params *p);
+
+/*
+ * Batched host run of a loaded model (the simulator's fast path; host only, allocates): count samples,
+ * inputs[i] = count x input i's size_bytes (sample after sample), outputs[o] likewise. Bit-identical to
+ * mq_model_run called once per sample: the batch is folded into the kernels' rows / batch (FC: rows x count,
+ * convolutions, pools, mean: batch x count, elementwise ops: elements x count; transpose, pad, concat run
+ * sample by sample). chunk: samples per pass (0: automatic, ~1 MiB of intermediate tensors). Needs no arena.
+ * Returns MQ_OK, MQ_ERR_NULL, MQ_ERR_BUFFER (an allocation failed) or a kernel's status.
+ */
+mq_status mq_model_run_batch(const mq_model *model, size_t count, const void *const *inputs, void *const *outputs,
+                             size_t chunk);
 
 #ifdef __cplusplus
 }

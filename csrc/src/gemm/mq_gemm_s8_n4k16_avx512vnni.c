@@ -76,8 +76,8 @@ MQ_VNNI_TARGET static inline __m512i mq_vnni_requantize(__m512i a, __m512i b, __
 }
 
 MQ_VNNI_TARGET
-void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                                 uint8_t *out, int32_t out_stride)
+static void mq_vnni_rows1(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
+                          int32_t out_stride)
 {
     /* a local copy: the byte stores below may alias *p, a local cannot be aliased by them */
     const mq_fc_params q = *p;
@@ -199,6 +199,243 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
                 }
             }
         }
+    }
+}
+
+/*
+ * Several rows at once (m >= 4: the simulator's batched path). Same products, other bookkeeping: the UNSIGNED
+ * operand of VPDPBUSD is the input, u = x' + 128 = code ^ flip ^ 0x80 (the raw code for UINT8 input: no XOR in
+ * the loop), the signed one the weights as stored, so sum u * w = sum x' * w + 128 * sum w and the dot product
+ * is sum u * w - 128 * colsum (modulo 2^32, like the portable kernel's int32 sum); colsum of each channel is one
+ * more VPDPBUSD pass with u = 1. Blocking: tiles of MQ_VNNI_TILE rows; in a tile, for each pass of 16 channels
+ * (4 groups, <= 16 * round_up(k, 16) weight bytes, kept in L1), blocks of 4 rows share every weight load: 16
+ * accumulators, 4 weight registers, one input broadcast. A block with fewer than 4 rows repeats its first row
+ * and stores only the valid ones. The output stage is the 1-row path's (same vector code, same order).
+ */
+#define MQ_VNNI_TILE 32
+
+/* The 16 channel sums of a 4-group pass (a0..a3: group g .. g+3 accumulators), in s-lane order (lane 4 r + j =
+ * channel 4 (g + j) + r), as in mq_vnni_rows1. */
+MQ_VNNI_TARGET static inline __m512i mq_vnni_reduce(__m512i a0, __m512i a1, __m512i a2, __m512i a3)
+{
+    const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+    const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
+}
+
+/* The 4-row x 16-channel block: sr[r] = the 16 sums u . w of row r (s-lane order), over `chunks` 16-code
+ * chunks and, when tails != NULL, one more block of the 4 rows' u codes at tails + 16 r. A function of its own
+ * (not inlined) so its 16 accumulators, 4 weight registers and the input broadcast own the register file. */
+#define MQ_VNNI_ACC4(NAME, XOR)                                                                                     \
+    MQ_VNNI_TARGET __attribute__((noinline)) static void NAME(                                                      \
+        const int8_t *w0, const int8_t *w1, const int8_t *w2, const int8_t *w3, const uint8_t *x0,                  \
+        const uint8_t *x1, const uint8_t *x2, const uint8_t *x3, int32_t chunks, const uint8_t *tails, __m512i *sr) \
+    {                                                                                                               \
+        const __m128i f = _mm_set1_epi8((char)0x80);                                                                \
+        __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00;                                      \
+        __m512i a10 = a00, a11 = a00, a12 = a00, a13 = a00;                                                         \
+        __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;                                                         \
+        __m512i a30 = a00, a31 = a00, a32 = a00, a33 = a00;                                                         \
+        int32_t c;                                                                                                  \
+        for (c = 0; c <= chunks; c++) {                                                                             \
+            const size_t o = (size_t)c * 64u;                                                                       \
+            __m512i v0, v1, v2, v3, xb;                                                                             \
+            const uint8_t *p0, *p1, *p2, *p3;                                                                       \
+            int xr = XOR;                                                                                           \
+            if (c < chunks) {                                                                                       \
+                p0 = x0 + 16 * c; p1 = x1 + 16 * c; p2 = x2 + 16 * c; p3 = x3 + 16 * c;                             \
+            } else if (tails != NULL) {                                                                             \
+                p0 = tails; p1 = tails + 16; p2 = tails + 32; p3 = tails + 48;                                      \
+                xr = 0; /* already u codes */                                                                       \
+            } else {                                                                                                \
+                break;                                                                                              \
+            }                                                                                                       \
+            v0 = _mm512_loadu_si512((const void *)(w0 + o));                                                        \
+            v1 = _mm512_loadu_si512((const void *)(w1 + o));                                                        \
+            v2 = _mm512_loadu_si512((const void *)(w2 + o));                                                        \
+            v3 = _mm512_loadu_si512((const void *)(w3 + o));                                                        \
+            xb = xr ? _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p0), f))  \
+                    : _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)p0));                   \
+            a00 = _mm512_dpbusd_epi32(a00, xb, v0); a01 = _mm512_dpbusd_epi32(a01, xb, v1);                         \
+            a02 = _mm512_dpbusd_epi32(a02, xb, v2); a03 = _mm512_dpbusd_epi32(a03, xb, v3);                         \
+            xb = xr ? _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p1), f))  \
+                    : _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)p1));                   \
+            a10 = _mm512_dpbusd_epi32(a10, xb, v0); a11 = _mm512_dpbusd_epi32(a11, xb, v1);                         \
+            a12 = _mm512_dpbusd_epi32(a12, xb, v2); a13 = _mm512_dpbusd_epi32(a13, xb, v3);                         \
+            xb = xr ? _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p2), f))  \
+                    : _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)p2));                   \
+            a20 = _mm512_dpbusd_epi32(a20, xb, v0); a21 = _mm512_dpbusd_epi32(a21, xb, v1);                         \
+            a22 = _mm512_dpbusd_epi32(a22, xb, v2); a23 = _mm512_dpbusd_epi32(a23, xb, v3);                         \
+            xb = xr ? _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p3), f))  \
+                    : _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)p3));                   \
+            a30 = _mm512_dpbusd_epi32(a30, xb, v0); a31 = _mm512_dpbusd_epi32(a31, xb, v1);                         \
+            a32 = _mm512_dpbusd_epi32(a32, xb, v2); a33 = _mm512_dpbusd_epi32(a33, xb, v3);                         \
+        }                                                                                                           \
+        sr[0] = mq_vnni_reduce(a00, a01, a02, a03);                                                                 \
+        sr[1] = mq_vnni_reduce(a10, a11, a12, a13);                                                                 \
+        sr[2] = mq_vnni_reduce(a20, a21, a22, a23);                                                                 \
+        sr[3] = mq_vnni_reduce(a30, a31, a32, a33);                                                                 \
+    }
+MQ_VNNI_ACC4(mq_vnni_acc4_u8, 0)
+MQ_VNNI_ACC4(mq_vnni_acc4_s8, 1)
+#undef MQ_VNNI_ACC4
+
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
+mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
+                   int32_t out_stride, const int xor_input)
+{
+    const mq_fc_params q = *p;
+    const int32_t n = p->n;
+    const int32_t k = p->k;
+    const int32_t chunks = k >> 4;
+    const int32_t tail = k & 15;
+    const int32_t blocks = chunks + (tail != 0 ? 1 : 0);
+    const int32_t groups = (n + 3) >> 2;
+    const size_t group_bytes = (size_t)((k + 15) >> 4) * 64u;
+    const uint8_t uflip = (uint8_t)((p->in_dtype == MQ_DTYPE_UINT8 ? 0x80u : 0u) ^ 0x80u);
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    mq_gemm_x86_clamp cl;
+    const int vec_out = mq_gemm_x86_clamp_init(p, &cl);
+    const __m512i vlo = _mm512_set1_epi32(vec_out ? cl.lo : 0);
+    const __m512i vhi = _mm512_set1_epi32(vec_out ? cl.hi : 0);
+    const __m512i vzp = _mm512_set1_epi32(vec_out ? cl.zp : 0);
+    const __m512i mult1 = _mm512_set1_epi32(p->multiplier[0]);
+    const __m512i shift1 = _mm512_set1_epi32(p->shift[0]);
+    int32_t t0;
+
+    for (t0 = 0; t0 < m; t0 += MQ_VNNI_TILE) {
+        const int32_t t1 = m - t0 < MQ_VNNI_TILE ? m : t0 + MQ_VNNI_TILE;
+        int32_t g;
+        for (g = 0; g < groups; g += 4) {
+            /* groups past the end re-read group g (valid memory); their results are not stored */
+            const int8_t *w0 = p->weights.packed + (size_t)g * group_bytes;
+            const int8_t *w1 = g + 1 < groups ? w0 + group_bytes : w0;
+            const int8_t *w2 = g + 2 < groups ? w0 + 2u * group_bytes : w0;
+            const int8_t *w3 = g + 3 < groups ? w0 + 3u * group_bytes : w0;
+            const int32_t c0 = 4 * g;
+            const int32_t left = n - c0 < 16 ? n - c0 : 16;
+            __m512i bias, mult = mult1, shift = shift1, corr;
+            int32_t i0, c;
+            {
+                /* 128 * colsum in channel order */
+                __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+                for (c = 0; c < blocks; c++) {
+                    const size_t o = (size_t)c * 64u;
+                    s0 = _mm512_dpbusd_epi32(s0, ones, _mm512_loadu_si512((const void *)(w0 + o)));
+                    s1 = _mm512_dpbusd_epi32(s1, ones, _mm512_loadu_si512((const void *)(w1 + o)));
+                    s2 = _mm512_dpbusd_epi32(s2, ones, _mm512_loadu_si512((const void *)(w2 + o)));
+                    s3 = _mm512_dpbusd_epi32(s3, ones, _mm512_loadu_si512((const void *)(w3 + o)));
+                }
+                corr = _mm512_slli_epi32(_mm512_permutexvar_epi32(order, mq_vnni_reduce(s0, s1, s2, s3)), 7);
+            }
+            if (left == 16) {
+                bias = _mm512_loadu_si512((const void *)(q.bias.folded + c0));
+                if (q.per_channel) {
+                    mult = _mm512_loadu_si512((const void *)(q.multiplier + c0));
+                    shift = _mm512_loadu_si512((const void *)(q.shift + c0));
+                }
+            } else {
+                int32_t pb[16], pm[16], ps[16];
+                memset(pb, 0, sizeof(pb));
+                memset(pm, 0, sizeof(pm));
+                memset(ps, 0, sizeof(ps));
+                memcpy(pb, q.bias.folded + c0, (size_t)left * sizeof(int32_t));
+                bias = _mm512_loadu_si512((const void *)pb);
+                if (q.per_channel) {
+                    memcpy(pm, q.multiplier + c0, (size_t)left * sizeof(int32_t));
+                    memcpy(ps, q.shift + c0, (size_t)left * sizeof(int32_t));
+                    mult = _mm512_loadu_si512((const void *)pm);
+                    shift = _mm512_loadu_si512((const void *)ps);
+                }
+            }
+            for (i0 = t0; i0 < t1; i0 += 4) {
+                const int32_t rows = t1 - i0 < 4 ? t1 - i0 : 4;
+                const uint8_t *x0 = x + (ptrdiff_t)i0 * x_stride;
+                const uint8_t *x1 = rows > 1 ? x0 + x_stride : x0;
+                const uint8_t *x2 = rows > 2 ? x0 + 2 * (ptrdiff_t)x_stride : x0;
+                const uint8_t *x3 = rows > 3 ? x0 + 3 * (ptrdiff_t)x_stride : x0;
+                const uint8_t *xs[4];
+                __m512i sr[4];
+                int32_t r, j;
+                xs[0] = x0;
+                xs[1] = x1;
+                xs[2] = x2;
+                xs[3] = x3;
+                if (tail != 0) {
+                    /* u codes of the last k % 16 inputs, zero past k (zero weights there) */
+                    uint8_t buf[4][16];
+                    memset(buf, 0, sizeof(buf));
+                    for (r = 0; r < 4; r++) {
+                        for (j = 0; j < tail; j++) {
+                            buf[r][j] = (uint8_t)(xs[r][16 * chunks + j] ^ uflip);
+                        }
+                    }
+                    if (xor_input) {
+                        mq_vnni_acc4_s8(w0, w1, w2, w3, x0, x1, x2, x3, chunks, &buf[0][0], sr);
+                    } else {
+                        mq_vnni_acc4_u8(w0, w1, w2, w3, x0, x1, x2, x3, chunks, &buf[0][0], sr);
+                    }
+                } else if (xor_input) {
+                    mq_vnni_acc4_s8(w0, w1, w2, w3, x0, x1, x2, x3, chunks, NULL, sr);
+                } else {
+                    mq_vnni_acc4_u8(w0, w1, w2, w3, x0, x1, x2, x3, chunks, NULL, sr);
+                }
+                for (r = 0; r < rows; r++) {
+                    uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride;
+                    /* channel order, minus 128 * colsum: the dot products of x' */
+                    const __m512i dot = _mm512_sub_epi32(_mm512_permutexvar_epi32(order, sr[r]), corr);
+                    if (vec_out) {
+                        __m512i v = mq_vnni_requantize(_mm512_add_epi32(dot, bias), mult, shift);
+                        v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
+                        if (left == 16 && q.lut == NULL) {
+                            _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
+                        } else {
+                            uint8_t bytes[16];
+                            _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
+                            if (q.lut != NULL) {
+                                for (j = 0; j < left; j++) {
+                                    orow[c0 + j] = q.lut[bytes[j]];
+                                }
+                            } else {
+                                memcpy(orow + c0, bytes, (size_t)left);
+                            }
+                        }
+                    } else {
+                        int32_t acc[16];
+                        _mm512_storeu_si512((void *)acc, dot);
+                        for (j = 0; j < left; j++) {
+                            orow[c0 + j] = mq_gemm_x86_out1(&q, c0 + j, (uint32_t)acc[j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+MQ_VNNI_TARGET static void mq_vnni_rows4_u8(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                            uint8_t *out, int32_t out_stride)
+{
+    mq_vnni_rows4_impl(p, m, x, x_stride, out, out_stride, 0);
+}
+
+MQ_VNNI_TARGET static void mq_vnni_rows4_s8(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                            uint8_t *out, int32_t out_stride)
+{
+    mq_vnni_rows4_impl(p, m, x, x_stride, out, out_stride, 1);
+}
+
+MQ_VNNI_TARGET
+void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                 uint8_t *out, int32_t out_stride)
+{
+    if (m < 4) {
+        mq_vnni_rows1(p, m, x, x_stride, out, out_stride);
+    } else if (p->in_dtype == MQ_DTYPE_UINT8) {
+        mq_vnni_rows4_u8(p, m, x, x_stride, out, out_stride);
+    } else {
+        mq_vnni_rows4_s8(p, m, x, x_stride, out, out_stride);
     }
 }
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Host throughput over a whole test set (issue 11): `simulate` (batched host path) vs ONNX Runtime running the
+same model, quantized by its own quantize_static, on the whole set in ONE call (batch N, one thread).
+Dev-time comparison only (the product needs no Python).
+
+  scripts/bench-host-batch.py --mqm M.mqm --onnx M.onnx --calib CALIB.npy [--n 20000] [--rounds 3]
+                              [--bench build/bhb/host_batch_bench] [--simulate .build/release/simulate]
+
+Figures, samples/s of CPU time (process_time / getrusage: the machine is shared by other jobs, wall time is
+not ours), best of ROUNDS, rounds alternating ours / ORT so both see the same machine load:
+  ORT batch N        onnxruntime quantize_static (QOperator, QUInt8 activations, QInt8 weights, MinMax on 256
+                     calibration samples), intra_op_num_threads = 1, inter_op = 1, sequential; one sess.run on
+                     all N float samples (float in, float out: its QuantizeLinear / DequantizeLinear included)
+  ORT ... QDQ        the same quantization in QDQ format (ORT fuses it into its own quantized kernels)
+  ORT batch 1        the QOperator session, one sample per call, over min(N, 2000) samples
+  C, codes, batched  host_batch_bench: codes in, codes out, mq_model_run_batch over N samples (C, in-process)
+  C, codes, per-sample  host_batch_bench: mq_model_run once per sample (the firmware's call)
+  C, float in/out    host_batch_bench: mq_quantize_f32 + mq_model_run_batch + mq_dequantize_f32 over the N samples,
+                     what Simulator.run(floats:) + SimulationResult.floats do, without Swift arrays and files
+  simulate e2e       `simulate M --input X.npy --output Y.npy` CPU time for N samples minus the same command with
+                     --limit 1 (process start, model load): .npy read, quantize, run, dequantize, .npy write
+  simulate run       the "host: N sample(s) in T s" line simulate prints (codes in, codes out, through Swift;
+                     WALL time: only meaningful on an idle machine)
+The data: the calibration set tiled to N samples (+ small noise so no two samples are equal).
+"""
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+
+class Reader(CalibrationDataReader):
+    def __init__(self, name, data):
+        self.name, self.data, self.i = name, data, 0
+
+    def get_next(self):
+        if self.i >= len(self.data):
+            return None
+        self.i += 1
+        return {self.name: self.data[self.i - 1:self.i]}
+
+
+def wall(cmd):
+    """CPU time (user + sys) of a child process: the benchmark machine is shared, wall time is not its own."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mqm", required=True)
+    ap.add_argument("--onnx", required=True)
+    ap.add_argument("--calib", required=True)
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--bench")
+    ap.add_argument("--simulate")
+    ap.add_argument("--work", default=tempfile.gettempdir())
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    calib = np.load(a.calib).astype(np.float32)
+    reps = (a.n + len(calib) - 1) // len(calib)
+    rng = np.random.default_rng(7)
+    x = np.concatenate([calib] * reps)[:a.n]
+    x = (x + rng.normal(0, 0.01 * (float(np.std(calib)) or 1.0), x.shape)).astype(np.float32)
+    xpath = os.path.join(a.work, "bench_host_batch_x.npy")
+    np.save(xpath, x)
+    base = ort.InferenceSession(a.onnx, providers=["CPUExecutionProvider"])
+    in_name = base.get_inputs()[0].name
+    qpath = os.path.join(a.work, os.path.basename(a.onnx).replace(".onnx", ".ort-qop.onnx"))
+    quantize_static(a.onnx, qpath, Reader(in_name, calib[:256]), quant_format=QuantFormat.QOperator,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    qdqpath = os.path.join(a.work, os.path.basename(a.onnx).replace(".onnx", ".ort-qdq.onnx"))
+    quantize_static(a.onnx, qdqpath, Reader(in_name, calib[:256]), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(qpath, so, providers=["CPUExecutionProvider"])
+    sess_qdq = ort.InferenceSession(qdqpath, so, providers=["CPUExecutionProvider"])
+    sess.run(None, {in_name: x[:16]})  # warm-up
+    sess_qdq.run(None, {in_name: x[:16]})
+    n1 = min(a.n, 2000)
+    best = {}
+
+    def keep(key, rate):
+        best[key] = max(best.get(key, 0.0), rate)
+
+    for _ in range(a.rounds):
+        t0 = time.process_time()
+        sess.run(None, {in_name: x})
+        keep("ORT batch N, 1 thread", a.n / (time.process_time() - t0))
+        t0 = time.process_time()
+        sess_qdq.run(None, {in_name: x})
+        keep("ORT batch N, 1 thread, QDQ format", a.n / (time.process_time() - t0))
+        t0 = time.process_time()
+        for i in range(n1):
+            sess.run(None, {in_name: x[i:i + 1]})
+        keep("ORT batch 1, 1 thread", n1 / (time.process_time() - t0))
+        if a.bench:
+            _, out = wall([a.bench, a.mqm, str(a.n), "1"])
+            m = re.search(r"per-sample mq_model_run (\d+) samples/s, mq_model_run_batch (\d+) samples/s.*"
+                          r"float in/out \(quantize \+ batch \+ dequantize\) (\d+) samples/s", out)
+            keep("C, codes in/out, per-sample mq_model_run", float(m.group(1)))
+            keep("C, codes in/out, mq_model_run_batch", float(m.group(2)))
+            keep("C, float in/out: quantize + mq_model_run_batch + dequantize", float(m.group(3)))
+        if a.simulate:
+            ypath = os.path.join(a.work, "bench_host_batch_y.npy")
+            t_all, out = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath])
+            t_one, _ = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath, "--limit", "1"])
+            keep("simulate e2e (CPU N - CPU 1)", (a.n - 1) / (t_all - t_one))
+            m = re.search(r"host: (\d+) sample\(s\) in ([0-9.]+) s", out)
+            keep("simulate run (its host: line, wall)", a.n / max(float(m.group(2)), 1e-6))
+    macs = None
+    print("model %s (%s), %d samples, best of %d, onnxruntime %s" % (a.mqm, a.onnx, a.n, a.rounds, ort.__version__))
+    print("| figure | samples/s | / ORT batch N |")
+    print("|---|---|---|")
+    ref = best["ORT batch N, 1 thread"]
+    for k, v in best.items():
+        print("| %s | %.0f | %.2f |" % (k, v, v / ref))
+    return 0 if macs is None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
