@@ -118,8 +118,8 @@ static void bench_fc(int32_t batch, int32_t n, int32_t k, const char *name)
     memset(&p8, 0, sizeof p8);
     p8.n = n;
     p8.k = k;
-    p8.weights = w_packed;
-    p8.bias = bias32;
+    p8.weights.packed = w_packed;
+    p8.bias.folded = bias32;
     p8.multiplier = mult;
     p8.shift = shift;
     p8.in_dtype = MQ_DTYPE_INT8;
@@ -202,8 +202,8 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
         c8.stride_h = c8.stride_w = 1;
         c8.gemm.n = cout;
         c8.gemm.k = cin;
-        c8.gemm.weights = w_packed;
-        c8.gemm.bias = bias32;
+        c8.gemm.weights.packed = w_packed;
+        c8.gemm.bias.folded = bias32;
         c8.gemm.multiplier = mult;
         c8.gemm.shift = shift;
         c8.gemm.per_channel = 1;
