@@ -1,6 +1,6 @@
 /*
  * mq_gemm_s16s8_4x1_mve: 16x8 GEMM microkernel for Armv8.1-M MVE / Helium (Cortex-M55), 4 buffered input rows x
- * 1 output channel at a time (contract, row-major buffer layout and output stage: mq_s16_gemm.h). Bit-identical
+ * 1 output channel at a time (contract, the 8-chunk buffer layout and output stage: mq_s16_gemm.h). Bit-identical
  * to mq_gemm_s16s8_4x1_c.
  *   MACs, per 8 k: one VLDRB.S16 of the channel's 8 weights (widened to int16), then per row one VLDRH.S16 of its
  *   8 inputs and one VMLADAVA.S16 (8 MACs into a scalar int32): 9 instructions per 32 MACs. The last k mod 8 loads
@@ -36,7 +36,6 @@ void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
     const int32_t tail = k & 7;
     const mve_pred16_t ptail = vctp16q((uint32_t)tail);
     const mve_pred16_t prow = vctp32q((uint32_t)nrows);
-    const int16_t *x0 = xb->h, *x1 = x0 + MQ_S16_XB_K, *x2 = x1 + MQ_S16_XB_K, *x3 = x2 + MQ_S16_XB_K;
     const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
     uint32x4_t offs;
     int32_t c;
@@ -46,25 +45,26 @@ void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
     for (c = 0; c < cnt; ++c) {
         const int8_t *wp = w + (size_t)c * (size_t)k;
         const mq_s16_chan *q = &ch[c];
+        const int16_t *xp = xb->h;
         int32_t a0, a1, a2, a3, i = 0, j;
         int32x4_t v;
         if (!q->fast) {
             continue;
         }
         a0 = a1 = a2 = a3 = q->bias;
-        for (j = chunks; j > 0; --j, i += 8) {
+        for (j = chunks; j > 0; --j, i += 8, xp += 32) {
             const int16x8_t wv = vldrbq_s16(wp + i);
-            a0 = vmladavaq_s16(a0, vldrhq_s16(x0 + i), wv);
-            a1 = vmladavaq_s16(a1, vldrhq_s16(x1 + i), wv);
-            a2 = vmladavaq_s16(a2, vldrhq_s16(x2 + i), wv);
-            a3 = vmladavaq_s16(a3, vldrhq_s16(x3 + i), wv);
+            a0 = vmladavaq_s16(a0, vldrhq_s16(xp), wv);
+            a1 = vmladavaq_s16(a1, vldrhq_s16(xp + 8), wv);
+            a2 = vmladavaq_s16(a2, vldrhq_s16(xp + 16), wv);
+            a3 = vmladavaq_s16(a3, vldrhq_s16(xp + 24), wv);
         }
         if (tail != 0) {
             const int16x8_t wv = vldrbq_z_s16(wp + i, ptail);
-            a0 = vmladavaq_s16(a0, vldrhq_s16(x0 + i), wv);
-            a1 = vmladavaq_s16(a1, vldrhq_s16(x1 + i), wv);
-            a2 = vmladavaq_s16(a2, vldrhq_s16(x2 + i), wv);
-            a3 = vmladavaq_s16(a3, vldrhq_s16(x3 + i), wv);
+            a0 = vmladavaq_s16(a0, vldrhq_s16(xp), wv);
+            a1 = vmladavaq_s16(a1, vldrhq_s16(xp + 8), wv);
+            a2 = vmladavaq_s16(a2, vldrhq_s16(xp + 16), wv);
+            a3 = vmladavaq_s16(a3, vldrhq_s16(xp + 24), wv);
         }
         v = mq_s16_mve_lanes(a0, a1, a2, a3);
         if (q->sh == 0) {

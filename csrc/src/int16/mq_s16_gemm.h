@@ -18,7 +18,10 @@
  *   MQ_S16_XB_PERM (DSP microkernel, Cortex-M4/M7/M33): k in blocks of 4; block b holds 16 int16: for each row r
  *     (x[r][4b], x[r][4b+2], x[r][4b+1], x[r][4b+3]), so that one LDRD gives the two SMLAD operands matching
  *     SXTB16(w) = (w0, w2) and SXTB16(w, ROR #8) = (w1, w3). Elements past k are never read.
- *   else (portable C, MVE): row-major, row r at r * MQ_S16_XB_K, natural order.
+ *   MQ_S16_XB_CHUNK8 (MVE microkernel, Cortex-M55): k in chunks of 8; chunk j holds 32 int16: for each row r
+ *     x[r][8j .. 8j+7] in natural order, so the 4 rows of a chunk are 4 adjacent vectors from one base register.
+ *     The rows are zero-padded to a multiple of 8.
+ *   else (portable C): row-major, row r at r * MQ_S16_XB_K, natural order.
  */
 #ifndef MICROQUANT_MQ_S16_GEMM_H
 #define MICROQUANT_MQ_S16_GEMM_H
@@ -30,6 +33,7 @@
 
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_S16_GEMM4_MVE 1
+#define MQ_S16_XB_CHUNK8 1
 #elif defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_S16_GEMM4_DSP 1
 #define MQ_S16_XB_PERM 1
@@ -47,6 +51,8 @@ static inline size_t mq_s16_xb_idx(int32_t r, int32_t i)
     /* i & 3 = 0, 1, 2, 3 -> position 0, 2, 1, 3 of the row's 4 slots */
     const uint32_t j = (uint32_t)i & 3u;
     return ((size_t)(i >> 2) << 4) + (size_t)r * 4u + (size_t)(j == 1u ? 2u : (j == 2u ? 1u : j));
+#elif defined(MQ_S16_XB_CHUNK8)
+    return ((size_t)(i >> 3) << 5) + (size_t)r * 8u + (size_t)(i & 7);
 #else
     return (size_t)r * MQ_S16_XB_K + (size_t)i;
 #endif

@@ -10,6 +10,10 @@
 
 #include "mq_s16_gemm.h"
 
+#if defined(MQ_S16_XB_CHUNK8)
+#include <arm_mve.h>
+#endif
+
 #define MQ_S16_GEMM4_CH 32
 
 void mq_s16_xb_put(mq_s16_xbuf *xb, int32_t r, int32_t kofs, const int16_t *src, int32_t len)
@@ -34,6 +38,21 @@ void mq_s16_xb_put(mq_s16_xbuf *xb, int32_t r, int32_t kofs, const int16_t *src,
     }
     for (; i < len; ++i) {
         xb->h[mq_s16_xb_idx(r, kofs + i)] = src != NULL ? src[i] : 0;
+    }
+#elif defined(MQ_S16_XB_CHUNK8)
+    /* one predicated VLDRH / VSTRH per piece of a chunk (inactive lanes are neither read nor written) */
+    while (len > 0) {
+        const int32_t seg = len < 8 - (kofs & 7) ? len : 8 - (kofs & 7);
+        const mve_pred16_t pr = vctp16q((uint32_t)seg);
+        int16_t *d = &xb->h[mq_s16_xb_idx(r, kofs)];
+        if (src != NULL) {
+            vstrhq_p_s16(d, vldrhq_z_s16(src, pr), pr);
+            src += seg;
+        } else {
+            vstrhq_p_s16(d, vdupq_n_s16(0), pr);
+        }
+        kofs += seg;
+        len -= seg;
     }
 #else
     int16_t *d = &xb->h[mq_s16_xb_idx(r, kofs)];
@@ -80,7 +99,7 @@ void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, 
     /* |bias| <= room keeps bias + sum_k x w (|x w| <= 2^22) within int32 */
     const int64_t room = (int64_t)INT32_MAX - ((int64_t)k << 22);
     int32_t c0, r0, s;
-#if !defined(MQ_S16_XB_PERM)
+#if defined(MQ_S16_XB_CHUNK8)
     {
         /* the MVE kernel reads whole 8-element vectors (times zero weights past k): keep them defined */
         const int32_t pad = ((k + 7) & ~7) - k;
