@@ -29,8 +29,9 @@
     "smlad  %[a3], %[x0], %[t], %[a3]\n\t"                                                                      \
     "smlad  %[a3], %[x1], %[v], %[a3]\n\t"
 
-void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, const mq_s16_chan *ch,
-                           int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride, int32_t nrows)
+void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
+                           const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
+                           size_t y_stride, int32_t nrows, int32_t *raw)
 {
     const int32_t blocks = k >> 2;
     const int32_t k4 = k & ~3;
@@ -39,13 +40,13 @@ void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
     int16_t *y3 = nrows > 3 ? y + 3u * y_stride : y;
     int32_t c;
     for (c = 0; c < cnt; ++c, ++y, ++y1, ++y2, ++y3) {
-        const int8_t *wc = w + (size_t)c * (size_t)k;
+        const int8_t *wc = w + (size_t)c * w_stride;
         const mq_s16_chan *q = &ch[c];
         int32_t a0, a1, a2, a3, v0, v1, v2, v3;
-        if (!q->fast) {
+        if (raw == NULL && !q->fast) {
             continue;
         }
-        a0 = a1 = a2 = a3 = q->bias;
+        a0 = a1 = a2 = a3 = raw == NULL ? q->bias : 0;
         if (blocks > 0) {
             const uint32_t *xp = xb->align;
             const int8_t *wp = wc;
@@ -78,6 +79,13 @@ void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
                 a2 += (int32_t)xb->h[mq_s16_xb_idx(2, i)] * wv;
                 a3 += (int32_t)xb->h[mq_s16_xb_idx(3, i)] * wv;
             }
+        }
+        if (raw != NULL) {
+            raw[4 * c] = a0;
+            raw[4 * c + 1] = a1;
+            raw[4 * c + 2] = a2;
+            raw[4 * c + 3] = a3;
+            continue;
         }
         if (q->sh == 0) {
             v0 = mq_s16_smmulr(a0, q->mp);

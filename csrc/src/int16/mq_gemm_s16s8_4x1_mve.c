@@ -29,8 +29,9 @@ static inline __attribute__((always_inline)) int32x4_t mq_s16_mve_lanes(int32_t 
     return v;
 }
 
-void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, const mq_s16_chan *ch,
-                           int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride, int32_t nrows)
+void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
+                           const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
+                           size_t y_stride, int32_t nrows, int32_t *raw)
 {
     const int32_t chunks = k >> 3;
     const int32_t tail = k & 7;
@@ -43,15 +44,15 @@ void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
     offs = vreinterpretq_u32_s32(mq_s16_mve_lanes(0, (int32_t)(2u * y_stride), (int32_t)(4u * y_stride),
                                                   (int32_t)(6u * y_stride)));
     for (c = 0; c < cnt; ++c) {
-        const int8_t *wp = w + (size_t)c * (size_t)k;
+        const int8_t *wp = w + (size_t)c * w_stride;
         const mq_s16_chan *q = &ch[c];
         const int16_t *xp = xb->h;
         int32_t a0, a1, a2, a3, i = 0, j;
         int32x4_t v;
-        if (!q->fast) {
+        if (raw == NULL && !q->fast) {
             continue;
         }
-        a0 = a1 = a2 = a3 = q->bias;
+        a0 = a1 = a2 = a3 = raw == NULL ? q->bias : 0;
         for (j = chunks; j > 0; --j, i += 8, xp += 32) {
             const int16x8_t wv = vldrbq_s16(wp + i);
             a0 = vmladavaq_s16(a0, vldrhq_s16(xp), wv);
@@ -65,6 +66,13 @@ void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, co
             a1 = vmladavaq_s16(a1, vldrhq_s16(xp + 8), wv);
             a2 = vmladavaq_s16(a2, vldrhq_s16(xp + 16), wv);
             a3 = vmladavaq_s16(a3, vldrhq_s16(xp + 24), wv);
+        }
+        if (raw != NULL) {
+            raw[4 * c] = a0;
+            raw[4 * c + 1] = a1;
+            raw[4 * c + 2] = a2;
+            raw[4 * c + 3] = a3;
+            continue;
         }
         v = mq_s16_mve_lanes(a0, a1, a2, a3);
         if (q->sh == 0) {

@@ -63,7 +63,8 @@ typedef struct {
     int32_t bias;   /* accumulator start (bias[c], proven to keep the sum in int32) */
     int32_t mp;     /* t <= 32: m16 << (32 - t); else m16 << 16 */
     int32_t sh;     /* 0: SMMULR form; else t - 16 (SMMUL, + 2^(sh-1), >> sh) */
-    int32_t fast;
+    int32_t fast;   /* bias and shift admit the int32 path */
+    int32_t shok;   /* the shift alone admits the fast output stage (for an accumulator that fits int32) */
 } mq_s16_chan;
 
 static inline int32_t mq_s16_smmulr(int32_t a, int32_t b)
@@ -98,36 +99,46 @@ static inline int32_t mq_s16_chan_rq(const mq_s16_chan *ch, int32_t acc)
 }
 
 /*
- * The microkernel contract: xb holds rows 0..3 (rows >= nrows hold any values; their outputs are not stored),
- * k in [1, MQ_S16_XB_K]; for each channel c < cnt with ch[c].fast: y[r * y_stride + c] =
- * clamp(mq_s16_chan_rq(ch[c], ch[c].bias + sum_i x[r][i] w[c * k + i]), lo, hi) for r < nrows. Channels with
- * fast == 0 are skipped (not written).
+ * The microkernel contract: xb holds rows 0..3 (rows >= nrows hold any int16 values; their outputs are not
+ * stored), k in [1, MQ_S16_XB_K], channel c's weights at w + c * w_stride.
+ *   raw == NULL: for each channel c < cnt with ch[c].fast: y[r * y_stride + c] =
+ *     clamp(mq_s16_chan_rq(ch[c], ch[c].bias + sum_{i<k} x[r][i] w[c][i]), lo, hi) for r < nrows; channels with
+ *     fast == 0 are skipped (not written).
+ *   raw != NULL (one part of a k > MQ_S16_XB_K sum): raw[4 c + r] = sum_{i<k} x[r][i] w[c][i] for every c < cnt
+ *     and r < 4 (|sum| <= 2^30), nothing else written.
  */
-void mq_gemm_s16s8_4x1_c(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, const mq_s16_chan *ch, int32_t cnt,
-                         int32_t lo, int32_t hi, int16_t *y, size_t y_stride, int32_t nrows);
+void mq_gemm_s16s8_4x1_c(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
+                         const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride,
+                         int32_t nrows, int32_t *raw);
 #if defined(MQ_S16_GEMM4_DSP)
-void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, const mq_s16_chan *ch,
-                           int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride, int32_t nrows);
+void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
+                           const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
+                           size_t y_stride, int32_t nrows, int32_t *raw);
 #endif
 #if defined(MQ_S16_GEMM4_MVE)
-void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, const mq_s16_chan *ch,
-                           int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride, int32_t nrows);
+void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
+                           const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
+                           size_t y_stride, int32_t nrows, int32_t *raw);
 #endif
 
 /* Writes x[r][kofs .. kofs + len) = src[0 .. len) (src NULL: zeros) into the buffer. */
 void mq_s16_xb_put(mq_s16_xbuf *xb, int32_t r, int32_t kofs, const int16_t *src, int32_t len);
 
-/* Fills one buffer row: for FC / 1x1 conv one input row, for KxK conv the im2col row of one output pixel. */
-typedef void (*mq_s16_fill_fn)(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row);
+/* Fills buffer row slot, positions [0, len), with elements [kofs, kofs + len) of input row `row`: for FC / 1x1
+ * conv the input row, for KxK conv the im2col row of one output pixel. */
+typedef void (*mq_s16_fill_fn)(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row, int32_t kofs,
+                               int32_t len);
 
-/* True when g can take the 4-row path (k fits the buffer, no exact_scale). */
+/* True when g can take the 4-row path (any k; no exact_scale). */
 static inline int mq_s16_gemm4_ok(const mq_fc_s16_params *g)
 {
-    return g->k <= MQ_S16_XB_K && g->exact_scale == NULL;
+    return g->exact_scale == NULL;
 }
 
 /* y[row * n + c] for row < rows, every channel of g (mq_s16_gemm4_ok(g) must hold): rows in groups of 4, each
- * group filled by fill(ctx, xb, slot, row). */
+ * group filled by fill. k <= MQ_S16_XB_K: one pass (int32 from the bias where proven exact). Larger k: parts of
+ * MQ_S16_XB_K (int32 part sums, |sum| <= 2^30) added in int64, then the fast output stage when the total fits
+ * int32, else mq_requantize64. */
 void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, const void *ctx, int16_t *y);
 
 #endif /* MICROQUANT_MQ_S16_GEMM_H */
