@@ -29,6 +29,66 @@
     "smlad  %[a3], %[x0], %[t], %[a3]\n\t"                                                                      \
     "smlad  %[a3], %[x1], %[v], %[a3]\n\t"
 
+/* a[r] += sum over the k4 = 4 * blocks first k of x[r][i] * w[i] (blocks >= 1) */
+static inline __attribute__((always_inline)) void mq_s16_dsp_mac(const uint32_t *xp, const int8_t *wp, int32_t n,
+                                                                 int32_t *p0, int32_t *p1, int32_t *p2,
+                                                                 int32_t *p3)
+{
+    int32_t a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
+    uint32_t x0, x1, v, t;
+    __asm__ volatile(
+        "tst    %[n], #1\n\t"
+        "beq    2f\n\t"
+        MQ_S16_DSP_BLOCK
+        "2:\n\t"
+        "asrs   %[n], %[n], #1\n\t"
+        "beq    3f\n\t"
+        "1:\n\t"
+        MQ_S16_DSP_BLOCK
+        MQ_S16_DSP_BLOCK
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        "3:\n\t"
+        : [x] "+r"(xp), [w] "+r"(wp), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+          [x0] "=&r"(x0), [x1] "=&r"(x1), [v] "=&r"(v), [t] "=&r"(t)
+        :
+        : "cc", "memory");
+    *p0 = a0;
+    *p1 = a1;
+    *p2 = a2;
+    *p3 = a3;
+}
+
+/* (clamp(v0), clamp(v1)) as two halfwords, branch-free: SSAT to int16 (lo, hi lie inside it, so this changes no
+ * clamp result), PKHBT, then max with (lo, lo) and min with (hi, hi) by SSUB16 (GE flags from the exact
+ * differences) and SEL. */
+static inline __attribute__((always_inline)) uint32_t mq_s16_dsp_clamp2(int32_t v0, int32_t v1, uint32_t lo2,
+                                                                        uint32_t hi2)
+{
+    uint32_t p, t;
+    __asm__("ssat   %[a], #16, %[a]\n\t"
+            "ssat   %[b], #16, %[b]\n\t"
+            "pkhbt  %[p], %[a], %[b], lsl #16\n\t"
+            "ssub16 %[t], %[p], %[lo]\n\t"
+            "sel    %[p], %[p], %[lo]\n\t"
+            "ssub16 %[t], %[p], %[hi]\n\t"
+            "sel    %[p], %[hi], %[p]\n\t"
+            : [p] "=&r"(p), [t] "=&r"(t), [a] "+r"(v0), [b] "+r"(v1)
+            : [lo] "r"(lo2), [hi] "r"(hi2));
+    return p;
+}
+
+static inline int16_t mq_s16_lo16(uint32_t p)
+{
+    const uint32_t h = p & 0xFFFFu;
+    return (int16_t)(h < 0x8000u ? (int32_t)h : (int32_t)h - 65536);
+}
+
+static inline int16_t mq_s16_hi16(uint32_t p)
+{
+    return mq_s16_lo16(p >> 16);
+}
+
 void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                            const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
                            size_t y_stride, int32_t nrows, int32_t *raw)
@@ -39,6 +99,37 @@ void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, si
     int16_t *y1 = nrows > 1 ? y + y_stride : y, *y2 = nrows > 2 ? y + 2u * y_stride : y;
     int16_t *y3 = nrows > 3 ? y + 3u * y_stride : y;
     int32_t c;
+    if (raw == NULL && nrows == 4 && k4 == k) {
+        /* the common case: 4 rows, k a multiple of 4, outputs stored through one pointer and 3 offsets */
+        const uint32_t lo2 = ((uint32_t)lo & 0xFFFFu) | ((uint32_t)lo << 16);
+        const uint32_t hi2 = ((uint32_t)hi & 0xFFFFu) | ((uint32_t)hi << 16);
+        const int8_t *wc = w;
+        for (c = 0; c < cnt; ++c, wc += w_stride) {
+            const mq_s16_chan *q = &ch[c];
+            int32_t a0, a1, a2, a3;
+            uint32_t p01, p23;
+            if (!q->fast) {
+                continue;
+            }
+            a0 = a1 = a2 = a3 = q->bias;
+            mq_s16_dsp_mac(xb->align, wc, blocks, &a0, &a1, &a2, &a3);
+            if (q->sh == 0) {
+                p01 = mq_s16_dsp_clamp2(mq_s16_smmulr(a0, q->mp), mq_s16_smmulr(a1, q->mp), lo2, hi2);
+                p23 = mq_s16_dsp_clamp2(mq_s16_smmulr(a2, q->mp), mq_s16_smmulr(a3, q->mp), lo2, hi2);
+            } else {
+                const int32_t rnd = 1 << (q->sh - 1);
+                p01 = mq_s16_dsp_clamp2((mq_s16_smmul(a0, q->mp) + rnd) >> q->sh,
+                                        (mq_s16_smmul(a1, q->mp) + rnd) >> q->sh, lo2, hi2);
+                p23 = mq_s16_dsp_clamp2((mq_s16_smmul(a2, q->mp) + rnd) >> q->sh,
+                                        (mq_s16_smmul(a3, q->mp) + rnd) >> q->sh, lo2, hi2);
+            }
+            y[c] = mq_s16_lo16(p01);
+            y1[c] = mq_s16_hi16(p01);
+            y2[c] = mq_s16_lo16(p23);
+            y3[c] = mq_s16_hi16(p23);
+        }
+        return;
+    }
     for (c = 0; c < cnt; ++c, ++y, ++y1, ++y2, ++y3) {
         const int8_t *wc = w + (size_t)c * w_stride;
         const mq_s16_chan *q = &ch[c];
@@ -48,27 +139,7 @@ void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, si
         }
         a0 = a1 = a2 = a3 = raw == NULL ? q->bias : 0;
         if (blocks > 0) {
-            const uint32_t *xp = xb->align;
-            const int8_t *wp = wc;
-            int32_t n = blocks;
-            uint32_t x0, x1, v, t;
-            __asm__ volatile(
-                "tst    %[n], #1\n\t"
-                "beq    2f\n\t"
-                MQ_S16_DSP_BLOCK
-                "2:\n\t"
-                "asrs   %[n], %[n], #1\n\t"
-                "beq    3f\n\t"
-                "1:\n\t"
-                MQ_S16_DSP_BLOCK
-                MQ_S16_DSP_BLOCK
-                "subs   %[n], %[n], #1\n\t"
-                "bne    1b\n\t"
-                "3:\n\t"
-                : [x] "+r"(xp), [w] "+r"(wp), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
-                  [a3] "+r"(a3), [x0] "=&r"(x0), [x1] "=&r"(x1), [v] "=&r"(v), [t] "=&r"(t)
-                :
-                : "cc", "memory");
+            mq_s16_dsp_mac(xb->align, wc, blocks, &a0, &a1, &a2, &a3);
         }
         if (k4 < k) {
             int32_t i;
