@@ -7,7 +7,7 @@
 
 void mq_gemm_s16s8_4x1_c(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                          const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride,
-                         int32_t nrows, int32_t *raw)
+                         int32_t nrows, int64_t *raw)
 {
     int32_t c, r, i;
     for (c = 0; c < cnt; ++c) {
@@ -18,7 +18,7 @@ void mq_gemm_s16s8_4x1_c(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size
                 for (i = 0; i < k; ++i) {
                     acc += (int32_t)xb->h[mq_s16_xb_idx(r, i)] * (int32_t)wc[i];
                 }
-                raw[4 * c + r] = acc;
+                raw[4 * c + r] += acc;
             }
             continue;
         }

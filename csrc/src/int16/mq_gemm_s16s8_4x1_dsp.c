@@ -91,7 +91,7 @@ static inline int16_t mq_s16_hi16(uint32_t p)
 
 void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                            const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
-                           size_t y_stride, int32_t nrows, int32_t *raw)
+                           size_t y_stride, int32_t nrows, int64_t *raw)
 {
     const int32_t blocks = k >> 2;
     const int32_t k4 = k & ~3;
@@ -152,10 +152,10 @@ void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, si
             }
         }
         if (raw != NULL) {
-            raw[4 * c] = a0;
-            raw[4 * c + 1] = a1;
-            raw[4 * c + 2] = a2;
-            raw[4 * c + 3] = a3;
+            raw[4 * c] += a0;
+            raw[4 * c + 1] += a1;
+            raw[4 * c + 2] += a2;
+            raw[4 * c + 3] += a3;
             continue;
         }
         if (q->sh == 0) {

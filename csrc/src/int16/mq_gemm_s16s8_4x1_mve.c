@@ -31,7 +31,7 @@ static inline __attribute__((always_inline)) int32x4_t mq_s16_mve_lanes(int32_t 
 
 void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                            const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
-                           size_t y_stride, int32_t nrows, int32_t *raw)
+                           size_t y_stride, int32_t nrows, int64_t *raw)
 {
     const int32_t chunks = k >> 3;
     const int32_t tail = k & 7;
@@ -68,10 +68,10 @@ void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, si
             a3 = vmladavaq_s16(a3, vldrhq_s16(xp + 24), wv);
         }
         if (raw != NULL) {
-            raw[4 * c] = a0;
-            raw[4 * c + 1] = a1;
-            raw[4 * c + 2] = a2;
-            raw[4 * c + 3] = a3;
+            raw[4 * c] += a0;
+            raw[4 * c + 1] += a1;
+            raw[4 * c + 2] += a2;
+            raw[4 * c + 3] += a3;
             continue;
         }
         v = mq_s16_mve_lanes(a0, a1, a2, a3);

@@ -104,21 +104,21 @@ static inline int32_t mq_s16_chan_rq(const mq_s16_chan *ch, int32_t acc)
  *   raw == NULL: for each channel c < cnt with ch[c].fast: y[r * y_stride + c] =
  *     clamp(mq_s16_chan_rq(ch[c], ch[c].bias + sum_{i<k} x[r][i] w[c][i]), lo, hi) for r < nrows; channels with
  *     fast == 0 are skipped (not written).
- *   raw != NULL (one part of a k > MQ_S16_XB_K sum): raw[4 c + r] = sum_{i<k} x[r][i] w[c][i] for every c < cnt
- *     and r < 4 (|sum| <= 2^30), nothing else written.
+ *   raw != NULL (one part of a k > MQ_S16_XB_K sum): raw[4 c + r] += sum_{i<k} x[r][i] w[c][i] (an int32 sum,
+ *     |sum| <= 2^30, added to the int64 total) for every c < cnt and r < 4, nothing else written.
  */
 void mq_gemm_s16s8_4x1_c(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                          const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y, size_t y_stride,
-                         int32_t nrows, int32_t *raw);
+                         int32_t nrows, int64_t *raw);
 #if defined(MQ_S16_GEMM4_DSP)
 void mq_gemm_s16s8_4x1_dsp(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                            const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
-                           size_t y_stride, int32_t nrows, int32_t *raw);
+                           size_t y_stride, int32_t nrows, int64_t *raw);
 #endif
 #if defined(MQ_S16_GEMM4_MVE)
 void mq_gemm_s16s8_4x1_mve(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                            const mq_s16_chan *ch, int32_t cnt, int32_t lo, int32_t hi, int16_t *y,
-                           size_t y_stride, int32_t nrows, int32_t *raw);
+                           size_t y_stride, int32_t nrows, int64_t *raw);
 #endif
 
 /* Writes x[r][kofs .. kofs + len) = src[0 .. len) (src NULL: zeros) into the buffer. */

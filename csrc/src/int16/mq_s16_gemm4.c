@@ -4,8 +4,9 @@
  * 4 (copied into the stack buffer by the caller's fill function), then the core's microkernel:
  * mq_gemm_s16s8_4x1_dsp (Cortex-M4/M7/M33), mq_gemm_s16s8_4x1_mve (Cortex-M55) or mq_gemm_s16s8_4x1_c. Channels
  * the int32 output stage cannot take (bias beyond the int32 bound, shift >= 0) are computed here exactly in int64.
- * k > MQ_S16_XB_K: the sum in parts (mq_s16_gemm4_parts, a separate frame: + 1.5 KiB of part sums).
- * Also mq_s16_xb_put, the buffer writer. Stack: 2 KiB buffer + 640 B table.
+ * k > MQ_S16_XB_K: the sum in parts (mq_s16_gemm4_parts: the microkernel adds each part's int32 sums into an
+ * int64 table). Also mq_s16_xb_put, the buffer writer. Stack: 2 KiB buffer + 640 B channel table, + 1 KiB of int64
+ * sums for k > MQ_S16_XB_K (the two paths have separate frames).
  */
 #include <string.h>
 
@@ -16,6 +17,13 @@
 #endif
 
 #define MQ_S16_GEMM4_CH 32
+
+/* The one-pass and the k-parts paths get separate stack frames (never both at once). */
+#if defined(__GNUC__)
+#define MQ_S16_NOINLINE __attribute__((noinline))
+#else
+#define MQ_S16_NOINLINE
+#endif
 
 void mq_s16_xb_put(mq_s16_xbuf *xb, int32_t r, int32_t kofs, const int16_t *src, int32_t len)
 {
@@ -107,7 +115,7 @@ static mq_s16_chan mq_s16_chan_of(const mq_fc_s16_params *g, int32_t c, int64_t 
 
 static void mq_s16_gemm4_kernel(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
                                 const mq_s16_chan *ch, int32_t cnt, const mq_s16_outstage *os, int16_t *y,
-                                size_t y_stride, int32_t nrows, int32_t *raw)
+                                size_t y_stride, int32_t nrows, int64_t *raw)
 {
 #if defined(MQ_S16_GEMM4_DSP)
     mq_gemm_s16s8_4x1_dsp(xb, k, w, w_stride, ch, cnt, os->lo, os->hi, y, y_stride, nrows, raw);
@@ -140,12 +148,11 @@ static void mq_s16_gemm4_fill(mq_s16_xbuf *xb, mq_s16_fill_fn fill, const void *
 }
 
 /* k > MQ_S16_XB_K: parts of MQ_S16_XB_K, int32 part sums (raw mode of the microkernel) added in int64. */
-static void mq_s16_gemm4_parts(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, const void *ctx,
-                               int16_t *y)
+static MQ_S16_NOINLINE void mq_s16_gemm4_parts(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill,
+                                               const void *ctx, int16_t *y)
 {
     mq_s16_xbuf xb;
     mq_s16_chan ch[MQ_S16_GEMM4_CH];
-    int32_t raw[4 * MQ_S16_GEMM4_CH];
     int64_t acc[4 * MQ_S16_GEMM4_CH];
     const mq_s16_outstage os = mq_s16_outstage_of(g);
     const int32_t n = g->n, k = g->k;
@@ -165,12 +172,8 @@ static void mq_s16_gemm4_parts(const mq_fc_s16_params *g, int32_t rows, mq_s16_f
             }
             for (p0 = 0; p0 < k; p0 += MQ_S16_XB_K) {
                 const int32_t len = k - p0 < MQ_S16_XB_K ? k - p0 : MQ_S16_XB_K;
-                int32_t i;
                 mq_s16_gemm4_fill(&xb, fill, ctx, r0, nrows, p0, len);
-                mq_s16_gemm4_kernel(&xb, len, wc + p0, (size_t)k, ch, cnt, &os, yr, (size_t)n, nrows, raw);
-                for (i = 0; i < 4 * cnt; ++i) {
-                    acc[i] += raw[i];
-                }
+                mq_s16_gemm4_kernel(&xb, len, wc + p0, (size_t)k, ch, cnt, &os, yr, (size_t)n, nrows, acc);
             }
             for (c = 0; c < cnt; ++c) {
                 for (s = 0; s < nrows; ++s) {
@@ -188,7 +191,9 @@ static void mq_s16_gemm4_parts(const mq_fc_s16_params *g, int32_t rows, mq_s16_f
     }
 }
 
-void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, const void *ctx, int16_t *y)
+/* k <= MQ_S16_XB_K: one pass per row group */
+static MQ_S16_NOINLINE void mq_s16_gemm4_one(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill,
+                                             const void *ctx, int16_t *y)
 {
     mq_s16_xbuf xb;
     mq_s16_chan ch[MQ_S16_GEMM4_CH];
@@ -196,10 +201,6 @@ void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, 
     const int32_t n = g->n, k = g->k;
     int64_t room;
     int32_t c0, r0, s;
-    if (k > MQ_S16_XB_K) {
-        mq_s16_gemm4_parts(g, rows, fill, ctx, y);
-        return;
-    }
     /* |bias| <= room keeps bias + sum_k x w (|x w| <= 2^22) within int32 */
     room = (int64_t)INT32_MAX - ((int64_t)k << 22);
     for (c0 = 0; c0 < n; c0 += MQ_S16_GEMM4_CH) {
@@ -233,5 +234,14 @@ void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, 
                 }
             }
         }
+    }
+}
+
+void mq_s16_gemm4(const mq_fc_s16_params *g, int32_t rows, mq_s16_fill_fn fill, const void *ctx, int16_t *y)
+{
+    if (g->k > MQ_S16_XB_K) {
+        mq_s16_gemm4_parts(g, rows, fill, ctx, y);
+    } else {
+        mq_s16_gemm4_one(g, rows, fill, ctx, y);
     }
 }
