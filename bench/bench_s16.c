@@ -2,7 +2,7 @@
  * MicroQuant bench/: 16x8 kernels on the device (scripts/bench-s16.sh), under QEMU -icount (instructions per call
  * from SysTick, as bench/bench_main.c). For each workload the 16x8 operator (mq_fully_connected_s16 / mq_conv_s16,
  * int16 input, int8 weights, int64 bias) is timed next to the int8 operator of the same shape (mq_fully_connected /
- * mq_conv1x1, N4K16-packed weights), and its output is checked byte for byte against an independent reference
+ * mq_conv1x1 / mq_conv, N4K16-packed weights), and its output is checked byte for byte against an independent reference
  * computed here (int64 sums, TFLite's int64 requantization re-derived with floor division); any mismatch fails the
  * run. Built twice by the script: the dispatched (DSP on M4/M7) path and -DMQ_FORCE_PORTABLE.
  */
@@ -32,6 +32,7 @@ static uint8_t y8[16 * 16 * 128];
 static int16_t x16[16 * 16 * 64];
 static int16_t y16[16 * 16 * 128];
 static int16_t yref[16 * 16 * 128];
+static uint8_t scratch8[4096];
 static uint32_t seed = 0x2468ACEu;
 static unsigned failures;
 
@@ -118,8 +119,8 @@ static void bench_fc(int32_t batch, int32_t n, int32_t k, const char *name)
     memset(&p8, 0, sizeof p8);
     p8.n = n;
     p8.k = k;
-    p8.weights = w_packed;
-    p8.bias = bias32;
+    p8.weights.packed = w_packed;
+    p8.bias.folded = bias32;
     p8.multiplier = mult;
     p8.shift = shift;
     p8.in_dtype = MQ_DTYPE_INT8;
@@ -202,8 +203,8 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
         c8.stride_h = c8.stride_w = 1;
         c8.gemm.n = cout;
         c8.gemm.k = cin;
-        c8.gemm.weights = w_packed;
-        c8.gemm.bias = bias32;
+        c8.gemm.weights.packed = w_packed;
+        c8.gemm.bias.folded = bias32;
         c8.gemm.multiplier = mult;
         c8.gemm.shift = shift;
         c8.gemm.per_channel = 1;
@@ -218,6 +219,37 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
         }
         t1 = ticks_now();
         a = insns(t0, t1);
+    } else {
+        /* int8 KxK: mq_conv (im2col scratch as the host plans it); zero points 0, so the folded bias is the bias */
+        mq_conv_params k8;
+        size_t need;
+        memset(&k8, 0, sizeof k8);
+        k8.win = c16.win;
+        k8.in_c = cin;
+        k8.gemm.n = cout;
+        k8.gemm.k = cin * ksz * ksz;
+        k8.gemm.weights.packed = w_packed;
+        k8.gemm.bias.folded = bias32;
+        k8.gemm.multiplier = mult;
+        k8.gemm.shift = shift;
+        k8.gemm.per_channel = 1;
+        k8.gemm.in_dtype = MQ_DTYPE_INT8;
+        k8.gemm.out_dtype = MQ_DTYPE_INT8;
+        k8.gemm.act_min = -128;
+        k8.gemm.act_max = 127;
+        need = mq_conv_scratch_size(&k8);
+        if (need == 0u || need > sizeof scratch8) {
+            printf("%s: int8 scratch %u\n", name, (unsigned)need);
+            failures++;
+        } else {
+            ticks_start();
+            t0 = ticks_now();
+            for (r = 0; r < REPS; r++) {
+                st = (mq_status)(st | mq_conv(&k8, x8, y8, scratch8, need));
+            }
+            t1 = ticks_now();
+            a = insns(t0, t1);
+        }
     }
     ticks_start();
     t0 = ticks_now();
@@ -256,7 +288,7 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
                (unsigned long)((b % (uint32_t)(hw * hw * cout * cin * ksz * ksz)) * 100u /
                                (uint32_t)(hw * hw * cout * cin * ksz * ksz)));
     } else {
-        row(name, (uint32_t)(hw * hw * cout * cin), a, b);
+        row(name, (uint32_t)(hw * hw * cout * cin * ksz * ksz), a, b);
     }
 }
 
@@ -301,6 +333,8 @@ int main(void)
     bench_conv(16, 32, 64, 1, "conv1x1 16x16x32->64");
     bench_conv(8, 64, 128, 1, "conv1x1 8x8x64->128");
     bench_conv(8, 16, 32, 3, "conv3x3 8x8x16->32");
+    bench_fc(8, 64, 256, "fc b8 256->64");
+    bench_conv(8, 32, 32, 3, "conv3x3 8x8x32->32");
     /* odd shapes for the checks: k mod 4 tails, odd int16 addresses (unaligned words), n mod 4 tails */
     bench_fc(3, 13, 37, "fc b3 37->13");
     bench_conv(7, 3, 10, 3, "conv3x3 7x7x3->10");

@@ -209,6 +209,7 @@ static void lut_case(size_t n, size_t off_in, size_t off_out, int in_place)
 }
 
 #include "test_kernels_conv.h"
+#include "test_kernels_s16.h"
 /* Pooling: the dispatched mq_avg_pool / mq_max_pool (DSP / MVE fast paths) against the portable ones, both against
  * an int64 window reference: padding, partial and whole-row windows, > 256 taps (16-bit lane widening),
  * channel counts across the 4 / 8 / 16 / 64 blocks and their tails, int8 and uint8, clamps. */
@@ -409,6 +410,7 @@ int main(void)
     lut_case(4096, 1, 3, 0);
     lut_case(4096, 2, 0, 1);
     conv_kernel_tests();
+    s16_kernel_tests();
     for (trial = 0; trial < 300; trial++) {
         pool_case(trial);
     }

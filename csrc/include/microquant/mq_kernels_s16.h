@@ -16,8 +16,11 @@
  *                                                         s_in s_w / s_out), emulated in integers
  *   out = clamp(r, act_min, act_max)                  (int16 codes)
  *
- * Fast path: on cores with the DSP extension (M4, M7, M33, M55) FC and conv run a PKHBT/SXTB16/SMLAD microkernel,
- * bit-identical to the portable C (scripts/bench-s16.sh checks it under QEMU).
+ * Fast paths, bit-identical to the portable C (scripts/bench-s16.sh and scripts/test-kernels-qemu.sh check them under
+ * QEMU): batched FC and conv without exact_scale copy 4 input rows (im2col rows for conv) into a 2 KiB stack buffer
+ * (3.9 KiB of stack in all for k > 256) and run an SXTB16/SMLAD (DSP: M4, M7, M33) or VMLADAVA.S16 (Helium: M55)
+ * 4x1 microkernel with int32 accumulation where provably exact; batch-1 FC runs a 1x4 int64 microkernel (SMLAD, or
+ * VMLALDAVA.S16 on M55). Depthwise, add and the rest: portable C.
  *
  * Every other op (add, mul, requantize, softmax's input scaling) uses the 32-bit mq_requantize (TFLite's
  * double rounding), exactly as TFLite's int16 kernels do. No function here allocates, uses floating

@@ -5,9 +5,69 @@
  *   acc = bias[o] + sum over valid taps (ky, kx) and c of x[b][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw][c] * w[o][ky][kx][c]
  *   out = clamp(requant64(acc, M[o], s[o]))
  * Padded taps are skipped (zero point 0 means they contribute 0, as in TFLite). Geometry: mq_window.
- * Groups of 4 output channels run through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33).
+ * Without exact_scale: the 4-row path mq_s16_gemm4 (the im2col rows of 4 output pixels
+ * buffered, int32 accumulation where provably exact; mq_s16_gemm.h). Otherwise groups of 4 output channels run
+ * through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33), int64.
  */
 #include "mq_s16_dot4.h"
+#include "mq_s16_gemm.h"
+
+/* Row = output pixel (b, oy, ox) in NHWC order; its buffer row is the im2col row: for each tap (ky, kx) the
+ * in_c input channels of the pixel it reads, zeros for a padded tap. */
+typedef struct {
+    const mq_conv_s16_params *p;
+    const int16_t *x;
+} mq_conv_s16_rows;
+
+static void mq_conv_s16_fill(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row, int32_t kofs,
+                             int32_t len)
+{
+    const mq_conv_s16_params *p = ((const mq_conv_s16_rows *)ctx)->p;
+    const int16_t *x = ((const mq_conv_s16_rows *)ctx)->x;
+    const mq_window *w = &p->win;
+    const int32_t ox = row % w->out_w, t = row / w->out_w;
+    const int32_t oy = t % w->out_h, b = t / w->out_h;
+    const int32_t iy0 = oy * w->stride_h - w->pad_top, ix0 = ox * w->stride_w - w->pad_left;
+    const int32_t in_c = p->in_c, end = kofs + len;
+    int32_t tap, e = kofs, pos = 0;
+    if (kofs == 0 && len == p->gemm.k) {
+        /* the whole row (k <= MQ_S16_XB_K): tap by tap, no division */
+        int32_t ky, kx;
+        for (ky = 0; ky < w->kernel_h; ++ky) {
+            const int32_t iy = iy0 + ky * w->dilation_h;
+            for (kx = 0; kx < w->kernel_w; ++kx, pos += in_c) {
+                const int32_t ix = ix0 + kx * w->dilation_w;
+                if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
+                    mq_s16_xb_put(xb, slot, pos, NULL, in_c);
+                } else {
+                    mq_s16_xb_put(xb, slot, pos,
+                                  x + (((size_t)b * (size_t)w->in_h + (size_t)iy) * (size_t)w->in_w + (size_t)ix) *
+                                          (size_t)in_c,
+                                  in_c);
+                }
+            }
+        }
+        return;
+    }
+    tap = kofs / in_c;
+    while (e < end) {
+        const int32_t ky = tap / w->kernel_w, kx = tap % w->kernel_w;
+        const int32_t iy = iy0 + ky * w->dilation_h, ix = ix0 + kx * w->dilation_w;
+        const int32_t first = e - tap * in_c;
+        const int32_t cnt = in_c - first < end - e ? in_c - first : end - e;
+        if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
+            mq_s16_xb_put(xb, slot, pos, NULL, cnt);
+        } else {
+            mq_s16_xb_put(xb, slot, pos,
+                          x + (((size_t)b * (size_t)w->in_h + (size_t)iy) * (size_t)w->in_w + (size_t)ix) *
+                                  (size_t)in_c + (size_t)first,
+                          cnt);
+        }
+        pos += cnt;
+        e += cnt;
+        ++tap;
+    }
+}
 
 mq_status mq_conv_s16_check(const mq_conv_s16_params *p)
 {
@@ -50,6 +110,13 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
     out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)g->n * 2u;
     if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
         return MQ_ERR_BUFFER;
+    }
+    if (mq_s16_gemm4_ok(g)) {
+        mq_conv_s16_rows f;
+        f.p = p;
+        f.x = input;
+        mq_s16_gemm4(g, w->batch * w->out_h * w->out_w, mq_conv_s16_fill, &f, output);
+        return MQ_OK;
     }
     if (w->kernel_h == 1 && w->kernel_w == 1) {
         /* 1x1: one tap per output pixel (a padded pixel's accumulator is the bias). Groups of 4 output channels

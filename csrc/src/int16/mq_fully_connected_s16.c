@@ -2,11 +2,25 @@
  * mq_fully_connected_s16: TFLite FULLY_CONNECTED 16x8.
  *   input [batch, k] int16 (zero point 0), weights [n][k] int8 (zero point 0), bias int64 [n] or NULL,
  *   output [batch, n] int16: out[b][c] = clamp(requant64(bias[c] + sum_k x[b][k] w[c][k], M[c], s[c]))
- * (per tensor: M[0], s[0]). Exact int64 accumulation: groups of 4 output rows through the mq_dot4_s16_s8
- * microkernel (DSP variant on Cortex-M4/M7/M33), the last n mod 4 rows one by one. Output stage: mq_requantize64
+ * (per tensor: M[0], s[0]). Batch >= 2 without exact_scale: the 4-row path mq_s16_gemm4
+ * (4 batch rows buffered, int32 accumulation where provably exact). Otherwise exact int64 accumulation: groups of
+ * 4 output rows through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33), the last n mod 4 rows
+ * one by one. Output stage: mq_requantize64
  * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
  */
 #include "mq_s16_dot4.h"
+#include "mq_s16_gemm.h"
+
+typedef struct {
+    const int16_t *x;
+    int32_t k;
+} mq_fc_s16_rows;
+
+static void mq_fc_s16_fill(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row, int32_t kofs, int32_t len)
+{
+    const mq_fc_s16_rows *f = (const mq_fc_s16_rows *)ctx;
+    mq_s16_xb_put(xb, slot, 0, f->x + (size_t)row * (size_t)f->k + (size_t)kofs, len);
+}
 
 mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const int16_t *input, int16_t *output)
 {
@@ -23,6 +37,13 @@ mq_status mq_fully_connected_s16(const mq_fc_s16_params *p, int32_t batch, const
     }
     if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k * 2u, output, (size_t)batch * (size_t)p->n * 2u)) {
         return MQ_ERR_BUFFER;
+    }
+    if (batch >= 2 && mq_s16_gemm4_ok(p)) {
+        mq_fc_s16_rows f;
+        f.x = input;
+        f.k = p->k;
+        mq_s16_gemm4(p, batch, mq_fc_s16_fill, &f, output);
+        return MQ_OK;
     }
     {
         const mq_s16_outstage os = mq_s16_outstage_of(p);

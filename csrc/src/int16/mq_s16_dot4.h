@@ -10,8 +10,8 @@
  * keeps a frame pointer and uses the portable arithmetic). The int32 accumulators are flushed into int64 every 64
  * steps (256 products of |x w| <= 2^22: below 2^30, so SMLAD never wraps); the last k mod 4 products in C. Words
  * are read with LDR (unaligned access is allowed on these cores: int16 rows are 2-byte aligned, int8 weight rows
- * need no alignment). mq_dot4_s16_s8 names the DSP variant when the target has the extension (unless
- * MQ_FORCE_PORTABLE).
+ * need no alignment). mq_dot4_s16_s8 names the Helium variant mq_gemm_s16s8_1x4_mve on Cortex-M55, else the DSP
+ * variant when the target has the extension (unless MQ_FORCE_PORTABLE).
  */
 #ifndef MICROQUANT_MQ_S16_DOT4_H
 #define MICROQUANT_MQ_S16_DOT4_H
@@ -104,7 +104,12 @@ static inline void mq_dot4_s16_s8_dsp(const int16_t *x, const int8_t *w, size_t 
 
 #endif
 
-#if defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+/* Cortex-M55: the Helium variant (VMLALDAVA.S16, mq_gemm_s16s8_1x4_mve.c) */
+#define MQ_S16_DOT4_MVE 1
+void mq_gemm_s16s8_1x4_mve(const int16_t *x, const int8_t *w, size_t stride, int32_t k, int64_t acc[4]);
+#define mq_dot4_s16_s8 mq_gemm_s16s8_1x4_mve
+#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
 #define mq_dot4_s16_s8 mq_dot4_s16_s8_dsp
 #else
 #define mq_dot4_s16_s8 mq_dot4_s16_s8_c
