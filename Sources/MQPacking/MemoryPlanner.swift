@@ -111,9 +111,9 @@ public enum MemoryPlanner {
         if !keepAllAlive {
             for (i, n) in model.nodes.enumerated() {
                 switch n.op {
-                case .lut:
+                case .lut, .lut16:
                     if groupLast[find(n.inputs[0])] == i && find(n.output) == n.output { merge(n.output, into: n.inputs[0]) }
-                case .add:
+                case .add, .addS16:
                     if find(n.output) != n.output { break }
                     if groupLast[find(n.inputs[0])] == i { merge(n.output, into: n.inputs[0]) }
                     else if groupLast[find(n.inputs[1])] == i { merge(n.output, into: n.inputs[1]) }
