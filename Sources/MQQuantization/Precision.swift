@@ -141,13 +141,14 @@ public enum Precision {
             v8[t] = id
             return id
         }
-        /// Clamp [lo, hi] of 8-bit codes (qparams q) as int16 codes at scale s16 (the dtype's full range stays open).
+        /// Clamp [lo, hi] of 8-bit codes (qparams q) as int16 codes at scale s16.
         func clamp16(_ lo: Int32, _ hi: Int32, _ q: QParams, _ s16: Float) -> (Int32, Int32) {
             func conv(_ c: Int32) -> Int32 {
                 let v = (Double(c - q.zeroPoint) * Double(q.scale) / Double(s16)).rounded(.toNearestOrEven)
                 return Int32(min(max(v, -32768), 32767))
             }
-            return (lo > q.dtype.qmin ? conv(lo) : -32768, hi < q.dtype.qmax ? conv(hi) : 32767)
+            // the 8-bit bounds as real values (a uint8 tensor with zero point 0 clamps at 0.0: an implicit ReLU)
+            return (conv(lo), conv(hi))
         }
         func floatBias(_ name: String) -> [Float]? {
             guard let node = graph.nodes.first(where: { $0.name == name }) else { return nil }

@@ -72,6 +72,7 @@ public struct Evaluation: Sendable {
         let executor = try FloatExecutor(graph: graph)
         var acc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.tensors.count)
         var outAcc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.outputs.count)
+        var floatsSeen = [Bool](repeating: false, count: model.tensors.count)
         var agree = 0, agreeThreshold = 0
         var maxErr = [Double](repeating: 0, count: model.outputs.count)
         var sumErr = [Double](repeating: 0, count: model.outputs.count)
@@ -91,6 +92,7 @@ public struct Evaluation: Sendable {
             let dq = try debug.run(codes)
             for (i, c) in dq.enumerated() {
                 guard let f = floats[i] else { continue }
+                floatsSeen[i] = true
                 acc[i].add(float: f, quantized: dequantize(c, model.tensors[i]))
             }
             let outs = try runner.run(codes)
@@ -109,7 +111,8 @@ public struct Evaluation: Sendable {
             }
         }
         var per: [String: Double] = [:]
-        for (i, t) in model.tensors.enumerated() { per[t.name] = acc[i].db }
+        // conversion copies (name@s16, name@q8) have no float counterpart
+        for (i, t) in model.tensors.enumerated() where floatsSeen[i] { per[t.name] = acc[i].db }
         let task = OutputTask.of(valuesPerSample: model.tensors[model.outputs[0]].byteCount)
         var e = Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
                            top1Agreement: task == .classification ? Double(agree) / Double(n) : nil,
