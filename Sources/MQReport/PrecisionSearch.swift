@@ -160,6 +160,7 @@ public enum PrecisionSearch {
         var cur = s8
         var why: [Int: String] = [:]
         var model = base
+        var step = 0
         for i in order {
             let trial = chosen.union(group[i] ?? [i])
             if trial == chosen {
@@ -176,7 +177,8 @@ public enum PrecisionSearch {
                 why[i] = String(format: "no gain on top of the layers already promoted (%.2f dB)", s.sqnr - cur.sqnr)
                 continue
             }
-            why[i] = String(format: "auto: step %d, %+.2f dB for %+d arena bytes", chosen.count + 1, s.sqnr - cur.sqnr, s.arena - cur.arena)
+            step += 1
+            why[i] = String(format: "auto: step %d, %+.2f dB for %+d arena bytes", step, s.sqnr - cur.sqnr, s.arena - cur.arena)
             chosen = trial
             cur = s
             model = m
