@@ -195,6 +195,24 @@ static size_t tensor_bytes(const mq_writer_tensor *t)
     return n;
 }
 
+/* When MQ_SEED_DIR is set (scripts/test-runtime.sh), the first blobs written here (one per op kind) are saved there
+ * as fuzzer seeds, so libFuzzer starts from int16 models too. */
+static void save_seed(const uint8_t *b, size_t n)
+{
+    static int count = 0;
+    const char *dir = getenv("MQ_SEED_DIR");
+    char path[1024];
+    FILE *f;
+    if (dir == NULL || count >= 16) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s/s16-seed-%d.mqm", dir, count++);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
 /* Writes the model (offsets assigned here), returns the blob (16-aligned, caller frees) and its size. */
 static uint8_t *write_model(model_desc *d, size_t *size)
 {
@@ -227,6 +245,7 @@ static uint8_t *write_model(model_desc *d, size_t *size)
     /* int16 models are format 2.1 and ask for runtime 2.1 */
     assert_int_equal(blob[6], 1);
     assert_int_equal(blob[26], 1);
+    save_seed(blob, *size);
     return blob;
 }
 
