@@ -359,6 +359,15 @@ public enum Packer {
             o.type = MQ_OP_REQUANTIZE_S16_TO_8
             o.s16_multiplier = m
             o.s16_shift = sh
+        case let .softmaxS16(m, sh, expT, recipT):
+            guard expT.count == Int(MQ_LUT16_SIZE), recipT.count == Int(MQ_LUT16_SIZE) else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (softmax_s16): the tables need 513 entries each")
+            }
+            o.type = MQ_OP_SOFTMAX_S16
+            o.softmax_s16.input_multiplier = m
+            o.softmax_s16.input_shift = sh
+            o.softmax_s16.exp_lut = mem.copy(expT)
+            o.softmax_s16.recip_lut = mem.copy(recipT)
         }
         return o
     }

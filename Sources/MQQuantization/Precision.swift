@@ -88,6 +88,9 @@ public enum Precision {
             return true
         case .lut:
             return graph.nodes.first(where: { $0.name == n.name }).flatMap { lut16Desc($0.op) } != nil
+        case .softmax(let axis, _, _, _):
+            // TFLite's int16 softmax runs along the last axis
+            return axis == m.tensors[n.inputs[0]].shape.count - 1 && m.tensors[n.inputs[0]].shape.last.map { $0 <= 65535 } == true
         default:
             return false
         }
@@ -266,6 +269,12 @@ public enum Precision {
                 let (lo, hi) = clamp16(q.actMin, q.actMax, outT.qparams, sOut)
                 let q16 = QPool(window: q.window, actMin: lo, actMax: hi)
                 if case .maxPool = n.op { ops.append((.maxPoolS16(q16), n.name)) } else { ops.append((.averagePoolS16(q16), n.name)) }
+            case .softmax:
+                sOut = 1.0 / 32768  // TFLite's fixed int16 softmax output scale
+                var mm: Int32 = 0, sh: Int32 = 0
+                var expT = [Int16](repeating: 0, count: Int(MQ_LUT16_SIZE)), recipT = expT
+                try check(mq_softmax_s16_prepare(Double(sIn), 1.0, &expT, &recipT, &mm, &sh), "mq_softmax_s16_prepare", "softmax '\(n.name)'")
+                ops.append((.softmaxS16(inputMultiplier: mm, inputShift: sh, expTable: expT, recipTable: recipT), n.name))
             case .lut(_, let name):
                 guard let act = graph.nodes.first(where: { $0.name == n.name }) else {
                     throw QuantizationError.internalError("precision: no float node '\(n.name)'")

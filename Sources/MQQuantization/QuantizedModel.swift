@@ -267,12 +267,15 @@ public enum QOp: Sendable {
     case quantizeS16(multiplier: Int32, shift: Int32)
     /// int16 -> 8-bit conversion.
     case requantizeS16To8(multiplier: Int32, shift: Int32)
+    /// TFLite's int16 softmax along the last axis (mq_softmax_s16_prepare: 513-entry exp and reciprocal tables);
+    /// output scale 1/32768.
+    case softmaxS16(inputMultiplier: Int32, inputShift: Int32, expTable: [Int16], recipTable: [Int16])
 
     /// True for the ops with int16 outputs or inputs (the 16x8 ops and the two conversions).
     public var isS16: Bool {
         switch self {
         case .fullyConnectedS16, .convS16, .depthwiseConvS16, .addS16, .mulS16, .averagePoolS16, .maxPoolS16, .lut16,
-             .quantizeS16, .requantizeS16To8:
+             .quantizeS16, .requantizeS16To8, .softmaxS16:
             return true
         default:
             return false
@@ -308,6 +311,7 @@ public enum QOp: Sendable {
         case .lut16(_, let name): return "lut16(\(name))"
         case .quantizeS16: return "quantize_s16"
         case .requantizeS16To8: return "requantize_s16_to_8"
+        case .softmaxS16: return "softmax_s16"
         }
     }
 }
@@ -381,6 +385,7 @@ public struct QuantizedModel: Sendable {
             case .depthwiseConvS16(let d):
                 return acc + d.weights.count + 8 * d.bias.count + 4 * (d.multipliers.count + d.shifts.count)
             case .lut16: return acc + 1026
+            case .softmaxS16: return acc + 2 * 1026
             default: return acc
             }
         }

@@ -135,4 +135,17 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
         guard let a = choice.summary.curve.first, let b = choice.summary.curve.last else { Issue.record("no curve"); return }
         #expect(b.sqnrDB > a.sqnrDB, "int16 should not be worse than int8 here: \(choice.summary.curve)")
     }
+
+    /// A softmax along the last axis becomes TFLite's int16 softmax (SOFTMAX_S16) under --precision int16.
+    @Test func softmaxLastAxisRunsInInt16() throws {
+        let dir = packageRoot.appendingPathComponent("Tests/MicroQuantTests/Fixtures/onnx")
+        let graph = try ONNXImporter.importModel(at: dir.appendingPathComponent("softmax_conv_channels.onnx"))
+        let x = try NumPy.read(contentsOf: dir.appendingPathComponent("softmax_conv_channels_input.npy"))
+        let data = try CalibrationData.single(graph: graph, values: x.floats(), shape: x.shape)
+        let m8 = try quantize8(graph, data)
+        let choice = try PrecisionSearch.choose(mode: .int16, base: m8, graph: graph, data: data, ramBudget: nil, maxSamples: 4)
+        #expect(choice.model.nodes.contains { $0.op.kind == "softmax_s16" }, "\(choice.model.nodes.map(\.op.kind))")
+        guard let a = choice.summary.curve.first, let b = choice.summary.curve.last else { Issue.record("no curve"); return }
+        #expect(b.sqnrDB > a.sqnrDB + 1, "\(choice.summary.curve)")
+    }
 }
