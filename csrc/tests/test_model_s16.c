@@ -703,6 +703,73 @@ static void test_chain_bit_flips(void **state)
     free(blob);
 }
 
+/* The loader refuses what the kernels must not see: an int64 bias beyond [-2^62, 2^62) (bias + dot product would
+ * overflow int64), a shift beyond TFLite's int64 requantization range, a bad LUT16 table size (via the writer,
+ * which loads what it writes). */
+static void test_rejections(void **state)
+{
+    ref_rng g = {0xBADu};
+    static chain c;
+    static model_desc d;
+    const uint32_t din[2] = {CH_B, CH_K}, dout[2] = {CH_B, CH_N};
+    mq_writer_model m;
+    mq_writer_diag diag;
+    size_t size = 0;
+    static uint8_t buf[65536];
+    int i;
+    (void)state;
+    make_chain(&c, &g);
+    for (i = 0; i < 3; ++i) {
+        memset(&d, 0, sizeof d);
+        d.in_ids[0] = add_tensor(&d, MQ_DTYPE_INT16, 2, din, 0.001f, 0);
+        d.nin = 1;
+        d.out_id = add_tensor(&d, MQ_DTYPE_INT16, 2, dout, 0.002f, 0);
+        d.t[1].arena_offset = 256;
+        memset(&d.ops[0], 0, sizeof d.ops[0]);
+        d.ops[0].type = MQ_OP_FULLY_CONNECTED_S16;
+        d.ops[0].num_inputs = 1;
+        d.ops[0].inputs[0] = d.in_ids[0];
+        d.ops[0].num_outputs = 1;
+        d.ops[0].outputs[0] = d.out_id;
+        d.ops[0].fc_s16.n = CH_N;
+        d.ops[0].fc_s16.k = CH_K;
+        d.ops[0].fc_s16.weights = c.w;
+        d.ops[0].fc_s16.bias = c.bias;
+        d.ops[0].fc_s16.multiplier = c.fm;
+        d.ops[0].fc_s16.shift = c.fs;
+        d.ops[0].fc_s16.per_channel = 1;
+        d.ops[0].fc_s16.act_min = -32768;
+        d.ops[0].fc_s16.act_max = 32767;
+        d.nops = 1;
+        memset(&m, 0, sizeof m);
+        m.tensors = d.t;
+        m.num_tensors = d.nt;
+        m.ops = d.ops;
+        m.num_ops = 1;
+        m.inputs = d.in_ids;
+        m.num_inputs = 1;
+        m.outputs = &d.out_id;
+        m.num_outputs = 1;
+        m.arena_size = 512;
+        m.arena_lower_bound = 512;
+        if (i == 0) {
+            assert_int_equal(mq_writer_write(&m, buf, sizeof buf, &size, &diag), MQ_OK); /* the valid one */
+            c.bias[2] = (int64_t)1 << 62;
+            assert_int_equal(mq_writer_write(&m, buf, sizeof buf, &size, &diag), MQ_ERR_QPARAMS);
+            c.bias[2] = -((int64_t)1 << 62); /* the lowest allowed */
+            assert_int_equal(mq_writer_write(&m, buf, sizeof buf, &size, &diag), MQ_OK);
+            c.bias[2] = 0;
+        } else if (i == 1) {
+            c.fs[1] = 8; /* TFLite's int64 requantization allows shifts up to 7 */
+            assert_int_not_equal(mq_writer_write(&m, buf, sizeof buf, &size, &diag), MQ_OK);
+            c.fs[1] = -10;
+        } else {
+            d.t[0].zero_point = 3; /* INT16 tensors are symmetric */
+            assert_int_equal(mq_writer_write(&m, buf, sizeof buf, &size, &diag), MQ_ERR_FORMAT_TENSOR);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_add_packed),   cmocka_unit_test(test_mul_packed),
         cmocka_unit_test(test_pools_packed), cmocka_unit_test(test_softmax_packed),
         cmocka_unit_test(test_chain_int64_reference), cmocka_unit_test(test_chain_bit_flips),
+        cmocka_unit_test(test_rejections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -525,6 +525,21 @@ MQ_MAYBE_UNUSED static int mq_opt_ref_ok(const mq_lctx *c, uint32_t offset, uint
     return (offset == 0u && size == 0u) || mq_const_ref_ok(c, offset, size, expected);
 }
 
+/* Every int64 bias of a (validated) reference lies in [-2^62, 2^62): the dot product adds at most 2^46 in magnitude
+ * (FC / conv: k < 2^24 products of |x w| <= 2^22) or 2^54 (depthwise: kernel_h, kernel_w <= 65535 taps), so the
+ * kernels' int64 sum bias + dot cannot overflow. A reference of size 0 (no bias) passes. */
+MQ_MAYBE_UNUSED static int mq_s16_bias_ok(const mq_lctx *c, uint32_t offset, uint32_t size)
+{
+    uint32_t i;
+    for (i = 0; i + 8u <= size; i += 8u) {
+        const uint32_t hi = mq_rd32(c->constants + offset + i + 4u);
+        if ((hi >> 30) != 0u && (hi >> 30) != 3u) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Gemm block p0..p12 of FULLY_CONNECTED_S16 / CONV_S16: n, k, per_channel, the exact constant sizes; the kernel's
  * mq_fc_s16_check then checks clamp, multipliers and shifts. */
 MQ_MAYBE_UNUSED static mq_status mq_check_s16_gemm_block(const mq_lctx *c, const mq_op_rec *op)
@@ -540,6 +555,7 @@ MQ_MAYBE_UNUSED static mq_status mq_check_s16_gemm_block(const mq_lctx *c, const
                    mq_const_ref_ok(c, p[MQ_P_S16_MULTIPLIER], p[MQ_P_S16_MULTIPLIER + 1], nq * 4u) &&
                    mq_const_ref_ok(c, p[MQ_P_S16_SHIFT], p[MQ_P_S16_SHIFT + 1], nq * 4u),
                MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_s16_bias_ok(c, p[MQ_P_S16_BIAS], p[MQ_P_S16_BIAS + 1]), MQ_ERR_QPARAMS);
     mq_op_fc_s16_params(c->constants, op, &fc);
     st = mq_fc_s16_check(&fc);
     MQ_REQUIRE(st == MQ_OK, st);
@@ -613,6 +629,7 @@ static mq_status mq_check_depthwise_s16(const mq_lctx *c, const mq_op_rec *op, c
                    mq_const_ref_ok(c, p[MQ_P_S16DW_QMULT], p[MQ_P_S16DW_QMULT + 1], nq * 4u) &&
                    mq_const_ref_ok(c, p[MQ_P_S16DW_SHIFT], p[MQ_P_S16DW_SHIFT + 1], nq * 4u),
                MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_s16_bias_ok(c, p[MQ_P_S16DW_BIAS], p[MQ_P_S16DW_BIAS + 1]), MQ_ERR_QPARAMS);
     mq_op_depthwise_s16_params(c->constants, op, in, out, &dw);
     st = mq_depthwise_s16_check(&dw);
     MQ_REQUIRE(st == MQ_OK, st);
