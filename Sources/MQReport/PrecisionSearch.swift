@@ -92,7 +92,16 @@ public enum PrecisionSearch {
     public static func choose(mode: PrecisionMode, base: QuantizedModel, graph: Graph, data: CalibrationData,
                               ramBudget: Int?, maxSamples: Int, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
         let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples)
-        let promotable = base.nodes.indices.filter { Precision.promotable(base, node: $0, graph: graph) }
+        // layers with a 16x8 form whose constants can be prepared (e.g. an output shift within TFLite's int64
+        // requantization range); a layer's constants depend only on its own tensors' scales
+        var infeasible: [Int: String] = [:]
+        let promotable = base.nodes.indices.filter { i in
+            guard Precision.promotable(base, node: i, graph: graph) else { return false }
+            do { _ = try Precision.apply(base, graph: graph, promote: [i]); return true } catch {
+                infeasible[i] = "16x8 form not possible: \(error)"
+                return false
+            }
+        }
         func layerList(_ int16: Set<Int>, _ reason: (Int) -> String, gains: [Int: (Double, Int)] = [:]) -> [PrecisionSummary.Layer] {
             base.nodes.enumerated().compactMap { (i, n) in
                 if case .reshape = n.op { return nil }
@@ -111,13 +120,13 @@ public enum PrecisionSearch {
             curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
             return PrecisionChoice(model: base, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
-                layers: layerList([], { allSet.contains($0) ? "--precision int8" : noKernel }),
+                layers: layerList([], { allSet.contains($0) ? "--precision int8" : (infeasible[$0] ?? noKernel) }),
                 curve: curve, scoredSamples: scorer.samples.count))
         case .int16:
             curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
             return PrecisionChoice(model: all16, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
-                layers: layerList(allSet, { allSet.contains($0) ? "--precision int16" : noKernel }),
+                layers: layerList(allSet, { allSet.contains($0) ? "--precision int16" : (infeasible[$0] ?? noKernel) }),
                 curve: curve, scoredSamples: scorer.samples.count))
         case .auto:
             break
@@ -190,7 +199,7 @@ public enum PrecisionSearch {
                 return "auto: reads the int16 output of '\(base.nodes[src].name)'"
             }
             if let w = why[i] { return w }
-            if let f = failed[i] { return f }
+            if let f = failed[i] ?? infeasible[i] { return f }
             if let g = single[i], g.0 <= 0.01 { return String(format: "no gain from an int16 output (%+.2f dB)", g.0) }
             return allSet.contains(i) ? "not promoted" : noKernel
         }, gains: single)
