@@ -6,8 +6,8 @@
 //
 // auto: (1) each promotable layer's output activation in int16 (the layer and the 16x8-capable consumers of that
 // output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes;
-// (2) layers are tried in order of gain per extra byte (a layer that costs no arena first), each kept when the
-// model with it still fits the budget and its SQNR rises; (3) the curve lists all-int8, every kept step and
+// (2) layers are tried in order of gain per extra byte (a layer that costs no arena first), then those that gained
+// nothing alone (cheapest first), each kept when the model with it still fits the budget and its SQNR rises; (3) the curve lists all-int8, every kept step and
 // all-int16.
 
 import Foundation
@@ -160,11 +160,16 @@ public enum PrecisionSearch {
                 failed[i] = "16x8 form not possible: \(error)"
             }
         }
-        // gain per extra byte, a free promotion (no extra bytes) counted as 16 bytes
-        let order = single.filter { $0.value.0 > 0.01 }.sorted { a, b in
+        // gain per extra byte, a free promotion (no extra bytes) counted as 16 bytes; then, as a second pass, the
+        // layers that gained nothing alone (in combination with the promoted ones they may), cheapest first
+        let gaining = single.filter { $0.value.0 > 0.01 }.sorted { a, b in
             let ra = a.value.0 / Double(max(a.value.1, 16)), rb = b.value.0 / Double(max(b.value.1, 16))
             return ra != rb ? ra > rb : a.key < b.key
         }.map(\.key)
+        let rest = single.filter { $0.value.0 <= 0.01 }.sorted { a, b in
+            a.value.1 != b.value.1 ? a.value.1 < b.value.1 : a.key < b.key
+        }.map(\.key)
+        let order = gaining + rest
         var chosen = Set<Int>()
         var cur = s8
         var why: [Int: String] = [:]
@@ -183,7 +188,8 @@ public enum PrecisionSearch {
                 continue
             }
             if s.sqnr <= cur.sqnr + 0.01 {
-                why[i] = String(format: "no gain on top of the layers already promoted (%.2f dB)", s.sqnr - cur.sqnr)
+                let alone = single[i].map { String(format: "; alone %+.2f dB", $0.0) } ?? ""
+                why[i] = String(format: "no gain on top of the layers already promoted (%+.2f dB%@)", s.sqnr - cur.sqnr, alone)
                 continue
             }
             step += 1
