@@ -158,6 +158,13 @@ public enum MemoryPlanner {
                         merge(n.output, into: n.inputs[0])
                         inPlaceNodes.insert(i)
                     }
+                case .lut16:
+                    // int16 elementwise: exactly over input 0 (format 2.0's aliasing rule, no flag)
+                    if firstDead { merge(n.output, into: n.inputs[0]) }
+                case .addS16:
+                    if find(n.output) != n.output { break }
+                    if groupLast[find(n.inputs[0])] == i { merge(n.output, into: n.inputs[0]) }
+                    else if groupLast[find(n.inputs[1])] == i { merge(n.output, into: n.inputs[1]) }
                 case .add(let p):
                     // never over a constant operand, nor over a broadcast second operand (smaller than the output)
                     if find(n.output) != n.output { break }

@@ -146,6 +146,22 @@ public enum Packer {
             p.lut = g.lut.map { mem.copy($0) }
             return p
         }
+        func fcS16(_ g: QGemmS16) throws -> mq_fc_s16_params {
+            guard g.weights.count == g.n * g.k, g.bias.count == g.n, g.multipliers.count == g.n, g.shifts.count == g.n else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): constants do not match n = \(g.n), k = \(g.k)")
+            }
+            var p = mq_fc_s16_params()
+            p.n = Int32(g.n)
+            p.k = Int32(g.k)
+            p.weights = mem.copy(g.weights)
+            p.bias = mem.copy(g.bias)
+            p.multiplier = mem.copy(g.multipliers)
+            p.shift = mem.copy(g.shifts)
+            p.per_channel = 1
+            p.act_min = g.actMin
+            p.act_max = g.actMax
+            return p
+        }
         func window(_ w: QWindow) throws -> mq_window {
             guard inT.shape.count == 4, outT.shape.count == 4 else {
                 throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): input and output must be NHWC (rank 4)")
@@ -280,6 +296,80 @@ public enum Packer {
             o.type = MQ_OP_TRANSPOSE
             let p = perm + [Int](repeating: 0, count: 4 - perm.count)
             o.perm = (Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]))
+        case .fullyConnectedS16(let g):
+            o.type = MQ_OP_FULLY_CONNECTED_S16
+            o.fc_s16 = try fcS16(g)
+        case let .convS16(w, inC, g):
+            var c = mq_conv_s16_params()
+            c.win = try window(w)
+            c.in_c = Int32(inC)
+            c.gemm = try fcS16(g)
+            o.type = MQ_OP_CONV_S16
+            o.conv_s16 = c
+        case .depthwiseConvS16(let d):
+            let outC = d.inC * d.depthMultiplier
+            guard d.weights.count == d.window.kernelH * d.window.kernelW * outC, d.bias.count == outC,
+                  d.multipliers.count == outC, d.shifts.count == outC else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (depthwise_conv_s16): constants do not match \(outC) output channels")
+            }
+            var p = mq_depthwise_s16_params()
+            p.win = try window(d.window)
+            p.in_c = Int32(d.inC)
+            p.depth_multiplier = Int32(d.depthMultiplier)
+            p.weights = mem.copy(d.weights)
+            p.bias = mem.copy(d.bias)
+            p.multiplier = mem.copy(d.multipliers)
+            p.shift = mem.copy(d.shifts)
+            p.per_channel = 1
+            p.act_min = d.actMin
+            p.act_max = d.actMax
+            o.type = MQ_OP_DEPTHWISE_CONV_S16
+            o.depthwise_s16 = p
+        case .addS16(let p):
+            o.type = MQ_OP_ADD_S16
+            o.add_s16 = p
+        case .mulS16(let q):
+            var p = mq_mul_s16_params()
+            p.out_multiplier = q.multiplier; p.out_shift = q.shift
+            p.act_min = q.actMin; p.act_max = q.actMax
+            switch q.broadcast {
+            case .none: p.broadcast = MQ_BCAST_NONE
+            case .scalar: p.broadcast = MQ_BCAST_SCALAR
+            case .channel(let c): p.broadcast = MQ_BCAST_CHANNEL; p.channels = Int32(c)
+            }
+            o.type = MQ_OP_MUL_S16
+            o.mul_s16 = p
+        case .averagePoolS16(let q), .maxPoolS16(let q):
+            var p = mq_pool_s16_params()
+            p.win = try window(q.window)
+            p.channels = Int32(inT.shape[3])
+            p.act_min = q.actMin
+            p.act_max = q.actMax
+            if case .maxPoolS16 = n.op { o.type = MQ_OP_MAX_POOL_S16 } else { o.type = MQ_OP_AVERAGE_POOL_S16 }
+            o.pool_s16 = p
+        case .lut16(let table, _):
+            guard table.count == Int(MQ_LUT16_SIZE) else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (lut16): the table has \(table.count) entries, not 513")
+            }
+            o.type = MQ_OP_LUT16
+            o.lut16 = mem.copy(table)
+        case let .quantizeS16(m, sh):
+            o.type = MQ_OP_QUANTIZE_S16
+            o.s16_multiplier = m
+            o.s16_shift = sh
+        case let .requantizeS16To8(m, sh):
+            o.type = MQ_OP_REQUANTIZE_S16_TO_8
+            o.s16_multiplier = m
+            o.s16_shift = sh
+        case let .softmaxS16(m, sh, expT, recipT):
+            guard expT.count == Int(MQ_LUT16_SIZE), recipT.count == Int(MQ_LUT16_SIZE) else {
+                throw PackingError.invalid("op \(i) '\(n.name)' (softmax_s16): the tables need 513 entries each")
+            }
+            o.type = MQ_OP_SOFTMAX_S16
+            o.softmax_s16.input_multiplier = m
+            o.softmax_s16.input_shift = sh
+            o.softmax_s16.exp_lut = mem.copy(expT)
+            o.softmax_s16.recip_lut = mem.copy(recipT)
         }
         return o
     }
@@ -305,10 +395,10 @@ public enum Packer {
                 throw PackingError.invalid("tensor '\(t.name)' has rank \(t.shape.count); the format supports 1..4")
             }
             var w = mq_writer_tensor()
-            w.dtype = t.qparams.dtype.c
+            w.dtype = t.isInt16 ? MQ_DTYPE_INT16 : t.qparams.dtype.c
             w.rank = Int32(max(t.shape.count, 1))
             w.dims = dims4(t.shape)
-            w.zero_point = t.qparams.zeroPoint
+            w.zero_point = t.isInt16 ? 0 : t.qparams.zeroPoint
             w.scale = t.qparams.scale
             if let data = t.constant {
                 guard data.count == t.byteCount else {

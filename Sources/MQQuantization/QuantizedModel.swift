@@ -47,9 +47,14 @@ public struct QTensor: Sendable {
     /// The codes of a constant operand (an imported model's constant ADD / MUL / CONCATENATION input): packed
     /// as a CONST tensor in the CONSTANTS section, not in the arena. nil for activations.
     public var constant: [UInt8]? = nil
+    /// int16 codes (MQ_DTYPE_INT16, symmetric: zero point 0, scale `qparams.scale`) instead of 8-bit ones
+    /// (`calibrate --precision`, Precision.swift). `qparams.dtype` is then meaningless.
+    public var isInt16 = false
 
-    /// Elements (= bytes).
-    public var byteCount: Int { shape.reduce(1, *) }
+    /// Elements.
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// Bytes: elements, or 2 x elements for an int16 tensor.
+    public var byteCount: Int { elementCount * (isInt16 ? 2 : 1) }
 
     /// A tensor as given.
     public init(name: String, shape: [Int], qparams: QParams, origin: QParamsOrigin) {
@@ -189,6 +194,41 @@ public struct QMul: Sendable {
     }
 }
 
+/// The prepared constants of a 16x8 fully connected / convolution layer (mq_fc_s16_params): int16 activations,
+/// the int8 weights of the 8-bit layer, an int64 bias at s_in16 * s_w[c], the int64 output stage's multipliers.
+public struct QGemmS16: Sendable {
+    public var n: Int, k: Int
+    /// Row-major (n, k) int8 weight codes (OHWI rows for a convolution).
+    public var weights: [Int8]
+    public var weightScales: [Float]
+    /// round(bias[c] / (s_in16 * s_w[c])).
+    public var bias: [Int64]
+    public var multipliers: [Int32], shifts: [Int32]
+    public var actMin: Int32, actMax: Int32
+    /// As given.
+    public init(n: Int, k: Int, weights: [Int8], weightScales: [Float], bias: [Int64], multipliers: [Int32], shifts: [Int32],
+                actMin: Int32, actMax: Int32) {
+        self.n = n; self.k = k; self.weights = weights; self.weightScales = weightScales; self.bias = bias
+        self.multipliers = multipliers; self.shifts = shifts; self.actMin = actMin; self.actMax = actMax
+    }
+}
+
+/// A 16x8 depthwise convolution (mq_depthwise_s16_params): weights [kh][kw][outC] as the 8-bit layer's.
+public struct QDepthwiseS16: Sendable {
+    public var window: QWindow
+    public var inC: Int, depthMultiplier: Int
+    public var weights: [Int8]
+    public var bias: [Int64]
+    public var multipliers: [Int32], shifts: [Int32]
+    public var actMin: Int32, actMax: Int32
+    /// As given.
+    public init(window: QWindow, inC: Int, depthMultiplier: Int, weights: [Int8], bias: [Int64], multipliers: [Int32],
+                shifts: [Int32], actMin: Int32, actMax: Int32) {
+        self.window = window; self.inC = inC; self.depthMultiplier = depthMultiplier; self.weights = weights
+        self.bias = bias; self.multipliers = multipliers; self.shifts = shifts; self.actMin = actMin; self.actMax = actMax
+    }
+}
+
 /// The operator of a quantized node.
 public enum QOp: Sendable {
     case fullyConnected(QGemm)
@@ -215,6 +255,35 @@ public enum QOp: Sendable {
     case mul(QMul)
     /// Elementwise requantization to the output qparams (8-bit to 8-bit).
     case requantize(multiplier: Int32, shift: Int32)
+    // 16x8 ops (int16 activations, packed format 2.1): placed by `Precision.apply`.
+    case fullyConnectedS16(QGemmS16)
+    /// KxK or 1x1 convolution (group 1) on int16 activations.
+    case convS16(window: QWindow, inC: Int, gemm: QGemmS16)
+    case depthwiseConvS16(QDepthwiseS16)
+    case addS16(mq_add_s16_params)
+    case mulS16(QMul)
+    case averagePoolS16(QPool)
+    case maxPoolS16(QPool)
+    /// 513-entry interpolated int16 table (mq_lut16_build) of the activation `name`.
+    case lut16(table: [Int16], name: String)
+    /// 8-bit -> int16 conversion (multiplier, shift of s8 / s16).
+    case quantizeS16(multiplier: Int32, shift: Int32)
+    /// int16 -> 8-bit conversion.
+    case requantizeS16To8(multiplier: Int32, shift: Int32)
+    /// TFLite's int16 softmax along the last axis (mq_softmax_s16_prepare: 513-entry exp and reciprocal tables);
+    /// output scale 1/32768.
+    case softmaxS16(inputMultiplier: Int32, inputShift: Int32, expTable: [Int16], recipTable: [Int16])
+
+    /// True for the ops with int16 outputs or inputs (the 16x8 ops and the two conversions).
+    public var isS16: Bool {
+        switch self {
+        case .fullyConnectedS16, .convS16, .depthwiseConvS16, .addS16, .mulS16, .averagePoolS16, .maxPoolS16, .lut16,
+             .quantizeS16, .requantizeS16To8, .softmaxS16:
+            return true
+        default:
+            return false
+        }
+    }
 
     /// Short name for reports.
     public var kind: String {
@@ -235,6 +304,17 @@ public enum QOp: Sendable {
         case .concat: return "concat"
         case .mul: return "mul"
         case .requantize: return "requantize"
+        case .fullyConnectedS16: return "fully_connected_s16"
+        case .convS16: return "conv_s16"
+        case .depthwiseConvS16: return "depthwise_conv_s16"
+        case .addS16: return "add_s16"
+        case .mulS16: return "mul_s16"
+        case .averagePoolS16: return "average_pool_s16"
+        case .maxPoolS16: return "max_pool_s16"
+        case .lut16(_, let name): return "lut16(\(name))"
+        case .quantizeS16: return "quantize_s16"
+        case .requantizeS16To8: return "requantize_s16_to_8"
+        case .softmaxS16: return "softmax_s16"
         }
     }
 }
@@ -315,6 +395,12 @@ public struct QuantizedModel: Sendable {
         case .depthwiseConv(let d):
             return d.weights.count + 4 * (d.bias.count + d.multipliers.count + d.shifts.count) + (d.lut == nil ? 0 : 256)
         case .lut: return 256
+        case .fullyConnectedS16(let g), .convS16(_, _, let g):
+            return g.weights.count + 8 * g.bias.count + 4 * (g.multipliers.count + g.shifts.count)
+        case .depthwiseConvS16(let d):
+            return d.weights.count + 8 * d.bias.count + 4 * (d.multipliers.count + d.shifts.count)
+        case .lut16: return 1026
+        case .softmaxS16: return 2 * 1026
         default: return 0
         }
     }

@@ -72,6 +72,7 @@ public struct Evaluation: Sendable {
         let executor = try FloatExecutor(graph: graph)
         var acc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.tensors.count)
         var outAcc = [SQNRAccumulator](repeating: SQNRAccumulator(), count: model.outputs.count)
+        var floatsSeen = [Bool](repeating: false, count: model.tensors.count)
         var agree = 0, agreeThreshold = 0
         var maxErr = [Double](repeating: 0, count: model.outputs.count)
         var sumErr = [Double](repeating: 0, count: model.outputs.count)
@@ -91,11 +92,12 @@ public struct Evaluation: Sendable {
             let dq = try debug.run(codes)
             for (i, c) in dq.enumerated() {
                 guard let f = floats[i] else { continue }
-                acc[i].add(float: f, quantized: dequantize(c, model.tensors[i].qparams))
+                floatsSeen[i] = true
+                acc[i].add(float: f, quantized: dequantize(c, model.tensors[i]))
             }
             let outs = try runner.run(codes)
             for (j, c) in outs.enumerated() {
-                let q = dequantize(c, model.tensors[model.outputs[j]].qparams)
+                let q = dequantize(c, model.tensors[model.outputs[j]])
                 outAcc[j].add(float: fout[j], quantized: q)
                 collected[j] += q
                 for (f, v) in zip(fout[j], q) {
@@ -109,7 +111,8 @@ public struct Evaluation: Sendable {
             }
         }
         var per: [String: Double] = [:]
-        for (i, t) in model.tensors.enumerated() { per[t.name] = acc[i].db }
+        // conversion copies (name@s16, name@q8) have no float counterpart
+        for (i, t) in model.tensors.enumerated() where floatsSeen[i] { per[t.name] = acc[i].db }
         let task = OutputTask.of(valuesPerSample: model.tensors[model.outputs[0]].byteCount)
         var e = Evaluation(tensorSQNR: per, outputSQNR: outAcc.map(\.db), samples: n,
                            top1Agreement: task == .classification ? Double(agree) / Double(n) : nil,
@@ -119,6 +122,15 @@ public struct Evaluation: Sendable {
         e.maxAbsError = maxErr
         e.meanAbsError = zip(sumErr, valueCount).map { $1 > 0 ? $0 / Double($1) : 0 }
         return e
+    }
+}
+
+/// Codes -> floats of a tensor of the quantized model: 8-bit codes, or int16 little-endian codes (zero point 0).
+public func dequantize(_ codes: [UInt8], _ t: QTensor) -> [Float] {
+    guard t.isInt16 else { return dequantize(codes, t.qparams) }
+    let s = t.qparams.scale
+    return stride(from: 0, to: codes.count - 1, by: 2).map { k in
+        Float(Int16(bitPattern: UInt16(codes[k]) | UInt16(codes[k + 1]) << 8)) * s
     }
 }
 

@@ -86,16 +86,18 @@ public struct CalibrationReport: Codable, Sendable {
     public var arenaPlainLowerBound: Int?
     public var arenaLargestPair: Int?
     public var inPlaceOps: Int?
+    /// `--precision`: each layer's precision, why, its gain, and the SQNR-vs-arena curve (nil for plain int8 runs).
+    public var precision: PrecisionSummary?
 
     /// Assembles the report.
     public static func build(graph: Graph, model: QuantizedModel, observers: [String: Observer], plan: MemoryPlan,
                              packedBytes: Int, evaluation: Evaluation?, source: String, sha256 hash: [UInt8],
                              calibrationSamples: Int, evaluationData: String, evaluatedOnTestData: Bool? = nil) -> CalibrationReport {
         func entry(_ t: QTensor, preAct: Bool) -> TensorEntry {
-            var e = TensorEntry(name: t.name, shape: t.shape, dtype: t.qparams.dtype.rawValue, scale: t.qparams.scale,
-                                zeroPoint: t.qparams.zeroPoint, qparamsFrom: "", clipMin: nil, clipMax: nil,
-                                seenMin: nil, seenMax: nil, representableMin: t.qparams.representableRange.min,
-                                representableMax: t.qparams.representableRange.max, fusedPreActivation: preAct,
+            var e = TensorEntry(name: t.name, shape: t.shape, dtype: t.isInt16 ? "int16" : t.qparams.dtype.rawValue, scale: t.qparams.scale,
+                                zeroPoint: t.isInt16 ? 0 : t.qparams.zeroPoint, qparamsFrom: "", clipMin: nil, clipMax: nil,
+                                seenMin: nil, seenMax: nil, representableMin: t.isInt16 ? -32768 * t.qparams.scale : t.qparams.representableRange.min,
+                                representableMax: t.isInt16 ? 32767 * t.qparams.scale : t.qparams.representableRange.max, fusedPreActivation: preAct,
                                 sqnrDB: evaluation?.tensorSQNR[t.name], histLower: nil, histBinWidth: nil, histCounts: nil)
             switch t.origin {
             case let .observed(kind, clip):
@@ -146,6 +148,11 @@ public struct CalibrationReport: Codable, Sendable {
         copy.outputSQNRDB = outputSQNRDB.map { fin($0)! }
         for i in copy.tensors.indices { copy.tensors[i].sqnrDB = fin(copy.tensors[i].sqnrDB) }
         for i in copy.layers.indices { copy.layers[i].sqnrDB = fin(copy.layers[i].sqnrDB) }
+        if var p = copy.precision {
+            for i in p.curve.indices { p.curve[i].sqnrDB = fin(p.curve[i].sqnrDB) ?? 0 }
+            for i in p.layers.indices { p.layers[i].gainDB = fin(p.layers[i].gainDB) }
+            copy.precision = p
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try enc.encode(copy)
@@ -203,6 +210,7 @@ public struct CalibrationReport: Codable, Sendable {
             arena += "; \(inPlaceOps ?? 0) ops in place; out of place: plain lower bound \(p), largest input+output pair \(q)"
         }
         lines.append(arena + ")")
+        if let precision { lines.append(""); lines.append(precision.table()) }
         return lines.joined(separator: "\n")
     }
 }

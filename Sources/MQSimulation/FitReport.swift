@@ -179,6 +179,18 @@ public struct FitReport: Sendable {
             case .softmax: insns += Double(l.outputElements) * c.softmax_per_element
             case .transpose: insns += Double(l.outputElements) * c.transpose_per_element
             case .reshape: insns += l.copies ? Double(l.outputElements) * c.copy_per_byte : 0
+            case .fullyConnectedS16, .convS16:
+                // no 16x8 cost model yet: the 8-bit kernel's per-MAC cost (docs/PERFORMANCE.md has the measured ratio)
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+            case .depthwiseConvS16:
+                insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)
+                    + Double(l.outputElements) * (c.depthwise_per_output ?? c.conv_per_output)
+            case .averagePoolS16, .maxPoolS16:
+                insns += Double(l.outputElements * l.k) * (c.pool_per_tap ?? c.add_per_element)
+            case .addS16, .mulS16, .quantizeS16, .requantizeS16To8, .rescaleS16:
+                insns += Double(l.outputElements) * c.add_per_element
+            case .lut16: insns += Double(l.outputElements) * c.lut_per_element
+            case .softmaxS16: insns += Double(l.outputElements) * c.softmax_per_element
             case .unknown: break
             }
             guard let cm else {

@@ -16,7 +16,13 @@ public struct LayerInfo: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case fullyConnected = "fully_connected", conv1x1 = "conv_1x1", lut, add, reshape, softmax, transpose
         case conv, depthwiseConv = "depthwise_conv", averagePool = "average_pool", maxPool = "max_pool", mean, pad
-        case concat, mul, requantize, unknown
+        case concat, mul, requantize
+        // 16x8 ops (format 2.1)
+        case fullyConnectedS16 = "fully_connected_s16", convS16 = "conv_s16", depthwiseConvS16 = "depthwise_conv_s16"
+        case addS16 = "add_s16", mulS16 = "mul_s16", averagePoolS16 = "average_pool_s16", maxPoolS16 = "max_pool_s16"
+        case lut16, quantizeS16 = "quantize_s16", requantizeS16To8 = "requantize_s16_to_8", softmaxS16 = "softmax_s16"
+        case rescaleS16 = "rescale_s16"
+        case unknown
 
         /// The packed format's op type (mq_op_type), nil for .unknown.
         public var opType: Int? {
@@ -37,6 +43,18 @@ public struct LayerInfo: Sendable, Equatable {
             case .concat: return Int(MQ_OP_CONCAT.rawValue)
             case .mul: return Int(MQ_OP_MUL.rawValue)
             case .requantize: return Int(MQ_OP_REQUANTIZE.rawValue)
+            case .fullyConnectedS16: return Int(MQ_OP_FULLY_CONNECTED_S16.rawValue)
+            case .convS16: return Int(MQ_OP_CONV_S16.rawValue)
+            case .depthwiseConvS16: return Int(MQ_OP_DEPTHWISE_CONV_S16.rawValue)
+            case .addS16: return Int(MQ_OP_ADD_S16.rawValue)
+            case .mulS16: return Int(MQ_OP_MUL_S16.rawValue)
+            case .averagePoolS16: return Int(MQ_OP_AVERAGE_POOL_S16.rawValue)
+            case .maxPoolS16: return Int(MQ_OP_MAX_POOL_S16.rawValue)
+            case .lut16: return Int(MQ_OP_LUT16.rawValue)
+            case .quantizeS16: return Int(MQ_OP_QUANTIZE_S16.rawValue)
+            case .requantizeS16To8: return Int(MQ_OP_REQUANTIZE_S16_TO_8.rawValue)
+            case .softmaxS16: return Int(MQ_OP_SOFTMAX_S16.rawValue)
+            case .rescaleS16: return Int(MQ_OP_RESCALE_S16.rawValue)
             case .unknown: return nil
             }
         }
@@ -60,6 +78,18 @@ public struct LayerInfo: Sendable, Equatable {
             case .concat: return "CONCAT"
             case .mul: return "MUL"
             case .requantize: return "REQUANTIZE"
+            case .fullyConnectedS16: return "FULLY_CONNECTED_S16"
+            case .convS16: return "CONV_S16"
+            case .depthwiseConvS16: return "DEPTHWISE_CONV_S16"
+            case .addS16: return "ADD_S16"
+            case .mulS16: return "MUL_S16"
+            case .averagePoolS16: return "AVERAGE_POOL_S16"
+            case .maxPoolS16: return "MAX_POOL_S16"
+            case .lut16: return "LUT16"
+            case .quantizeS16: return "QUANTIZE_S16"
+            case .requantizeS16To8: return "REQUANTIZE_S16_TO_8"
+            case .softmaxS16: return "SOFTMAX_S16"
+            case .rescaleS16: return "RESCALE_S16"
             case .unknown: return nil
             }
         }
@@ -125,8 +155,14 @@ extension PackedModel {
                 kk = param(16) * param(17)  // window block at p16: kernel_h, kernel_w
                 macs = elements * kk
                 fused = param(15) != 0
-            case .averagePool, .maxPool:
+            case .averagePool, .maxPool, .averagePoolS16, .maxPoolS16:
                 kk = param(0) * param(1)
+            case .fullyConnectedS16, .convS16:
+                kk = param(1)
+                macs = elements * kk
+            case .depthwiseConvS16:
+                kk = param(12) * param(13)  // window block at p12
+                macs = elements * kk
             case .mean:
                 let inp = tensor(rd16(r, 4))
                 kk = inp.shape.count == 4 ? inp.shape[1] * inp.shape[2] : 0

@@ -9,13 +9,14 @@ import MQNumPy
 
 /// Element type of a model input or output (the packed format's mq_dtype).
 public enum ElementType: String, Sendable, Equatable, CustomStringConvertible {
-    case int8, uint8, int32
+    case int8, uint8, int32, int16
 
     init?(_ d: mq_dtype) {
         switch d {
         case MQ_DTYPE_INT8: self = .int8
         case MQ_DTYPE_UINT8: self = .uint8
         case MQ_DTYPE_INT32: self = .int32
+        case MQ_DTYPE_INT16: self = .int16
         default: return nil
         }
     }
@@ -25,11 +26,12 @@ public enum ElementType: String, Sendable, Equatable, CustomStringConvertible {
         case .int8: return MQ_DTYPE_INT8
         case .uint8: return MQ_DTYPE_UINT8
         case .int32: return MQ_DTYPE_INT32
+        case .int16: return MQ_DTYPE_INT16
         }
     }
 
     /// Bytes per element.
-    public var size: Int { self == .int32 ? 4 : 1 }
+    public var size: Int { self == .int32 ? 4 : (self == .int16 ? 2 : 1) }
     public var description: String { rawValue }
 }
 

@@ -16,6 +16,7 @@ extension ObserverKind: ExpressibleByArgument {}
 extension ActivationDType: ExpressibleByArgument {}
 extension WeightMethod: ExpressibleByArgument {}
 extension RequantizeRounding: ExpressibleByArgument {}
+extension PrecisionMode: ExpressibleByArgument {}
 
 /// A failure with a message for the user (printed as "error: ...", exit status 1).
 struct UserError: Error, CustomStringConvertible {
@@ -62,6 +63,12 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Activation type: uint8 (QUInt8, asymmetric) or int8 (TFLite-style).")
     var activations: ActivationDType = .uint8
 
+    @Option(help: "Activation precision per layer: int8 (every activation 8-bit), int16 (every layer with a 16x8 kernel on int16 activations, symmetric, scale max|x|/32767), or auto (layers promoted to int16 by measured output-SQNR gain per extra arena byte within --ram-budget; docs/CALIBRATION.md).")
+    var precision: PrecisionMode = .int8
+
+    @Option(name: .customLong("ram-budget"), help: ArgumentHelp("--precision auto: the arena budget in bytes (default 1.25 x the all-int8 arena).", valueName: "BYTES"))
+    var ramBudget: Int?
+
     @Option(help: "Per-channel weight scales: minmax (max|w| / 127) or mse (clip ratio in 0.80...1.00 minimising each channel's squared weight error).")
     var weights: WeightMethod = WeightOptions().method
 
@@ -100,6 +107,10 @@ struct Calibrate: ParsableCommand {
     mutating func validate() throws {
         guard percentile.isFinite, percentile > 0, percentile <= 100 else {
             throw ValidationError("--percentile must be a number in (0, 100] (the percent of values kept, e.g. 99.99), not \(percentile)")
+        }
+        if let ramBudget {
+            guard ramBudget >= 1 else { throw ValidationError("--ram-budget must be a number of bytes >= 1, not \(ramBudget)") }
+            guard precision == .auto else { throw ValidationError("--ram-budget applies to --precision auto (it bounds the arena of the layers promoted to int16); add --precision auto") }
         }
         guard evalSamples >= 1 else { throw ValidationError("--eval-samples must be an integer >= 1, not \(evalSamples)") }
         for (opt, specs) in [("--data", data), ("--test", test)] where specs.count > 1 {
@@ -279,14 +290,23 @@ struct Calibrate: ParsableCommand {
             means = try Calibrator.layerInputMeans(graph: graph, plan: plan, data: calib,
                                                    inputQParams: qp.mapValues { $0.0 })
         }
-        let qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
+        var qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
                                             weights: wopts, layerInputMeans: means)
+        var precisionSummary: PrecisionSummary? = nil
+        if precision != .int8 {
+            log("choosing the precision per layer (\(precision.rawValue)) on \(min(evalSamples, calib.count)) calibration samples")
+            let choice = try PrecisionSearch.choose(mode: precision, base: qmodel, graph: graph, data: calib, ramBudget: ramBudget,
+                                                    maxSamples: evalSamples, log: log)
+            qmodel = choice.model
+            precisionSummary = choice.summary
+        }
         let mplan = MemoryPlanner.plan(qmodel, inPlace: !noInPlace)
         let hash = sha256(onnxBytes)
         // e.g. "percentile:99.99"; the weight options are appended when they differ from minmax without correction
         var method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
         if weights != .minmax { method += " weights:\(weights.rawValue)" }
         if biasCorrection { method += " bias-correction" }
+        if precision != .int8 { method += " precision:\(precision.rawValue)" }
         let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
@@ -294,10 +314,11 @@ struct Calibrate: ParsableCommand {
         let evalName = test.isEmpty ? dataPath : test.joined(separator: " ")
         log("evaluating the packed model through the C runtime on \(min(evalSamples, evalData.count)) samples of \(evalName)")
         let evaluation = try Evaluation.run(graph: graph, model: qmodel, packed: packed, data: evalData, maxSamples: evalSamples)
-        let rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
+        var rep = CalibrationReport.build(graph: graph, model: qmodel, observers: observers, plan: mplan, packedBytes: packed.count,
                                           evaluation: evaluation, source: URL(fileURLWithPath: modelPath).lastPathComponent,
                                           sha256: hash, calibrationSamples: calib.count, evaluationData: evalName,
                                           evaluatedOnTestData: !test.isEmpty)
+        rep.precision = precisionSummary
         if let board { try Self.checkBoard(board, packed: packed, log: log) }
 
         // Write everything atomically; on failure remove what this run wrote (all outputs or none).
@@ -326,6 +347,9 @@ struct Calibrate: ParsableCommand {
 
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
     func importTFLite(_ modelPath: String) throws {
+        if precision != .int8 || ramBudget != nil {
+            throw UserError("\(modelPath) is an int8 TFLite model imported as it is: --precision and --ram-budget apply to calibrated ONNX models")
+        }
         if !data.isEmpty || !test.isEmpty || evalOutput != nil {
             throw UserError("\(modelPath) is an int8 TFLite model: it is imported without calibration, so --data, --test and --eval-output do not apply (use `swift run simulate` to run it)")
         }

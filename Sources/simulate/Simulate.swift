@@ -295,6 +295,17 @@ struct Simulate: ParsableCommand {
                 case .uint8: arr = try NPYArray(dtype: .uint8, shape: shape, bytes: codes[o])
                 case .int8: arr = try NPYArray(dtype: .int8, shape: shape, bytes: codes[o])
                 case .int32: arr = try NPYArray(dtype: .int32, shape: shape, bytes: codes[o])
+                case .int16:
+                    // .npy int16 is not among the reader's types: widen the little-endian codes to int32
+                    var wide: [UInt8] = []
+                    wide.reserveCapacity(codes[o].count * 2)
+                    var k = 0
+                    while k + 1 < codes[o].count {
+                        let v = Int32(Int16(bitPattern: UInt16(codes[o][k]) | UInt16(codes[o][k + 1]) << 8))
+                        withUnsafeBytes(of: v.littleEndian) { wide += $0 }
+                        k += 2
+                    }
+                    arr = try NPYArray(dtype: .int32, shape: shape, bytes: wide)
                 }
             } else {
                 arr = try NPYArray(float32: try dequantize(codes[o], as: t, what: "output \(o)"), shape: shape)

@@ -13,8 +13,20 @@ mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_p
     if (q == NULL || out == NULL) {
         return MQ_ERR_NULL;
     }
-    if (dtype != MQ_DTYPE_INT8 && dtype != MQ_DTYPE_UINT8) {
+    if (dtype != MQ_DTYPE_INT8 && dtype != MQ_DTYPE_UINT8 && dtype != MQ_DTYPE_INT16) {
         return MQ_ERR_DTYPE;
+    }
+    if (dtype == MQ_DTYPE_INT16) {
+        if (!mq_scale_ok((double)scale) || zero_point < -32768 || zero_point > 32767) {
+            return MQ_ERR_QPARAMS;
+        }
+        for (i = 0; i < n; ++i) {
+            /* int16 little-endian codes; (code - zp) has <= 17 bits: the double product is exact */
+            const uint32_t u = (uint32_t)c[2u * i] | ((uint32_t)c[2u * i + 1u] << 8);
+            const int32_t code = (int32_t)u - (int32_t)((u & 0x8000u) << 1);
+            out[i] = (float)((double)(code - zero_point) * (double)scale);
+        }
+        return MQ_OK;
     }
     if (!mq_scale_ok((double)scale) || zero_point < mq_dtype_min(dtype) || zero_point > mq_dtype_max(dtype)) {
         return MQ_ERR_QPARAMS;

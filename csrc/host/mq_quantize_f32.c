@@ -90,11 +90,11 @@ mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_po
     if (x == NULL || out == NULL) {
         return MQ_ERR_NULL;
     }
-    if (dtype != MQ_DTYPE_INT8 && dtype != MQ_DTYPE_UINT8) {
+    if (dtype != MQ_DTYPE_INT8 && dtype != MQ_DTYPE_UINT8 && dtype != MQ_DTYPE_INT16) {
         return MQ_ERR_DTYPE;
     }
-    lo = mq_dtype_min(dtype);
-    hi = mq_dtype_max(dtype);
+    lo = dtype == MQ_DTYPE_INT16 ? -32768 : mq_dtype_min(dtype);
+    hi = dtype == MQ_DTYPE_INT16 ? 32767 : mq_dtype_max(dtype);
     if (!mq_scale_ok((double)scale) || zero_point < lo || zero_point > hi) {
         return MQ_ERR_QPARAMS;
     }
@@ -119,7 +119,14 @@ mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_po
         /* x / scale in double (one rounding), rounded half to even, then the zero point is added:
          * the range [lo - zp, hi - zp] for the rounded value is the code range [lo, hi]. */
         const double v = (double)x[i] / (double)scale;
-        o[i] = (uint8_t)(mq_round_half_even_clamp(v, lo - zero_point, hi - zero_point) + zero_point);
+        const int32_t q = mq_round_half_even_clamp(v, lo - zero_point, hi - zero_point) + zero_point;
+        if (dtype == MQ_DTYPE_INT16) {
+            /* int16 codes, little-endian (2 bytes per value) */
+            o[2u * i] = (uint8_t)((uint32_t)q & 0xFFu);
+            o[2u * i + 1u] = (uint8_t)(((uint32_t)q >> 8) & 0xFFu);
+        } else {
+            o[i] = (uint8_t)q;
+        }
     }
     return MQ_OK;
 }

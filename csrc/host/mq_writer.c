@@ -81,7 +81,7 @@ static mq_status mq_fail(mq_writer_diag *d, mq_status st, int32_t tensor, int32_
 
 static size_t mq_dtype_size(mq_dtype t)
 {
-    return t == MQ_DTYPE_INT32 ? 4u : 1u;
+    return t == MQ_DTYPE_INT32 ? 4u : (t == MQ_DTYPE_INT16 ? 2u : 1u);
 }
 
 static uint64_t mq_w_tensor_bytes(const mq_writer_tensor *t)
@@ -130,6 +130,138 @@ static void mq_w_tensor(mq_wctx *w, uint8_t *rec, const mq_writer_tensor *t)
         mq_wr32(rec + MQ_T_CH_OFFSET, ch_off);
         mq_wr32(rec + MQ_T_CH_COUNT, (uint32_t)t->num_channel_scales);
         rec[MQ_T_CH_AXIS] = (uint8_t)t->channel_axis;
+    }
+}
+
+/* Appends an int64 array as little-endian words (low word first); returns the section offset. */
+static uint32_t mq_put_i64(mq_wctx *w, const int64_t *v, size_t count)
+{
+    const uint64_t off = w->const_pos;
+    size_t i;
+    if (w->buf != NULL) {
+        for (i = 0; i < count; i++) {
+            const uint64_t u = (uint64_t)v[i];
+            mq_wr32(w->buf + w->const_base + off + 8u * i, (uint32_t)(u & 0xFFFFFFFFu));
+            mq_wr32(w->buf + w->const_base + off + 8u * i + 4u, (uint32_t)(u >> 32));
+        }
+    }
+    w->const_pos = mq_align16(off + 8u * (uint64_t)count);
+    return (uint32_t)off;
+}
+
+/* Appends count int16 values little-endian; returns the section offset. */
+static uint32_t mq_put_i16(mq_wctx *w, const int16_t *v, size_t count)
+{
+    const uint64_t off = w->const_pos;
+    size_t i;
+    if (w->buf != NULL) {
+        for (i = 0; i < count; i++) {
+            mq_wr16(w->buf + w->const_base + off + 2u * i, (uint32_t)(uint16_t)v[i]);
+        }
+    }
+    w->const_pos = mq_align16(off + 2u * (uint64_t)count);
+    return (uint32_t)off;
+}
+
+/* Gemm block p0..p12 of FULLY_CONNECTED_S16 / CONV_S16. */
+static void mq_w_gemm_s16(mq_wctx *w, const mq_fc_s16_params *fc, uint32_t *p)
+{
+    const size_t nq = fc->per_channel ? (size_t)fc->n : 1u;
+    p[MQ_P_S16_N] = (uint32_t)fc->n;
+    p[MQ_P_S16_K] = (uint32_t)fc->k;
+    p[MQ_P_S16_PER_CHANNEL] = fc->per_channel ? 1u : 0u;
+    p[MQ_P_S16_ACT_MIN] = (uint32_t)fc->act_min;
+    p[MQ_P_S16_ACT_MAX] = (uint32_t)fc->act_max;
+    p[MQ_P_S16_WEIGHTS + 1] = (uint32_t)((size_t)fc->n * (size_t)fc->k);
+    p[MQ_P_S16_WEIGHTS] = mq_put_const(w, fc->weights, p[MQ_P_S16_WEIGHTS + 1]);
+    if (fc->bias != NULL) {
+        p[MQ_P_S16_BIAS] = mq_put_i64(w, fc->bias, (size_t)fc->n);
+        p[MQ_P_S16_BIAS + 1] = 8u * (uint32_t)fc->n;
+    }
+    p[MQ_P_S16_MULTIPLIER] = mq_put_words(w, fc->multiplier, nq);
+    p[MQ_P_S16_MULTIPLIER + 1] = 4u * (uint32_t)nq;
+    p[MQ_P_S16_SHIFT] = mq_put_words(w, fc->shift, nq);
+    p[MQ_P_S16_SHIFT + 1] = 4u * (uint32_t)nq;
+}
+
+static void mq_w_window_words(const mq_window *win, uint32_t *w);
+
+/* Parameter words and constants of a 16x8 op (types 32..43). */
+static void mq_w_op_s16(mq_wctx *w, const mq_writer_op *op, const mq_writer_tensor *tensors, uint32_t *p)
+{
+    switch (op->type) {
+    case MQ_OP_FULLY_CONNECTED_S16:
+        mq_w_gemm_s16(w, &op->fc_s16, p);
+        break;
+    case MQ_OP_CONV_S16:
+        mq_w_gemm_s16(w, &op->conv_s16.gemm, p);
+        mq_w_window_words(&op->conv_s16.win, p + MQ_P_S16_CONV_WINDOW);
+        break;
+    case MQ_OP_DEPTHWISE_CONV_S16: {
+        const mq_depthwise_s16_params *dw = &op->depthwise_s16;
+        const size_t out_c = (size_t)tensors[op->inputs[0]].dims[3] * (size_t)dw->depth_multiplier;
+        const size_t nq = dw->per_channel ? out_c : 1u;
+        p[MQ_P_S16DW_MULTIPLIER] = (uint32_t)dw->depth_multiplier;
+        p[MQ_P_S16DW_PER_CHANNEL] = dw->per_channel ? 1u : 0u;
+        p[MQ_P_S16DW_ACT_MIN] = (uint32_t)dw->act_min;
+        p[MQ_P_S16DW_ACT_MAX] = (uint32_t)dw->act_max;
+        p[MQ_P_S16DW_WEIGHTS + 1] = (uint32_t)((size_t)dw->win.kernel_h * (size_t)dw->win.kernel_w * out_c);
+        p[MQ_P_S16DW_WEIGHTS] = mq_put_const(w, dw->weights, p[MQ_P_S16DW_WEIGHTS + 1]);
+        if (dw->bias != NULL) {
+            p[MQ_P_S16DW_BIAS] = mq_put_i64(w, dw->bias, out_c);
+            p[MQ_P_S16DW_BIAS + 1] = 8u * (uint32_t)out_c;
+        }
+        p[MQ_P_S16DW_QMULT] = mq_put_words(w, dw->multiplier, nq);
+        p[MQ_P_S16DW_QMULT + 1] = 4u * (uint32_t)nq;
+        p[MQ_P_S16DW_SHIFT] = mq_put_words(w, dw->shift, nq);
+        p[MQ_P_S16DW_SHIFT + 1] = 4u * (uint32_t)nq;
+        mq_w_window_words(&dw->win, p + MQ_P_S16DW_WINDOW);
+        break;
+    }
+    case MQ_OP_ADD_S16:
+        p[MQ_P_ADD_LEFT_SHIFT] = (uint32_t)op->add_s16.left_shift;
+        p[MQ_P_ADD_IN1_MULTIPLIER] = (uint32_t)op->add_s16.in1_multiplier;
+        p[MQ_P_ADD_IN1_SHIFT] = (uint32_t)op->add_s16.in1_shift;
+        p[MQ_P_ADD_IN2_MULTIPLIER] = (uint32_t)op->add_s16.in2_multiplier;
+        p[MQ_P_ADD_IN2_SHIFT] = (uint32_t)op->add_s16.in2_shift;
+        p[MQ_P_ADD_OUT_MULTIPLIER] = (uint32_t)op->add_s16.out_multiplier;
+        p[MQ_P_ADD_OUT_SHIFT] = (uint32_t)op->add_s16.out_shift;
+        p[MQ_P_ADD_ACT_MIN] = (uint32_t)op->add_s16.act_min;
+        p[MQ_P_ADD_ACT_MAX] = (uint32_t)op->add_s16.act_max;
+        break;
+    case MQ_OP_MUL_S16:
+        p[MQ_P_MUL_MULTIPLIER] = (uint32_t)op->mul_s16.out_multiplier;
+        p[MQ_P_MUL_SHIFT] = (uint32_t)op->mul_s16.out_shift;
+        p[MQ_P_MUL_ACT_MIN] = (uint32_t)op->mul_s16.act_min;
+        p[MQ_P_MUL_ACT_MAX] = (uint32_t)op->mul_s16.act_max;
+        p[MQ_P_MUL_BROADCAST] = (uint32_t)op->mul_s16.broadcast;
+        break;
+    case MQ_OP_AVERAGE_POOL_S16:
+    case MQ_OP_MAX_POOL_S16:
+        mq_w_window_words(&op->pool_s16.win, p + MQ_P_POOL_WINDOW);
+        p[MQ_P_POOL_ACT_MIN] = (uint32_t)op->pool_s16.act_min;
+        p[MQ_P_POOL_ACT_MAX] = (uint32_t)op->pool_s16.act_max;
+        break;
+    case MQ_OP_LUT16:
+        p[MQ_P_LUT16_TABLE] = mq_put_i16(w, op->lut16, MQ_LUT16_SIZE);
+        p[MQ_P_LUT16_TABLE + 1] = MQ_LUT16_BYTES;
+        break;
+    case MQ_OP_QUANTIZE_S16:
+    case MQ_OP_REQUANTIZE_S16_TO_8:
+    case MQ_OP_RESCALE_S16:
+        p[MQ_P_REQ_MULTIPLIER] = (uint32_t)op->s16_multiplier;
+        p[MQ_P_REQ_SHIFT] = (uint32_t)op->s16_shift;
+        break;
+    case MQ_OP_SOFTMAX_S16:
+        p[MQ_P_S16SM_MULTIPLIER] = (uint32_t)op->softmax_s16.input_multiplier;
+        p[MQ_P_S16SM_SHIFT] = (uint32_t)op->softmax_s16.input_shift;
+        p[MQ_P_S16SM_EXP_LUT] = mq_put_i16(w, op->softmax_s16.exp_lut, MQ_LUT16_SIZE);
+        p[MQ_P_S16SM_EXP_LUT + 1] = MQ_LUT16_BYTES;
+        p[MQ_P_S16SM_RECIP_LUT] = mq_put_i16(w, op->softmax_s16.recip_lut, MQ_LUT16_SIZE);
+        p[MQ_P_S16SM_RECIP_LUT + 1] = MQ_LUT16_BYTES;
+        break;
+    default:
+        break;
     }
 }
 
@@ -347,7 +479,8 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_REQ_MULTIPLIER] = (uint32_t)op->requantize.multiplier;
         p[MQ_P_REQ_SHIFT] = (uint32_t)op->requantize.shift;
         break;
-    default: /* MQ_OP_RESHAPE: no parameters */
+    default: /* MQ_OP_RESHAPE: no parameters; the 16x8 ops */
+        mq_w_op_s16(w, op, tensors, p);
         break;
     }
     if (rec == NULL) {
@@ -367,6 +500,46 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
     }
     for (i = 0; i < MQ_OP_NUM_PARAMS; i++) {
         mq_wr32(rec + MQ_O_PARAMS + 4u * i, p[i]);
+    }
+}
+
+/* What the writer itself needs of a 16x8 op to emit it without reading outside the caller's arrays. */
+static mq_status mq_w_check_s16(const mq_writer_op *op, const mq_writer_tensor *tensors)
+{
+    const mq_writer_tensor *in = &tensors[op->inputs[0]];
+    const mq_writer_tensor *out = &tensors[op->outputs[0]];
+    const mq_fc_s16_params *fc = op->type == MQ_OP_CONV_S16 ? &op->conv_s16.gemm : &op->fc_s16;
+    switch (op->type) {
+    case MQ_OP_FULLY_CONNECTED_S16:
+    case MQ_OP_CONV_S16:
+        if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFFFF) {
+            return MQ_ERR_SHAPE;
+        }
+        if (fc->weights == NULL || fc->multiplier == NULL || fc->shift == NULL || fc->exact_scale != NULL) {
+            return MQ_ERR_NULL;
+        }
+        if (op->type == MQ_OP_CONV_S16 && (in->rank != 4 || out->rank != 4)) {
+            return MQ_ERR_SHAPE;
+        }
+        return MQ_OK;
+    case MQ_OP_DEPTHWISE_CONV_S16: {
+        const mq_depthwise_s16_params *dw = &op->depthwise_s16;
+        if (in->rank != 4 || out->rank != 4 || dw->depth_multiplier < 1 || dw->depth_multiplier > 0xFFFF ||
+            dw->win.kernel_h < 1 || dw->win.kernel_w < 1 || dw->win.kernel_h > 0xFFFF || dw->win.kernel_w > 0xFFFF ||
+            (int64_t)in->dims[3] * dw->depth_multiplier != out->dims[3]) {
+            return MQ_ERR_SHAPE;
+        }
+        return dw->weights == NULL || dw->multiplier == NULL || dw->shift == NULL ? MQ_ERR_NULL : MQ_OK;
+    }
+    case MQ_OP_AVERAGE_POOL_S16:
+    case MQ_OP_MAX_POOL_S16:
+        return in->rank == 4 && out->rank == 4 ? MQ_OK : MQ_ERR_SHAPE;
+    case MQ_OP_LUT16:
+        return op->lut16 == NULL ? MQ_ERR_NULL : MQ_OK;
+    case MQ_OP_SOFTMAX_S16:
+        return op->softmax_s16.exp_lut == NULL || op->softmax_s16.recip_lut == NULL ? MQ_ERR_NULL : MQ_OK;
+    default:
+        return MQ_OK;
     }
 }
 
@@ -395,8 +568,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                 return mq_fail(d, MQ_ERR_SHAPE, i, -1, "tensor: every dim must be >= 1");
             }
         }
-        if (t->dtype != MQ_DTYPE_INT8 && t->dtype != MQ_DTYPE_UINT8 && t->dtype != MQ_DTYPE_INT32) {
-            return mq_fail(d, MQ_ERR_DTYPE, i, -1, "tensor: dtype must be INT8, UINT8 or INT32");
+        if (t->dtype != MQ_DTYPE_INT8 && t->dtype != MQ_DTYPE_UINT8 && t->dtype != MQ_DTYPE_INT32 &&
+            t->dtype != MQ_DTYPE_INT16) {
+            return mq_fail(d, MQ_ERR_DTYPE, i, -1, "tensor: dtype must be INT8, UINT8, INT32 or INT16");
         }
         if (mq_w_tensor_bytes(t) > 0x7FFFFFFFu) {
             return mq_fail(d, MQ_ERR_SHAPE, i, -1, "tensor: more than 2^31-1 bytes");
@@ -425,8 +599,10 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm
                                  : op->type == MQ_OP_CONV   ? &op->conv2d.gemm
                                                             : &op->fc;
-        const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL;
-        if (op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_REQUANTIZE) {
+        const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL || op->type == MQ_OP_ADD_S16 ||
+                               op->type == MQ_OP_MUL_S16;
+        if ((op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_REQUANTIZE) &&
+            (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16)) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
         }
         if ((op->flags & ~(uint32_t)MQ_WRITER_OP_IN_PLACE) != 0u) {
@@ -505,6 +681,14 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                 return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: DEPTHWISE_CONV geometry is invalid (weights size 0)");
             }
         }
+        if (op->type >= MQ_OP_FULLY_CONNECTED_S16) {
+            mq_status st16 = mq_w_check_s16(op, m->tensors);
+            if (st16 != MQ_OK) {
+                return mq_fail(d, st16, -1, i,
+                               "op: a 16x8 op needs its constants (weights, multiplier, shift, tables), rank-4 "
+                               "tensors for conv / depthwise / pools, and exact_scale NULL");
+            }
+        }
         if (op->type == MQ_OP_CONCAT) {
             const int32_t r = m->tensors[op->outputs[0]].rank;
             if (op->axis < -r || op->axis >= r) {
@@ -520,6 +704,23 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         }
     }
     return MQ_OK;
+}
+
+/* A model with INT16 tensors or 16x8 ops is written as format 2.1 (min_runtime 2.1); any other stays 2.0. */
+static int mq_w_uses_s16(const mq_writer_model *m)
+{
+    int32_t i;
+    for (i = 0; i < m->num_tensors; i++) {
+        if (m->tensors[i].dtype == MQ_DTYPE_INT16) {
+            return 1;
+        }
+    }
+    for (i = 0; i < m->num_ops; i++) {
+        if (m->ops[i].type >= MQ_OP_FULLY_CONNECTED_S16) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Map a loader failure offset back to the record it lies in. */
@@ -615,7 +816,11 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         return mq_fail(diag, MQ_ERR_BUFFER, -1, -1, "output buffer too small (see *size)");
     }
 
-    /* Emit. A blob without op flags is a format 2.0 blob (older runtimes run it); op flags need 2.1. */
+    /* Emit. A blob without op flags, INT16 tensors or 16x8 ops is a format 2.0 blob (older runtimes run it);
+     * those need 2.1. */
+    if (mq_w_uses_s16(m)) {
+        minor = MQ_FORMAT_VERSION_MINOR;
+    }
     for (i = 0; i < m->num_ops; i++) {
         if (m->ops[i].flags != 0u) {
             minor = MQ_FORMAT_VERSION_MINOR;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "microquant/mq_kernels.h"
+#include "microquant/mq_kernels_s16.h"
 #include "microquant/mq_model.h"
 #include "microquant/mq_status.h"
 
@@ -211,6 +212,45 @@
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4
 
+/* 16x8 ops (format 2.1, docs/FORMAT.md). Gemm block of FULLY_CONNECTED_S16 and CONV_S16: */
+#define MQ_P_S16_N 0
+#define MQ_P_S16_K 1
+#define MQ_P_S16_PER_CHANNEL 2
+#define MQ_P_S16_ACT_MIN 3
+#define MQ_P_S16_ACT_MAX 4
+#define MQ_P_S16_WEIGHTS 5     /* (offset, size): int8 [n][k] row-major */
+#define MQ_P_S16_BIAS 7        /* (offset, size): n x int64, or (0, 0) for none */
+#define MQ_P_S16_MULTIPLIER 9  /* (offset, size): i32, n or 1 entries */
+#define MQ_P_S16_SHIFT 11      /* (offset, size): i32, same count */
+#define MQ_P_S16_FC_USED 13
+#define MQ_P_S16_CONV_WINDOW 13
+#define MQ_P_S16_CONV_USED 23
+/* DEPTHWISE_CONV_S16 */
+#define MQ_P_S16DW_MULTIPLIER 0  /* depth multiplier */
+#define MQ_P_S16DW_PER_CHANNEL 1
+#define MQ_P_S16DW_ACT_MIN 2
+#define MQ_P_S16DW_ACT_MAX 3
+#define MQ_P_S16DW_WEIGHTS 4     /* int8 [kh][kw][out_c] */
+#define MQ_P_S16DW_BIAS 6        /* out_c x int64, or (0, 0) */
+#define MQ_P_S16DW_QMULT 8
+#define MQ_P_S16DW_SHIFT 10
+#define MQ_P_S16DW_WINDOW 12
+#define MQ_P_S16DW_USED 22
+/* ADD_S16: as ADD (left_shift, 3 multiplier/shift pairs, clamp) */
+/* MUL_S16: as MUL */
+/* AVERAGE_POOL_S16 / MAX_POOL_S16: as the pools */
+/* LUT16 */
+#define MQ_P_LUT16_TABLE 0     /* (offset, size 1026): 513 x int16 */
+#define MQ_P_LUT16_USED 2
+#define MQ_LUT16_BYTES 1026u
+/* QUANTIZE_S16, REQUANTIZE_S16_TO_8, RESCALE_S16: as REQUANTIZE (multiplier, shift) */
+/* SOFTMAX_S16 */
+#define MQ_P_S16SM_MULTIPLIER 0
+#define MQ_P_S16SM_SHIFT 1
+#define MQ_P_S16SM_EXP_LUT 2   /* (offset, size 1026) */
+#define MQ_P_S16SM_RECIP_LUT 4 /* (offset, size 1026) */
+#define MQ_P_S16SM_USED 6
+
 /*
  * Op build list: "a firmware links only the kernels its model uses". By default every op is compiled in.
  * A build that defines MQ_OPS_SELECTED compiles into the loader and the interpreter only the ops it also
@@ -275,6 +315,47 @@
 #ifndef MQ_OP_REQUANTIZE_ENABLED
 #define MQ_OP_REQUANTIZE_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
+#ifndef MQ_OP_FULLY_CONNECTED_S16_ENABLED
+#define MQ_OP_FULLY_CONNECTED_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_CONV_S16_ENABLED
+#define MQ_OP_CONV_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_DEPTHWISE_CONV_S16_ENABLED
+#define MQ_OP_DEPTHWISE_CONV_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_ADD_S16_ENABLED
+#define MQ_OP_ADD_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_MUL_S16_ENABLED
+#define MQ_OP_MUL_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_AVERAGE_POOL_S16_ENABLED
+#define MQ_OP_AVERAGE_POOL_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_MAX_POOL_S16_ENABLED
+#define MQ_OP_MAX_POOL_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_LUT16_ENABLED
+#define MQ_OP_LUT16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_QUANTIZE_S16_ENABLED
+#define MQ_OP_QUANTIZE_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_REQUANTIZE_S16_TO_8_ENABLED
+#define MQ_OP_REQUANTIZE_S16_TO_8_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_SOFTMAX_S16_ENABLED
+#define MQ_OP_SOFTMAX_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_RESCALE_S16_ENABLED
+#define MQ_OP_RESCALE_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#define MQ_OP_ANY_S16_ENABLED                                                                                  \
+    (MQ_OP_FULLY_CONNECTED_S16_ENABLED || MQ_OP_CONV_S16_ENABLED || MQ_OP_DEPTHWISE_CONV_S16_ENABLED ||           \
+     MQ_OP_ADD_S16_ENABLED || MQ_OP_MUL_S16_ENABLED || MQ_OP_AVERAGE_POOL_S16_ENABLED ||                           \
+     MQ_OP_MAX_POOL_S16_ENABLED || MQ_OP_LUT16_ENABLED || MQ_OP_QUANTIZE_S16_ENABLED ||                            \
+     MQ_OP_REQUANTIZE_S16_TO_8_ENABLED || MQ_OP_SOFTMAX_S16_ENABLED || MQ_OP_RESCALE_S16_ENABLED)
 
 /* Metadata: fixed strings, then one name per input, then one per output */
 #define MQ_META_NUM_FIXED 5u
@@ -352,6 +433,24 @@ void mq_op_mul_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
                       const mq_tensor_rec *out, mq_mul_params *mul);
 void mq_op_requantize_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out,
                              mq_requantize_params *rq);
+
+/* Kernel parameters of the 16x8 ops (mq_model_decode_s16.c; constant refs with size 0 give NULL). */
+void mq_op_fc_s16_params(const uint8_t *constants, const mq_op_rec *op, mq_fc_s16_params *fc);
+void mq_op_conv_s16_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                           const mq_tensor_rec *out, mq_conv_s16_params *conv);
+void mq_op_depthwise_s16_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                                const mq_tensor_rec *out, mq_depthwise_s16_params *dw);
+void mq_op_add_s16_params(const mq_op_rec *op, mq_add_s16_params *add);
+void mq_op_mul_s16_params(const mq_op_rec *op, const mq_tensor_rec *out, mq_mul_s16_params *mul);
+void mq_op_pool_s16_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                           mq_pool_s16_params *pool);
+/* q8: the 8-bit side's tensor, q16: the int16 side's */
+void mq_op_requantize_s16_params(const mq_op_rec *op, const mq_tensor_rec *q8, const mq_tensor_rec *q16,
+                                 mq_requantize_s16_params *rq);
+void mq_op_rescale_s16_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out,
+                              mq_rescale_s16_params *rq);
+void mq_op_softmax_s16_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                              mq_softmax_s16_params *sm);
 
 /* CRC-32 (IEEE 802.3 reflected, 0xEDB88320). */
 uint32_t mq_crc32(const void *data, size_t n);

@@ -484,7 +484,7 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 2;
     expect_load(&blob, 25, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 514.x */
     v1[0] = 1;
-    expect_load(&blob, 26, v1, 1, MQ_OK);                  /* needs runtime 2.1 (op flags): this one */
+    expect_load(&blob, 26, v1, 1, MQ_OK);                  /* needs runtime 2.1 (op flags, int16 ops): this one */
     v1[0] = 2;
     expect_load(&blob, 26, v1, 1, MQ_ERR_FORMAT_VERSION);  /* needs runtime 2.2 */
     expect_load(&blob, 6, v1, 1, MQ_OK);                   /* format 2.2 readable by a 2.1 runtime */
@@ -508,7 +508,13 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 11;
     expect_load(&blob, o_off + 4, v1, 1, MQ_ERR_FORMAT_OP);      /* input id 11 >= 11 tensors */
     v1[0] = 4;
-    expect_load(&blob, t_off + 0, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* dtype 4 */
+    expect_load(&blob, t_off + 0, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* dtype 4 (INT16): size and zero point disagree */
+    v1[0] = 5;
+    expect_load(&blob, t_off + 0, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* dtype 5 */
+    v1[0] = 32;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_FORMAT_OP);      /* FULLY_CONNECTED_S16 record over an 8-bit FC's */
+    v1[0] = 44;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 44 */
     v1[0] = 5;
     expect_load(&blob, t_off + 1, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* rank 5 */
     put32(v4, 448);

@@ -28,12 +28,13 @@ extern "C" {
  */
 mq_status mq_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift);
 
-/* float -> codes: q = clamp(round_half_even(x / scale) + zero_point). NaN -> MQ_ERR_QPARAMS.
+/* float -> codes: q = clamp(round_half_even(x / scale) + zero_point). NaN -> MQ_ERR_QPARAMS. INT8 / UINT8: one
+ * byte per value; INT16: two bytes per value, little-endian, codes [-32768, 32767].
  * scale must be finite and > 0; zero point in the dtype's range. */
 mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_point,
                           mq_dtype dtype, void *out);
 
-/* codes -> float: (q - zero_point) * scale. */
+/* codes -> float: (q - zero_point) * scale (INT16: two little-endian bytes per code). */
 mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
                             mq_dtype dtype, float *out);
 

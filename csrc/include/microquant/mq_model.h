@@ -32,7 +32,7 @@ extern "C" {
 /* The runtime reads packed format 2.x (docs/FORMAT.md, "Versioning"); a blob of another major version is
  * rejected with MQ_ERR_FORMAT_VERSION and mq_model.format_version_major/minor say which version it was. */
 #define MQ_RUNTIME_VERSION_MAJOR 2
-#define MQ_RUNTIME_VERSION_MINOR 1
+#define MQ_RUNTIME_VERSION_MINOR 1  /* 2.1: op flags (byte 3), INT16 tensors and the 16x8 op types 32..43 */
 
 /* mq_model_load flags */
 #define MQ_LOAD_CHECK_CRC 1u   /* verify the header and body CRC-32s (recommended; costs one pass) */
@@ -55,11 +55,24 @@ typedef enum {
     MQ_OP_PAD = 13,             /* constant pad with the zero point code */
     MQ_OP_CONCAT = 14,          /* concatenation of up to MQ_CONCAT_MAX_INPUTS tensors along one axis */
     MQ_OP_MUL = 15,             /* requantized elementwise multiply, second operand broadcast (channel / scalar) */
-    MQ_OP_REQUANTIZE = 16       /* elementwise requantization between 8-bit qparams */
+    MQ_OP_REQUANTIZE = 16,      /* elementwise requantization between 8-bit qparams */
+    /* 16x8 ops (format 2.1): int16 activations (MQ_DTYPE_INT16, zero point 0), int8 weights (mq_kernels_s16.h) */
+    MQ_OP_FULLY_CONNECTED_S16 = 32, /* [.., k] -> [.., n], int8 weights [n][k], int64 bias */
+    MQ_OP_CONV_S16 = 33,        /* NHWC KxK (and 1x1) convolution, group 1, OHWI int8 weights, int64 bias */
+    MQ_OP_DEPTHWISE_CONV_S16 = 34, /* NHWC depthwise, weights [kh][kw][out_c], int64 bias */
+    MQ_OP_ADD_S16 = 35,         /* TFLite ADD int16 (general scales) */
+    MQ_OP_MUL_S16 = 36,         /* TFLite MUL int16, second operand broadcast */
+    MQ_OP_AVERAGE_POOL_S16 = 37,
+    MQ_OP_MAX_POOL_S16 = 38,
+    MQ_OP_LUT16 = 39,           /* 513-entry int16 table with linear interpolation (activations) */
+    MQ_OP_QUANTIZE_S16 = 40,    /* 8-bit -> int16 conversion (requantize) */
+    MQ_OP_REQUANTIZE_S16_TO_8 = 41, /* int16 -> 8-bit conversion (requantize) */
+    MQ_OP_SOFTMAX_S16 = 42,     /* TFLite SOFTMAX int16 along the last axis */
+    MQ_OP_RESCALE_S16 = 43      /* int16 -> int16 requantization */
 } mq_op_type;
 
 /* Largest op type value + 1 (the loader's tables are indexed by op type). */
-#define MQ_OP_TYPE_COUNT 17
+#define MQ_OP_TYPE_COUNT 44
 
 /* Where a tensor's bytes live. Values are part of the packed format. */
 typedef enum {

@@ -28,7 +28,8 @@ extern "C" {
 typedef enum {
     MQ_DTYPE_INT8 = 1,   /* QInt8: int8 codes, any zero point in [-128, 127] */
     MQ_DTYPE_UINT8 = 2,  /* QUInt8: uint8 codes, any zero point in [0, 255] */
-    MQ_DTYPE_INT32 = 3   /* int32 (bias, accumulators) */
+    MQ_DTYPE_INT32 = 3,  /* int32 (bias, accumulators) */
+    MQ_DTYPE_INT16 = 4   /* int16 codes, symmetric: zero point 0 (TFLite's 16x8 scheme, mq_kernels_s16.h) */
 } mq_dtype;
 
 #define MQ_SHIFT_MIN (-31)

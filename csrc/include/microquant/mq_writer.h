@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "mq_kernels.h"
+#include "mq_kernels_s16.h"
 #include "mq_model.h"
 #include "mq_quant.h"
 #include "mq_status.h"
@@ -36,7 +37,7 @@ extern "C" {
 
 /* One tensor. Unused dims (index >= rank) are ignored. Byte size = product(dims) * element size. */
 typedef struct {
-    mq_dtype dtype;               /* MQ_DTYPE_INT8, MQ_DTYPE_UINT8 or MQ_DTYPE_INT32 */
+    mq_dtype dtype;               /* MQ_DTYPE_INT8, MQ_DTYPE_UINT8, MQ_DTYPE_INT32 or MQ_DTYPE_INT16 (zero point 0) */
     int32_t rank;                 /* 1..4 */
     int32_t dims[4];              /* each >= 1; row-major, channels last (NHWC / [batch, features]) */
     int32_t zero_point;           /* in the dtype's code range (0 for INT32) */
@@ -101,6 +102,22 @@ typedef struct {
  *   softmax fields are taken from the tensors); the output zero point must be the fixed softmax one
  *   (0 for UINT8, -128 for INT8; scale 1/256).
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
+ *
+ * 16x8 ops (format 2.1; INT16 tensors, zero point 0; a blob that has any is written as version 2.1 with
+ * min_runtime 2.1, every other blob stays 2.0 byte for byte):
+ * FULLY_CONNECTED_S16: x [.., k] -> y [.., n], both INT16; fc_s16 (n, k, weights [n][k], bias n int64 or NULL,
+ *   multiplier / shift n or 1 entries, per_channel, act_min / act_max; exact_scale must be NULL).
+ * CONV_S16: x [b, h, w, c] -> y [b, oh, ow, n]; conv_s16.win (kernel, stride, dilation, pads; sizes from the
+ *   tensors), conv_s16.gemm as fc_s16 with k = kernel_h * kernel_w * c (OHWI weights).
+ * DEPTHWISE_CONV_S16: depthwise_s16 (win, depth_multiplier, weights [kh][kw][out_c], bias out_c int64 or NULL,
+ *   multiplier / shift, per_channel, clamp).
+ * ADD_S16, MUL_S16: add_s16 (mq_add_s16_prepare) / mul_s16 (broadcast as MUL); two inputs.
+ * AVERAGE_POOL_S16, MAX_POOL_S16: pool_s16 (win, act_min / act_max), same scale in and out.
+ * LUT16: lut16 = 513 int16 entries (mq_lut16_build). In place allowed.
+ * QUANTIZE_S16 (8-bit -> INT16), REQUANTIZE_S16_TO_8 (INT16 -> 8-bit), RESCALE_S16 (INT16 -> INT16):
+ *   s16_multiplier / s16_shift = Q(in scale / out scale); zero points from the tensors.
+ * SOFTMAX_S16: along the last axis; softmax_s16.input_multiplier / input_shift / exp_lut / recip_lut
+ *   (mq_softmax_s16_prepare); the output scale 1/32768.
  */
 #define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
 #define MQ_WRITER_OP_IN_PLACE 1u      /* mq_writer_op.flags bit 0 (the format's MQ_OP_FLAG_IN_PLACE) */
@@ -129,6 +146,16 @@ typedef struct {
     mq_pad_params pad;            /* PAD */
     mq_mul_params mul;            /* MUL */
     mq_requantize_params requantize; /* REQUANTIZE */
+    /* 16x8 ops (format 2.1) */
+    mq_fc_s16_params fc_s16;      /* FULLY_CONNECTED_S16 */
+    mq_conv_s16_params conv_s16;  /* CONV_S16 */
+    mq_depthwise_s16_params depthwise_s16; /* DEPTHWISE_CONV_S16 */
+    mq_add_s16_params add_s16;    /* ADD_S16 */
+    mq_mul_s16_params mul_s16;    /* MUL_S16 */
+    mq_pool_s16_params pool_s16;  /* AVERAGE_POOL_S16, MAX_POOL_S16 */
+    const int16_t *lut16;         /* LUT16: 513 entries */
+    mq_softmax_s16_params softmax_s16; /* SOFTMAX_S16 */
+    int32_t s16_multiplier, s16_shift; /* QUANTIZE_S16, REQUANTIZE_S16_TO_8, RESCALE_S16 */
 } mq_writer_op;
 
 /* Constructors: one op of each type, every other field zero (x, y, x1, x2: tensor indices). */

@@ -102,7 +102,7 @@ static mq_status mq_check_tensor(mq_lctx *c, uint32_t id)
     uint32_t i;
 
     c->fail_at = (uint32_t)(r - c->b);
-    MQ_REQUIRE(dtype >= (uint32_t)MQ_DTYPE_INT8 && dtype <= (uint32_t)MQ_DTYPE_INT32, MQ_ERR_FORMAT_TENSOR);
+    MQ_REQUIRE(dtype >= (uint32_t)MQ_DTYPE_INT8 && dtype <= (uint32_t)MQ_DTYPE_INT16, MQ_ERR_FORMAT_TENSOR);
     MQ_REQUIRE(rank >= 1u && rank <= 4u, MQ_ERR_FORMAT_TENSOR);
     MQ_REQUIRE((r[MQ_T_RESERVED0] | r[MQ_T_RESERVED1] | r[MQ_T_RESERVED1 + 1u] | r[MQ_T_RESERVED1 + 2u]) == 0u,
                MQ_ERR_FORMAT_TENSOR);
@@ -116,9 +116,10 @@ static mq_status mq_check_tensor(mq_lctx *c, uint32_t id)
             MQ_REQUIRE(d == 0u, MQ_ERR_FORMAT_TENSOR);
         }
     }
-    if (dtype == (uint32_t)MQ_DTYPE_INT32) {
+    if (dtype == (uint32_t)MQ_DTYPE_INT32 || dtype == (uint32_t)MQ_DTYPE_INT16) {
+        /* INT32, and INT16 (symmetric, TFLite's 16x8 scheme): zero point 0 */
         MQ_REQUIRE(zp == 0, MQ_ERR_FORMAT_TENSOR);
-        numel *= 4u;
+        numel *= dtype == (uint32_t)MQ_DTYPE_INT32 ? 4u : 2u;
         MQ_REQUIRE(numel <= 0x7FFFFFFFu, MQ_ERR_FORMAT_TENSOR);
     } else {
         MQ_REQUIRE(zp >= mq_dtype_min((mq_dtype)dtype) && zp <= mq_dtype_max((mq_dtype)dtype),
@@ -535,6 +536,259 @@ static mq_status mq_check_requantize(const mq_op_rec *op, const mq_tensor_rec *i
 }
 #endif
 
+#if MQ_OP_ANY_S16_ENABLED
+/* ---- 16x8 ops (format 2.1) ---------------------------------------------------------------------------- */
+
+MQ_MAYBE_UNUSED static int mq_is_s16(const mq_tensor_rec *t)
+{
+    return t->dtype == MQ_DTYPE_INT16;
+}
+
+/* A constant reference that may be absent: (0, 0), or a valid reference of exactly expected bytes. */
+MQ_MAYBE_UNUSED static int mq_opt_ref_ok(const mq_lctx *c, uint32_t offset, uint32_t size, uint64_t expected)
+{
+    return (offset == 0u && size == 0u) || mq_const_ref_ok(c, offset, size, expected);
+}
+
+/* Every int64 bias of a (validated) reference lies in [-2^62, 2^62): the dot product adds at most 2^46 in magnitude
+ * (FC / conv: k < 2^24 products of |x w| <= 2^22) or 2^54 (depthwise: kernel_h, kernel_w <= 65535 taps), so the
+ * kernels' int64 sum bias + dot cannot overflow. A reference of size 0 (no bias) passes. */
+MQ_MAYBE_UNUSED static int mq_s16_bias_ok(const mq_lctx *c, uint32_t offset, uint32_t size)
+{
+    uint32_t i;
+    for (i = 0; i + 8u <= size; i += 8u) {
+        const uint32_t hi = mq_rd32(c->constants + offset + i + 4u);
+        if ((hi >> 30) != 0u && (hi >> 30) != 3u) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Gemm block p0..p12 of FULLY_CONNECTED_S16 / CONV_S16: n, k, per_channel, the exact constant sizes; the kernel's
+ * mq_fc_s16_check then checks clamp, multipliers and shifts. */
+MQ_MAYBE_UNUSED static mq_status mq_check_s16_gemm_block(const mq_lctx *c, const mq_op_rec *op)
+{
+    const uint32_t *p = op->p;
+    const uint32_t n = p[MQ_P_S16_N], k = p[MQ_P_S16_K], pc = p[MQ_P_S16_PER_CHANNEL];
+    const uint64_t nq = pc != 0u ? n : 1u;
+    mq_fc_s16_params fc;
+    mq_status st;
+    MQ_REQUIRE(n >= 1u && n <= 0xFFFFu && k >= 1u && k <= 0xFFFFFFu && pc <= 1u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_S16_WEIGHTS], p[MQ_P_S16_WEIGHTS + 1], (uint64_t)n * k) &&
+                   mq_opt_ref_ok(c, p[MQ_P_S16_BIAS], p[MQ_P_S16_BIAS + 1], (uint64_t)n * 8u) &&
+                   mq_const_ref_ok(c, p[MQ_P_S16_MULTIPLIER], p[MQ_P_S16_MULTIPLIER + 1], nq * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_S16_SHIFT], p[MQ_P_S16_SHIFT + 1], nq * 4u),
+               MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_s16_bias_ok(c, p[MQ_P_S16_BIAS], p[MQ_P_S16_BIAS + 1]), MQ_ERR_QPARAMS);
+    mq_op_fc_s16_params(c->constants, op, &fc);
+    st = mq_fc_s16_check(&fc);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+
+#if MQ_OP_FULLY_CONNECTED_S16_ENABLED
+static mq_status mq_check_fc_s16(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                 const mq_tensor_rec *out)
+{
+    const int32_t last = in->rank - 1;
+    int32_t i;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(in->rank == out->rank && (uint32_t)in->dims[last] == op->p[MQ_P_S16_K] &&
+                   (uint32_t)out->dims[last] == op->p[MQ_P_S16_N],
+               MQ_ERR_SHAPE);
+    for (i = 0; i < last; i++) {
+        MQ_REQUIRE(in->dims[i] == out->dims[i], MQ_ERR_SHAPE);
+    }
+    st = mq_check_s16_gemm_block(c, op);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_CONV_S16_ENABLED
+static mq_status mq_check_conv_s16(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                   const mq_tensor_rec *out)
+{
+    const uint32_t *w = op->p + MQ_P_S16_CONV_WINDOW;
+    mq_conv_s16_params cp;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_nhwc_pair(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE((uint64_t)w[MQ_W_KERNEL_H] * w[MQ_W_KERNEL_W] * (uint32_t)in->dims[3] == op->p[MQ_P_S16_K] &&
+                   (uint32_t)out->dims[3] == op->p[MQ_P_S16_N],
+               MQ_ERR_SHAPE);
+    st = mq_check_s16_gemm_block(c, op);
+    MQ_REQUIRE(st == MQ_OK, st);
+    mq_op_conv_s16_params(c->constants, op, in, out, &cp);
+    st = mq_conv_s16_check(&cp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_DEPTHWISE_CONV_S16_ENABLED
+static mq_status mq_check_depthwise_s16(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                        const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t mult = p[MQ_P_S16DW_MULTIPLIER];
+    const uint64_t out_c = (uint64_t)(uint32_t)in->dims[3] * mult;
+    const uint64_t nq = p[MQ_P_S16DW_PER_CHANNEL] != 0u ? out_c : 1u;
+    const uint32_t *w = p + MQ_P_S16DW_WINDOW;
+    mq_depthwise_s16_params dw;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_nhwc_pair(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(mult >= 1u && mult <= 0xFFFFu && p[MQ_P_S16DW_PER_CHANNEL] <= 1u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(out_c == (uint64_t)(uint32_t)out->dims[3], MQ_ERR_SHAPE);
+    MQ_REQUIRE(w[MQ_W_KERNEL_H] >= 1u && w[MQ_W_KERNEL_H] <= 0xFFFFu && w[MQ_W_KERNEL_W] >= 1u &&
+                   w[MQ_W_KERNEL_W] <= 0xFFFFu,
+               MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_S16DW_WEIGHTS], p[MQ_P_S16DW_WEIGHTS + 1],
+                               (uint64_t)w[MQ_W_KERNEL_H] * w[MQ_W_KERNEL_W] * out_c) &&
+                   mq_opt_ref_ok(c, p[MQ_P_S16DW_BIAS], p[MQ_P_S16DW_BIAS + 1], out_c * 8u) &&
+                   mq_const_ref_ok(c, p[MQ_P_S16DW_QMULT], p[MQ_P_S16DW_QMULT + 1], nq * 4u) &&
+                   mq_const_ref_ok(c, p[MQ_P_S16DW_SHIFT], p[MQ_P_S16DW_SHIFT + 1], nq * 4u),
+               MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_s16_bias_ok(c, p[MQ_P_S16DW_BIAS], p[MQ_P_S16DW_BIAS + 1]), MQ_ERR_QPARAMS);
+    mq_op_depthwise_s16_params(c->constants, op, in, out, &dw);
+    st = mq_depthwise_s16_check(&dw);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_AVERAGE_POOL_S16_ENABLED || MQ_OP_MAX_POOL_S16_ENABLED
+static mq_status mq_check_pool_s16(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    mq_pool_s16_params pp;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in) && mq_same_qparams(in, out), MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_nhwc_pair(in, out) && in->dims[3] == out->dims[3], MQ_ERR_SHAPE);
+    mq_op_pool_s16_params(op, in, out, &pp);
+    st = mq_pool_s16_check(&pp);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_ADD_S16_ENABLED
+static mq_status mq_check_add_s16(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                                  const mq_tensor_rec *out)
+{
+    mq_add_s16_params a;
+    int16_t dummy = 0;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in1) && mq_is_s16(in2) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in1, out) && mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    mq_op_add_s16_params(op, &a);
+    /* every parameter through the kernel itself (n = 0 touches no element) */
+    st = mq_add_s16(&a, &dummy, &dummy, &dummy, 0u);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_MUL_S16_ENABLED
+static mq_status mq_check_mul_s16(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_tensor_rec *in2,
+                                  const mq_tensor_rec *out)
+{
+    mq_mul_s16_params mp;
+    const uint32_t bcast = op->p[MQ_P_MUL_BROADCAST];
+    int16_t dummy = 0;
+    mq_status st;
+    MQ_REQUIRE(mq_is_s16(in1) && mq_is_s16(in2) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in1, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(bcast <= (uint32_t)MQ_BCAST_SCALAR, MQ_ERR_FORMAT_OP);
+    if (bcast == (uint32_t)MQ_BCAST_NONE) {
+        MQ_REQUIRE(mq_same_shape(in2, out), MQ_ERR_SHAPE);
+    } else if (bcast == (uint32_t)MQ_BCAST_CHANNEL) {
+        MQ_REQUIRE(in2->size == 2u * (uint32_t)out->dims[out->rank - 1], MQ_ERR_SHAPE);
+    } else {
+        MQ_REQUIRE(in2->size == 2u, MQ_ERR_SHAPE);
+    }
+    MQ_REQUIRE(mq_inplace_or_apart(in1, out, 1) && mq_inplace_or_apart(in2, out, bcast == (uint32_t)MQ_BCAST_NONE),
+               MQ_ERR_ARENA);
+    mq_op_mul_s16_params(op, out, &mp);
+    st = mq_mul_s16(&mp, &dummy, &dummy, &dummy, 0u);
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_QUANTIZE_S16_ENABLED || MQ_OP_REQUANTIZE_S16_TO_8_ENABLED || MQ_OP_RESCALE_S16_ENABLED
+/* Conversions: 8-bit -> int16 (to16 1), int16 -> 8-bit (to16 0), int16 -> int16 (rescale). Same shape; the
+ * multiplier and shift through the kernel's check (n = 0). The output lies apart from the input (a rescale
+ * may also sit exactly on it). */
+static mq_status mq_check_convert_s16(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    int16_t d16 = 0;
+    uint8_t d8 = 0u;
+    mq_status st;
+    MQ_REQUIRE(mq_same_shape(in, out), MQ_ERR_SHAPE);
+    if (op->type == (uint32_t)MQ_OP_RESCALE_S16) {
+        mq_rescale_s16_params rp;
+        MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+        mq_op_rescale_s16_params(op, in, out, &rp);
+        st = mq_rescale_s16(&rp, &d16, &d16, 0u);
+        MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    } else if (op->type == (uint32_t)MQ_OP_QUANTIZE_S16) {
+        mq_requantize_s16_params rp;
+        MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_s16(out), MQ_ERR_DTYPE);
+        mq_op_requantize_s16_params(op, in, out, &rp);
+        st = mq_requantize_s8_to_s16(&rp, &d8, &d16, 0u);
+        MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    } else {
+        mq_requantize_s16_params rp;
+        MQ_REQUIRE(mq_is_s16(in) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+        mq_op_requantize_s16_params(op, out, in, &rp);
+        st = mq_requantize_s16_to_s8(&rp, &d16, &d8, 0u);
+        MQ_REQUIRE(mq_inplace_or_apart(in, out, 0), MQ_ERR_ARENA);
+    }
+    MQ_REQUIRE(st == MQ_OK, st);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_LUT16_ENABLED
+static mq_status mq_check_lut16(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                const mq_tensor_rec *out)
+{
+    MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in, out), MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_const_ref_ok(c, op->p[MQ_P_LUT16_TABLE], op->p[MQ_P_LUT16_TABLE + 1], MQ_LUT16_BYTES),
+               MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+
+#if MQ_OP_SOFTMAX_S16_ENABLED
+static mq_status mq_check_softmax_s16(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                                      const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const int32_t m = (int32_t)p[MQ_P_S16SM_MULTIPLIER], sh = (int32_t)p[MQ_P_S16SM_SHIFT];
+    MQ_REQUIRE(mq_is_s16(in) && mq_is_s16(out), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in, out) && in->dims[in->rank - 1] <= 65535, MQ_ERR_SHAPE);
+    /* the kernel's own rules (mq_softmax_s16): multiplier 0 or [2^30, 2^31), shift [-31, 30] */
+    MQ_REQUIRE((m == 0 || m >= (1 << 30)) && sh >= MQ_SHIFT_MIN && sh <= MQ_SHIFT_MAX, MQ_ERR_QPARAMS);
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_S16SM_EXP_LUT], p[MQ_P_S16SM_EXP_LUT + 1], MQ_LUT16_BYTES) &&
+                   mq_const_ref_ok(c, p[MQ_P_S16SM_RECIP_LUT], p[MQ_P_S16SM_RECIP_LUT + 1], MQ_LUT16_BYTES),
+               MQ_ERR_FORMAT_BOUNDS);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+#endif
+#endif /* MQ_OP_ANY_S16_ENABLED */
+
 /* Words of op->p each type uses (the rest must be zero); 0xFF marks a type this build does not support
  * (unknown, or left out of the build list: MQ_OP_<NAME>_ENABLED 0). */
 #define MQ_USED_IF(enabled, used) ((enabled) ? (uint8_t)(used) : (uint8_t)0xFFu)
@@ -556,6 +810,20 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_CONCAT_ENABLED, MQ_P_CONCAT_USED),
     MQ_USED_IF(MQ_OP_MUL_ENABLED, MQ_P_MUL_USED),
     MQ_USED_IF(MQ_OP_REQUANTIZE_ENABLED, MQ_P_REQ_USED),
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, /* 17..31: no op */
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,
+    MQ_USED_IF(MQ_OP_FULLY_CONNECTED_S16_ENABLED, MQ_P_S16_FC_USED),
+    MQ_USED_IF(MQ_OP_CONV_S16_ENABLED, MQ_P_S16_CONV_USED),
+    MQ_USED_IF(MQ_OP_DEPTHWISE_CONV_S16_ENABLED, MQ_P_S16DW_USED),
+    MQ_USED_IF(MQ_OP_ADD_S16_ENABLED, MQ_P_ADD_USED),
+    MQ_USED_IF(MQ_OP_MUL_S16_ENABLED, MQ_P_MUL_USED),
+    MQ_USED_IF(MQ_OP_AVERAGE_POOL_S16_ENABLED, MQ_P_POOL_USED),
+    MQ_USED_IF(MQ_OP_MAX_POOL_S16_ENABLED, MQ_P_POOL_USED),
+    MQ_USED_IF(MQ_OP_LUT16_ENABLED, MQ_P_LUT16_USED),
+    MQ_USED_IF(MQ_OP_QUANTIZE_S16_ENABLED, MQ_P_REQ_USED),
+    MQ_USED_IF(MQ_OP_REQUANTIZE_S16_TO_8_ENABLED, MQ_P_REQ_USED),
+    MQ_USED_IF(MQ_OP_SOFTMAX_S16_ENABLED, MQ_P_S16SM_USED),
+    MQ_USED_IF(MQ_OP_RESCALE_S16_ENABLED, MQ_P_REQ_USED),
 };
 
 /* Ops that may carry MQ_OP_FLAG_IN_PLACE: the elementwise ones (exactly on input 0, as format 2.0 already
@@ -579,7 +847,8 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     MQ_REQUIRE(op.type < (uint32_t)MQ_OP_TYPE_COUNT && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
     used = mq_params_used[op.type];
     min_inputs = max_inputs = 1u;
-    if (op.type == (uint32_t)MQ_OP_ADD || op.type == (uint32_t)MQ_OP_MUL) {
+    if (op.type == (uint32_t)MQ_OP_ADD || op.type == (uint32_t)MQ_OP_MUL || op.type == (uint32_t)MQ_OP_ADD_S16 ||
+        op.type == (uint32_t)MQ_OP_MUL_S16) {
         min_inputs = max_inputs = 2u;
     } else if (op.type == (uint32_t)MQ_OP_CONCAT) {
         max_inputs = (uint32_t)MQ_CONCAT_MAX_INPUTS;
@@ -680,6 +949,47 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
 #if MQ_OP_REQUANTIZE_ENABLED
     case MQ_OP_REQUANTIZE:
         return mq_check_requantize(&op, &in, &out);
+#endif
+#if MQ_OP_FULLY_CONNECTED_S16_ENABLED
+    case MQ_OP_FULLY_CONNECTED_S16:
+        return mq_check_fc_s16(c, &op, &in, &out);
+#endif
+#if MQ_OP_CONV_S16_ENABLED
+    case MQ_OP_CONV_S16:
+        return mq_check_conv_s16(c, &op, &in, &out);
+#endif
+#if MQ_OP_DEPTHWISE_CONV_S16_ENABLED
+    case MQ_OP_DEPTHWISE_CONV_S16:
+        return mq_check_depthwise_s16(c, &op, &in, &out);
+#endif
+#if MQ_OP_ADD_S16_ENABLED
+    case MQ_OP_ADD_S16:
+        mq_tensor_decode(c->tensors, op.inputs[1], &in2);
+        return mq_check_add_s16(&op, &in, &in2, &out);
+#endif
+#if MQ_OP_MUL_S16_ENABLED
+    case MQ_OP_MUL_S16:
+        mq_tensor_decode(c->tensors, op.inputs[1], &in2);
+        return mq_check_mul_s16(&op, &in, &in2, &out);
+#endif
+#if MQ_OP_AVERAGE_POOL_S16_ENABLED || MQ_OP_MAX_POOL_S16_ENABLED
+    case MQ_OP_AVERAGE_POOL_S16:
+    case MQ_OP_MAX_POOL_S16:
+        return mq_check_pool_s16(&op, &in, &out);
+#endif
+#if MQ_OP_LUT16_ENABLED
+    case MQ_OP_LUT16:
+        return mq_check_lut16(c, &op, &in, &out);
+#endif
+#if MQ_OP_QUANTIZE_S16_ENABLED || MQ_OP_REQUANTIZE_S16_TO_8_ENABLED || MQ_OP_RESCALE_S16_ENABLED
+    case MQ_OP_QUANTIZE_S16:
+    case MQ_OP_REQUANTIZE_S16_TO_8:
+    case MQ_OP_RESCALE_S16:
+        return mq_check_convert_s16(&op, &in, &out);
+#endif
+#if MQ_OP_SOFTMAX_S16_ENABLED
+    case MQ_OP_SOFTMAX_S16:
+        return mq_check_softmax_s16(c, &op, &in, &out);
 #endif
     default: /* the table above admits nothing else */
         return MQ_ERR_UNSUPPORTED_OP;

@@ -15,6 +15,113 @@ static const uint8_t *mq_tensor_src(const mq_model *m, uint8_t *arena, const mq_
     return t->storage == (uint32_t)MQ_STORAGE_ARENA ? arena + t->offset : m->constants + t->offset;
 }
 
+#if MQ_OP_ANY_S16_ENABLED
+/* The 16x8 ops (format 2.1): the loader ran each kernel's own check on these parameters; the interpreter calls the
+ * public entry points of csrc/src/int16 (their checks are O(1), or O(channels) for FC / conv / depthwise). The
+ * tensors are 16-byte aligned arena ranges or constants, so the int16 views are aligned. */
+static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_rec *op, const mq_tensor_rec *in,
+                               const mq_tensor_rec *out, const uint8_t *src, uint8_t *dst)
+{
+    const int16_t *x = (const int16_t *)(const void *)src;
+    int16_t *y = (int16_t *)(void *)dst;
+    const size_t n = out->size / (out->dtype == MQ_DTYPE_INT16 ? 2u : 1u); /* elements */
+    (void)arena;
+    (void)in;
+    (void)x;
+    (void)n;
+    switch (op->type) {
+#if MQ_OP_FULLY_CONNECTED_S16_ENABLED
+    case MQ_OP_FULLY_CONNECTED_S16: {
+        mq_fc_s16_params fc;
+        mq_op_fc_s16_params(m->constants, op, &fc);
+        return mq_fully_connected_s16(&fc, (int32_t)(in->size / 2u / (uint32_t)fc.k), x, y);
+    }
+#endif
+#if MQ_OP_CONV_S16_ENABLED
+    case MQ_OP_CONV_S16: {
+        mq_conv_s16_params cp;
+        mq_op_conv_s16_params(m->constants, op, in, out, &cp);
+        return mq_conv_s16(&cp, x, y);
+    }
+#endif
+#if MQ_OP_DEPTHWISE_CONV_S16_ENABLED
+    case MQ_OP_DEPTHWISE_CONV_S16: {
+        mq_depthwise_s16_params dw;
+        mq_op_depthwise_s16_params(m->constants, op, in, out, &dw);
+        return mq_depthwise_conv_s16(&dw, x, y);
+    }
+#endif
+#if MQ_OP_ADD_S16_ENABLED
+    case MQ_OP_ADD_S16: {
+        mq_tensor_rec in2;
+        mq_add_s16_params a;
+        mq_tensor_decode(m->tensors, op->inputs[1], &in2);
+        mq_op_add_s16_params(op, &a);
+        return mq_add_s16(&a, x, (const int16_t *)(const void *)mq_tensor_src(m, arena, &in2), y, n);
+    }
+#endif
+#if MQ_OP_MUL_S16_ENABLED
+    case MQ_OP_MUL_S16: {
+        mq_tensor_rec in2;
+        mq_mul_s16_params mp;
+        mq_tensor_decode(m->tensors, op->inputs[1], &in2);
+        mq_op_mul_s16_params(op, out, &mp);
+        return mq_mul_s16(&mp, x, (const int16_t *)(const void *)mq_tensor_src(m, arena, &in2), y, n);
+    }
+#endif
+#if MQ_OP_AVERAGE_POOL_S16_ENABLED
+    case MQ_OP_AVERAGE_POOL_S16: {
+        mq_pool_s16_params pp;
+        mq_op_pool_s16_params(op, in, out, &pp);
+        return mq_avg_pool_s16(&pp, x, y);
+    }
+#endif
+#if MQ_OP_MAX_POOL_S16_ENABLED
+    case MQ_OP_MAX_POOL_S16: {
+        mq_pool_s16_params pp;
+        mq_op_pool_s16_params(op, in, out, &pp);
+        return mq_max_pool_s16(&pp, x, y);
+    }
+#endif
+#if MQ_OP_LUT16_ENABLED
+    case MQ_OP_LUT16:
+        return mq_lut16_apply((const int16_t *)(const void *)(m->constants + op->p[MQ_P_LUT16_TABLE]), x, y, n);
+#endif
+#if MQ_OP_QUANTIZE_S16_ENABLED
+    case MQ_OP_QUANTIZE_S16: {
+        mq_requantize_s16_params rp;
+        mq_op_requantize_s16_params(op, in, out, &rp);
+        return mq_requantize_s8_to_s16(&rp, src, y, n);
+    }
+#endif
+#if MQ_OP_REQUANTIZE_S16_TO_8_ENABLED
+    case MQ_OP_REQUANTIZE_S16_TO_8: {
+        mq_requantize_s16_params rp;
+        mq_op_requantize_s16_params(op, out, in, &rp);
+        return mq_requantize_s16_to_s8(&rp, x, dst, n);
+    }
+#endif
+#if MQ_OP_RESCALE_S16_ENABLED
+    case MQ_OP_RESCALE_S16: {
+        mq_rescale_s16_params rp;
+        mq_op_rescale_s16_params(op, in, out, &rp);
+        return mq_rescale_s16(&rp, x, y, n);
+    }
+#endif
+#if MQ_OP_SOFTMAX_S16_ENABLED
+    case MQ_OP_SOFTMAX_S16: {
+        mq_softmax_s16_params sm;
+        mq_op_softmax_s16_params(m->constants, op, in, &sm);
+        return mq_softmax_s16(&sm, x, y);
+    }
+#endif
+    default:
+        (void)y;
+        return MQ_ERR_UNSUPPORTED_OP; /* unreachable after a successful load */
+    }
+}
+#endif
+
 static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 {
     mq_op_rec op;
@@ -199,6 +306,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     }
 #endif
     default:
+#if MQ_OP_ANY_S16_ENABLED
+        if (op.type >= (uint32_t)MQ_OP_FULLY_CONNECTED_S16) {
+            return mq_run_op_s16(m, arena, &op, &in, &out, src, dst);
+        }
+#endif
         (void)src;
         (void)dst;
         return MQ_ERR_UNSUPPORTED_OP; /* unreachable after a successful load */

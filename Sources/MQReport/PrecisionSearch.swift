@@ -1,0 +1,235 @@
+// `calibrate --precision int8|int16|auto --ram-budget BYTES`: which layers run on int16 activations.
+//
+// Every candidate is measured, not estimated: the model is rewritten (Precision.apply), planned (MemoryPlanner: the
+// real arena, conversions and their buffers included), packed and run through the C runtime on the calibration
+// samples; its score is the SQNR of all model outputs against the float executor.
+//
+// auto: (1) each promotable layer's output activation in int16 (the layer and the 16x8-capable consumers of that
+// output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes;
+// (2) layers are tried in order of gain per extra byte (a layer that costs no arena first), then those that gained
+// nothing alone (cheapest first), each kept when the model with it still fits the budget and its SQNR rises; (3) the curve lists all-int8, every kept step and
+// all-int16.
+
+import Foundation
+import MQCalibration
+import MQGraph
+import MQPacking
+import MQQuantization
+
+/// The precision part of the report.
+public struct PrecisionSummary: Codable, Sendable {
+    public struct Layer: Codable, Sendable {
+        public var name: String
+        public var op: String
+        public var precision: String
+        public var reason: String
+        public var gainDB: Double?
+        public var extraArenaBytes: Int?
+    }
+    /// One point of the SQNR-vs-arena curve.
+    public struct Point: Codable, Sendable {
+        public var label: String
+        public var arenaBytes: Int
+        public var sqnrDB: Double
+    }
+    public var mode: String
+    /// auto: the arena budget in bytes (default 1.25 x the all-int8 arena).
+    public var ramBudget: Int?
+    public var layers: [Layer]
+    public var curve: [Point]
+    /// Samples of the calibration data the candidates were scored on.
+    public var scoredSamples: Int
+}
+
+/// The result of the precision choice.
+public struct PrecisionChoice {
+    public var model: QuantizedModel
+    public var summary: PrecisionSummary
+}
+
+public enum PrecisionSearch {
+    /// Scores models on fixed samples: output SQNR (all outputs together) of the packed model against float.
+    final class Scorer {
+        let graph: Graph
+        let samples: [[[Float]]]
+        let floats: [[[Float]]]
+        init(graph: Graph, data: CalibrationData, maxSamples: Int) throws {
+            self.graph = graph
+            let n = min(maxSamples, data.count)
+            guard n > 0 else { throw QuantizationError.emptyDataSet("no samples to score the precision choice on") }
+            let exec = try FloatExecutor(graph: graph)
+            var s: [[[Float]]] = [], f: [[[Float]]] = []
+            for i in 0..<n {
+                let x = data.slice(i, 1, graph: graph)
+                s.append(x)
+                f.append(try exec.run(x, batch: 1) { _ in })
+            }
+            samples = s
+            floats = f
+        }
+
+        func score(_ m: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+            let plan = MemoryPlanner.plan(m)
+            let bytes = try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "precision", sourceSHA256: [],
+                                                                            calibrationMethod: "precision"))
+            let runner = try PackedModel(bytes: bytes)
+            var acc = SQNRAccumulator()
+            for (k, x) in samples.enumerated() {
+                let codes = m.inputs.enumerated().map { (j, t) -> [UInt8] in
+                    let q = m.tensors[t].qparams
+                    return x[j].map { UInt8(truncatingIfNeeded: q.quantize($0)) }
+                }
+                let outs = try runner.run(codes)
+                for (j, c) in outs.enumerated() where j < floats[k].count {
+                    acc.add(float: floats[k][j], quantized: dequantize(c, m.tensors[m.outputs[j]]))
+                }
+            }
+            return (acc.db, plan.arenaSize)
+        }
+    }
+
+    /// Chooses the precision of every layer of the 8-bit model `base` (see the file comment).
+    public static func choose(mode: PrecisionMode, base: QuantizedModel, graph: Graph, data: CalibrationData,
+                              ramBudget: Int?, maxSamples: Int, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
+        let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples)
+        // layers with a 16x8 form whose constants can be prepared (e.g. an output shift within TFLite's int64
+        // requantization range); a layer's constants depend only on its own tensors' scales
+        var infeasible: [Int: String] = [:]
+        let promotable = base.nodes.indices.filter { i in
+            guard Precision.promotable(base, node: i, graph: graph) else { return false }
+            do { _ = try Precision.apply(base, graph: graph, promote: [i]); return true } catch {
+                infeasible[i] = "16x8 form not possible: \(error)"
+                return false
+            }
+        }
+        func layerList(_ int16: Set<Int>, _ reason: (Int) -> String, gains: [Int: (Double, Int)] = [:]) -> [PrecisionSummary.Layer] {
+            base.nodes.enumerated().compactMap { (i, n) in
+                if case .reshape = n.op { return nil }
+                return PrecisionSummary.Layer(name: n.name, op: n.op.kind, precision: int16.contains(i) ? "int16" : "int8",
+                                              reason: reason(i), gainDB: gains[i]?.0, extraArenaBytes: gains[i]?.1)
+            }
+        }
+        let s8 = try scorer.score(base)
+        var curve = [PrecisionSummary.Point(label: "all int8", arenaBytes: s8.arena, sqnrDB: s8.sqnr)]
+        let allSet = Set(promotable)
+        let all16 = try Precision.apply(base, graph: graph, promote: allSet)
+        let s16 = try scorer.score(all16)
+        let noKernel = "no 16x8 kernel for this op"
+        switch mode {
+        case .int8:
+            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+            return PrecisionChoice(model: base, summary: PrecisionSummary(
+                mode: mode.rawValue, ramBudget: nil,
+                layers: layerList([], { allSet.contains($0) ? "--precision int8" : (infeasible[$0] ?? noKernel) }),
+                curve: curve, scoredSamples: scorer.samples.count))
+        case .int16:
+            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+            return PrecisionChoice(model: all16, summary: PrecisionSummary(
+                mode: mode.rawValue, ramBudget: nil,
+                layers: layerList(allSet, { allSet.contains($0) ? "--precision int16" : (infeasible[$0] ?? noKernel) }),
+                curve: curve, scoredSamples: scorer.samples.count))
+        case .auto:
+            break
+        }
+        let budget = ramBudget ?? Int((Double(s8.arena) * 1.25).rounded(.down))
+        // A candidate makes one layer's output activation int16: the layer and every 16x8-capable consumer of its
+        // output (through views) run on int16, so the tensor is never rounded to 8 bits between them.
+        func consumers(_ t: Int, _ depth: Int = 0) -> [Int] {
+            guard depth < 64 else { return [] }
+            var r: [Int] = []
+            for (j, n) in base.nodes.enumerated() where n.inputs.contains(t) {
+                if case .reshape = n.op { r += consumers(n.output, depth + 1) } else { r.append(j) }
+            }
+            return r
+        }
+        var group: [Int: Set<Int>] = [:]
+        var readsFrom: [Int: Int] = [:]
+        for i in promotable {
+            let cs = consumers(base.nodes[i].output).filter { allSet.contains($0) }
+            group[i] = Set([i] + cs)
+            for c in cs where readsFrom[c] == nil { readsFrom[c] = i }
+        }
+        var single: [Int: (Double, Int)] = [:]
+        var failed: [Int: String] = [:]
+        for i in promotable {
+            do {
+                let s = try scorer.score(try Precision.apply(base, graph: graph, promote: group[i] ?? [i]))
+                single[i] = (s.sqnr - s8.sqnr, s.arena - s8.arena)
+                log(String(format: "precision: output of '%@' in int16: %+.2f dB, %+d arena bytes", base.nodes[i].name, s.sqnr - s8.sqnr, s.arena - s8.arena))
+            } catch {
+                failed[i] = "16x8 form not possible: \(error)"
+            }
+        }
+        // gain per extra byte, a free promotion (no extra bytes) counted as 16 bytes; then, as a second pass, the
+        // layers that gained nothing alone (in combination with the promoted ones they may), cheapest first
+        let gaining = single.filter { $0.value.0 > 0.01 }.sorted { a, b in
+            let ra = a.value.0 / Double(max(a.value.1, 16)), rb = b.value.0 / Double(max(b.value.1, 16))
+            return ra != rb ? ra > rb : a.key < b.key
+        }.map(\.key)
+        let rest = single.filter { $0.value.0 <= 0.01 }.sorted { a, b in
+            a.value.1 != b.value.1 ? a.value.1 < b.value.1 : a.key < b.key
+        }.map(\.key)
+        let order = gaining + rest
+        var chosen = Set<Int>()
+        var cur = s8
+        var why: [Int: String] = [:]
+        var model = base
+        var step = 0
+        for i in order {
+            let trial = chosen.union(group[i] ?? [i])
+            if trial == chosen {
+                why[i] = "int16 already (its output's consumers were promoted)"
+                continue
+            }
+            let m = try Precision.apply(base, graph: graph, promote: trial)
+            let s = try scorer.score(m)
+            if s.arena > budget {
+                why[i] = "over the RAM budget (arena \(s.arena) B > \(budget) B)"
+                continue
+            }
+            if s.sqnr <= cur.sqnr + 0.01 {
+                let alone = single[i].map { String(format: "; alone %+.2f dB", $0.0) } ?? ""
+                why[i] = String(format: "no gain on top of the layers already promoted (%+.2f dB%@)", s.sqnr - cur.sqnr, alone)
+                continue
+            }
+            step += 1
+            why[i] = String(format: "auto: step %d, %+.2f dB for %+d arena bytes", step, s.sqnr - cur.sqnr, s.arena - cur.arena)
+            chosen = trial
+            cur = s
+            model = m
+            curve.append(.init(label: "+ \(base.nodes[i].name)", arenaBytes: s.arena, sqnrDB: s.sqnr))
+        }
+        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+        let layers = layerList(chosen, { i in
+            if chosen.contains(i), why[i] == nil || !(why[i] ?? "").hasPrefix("auto"), let src = readsFrom[i], chosen.contains(src) {
+                return "auto: reads the int16 output of '\(base.nodes[src].name)'"
+            }
+            if let w = why[i] { return w }
+            if let f = failed[i] ?? infeasible[i] { return f }
+            if let g = single[i], g.0 <= 0.01 { return String(format: "no gain from an int16 output (%+.2f dB)", g.0) }
+            return allSet.contains(i) ? "not promoted" : noKernel
+        }, gains: single)
+        return PrecisionChoice(model: model, summary: PrecisionSummary(mode: mode.rawValue, ramBudget: budget, layers: layers,
+                                                                       curve: curve, scoredSamples: scorer.samples.count))
+    }
+}
+
+extension PrecisionSummary {
+    /// The printed form: one line per layer, then the curve.
+    public func table() -> String {
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+        var lines = ["precision (\(mode)\(ramBudget.map { ", RAM budget \($0) B" } ?? ""), scored on \(scoredSamples) calibration samples):"]
+        let w = max(12, min(32, layers.map(\.name.count).max() ?? 12))
+        lines.append("  " + pad("layer", w) + pad("op", 18) + pad("precision", 10) + pad("gain", 11) + pad("extra B", 8) + "why  (gain, extra B: this layer's output in int16, all else int8)")
+        for l in layers {
+            lines.append("  " + pad(l.name, w) + pad(l.op, 18) + pad(l.precision, 10)
+                         + pad(l.gainDB.map { String(format: "%+.2f dB", $0) } ?? "-", 11)
+                         + pad(l.extraArenaBytes.map { String($0) } ?? "-", 8) + l.reason)
+        }
+        lines.append("  SQNR vs arena (all model outputs against float):")
+        for p in curve {
+            lines.append("    " + pad(p.label, w + 2) + String(format: "%7d B  %7.2f dB", p.arenaBytes, p.sqnrDB))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
