@@ -60,6 +60,9 @@ static inline int mq_gemm_x86_clamp_init(const mq_fc_params *p, mq_gemm_x86_clam
 {
     const int64_t lo = (int64_t)p->act_min - (int64_t)p->out_zero_point;
     const int64_t hi = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    c->lo = 0; /* defined on the scalar path too (the caller's stage struct is never read uninitialised) */
+    c->hi = 0;
+    c->zp = 0;
     if (p->act_min > p->act_max) {
         return 0;
     }
