@@ -358,6 +358,68 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
     }
 }
 
+/* The op types this runner implements (mq_batch_op_one); a model with any other (the 16x8 ops) runs sample by
+ * sample through mq_model_run instead (mq_batch_per_sample). */
+static int mq_batch_op_supported(uint32_t type)
+{
+    switch (type) {
+    case MQ_OP_FULLY_CONNECTED:
+    case MQ_OP_CONV:
+    case MQ_OP_CONV_1X1:
+    case MQ_OP_DEPTHWISE_CONV:
+    case MQ_OP_AVERAGE_POOL:
+    case MQ_OP_MAX_POOL:
+    case MQ_OP_MEAN:
+    case MQ_OP_LUT:
+    case MQ_OP_ADD:
+    case MQ_OP_MUL:
+    case MQ_OP_CONCAT:
+    case MQ_OP_PAD:
+    case MQ_OP_TRANSPOSE:
+    case MQ_OP_RESHAPE:
+    case MQ_OP_SOFTMAX:
+    case MQ_OP_REQUANTIZE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* mq_model_run once per sample with one host arena (models with ops the batched runner does not fold). */
+static mq_status mq_batch_per_sample(const mq_model *model, size_t count, const void *const *inputs,
+                                     void *const *outputs)
+{
+    const size_t nio = (size_t)model->num_inputs + (size_t)model->num_outputs;
+    const void **in_ptr = (const void **)calloc(model->num_inputs + 1u, sizeof(void *));
+    void **out_ptr = (void **)calloc(model->num_outputs + 1u, sizeof(void *));
+    size_t *size = (size_t *)calloc(nio + 1u, sizeof(size_t)); /* inputs, then outputs */
+    uint8_t *arena = (uint8_t *)malloc((size_t)model->arena_size + 16u);
+    mq_tensor_rec t;
+    size_t i, k;
+    mq_status st = MQ_OK;
+    if (in_ptr == NULL || out_ptr == NULL || size == NULL || arena == NULL) {
+        st = MQ_ERR_BUFFER;
+    }
+    for (k = 0; k < nio && st == MQ_OK; k++) {
+        mq_tensor_decode(model->tensors, mq_rd16(model->io + 2u * k), &t);
+        size[k] = (size_t)t.size;
+    }
+    for (i = 0; i < count && st == MQ_OK; i++) {
+        for (k = 0; k < model->num_inputs; k++) {
+            in_ptr[k] = (const uint8_t *)inputs[k] + i * size[k];
+        }
+        for (k = 0; k < model->num_outputs; k++) {
+            out_ptr[k] = (uint8_t *)outputs[k] + i * size[model->num_inputs + k];
+        }
+        st = mq_model_run(model, arena, (size_t)model->arena_size + 16u, in_ptr, out_ptr);
+    }
+    free(arena);
+    free(size);
+    free(out_ptr);
+    free(in_ptr);
+    return st;
+}
+
 static size_t mq_batch_round(size_t x)
 {
     return (x + (MQ_BATCH_ALIGN - 1u)) & ~(size_t)(MQ_BATCH_ALIGN - 1u);
@@ -386,6 +448,13 @@ mq_status mq_model_run_batch(const mq_model *model, size_t count, const void *co
     }
     if (count == 0u) {
         return MQ_OK;
+    }
+    for (k = 0; k < model->num_ops; k++) {
+        mq_op_rec op;
+        mq_op_decode(model->ops, k, &op);
+        if (!mq_batch_op_supported(op.type)) {
+            return mq_batch_per_sample(model, count, inputs, outputs);
+        }
     }
     memset(&c, 0, sizeof(c));
     c.m = model;

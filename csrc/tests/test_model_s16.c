@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "microquant/mq_host.h"
 #include "microquant/mq_host_s16.h"
 #include "microquant/mq_kernels_s16.h"
 #include "microquant/mq_model.h"
@@ -653,9 +654,26 @@ static void test_chain_int64_reference(void **state)
         run_blob(blob, size, inputs, got);
         assert_memory_equal(got, want, sizeof want);
         elems += CH_B * CH_N;
+        {
+            /* the host's batched runner (simulate) on two samples: its per-sample fallback for 16x8 ops */
+            int8_t xb[2 * CH_B * CH_K], wantb[CH_B * CH_N], gotb[2 * CH_B * CH_N];
+            const void *bin[1] = {xb};
+            void *bout[1] = {gotb};
+            mq_model m;
+            memcpy(xb, x, sizeof x);
+            for (i = 0; i < CH_B * CH_K; ++i) {
+                xb[CH_B * CH_K + i] = (int8_t)ref_range(&g, -128, 127);
+            }
+            chain_reference(&c, xb + CH_B * CH_K, wantb);
+            assert_int_equal(mq_model_load(blob, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+            assert_int_equal(mq_model_run_batch(&m, 2u, bin, bout, 0u), MQ_OK);
+            assert_memory_equal(gotb, want, sizeof want);
+            assert_memory_equal(gotb + CH_B * CH_N, wantb, sizeof wantb);
+            elems += CH_B * CH_N;
+        }
         free(blob);
     }
-    printf("chain int8 -> 16x8 FC -> LUT16 -> rescale -> int8: 40 random models, %ld outputs equal the int64 reference\n",
+    printf("chain int8 -> 16x8 FC -> LUT16 -> rescale -> int8: 40 random models (mq_model_run and the batched host runner), %ld outputs equal the int64 reference\n",
            elems);
 }
 
