@@ -296,7 +296,7 @@ struct Calibrate: ParsableCommand {
         if precision != .int8 {
             log("choosing the precision per layer (\(precision.rawValue)) on \(min(evalSamples, calib.count)) calibration samples")
             let choice = try PrecisionSearch.choose(mode: precision, base: qmodel, graph: graph, data: calib, ramBudget: ramBudget,
-                                                    maxSamples: evalSamples, log: log)
+                                                    maxSamples: evalSamples, heldOut: testData, log: log)
             qmodel = choice.model
             precisionSummary = choice.summary
         }
