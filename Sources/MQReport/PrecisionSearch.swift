@@ -33,6 +33,8 @@ public struct PrecisionSummary: Codable, Sendable {
         public var sqnrDB: Double
         /// The same model's SQNR on held-out data (`--test`), when given: the search never sees it.
         public var heldOutSQNRDB: Double?
+        /// The point of the model chosen.
+        public var chosen: Bool?
     }
     public var mode: String
     /// auto: the arena budget in bytes (default 1.25 x the all-int8 arena).
@@ -126,6 +128,7 @@ public enum PrecisionSearch {
         let noKernel = "no 16x8 kernel for this op"
         switch mode {
         case .int8:
+            curve[0].chosen = true
             curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
             return PrecisionChoice(model: base, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
@@ -133,7 +136,7 @@ public enum PrecisionSearch {
                 curve: curve, scoredSamples: scorer.samples.count,
                 heldOutSamples: heldOutScorer?.samples.count))
         case .int16:
-            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
+            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16), chosen: true))
             return PrecisionChoice(model: all16, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
                 layers: layerList(allSet, { allSet.contains($0) ? "--precision int16" : (infeasible[$0] ?? noKernel) }),
@@ -197,8 +200,14 @@ public enum PrecisionSearch {
                 why[i] = "int16 already (its output's consumers were promoted)"
                 continue
             }
-            let m = try Precision.apply(base, graph: graph, promote: trial)
-            let s = try scorer.score(m)
+            let m: QuantizedModel, s: (sqnr: Double, arena: Int)
+            do {
+                m = try Precision.apply(base, graph: graph, promote: trial)
+                s = try scorer.score(m)
+            } catch {
+                why[i] = "16x8 form not possible with the layers already promoted: \(error)"
+                continue
+            }
             if s.arena > budget {
                 why[i] = "over the RAM budget (arena \(s.arena) B > \(budget) B)"
                 continue
@@ -215,6 +224,30 @@ public enum PrecisionSearch {
             model = m
             curve.append(.init(label: "+ \(base.nodes[i].name)", arenaBytes: s.arena, sqnrDB: s.sqnr, heldOutSQNRDB: try held(m)))
         }
+        // refinement: flip one layer at a time (add one left int8, or drop one promoted), the best flip that fits the
+        // budget and gains more than 0.01 dB is kept, until no flip does (the greedy order can strand a layer)
+        var tried: Set<Set<Int>> = [chosen]
+        for _ in 0..<promotable.count {
+            var bestFlip: (i: Int, set: Set<Int>, m: QuantizedModel, s: (sqnr: Double, arena: Int))? = nil
+            for i in promotable {
+                let trial = chosen.symmetricDifference([i])
+                guard tried.insert(trial).inserted,
+                      let m = try? Precision.apply(base, graph: graph, promote: trial),
+                      let s = try? scorer.score(m), s.arena <= budget, s.sqnr > (bestFlip?.s.sqnr ?? cur.sqnr + 0.01) else { continue }
+                bestFlip = (i, trial, m, s)
+            }
+            guard let f = bestFlip else { break }
+            step += 1
+            let added = f.set.contains(f.i)
+            why[f.i] = String(format: "auto: step %d (refinement), %@, %+.2f dB for %+d arena bytes", step, added ? "int16" : "back to int8",
+                              f.s.sqnr - cur.sqnr, f.s.arena - cur.arena)
+            chosen = f.set
+            cur = f.s
+            model = f.m
+            curve.append(.init(label: (added ? "+ " : "- ") + base.nodes[f.i].name, arenaBytes: f.s.arena, sqnrDB: f.s.sqnr,
+                               heldOutSQNRDB: try held(f.m)))
+        }
+        curve[curve.count - 1].chosen = true
         curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
         let layers = layerList(chosen, { i in
             if chosen.contains(i), why[i] == nil || !(why[i] ?? "").hasPrefix("auto"), let src = readsFrom[i], chosen.contains(src) {
@@ -227,7 +260,8 @@ public enum PrecisionSearch {
         }, gains: single)
         return PrecisionChoice(model: model, summary: PrecisionSummary(mode: mode.rawValue, ramBudget: budget, layers: layers,
                                                                        curve: curve, scoredSamples: scorer.samples.count,
-                heldOutSamples: heldOutScorer?.samples.count))
+                                                                       search: "greedy + one-layer flips",
+                                                                       heldOutSamples: heldOutScorer?.samples.count))
     }
 }
 
@@ -283,15 +317,16 @@ extension PrecisionSearch {
             }
         }
         var curve = [PrecisionSummary.Point(label: "all int8", arenaBytes: s8.arena, sqnrDB: s8.sqnr,
-                                            heldOutSQNRDB: try heldOut?.score(base).sqnr)]
+                                            heldOutSQNRDB: try heldOut?.score(base).sqnr, chosen: best == 0 ? true : nil)]
         for mask in front {
             guard let s = scored[mask] else { continue }
             let m = mask == best ? model : try Precision.apply(base, graph: graph, promote: set(mask))
-            curve.append(.init(label: "int16 {\(names(mask))}" + (mask == best ? " (chosen)" : ""), arenaBytes: s.arena,
-                               sqnrDB: s.sqnr, heldOutSQNRDB: try heldOut?.score(m).sqnr))
+            curve.append(.init(label: "int16 {\(names(mask))}", arenaBytes: s.arena, sqnrDB: s.sqnr,
+                               heldOutSQNRDB: try heldOut?.score(m).sqnr, chosen: mask == best ? true : nil))
         }
-        curve.append(.init(label: "all int16" + (best == full ? " (chosen)" : ""), arenaBytes: s16.arena, sqnrDB: s16.sqnr,
-                           heldOutSQNRDB: try heldOut.map { try $0.score(try Precision.apply(base, graph: graph, promote: set(full))).sqnr }))
+        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr,
+                           heldOutSQNRDB: try heldOut.map { try $0.score(try Precision.apply(base, graph: graph, promote: set(full))).sqnr },
+                           chosen: best == full ? true : nil))
         let bit = Dictionary(uniqueKeysWithValues: promotable.enumerated().map { ($1, 1 << $0) })
         let layers = layerList(chosen, { i in
             guard let b = bit[i] else { return infeasible[i] ?? "no 16x8 kernel for this op" }
@@ -330,9 +365,10 @@ extension PrecisionSummary {
         let held = heldOutSamples ?? 0
         lines.append("  SQNR vs arena (all model outputs against float; calibration samples"
                      + (held > 0 ? ", then \(held) held-out --test samples):" : "):"))
+        let lw = max(w + 2, min(72, (curve.map(\.label.count).max() ?? 0) + 1))
         for p in curve {
-            lines.append("    " + pad(p.label, w + 2) + String(format: "%7d B  %7.2f dB", p.arenaBytes, p.sqnrDB)
-                         + (p.heldOutSQNRDB.map { String(format: "  %7.2f dB", $0) } ?? ""))
+            lines.append("    " + pad(p.label, lw) + String(format: "%7d B  %7.2f dB", p.arenaBytes, p.sqnrDB)
+                         + (p.heldOutSQNRDB.map { String(format: "  %7.2f dB", $0) } ?? "") + (p.chosen == true ? "  <- chosen" : ""))
         }
         return lines.joined(separator: "\n")
     }
