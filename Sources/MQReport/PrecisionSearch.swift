@@ -5,10 +5,15 @@
 // samples; its score is the SQNR of all model outputs against the float executor.
 //
 // auto: (1) each promotable layer's output activation in int16 (the layer and the 16x8-capable consumers of that
-// output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes;
-// (2) layers are tried in order of gain per extra byte (a layer that costs no arena first), then those that gained
-// nothing alone (cheapest first), each kept when the model with it still fits the budget and its SQNR rises; (3) the curve lists all-int8, every kept step and
-// all-int16.
+// output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes (the report's
+// per-layer columns). (2) With at most `exhaustiveLimit` (6) promotable layers every subset of them is rewritten,
+// planned and scored; the choice is the best SQNR among the subsets that fit the budget, the curve the Pareto front
+// of all subsets (inside and beyond the budget). (3) With more, greedy: layers are tried in order of gain per extra
+// byte (a layer that costs no arena first), then those that gained nothing alone (cheapest first), each kept when the
+// model with it still fits the budget and its SQNR rises; then one-layer flips (add one left 8-bit, or drop one
+// promoted: the best flip that fits and gains > 0.01 dB, repeated until none does); the curve lists all-int8, every
+// kept step and all-int16. Held-out data (`--test`), when given, is scored for the curve points only: the search
+// never sees it.
 
 import Foundation
 import MQCalibration
