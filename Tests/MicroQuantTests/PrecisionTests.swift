@@ -133,11 +133,11 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
     /// limit: no subset within the budget recovers half of the int8 -> int16 gap.
     @Test func autoMatchesBruteForceOverAllSubsets() throws {
         let ex = packageRoot.appendingPathComponent("examples")
-        for (name, budgetFactor) in [("tinyconv", 1.25), ("tinyconv", 2.0), ("bandlevels", 1.25), ("bandlevels", 1.0)] {
+        for (name, budgetFactor) in [("tinyconv", 1.25), ("bandlevels", 1.25), ("bandlevels", 1.0)] {
             let graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("\(name).onnx"))
             let x = try NumPy.read(contentsOf: ex.appendingPathComponent("\(name)_calib.npy"))
             let e = x.shape.dropFirst().reduce(1, *)
-            let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(128 * e)), shape: [128] + Array(x.shape.dropFirst()))
+            let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(64 * e)), shape: [64] + Array(x.shape.dropFirst()))
             let m8 = try quantize8(graph, data)
             let n = 24
             let exec = try FloatExecutor(graph: graph)
@@ -188,6 +188,11 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
             let chosen = choice.summary.curve.filter { $0.chosen == true }
             #expect(chosen.count == 1 && chosen.first?.arenaBytes == got.arena, "\(choice.summary.curve)")
             if let c = chosen.first { #expect(abs(c.sqnrDB - got.sqnr) < 1e-4, "\(c.sqnrDB) vs \(got.sqnr)") }
+            // greedy + one-layer flips (what models with more than 6 candidates get) reaches the same optimum here
+            let greedy = try PrecisionSearch.choose(mode: .auto, base: m8, graph: graph, data: data, ramBudget: budget, maxSamples: n,
+                                                    exhaustiveLimit: 0)
+            let g = try measure(greedy.model)
+            #expect(g.arena <= budget && g.sqnr >= best.sqnr - 0.01, "\(name) x\(budgetFactor) greedy: \(g) vs best \(best)")
             // the curve: all int8, the Pareto front (arena and SQNR rising together), all int16 last
             let curve = choice.summary.curve
             let front = curve.dropLast()
