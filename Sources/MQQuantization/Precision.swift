@@ -37,7 +37,7 @@ public enum PrecisionMode: String, Sendable, CaseIterable, Codable {
     case int8
     /// Every layer with a 16x8 kernel on int16 activations.
     case int16
-    /// Layers promoted to int16 by measured gain per extra arena byte within `--ram-budget`.
+    /// Layers in int16 chosen by measured output SQNR and planned arena within `--ram-budget` (PrecisionSearch).
     case auto
 }
 

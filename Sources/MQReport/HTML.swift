@@ -105,13 +105,13 @@ extension CalibrationReport {
             h += "<div class=\"hist\"><div><b>\(e(t.name))</b> · \(e(t.qparamsFrom)) · scale \(String(format: "%.4g", t.scale)), zp \(t.zeroPoint)</div>\(Self.histogramSVG(t))</div>\n"
         }
         if let p = precision {
-            h += "<h2>Precision per layer (\(e(p.mode))\(p.ramBudget.map { ", RAM budget \($0) B" } ?? ""))</h2><table><tr><th>layer</th><th>op</th><th>precision</th><th>gain alone (dB)</th><th>extra arena B</th><th>why</th></tr>\n"
+            h += "<h2>Precision per layer (\(e(p.mode))\(p.ramBudget.map { ", RAM budget \($0) B" } ?? "")\(p.search.map { ", \(e($0)) search" } ?? ""))</h2><table><tr><th>layer</th><th>op</th><th>precision</th><th>gain alone (dB)</th><th>extra arena B</th><th>why</th></tr>\n"
             for l in p.layers {
                 h += "<tr><td>\(e(l.name))</td><td>\(e(l.op))</td><td>\(l.precision)</td><td class=\"n\">\(Self.fmt(l.gainDB))</td><td class=\"n\">\(l.extraArenaBytes.map(String.init) ?? "–")</td><td>\(e(l.reason))</td></tr>\n"
             }
-            h += "</table>\n<h2>SQNR vs arena bytes</h2><table><tr><th>step</th><th>arena B</th><th>output SQNR dB</th></tr>\n"
+            h += "</table>\n<h2>SQNR vs arena bytes</h2><table><tr><th>step</th><th>arena B</th><th>output SQNR dB (calibration)</th><th>output SQNR dB (held-out --test)</th><th></th></tr>\n"
             for c in p.curve {
-                h += "<tr><td>\(e(c.label))</td><td class=\"n\">\(c.arenaBytes)</td><td class=\"n\">\(Self.fmt(c.sqnrDB))</td></tr>\n"
+                h += "<tr><td>\(e(c.label))</td><td class=\"n\">\(c.arenaBytes)</td><td class=\"n\">\(Self.fmt(c.sqnrDB))</td><td class=\"n\">\(Self.fmt(c.heldOutSQNRDB))</td><td>\(c.chosen == true ? "chosen" : "")</td></tr>\n"
             }
             h += "</table>\n"
         }

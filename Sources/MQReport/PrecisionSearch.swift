@@ -5,10 +5,15 @@
 // samples; its score is the SQNR of all model outputs against the float executor.
 //
 // auto: (1) each promotable layer's output activation in int16 (the layer and the 16x8-capable consumers of that
-// output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes;
-// (2) layers are tried in order of gain per extra byte (a layer that costs no arena first), then those that gained
-// nothing alone (cheapest first), each kept when the model with it still fits the budget and its SQNR rises; (3) the curve lists all-int8, every kept step and
-// all-int16.
+// output on int16, everything else int8) gives its gain (dB over all-int8) and its extra arena bytes (the report's
+// per-layer columns). (2) With at most `exhaustiveLimit` (6) promotable layers every subset of them is rewritten,
+// planned and scored; the choice is the best SQNR among the subsets that fit the budget, the curve the Pareto front
+// of all subsets (inside and beyond the budget). (3) With more, greedy: layers are tried in order of gain per extra
+// byte (a layer that costs no arena first), then those that gained nothing alone (cheapest first), each kept when the
+// model with it still fits the budget and its SQNR rises; then one-layer flips (add one left 8-bit, or drop one
+// promoted: the best flip that fits and gains > 0.01 dB, repeated until none does); the curve lists all-int8, every
+// kept step and all-int16. Held-out data (`--test`), when given, is scored for the curve points only: the search
+// never sees it.
 
 import Foundation
 import MQCalibration
@@ -31,6 +36,10 @@ public struct PrecisionSummary: Codable, Sendable {
         public var label: String
         public var arenaBytes: Int
         public var sqnrDB: Double
+        /// The same model's SQNR on held-out data (`--test`), when given: the search never sees it.
+        public var heldOutSQNRDB: Double?
+        /// The point of the model chosen.
+        public var chosen: Bool?
     }
     public var mode: String
     /// auto: the arena budget in bytes (default 1.25 x the all-int8 arena).
@@ -39,6 +48,10 @@ public struct PrecisionSummary: Codable, Sendable {
     public var curve: [Point]
     /// Samples of the calibration data the candidates were scored on.
     public var scoredSamples: Int
+    /// auto: "exhaustive" (every subset of the promotable layers planned and scored) or "greedy".
+    public var search: String?
+    /// Samples of the held-out data the curve points were also scored on (0: none given).
+    public var heldOutSamples: Int?
 }
 
 /// The result of the precision choice.
@@ -90,8 +103,11 @@ public enum PrecisionSearch {
 
     /// Chooses the precision of every layer of the 8-bit model `base` (see the file comment).
     public static func choose(mode: PrecisionMode, base: QuantizedModel, graph: Graph, data: CalibrationData,
-                              ramBudget: Int?, maxSamples: Int, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
+                              ramBudget: Int?, maxSamples: Int, heldOut: CalibrationData? = nil,
+                              exhaustiveLimit: Int = 6, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
         let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples)
+        let heldOutScorer = try heldOut.map { try Scorer(graph: graph, data: $0, maxSamples: maxSamples) }
+        func held(_ m: QuantizedModel) throws -> Double? { try heldOutScorer?.score(m).sqnr }
         // layers with a 16x8 form whose constants can be prepared (e.g. an output shift within TFLite's int64
         // requantization range); a layer's constants depend only on its own tensors' scales
         var infeasible: [Int: String] = [:]
@@ -110,24 +126,27 @@ public enum PrecisionSearch {
             }
         }
         let s8 = try scorer.score(base)
-        var curve = [PrecisionSummary.Point(label: "all int8", arenaBytes: s8.arena, sqnrDB: s8.sqnr)]
+        var curve = [PrecisionSummary.Point(label: "all int8", arenaBytes: s8.arena, sqnrDB: s8.sqnr, heldOutSQNRDB: try held(base))]
         let allSet = Set(promotable)
         let all16 = try Precision.apply(base, graph: graph, promote: allSet)
         let s16 = try scorer.score(all16)
         let noKernel = "no 16x8 kernel for this op"
         switch mode {
         case .int8:
-            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+            curve[0].chosen = true
+            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
             return PrecisionChoice(model: base, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
                 layers: layerList([], { allSet.contains($0) ? "--precision int8" : (infeasible[$0] ?? noKernel) }),
-                curve: curve, scoredSamples: scorer.samples.count))
+                curve: curve, scoredSamples: scorer.samples.count,
+                heldOutSamples: heldOutScorer?.samples.count))
         case .int16:
-            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+            curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16), chosen: true))
             return PrecisionChoice(model: all16, summary: PrecisionSummary(
                 mode: mode.rawValue, ramBudget: nil,
                 layers: layerList(allSet, { allSet.contains($0) ? "--precision int16" : (infeasible[$0] ?? noKernel) }),
-                curve: curve, scoredSamples: scorer.samples.count))
+                curve: curve, scoredSamples: scorer.samples.count,
+                heldOutSamples: heldOutScorer?.samples.count))
         case .auto:
             break
         }
@@ -170,6 +189,11 @@ public enum PrecisionSearch {
             a.value.1 != b.value.1 ? a.value.1 < b.value.1 : a.key < b.key
         }.map(\.key)
         let order = gaining + rest
+        if promotable.count <= exhaustiveLimit {
+            return try exhaustive(base: base, graph: graph, scorer: scorer, promotable: promotable, budget: budget,
+                                  s8: s8, s16: s16, single: single, infeasible: infeasible.merging(failed) { a, _ in a },
+                                  heldOut: heldOutScorer, layerList: layerList, log: log)
+        }
         var chosen = Set<Int>()
         var cur = s8
         var why: [Int: String] = [:]
@@ -181,8 +205,14 @@ public enum PrecisionSearch {
                 why[i] = "int16 already (its output's consumers were promoted)"
                 continue
             }
-            let m = try Precision.apply(base, graph: graph, promote: trial)
-            let s = try scorer.score(m)
+            let m: QuantizedModel, s: (sqnr: Double, arena: Int)
+            do {
+                m = try Precision.apply(base, graph: graph, promote: trial)
+                s = try scorer.score(m)
+            } catch {
+                why[i] = "16x8 form not possible with the layers already promoted: \(error)"
+                continue
+            }
             if s.arena > budget {
                 why[i] = "over the RAM budget (arena \(s.arena) B > \(budget) B)"
                 continue
@@ -197,9 +227,33 @@ public enum PrecisionSearch {
             chosen = trial
             cur = s
             model = m
-            curve.append(.init(label: "+ \(base.nodes[i].name)", arenaBytes: s.arena, sqnrDB: s.sqnr))
+            curve.append(.init(label: "+ \(base.nodes[i].name)", arenaBytes: s.arena, sqnrDB: s.sqnr, heldOutSQNRDB: try held(m)))
         }
-        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr))
+        // refinement: flip one layer at a time (add one left int8, or drop one promoted), the best flip that fits the
+        // budget and gains more than 0.01 dB is kept, until no flip does (the greedy order can strand a layer)
+        var tried: Set<Set<Int>> = [chosen]
+        for _ in 0..<promotable.count {
+            var bestFlip: (i: Int, set: Set<Int>, m: QuantizedModel, s: (sqnr: Double, arena: Int))? = nil
+            for i in promotable {
+                let trial = chosen.symmetricDifference([i])
+                guard tried.insert(trial).inserted,
+                      let m = try? Precision.apply(base, graph: graph, promote: trial),
+                      let s = try? scorer.score(m), s.arena <= budget, s.sqnr > (bestFlip?.s.sqnr ?? cur.sqnr + 0.01) else { continue }
+                bestFlip = (i, trial, m, s)
+            }
+            guard let f = bestFlip else { break }
+            step += 1
+            let added = f.set.contains(f.i)
+            why[f.i] = String(format: "auto: step %d (refinement), %@, %+.2f dB for %+d arena bytes", step, added ? "int16" : "back to int8",
+                              f.s.sqnr - cur.sqnr, f.s.arena - cur.arena)
+            chosen = f.set
+            cur = f.s
+            model = f.m
+            curve.append(.init(label: (added ? "+ " : "- ") + base.nodes[f.i].name, arenaBytes: f.s.arena, sqnrDB: f.s.sqnr,
+                               heldOutSQNRDB: try held(f.m)))
+        }
+        curve[curve.count - 1].chosen = true
+        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
         let layers = layerList(chosen, { i in
             if chosen.contains(i), why[i] == nil || !(why[i] ?? "").hasPrefix("auto"), let src = readsFrom[i], chosen.contains(src) {
                 return "auto: reads the int16 output of '\(base.nodes[src].name)'"
@@ -210,7 +264,94 @@ public enum PrecisionSearch {
             return allSet.contains(i) ? "not promoted" : noKernel
         }, gains: single)
         return PrecisionChoice(model: model, summary: PrecisionSummary(mode: mode.rawValue, ramBudget: budget, layers: layers,
-                                                                       curve: curve, scoredSamples: scorer.samples.count))
+                                                                       curve: curve, scoredSamples: scorer.samples.count,
+                                                                       search: "greedy + one-layer flips",
+                                                                       heldOutSamples: heldOutScorer?.samples.count))
+    }
+}
+
+extension PrecisionSearch {
+    /// auto with few promotable layers: every subset of them is rewritten, planned (the real arena, conversions and
+    /// in-place execution included) and scored. The choice is the best SQNR among the subsets whose arena fits the
+    /// budget (within 0.01 dB: the smaller arena, then fewer int16 layers); the curve is the Pareto front of all
+    /// subsets (SQNR vs arena), inside the budget and beyond it.
+    static func exhaustive(base: QuantizedModel, graph: Graph, scorer: Scorer, promotable: [Int], budget: Int,
+                           s8: (sqnr: Double, arena: Int), s16: (sqnr: Double, arena: Int), single: [Int: (Double, Int)],
+                           infeasible: [Int: String], heldOut: Scorer?,
+                           layerList: (Set<Int>, (Int) -> String, [Int: (Double, Int)]) -> [PrecisionSummary.Layer],
+                           log: (String) -> Void) throws -> PrecisionChoice {
+        let n = promotable.count
+        let full = (1 << n) - 1
+        func set(_ mask: Int) -> Set<Int> { Set((0..<n).filter { mask & (1 << $0) != 0 }.map { promotable[$0] }) }
+        func names(_ mask: Int) -> String {
+            promotable.indices.filter { mask & (1 << $0) != 0 }.map { base.nodes[promotable[$0]].name }.joined(separator: ", ")
+        }
+        var scored: [Int: (sqnr: Double, arena: Int)] = [0: s8, full: s16]
+        var failedSets = 0
+        for mask in 1..<full {
+            do {
+                scored[mask] = try scorer.score(try Precision.apply(base, graph: graph, promote: set(mask)))
+            } catch {
+                failedSets += 1  // a combination whose constants cannot be prepared: not a candidate
+            }
+        }
+        for mask in scored.keys.sorted() where mask != 0 {
+            if let s = scored[mask] {
+                log(String(format: "precision: int16 {%@}: %.2f dB, arena %d B%@", names(mask), s.sqnr, s.arena, s.arena > budget ? " (over the budget)" : ""))
+            }
+        }
+        let fits = scored.filter { $0.value.arena <= budget }
+        let top = fits.values.map(\.sqnr).max() ?? s8.sqnr
+        let best = fits.filter { $0.value.sqnr >= top - 0.01 }.min { a, b in
+            if a.value.arena != b.value.arena { return a.value.arena < b.value.arena }
+            if a.key.nonzeroBitCount != b.key.nonzeroBitCount { return a.key.nonzeroBitCount < b.key.nonzeroBitCount }
+            return a.key < b.key
+        }?.key ?? 0
+        let bestScore = scored[best] ?? s8
+        let chosen = set(best)
+        let model = best == 0 ? base : try Precision.apply(base, graph: graph, promote: chosen)
+        // the Pareto front: every subset that beats all smaller-or-equal arenas by more than 0.01 dB
+        var front: [Int] = []
+        var runMax = -Double.infinity
+        for (mask, s) in scored.sorted(by: { a, b in
+            a.value.arena != b.value.arena ? a.value.arena < b.value.arena
+                : (a.value.sqnr != b.value.sqnr ? a.value.sqnr > b.value.sqnr : a.key < b.key) }) {
+            if mask == 0 || s.sqnr > runMax + 0.01 || mask == best {
+                if mask != 0 && mask != full { front.append(mask) }
+                runMax = max(runMax, s.sqnr)
+            }
+        }
+        var curve = [PrecisionSummary.Point(label: "all int8", arenaBytes: s8.arena, sqnrDB: s8.sqnr,
+                                            heldOutSQNRDB: try heldOut?.score(base).sqnr, chosen: best == 0 ? true : nil)]
+        for mask in front {
+            guard let s = scored[mask] else { continue }
+            let m = mask == best ? model : try Precision.apply(base, graph: graph, promote: set(mask))
+            curve.append(.init(label: "int16 {\(names(mask))}", arenaBytes: s.arena, sqnrDB: s.sqnr,
+                               heldOutSQNRDB: try heldOut?.score(m).sqnr, chosen: mask == best ? true : nil))
+        }
+        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr,
+                           heldOutSQNRDB: try heldOut.map { try $0.score(try Precision.apply(base, graph: graph, promote: set(full))).sqnr },
+                           chosen: best == full ? true : nil))
+        let bit = Dictionary(uniqueKeysWithValues: promotable.enumerated().map { ($1, 1 << $0) })
+        let layers = layerList(chosen, { i in
+            guard let b = bit[i] else { return infeasible[i] ?? "no 16x8 kernel for this op" }
+            if chosen.contains(i) {
+                let without = scored[best & ~b].map { String(format: "; without it %+.2f dB", $0.sqnr - bestScore.sqnr) } ?? ""
+                return String(format: "auto: in the best set within the budget (%.2f dB, %d B)%@", bestScore.sqnr, bestScore.arena, without)
+            }
+            let with = scored.filter { $0.key & b != 0 }
+            let minArena = with.values.map(\.arena).min() ?? 0
+            if minArena > budget {
+                return "over the RAM budget: every set with it in int16 needs >= \(minArena) B > \(budget) B"
+            }
+            let bestWith = with.filter { $0.value.arena <= budget }.values.map(\.sqnr).max() ?? -Double.infinity
+            return String(format: "not in the best set: the best set within the budget with it scores %.2f dB (%+.2f dB)",
+                          bestWith, bestWith - bestScore.sqnr)
+        }, single)
+        log("precision: \(scored.count) of \(full + 1) subsets scored\(failedSets > 0 ? " (\(failedSets) cannot be prepared)" : ""), \(fits.count) within \(budget) B")
+        return PrecisionChoice(model: model, summary: PrecisionSummary(
+            mode: "auto", ramBudget: budget, layers: layers, curve: curve, scoredSamples: scorer.samples.count,
+            search: "exhaustive", heldOutSamples: heldOut?.samples.count))
     }
 }
 
@@ -218,7 +359,7 @@ extension PrecisionSummary {
     /// The printed form: one line per layer, then the curve.
     public func table() -> String {
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
-        var lines = ["precision (\(mode)\(ramBudget.map { ", RAM budget \($0) B" } ?? ""), scored on \(scoredSamples) calibration samples):"]
+        var lines = ["precision (\(mode)\(ramBudget.map { ", RAM budget \($0) B" } ?? "")\(search.map { ", \($0) search" } ?? ""), scored on \(scoredSamples) calibration samples):"]
         let w = max(12, min(32, layers.map(\.name.count).max() ?? 12))
         lines.append("  " + pad("layer", w) + pad("op", 18) + pad("precision", 10) + pad("gain", 11) + pad("extra B", 8) + "why  (gain, extra B: this layer's output in int16, all else int8)")
         for l in layers {
@@ -226,9 +367,13 @@ extension PrecisionSummary {
                          + pad(l.gainDB.map { String(format: "%+.2f dB", $0) } ?? "-", 11)
                          + pad(l.extraArenaBytes.map { String($0) } ?? "-", 8) + l.reason)
         }
-        lines.append("  SQNR vs arena (all model outputs against float):")
+        let held = heldOutSamples ?? 0
+        lines.append("  SQNR vs arena (all model outputs against float; calibration samples"
+                     + (held > 0 ? ", then \(held) held-out --test samples):" : "):"))
+        let lw = max(w + 2, min(72, (curve.map(\.label.count).max() ?? 0) + 1))
         for p in curve {
-            lines.append("    " + pad(p.label, w + 2) + String(format: "%7d B  %7.2f dB", p.arenaBytes, p.sqnrDB))
+            lines.append("    " + pad(p.label, lw) + String(format: "%7d B  %7.2f dB", p.arenaBytes, p.sqnrDB)
+                         + (p.heldOutSQNRDB.map { String(format: "  %7.2f dB", $0) } ?? "") + (p.chosen == true ? "  <- chosen" : ""))
         }
         return lines.joined(separator: "\n")
     }

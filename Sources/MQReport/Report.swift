@@ -150,6 +150,7 @@ public struct CalibrationReport: Codable, Sendable {
         for i in copy.layers.indices { copy.layers[i].sqnrDB = fin(copy.layers[i].sqnrDB) }
         if var p = copy.precision {
             for i in p.curve.indices { p.curve[i].sqnrDB = fin(p.curve[i].sqnrDB) ?? 0 }
+            for i in p.curve.indices { p.curve[i].heldOutSQNRDB = fin(p.curve[i].heldOutSQNRDB) }
             for i in p.layers.indices { p.layers[i].gainDB = fin(p.layers[i].gainDB) }
             copy.precision = p
         }

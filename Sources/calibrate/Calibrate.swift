@@ -63,7 +63,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Activation type: uint8 (QUInt8, asymmetric) or int8 (TFLite-style).")
     var activations: ActivationDType = .uint8
 
-    @Option(help: "Activation precision per layer: int8 (every activation 8-bit), int16 (every layer with a 16x8 kernel on int16 activations, symmetric, scale max|x|/32767), or auto (layers promoted to int16 by measured output-SQNR gain per extra arena byte within --ram-budget; docs/CALIBRATION.md).")
+    @Option(help: "Activation precision per layer: int8 (every activation 8-bit), int16 (every layer with a 16x8 kernel on int16 activations, symmetric, scale max|x|/32767), or auto (the layers in int16 chosen by measured output SQNR and planned arena within --ram-budget: every subset of up to 6 candidate layers, else greedy by gain per extra byte plus one-layer flips; docs/CALIBRATION.md).")
     var precision: PrecisionMode = .int8
 
     @Option(name: .customLong("ram-budget"), help: ArgumentHelp("--precision auto: the arena budget in bytes (default 1.25 x the all-int8 arena).", valueName: "BYTES"))
@@ -296,7 +296,7 @@ struct Calibrate: ParsableCommand {
         if precision != .int8 {
             log("choosing the precision per layer (\(precision.rawValue)) on \(min(evalSamples, calib.count)) calibration samples")
             let choice = try PrecisionSearch.choose(mode: precision, base: qmodel, graph: graph, data: calib, ramBudget: ramBudget,
-                                                    maxSamples: evalSamples, log: log)
+                                                    maxSamples: evalSamples, heldOut: testData, log: log)
             qmodel = choice.model
             precisionSummary = choice.summary
         }

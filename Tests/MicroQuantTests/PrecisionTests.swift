@@ -101,15 +101,19 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
     }
 
     /// The goal of issue 12 on bandlevels: auto with the default budget (1.25 x the int8 arena) recovers at least
-    /// half of the SQNR gap between all-int8 and all-int16, inside the budget and below all-int16's arena.
-    @Test func autoRecoversHalfTheGapWithinBudget() throws {
-        let (graph, calib, _) = try bandlevels()
+    /// half of the SQNR gap between all-int8 and all-int16, inside the budget and below all-int16's arena; both with
+    /// the exhaustive search (4 candidates) and with the greedy one (forced by exhaustiveLimit 0), with held-out data.
+    @Test(arguments: [6, 0]) func autoRecoversHalfTheGapWithinBudget(exhaustiveLimit: Int) throws {
+        let (graph, calib, test) = try bandlevels()
         let m8 = try quantize8(graph, calib)
-        let choice = try PrecisionSearch.choose(mode: .auto, base: m8, graph: graph, data: calib, ramBudget: nil, maxSamples: 64)
+        let choice = try PrecisionSearch.choose(mode: .auto, base: m8, graph: graph, data: calib, ramBudget: nil, maxSamples: 64,
+                                                heldOut: test, exhaustiveLimit: exhaustiveLimit)
+        #expect(choice.summary.search == (exhaustiveLimit > 0 ? "exhaustive" : "greedy + one-layer flips"))
+        #expect(choice.summary.heldOutSamples == 64 && choice.summary.curve.allSatisfy { $0.heldOutSQNRDB != nil })
         let curve = choice.summary.curve
         #expect(curve.count >= 3)
         guard let first = curve.first, let last = curve.last, curve.count >= 3 else { return }
-        let auto = curve[curve.count - 2]
+        guard let auto = curve.first(where: { $0.chosen == true }) else { Issue.record("no chosen point: \(curve)"); return }
         #expect(first.label == "all int8" && last.label == "all int16")
         #expect(last.sqnrDB - first.sqnrDB > 10, "int16 should matter on this model: \(curve)")
         #expect(auto.sqnrDB - first.sqnrDB >= 0.5 * (last.sqnrDB - first.sqnrDB), "\(curve)")
@@ -120,6 +124,92 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
         let promoted = choice.summary.layers.filter { $0.precision == "int16" }.map(\.name)
         #expect(promoted.contains("energy"), "the wide-range layer must be promoted: \(choice.summary.layers)")
         #expect(MemoryPlanner.plan(choice.model).arenaSize == auto.arenaBytes)
+    }
+
+    /// The exhaustive auto search against a brute force written here: every subset of the 16x8-capable layers is
+    /// rewritten, planned, packed and run through the C runtime, its output SQNR against the float executor summed
+    /// here in Double; the search's model must fit the budget and score (by this test's own measure) within 0.01 dB
+    /// of the best subset that fits. On tinyconv with 1.25 x the int8 arena the brute force also pins the documented
+    /// limit: no subset within the budget recovers half of the int8 -> int16 gap.
+    @Test func autoMatchesBruteForceOverAllSubsets() throws {
+        let ex = packageRoot.appendingPathComponent("examples")
+        for (name, budgetFactor) in [("tinyconv", 1.25), ("bandlevels", 1.25), ("bandlevels", 1.0)] {
+            let graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("\(name).onnx"))
+            let x = try NumPy.read(contentsOf: ex.appendingPathComponent("\(name)_calib.npy"))
+            let e = x.shape.dropFirst().reduce(1, *)
+            let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(64 * e)), shape: [64] + Array(x.shape.dropFirst()))
+            let m8 = try quantize8(graph, data)
+            let n = 24
+            let exec = try FloatExecutor(graph: graph)
+            let xs = (0..<n).map { data.slice($0, 1, graph: graph) }
+            let fs = try xs.map { try exec.run($0, batch: 1) { _ in } }
+            func measure(_ m: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+                let plan = MemoryPlanner.plan(m)
+                let runner = try PackedModel(bytes: try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "t", sourceSHA256: [], calibrationMethod: "t")))
+                var sig = 0.0, noise = 0.0
+                for k in 0..<n {
+                    let q = m.tensors[m.inputs[0]].qparams
+                    let outs = try runner.run([xs[k][0].map { UInt8(truncatingIfNeeded: q.quantize($0)) }])
+                    for (j, codes) in outs.enumerated() {
+                        let oq = m.tensors[m.outputs[j]].qparams
+                        #expect(!m.tensors[m.outputs[j]].isInt16, "model outputs stay 8-bit")
+                        for (i, c) in codes.enumerated() {
+                            let code = oq.dtype == .uint8 ? Double(c) : Double(Int8(bitPattern: c))
+                            let v = (code - Double(oq.zeroPoint)) * Double(oq.scale), f = Double(fs[k][j][i])
+                            sig += f * f
+                            noise += (f - v) * (f - v)
+                        }
+                    }
+                }
+                return (10 * log10(sig / max(noise, 1e-30)), plan.arenaSize)
+            }
+            let cands = m8.nodes.indices.filter { Precision.promotable(m8, node: $0, graph: graph) }
+            #expect(cands.count >= 3 && cands.count <= 6, "\(name): \(cands.count) candidates")
+            let a8 = MemoryPlanner.plan(m8).arenaSize
+            let budget = Int(Double(a8) * budgetFactor)
+            var all: [(mask: Int, sqnr: Double, arena: Int)] = []
+            for mask in 0..<(1 << cands.count) {
+                let set = Set(cands.indices.filter { mask & (1 << $0) != 0 }.map { cands[$0] })
+                guard let m = try? Precision.apply(m8, graph: graph, promote: set) else { continue }
+                let r = try measure(m)
+                all.append((mask, r.sqnr, r.arena))
+            }
+            let fits = all.filter { $0.arena <= budget }
+            guard let best = fits.max(by: { $0.sqnr < $1.sqnr }), let s8 = all.first(where: { $0.mask == 0 }),
+                  let s16 = all.first(where: { $0.mask == (1 << cands.count) - 1 }) else {
+                Issue.record("\(name): no subset measured"); continue
+            }
+            let choice = try PrecisionSearch.choose(mode: .auto, base: m8, graph: graph, data: data, ramBudget: budget, maxSamples: n)
+            #expect(choice.summary.search == "exhaustive")
+            let got = try measure(choice.model)
+            #expect(got.arena <= budget, "\(name) x\(budgetFactor): arena \(got.arena) > budget \(budget)")
+            #expect(got.sqnr >= best.sqnr - 0.01, "\(name) x\(budgetFactor): chose \(got.sqnr) dB, the best subset within \(budget) B scores \(best.sqnr) dB")
+            // the chosen point of the curve is this model; the curve's arenas and SQNRs rise together
+            let chosen = choice.summary.curve.filter { $0.chosen == true }
+            #expect(chosen.count == 1 && chosen.first?.arenaBytes == got.arena, "\(choice.summary.curve)")
+            if let c = chosen.first { #expect(abs(c.sqnrDB - got.sqnr) < 1e-4, "\(c.sqnrDB) vs \(got.sqnr)") }
+            // greedy + one-layer flips (what models with more than 6 candidates get) reaches the same optimum here
+            let greedy = try PrecisionSearch.choose(mode: .auto, base: m8, graph: graph, data: data, ramBudget: budget, maxSamples: n,
+                                                    exhaustiveLimit: 0)
+            let g = try measure(greedy.model)
+            #expect(g.arena <= budget && g.sqnr >= best.sqnr - 0.01, "\(name) x\(budgetFactor) greedy: \(g) vs best \(best)")
+            // the curve: all int8, the Pareto front (arena and SQNR rising together), all int16 last
+            let curve = choice.summary.curve
+            let front = curve.dropLast()
+            for (p, q) in zip(front, front.dropFirst()) {
+                #expect(p.arenaBytes <= q.arenaBytes && p.sqnrDB < q.sqnrDB, "\(name): curve not a front: \(curve)")
+            }
+            #expect(curve.first?.label == "all int8" && curve.last?.label == "all int16")
+            #expect(abs((curve.first?.sqnrDB ?? 0) - s8.sqnr) < 1e-4 && abs((curve.last?.sqnrDB ?? 0) - s16.sqnr) < 1e-4, "\(name): \(s8) \(s16) \(curve)")
+            #expect(front.allSatisfy { $0.arenaBytes <= s16.arena })
+            if name == "tinyconv" {
+                // the documented limit: every subset with the first or second conv in int16 needs all-int16's arena
+                // (2 x the int8 arena), so within 1.25 x only the last conv and the head can be int16
+                let over = all.filter { $0.arena > Int(Double(a8) * 1.25) }
+                #expect(!over.isEmpty && over.allSatisfy { $0.arena >= s16.arena }, "\(over)")
+                #expect(over.count == all.count - 4, "\(all.map { ($0.mask, $0.arena) })")
+            }
+        }
     }
 
     /// --precision int16 on a model with ops that have no 16x8 kernel (transpose, softmax) keeps them 8-bit, with
