@@ -70,6 +70,39 @@ public func quantize(_ values: [Float], as t: TensorDescription, what: String) t
     return out
 }
 
+/// Quantizes `count` floats at `src` into `dst` (count x t.dtype.size bytes) with mq_quantize_f32: the codes
+/// of `quantize(_:as:what:)`, without arrays. NaN is an error.
+public func quantize(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer, as t: TensorDescription, what: String) throws {
+    guard t.dtype != .int32 else {
+        throw SimulationError.inputMismatch(input: what, reason: "int32 model inputs cannot be quantized from floats")
+    }
+    let st = mq_quantize_f32(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst)
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "quantize \(what)", status: Int(st.rawValue),
+                                         reason: statusText(Int(st.rawValue)) + (st == MQ_ERR_QPARAMS ? " (NaN in the data, or bad scale)" : ""))
+    }
+}
+
+/// Dequantizes `count` codes at `src` into `dst` with mq_dequantize_f32: the floats of `dequantize(_:as:what:)`.
+public func dequantize(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>, as t: TensorDescription, what: String) throws {
+    let st = mq_dequantize_f32(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst)
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "dequantize \(what)", status: Int(st.rawValue), reason: statusText(Int(st.rawValue)))
+    }
+}
+
+/// Index of the first value that is not finite (NaN or +-infinity), nil when all are: one pass that the
+/// compiler vectorizes (the largest exponent field), the exact search only when there is one.
+public func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    let top = values.withMemoryRebound(to: UInt32.self) { bits -> UInt32 in
+        var top: UInt32 = 0
+        for b in bits { top = max(top, b & 0x7F80_0000) }
+        return top
+    }
+    guard top == 0x7F80_0000 else { return nil }
+    return values.firstIndex { !$0.isFinite }
+}
+
 /// Host simulator of a packed model.
 public struct Simulator: Sendable {
     /// How `run` drives the C runtime: both give the same bytes (csrc/tests/test_model_batch.c).
