@@ -70,17 +70,22 @@ public func quantize(_ values: [Float], as t: TensorDescription, what: String) t
     return out
 }
 
-/// Quantizes `count` floats at `src` into `dst` (count x t.dtype.size bytes) with mq_quantize_f32: the codes
-/// of `quantize(_:as:what:)`, without arrays. NaN is an error.
-public func quantize(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer, as t: TensorDescription, what: String) throws {
+/// Quantizes `count` floats at `src` into `dst` (count x t.dtype.size bytes) with mq_quantize_f32_finite: the
+/// codes of `quantize(_:as:what:)`, without arrays, in one pass that also finds the first NaN or infinity.
+/// Returns nil, or the index of the first value that is not finite (then `dst` holds no meaningful codes).
+public func quantizeFinite(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer, as t: TensorDescription,
+                           what: String) throws -> Int? {
     guard t.dtype != .int32 else {
         throw SimulationError.inputMismatch(input: what, reason: "int32 model inputs cannot be quantized from floats")
     }
-    let st = mq_quantize_f32(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst)
+    var bad = 0
+    let st = mq_quantize_f32_finite(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst, &bad)
+    if st == MQ_ERR_QPARAMS && bad < count { return bad }
     guard st == MQ_OK else {
         throw SimulationError.conversion(what: "quantize \(what)", status: Int(st.rawValue),
-                                         reason: statusText(Int(st.rawValue)) + (st == MQ_ERR_QPARAMS ? " (NaN in the data, or bad scale)" : ""))
+                                         reason: statusText(Int(st.rawValue)) + (st == MQ_ERR_QPARAMS ? " (bad scale)" : ""))
     }
+    return nil
 }
 
 /// Dequantizes `count` codes at `src` into `dst` with mq_dequantize_f32: the floats of `dequantize(_:as:what:)`.
@@ -89,18 +94,6 @@ public func dequantize(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMuta
     guard st == MQ_OK else {
         throw SimulationError.conversion(what: "dequantize \(what)", status: Int(st.rawValue), reason: statusText(Int(st.rawValue)))
     }
-}
-
-/// Index of the first value that is not finite (NaN or +-infinity), nil when all are: one pass that the
-/// compiler vectorizes (the largest exponent field), the exact search only when there is one.
-public func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
-    let top = values.withMemoryRebound(to: UInt32.self) { bits -> UInt32 in
-        var top: UInt32 = 0
-        for b in bits { top = max(top, b & 0x7F80_0000) }
-        return top
-    }
-    guard top == 0x7F80_0000 else { return nil }
-    return values.firstIndex { !$0.isFinite }
 }
 
 /// Host simulator of a packed model.

@@ -1,6 +1,6 @@
 // `simulate --input X.npy [--output Y.npy]` on the batched host path without --qemu or --reference: the test set
 // streams through the model a chunk of samples at a time. Per chunk: the .npy element bytes are read straight
-// into one reused buffer (pread), checked finite and quantized (mq_quantize_f32) into one reused codes buffer,
+// into one reused buffer (pread), checked finite and quantized in one pass (mq_quantize_f32_finite) into one reused codes buffer,
 // run (mq_model_run_batch on those buffers), dequantized (mq_dequantize_f32) into one reused buffer and appended
 // to the output .npy (write). No whole-set arrays, no per-sample allocation. The output bytes are those of the
 // whole-set path (`--per-sample` keeps that path; every op and the conversions work sample by sample, so the
@@ -138,11 +138,10 @@ extension Simulate {
                         for k in 0..<(n * p) { values[k] = Float(bitPattern: UInt32(littleEndian: values[k].bitPattern)) }
                         #endif
                     }
-                    if let bad = firstNonFinite(UnsafeBufferPointer(start: values, count: n * p)) {
+                    if let bad = try quantizeFinite(values, count: n * p, into: inCodes[i], as: t, what: what) {
                         let flat = start * p + bad
                         throw Failure(message: "\(input[i]): value \(values[bad]) at flat index \(flat) (sample \(flat / t.elementCount)) is not finite", code: 1)
                     }
-                    try quantize(values, count: n * p, into: inCodes[i], as: t, what: what)
                 default:
                     try r.read(into: inCodes[i], offset: start * p, count: n * p)
                 }
