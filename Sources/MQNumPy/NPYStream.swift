@@ -31,7 +31,7 @@ public final class NPYFileReader {
         do {
             let k = FileAccess.kind(path)
             guard !path.isEmpty else { throw FileError(path: path, what: ".npy file", reason: "the path is empty") }
-            guard k.exists else { throw FileError(path: path, what: ".npy file", reason: "no such file") }
+            guard k.exists else { throw FileError(path: path, what: ".npy file", reason: "no such file or directory") }
             guard !k.isDirectory else { throw FileError(path: path, what: ".npy file", reason: "is a directory, expected a file") }
         } catch let e as FileError {
             throw NPYError.io(file: path, reason: e.reason)

@@ -95,13 +95,15 @@ final class SimulateStreamTests: XCTestCase {
                 }
             }
             // a non-finite value: named with its flat index and sample, no output file left behind
-            if let t = m.inputs.first, m.inputs.count == 1 {
+            if let t = m.inputs.first {
                 var values = [Float](repeating: 0.5 * t.scale, count: samples * t.elementCount)
                 let at = 20 * t.elementCount + 3
                 values[at] = -.infinity
                 let bad = tmp.appendingPathComponent("bad.npy"), out = tmp.appendingPathComponent("never.npy")
                 try NumPy.write(try NPYArray(float32: values, shape: [samples] + sim.sampleShape(input: 0)), to: bad)
-                let rb = try run(bin, [modelPath, "--input", bad.path, "--output", out.path, "--chunk", "7"])
+                var args = f32
+                args[1] = bad.path  // input 0 bad, the others as above
+                let rb = try run(bin, [modelPath] + args + ["--output", out.path, "--chunk", "7"])
                 XCTAssertEqual(rb.status, 1)
                 XCTAssertTrue(rb.err.contains("value -inf at flat index \(at) (sample 20) is not finite"), rb.err)
                 XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
@@ -109,6 +111,6 @@ final class SimulateStreamTests: XCTestCase {
                 nonFiniteChecked += 1
             }
         }
-        XCTAssertEqual(nonFiniteChecked, 1, "the one-input model (convnet) checks the non-finite error")
+        XCTAssertEqual(nonFiniteChecked, 2, "both models check the non-finite error")
     }
 }
