@@ -67,8 +67,16 @@ __attribute__((target("avx2"))) static size_t mq_quantize_f32_avx2(const float *
 }
 
 /*
- * The same on AVX-512 F, 16 floats per step as two groups of 8 doubles (each group takes the exact division when
- * one of its values lies near a half-integer, as above), codes narrowed by VPMOVDB. Returns how many it did.
+ * The same on AVX-512 F (8-bit codes only), 16 floats per step. First in float: y = x * inv, inv = (float)(1 /
+ * scale) (a normal float, else this step is skipped). inv is within 2^-24 of 1 / scale and the product within
+ * 2^-24 of x * inv (relative; a subnormal y is within 2^-150 absolute, and rounds to 0 like the quotient), so y
+ * is within 2^-23 (1 + 2^-20) |y| of x / scale, and the scalar's double quotient v within 2^-53 of that: for
+ * |y| <= 2^10, |y - v| < 2^-12. So when |y - rne(y)| < 0.5 - 2^-12 (exact in float), rne(v) = rne(y). Beyond
+ * |y| = 2^10 y and v clamp to the same end of every 8-bit code range (|lo - zp|, |hi - zp| <= 255). A NaN or
+ * infinity leaves the test false (NaN compares unordered) and sets the caller's non-finite flag. Only a step
+ * with some value within 2^-12 of a half-integer (about 0.4 % of steps on uniformly spread values) takes two
+ * groups of 8 doubles with the AVX2 loop's test and the exact division. Codes narrowed by VPMOVDB. Returns how
+ * many values it did.
  */
 __attribute__((target("avx512f"))) static size_t mq_quantize_f32_avx512(const float *x, size_t n, double scale,
                                                                        int32_t zp, int32_t lo, int32_t hi,
@@ -83,6 +91,12 @@ __attribute__((target("avx512f"))) static size_t mq_quantize_f32_avx512(const fl
     const __m512d thr = _mm512_set1_pd(0.5 - 0x1p-29);
     const __m512i vzp = _mm512_set1_epi32(zp);
     const __m512i expmask = _mm512_set1_epi32(0x7F800000);
+    const float invf = (float)inv;
+    const int fastf = fast && invf >= 0x1p-126f && invf <= 0x1.fffffep127f;
+    const __m512 vinvf = _mm512_set1_ps(fastf ? invf : 0.0f);
+    const __m512 thrf = _mm512_set1_ps(0.5f - 0x1p-12f);
+    const __m512 vlof = _mm512_set1_ps((float)(lo - zp));
+    const __m512 vhif = _mm512_set1_ps((float)(hi - zp));
     __mmask16 bad = 0;
     size_t i = 0;
     for (; i + 16u <= n; i += 16u) {
@@ -90,6 +104,15 @@ __attribute__((target("avx512f"))) static size_t mq_quantize_f32_avx512(const fl
         __m256i q[2];
         int h;
         bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(xf), expmask), expmask);
+        if (fastf) {
+            const __m512 y = _mm512_mul_ps(xf, vinvf);
+            const __m512 ry = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            if (_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(y, ry)), thrf, _CMP_GE_OQ) == 0) {
+                const __m512i c = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(ry, vlof), vhif));
+                _mm_storeu_si128((__m128i *)(void *)(o + i), _mm512_cvtepi32_epi8(_mm512_add_epi32(c, vzp)));
+                continue;
+            }
+        }
         for (h = 0; h < 2; ++h) {
             const __m512d xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8u * (size_t)h));
             __m512d r;

@@ -380,8 +380,16 @@ static void test_quantize_paths(void **state)
         const double span = kind == 2 ? 40000.0 : 300.0;
         int isa, i;
         for (i = 0; i < n; ++i) {
-            x[i] = ref_range(&r, 0, 3) == 0 ? (float)(((double)ref_range(&r, -300, 300) + 0.5) * (double)scale)
-                                             : (float)((ref_unit(&r) * 2.0 - 1.0) * span * (double)scale);
+            const int64_t pick = ref_range(&r, 0, 5);
+            if (pick == 0) {
+                x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5) * (double)scale);
+            } else if (pick == 1) {
+                /* around the AVX-512 float path's threshold: 2^-12 (+- a few 2^-20) from a half-integer */
+                const double d = (0x1p-12 + (double)ref_range(&r, -4, 4) * 0x1p-20) * (ref_range(&r, 0, 1) ? 1.0 : -1.0);
+                x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5 + d) * (double)scale);
+            } else {
+                x[i] = (float)((ref_unit(&r) * 2.0 - 1.0) * span * (double)scale);
+            }
         }
         for (isa = 0; isa <= isa_max; ++isa) {
             size_t bad = 0;
