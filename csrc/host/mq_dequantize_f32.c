@@ -25,11 +25,26 @@ __attribute__((target("avx2"))) static size_t mq_dequantize_u8_avx2(const uint8_
     return i;
 }
 
+/* The same, 16 codes per step on AVX-512 F. */
+__attribute__((target("avx512f"))) static size_t mq_dequantize_u8_avx512(const uint8_t *c, size_t n, float scale,
+                                                                        int32_t zp, int is_signed, float *out)
+{
+    const __m512 vs = _mm512_set1_ps(scale);
+    const __m512i vzp = _mm512_set1_epi32(zp);
+    size_t i = 0;
+    for (; i + 16u <= n; i += 16u) {
+        const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(c + i));
+        const __m512i w = is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(w, vzp)), vs));
+    }
+    return i;
+}
+
 static int mq_dequantize_isa(void)
 {
     static int isa = -1;
     if (isa < 0) {
-        isa = __builtin_cpu_supports("avx2") ? 1 : 0;
+        isa = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") ? 1 : 0);
     }
     return isa;
 }
@@ -38,7 +53,7 @@ static int mq_dequantize_isa(void)
 mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
                             mq_dtype dtype, float *out)
 {
-    return mq_dequantize_f32_isa(q, n, scale, zero_point, dtype, out, 1);
+    return mq_dequantize_f32_isa(q, n, scale, zero_point, dtype, out, 2);
 }
 
 mq_status mq_dequantize_f32_isa(const void *q, size_t n, float scale, int32_t zero_point, mq_dtype dtype, float *out,
@@ -68,8 +83,12 @@ mq_status mq_dequantize_f32_isa(const void *q, size_t n, float scale, int32_t ze
         return MQ_ERR_QPARAMS;
     }
 #if defined(MQ_X86_HOST_KERNELS)
-    if (isa >= 1 && mq_dequantize_isa() >= 1) {
-        i = mq_dequantize_u8_avx2(c, n, scale, zero_point, dtype == MQ_DTYPE_INT8, out);
+    if (isa > mq_dequantize_isa()) {
+        isa = mq_dequantize_isa();
+    }
+    if (isa >= 1) {
+        i = isa == 2 ? mq_dequantize_u8_avx512(c, n, scale, zero_point, dtype == MQ_DTYPE_INT8, out) : 0;
+        i += mq_dequantize_u8_avx2(c + i, n - i, scale, zero_point, dtype == MQ_DTYPE_INT8, out + i);
         for (; i < n; ++i) {
             const int32_t code = dtype == MQ_DTYPE_UINT8 ? (int32_t)c[i] : (int32_t)c[i] - ((int32_t)(c[i] & 0x80u) << 1);
             out[i] = (float)((double)(code - zero_point) * (double)scale);

@@ -130,7 +130,7 @@ static inline mq_status mq_prepare_quant(const mq_layer_quant *q, int32_t out_c,
 mq_status mq_quantize_f32_isa(const float *x, size_t n, float scale, int32_t zero_point, mq_dtype dtype, void *out,
                               int isa, int finite_only, size_t *first_bad);
 int mq_quantize_f32_isa_max(void);
-/* mq_dequantize_f32 likewise (isa 0 table / scalar, 1 AVX2). */
+/* mq_dequantize_f32 likewise (isa 0 table / scalar, 1 AVX2, 2 AVX-512 F). */
 mq_status mq_dequantize_f32_isa(const void *q, size_t n, float scale, int32_t zero_point, mq_dtype dtype, float *out,
                                 int isa);
 
