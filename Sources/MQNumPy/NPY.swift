@@ -216,14 +216,23 @@ public struct NPYArray: Sendable, Equatable {
 public enum NumPy {
     /// Parses the bytes of an `.npy` file. `name` is used in error messages.
     public static func decode(_ data: [UInt8], name: String) throws -> NPYArray {
+        let h = try data.withUnsafeBytes { try decodeHeader($0, fileSize: data.count, name: name) }
+        return try NPYArray(dtype: h.dtype, shape: h.shape, bytes: Array(data[h.dataOffset..<(h.dataOffset + h.byteCount)]))
+    }
+
+    /// Parses the magic, version and header dict of an `.npy` file from its first bytes (`prefix`, at least the
+    /// whole header when the file has one) and checks that a file of `fileSize` bytes holds all the element bytes.
+    /// The errors of `decode`, word for word.
+    static func decodeHeader(_ data: UnsafeRawBufferPointer, fileSize: Int, name: String) throws -> NPYHeader {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
+        let have = min(data.count, 6)
         guard data.count >= 6, Array(data[0..<6]) == magic else {
-            if data.count < 6 && Array(magic.prefix(data.count)) == data && !data.isEmpty {
-                throw NPYError.truncated(file: name, expectedBytes: 10, gotBytes: data.count)
+            if have < 6 && Array(magic.prefix(have)) == Array(data[0..<have]) && have > 0 {
+                throw NPYError.truncated(file: name, expectedBytes: 10, gotBytes: fileSize)
             }
             throw NPYError.badMagic(file: name)
         }
-        guard data.count >= 8 else { throw NPYError.truncated(file: name, expectedBytes: 10, gotBytes: data.count) }
+        guard data.count >= 8 else { throw NPYError.truncated(file: name, expectedBytes: 10, gotBytes: fileSize) }
         let major = data[6], minor = data[7]
         let headerLenSize: Int
         switch major {
@@ -233,12 +242,12 @@ public enum NumPy {
         }
         guard minor == 0 else { throw NPYError.unsupportedVersion(file: name, major: major, minor: minor) }
         let prefix = 8 + headerLenSize
-        guard data.count >= prefix else { throw NPYError.truncated(file: name, expectedBytes: prefix, gotBytes: data.count) }
+        guard data.count >= prefix else { throw NPYError.truncated(file: name, expectedBytes: prefix, gotBytes: fileSize) }
         var headerLen = 0
         for i in 0..<headerLenSize { headerLen |= Int(data[8 + i]) << (8 * i) }
         let dataStart = prefix + headerLen
         guard data.count >= dataStart else {
-            throw NPYError.truncated(file: name, expectedBytes: dataStart, gotBytes: data.count)
+            throw NPYError.truncated(file: name, expectedBytes: dataStart, gotBytes: fileSize)
         }
         let headerBytes = Array(data[prefix..<dataStart])
         guard let header = String(bytes: headerBytes, encoding: major == 3 ? .utf8 : .ascii) else {
@@ -275,10 +284,10 @@ public enum NumPy {
         guard !o1, !o2 else { throw NPYError.badHeader(file: name, reason: "shape \(shape) is too large") }
         // Fortran order only matters for rank >= 2 with more than one non-unit dimension.
         if fortran && shape.filter({ $0 > 1 }).count > 1 { throw NPYError.fortranOrder(file: name) }
-        guard data.count - dataStart >= nbytes else {
-            throw NPYError.truncated(file: name, expectedBytes: dataStart + nbytes, gotBytes: data.count)
+        guard fileSize - dataStart >= nbytes else {
+            throw NPYError.truncated(file: name, expectedBytes: dataStart + nbytes, gotBytes: fileSize)
         }
-        return try NPYArray(dtype: dtype, shape: shape, bytes: Array(data[dataStart..<(dataStart + nbytes)]))
+        return NPYHeader(dtype: dtype, shape: shape, dataOffset: dataStart, byteCount: nbytes)
     }
 
     /// Reads one `.npy` file.
@@ -339,14 +348,17 @@ public enum NumPy {
     }
 
     /// The magic, version and padded header of `encode` (everything before the element bytes).
-    static func encodeHeader(_ array: NPYArray) -> [UInt8] {
+    static func encodeHeader(_ array: NPYArray) -> [UInt8] { encodeHeader(dtype: array.dtype, shape: array.shape) }
+
+    /// The magic, version and padded header of an array of this dtype and shape.
+    static func encodeHeader(dtype: NPYDType, shape: [Int]) -> [UInt8] {
         let shapeStr: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeStr = "()"
-        case 1: shapeStr = "(\(array.shape[0]),)"
-        default: shapeStr = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeStr = "(\(shape[0]),)"
+        default: shapeStr = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '\(array.dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeStr), }"
+        var header = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeStr), }"
         var version: UInt8 = 1
         var prefix = 10
         if header.utf8.count + 1 + prefix > 65535 { version = 2; prefix = 12 }

@@ -338,6 +338,25 @@ public final class PackedModel: @unchecked Sendable {
         return zip(outBufs, outSizes).map { [UInt8](UnsafeRawBufferPointer(start: $0, count: $1)) }
     }
 
+    /// The batched host path on caller memory (no arrays): `inputs[i]` points at `sampleCount` samples of input i's
+    /// codes (sampleCount x inputs[i].byteCount bytes), `outputs[o]` at room for sampleCount x outputs[o].byteCount
+    /// bytes. mq_model_run_batch, bit-identical to mq_model_run per sample. The caller guarantees the sizes.
+    public func runBatched(inputs: [UnsafeRawPointer], outputs: [UnsafeMutableRawPointer], sampleCount: Int, chunk: Int = 0) throws {
+        guard inputs.count == self.inputs.count, outputs.count == self.outputs.count else {
+            throw SimulationError.inputCount(expected: self.inputs.count, got: inputs.count)
+        }
+        guard sampleCount >= 0, chunk >= 0 else {
+            throw SimulationError.inputMismatch(input: "0", reason: "negative sample count \(sampleCount) or chunk \(chunk)")
+        }
+        guard sampleCount > 0 else { return }
+        let ins: [UnsafeRawPointer?] = inputs
+        let outs: [UnsafeMutableRawPointer?] = outputs
+        let st = mq_model_run_batch(&model, sampleCount, ins, outs, chunk)
+        guard st == MQ_OK else {
+            throw SimulationError.runFailed(sample: 0, status: Int(st.rawValue), reason: "batched run: " + statusText(Int(st.rawValue)))
+        }
+    }
+
     /// Metadata string of the packed model (producer, source name, calibration method ...).
     public func metadata(_ field: mq_meta_field) -> String {
         var len: UInt32 = 0

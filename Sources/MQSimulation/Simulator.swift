@@ -70,6 +70,32 @@ public func quantize(_ values: [Float], as t: TensorDescription, what: String) t
     return out
 }
 
+/// Quantizes `count` floats at `src` into `dst` (count x t.dtype.size bytes) with mq_quantize_f32_finite: the
+/// codes of `quantize(_:as:what:)`, without arrays, in one pass that also finds the first NaN or infinity.
+/// Returns nil, or the index of the first value that is not finite (then `dst` holds no meaningful codes).
+public func quantizeFinite(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer, as t: TensorDescription,
+                           what: String) throws -> Int? {
+    guard t.dtype != .int32 else {
+        throw SimulationError.inputMismatch(input: what, reason: "int32 model inputs cannot be quantized from floats")
+    }
+    var bad = 0
+    let st = mq_quantize_f32_finite(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst, &bad)
+    if st == MQ_ERR_QPARAMS && bad < count { return bad }
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "quantize \(what)", status: Int(st.rawValue),
+                                         reason: statusText(Int(st.rawValue)) + (st == MQ_ERR_QPARAMS ? " (bad scale)" : ""))
+    }
+    return nil
+}
+
+/// Dequantizes `count` codes at `src` into `dst` with mq_dequantize_f32: the floats of `dequantize(_:as:what:)`.
+public func dequantize(_ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>, as t: TensorDescription, what: String) throws {
+    let st = mq_dequantize_f32(src, count, t.scale, t.zeroPoint, t.dtype.cType, dst)
+    guard st == MQ_OK else {
+        throw SimulationError.conversion(what: "dequantize \(what)", status: Int(st.rawValue), reason: statusText(Int(st.rawValue)))
+    }
+}
+
 /// Host simulator of a packed model.
 public struct Simulator: Sendable {
     /// How `run` drives the C runtime: both give the same bytes (csrc/tests/test_model_batch.c).

@@ -164,6 +164,10 @@ struct Simulate: ParsableCommand {
         }
 
         guard !input.isEmpty else { return }
+        if canStream {
+            try runStreamed(sim)
+            return
+        }
         let (codes, count, inputFloats) = try loadInputs(sim)
         let hostStart = Date()
         let host = try sim.run(codes: codes, sampleCount: count)
@@ -240,7 +244,8 @@ struct Simulate: ParsableCommand {
                     count = l
                 }
                 codes.append(c)
-                floats.append(try dequantize(c, as: t, what: "input \(i) (\(path))"))
+                // the input as floats only for --reference (the float model's input)
+                floats.append(reference == nil ? [] : try dequantize(c, as: t, what: "input \(i) (\(path))"))
                 continue
             }
             let arr = try NumPy.load(path: path)
@@ -275,7 +280,7 @@ struct Simulate: ParsableCommand {
             case .uint8 where t.dtype == .uint8, .int8 where t.dtype == .int8:
                 let c = Array(arr.bytes.prefix(used * per))
                 codes.append(c)
-                floats.append(try dequantize(c, as: t, what: "input \(i) (\(path))"))
+                floats.append(reference == nil ? [] : try dequantize(c, as: t, what: "input \(i) (\(path))"))
             default:
                 throw Failure(message: "\(path): the array is \(arr.dtype.name) ('\(arr.dtype.rawValue)'), which model input \(i) (\(t.dtype) codes) cannot take: give float32 or float64 values (they are quantized with scale \(t.scale), zero point \(t.zeroPoint)) or \(t.dtype) codes", code: 1)
             }

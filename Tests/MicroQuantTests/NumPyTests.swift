@@ -86,4 +86,50 @@ private func fixture(_ name: String) -> URL { npyDir.appendingPathComponent(name
         do { _ = try NumPy.decode([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 9, 0, 0, 0], name: "z.npy"); Issue.record("expected failure") }
         catch let e as NPYError { #expect(e == .unsupportedVersion(file: "z.npy", major: 9, minor: 0)) }
     }
+
+    /// The streaming reader / writer (NPYStream.swift) against numpy's own files: the writer's bytes appended in
+    /// uneven pieces equal numpy's file; the reader gives every fixture's header and element bytes, and the
+    /// errors of `NumPy.read` for the bad fixtures.
+    @Test func streamingReaderAndWriterMatchNumpy() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mq-npy-stream-\(getpid()).npy")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let numpyBytes = try [UInt8](Data(contentsOf: fixture("f32_2x3x4.npy")))
+        let w = try NPYFileWriter(path: tmp.path, dtype: .float32, shape: [2, 3, 4])
+        let values = f32Expected
+        try values.withUnsafeBytes { b in
+            try w.append(UnsafeRawBufferPointer(rebasing: b[0..<4]))
+            try w.append(UnsafeRawBufferPointer(rebasing: b[4..<60]))
+            try w.append(UnsafeRawBufferPointer(rebasing: b[60..<96]))
+        }
+        try w.finish()
+        #expect(try [UInt8](Data(contentsOf: tmp)) == numpyBytes)
+        // too few bytes: finish says so
+        let short = try NPYFileWriter(path: tmp.path, dtype: .uint8, shape: [3])
+        try [UInt8(1)].withUnsafeBytes { try short.append($0) }
+        #expect(throws: NPYError.self) { try short.finish() }
+
+        for name in ["f32_2x3x4.npy", "f32_v2.npy", "f32_v3.npy", "f64_3.npy", "u8_2x2.npy", "i8_4.npy", "i32_3.npy", "scalar.npy"] {
+            let whole = try NumPy.read(contentsOf: fixture(name))
+            let r = try NPYFileReader(path: fixture(name).path)
+            #expect(r.header.dtype == whole.dtype && r.header.shape == whole.shape && r.header.byteCount == whole.bytes.count, "\(name)")
+            var got = [UInt8](repeating: 0, count: whole.bytes.count)
+            let half = got.count / 2
+            try got.withUnsafeMutableBytes { b in
+                if let p = b.baseAddress {
+                    try r.read(into: p, offset: 0, count: half)
+                    try r.read(into: p + half, offset: half, count: b.count - half)
+                }
+            }
+            #expect(got == whole.bytes, "\(name)")
+            #expect(throws: NPYError.self) { try got.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, offset: 1, count: $0.count) } }
+        }
+        func err(_ name: String) -> NPYError? {
+            do { _ = try NPYFileReader(path: fixture(name).path); return nil } catch let e as NPYError { return e } catch { return nil }
+        }
+        for name in ["fortran.npy", "big_endian.npy", "complex.npy", "truncated.npy", "missing.npy"] {
+            var want: NPYError?
+            do { _ = try NumPy.load(path: fixture(name).path) } catch let e as NPYError { want = e }
+            #expect(want != nil && err(name) == want, "\(name): \(String(describing: err(name))) vs \(String(describing: want))")
+        }
+    }
 }

@@ -125,4 +125,13 @@ static inline mq_status mq_prepare_quant(const mq_layer_quant *q, int32_t out_c,
         (DST)->per_channel = (Q)->weight_per_channel; \
     } while (0)
 
+/* mq_quantize_f32 / mq_quantize_f32_finite with the instruction set chosen (tests compare every path): isa 0 scalar,
+ * 1 AVX2, 2 AVX-512 F, capped at what the CPU has (mq_quantize_f32_isa_max: 0 off x86-64). */
+mq_status mq_quantize_f32_isa(const float *x, size_t n, float scale, int32_t zero_point, mq_dtype dtype, void *out,
+                              int isa, int finite_only, size_t *first_bad);
+int mq_quantize_f32_isa_max(void);
+/* mq_dequantize_f32 likewise (isa 0 table / scalar, 1 AVX2, 2 AVX-512 F). */
+mq_status mq_dequantize_f32_isa(const void *q, size_t n, float scale, int32_t zero_point, mq_dtype dtype, float *out,
+                                int isa);
+
 #endif /* MICROQUANT_MQ_HOST_INTERNAL_H */

@@ -16,6 +16,7 @@
 #include "microquant/mq_quant.h"
 #include "microquant/mq_status.h"
 #include "ref_quant.h"
+#include "../host/mq_host_internal.h" /* mq_quantize_f32_isa, mq_dequantize_f32_isa */
 
 /* Values around every power-of-two tie position and the int32 limits. */
 static int32_t edge_values(int32_t *v)
@@ -356,6 +357,87 @@ static void test_quantize_dequantize(void **state)
     }
 }
 
+/* Every instruction-set path of quantize (scalar, AVX2, AVX-512 as the CPU has them) and dequantize on int8,
+ * uint8 and int16 (little-endian pairs), lengths around the vector widths, against ref_quantize; the _finite
+ * form rejects the first NaN or infinity and names its index. */
+static void test_quantize_paths(void **state)
+{
+    ref_rng r = {11};
+    float x[301];
+    uint8_t q[602];
+    float back[301];
+    int t;
+    const int isa_max = mq_quantize_f32_isa_max();
+    (void)state;
+    for (t = 0; t < 240; ++t) {
+        const int kind = t % 3; /* 0 int8, 1 uint8, 2 int16 */
+        const mq_dtype dt = kind == 0 ? MQ_DTYPE_INT8 : (kind == 1 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT16);
+        const int32_t lo = kind == 0 ? -128 : (kind == 1 ? 0 : -32768);
+        const int32_t hi = kind == 0 ? 127 : (kind == 1 ? 255 : 32767);
+        const int32_t zp = (int32_t)ref_range(&r, lo, hi);
+        const float scale = (float)ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -12, 2));
+        const int n = 1 + (int)ref_range(&r, 0, 300);
+        const double span = kind == 2 ? 40000.0 : 300.0;
+        int isa, i;
+        for (i = 0; i < n; ++i) {
+            const int64_t pick = ref_range(&r, 0, 5);
+            if (pick == 0) {
+                x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5) * (double)scale);
+            } else if (pick == 1) {
+                /* around the AVX-512 float path's threshold: 2^-12 (+- a few 2^-20) from a half-integer */
+                const double d = (0x1p-12 + (double)ref_range(&r, -4, 4) * 0x1p-20) * (ref_range(&r, 0, 1) ? 1.0 : -1.0);
+                x[i] = (float)(((double)ref_range(&r, -300, 300) + 0.5 + d) * (double)scale);
+            } else {
+                x[i] = (float)((ref_unit(&r) * 2.0 - 1.0) * span * (double)scale);
+            }
+        }
+        for (isa = 0; isa <= isa_max; ++isa) {
+            size_t bad = 0;
+            memset(q, 0xA5, sizeof(q));
+            assert_int_equal(mq_quantize_f32_isa(x, (size_t)n, scale, zp, dt, q, isa, t & 1, &bad), MQ_OK);
+            assert_int_equal(bad, (size_t)n);
+            for (i = 0; i < n; ++i) {
+                const int32_t expect = ref_quantize(x[i], scale, zp, lo, hi);
+                const int32_t got = kind == 2 ? (int32_t)(int16_t)(uint16_t)(q[2 * i] | (q[2 * i + 1] << 8))
+                                              : ref_code(q[i], kind == 1);
+                if (got != expect) {
+                    fail_msg("isa %d dtype %d x=%.9g scale=%.9g zp=%d: got %d expected %d", isa, kind, (double)x[i],
+                             (double)scale, zp, got, expect);
+                }
+            }
+            {
+                assert_int_equal(mq_dequantize_f32_isa(q, (size_t)n, scale, zp, dt, back, isa), MQ_OK);
+                for (i = 0; i < n; ++i) {
+                    const int32_t code = kind == 2 ? (int32_t)(int16_t)(uint16_t)(q[2 * i] | (q[2 * i + 1] << 8))
+                                                   : ref_code(q[i], kind == 1);
+                    assert_true(back[i] == (float)((long double)(code - zp) * (long double)scale));
+                }
+            }
+            /* a NaN or infinity at a random place: _finite rejects it with its index; plain quantize rejects NaN
+             * only (an infinity saturates) */
+            {
+                const int at = (int)ref_range(&r, 0, (uint32_t)(n - 1));
+                const float keep = x[at];
+                const float bads[3] = {NAN, INFINITY, -INFINITY};
+                int b;
+                for (b = 0; b < 3; ++b) {
+                    x[at] = bads[b];
+                    assert_int_equal(mq_quantize_f32_isa(x, (size_t)n, scale, zp, dt, q, isa, 1, &bad), MQ_ERR_QPARAMS);
+                    assert_int_equal(bad, (size_t)at);
+                    assert_int_equal(mq_quantize_f32_isa(x, (size_t)n, scale, zp, dt, q, isa, 0, NULL),
+                                     b == 0 ? MQ_ERR_QPARAMS : MQ_OK);
+                    if (b > 0) {
+                        const int32_t got = kind == 2 ? (int32_t)(int16_t)(uint16_t)(q[2 * at] | (q[2 * at + 1] << 8))
+                                                      : ref_code(q[at], kind == 1);
+                        assert_int_equal(got, b == 1 ? hi : lo);
+                    }
+                }
+                x[at] = keep;
+            }
+        }
+    }
+}
+
 static void test_status_strings(void **state)
 {
     static const mq_status all[] = {
@@ -389,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_requantize_all_shifts),
         cmocka_unit_test(test_quantize_multiplier),
         cmocka_unit_test(test_quantize_dequantize),
+        cmocka_unit_test(test_quantize_paths),
         cmocka_unit_test(test_status_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,11 @@ mq_status mq_quantize_multiplier(double real, int32_t *multiplier, int32_t *shif
 mq_status mq_quantize_f32(const float *x, size_t n, float scale, int32_t zero_point,
                           mq_dtype dtype, void *out);
 
+/* mq_quantize_f32, but an infinity is an error too (MQ_ERR_QPARAMS, like NaN), and *first_nonfinite (if not NULL)
+ * gets the index of the first NaN or infinity, n when there is none: one pass for the check and the codes. */
+mq_status mq_quantize_f32_finite(const float *x, size_t n, float scale, int32_t zero_point, mq_dtype dtype, void *out,
+                                 size_t *first_nonfinite);
+
 /* codes -> float: (q - zero_point) * scale (INT16: two little-endian bytes per code). */
 mq_status mq_dequantize_f32(const void *q, size_t n, float scale, int32_t zero_point,
                             mq_dtype dtype, float *out);
