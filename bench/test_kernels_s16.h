@@ -366,6 +366,87 @@ static void tks_dw_case(int trial)
     tks_compare("depthwise", trial, nout);
 }
 
+/* AVERAGE_POOL_2D / MAX_POOL_2D int16: random geometry (windows clipped by the padding, odd channel counts: the
+ * pair loop's tail), full-range and extreme inputs, random clamps, vs int64 sums / max and round half away from
+ * zero written with floor division. */
+static void tks_pool_case(int trial)
+{
+    mq_pool_s16_params p;
+    mq_window *w = &p.win;
+    int32_t b, oy, ox, c, y, x;
+    size_t nout, nin, i;
+    const int is_max = trial & 1;
+    mq_status st;
+    memset(&p, 0, sizeof p);
+    w->batch = mq_ref_range(&seed, 1, 2);
+    w->kernel_h = mq_ref_range(&seed, 1, 4);
+    w->kernel_w = mq_ref_range(&seed, 1, 4);
+    w->stride_h = mq_ref_range(&seed, 1, 3);
+    w->stride_w = mq_ref_range(&seed, 1, 3);
+    w->dilation_h = w->dilation_w = 1;
+    w->in_h = mq_ref_range(&seed, w->kernel_h, 10);
+    w->in_w = mq_ref_range(&seed, w->kernel_w, 10);
+    w->pad_top = mq_ref_range(&seed, 0, w->kernel_h - 1);
+    w->pad_bottom = mq_ref_range(&seed, 0, w->kernel_h - 1);
+    w->pad_left = mq_ref_range(&seed, 0, w->kernel_w - 1);
+    w->pad_right = mq_ref_range(&seed, 0, w->kernel_w - 1);
+    w->out_h = (w->in_h + w->pad_top + w->pad_bottom - w->kernel_h) / w->stride_h + 1;
+    w->out_w = (w->in_w + w->pad_left + w->pad_right - w->kernel_w) / w->stride_w + 1;
+    p.channels = mq_ref_range(&seed, 1, 19);
+    nin = (size_t)(w->batch * w->in_h * w->in_w * p.channels);
+    nout = (size_t)(w->batch * w->out_h * w->out_w * p.channels);
+    if (nin > TKS_MAX_X || nout > TKS_MAX_Y) {
+        return;
+    }
+    tks_fill_x((int32_t)nin, 1);
+    if (trial % 5 == 0) {
+        for (i = 0; i < nin; i++) {
+            tks_x[i] = (mq_ref_rand(&seed) & 1u) ? 32767 : -32768;
+        }
+    }
+    p.act_min = (mq_ref_rand(&seed) & 1u) ? -32768 : mq_ref_range(&seed, -30000, 0);
+    p.act_max = (mq_ref_rand(&seed) & 1u) ? 32767 : mq_ref_range(&seed, p.act_min, 30000);
+    for (i = 0; i < nout + TKS_GUARD; i++) {
+        tks_y[i] = 0x5A5A;
+    }
+    st = is_max ? mq_max_pool_s16(&p, tks_x, tks_y) : mq_avg_pool_s16(&p, tks_x, tks_y);
+    if (st != MQ_OK) {
+        printf("FAIL s16 pool trial %d: status %d\n", trial, (int)st);
+        failures++;
+        return;
+    }
+    for (b = 0; b < w->batch; b++) {
+        for (oy = 0; oy < w->out_h; oy++) {
+            for (ox = 0; ox < w->out_w; ox++) {
+                for (c = 0; c < p.channels; c++) {
+                    int64_t acc = is_max ? -32768 : 0, cnt = 0, v;
+                    for (y = oy * w->stride_h - w->pad_top; y < oy * w->stride_h - w->pad_top + w->kernel_h; y++) {
+                        for (x = ox * w->stride_w - w->pad_left; x < ox * w->stride_w - w->pad_left + w->kernel_w;
+                             x++) {
+                            if (y >= 0 && y < w->in_h && x >= 0 && x < w->in_w) {
+                                const int64_t t = tks_x[((b * w->in_h + y) * w->in_w + x) * p.channels + c];
+                                acc = is_max ? (t > acc ? t : acc) : acc + t;
+                                cnt++;
+                            }
+                        }
+                    }
+                    if (is_max) {
+                        v = acc;
+                    } else {
+                        /* half away from zero: sign * floor((2 |acc| + cnt) / (2 cnt)) */
+                        const int64_t mag = acc < 0 ? -acc : acc;
+                        const int64_t q = (2 * mag + cnt) / (2 * cnt);
+                        v = acc < 0 ? -q : q;
+                    }
+                    v = v < p.act_min ? p.act_min : (v > p.act_max ? p.act_max : v);
+                    tks_ref[((b * w->out_h + oy) * w->out_w + ox) * p.channels + c] = (int16_t)v;
+                }
+            }
+        }
+    }
+    tks_compare(is_max ? "max pool" : "avg pool", trial, nout);
+}
+
 static void s16_kernel_tests(void)
 {
     static const int32_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 100, 128, 255, 256, 257, 400};
@@ -383,5 +464,8 @@ static void s16_kernel_tests(void)
     }
     for (trial = 0; trial < 200; trial++) {
         tks_dw_case(trial);
+    }
+    for (trial = 0; trial < 120; trial++) {
+        tks_pool_case(trial);
     }
 }
