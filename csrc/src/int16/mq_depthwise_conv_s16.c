@@ -39,8 +39,10 @@ typedef struct {
     int64_t room;
     size_t xs_col, xs_row, ws_row;  /* element steps: input tap columns, input tap rows, weight rows */
     int32_t c0, cnt, lo, hi;
-    int32_t b1[MQ_DW16_CH], m1[MQ_DW16_CH]; /* groups of 4 fast channels in the SMMULR form (t <= 32): bias, mp */
+    int32_t bm[2 * MQ_DW16_CH];             /* groups of 4 fast channels in the SMMULR form (t <= 32): bias, mp */
     uint8_t g1[MQ_DW16_CH / 4];             /* group g is such a group */
+    int32_t is3;                            /* 3x3 kernel: w3 holds the weights */
+    int32_t w3[MQ_DW16_CH / 4][9][2];       /* 3x3 kernels: the chunk's weights widened, (w0, w2), (w1, w3) per tap */
 } mq_dw16_ctx;
 
 /* a[0..3] += sum over nky x nkx taps of 4 channels (x at xr, weights at wr; nkx >= 1). */
@@ -105,37 +107,41 @@ static inline void mq_dw16_taps4(const int16_t *xr, const int8_t *wr, int32_t nk
 }
 
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
-/* 3 taps of a kernel row for 4 channels, in one asm block: 11 instructions per tap (12 registers) */
-#define MQ_DW16_ROW3(XQ, WQ)                                                                                   \
-    __asm__(MQ_DW16_TAP MQ_DW16_TAP MQ_DW16_TAP                                                                \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(XQ), [wq] "+r"(WQ),          \
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [wv] "=&r"(wv), [w02] "=&r"(w02)                             \
-            : [xs] "r"(xsb), [ws] "r"(C))
+/* Tap T of an interior 3x3 window for 4 channels: two LDR of the input (channels (c0, c1), (c2, c3)), one LDRD
+ * of the chunk's pre-widened weights ((w0, w2), (w1, w3) halfword pairs), four SMLAxy: 8 instructions. */
+#define MQ_DW16_TAPW(T)                                         \
+    "ldr    %[x01], [%[xq]]\n\t"                                \
+    "ldr    %[x23], [%[xq], #4]\n\t"                            \
+    "ldrd   %[w02], %[w13], [%[wt], #" #T "*8]\n\t"             \
+    "add    %[xq], %[xq], %[xs]\n\t"                            \
+    "smlabb %[a0], %[x01], %[w02], %[a0]\n\t"                   \
+    "smlatb %[a1], %[x01], %[w13], %[a1]\n\t"                   \
+    "smlabt %[a2], %[x23], %[w02], %[a2]\n\t"                   \
+    "smlatt %[a3], %[x23], %[w13], %[a3]\n\t"
 
-/* Interior 3x3 pixel, groups g of 4 channels with g1[g] set from group g0 on (the caller handles the others):
- * everything of the group loop in registers. ng groups starting at channel 4 g0. */
+/* Interior 3x3 pixel, ng groups of 4 channels in the SMMULR form (bm: bias, mp pairs; wt: the groups' widened
+ * weights, 9 taps x 2 words each): the 9 taps in one asm block (12 registers), the group loop in registers. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void mq_dw16_groups3x3(const int16_t *xp, const int8_t *wp, int16_t *y, const int32_t *b1, const int32_t *m1,
-                              int32_t ng, int32_t C, size_t xsb, size_t xrb, size_t wrb, int32_t lo, int32_t hi)
+static void mq_dw16_groups3x3(const int16_t *xp, int16_t *y, const int32_t *bm, const int32_t *wt, int32_t ng,
+                              size_t xsb, size_t xr3, int32_t lo, int32_t hi)
 {
-    for (; ng > 0; --ng, xp += 4, wp += 4, y += 4, b1 += 4, m1 += 4) {
-        int32_t a0 = b1[0], a1 = b1[1], a2 = b1[2], a3 = b1[3], v0, v1, v2, v3;
-        uint32_t x01, x23, wv, w02;
+    for (; ng > 0; --ng, xp += 4, y += 4, bm += 8, wt += 18) {
+        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], v0, v1, v2, v3;
+        uint32_t x01, x23, w02, w13;
         const int16_t *xq = xp;
-        const int8_t *wq = wp;
-        MQ_DW16_ROW3(xq, wq);
-        xq = (const int16_t *)(const void *)((const uint8_t *)xp + xrb);
-        wq = wp + wrb;
-        MQ_DW16_ROW3(xq, wq);
-        xq = (const int16_t *)(const void *)((const uint8_t *)xp + 2u * xrb);
-        wq = wp + 2u * wrb;
-        MQ_DW16_ROW3(xq, wq);
-        v0 = mq_s16_smmulr(a0, m1[0]);
-        v1 = mq_s16_smmulr(a1, m1[1]);
-        v2 = mq_s16_smmulr(a2, m1[2]);
-        v3 = mq_s16_smmulr(a3, m1[3]);
+        __asm__(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1) MQ_DW16_TAPW(2) "add %[xq], %[xq], %[xr]\n\t"
+                MQ_DW16_TAPW(3) MQ_DW16_TAPW(4) MQ_DW16_TAPW(5) "add %[xq], %[xq], %[xr]\n\t"
+                MQ_DW16_TAPW(6) MQ_DW16_TAPW(7) MQ_DW16_TAPW(8)
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),
+                  [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)
+                : [wt] "r"(wt), [xs] "r"(xsb), [xr] "r"(xr3)
+                : "memory");
+        v0 = mq_s16_smmulr(a0, bm[1]);
+        v1 = mq_s16_smmulr(a1, bm[3]);
+        v2 = mq_s16_smmulr(a2, bm[5]);
+        v3 = mq_s16_smmulr(a3, bm[7]);
         y[0] = (int16_t)(v0 < lo ? lo : (v0 > hi ? hi : v0));
         y[1] = (int16_t)(v1 < lo ? lo : (v1 > hi ? hi : v1));
         y[2] = (int16_t)(v2 < lo ? lo : (v2 > hi ? hi : v2));
@@ -172,15 +178,15 @@ static void mq_dw16_pixel(const mq_dw16_ctx *k, const int16_t *xp0, const int8_t
     }
     c = 0;
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
-    if (nky == 3 && nkx == 3) {
+    if (nky == 3 && nkx == 3 && k->is3) {
         /* the run of SMMULR-form groups from the first one, through the register-only 3x3 loop */
         int32_t ng = 0;
         while (4 * (ng + 1) <= cnt && k->g1[ng]) {
             ++ng;
         }
         if (ng > 0) {
-            mq_dw16_groups3x3(xp0, wp0, y, k->b1, k->m1, ng, C, k->xs_col * 2u, k->xs_row * 2u, k->ws_row, k->lo,
-                              k->hi);
+            mq_dw16_groups3x3(xp0, y, k->bm, &k->w3[0][0][0], ng, k->xs_col * 2u, (k->xs_row - 3u * k->xs_col) * 2u,
+                              k->lo, k->hi);
             c = 4 * ng;
         }
     }
@@ -189,17 +195,17 @@ static void mq_dw16_pixel(const mq_dw16_ctx *k, const int16_t *xp0, const int8_t
         int32_t a[4] = {0, 0, 0, 0};
         if (k->g1[c >> 2]) {
             /* the 4 channels take the SMMULR form: start from the bias, one SMMULR each */
-            const int32_t *b1 = &k->b1[c], *m1 = &k->m1[c];
-            a[0] = b1[0];
-            a[1] = b1[1];
-            a[2] = b1[2];
-            a[3] = b1[3];
+            const int32_t *bm = &k->bm[2 * c];
+            a[0] = bm[0];
+            a[1] = bm[2];
+            a[2] = bm[4];
+            a[3] = bm[6];
             if (nkx > 0) {
                 mq_dw16_taps4(xp0 + c, wp0 + c, nky, nkx, k, C, a);
             }
             {
-                const int32_t v0 = mq_s16_smmulr(a[0], m1[0]), v1 = mq_s16_smmulr(a[1], m1[1]);
-                const int32_t v2 = mq_s16_smmulr(a[2], m1[2]), v3 = mq_s16_smmulr(a[3], m1[3]);
+                const int32_t v0 = mq_s16_smmulr(a[0], bm[1]), v1 = mq_s16_smmulr(a[1], bm[3]);
+                const int32_t v2 = mq_s16_smmulr(a[2], bm[5]), v3 = mq_s16_smmulr(a[3], bm[7]);
                 y[c] = (int16_t)(v0 < lo ? lo : (v0 > hi ? hi : v0));
                 y[c + 1] = (int16_t)(v1 < lo ? lo : (v1 > hi ? hi : v1));
                 y[c + 2] = (int16_t)(v2 < lo ? lo : (v2 > hi ? hi : v2));
@@ -232,8 +238,11 @@ static void mq_dw16_pixel(const mq_dw16_ctx *k, const int16_t *xp0, const int8_t
     }
 }
 
-/* depth multiplier 1, kernel_h * kernel_w <= 256 */
-static void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t *input, int16_t *output)
+/* depth multiplier 1, kernel_h * kernel_w <= 256 (inlined: one stack frame with the caller) */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t *input, int16_t *output)
 {
     const mq_window *w = &p->win;
     const int32_t C = p->in_c;
@@ -242,6 +251,7 @@ static void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t *input,
     int32_t c0;
     k.p = p;
     k.room = room;
+    k.is3 = w->kernel_h == 3 && w->kernel_w == 3;
     k.xs_col = (size_t)w->dilation_w * (size_t)C;
     k.xs_row = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)C;
     k.ws_row = (size_t)w->kernel_w * (size_t)C;
@@ -257,11 +267,21 @@ static void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t *input,
                 const int32_t q = p->per_channel ? c0 + j : 0;
                 const mq_s16_chan ch =
                     mq_s16_chan_make(p->multiplier[q], p->shift[q], p->bias != NULL ? p->bias[c0 + j] : 0, room);
-                k.b1[j] = ch.bias;
-                k.m1[j] = ch.mp;
+                k.bm[2 * j] = ch.bias;
+                k.bm[2 * j + 1] = ch.mp;
                 ok &= ch.fast & (ch.sh == 0);
             }
             k.g1[c >> 2] = (uint8_t)ok;
+#if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
+            if (k.is3) {
+                int32_t t;
+                for (t = 0; t < 9; ++t) {
+                    const int8_t *wv = p->weights + (size_t)t * (size_t)C + (size_t)(c0 + c);
+                    k.w3[c >> 2][t][0] = (int32_t)(((uint32_t)(int32_t)wv[0] & 0xFFFFu) | ((uint32_t)(int32_t)wv[2] << 16));
+                    k.w3[c >> 2][t][1] = (int32_t)(((uint32_t)(int32_t)wv[1] & 0xFFFFu) | ((uint32_t)(int32_t)wv[3] << 16));
+                }
+            }
+#endif
         }
         for (b = 0; b < w->batch; ++b) {
             const int16_t *in_b = input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
