@@ -148,6 +148,41 @@ static void mq_dw16_groups3x3(const int16_t *xp, int16_t *y, const int32_t *bm, 
         y[3] = (int16_t)(v3 < lo ? lo : (v3 > hi ? hi : v3));
     }
 }
+
+/* Border pixel of a 3x3 kernel (window clipped to nky x nkx taps from tap t0 = ky0 * 3 + kx0): the same groups
+ * with a tap loop around one tap in asm (weights from the widened table, 8 instructions + the loop). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void mq_dw16_groups3x3b(const int16_t *xp, int16_t *y, const int32_t *bm, const int32_t *wt, int32_t ng,
+                               int32_t nky, int32_t nkx, size_t xsb, size_t xrb, int32_t lo, int32_t hi)
+{
+    for (; ng > 0; --ng, xp += 4, y += 4, bm += 8, wt += 18) {
+        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], v0, v1, v2, v3, ky, kx;
+        uint32_t x01, x23, w02, w13;
+        const uint8_t *xr = (const uint8_t *)xp;
+        const int32_t *wr = wt;
+        for (ky = 0; ky < nky; ++ky, xr += xrb, wr += 6) {
+            const int16_t *xq = (const int16_t *)(const void *)xr;
+            const int32_t *wq = wr;
+            for (kx = 0; kx < nkx; ++kx, wq += 2) {
+                __asm__(MQ_DW16_TAPW(0)
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),
+                          [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)
+                        : [wt] "r"(wq), [xs] "r"(xsb)
+                        : "memory");
+            }
+        }
+        v0 = mq_s16_smmulr(a0, bm[1]);
+        v1 = mq_s16_smmulr(a1, bm[3]);
+        v2 = mq_s16_smmulr(a2, bm[5]);
+        v3 = mq_s16_smmulr(a3, bm[7]);
+        y[0] = (int16_t)(v0 < lo ? lo : (v0 > hi ? hi : v0));
+        y[1] = (int16_t)(v1 < lo ? lo : (v1 > hi ? hi : v1));
+        y[2] = (int16_t)(v2 < lo ? lo : (v2 > hi ? hi : v2));
+        y[3] = (int16_t)(v3 < lo ? lo : (v3 > hi ? hi : v3));
+    }
+}
 #endif
 
 /* Channel c of the chunk from its exact tap sum: the fast output stage when the int32 proof admits it, else
@@ -178,15 +213,22 @@ static void mq_dw16_pixel(const mq_dw16_ctx *k, const int16_t *xp0, const int8_t
     }
     c = 0;
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
-    if (nky == 3 && nkx == 3 && k->is3) {
+    if (k->is3 && nky > 0 && nkx > 0) {
         /* the run of SMMULR-form groups from the first one, through the register-only 3x3 loop */
         int32_t ng = 0;
         while (4 * (ng + 1) <= cnt && k->g1[ng]) {
             ++ng;
         }
         if (ng > 0) {
-            mq_dw16_groups3x3(xp0, y, k->bm, &k->w3[0][0][0], ng, k->xs_col * 2u, (k->xs_row - 3u * k->xs_col) * 2u,
-                              k->lo, k->hi);
+            if (nky == 3 && nkx == 3) {
+                mq_dw16_groups3x3(xp0, y, k->bm, &k->w3[0][0][0], ng, k->xs_col * 2u,
+                                  (k->xs_row - 3u * k->xs_col) * 2u, k->lo, k->hi);
+            } else {
+                /* the first valid tap's index ky0 * 3 + kx0, from its weight pointer */
+                const int32_t t0 = (int32_t)((wp0 - (p->weights + k->c0)) / C);
+                mq_dw16_groups3x3b(xp0, y, k->bm, &k->w3[0][0][0] + 2 * t0, ng, nky, nkx, k->xs_col * 2u,
+                                   k->xs_row * 2u, k->lo, k->hi);
+            }
             c = 4 * ng;
         }
     }
