@@ -292,6 +292,292 @@ static void bench_conv(int32_t hw, int32_t cin, int32_t cout, int32_t ksz, const
     }
 }
 
+static void window_of(mq_window *w, int32_t hw, int32_t ksz, int32_t stride, int32_t same)
+{
+    memset(w, 0, sizeof *w);
+    w->batch = 1;
+    w->in_h = w->in_w = hw;
+    w->kernel_h = w->kernel_w = ksz;
+    w->stride_h = w->stride_w = stride;
+    w->dilation_h = w->dilation_w = 1;
+    if (same) {
+        const int32_t out = (hw + stride - 1) / stride;
+        const int32_t padt = (out - 1) * stride + ksz - hw;
+        w->pad_top = w->pad_left = padt / 2;
+        w->pad_bottom = w->pad_right = padt - padt / 2;
+    }
+    w->out_h = w->out_w = (hw + w->pad_top + w->pad_bottom - ksz) / stride + 1;
+}
+
+static void row_elems(const char *name, uint32_t elems, uint32_t i8, uint32_t i16)
+{
+    /* last column: 16x8 instructions per output element */
+    row(name, elems, i8, i16);
+}
+
+/* Depthwise KxK, depth multiplier 1: mq_depthwise_conv (int8, int16-widened weights, folded bias = bias since the
+ * zero point is 0) next to mq_depthwise_conv_s16 (int8 weights [kh][kw][c], int64 bias). */
+static int16_t w_dw16[9 * 256];
+static void bench_dw(int32_t hw, int32_t ch, int32_t stride, const char *name)
+{
+    mq_depthwise_params d8;
+    mq_depthwise_s16_params d16;
+    uint32_t t0, t1, a = 0, b;
+    int r;
+    int32_t oy, ox, c, ky, kx, i;
+    mq_status st = MQ_OK;
+    size_t need;
+    fill(ch, 9);
+    /* fill() made n = ch rows of k = 9: use them as [9][ch] */
+    for (i = 0; i < 9 * ch; i++) {
+        w_dw16[i] = w_rows[i];
+    }
+    memset(&d16, 0, sizeof d16);
+    window_of(&d16.win, hw, 3, stride, 1);
+    d16.in_c = ch;
+    d16.depth_multiplier = 1;
+    d16.weights = w_rows;
+    d16.bias = bias64;
+    d16.multiplier = mult;
+    d16.shift = shift;
+    d16.per_channel = 1;
+    d16.act_min = -32768;
+    d16.act_max = 32767;
+    memset(&d8, 0, sizeof d8);
+    d8.win = d16.win;
+    d8.in_c = ch;
+    d8.depth_multiplier = 1;
+    d8.in_dtype = MQ_DTYPE_INT8;
+    d8.out_dtype = MQ_DTYPE_INT8;
+    d8.weights.data = w_dw16;
+    d8.bias.folded = bias32;
+    d8.multiplier = mult;
+    d8.shift = shift;
+    d8.per_channel = 1;
+    d8.act_min = -128;
+    d8.act_max = 127;
+    need = mq_depthwise_scratch_size(&d8);
+    if (need > sizeof scratch8) {
+        failures++;
+        return;
+    }
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_depthwise_conv(&d8, x8, y8, scratch8, need));
+    }
+    t1 = ticks_now();
+    a = insns(t0, t1);
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_depthwise_conv_s16(&d16, x16, y16));
+    }
+    t1 = ticks_now();
+    b = insns(t0, t1);
+    if (st != MQ_OK) {
+        printf("%s: status %d\n", name, (int)st);
+        failures++;
+    }
+    for (oy = 0; oy < d16.win.out_h; oy++) {
+        for (ox = 0; ox < d16.win.out_w; ox++) {
+            for (c = 0; c < ch; c++) {
+                int64_t acc = bias64[c];
+                for (ky = 0; ky < 3; ky++) {
+                    for (kx = 0; kx < 3; kx++) {
+                        const int32_t iy = oy * stride + ky - d16.win.pad_top, ix = ox * stride + kx - d16.win.pad_left;
+                        if (iy < 0 || iy >= hw || ix < 0 || ix >= hw) {
+                            continue;
+                        }
+                        acc += (int64_t)x16[(iy * hw + ix) * ch + c] * w_rows[(ky * 3 + kx) * ch + c];
+                    }
+                }
+                yref[(oy * d16.win.out_w + ox) * ch + c] = ref_out(acc, c);
+            }
+        }
+    }
+    check(name, (size_t)(d16.win.out_h * d16.win.out_w * ch));
+    row(name, (uint32_t)(d16.win.out_h * d16.win.out_w * ch * 9), a, b);
+}
+
+/* ADD, same shapes, general scales: mq_add (int8, left shift 20) next to mq_add_s16 (left shift 15). */
+static void bench_add(int32_t n, const char *name)
+{
+    mq_add_params a8;
+    mq_add_s16_params a16;
+    uint32_t t0, t1, a, b;
+    int r;
+    int32_t i;
+    mq_status st = MQ_OK;
+    const int16_t *x2 = x16 + 8192;
+    fill(4, 4);
+    memset(&a8, 0, sizeof a8);
+    a8.in1_dtype = a8.in2_dtype = a8.out_dtype = MQ_DTYPE_INT8;
+    a8.left_shift = 20;
+    a8.in1_multiplier = 0x5A000000;
+    a8.in1_shift = -1;
+    a8.in2_multiplier = 0x6C000000;
+    a8.in2_shift = -2;
+    a8.out_multiplier = 0x4C000000;
+    a8.out_shift = -19;
+    a8.act_min = -128;
+    a8.act_max = 127;
+    memset(&a16, 0, sizeof a16);
+    a16.left_shift = 15;
+    a16.in1_multiplier = 0x5A000000;
+    a16.in1_shift = -1;
+    a16.in2_multiplier = 0x6C000000;
+    a16.in2_shift = -2;
+    a16.out_multiplier = 0x4C000000;
+    a16.out_shift = -16;
+    a16.act_min = -32768;
+    a16.act_max = 32767;
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_add(&a8, x8, x8 + 8192, y8, (size_t)n));
+    }
+    t1 = ticks_now();
+    a = insns(t0, t1);
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_add_s16(&a16, x16, x2, y16, (size_t)n));
+    }
+    t1 = ticks_now();
+    b = insns(t0, t1);
+    if (st != MQ_OK) {
+        printf("%s: status %d\n", name, (int)st);
+        failures++;
+    }
+    for (i = 0; i < n; i++) {
+        const int32_t u = mq_ref_requant(x16[i] * 32768, a16.in1_multiplier, a16.in1_shift);
+        const int32_t v = mq_ref_requant(x2[i] * 32768, a16.in2_multiplier, a16.in2_shift);
+        const int32_t o = mq_ref_requant(u + v, a16.out_multiplier, a16.out_shift);
+        yref[i] = (int16_t)(o < -32768 ? -32768 : (o > 32767 ? 32767 : o));
+    }
+    check(name, (size_t)n);
+    row_elems(name, (uint32_t)n, a, b);
+}
+
+/* MUL: mq_mul (int8) next to mq_mul_s16, broadcast none / per channel (channels elements of in2). */
+static void bench_mul(int32_t n, int32_t channels, const char *name)
+{
+    mq_mul_params m8;
+    mq_mul_s16_params m16;
+    uint32_t t0, t1, a, b;
+    int r;
+    int32_t i;
+    mq_status st = MQ_OK;
+    const int16_t *x2 = x16 + 8192;
+    fill(4, 4);
+    memset(&m8, 0, sizeof m8);
+    m8.in1_dtype = m8.in2_dtype = m8.out_dtype = MQ_DTYPE_INT8;
+    m8.out_multiplier = 0x5B000000;
+    m8.out_shift = -7;
+    m8.act_min = -128;
+    m8.act_max = 127;
+    m8.broadcast = channels > 0 ? MQ_BCAST_CHANNEL : MQ_BCAST_NONE;
+    m8.channels = channels;
+    memset(&m16, 0, sizeof m16);
+    m16.out_multiplier = 0x5B000000;
+    m16.out_shift = -15;
+    m16.act_min = -32768;
+    m16.act_max = 32767;
+    m16.broadcast = m8.broadcast;
+    m16.channels = channels;
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_mul(&m8, x8, x8 + 8192, y8, (size_t)n));
+    }
+    t1 = ticks_now();
+    a = insns(t0, t1);
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | mq_mul_s16(&m16, x16, x2, y16, (size_t)n));
+    }
+    t1 = ticks_now();
+    b = insns(t0, t1);
+    if (st != MQ_OK) {
+        printf("%s: status %d\n", name, (int)st);
+        failures++;
+    }
+    for (i = 0; i < n; i++) {
+        const int32_t o = mq_ref_requant(x16[i] * x2[channels > 0 ? i % channels : i], m16.out_multiplier,
+                                         m16.out_shift);
+        yref[i] = (int16_t)(o < -32768 ? -32768 : (o > 32767 ? 32767 : o));
+    }
+    check(name, (size_t)n);
+    row_elems(name, (uint32_t)n, a, b);
+}
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D: mq_avg_pool / mq_max_pool (int8) next to the int16 ones. */
+static void bench_pool(int32_t hw, int32_t ch, int32_t ksz, int32_t stride, int32_t same, int is_max, const char *name)
+{
+    mq_pool_params p8;
+    mq_pool_s16_params p16;
+    uint32_t t0, t1, a, b;
+    int r;
+    int32_t oy, ox, c, y, x;
+    mq_status st = MQ_OK;
+    fill(4, 4);
+    memset(&p16, 0, sizeof p16);
+    window_of(&p16.win, hw, ksz, stride, same);
+    p16.channels = ch;
+    p16.act_min = -32768;
+    p16.act_max = 32767;
+    memset(&p8, 0, sizeof p8);
+    p8.win = p16.win;
+    p8.channels = ch;
+    p8.dtype = MQ_DTYPE_INT8;
+    p8.act_min = -128;
+    p8.act_max = 127;
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | (is_max ? mq_max_pool(&p8, x8, y8) : mq_avg_pool(&p8, x8, y8)));
+    }
+    t1 = ticks_now();
+    a = insns(t0, t1);
+    ticks_start();
+    t0 = ticks_now();
+    for (r = 0; r < REPS; r++) {
+        st = (mq_status)(st | (is_max ? mq_max_pool_s16(&p16, x16, y16) : mq_avg_pool_s16(&p16, x16, y16)));
+    }
+    t1 = ticks_now();
+    b = insns(t0, t1);
+    if (st != MQ_OK) {
+        printf("%s: status %d\n", name, (int)st);
+        failures++;
+    }
+    for (oy = 0; oy < p16.win.out_h; oy++) {
+        for (ox = 0; ox < p16.win.out_w; ox++) {
+            for (c = 0; c < ch; c++) {
+                int64_t acc = is_max ? -32768 : 0;
+                int64_t cnt = 0, v;
+                for (y = oy * stride - p16.win.pad_top; y < oy * stride - p16.win.pad_top + ksz; y++) {
+                    for (x = ox * stride - p16.win.pad_left; x < ox * stride - p16.win.pad_left + ksz; x++) {
+                        if (y >= 0 && y < hw && x >= 0 && x < hw) {
+                            const int64_t t = x16[(y * hw + x) * ch + c];
+                            acc = is_max ? (t > acc ? t : acc) : acc + t;
+                            cnt++;
+                        }
+                    }
+                }
+                /* average: round half away from zero, written with floor division */
+                v = is_max ? acc
+                           : (acc >= 0 ? (2 * acc + cnt) / (2 * cnt)
+                                       : -((-2 * acc + cnt) / (2 * cnt)));
+                yref[(oy * p16.win.out_w + ox) * ch + c] = (int16_t)v;
+            }
+        }
+    }
+    check(name, (size_t)(p16.win.out_h * p16.win.out_w * ch));
+    row_elems(name, (uint32_t)(p16.win.out_h * p16.win.out_w * ch), a, b);
+}
+
 /* The int64 requantization's SMULL fast path on this core, at the int32 edges, every shift, against ref_rq64. */
 static void check_requant_edges(void)
 {
@@ -339,6 +625,19 @@ int main(void)
     bench_fc(3, 13, 37, "fc b3 37->13");
     bench_conv(7, 3, 10, 3, "conv3x3 7x7x3->10");
     bench_conv(5, 5, 7, 1, "conv1x1 5x5x5->7");
+    /* the other 16x8 ops with an int8 counterpart of the same shape (last column: per MAC / per output element) */
+    bench_dw(16, 32, 1, "dw3x3 16x16x32");
+    bench_dw(8, 64, 1, "dw3x3 8x8x64");
+    bench_dw(16, 16, 2, "dw3x3 16x16x16 s2");
+    bench_dw(7, 6, 1, "dw3x3 7x7x6 (odd)");
+    bench_add(4096, "add 4096");
+    bench_add(37, "add 37 (odd)");
+    bench_mul(4096, 0, "mul 4096");
+    bench_mul(4096, 32, "mul 4096 bcast c32");
+    bench_pool(16, 32, 2, 2, 0, 0, "avgpool 2x2 s2 16x16x32");
+    bench_pool(16, 32, 2, 2, 0, 1, "maxpool 2x2 s2 16x16x32");
+    bench_pool(8, 16, 3, 1, 1, 0, "avgpool 3x3 SAME 8x8x16");
+    bench_pool(8, 16, 3, 1, 1, 1, "maxpool 3x3 SAME 8x8x16");
     printf("%s: 16x8 outputs vs the int64 reference: %u mismatches\n", failures == 0u ? "PASS" : "FAIL", failures);
     return failures == 0u ? 0 : 1;
 }

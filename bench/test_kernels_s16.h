@@ -268,6 +268,185 @@ static void tks_conv_case(int trial)
     tks_compare("conv", trial, nout);
 }
 
+/* Depthwise: random geometry (stride, dilation, asymmetric padding incl. windows partly or wholly in the padding,
+ * kernels 1x1 .. 5x5 and 16x17 = 272 taps past the int32 proof), channel counts with tails mod 4 and past the 16-entry
+ * channel table, depth multiplier 1 (fast path) and 2..3 (portable), biases small / past the int32 bound / at its
+ * edges, per-tensor and per-channel, vs exact int64 sums and the re-derived requantization. */
+static void tks_dw_case(int trial)
+{
+    mq_depthwise_s16_params p;
+    mq_window *w = &p.win;
+    int32_t out_c, b, oy, ox, o, ky, kx, pc, ntaps;
+    size_t nout, nin, i;
+    mq_status st;
+    memset(&p, 0, sizeof p);
+    w->batch = mq_ref_range(&seed, 1, 2);
+    if (trial % 17 == 5) {
+        w->kernel_h = 16;
+        w->kernel_w = 17;
+    } else {
+        w->kernel_h = mq_ref_range(&seed, 1, 5);
+        w->kernel_w = mq_ref_range(&seed, 1, 5);
+    }
+    w->stride_h = mq_ref_range(&seed, 1, 3);
+    w->stride_w = mq_ref_range(&seed, 1, 3);
+    w->dilation_h = (mq_ref_rand(&seed) % 4u) == 0u ? 2 : 1;
+    w->dilation_w = (mq_ref_rand(&seed) % 4u) == 0u ? 2 : 1;
+    w->in_h = mq_ref_range(&seed, 1, 9) + (w->kernel_h - 1) * w->dilation_h / 2;
+    w->in_w = mq_ref_range(&seed, 1, 9) + (w->kernel_w - 1) * w->dilation_w / 2;
+    w->pad_top = mq_ref_range(&seed, 0, (w->kernel_h - 1) * w->dilation_h);
+    w->pad_bottom = mq_ref_range(&seed, 0, (w->kernel_h - 1) * w->dilation_h);
+    w->pad_left = mq_ref_range(&seed, 0, (w->kernel_w - 1) * w->dilation_w);
+    w->pad_right = mq_ref_range(&seed, 0, (w->kernel_w - 1) * w->dilation_w);
+    {
+        const int32_t eh = w->in_h + w->pad_top + w->pad_bottom - (w->kernel_h - 1) * w->dilation_h - 1;
+        const int32_t ew = w->in_w + w->pad_left + w->pad_right - (w->kernel_w - 1) * w->dilation_w - 1;
+        if (eh < 0) {
+            w->pad_bottom -= eh;
+        }
+        if (ew < 0) {
+            w->pad_right -= ew;
+        }
+        w->out_h = (w->in_h + w->pad_top + w->pad_bottom - (w->kernel_h - 1) * w->dilation_h - 1) / w->stride_h + 1;
+        w->out_w = (w->in_w + w->pad_left + w->pad_right - (w->kernel_w - 1) * w->dilation_w - 1) / w->stride_w + 1;
+    }
+    p.depth_multiplier = trial % 7 == 3 ? mq_ref_range(&seed, 2, 3) : 1;
+    p.in_c = mq_ref_range(&seed, 1, TKS_MAX_N / p.depth_multiplier);
+    out_c = p.in_c * p.depth_multiplier;
+    ntaps = w->kernel_h * w->kernel_w;
+    nin = (size_t)(w->batch * w->in_h * w->in_w * p.in_c);
+    nout = (size_t)(w->batch * w->out_h * w->out_w * out_c);
+    if (nin > TKS_MAX_X || nout > TKS_MAX_Y || (size_t)(ntaps * out_c) > TKS_MAX_W) {
+        return;
+    }
+    pc = (int32_t)(mq_ref_rand(&seed) & 1u);
+    tks_params(out_c, ntaps, pc, (int)(mq_ref_rand(&seed) % 4u));
+    tks_fill_x((int32_t)nin, (int)(mq_ref_rand(&seed) & 1u));
+    for (i = 0; i < (size_t)(ntaps * out_c); i++) {
+        tks_w[i] = (int8_t)((mq_ref_rand(&seed) % 8u) == 0u ? -128 : (int32_t)mq_ref_rand(&seed));
+    }
+    p.weights = tks_w;
+    p.bias = (mq_ref_rand(&seed) % 5u) == 0u ? NULL : tks_bias;
+    p.multiplier = tks_mult;
+    p.shift = tks_shift;
+    p.per_channel = pc;
+    p.act_min = (mq_ref_rand(&seed) & 1u) ? -32768 : mq_ref_range(&seed, -30000, 0);
+    p.act_max = (mq_ref_rand(&seed) & 1u) ? 32767 : mq_ref_range(&seed, p.act_min, 30000);
+    for (i = 0; i < nout + TKS_GUARD; i++) {
+        tks_y[i] = 0x5A5A;
+    }
+    st = mq_depthwise_conv_s16(&p, tks_x, tks_y);
+    if (st != MQ_OK) {
+        printf("FAIL s16 depthwise trial %d: status %d\n", trial, (int)st);
+        failures++;
+        return;
+    }
+    for (b = 0; b < w->batch; b++) {
+        for (oy = 0; oy < w->out_h; oy++) {
+            for (ox = 0; ox < w->out_w; ox++) {
+                for (o = 0; o < out_c; o++) {
+                    const int32_t c = o / p.depth_multiplier;
+                    int64_t acc = p.bias != NULL ? tks_bias[o] : 0;
+                    for (ky = 0; ky < w->kernel_h; ky++) {
+                        for (kx = 0; kx < w->kernel_w; kx++) {
+                            const int32_t iy = oy * w->stride_h - w->pad_top + ky * w->dilation_h;
+                            const int32_t ix = ox * w->stride_w - w->pad_left + kx * w->dilation_w;
+                            if (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w) {
+                                acc += (int64_t)tks_x[((b * w->in_h + iy) * w->in_w + ix) * p.in_c + c] *
+                                       tks_w[(ky * w->kernel_w + kx) * out_c + o];
+                            }
+                        }
+                    }
+                    tks_ref[((b * w->out_h + oy) * w->out_w + ox) * out_c + o] =
+                        tks_out(acc, o, pc, p.act_min, p.act_max);
+                }
+            }
+        }
+    }
+    tks_compare("depthwise", trial, nout);
+}
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D int16: random geometry (windows clipped by the padding, odd channel counts: the
+ * pair loop's tail), full-range and extreme inputs, random clamps, vs int64 sums / max and round half away from
+ * zero written with floor division. */
+static void tks_pool_case(int trial)
+{
+    mq_pool_s16_params p;
+    mq_window *w = &p.win;
+    int32_t b, oy, ox, c, y, x;
+    size_t nout, nin, i;
+    const int is_max = trial & 1;
+    mq_status st;
+    memset(&p, 0, sizeof p);
+    w->batch = mq_ref_range(&seed, 1, 2);
+    w->kernel_h = mq_ref_range(&seed, 1, 4);
+    w->kernel_w = mq_ref_range(&seed, 1, 4);
+    w->stride_h = mq_ref_range(&seed, 1, 3);
+    w->stride_w = mq_ref_range(&seed, 1, 3);
+    w->dilation_h = w->dilation_w = 1;
+    w->in_h = mq_ref_range(&seed, w->kernel_h, 10);
+    w->in_w = mq_ref_range(&seed, w->kernel_w, 10);
+    w->pad_top = mq_ref_range(&seed, 0, w->kernel_h - 1);
+    w->pad_bottom = mq_ref_range(&seed, 0, w->kernel_h - 1);
+    w->pad_left = mq_ref_range(&seed, 0, w->kernel_w - 1);
+    w->pad_right = mq_ref_range(&seed, 0, w->kernel_w - 1);
+    w->out_h = (w->in_h + w->pad_top + w->pad_bottom - w->kernel_h) / w->stride_h + 1;
+    w->out_w = (w->in_w + w->pad_left + w->pad_right - w->kernel_w) / w->stride_w + 1;
+    p.channels = mq_ref_range(&seed, 1, 19);
+    nin = (size_t)(w->batch * w->in_h * w->in_w * p.channels);
+    nout = (size_t)(w->batch * w->out_h * w->out_w * p.channels);
+    if (nin > TKS_MAX_X || nout > TKS_MAX_Y) {
+        return;
+    }
+    tks_fill_x((int32_t)nin, 1);
+    if (trial % 5 == 0) {
+        for (i = 0; i < nin; i++) {
+            tks_x[i] = (mq_ref_rand(&seed) & 1u) ? 32767 : -32768;
+        }
+    }
+    p.act_min = (mq_ref_rand(&seed) & 1u) ? -32768 : mq_ref_range(&seed, -30000, 0);
+    p.act_max = (mq_ref_rand(&seed) & 1u) ? 32767 : mq_ref_range(&seed, p.act_min, 30000);
+    for (i = 0; i < nout + TKS_GUARD; i++) {
+        tks_y[i] = 0x5A5A;
+    }
+    st = is_max ? mq_max_pool_s16(&p, tks_x, tks_y) : mq_avg_pool_s16(&p, tks_x, tks_y);
+    if (st != MQ_OK) {
+        printf("FAIL s16 pool trial %d: status %d\n", trial, (int)st);
+        failures++;
+        return;
+    }
+    for (b = 0; b < w->batch; b++) {
+        for (oy = 0; oy < w->out_h; oy++) {
+            for (ox = 0; ox < w->out_w; ox++) {
+                for (c = 0; c < p.channels; c++) {
+                    int64_t acc = is_max ? -32768 : 0, cnt = 0, v;
+                    for (y = oy * w->stride_h - w->pad_top; y < oy * w->stride_h - w->pad_top + w->kernel_h; y++) {
+                        for (x = ox * w->stride_w - w->pad_left; x < ox * w->stride_w - w->pad_left + w->kernel_w;
+                             x++) {
+                            if (y >= 0 && y < w->in_h && x >= 0 && x < w->in_w) {
+                                const int64_t t = tks_x[((b * w->in_h + y) * w->in_w + x) * p.channels + c];
+                                acc = is_max ? (t > acc ? t : acc) : acc + t;
+                                cnt++;
+                            }
+                        }
+                    }
+                    if (is_max) {
+                        v = acc;
+                    } else {
+                        /* half away from zero: sign * floor((2 |acc| + cnt) / (2 cnt)) */
+                        const int64_t mag = acc < 0 ? -acc : acc;
+                        const int64_t q = (2 * mag + cnt) / (2 * cnt);
+                        v = acc < 0 ? -q : q;
+                    }
+                    v = v < p.act_min ? p.act_min : (v > p.act_max ? p.act_max : v);
+                    tks_ref[((b * w->out_h + oy) * w->out_w + ox) * p.channels + c] = (int16_t)v;
+                }
+            }
+        }
+    }
+    tks_compare(is_max ? "max pool" : "avg pool", trial, nout);
+}
+
 static void s16_kernel_tests(void)
 {
     static const int32_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 100, 128, 255, 256, 257, 400};
@@ -282,5 +461,11 @@ static void s16_kernel_tests(void)
     }
     for (trial = 0; trial < 160; trial++) {
         tks_conv_case(trial);
+    }
+    for (trial = 0; trial < 200; trial++) {
+        tks_dw_case(trial);
+    }
+    for (trial = 0; trial < 120; trial++) {
+        tks_pool_case(trial);
     }
 }

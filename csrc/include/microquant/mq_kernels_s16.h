@@ -19,8 +19,10 @@
  * Fast paths, bit-identical to the portable C (scripts/bench-s16.sh and scripts/test-kernels-qemu.sh check them under
  * QEMU): batched FC and conv without exact_scale copy 4 input rows (im2col rows for conv) into a 2 KiB stack buffer
  * (3.9 KiB of stack in all for k > 256) and run an SXTB16/SMLAD (DSP: M4, M7, M33) or VMLADAVA.S16 (Helium: M55)
- * 4x1 microkernel with int32 accumulation where provably exact; batch-1 FC runs a 1x4 int64 microkernel (SMLAD, or
- * VMLALDAVA.S16 on M55). Depthwise, add and the rest: portable C.
+ * 4x1 microkernel with int32 accumulation where provably exact; batch-1 FC runs a 1x4 microkernel (DSP: SMLAD on
+ * the input pre-permuted once per 32-channel chunk, int32 part sums added in int64; VMLALDAVA.S16 on M55). Depthwise (depth multiplier 1) sums its taps in int32 (DSP: SMLAxy on 4 channels, 3x3
+ * weights widened once per 16-channel chunk) with the same int32 output stage; int16 pooling works on channel pairs
+ * (DSP: SSUB16/SEL, SXTAH). Add, mul and the rest: portable C.
  *
  * Every other op (add, mul, requantize, softmax's input scaling) uses the 32-bit mq_requantize (TFLite's
  * double rounding), exactly as TFLite's int16 kernels do. No function here allocates, uses floating

@@ -61,12 +61,39 @@
             : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
+#if defined(__OPTIMIZE__)
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
     __asm__(MQ_DW_TAP(0, EXT, LDW)                                                                     \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
               [w0] "=&r"(w0), [w1] "=&r"(w1), [wp] "+r"(wp)                                            \
             : [tp] "r"(tp), [off] "r"(off), [ws] "r"(ws)                                               \
             : "memory")
+#else
+/* Unoptimised builds (-O0 keeps a frame pointer: the 13 operands above do not fit the registers left): the same
+ * tap in C, the same wrapping sums (EXT "sxtb16": INT8 codes, else UINT8). */
+static inline uint32_t mq_dw_tap_c(uint32_t a, const uint8_t *px, const uint8_t *wq, int sgn)
+{
+    const int32_t xv = sgn ? (int32_t)(int8_t)px[0] : (int32_t)px[0];
+    int16_t wv;
+    memcpy(&wv, wq, 2);
+    return a + (uint32_t)(xv * (int32_t)wv);
+}
+
+#define MQ_DW_TAP1(EXT, LDW)                                                                           \
+    do {                                                                                               \
+        const int sgn_ = EXT[0] == 's';                                                                \
+        const uint8_t *px_ = tp[0] + off;                                                              \
+        a0 = (int32_t)mq_dw_tap_c((uint32_t)a0, px_, wp, sgn_);                                       \
+        a1 = (int32_t)mq_dw_tap_c((uint32_t)a1, px_ + 1, wp + 2, sgn_);                               \
+        a2 = (int32_t)mq_dw_tap_c((uint32_t)a2, px_ + 2, wp + 4, sgn_);                               \
+        a3 = (int32_t)mq_dw_tap_c((uint32_t)a3, px_ + 3, wp + 6, sgn_);                               \
+        wp += ws;                                                                                      \
+        (void)x;                                                                                       \
+        (void)xo;                                                                                      \
+        (void)w0;                                                                                      \
+        (void)w1;                                                                                      \
+    } while (0)
+#endif
 
 /*
  * Requantization constants of a group of 4 channels (set up once per run, read by the assembly epilogue):

@@ -33,8 +33,23 @@ static void mq_conv_s16_fill(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int
     if (kofs == 0 && len == p->gemm.k) {
         /* the whole row (k <= MQ_S16_XB_K): tap by tap, no division */
         int32_t ky, kx;
+        const int row_inside = w->dilation_w == 1 && ix0 >= 0 && ix0 + w->kernel_w <= w->in_w;
         for (ky = 0; ky < w->kernel_h; ++ky) {
             const int32_t iy = iy0 + ky * w->dilation_h;
+            if (row_inside) {
+                /* the kernel row's taps are contiguous in the input (dilation 1, all columns inside): one copy */
+                const int32_t rl = w->kernel_w * in_c;
+                if (iy < 0 || iy >= w->in_h) {
+                    mq_s16_xb_put(xb, slot, pos, NULL, rl);
+                } else {
+                    mq_s16_xb_put(xb, slot, pos,
+                                  x + (((size_t)b * (size_t)w->in_h + (size_t)iy) * (size_t)w->in_w + (size_t)ix0) *
+                                          (size_t)in_c,
+                                  rl);
+                }
+                pos += rl;
+                continue;
+            }
             for (kx = 0; kx < w->kernel_w; ++kx, pos += in_c) {
                 const int32_t ix = ix0 + kx * w->dilation_w;
                 if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {

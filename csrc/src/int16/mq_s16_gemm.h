@@ -89,6 +89,34 @@ static inline int32_t mq_s16_smmul(int32_t a, int32_t b)
 #endif
 }
 
+/* Constants of one channel with multiplier m, shift s, bias b (mq_s16_chan): fast when s <= -1 and |b| <= room
+ * (room: what keeps bias + sum inside int32; negative: never fast), shok when s <= -1. */
+static inline mq_s16_chan mq_s16_chan_make(int32_t m, int32_t s, int64_t b, int64_t room)
+{
+    mq_s16_chan ch;
+    ch.bias = 0;
+    ch.mp = 0;
+    ch.sh = 0;
+    ch.fast = 0;
+    ch.shok = 0;
+    if (s <= -1) {
+        const uint32_t m16 = m < 0x7FFF0000 ? ((uint32_t)m + 32768u) >> 16 : 0x7FFFu;
+        const int32_t t = 15 - s; /* [16, 46] */
+        if (t <= 32) {
+            ch.mp = (int32_t)(m16 << (32 - t));
+        } else {
+            ch.mp = (int32_t)(m16 << 16);
+            ch.sh = t - 16;
+        }
+        ch.shok = 1;
+        if (b >= -room && b <= room) {
+            ch.bias = (int32_t)b;
+            ch.fast = 1;
+        }
+    }
+    return ch;
+}
+
 /* The fast output stage (see the file comment) without the clamp. */
 static inline int32_t mq_s16_chan_rq(const mq_s16_chan *ch, int32_t acc)
 {

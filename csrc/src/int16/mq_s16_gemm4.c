@@ -87,30 +87,7 @@ void mq_s16_xb_put(mq_s16_xbuf *xb, int32_t r, int32_t kofs, const int16_t *src,
 static mq_s16_chan mq_s16_chan_of(const mq_fc_s16_params *g, int32_t c, int64_t room)
 {
     const int32_t q = g->per_channel ? c : 0;
-    const int32_t m = g->multiplier[q], s = g->shift[q];
-    const int64_t b = g->bias != NULL ? g->bias[c] : 0;
-    mq_s16_chan ch;
-    ch.bias = 0;
-    ch.mp = 0;
-    ch.sh = 0;
-    ch.fast = 0;
-    ch.shok = 0;
-    if (s <= -1) {
-        const uint32_t m16 = m < 0x7FFF0000 ? ((uint32_t)m + 32768u) >> 16 : 0x7FFFu;
-        const int32_t t = 15 - s; /* [16, 46] */
-        if (t <= 32) {
-            ch.mp = (int32_t)(m16 << (32 - t));
-        } else {
-            ch.mp = (int32_t)(m16 << 16);
-            ch.sh = t - 16;
-        }
-        ch.shok = 1;
-        if (b >= -room && b <= room) {
-            ch.bias = (int32_t)b;
-            ch.fast = 1;
-        }
-    }
-    return ch;
+    return mq_s16_chan_make(g->multiplier[q], g->shift[q], g->bias != NULL ? g->bias[c] : 0, room);
 }
 
 static void mq_s16_gemm4_kernel(const mq_s16_xbuf *xb, int32_t k, const int8_t *w, size_t w_stride,
