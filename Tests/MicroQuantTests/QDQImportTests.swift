@@ -125,6 +125,11 @@ func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws 
         #expect(Double(r.top1Same) / Double(r.samples) >= top1, "\(name): top-1 equal on \(r.top1Same)/\(r.samples)")
         #expect(r.worst <= 1, "\(name): largest difference \(r.worst) codes")
         #expect(r.qm.singleRoundingConv, "QDQ convolutions round once")
+        // the single-rounding 1x1 / depthwise kernels have no in-place variant: the planner keeps them apart
+        let plan = MemoryPlanner.plan(r.qm)
+        #expect(!plan.inPlaceNodes.contains { i in
+            switch r.qm.nodes[i].op { case .conv1x1, .depthwiseConv: return true; default: return false }
+        }, "\(name): no 1x1 / depthwise convolution planned in place")
     }
 
     /// AD is ten fully connected layers: with one rounding of acc * (onnxruntime's float32 scale) per layer the
