@@ -93,7 +93,8 @@ public enum Packer {
         m.num_outputs = Int32(outs.count)
         m.arena_size = UInt32(plan.arenaSize)
         m.arena_lower_bound = UInt32(plan.lowerBound)
-        m.flags = model.rounding == .single ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) : 0
+        m.flags = (model.rounding == .single ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) : 0)
+            | (model.singleRoundingConv ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) : 0)
         var md = mq_writer_metadata()
         md.producer = mem.cString(microquantProducer)
         md.source_name = mem.cString(metadata.sourceName)

@@ -309,6 +309,7 @@ public enum Precision {
         var out = QuantizedModel(name: m.name, activationDType: m.activationDType, observer: m.observer, tensors: tensors,
                                  nodes: nodes, inputs: inputs, outputs: outputs, preActivations: m.preActivations)
         out.rounding = m.rounding
+        out.singleRoundingConv = m.singleRoundingConv
         out.importedFrom = m.importedFrom
         return out
     }

@@ -358,6 +358,10 @@ public struct QuantizedModel: Sendable {
     public var preActivations: [QTensor] = []
     /// How requantization rounds in every op that requantizes (docs/QUANTIZATION.md).
     public var rounding: RequantizeRounding = .double
+    /// Convolutions (conv, 1x1, depthwise) requantize with single rounding too (pre-quantized QDQ models:
+    /// onnxruntime's QLinearConv rounds once; packed header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV). Such ops
+    /// never run in place (the single-rounding kernels have no in-place variant).
+    public var singleRoundingConv: Bool = false
     /// Set when the model was imported already quantized (e.g. "tflite"): no observer, no calibration.
     public var importedFrom: String? = nil
 

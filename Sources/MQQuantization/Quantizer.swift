@@ -292,8 +292,8 @@ public enum Quantizer {
         var model = QuantizedModel(name: graph.name, activationDType: dtype, observer: kind, tensors: tensors,
                                    nodes: nodes, inputs: inputs, outputs: outputs, preActivations: preActivations)
         // QDQ: onnxruntime requantizes a layer's output once (float32 product, round half to even); the fully
-        // connected layers round once too (docs/QUANTIZATION.md, "Pre-quantized ONNX (QDQ)")
-        if qdq { model.rounding = .single }
+        // connected layers and the convolutions round once too (docs/QUANTIZATION.md, "Pre-quantized ONNX (QDQ)")
+        if qdq { model.rounding = .single; model.singleRoundingConv = true }
         return model
     }
 

@@ -12,6 +12,7 @@
  *
  * Per op:
  *   FULLY_CONNECTED   one GEMM call, rows = chunk x (rows of one sample)
+ *   (header flags MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV: the *_single_rounding kernels, as mq_model_run)
  *   CONV_1X1          batch x chunk (one GEMM over batch x pixels when unpadded, stride 1)
  *   CONV, DEPTHWISE_CONV, AVERAGE_POOL, MAX_POOL   window batch x chunk (the kernels loop over images)
  *   MEAN              batch x chunk;  SOFTMAX outer x chunk
@@ -84,6 +85,9 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, op, &in, &cp);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_conv1x1_single_rounding(&cp, src, dst);
+        }
         st = mq_batch_scratch(c, mq_conv1x1_scratch_size(&cp), &scr);
         if (st == MQ_OK) {
             mq_conv1x1_unchecked(&cp, src, dst, scr);
@@ -122,6 +126,9 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_CONV: {
         mq_conv_params cp;
         mq_op_convk_params(m->constants, op, &in, &out, &cp);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_conv_single_rounding(&cp, src, dst);
+        }
         st = mq_batch_scratch(c, mq_conv_scratch_size(&cp), &scr);
         if (st == MQ_OK) {
             mq_conv_unchecked(&cp, src, dst, scr);
@@ -131,6 +138,9 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_DEPTHWISE_CONV: {
         mq_depthwise_params dw;
         mq_op_depthwise_params(m->constants, op, &in, &out, &dw);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_depthwise_conv_single_rounding(&dw, src, dst);
+        }
         st = mq_batch_scratch(c, mq_depthwise_scratch_size(&dw), &scr);
         if (st == MQ_OK) {
             mq_depthwise_conv_unchecked(&dw, src, dst, scr);
@@ -235,6 +245,10 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
             return 0;
         }
         cp.batch *= nb;
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            *st = mq_conv1x1_single_rounding(&cp, src, dst);
+            return 1;
+        }
         *st = mq_batch_scratch(c, mq_conv1x1_scratch_size(&cp), &scr);
         if (*st == MQ_OK) {
             mq_conv1x1_unchecked(&cp, src, dst, scr);
@@ -251,6 +265,10 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         if (mq_conv_check(&cp) != MQ_OK) {
             return 0;
         }
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            *st = mq_conv_single_rounding(&cp, src, dst);
+            return 1;
+        }
         *st = mq_batch_scratch(c, mq_conv_scratch_size(&cp), &scr);
         if (*st == MQ_OK) {
             mq_conv_unchecked(&cp, src, dst, scr);
@@ -266,6 +284,10 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         dw.win.batch *= nb;
         if (mq_depthwise_check(&dw) != MQ_OK) {
             return 0;
+        }
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            *st = mq_depthwise_conv_single_rounding(&dw, src, dst);
+            return 1;
         }
         *st = mq_batch_scratch(c, mq_depthwise_scratch_size(&dw), &scr);
         if (*st == MQ_OK) {

@@ -550,7 +550,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     if (m->tensors == NULL || m->ops == NULL || m->inputs == NULL || m->outputs == NULL) {
         return mq_fail(d, MQ_ERR_NULL, -1, -1, "model: tensors, ops, inputs and outputs must not be NULL");
     }
-    if ((m->flags & ~(uint32_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
+    if ((m->flags & ~(uint32_t)(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV)) != 0u) {
         return mq_fail(d, MQ_ERR_FORMAT_VERSION, -1, -1, "model: unknown header flags");
     }
     if (m->num_tensors < 1 || m->num_tensors > 0xFFFF || m->num_ops < 1 || m->num_ops > 0xFFFF ||
@@ -607,6 +607,11 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         }
         if ((op->flags & ~(uint32_t)MQ_WRITER_OP_IN_PLACE) != 0u) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: unknown op flags");
+        }
+        if ((op->flags & MQ_WRITER_OP_IN_PLACE) != 0u && (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u &&
+            (op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_DEPTHWISE_CONV)) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i,
+                           "op: single-rounding convolutions (header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) run apart, not in place");
         }
         if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..8 inputs and 1 output");

@@ -69,6 +69,19 @@ static inline int32_t mq_requantize_clamp(int32_t acc, int32_t multiplier, int32
     return v < lo ? lo : (v > hi ? hi : (int32_t)v);
 }
 
+/* Single-rounding output stage (packed models with MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV): requantize with
+ * mq_requantize_single (round(acc * multiplier * 2^(shift - 31)) once, ties toward +inf), add the zero point,
+ * clamp to [lo, hi], then the optional 256-entry LUT. One output byte. */
+static inline uint8_t mq_output_single_rounding(uint32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
+                                                int32_t lo, int32_t hi, const uint8_t *lut)
+{
+    int64_t v = (int64_t)zero_point + (int64_t)mq_requantize_single(mq_u32_to_i32(acc), multiplier, shift);
+    uint8_t code;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    code = (uint8_t)((uint32_t)(int32_t)v & 0xFFu);
+    return lut != NULL ? lut[code] : code;
+}
+
 /* Hide a pointer's value from the optimizer (GCC / Clang): keeps unrolled loops walking one pointer instead of
  * precomputing every address into registers it then spills. No code is emitted; elsewhere a no-op. */
 #if defined(__GNUC__)

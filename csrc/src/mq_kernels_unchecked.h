@@ -25,6 +25,9 @@ void mq_conv1x1_unchecked(const mq_conv1x1_params *p, const void *input, void *o
  * apart from input and output. 1x1 layers go to mq_conv1x1_unchecked. */
 void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output, void *scratch);
 
+/* mq_conv_single_rounding after mq_conv_check and its overlap check (also runs 1x1 layers: no scratch). */
+void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output);
+
 /* mq_depthwise_conv after mq_depthwise_check and its buffer checks; scratch as mq_conv_unchecked. */
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch);
 

@@ -491,7 +491,13 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 1;
     expect_load(&blob, 20, v1, 1, MQ_OK);                  /* flag 1: single-rounding FULLY_CONNECTED */
     v1[0] = 2;
-    expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag */
+    expect_load(&blob, 20, v1, 1, MQ_OK);                  /* flag 2: single-rounding CONV / 1x1 / DEPTHWISE */
+    v1[0] = 3;
+    expect_load(&blob, 20, v1, 1, MQ_OK);                  /* both */
+    v1[0] = 4;
+    expect_load(&blob, 20, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag (bit 2) */
+    v1[0] = 0x80;
+    expect_load(&blob, 23, v1, 1, MQ_ERR_FORMAT_VERSION);  /* unknown flag (bit 31) */
     v1[0] = 1;
     put32(v4, (uint32_t)blob.size + 16u);
     expect_load(&blob, 12, v4, 4, MQ_ERR_FORMAT_SIZE);     /* total size beyond the buffer */

@@ -225,6 +225,74 @@ static void test_inplace_model_matches_out_of_place(void **state)
     }
 }
 
+/* Header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV: the writer and the loader refuse in-place CONV_1X1 /
+ * DEPTHWISE_CONV with it (the single-rounding kernels run apart); apart, mq_model_run and mq_model_run_batch run the
+ * single-rounding kernels (the same bytes as calling them in turn; the kernels themselves are checked against an
+ * int64 reference in test_conv_single_rounding.c), which differ from the double-rounding model somewhere. */
+static void test_single_rounding_conv_flag(void **state)
+{
+    static layers L;
+    desc d;
+    uint8_t *b, *bd;
+    size_t size, sized;
+    uint8_t x[PIX * C], t1[PIX * C], t2[PIX * C], want[PIX * C], y[PIX * C], yd[PIX * C], yb[2 * PIX * C], xb[2 * PIX * C];
+    int32_t s, i;
+    long differ = 0;
+    (void)state;
+    prepare(&L, 8);
+    describe(&d, &L, 8, 1);
+    d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
+    write_blob(&d, &(size_t){ 0 }, MQ_ERR_FORMAT_OP);
+    /* a patched in-place blob (header flag set afterwards, no CRC check): the loader refuses it too */
+    describe(&d, &L, 8, 1);
+    b = write_blob(&d, &size, MQ_OK);
+    {
+        mq_model m;
+        b[20] = (uint8_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
+        assert_int_equal(mq_model_load(b, size, 0, &m), MQ_ERR_FORMAT_OP);
+    }
+    free(b);
+    describe(&d, &L, 8, 0);
+    bd = write_blob(&d, &sized, MQ_OK);
+    d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV | MQ_MODEL_FLAG_SINGLE_ROUNDING_FC;
+    b = write_blob(&d, &size, MQ_OK);
+    assert_int_equal(b[20], 3);
+    for (s = 0; s < 40; s++) {
+        mq_model m;
+        const void *ins[1];
+        void *outs[1];
+        mq_conv1x1_params pw1 = L.pw1, pw2 = L.pw2; /* the op's geometry: the tensor shapes [1, H, W, C] */
+        pw1.batch = pw2.batch = 1;
+        pw1.in_h = pw2.in_h = H;
+        pw1.in_w = pw2.in_w = W;
+        for (i = 0; i < PIX * C; i++) {
+            x[i] = (uint8_t)rnd();
+        }
+        assert_int_equal(mq_depthwise_conv_single_rounding(&L.dw, x, t1), MQ_OK);
+        assert_int_equal(mq_conv1x1_single_rounding(&pw1, t1, t2), MQ_OK);
+        assert_int_equal(mq_conv1x1_single_rounding(&pw2, t2, want), MQ_OK);
+        run(b, size, x, y);
+        assert_memory_equal(y, want, sizeof y);
+        run(bd, sized, x, yd);
+        for (i = 0; i < PIX * C; i++) {
+            differ += y[i] != yd[i];
+        }
+        /* the host batch runner: two samples, the second this one */
+        memset(xb, 0, sizeof xb);
+        memcpy(xb + PIX * C, x, sizeof x);
+        assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+        ins[0] = xb;
+        outs[0] = yb;
+        assert_int_equal(mq_model_run_batch(&m, 2, ins, outs, 0), MQ_OK);
+        assert_memory_equal(yb + PIX * C, want, sizeof want);
+    }
+    print_message("single-rounding conv model: %ld of %d output codes differ from the double-rounding model\n", differ,
+                  40 * PIX * C);
+    assert_true(differ > 0);
+    free(b);
+    free(bd);
+}
+
 static void test_loader_flag_rules(void **state)
 {
     static layers L;
@@ -384,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inplace_model_matches_out_of_place),
         cmocka_unit_test(test_loader_flag_rules),
+        cmocka_unit_test(test_single_rounding_conv_flag),
         cmocka_unit_test(test_inplace_bit_flips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

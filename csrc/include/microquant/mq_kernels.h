@@ -142,6 +142,11 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
 size_t mq_conv1x1_inplace_scratch_size(const mq_conv1x1_params *p);
 mq_status mq_conv1x1_inplace(const mq_conv1x1_params *p, void *buf, void *scratch, size_t scratch_size);
 
+/* The same layer requantized with single rounding (mq_requantize_single, as onnxruntime's QLinearConv; packed
+ * models with MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV). Same parameters and checks as mq_conv1x1; no scratch, input and
+ * output apart (MQ_ERR_BUFFER); a portable loop (a reference mode, not a fast path). */
+mq_status mq_conv1x1_single_rounding(const mq_conv1x1_params *p, const void *input, void *output);
+
 /* ------------------------------------------------------------------------------------------------
  * Convolutional op set (issue 9). Every operator below: NHWC activations of 8-bit codes (INT8 or UINT8),
  * shapes fully given in its params (checked by its *_check function, which the loader calls once; the
@@ -188,6 +193,9 @@ mq_status mq_conv_check(const mq_conv_params *p);
 /* Scratch bytes mq_conv needs (the im2col buffer the host plans in the arena). 0 on invalid p. */
 size_t mq_conv_scratch_size(const mq_conv_params *p);
 mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size);
+/* mq_conv requantized with single rounding (MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV): same parameters and checks, no
+ * scratch, input and output apart (MQ_ERR_BUFFER); a portable loop. */
+mq_status mq_conv_single_rounding(const mq_conv_params *p, const void *input, void *output);
 
 /*
  * Depthwise convolution: output channel o = c * depth_multiplier + m reads input channel c; kernel_h * kernel_w
@@ -218,6 +226,9 @@ size_t mq_depthwise_weights_size(const mq_depthwise_params *p);
 size_t mq_depthwise_scratch_size(const mq_depthwise_params *p);
 mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output,
                             void *scratch, size_t scratch_size);
+/* mq_depthwise_conv requantized with single rounding (MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV): same parameters and
+ * checks, no scratch, input and output apart (MQ_ERR_BUFFER); a portable loop. */
+mq_status mq_depthwise_conv_single_rounding(const mq_depthwise_params *p, const void *input, void *output);
 
 /*
  * In place (the packed format's op flag MQ_OP_FLAG_IN_PLACE): input and output both start at buf (batch 1).

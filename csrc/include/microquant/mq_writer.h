@@ -203,7 +203,7 @@ typedef struct {
     int32_t num_outputs;              /* >= 1 */
     uint32_t arena_size;              /* bytes the arena needs (every arena tensor and scratch inside) */
     uint32_t arena_lower_bound;       /* largest sum of simultaneously live tensors (informational) */
-    uint32_t flags;                   /* header flags: 0 or MQ_MODEL_FLAG_SINGLE_ROUNDING_FC */
+    uint32_t flags;                   /* header flags: MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | _CONV, or 0 */
     mq_writer_metadata metadata;
 } mq_writer_model;
 

@@ -153,6 +153,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, &op, &in, &cp);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_conv1x1_single_rounding(&cp, src, dst); /* never in place (the loader checked) */
+        }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
             mq_conv1x1_inplace_unchecked(&cp, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
@@ -213,6 +216,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_conv_params cp;
         const uint32_t scratch = op.p[MQ_P_CONVK_SCRATCH_SIZE];
         mq_op_convk_params(m->constants, &op, &in, &out, &cp);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_conv_single_rounding(&cp, src, dst);
+        }
         /* validated at load (mq_conv_check, scratch size and placement, apart) */
         mq_conv_unchecked(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL);
         return MQ_OK;
@@ -223,6 +229,9 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_depthwise_params dw;
         const uint32_t scratch = op.p[MQ_P_DW_SCRATCH_SIZE];
         mq_op_depthwise_params(m->constants, &op, &in, &out, &dw);
+        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+            return mq_depthwise_conv_single_rounding(&dw, src, dst); /* never in place (the loader checked) */
+        }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: batch 1, supported pads, dst == src, ring scratch of the exact size apart */
             mq_depthwise_conv_inplace_unchecked(&dw, dst, arena + op.p[MQ_P_DW_SCRATCH]);
