@@ -14,12 +14,13 @@
  *     stage streamed from the multiplier / shift arrays, 4 codes per STR;
  *   - pairs of input rows with k % 16 == 0 (1x1 convolutions, padded im2col rows, batched FC):
  *     mq_dsp_pairs_blocked: a block of pairs expanded once to q15 lanes, then every group runs the "2x2"
- *     assembly loop on them (15 instructions / 16 MACs);
+ *     assembly loop on them (15 instructions / 16 MACs; k <= 128: the weight lanes of each pair of rows are
+ *     expanded once per block too, mq_dsp_wexp2, and mq_dsp_pairsxw_2x2 takes 2 LDM + 8 SMLAD = 10 / 16 MACs);
  *   - otherwise (per group of 4 output rows): pairs of input rows: "2x2" blocks, 4 codes per step: both
  *     input words unpacked once, each weight word loaded and unpacked once and used for both rows
  *     (20 instructions / 16 MACs); a single input row (odd last row, a group the GEMV does not take):
  *     "1x4", 8 codes per step, weights by LDRD (42 instructions / 32 MACs).
- * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 2 KB (pairs, k <= 512).
+ * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 2.5 KB (pairs, k <= 512: inputs 2 KB, weights 0.5 KB).
  * Input rows are read with word loads that may be unaligned (LDR allows it on these cores); the
  * last 1..3 codes of a row are read byte by byte, never past k. Weights are read as whole words
  * (the N4K16 zero padding makes the tail products vanish) and must be 4-byte aligned (packed
