@@ -26,20 +26,12 @@
 #include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
 
-/* Short copies and fills are word then byte loops (a library call costs more than a few bytes). */
+/* Short copies and fills are byte loops (a library call costs more than a few bytes). */
 static inline void mq_conv_copy(uint8_t *dst, const uint8_t *src, size_t n)
 {
     if (n >= 16u) {
         memcpy(dst, src, n);
     } else {
-        while (n >= 4u) {
-            uint32_t v;
-            memcpy(&v, src, sizeof(v)); /* one (unaligned) word load/store where the core allows it */
-            memcpy(dst, &v, sizeof(v));
-            dst += 4;
-            src += 4;
-            n -= 4u;
-        }
         while (n-- > 0u) {
             *dst++ = *src++;
         }
@@ -51,12 +43,6 @@ static inline void mq_conv_fill(uint8_t *dst, uint8_t v, size_t n)
     if (n >= 16u) {
         memset(dst, v, n);
     } else {
-        const uint32_t vv = (uint32_t)v * 0x01010101u;
-        while (n >= 4u) {
-            memcpy(dst, &vv, sizeof(vv));
-            dst += 4;
-            n -= 4u;
-        }
         while (n-- > 0u) {
             *dst++ = v;
         }
