@@ -76,13 +76,24 @@ static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t
         /* dst holds in_zero_point codes: only the valid runs are written */
         if (w->dilation_w == 1 && kx_lo < kx_hi) {
             const size_t run = (size_t)(kx_hi - kx_lo) * c;
+            /* offset of tap (ky, kx_lo) in the image, used only for rows inside it */
+            ptrdiff_t off = ((ptrdiff_t)iy0 * w->in_w + (ix0 + kx_lo)) * (ptrdiff_t)c;
+            const ptrdiff_t step = (ptrdiff_t)w->dilation_h * w->in_w * (ptrdiff_t)c;
+            int32_t iy = iy0;
             dst += (size_t)kx_lo * c;
             for (ky = 0; ky < w->kernel_h; ++ky) {
-                const int32_t iy = iy0 + ky * w->dilation_h;
                 if (iy >= 0 && iy < w->in_h) {
-                    mq_conv_copy(dst, in_b + ((size_t)iy * (size_t)w->in_w + (size_t)(ix0 + kx_lo)) * c, run);
+                    if (run == 4u) {
+                        uint32_t v; /* one word (unaligned load/store where the core has them) */
+                        memcpy(&v, in_b + off, sizeof(v));
+                        memcpy(dst, &v, sizeof(v));
+                    } else {
+                        mq_conv_copy(dst, in_b + off, run);
+                    }
                 }
                 dst += krow;
+                off += step;
+                iy += w->dilation_h;
             }
         }
         return;
