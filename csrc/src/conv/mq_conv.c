@@ -14,6 +14,8 @@
  * (mq_conv_internal.h) are gathered into rows of mq_conv_row_bytes codes: per kernel row, the valid run of
  * taps is one copy (dilation_w == 1) or tap by tap, padded taps and the filler up to the row size are
  * in_zero_point codes (the filler meets zero weights: the N4K16 padding); then ONE microkernel call per block.
+ * Kernel rows shorter than 16 codes (dilation_w 1, e.g. KWS's 10x4 on one channel): the block is first set to
+ * in_zero_point by one memset and only the valid runs are copied.
  * On DSP cores the microkernel sees k rounded up to 16 (same packed weights, zero tail) so every block takes
  * its assembly pair loop; elsewhere it sees k.
  */
@@ -51,7 +53,7 @@ static inline void mq_conv_fill(uint8_t *dst, uint8_t v, size_t n)
 
 /* im2col row of output pixel (oy, ox) of image in_b. */
 static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t oy, int32_t ox, uint8_t *dst,
-                           int32_t row_bytes, uint8_t zp)
+                           int32_t row_bytes, uint8_t zp, int filled)
 {
     const mq_window *w = &p->win;
     const size_t c = (size_t)p->in_c;
@@ -69,6 +71,32 @@ static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t
     }
     if (kx_lo > kx_hi) {
         kx_lo = kx_hi;
+    }
+    if (filled) {
+        /* dst holds in_zero_point codes: only the valid runs are written */
+        if (w->dilation_w == 1 && kx_lo < kx_hi) {
+            const size_t run = (size_t)(kx_hi - kx_lo) * c;
+            /* offset of tap (ky, kx_lo) in the image, used only for rows inside it */
+            ptrdiff_t off = ((ptrdiff_t)iy0 * w->in_w + (ix0 + kx_lo)) * (ptrdiff_t)c;
+            const ptrdiff_t step = (ptrdiff_t)w->dilation_h * w->in_w * (ptrdiff_t)c;
+            int32_t iy = iy0;
+            dst += (size_t)kx_lo * c;
+            for (ky = 0; ky < w->kernel_h; ++ky) {
+                if (iy >= 0 && iy < w->in_h) {
+                    if (run == 4u) {
+                        uint32_t v; /* one word (unaligned load/store where the core has them) */
+                        memcpy(&v, in_b + off, sizeof(v));
+                        memcpy(dst, &v, sizeof(v));
+                    } else {
+                        mq_conv_copy(dst, in_b + off, run);
+                    }
+                }
+                dst += krow;
+                off += step;
+                iy += w->dilation_h;
+            }
+        }
+        return;
     }
     for (ky = 0; ky < w->kernel_h; ++ky) {
         const int32_t iy = iy0 + ky * w->dilation_h;
@@ -107,6 +135,7 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     int32_t ox = 0;
     uint8_t *col;
     uint8_t zp;
+    int filled;
     if (mq_conv_is_1x1(p)) {
         mq_conv1x1_params c;
         mq_conv_as_1x1(p, &c);
@@ -123,12 +152,18 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     pixels = w->batch * image_pixels;
     col = (uint8_t *)scratch;
     zp = (uint8_t)p->in_zero_point;
+    /* short kernel rows (dilation_w 1): the block is filled with in_zero_point by one memset, then only the
+     * valid runs are copied (per-pixel fills of a few bytes cost more than the block memset) */
+    filled = w->dilation_w == 1 && (int32_t)w->kernel_w * p->in_c < 16;
     for (pix = 0; pix < pixels; pix += block) {
         const int32_t rows = pixels - pix < block ? pixels - pix : block;
         int32_t r;
+        if (filled) {
+            memset(col, zp, (size_t)rows * (size_t)row_bytes);
+        }
         for (r = 0; r < rows; ++r) {
             const uint8_t *in_b = (const uint8_t *)input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
-            mq_conv_gather(p, in_b, oy, ox, col + (size_t)r * (size_t)row_bytes, row_bytes, zp);
+            mq_conv_gather(p, in_b, oy, ox, col + (size_t)r * (size_t)row_bytes, row_bytes, zp, filled);
             if (++ox == w->out_w) {
                 ox = 0;
                 if (++oy == w->out_h) {

@@ -14,12 +14,13 @@
  *     stage streamed from the multiplier / shift arrays, 4 codes per STR;
  *   - pairs of input rows with k % 16 == 0 (1x1 convolutions, padded im2col rows, batched FC):
  *     mq_dsp_pairs_blocked: a block of pairs expanded once to q15 lanes, then every group runs the "2x2"
- *     assembly loop on them (15 instructions / 16 MACs);
+ *     assembly loop on them (15 instructions / 16 MACs; k <= 128: the weight lanes of each pair of rows are
+ *     expanded once per block too, mq_dsp_wexp2, and mq_dsp_pairsxw_2x2 takes 2 LDM + 8 SMLAD = 10 / 16 MACs);
  *   - otherwise (per group of 4 output rows): pairs of input rows: "2x2" blocks, 4 codes per step: both
  *     input words unpacked once, each weight word loaded and unpacked once and used for both rows
  *     (20 instructions / 16 MACs); a single input row (odd last row, a group the GEMV does not take):
  *     "1x4", 8 codes per step, weights by LDRD (42 instructions / 32 MACs).
- * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 2 KB (pairs, k <= 512).
+ * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 2.5 KB (pairs, k <= 512: inputs 2 KB, weights 0.5 KB).
  * Input rows are read with word loads that may be unaligned (LDR allows it on these cores); the
  * last 1..3 codes of a row are read byte by byte, never past k. Weights are read as whole words
  * (the N4K16 zero padding makes the tail products vanish) and must be 4-byte aligned (packed
@@ -499,11 +500,12 @@ typedef struct {
     int32_t h;           /* 64: act_max - act_min */
     const uint8_t *lut;  /* 68: LUT epilogue or NULL */
     uintptr_t slow;      /* 72: epilogue: 0 (h == 255, no LUT), the LUT (h == 255), 1 (h < 255; or a LUT at 1) */
+    const int32_t *w_end; /* 76: mq_dsp_pairsxw_2x2 only: end of the expanded weight lanes */
 } mq_dsp_pair_job;
 
 typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
                                      offsetof(mq_dsp_pair_job, rq) == 32 && offsetof(mq_dsp_pair_job, h) == 64 &&
-                                     offsetof(mq_dsp_pair_job, slow) == 72)
+                                     offsetof(mq_dsp_pair_job, slow) == 72 && offsetof(mq_dsp_pair_job, w_end) == 76)
                                         ? 1
                                         : -1];
 
@@ -704,6 +706,93 @@ MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_u8, "eor r7, r7, #0x80808080\n\teor r9, r9, #0x
     }
 
 MQ_DSP_PAIRSX_FN(mq_dsp_pairsx_2x2)
+
+/*
+ * Weight lanes of rows h, h + 1 of a group (w: row h, row h + 1 at +16, chunk stride 64), expanded once per block
+ * of pairs for mq_dsp_pairsxw_2x2: per 4 codes the words [B (w3:w1), A (w2:w0), A (w3:w1), B (w2:w0)]
+ * (A = row h, B = row h + 1; this order lets one LDM + 4 SXTB16 + one STM make them). dst: 16 words per chunk.
+ */
+__attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attribute__((unused)),
+                                                         int32_t *dst __attribute__((unused)),
+                                                         int32_t chunks __attribute__((unused)))
+{
+#define MQ_DSP_WX(A, B) "sxtb16 r11, " A "\n\tsxtb16 r12, " A ", ror #8\n\tsxtb16 lr, " B "\n\tsxtb16 " B ", " B ", ror #8\n\tstm r1!, {" B ", r11, r12, lr}\n\t"
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "1:\n\t"
+                     "ldm r0, {r3-r10}\n\t"
+                     "add r0, r0, #64\n\t" MQ_DSP_WX("r3", "r7") MQ_DSP_WX("r4", "r8") MQ_DSP_WX("r5", "r9")
+                         MQ_DSP_WX("r6", "r10")
+                     "subs r2, r2, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+#undef MQ_DSP_WX
+}
+
+/* One 4-code step on expanded lanes: r4 inputs (as MQ_DSP_PXSTEP), r6 expanded weights (mq_dsp_wexp2's order). */
+#define MQ_DSP_PXWSTEP                                                                           \
+    "ldm r4!, {r7-r10}\n\t"                                                                     \
+    "ldm r6!, {r5, r11, r12, lr}\n\t"                                                           \
+    "smlad r1, r5, r8, r1\n\t"                                                                   \
+    "smlad r3, r5, r10, r3\n\t"                                                                  \
+    "smlad r0, r11, r7, r0\n\t"                                                                  \
+    "smlad r2, r11, r9, r2\n\t"                                                                  \
+    "smlad r0, r12, r8, r0\n\t"                                                                  \
+    "smlad r2, r12, r10, r2\n\t"                                                                 \
+    "smlad r1, lr, r7, r1\n\t"                                                                   \
+    "smlad r3, lr, r9, r3\n\t"
+
+/* As mq_dsp_pairsx_2x2 with job->w the expanded weight lanes (mq_dsp_wexp2) and job->w_end their end: per 4 codes
+ * 2 LDM + 8 SMLAD (10 instructions / 16 MACs instead of 15). */
+__attribute__((naked, noinline)) static void mq_dsp_pairsxw_2x2(const mq_dsp_pair_job *job __attribute__((unused)),
+                                                               const int32_t *xe __attribute__((unused)),
+                                                               uint8_t *o __attribute__((unused)),
+                                                               int32_t pairs __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "push {r0-r3}\n\t" /* sp: job, xe, o, pairs */
+                     "1:\n\t"
+                     "ldr r12, [sp]\n\t"
+                     "ldr r4, [sp, #4]\n\t"
+                     "ldrd r0, r1, [r12, #24]\n\t"
+                     "mov r2, r0\n\t"
+                     "mov r3, r1\n\t"
+                     "ldr r6, [r12]\n\t"
+                     "2:\n\t" MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP
+                     "ldr r5, [sp]\n\t"
+                     "ldr r5, [r5, #76]\n\t"
+                     "cmp r6, r5\n\t"
+                     "bne 2b\n\t"
+                     "ldr r12, [sp]\n\t"
+                     "str r4, [sp, #4]\n\t"
+                     "mov r10, #0x80000000\n\t" MQ_DSP_PRQ("r0", "r2", 32) MQ_DSP_PRQ("r1", "r3", 48)
+                     "ldr r4, [r12, #20]\n\t"
+                     "usat r0, #8, r0\n\t"
+                     "usat r1, #8, r1\n\t"
+                     "usat r2, #8, r2\n\t"
+                     "usat r3, #8, r3\n\t"
+                     "ldr r5, [r12, #72]\n\t"
+                     "cbnz r5, 5f\n\t"
+                     "add r0, r0, r4\n\t"
+                     "add r1, r1, r4\n\t"
+                     "add r2, r2, r4\n\t"
+                     "add r3, r3, r4\n\t"
+                     "6:\n\t" MQ_DSP_PTAIL
+                     "5:\n\t"
+                     "cmp r5, #1\n\t"
+                     "beq 8f\n\t"
+                     "9:\n\t" MQ_DSP_PLUT8("r0") MQ_DSP_PLUT8("r1") MQ_DSP_PLUT8("r2") MQ_DSP_PLUT8("r3")
+                         MQ_DSP_PTAIL
+                     "8:\n\t"
+                     "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2") MQ_DSP_PMIN("r3")
+                     "ldr r5, [r12, #68]\n\t"
+                     "cmp r5, #0\n\t"
+                     "bne 9b\n\t"
+                     "add r0, r0, r4\n\t"
+                     "add r1, r1, r4\n\t"
+                     "add r2, r2, r4\n\t"
+                     "add r3, r3, r4\n\t"
+                     "b 6b\n\t");
+}
 
 /* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
  * slow: the epilogue word (job offset 72), computed once per call by the caller. */
@@ -1029,6 +1118,9 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
  * The per-group set-up is paid once per block.
  */
 #define MQ_DSP_PX_WORDS 512
+/* k <= MQ_DSP_PXW_WORDS: the weight lanes of each pair of rows are expanded once per block (mq_dsp_wexp2, k words
+ * on the stack) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs). */
+#define MQ_DSP_PXW_WORDS 128
 
 /* Job rq words of channel c for the pair loop (mq_dsp_pair_job_init's arithmetic in 32 bits): round + zl * 2^(31+E)
  * = hi * 2^32 + lo with lo = 2^30 (+ 2^31 if E = 1), hi = 2^(E-2) (E >= 2) + zl * 2^(E-1); 0 if E > 21 or shift >= 0. */
@@ -1051,6 +1143,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                                                            int32_t x_stride, uint8_t *out, int32_t out_stride)
 {
     int32_t xe[MQ_DSP_PX_WORDS];
+    int32_t we[MQ_DSP_PXW_WORDS];
     const int32_t k = p->k;
     const int32_t n = p->n;
     const int32_t per_block = MQ_DSP_PX_WORDS / k;
@@ -1106,10 +1199,17 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                     const int32_t ca = (c0 + hh) * cstep, cb = (c0 + hh + 1) * cstep;
                     (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zl);
                     (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zl);
-                    job.w = wg + 16 * hh;
                     job.bias[0] = p->bias.folded[c0 + hh];
                     job.bias[1] = p->bias.folded[c0 + hh + 1];
-                    mq_dsp_pairsx_2x2(&job, xe, ob + c0 + hh, nb);
+                    if (k <= MQ_DSP_PXW_WORDS) {
+                        mq_dsp_wexp2(wg + 16 * hh, we, k >> 4);
+                        job.w = (const int8_t *)we;
+                        job.w_end = we + k;
+                        mq_dsp_pairsxw_2x2(&job, xe, ob + c0 + hh, nb);
+                    } else {
+                        job.w = wg + 16 * hh;
+                        mq_dsp_pairsx_2x2(&job, xe, ob + c0 + hh, nb);
+                    }
                 }
             } else {
                 /* a last group of n % 4 rows, or a channel the pair loop cannot take (shift >= 0, E > 21):

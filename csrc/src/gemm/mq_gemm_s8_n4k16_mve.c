@@ -40,6 +40,12 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
     return v;
 }
 
+/* UINT8 inputs: the input vector made signed (EOR 0x80 per byte; %q[f] holds 0x80 in every byte). */
+#define MQ_MVE_FLIP_ASM_0 ""
+#define MQ_MVE_FLIP_ASM_1 "veor q0, q0, %q[f]\n\t"
+#define MQ_MVE_FLIP_ASM_I(FLIP) MQ_MVE_FLIP_ASM_##FLIP
+#define MQ_MVE_FLIP_ASM(FLIP) MQ_MVE_FLIP_ASM_I(FLIP)
+
 /*
  * All m input rows against one group of 4 output rows (wg: KC chunks of 64 bytes). FLIP (UINT8
  * input) and FULL (4 valid rows, no store predicate) are compile-time constants of each copy, so
@@ -61,25 +67,41 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
         const int32_t hi = p->act_max;                                                               \
         const uint8_t *lut = p->lut;                                                                 \
         const int32_t b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];                        \
+        const int32x4_t qm = q->mult; /* in registers: the asm's memory clobber would reload them */  \
+        const int32x4_t qr = q->right;                                                               \
         int32_t i;                                                                                   \
         (void)prow;                                                                                  \
         for (i = 0; i < m; i++) {                                                                    \
             const int8_t *xs = (const int8_t *)x;                                                    \
             const int8_t *w = wg;                                                                    \
             int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;                                              \
-            int32_t c;                                                                               \
             int32x4_t v;                                                                             \
-            for (c = chunks; c > 0; c--) {                                                           \
-                int8x16_t xv = vldrbq_s8(xs);                                                        \
-                if (FLIP) {                                                                          \
-                    xv = veorq_s8(xv, vdupq_n_s8((int8_t)-128));                                     \
-                }                                                                                    \
-                a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));                                             \
-                a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));                                        \
-                a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));                                        \
-                a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
-                xs += 16;                                                                            \
-                w += 64;                                                                             \
+            if (chunks > 0) {                                                                        \
+                /* VMLADAVA takes even accumulator registers: r0 r2 r4 r6 */                         \
+                register int32_t ra0 __asm__("r0") = a0;                                             \
+                register int32_t ra1 __asm__("r2") = a1;                                             \
+                register int32_t ra2 __asm__("r4") = a2;                                             \
+                register int32_t ra3 __asm__("r6") = a3;                                             \
+                __asm__ volatile("dls lr, %[c]\n\t"                                                   \
+                                 "1:\n\t"                                                             \
+                                 "vldrb.8 q0, [%[x]], #16\n\t" MQ_MVE_FLIP_ASM(FLIP)                  \
+                                 "vldrb.8 q1, [%[w]], #16\n\t"                                        \
+                                 "vmladava.s8 %[a0], q0, q1\n\t"                                      \
+                                 "vldrb.8 q1, [%[w]], #16\n\t"                                        \
+                                 "vmladava.s8 %[a1], q0, q1\n\t"                                      \
+                                 "vldrb.8 q1, [%[w]], #16\n\t"                                        \
+                                 "vmladava.s8 %[a2], q0, q1\n\t"                                      \
+                                 "vldrb.8 q1, [%[w]], #16\n\t"                                        \
+                                 "vmladava.s8 %[a3], q0, q1\n\t"                                      \
+                                 "le lr, 1b\n\t"                                                      \
+                                 : [a0] "+r"(ra0), [a1] "+r"(ra1), [a2] "+r"(ra2), [a3] "+r"(ra3),   \
+                                   [x] "+r"(xs), [w] "+r"(w)                                         \
+                                 : [c] "r"(chunks), [f] "w"(vdupq_n_s8((int8_t)-128))                \
+                                 : "q0", "q1", "lr", "memory");                                      \
+                a0 = ra0;                                                                            \
+                a1 = ra1;                                                                            \
+                a2 = ra2;                                                                            \
+                a3 = ra3;                                                                            \
             }                                                                                        \
             if (tail != 0) {                                                                         \
                 /* inactive lanes are not read and are zero (0x80 after the flip): times the     */  \
@@ -94,10 +116,10 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
                 a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
             }                                                                                        \
             v = mq_mve_lanes(a0, a1, a2, a3);                                                        \
-            v = vqrdmulhq_s32(v, q->mult);                                                           \
+            v = vqrdmulhq_s32(v, qm);                                                           \
             /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                    \
-            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, q->right), 31));                              \
-            v = vrshlq_s32(v, q->right);                                                             \
+            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, qr), 31));                              \
+            v = vrshlq_s32(v, qr);                                                             \
             v = vqaddq_n_s32(v, zp); /* saturating: same clamp result as the portable int64 sum */   \
             v = vmaxq_s32(v, vdupq_n_s32(lo));                                                       \
             v = vminq_s32(v, vdupq_n_s32(hi));                                                       \
