@@ -19,12 +19,14 @@
 
 #define MQ_DW16_CH 16
 
+#if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
 static inline uint32_t mq_dw16_ld32(const void *p)
 {
     uint32_t v;
     memcpy(&v, p, 4);
     return v;
 }
+#endif
 
 static inline int16_t mq_dw16_out(const mq_s16_chan *ch, int32_t sum, int64_t bias, int32_t m, int32_t s,
                                   int32_t lo, int32_t hi)

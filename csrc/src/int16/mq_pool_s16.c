@@ -17,12 +17,14 @@
 #include "mq_s16_dsp.h"
 #include "mq_s16_internal.h"
 
+#if defined(MQ_S16_DSP)
 static inline uint32_t mq_pool16_ld(const int16_t *p)
 {
     uint32_t v;
     memcpy(&v, p, 4);
     return v;
 }
+#endif
 
 static inline int32_t mq_pool16_avg(int32_t acc, int32_t cnt, int32_t lo, int32_t hi)
 {
