@@ -82,91 +82,89 @@ static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_
     n = 0;
     t = 0;
     run.out = output;
-    {
-        for (oy = oy0; oy < oy1; ++oy) {
-            const int32_t iy0 = oy * w->stride_h - w->pad_top;
-            const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
-            uint32_t rmask = 0; /* small kernels: bit ky set when input row iy0 + ky * dilation_h exists */
-            int32_t ox;
-            if (small) {
-                int32_t ky;
+    for (oy = oy0; oy < oy1; ++oy) {
+        const int32_t iy0 = oy * w->stride_h - w->pad_top;
+        const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
+        uint32_t rmask = 0; /* small kernels: bit ky set when input row iy0 + ky * dilation_h exists */
+        int32_t ox;
+        if (small) {
+            int32_t ky;
+            for (ky = 0; ky < w->kernel_h; ++ky) {
+                const int32_t iy = iy0 + ky * w->dilation_h;
+                rmask |= (iy >= 0 && iy < w->in_h) ? (1u << ky) : 0u;
+            }
+        }
+        for (ox = 0; ox < w->out_w; ++ox) {
+            const int32_t ix0 = ox * w->stride_w - w->pad_left;
+            int32_t ky;
+            if (row_inside && ox >= ox_lo && ox <= ox_hi && small) {
+                /* every tap inside, small kernel: the window origin + the tap offsets */
+                const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                if (run.ntaps == 9) {
+                    const uint8_t **d = taps + t;
+                    d[0] = org + toff[0];
+                    d[1] = org + toff[1];
+                    d[2] = org + toff[2];
+                    d[3] = org + toff[3];
+                    d[4] = org + toff[4];
+                    d[5] = org + toff[5];
+                    d[6] = org + toff[6];
+                    d[7] = org + toff[7];
+                    d[8] = org + toff[8];
+                    t += 9;
+                } else {
+                    int32_t k;
+                    for (k = 0; k < run.ntaps; ++k) {
+                        taps[t++] = org + toff[k];
+                    }
+                }
+            } else if (small) {
+                /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
+                const ptrdiff_t org = ((ptrdiff_t)iy0 * (ptrdiff_t)w->in_w + (ptrdiff_t)ix0) * (ptrdiff_t)p->in_c;
+                uint32_t cmask = 0;
+                int32_t k = 0;
+                int32_t kx;
+                for (kx = 0; kx < w->kernel_w; ++kx) {
+                    const int32_t ix = ix0 + kx * w->dilation_w;
+                    cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
+                }
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const uint32_t m = ((rmask >> ky) & 1u) != 0u ? cmask : 0u;
+                    for (kx = 0; kx < w->kernel_w; ++kx, ++k) {
+                        taps[t++] = ((m >> kx) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
+                    }
+                }
+            } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
+                /* every tap inside: walk the window */
+                const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const uint8_t *px = row;
+                    int32_t kx;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        taps[t++] = px;
+                        px += col_step;
+                    }
+                    row += row_step;
+                }
+            } else {
                 for (ky = 0; ky < w->kernel_h; ++ky) {
                     const int32_t iy = iy0 + ky * w->dilation_h;
-                    rmask |= (iy >= 0 && iy < w->in_h) ? (1u << ky) : 0u;
-                }
-            }
-            for (ox = 0; ox < w->out_w; ++ox) {
-                const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                int32_t ky;
-                if (row_inside && ox >= ox_lo && ox <= ox_hi && small) {
-                    /* every tap inside, small kernel: the window origin + the tap offsets */
-                    const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
-                    if (run.ntaps == 9) {
-                        const uint8_t **d = taps + t;
-                        d[0] = org + toff[0];
-                        d[1] = org + toff[1];
-                        d[2] = org + toff[2];
-                        d[3] = org + toff[3];
-                        d[4] = org + toff[4];
-                        d[5] = org + toff[5];
-                        d[6] = org + toff[6];
-                        d[7] = org + toff[7];
-                        d[8] = org + toff[8];
-                        t += 9;
-                    } else {
-                        int32_t k;
-                        for (k = 0; k < run.ntaps; ++k) {
-                            taps[t++] = org + toff[k];
-                        }
-                    }
-                } else if (small) {
-                    /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
-                    const ptrdiff_t org = ((ptrdiff_t)iy0 * (ptrdiff_t)w->in_w + (ptrdiff_t)ix0) * (ptrdiff_t)p->in_c;
-                    uint32_t cmask = 0;
-                    int32_t k = 0;
+                    const int row_in = iy >= 0 && iy < w->in_h;
+                    const uint8_t *row = in_b + (size_t)(row_in ? iy : 0) * (size_t)w->in_w * (size_t)p->in_c;
                     int32_t kx;
                     for (kx = 0; kx < w->kernel_w; ++kx) {
                         const int32_t ix = ix0 + kx * w->dilation_w;
-                        cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
-                    }
-                    for (ky = 0; ky < w->kernel_h; ++ky) {
-                        const uint32_t m = ((rmask >> ky) & 1u) != 0u ? cmask : 0u;
-                        for (kx = 0; kx < w->kernel_w; ++kx, ++k) {
-                            taps[t++] = ((m >> kx) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
-                        }
-                    }
-                } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
-                    /* every tap inside: walk the window */
-                    const uint8_t *row = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)p->in_c;
-                    for (ky = 0; ky < w->kernel_h; ++ky) {
-                        const uint8_t *px = row;
-                        int32_t kx;
-                        for (kx = 0; kx < w->kernel_w; ++kx) {
-                            taps[t++] = px;
-                            px += col_step;
-                        }
-                        row += row_step;
-                    }
-                } else {
-                    for (ky = 0; ky < w->kernel_h; ++ky) {
-                        const int32_t iy = iy0 + ky * w->dilation_h;
-                        const int row_in = iy >= 0 && iy < w->in_h;
-                        const uint8_t *row = in_b + (size_t)(row_in ? iy : 0) * (size_t)w->in_w * (size_t)p->in_c;
-                        int32_t kx;
-                        for (kx = 0; kx < w->kernel_w; ++kx) {
-                            const int32_t ix = ix0 + kx * w->dilation_w;
-                            taps[t++] = (row_in && ix >= 0 && ix < w->in_w) ? row + (size_t)ix * (size_t)p->in_c : pad;
-                        }
+                        taps[t++] = (row_in && ix >= 0 && ix < w->in_w) ? row + (size_t)ix * (size_t)p->in_c : pad;
                     }
                 }
-                /* output pixels are consecutive in memory across rows: a run may span them */
-                if (++n == chunk) {
-                    run.npix = n;
-                    mq_dw_dispatch(&run, p, out_c);
-                    run.out += (size_t)n * (size_t)out_c;
-                    n = 0;
-                    t = 0;
-                }
+            }
+            /* output pixels are consecutive in memory across rows: a run may span them */
+            if (++n == chunk) {
+                run.npix = n;
+                mq_dw_dispatch(&run, p, out_c);
+                run.out += (size_t)n * (size_t)out_c;
+                n = 0;
+                t = 0;
             }
         }
     }
