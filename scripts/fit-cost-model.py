@@ -2,17 +2,33 @@
 """Fit boards/cost-model.json's per-op coefficients to EXACT per-layer instruction counts (issue 11).
 
   scripts/fit-cost-model.py --cmcount build/cmcount --simulate SIMULATE [--write boards/cost-model.json]
-                            NAME:MODEL.mqm:FIRMWARE_DIR [...]
+                            [--write-cycles boards/cycle-model.json] NAME:MODEL.mqm:FIRMWARE_DIR [...]
+
+(scripts/fit-cost-model.sh runs the whole refit, firmware builds included: docs/PERFORMANCE.md 'Cost model'.)
 
 FIRMWARE_DIR holds one firmware build per QEMU board as `simulate --qemu --work-dir` leaves it
 (<dir>/<board>/build/mq_firmware.elf; scripts/bench-models.sh writes build/bench-models/fw-<name>). For each
 model and core (m3 = mps2-an385, m4 = mps2-an386, m7 = mps2-an500, m55 = mps3-an547) the firmware runs under the
-cmcount TCG plugin (`cmcount.py --func KERNEL`, exact, one QEMU run per kernel entry point): every call of each
-op's kernel entry (mq_fully_connected_unchecked, mq_conv1x1_unchecked, mq_conv_unchecked,
-mq_depthwise_conv_unchecked, mq_avg_pool_unchecked, mq_softmax_unchecked, mq_transpose_u8_unchecked, ...) in op
-order, and the whole mq_model_run call; the first inference's calls are matched to the model's layers (op kind,
-output shape, MACs from `simulate MODEL --board BOARD`). The interpreter's share per op is
+cmcount TCG plugin (exact, per-PC counts, one QEMU run per kernel entry point the model uses): every call of
+the entry point csrc/src/runtime/mq_model_run.c calls for each op, chosen as the interpreter chooses it from
+the packed header flags (single rounding FC / conv) and the op's in-place flag:
+  fully_connected   mq_fully_connected_unchecked | mq_fully_connected_single_rounding
+  conv_1x1          mq_conv1x1_unchecked | mq_conv1x1_inplace_unchecked | mq_conv1x1_single_rounding
+  conv (KxK)        mq_conv_unchecked | mq_conv_single_rounding (also entered, nested, by every
+                    mq_conv1x1_single_rounding call: those regions are skipped in op order)
+  depthwise_conv    mq_depthwise_conv_unchecked | mq_depthwise_conv_inplace_unchecked |
+                    mq_depthwise_conv_single_rounding
+  others            mq_avg_pool_unchecked, mq_max_pool_unchecked, mq_mean_unchecked, mq_softmax_unchecked,
+                    mq_transpose_u8_unchecked, mq_add_unchecked, ... (KERNEL below)
+and the whole mq_model_run call; the first inference's calls are matched to the model's layers in op order
+(op kind, output shape, MACs from `simulate MODEL --board BOARD`). The interpreter's share per op is
 (mq_model_run - sum of the kernel calls) / ops.
+
+Cycles (M3 and M4 only: the cores with a TRM timing table in scripts/insn-mix.py): each counted call's per-PC
+counts are weighted by scripts/insn-mix.py's class timings, giving CPI per layer kind (fully_connected, conv =
+1x1 and KxK, depthwise, pool = average/max pool and mean, other = the interpreter's per-op share plus every
+other kernel) over all the models' first inferences. With --write-cycles they go to boards/cycle-model.json
+(cpi_by_kind, and cpi = the pooled whole-inference CPI); the other cores' entries are left as they are.
 
 Fit per core (least squares where the layers give two independent shapes, else one coefficient):
   fully_connected   a x MACs (k rounded up to 16) + b x outputs + c per call (AD's five FC shapes, KWS's and the
@@ -29,7 +45,11 @@ measured count next to the old and the new estimate, and per model the totals. W
 replace the file's (other coefficients and the other cores untouched).
 """
 import argparse
+import datetime
+import importlib.util
 import json
+import struct
+import tempfile
 import os
 import re
 import subprocess
@@ -46,6 +66,66 @@ KERNEL = {"fully_connected": "mq_fully_connected_unchecked", "conv_1x1": "mq_con
           "add": "mq_add_unchecked", "transpose": "mq_transpose_u8_unchecked", "mul": "mq_mul_unchecked",
           "requantize": "mq_requantize_u8_unchecked", "pad": "mq_pad_unchecked", "concat": "mq_concat_unchecked"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# entries that another entry calls for each of its own calls (so their regions include those calls)
+NESTED = {"mq_conv_single_rounding": ("mq_conv1x1_single_rounding",)}
+CPI_KIND = {"fully_connected": "fully_connected", "conv_1x1": "conv", "conv": "conv",
+            "depthwise_conv": "depthwise", "average_pool": "pool", "max_pool": "pool", "mean": "pool"}
+CPI_KINDS = ("fully_connected", "conv", "depthwise", "pool", "other")
+
+
+def load_module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def dump_compact(table, path):
+    """boards/*.json as kept in the tree: the note, then per core its numbers on one line and its source."""
+    lines = ["{"]
+    for key, val in table.items():
+        if key != "cores":
+            lines.append("  %s: %s," % (json.dumps(key), json.dumps(val)))
+    lines.append('  "cores": {')
+    cores = list(table["cores"].items())
+    for i, (cname, c) in enumerate(cores):
+        nums = ", ".join("%s: %s" % (json.dumps(k), json.dumps(v)) for k, v in c.items() if k != "source")
+        lines.append("    %s: {" % json.dumps(cname))
+        lines.append("      %s," % nums if "source" in c else "      %s" % nums)
+        if "source" in c:
+            lines.append("      \"source\": %s" % json.dumps(c["source"]))
+        lines.append("    }" + ("," if i + 1 < len(cores) else ""))
+    lines += ["  }", "}"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def packed_flags(mqm):
+    """(header flags, [in-place flag per op]) of a packed model (docs/FORMAT.md: header flags u32 @20, num_ops
+    u16 @38, section table @64 with OPS second, op record 160 bytes, flags u8 @3)."""
+    b = open(mqm, "rb").read()
+    hflags = struct.unpack_from("<I", b, 20)[0]
+    nops = struct.unpack_from("<H", b, 38)[0]
+    sec_id, ops_off = struct.unpack_from("<II", b, 64 + 16)
+    if sec_id != 2:
+        sys.exit("fit-cost-model: %s: section 1 is not OPS" % mqm)
+    return hflags, [b[ops_off + 160 * i + 3] & 1 for i in range(nops)]
+
+
+def entry_of(kind, in_place, hflags):
+    """The kernel entry mq_model_run.c calls for an op (docs/FORMAT.md flags)."""
+    sr_fc, sr_conv = hflags & 1, hflags & 2
+    if kind == "fully_connected":
+        return "mq_fully_connected_single_rounding" if sr_fc else "mq_fully_connected_unchecked"
+    if kind == "conv_1x1":
+        return ("mq_conv1x1_single_rounding" if sr_conv else
+                "mq_conv1x1_inplace_unchecked" if in_place else "mq_conv1x1_unchecked")
+    if kind == "conv":
+        return "mq_conv_single_rounding" if sr_conv else "mq_conv_unchecked"
+    if kind == "depthwise_conv":
+        return ("mq_depthwise_conv_single_rounding" if sr_conv else
+                "mq_depthwise_conv_inplace_unchecked" if in_place else "mq_depthwise_conv_unchecked")
+    return KERNEL.get(kind)
 
 
 def layers_of(simulate, mqm, board):
@@ -64,15 +144,54 @@ def layers_of(simulate, mqm, board):
     return rows
 
 
-def calls(cmcount, machine, elf, func):
-    r = subprocess.run([sys.executable, os.path.join(cmcount, "cmcount.py"), "-M", machine, "--func", func, "--json",
-                        elf], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None
-    try:
-        return [reg["net"] for reg in json.loads(r.stdout)["regions"]]
-    except (ValueError, KeyError):
-        return None
+class Counter:
+    """Runs one firmware under the cmcount plugin: exact instructions of every direct call of a function,
+    and (core m3/m4) its cycles from scripts/insn-mix.py's TRM timings."""
+
+    def __init__(self, cmcount, machine, elf, core):
+        self.cm = load_module("cmcount", os.path.join(cmcount, "cmcount.py"))
+        self.mix = load_module("insn_mix", os.path.join(ROOT, "scripts", "insn-mix.py"))
+        self.plugin = os.path.join(cmcount, "plugin", "libcmcount.so")
+        if not os.path.exists(self.plugin):
+            sys.exit("fit-cost-model: %s not built (make -C %s/plugin)" % (self.plugin, cmcount))
+        self.machine, self.elf, self.core = machine, elf, core
+        self.syms = self.cm.symbols(elf)
+        self.info, self.nxt = self.mix.disassembly(elf, self.cm.TOOL + "objdump")
+
+    def calls(self, func):
+        """[(instructions, cycles or None)] per call of func, in call order; None when func is not linked."""
+        if func not in self.syms:
+            return None
+        a, sz, _ = self.syms[func]
+        stops, _ = self.cm.call_return_sites(self.elf, func, (a, a + max(sz, 1)))
+        if not stops or len(stops) > 64:
+            return None
+        timed = self.core in ("m3", "m4")
+        fd, out = tempfile.mkstemp(prefix="fitcost.", suffix=".txt")
+        os.close(fd)
+        plug = "%s,start=0x%x,stop=%s,out=%s%s" % (self.plugin, a, ":".join("0x%x" % x for x in stops), out,
+                                                   ",prof=on" if timed else "")
+        subprocess.run(["qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none",
+                        "-semihosting-config", "enable=on,target=native", "-plugin", plug, "-kernel", self.elf],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+        counts, pcs = {}, {}
+        for line in open(out):
+            f = line.split()
+            if f[0] == "@cmcount":
+                counts[int(f[1])] = int(f[2])
+            elif f[0] == "@pc":
+                pcs.setdefault(int(f[1]), {})[int(f[2], 16)] = int(f[3])
+        os.unlink(out)
+        res = []
+        for k in sorted(counts):
+            cyc = None
+            if timed:
+                n, cyc, _, _ = self.mix.mix(pcs.get(k, {}), self.info, self.nxt, self.core)
+                if n != counts[k]:
+                    sys.exit("fit-cost-model: %s call %d: %d instructions counted, %d classified (pc outside the "
+                             "disassembly?)" % (func, k, counts[k], n))
+            res.append((counts[k], cyc))
+        return res
 
 
 def chunked(l):
@@ -111,7 +230,8 @@ def main():
     ap.add_argument("--cmcount", required=True)
     ap.add_argument("--simulate", required=True)
     ap.add_argument("--cores", default="m3 m4 m7 m55")
-    ap.add_argument("--write")
+    ap.add_argument("--write", help="write the fitted coefficients here (boards/cost-model.json)")
+    ap.add_argument("--write-cycles", help="write M3/M4's CPI per layer kind here (boards/cycle-model.json)")
     ap.add_argument("--json-out")
     ap.add_argument("models", nargs="+")
     a = ap.parse_args()
@@ -120,6 +240,7 @@ def main():
     data = {}  # core -> list of (model, layers with "measured"), totals
     for spec in a.models:
         name, mqm, fwdir = spec.split(":")
+        hflags, inplace = packed_flags(mqm)
         for core in a.cores.split():
             board, cname = CORES[core]
             elf = os.path.join(fwdir, board, "build", "mq_firmware.elf")
@@ -133,23 +254,29 @@ def main():
                     # the table prints no MACs for these: the window taps back from the file's own estimate
                     per = old.get("pool_per_tap" if l["kind"] != "mean" else "mean_per_element", old["add_per_element"])
                     l["k"] = int(round((l["old_estimate"] - old["per_op"]) / (l["outputs"] * per)))
-            total = calls(a.cmcount, board, elf, "mq_model_run")
+                if l["op"] >= len(inplace):
+                    sys.exit("fit-cost-model: %s: op %d beyond the packed op table" % (mqm, l["op"]))
+                l["entry"] = entry_of(l["kind"], inplace[l["op"]], hflags)
+            counter = Counter(a.cmcount, board, elf, core)
+            total = counter.calls("mq_model_run")
             if not total:
                 sys.exit("fit-cost-model: %s on %s: cmcount found no mq_model_run call" % (name, core))
-            kinds = sorted({l["kind"] for l in ls if l["kind"] in KERNEL})
-            for kind in kinds:
-                cs = calls(a.cmcount, board, elf, KERNEL[kind])
-                if kind == "fully_connected" and not cs:
-                    cs = calls(a.cmcount, board, elf, "mq_fully_connected_single_rounding")
-                mine = [l for l in ls if l["kind"] == kind]
-                if not cs or len(cs) < len(mine):
-                    sys.exit("fit-cost-model: %s on %s: %d calls of %s for %d %s layers" %
-                             (name, core, len(cs or []), KERNEL[kind], len(mine), kind))
-                for l, n in zip(mine, cs):
-                    l["measured_kernel"] = n
+            for entry in sorted({l["entry"] for l in ls if l["entry"]}):
+                cs = counter.calls(entry) or []
+                # the regions of entry, in op order: its own layers and those whose entry calls it (NESTED)
+                seq = [l for l in ls if l["entry"] == entry or l["entry"] in NESTED.get(entry, ())]
+                if len(cs) < len(seq):
+                    sys.exit("fit-cost-model: %s on %s: %d calls of %s for %d layers" % (name, core, len(cs), entry,
+                                                                                       len(seq)))
+                for l, (n, cyc) in zip(seq, cs):
+                    if l["entry"] == entry:
+                        l["measured_kernel"], l["kernel_cycles"] = n, cyc
             kern = sum(l.get("measured_kernel", 0) for l in ls)
-            data.setdefault(core, []).append({"model": name, "layers": ls, "total": total[0], "kernels": kern})
+            kcyc = sum(l.get("kernel_cycles") or 0 for l in ls)
+            data.setdefault(core, []).append({"model": name, "layers": ls, "total": total[0][0], "kernels": kern,
+                                              "total_cycles": total[0][1], "kernel_cycles": kcyc})
     fitted = {}
+    cycles_fit = {}
     for core, runs in data.items():
         cname = CORES[core][1]
         c = dict(cost["cores"][cname])
@@ -228,15 +355,76 @@ def main():
                     "%.0f" % (l.get("measured_kernel", 0) + c["per_op"]), oe, ne))
             print("  total: measured %d, old estimate %.0f (%.3fx), new estimate %.0f (%.3fx)" %
                   (r["total"], old_total, old_total / r["total"], new_total, new_total / r["total"]))
+        if core in ("m3", "m4") and all(r["total_cycles"] for r in runs):
+            # CPI per layer kind: kernel calls by kind, the interpreter's share (and any other kernel) as "other"
+            acc = {k: [0, 0.0] for k in CPI_KINDS}
+            per_model = {}
+            for r in runs:
+                pm = {k: [0, 0.0] for k in CPI_KINDS}
+                for l in r["layers"]:
+                    if l.get("kernel_cycles") is not None:
+                        k = CPI_KIND.get(l["kind"], "other")
+                        pm[k][0] += l["measured_kernel"]
+                        pm[k][1] += l["kernel_cycles"]
+                pm["other"][0] += r["total"] - r["kernels"]
+                pm["other"][1] += r["total_cycles"] - r["kernel_cycles"]
+                per_model[r["model"]] = pm
+                for k in CPI_KINDS:
+                    acc[k][0] += pm[k][0]
+                    acc[k][1] += pm[k][1]
+            cpis = {k: round(acc[k][1] / acc[k][0], 3) for k in CPI_KINDS if acc[k][0] > 0}
+            pooled = sum(r["total_cycles"] for r in runs) / sum(r["total"] for r in runs)
+            cycles_fit[CORES[core][1]] = {"cpi": round(pooled, 3), "cpi_by_kind": cpis,
+                                          "models": {r["model"]: (r["total"], r["total_cycles"]) for r in runs}}
+            print(" CPI at zero wait states (scripts/insn-mix.py %s timings), first inference:" % core)
+            print("  %-10s %22s" % ("model", "whole inference") +
+                  "".join(" %18s" % k for k in CPI_KINDS))
+            for r in runs:
+                pm = per_model[r["model"]]
+                print("  %-10s %12d x %.3f" % (r["model"], r["total"], r["total_cycles"] / r["total"]) +
+                      "".join(" %18s" % ("%d x %.3f" % (pm[k][0], pm[k][1] / pm[k][0]) if pm[k][0] else "-")
+                              for k in CPI_KINDS))
+            print("  %-10s %12d x %.3f" % ("pooled", sum(r["total"] for r in runs), pooled) +
+                  "".join(" %18s" % ("%.3f" % cpis[k] if k in cpis else "-") for k in CPI_KINDS))
+            # the cycle model on the measured instructions: one CPI vs CPI per kind, against the mix's cycles
+            for r in runs:
+                pm = per_model[r["model"]]
+                by_kind = sum(pm[k][0] * cpis[k] for k in CPI_KINDS if pm[k][0])
+                print("  %-10s mix cycles %d; measured instructions x pooled CPI %.0f (%.3fx), x CPI per kind %.0f"
+                      " (%.3fx)" % (r["model"], r["total_cycles"], r["total"] * pooled,
+                                    r["total"] * pooled / r["total_cycles"], by_kind, by_kind / r["total_cycles"]))
     if a.json_out:
         json.dump({core: runs for core, runs in data.items()}, open(a.json_out, "w"), indent=1)
     if a.write:
         for cname, c in fitted.items():
+            c["source"] = re.sub(r"20\d\d-\d\d-\d\d", datetime.date.today().isoformat(), c["source"])
             cost["cores"][cname] = c
-        with open(a.write, "w") as f:
-            json.dump(cost, f, indent=2)
-            f.write("\n")
+        # Cortex-M33 (no QEMU board here) is labelled a GUESS: the Cortex-M4 fit (same DSP kernels)
+        m33 = cost["cores"].get("cortex-m33")
+        if "cortex-m4" in fitted and m33 is not None and m33.get("source", "").startswith("GUESS: the Cortex-M4"):
+            cost["cores"]["cortex-m33"] = dict(fitted["cortex-m4"], source=m33["source"])
+        dump_compact(cost, a.write)
         print("\nwrote %s" % a.write)
+    if a.write_cycles:
+        cyc = json.load(open(a.write_cycles))
+        for cname, f in cycles_fit.items():
+            e = cyc["cores"].setdefault(cname, {"rows_per_weight_pass": 2})
+            e["cpi"] = f["cpi"]
+            e["cpi_by_kind"] = f["cpi_by_kind"]
+            if cname == "cortex-m4" and cyc["cores"].get("cortex-m33", {}).get("source", "").startswith("GUESS"):
+                cyc["cores"]["cortex-m33"].update(cpi=f["cpi"], cpi_by_kind=f["cpi_by_kind"],
+                                                  source="GUESS: the Cortex-M4 figures (same DSP kernels, similar "
+                                                         "3-stage pipeline); not measured")
+            e["source"] = ("instruction-class mix of the first inference of %s (exact per-PC counts, cmcount plugin) x "
+                           "Cortex-%s TRM timings (scripts/insn-mix.py), per layer kind over the kernel calls and "
+                           "the interpreter's share (other); cpi = pooled whole inferences (%s); "
+                           "scripts/fit-cost-model.py, %s" % (
+                               ", ".join(f["models"]), cname.split("-")[1].upper(),
+                               ", ".join("%s %d instructions x %.3f" % (m, n, c / n)
+                                         for m, (n, c) in f["models"].items()),
+                               datetime.date.today().isoformat()))
+        dump_compact(cyc, a.write_cycles)
+        print("wrote %s" % a.write_cycles)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ project does not depend on it). Used by scripts/bench-models.sh --cmcount and fo
 
     scripts/insn-mix.py --cmcount ../shared/tools/cmcount -M mps2-an386 --func mq_model_run --core m4 FIRMWARE.elf
 
-The cmcount directory must have its plugin built (plugin/libcmcount.so). Counts cover the first call of
-FUNC (from its first instruction to the instruction after its bl/blx call site, sub-calls included).
+The cmcount directory must have its plugin built (plugin/libcmcount.so). Counts cover one call of FUNC,
+--call N from 0 (default 1, the second: a 2-sample firmware), from its first instruction to the instruction
+after its bl/blx call site, sub-calls included. mix() is shared with scripts/fit-cost-model.py.
 
 Cycle timings per class, zero-wait-state memory (Arm Cortex-M3 / M4 Technical Reference Manuals,
 "instruction timings"; P = pipeline refill after a taken branch, 1..3 cycles, taken as 2 here):
@@ -148,6 +149,57 @@ def cycles(core, cls, n_regs, pipelined, taken_frac):
     return 1.0
 
 
+def disassembly(elf, objdump):
+    """{pc: (pc, mnemonic, operands)} and {pc: next instruction} of ELF's code."""
+    dis = subprocess.run([objdump, "-d", "--no-show-raw-insn", elf], capture_output=True, text=True, check=True).stdout
+    insn_re = re.compile(r"^\s*([0-9a-f]+):\s+([a-z][a-z0-9.]*)\s*(.*)$")
+    prog = []
+    for line in dis.splitlines():
+        mt = insn_re.match(line)
+        if mt:
+            prog.append((int(mt.group(1), 16), mt.group(2), mt.group(3)))
+    return {p[0]: p for p in prog}, {prog[i][0]: prog[i + 1] for i in range(len(prog) - 1)}
+
+
+def mix(counts, info, nxt, core, fname=None):
+    """Instructions, cycles (the TRM table above, core m3 or m4), per-class and per-function [instructions,
+    cycles] of one region's per-PC counts {pc: executions} (also used by scripts/fit-cost-model.py)."""
+    by_class = {}
+    by_func = {}
+    total_insns = 0
+    total_cycles = 0.0
+    for pc, n in counts.items():
+        if pc not in info or n == 0:
+            continue
+        _, mn, ops = info[pc]
+        cls, nregs = classify(mn, ops)
+        pipelined = False
+        taken = 1.0
+        if cls == "load" and pc in nxt:
+            ncls, _ = classify(nxt[pc][1], nxt[pc][2])
+            pipelined = ncls in ("load", "store", "load_dual")
+        if cls == "branch":
+            m = mn.split(".")[0]
+            conditional = m in ("cbz", "cbnz") or (m.startswith("b") and m[1:] in COND)
+            if conditional and pc in nxt:
+                fall = counts.get(nxt[pc][0], 0)
+                taken = max(0, n - fall) / n
+        c = cycles(core, cls, nregs, pipelined, taken) * n
+        key = cls + (" (pipelined)" if pipelined else "")
+        if cls == "branch":
+            key = "branch"
+        bc = by_class.setdefault(key, [0, 0.0])
+        bc[0] += n
+        bc[1] += c
+        if fname is not None:
+            bf = by_func.setdefault(fname(pc), [0, 0.0])
+            bf[0] += n
+            bf[1] += c
+        total_insns += n
+        total_cycles += c
+    return total_insns, total_cycles, by_class, by_func
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("elf")
@@ -156,6 +208,8 @@ def main():
     ap.add_argument("--func", required=True)
     ap.add_argument("--core", default="m4", choices=["m3", "m4", "m7", "m55"])
     ap.add_argument("--by-function", action="store_true", help="also print cycles per function")
+    ap.add_argument("--call", type=int, default=1,
+                    help="which call of FUNC to count, from 0 (default 1: the second, so a firmware needs >= 2)")
     args = ap.parse_args()
 
     spec = importlib.util.spec_from_file_location("cmcount", os.path.join(args.cmcount, "cmcount.py"))
@@ -181,24 +235,15 @@ def main():
     total_region = None
     for line in open(outfile):
         f = line.split()
-        if f[0] == "@pc" and f[1] == "1":
+        if f[0] == "@pc" and f[1] == str(args.call):
             counts[int(f[2], 16)] = counts.get(int(f[2], 16), 0) + int(f[3])
-        elif f[0] == "@cmcount" and f[1] == "1":
+        elif f[0] == "@cmcount" and f[1] == str(args.call):
             total_region = int(f[2])
     os.unlink(outfile)
     if not counts:
-        sys.exit("insn-mix: nothing counted")
+        sys.exit("insn-mix: nothing counted (call #%d of %s: a firmware with fewer calls?)" % (args.call, args.func))
 
-    dis = subprocess.run([cm.TOOL + "objdump", "-d", "--no-show-raw-insn", args.elf],
-                         capture_output=True, text=True, check=True).stdout
-    insn_re = re.compile(r"^\s*([0-9a-f]+):\s+([a-z][a-z0-9.]*)\s*(.*)$")
-    prog = []
-    for line in dis.splitlines():
-        mt = insn_re.match(line)
-        if mt:
-            prog.append((int(mt.group(1), 16), mt.group(2), mt.group(3)))
-    nxt = {prog[i][0]: prog[i + 1] for i in range(len(prog) - 1)}
-    info = {p[0]: p for p in prog}
+    info, nxt = disassembly(args.elf, cm.TOOL + "objdump")
     ftab = cm.func_table(syms)
     starts = [s for s, _, _ in ftab]
     import bisect
@@ -207,42 +252,12 @@ def main():
         i = bisect.bisect_right(starts, pc) - 1
         return ftab[i][2] if i >= 0 and pc < ftab[i][1] else "?"
 
-    by_class = {}
-    by_func = {}
-    total_insns = 0
-    total_cycles = 0.0
-    for pc, n in counts.items():
-        if pc not in info:
-            continue
-        _, mn, ops = info[pc]
-        cls, nregs = classify(mn, ops)
-        pipelined = False
-        taken = 1.0
-        if cls == "load" and pc in nxt:
-            ncls, _ = classify(nxt[pc][1], nxt[pc][2])
-            pipelined = ncls in ("load", "store", "load_dual")
-        if cls == "branch":
-            m = mn.split(".")[0]
-            conditional = m in ("cbz", "cbnz") or (m.startswith("b") and m[1:] in COND)
-            if conditional and pc in nxt:
-                fall = counts.get(nxt[pc][0], 0)
-                taken = max(0, n - fall) / n
-        c = cycles(args.core, cls, nregs, pipelined, taken) * n
-        key = cls + (" (pipelined)" if pipelined else "")
-        if cls == "branch":
-            key = "branch"
-        bc = by_class.setdefault(key, [0, 0.0])
-        bc[0] += n
-        bc[1] += c
-        fn = fname(pc)
-        bf = by_func.setdefault(fn, [0, 0.0])
-        bf[0] += n
-        bf[1] += c
-        total_insns += n
-        total_cycles += c
+    total_insns, total_cycles, by_class, by_func = mix(counts, info, nxt, args.core, fname)
+    if not total_insns:
+        sys.exit("insn-mix: nothing counted")
     label = args.core if args.core in ("m3", "m4") else "m4 timings applied to %s (no table)" % args.core
-    print("insn-mix: %s, first call of %s: %d instructions (plugin region count %s), %.0f cycles at zero wait states"
-          " (%s), CPI %.3f" % (os.path.basename(args.elf), args.func, total_insns, total_region, total_cycles, label,
+    print("insn-mix: %s, call #%d (from 0) of %s: %d instructions (plugin region count %s), %.0f cycles at zero wait states"
+          " (%s), CPI %.3f" % (os.path.basename(args.elf), args.call, args.func, total_insns, total_region, total_cycles, label,
                                 total_cycles / total_insns))
     print("  %-24s %12s %7s %12s %6s" % ("class", "instructions", "share", "cycles", "c/insn"))
     for k, (n, c) in sorted(by_class.items(), key=lambda kv: -kv[1][0]):
