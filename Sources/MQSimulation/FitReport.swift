@@ -81,7 +81,25 @@ public struct CycleModel: Codable, Sendable {
         /// Batch rows / pixels that share one pass over a layer's weights (2 for the DSP and v7m kernels'
         /// 2x2 blocks, 1 for MVE): weight bytes read per layer = n x k x ceil(rows / this).
         public let rows_per_weight_pass: Int
+        /// CPI per layer kind (keys fully_connected, conv, depthwise, pool, other; docs/PERFORMANCE.md "Cycle
+        /// model"): a layer's kernel instructions use its kind's CPI, its interpreter share (per_op) "other".
+        /// Absent, or a kind absent: `cpi`.
+        public let cpi_by_kind: [String: Double]?
         public let source: String
+
+        /// The cpi_by_kind key of a layer kind.
+        public static func cpiKey(_ kind: LayerInfo.Kind) -> String {
+            switch kind {
+            case .fullyConnected, .fullyConnectedS16: return "fully_connected"
+            case .conv1x1, .conv, .convS16: return "conv"
+            case .depthwiseConv, .depthwiseConvS16: return "depthwise"
+            case .averagePool, .maxPool, .mean, .averagePoolS16, .maxPoolS16: return "pool"
+            default: return "other"
+            }
+        }
+
+        /// CPI of a cpi_by_kind key (`cpi` when the file has none for it).
+        public func cpi(forKey key: String) -> Double { cpi_by_kind?[key] ?? cpi }
     }
     public let note: String
     public let cores: [String: Core]
@@ -207,7 +225,9 @@ public struct FitReport: Sendable {
                 let bytes = n * l.k * passes
                 wait = Double((bytes + line - 1) / line * ws)
             }
-            let cyc = insns * cm.cpi + wait
+            // the kernel's instructions at its kind's CPI, the interpreter's share (per_op) at "other"'s
+            let kernel = max(0, insns - c.per_op), interp = insns - kernel
+            let cyc = kernel * cm.cpi(forKey: CycleModel.Core.cpiKey(l.kind)) + interp * cm.cpi(forKey: "other") + wait
             return LayerEstimate(layer: l, instructions: insns, cycles: cyc, flashWaitCycles: wait, microseconds: cyc / mhz)
         }
         totalMicroseconds = layers.reduce(0) { $0 + $1.microseconds }
@@ -233,7 +253,16 @@ public struct FitReport: Sendable {
         s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
         if let cm = cycleModel {
             let wait = layers.reduce(0) { $0 + $1.flashWaitCycles }
-            s += String(format: "  cycle model: cycles = instructions x CPI %.3f", cm.cpi)
+            let insns = layers.reduce(0) { $0 + $1.instructions }
+            let busy = layers.reduce(0) { $0 + $1.cycles - $1.flashWaitCycles }
+            // effective CPI of this model (= cpi without a per-kind table)
+            s += String(format: "  cycle model: cycles = instructions x CPI %.3f", insns > 0 ? busy / insns : cm.cpi)
+            if let by = cm.cpi_by_kind, !by.isEmpty {
+                let parts = ["fully_connected", "conv", "depthwise", "pool", "other"].compactMap { k in
+                    by[k].map { "\(k) " + String(format: "%.3f", $0) }
+                }
+                s += " (this model's mix of the per-kind CPIs: " + parts.joined(separator: ", ") + ")"
+            }
             s += flashWaitStates > 0
                 ? " + \(flashWaitStates) flash wait states per \(flashReadBytes)-byte weight read (board.json): \(Int(wait)) wait cycles\n"
                 : " (board.json: no flash wait states, memory at zero wait states)\n"

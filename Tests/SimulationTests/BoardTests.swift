@@ -99,17 +99,31 @@ final class BoardTests: XCTestCase {
         let r = try FitReport(model: model, board: board, sizes: sizes, costs: costs, cycles: cycles)
         // layer 0: FC 32 -> 24, one row: 24 x 32 weight bytes = 96 reads of 8 bytes, 5 wait states each
         XCTAssertEqual(r.layers[0].flashWaitCycles, 96 * 5, accuracy: 1e-9)
-        XCTAssertEqual(r.layers[0].cycles, r.layers[0].instructions * cm.cpi + 96 * 5, accuracy: 1e-9)
+        // kernel instructions at the FC CPI, the interpreter's per_op share at "other"'s (docs/PERFORMANCE.md)
+        let perOp = try XCTUnwrap(costs.cores["cortex-m4"]).per_op
+        let cpiFC = cm.cpi_by_kind?["fully_connected"] ?? cm.cpi, cpiOther = cm.cpi_by_kind?["other"] ?? cm.cpi
+        XCTAssertEqual(r.layers[0].cycles, (r.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther + 96 * 5,
+                       accuracy: 1e-6)
         XCTAssertEqual(r.layers[0].microseconds, r.layers[0].cycles / 120, accuracy: 1e-9)
         // ops without weights pay no wait states; every core of every board has a cycle model entry
         XCTAssertEqual(r.layers[6].flashWaitCycles, 0)
         for name in catalog.names() {
             XCTAssertNotNil(cycles.cores[try catalog.board(named: name).core], "no cycle model for \(name)")
         }
-        XCTAssertTrue(r.render().contains("CPI \(String(format: "%.3f", cm.cpi))"))
+        // the report's CPI is this model's effective one: cycles without wait states / instructions
+        let insns = r.layers.reduce(0) { $0 + $1.instructions }
+        let busy = r.layers.reduce(0) { $0 + $1.cycles - $1.flashWaitCycles }
+        XCTAssertTrue(r.render().contains("CPI \(String(format: "%.3f", busy / insns))"))
+        if let by = cm.cpi_by_kind {
+            XCTAssertTrue(r.render().contains("depthwise \(String(format: "%.3f", by["depthwise"] ?? 0))"), "per-kind CPIs listed")
+        }
         // a board without wait states: cycles = instructions x CPI
         let q = try FitReport(model: model, board: try catalog.board(named: "mps2-an386"), sizes: sizes, costs: costs, cycles: cycles)
-        XCTAssertEqual(q.layers[0].cycles, q.layers[0].instructions * cm.cpi, accuracy: 1e-9)
+        XCTAssertEqual(q.layers[0].cycles, (q.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther, accuracy: 1e-6)
+        // a layer without kernel (reshape view) or another kind: all at "other"; a depthwise layer at its own CPI
+        for e in q.layers where e.layer.kind == .lut {
+            XCTAssertEqual(e.cycles, e.instructions * cpiOther, accuracy: 1e-6)
+        }
         XCTAssertEqual(q.layers.reduce(0) { $0 + $1.flashWaitCycles }, 0)
     }
 
