@@ -245,22 +245,34 @@ MQ_MVE_ROWS(mq_mve_rows_4, MQ_MVE_XL_4, MQ_MVE_MACS_4)
 
 /* Full groups of 4 channels through the row-outer path when the layer qualifies (see above): the
  * number of groups done (0: none, the group-outer loops below take the layer). */
-static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                           uint8_t *out, int32_t out_stride)
+/* 1 when the full groups of p qualify for the row-outer path. */
+static int mq_mve_rows_ok(const mq_fc_params *p)
 {
-    const int32_t kc = (p->k + 15) >> 4;
-    mq_mve_rowctx ctx;
     int32x4_t smax = vdupq_n_s32(INT32_MIN);
     int32_t c;
-
-    if (kc > 4 || p->n < 4 || !p->per_channel || p->lut != NULL) {
+    if (p->k > 64 || p->n < 4 || !p->per_channel || p->lut != NULL) {
         return 0;
     }
     for (c = 0; c + 4 <= p->n; c += 4) {
         smax = vmaxq_s32(smax, vldrwq_s32(p->shift + c));
     }
-    if (vmaxvq_s32(INT32_MIN, smax) >= 0) {
-        return 0; /* a channel with E = 0 (no negative-tie fixup) or a left shift */
+    /* a channel with E = 0 (no negative-tie fixup) or a left shift: the group-outer loops */
+    return vmaxvq_s32(INT32_MIN, smax) < 0;
+}
+
+int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p)
+{
+    return (p->n & 3) == 0 && mq_mve_rows_ok(p);
+}
+
+static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                           uint8_t *out, int32_t out_stride)
+{
+    const int32_t kc = (p->k + 15) >> 4;
+    mq_mve_rowctx ctx;
+
+    if (!mq_mve_rows_ok(p)) {
+        return 0;
     }
     ctx.lo = p->act_min;
     ctx.hi = p->act_max;
