@@ -153,7 +153,7 @@ MQ_MVE_GROUP(mq_mve_group_u8_part, 1, 0)
  * output channels: per group 2 LDRD of the bias (the accumulators r0 r2 r4 r6 start at it), per chunk
  * 4 x (weight VLDRB + VMLADAVA), then the epilogue with the multipliers and shifts loaded by
  * post-incremented VLDRW (E >= 1 in every channel, so the negative-tie fixup is just x >> 31), the
- * clamp vectors in q6/q7, one VSTRB.32: 8 * KC + 16 instructions per group and row, the input read
+ * clamp vectors in q6/q7, one VSTRB.32, LE: 8 * KC + 15 instructions per group and row, the input read
  * and flipped once per row instead of once per group. q4 = weights / accumulator vector, q5 = temp.
  */
 typedef struct {
