@@ -248,6 +248,77 @@ static void tkc_conv_case(ref_layer *L, int trial)
     tkc_compare("conv vs reference", tkc_fast, tkc_ref, out_bytes, trial);
 }
 
+/* mq_conv1x1_inplace (output over the input; on MVE the row-outer GEMM writes straight into the buffer) against
+ * the reference: 1x1, stride 1, no padding, n <= k, random shapes around the row-outer path's limits (k <= 64,
+ * n % 4 == 0, per-channel, shifts <= -1) and outside them. */
+static void tkc_conv1x1_inplace_case(int trial)
+{
+    ref_layer L;
+    mq_conv1x1_params p;
+    size_t in_bytes, out_bytes, need, i;
+    memset(&L, 0, sizeof L);
+    L.batch = mq_ref_range(&seed, 1, 2);
+    L.in_h = mq_ref_range(&seed, 1, 9);
+    L.in_w = mq_ref_range(&seed, 1, 9);
+    L.in_c = (mq_ref_rand(&seed) % 2u) == 0u ? 16 * mq_ref_range(&seed, 1, 4) : mq_ref_range(&seed, 1, 70);
+    L.out_c = (mq_ref_rand(&seed) % 2u) == 0u ? 4 * mq_ref_range(&seed, 1, 16) : mq_ref_range(&seed, 1, 64);
+    if (L.out_c > L.in_c) {
+        L.out_c = L.in_c;
+    }
+    L.kh = L.kw = L.sh = L.sw = L.dh = L.dw = 1;
+    L.out_h = L.in_h;
+    L.out_w = L.in_w;
+    L.in_u8 = (int)(mq_ref_rand(&seed) & 1u);
+    L.out_u8 = (int)(mq_ref_rand(&seed) & 1u);
+    in_bytes = (size_t)L.batch * (size_t)L.in_h * (size_t)L.in_w * (size_t)L.in_c;
+    out_bytes = (size_t)L.batch * (size_t)L.in_h * (size_t)L.in_w * (size_t)L.out_c;
+    if (in_bytes > TKC_MAX_OUT || L.in_c * L.out_c > TKC_MAX_W ||
+        mq_packed_weights_size_n4k16(L.out_c, L.in_c) > sizeof tkc_wpacked) {
+        return;
+    }
+    for (i = 0; i < (size_t)(L.in_c * L.out_c); i++) {
+        tkc_w[i] = (int8_t)mq_ref_rand(&seed);
+    }
+    for (i = 0; i < in_bytes; i++) {
+        tkc_x[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    tkc_qparams(&L, L.out_c, L.in_c, (mq_ref_rand(&seed) % 3u) == 0u);
+    memset(&p, 0, sizeof p);
+    p.batch = L.batch;
+    p.in_h = L.in_h;
+    p.in_w = L.in_w;
+    p.stride_h = p.stride_w = 1;
+    p.in_zero_point = L.in_zp;
+    p.gemm.n = L.out_c;
+    p.gemm.k = L.in_c;
+    p.gemm.weights.packed = (const int8_t *)(const void *)tkc_wpacked;
+    p.gemm.bias.folded = tkc_folded;
+    p.gemm.multiplier = tkc_qm;
+    p.gemm.shift = tkc_qs;
+    p.gemm.per_channel = L.per_channel;
+    p.gemm.in_dtype = L.in_u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.gemm.out_dtype = L.out_u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+    p.gemm.out_zero_point = L.out_zp;
+    p.gemm.act_min = L.act_min;
+    p.gemm.act_max = L.act_max;
+    p.gemm.lut = L.lut;
+    mq_ref_pack(tkc_w, L.out_c, L.in_c, (int8_t *)(void *)tkc_wpacked);
+    if (mq_fold_bias(tkc_w, tkc_bias, L.out_c, L.in_c, L.in_zp, p.gemm.in_dtype, tkc_folded) != MQ_OK) {
+        return;
+    }
+    need = mq_conv1x1_inplace_scratch_size(&p);
+    memcpy(tkc_fast, tkc_x, in_bytes);
+    tkc_fast[in_bytes] = GUARD;
+    if (need == 0u || need > sizeof tkc_scratch || mq_conv1x1_inplace(&p, tkc_fast, tkc_scratch, need) != MQ_OK ||
+        tkc_fast[in_bytes] != GUARD) {
+        printf("FAIL conv1x1 in place call trial %d\n", trial);
+        failures++;
+        return;
+    }
+    ref_layer_run(&L, tkc_x, tkc_ref);
+    tkc_compare("conv1x1 in place vs reference", tkc_fast, tkc_ref, out_bytes, trial);
+}
+
 static void tkc_random_geometry(ref_layer *L, int32_t max_hw)
 {
     static const int32_t kernels[][2] = {{3, 3}, {3, 3}, {3, 3}, {5, 5}, {1, 1}, {2, 3}, {7, 7}, {10, 4}};
@@ -311,6 +382,9 @@ static void conv_kernel_tests(void)
         L.in_c = mq_ref_range(&seed, 1, 9);
         L.out_c = mq_ref_range(&seed, 1, 21);
         tkc_conv_case(&L, trial);
+    }
+    for (trial = 0; trial < 120; trial++) {
+        tkc_conv1x1_inplace_case(3000 + trial);
     }
     /* KWS first layer */
     for (i = 0; i < 2; i++) {

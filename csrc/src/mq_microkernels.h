@@ -122,6 +122,17 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #define MQ_GEMM_K_PAD16 0
 #endif
 
+/* MQ_GEMM_ROWWISE(p): 1 when MQ_GEMM_S8_N4K16(p, ...) computes input row by input row, in order, each row read
+ * completely before any of its outputs is written (MVE: the row-outer path taking every group), so the output
+ * may overwrite the input when output row i lies within input rows 0..i (mq_conv1x1_inplace: n <= k, same start).
+ * 0 for the other variants (group-outer loops). */
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p);
+#define MQ_GEMM_ROWWISE(p) mq_gemm_s8_n4k16_mve_rowwise(p)
+#else
+#define MQ_GEMM_ROWWISE(p) 0
+#endif
+
 /* Depthwise (depth multiplier 1) microkernel of the target. */
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_S8(run) mq_dw_s8_mve(run)

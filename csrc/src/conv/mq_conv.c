@@ -75,25 +75,38 @@ static void mq_conv_gather(const mq_conv_params *p, const uint8_t *in_b, int32_t
     if (filled) {
         /* dst holds in_zero_point codes: only the valid runs are written */
         if (w->dilation_w == 1 && kx_lo < kx_hi) {
+            /* fields in locals: the byte stores below may alias *p, which would reload them every row */
+            const int32_t dh = w->dilation_h;
+            const int32_t in_h = w->in_h;
             const size_t run = (size_t)(kx_hi - kx_lo) * c;
-            /* offset of tap (ky, kx_lo) in the image, used only for rows inside it */
-            ptrdiff_t off = ((ptrdiff_t)iy0 * w->in_w + (ix0 + kx_lo)) * (ptrdiff_t)c;
-            const ptrdiff_t step = (ptrdiff_t)w->dilation_h * w->in_w * (ptrdiff_t)c;
-            int32_t iy = iy0;
-            dst += (size_t)kx_lo * c;
-            for (ky = 0; ky < w->kernel_h; ++ky) {
-                if (iy >= 0 && iy < w->in_h) {
-                    if (run == 4u) {
-                        uint32_t v; /* one word (unaligned load/store where the core has them) */
-                        memcpy(&v, in_b + off, sizeof(v));
-                        memcpy(dst, &v, sizeof(v));
-                    } else {
-                        mq_conv_copy(dst, in_b + off, run);
-                    }
-                }
-                dst += krow;
-                off += step;
-                iy += w->dilation_h;
+            const ptrdiff_t step = (ptrdiff_t)dh * w->in_w * (ptrdiff_t)c;
+            /* kernel rows ky in [ky_lo, ky_hi) read rows inside the input: 0 <= iy0 + ky * dilation_h < in_h */
+            int32_t ky_lo = iy0 >= 0 ? 0 : (-iy0 + dh - 1) / dh;
+            int32_t ky_hi = iy0 >= in_h ? 0 : (in_h - 1 - iy0) / dh + 1;
+            const uint8_t *src;
+            if (ky_hi > w->kernel_h) {
+                ky_hi = w->kernel_h;
+            }
+            if (ky_lo >= ky_hi) {
+                return;
+            }
+            src = in_b + ((ptrdiff_t)(iy0 + ky_lo * dh) * w->in_w + (ix0 + kx_lo)) * (ptrdiff_t)c;
+            dst += (size_t)ky_lo * krow + (size_t)kx_lo * c;
+            ky = ky_hi - ky_lo;
+            if (run == 4u) {
+                do {
+                    uint32_t v; /* one word (unaligned load/store where the core has them) */
+                    memcpy(&v, src, sizeof(v));
+                    memcpy(dst, &v, sizeof(v));
+                    dst += krow;
+                    src += step;
+                } while (--ky > 0);
+            } else {
+                do {
+                    mq_conv_copy(dst, src, run);
+                    dst += krow;
+                    src += step;
+                } while (--ky > 0);
             }
         }
         return;

@@ -9,7 +9,7 @@
  * Output stage per 8 channels (mq_dw_mve_rq, mq_dw_mve_store8): VQRDMULH + [acc < 0] + VRSHL, the exact double
  * rounding for shift <= -1; VQMOVNB / VQMOVNT put the even and odd lanes back in channel order as int16
  * (saturating), + zero point, VMAX / VMIN clamp, optional LUT (byte gather), one narrowing VSTRB.16 of 8 bytes.
- * Bias, multipliers and shifts by gathers per pixel. Groups with a shift >= 0 and the channels past the last
+ * Bias, multipliers and shifts split into even / odd lanes once per run (VLD2). Groups with a shift >= 0 and the channels past the last
  * group of 8 go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
@@ -171,61 +171,80 @@ MQ_DW_MVE_GROUP(mq_dw_mve_g16_u8, "vldrb.u16", 2)
 MQ_DW_MVE_GROUP(mq_dw_mve_g8_s8, "vldrb.s16", 1)
 MQ_DW_MVE_GROUP(mq_dw_mve_g8_u8, "vldrb.u16", 1)
 
-/* The run's constants of channels [c0, c0 + 8 * nv): bias, multipliers, shifts by even / odd gathers (offsets 0
- * for per-tensor multipliers and shifts); for a 3x3 kernel the weights, tap by tap. */
-static void mq_dw_mve_setup(const mq_dw_run *r, int32_t c0, int32_t nv, mq_dw_mve_q *q)
+/* The run's constants shared by every group: zero point, clamp, LUT mask (once per run). */
+static void mq_dw_mve_setup_common(const mq_depthwise_params *p, mq_dw_mve_q *q)
 {
-    const mq_depthwise_params *p = r->p;
-    const uint32_t pcs = p->per_channel ? 1u : 0u;
-    const uint32x4_t oe = vmulq_n_u32(vidupq_n_u32(0, 1), 2);
-    const uint32x4_t oo = vaddq_n_u32(oe, 1);
-    const uint32x4_t qe = vmulq_n_u32(oe, pcs);
-    const uint32x4_t qo = vmulq_n_u32(oo, pcs);
-    const int32_t *bias = p->bias.folded + c0;
-    const int32_t *mp = p->multiplier + (pcs ? c0 : 0);
-    const int32_t *sp = p->shift + (pcs ? c0 : 0);
-    int32_t h;
     vst1q_s16(q->zp, vdupq_n_s16((int16_t)p->out_zero_point));
     vst1q_s16(q->lo, vdupq_n_s16((int16_t)p->act_min));
     vst1q_s16(q->hi, vdupq_n_s16((int16_t)p->act_max));
     vst1q_s16(q->ff, vdupq_n_s16(0xFF));
+}
+
+/* The run's constants of channels [c0, c0 + 8 * nv): bias, multipliers, shifts split into even / odd lanes by
+ * de-interleaving loads (VLD20 / VLD21; per-tensor multipliers and shifts: VDUP); for a 3x3 kernel the weights,
+ * tap by tap. */
+static void mq_dw_mve_setup(const mq_dw_run *r, int32_t c0, int32_t nv, mq_dw_mve_q *q)
+{
+    const mq_depthwise_params *p = r->p;
+    const int32_t *bias = p->bias.folded + c0;
+    int32_t h;
     for (h = 0; h < nv; ++h) {
-        const uint32_t hc = 8u * (uint32_t)h;
-        vst1q_s32(q->k[2 * h], vldrwq_gather_shifted_offset_s32(bias + hc, oe));
-        vst1q_s32(q->k[2 * h + 1], vldrwq_gather_shifted_offset_s32(bias + hc, oo));
-        vst1q_s32(q->k[4 + 2 * h], vldrwq_gather_shifted_offset_s32(mp + hc * pcs, qe));
-        vst1q_s32(q->k[5 + 2 * h], vldrwq_gather_shifted_offset_s32(mp + hc * pcs, qo));
-        vst1q_s32(q->k[8 + 2 * h], vldrwq_gather_shifted_offset_s32(sp + hc * pcs, qe));
-        vst1q_s32(q->k[9 + 2 * h], vldrwq_gather_shifted_offset_s32(sp + hc * pcs, qo));
+        const int32x4x2_t b = vld2q_s32(bias + 8 * h);
+        vst1q_s32(q->k[2 * h], b.val[0]);
+        vst1q_s32(q->k[2 * h + 1], b.val[1]);
+        if (p->per_channel) {
+            const int32x4x2_t m = vld2q_s32(p->multiplier + c0 + 8 * h);
+            const int32x4x2_t e = vld2q_s32(p->shift + c0 + 8 * h);
+            vst1q_s32(q->k[4 + 2 * h], m.val[0]);
+            vst1q_s32(q->k[5 + 2 * h], m.val[1]);
+            vst1q_s32(q->k[8 + 2 * h], e.val[0]);
+            vst1q_s32(q->k[9 + 2 * h], e.val[1]);
+        } else {
+            const int32x4_t m = vdupq_n_s32(p->multiplier[0]);
+            const int32x4_t e = vdupq_n_s32(p->shift[0]);
+            vst1q_s32(q->k[4 + 2 * h], m);
+            vst1q_s32(q->k[5 + 2 * h], m);
+            vst1q_s32(q->k[8 + 2 * h], e);
+            vst1q_s32(q->k[9 + 2 * h], e);
+        }
     }
     if (r->ntaps == 9) {
         const int16_t *w = (const int16_t *)(const void *)p->weights.data + c0;
+        const int32_t cn = p->in_c;
         int16_t *d = &q->w[0][0];
         int32_t t;
-        for (t = 0; t < 9; ++t) {
-            vst1q_s16(d, vld1q_s16(w));
-            if (nv == 2) {
-                vst1q_s16(d + 8, vld1q_s16(w + 8));
+        if (nv == 2) {
+            for (t = 0; t < 9; ++t) {
+                const int16x8_t w0 = vld1q_s16(w);
+                const int16x8_t w1 = vld1q_s16(w + 8);
+                vst1q_s16(d, w0);
+                vst1q_s16(d + 8, w1);
+                d += 16;
+                w += cn;
             }
-            d += 8 * nv;
-            w += p->in_c;
+        } else {
+            for (t = 0; t < 9; ++t) {
+                vst1q_s16(d, vld1q_s16(w));
+                d += 8;
+                w += cn;
+            }
         }
     }
 }
 
-/* 1 when every shift of channels [c0, c0 + n) is <= -1 (the fast output stage's range). */
+/* 1 when every shift of channels [c0, c0 + n) (n = 8 or 16) is <= -1 (the fast output stage's range). */
 static int mq_dw_mve_shifts_ok(const mq_depthwise_params *p, int32_t c0, int32_t n)
 {
-    int32_t k;
+    const int32_t *s = p->shift + c0;
+    int32x4_t mx;
     if (!p->per_channel) {
         return p->shift[0] <= -1;
     }
-    for (k = 0; k < n; ++k) {
-        if (p->shift[c0 + k] > -1) {
-            return 0;
-        }
+    mx = vmaxq_s32(vld1q_s32(s), vld1q_s32(s + 4));
+    if (n == 16) {
+        mx = vmaxq_s32(mx, vmaxq_s32(vld1q_s32(s + 8), vld1q_s32(s + 12)));
     }
-    return 1;
+    return vmaxvq_s32(INT32_MIN, mx) <= -1;
 }
 
 void mq_dw_s8_mve(const mq_dw_run *r)
@@ -235,6 +254,7 @@ void mq_dw_s8_mve(const mq_dw_run *r)
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     mq_dw_mve_q q;
     int32_t c0;
+    mq_dw_mve_setup_common(p, &q);
     for (c0 = 0; c0 + 16 <= cn; c0 += 16) {
         if (!mq_dw_mve_shifts_ok(p, c0, 16)) {
             mq_dw_s8_c(r, c0, c0 + 16);

@@ -16,6 +16,10 @@
  *         VSTRB.32 of the 4 low bytes, predicated by VCTP32 so rows >= n are never written.
  *   Groups with a positive shift (a left shift: real multiplier >= 1, rare) go through
  *   mq_gemm_s8_n4k16_c, so the row loop carries no VSHL.
+ *   Layers with k <= 64, per-channel requantization, every shift <= -1 and no LUT (KWS's 1x1 and
+ *   im2col layers) run their full groups row-outer instead (mq_mve_rows below): each input row is
+ *   loaded and made signed once and kept in q0..q3 while all groups run, then the partial group
+ *   (n % 4) takes the group loop.
  */
 #include "mq_microkernels.h"
 
@@ -142,6 +146,158 @@ MQ_MVE_GROUP(mq_mve_group_u8_full, 1, 1)
 MQ_MVE_GROUP(mq_mve_group_s8_part, 0, 0)
 MQ_MVE_GROUP(mq_mve_group_u8_part, 1, 0)
 
+/*
+ * Row-outer path (KC = ceil(k/16) <= 4 chunks, per-channel, every shift <= -1, no LUT): one input row
+ * is loaded once into q0..q(KC-1) (the last chunk by a VCTP8 predicate, UINT8 made signed by one VEOR
+ * per chunk) and stays there while the whole group loop runs in assembly over the full groups of 4
+ * output channels: per group 2 LDRD of the bias (the accumulators r0 r2 r4 r6 start at it), per chunk
+ * 4 x (weight VLDRB + VMLADAVA), then the epilogue with the multipliers and shifts loaded by
+ * post-incremented VLDRW (E >= 1 in every channel, so the negative-tie fixup is just x >> 31), the
+ * clamp vectors in q6/q7, one VSTRB.32, LE: 8 * KC + 15 instructions per group and row, the input read
+ * and flipped once per row instead of once per group. q4 = weights / accumulator vector, q5 = temp.
+ */
+typedef struct {
+    int32_t lo;     /* act_min */
+    int32_t hi;     /* act_max */
+    int32_t flip;   /* 0x80: UINT8 input, 0: INT8 */
+    int32_t last;   /* codes in the last chunk, 1..16 */
+    int32_t groups; /* full groups of 4 output channels, >= 1 */
+    int32_t zp;     /* out_zero_point */
+    const uint8_t *x; /* the current input row */
+} mq_mve_rowctx;
+
+#define MQ_MVE_XL_1 "vpst\n\tvldrbt.8 q0, [r4]\n\tveor q0, q0, q5\n\t"
+#define MQ_MVE_XL_2 "vldrb.8 q0, [r4]\n\tvpst\n\tvldrbt.8 q1, [r4, #16]\n\t" \
+                    "veor q0, q0, q5\n\tveor q1, q1, q5\n\t"
+#define MQ_MVE_XL_3 "vldrb.8 q0, [r4]\n\tvldrb.8 q1, [r4, #16]\n\tvpst\n\tvldrbt.8 q2, [r4, #32]\n\t" \
+                    "veor q0, q0, q5\n\tveor q1, q1, q5\n\tveor q2, q2, q5\n\t"
+#define MQ_MVE_XL_4 "vldrb.8 q0, [r4]\n\tvldrb.8 q1, [r4, #16]\n\tvldrb.8 q2, [r4, #32]\n\t" \
+                    "vpst\n\tvldrbt.8 q3, [r4, #48]\n\t" \
+                    "veor q0, q0, q5\n\tveor q1, q1, q5\n\tveor q2, q2, q5\n\tveor q3, q3, q5\n\t"
+/* one 16-code chunk of the 4 rows of a group: input chunk in Q */
+#define MQ_MVE_MAC(Q)                                                                                  \
+    "vldrb.8 q4, [%[w]], #16\n\tvmladava.s8 r0, " Q ", q4\n\t"                                         \
+    "vldrb.8 q4, [%[w]], #16\n\tvmladava.s8 r2, " Q ", q4\n\t"                                         \
+    "vldrb.8 q4, [%[w]], #16\n\tvmladava.s8 r4, " Q ", q4\n\t"                                         \
+    "vldrb.8 q4, [%[w]], #16\n\tvmladava.s8 r6, " Q ", q4\n\t"
+#define MQ_MVE_MACS_1 MQ_MVE_MAC("q0")
+#define MQ_MVE_MACS_2 MQ_MVE_MACS_1 MQ_MVE_MAC("q1")
+#define MQ_MVE_MACS_3 MQ_MVE_MACS_2 MQ_MVE_MAC("q2")
+#define MQ_MVE_MACS_4 MQ_MVE_MACS_3 MQ_MVE_MAC("q3")
+
+#define MQ_MVE_ROWS(NAME, XL, MACS)                                                                    \
+    static __attribute__((noinline)) void NAME(const mq_fc_params *p, mq_mve_rowctx *ctx,            \
+                                               int32_t m, const uint8_t *x, int32_t x_stride,        \
+                                               uint8_t *out, int32_t out_stride)                     \
+    {                                                                                                \
+        int32_t i;                                                                                   \
+        for (i = 0; i < m; i++) {                                                                    \
+            /* pinned: at -O0 gcc finds no registers for 6 free operands next to the clobbers */     \
+            register const int8_t *w __asm__("r1") = p->weights.packed;                              \
+            register const int32_t *b __asm__("r3") = p->bias.folded;                                \
+            register uint8_t *o __asm__("r5") = out; /* VSTRB.32 takes a low base register */         \
+            register const int32_t *mu __asm__("r8") = p->multiplier;                                \
+            register const int32_t *sh __asm__("r10") = p->shift;                                    \
+            /* the context, then the output zero point once the row is loaded */                     \
+            register const mq_mve_rowctx *c __asm__("r12") = ctx;                                    \
+            mve_pred16_t pd;                                                                         \
+            ctx->x = x;                                                                              \
+            __asm__ volatile("ldrd r0, r2, [%[c]]\n\t"                                              \
+                             "vdup.32 q6, r0\n\t"                                                    \
+                             "vdup.32 q7, r2\n\t"                                                    \
+                             "ldrd r0, r2, [%[c], #8]\n\t"                                           \
+                             "vdup.8 q5, r0\n\t"                                                     \
+                             "ldr r4, [%[c], #24]\n\t"                                               \
+                             "vctp.8 r2\n\t" XL                                                      \
+                             "ldrd r0, %[c], [%[c], #16]\n\t"                                        \
+                             "dls lr, r0\n\t"                                                        \
+                             "1:\n\t"                                                                \
+                             "ldrd r0, r2, [%[b]], #8\n\t"                                           \
+                             "ldrd r4, r6, [%[b]], #8\n\t" MACS                                      \
+                             "vmov q4[2], q4[0], r0, r4\n\t"                                         \
+                             "vmov q4[3], q4[1], r2, r6\n\t"                                         \
+                             "vldrw.32 q5, [%[mu]], #16\n\t"                                         \
+                             "vqrdmulh.s32 q4, q4, q5\n\t"                                           \
+                             "vshr.s32 q5, q4, #31\n\t"                                              \
+                             "vqadd.s32 q4, q4, q5\n\t"                                              \
+                             "vldrw.32 q5, [%[sh]], #16\n\t"                                         \
+                             "vrshl.s32 q4, q4, q5\n\t"                                              \
+                             "vqadd.s32 q4, q4, %[c]\n\t"                                            \
+                             "vmax.s32 q4, q4, q6\n\t"                                               \
+                             "vmin.s32 q4, q4, q7\n\t"                                               \
+                             "vstrb.32 q4, [%[o]], #4\n\t"                                           \
+                             "le lr, 1b\n\t"                                                         \
+                             : [w] "+r"(w), [b] "+r"(b), [mu] "+r"(mu), [sh] "+r"(sh), [o] "+r"(o),  \
+                               [c] "+r"(c), "=Up"(pd)                                                \
+                             :                                                                       \
+                             : "r0", "r2", "r4", "r6", "lr", "q0", "q1", "q2", "q3", "q4", "q5",     \
+                               "q6", "q7", "memory");                                                \
+            (void)pd;                                                                                \
+            x += x_stride;                                                                           \
+            out += out_stride;                                                                       \
+        }                                                                                            \
+    }
+
+MQ_MVE_ROWS(mq_mve_rows_1, MQ_MVE_XL_1, MQ_MVE_MACS_1)
+MQ_MVE_ROWS(mq_mve_rows_2, MQ_MVE_XL_2, MQ_MVE_MACS_2)
+MQ_MVE_ROWS(mq_mve_rows_3, MQ_MVE_XL_3, MQ_MVE_MACS_3)
+MQ_MVE_ROWS(mq_mve_rows_4, MQ_MVE_XL_4, MQ_MVE_MACS_4)
+
+/* Full groups of 4 channels through the row-outer path when the layer qualifies (see above): the
+ * number of groups done (0: none, the group-outer loops below take the layer). */
+/* 1 when the full groups of p qualify for the row-outer path. */
+static int mq_mve_rows_ok(const mq_fc_params *p)
+{
+    int32x4_t smax = vdupq_n_s32(INT32_MIN);
+    int32_t c;
+    if (p->k > 64 || p->n < 4 || !p->per_channel || p->lut != NULL) {
+        return 0;
+    }
+    for (c = 0; c + 4 <= p->n; c += 4) {
+        smax = vmaxq_s32(smax, vldrwq_s32(p->shift + c));
+    }
+    /* a channel with E = 0 (no negative-tie fixup) or a left shift: the group-outer loops */
+    return vmaxvq_s32(INT32_MIN, smax) < 0;
+}
+
+int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p)
+{
+    return (p->n & 3) == 0 && mq_mve_rows_ok(p);
+}
+
+static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                           uint8_t *out, int32_t out_stride)
+{
+    const int32_t kc = (p->k + 15) >> 4;
+    mq_mve_rowctx ctx;
+
+    if (!mq_mve_rows_ok(p)) {
+        return 0;
+    }
+    ctx.lo = p->act_min;
+    ctx.hi = p->act_max;
+    ctx.flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80 : 0;
+    ctx.last = p->k - 16 * (kc - 1);
+    ctx.groups = p->n >> 2;
+    ctx.zp = p->out_zero_point;
+    ctx.x = x;
+    switch (kc) {
+    case 1:
+        mq_mve_rows_1(p, &ctx, m, x, x_stride, out, out_stride);
+        break;
+    case 2:
+        mq_mve_rows_2(p, &ctx, m, x, x_stride, out, out_stride);
+        break;
+    case 3:
+        mq_mve_rows_3(p, &ctx, m, x, x_stride, out, out_stride);
+        break;
+    default:
+        mq_mve_rows_4(p, &ctx, m, x, x_stride, out, out_stride);
+        break;
+    }
+    return ctx.groups;
+}
+
 void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
@@ -155,7 +311,7 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     /* per tensor: set once; per channel: reloaded for every group below */
     q.mult = vdupq_n_s32(p->multiplier[0]);
     q.right = vdupq_n_s32(p->shift[0]);
-    for (g = 0; 4 * g < n; g++) {
+    for (g = mq_mve_rows(p, m, x, x_stride, out, out_stride); 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
         const mve_pred16_t prow = vctp32q((uint32_t)rows);
