@@ -40,24 +40,46 @@
 
 #define MQ_DW_LDR2 "ldr %[w0], [%[wp]]\n\tldr %[w1], [%[wp], #4]\n\t"
 
-/* One tap T of the 3x3 block: x = *(taps[T] + off); the 4 weights from the run's copy (q->w[T], 8-byte aligned). */
-#define MQ_DW_TAPQ(T, EXT)                                          \
+/* Two taps T, T+1 of the 3x3 block: x = *(taps[T] + off), y = *(taps[T+1] + off) (4 channels each); the bytes
+ * repacked as (x0, x1, y0, y1) and (x2, x3, y2, y3) (PKHBT / PKHTB), so that SXTB16 (and SXTB16 ROR 8) gives the
+ * two taps of ONE channel in one register; SMLAD with the run's pair word of that channel (w[T][c], w[T+1][c])
+ * (q->wp[P][c], P = T / 2) adds both products. 16 instructions per 2 taps and 4 channels (was 18). */
+#define MQ_DW_TAPP(T, P, EXT)                                       \
     "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
-    "ldr %[x], [%[x], %[off]]\n\t"                                 \
-    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(T) "*8+80]\n\t"         \
+    "ldr %[x], [%[x], %[off]]\n\t"                                  \
+    "ldr %[xo], [%[tp], #" MQ_DW_STR(T) "*4+4]\n\t"                 \
+    "ldr %[xo], [%[xo], %[off]]\n\t"                                \
+    "pkhbt %[y], %[x], %[xo], lsl #16\n\t"                          \
+    "pkhtb %[x], %[xo], %[x], asr #16\n\t"                          \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(P) "*16+72]\n\t"        \
+    EXT " %[xo], %[y]\n\t"                                          \
+    "smlad %[a0], %[xo], %[w0], %[a0]\n\t"                          \
+    EXT " %[xo], %[y], ror #8\n\t"                                  \
+    "smlad %[a1], %[xo], %[w1], %[a1]\n\t"                          \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(P) "*16+80]\n\t"        \
+    EXT " %[xo], %[x]\n\t"                                          \
+    "smlad %[a2], %[xo], %[w0], %[a2]\n\t"                          \
+    EXT " %[xo], %[x], ror #8\n\t"                                  \
+    "smlad %[a3], %[xo], %[w1], %[a3]\n\t"
+
+/* The last tap (8) of the 3x3 block: channel-pair lanes (c0, c2) and (c1, c3), weights (w[8][c0], w[8][c2]) and
+ * (w[8][c1], w[8][c3]) (q->w8), four SMLAxy. */
+#define MQ_DW_TAP8(EXT)                                             \
+    "ldr %[x], [%[tp], #32]\n\t"                                    \
+    "ldr %[x], [%[x], %[off]]\n\t"                                  \
+    "ldrd %[w0], %[w1], [%[q], #136]\n\t"                           \
     EXT " %[xo], %[x], ror #8\n\t"                                  \
     EXT " %[x], %[x]\n\t"                                           \
     "smlabb %[a0], %[x], %[w0], %[a0]\n\t"                          \
-    "smlatb %[a2], %[x], %[w1], %[a2]\n\t"                          \
-    "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
+    "smlatt %[a2], %[x], %[w0], %[a2]\n\t"                          \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                         \
     "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 
 #define MQ_DW_TAPS9(EXT)                                                                               \
-    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
-                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
-                    MQ_DW_TAPQ(8, EXT)                                                                 \
+    __asm__(MQ_DW_TAPP(0, 0, EXT) MQ_DW_TAPP(2, 1, EXT) MQ_DW_TAPP(4, 2, EXT) MQ_DW_TAPP(6, 3, EXT)      \
+                MQ_DW_TAP8(EXT)                                                                        \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1)                                                           \
+              [y] "=&r"(y), [w0] "=&r"(w0), [w1] "=&r"(w1)                                             \
             : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
@@ -97,28 +119,30 @@ static inline uint32_t mq_dw_tap_c(uint32_t a, const uint8_t *px, const uint8_t 
 
 /*
  * Requantization constants of a group of 4 channels (set up once per run, read by the assembly epilogue):
- * per channel k, c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]; then the output-wide constants
- * zl2 = (zp - act_min) in both halfwords, h2 = (act_max - act_min) in both halfwords, lo4 = act_min in all 4 bytes.
+ * per channel k, c[k] = {M, 2^(E-2) + zl * 2^(E-1), E-1} with E = -shift in [2, 31] and zl = out_zero_point -
+ * act_min (|zl * 2^(E-1)| < 2^30: mq_dw_s8_dsp checks it); then the output-wide constants h4 = act_max - act_min
+ * and lo4 = act_min in all 4 bytes.
  */
 typedef struct {
     int32_t c[4][4];    /* byte offset 0 */
-    int32_t zl2;        /* 64 */
-    int32_t h2;         /* 68 */
-    int32_t lo4;        /* 72 */
-    int32_t pad;
-    int32_t w[9][2];    /* 80: 3x3 kernels: the 4 channels' int16 weights of tap t, (c0, c1) and (c2, c3) */
-    int32_t b[4];       /* 152: folded bias */
+    int32_t h4;         /* 64 */
+    int32_t lo4;        /* 68 */
+    int32_t wp[4][4];   /* 72: 3x3 kernels, taps 2P and 2P+1: per channel c (w[2P][c], w[2P+1][c]) */
+    int32_t w8[2];      /* 136: tap 8: (w[8][c0], w[8][c2]), (w[8][c1], w[8][c3]) */
+    int32_t b[4];       /* 144: folded bias */
 } mq_dw_dsp_q;
 
 /* The assembly's offsets (compile-time check). */
-typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq_dw_dsp_q, lo4) == 72 &&
-                                 offsetof(mq_dw_dsp_q, w) == 80 && sizeof(mq_dw_dsp_q) == 168) ? 1 : -1];
+typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_dw_dsp_q, wp) == 72 &&
+                                 offsetof(mq_dw_dsp_q, w8) == 136 && sizeof(mq_dw_dsp_q) == 160) ? 1 : -1];
 
 /*
- * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi in five instructions. With
- * s = [A < 0], the 64-bit start value (2^(E-2) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) - s * 2^31;
- * SMLAL adds A * M; the high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)), the exact
- * double-rounding result (mq_output_stage.h). SSAT #16 then bounds it for the halfword output stage.
+ * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi with the output zero point
+ * folded in, seven instructions after the loads. With s = [A < 0], the 64-bit start value
+ * (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31;
+ * SMLAL adds A * M; the high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)) + zl, the
+ * exact double-rounding result (mq_output_stage.h) plus zl (an integer multiple of the divisor; |zl * 2^(31+E)|
+ * < 2^62 and |A * M| < 2^62, so the sum does not overflow). USAT #8 then clamps r + zp - act_min to [0, 255].
  */
 #define MQ_DW_RQ(A, K)                                             \
     "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
@@ -128,30 +152,22 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
     "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
     "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
     "asr %[h], %[h], %[e]\n\t"                                     \
-    "ssat %[" A "], #16, %[h]\n\t"
+    "usat %[" A "], #8, %[h]\n\t"
 
 /*
- * Output stage of 4 channels on halfword pairs: (r0, r2) and (r1, r3) (saturated to int16: a saturated value
- * clamps to the same code as the exact one), + (zp - act_min) saturating, USAT16 #8 -> [0, 255], min with
- * act_max - act_min (SSUB16 + SEL), the 4 bytes interleaved into one word and act_min added bytewise (UADD8,
+ * Output stage of 4 channels: the four values in [0, 255] (code - act_min, clamped below and at act_min + 255)
+ * interleaved into one word, bytewise min with act_max - act_min (USUB8 + SEL), act_min added bytewise (UADD8,
  * modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
  */
 #define MQ_DW_EPILOGUE4                                                                               \
     __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
-            "pkhbt %[a0], %[a0], %[a2], lsl #16\n\t"                                                  \
-            "pkhbt %[a1], %[a1], %[a3], lsl #16\n\t"                                                  \
-            "ldrd %[m], %[rb], [%[q], #64]\n\t"                                                       \
-            "qadd16 %[a0], %[a0], %[m]\n\t"                                                           \
-            "qadd16 %[a1], %[a1], %[m]\n\t"                                                           \
-            "usat16 %[a0], #8, %[a0]\n\t"                                                             \
-            "usat16 %[a1], #8, %[a1]\n\t"                                                             \
-            "ssub16 %[l], %[a0], %[rb]\n\t"                                                           \
-            "sel %[a0], %[rb], %[a0]\n\t"                                                             \
-            "ssub16 %[l], %[a1], %[rb]\n\t"                                                           \
-            "sel %[a1], %[rb], %[a1]\n\t"                                                             \
-            "ldr %[e], [%[q], #72]\n\t"                                                               \
             "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
-            "uadd8 %[a0], %[a0], %[e]\n\t"                                                            \
+            "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                    \
+            "orr %[a0], %[a0], %[a3], lsl #24\n\t"                                                    \
+            "ldrd %[m], %[rb], [%[q], #64]\n\t"                                                       \
+            "usub8 %[l], %[a0], %[m]\n\t"                                                             \
+            "sel %[a0], %[m], %[a0]\n\t"                                                              \
+            "uadd8 %[a0], %[a0], %[rb]\n\t"                                                           \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
               [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
             : [q] "r"(q)                                                                              \
@@ -175,7 +191,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
         int32_t i;                                                                                         \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
-            int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
+            int32_t x, xo, y, w0, w1, m, rb, e, l, h;                                                         \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
@@ -188,6 +204,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
+            (void)y;                                                                                       \
             MQ_DW_EPILOGUE4;                                                                               \
             if (LUT) {                                                                                     \
                 const uint8_t *lut = p->lut;                                                               \
@@ -214,9 +231,11 @@ MQ_DW_DSP_GROUPS(u8, "uxtb16")
 
 typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
 
-static inline uint32_t mq_dw_dsp_h2(int32_t v)
+/* The 4 int16 weights of channels c0..c3 at tap t as two words (c0, c1) and (c2, c3). */
+static inline void mq_dw_dsp_w4(const uint8_t *w, uint32_t *lo, uint32_t *hi)
 {
-    return ((uint32_t)v & 0xFFFFu) * 0x10001u;
+    memcpy(lo, w, 4);
+    memcpy(hi, w + 4, 4);
 }
 
 void mq_dw_s8_dsp(const mq_dw_run *r)
@@ -231,12 +250,12 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
     const int32_t pc = p->per_channel;
+    const int32_t zl = p->out_zero_point - p->act_min;
+    const int64_t zla = zl < 0 ? -(int64_t)zl : (int64_t)zl;
     mq_dw_dsp_q q;
     int32_t c0;
-    q.zl2 = (int32_t)mq_dw_dsp_h2(p->out_zero_point - p->act_min);
-    q.h2 = (int32_t)mq_dw_dsp_h2(p->act_max - p->act_min);
+    q.h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
     q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
-    q.pad = 0;
     for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
         const int32_t *mp = p->multiplier + (pc ? c0 : 0);
         const int32_t *sp = p->shift + (pc ? c0 : 0);
@@ -244,16 +263,29 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         int32_t k;
         for (k = 0; k < 4; ++k) {
             const int32_t sh = sp[k * pc];
-            ok &= sh <= -2;
+            const uint32_t e1 = (uint32_t)(-1 - sh) & 31u; /* E - 1 when the channel is taken */
+            /* E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 (then 2^(E-2) + zl * 2^(E-1) fits an int32) */
+            ok &= sh <= -2 && (zla << e1) < ((int64_t)1 << 30);
             q.c[k][0] = mp[k * pc];
-            q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
-            q.c[k][2] = -1 - sh;
+            q.c[k][1] = (int32_t)((1u << ((e1 - 1u) & 31u)) + ((uint32_t)zl << e1));
+            q.c[k][2] = (int32_t)e1;
         }
         if (ok && nine) {
+            const uint8_t *wg = w + 2u * (size_t)c0;
+            uint32_t a01, a23, b01, b23;
             int32_t t;
-            for (t = 0; t < 9; ++t) {
-                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+            for (t = 0; t < 8; t += 2) {
+                int32_t *d = q.wp[t / 2];
+                mq_dw_dsp_w4(wg + (size_t)t * ws, &a01, &a23);
+                mq_dw_dsp_w4(wg + (size_t)(t + 1) * ws, &b01, &b23);
+                d[0] = (int32_t)((a01 & 0xFFFFu) | (b01 << 16));
+                d[1] = (int32_t)((b01 & 0xFFFF0000u) | (a01 >> 16));
+                d[2] = (int32_t)((a23 & 0xFFFFu) | (b23 << 16));
+                d[3] = (int32_t)((b23 & 0xFFFF0000u) | (a23 >> 16));
             }
+            mq_dw_dsp_w4(wg + 8u * ws, &a01, &a23);
+            q.w8[0] = (int32_t)((a01 & 0xFFFFu) | (a23 << 16));
+            q.w8[1] = (int32_t)((a23 & 0xFFFF0000u) | (a01 >> 16));
             memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         if (ok) {
