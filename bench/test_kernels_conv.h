@@ -121,6 +121,9 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
     }
 }
 
+/* Depthwise cases with a ReLU-type clamp: act_min = out_zero_point (the fast kernels' shorter requantization). */
+static int tkc_dw_relu;
+
 static void tkc_depthwise_case(ref_layer *L, int trial)
 {
     static uint8_t pad[TKC_MAX_C];
@@ -146,6 +149,10 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
         tkc_x[i] = (uint8_t)mq_ref_rand(&seed);
     }
     tkc_qparams(L, L->out_c, taps, 1);
+    if (tkc_dw_relu) {
+        L->act_min = L->out_zp;
+        L->act_max = L->out_u8 ? 255 : 127;
+    }
     if ((mq_ref_rand(&seed) % 4u) == 0u) {
         /* accumulators near the int32 limits (the sum of the products stays below 2^24): the fast requantization
          * must be exact over the whole accumulator range */
@@ -281,14 +288,16 @@ static void conv_kernel_tests(void)
     for (i = 0; i < 256; i++) {
         tkc_lut[i] = (uint8_t)mq_ref_rand(&seed);
     }
-    for (trial = 0; trial < 160; trial++) {
+    for (trial = 0; trial < 240; trial++) {
         tkc_random_geometry(&L, 12);
         L.in_c = (mq_ref_rand(&seed) % 2u) == 0u ? 4 * mq_ref_range(&seed, 1, 6) : mq_ref_range(&seed, 1, 19);
         L.mult = (mq_ref_rand(&seed) % 5u) == 0u ? mq_ref_range(&seed, 2, 3) : 1;
+        tkc_dw_relu = trial >= 160; /* the last 80: ReLU-type clamp */
         tkc_depthwise_case(&L, trial);
     }
+    tkc_dw_relu = 0;
     for (s = 0; s < sizeof net / sizeof net[0]; s++) {
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 4; i++) {
             memset(&L, 0, sizeof L);
             L.batch = 1;
             L.in_h = net[s][0];
@@ -302,8 +311,10 @@ static void conv_kernel_tests(void)
             L.pb = net[s][5];
             L.pl = net[s][6];
             L.pr = net[s][7];
-            L.in_u8 = L.out_u8 = i;
-            tkc_depthwise_case(&L, 1000 + (int)s * 2 + i);
+            L.in_u8 = L.out_u8 = i & 1;
+            tkc_dw_relu = i >> 1;
+            tkc_depthwise_case(&L, 1000 + (int)s * 4 + i);
+            tkc_dw_relu = 0;
         }
     }
     for (trial = 0; trial < 80; trial++) {

@@ -43,11 +43,11 @@
 /* Two taps T, T+1 of the 3x3 block: x = *(taps[T] + off), y = *(taps[T+1] + off) (4 channels each); the bytes
  * repacked as (x0, x1, y0, y1) and (x2, x3, y2, y3) (PKHBT / PKHTB), so that SXTB16 (and SXTB16 ROR 8) gives the
  * two taps of ONE channel in one register; SMLAD with the run's pair word of that channel (w[T][c], w[T+1][c])
- * (q->wp[P][c], P = T / 2) adds both products. 16 instructions per 2 taps and 4 channels (was 18). */
+ * (q->wp[P][c], P = T / 2) adds both products. 15 instructions per 2 taps and 4 channels (was 18; the two tap
+ * pointers by one LDRD). */
 #define MQ_DW_TAPP(T, P, EXT)                                       \
-    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
+    "ldrd %[x], %[xo], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"            \
     "ldr %[x], [%[x], %[off]]\n\t"                                  \
-    "ldr %[xo], [%[tp], #" MQ_DW_STR(T) "*4+4]\n\t"                 \
     "ldr %[xo], [%[xo], %[off]]\n\t"                                \
     "pkhbt %[y], %[x], %[xo], lsl #16\n\t"                          \
     "pkhtb %[x], %[xo], %[x], asr #16\n\t"                          \
@@ -119,7 +119,7 @@ static inline uint32_t mq_dw_tap_c(uint32_t a, const uint8_t *px, const uint8_t 
 
 /*
  * Requantization constants of a group of 4 channels (set up once per run, read by the assembly epilogue):
- * per channel k, c[k] = {M, 2^(E-2) + zl * 2^(E-1), E-1} with E = -shift in [2, 31] and zl = out_zero_point -
+ * per channel k, c[k] = {M, E-1, 2^30, 2^(E-2) + zl * 2^(E-1)} with E = -shift in [2, 31] and zl = out_zero_point -
  * act_min (|zl * 2^(E-1)| < 2^30: mq_dw_s8_dsp checks it); then the output-wide constants h4 = act_max - act_min
  * and lo4 = act_min in all 4 bytes.
  */
@@ -138,15 +138,19 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
 
 /*
  * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi with the output zero point
- * folded in, seven instructions after the loads. With s = [A < 0], the 64-bit start value
- * (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31;
- * SMLAL adds A * M; the high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)) + zl, the
- * exact double-rounding result (mq_output_stage.h) plus zl (an integer multiple of the divisor; |zl * 2^(31+E)|
- * < 2^62 and |A * M| < 2^62, so the sum does not overflow). USAT #8 then clamps r + zp - act_min to [0, 255].
+ * folded in. With s = [A < 0], the 64-bit start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31)
+ * equals 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31; SMLAL adds A * M; the high word >> (E-1) is
+ * floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)) + zl, the exact double-rounding result
+ * (mq_output_stage.h) plus zl (an integer multiple of the divisor; |zl * 2^(31+E)| < 2^62 and |A * M| < 2^62, so
+ * the sum does not overflow). USAT #8 then clamps r + zp - act_min to [0, 255]. Eight instructions.
+ * MQ_DW_RQZ, when zl <= 0 (the clamp's lower end at or above the zero point: ReLU and the like): the sign term is
+ * left out, five instructions. For A >= 0 nothing changes (s = 0); for A < 0, A * M <= 0 (M >= 0) and both the
+ * exact r and the value without the term are <= floor((2^30 + 2^(30+E)) / 2^(31+E)) = 0, so r + zl <= 0 either
+ * way and USAT gives 0 for both.
  */
 #define MQ_DW_RQ(A, K)                                             \
-    "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
-    "ldr %[e], [%[q], #" #K "*16+8]\n\t"                           \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldr %[rb], [%[q], #" #K "*16+12]\n\t"                         \
     "and %[l], %[" A "], #0x80000000\n\t"                          \
     "orr %[l], %[l], #0x40000000\n\t"                              \
     "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
@@ -154,13 +158,20 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
     "asr %[h], %[h], %[e]\n\t"                                     \
     "usat %[" A "], #8, %[h]\n\t"
 
+#define MQ_DW_RQZ(A, K)                                            \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "usat %[" A "], #8, %[h]\n\t"
+
 /*
- * Output stage of 4 channels: the four values in [0, 255] (code - act_min, clamped below and at act_min + 255)
- * interleaved into one word, bytewise min with act_max - act_min (USUB8 + SEL), act_min added bytewise (UADD8,
- * modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
+ * Output stage of 4 channels (RQ: MQ_DW_RQ or MQ_DW_RQZ): the four values in [0, 255] (code - act_min, clamped
+ * below and at act_min + 255) interleaved into one word, bytewise min with act_max - act_min (USUB8 + SEL),
+ * act_min added bytewise (UADD8, modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
  */
-#define MQ_DW_EPILOGUE4                                                                               \
-    __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
+#define MQ_DW_EPILOGUE4(RQ)                                                                           \
+    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
             "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
             "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                    \
             "orr %[a0], %[a0], %[a3], lsl #24\n\t"                                                    \
@@ -176,7 +187,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
 /* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
  * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
  * table epilogue. */
-#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT)                                                              \
+#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT, RQ)                                                              \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
@@ -205,7 +216,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
                 }                                                                                          \
             }                                                                                              \
             (void)y;                                                                                       \
-            MQ_DW_EPILOGUE4;                                                                               \
+            MQ_DW_EPILOGUE4(RQ);                                                                           \
             if (LUT) {                                                                                     \
                 const uint8_t *lut = p->lut;                                                               \
                 const uint32_t v = (uint32_t)a0;                                                           \
@@ -221,78 +232,132 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
     }
 
 #define MQ_DW_DSP_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0)                                    \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1)                                \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0)                                    \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1)
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0, MQ_DW_RQ)                          \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1, MQ_DW_RQ)                      \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0, MQ_DW_RQ)                          \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1, MQ_DW_RQ)                      \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9z_##SUF, EXT, 1, 0, MQ_DW_RQZ)                        \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_nz_##SUF, EXT, 0, 0, MQ_DW_RQZ)
 
 MQ_DW_DSP_GROUPS(s8, "sxtb16")
 MQ_DW_DSP_GROUPS(u8, "uxtb16")
 
 typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
 
-/* The 4 int16 weights of channels c0..c3 at tap t as two words (c0, c1) and (c2, c3). */
-static inline void mq_dw_dsp_w4(const uint8_t *w, uint32_t *lo, uint32_t *hi)
+/* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
+static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
 {
-    memcpy(lo, w, 4);
-    memcpy(hi, w + 4, 4);
+    uint32_t d;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(d) : "r"(lo), "r"(hi));
+    return d;
 }
 
+static inline uint32_t mq_dw_dsp_pktt(uint32_t lo, uint32_t hi)
+{
+    uint32_t d;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(d) : "r"(lo), "r"(hi));
+    return d;
+}
+
+/* One unaligned word (int16 weights may sit at any even address). */
+static inline uint32_t mq_dw_dsp_ld(const uint8_t *w)
+{
+    uint32_t v;
+    memcpy(&v, w, 4);
+    return v;
+}
+
+/* Requantization constants of one channel: {M, E-1, 2^30, 2^(E-2) + zl * 2^(E-1)}; returns 1 when the channel is out of
+ * the fast range (E - 1 - 1 >= e1lim, unsigned). */
+static inline uint32_t mq_dw_dsp_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
+{
+    const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
+    c[0] = m;
+    c[1] = (int32_t)e1;
+    c[2] = 0x40000000;
+    c[3] = (int32_t)((1u << ((e1 - 1u) & 31u)) + (zl << (e1 & 31u)));
+    return (e1 - 1u) >= e1lim ? 1u : 0u;
+}
+
+/* Bit length of v (0 for 0). */
+static inline uint32_t mq_dw_dsp_bits(uint32_t v)
+{
+    uint32_t n = 0;
+    while (v != 0u) {
+        v >>= 1;
+        ++n;
+    }
+    return n;
+}
+
+/*
+ * Per run: each group of 4 channels gets its constants (mq_dw_dsp_q) and its group function. The fast form needs
+ * E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 for all 4 channels, i.e. 1 <= E - 1 <= e1max = 30 - bitlength(|zl|)
+ * (one unsigned compare per channel); other groups and the channel tail go through mq_dw_s8_c.
+ */
 void mq_dw_s8_dsp(const mq_dw_run *r)
 {
-    static const mq_dw_dsp_fn fns[2][2][2] = {
-        {{mq_dw_dsp_9_s8, mq_dw_dsp_9_lut_s8}, {mq_dw_dsp_n_s8, mq_dw_dsp_n_lut_s8}},
-        {{mq_dw_dsp_9_u8, mq_dw_dsp_9_lut_u8}, {mq_dw_dsp_n_u8, mq_dw_dsp_n_lut_u8}}};
+    /* [UINT8][not 3x3][LUT][zl <= 0, no LUT: the shorter requantization] */
+    static const mq_dw_dsp_fn fns[2][2][2][2] = {
+        {{{mq_dw_dsp_9_s8, mq_dw_dsp_9z_s8}, {mq_dw_dsp_9_lut_s8, mq_dw_dsp_9_lut_s8}},
+         {{mq_dw_dsp_n_s8, mq_dw_dsp_nz_s8}, {mq_dw_dsp_n_lut_s8, mq_dw_dsp_n_lut_s8}}},
+        {{{mq_dw_dsp_9_u8, mq_dw_dsp_9z_u8}, {mq_dw_dsp_9_lut_u8, mq_dw_dsp_9_lut_u8}},
+         {{mq_dw_dsp_n_u8, mq_dw_dsp_nz_u8}, {mq_dw_dsp_n_lut_u8, mq_dw_dsp_n_lut_u8}}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
     const int nine = r->ntaps == 9;
-    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL]
+                               [p->out_zero_point <= p->act_min];
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
-    const int32_t pc = p->per_channel;
-    const int32_t zl = p->out_zero_point - p->act_min;
-    const int64_t zla = zl < 0 ? -(int64_t)zl : (int64_t)zl;
+    const size_t pstep = p->per_channel ? 1u : 0u;
+    const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
+    const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
+    /* e1 - 1 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|) (zl is a code difference: |zl| < 2^16) */
+    const uint32_t nb = mq_dw_dsp_bits(zla);
+    const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
+    const int32_t *mp = p->multiplier;
+    const int32_t *sp = p->shift;
     mq_dw_dsp_q q;
     int32_t c0;
     q.h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
     q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
     for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
-        const int32_t *mp = p->multiplier + (pc ? c0 : 0);
-        const int32_t *sp = p->shift + (pc ? c0 : 0);
-        int32_t ok = 1;
-        int32_t k;
-        for (k = 0; k < 4; ++k) {
-            const int32_t sh = sp[k * pc];
-            const uint32_t e1 = (uint32_t)(-1 - sh) & 31u; /* E - 1 when the channel is taken */
-            /* E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 (then 2^(E-2) + zl * 2^(E-1) fits an int32) */
-            ok &= sh <= -2 && (zla << e1) < ((int64_t)1 << 30);
-            q.c[k][0] = mp[k * pc];
-            q.c[k][1] = (int32_t)((1u << ((e1 - 1u) & 31u)) + ((uint32_t)zl << e1));
-            q.c[k][2] = (int32_t)e1;
+        uint32_t bad;
+        bad = mq_dw_dsp_rq(q.c[0], mp[0], sp[0], zl, e1lim);
+        bad |= mq_dw_dsp_rq(q.c[1], mp[pstep], sp[pstep], zl, e1lim);
+        bad |= mq_dw_dsp_rq(q.c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+        bad |= mq_dw_dsp_rq(q.c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+        mp += 4 * pstep;
+        sp += 4 * pstep;
+        if (bad != 0u) {
+            mq_dw_s8_c(r, c0, c0 + 4);
+            continue;
         }
-        if (ok && nine) {
+        if (nine) {
+            /* tap pairs (2P, 2P+1): per channel (w[2P][c], w[2P+1][c]); tap 8: (c0, c2), (c1, c3) */
             const uint8_t *wg = w + 2u * (size_t)c0;
             uint32_t a01, a23, b01, b23;
             int32_t t;
-            for (t = 0; t < 8; t += 2) {
-                int32_t *d = q.wp[t / 2];
-                mq_dw_dsp_w4(wg + (size_t)t * ws, &a01, &a23);
-                mq_dw_dsp_w4(wg + (size_t)(t + 1) * ws, &b01, &b23);
-                d[0] = (int32_t)((a01 & 0xFFFFu) | (b01 << 16));
-                d[1] = (int32_t)((b01 & 0xFFFF0000u) | (a01 >> 16));
-                d[2] = (int32_t)((a23 & 0xFFFFu) | (b23 << 16));
-                d[3] = (int32_t)((b23 & 0xFFFF0000u) | (a23 >> 16));
+            for (t = 0; t < 4; ++t) {
+                uint32_t *d = (uint32_t *)(void *)q.wp[t];
+                a01 = mq_dw_dsp_ld(wg);
+                a23 = mq_dw_dsp_ld(wg + 4);
+                b01 = mq_dw_dsp_ld(wg + ws);
+                b23 = mq_dw_dsp_ld(wg + ws + 4);
+                wg += 2u * ws;
+                d[0] = mq_dw_dsp_pkbb(a01, b01);
+                d[1] = mq_dw_dsp_pktt(a01, b01);
+                d[2] = mq_dw_dsp_pkbb(a23, b23);
+                d[3] = mq_dw_dsp_pktt(a23, b23);
             }
-            mq_dw_dsp_w4(wg + 8u * ws, &a01, &a23);
-            q.w8[0] = (int32_t)((a01 & 0xFFFFu) | (a23 << 16));
-            q.w8[1] = (int32_t)((a23 & 0xFFFF0000u) | (a01 >> 16));
+            a01 = mq_dw_dsp_ld(wg);
+            a23 = mq_dw_dsp_ld(wg + 4);
+            q.w8[0] = (int32_t)mq_dw_dsp_pkbb(a01, a23);
+            q.w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
             memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
-        if (ok) {
-            fn(r, c0, &q);
-        } else {
-            mq_dw_s8_c(r, c0, c0 + 4);
-        }
+        fn(r, c0, &q);
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
