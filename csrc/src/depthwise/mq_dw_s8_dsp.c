@@ -2,17 +2,20 @@
  * mq_dw_s8_dsp: depthwise convolution microkernel, Armv7E-M / Armv8-M DSP extension (Cortex-M4, M7, M33).
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
- * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
- * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
- * (c1, c3); the host-widened int16 weights of the 4 channels are two words (c0, c1) and (c2, c3) (one LDRD when
- * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
- * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
- * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization in five instructions per
- * channel (SMLAL on a sign-dependent 64-bit start value, MQ_DW_RQ), then the 4 channels together on halfword
- * pairs (SSAT, PKHBT, QADD16 zero point, USAT16, SSUB16 + SEL clamp, UADD8 act_min) and one word store; the
- * constants of the 4 channels (mq_dw_dsp_q) are set up once per run of up to 16 pixels. Groups with a shift
- * >= -1 (real multiplier >= 0.25) and the channels past the last full group go through mq_dw_s8_c.
+ * Groups of 4 channels, one output pixel at a time; no zero-point arithmetic in the taps (folded into the bias).
+ * 3x3 kernels (9 taps, any stride / dilation / padding: the taps come from the driver's pointers) are one straight
+ * assembly block, the taps in pairs (0,1) (2,3) (4,5) (6,7) + 8: per pair one LDRD of the two tap pointers, two
+ * input words (4 channels each, unaligned LDR) repacked by PKHBT / PKHTB into (x0, x1, y0, y1) and
+ * (x2, x3, y2, y3), SXTB16 (INT8) or UXTB16 (UINT8) of those and of them rotated by 8 -> the two taps of one
+ * channel in one register, SMLAD with that channel's weight pair (w[t][c], w[t+1][c]); 15 instructions per 2 taps
+ * and 4 channels (was 18). Tap 8 and other kernels: per tap SXTB16 / UXTB16 -> channel-pair lanes (c0, c2),
+ * (c1, c3) and four SMLAxy with the int16 weight words (c0, c1), (c2, c3). The 3x3 weight pairs, the folded bias
+ * and the requantization constants are set up once per run and group (mq_dw_dsp_q).
+ * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization with the output zero point
+ * folded into the 64-bit SMLAL start value and USAT #8 (eight instructions per channel, MQ_DW_RQ; five when the
+ * clamp starts at or above the zero point, MQ_DW_RQZ: ReLU), then the 4 channels as bytes of one word (3 ORR,
+ * USUB8 + SEL clamp, UADD8 act_min) and one word store. Groups outside the fast range (shift >= -1, i.e. real
+ * multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
@@ -267,15 +270,22 @@ static inline uint32_t mq_dw_dsp_ld(const uint8_t *w)
     return v;
 }
 
-/* Requantization constants of one channel: {M, E-1, 2^30, 2^(E-2) + zl * 2^(E-1)}; returns 1 when the channel is out of
+/* Requantization constants of one channel: {M, E-1, (2^30: set once per run), 2^(E-2) + zl * 2^(E-1)}; returns 1 when the channel is out of
  * the fast range (E - 1 - 1 >= e1lim, unsigned). */
+/* v << n for n in [0, 255] (LSL by register: 0 for n >= 32; no undefined shift for the channels left out). */
+static inline uint32_t mq_dw_dsp_lsl(uint32_t v, uint32_t n)
+{
+    uint32_t d;
+    __asm__("lsl %0, %1, %2" : "=r"(d) : "r"(v), "r"(n));
+    return d;
+}
+
 static inline uint32_t mq_dw_dsp_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
 {
     const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
     c[0] = m;
     c[1] = (int32_t)e1;
-    c[2] = 0x40000000;
-    c[3] = (int32_t)((1u << ((e1 - 1u) & 31u)) + (zl << (e1 & 31u)));
+    c[3] = (int32_t)(mq_dw_dsp_lsl(1u, (e1 - 1u) & 0xFFu) + mq_dw_dsp_lsl(zl, e1 & 0xFFu));
     return (e1 - 1u) >= e1lim ? 1u : 0u;
 }
 
@@ -322,6 +332,7 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     int32_t c0;
     q.h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
     q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
+    q.c[0][2] = q.c[1][2] = q.c[2][2] = q.c[3][2] = 0x40000000;
     for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
         uint32_t bad;
         bad = mq_dw_dsp_rq(q.c[0], mp[0], sp[0], zl, e1lim);
@@ -338,19 +349,21 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
             /* tap pairs (2P, 2P+1): per channel (w[2P][c], w[2P+1][c]); tap 8: (c0, c2), (c1, c3) */
             const uint8_t *wg = w + 2u * (size_t)c0;
             uint32_t a01, a23, b01, b23;
-            int32_t t;
-            for (t = 0; t < 4; ++t) {
-                uint32_t *d = (uint32_t *)(void *)q.wp[t];
-                a01 = mq_dw_dsp_ld(wg);
-                a23 = mq_dw_dsp_ld(wg + 4);
-                b01 = mq_dw_dsp_ld(wg + ws);
-                b23 = mq_dw_dsp_ld(wg + ws + 4);
-                wg += 2u * ws;
-                d[0] = mq_dw_dsp_pkbb(a01, b01);
-                d[1] = mq_dw_dsp_pktt(a01, b01);
-                d[2] = mq_dw_dsp_pkbb(a23, b23);
-                d[3] = mq_dw_dsp_pktt(a23, b23);
-            }
+#define MQ_DW_DSP_PAIR(P)                                                 \
+    a01 = mq_dw_dsp_ld(wg);                                               \
+    a23 = mq_dw_dsp_ld(wg + 4);                                           \
+    b01 = mq_dw_dsp_ld(wg + ws);                                          \
+    b23 = mq_dw_dsp_ld(wg + ws + 4);                                      \
+    wg += 2u * ws;                                                        \
+    q.wp[P][0] = (int32_t)mq_dw_dsp_pkbb(a01, b01);                       \
+    q.wp[P][1] = (int32_t)mq_dw_dsp_pktt(a01, b01);                       \
+    q.wp[P][2] = (int32_t)mq_dw_dsp_pkbb(a23, b23);                       \
+    q.wp[P][3] = (int32_t)mq_dw_dsp_pktt(a23, b23);
+            MQ_DW_DSP_PAIR(0)
+            MQ_DW_DSP_PAIR(1)
+            MQ_DW_DSP_PAIR(2)
+            MQ_DW_DSP_PAIR(3)
+#undef MQ_DW_DSP_PAIR
             a01 = mq_dw_dsp_ld(wg);
             a23 = mq_dw_dsp_ld(wg + 4);
             q.w8[0] = (int32_t)mq_dw_dsp_pkbb(a01, a23);
