@@ -272,7 +272,33 @@ static inline uint32_t mq_dw_dsp_ld(const uint8_t *w)
 
 /* Requantization constants of one channel: {M, E-1, (2^30: set once per run), 2^(E-2) + zl * 2^(E-1)}; returns 1 when the channel is out of
  * the fast range (E - 1 - 1 >= e1lim, unsigned). */
-/* v << n for n in [0, 255] (LSL by register: 0 for n >= 32; no undefined shift for the channels left out). */
+/* The 3x3 weights of one group in the block's order: tap pairs (2P, 2P+1), per channel c (w[2P][c], w[2P+1][c]);
+ * tap 8 as (c0, c2), (c1, c3). wg: the group's weights at tap 0, ws: bytes per tap. */
+static __attribute__((noinline)) void mq_dw_dsp_wsetup(mq_dw_dsp_q *q, const uint8_t *wg, size_t ws)
+{
+    uint32_t a01, a23, b01, b23;
+#define MQ_DW_DSP_PAIR(P)                                                 \
+    a01 = mq_dw_dsp_ld(wg);                                               \
+    a23 = mq_dw_dsp_ld(wg + 4);                                           \
+    b01 = mq_dw_dsp_ld(wg + ws);                                          \
+    b23 = mq_dw_dsp_ld(wg + ws + 4);                                      \
+    wg += 2u * ws;                                                        \
+    q->wp[P][0] = (int32_t)mq_dw_dsp_pkbb(a01, b01);                      \
+    q->wp[P][1] = (int32_t)mq_dw_dsp_pktt(a01, b01);                      \
+    q->wp[P][2] = (int32_t)mq_dw_dsp_pkbb(a23, b23);                      \
+    q->wp[P][3] = (int32_t)mq_dw_dsp_pktt(a23, b23);
+    MQ_DW_DSP_PAIR(0)
+    MQ_DW_DSP_PAIR(1)
+    MQ_DW_DSP_PAIR(2)
+    MQ_DW_DSP_PAIR(3)
+#undef MQ_DW_DSP_PAIR
+    a01 = mq_dw_dsp_ld(wg);
+    a23 = mq_dw_dsp_ld(wg + 4);
+    q->w8[0] = (int32_t)mq_dw_dsp_pkbb(a01, a23);
+    q->w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
+}
+
+/* v << (n mod 256) (LSL by register: 0 for n mod 256 >= 32; no undefined shift for the channels left out). */
 static inline uint32_t mq_dw_dsp_lsl(uint32_t v, uint32_t n)
 {
     uint32_t d;
@@ -285,7 +311,7 @@ static inline uint32_t mq_dw_dsp_rq(int32_t *c, int32_t m, int32_t shift, uint32
     const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
     c[0] = m;
     c[1] = (int32_t)e1;
-    c[3] = (int32_t)(mq_dw_dsp_lsl(1u, (e1 - 1u) & 0xFFu) + mq_dw_dsp_lsl(zl, e1 & 0xFFu));
+    c[3] = (int32_t)(mq_dw_dsp_lsl(1u, e1 - 1u) + mq_dw_dsp_lsl(zl, e1));
     return (e1 - 1u) >= e1lim ? 1u : 0u;
 }
 
@@ -346,28 +372,7 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
             continue;
         }
         if (nine) {
-            /* tap pairs (2P, 2P+1): per channel (w[2P][c], w[2P+1][c]); tap 8: (c0, c2), (c1, c3) */
-            const uint8_t *wg = w + 2u * (size_t)c0;
-            uint32_t a01, a23, b01, b23;
-#define MQ_DW_DSP_PAIR(P)                                                 \
-    a01 = mq_dw_dsp_ld(wg);                                               \
-    a23 = mq_dw_dsp_ld(wg + 4);                                           \
-    b01 = mq_dw_dsp_ld(wg + ws);                                          \
-    b23 = mq_dw_dsp_ld(wg + ws + 4);                                      \
-    wg += 2u * ws;                                                        \
-    q.wp[P][0] = (int32_t)mq_dw_dsp_pkbb(a01, b01);                       \
-    q.wp[P][1] = (int32_t)mq_dw_dsp_pktt(a01, b01);                       \
-    q.wp[P][2] = (int32_t)mq_dw_dsp_pkbb(a23, b23);                       \
-    q.wp[P][3] = (int32_t)mq_dw_dsp_pktt(a23, b23);
-            MQ_DW_DSP_PAIR(0)
-            MQ_DW_DSP_PAIR(1)
-            MQ_DW_DSP_PAIR(2)
-            MQ_DW_DSP_PAIR(3)
-#undef MQ_DW_DSP_PAIR
-            a01 = mq_dw_dsp_ld(wg);
-            a23 = mq_dw_dsp_ld(wg + 4);
-            q.w8[0] = (int32_t)mq_dw_dsp_pkbb(a01, a23);
-            q.w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
+            mq_dw_dsp_wsetup(&q, w + 2u * (size_t)c0, ws);
             memcpy(q.b, p->bias.folded + c0, sizeof q.b);
         }
         fn(r, c0, &q);
