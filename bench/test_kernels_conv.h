@@ -97,6 +97,7 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
     mq_dw_run run;
     int32_t b, oy, ox, ky, kx;
     run.p = p;
+    run.cache = NULL;
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     run.npix = 1;
@@ -194,6 +195,18 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
     ref_layer_run(L, tkc_x, tkc_ref);
     tkc_compare("depthwise fast vs portable", tkc_fast, tkc_port, out_bytes, trial);
     tkc_compare("depthwise fast vs reference", tkc_fast, tkc_ref, out_bytes, trial);
+    /* the in-place variant (one run per output row: the DSP kernel's set-up cache over the rows) where it applies */
+    need = mq_depthwise_inplace_scratch_size(&p);
+    if (need > 0u && need <= sizeof tkc_scratch && in_bytes <= TKC_MAX_OUT && out_bytes <= TKC_MAX_OUT) {
+        memset(tkc_fast, 0, sizeof tkc_fast);
+        memcpy(tkc_fast, tkc_x, in_bytes);
+        if (mq_depthwise_conv_inplace(&p, tkc_fast, tkc_scratch, need) != MQ_OK) {
+            printf("FAIL depthwise in-place call trial %d\n", trial);
+            failures++;
+            return;
+        }
+        tkc_compare("depthwise in place vs reference", tkc_fast, tkc_ref, out_bytes, trial);
+    }
 }
 
 static void tkc_conv_case(ref_layer *L, int trial)

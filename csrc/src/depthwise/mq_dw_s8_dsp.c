@@ -139,6 +139,17 @@ typedef struct {
 typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_dw_dsp_q, wp) == 72 &&
                                  offsetof(mq_dw_dsp_q, w8) == 136 && sizeof(mq_dw_dsp_q) == 160) ? 1 : -1];
 
+/* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_DSP_CACHED groups' constants,
+ * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
+#define MQ_DW_DSP_CACHED 16
+typedef struct {
+    uint32_t ready;
+    uint32_t bad;       /* bit g: group g goes through mq_dw_s8_c */
+    mq_dw_dsp_q q[MQ_DW_DSP_CACHED];
+} mq_dw_dsp_cache;
+
+typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
+
 /*
  * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi with the output zero point
  * folded in. With s = [A < 0], the 64-bit start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31)
@@ -354,28 +365,43 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
     const int32_t *mp = p->multiplier;
     const int32_t *sp = p->shift;
-    mq_dw_dsp_q q;
+    mq_dw_dsp_cache *cc = (mq_dw_dsp_cache *)r->cache;
+    const uint32_t ready = cc != NULL ? cc->ready : 0u;
+    mq_dw_dsp_q local;
     int32_t c0;
-    q.h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
-    q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
-    q.c[0][2] = q.c[1][2] = q.c[2][2] = q.c[3][2] = 0x40000000;
-    for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
+    int32_t g;
+    for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
+        const int cached = cc != NULL && g < MQ_DW_DSP_CACHED;
+        mq_dw_dsp_q *q = cached ? &cc->q[g] : &local;
         uint32_t bad;
-        bad = mq_dw_dsp_rq(q.c[0], mp[0], sp[0], zl, e1lim);
-        bad |= mq_dw_dsp_rq(q.c[1], mp[pstep], sp[pstep], zl, e1lim);
-        bad |= mq_dw_dsp_rq(q.c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
-        bad |= mq_dw_dsp_rq(q.c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+        if (cached && ready != 0u) {
+            bad = (cc->bad >> g) & 1u; /* set up by the layer's first run */
+        } else {
+            q->h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
+            q->lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
+            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
+            bad = mq_dw_dsp_rq(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            if (bad == 0u && nine) {
+                mq_dw_dsp_wsetup(q, w + 2u * (size_t)c0, ws);
+                memcpy(q->b, p->bias.folded + c0, sizeof q->b);
+            }
+            if (cached) {
+                cc->bad = (cc->bad & ~(1u << g)) | (bad << g);
+            }
+        }
         mp += 4 * pstep;
         sp += 4 * pstep;
         if (bad != 0u) {
             mq_dw_s8_c(r, c0, c0 + 4);
-            continue;
+        } else {
+            fn(r, c0, q);
         }
-        if (nine) {
-            mq_dw_dsp_wsetup(&q, w + 2u * (size_t)c0, ws);
-            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
-        }
-        fn(r, c0, &q);
+    }
+    if (cc != NULL) {
+        cc->ready = 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
