@@ -50,9 +50,10 @@ typedef struct {
 #define MQ_DW_TAP_BUFFER 144    /* tap pointers per run (the operator's stack array, 576 B on 32-bit): 16 pixels of a 3x3 kernel */
 
 /* Stack bytes the operator sets aside for the fast kernel's set-up cache (0: none). DSP: the constants, weight
- * pairs and bias of the first 16 groups of 4 channels (mq_dw_s8_dsp.c), so a layer computed row by row (the in-place
- * variant: one run per output row) sets each group up once instead of once per row. */
-#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+ * pairs and bias of the first 16 groups of 4 channels (mq_dw_s8_dsp.c; Armv7-M: mq_dw_s8_v7m.c, the same way), so a
+ * layer computed row by row (the in-place variant: one run per output row) sets each group up once, not once per row. */
+#if ((defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE)) || defined(__ARM_ARCH_7M__)) && \
+    !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_CACHE_BYTES 2568
 #else
 #define MQ_DW_CACHE_BYTES 0

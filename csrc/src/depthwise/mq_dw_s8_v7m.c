@@ -6,7 +6,7 @@
  * (15 instructions per tap and 4 channels, one walking weight pointer); requantization as the DSP kernel (SMLAL
  * on a 64-bit start value with the output zero point folded in, USAT #8; eight instructions per channel, five
  * for a clamp starting at or above the zero point: MQ_DW_RQ / MQ_DW_RQZ), then min with act_max - act_min and
- * + act_min per byte; constants set up once per run. Groups outside the fast range (shift >= -1, or
+ * + act_min per byte; constants set up once per run (cached over the runs of one call, mq_dw_run.cache). Groups outside the fast range (shift >= -1, or
  * |zl| * 2^(E-1) >= 2^30) and the channel tail go through mq_dw_s8_c.
  * The DSP form, for reference:
  *
@@ -93,6 +93,17 @@ typedef struct {
 
 /* The assembly's offsets (compile-time check). */
 typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_dw_v7m_q, b) == 136) ? 1 : -1];
+
+/* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_V7M_CACHED groups' constants,
+ * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
+#define MQ_DW_V7M_CACHED 16
+typedef struct {
+    uint32_t ready;
+    uint32_t bad;       /* bit g: group g goes through mq_dw_s8_c */
+    mq_dw_v7m_q q[MQ_DW_V7M_CACHED];
+} mq_dw_v7m_cache;
+
+typedef char mq_dw_v7m_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_v7m_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
 
 /* Output constants: act_max - act_min and act_min. */
 typedef struct {
@@ -251,32 +262,47 @@ void mq_dw_s8_v7m(const mq_dw_run *r)
     const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
     const int32_t *mp = p->multiplier;
     const int32_t *sp = p->shift;
-    mq_dw_v7m_q q;
+    mq_dw_v7m_cache *cc = (mq_dw_v7m_cache *)r->cache;
+    const uint32_t ready = cc != NULL ? cc->ready : 0u;
+    mq_dw_v7m_q local;
     mq_dw_v7m_out os;
     int32_t c0;
+    int32_t g;
     os.h = p->act_max - p->act_min;
     os.lo = p->act_min;
-    q.c[0][2] = q.c[1][2] = q.c[2][2] = q.c[3][2] = 0x40000000;
-    for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
+    for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
+        const int cached = cc != NULL && g < MQ_DW_V7M_CACHED;
+        mq_dw_v7m_q *q = cached ? &cc->q[g] : &local;
         uint32_t bad;
-        bad = mq_dw_v7m_rq(q.c[0], mp[0], sp[0], zl, e1lim);
-        bad |= mq_dw_v7m_rq(q.c[1], mp[pstep], sp[pstep], zl, e1lim);
-        bad |= mq_dw_v7m_rq(q.c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
-        bad |= mq_dw_v7m_rq(q.c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+        if (cached && ready != 0u) {
+            bad = (cc->bad >> g) & 1u; /* set up by the layer's first run */
+        } else {
+            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
+            bad = mq_dw_v7m_rq(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            if (bad == 0u && nine) {
+                int32_t t;
+                for (t = 0; t < 9; ++t) {
+                    memcpy(q->w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+                }
+                memcpy(q->b, p->bias.folded + c0, sizeof q->b);
+            }
+            if (cached) {
+                cc->bad = (cc->bad & ~(1u << g)) | (bad << g);
+            }
+        }
         mp += 4 * pstep;
         sp += 4 * pstep;
         if (bad != 0u) {
             mq_dw_s8_c(r, c0, c0 + 4);
-            continue;
+        } else {
+            fn(r, c0, q, &os);
         }
-        if (nine) {
-            int32_t t;
-            for (t = 0; t < 9; ++t) {
-                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
-            }
-            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
-        }
-        fn(r, c0, &q, &os);
+    }
+    if (cc != NULL) {
+        cc->ready = 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
