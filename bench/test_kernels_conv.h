@@ -97,6 +97,7 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
     mq_dw_run run;
     int32_t b, oy, ox, ky, kx;
     run.p = p;
+    run.cache = NULL;
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     run.npix = 1;
@@ -120,6 +121,9 @@ static void tkc_dw_portable(const mq_depthwise_params *p, const uint8_t *x, uint
         }
     }
 }
+
+/* Depthwise cases with a ReLU-type clamp: act_min = out_zero_point (the fast kernels' shorter requantization). */
+static int tkc_dw_relu;
 
 static void tkc_depthwise_case(ref_layer *L, int trial)
 {
@@ -146,6 +150,10 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
         tkc_x[i] = (uint8_t)mq_ref_rand(&seed);
     }
     tkc_qparams(L, L->out_c, taps, 1);
+    if (tkc_dw_relu) {
+        L->act_min = L->out_zp;
+        L->act_max = L->out_u8 ? 255 : 127;
+    }
     if ((mq_ref_rand(&seed) % 4u) == 0u) {
         /* accumulators near the int32 limits (the sum of the products stays below 2^24): the fast requantization
          * must be exact over the whole accumulator range */
@@ -187,6 +195,18 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
     ref_layer_run(L, tkc_x, tkc_ref);
     tkc_compare("depthwise fast vs portable", tkc_fast, tkc_port, out_bytes, trial);
     tkc_compare("depthwise fast vs reference", tkc_fast, tkc_ref, out_bytes, trial);
+    /* the in-place variant (one run per output row: the DSP kernel's set-up cache over the rows) where it applies */
+    need = mq_depthwise_inplace_scratch_size(&p);
+    if (need > 0u && need <= sizeof tkc_scratch && in_bytes <= TKC_MAX_OUT && out_bytes <= TKC_MAX_OUT) {
+        memset(tkc_fast, 0, sizeof tkc_fast);
+        memcpy(tkc_fast, tkc_x, in_bytes);
+        if (mq_depthwise_conv_inplace(&p, tkc_fast, tkc_scratch, need) != MQ_OK) {
+            printf("FAIL depthwise in-place call trial %d\n", trial);
+            failures++;
+            return;
+        }
+        tkc_compare("depthwise in place vs reference", tkc_fast, tkc_ref, out_bytes, trial);
+    }
 }
 
 static void tkc_conv_case(ref_layer *L, int trial)
@@ -352,14 +372,16 @@ static void conv_kernel_tests(void)
     for (i = 0; i < 256; i++) {
         tkc_lut[i] = (uint8_t)mq_ref_rand(&seed);
     }
-    for (trial = 0; trial < 160; trial++) {
+    for (trial = 0; trial < 240; trial++) {
         tkc_random_geometry(&L, 12);
         L.in_c = (mq_ref_rand(&seed) % 2u) == 0u ? 4 * mq_ref_range(&seed, 1, 6) : mq_ref_range(&seed, 1, 19);
         L.mult = (mq_ref_rand(&seed) % 5u) == 0u ? mq_ref_range(&seed, 2, 3) : 1;
+        tkc_dw_relu = trial >= 160; /* the last 80: ReLU-type clamp */
         tkc_depthwise_case(&L, trial);
     }
+    tkc_dw_relu = 0;
     for (s = 0; s < sizeof net / sizeof net[0]; s++) {
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 4; i++) {
             memset(&L, 0, sizeof L);
             L.batch = 1;
             L.in_h = net[s][0];
@@ -373,8 +395,10 @@ static void conv_kernel_tests(void)
             L.pb = net[s][5];
             L.pl = net[s][6];
             L.pr = net[s][7];
-            L.in_u8 = L.out_u8 = i;
-            tkc_depthwise_case(&L, 1000 + (int)s * 2 + i);
+            L.in_u8 = L.out_u8 = i & 1;
+            tkc_dw_relu = i >> 1;
+            tkc_depthwise_case(&L, 1000 + (int)s * 4 + i);
+            tkc_dw_relu = 0;
         }
     }
     for (trial = 0; trial < 80; trial++) {

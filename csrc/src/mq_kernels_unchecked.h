@@ -33,9 +33,10 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
 
 /* One output row oy of image input (batch 0 of the view): out_w pixels of in_c * M codes at orow; padded taps read
  * pad_pixel (mq_depthwise_scratch_size(p) bytes of in_zero_point codes, filled by the caller; NULL when that is
- * 0). Reads only input rows oy*stride_h - pad_top + ky*dilation_h inside [0, in_h). */
+ * 0). Reads only input rows oy*stride_h - pad_top + ky*dilation_h inside [0, in_h). cache: NULL or the caller's
+ * MQ_DW_CACHE_BYTES (mq_microkernels.h), first word 0 before the first row of the layer, kept over its rows. */
 void mq_depthwise_conv_row(const mq_depthwise_params *p, const void *input, int32_t oy, void *orow,
-                           const void *pad_pixel);
+                           const void *pad_pixel, void *cache);
 
 /* mq_depthwise_conv_inplace after its checks: buf holds the input and receives the output (same start);
  * scratch holds mq_depthwise_inplace_scratch_size(p) bytes apart from buf's input and output. */

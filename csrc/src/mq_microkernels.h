@@ -42,10 +42,22 @@ typedef struct {
     int32_t ntaps;
     int32_t npix;      /* 1 .. MQ_DW_TAP_BUFFER / ntaps */
     uint8_t *out;      /* output pixel 0, channel 0; pixel stride out_c */
+    void *cache;       /* NULL, or MQ_DW_CACHE_BYTES (4-byte aligned) kept by the operator over all runs of one call:
+                          the fast kernel keeps its per-group set-up there; its first word = 0 before the first run */
 } mq_dw_run;
 
 #define MQ_DW_MAX_TAPS 64       /* kernel_h * kernel_w limit */
 #define MQ_DW_TAP_BUFFER 144    /* tap pointers per run (the operator's stack array, 576 B on 32-bit): 16 pixels of a 3x3 kernel */
+
+/* Stack bytes the operator sets aside for the fast kernel's set-up cache (0: none). DSP: the constants, weight
+ * pairs and bias of the first 16 groups of 4 channels (mq_dw_s8_dsp.c; Armv7-M: mq_dw_s8_v7m.c, the same way), so a
+ * layer computed row by row (the in-place variant: one run per output row) sets each group up once, not once per row. */
+#if ((defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE)) || defined(__ARM_ARCH_7M__)) && \
+    !defined(MQ_FORCE_PORTABLE)
+#define MQ_DW_CACHE_BYTES 2568
+#else
+#define MQ_DW_CACHE_BYTES 0
+#endif
 
 void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end);
 void mq_dw_s8_dsp(const mq_dw_run *r);

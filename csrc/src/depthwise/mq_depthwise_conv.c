@@ -13,7 +13,8 @@
  * Runs of up to MQ_DW_TAP_BUFFER / (kernel_h * kernel_w) output pixels (16 for 3x3), consecutive in the output
  * (a run may span the rows of an image: NHWC output pixels are contiguous; mq_depthwise_conv_row gives one row, for the in-place variant), each pixel's tap pointers computed here (a padded tap points at the scratch pixel of in_zero_point codes), so the microkernels
  * have no border cases and hoist their per-channel set-up over the run. Runs go to the microkernel: the core's fast variant for M = 1 (MQ_DW_S8), the portable
- * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0).
+ * one for M > 1. Scratch: mq_depthwise_scratch_size(p) bytes (may be NULL when that is 0). The fast kernel's set-up
+ * cache (MQ_DW_CACHE_BYTES, DSP only) lives on this function's stack for the whole call.
  */
 #include <stddef.h>
 #include <string.h>
@@ -38,7 +39,7 @@ static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_param
 /* Output rows oy0 .. oy1 - 1 of one image (input: its first byte) into output (their first byte), in runs that
  * may span rows; padded taps point at pad (the padding pixel, NULL when there is no padding). */
 static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_t oy0, int32_t oy1, uint8_t *output,
-                       const uint8_t *pad)
+                       const uint8_t *pad, void *cache)
 {
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
     size_t toff[MQ_DW_TOFF]; /* tap offsets from the window origin (kernels of up to MQ_DW_TOFF taps) */
@@ -67,6 +68,7 @@ static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_
     col_step = (size_t)w->dilation_w * (size_t)p->in_c;
     row_step = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)p->in_c;
     run.p = p;
+    run.cache = cache;
     run.taps = taps;
     run.ntaps = w->kernel_h * w->kernel_w;
     chunk = MQ_DW_TAP_BUFFER / run.ntaps;
@@ -175,9 +177,9 @@ static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_
 }
 
 void mq_depthwise_conv_row(const mq_depthwise_params *p, const void *input, int32_t oy, void *orow,
-                           const void *pad_pixel)
+                           const void *pad_pixel, void *cache)
 {
-    mq_dw_rows(p, (const uint8_t *)input, oy, oy + 1, (uint8_t *)orow, (const uint8_t *)pad_pixel);
+    mq_dw_rows(p, (const uint8_t *)input, oy, oy + 1, (uint8_t *)orow, (const uint8_t *)pad_pixel, cache);
 }
 
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch)
@@ -191,13 +193,21 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
     const size_t out_image = (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
     int32_t b;
+#if MQ_DW_CACHE_BYTES > 0
+    uint32_t cache[MQ_DW_CACHE_BYTES / 4];
+    cache[0] = 0;
+#define MQ_DW_CACHE cache
+#else
+#define MQ_DW_CACHE NULL
+#endif
     if (need > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, need);
     }
     for (b = 0; b < w->batch; ++b) {
         mq_dw_rows(p, (const uint8_t *)input + (size_t)b * in_image, 0, w->out_h,
-                   (uint8_t *)output + (size_t)b * out_image, need > 0u ? (const uint8_t *)scratch : NULL);
+                   (uint8_t *)output + (size_t)b * out_image, need > 0u ? (const uint8_t *)scratch : NULL, MQ_DW_CACHE);
     }
+#undef MQ_DW_CACHE
 }
 
 mq_status mq_depthwise_conv(const mq_depthwise_params *p, const void *input, void *output, void *scratch,

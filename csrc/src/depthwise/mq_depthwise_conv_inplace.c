@@ -20,6 +20,7 @@
 
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
+#include "mq_microkernels.h"
 
 /* The output row after which output row j may overwrite the input (see above). 32-bit arithmetic: callers
  * only get here with both tensors under 2^31 bytes (mq_dw_inplace_rows_nocheck), so (j + 1) * OWC fits. */
@@ -108,16 +109,24 @@ void mq_depthwise_conv_inplace_unchecked(const mq_depthwise_params *p, void *buf
     uint8_t *out = (uint8_t *)buf;
     int32_t next = 0; /* first output row not yet copied over the input */
     int32_t oy;
+#if MQ_DW_CACHE_BYTES > 0
+    uint32_t cache[MQ_DW_CACHE_BYTES / 4]; /* the fast kernel's per-group set-up, kept over the rows */
+    cache[0] = 0;
+#define MQ_DW_CACHE cache
+#else
+#define MQ_DW_CACHE NULL
+#endif
     if (pad > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, pad);
     }
     for (oy = 0; oy < w->out_h; ++oy) {
-        mq_depthwise_conv_row(p, buf, oy, ring + (size_t)(oy % rows) * owc, scratch);
+        mq_depthwise_conv_row(p, buf, oy, ring + (size_t)(oy % rows) * owc, scratch, MQ_DW_CACHE);
         while (next <= oy && mq_dw_flush_row(p, next) <= oy) {
             memcpy(out + (size_t)next * owc, ring + (size_t)(next % rows) * owc, owc);
             ++next;
         }
     }
+#undef MQ_DW_CACHE
 }
 
 mq_status mq_depthwise_conv_inplace(const mq_depthwise_params *p, void *buf, void *scratch, size_t scratch_size)

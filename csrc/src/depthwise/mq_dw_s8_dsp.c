@@ -2,17 +2,20 @@
  * mq_dw_s8_dsp: depthwise convolution microkernel, Armv7E-M / Armv8-M DSP extension (Cortex-M4, M7, M33).
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
- * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
- * unaligned LDR), SXTB16 (INT8) or UXTB16 (UINT8) of it and of it rotated by 8 -> halfword pairs (c0, c2) and
- * (c1, c3); the host-widened int16 weights of the 4 channels are two words (c0, c1) and (c2, c3) (one LDRD when
- * in_c is even); four SMLAxy (16 x 16 + 32, wrapping like the portable uint32 sums) pick the matching halves:
- * c0 = BB, c2 = TB, c1 = BT, c3 = TT. 11 instructions per tap and 4 channels. No zero-point arithmetic (folded
- * into the bias). A 3x3 kernel (9 taps) is one straight assembly block; other kernels loop over the taps.
- * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization in five instructions per
- * channel (SMLAL on a sign-dependent 64-bit start value, MQ_DW_RQ), then the 4 channels together on halfword
- * pairs (SSAT, PKHBT, QADD16 zero point, USAT16, SSUB16 + SEL clamp, UADD8 act_min) and one word store; the
- * constants of the 4 channels (mq_dw_dsp_q) are set up once per run of up to 16 pixels. Groups with a shift
- * >= -1 (real multiplier >= 0.25) and the channels past the last full group go through mq_dw_s8_c.
+ * Groups of 4 channels, one output pixel at a time; no zero-point arithmetic in the taps (folded into the bias).
+ * 3x3 kernels (9 taps, any stride / dilation / padding: the taps come from the driver's pointers) are one straight
+ * assembly block, the taps in pairs (0,1) (2,3) (4,5) (6,7) + 8: per pair one LDRD of the two tap pointers, two
+ * input words (4 channels each, unaligned LDR) repacked by PKHBT / PKHTB into (x0, x1, y0, y1) and
+ * (x2, x3, y2, y3), SXTB16 (INT8) or UXTB16 (UINT8) of those and of them rotated by 8 -> the two taps of one
+ * channel in one register, SMLAD with that channel's weight pair (w[t][c], w[t+1][c]); 15 instructions per 2 taps
+ * and 4 channels (was 18). Tap 8 and other kernels: per tap SXTB16 / UXTB16 -> channel-pair lanes (c0, c2),
+ * (c1, c3) and four SMLAxy with the int16 weight words (c0, c1), (c2, c3). The 3x3 weight pairs, the folded bias
+ * and the requantization constants are set up once per run and group (mq_dw_dsp_q).
+ * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization with the output zero point
+ * folded into the 64-bit SMLAL start value and USAT #8 (eight instructions per channel, MQ_DW_RQ; five when the
+ * clamp starts at or above the zero point, MQ_DW_RQZ: ReLU), then the 4 channels as bytes of one word (3 ORR,
+ * USUB8 + SEL clamp, UADD8 act_min) and one word store. Groups outside the fast range (shift >= -1, i.e. real
+ * multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30) and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
@@ -40,24 +43,46 @@
 
 #define MQ_DW_LDR2 "ldr %[w0], [%[wp]]\n\tldr %[w1], [%[wp], #4]\n\t"
 
-/* One tap T of the 3x3 block: x = *(taps[T] + off); the 4 weights from the run's copy (q->w[T], 8-byte aligned). */
-#define MQ_DW_TAPQ(T, EXT)                                          \
-    "ldr %[x], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"                    \
-    "ldr %[x], [%[x], %[off]]\n\t"                                 \
-    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(T) "*8+80]\n\t"         \
+/* Two taps T, T+1 of the 3x3 block: x = *(taps[T] + off), y = *(taps[T+1] + off) (4 channels each); the bytes
+ * repacked as (x0, x1, y0, y1) and (x2, x3, y2, y3) (PKHBT / PKHTB), so that SXTB16 (and SXTB16 ROR 8) gives the
+ * two taps of ONE channel in one register; SMLAD with the run's pair word of that channel (w[T][c], w[T+1][c])
+ * (q->wp[P][c], P = T / 2) adds both products. 15 instructions per 2 taps and 4 channels (was 18; the two tap
+ * pointers by one LDRD). */
+#define MQ_DW_TAPP(T, P, EXT)                                       \
+    "ldrd %[x], %[xo], [%[tp], #" MQ_DW_STR(T) "*4]\n\t"            \
+    "ldr %[x], [%[x], %[off]]\n\t"                                  \
+    "ldr %[xo], [%[xo], %[off]]\n\t"                                \
+    "pkhbt %[y], %[x], %[xo], lsl #16\n\t"                          \
+    "pkhtb %[x], %[xo], %[x], asr #16\n\t"                          \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(P) "*16+72]\n\t"        \
+    EXT " %[xo], %[y]\n\t"                                          \
+    "smlad %[a0], %[xo], %[w0], %[a0]\n\t"                          \
+    EXT " %[xo], %[y], ror #8\n\t"                                  \
+    "smlad %[a1], %[xo], %[w1], %[a1]\n\t"                          \
+    "ldrd %[w0], %[w1], [%[q], #" MQ_DW_STR(P) "*16+80]\n\t"        \
+    EXT " %[xo], %[x]\n\t"                                          \
+    "smlad %[a2], %[xo], %[w0], %[a2]\n\t"                          \
+    EXT " %[xo], %[x], ror #8\n\t"                                  \
+    "smlad %[a3], %[xo], %[w1], %[a3]\n\t"
+
+/* The last tap (8) of the 3x3 block: channel-pair lanes (c0, c2) and (c1, c3), weights (w[8][c0], w[8][c2]) and
+ * (w[8][c1], w[8][c3]) (q->w8), four SMLAxy. */
+#define MQ_DW_TAP8(EXT)                                             \
+    "ldr %[x], [%[tp], #32]\n\t"                                    \
+    "ldr %[x], [%[x], %[off]]\n\t"                                  \
+    "ldrd %[w0], %[w1], [%[q], #136]\n\t"                           \
     EXT " %[xo], %[x], ror #8\n\t"                                  \
     EXT " %[x], %[x]\n\t"                                           \
     "smlabb %[a0], %[x], %[w0], %[a0]\n\t"                          \
-    "smlatb %[a2], %[x], %[w1], %[a2]\n\t"                          \
-    "smlabt %[a1], %[xo], %[w0], %[a1]\n\t"                         \
+    "smlatt %[a2], %[x], %[w0], %[a2]\n\t"                          \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                         \
     "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 
 #define MQ_DW_TAPS9(EXT)                                                                               \
-    __asm__(MQ_DW_TAPQ(0, EXT) MQ_DW_TAPQ(1, EXT) MQ_DW_TAPQ(2, EXT) MQ_DW_TAPQ(3, EXT)                  \
-                MQ_DW_TAPQ(4, EXT) MQ_DW_TAPQ(5, EXT) MQ_DW_TAPQ(6, EXT) MQ_DW_TAPQ(7, EXT)             \
-                    MQ_DW_TAPQ(8, EXT)                                                                 \
+    __asm__(MQ_DW_TAPP(0, 0, EXT) MQ_DW_TAPP(2, 1, EXT) MQ_DW_TAPP(4, 2, EXT) MQ_DW_TAPP(6, 3, EXT)      \
+                MQ_DW_TAP8(EXT)                                                                        \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x), [xo] "=&r"(xo),   \
-              [w0] "=&r"(w0), [w1] "=&r"(w1)                                                           \
+              [y] "=&r"(y), [w0] "=&r"(w0), [w1] "=&r"(w1)                                             \
             : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
@@ -97,61 +122,77 @@ static inline uint32_t mq_dw_tap_c(uint32_t a, const uint8_t *px, const uint8_t 
 
 /*
  * Requantization constants of a group of 4 channels (set up once per run, read by the assembly epilogue):
- * per channel k, c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]; then the output-wide constants
- * zl2 = (zp - act_min) in both halfwords, h2 = (act_max - act_min) in both halfwords, lo4 = act_min in all 4 bytes.
+ * per channel k, c[k] = {M, E-1, 2^30, 2^(E-2) + zl * 2^(E-1)} with E = -shift in [2, 31] and zl = out_zero_point -
+ * act_min (|zl * 2^(E-1)| < 2^30: mq_dw_s8_dsp checks it); then the output-wide constants h4 = act_max - act_min
+ * and lo4 = act_min in all 4 bytes.
  */
 typedef struct {
     int32_t c[4][4];    /* byte offset 0 */
-    int32_t zl2;        /* 64 */
-    int32_t h2;         /* 68 */
-    int32_t lo4;        /* 72 */
-    int32_t pad;
-    int32_t w[9][2];    /* 80: 3x3 kernels: the 4 channels' int16 weights of tap t, (c0, c1) and (c2, c3) */
-    int32_t b[4];       /* 152: folded bias */
+    int32_t h4;         /* 64 */
+    int32_t lo4;        /* 68 */
+    int32_t wp[4][4];   /* 72: 3x3 kernels, taps 2P and 2P+1: per channel c (w[2P][c], w[2P+1][c]) */
+    int32_t w8[2];      /* 136: tap 8: (w[8][c0], w[8][c2]), (w[8][c1], w[8][c3]) */
+    int32_t b[4];       /* 144: folded bias */
 } mq_dw_dsp_q;
 
 /* The assembly's offsets (compile-time check). */
-typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq_dw_dsp_q, lo4) == 72 &&
-                                 offsetof(mq_dw_dsp_q, w) == 80 && sizeof(mq_dw_dsp_q) == 168) ? 1 : -1];
+typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_dw_dsp_q, wp) == 72 &&
+                                 offsetof(mq_dw_dsp_q, w8) == 136 && sizeof(mq_dw_dsp_q) == 160) ? 1 : -1];
+
+/* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_DSP_CACHED groups' constants,
+ * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
+#define MQ_DW_DSP_CACHED 16
+typedef struct {
+    uint32_t ready;
+    uint32_t bad;       /* bit g: group g goes through mq_dw_s8_c */
+    mq_dw_dsp_q q[MQ_DW_DSP_CACHED];
+} mq_dw_dsp_cache;
+
+typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
 
 /*
- * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi in five instructions. With
- * s = [A < 0], the 64-bit start value (2^(E-2) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) - s * 2^31;
- * SMLAL adds A * M; the high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)), the exact
- * double-rounding result (mq_output_stage.h). SSAT #16 then bounds it for the halfword output stage.
+ * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi with the output zero point
+ * folded in. With s = [A < 0], the 64-bit start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31)
+ * equals 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31; SMLAL adds A * M; the high word >> (E-1) is
+ * floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)) + zl, the exact double-rounding result
+ * (mq_output_stage.h) plus zl (an integer multiple of the divisor; |zl * 2^(31+E)| < 2^62 and |A * M| < 2^62, so
+ * the sum does not overflow). USAT #8 then clamps r + zp - act_min to [0, 255]. Eight instructions.
+ * MQ_DW_RQZ, when zl <= 0 (the clamp's lower end at or above the zero point: ReLU and the like): the sign term is
+ * left out, five instructions. For A >= 0 nothing changes (s = 0); for A < 0, A * M <= 0 (M >= 0) and both the
+ * exact r and the value without the term are <= floor((2^30 + 2^(30+E)) / 2^(31+E)) = 0, so r + zl <= 0 either
+ * way and USAT gives 0 for both.
  */
 #define MQ_DW_RQ(A, K)                                             \
-    "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
-    "ldr %[e], [%[q], #" #K "*16+8]\n\t"                           \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldr %[rb], [%[q], #" #K "*16+12]\n\t"                         \
     "and %[l], %[" A "], #0x80000000\n\t"                          \
     "orr %[l], %[l], #0x40000000\n\t"                              \
     "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
     "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
     "asr %[h], %[h], %[e]\n\t"                                     \
-    "ssat %[" A "], #16, %[h]\n\t"
+    "usat %[" A "], #8, %[h]\n\t"
+
+#define MQ_DW_RQZ(A, K)                                            \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "usat %[" A "], #8, %[h]\n\t"
 
 /*
- * Output stage of 4 channels on halfword pairs: (r0, r2) and (r1, r3) (saturated to int16: a saturated value
- * clamps to the same code as the exact one), + (zp - act_min) saturating, USAT16 #8 -> [0, 255], min with
- * act_max - act_min (SSUB16 + SEL), the 4 bytes interleaved into one word and act_min added bytewise (UADD8,
- * modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
+ * Output stage of 4 channels (RQ: MQ_DW_RQ or MQ_DW_RQZ): the four values in [0, 255] (code - act_min, clamped
+ * below and at act_min + 255) interleaved into one word, bytewise min with act_max - act_min (USUB8 + SEL),
+ * act_min added bytewise (UADD8, modulo 256: the stored byte of the code). Result in a0: bytes c0..c3.
  */
-#define MQ_DW_EPILOGUE4                                                                               \
-    __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
-            "pkhbt %[a0], %[a0], %[a2], lsl #16\n\t"                                                  \
-            "pkhbt %[a1], %[a1], %[a3], lsl #16\n\t"                                                  \
-            "ldrd %[m], %[rb], [%[q], #64]\n\t"                                                       \
-            "qadd16 %[a0], %[a0], %[m]\n\t"                                                           \
-            "qadd16 %[a1], %[a1], %[m]\n\t"                                                           \
-            "usat16 %[a0], #8, %[a0]\n\t"                                                             \
-            "usat16 %[a1], #8, %[a1]\n\t"                                                             \
-            "ssub16 %[l], %[a0], %[rb]\n\t"                                                           \
-            "sel %[a0], %[rb], %[a0]\n\t"                                                             \
-            "ssub16 %[l], %[a1], %[rb]\n\t"                                                           \
-            "sel %[a1], %[rb], %[a1]\n\t"                                                             \
-            "ldr %[e], [%[q], #72]\n\t"                                                               \
+#define MQ_DW_EPILOGUE4(RQ)                                                                           \
+    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
             "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
-            "uadd8 %[a0], %[a0], %[e]\n\t"                                                            \
+            "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                    \
+            "orr %[a0], %[a0], %[a3], lsl #24\n\t"                                                    \
+            "ldrd %[m], %[rb], [%[q], #64]\n\t"                                                       \
+            "usub8 %[l], %[a0], %[m]\n\t"                                                             \
+            "sel %[a0], %[m], %[a0]\n\t"                                                              \
+            "uadd8 %[a0], %[a0], %[rb]\n\t"                                                           \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
               [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
             : [q] "r"(q)                                                                              \
@@ -160,7 +201,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
 /* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
  * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
  * table epilogue. */
-#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT)                                                              \
+#define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT, RQ)                                                              \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
@@ -175,7 +216,7 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
         int32_t i;                                                                                         \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
-            int32_t x, xo, w0, w1, m, rb, e, l, h;                                                         \
+            int32_t x, xo, y, w0, w1, m, rb, e, l, h;                                                         \
             const uint8_t *const *tp = taps;                                                               \
             taps += ntaps;                                                                                 \
             if (NINE) {                                                                                    \
@@ -188,7 +229,8 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
-            MQ_DW_EPILOGUE4;                                                                               \
+            (void)y;                                                                                       \
+            MQ_DW_EPILOGUE4(RQ);                                                                           \
             if (LUT) {                                                                                     \
                 const uint8_t *lut = p->lut;                                                               \
                 const uint32_t v = (uint32_t)a0;                                                           \
@@ -204,63 +246,162 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, zl2) == 64 && offsetof(mq
     }
 
 #define MQ_DW_DSP_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0)                                    \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1)                                \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0)                                    \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1)
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0, MQ_DW_RQ)                          \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1, MQ_DW_RQ)                      \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0, MQ_DW_RQ)                          \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1, MQ_DW_RQ)                      \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_9z_##SUF, EXT, 1, 0, MQ_DW_RQZ)                        \
+    MQ_DW_DSP_GROUP(mq_dw_dsp_nz_##SUF, EXT, 0, 0, MQ_DW_RQZ)
 
 MQ_DW_DSP_GROUPS(s8, "sxtb16")
 MQ_DW_DSP_GROUPS(u8, "uxtb16")
 
 typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
 
-static inline uint32_t mq_dw_dsp_h2(int32_t v)
+/* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
+static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
 {
-    return ((uint32_t)v & 0xFFFFu) * 0x10001u;
+    uint32_t d;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(d) : "r"(lo), "r"(hi));
+    return d;
 }
 
+static inline uint32_t mq_dw_dsp_pktt(uint32_t lo, uint32_t hi)
+{
+    uint32_t d;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(d) : "r"(lo), "r"(hi));
+    return d;
+}
+
+/* One unaligned word (int16 weights may sit at any even address). */
+static inline uint32_t mq_dw_dsp_ld(const uint8_t *w)
+{
+    uint32_t v;
+    memcpy(&v, w, 4);
+    return v;
+}
+
+/* Requantization constants of one channel: {M, E-1, (2^30: set once per run), 2^(E-2) + zl * 2^(E-1)}; returns 1 when the channel is out of
+ * the fast range (E - 1 - 1 >= e1lim, unsigned). */
+/* The 3x3 weights of one group in the block's order: tap pairs (2P, 2P+1), per channel c (w[2P][c], w[2P+1][c]);
+ * tap 8 as (c0, c2), (c1, c3). wg: the group's weights at tap 0, ws: bytes per tap. */
+static __attribute__((noinline)) void mq_dw_dsp_wsetup(mq_dw_dsp_q *q, const uint8_t *wg, size_t ws)
+{
+    uint32_t a01, a23, b01, b23;
+#define MQ_DW_DSP_PAIR(P)                                                 \
+    a01 = mq_dw_dsp_ld(wg);                                               \
+    a23 = mq_dw_dsp_ld(wg + 4);                                           \
+    b01 = mq_dw_dsp_ld(wg + ws);                                          \
+    b23 = mq_dw_dsp_ld(wg + ws + 4);                                      \
+    wg += 2u * ws;                                                        \
+    q->wp[P][0] = (int32_t)mq_dw_dsp_pkbb(a01, b01);                      \
+    q->wp[P][1] = (int32_t)mq_dw_dsp_pktt(a01, b01);                      \
+    q->wp[P][2] = (int32_t)mq_dw_dsp_pkbb(a23, b23);                      \
+    q->wp[P][3] = (int32_t)mq_dw_dsp_pktt(a23, b23);
+    MQ_DW_DSP_PAIR(0)
+    MQ_DW_DSP_PAIR(1)
+    MQ_DW_DSP_PAIR(2)
+    MQ_DW_DSP_PAIR(3)
+#undef MQ_DW_DSP_PAIR
+    a01 = mq_dw_dsp_ld(wg);
+    a23 = mq_dw_dsp_ld(wg + 4);
+    q->w8[0] = (int32_t)mq_dw_dsp_pkbb(a01, a23);
+    q->w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
+}
+
+/* v << (n mod 256) (LSL by register: 0 for n mod 256 >= 32; no undefined shift for the channels left out). */
+static inline uint32_t mq_dw_dsp_lsl(uint32_t v, uint32_t n)
+{
+    uint32_t d;
+    __asm__("lsl %0, %1, %2" : "=r"(d) : "r"(v), "r"(n));
+    return d;
+}
+
+static inline uint32_t mq_dw_dsp_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
+{
+    const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
+    c[0] = m;
+    c[1] = (int32_t)e1;
+    c[3] = (int32_t)(mq_dw_dsp_lsl(1u, e1 - 1u) + mq_dw_dsp_lsl(zl, e1));
+    return (e1 - 1u) >= e1lim ? 1u : 0u;
+}
+
+/* Bit length of v (0 for 0). */
+static inline uint32_t mq_dw_dsp_bits(uint32_t v)
+{
+    uint32_t n = 0;
+    while (v != 0u) {
+        v >>= 1;
+        ++n;
+    }
+    return n;
+}
+
+/*
+ * Per run: each group of 4 channels gets its constants (mq_dw_dsp_q) and its group function. The fast form needs
+ * E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 for all 4 channels, i.e. 1 <= E - 1 <= e1max = 30 - bitlength(|zl|)
+ * (one unsigned compare per channel); other groups and the channel tail go through mq_dw_s8_c.
+ */
 void mq_dw_s8_dsp(const mq_dw_run *r)
 {
-    static const mq_dw_dsp_fn fns[2][2][2] = {
-        {{mq_dw_dsp_9_s8, mq_dw_dsp_9_lut_s8}, {mq_dw_dsp_n_s8, mq_dw_dsp_n_lut_s8}},
-        {{mq_dw_dsp_9_u8, mq_dw_dsp_9_lut_u8}, {mq_dw_dsp_n_u8, mq_dw_dsp_n_lut_u8}}};
+    /* [UINT8][not 3x3][LUT][zl <= 0, no LUT: the shorter requantization] */
+    static const mq_dw_dsp_fn fns[2][2][2][2] = {
+        {{{mq_dw_dsp_9_s8, mq_dw_dsp_9z_s8}, {mq_dw_dsp_9_lut_s8, mq_dw_dsp_9_lut_s8}},
+         {{mq_dw_dsp_n_s8, mq_dw_dsp_nz_s8}, {mq_dw_dsp_n_lut_s8, mq_dw_dsp_n_lut_s8}}},
+        {{{mq_dw_dsp_9_u8, mq_dw_dsp_9z_u8}, {mq_dw_dsp_9_lut_u8, mq_dw_dsp_9_lut_u8}},
+         {{mq_dw_dsp_n_u8, mq_dw_dsp_nz_u8}, {mq_dw_dsp_n_lut_u8, mq_dw_dsp_n_lut_u8}}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
     const int nine = r->ntaps == 9;
-    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL]
+                               [p->out_zero_point <= p->act_min];
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
-    const int32_t pc = p->per_channel;
-    mq_dw_dsp_q q;
+    const size_t pstep = p->per_channel ? 1u : 0u;
+    const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
+    const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
+    /* e1 - 1 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|) (zl is a code difference: |zl| < 2^16) */
+    const uint32_t nb = mq_dw_dsp_bits(zla);
+    const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
+    const int32_t *mp = p->multiplier;
+    const int32_t *sp = p->shift;
+    mq_dw_dsp_cache *cc = (mq_dw_dsp_cache *)r->cache;
+    const uint32_t ready = cc != NULL ? cc->ready : 0u;
+    mq_dw_dsp_q local;
     int32_t c0;
-    q.zl2 = (int32_t)mq_dw_dsp_h2(p->out_zero_point - p->act_min);
-    q.h2 = (int32_t)mq_dw_dsp_h2(p->act_max - p->act_min);
-    q.lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
-    q.pad = 0;
-    for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
-        const int32_t *mp = p->multiplier + (pc ? c0 : 0);
-        const int32_t *sp = p->shift + (pc ? c0 : 0);
-        int32_t ok = 1;
-        int32_t k;
-        for (k = 0; k < 4; ++k) {
-            const int32_t sh = sp[k * pc];
-            ok &= sh <= -2;
-            q.c[k][0] = mp[k * pc];
-            q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
-            q.c[k][2] = -1 - sh;
-        }
-        if (ok && nine) {
-            int32_t t;
-            for (t = 0; t < 9; ++t) {
-                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
-            }
-            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
-        }
-        if (ok) {
-            fn(r, c0, &q);
+    int32_t g;
+    for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
+        const int cached = cc != NULL && g < MQ_DW_DSP_CACHED;
+        mq_dw_dsp_q *q = cached ? &cc->q[g] : &local;
+        uint32_t bad;
+        if (cached && ready != 0u) {
+            bad = (cc->bad >> g) & 1u; /* set up by the layer's first run */
         } else {
-            mq_dw_s8_c(r, c0, c0 + 4);
+            q->h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
+            q->lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
+            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
+            bad = mq_dw_dsp_rq(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_dsp_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            if (bad == 0u && nine) {
+                mq_dw_dsp_wsetup(q, w + 2u * (size_t)c0, ws);
+                memcpy(q->b, p->bias.folded + c0, sizeof q->b);
+            }
+            if (cached) {
+                cc->bad = (cc->bad & ~(1u << g)) | (bad << g);
+            }
         }
+        mp += 4 * pstep;
+        sp += 4 * pstep;
+        if (bad != 0u) {
+            mq_dw_s8_c(r, c0, c0 + 4);
+        } else {
+            fn(r, c0, q);
+        }
+    }
+    if (cc != NULL) {
+        cc->ready = 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);

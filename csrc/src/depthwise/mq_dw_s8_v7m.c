@@ -3,9 +3,11 @@
  * Contract: mq_microkernels.h (mq_dw_run), depth multiplier 1. Bit-identical to mq_dw_s8_c.
  *
  * The structure of mq_dw_s8_dsp with LDRSB (INT8) / LDRB (UINT8) + LDRSH + MLA per channel and tap
- * (15 instructions per tap and 4 channels, one walking weight pointer); requantization in five instructions per
- * channel (SMLAL on a sign-dependent start value, MQ_DW_RQ, as the DSP kernel), then mq_os_code (zero point and
- * clamp); constants set up once per run. Groups with a shift >= -1 and the channel tail go through mq_dw_s8_c.
+ * (15 instructions per tap and 4 channels, one walking weight pointer); requantization as the DSP kernel (SMLAL
+ * on a 64-bit start value with the output zero point folded in, USAT #8; eight instructions per channel, five
+ * for a clamp starting at or above the zero point: MQ_DW_RQ / MQ_DW_RQZ), then min with act_max - act_min and
+ * + act_min per byte; constants set up once per run (cached over the runs of one call, mq_dw_run.cache). Groups outside the fast range (shift >= -1, or
+ * |zl| * 2^(E-1) >= 2^30) and the channel tail go through mq_dw_s8_c.
  * The DSP form, for reference:
  *
  * Groups of 4 channels, one output pixel at a time. Per tap: the tap pointer, one input word (4 channels,
@@ -81,7 +83,8 @@
             : "memory")
 
 /* Requantization constants of a group of 4 channels (set up once per run): per channel k,
- * c[k] = {M, 2^(E-2), E-1} with E = -shift in [2, 31]. */
+ * c[k] = {M, E-1, 2^30, 2^(E-2) + zl * 2^(E-1)} with E = -shift in [2, 31], zl = out_zero_point - act_min
+ * (|zl| * 2^(E-1) < 2^30: mq_dw_s8_v7m checks it). */
 typedef struct {
     int32_t c[4][4];    /* byte offset 0 */
     int16_t w[9][4];    /* 64: 3x3 kernels: the 4 channels' weights of tap t */
@@ -91,23 +94,49 @@ typedef struct {
 /* The assembly's offsets (compile-time check). */
 typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_dw_v7m_q, b) == 136) ? 1 : -1];
 
+/* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_V7M_CACHED groups' constants,
+ * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
+#define MQ_DW_V7M_CACHED 16
+typedef struct {
+    uint32_t ready;
+    uint32_t bad;       /* bit g: group g goes through mq_dw_s8_c */
+    mq_dw_v7m_q q[MQ_DW_V7M_CACHED];
+} mq_dw_v7m_cache;
+
+typedef char mq_dw_v7m_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_v7m_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
+
+/* Output constants: act_max - act_min and act_min. */
+typedef struct {
+    int32_t h;
+    int32_t lo;
+} mq_dw_v7m_out;
+
 /*
- * Requantize accumulator A of channel K: mq_os_requant_hi in five instructions. With s = [A < 0], the 64-bit
- * start value (2^(E-2) - s) * 2^32 + (2^30 | s * 2^31) equals 2^30 + 2^(30+E) - s * 2^31; SMLAL adds A * M; the
- * high word >> (E-1) is floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)), the exact double-rounding result
- * (mq_output_stage.h).
+ * Requantize accumulator A of channel K (the DSP kernel's form, mq_dw_s8_dsp.c): with s = [A < 0], the 64-bit
+ * start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31) = 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31;
+ * SMLAL adds A * M; the high word >> (E-1) is the exact double-rounding result (mq_output_stage.h) + zl; USAT #8
+ * clamps it to [0, 255] (code - act_min, at most act_min + 255). MQ_DW_RQZ (zl <= 0: ReLU and the like) leaves the
+ * sign term out: for A < 0 both values are <= 0 and USAT gives 0 for both (see mq_dw_s8_dsp.c).
  */
 #define MQ_DW_RQ(A, K)                                             \
-    "ldrd %[m], %[rb], [%[q], #" #K "*16]\n\t"                     \
-    "ldr %[e], [%[q], #" #K "*16+8]\n\t"                           \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldr %[rb], [%[q], #" #K "*16+12]\n\t"                         \
     "and %[l], %[" A "], #0x80000000\n\t"                          \
     "orr %[l], %[l], #0x40000000\n\t"                              \
     "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
     "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
-    "asr %[" A "], %[h], %[e]\n\t"
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "usat %[" A "], #8, %[h]\n\t"
 
-#define MQ_DW_RQ4                                                                                     \
-    __asm__(MQ_DW_RQ("a0", 0) MQ_DW_RQ("a1", 1) MQ_DW_RQ("a2", 2) MQ_DW_RQ("a3", 3)                     \
+#define MQ_DW_RQZ(A, K)                                            \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "usat %[" A "], #8, %[h]\n\t"
+
+#define MQ_DW_RQ4(RQ)                                                                                 \
+    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
               [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
             : [q] "r"(q)                                                                              \
@@ -115,9 +144,9 @@ typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_d
 
 /* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block, LUT the table
  * epilogue. */
-#define MQ_DW_V7M_GROUP(NAME, EXT, NINE, LDW, LUT)                                                         \
+#define MQ_DW_V7M_GROUP(NAME, EXT, NINE, LDW, LUT, RQ)                                                     \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_v7m_q *q,       \
-                                               const mq_os_out *os)                                        \
+                                               const mq_dw_v7m_out *os)                                    \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
@@ -144,12 +173,15 @@ typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_d
                     ++tp;                                                                                  \
                 }                                                                                          \
             }                                                                                              \
-            MQ_DW_RQ4;                                                                                     \
+            MQ_DW_RQ4(RQ);                                                                                 \
             {                                                                                              \
-                int32_t v0 = mq_os_code(a0, os);                                                           \
-                int32_t v1 = mq_os_code(a1, os);                                                           \
-                int32_t v2 = mq_os_code(a2, os);                                                           \
-                int32_t v3 = mq_os_code(a3, os);                                                           \
+                /* a_k in [0, 255]: min with act_max - act_min, + act_min (the byte), LUT */                  \
+                const int32_t hr = os->h;                                                                  \
+                const int32_t lo = os->lo;                                                                 \
+                int32_t v0 = (a0 > hr ? hr : a0) + lo;                                                     \
+                int32_t v1 = (a1 > hr ? hr : a1) + lo;                                                     \
+                int32_t v2 = (a2 > hr ? hr : a2) + lo;                                                     \
+                int32_t v3 = (a3 > hr ? hr : a3) + lo;                                                     \
                 if (LUT) {                                                                                 \
                     v0 = p->lut[(uint8_t)v0];                                                              \
                     v1 = p->lut[(uint8_t)v1];                                                              \
@@ -166,57 +198,111 @@ typedef char mq_dw_v7m_q_layout[(offsetof(mq_dw_v7m_q, w) == 64 && offsetof(mq_d
     }
 
 #define MQ_DW_V7M_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1)                   \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDRD, 0)                       \
-    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDRD, 1)
+    MQ_DW_V7M_GROUP(mq_dw_v7m_9e_##SUF, EXT, 1, MQ_DW_LDRD, 0, MQ_DW_RQ)             \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_9e_lut_##SUF, EXT, 1, MQ_DW_LDRD, 1, MQ_DW_RQ)         \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_##SUF, EXT, 0, MQ_DW_LDRD, 0, MQ_DW_RQ)             \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_ne_lut_##SUF, EXT, 0, MQ_DW_LDRD, 1, MQ_DW_RQ)         \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_9z_##SUF, EXT, 1, MQ_DW_LDRD, 0, MQ_DW_RQZ)            \
+    MQ_DW_V7M_GROUP(mq_dw_v7m_nz_##SUF, EXT, 0, MQ_DW_LDRD, 0, MQ_DW_RQZ)
 
 MQ_DW_V7M_GROUPS(s8, "ldrsb")
 MQ_DW_V7M_GROUPS(u8, "ldrb")
 
-typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_dw_v7m_q *, const mq_os_out *);
+typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_dw_v7m_q *, const mq_dw_v7m_out *);
+
+/* Bit length of v (0 for 0). */
+static inline uint32_t mq_dw_v7m_bits(uint32_t v)
+{
+    uint32_t n = 0;
+    while (v != 0u) {
+        v >>= 1;
+        ++n;
+    }
+    return n;
+}
+
+/* v << (n mod 256) (LSL by register: 0 for n mod 256 >= 32; no undefined shift for the channels left out). */
+static inline uint32_t mq_dw_v7m_lsl(uint32_t v, uint32_t n)
+{
+    uint32_t d;
+    __asm__("lsl %0, %1, %2" : "=r"(d) : "r"(v), "r"(n));
+    return d;
+}
+
+/* Constants of one channel (see mq_dw_v7m_q); 1 when the channel is outside the fast range (E - 2 >= e1lim). */
+static inline uint32_t mq_dw_v7m_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
+{
+    const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
+    c[0] = m;
+    c[1] = (int32_t)e1;
+    c[3] = (int32_t)(mq_dw_v7m_lsl(1u, e1 - 1u) + mq_dw_v7m_lsl(zl, e1));
+    return (e1 - 1u) >= e1lim ? 1u : 0u;
+}
 
 void mq_dw_s8_v7m(const mq_dw_run *r)
 {
-    static const mq_dw_v7m_fn fns[2][2][2] = {
-        {{mq_dw_v7m_9e_s8, mq_dw_v7m_9e_lut_s8}, {mq_dw_v7m_ne_s8, mq_dw_v7m_ne_lut_s8}},
-        {{mq_dw_v7m_9e_u8, mq_dw_v7m_9e_lut_u8}, {mq_dw_v7m_ne_u8, mq_dw_v7m_ne_lut_u8}}};
+    /* [UINT8][not 3x3][LUT][zl <= 0, no LUT: the shorter requantization] */
+    static const mq_dw_v7m_fn fns[2][2][2][2] = {
+        {{{mq_dw_v7m_9e_s8, mq_dw_v7m_9z_s8}, {mq_dw_v7m_9e_lut_s8, mq_dw_v7m_9e_lut_s8}},
+         {{mq_dw_v7m_ne_s8, mq_dw_v7m_nz_s8}, {mq_dw_v7m_ne_lut_s8, mq_dw_v7m_ne_lut_s8}}},
+        {{{mq_dw_v7m_9e_u8, mq_dw_v7m_9z_u8}, {mq_dw_v7m_9e_lut_u8, mq_dw_v7m_9e_lut_u8}},
+         {{mq_dw_v7m_ne_u8, mq_dw_v7m_nz_u8}, {mq_dw_v7m_ne_lut_u8, mq_dw_v7m_ne_lut_u8}}}};
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
     const int nine = r->ntaps == 9;
-    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL];
+    const mq_dw_v7m_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL]
+                               [p->out_zero_point <= p->act_min];
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
-    const int32_t pc = p->per_channel;
-    mq_dw_v7m_q q;
-    mq_os_out os;
+    const size_t pstep = p->per_channel ? 1u : 0u;
+    const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
+    const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
+    /* E - 2 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|), i.e. |zl| * 2^(E-1) < 2^30 */
+    const uint32_t nb = mq_dw_v7m_bits(zla);
+    const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
+    const int32_t *mp = p->multiplier;
+    const int32_t *sp = p->shift;
+    mq_dw_v7m_cache *cc = (mq_dw_v7m_cache *)r->cache;
+    const uint32_t ready = cc != NULL ? cc->ready : 0u;
+    mq_dw_v7m_q local;
+    mq_dw_v7m_out os;
     int32_t c0;
-    mq_os_out_init(&os, p->out_zero_point, p->act_min, p->act_max, NULL); /* LUT applied by the LUT copies */
-    for (c0 = 0; c0 + 4 <= cn; c0 += 4) {
-        const int32_t *mp = p->multiplier + (pc ? c0 : 0);
-        const int32_t *sp = p->shift + (pc ? c0 : 0);
-        int32_t ok = 1;
-        int32_t k;
-        for (k = 0; k < 4; ++k) {
-            const int32_t sh = sp[k * pc];
-            ok &= sh <= -2;
-            q.c[k][0] = mp[k * pc];
-            q.c[k][1] = (int32_t)(1u << ((uint32_t)(-2 - sh) & 31u));
-            q.c[k][2] = -1 - sh;
-            q.c[k][3] = 0;
-        }
-        if (ok && nine) {
-            int32_t t;
-            for (t = 0; t < 9; ++t) {
-                memcpy(q.w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
-            }
-            memcpy(q.b, p->bias.folded + c0, sizeof q.b);
-        }
-        if (ok) {
-            fn(r, c0, &q, &os);
+    int32_t g;
+    os.h = p->act_max - p->act_min;
+    os.lo = p->act_min;
+    for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
+        const int cached = cc != NULL && g < MQ_DW_V7M_CACHED;
+        mq_dw_v7m_q *q = cached ? &cc->q[g] : &local;
+        uint32_t bad;
+        if (cached && ready != 0u) {
+            bad = (cc->bad >> g) & 1u; /* set up by the layer's first run */
         } else {
-            mq_dw_s8_c(r, c0, c0 + 4);
+            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
+            bad = mq_dw_v7m_rq(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_v7m_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            if (bad == 0u && nine) {
+                int32_t t;
+                for (t = 0; t < 9; ++t) {
+                    memcpy(q->w[t], w + (size_t)t * ws + 2u * (size_t)c0, 8);
+                }
+                memcpy(q->b, p->bias.folded + c0, sizeof q->b);
+            }
+            if (cached) {
+                cc->bad = (cc->bad & ~(1u << g)) | (bad << g);
+            }
         }
+        mp += 4 * pstep;
+        sp += 4 * pstep;
+        if (bad != 0u) {
+            mq_dw_s8_c(r, c0, c0 + 4);
+        } else {
+            fn(r, c0, q, &os);
+        }
+    }
+    if (cc != NULL) {
+        cc->ready = 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
