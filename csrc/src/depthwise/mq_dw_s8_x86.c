@@ -12,8 +12,11 @@
  *     zp + clamp(r, act_min - zp, act_max - zp) (equal when act_min <= act_max; otherwise the portable kernel
  *     runs), the low byte of each lane, the optional LUT per byte;
  *   - the last in_c % 8 channels go to mq_dw_s8_c.
- * Compiled with a per-function target attribute and run only when the CPU has AVX2 (checked once, cached); the
- * portable kernel otherwise.
+ * AVX-512 VNNI variant (mq_dw_s8_vnni, below): 64 channels per step with VPDPBUSD, used when the CPU has AVX-512
+ * F + BW + VNNI and every weight of the run fits int8 (always for int8 models); it takes any in_c (masked loads and
+ * stores for the last < 64 channels).
+ * Compiled with per-function target attributes and run only when the CPU has the instructions (checked once,
+ * cached); the portable kernel otherwise.
  */
 #include "mq_microkernels.h"
 
@@ -109,18 +112,234 @@ MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
     }
 }
 
+#define MQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+/* 1 when every int16 weight of the run lies in [-128, 127] (int8 models always: mq_depthwise_pack_weights
+ * widens int8), the condition of the VPDPBUSD path. */
+MQ_DW_VNNI static int mq_dw_vnni_weights_fit(const mq_depthwise_params *p, int32_t ntaps)
+{
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t n = (size_t)ntaps * (size_t)p->in_c; /* int16 values */
+    const __m512i lo = _mm512_set1_epi16(-128);
+    const __m512i hi = _mm512_set1_epi16(127);
+    __mmask32 bad = 0;
+    size_t i = 0;
+    for (; i + 32u <= n; i += 32u) {
+        const __m512i v = _mm512_loadu_si512((const void *)(w + 2u * i));
+        bad |= _mm512_cmplt_epi16_mask(v, lo) | _mm512_cmpgt_epi16_mask(v, hi);
+    }
+    if (i < n) {
+        const __mmask32 m = (__mmask32)((1u << (unsigned)(n - i)) - 1u);
+        const __m512i v = _mm512_maskz_loadu_epi16(m, (const void *)(w + 2u * i));
+        bad |= _mm512_cmplt_epi16_mask(v, lo) | _mm512_cmpgt_epi16_mask(v, hi);
+    }
+    return bad == 0;
+}
+
+/* 64 int32 values v[c0 .. c0 + nc) (zero past nc) as 4 vectors in channel order 4 j + q: out[q] lane j = v[4 j + q]. */
+MQ_DW_VNNI static void mq_dw_vnni_split4(const int32_t *v, uint64_t m64, __m512i out[4])
+{
+    const __m512i a = _mm512_maskz_loadu_epi32((__mmask16)(m64 & 0xFFFFu), (const void *)v);
+    const __m512i b = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 16) & 0xFFFFu), (const void *)(v + 16));
+    const __m512i c = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 32) & 0xFFFFu), (const void *)(v + 32));
+    const __m512i d = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 48) & 0xFFFFu), (const void *)(v + 48));
+    int q;
+    for (q = 0; q < 4; ++q) {
+        /* lanes 0..7: element 4 j + q of (a, b) (indices >= 16 select b); lanes 8..15 unused */
+        const __m512i idx = _mm512_add_epi32(_mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0),
+                                             _mm512_set1_epi32(q));
+        const __m512i ab = _mm512_permutex2var_epi32(a, idx, b);
+        const __m512i cd = _mm512_permutex2var_epi32(c, idx, d);
+        out[q] = _mm512_inserti64x4(ab, _mm512_castsi512_si256(cd), 1);
+    }
+}
+
+/* Hoisted constants of mq_requantize for 16 lanes (shift in [-31, 30]; derivation: mq_gemm_x86_internal.h). */
+typedef struct {
+    __m512i mult, mult_odd, left, right, mask, half;
+} mq_dw_vnni_rq;
+
+MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult, __m512i sh)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    q->mult = mult;
+    q->mult_odd = _mm512_srli_epi64(mult, 32);
+    q->left = _mm512_max_epi32(sh, zero);
+    q->right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+    q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), q->right), _mm512_set1_epi32(1));
+    q->half = _mm512_srai_epi32(q->mask, 1);
+}
+
+MQ_DW_VNNI static inline __m512i mq_dw_vnni_requantize(__m512i a, const mq_dw_vnni_rq *q)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
+    const __m512i x = _mm512_sllv_epi32(a, q->left);
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, q->mult), nudge), 31);
+    const __m512i odd = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), q->mult_odd), nudge), 1);
+    __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
+    __m512i rem, thr, res;
+    r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    rem = _mm512_and_si512(r, q->mask);
+    thr = _mm512_sub_epi32(q->half, _mm512_srai_epi32(r, 31));
+    res = _mm512_srav_epi32(r, q->right);
+    return _mm512_mask_add_epi32(res, _mm512_cmpgt_epi32_mask(rem, thr), res, one);
+}
+
+/*
+ * AVX-512 VNNI: 64 channels per step (a masked load for the last < 64), no shuffles in the tap loop. The 64 codes
+ * of a tap (one load: channels c0 .. c0 + 63) are VPDPBUSD's unsigned operand (UINT8: the code; INT8: code ^ 0x80 =
+ * code + 128, and 128 * sum_t w[t][c] is subtracted from the start value); the signed operand is the tap's int8
+ * weights with only byte q of each dword kept (4 masked copies, q = 0..3), so lane j of accumulator q gains exactly
+ * x[4 j + q] w[t][4 j + q] (the other three products are 0): accumulator q holds channels 4 j + q, exact modulo 2^32
+ * (|product| <= 255 * 128). Bias, multipliers and shifts are loaded in that order; after the output stage, lane j's
+ * low byte of accumulator q is byte 4 j + q of the output (byte blends), one masked store.
+ */
+MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
+{
+    const mq_depthwise_params *p = r->p;
+    const int32_t cn = p->in_c;
+    const int32_t ntaps = r->ntaps;
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const __m512i flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
+    const int s8 = p->in_dtype != MQ_DTYPE_UINT8;
+    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
+    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    const __m512i vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
+    const __m512i vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
+    const __m512i vzp = _mm512_set1_epi32(p->out_zero_point);
+    const __m512i ones = _mm512_set1_epi8(1);
+    int32_t c0, i, t, j;
+
+    for (c0 = 0; c0 < cn; c0 += 64) {
+        const int32_t nc = cn - c0 < 64 ? cn - c0 : 64;
+        const uint64_t m64 = nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nc) - 1u);
+        __m512i wq[MQ_DW_MAX_TAPS][4];
+        __m512i start[4];
+        mq_dw_vnni_rq rq[4];
+        int q;
+        /* weights of each tap as int8 (they fit: checked), 4 copies keeping byte q of each dword */
+        for (t = 0; t < ntaps; ++t) {
+            const uint8_t *wt = w + 2u * ((size_t)t * (size_t)cn + (size_t)c0);
+            const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(m64 & 0xFFFFFFFFu), (const void *)wt);
+            const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(m64 >> 32), (const void *)(wt + 64));
+            const __m512i w8 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
+            wq[t][0] = _mm512_maskz_mov_epi8((__mmask64)0x1111111111111111ULL, w8);
+            wq[t][1] = _mm512_maskz_mov_epi8((__mmask64)0x2222222222222222ULL, w8);
+            wq[t][2] = _mm512_maskz_mov_epi8((__mmask64)0x4444444444444444ULL, w8);
+            wq[t][3] = _mm512_maskz_mov_epi8((__mmask64)0x8888888888888888ULL, w8);
+        }
+        mq_dw_vnni_split4(p->bias.folded + c0, m64, start);
+        if (s8) {
+            /* x + 128 enters the products: subtract 128 * sum_t w[t][c] (modulo 2^32) */
+            for (q = 0; q < 4; ++q) {
+                __m512i sw = _mm512_setzero_si512();
+                for (t = 0; t < ntaps; ++t) {
+                    sw = _mm512_dpbusd_epi32(sw, ones, wq[t][q]);
+                }
+                start[q] = _mm512_sub_epi32(start[q], _mm512_slli_epi32(sw, 7));
+            }
+        }
+        {
+            __m512i mv[4], sv[4];
+            if (p->per_channel) {
+                mq_dw_vnni_split4(p->multiplier + c0, m64, mv);
+                mq_dw_vnni_split4(p->shift + c0, m64, sv);
+            } else {
+                for (q = 0; q < 4; ++q) {
+                    mv[q] = _mm512_set1_epi32(p->multiplier[0]);
+                    sv[q] = _mm512_set1_epi32(p->shift[0]);
+                }
+            }
+            for (q = 0; q < 4; ++q) {
+                mq_dw_vnni_rq_init(&rq[q], mv[q], sv[q]);
+            }
+        }
+        for (i = 0; i < r->npix; ++i) {
+            const uint8_t *const *tp = r->taps + (size_t)i * (size_t)ntaps;
+            uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;
+            __m512i a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], v;
+            for (t = 0; t < ntaps; ++t) {
+                const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)m64, (const void *)(tp[t] + c0)), flip);
+                a0 = _mm512_dpbusd_epi32(a0, x, wq[t][0]);
+                a1 = _mm512_dpbusd_epi32(a1, x, wq[t][1]);
+                a2 = _mm512_dpbusd_epi32(a2, x, wq[t][2]);
+                a3 = _mm512_dpbusd_epi32(a3, x, wq[t][3]);
+            }
+            a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a0, &rq[0]), vlo), vhi), vzp);
+            a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a1, &rq[1]), vlo), vhi), vzp);
+            a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a2, &rq[2]), vlo), vhi), vzp);
+            a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a3, &rq[3]), vlo), vhi), vzp);
+            /* byte 4 j + q = low byte of lane j of accumulator q */
+            v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
+            v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
+            v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
+            if (p->lut == NULL) {
+                _mm512_mask_storeu_epi8((void *)o, (__mmask64)m64, v);
+            } else {
+                uint8_t bytes[64];
+                _mm512_storeu_si512((void *)bytes, v);
+                for (j = 0; j < nc; ++j) {
+                    o[j] = p->lut[bytes[j]];
+                }
+            }
+        }
+    }
+}
+
+/* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
+static int mq_dw_x86_variant = -1;
+
+static int mq_dw_x86_best(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni")) {
+        return 2;
+    }
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+int mq_dw_s8_x86_select(const char *name)
+{
+    const int best = mq_dw_x86_best();
+    int v;
+    if (name == NULL) {
+        v = best;
+    } else if (strcmp(name, "c") == 0) {
+        v = 0;
+    } else if (strcmp(name, "avx2") == 0) {
+        v = 1;
+    } else if (strcmp(name, "avx512vnni") == 0) {
+        v = 2;
+    } else {
+        return 0;
+    }
+    if (v > best) {
+        return 0;
+    }
+    __atomic_store_n(&mq_dw_x86_variant, v, __ATOMIC_RELAXED);
+    return 1;
+}
+
 void mq_dw_s8_x86(const mq_dw_run *r)
 {
-    static int have_avx2 = -1;
     const mq_depthwise_params *p = r->p;
     const int32_t c_end = p->in_c & ~7;
-    int h = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
+    int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
     if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("avx2") ? 1 : 0;
-        __atomic_store_n(&have_avx2, h, __ATOMIC_RELAXED);
+        h = mq_dw_x86_best();
+        __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
     }
-    if (h == 0 || p->act_min > p->act_max || c_end == 0) {
+    if (h == 0 || p->act_min > p->act_max) {
+        mq_dw_s8_c(r, 0, p->in_c);
+        return;
+    }
+    if (h == 2 && mq_dw_vnni_weights_fit(p, r->ntaps)) {
+        mq_dw_s8_vnni(r);
+        return;
+    }
+    if (c_end == 0) {
         mq_dw_s8_c(r, 0, p->in_c);
         return;
     }
