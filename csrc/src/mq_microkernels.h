@@ -93,6 +93,10 @@ int mq_gemm_s8_n4k16_x86_supported(const char *name);
  * lacks it or the name is unknown. */
 void mq_dw_s8_x86(const mq_dw_run *r);
 int mq_dw_s8_x86_select(const char *name);
+/* A whole depthwise layer (p checked, all p->win.batch images; pad: the in_zero_point pixel, NULL when unpadded)
+ * by the AVX-512 VNNI kernel, each channel group set up once: returns 1 when done, 0 (nothing written) when that
+ * kernel does not apply (CPU, variant selected, depth multiplier > 1, weights beyond int8, act_min > act_max). */
+int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);

@@ -195,92 +195,202 @@ MQ_DW_VNNI static inline __m512i mq_dw_vnni_requantize(__m512i a, const mq_dw_vn
  * (|product| <= 255 * 128). Bias, multipliers and shifts are loaded in that order; after the output stage, lane j's
  * low byte of accumulator q is byte 4 j + q of the output (byte blends), one masked store.
  */
+typedef struct {
+    __m512i wq[MQ_DW_MAX_TAPS][4]; /* tap t's int8 weights, byte q of each dword kept */
+    __m512i start[4];              /* folded bias (INT8 input: minus 128 * sum_t w) in lane order 4 j + q */
+    mq_dw_vnni_rq rq[4];
+    __m512i flip, vlo, vhi, vzp;
+    uint64_t m64;                  /* channels c0 .. c0 + nc - 1 */
+    int32_t nc;
+} mq_dw_vnni_group;
+
+/* The constants of channels c0 .. min(c0 + 64, in_c) - 1 (weights already checked to fit int8). */
+MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depthwise_params *p, int32_t ntaps, int32_t c0)
+{
+    const int32_t cn = p->in_c;
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
+    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i mv[4], sv[4];
+    int32_t t;
+    int q;
+    g->nc = cn - c0 < 64 ? cn - c0 : 64;
+    g->m64 = g->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << g->nc) - 1u);
+    g->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
+    g->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
+    g->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
+    g->vzp = _mm512_set1_epi32(p->out_zero_point);
+    for (t = 0; t < ntaps; ++t) {
+        const uint8_t *wt = w + 2u * ((size_t)t * (size_t)cn + (size_t)c0);
+        const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 & 0xFFFFFFFFu), (const void *)wt);
+        const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 >> 32), (const void *)(wt + 64));
+        const __m512i w8 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
+        g->wq[t][0] = _mm512_maskz_mov_epi8((__mmask64)0x1111111111111111ULL, w8);
+        g->wq[t][1] = _mm512_maskz_mov_epi8((__mmask64)0x2222222222222222ULL, w8);
+        g->wq[t][2] = _mm512_maskz_mov_epi8((__mmask64)0x4444444444444444ULL, w8);
+        g->wq[t][3] = _mm512_maskz_mov_epi8((__mmask64)0x8888888888888888ULL, w8);
+    }
+    mq_dw_vnni_split4(p->bias.folded + c0, g->m64, g->start);
+    if (p->in_dtype != MQ_DTYPE_UINT8) {
+        /* x + 128 enters the products: subtract 128 * sum_t w[t][c] (modulo 2^32) */
+        for (q = 0; q < 4; ++q) {
+            __m512i sw = _mm512_setzero_si512();
+            for (t = 0; t < ntaps; ++t) {
+                sw = _mm512_dpbusd_epi32(sw, ones, g->wq[t][q]);
+            }
+            g->start[q] = _mm512_sub_epi32(g->start[q], _mm512_slli_epi32(sw, 7));
+        }
+    }
+    if (p->per_channel) {
+        mq_dw_vnni_split4(p->multiplier + c0, g->m64, mv);
+        mq_dw_vnni_split4(p->shift + c0, g->m64, sv);
+    } else {
+        for (q = 0; q < 4; ++q) {
+            mv[q] = _mm512_set1_epi32(p->multiplier[0]);
+            sv[q] = _mm512_set1_epi32(p->shift[0]);
+        }
+    }
+    for (q = 0; q < 4; ++q) {
+        mq_dw_vnni_rq_init(&g->rq[q], mv[q], sv[q]);
+    }
+}
+
+/* Output stage of one pixel's 4 accumulators, bytes to o (nc of them). */
+MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const uint8_t *lut, __m512i a0, __m512i a1,
+                                               __m512i a2, __m512i a3, uint8_t *o)
+{
+    __m512i v;
+    int32_t j;
+    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a0, &g->rq[0]), g->vlo), g->vhi), g->vzp);
+    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a1, &g->rq[1]), g->vlo), g->vhi), g->vzp);
+    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a2, &g->rq[2]), g->vlo), g->vhi), g->vzp);
+    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a3, &g->rq[3]), g->vlo), g->vhi), g->vzp);
+    /* byte 4 j + q = low byte of lane j of accumulator q */
+    v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
+    v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
+    v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
+    if (lut == NULL) {
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->m64, v);
+    } else {
+        uint8_t bytes[64];
+        _mm512_storeu_si512((void *)bytes, v);
+        for (j = 0; j < g->nc; ++j) {
+            o[j] = lut[bytes[j]];
+        }
+    }
+}
+
+/* One pixel whose tap t reads channel c of tap pointer tp[t] (+ c0: the group's first channel). */
+MQ_DW_VNNI static inline void mq_dw_vnni_pixel(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
+                                               const uint8_t *const *tp, int32_t c0, uint8_t *o)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->m64, (const void *)(tp[t] + c0)), g->flip);
+        a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
+        a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
+        a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
+        a3 = _mm512_dpbusd_epi32(a3, x, g->wq[t][3]);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
+}
+
+/* One pixel whose taps all lie inside the image: tap t at org + toff[t] (+ c0). */
+MQ_DW_VNNI static inline void mq_dw_vnni_pixel_in(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
+                                                  const uint8_t *org, const size_t *toff, uint8_t *o)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->m64, (const void *)(org + toff[t])), g->flip);
+        a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
+        a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
+        a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
+        a3 = _mm512_dpbusd_epi32(a3, x, g->wq[t][3]);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
+}
+
+/*
+ * AVX-512 VNNI: 64 channels per step (a masked load for the last < 64), no shuffles in the tap loop. The 64 codes
+ * of a tap (one load: channels c0 .. c0 + 63) are VPDPBUSD's unsigned operand (UINT8: the code; INT8: code ^ 0x80 =
+ * code + 128, and 128 * sum_t w[t][c] is subtracted from the start value); the signed operand is the tap's int8
+ * weights with only byte q of each dword kept (4 masked copies, q = 0..3), so lane j of accumulator q gains exactly
+ * x[4 j + q] w[t][4 j + q] (the other three products are 0): accumulator q holds channels 4 j + q, exact modulo 2^32
+ * (|product| <= 255 * 128). Bias, multipliers and shifts are loaded in that order; after the output stage, lane j's
+ * low byte of accumulator q is byte 4 j + q of the output (byte blends), one masked store.
+ */
 MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
 {
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
     const int32_t ntaps = r->ntaps;
-    const uint8_t *w = (const uint8_t *)p->weights.data;
-    const __m512i flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
-    const int s8 = p->in_dtype != MQ_DTYPE_UINT8;
-    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
-    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
-    const __m512i vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
-    const __m512i vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
-    const __m512i vzp = _mm512_set1_epi32(p->out_zero_point);
-    const __m512i ones = _mm512_set1_epi8(1);
-    int32_t c0, i, t, j;
-
+    mq_dw_vnni_group g;
+    int32_t c0, i;
     for (c0 = 0; c0 < cn; c0 += 64) {
-        const int32_t nc = cn - c0 < 64 ? cn - c0 : 64;
-        const uint64_t m64 = nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << nc) - 1u);
-        __m512i wq[MQ_DW_MAX_TAPS][4];
-        __m512i start[4];
-        mq_dw_vnni_rq rq[4];
-        int q;
-        /* weights of each tap as int8 (they fit: checked), 4 copies keeping byte q of each dword */
-        for (t = 0; t < ntaps; ++t) {
-            const uint8_t *wt = w + 2u * ((size_t)t * (size_t)cn + (size_t)c0);
-            const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(m64 & 0xFFFFFFFFu), (const void *)wt);
-            const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(m64 >> 32), (const void *)(wt + 64));
-            const __m512i w8 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
-            wq[t][0] = _mm512_maskz_mov_epi8((__mmask64)0x1111111111111111ULL, w8);
-            wq[t][1] = _mm512_maskz_mov_epi8((__mmask64)0x2222222222222222ULL, w8);
-            wq[t][2] = _mm512_maskz_mov_epi8((__mmask64)0x4444444444444444ULL, w8);
-            wq[t][3] = _mm512_maskz_mov_epi8((__mmask64)0x8888888888888888ULL, w8);
-        }
-        mq_dw_vnni_split4(p->bias.folded + c0, m64, start);
-        if (s8) {
-            /* x + 128 enters the products: subtract 128 * sum_t w[t][c] (modulo 2^32) */
-            for (q = 0; q < 4; ++q) {
-                __m512i sw = _mm512_setzero_si512();
-                for (t = 0; t < ntaps; ++t) {
-                    sw = _mm512_dpbusd_epi32(sw, ones, wq[t][q]);
-                }
-                start[q] = _mm512_sub_epi32(start[q], _mm512_slli_epi32(sw, 7));
-            }
-        }
-        {
-            __m512i mv[4], sv[4];
-            if (p->per_channel) {
-                mq_dw_vnni_split4(p->multiplier + c0, m64, mv);
-                mq_dw_vnni_split4(p->shift + c0, m64, sv);
-            } else {
-                for (q = 0; q < 4; ++q) {
-                    mv[q] = _mm512_set1_epi32(p->multiplier[0]);
-                    sv[q] = _mm512_set1_epi32(p->shift[0]);
-                }
-            }
-            for (q = 0; q < 4; ++q) {
-                mq_dw_vnni_rq_init(&rq[q], mv[q], sv[q]);
-            }
-        }
+        mq_dw_vnni_group_init(&g, p, ntaps, c0);
         for (i = 0; i < r->npix; ++i) {
-            const uint8_t *const *tp = r->taps + (size_t)i * (size_t)ntaps;
-            uint8_t *o = r->out + (size_t)i * (size_t)cn + (size_t)c0;
-            __m512i a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], v;
-            for (t = 0; t < ntaps; ++t) {
-                const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)m64, (const void *)(tp[t] + c0)), flip);
-                a0 = _mm512_dpbusd_epi32(a0, x, wq[t][0]);
-                a1 = _mm512_dpbusd_epi32(a1, x, wq[t][1]);
-                a2 = _mm512_dpbusd_epi32(a2, x, wq[t][2]);
-                a3 = _mm512_dpbusd_epi32(a3, x, wq[t][3]);
-            }
-            a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a0, &rq[0]), vlo), vhi), vzp);
-            a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a1, &rq[1]), vlo), vhi), vzp);
-            a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a2, &rq[2]), vlo), vhi), vzp);
-            a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a3, &rq[3]), vlo), vhi), vzp);
-            /* byte 4 j + q = low byte of lane j of accumulator q */
-            v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
-            v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
-            v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
-            if (p->lut == NULL) {
-                _mm512_mask_storeu_epi8((void *)o, (__mmask64)m64, v);
-            } else {
-                uint8_t bytes[64];
-                _mm512_storeu_si512((void *)bytes, v);
-                for (j = 0; j < nc; ++j) {
-                    o[j] = p->lut[bytes[j]];
+            mq_dw_vnni_pixel(&g, p->lut, ntaps, r->taps + (size_t)i * (size_t)ntaps, c0,
+                             r->out + (size_t)i * (size_t)cn + (size_t)c0);
+        }
+    }
+}
+
+/*
+ * The whole layer (batch images, all output pixels) with the VNNI kernel: each 64-channel group set up once per
+ * call, the tap addresses computed in place (inside pixels: the window origin + fixed offsets; border pixels: the
+ * padding pixel for taps outside). Same bytes as the runs of mq_depthwise_conv.
+ */
+MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output,
+                                        const uint8_t *pad)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    const int32_t ntaps = w->kernel_h * w->kernel_w;
+    const size_t col_step = (size_t)w->dilation_w * (size_t)cn;
+    const size_t row_step = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)cn;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
+    const int32_t last = w->in_w - 1 - (w->kernel_w - 1) * w->dilation_w + w->pad_left;
+    const int32_t ox_lo = (w->pad_left + w->stride_w - 1) / w->stride_w;
+    const int32_t ox_hi = last < 0 ? -1 : last / w->stride_w;
+    size_t toff[MQ_DW_MAX_TAPS];
+    const uint8_t *tp[MQ_DW_MAX_TAPS];
+    mq_dw_vnni_group g;
+    int32_t c0, b, oy, ox, ky, kx, k = 0;
+    for (ky = 0; ky < w->kernel_h; ++ky) {
+        for (kx = 0; kx < w->kernel_w; ++kx) {
+            toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
+        }
+    }
+    for (c0 = 0; c0 < cn; c0 += 64) {
+        uint8_t *o = output + c0;
+        mq_dw_vnni_group_init(&g, p, ntaps, c0);
+        for (b = 0; b < w->batch; ++b) {
+            const uint8_t *in_b = input + (size_t)b * in_image;
+            for (oy = 0; oy < w->out_h; ++oy) {
+                const int32_t iy0 = oy * w->stride_h - w->pad_top;
+                const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
+                for (ox = 0; ox < w->out_w; ++ox, o += cn) {
+                    const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                    if (row_inside && ox >= ox_lo && ox <= ox_hi) {
+                        const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)cn + (size_t)c0;
+                        mq_dw_vnni_pixel_in(&g, p->lut, ntaps, org, toff, o);
+                    } else {
+                        k = 0;
+                        for (ky = 0; ky < w->kernel_h; ++ky) {
+                            const int32_t iy = iy0 + ky * w->dilation_h;
+                            const int row_in = iy >= 0 && iy < w->in_h;
+                            for (kx = 0; kx < w->kernel_w; ++kx) {
+                                const int32_t ix = ix0 + kx * w->dilation_w;
+                                tp[k++] = (row_in && ix >= 0 && ix < w->in_w)
+                                              ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)cn
+                                              : pad;
+                            }
+                        }
+                        mq_dw_vnni_pixel(&g, p->lut, ntaps, tp, c0, o);
+                    }
                 }
             }
         }
@@ -347,6 +457,22 @@ void mq_dw_s8_x86(const mq_dw_run *r)
     if (c_end < p->in_c) {
         mq_dw_s8_c(r, c_end, p->in_c);
     }
+}
+
+int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad)
+{
+    int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = mq_dw_x86_best();
+        __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
+    }
+    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max ||
+        p->win.kernel_h * p->win.kernel_w > MQ_DW_MAX_TAPS ||
+        !mq_dw_vnni_weights_fit(p, p->win.kernel_h * p->win.kernel_w)) {
+        return 0;
+    }
+    mq_dw_vnni_layer(p, (const uint8_t *)input, (uint8_t *)output, (const uint8_t *)pad);
+    return 1;
 }
 
 #endif /* MQ_X86_HOST_KERNELS */
