@@ -280,6 +280,30 @@ MQ_VNNI_ACC4(mq_vnni_acc4_u8, 0)
 MQ_VNNI_ACC4(mq_vnni_acc4_s8, 1)
 #undef MQ_VNNI_ACC4
 
+/* mq_vnni_requantize with the per-channel constants hoisted (mult_odd = mult >> 32 per 64-bit lane, left / right
+ * = max(+-shift, 0), mask = 2^right - 1, half = mask >> 1); `general` 0 when no lane shifts left and no multiplier
+ * is INT32_MIN (then VPSLLVD by 0 and the INT32_MIN saturation change nothing: SRDHM gives INT32_MIN only for
+ * a = b = INT32_MIN), which drops those three instructions. */
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline __m512i
+mq_vnni_requantize_h(__m512i a, __m512i mult, __m512i mult_odd, __m512i left, __m512i right, __m512i mask, __m512i half,
+                     const int general)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
+    const __m512i x = general ? _mm512_sllv_epi32(a, left) : a;
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge), 31);
+    const __m512i odd = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), nudge), 1);
+    __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
+    __m512i rem, thr, q;
+    if (general) {
+        r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    }
+    rem = _mm512_and_si512(r, mask);
+    thr = _mm512_sub_epi32(half, _mm512_srai_epi32(r, 31));
+    q = _mm512_srav_epi32(r, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
 MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
 mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
                    int32_t out_stride, const int xor_input)
@@ -349,6 +373,18 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
                     shift = _mm512_loadu_si512((const void *)ps);
                 }
             }
+            /* the output stage's per-channel constants, hoisted out of the row loop */
+            const __m512i bc = _mm512_sub_epi32(bias, corr);
+            const __m512i zero = _mm512_setzero_si512();
+            const __m512i mult_odd = _mm512_srli_epi64(mult, 32);
+            const __m512i left_sh = _mm512_max_epi32(shift, zero);
+            const __m512i right_sh = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+            const __m512i rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh), _mm512_set1_epi32(1));
+            const __m512i rhalf = _mm512_srai_epi32(rmask, 1);
+            const int general = _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
+                                _mm512_cmpeq_epi32_mask(mult, _mm512_set1_epi32(INT32_MIN)) != 0;
+            const uint8_t *const lut = q.lut;
+            const int full = left == 16 && lut == NULL;
             for (i0 = t0; i0 < t1; i0 += 4) {
                 const int32_t rows = t1 - i0 < 4 ? t1 - i0 : 4;
                 const uint8_t *x0 = x + (ptrdiff_t)i0 * x_stride;
@@ -383,25 +419,28 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
                 }
                 for (r = 0; r < rows; r++) {
                     uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride;
-                    /* channel order, minus 128 * colsum: the dot products of x' */
-                    const __m512i dot = _mm512_sub_epi32(_mm512_permutexvar_epi32(order, sr[r]), corr);
                     if (vec_out) {
-                        __m512i v = mq_vnni_requantize(_mm512_add_epi32(dot, bias), mult, shift);
+                        /* channel order; bias minus 128 * colsum: bias + the dot products of x' */
+                        const __m512i s = _mm512_add_epi32(_mm512_permutexvar_epi32(order, sr[r]), bc);
+                        __m512i v = general ? mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 1)
+                                            : mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 0);
                         v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
-                        if (left == 16 && q.lut == NULL) {
+                        if (full) {
                             _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
                         } else {
                             uint8_t bytes[16];
                             _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
-                            if (q.lut != NULL) {
+                            if (lut != NULL) {
                                 for (j = 0; j < left; j++) {
-                                    orow[c0 + j] = q.lut[bytes[j]];
+                                    orow[c0 + j] = lut[bytes[j]];
                                 }
                             } else {
                                 memcpy(orow + c0, bytes, (size_t)left);
                             }
                         }
                     } else {
+                        /* channel order, minus 128 * colsum: the dot products of x' */
+                        const __m512i dot = _mm512_sub_epi32(_mm512_permutexvar_epi32(order, sr[r]), corr);
                         int32_t acc[16];
                         _mm512_storeu_si512((void *)acc, dot);
                         for (j = 0; j < left; j++) {
