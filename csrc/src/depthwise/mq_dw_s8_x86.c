@@ -297,14 +297,19 @@ MQ_DW_VNNI static inline void mq_dw_vnni_pixel(const mq_dw_vnni_group *g, const 
     mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
 }
 
-/* One pixel whose taps all lie inside the image: tap t at org + toff[t] (+ c0). */
-MQ_DW_VNNI static inline void mq_dw_vnni_pixel_in(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
-                                                  const uint8_t *org, const size_t *toff, uint8_t *o)
+/* One pixel of the layer path: tap t reads the 64 bytes at base + toff[t] (+ the group's c0, in base) when bit t
+ * of inside is set, else the in_zero_point codes (zpv) without touching memory (a load under an all-zero mask
+ * reads nothing and cannot fault). base is an address computed in integer arithmetic: it may lie outside the
+ * image for border pixels, only taps inside it are dereferenced. */
+MQ_DW_VNNI static inline void mq_dw_vnni_pixel_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
+                                                  uintptr_t base, const size_t *toff, uint64_t inside, __m512i zpv,
+                                                  uint8_t *o)
 {
     __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
     int32_t t;
     for (t = 0; t < ntaps; ++t) {
-        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->m64, (const void *)(org + toff[t])), g->flip);
+        const __mmask64 km = (__mmask64)(((inside >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __m512i x = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, km, (const void *)(base + toff[t])), g->flip);
         a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
         a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
         a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
@@ -313,15 +318,7 @@ MQ_DW_VNNI static inline void mq_dw_vnni_pixel_in(const mq_dw_vnni_group *g, con
     mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
 }
 
-/*
- * AVX-512 VNNI: 64 channels per step (a masked load for the last < 64), no shuffles in the tap loop. The 64 codes
- * of a tap (one load: channels c0 .. c0 + 63) are VPDPBUSD's unsigned operand (UINT8: the code; INT8: code ^ 0x80 =
- * code + 128, and 128 * sum_t w[t][c] is subtracted from the start value); the signed operand is the tap's int8
- * weights with only byte q of each dword kept (4 masked copies, q = 0..3), so lane j of accumulator q gains exactly
- * x[4 j + q] w[t][4 j + q] (the other three products are 0): accumulator q holds channels 4 j + q, exact modulo 2^32
- * (|product| <= 255 * 128). Bias, multipliers and shifts are loaded in that order; after the output stage, lane j's
- * low byte of accumulator q is byte 4 j + q of the output (byte blends), one masked store.
- */
+/* One run of mq_depthwise_conv_row / mq_dw_rows (the in-place operator) with the VNNI kernel. */
 MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
 {
     const mq_depthwise_params *p = r->p;
@@ -340,11 +337,10 @@ MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
 
 /*
  * The whole layer (batch images, all output pixels) with the VNNI kernel: each 64-channel group set up once per
- * call, the tap addresses computed in place (inside pixels: the window origin + fixed offsets; border pixels: the
- * padding pixel for taps outside). Same bytes as the runs of mq_depthwise_conv.
+ * call; tap t of output pixel (oy, ox) at the window origin + a fixed offset, taps outside the image (bit t of the
+ * pixel's mask clear) take in_zero_point codes, as the padding pixel gives them in mq_depthwise_conv's runs.
  */
-MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output,
-                                        const uint8_t *pad)
+MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
 {
     const mq_window *w = &p->win;
     const int32_t cn = p->in_c;
@@ -352,11 +348,10 @@ MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint
     const size_t col_step = (size_t)w->dilation_w * (size_t)cn;
     const size_t row_step = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)cn;
     const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
-    const int32_t last = w->in_w - 1 - (w->kernel_w - 1) * w->dilation_w + w->pad_left;
-    const int32_t ox_lo = (w->pad_left + w->stride_w - 1) / w->stride_w;
-    const int32_t ox_hi = last < 0 ? -1 : last / w->stride_w;
+    const __m512i zpv = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
     size_t toff[MQ_DW_MAX_TAPS];
-    const uint8_t *tp[MQ_DW_MAX_TAPS];
+    uint64_t colbits[MQ_DW_MAX_TAPS]; /* unused past kernel_w */
+    uint64_t rowbits[MQ_DW_MAX_TAPS]; /* unused past kernel_h */
     mq_dw_vnni_group g;
     int32_t c0, b, oy, ox, ky, kx, k = 0;
     for (ky = 0; ky < w->kernel_h; ++ky) {
@@ -364,33 +359,43 @@ MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint
             toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
         }
     }
+    /* colbits[kx] / rowbits[ky]: the taps of kernel column kx / row ky (tap ky * kernel_w + kx: bit of that index) */
+    for (kx = 0; kx < w->kernel_w; ++kx) {
+        colbits[kx] = 0;
+    }
+    for (ky = 0; ky < w->kernel_h; ++ky) {
+        rowbits[ky] = 0;
+        for (kx = 0; kx < w->kernel_w; ++kx) {
+            const uint64_t bit = (uint64_t)1 << (ky * w->kernel_w + kx);
+            colbits[kx] |= bit;
+            rowbits[ky] |= bit;
+        }
+    }
     for (c0 = 0; c0 < cn; c0 += 64) {
         uint8_t *o = output + c0;
         mq_dw_vnni_group_init(&g, p, ntaps, c0);
         for (b = 0; b < w->batch; ++b) {
-            const uint8_t *in_b = input + (size_t)b * in_image;
+            const uintptr_t in_b = (uintptr_t)(input + (size_t)b * in_image) + (uintptr_t)c0;
             for (oy = 0; oy < w->out_h; ++oy) {
                 const int32_t iy0 = oy * w->stride_h - w->pad_top;
-                const int row_inside = iy0 >= 0 && iy0 + (w->kernel_h - 1) * w->dilation_h <= w->in_h - 1;
+                uint64_t rows = 0; /* taps whose input row exists */
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * w->dilation_h;
+                    if (iy >= 0 && iy < w->in_h) {
+                        rows |= rowbits[ky];
+                    }
+                }
                 for (ox = 0; ox < w->out_w; ++ox, o += cn) {
                     const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                    if (row_inside && ox >= ox_lo && ox <= ox_hi) {
-                        const uint8_t *org = in_b + ((size_t)iy0 * (size_t)w->in_w + (size_t)ix0) * (size_t)cn + (size_t)c0;
-                        mq_dw_vnni_pixel_in(&g, p->lut, ntaps, org, toff, o);
-                    } else {
-                        k = 0;
-                        for (ky = 0; ky < w->kernel_h; ++ky) {
-                            const int32_t iy = iy0 + ky * w->dilation_h;
-                            const int row_in = iy >= 0 && iy < w->in_h;
-                            for (kx = 0; kx < w->kernel_w; ++kx) {
-                                const int32_t ix = ix0 + kx * w->dilation_w;
-                                tp[k++] = (row_in && ix >= 0 && ix < w->in_w)
-                                              ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)cn
-                                              : pad;
-                            }
+                    const intptr_t org = ((intptr_t)iy0 * (intptr_t)w->in_w + (intptr_t)ix0) * (intptr_t)cn;
+                    uint64_t inside = rows;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        const int32_t ix = ix0 + kx * w->dilation_w;
+                        if (ix < 0 || ix >= w->in_w) {
+                            inside &= ~colbits[kx];
                         }
-                        mq_dw_vnni_pixel(&g, p->lut, ntaps, tp, c0, o);
                     }
+                    mq_dw_vnni_pixel_at(&g, p->lut, ntaps, in_b + (uintptr_t)org, toff, inside, zpv, o);
                 }
             }
         }
@@ -471,7 +476,8 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         !mq_dw_vnni_weights_fit(p, p->win.kernel_h * p->win.kernel_w)) {
         return 0;
     }
-    mq_dw_vnni_layer(p, (const uint8_t *)input, (uint8_t *)output, (const uint8_t *)pad);
+    (void)pad;
+    mq_dw_vnni_layer(p, (const uint8_t *)input, (uint8_t *)output);
     return 1;
 }
 
