@@ -130,7 +130,7 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
 static void test_x86_shapes(void **state)
 {
     static const int32_t ks[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 127, 640, 4096};
-    static const int32_t ns[] = {1, 3, 4, 5, 7, 8, 13, 16, 17, 20, 33, 64};
+    static const int32_t ns[] = {1, 3, 4, 5, 7, 8, 13, 16, 17, 20, 33, 64, 100}; /* 100: two K4N16 slices */
     /* >= 4: the VNNI multi-row path (4-row blocks, 32-row tiles); >= 64: its repacked K4N16 path */
     static const int32_t ms[] = {1, 2, 3, 5, 4, 8, 11, 37, 64, 70};
     ref_rng r = {0x5eed86u};

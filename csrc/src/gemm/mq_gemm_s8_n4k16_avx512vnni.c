@@ -454,8 +454,8 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
 }
 
 /*
- * Many rows (m >= MQ_VNNI_K4_MIN_ROWS): the weights are first repacked, per call, on the stack (at most
- * MQ_VNNI_K4_BYTES) into "K4N16" blocks: block (b, q) = 64 bytes, dword c = W[16 b + c][4 q .. 4 q + 3] (zero
+ * Many rows (m >= MQ_VNNI_K4_MIN_ROWS): the weights of each slice of up to 64 channels are first repacked, per
+ * call, on the stack (at most MQ_VNNI_K4_BYTES: k <= 1024) into "K4N16" blocks: block (b, q) = 64 bytes, dword c = W[16 b + c][4 q .. 4 q + 3] (zero
  * past n and k). One VPDPBUSD of a row's 4 codes 4 q .. 4 q + 3 (broadcast dword, u = code ^ uflip as in the
  * 4-row path) against block (b, q) adds the 4-term dot products of 16 channels in channel order: no in-lane
  * reduction or permutation after the k loop, the output stage runs on the accumulator as it is. Tiles of 4 rows x
@@ -531,27 +531,29 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
     const __m512i vzp = _mm512_set1_epi32(cl.zp);
     int32_t b0, c, qq, i0, r, j;
     (void)vec_out; /* the caller checked it */
-    /* repack: dword (b, qq, c) = packed dword of channel 16 b + c, k-chunk qq / 4, dword qq % 4 */
-    for (b0 = 0; b0 < nbs; b0++) {
-        for (qq = 0; qq < kq; qq++) {
-            uint32_t *dst = (uint32_t *)(void *)(rp + ((size_t)b0 * (size_t)kq + (size_t)qq) * 64u);
-            for (c = 0; c < 16; c++) {
-                const int32_t ch = 16 * b0 + c;
-                uint32_t v = 0;
-                if ((ch >> 2) < groups) {
-                    memcpy(&v, p->weights.packed + ((((size_t)(ch >> 2) * (size_t)kc + (size_t)(qq >> 2)) * 4u +
-                                                      (size_t)(ch & 3)) * 16u + (size_t)(qq & 3) * 4u), 4);
-                }
-                dst[c] = v;
-            }
-        }
-    }
     for (b0 = 0; b0 < nbs; b0 += 4) {
         const int32_t nb = nbs - b0 < 4 ? nbs - b0 : 4;
-        const int8_t *rb = rp + (size_t)b0 * (size_t)kq * 64u;
+        const int8_t *rb = rp;
+        int32_t bb;
         __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
         __mmask16 smask[4];
         int general = 0;
+        /* repack this slice of up to 4 channel blocks: dword (bb, qq, c) = the packed dword of channel
+         * 16 (b0 + bb) + c, k-chunk qq / 4, dword qq % 4 */
+        for (bb = 0; bb < nb; bb++) {
+            for (qq = 0; qq < kq; qq++) {
+                uint32_t *dst = (uint32_t *)(void *)(rp + ((size_t)bb * (size_t)kq + (size_t)qq) * 64u);
+                for (c = 0; c < 16; c++) {
+                    const int32_t ch = 16 * (b0 + bb) + c;
+                    uint32_t v = 0;
+                    if ((ch >> 2) < groups) {
+                        memcpy(&v, p->weights.packed + ((((size_t)(ch >> 2) * (size_t)kc + (size_t)(qq >> 2)) * 4u +
+                                                          (size_t)(ch & 3)) * 16u + (size_t)(qq & 3) * 4u), 4);
+                    }
+                    dst[c] = v;
+                }
+            }
+        }
         for (c = 0; c < nb; c++) {
             const int32_t c0 = 16 * (b0 + c);
             const int32_t left = n - c0 < 16 ? n - c0 : 16;
@@ -632,7 +634,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
                                  uint8_t *out, int32_t out_stride)
 {
     if (m >= MQ_VNNI_K4_MIN_ROWS && p->act_min <= p->act_max &&
-        (size_t)((p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
+        (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
         MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];
         mq_vnni_k4(p, m, x, x_stride, out, out_stride, rp);
     } else if (m < 4) {
