@@ -318,6 +318,34 @@ MQ_DW_VNNI static inline void mq_dw_vnni_pixel_at(const mq_dw_vnni_group *g, con
     mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
 }
 
+/* Two pixels at once (mq_dw_vnni_pixel_at on each): 8 independent accumulator chains, so the VPDPBUSD latency
+ * is hidden, and each weight load serves both. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void
+mq_dw_vnni_pixel2_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps, uintptr_t base0, uint64_t inside0,
+                     uintptr_t base1, uint64_t inside1, const size_t *toff, __m512i zpv, uint8_t *o0, uint8_t *o1)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    __m512i b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __mmask64 k0 = (__mmask64)(((inside0 >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __mmask64 k1 = (__mmask64)(((inside1 >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __m512i x0 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k0, (const void *)(base0 + toff[t])), g->flip);
+        const __m512i x1 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k1, (const void *)(base1 + toff[t])), g->flip);
+        const __m512i w0 = g->wq[t][0], w1 = g->wq[t][1], w2 = g->wq[t][2], w3 = g->wq[t][3];
+        a0 = _mm512_dpbusd_epi32(a0, x0, w0);
+        b0 = _mm512_dpbusd_epi32(b0, x1, w0);
+        a1 = _mm512_dpbusd_epi32(a1, x0, w1);
+        b1 = _mm512_dpbusd_epi32(b1, x1, w1);
+        a2 = _mm512_dpbusd_epi32(a2, x0, w2);
+        b2 = _mm512_dpbusd_epi32(b2, x1, w2);
+        a3 = _mm512_dpbusd_epi32(a3, x0, w3);
+        b3 = _mm512_dpbusd_epi32(b3, x1, w3);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o0);
+    mq_dw_vnni_store(g, lut, b0, b1, b2, b3, o1);
+}
+
 /* One run of mq_depthwise_conv_row / mq_dw_rows (the in-place operator) with the VNNI kernel. */
 MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
 {
@@ -385,17 +413,34 @@ MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint
                         rows |= rowbits[ky];
                     }
                 }
-                for (ox = 0; ox < w->out_w; ++ox, o += cn) {
-                    const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                    const intptr_t org = ((intptr_t)iy0 * (intptr_t)w->in_w + (intptr_t)ix0) * (intptr_t)cn;
-                    uint64_t inside = rows;
-                    for (kx = 0; kx < w->kernel_w; ++kx) {
-                        const int32_t ix = ix0 + kx * w->dilation_w;
-                        if (ix < 0 || ix >= w->in_w) {
-                            inside &= ~colbits[kx];
+                for (ox = 0; ox < w->out_w; ox += 2) {
+                    const int32_t npx = w->out_w - ox < 2 ? 1 : 2;
+                    uintptr_t base[2];
+                    uint64_t inside[2];
+                    int32_t e;
+                    for (e = 0; e < npx; ++e) {
+                        const int32_t ix0 = (ox + e) * w->stride_w - w->pad_left;
+                        const intptr_t org = ((intptr_t)iy0 * (intptr_t)w->in_w + (intptr_t)ix0) * (intptr_t)cn;
+                        inside[e] = rows;
+                        for (kx = 0; kx < w->kernel_w; ++kx) {
+                            const int32_t ix = ix0 + kx * w->dilation_w;
+                            if (ix < 0 || ix >= w->in_w) {
+                                inside[e] &= ~colbits[kx];
+                            }
                         }
+                        base[e] = in_b + (uintptr_t)org;
                     }
-                    mq_dw_vnni_pixel_at(&g, p->lut, ntaps, in_b + (uintptr_t)org, toff, inside, zpv, o);
+                    if (npx == 2) {
+                        if (ntaps == 9) { /* 3x3: a constant trip count */
+                            mq_dw_vnni_pixel2_at(&g, p->lut, 9, base[0], inside[0], base[1], inside[1], toff, zpv, o, o + cn);
+                        } else {
+                            mq_dw_vnni_pixel2_at(&g, p->lut, ntaps, base[0], inside[0], base[1], inside[1], toff, zpv, o,
+                                                 o + cn);
+                        }
+                    } else {
+                        mq_dw_vnni_pixel_at(&g, p->lut, ntaps, base[0], toff, inside[0], zpv, o);
+                    }
+                    o += (size_t)npx * (size_t)cn;
                 }
             }
         }
