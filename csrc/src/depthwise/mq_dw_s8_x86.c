@@ -170,16 +170,21 @@ MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult,
     q->half = _mm512_srai_epi32(q->mask, 1);
 }
 
-MQ_DW_VNNI static inline __m512i mq_dw_vnni_requantize(__m512i a, const mq_dw_vnni_rq *q)
+/* general 0: no lane shifts left and no multiplier is INT32_MIN, so VPSLLVD by 0 and the INT32_MIN saturation
+ * (SRDHM gives INT32_MIN only for a = b = INT32_MIN) change nothing and are left out. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dw_vnni_requantize(__m512i a, const mq_dw_vnni_rq *q,
+                                                                                     const int general)
 {
     const __m512i one = _mm512_set1_epi32(1);
     const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
-    const __m512i x = _mm512_sllv_epi32(a, q->left);
+    const __m512i x = general ? _mm512_sllv_epi32(a, q->left) : a;
     const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, q->mult), nudge), 31);
     const __m512i odd = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), q->mult_odd), nudge), 1);
     __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
     __m512i rem, thr, res;
-    r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    if (general) {
+        r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    }
     rem = _mm512_and_si512(r, q->mask);
     thr = _mm512_sub_epi32(q->half, _mm512_srai_epi32(r, 31));
     res = _mm512_srav_epi32(r, q->right);
@@ -201,6 +206,7 @@ typedef struct {
     mq_dw_vnni_rq rq[4];
     __m512i flip, vlo, vhi, vzp;
     uint64_t m64;                  /* channels c0 .. c0 + nc - 1 */
+    int general;                   /* some channel shifts left or has multiplier INT32_MIN */
     int32_t nc;
 } mq_dw_vnni_group;
 
@@ -251,8 +257,11 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
             sv[q] = _mm512_set1_epi32(p->shift[0]);
         }
     }
+    g->general = 0;
     for (q = 0; q < 4; ++q) {
         mq_dw_vnni_rq_init(&g->rq[q], mv[q], sv[q]);
+        g->general |= _mm512_cmpgt_epi32_mask(sv[q], _mm512_setzero_si512()) != 0 ||
+                      _mm512_cmpeq_epi32_mask(mv[q], _mm512_set1_epi32(INT32_MIN)) != 0;
     }
 }
 
@@ -262,10 +271,21 @@ MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const 
 {
     __m512i v;
     int32_t j;
-    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a0, &g->rq[0]), g->vlo), g->vhi), g->vzp);
-    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a1, &g->rq[1]), g->vlo), g->vhi), g->vzp);
-    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a2, &g->rq[2]), g->vlo), g->vhi), g->vzp);
-    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(mq_dw_vnni_requantize(a3, &g->rq[3]), g->vlo), g->vhi), g->vzp);
+    if (g->general) {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 1);
+    } else {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 0);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 0);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 0);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 0);
+    }
+    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a0, g->vlo), g->vhi), g->vzp);
+    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a1, g->vlo), g->vhi), g->vzp);
+    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a2, g->vlo), g->vhi), g->vzp);
+    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a3, g->vlo), g->vhi), g->vzp);
     /* byte 4 j + q = low byte of lane j of accumulator q */
     v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
     v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
