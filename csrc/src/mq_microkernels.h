@@ -99,8 +99,16 @@ void mq_gemm_s8_n4k16_x86(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                           uint8_t *out, int32_t out_stride);
 /* 1 if this CPU (and OS) can run variant name ("sse2", "avx2", "avx512vnni"), else 0. */
 int mq_gemm_s8_n4k16_x86_supported(const char *name);
-/* Depthwise (depth multiplier 1) on x86-64: AVX2 when the CPU has it (checked once), else mq_dw_s8_c. */
+/* Depthwise (depth multiplier 1) on x86-64: AVX-512 VNNI when the CPU has it and the run's weights fit int8, else
+ * AVX2 when the CPU has it (checked once), else mq_dw_s8_c. mq_dw_s8_x86_select("c" | "avx2" | "avx512vnni", or
+ * NULL for the best) forces a variant for tests and benchmarks; returns 0 (and changes nothing) when the CPU
+ * lacks it or the name is unknown. */
 void mq_dw_s8_x86(const mq_dw_run *r);
+int mq_dw_s8_x86_select(const char *name);
+/* A whole depthwise layer (p checked, all p->win.batch images; pad: the in_zero_point pixel, NULL when unpadded)
+ * by the AVX-512 VNNI kernel, each channel group set up once: returns 1 when done, 0 (nothing written) when that
+ * kernel does not apply (CPU, variant selected, depth multiplier > 1, weights beyond int8, act_min > act_max). */
+int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);

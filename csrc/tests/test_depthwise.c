@@ -18,6 +18,7 @@
 
 #include "microquant/mq_host.h"
 #include "microquant/mq_kernels.h"
+#include "mq_microkernels.h"
 #include "ref_conv.h"
 
 static long g_checked;
@@ -277,18 +278,19 @@ static void case_check(dw_case *c)
     free(scratch);
 }
 
-static void test_depthwise_random(void **state)
+/* trials random layers from seed; wide: channel counts up to 150 as well (the 64-channel steps of the AVX-512
+ * kernel and their masked tails). Returns the number of layers run. */
+static int run_random(uint32_t seed, int trials, int wide)
 {
     static const int32_t kernels[][2] = {{3, 3}, {3, 3}, {3, 3}, {1, 1}, {5, 5}, {7, 7}, {2, 2}, {1, 3}, {4, 2}, {3, 1}};
-    ref_rng r = {0xD3E9u};
+    ref_rng r = {seed};
     int trial;
     int ran = 0;
-    (void)state;
-    for (trial = 0; trial < 900; ++trial) {
+    for (trial = 0; trial < trials; ++trial) {
         ref_layer g;
         dw_case c;
         const int kk = (int)ref_range(&r, 0, (int64_t)(sizeof kernels / sizeof kernels[0]) - 1);
-        const int64_t csel = ref_range(&r, 0, 5);
+        const int64_t csel = ref_range(&r, 0, wide ? 7 : 5);
         memset(&g, 0, sizeof g);
         g.batch = (int32_t)ref_range(&r, 1, 2);
         g.kh = kernels[kk][0];
@@ -297,6 +299,15 @@ static void test_depthwise_random(void **state)
         g.in_w = (int32_t)ref_range(&r, 1, 14);
         g.in_c = csel == 0 ? 8 * (int32_t)ref_range(&r, 1, 4) : (csel == 1 ? 4 * (int32_t)ref_range(&r, 1, 5)
                                                                              : (int32_t)ref_range(&r, 1, 21));
+        if (csel == 6) {
+            g.in_c = 64 * (int32_t)ref_range(&r, 1, 2);
+        } else if (csel == 7) {
+            g.in_c = (int32_t)ref_range(&r, 22, 150);
+        }
+        if (g.in_c > 40) {
+            g.in_h = (int32_t)ref_range(&r, 1, 8);
+            g.in_w = (int32_t)ref_range(&r, 1, 8);
+        }
         g.mult = ref_range(&r, 0, 3) == 0 ? (int32_t)ref_range(&r, 2, 4) : 1;
         g.sh = (int32_t)ref_range(&r, 1, 3);
         g.sw = (int32_t)ref_range(&r, 1, 3);
@@ -319,10 +330,21 @@ static void test_depthwise_random(void **state)
         case_free(&c);
         ++ran;
     }
+    return ran;
+}
+
+static void test_depthwise_random(void **state)
+{
+    int ran;
+    (void)state;
+    ran = run_random(0xD3E9u, 900, 0);
     printf("  mq_depthwise_conv random: %d layers, %ld outputs checked; in place: %ld layers, %ld outputs equal\n",
            ran, g_checked, g_inplace_layers, g_inplace_checked);
     assert_true(ran > 600);
     assert_true(g_inplace_layers > 150);
+    ran = run_random(0x77A1u, 300, 1);
+    printf("  mq_depthwise_conv random, up to 150 channels: %d layers\n", ran);
+    assert_true(ran > 200);
 }
 
 /* The benchmark's shapes: KWS 3x3 SAME stride 1 at 25x5x64, MobileNet 3x3 stride 2 at 48x48x16 (pad 0/1 as TF
@@ -364,6 +386,89 @@ static void test_depthwise_network_shapes(void **state)
         }
     }
 }
+
+#if defined(MQ_X86_HOST_KERNELS)
+/* The x86 host variants one by one (mq_dw_s8_x86_select): the random layers (also past 64 channels), the network
+ * shapes, each against the int64 reference; then weights outside int8 (which the AVX-512 VNNI kernel leaves to
+ * AVX2): each variant's bytes equal the portable kernel's. */
+static void test_depthwise_x86_variants(void **state)
+{
+    static const char *const names[] = {"c", "avx2", "avx512vnni"};
+    size_t v;
+    int ran_variants = 0;
+    (void)state;
+    for (v = 0; v < sizeof names / sizeof names[0]; ++v) {
+        int ran;
+        if (!mq_dw_s8_x86_select(names[v])) {
+            printf("  test_depthwise: this CPU cannot run the %s depthwise kernel: not run\n", names[v]);
+            continue;
+        }
+        ran = run_random(0x1234u + (uint32_t)v, 250, 0) + run_random(0x9876u + (uint32_t)v, 250, 1);
+        test_depthwise_network_shapes(state);
+        printf("  depthwise variant %s: %d random layers + network shapes equal the reference\n", names[v], ran);
+        assert_true(ran > 300);
+        ++ran_variants;
+    }
+    assert_true(ran_variants >= 1);
+    {
+        ref_rng r = {0x4242u};
+        int trial;
+        for (trial = 0; trial < 60; ++trial) {
+            ref_layer g;
+            dw_case c;
+            size_t out_bytes, need, i, nw;
+            uint8_t *want, *got, *scratch;
+            int16_t *w16;
+            memset(&g, 0, sizeof g);
+            g.batch = 1;
+            g.kh = g.kw = (int32_t)ref_range(&r, 1, 3);
+            g.in_h = (int32_t)ref_range(&r, 3, 9);
+            g.in_w = (int32_t)ref_range(&r, 3, 9);
+            g.in_c = (int32_t)ref_range(&r, 1, 100);
+            g.mult = 1;
+            g.sh = g.sw = g.dh = g.dw = 1;
+            g.pt = g.pb = g.pl = g.pr = (int32_t)ref_range(&r, 0, 1);
+            g.in_u8 = (int)ref_range(&r, 0, 1);
+            g.out_u8 = (int)ref_range(&r, 0, 1);
+            if (!case_init(&c, &r, &g)) {
+                case_free(&c);
+                continue;
+            }
+            /* some weights beyond int8 (the folded bias is whatever it is: both kernels read the same one) */
+            w16 = (int16_t *)(void *)c.packed;
+            nw = (size_t)g.kh * (size_t)g.kw * (size_t)g.in_c;
+            for (i = 0; i < nw; ++i) {
+                if (ref_range(&r, 0, 7) == 0) {
+                    w16[i] = (int16_t)ref_range(&r, -32768, 32767);
+                }
+            }
+            w16[ref_range(&r, 0, (int64_t)nw - 1)] = (int16_t)(ref_range(&r, 0, 1) ? 128 : -129);
+            out_bytes = (size_t)c.L.out_h * (size_t)c.L.out_w * (size_t)c.L.out_c;
+            need = mq_depthwise_scratch_size(&c.p);
+            want = malloc(out_bytes);
+            got = malloc(out_bytes);
+            scratch = malloc(need + 1);
+            assert_non_null(want);
+            assert_non_null(got);
+            assert_non_null(scratch);
+            assert_true(mq_dw_s8_x86_select("c"));
+            assert_int_equal(mq_depthwise_conv(&c.p, c.x, want, scratch, need), MQ_OK);
+            for (v = 1; v < sizeof names / sizeof names[0]; ++v) {
+                if (mq_dw_s8_x86_select(names[v])) {
+                    memset(got, 0x5A, out_bytes);
+                    assert_int_equal(mq_depthwise_conv(&c.p, c.x, got, scratch, need), MQ_OK);
+                    assert_memory_equal(got, want, out_bytes);
+                }
+            }
+            free(want);
+            free(got);
+            free(scratch);
+            case_free(&c);
+        }
+    }
+    assert_true(mq_dw_s8_x86_select(NULL));
+}
+#endif
 
 /* Host prepare: packing is a widening copy; the folded bias equals bias - zp * sum w, modulo 2^32. */
 static void test_depthwise_prepare(void **state)
@@ -470,6 +575,9 @@ int main(void)
         cmocka_unit_test(test_depthwise_network_shapes),
         cmocka_unit_test(test_depthwise_prepare),
         cmocka_unit_test(test_depthwise_check_rejects),
+#if defined(MQ_X86_HOST_KERNELS)
+        cmocka_unit_test(test_depthwise_x86_variants),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

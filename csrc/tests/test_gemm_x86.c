@@ -4,7 +4,8 @@
  * compared byte for byte with the portable kernel mq_gemm_s8_n4k16_c and with the int64 reference of
  * ref_gemm.h (written from the definition: original bias, (x - zp) * w, no packing or bias folding).
  * Shapes: k = 1, odd, 15/16/17, 640, 4096; n not a multiple of 4 (and fewer than 4 groups left in the
- * VNNI kernel's 4-group pass); batch 1..13 and 37 (the VNNI kernel's 4-row blocks, remainders, 32-row tiles); strided rows; uint8/int8 inputs; per-tensor/per-channel;
+ * VNNI kernel's 4-group pass); batch 1..13 and 37 (the VNNI kernel's 4-row blocks, remainders, 32-row tiles),
+ * 64..80 (its repacked K4N16 path); strided rows; uint8/int8 inputs; per-tensor/per-channel;
  * biases near and across the int32 limits (wrapping accumulators); random shifts; clamp; LUT epilogue;
  * and the vectorized output stages' edge cases with exact accumulators (test_x86_output_stage).
  * Prints which variants ran. On hosts without the x86 kernels only the portable kernel is checked.
@@ -129,8 +130,9 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
 static void test_x86_shapes(void **state)
 {
     static const int32_t ks[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 127, 640, 4096};
-    static const int32_t ns[] = {1, 3, 4, 5, 7, 8, 13, 16, 17, 20, 33, 64};
-    static const int32_t ms[] = {1, 2, 3, 5, 4, 8, 11, 37}; /* >= 4: the VNNI multi-row path (4-row blocks, 32-row tiles) */
+    static const int32_t ns[] = {1, 3, 4, 5, 7, 8, 13, 16, 17, 20, 33, 64, 100}; /* 100: two K4N16 slices */
+    /* >= 4: the VNNI multi-row path (4-row blocks, 32-row tiles); >= 64: its repacked K4N16 path */
+    static const int32_t ms[] = {1, 2, 3, 5, 4, 8, 11, 37, 64, 70};
     ref_rng r = {0x5eed86u};
     size_t a, b, c;
     (void)state;
@@ -138,7 +140,8 @@ static void test_x86_shapes(void **state)
         for (b = 0; b < sizeof(ns) / sizeof(ns[0]); ++b) {
             for (c = 0; c < sizeof(ms) / sizeof(ms[0]); ++c) {
                 const ref_options o = ref_random_options(&r);
-                if ((ks[a] >= 640 && (ns[b] > 17 || ms[c] > 2)) || (ms[c] > 5 && ks[a] > 127 && ns[b] > 8)) {
+                if ((ks[a] >= 640 && (ns[b] > 17 || ms[c] > 2)) || (ms[c] > 5 && ks[a] > 127 && ns[b] > 8) ||
+                    (ms[c] >= 64 && ks[a] > 640)) {
                     continue; /* keep the big-k cases quick (the reference is O(m n k)) */
                 }
                 const int64_t stride_mode = ref_range(&r, 0, 3);
@@ -168,7 +171,8 @@ static void test_x86_modes(void **state)
                             o.bias_mode = bias_mode;
                             o.shift_mode = shift_mode;
                             o.w_mode = rep == 2 ? 1 : 0;
-                            run_problem(&r, (int32_t)ref_range(&r, 1, 13), (int32_t)ref_range(&r, 1, 40),
+                            run_problem(&r, rep == 1 ? (int32_t)ref_range(&r, 64, 80) : (int32_t)ref_range(&r, 1, 13),
+                                        (int32_t)ref_range(&r, 1, 40),
                                         (int32_t)ref_range(&r, 1, 300), &o, 0, 0);
                         }
                     }
@@ -193,6 +197,9 @@ static void test_x86_extremes(void **state)
         run_problem(&r, 1, 5, 4095, &o, 1, 1);
         run_problem(&r, 6, 9, 4096, &o, 0, 0);
         run_problem(&r, 5, 5, 4095, &o, 1, 1);
+        run_problem(&r, 66, 9, 4096, &o, 0, 0);  /* the K4N16 path, its repacked weights at the 64 KiB limit */
+        run_problem(&r, 65, 5, 4095, &o, 1, 1);
+        run_problem(&r, 64, 17, 4095, &o, 0, 0); /* past the limit: the 4-row path */
     }
 }
 
@@ -269,7 +276,7 @@ static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fix
                              int wide)
 {
     const int32_t k = (int32_t)ref_range(r, 1, 40);
-    const int32_t m = (int32_t)ref_range(r, 1, 9);
+    const int32_t m = ref_range(r, 0, 3) == 0 ? (int32_t)ref_range(r, 64, 70) : (int32_t)ref_range(r, 1, 9);
     const int out_u8 = (int)ref_range(r, 0, 1);
     const int32_t out_lo = out_u8 ? 0 : -128, out_hi = out_u8 ? 255 : 127;
     const size_t wbytes = mq_packed_weights_size_n4k16(n, k);

@@ -17,7 +17,7 @@
  * Kernel rows shorter than 16 codes (dilation_w 1, e.g. KWS's 10x4 on one channel): the block is first set to
  * in_zero_point by one memset and only the valid runs are copied.
  * On DSP cores the microkernel sees k rounded up to 16 (same packed weights, zero tail) so every block takes
- * its assembly pair loop; elsewhere it sees k.
+ * its assembly pair loop; on the x86 host too (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
  */
 #include <string.h>
 
@@ -158,8 +158,9 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     row_bytes = mq_conv_row_bytes(p);
     block = mq_conv_block_rows(p);
     g = p->gemm;
-#if MQ_GEMM_K_PAD16
-    g.k = row_bytes; /* same packed weights (zero beyond k), the filler codes meet zero weights */
+#if MQ_GEMM_K_PAD16 || (defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE))
+    /* same packed weights (zero beyond k), the filler codes meet zero weights; x86 host: no k % 16 tail path */
+    g.k = row_bytes;
 #endif
     image_pixels = w->out_h * w->out_w;
     pixels = w->batch * image_pixels;

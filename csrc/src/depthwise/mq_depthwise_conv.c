@@ -203,6 +203,12 @@ void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input
     if (need > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, need);
     }
+#if defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
+    /* x86 host: the whole layer in one call when the AVX-512 VNNI kernel applies */
+    if (mq_dw_s8_x86_layer(p, input, output, need > 0u ? scratch : NULL)) {
+        return;
+    }
+#endif
     for (b = 0; b < w->batch; ++b) {
         mq_dw_rows(p, (const uint8_t *)input + (size_t)b * in_image, 0, w->out_h,
                    (uint8_t *)output + (size_t)b * out_image, need > 0u ? (const uint8_t *)scratch : NULL, MQ_DW_CACHE);

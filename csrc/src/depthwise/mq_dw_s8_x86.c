@@ -12,8 +12,11 @@
  *     zp + clamp(r, act_min - zp, act_max - zp) (equal when act_min <= act_max; otherwise the portable kernel
  *     runs), the low byte of each lane, the optional LUT per byte;
  *   - the last in_c % 8 channels go to mq_dw_s8_c.
- * Compiled with a per-function target attribute and run only when the CPU has AVX2 (checked once, cached); the
- * portable kernel otherwise.
+ * AVX-512 VNNI variant (mq_dw_s8_vnni, below): 64 channels per step with VPDPBUSD, used when the CPU has AVX-512
+ * F + BW + VNNI and every weight of the run fits int8 (always for int8 models); it takes any in_c (masked loads and
+ * stores for the last < 64 channels).
+ * Compiled with per-function target attributes and run only when the CPU has the instructions (checked once,
+ * cached); the portable kernel otherwise.
  */
 #include "mq_microkernels.h"
 
@@ -109,18 +112,414 @@ MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
     }
 }
 
+#define MQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+/* 1 when every int16 weight of the run lies in [-128, 127] (int8 models always: mq_depthwise_pack_weights
+ * widens int8), the condition of the VPDPBUSD path. */
+MQ_DW_VNNI static int mq_dw_vnni_weights_fit(const mq_depthwise_params *p, int32_t ntaps)
+{
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const size_t n = (size_t)ntaps * (size_t)p->in_c; /* int16 values */
+    const __m512i lo = _mm512_set1_epi16(-128);
+    const __m512i hi = _mm512_set1_epi16(127);
+    __mmask32 bad = 0;
+    size_t i = 0;
+    for (; i + 32u <= n; i += 32u) {
+        const __m512i v = _mm512_loadu_si512((const void *)(w + 2u * i));
+        bad |= _mm512_cmplt_epi16_mask(v, lo) | _mm512_cmpgt_epi16_mask(v, hi);
+    }
+    if (i < n) {
+        const __mmask32 m = (__mmask32)((1u << (unsigned)(n - i)) - 1u);
+        const __m512i v = _mm512_maskz_loadu_epi16(m, (const void *)(w + 2u * i));
+        bad |= _mm512_cmplt_epi16_mask(v, lo) | _mm512_cmpgt_epi16_mask(v, hi);
+    }
+    return bad == 0;
+}
+
+/* 64 int32 values v[c0 .. c0 + nc) (zero past nc) as 4 vectors in channel order 4 j + q: out[q] lane j = v[4 j + q]. */
+MQ_DW_VNNI static void mq_dw_vnni_split4(const int32_t *v, uint64_t m64, __m512i out[4])
+{
+    const __m512i a = _mm512_maskz_loadu_epi32((__mmask16)(m64 & 0xFFFFu), (const void *)v);
+    const __m512i b = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 16) & 0xFFFFu), (const void *)(v + 16));
+    const __m512i c = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 32) & 0xFFFFu), (const void *)(v + 32));
+    const __m512i d = _mm512_maskz_loadu_epi32((__mmask16)((m64 >> 48) & 0xFFFFu), (const void *)(v + 48));
+    int q;
+    for (q = 0; q < 4; ++q) {
+        /* lanes 0..7: element 4 j + q of (a, b) (indices >= 16 select b); lanes 8..15 unused */
+        const __m512i idx = _mm512_add_epi32(_mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0),
+                                             _mm512_set1_epi32(q));
+        const __m512i ab = _mm512_permutex2var_epi32(a, idx, b);
+        const __m512i cd = _mm512_permutex2var_epi32(c, idx, d);
+        out[q] = _mm512_inserti64x4(ab, _mm512_castsi512_si256(cd), 1);
+    }
+}
+
+/* Hoisted constants of mq_requantize for 16 lanes (shift in [-31, 30]; derivation: mq_gemm_x86_internal.h). */
+typedef struct {
+    __m512i mult, mult_odd, left, right, mask, half;
+} mq_dw_vnni_rq;
+
+MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult, __m512i sh)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    q->mult = mult;
+    q->mult_odd = _mm512_srli_epi64(mult, 32);
+    q->left = _mm512_max_epi32(sh, zero);
+    q->right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+    q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), q->right), _mm512_set1_epi32(1));
+    q->half = _mm512_srai_epi32(q->mask, 1);
+}
+
+/* general 0: no lane shifts left and no multiplier is INT32_MIN, so VPSLLVD by 0 and the INT32_MIN saturation
+ * (SRDHM gives INT32_MIN only for a = b = INT32_MIN) change nothing and are left out. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dw_vnni_requantize(__m512i a, const mq_dw_vnni_rq *q,
+                                                                                     const int general)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
+    const __m512i x = general ? _mm512_sllv_epi32(a, q->left) : a;
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, q->mult), nudge), 31);
+    const __m512i odd = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), q->mult_odd), nudge), 1);
+    __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
+    __m512i rem, thr, res;
+    if (general) {
+        r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    }
+    rem = _mm512_and_si512(r, q->mask);
+    thr = _mm512_sub_epi32(q->half, _mm512_srai_epi32(r, 31));
+    res = _mm512_srav_epi32(r, q->right);
+    return _mm512_mask_add_epi32(res, _mm512_cmpgt_epi32_mask(rem, thr), res, one);
+}
+
+/*
+ * AVX-512 VNNI: 64 channels per step (a masked load for the last < 64), no shuffles in the tap loop. The 64 codes
+ * of a tap (one load: channels c0 .. c0 + 63) are VPDPBUSD's unsigned operand (UINT8: the code; INT8: code ^ 0x80 =
+ * code + 128, and 128 * sum_t w[t][c] is subtracted from the start value); the signed operand is the tap's int8
+ * weights with only byte q of each dword kept (4 masked copies, q = 0..3), so lane j of accumulator q gains exactly
+ * x[4 j + q] w[t][4 j + q] (the other three products are 0): accumulator q holds channels 4 j + q, exact modulo 2^32
+ * (|product| <= 255 * 128). Bias, multipliers and shifts are loaded in that order; after the output stage, lane j's
+ * low byte of accumulator q is byte 4 j + q of the output (byte blends), one masked store.
+ */
+typedef struct {
+    __m512i wq[MQ_DW_MAX_TAPS][4]; /* tap t's int8 weights, byte q of each dword kept */
+    __m512i start[4];              /* folded bias (INT8 input: minus 128 * sum_t w) in lane order 4 j + q */
+    mq_dw_vnni_rq rq[4];
+    __m512i flip, vlo, vhi, vzp;
+    uint64_t m64;                  /* channels c0 .. c0 + nc - 1 */
+    int general;                   /* some channel shifts left or has multiplier INT32_MIN */
+    int32_t nc;
+} mq_dw_vnni_group;
+
+/* The constants of channels c0 .. min(c0 + 64, in_c) - 1 (weights already checked to fit int8). */
+MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depthwise_params *p, int32_t ntaps, int32_t c0)
+{
+    const int32_t cn = p->in_c;
+    const uint8_t *w = (const uint8_t *)p->weights.data;
+    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
+    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i mv[4], sv[4];
+    int32_t t;
+    int q;
+    g->nc = cn - c0 < 64 ? cn - c0 : 64;
+    g->m64 = g->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << g->nc) - 1u);
+    g->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
+    g->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
+    g->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
+    g->vzp = _mm512_set1_epi32(p->out_zero_point);
+    for (t = 0; t < ntaps; ++t) {
+        const uint8_t *wt = w + 2u * ((size_t)t * (size_t)cn + (size_t)c0);
+        const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 & 0xFFFFFFFFu), (const void *)wt);
+        const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 >> 32), (const void *)(wt + 64));
+        const __m512i w8 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
+        g->wq[t][0] = _mm512_maskz_mov_epi8((__mmask64)0x1111111111111111ULL, w8);
+        g->wq[t][1] = _mm512_maskz_mov_epi8((__mmask64)0x2222222222222222ULL, w8);
+        g->wq[t][2] = _mm512_maskz_mov_epi8((__mmask64)0x4444444444444444ULL, w8);
+        g->wq[t][3] = _mm512_maskz_mov_epi8((__mmask64)0x8888888888888888ULL, w8);
+    }
+    mq_dw_vnni_split4(p->bias.folded + c0, g->m64, g->start);
+    if (p->in_dtype != MQ_DTYPE_UINT8) {
+        /* x + 128 enters the products: subtract 128 * sum_t w[t][c] (modulo 2^32) */
+        for (q = 0; q < 4; ++q) {
+            __m512i sw = _mm512_setzero_si512();
+            for (t = 0; t < ntaps; ++t) {
+                sw = _mm512_dpbusd_epi32(sw, ones, g->wq[t][q]);
+            }
+            g->start[q] = _mm512_sub_epi32(g->start[q], _mm512_slli_epi32(sw, 7));
+        }
+    }
+    if (p->per_channel) {
+        mq_dw_vnni_split4(p->multiplier + c0, g->m64, mv);
+        mq_dw_vnni_split4(p->shift + c0, g->m64, sv);
+    } else {
+        for (q = 0; q < 4; ++q) {
+            mv[q] = _mm512_set1_epi32(p->multiplier[0]);
+            sv[q] = _mm512_set1_epi32(p->shift[0]);
+        }
+    }
+    g->general = 0;
+    for (q = 0; q < 4; ++q) {
+        mq_dw_vnni_rq_init(&g->rq[q], mv[q], sv[q]);
+        g->general |= _mm512_cmpgt_epi32_mask(sv[q], _mm512_setzero_si512()) != 0 ||
+                      _mm512_cmpeq_epi32_mask(mv[q], _mm512_set1_epi32(INT32_MIN)) != 0;
+    }
+}
+
+/* Output stage of one pixel's 4 accumulators, bytes to o (nc of them). */
+MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const uint8_t *lut, __m512i a0, __m512i a1,
+                                               __m512i a2, __m512i a3, uint8_t *o)
+{
+    __m512i v;
+    int32_t j;
+    if (g->general) {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 1);
+    } else {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 0);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 0);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 0);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 0);
+    }
+    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a0, g->vlo), g->vhi), g->vzp);
+    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a1, g->vlo), g->vhi), g->vzp);
+    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a2, g->vlo), g->vhi), g->vzp);
+    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a3, g->vlo), g->vhi), g->vzp);
+    /* byte 4 j + q = low byte of lane j of accumulator q */
+    v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
+    v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
+    v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
+    if (lut == NULL) {
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->m64, v);
+    } else {
+        uint8_t bytes[64];
+        _mm512_storeu_si512((void *)bytes, v);
+        for (j = 0; j < g->nc; ++j) {
+            o[j] = lut[bytes[j]];
+        }
+    }
+}
+
+/* One pixel whose tap t reads channel c of tap pointer tp[t] (+ c0: the group's first channel). */
+MQ_DW_VNNI static inline void mq_dw_vnni_pixel(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
+                                               const uint8_t *const *tp, int32_t c0, uint8_t *o)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->m64, (const void *)(tp[t] + c0)), g->flip);
+        a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
+        a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
+        a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
+        a3 = _mm512_dpbusd_epi32(a3, x, g->wq[t][3]);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
+}
+
+/* One pixel of the layer path: tap t reads the 64 bytes at base + toff[t] (+ the group's c0, in base) when bit t
+ * of inside is set, else the in_zero_point codes (zpv) without touching memory (a load under an all-zero mask
+ * reads nothing and cannot fault). base is an address computed in integer arithmetic: it may lie outside the
+ * image for border pixels, only taps inside it are dereferenced. */
+MQ_DW_VNNI static inline void mq_dw_vnni_pixel_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps,
+                                                  uintptr_t base, const size_t *toff, uint64_t inside, __m512i zpv,
+                                                  uint8_t *o)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __mmask64 km = (__mmask64)(((inside >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __m512i x = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, km, (const void *)(base + toff[t])), g->flip);
+        a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
+        a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
+        a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
+        a3 = _mm512_dpbusd_epi32(a3, x, g->wq[t][3]);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o);
+}
+
+/* Two pixels at once (mq_dw_vnni_pixel_at on each): 8 independent accumulator chains, so the VPDPBUSD latency
+ * is hidden, and each weight load serves both. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void
+mq_dw_vnni_pixel2_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntaps, uintptr_t base0, uint64_t inside0,
+                     uintptr_t base1, uint64_t inside1, const size_t *toff, __m512i zpv, uint8_t *o0, uint8_t *o1)
+{
+    __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
+    __m512i b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    int32_t t;
+    for (t = 0; t < ntaps; ++t) {
+        const __mmask64 k0 = (__mmask64)(((inside0 >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __mmask64 k1 = (__mmask64)(((inside1 >> t) & 1u) != 0u ? g->m64 : 0u);
+        const __m512i x0 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k0, (const void *)(base0 + toff[t])), g->flip);
+        const __m512i x1 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k1, (const void *)(base1 + toff[t])), g->flip);
+        const __m512i w0 = g->wq[t][0], w1 = g->wq[t][1], w2 = g->wq[t][2], w3 = g->wq[t][3];
+        a0 = _mm512_dpbusd_epi32(a0, x0, w0);
+        b0 = _mm512_dpbusd_epi32(b0, x1, w0);
+        a1 = _mm512_dpbusd_epi32(a1, x0, w1);
+        b1 = _mm512_dpbusd_epi32(b1, x1, w1);
+        a2 = _mm512_dpbusd_epi32(a2, x0, w2);
+        b2 = _mm512_dpbusd_epi32(b2, x1, w2);
+        a3 = _mm512_dpbusd_epi32(a3, x0, w3);
+        b3 = _mm512_dpbusd_epi32(b3, x1, w3);
+    }
+    mq_dw_vnni_store(g, lut, a0, a1, a2, a3, o0);
+    mq_dw_vnni_store(g, lut, b0, b1, b2, b3, o1);
+}
+
+/* One run of mq_depthwise_conv_row / mq_dw_rows (the in-place operator) with the VNNI kernel. */
+MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
+{
+    const mq_depthwise_params *p = r->p;
+    const int32_t cn = p->in_c;
+    const int32_t ntaps = r->ntaps;
+    mq_dw_vnni_group g;
+    int32_t c0, i;
+    for (c0 = 0; c0 < cn; c0 += 64) {
+        mq_dw_vnni_group_init(&g, p, ntaps, c0);
+        for (i = 0; i < r->npix; ++i) {
+            mq_dw_vnni_pixel(&g, p->lut, ntaps, r->taps + (size_t)i * (size_t)ntaps, c0,
+                             r->out + (size_t)i * (size_t)cn + (size_t)c0);
+        }
+    }
+}
+
+/*
+ * The whole layer (batch images, all output pixels) with the VNNI kernel: each 64-channel group set up once per
+ * call; tap t of output pixel (oy, ox) at the window origin + a fixed offset, taps outside the image (bit t of the
+ * pixel's mask clear) take in_zero_point codes, as the padding pixel gives them in mq_depthwise_conv's runs.
+ */
+MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    const int32_t ntaps = w->kernel_h * w->kernel_w;
+    const size_t col_step = (size_t)w->dilation_w * (size_t)cn;
+    const size_t row_step = (size_t)w->dilation_h * (size_t)w->in_w * (size_t)cn;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
+    const __m512i zpv = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
+    size_t toff[MQ_DW_MAX_TAPS];
+    uint64_t colbits[MQ_DW_MAX_TAPS]; /* unused past kernel_w */
+    uint64_t rowbits[MQ_DW_MAX_TAPS]; /* unused past kernel_h */
+    mq_dw_vnni_group g;
+    int32_t c0, b, oy, ox, ky, kx, k = 0;
+    for (ky = 0; ky < w->kernel_h; ++ky) {
+        for (kx = 0; kx < w->kernel_w; ++kx) {
+            toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
+        }
+    }
+    /* colbits[kx] / rowbits[ky]: the taps of kernel column kx / row ky (tap ky * kernel_w + kx: bit of that index) */
+    for (kx = 0; kx < w->kernel_w; ++kx) {
+        colbits[kx] = 0;
+    }
+    for (ky = 0; ky < w->kernel_h; ++ky) {
+        rowbits[ky] = 0;
+        for (kx = 0; kx < w->kernel_w; ++kx) {
+            const uint64_t bit = (uint64_t)1 << (ky * w->kernel_w + kx);
+            colbits[kx] |= bit;
+            rowbits[ky] |= bit;
+        }
+    }
+    for (c0 = 0; c0 < cn; c0 += 64) {
+        uint8_t *o = output + c0;
+        mq_dw_vnni_group_init(&g, p, ntaps, c0);
+        for (b = 0; b < w->batch; ++b) {
+            const uintptr_t in_b = (uintptr_t)(input + (size_t)b * in_image) + (uintptr_t)c0;
+            for (oy = 0; oy < w->out_h; ++oy) {
+                const int32_t iy0 = oy * w->stride_h - w->pad_top;
+                uint64_t rows = 0; /* taps whose input row exists */
+                for (ky = 0; ky < w->kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * w->dilation_h;
+                    if (iy >= 0 && iy < w->in_h) {
+                        rows |= rowbits[ky];
+                    }
+                }
+                for (ox = 0; ox < w->out_w; ox += 2) {
+                    const int32_t npx = w->out_w - ox < 2 ? 1 : 2;
+                    uintptr_t base[2];
+                    uint64_t inside[2];
+                    int32_t e;
+                    for (e = 0; e < npx; ++e) {
+                        const int32_t ix0 = (ox + e) * w->stride_w - w->pad_left;
+                        const intptr_t org = ((intptr_t)iy0 * (intptr_t)w->in_w + (intptr_t)ix0) * (intptr_t)cn;
+                        inside[e] = rows;
+                        for (kx = 0; kx < w->kernel_w; ++kx) {
+                            const int32_t ix = ix0 + kx * w->dilation_w;
+                            if (ix < 0 || ix >= w->in_w) {
+                                inside[e] &= ~colbits[kx];
+                            }
+                        }
+                        base[e] = in_b + (uintptr_t)org;
+                    }
+                    if (npx == 2) {
+                        if (ntaps == 9) { /* 3x3: a constant trip count */
+                            mq_dw_vnni_pixel2_at(&g, p->lut, 9, base[0], inside[0], base[1], inside[1], toff, zpv, o, o + cn);
+                        } else {
+                            mq_dw_vnni_pixel2_at(&g, p->lut, ntaps, base[0], inside[0], base[1], inside[1], toff, zpv, o,
+                                                 o + cn);
+                        }
+                    } else {
+                        mq_dw_vnni_pixel_at(&g, p->lut, ntaps, base[0], toff, inside[0], zpv, o);
+                    }
+                    o += (size_t)npx * (size_t)cn;
+                }
+            }
+        }
+    }
+}
+
+/* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
+static int mq_dw_x86_variant = -1;
+
+static int mq_dw_x86_best(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni")) {
+        return 2;
+    }
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+int mq_dw_s8_x86_select(const char *name)
+{
+    const int best = mq_dw_x86_best();
+    int v;
+    if (name == NULL) {
+        v = best;
+    } else if (strcmp(name, "c") == 0) {
+        v = 0;
+    } else if (strcmp(name, "avx2") == 0) {
+        v = 1;
+    } else if (strcmp(name, "avx512vnni") == 0) {
+        v = 2;
+    } else {
+        return 0;
+    }
+    if (v > best) {
+        return 0;
+    }
+    __atomic_store_n(&mq_dw_x86_variant, v, __ATOMIC_RELAXED);
+    return 1;
+}
+
 void mq_dw_s8_x86(const mq_dw_run *r)
 {
-    static int have_avx2 = -1;
     const mq_depthwise_params *p = r->p;
     const int32_t c_end = p->in_c & ~7;
-    int h = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
+    int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
     if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("avx2") ? 1 : 0;
-        __atomic_store_n(&have_avx2, h, __ATOMIC_RELAXED);
+        h = mq_dw_x86_best();
+        __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
     }
-    if (h == 0 || p->act_min > p->act_max || c_end == 0) {
+    if (h == 0 || p->act_min > p->act_max) {
+        mq_dw_s8_c(r, 0, p->in_c);
+        return;
+    }
+    if (h == 2 && mq_dw_vnni_weights_fit(p, r->ntaps)) {
+        mq_dw_s8_vnni(r);
+        return;
+    }
+    if (c_end == 0) {
         mq_dw_s8_c(r, 0, p->in_c);
         return;
     }
@@ -128,6 +527,23 @@ void mq_dw_s8_x86(const mq_dw_run *r)
     if (c_end < p->in_c) {
         mq_dw_s8_c(r, c_end, p->in_c);
     }
+}
+
+int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad)
+{
+    int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = mq_dw_x86_best();
+        __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
+    }
+    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max ||
+        p->win.kernel_h * p->win.kernel_w > MQ_DW_MAX_TAPS ||
+        !mq_dw_vnni_weights_fit(p, p->win.kernel_h * p->win.kernel_w)) {
+        return 0;
+    }
+    (void)pad;
+    mq_dw_vnni_layer(p, (const uint8_t *)input, (uint8_t *)output);
+    return 1;
 }
 
 #endif /* MQ_X86_HOST_KERNELS */

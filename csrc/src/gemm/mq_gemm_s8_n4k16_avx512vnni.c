@@ -280,6 +280,30 @@ MQ_VNNI_ACC4(mq_vnni_acc4_u8, 0)
 MQ_VNNI_ACC4(mq_vnni_acc4_s8, 1)
 #undef MQ_VNNI_ACC4
 
+/* mq_vnni_requantize with the per-channel constants hoisted (mult_odd = mult >> 32 per 64-bit lane, left / right
+ * = max(+-shift, 0), mask = 2^right - 1, half = mask >> 1); `general` 0 when no lane shifts left and no multiplier
+ * is INT32_MIN (then VPSLLVD by 0 and the INT32_MIN saturation change nothing: SRDHM gives INT32_MIN only for
+ * a = b = INT32_MIN), which drops those three instructions. */
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline __m512i
+mq_vnni_requantize_h(__m512i a, __m512i mult, __m512i mult_odd, __m512i left, __m512i right, __m512i mask, __m512i half,
+                     const int general)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i nudge = _mm512_set1_epi64((long long)1 << 30);
+    const __m512i x = general ? _mm512_sllv_epi32(a, left) : a;
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge), 31);
+    const __m512i odd = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), nudge), 1);
+    __m512i r = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd);
+    __m512i rem, thr, q;
+    if (general) {
+        r = _mm512_mask_sub_epi32(r, _mm512_cmpeq_epi32_mask(r, _mm512_set1_epi32(INT32_MIN)), r, one);
+    }
+    rem = _mm512_and_si512(r, mask);
+    thr = _mm512_sub_epi32(half, _mm512_srai_epi32(r, 31));
+    q = _mm512_srav_epi32(r, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
 MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
 mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out,
                    int32_t out_stride, const int xor_input)
@@ -349,6 +373,18 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
                     shift = _mm512_loadu_si512((const void *)ps);
                 }
             }
+            /* the output stage's per-channel constants, hoisted out of the row loop */
+            const __m512i bc = _mm512_sub_epi32(bias, corr);
+            const __m512i zero = _mm512_setzero_si512();
+            const __m512i mult_odd = _mm512_srli_epi64(mult, 32);
+            const __m512i left_sh = _mm512_max_epi32(shift, zero);
+            const __m512i right_sh = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+            const __m512i rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh), _mm512_set1_epi32(1));
+            const __m512i rhalf = _mm512_srai_epi32(rmask, 1);
+            const int general = _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
+                                _mm512_cmpeq_epi32_mask(mult, _mm512_set1_epi32(INT32_MIN)) != 0;
+            const uint8_t *const lut = q.lut;
+            const int full = left == 16 && lut == NULL;
             for (i0 = t0; i0 < t1; i0 += 4) {
                 const int32_t rows = t1 - i0 < 4 ? t1 - i0 : 4;
                 const uint8_t *x0 = x + (ptrdiff_t)i0 * x_stride;
@@ -383,29 +419,196 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
                 }
                 for (r = 0; r < rows; r++) {
                     uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride;
-                    /* channel order, minus 128 * colsum: the dot products of x' */
-                    const __m512i dot = _mm512_sub_epi32(_mm512_permutexvar_epi32(order, sr[r]), corr);
                     if (vec_out) {
-                        __m512i v = mq_vnni_requantize(_mm512_add_epi32(dot, bias), mult, shift);
+                        /* channel order; bias minus 128 * colsum: bias + the dot products of x' */
+                        const __m512i s = _mm512_add_epi32(_mm512_permutexvar_epi32(order, sr[r]), bc);
+                        __m512i v = general ? mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 1)
+                                            : mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 0);
                         v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
-                        if (left == 16 && q.lut == NULL) {
+                        if (full) {
                             _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
                         } else {
                             uint8_t bytes[16];
                             _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
-                            if (q.lut != NULL) {
+                            if (lut != NULL) {
                                 for (j = 0; j < left; j++) {
-                                    orow[c0 + j] = q.lut[bytes[j]];
+                                    orow[c0 + j] = lut[bytes[j]];
                                 }
                             } else {
                                 memcpy(orow + c0, bytes, (size_t)left);
                             }
                         }
                     } else {
+                        /* channel order, minus 128 * colsum: the dot products of x' */
+                        const __m512i dot = _mm512_sub_epi32(_mm512_permutexvar_epi32(order, sr[r]), corr);
                         int32_t acc[16];
                         _mm512_storeu_si512((void *)acc, dot);
                         for (j = 0; j < left; j++) {
                             orow[c0 + j] = mq_gemm_x86_out1(&q, c0 + j, (uint32_t)acc[j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/*
+ * Many rows (m >= MQ_VNNI_K4_MIN_ROWS): the weights of each slice of up to 64 channels are first repacked, per
+ * call, on the stack (at most MQ_VNNI_K4_BYTES: k <= 1024) into "K4N16" blocks: block (b, q) = 64 bytes, dword c = W[16 b + c][4 q .. 4 q + 3] (zero
+ * past n and k). One VPDPBUSD of a row's 4 codes 4 q .. 4 q + 3 (broadcast dword, u = code ^ uflip as in the
+ * 4-row path) against block (b, q) adds the 4-term dot products of 16 channels in channel order: no in-lane
+ * reduction or permutation after the k loop, the output stage runs on the accumulator as it is. Tiles of 4 rows x
+ * up to 4 channel blocks (16 accumulators); dot = sum u w - 128 * colsum, as in the 4-row path (the column sums
+ * from the repacked blocks). The last quad of a row with k % 4 != 0 is read into a zero-padded dword (the input
+ * is never read past k). Same sums modulo 2^32, same output stage: the same bytes.
+ */
+#define MQ_VNNI_K4_BYTES 65536
+#define MQ_VNNI_ALIGN64 __attribute__((aligned(64)))
+#ifndef MQ_VNNI_K4_MIN_ROWS
+#define MQ_VNNI_K4_MIN_ROWS 64 /* (a -D override: benchmarks comparing the paths) */
+#endif
+
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline __m512i mq_vnni_k4_bcast(const uint8_t *xr, int32_t q,
+                                                                                    int32_t k, uint32_t flip32)
+{
+    uint32_t v = 0;
+    if (4 * q + 4 <= k) {
+        memcpy(&v, xr + 4 * q, 4);
+    } else {
+        memcpy(&v, xr + 4 * q, (size_t)(k - 4 * q));
+        /* the padding bytes meet zero weights: any value; keep them 0 after the flip */
+        v ^= flip32 & ~(0xFFFFFFFFu << (8u * (unsigned)(k - 4 * q)));
+        return _mm512_set1_epi32((int)v);
+    }
+    return _mm512_set1_epi32((int)(v ^ flip32));
+}
+
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
+mq_vnni_k4_tile(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *const xs[4], int32_t k, uint32_t flip32,
+                __m512i acc[4][4])
+{
+    int32_t q, b, r;
+    for (r = 0; r < 4; r++) {
+        for (b = 0; b < 4; b++) {
+            acc[r][b] = _mm512_setzero_si512();
+        }
+    }
+    for (q = 0; q < kq; q++) {
+        __m512i wv[4], xb[4];
+        const int8_t *blk = rp + (size_t)q * 64u;
+        for (b = 0; b < nb; b++) {
+            wv[b] = _mm512_loadu_si512((const void *)(blk + (size_t)b * (size_t)kq * 64u));
+        }
+        for (r = 0; r < 4; r++) {
+            xb[r] = mq_vnni_k4_bcast(xs[r], q, k, flip32);
+        }
+        for (r = 0; r < 4; r++) {
+            for (b = 0; b < nb; b++) {
+                acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], xb[r], wv[b]);
+            }
+        }
+    }
+}
+
+MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                      uint8_t *out, int32_t out_stride, int8_t *rp)
+{
+    const mq_fc_params q = *p;
+    const int32_t n = p->n;
+    const int32_t k = p->k;
+    const int32_t kc = (k + 15) >> 4;
+    const int32_t kq = (k + 3) >> 2;
+    const int32_t nbs = (n + 15) >> 4;
+    const int32_t groups = (n + 3) >> 2;
+    const uint32_t flip32 = p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 0x80808080u;
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i zero = _mm512_setzero_si512();
+    mq_gemm_x86_clamp cl;
+    const int vec_out = mq_gemm_x86_clamp_init(p, &cl);
+    const __m512i vlo = _mm512_set1_epi32(cl.lo);
+    const __m512i vhi = _mm512_set1_epi32(cl.hi);
+    const __m512i vzp = _mm512_set1_epi32(cl.zp);
+    int32_t b0, c, qq, i0, r, j;
+    (void)vec_out; /* the caller checked it */
+    for (b0 = 0; b0 < nbs; b0 += 4) {
+        const int32_t nb = nbs - b0 < 4 ? nbs - b0 : 4;
+        const int8_t *rb = rp;
+        int32_t bb;
+        __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
+        __mmask16 smask[4];
+        int general = 0;
+        /* repack this slice of up to 4 channel blocks: dword (bb, qq, c) = the packed dword of channel
+         * 16 (b0 + bb) + c, k-chunk qq / 4, dword qq % 4 */
+        for (bb = 0; bb < nb; bb++) {
+            for (qq = 0; qq < kq; qq++) {
+                uint32_t *dst = (uint32_t *)(void *)(rp + ((size_t)bb * (size_t)kq + (size_t)qq) * 64u);
+                for (c = 0; c < 16; c++) {
+                    const int32_t ch = 16 * (b0 + bb) + c;
+                    uint32_t v = 0;
+                    if ((ch >> 2) < groups) {
+                        memcpy(&v, p->weights.packed + ((((size_t)(ch >> 2) * (size_t)kc + (size_t)(qq >> 2)) * 4u +
+                                                          (size_t)(ch & 3)) * 16u + (size_t)(qq & 3) * 4u), 4);
+                    }
+                    dst[c] = v;
+                }
+            }
+        }
+        for (c = 0; c < nb; c++) {
+            const int32_t c0 = 16 * (b0 + c);
+            const int32_t left = n - c0 < 16 ? n - c0 : 16;
+            const __mmask16 lm = (__mmask16)((1u << left) - 1u);
+            __m512i sw = zero, bias, shift;
+            for (qq = 0; qq < kq; qq++) {
+                sw = _mm512_dpbusd_epi32(sw, ones, _mm512_loadu_si512((const void *)(rb + ((size_t)c * (size_t)kq + (size_t)qq) * 64u)));
+            }
+            bias = _mm512_maskz_loadu_epi32(lm, (const void *)(q.bias.folded + c0));
+            if (q.per_channel) {
+                mult[c] = _mm512_maskz_loadu_epi32(lm, (const void *)(q.multiplier + c0));
+                shift = _mm512_maskz_loadu_epi32(lm, (const void *)(q.shift + c0));
+            } else {
+                mult[c] = _mm512_set1_epi32(q.multiplier[0]);
+                shift = _mm512_set1_epi32(q.shift[0]);
+            }
+            bc[c] = _mm512_sub_epi32(bias, _mm512_slli_epi32(sw, 7));
+            mult_odd[c] = _mm512_srli_epi64(mult[c], 32);
+            left_sh[c] = _mm512_max_epi32(shift, zero);
+            right_sh[c] = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+            rmask[c] = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh[c]), _mm512_set1_epi32(1));
+            rhalf[c] = _mm512_srai_epi32(rmask[c], 1);
+            smask[c] = lm;
+            general |= _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
+                       _mm512_cmpeq_epi32_mask(mult[c], _mm512_set1_epi32(INT32_MIN)) != 0;
+        }
+        for (i0 = 0; i0 < m; i0 += 4) {
+            const int32_t rows = m - i0 < 4 ? m - i0 : 4;
+            const uint8_t *xs[4];
+            __m512i acc[4][4];
+            for (r = 0; r < 4; r++) {
+                xs[r] = x + (ptrdiff_t)(i0 + (r < rows ? r : 0)) * x_stride;
+            }
+            switch (nb) {
+            case 4: mq_vnni_k4_tile(rb, kq, 4, xs, k, flip32, acc); break;
+            case 3: mq_vnni_k4_tile(rb, kq, 3, xs, k, flip32, acc); break;
+            case 2: mq_vnni_k4_tile(rb, kq, 2, xs, k, flip32, acc); break;
+            default: mq_vnni_k4_tile(rb, kq, 1, xs, k, flip32, acc); break;
+            }
+            for (r = 0; r < rows; r++) {
+                uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
+                for (c = 0; c < nb; c++) {
+                    const __m512i s = _mm512_add_epi32(acc[r][c], bc[c]);
+                    __m512i v = general ? mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1)
+                                        : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
+                    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
+                    if (q.lut == NULL) {
+                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v);
+                    } else {
+                        uint8_t bytes[16];
+                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
+                        for (j = 0; j < 16; j++) {
+                            if ((smask[c] >> j) & 1u) {
+                                orow[16 * c + j] = q.lut[bytes[j]];
+                            }
                         }
                     }
                 }
@@ -430,7 +633,11 @@ MQ_VNNI_TARGET
 void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                  uint8_t *out, int32_t out_stride)
 {
-    if (m < 4) {
+    if (m >= MQ_VNNI_K4_MIN_ROWS && p->act_min <= p->act_max &&
+        (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
+        MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];
+        mq_vnni_k4(p, m, x, x_stride, out, out_stride, rp);
+    } else if (m < 4) {
         mq_vnni_rows1(p, m, x, x_stride, out, out_stride);
     } else if (p->in_dtype == MQ_DTYPE_UINT8) {
         mq_vnni_rows4_u8(p, m, x, x_stride, out, out_stride);
