@@ -104,7 +104,7 @@ static void mq_s16_gemm4_kernel(const mq_s16_xbuf *xb, int32_t k, const int8_t *
 }
 
 /* Fills the 4 buffer rows with elements [kofs, kofs + len) of rows r0 .. r0 + nrows - 1 (zeros for the others;
- * MVE layout: zero padding up to a multiple of 8). */
+ * zero padding up to a multiple of 4 (DSP layout) or 8 (MVE layout)). */
 static void mq_s16_gemm4_fill(mq_s16_xbuf *xb, mq_s16_fill_fn fill, const void *ctx, int32_t r0, int32_t nrows,
                               int32_t kofs, int32_t len)
 {
@@ -115,6 +115,14 @@ static void mq_s16_gemm4_fill(mq_s16_xbuf *xb, mq_s16_fill_fn fill, const void *
     for (; s < 4; ++s) {
         mq_s16_xb_put(xb, s, 0, NULL, len);
     }
+#if defined(MQ_S16_XB_PERM)
+    /* the DSP microkernel reads the block holding k - 1 whole: zero its positions past len */
+    if ((len & 3) != 0) {
+        for (s = 0; s < 4; ++s) {
+            mq_s16_xb_put(xb, s, len, NULL, 4 - (len & 3));
+        }
+    }
+#endif
 #if defined(MQ_S16_XB_CHUNK8)
     if ((len & 7) != 0) {
         for (s = 0; s < 4; ++s) {
