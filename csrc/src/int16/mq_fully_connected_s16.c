@@ -79,17 +79,73 @@ static inline __attribute__((always_inline)) void mq_fc16_dot4(const uint32_t *x
 /* Output stage of channel c for the exact total a: for shift in [-17, -1] (t = 15 - shift in [16, 32]) and a
  * within int32, SMMULR(a, m16 << (32 - t)) = floor((a m16 + 2^(t-1)) / 2^t) = mq_requantize64 (mq_s16_gemm.h),
  * computed from the multiplier / shift arrays with no per-layer table; else mq_s16_out_stage (exact int64). */
-static inline int16_t mq_fc16_out(const mq_s16_outstage *os, int32_t c, int64_t a)
+static inline __attribute__((always_inline)) int16_t mq_fc16_out_q(const mq_s16_outstage *os, int32_t c, int64_t a,
+                                                                    const int pc, const int full)
 {
-    const int32_t q = c & os->qmask;
+    const int32_t q = pc ? c : 0;
     const int32_t sh = os->shift[q];
-    if (sh <= -1 && sh >= -17 && a >= INT32_MIN && a <= INT32_MAX) {
-        const int32_t m = os->mult[q];
-        const uint32_t m16 = m < 0x7FFF0000 ? ((uint32_t)m + 32768u) >> 16 : 0x7FFFu;
-        const int32_t v = mq_s16_smmulr((int32_t)a, (int32_t)(m16 << (17 + sh)));
+    /* sh in [-17, -1] and a in [INT32_MIN, INT32_MAX], each with one unsigned compare */
+    if ((uint32_t)(sh + 17) <= 16u && (uint64_t)a + 0x80000000u <= 0xFFFFFFFFu) {
+        /* m16 = min((m + 2^15) >> 16, 0x7FFF): the same as mq_rq64_of's (m < 0x7FFF0000 ? ... : 0x7FFF) */
+        uint32_t m16 = ((uint32_t)os->mult[q] + 32768u) >> 16;
+        __asm__("usat %0, #15, %1" : "=r"(m16) : "r"(m16)); /* min(., 0x7FFF) of a value in [0, 0x8000] */
+        const int32_t v = mq_s16_smmulr((int32_t)(uint32_t)((uint64_t)a & 0xFFFFFFFFu), (int32_t)(m16 << (17 + sh)));
+        if (full) {
+            /* lo = -32768, hi = 32767: the clamp is a saturation to int16 */
+            return (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+        }
         return (int16_t)(v < os->lo ? os->lo : (v > os->hi ? os->hi : v));
     }
     return mq_s16_out_stage(os, c, a);
+}
+
+static inline __attribute__((always_inline)) int16_t mq_fc16_out(const mq_s16_outstage *os, int32_t c, int64_t a)
+{
+    return mq_fc16_out_q(os, c, a, 1, 0);
+}
+
+/* k <= 4 * MQ_FC16_BLK_STEPS, xp holding the permuted input: one int32 block per channel (the common case), no
+ * int64 totals kept, the bias added at the output. PC: per-channel quantization, FULL: act range = int16 range
+ * (constants after inlining: 4 specialised loops). */
+static inline __attribute__((always_inline)) void mq_fc16_b1_one(const mq_fc_s16_params *p, const int16_t *x,
+                                                                 const uint32_t *xp, int16_t *y, const int pc,
+                                                                 const int full)
+{
+    const mq_s16_outstage os = mq_s16_outstage_of(p);
+    const int64_t *bias = p->bias;
+    const int32_t n = p->n, k = p->k, steps = k >> 2;
+    int32_t c, i;
+    for (c = 0; c + 4 <= n; c += 4) {
+        const int8_t *w0 = p->weights + (size_t)c * (size_t)k;
+        const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+        int32_t s[4] = {0, 0, 0, 0};
+        if (steps > 0) {
+            mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
+        }
+        for (i = 4 * steps; i < k; ++i) {
+            const int32_t xv = x[i];
+            const int32_t j = i - 4 * steps;
+            s[0] += xv * w0[j];
+            s[1] += xv * w1[j];
+            s[2] += xv * w2[j];
+            s[3] += xv * w3[j];
+        }
+        if (bias != NULL) {
+            y[c] = mq_fc16_out_q(&os, c, bias[c] + s[0], pc, full);
+            y[c + 1] = mq_fc16_out_q(&os, c + 1, bias[c + 1] + s[1], pc, full);
+            y[c + 2] = mq_fc16_out_q(&os, c + 2, bias[c + 2] + s[2], pc, full);
+            y[c + 3] = mq_fc16_out_q(&os, c + 3, bias[c + 3] + s[3], pc, full);
+        } else {
+            y[c] = mq_fc16_out_q(&os, c, s[0], pc, full);
+            y[c + 1] = mq_fc16_out_q(&os, c + 1, s[1], pc, full);
+            y[c + 2] = mq_fc16_out_q(&os, c + 2, s[2], pc, full);
+            y[c + 3] = mq_fc16_out_q(&os, c + 3, s[3], pc, full);
+        }
+    }
+    for (; c < n; ++c) {
+        const int64_t t = mq_dot_s16_s8(x, p->weights + (size_t)c * (size_t)k, k);
+        y[c] = mq_fc16_out(&os, c, bias != NULL ? bias[c] + t : t);
+    }
 }
 
 /*
@@ -110,6 +166,28 @@ static void mq_fc16_b1_dsp(const mq_fc_s16_params *p, const int16_t *x, int16_t 
     const int32_t n = p->n, k = p->k;
     const int32_t chunk = k <= MQ_FC16_XP ? n : MQ_FC16_CH;
     int32_t c0, p0, c, i;
+    if (k <= 4 * MQ_FC16_BLK_STEPS) {
+        const int32_t steps = k >> 2;
+        for (i = 0; i < steps; ++i) {
+            uint32_t a, b;
+            memcpy(&a, x + 4 * i, 4);
+            memcpy(&b, x + 4 * i + 2, 4);
+            xp[2 * i] = (a & 0xFFFFu) | (b << 16);
+            xp[2 * i + 1] = (a >> 16) | (b & 0xFFFF0000u);
+        }
+        if (p->act_min == -32768 && p->act_max == 32767) {
+            if (p->per_channel) {
+                mq_fc16_b1_one(p, x, xp, y, 1, 1);
+            } else {
+                mq_fc16_b1_one(p, x, xp, y, 0, 1);
+            }
+        } else if (p->per_channel) {
+            mq_fc16_b1_one(p, x, xp, y, 1, 0);
+        } else {
+            mq_fc16_b1_one(p, x, xp, y, 0, 0);
+        }
+        return;
+    }
     for (c0 = 0; c0 < n; c0 += chunk) {
         const int32_t cnt = n - c0 < chunk ? n - c0 : chunk;
         for (p0 = 0; p0 < k; p0 += MQ_FC16_XP) {
