@@ -82,7 +82,7 @@ static inline __attribute__((always_inline)) void mq_fc16_dot4(const uint32_t *x
 static inline __attribute__((always_inline)) int16_t mq_fc16_out_q(const mq_s16_outstage *os, int32_t c, int64_t a,
                                                                     const int pc, const int full)
 {
-    const int32_t q = pc ? c : 0;
+    const int32_t q = pc ? c & os->qmask : 0; /* pc = 0: per tensor known at compile time */
     const int32_t sh = os->shift[q];
     /* sh in [-17, -1] and a in [INT32_MIN, INT32_MAX], each with one unsigned compare */
     if ((uint32_t)(sh + 17) <= 16u && (uint64_t)a + 0x80000000u <= 0xFFFFFFFFu) {

@@ -64,10 +64,10 @@ static inline size_t mq_s16_xb_idx(int32_t r, int32_t i)
 typedef struct {
     int32_t bias;   /* accumulator start (bias[c], proven to keep the sum in int32) */
     int32_t mp;     /* t <= 32: m16 << (32 - t); else m16 << 16 */
-    int32_t sh;     /* 0: SMMULR form; else t - 16 (SMMUL, + 2^(sh-1), >> sh) */
-    int32_t fast;   /* bias and shift admit the int32 path */
-    int32_t shok;   /* the shift alone admits the fast output stage (for an accumulator that fits int32) */
-} mq_s16_chan;
+    int16_t sh;     /* 0: SMMULR form; else t - 16 (SMMUL, + 2^(sh-1), >> sh) */
+    uint8_t fast;   /* bias and shift admit the int32 path */
+    uint8_t shok;   /* the shift alone admits the fast output stage (for an accumulator that fits int32) */
+} mq_s16_chan;      /* 12 bytes */
 
 static inline int32_t mq_s16_smmulr(int32_t a, int32_t b)
 {
@@ -99,8 +99,8 @@ static inline mq_s16_chan mq_s16_chan_make(int32_t m, int32_t s, int64_t b, int6
     ch.bias = 0;
     ch.mp = 0;
     ch.sh = 0;
-    ch.fast = 0;
-    ch.shok = 0;
+    ch.fast = 0u;
+    ch.shok = 0u;
     if (s <= -1) {
         const uint32_t m16 = m < 0x7FFF0000 ? ((uint32_t)m + 32768u) >> 16 : 0x7FFFu;
         const int32_t t = 15 - s; /* [16, 46] */
@@ -108,12 +108,12 @@ static inline mq_s16_chan mq_s16_chan_make(int32_t m, int32_t s, int64_t b, int6
             ch.mp = (int32_t)(m16 << (32 - t));
         } else {
             ch.mp = (int32_t)(m16 << 16);
-            ch.sh = t - 16;
+            ch.sh = (int16_t)(t - 16);
         }
-        ch.shok = 1;
+        ch.shok = 1u;
         if (b >= -room && b <= room) {
             ch.bias = (int32_t)b;
-            ch.fast = 1;
+            ch.fast = 1u;
         }
     }
     return ch;
