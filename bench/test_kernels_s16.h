@@ -200,6 +200,12 @@ static void tks_conv_case(int trial)
     w->pad_bottom = mq_ref_range(&seed, 0, 2);
     w->pad_left = mq_ref_range(&seed, 0, 2);
     w->pad_right = mq_ref_range(&seed, 0, 2);
+    if (trial % 4 == 1) {
+        /* the plain 1x1 convolution (stride 1, no padding: im2col rows are the input pixels themselves) */
+        w->kernel_h = w->kernel_w = 1;
+        w->stride_h = w->stride_w = 1;
+        w->pad_top = w->pad_bottom = w->pad_left = w->pad_right = 0;
+    }
     {
         const int32_t eh = w->in_h + w->pad_top + w->pad_bottom - w->dilation_h * (w->kernel_h - 1) - 1;
         const int32_t ew = w->in_w + w->pad_left + w->pad_right - w->dilation_w * (w->kernel_w - 1) - 1;

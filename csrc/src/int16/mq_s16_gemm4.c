@@ -112,20 +112,19 @@ static void mq_s16_gemm4_fill(mq_s16_xbuf *xb, mq_s16_fill_fn fill, const void *
                               int32_t kofs, int32_t len)
 {
     int32_t s;
+#if defined(MQ_S16_XB_PERM)
+    /* the DSP microkernel reads the block holding element len - 1 whole (4 rows: 8 words): zero it first, the
+     * rows then overwrite their elements below len */
+    if ((len & 3) != 0) {
+        memset(&xb->align[(size_t)(len >> 2) << 3], 0, 32u);
+    }
+#endif
     for (s = 0; s < nrows; ++s) {
         fill(ctx, xb, s, r0 + s, kofs, len);
     }
     for (; s < 4; ++s) {
         mq_s16_xb_put(xb, s, 0, NULL, len);
     }
-#if defined(MQ_S16_XB_PERM)
-    /* the DSP microkernel reads the block holding k - 1 whole: zero its positions past len */
-    if ((len & 3) != 0) {
-        for (s = 0; s < 4; ++s) {
-            mq_s16_xb_put(xb, s, len, NULL, 4 - (len & 3));
-        }
-    }
-#endif
 #if defined(MQ_S16_XB_CHUNK8)
     if ((len & 7) != 0) {
         for (s = 0; s < 4; ++s) {
