@@ -91,8 +91,10 @@ static inline __attribute__((always_inline)) int16_t mq_fc16_out_q(const mq_s16_
         __asm__("usat %0, #15, %1" : "=r"(m16) : "r"(m16)); /* min(., 0x7FFF) of a value in [0, 0x8000] */
         const int32_t v = mq_s16_smmulr((int32_t)(uint32_t)((uint64_t)a & 0xFFFFFFFFu), (int32_t)(m16 << (17 + sh)));
         if (full) {
-            /* lo = -32768, hi = 32767: the clamp is a saturation to int16 */
-            return (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+            /* lo = -32768, hi = 32767: the clamp is a saturation to int16 (SSAT) */
+            int32_t r;
+            __asm__("ssat %0, #16, %1" : "=r"(r) : "r"(v));
+            return (int16_t)r;
         }
         return (int16_t)(v < os->lo ? os->lo : (v > os->hi ? os->hi : v));
     }
