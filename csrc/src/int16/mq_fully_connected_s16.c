@@ -3,9 +3,10 @@
  *   input [batch, k] int16 (zero point 0), weights [n][k] int8 (zero point 0), bias int64 [n] or NULL,
  *   output [batch, n] int16: out[b][c] = clamp(requant64(bias[c] + sum_k x[b][k] w[c][k], M[c], s[c]))
  * (per tensor: M[0], s[0]). Batch >= 2 without exact_scale: the 4-row path mq_s16_gemm4
- * (4 batch rows buffered, int32 accumulation where provably exact). Otherwise exact int64 accumulation: groups of
- * 4 output rows through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33), the last n mod 4 rows
- * one by one. Output stage: mq_requantize64
+ * (4 batch rows buffered, int32 accumulation where provably exact). Batch 1 on the DSP cores without exact_scale:
+ * mq_fc16_b1_dsp (input permuted once, int32 blocks of at most 504 products added in int64). Otherwise exact int64
+ * accumulation: groups of 4 output rows through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33),
+ * the last n mod 4 rows one by one. Output stage: mq_requantize64
  * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
  */
 #include <string.h>
