@@ -43,7 +43,7 @@ static void mq_fc_s16_fill(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32
     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t" MQ_FC16_ROW("s0", "w0") MQ_FC16_ROW("s1", "w1")                      \
         MQ_FC16_ROW("s2", "w2") MQ_FC16_ROW("s3", "w3")
 
-/* s[r] = sum over 4 * steps k (steps in [1, MQ_FC16_BLK_STEPS]) of x[i] * w_r[i], x permuted as (x0,x2),(x1,x3)
+/* s[r] = sum over 4 * steps k (steps in [0, MQ_FC16_BLK_STEPS]; 0: s = 0, nothing read) of x[i] * w_r[i], x permuted as (x0,x2),(x1,x3)
  * words at xq; the 4 weight pointers advance past the block. One step: LDRD of the input pair, then per row
  * LDR + SXTB16 x2 + SMLAD x2 (21 instructions per 16 MACs), unrolled twice. */
 static inline __attribute__((always_inline)) void mq_fc16_dot4(const uint32_t *xq, const int8_t **pw0,
@@ -53,10 +53,10 @@ static inline __attribute__((always_inline)) void mq_fc16_dot4(const uint32_t *x
     const int8_t *w0 = *pw0, *w1 = *pw1, *w2 = *pw2, *w3 = *pw3;
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, nn = steps;
     uint32_t xa, xb, v, t;
-    __asm__ volatile("tst    %[nn], #1\n\t"
-                     "beq    2f\n\t" MQ_FC16_STEP
+    /* LSRS: C = the odd step, Z = no pair left (the step's LDR / SXTB16 / SMLAD leave the flags alone) */
+    __asm__ volatile("lsrs   %[nn], %[nn], #1\n\t"
+                     "bcc    2f\n\t" MQ_FC16_STEP
                      "2:\n\t"
-                     "asrs   %[nn], %[nn], #1\n\t"
                      "beq    3f\n\t"
                      "1:\n\t" MQ_FC16_STEP MQ_FC16_STEP
                      "subs   %[nn], %[nn], #1\n\t"
@@ -121,10 +121,8 @@ static inline __attribute__((always_inline)) void mq_fc16_b1_one(const mq_fc_s16
     for (c = 0; c + 4 <= n; c += 4) {
         const int8_t *w0 = p->weights + (size_t)c * (size_t)k;
         const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        int32_t s[4] = {0, 0, 0, 0};
-        if (steps > 0) {
-            mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
-        }
+        int32_t s[4];
+        mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
         for (i = 4 * steps; i < k; ++i) {
             const int32_t xv = x[i];
             const int32_t j = i - 4 * steps;

@@ -50,11 +50,11 @@ static inline __attribute__((always_inline)) void mq_s16_dsp_mac(const uint32_t 
     register uint32_t x3 __asm__("r11");
     uint32_t v = 0u, t;
     __asm__ volatile(
-        "tst    %[n], #1\n\t"
-        "beq    2f\n\t"
+        /* LSRS: C = the odd block, Z = no pair left (LDR / SXTB16 / LDM / SMLAD leave the flags alone) */
+        "lsrs   %[n], %[n], #1\n\t"
+        "bcc    2f\n\t"
         MQ_S16_DSP_BLOCK
         "2:\n\t"
-        "asrs   %[n], %[n], #1\n\t"
         "beq    3f\n\t"
         "1:\n\t"
         MQ_S16_DSP_BLOCK
