@@ -121,8 +121,10 @@ static inline __attribute__((always_inline)) void mq_fc16_b1_one(const mq_fc_s16
     for (c = 0; c + 4 <= n; c += 4) {
         const int8_t *w0 = p->weights + (size_t)c * (size_t)k;
         const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        int32_t s[4];
-        mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
+        int32_t s[4] = {0, 0, 0, 0};
+        if (steps > 0) {
+            mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
+        }
         for (i = 4 * steps; i < k; ++i) {
             const int32_t xv = x[i];
             const int32_t j = i - 4 * steps;
