@@ -5,7 +5,7 @@
  * M3 and the host - or to the int64 mq_dot4_s16_s8 path) are compared with an independent int64 reference
  * computed here: exact int64 sums, TFLite's int64 MultiplyByQuantizedMultiplier re-derived with floor division
  * (clamp to +-2^47, wrap to int32), clamp. Randomized: batch / pixel counts not multiples of 4, k = 1 .. 400
- * (k mod 4 and mod 8 tails, k past the 256-element buffer: the int64 path), per-tensor and per-channel,
+ * (k mod 4 and mod 8 tails, k past the 256-element buffer: the int64 path; batch 1 up to k = 1000), per-tensor and per-channel,
  * multipliers incl. 0 and the 0x7FFF0000 rounding edge, shifts over the whole [-31, 7] range (t = 15 - shift
  * above and below 32, and shift >= 0: the int64 output stage), biases small, large (past the int32 bound: the
  * int64 channel path) or absent, clamps, full-range and small inputs; convolutions with stride, dilation,
@@ -200,6 +200,12 @@ static void tks_conv_case(int trial)
     w->pad_bottom = mq_ref_range(&seed, 0, 2);
     w->pad_left = mq_ref_range(&seed, 0, 2);
     w->pad_right = mq_ref_range(&seed, 0, 2);
+    if (trial % 4 == 1) {
+        /* the plain 1x1 convolution (stride 1, no padding: im2col rows are the input pixels themselves) */
+        w->kernel_h = w->kernel_w = 1;
+        w->stride_h = w->stride_w = 1;
+        w->pad_top = w->pad_bottom = w->pad_left = w->pad_right = 0;
+    }
     {
         const int32_t eh = w->in_h + w->pad_top + w->pad_bottom - w->dilation_h * (w->kernel_h - 1) - 1;
         const int32_t ew = w->in_w + w->pad_left + w->pad_right - w->dilation_w * (w->kernel_w - 1) - 1;
@@ -449,9 +455,11 @@ static void tks_pool_case(int trial)
 
 static void s16_kernel_tests(void)
 {
-    static const int32_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 100, 128, 255, 256, 257, 400};
+    /* k past 504 (the batch-1 DSP path's int32 block), 768 (its input pass) and 1000 (several passes) too */
+    static const int32_t ks[] = {1,   2,   3,   4,   5,   7,   8,   9,   15,  16,  17,  31,  32,  33,  63,
+                                 64,  100, 128, 255, 256, 257, 400, 504, 505, 511, 640, 767, 768, 769, 1000};
     int trial;
-    for (trial = 0; trial < 220; trial++) {
+    for (trial = 0; trial < 300; trial++) {
         const int32_t k = ks[(uint32_t)trial % (sizeof ks / sizeof ks[0])];
         const int32_t n = mq_ref_range(&seed, 1, TKS_MAX_N < TKS_MAX_W / k ? TKS_MAX_N : TKS_MAX_W / k);
         const int32_t batch = mq_ref_range(&seed, 1, 9);

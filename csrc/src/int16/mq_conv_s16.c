@@ -19,6 +19,15 @@ typedef struct {
     const int16_t *x;
 } mq_conv_s16_rows;
 
+/* 1x1, stride 1, no padding (then out = in): the im2col row of output pixel `row` is input pixel `row` itself. */
+static void mq_conv_s16_fill_1x1(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row, int32_t kofs,
+                                 int32_t len)
+{
+    const mq_conv_s16_params *p = ((const mq_conv_s16_rows *)ctx)->p;
+    const int16_t *x = ((const mq_conv_s16_rows *)ctx)->x;
+    mq_s16_xb_put(xb, slot, 0, x + (size_t)row * (size_t)p->in_c + (size_t)kofs, len);
+}
+
 static void mq_conv_s16_fill(const void *ctx, mq_s16_xbuf *xb, int32_t slot, int32_t row, int32_t kofs,
                              int32_t len)
 {
@@ -130,7 +139,10 @@ mq_status mq_conv_s16(const mq_conv_s16_params *p, const int16_t *input, int16_t
         mq_conv_s16_rows f;
         f.p = p;
         f.x = input;
-        mq_s16_gemm4(g, w->batch * w->out_h * w->out_w, mq_conv_s16_fill, &f, output);
+        const int plain_1x1 = w->kernel_h == 1 && w->kernel_w == 1 && w->stride_h == 1 && w->stride_w == 1 &&
+                              w->pad_top == 0 && w->pad_left == 0 && w->pad_bottom == 0 && w->pad_right == 0;
+        mq_s16_gemm4(g, w->batch * w->out_h * w->out_w, plain_1x1 ? mq_conv_s16_fill_1x1 : mq_conv_s16_fill, &f,
+                     output);
         return MQ_OK;
     }
     if (w->kernel_h == 1 && w->kernel_w == 1) {

@@ -17,7 +17,9 @@
  * Buffer layouts (compile-time, per core):
  *   MQ_S16_XB_PERM (DSP microkernel, Cortex-M4/M7/M33): k in blocks of 4; block b holds 16 int16: for each row r
  *     (x[r][4b], x[r][4b+2], x[r][4b+1], x[r][4b+3]), so that one LDRD gives the two SMLAD operands matching
- *     SXTB16(w) = (w0, w2) and SXTB16(w, ROR #8) = (w1, w3). Elements past k are never read.
+ *     SXTB16(w) = (w0, w2) and SXTB16(w, ROR #8) = (w1, w3). Rows 0-1 of a block are 4 adjacent words
+ *     (one LDM), as are rows 2-3. Positions k .. k rounded up to 4 are zero (mq_s16_gemm4's fill pads them: the
+ *     microkernel reads the last block whole).
  *   MQ_S16_XB_CHUNK8 (MVE microkernel, Cortex-M55): k in chunks of 8; chunk j holds 32 int16: for each row r
  *     x[r][8j .. 8j+7] in natural order, so the 4 rows of a chunk are 4 adjacent vectors from one base register.
  *     The rows are zero-padded to a multiple of 8.
@@ -62,10 +64,10 @@ static inline size_t mq_s16_xb_idx(int32_t r, int32_t i)
 typedef struct {
     int32_t bias;   /* accumulator start (bias[c], proven to keep the sum in int32) */
     int32_t mp;     /* t <= 32: m16 << (32 - t); else m16 << 16 */
-    int32_t sh;     /* 0: SMMULR form; else t - 16 (SMMUL, + 2^(sh-1), >> sh) */
-    int32_t fast;   /* bias and shift admit the int32 path */
-    int32_t shok;   /* the shift alone admits the fast output stage (for an accumulator that fits int32) */
-} mq_s16_chan;
+    int16_t sh;     /* 0: SMMULR form; else t - 16 (SMMUL, + 2^(sh-1), >> sh) */
+    uint8_t fast;   /* bias and shift admit the int32 path */
+    uint8_t shok;   /* the shift alone admits the fast output stage (for an accumulator that fits int32) */
+} mq_s16_chan;      /* 12 bytes */
 
 static inline int32_t mq_s16_smmulr(int32_t a, int32_t b)
 {
@@ -97,8 +99,8 @@ static inline mq_s16_chan mq_s16_chan_make(int32_t m, int32_t s, int64_t b, int6
     ch.bias = 0;
     ch.mp = 0;
     ch.sh = 0;
-    ch.fast = 0;
-    ch.shok = 0;
+    ch.fast = 0u;
+    ch.shok = 0u;
     if (s <= -1) {
         const uint32_t m16 = m < 0x7FFF0000 ? ((uint32_t)m + 32768u) >> 16 : 0x7FFFu;
         const int32_t t = 15 - s; /* [16, 46] */
@@ -106,12 +108,12 @@ static inline mq_s16_chan mq_s16_chan_make(int32_t m, int32_t s, int64_t b, int6
             ch.mp = (int32_t)(m16 << (32 - t));
         } else {
             ch.mp = (int32_t)(m16 << 16);
-            ch.sh = t - 16;
+            ch.sh = (int16_t)(t - 16);
         }
-        ch.shok = 1;
+        ch.shok = 1u;
         if (b >= -room && b <= room) {
             ch.bias = (int32_t)b;
-            ch.fast = 1;
+            ch.fast = 1u;
         }
     }
     return ch;
@@ -128,7 +130,7 @@ static inline int32_t mq_s16_chan_rq(const mq_s16_chan *ch, int32_t acc)
 
 /*
  * The microkernel contract: xb holds rows 0..3 (rows >= nrows hold any int16 values; their outputs are not
- * stored), k in [1, MQ_S16_XB_K], channel c's weights at w + c * w_stride.
+ * stored; DSP layout: every row 0 at positions k .. k rounded up to 4), k in [1, MQ_S16_XB_K], channel c's weights at w + c * w_stride.
  *   raw == NULL: for each channel c < cnt with ch[c].fast: y[r * y_stride + c] =
  *     clamp(mq_s16_chan_rq(ch[c], ch[c].bias + sum_{i<k} x[r][i] w[c][i]), lo, hi) for r < nrows; channels with
  *     fast == 0 are skipped (not written).

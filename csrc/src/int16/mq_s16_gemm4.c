@@ -5,8 +5,8 @@
  * mq_gemm_s16s8_4x1_dsp (Cortex-M4/M7/M33), mq_gemm_s16s8_4x1_mve (Cortex-M55) or mq_gemm_s16s8_4x1_c. Channels
  * the int32 output stage cannot take (bias beyond the int32 bound, shift >= 0) are computed here exactly in int64.
  * k > MQ_S16_XB_K: the sum in parts (mq_s16_gemm4_parts: the microkernel adds each part's int32 sums into an
- * int64 table). Also mq_s16_xb_put, the buffer writer. Stack: 2 KiB buffer + 640 B channel table, + 1 KiB of int64
- * sums for k > MQ_S16_XB_K (the two paths have separate frames).
+ * int64 table). Also mq_s16_xb_put, the buffer writer. Stack: 2 KiB buffer + 768 B channel table (64 x 12 B; 384 B with
+ * k-parts), + 1 KiB of int64 sums for k > MQ_S16_XB_K (the two paths have separate frames).
  */
 #include <string.h>
 
@@ -16,7 +16,10 @@
 #include <arm_mve.h>
 #endif
 
-#define MQ_S16_GEMM4_CH 32
+/* channels per table: 64 in one pass (768 B; the rows are filled once per 64 channels), 32 with k-parts (their
+ * int64 sums: 4 x 32 x 8 = 1 KiB) */
+#define MQ_S16_GEMM4_CH 64
+#define MQ_S16_GEMM4_PCH 32
 
 /* The one-pass and the k-parts paths get separate stack frames (never both at once). */
 #if defined(__GNUC__)
@@ -104,11 +107,18 @@ static void mq_s16_gemm4_kernel(const mq_s16_xbuf *xb, int32_t k, const int8_t *
 }
 
 /* Fills the 4 buffer rows with elements [kofs, kofs + len) of rows r0 .. r0 + nrows - 1 (zeros for the others;
- * MVE layout: zero padding up to a multiple of 8). */
+ * zero padding up to a multiple of 4 (DSP layout) or 8 (MVE layout)). */
 static void mq_s16_gemm4_fill(mq_s16_xbuf *xb, mq_s16_fill_fn fill, const void *ctx, int32_t r0, int32_t nrows,
                               int32_t kofs, int32_t len)
 {
     int32_t s;
+#if defined(MQ_S16_XB_PERM)
+    /* the DSP microkernel reads the block holding element len - 1 whole (4 rows: 8 words): zero it first, the
+     * rows then overwrite their elements below len */
+    if ((len & 3) != 0) {
+        memset(&xb->align[(size_t)(len >> 2) << 3], 0, 32u);
+    }
+#endif
     for (s = 0; s < nrows; ++s) {
         fill(ctx, xb, s, r0 + s, kofs, len);
     }
@@ -129,13 +139,13 @@ static MQ_S16_NOINLINE void mq_s16_gemm4_parts(const mq_fc_s16_params *g, int32_
                                                const void *ctx, int16_t *y)
 {
     mq_s16_xbuf xb;
-    mq_s16_chan ch[MQ_S16_GEMM4_CH];
-    int64_t acc[4 * MQ_S16_GEMM4_CH];
+    mq_s16_chan ch[MQ_S16_GEMM4_PCH];
+    int64_t acc[4 * MQ_S16_GEMM4_PCH];
     const mq_s16_outstage os = mq_s16_outstage_of(g);
     const int32_t n = g->n, k = g->k;
     int32_t c0, r0, p0, c, s;
-    for (c0 = 0; c0 < n; c0 += MQ_S16_GEMM4_CH) {
-        const int32_t cnt = n - c0 < MQ_S16_GEMM4_CH ? n - c0 : MQ_S16_GEMM4_CH;
+    for (c0 = 0; c0 < n; c0 += MQ_S16_GEMM4_PCH) {
+        const int32_t cnt = n - c0 < MQ_S16_GEMM4_PCH ? n - c0 : MQ_S16_GEMM4_PCH;
         const int8_t *wc = g->weights + (size_t)c0 * (size_t)k;
         for (c = 0; c < cnt; ++c) {
             ch[c] = mq_s16_chan_of(g, c0 + c, -1);
