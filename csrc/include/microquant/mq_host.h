@@ -152,6 +152,15 @@ mq_status mq_sigmoid_output_qparams(mq_dtype dtype, double *scale, int32_t *zero
 mq_status mq_softmax_prepare(double input_scale, double beta, int32_t *input_multiplier, int32_t *input_left_shift,
                              int32_t *diff_min);
 
+/*
+ * Softmax-table constants (mq_softmax_table): exp_table[d] = round(exp(-input_scale * d) * 2^30), d = 0..255,
+ * in double; (multiplier, shift) = onnxruntime's float32 reciprocal 1 / output_scale as multiplier * 2^-shift
+ * (its 24-bit mantissa, exact). input_scale and output_scale finite and > 0, and 1 / output_scale in
+ * [2^-38, 2^24), else MQ_ERR_QPARAMS. Pass the model's float32 scales widened to double.
+ */
+mq_status mq_softmax_table_prepare(double input_scale, double output_scale, int32_t exp_table[256],
+                                   int32_t *multiplier, int32_t *shift);
+
 /* Prepare an elementwise add: out = in1 + in2 in real values (TFLite scheme, left_shift 20). */
 mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_dtype,
                          double in2_scale, int32_t in2_zero_point, mq_dtype in2_dtype,
