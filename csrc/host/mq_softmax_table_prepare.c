@@ -1,12 +1,13 @@
-/* mq_softmax_table_prepare: the exp table and output reciprocal of the one-rounding softmax (mq_softmax_table). */
+/* mq_softmax_table_prepare: the exp table and output reciprocal of the one-rounding softmax (mq_softmax_table).
+ * Host only: float and libm are fine here. */
 #include <math.h>
 
 #include "microquant/mq_host.h"
 
 #include "mq_host_internal.h"
 
-mq_status mq_softmax_table_prepare(double input_scale, double output_scale, int32_t exp_table[256],
-                                   int32_t *multiplier, int32_t *shift)
+mq_status mq_softmax_table_prepare(double input_scale, double output_scale, mq_softmax_recip_mode mode,
+                                   int32_t exp_table[256], int32_t *multiplier, int32_t *shift)
 {
     float recip;
     int e = 0;
@@ -18,8 +19,14 @@ mq_status mq_softmax_table_prepare(double input_scale, double output_scale, int3
     if (!mq_scale_ok(input_scale) || !mq_scale_ok(output_scale)) {
         return MQ_ERR_QPARAMS;
     }
-    /* onnxruntime multiplies by the float32 reciprocal of the float32 output scale */
+    if (mode != MQ_SOFTMAX_RECIP_FLOAT32 && mode != MQ_SOFTMAX_RECIP_ORT_QLINEAR) {
+        return MQ_ERR_QPARAMS;
+    }
+    /* the float32 reciprocal of the float32 output scale; QLinearSoftmax floors it */
     recip = 1.0f / (float)output_scale;
+    if (mode == MQ_SOFTMAX_RECIP_ORT_QLINEAR) {
+        recip = floorf(recip);
+    }
     if (!(recip > 0.0f) || !isfinite(recip)) {
         return MQ_ERR_QPARAMS;
     }

@@ -2,10 +2,10 @@
  * One-rounding softmax into any output qparams (mq_softmax_table, mq_softmax_table_prepare, op SOFTMAX_TABLE),
  * against references written here:
  * (a) an int64 / 128-bit reference: the exp table rebuilt with llround, the output reciprocal from the float32
- *     1 / s_out split with frexpf, each quotient E * M / (sum * 2^k) rounded half to even on exact 128-bit
+ *     1 / s_out (or its floor: onnxruntime's QLinearSoftmax) split with frexpf, each quotient E * M / (sum * 2^k) rounded half to even on exact 128-bit
  *     integers: byte for byte on random shapes, scales, zero points, both dtypes, in place;
- * (b) float64 softmax of the dequantized inputs, quantized with round-half-to-even: every code within one, and
- *     at least 99.9 % identical (measured share printed);
+ * (b) float64 softmax of the dequantized inputs times the reciprocal (1 / s_out in double, or floor(1 / s_out)),
+ *     rounded half to even: every code within one, and at least 99.9 % identical (measured share printed);
  * (c) the prepare's table and reciprocal checked against (a)'s independently built ones;
  * (d) every invalid field rejected by the check, and by the loader through a packed model;
  * (e) the packed model (writer -> loader -> mq_model_run and mq_model_run_batch) against (a).
@@ -55,10 +55,10 @@ typedef struct {
     int k;
 } ref_consts;
 
-static void ref_prepare(float s_in, float s_out, ref_consts *r)
+static void ref_prepare(float s_in, float s_out, int ort, ref_consts *r)
 {
     int d, ex = 0;
-    const float recip = 1.0f / s_out;
+    const float recip = ort ? floorf(1.0f / s_out) : 1.0f / s_out;
     const float mant = frexpf(recip, &ex);   /* recip = mant * 2^ex */
     for (d = 0; d < 256; ++d) {
         r->e[d] = llround(exp(-(double)s_in * d) * 1073741824.0);
@@ -136,8 +136,9 @@ static void test_prepare_matches_reference(void **state)
     for (t = 0; t < 200; ++t) {
         const float s_in = (float)ldexp(1.0 + rnd_unit(), rnd(-10, 3));
         const float s_out = pick_out_scale();
-        assert_int_equal(mq_softmax_table_prepare(s_in, s_out, table, &m, &k), MQ_OK);
-        ref_prepare(s_in, s_out, &r);
+        const int ort = (t & 1) && s_out <= 1.0f;
+        assert_int_equal(mq_softmax_table_prepare(s_in, s_out, (mq_softmax_recip_mode)ort, table, &m, &k), MQ_OK);
+        ref_prepare(s_in, s_out, ort, &r);
         for (d = 0; d < 256; ++d) {
             assert_true((int64_t)table[d] == r.e[d]);
         }
@@ -145,15 +146,22 @@ static void test_prepare_matches_reference(void **state)
         assert_int_equal(k, r.k);
     }
     assert_int_equal(table[0], 1 << 30);
-    /* 1/255 as onnxruntime writes it: float32 1/255, its float32 reciprocal */
-    assert_int_equal(mq_softmax_table_prepare(0.1, 1.0f / 255.0f, table, &m, &k), MQ_OK);
+    /* 1/255 as onnxruntime writes it: float32 1/255; its float32 reciprocal 254.99998, QLinearSoftmax's 254 */
+    assert_int_equal(mq_softmax_table_prepare(0.1, 1.0f / 255.0f, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_OK);
     assert_true(ldexp((double)m, -k) == (double)(1.0f / (1.0f / 255.0f)));
-    assert_int_equal(mq_softmax_table_prepare(0.0, 1.0 / 256, table, &m, &k), MQ_ERR_QPARAMS);
-    assert_int_equal(mq_softmax_table_prepare(0.1, 0.0, table, &m, &k), MQ_ERR_QPARAMS);
-    assert_int_equal(mq_softmax_table_prepare(0.1, 1e-9, table, &m, &k), MQ_ERR_QPARAMS);  /* 1/s >= 2^24 */
-    assert_int_equal(mq_softmax_table_prepare(0.1, 1e15, table, &m, &k), MQ_ERR_QPARAMS);  /* shift > 62 */
-    assert_int_equal(mq_softmax_table_prepare(0.1, NAN, table, &m, &k), MQ_ERR_QPARAMS);
-    assert_int_equal(mq_softmax_table_prepare(0.1, 0.1, NULL, &m, &k), MQ_ERR_NULL);
+    assert_true(ldexp((double)m, -k) < 255.0);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 1.0f / 255.0f, MQ_SOFTMAX_RECIP_ORT_QLINEAR, table, &m, &k), MQ_OK);
+    assert_true(ldexp((double)m, -k) == 254.0);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 1.0 / 256, MQ_SOFTMAX_RECIP_ORT_QLINEAR, table, &m, &k), MQ_OK);
+    assert_true(ldexp((double)m, -k) == 256.0);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 2.0, MQ_SOFTMAX_RECIP_ORT_QLINEAR, table, &m, &k), MQ_ERR_QPARAMS);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 0.1, (mq_softmax_recip_mode)2, table, &m, &k), MQ_ERR_QPARAMS);
+    assert_int_equal(mq_softmax_table_prepare(0.0, 1.0 / 256, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_ERR_QPARAMS);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 0.0, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_ERR_QPARAMS);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 1e-9, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_ERR_QPARAMS);  /* 1/s >= 2^24 */
+    assert_int_equal(mq_softmax_table_prepare(0.1, 1e15, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_ERR_QPARAMS);  /* shift > 62 */
+    assert_int_equal(mq_softmax_table_prepare(0.1, NAN, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_ERR_QPARAMS);
+    assert_int_equal(mq_softmax_table_prepare(0.1, 0.1, MQ_SOFTMAX_RECIP_FLOAT32, NULL, &m, &k), MQ_ERR_NULL);
 }
 
 static void test_against_int_reference_and_float64(void **state)
@@ -175,6 +183,8 @@ static void test_against_int_reference_and_float64(void **state)
         const size_t n = (size_t)outer * (size_t)axis * (size_t)inner;
         const int spread = rnd(1, 255);
         const int base = rnd(0, 255 - spread);
+        const int ort = rnd(0, 1) && s_out <= 1.0f;
+        const double recip = ort ? (double)floorf(1.0f / s_out) : 1.0 / (double)s_out;
         int32_t m = 0, k = 0, o, i, j;
         mq_softmax_table_params p;
         ref_consts r;
@@ -182,10 +192,10 @@ static void test_against_int_reference_and_float64(void **state)
         for (x = 0; x < n; ++x) {
             in[x] = (uint8_t)(base + rnd(0, spread));
         }
-        assert_int_equal(mq_softmax_table_prepare(s_in, s_out, table, &m, &k), MQ_OK);
+        assert_int_equal(mq_softmax_table_prepare(s_in, s_out, (mq_softmax_recip_mode)ort, table, &m, &k), MQ_OK);
         fill_params(&p, outer, axis, inner, in_dt, out_dt, zp, table, m, k);
         assert_int_equal(mq_softmax_table(&p, in, out), MQ_OK);
-        ref_prepare(s_in, s_out, &r);
+        ref_prepare(s_in, s_out, ort, &r);
         ref_softmax(&r, in_dt, out_dt, zp, outer, axis, inner, in, expect);
         assert_memory_equal(out, expect, n);
         memcpy(inplace, in, n);
@@ -206,7 +216,7 @@ static void test_against_int_reference_and_float64(void **state)
                 for (j = 0; j < axis; ++j) {
                     const size_t at = ((size_t)o * (size_t)axis + (size_t)j) * (size_t)inner + (size_t)i;
                     const double v = (double)s_in * code_of(in[at], in_dt);
-                    double q = nearbyint(exp(v - mx) / sum / (double)s_out) + zp;
+                    double q = nearbyint(exp(v - mx) / sum * recip) + zp;
                     const int32_t got = code_of(out[at], out_dt);
                     q = q < qmin ? qmin : (q > qmax ? qmax : q);
                     if (abs(got - (int32_t)q) > 1) {
@@ -229,7 +239,7 @@ static void test_check_rejects(void **state)
     int32_t m = 0, k = 0;
     mq_softmax_table_params p, q;
     (void)state;
-    assert_int_equal(mq_softmax_table_prepare(0.05, 1.0 / 256, table, &m, &k), MQ_OK);
+    assert_int_equal(mq_softmax_table_prepare(0.05, 1.0 / 256, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_OK);
     fill_params(&p, 2, 10, 3, MQ_DTYPE_UINT8, MQ_DTYPE_INT8, -128, table, m, k);
     assert_int_equal(mq_softmax_table_check(&p), MQ_OK);
     assert_int_equal(mq_softmax_table_check(NULL), MQ_ERR_NULL);
@@ -249,7 +259,7 @@ static void test_check_rejects(void **state)
     table[0] = 0; assert_int_equal(mq_softmax_table_check(&p), MQ_ERR_QPARAMS); table[0] = 1 << 30;
     table[200] = (1 << 30) + 1; assert_int_equal(mq_softmax_table_check(&p), MQ_ERR_QPARAMS); table[200] = 0;
     table[17] = -1; assert_int_equal(mq_softmax_table_check(&p), MQ_ERR_QPARAMS);
-    assert_int_equal(mq_softmax_table_prepare(0.05, 1.0 / 256, table, &m, &k), MQ_OK);
+    assert_int_equal(mq_softmax_table_prepare(0.05, 1.0 / 256, MQ_SOFTMAX_RECIP_FLOAT32, table, &m, &k), MQ_OK);
     assert_int_equal(mq_softmax_table(&p, buf, buf + 1), MQ_ERR_BUFFER);   /* partial overlap */
     assert_int_equal(mq_softmax_table(&p, NULL, buf), MQ_ERR_NULL);
     assert_int_equal(mq_softmax_table(&p, buf, buf), MQ_OK);              /* exactly in place */
@@ -287,7 +297,7 @@ static void test_packed_model(void **state)
     mq_model model;
     ref_consts r;
     (void)state;
-    assert_int_equal(mq_softmax_table_prepare(s_in, s_out, table, &m, &k), MQ_OK);
+    assert_int_equal(mq_softmax_table_prepare(s_in, s_out, MQ_SOFTMAX_RECIP_ORT_QLINEAR, table, &m, &k), MQ_OK);
     set_t(&t[0], MQ_DTYPE_INT8, dims, s_in, 3, 0);
     set_t(&t[1], MQ_DTYPE_INT8, dims, s_out, -128, 64);
     op = mq_writer_op_softmax_table(0, 1, -1, table, m, k);
@@ -310,7 +320,7 @@ static void test_packed_model(void **state)
         fail_msg("writer: %s", d.message);
     }
     assert_int_equal(mq_model_load(blob, size, MQ_LOAD_CHECK_CRC, &model), MQ_OK);
-    ref_prepare(s_in, s_out, &r);
+    ref_prepare(s_in, s_out, 1, &r);
     for (s = 0; s < 4; ++s) {
         for (i = 0; i < 60; ++i) {
             x[s][i] = (uint8_t)rnd(0, 255);

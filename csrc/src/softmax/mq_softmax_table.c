@@ -1,18 +1,18 @@
 /*
  * mq_softmax_table: 8-bit softmax along the middle axis of [outer, axis_size, inner] into ANY output qparams
- * with one rounding (the arithmetic of onnxruntime's QLinearSoftmax / float softmax followed by QuantizeLinear,
- * in integers), integer-only.
+ * with one rounding (the arithmetic of onnxruntime's QLinearSoftmax, or of a float softmax followed by
+ * QuantizeLinear, in integers), integer-only.
  *
  * Shapes:  input and output [outer, axis_size, inner] (1 <= axis_size <= 65535), codes of in_dtype / out_dtype.
  * Qparams: input (s_in, any zero point: only differences are used); output (s_out, out_zero_point), any.
  *          Prepared on the host (mq_softmax_table_prepare, mq_host.h):
  *            exp_table[d] = round(exp(-s_in * d) * 2^30) for d = 0..255   (exp_table[0] = 2^30, all in [0, 2^30])
- *            multiplier * 2^-shift = 1 / s_out (onnxruntime's float32 reciprocal; multiplier in [1, 2^31),
- *                                    shift in [0, 62])
+ *            multiplier * 2^-shift = r, the output scale's reciprocal: float32(1 / s_out), or its floor as
+ *                                    onnxruntime's QLinearSoftmax has it (multiplier in [1, 2^31), shift in [0, 62])
  * Per slice:
  *   mx = max_j x_j;  e_j = exp_table[mx - x_j]
  *   sum = sum_j e_j                                        (uint64, < 2^46)
- *   out_j = clamp(zp_out + round_half_even(e_j * multiplier / (sum * 2^shift)), qmin, qmax)
+ *   out_j = clamp(zp_out + round_half_even(e_j * r / sum), qmin, qmax),  r = multiplier / 2^shift
  * The quotient is rounded once, exactly: q = floor(e_j * multiplier / sum) and the remainder decide the
  * rounding of q / 2^shift (e_j * multiplier < 2^61). One 64-bit division per element.
  * input == output allowed (each element is read before its own output is written); a partial overlap is
