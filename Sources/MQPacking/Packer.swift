@@ -265,6 +265,7 @@ public enum Packer {
             p.out_zero_point = outT.qparams.zeroPoint
             p.out_multiplier = q.multiplier; p.out_shift = q.shift
             p.act_min = q.actMin; p.act_max = q.actMax
+            p.single_rounding = q.singleRounding ? 1 : 0
             switch q.broadcast {
             case .none: p.broadcast = MQ_BCAST_NONE
             case .scalar: p.broadcast = MQ_BCAST_SCALAR

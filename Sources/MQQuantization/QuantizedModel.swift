@@ -188,9 +188,13 @@ public struct QMul: Sendable {
     public var multiplier: Int32, shift: Int32
     public var actMin: Int32, actMax: Int32
     public var broadcast: Broadcast
+    /// One rounding of the product (`mq_requantize_single`, onnxruntime's QLinearMul; QDQ models), else TFLite's
+    /// two (`mq_requantize`).
+    public var singleRounding: Bool
     /// As given.
-    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32, broadcast: Broadcast) {
+    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32, broadcast: Broadcast, singleRounding: Bool = false) {
         self.multiplier = multiplier; self.shift = shift; self.actMin = actMin; self.actMax = actMax; self.broadcast = broadcast
+        self.singleRounding = singleRounding
     }
 }
 

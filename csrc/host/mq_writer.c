@@ -483,6 +483,7 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_MUL_ACT_MIN] = (uint32_t)op->mul.act_min;
         p[MQ_P_MUL_ACT_MAX] = (uint32_t)op->mul.act_max;
         p[MQ_P_MUL_BROADCAST] = (uint32_t)op->mul.broadcast;
+        p[MQ_P_MUL_SINGLE_ROUNDING] = (uint32_t)op->mul.single_rounding;
         break;
     case MQ_OP_REQUANTIZE:
         p[MQ_P_REQ_MULTIPLIER] = (uint32_t)op->requantize.multiplier;

@@ -180,7 +180,9 @@
 #define MQ_P_MUL_ACT_MIN 2
 #define MQ_P_MUL_ACT_MAX 3
 #define MQ_P_MUL_BROADCAST 4
-#define MQ_P_MUL_USED 5
+#define MQ_P_MUL_USED 5             /* MUL_S16 */
+#define MQ_P_MUL_SINGLE_ROUNDING 5  /* MUL (8-bit) only: 0 TFLite's two roundings, 1 one rounding (0 in older files) */
+#define MQ_P_MUL8_USED 6
 /* REQUANTIZE */
 #define MQ_P_REQ_MULTIPLIER 0
 #define MQ_P_REQ_SHIFT 1

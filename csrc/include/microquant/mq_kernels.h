@@ -316,6 +316,8 @@ typedef struct {
     int32_t act_min, act_max;
     mq_broadcast broadcast;
     int32_t channels;                      /* MQ_BCAST_CHANNEL only */
+    int32_t single_rounding;               /* 0: TFLite's mq_requantize (two roundings); 1: mq_requantize_single,
+                                            * round(prod * M * 2^(shift - 31)) once (onnxruntime's QLinearMul) */
 } mq_mul_params;
 
 mq_status mq_mul_check(const mq_mul_params *p);

@@ -272,6 +272,7 @@ void mq_op_mul_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
     mul->act_min = (int32_t)op->p[MQ_P_MUL_ACT_MIN];
     mul->act_max = (int32_t)op->p[MQ_P_MUL_ACT_MAX];
     mul->broadcast = (mq_broadcast)op->p[MQ_P_MUL_BROADCAST];
+    mul->single_rounding = (int32_t)op->p[MQ_P_MUL_SINGLE_ROUNDING];
     /* channels only for a per-channel operand (the kernel's check wants 0 otherwise) */
     mul->channels = mul->broadcast == MQ_BCAST_CHANNEL && out->rank >= 1 && out->rank <= 4 ? out->dims[out->rank - 1] : 0;
 }
