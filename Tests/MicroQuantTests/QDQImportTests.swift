@@ -128,9 +128,11 @@ func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws 
         for tag in ["u8", "s8"] {
             let r = try runQDQ("tf2onnx_nhwc_" + tag, input: qdqFixture("tf2onnx_nhwc_input.npy"), ort: "tf2onnx_nhwc_\(tag)_ort")
             let pw = try #require(r.qm.nodes.first { $0.name == "/pw/Conv" })
+            let pwQ = r.qm.tensors[pw.output].qparams
             #expect(r.qm.nodes.contains { n in
-                if case .lut(_, "requantize") = n.op, n.inputs == [pw.output] { return true } else { return false }
-            }, "a requantize reads the pointwise conv's output")
+                if case .lut(_, "requantize") = n.op, r.qm.tensors[n.inputs[0]].qparams == pwQ,
+                   r.qm.tensors[n.output].qparams != pwQ { return true } else { return false }
+            }, "a requantize maps the pointwise conv's qparams to the second ones")
             #expect(r.same == r.total, "tf2onnx_nhwc_\(tag): \(r.same)/\(r.total) identical")
         }
     }
