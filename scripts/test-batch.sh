@@ -2,7 +2,8 @@
 # Batched host path (mq_model_run_batch, `simulate`'s default) vs mq_model_run per sample, every output byte,
 # on the committed fixtures and on the models users deploy: the bundled examples (tinyconv, autoencoder) and
 # the MLPerf Tiny AD and KWS models (../shared/models/mlperf-tiny/), each packed by `calibrate` from the float
-# ONNX with default options and imported from the int8 .tflite. Runs csrc/tests/test_model_batch.c with
+# ONNX with default options and imported from the int8 .tflite, and four pre-quantized (QDQ) ONNX fixtures
+# (SOFTMAX_TABLE, single-rounding MUL and convolutions). Runs csrc/tests/test_model_batch.c with
 # MQ_BATCH_MODELS set to the packed files.
 #
 #   ./scripts/test-batch.sh            (MQ_BUILD_DIR, CALIBRATE = a prebuilt calibrate; MQ_MODELS_DIR)
@@ -27,6 +28,12 @@ pack() { # name, calibrate args...
 }
 pack tinyconv examples/tinyconv.onnx --data examples/tinyconv_calib.npy
 pack autoencoder examples/autoencoder.onnx --data examples/autoencoder_calib.npy
+# pre-quantized ONNX (QDQ): SOFTMAX_TABLE, single-rounding MUL / convolutions, requantize tables
+QDQ=Tests/MicroQuantTests/Fixtures/onnx_qdq
+pack qdq-kws-u8 $QDQ/kws_qdq_u8.onnx --data bench/data/kws_mfcc_test.npy
+pack qdq-mobilenet-s8 $QDQ/mobilenet_block_s8.onnx --data $QDQ/mobilenet_block_input.npy
+pack qdq-squeeze-u8 $QDQ/squeeze_excitation_u8.onnx --data $QDQ/squeeze_excitation_input.npy
+pack qdq-tf2onnx-u8 $QDQ/tf2onnx_nhwc_u8.onnx --data $QDQ/tf2onnx_nhwc_input.npy
 if [ -d "$MODELS_DIR" ]; then
   pack ad01-calibrated "$MODELS_DIR/ad01_float.onnx" --data bench/data/ad01_calib.npy
   pack ad01-tflite "$MODELS_DIR/ad01_int8.tflite"

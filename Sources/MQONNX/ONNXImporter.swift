@@ -168,6 +168,7 @@ struct Converter {
     var qdqWeightScales: [String: [Double]] = [:]   // value -> scales of the DequantizeLinear of an int8 constant
     var qdqAnnotations: [String: TensorQuantization] = [:]   // IR tensor -> qparams of a QuantizeLinear (QDQImport.swift)
     var quantizedValues: [String: TensorQuantization] = [:]  // ONNX value -> qparams, for QuantizeLinear outputs
+    var quantizeLinearInputs = Set<String>()   // ONNX values a QuantizeLinear quantizes (QDQImport.swift)
 
     init(file: String, opset: Int) {
         self.file = file

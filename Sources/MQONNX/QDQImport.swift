@@ -56,7 +56,16 @@ extension Converter {
         let (s, z, signed) = try scalarQParams(o, scale: scale, zp: zp)
         let q = TensorQuantization(scale: s, zeroPoint: z, signed: signed, node: o.name)
         var r = reprs[x]!
-        if z == (signed ? -128 : 0) {
+        if let old = qdqAnnotations[r.tensor], old.scale != s || old.zeroPoint != z, !quantizeLinearInputs.contains(x) {
+            // The graph requantizes a tensor it already quantized (QuantizeLinear -> DequantizeLinear, maybe a
+            // layout Transpose / Reshape, then QuantizeLinear with other qparams, as tf2onnx's models have after a
+            // conv): onnxruntime rounds twice there, so keep both steps: an identity view whose output takes the
+            // new qparams (the quantizer puts onnxruntime's DequantizeLinear -> QuantizeLinear table after it,
+            // which also clips at the new range's start: no relu needed).
+            let out = irName(o.outputs[0], r.perm)
+            try emit(name: o.name, op: .identity, inputs: [r.tensor], output: out)
+            r = Repr(tensor: out, perm: r.perm)
+        } else if z == (signed ? -128 : 0) {
             // The range starts at 0.0: DequantizeLinear(QuantizeLinear(x)) clips negatives, which is how
             // onnxruntime's QDQ format expresses a Relu / Clip it removed. Keep that in the float graph as a
             // relu (fused into the producing layer as its clamp) unless the tensor is already clipped at 0.
@@ -71,6 +80,7 @@ extension Converter {
             throw unsupported(o, "quantizes '\(x)' with scale \(s), zero point \(z), but '\(old.node)' quantized the same tensor with \(old.scale), \(old.zeroPoint)")
         }
         qdqAnnotations[t] = q
+        quantizeLinearInputs.insert(x)
         // Quantizing a view (reshape / layout transpose) of a tensor the graph does not quantize itself, e.g.
         // tf2onnx's Reshape of the graph input before the first QuantizeLinear: per-tensor quantization commutes
         // with the view, so the tensors upstream take the same qparams (the view may be simplified away).
@@ -106,9 +116,12 @@ extension Converter {
         return out
     }
 
-    /// True when tensor `t` is >= 0 by construction: produced by relu / sigmoid / hard sigmoid / softmax /
-    /// clip(lo >= 0), or by a view, pool, mean or zero pad of such a tensor.
+    /// True when tensor `t` is >= 0 by construction: quantized by the graph with a range starting at 0, produced
+    /// by relu / sigmoid / hard sigmoid / softmax / clip(lo >= 0), or by a view, pool, mean or zero pad of such a
+    /// tensor.
     func nonNegative(_ t: String, depth: Int = 0) -> Bool {
+        // quantized by the graph with its range starting at 0 (codes cannot hold a negative value)
+        if let a = qdqAnnotations[t], a.zeroPoint == (a.signed ? -128 : 0) { return true }
         guard depth < 64, let p = nodes.last(where: { $0.output == t }) else { return false }
         switch p.op {
         case .relu, .sigmoid, .hardSigmoid, .softmax: return true

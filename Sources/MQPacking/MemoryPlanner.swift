@@ -151,7 +151,7 @@ public enum MemoryPlanner {
                 let firstDead = find(n.output) == n.output && groupLast[find(n.inputs[0])] == i
                     && find(n.inputs[0]) != find(n.output)
                 switch n.op {
-                case .lut, .requantize, .softmax, .mul:
+                case .lut, .requantize, .softmax, .softmaxTable, .mul:
                     // same shape, 8-bit: the kernels write exactly over input 0 (MUL: x1 has y's shape);
                     // never over a constant (it lives in the blob)
                     if firstDead && model.tensors[n.inputs[0]].constant == nil

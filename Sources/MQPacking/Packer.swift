@@ -265,6 +265,7 @@ public enum Packer {
             p.out_zero_point = outT.qparams.zeroPoint
             p.out_multiplier = q.multiplier; p.out_shift = q.shift
             p.act_min = q.actMin; p.act_max = q.actMax
+            p.single_rounding = q.singleRounding ? 1 : 0
             switch q.broadcast {
             case .none: p.broadcast = MQ_BCAST_NONE
             case .scalar: p.broadcast = MQ_BCAST_SCALAR
@@ -293,6 +294,9 @@ public enum Packer {
             o.softmax.input_multiplier = mult
             o.softmax.input_left_shift = left
             o.softmax.diff_min = diffMin
+        case let .softmaxTable(axis, table, m, sh):
+            guard table.count == 256 else { throw PackingError.invalid("op \(i) '\(n.name)' (softmax_table): exp table of \(table.count) entries, 256 expected") }
+            o = mq_writer_op_softmax_table(Int32(n.inputs[0]), Int32(n.output), Int32(axis), mem.copy(table), m, sh)
         case .transpose(let perm):
             o.type = MQ_OP_TRANSPOSE
             let p = perm + [Int](repeating: 0, count: 4 - perm.count)

@@ -76,6 +76,7 @@ enum ConvQuantizer {
     }
 
     /// Pooling, mean, pad, concat and mul.
+    /// `onnxRuntimeMean` (QDQ models): the mean and the mul follow onnxruntime's one-rounding arithmetic.
     static func other(_ kind: PlannedOp.Kind, inputs: [QTensor], output: QTensor, onnxRuntimeMean: Bool = false) throws -> QOp {
         let o = output.qparams
         switch kind {
@@ -129,9 +130,14 @@ enum ConvQuantizer {
             case .channel?: bc = .channel(a.shape.last ?? 1)
             case nil: throw QuantizationError.unsupported(node: node.name, reason: "operands \(shapeString(a.shape)) x \(shapeString(b.shape)) do not broadcast")
             }
-            let (m, s) = try multiplier(Double(a.qparams.scale) * Double(b.qparams.scale) / Double(o.scale), "mul '\(node.name)'")
+            // QDQ models: onnxruntime's QLinearMul rounds float32(prod) * float32(s1 * s2 / s_out) once; the
+            // float32 ratio has 24 significant bits, so its Q31 multiplier is exact and mq_requantize_single
+            // rounds the exact product once (docs/QUANTIZATION.md section 7d)
+            let ratio = onnxRuntimeMean ? Double(a.qparams.scale * b.qparams.scale / o.scale)
+                                        : Double(a.qparams.scale) * Double(b.qparams.scale) / Double(o.scale)
+            let (m, s) = try multiplier(ratio, "mul '\(node.name)'")
             let (lo, hi) = Quantizer.clampRange(clamp?.op, o)
-            return .mul(QMul(multiplier: m, shift: s, actMin: lo, actMax: hi, broadcast: bc))
+            return .mul(QMul(multiplier: m, shift: s, actMin: lo, actMax: hi, broadcast: bc, singleRounding: onnxRuntimeMean))
         default:
             throw QuantizationError.internalError("ConvQuantizer.other")
         }

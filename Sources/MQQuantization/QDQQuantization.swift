@@ -38,8 +38,7 @@ extension Quantizer {
             if let q = annotated(t) ?? viewAnnotation[t] { out[t] = (q, .imported("onnx-qdq")) } else { floatNodes.append(producer(t)) }
         }
         for t in plan.fixed {
-            // sigmoid: its table writes any qparams; softmax: the kernel writes 1/256 and the quantizer
-            // requantizes to the graph's qparams (requantizeForQDQ)
+            // sigmoid: its table writes any qparams; softmax: mq_softmax_table writes any qparams
             if let q = annotated(t) {
                 out[t] = (q, .imported("onnx-qdq"))
             } else {
@@ -64,11 +63,7 @@ extension Quantizer {
     static func kernelOutputQParams(_ kind: PlannedOp.Kind, input: QParams, dtype: ActivationDType) throws -> QParams? {
         switch kind {
         case .view, .transpose, .pool, .pad: return input
-        case .softmax:
-            var s: Double = 0
-            var z: Int32 = 0
-            try check(mq_sigmoid_output_qparams(dtype.c, &s, &z), "mq_sigmoid_output_qparams", "\(dtype)")
-            return QParams(scale: Float(s), zeroPoint: z, dtype: dtype)
+        // softmax: the one-rounding softmax (mq_softmax_table) writes the graph's qparams, whatever they are
         default: return nil
         }
     }

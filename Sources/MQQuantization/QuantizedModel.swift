@@ -188,9 +188,13 @@ public struct QMul: Sendable {
     public var multiplier: Int32, shift: Int32
     public var actMin: Int32, actMax: Int32
     public var broadcast: Broadcast
+    /// One rounding of the product (`mq_requantize_single`, onnxruntime's QLinearMul; QDQ models), else TFLite's
+    /// two (`mq_requantize`).
+    public var singleRounding: Bool
     /// As given.
-    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32, broadcast: Broadcast) {
+    public init(multiplier: Int32, shift: Int32, actMin: Int32, actMax: Int32, broadcast: Broadcast, singleRounding: Bool = false) {
         self.multiplier = multiplier; self.shift = shift; self.actMin = actMin; self.actMax = actMax; self.broadcast = broadcast
+        self.singleRounding = singleRounding
     }
 }
 
@@ -240,6 +244,9 @@ public enum QOp: Sendable {
     case reshape
     /// TFLite's integer softmax: constants from `mq_softmax_prepare` (input scale, beta 1).
     case softmax(axis: Int, inputMultiplier: Int32, inputLeftShift: Int32, diffMin: Int32)
+    /// Softmax into the output tensor's own qparams with one rounding (QDQ models: onnxruntime's QLinearSoftmax
+    /// arithmetic): `mq_softmax_table_prepare` (256-entry exp table of the input scale, 1 / output scale).
+    case softmaxTable(axis: Int, expTable: [Int32], multiplier: Int32, shift: Int32)
     case transpose(perm: [Int])
     /// KxK convolution (any kernel, stride, dilation, per-side padding).
     case conv(QConv)
@@ -294,6 +301,7 @@ public enum QOp: Sendable {
         case .add: return "add"
         case .reshape: return "reshape"
         case .softmax: return "softmax"
+        case .softmaxTable: return "softmax_table"
         case .transpose: return "transpose"
         case .conv: return "conv"
         case .depthwiseConv: return "depthwise_conv"
@@ -405,6 +413,7 @@ public struct QuantizedModel: Sendable {
             return d.weights.count + 8 * d.bias.count + 4 * (d.multipliers.count + d.shifts.count)
         case .lut16: return 1026
         case .softmaxS16: return 2 * 1026
+        case .softmaxTable: return 1024
         default: return 0
         }
     }

@@ -275,6 +275,16 @@ public enum Quantizer {
                 op = .transpose(perm: perm)
             case .pool, .mean, .pad, .concat, .mul:
                 op = try ConvQuantizer.other(p.kind, inputs: ins.map { tensors[$0] }, output: tensors[out], onnxRuntimeMean: qdq)
+            case .softmax(let node, let axis) where qdq:
+                // the graph's output qparams with one rounding, as onnxruntime's QLinearSoftmax computes them (its
+                // default optimizations fuse DQ -> Softmax -> Q into it: the output reciprocal is floor(1 / s_out)):
+                // no requantize after it (docs/QUANTIZATION.md section 7d)
+                var table = [Int32](repeating: 0, count: 256)
+                var m: Int32 = 0, sh: Int32 = 0
+                try check(mq_softmax_table_prepare(Double(tensors[ins[0]].qparams.scale), Double(tensors[out].qparams.scale),
+                                                   MQ_SOFTMAX_RECIP_ORT_QLINEAR, &table, &m, &sh),
+                          "mq_softmax_table_prepare", "softmax '\(node.name)' (input scale \(tensors[ins[0]].qparams.scale), output scale \(tensors[out].qparams.scale))")
+                op = .softmaxTable(axis: axis, expTable: table, multiplier: m, shift: sh)
             case .softmax(let node, let axis):
                 var mult: Int32 = 0, left: Int32 = 0, diffMin: Int32 = 0
                 try check(mq_softmax_prepare(Double(tensors[ins[0]].qparams.scale), 1.0, &mult, &left, &diffMin),

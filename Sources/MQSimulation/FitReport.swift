@@ -194,7 +194,7 @@ public struct FitReport: Sendable {
             case .pad, .concat: insns += Double(l.outputElements) * c.copy_per_byte
             case .lut: insns += Double(l.outputElements) * c.lut_per_element
             case .add: insns += Double(l.outputElements) * c.add_per_element
-            case .softmax: insns += Double(l.outputElements) * c.softmax_per_element
+            case .softmax, .softmaxTable: insns += Double(l.outputElements) * c.softmax_per_element
             case .transpose: insns += Double(l.outputElements) * c.transpose_per_element
             case .reshape: insns += l.copies ? Double(l.outputElements) * c.copy_per_byte : 0
             case .fullyConnectedS16, .convS16:

@@ -17,6 +17,7 @@ public struct LayerInfo: Sendable, Equatable {
         case fullyConnected = "fully_connected", conv1x1 = "conv_1x1", lut, add, reshape, softmax, transpose
         case conv, depthwiseConv = "depthwise_conv", averagePool = "average_pool", maxPool = "max_pool", mean, pad
         case concat, mul, requantize
+        case softmaxTable = "softmax_table"
         // 16x8 ops (format 2.1)
         case fullyConnectedS16 = "fully_connected_s16", convS16 = "conv_s16", depthwiseConvS16 = "depthwise_conv_s16"
         case addS16 = "add_s16", mulS16 = "mul_s16", averagePoolS16 = "average_pool_s16", maxPoolS16 = "max_pool_s16"
@@ -43,6 +44,7 @@ public struct LayerInfo: Sendable, Equatable {
             case .concat: return Int(MQ_OP_CONCAT.rawValue)
             case .mul: return Int(MQ_OP_MUL.rawValue)
             case .requantize: return Int(MQ_OP_REQUANTIZE.rawValue)
+            case .softmaxTable: return Int(MQ_OP_SOFTMAX_TABLE.rawValue)
             case .fullyConnectedS16: return Int(MQ_OP_FULLY_CONNECTED_S16.rawValue)
             case .convS16: return Int(MQ_OP_CONV_S16.rawValue)
             case .depthwiseConvS16: return Int(MQ_OP_DEPTHWISE_CONV_S16.rawValue)
@@ -78,6 +80,7 @@ public struct LayerInfo: Sendable, Equatable {
             case .concat: return "CONCAT"
             case .mul: return "MUL"
             case .requantize: return "REQUANTIZE"
+            case .softmaxTable: return "SOFTMAX_TABLE"
             case .fullyConnectedS16: return "FULLY_CONNECTED_S16"
             case .convS16: return "CONV_S16"
             case .depthwiseConvS16: return "DEPTHWISE_CONV_S16"

@@ -104,6 +104,24 @@ private func referenceRanges(_ node: QNode, _ qm: QuantizedModel, _ graph: Graph
             for (k, id) in ids.enumerated() { out[id] = near(toCode(e[k] / sum, oq)) }
         } }
         return out
+    case .softmaxTable(let axis, _, let m, let sh):
+        // float64 softmax times the op's output reciprocal (m * 2^-sh), rounded: within one code
+        let s = qm.tensors[node.inputs[0]].shape
+        let inner = s[(axis + 1)...].reduce(1, *), n = s[axis], outer = s[..<axis].reduce(1, *)
+        let x = ins[0].map { codeValue($0, inQ) }
+        let r = Double(m) * pow(2, -Double(sh))
+        var out = [(Int32, Int32)](repeating: (0, 0), count: x.count)
+        for o in 0..<outer { for i in 0..<inner {
+            let ids = (0..<n).map { (o * n + $0) * inner + i }
+            let mx = ids.map { x[$0] }.max()!
+            let e = ids.map { exp(Double(x[$0] - mx)) }
+            let sum = e.reduce(0, +)
+            for (k, id) in ids.enumerated() {
+                let c = Int32(max(min((e[k] / sum * r).rounded() + Double(oq.zeroPoint), Double(oq.dtype.qmax)), Double(oq.dtype.qmin)))
+                out[id] = near(c)
+            }
+        } }
+        return out
     case .conv, .depthwiseConv, .averagePool, .maxPool, .mean, .pad, .concat, .mul, .requantize:
         // the calibrated ONNX path does not produce these yet (the TFLite importer's tests cover them)
         return []

@@ -15,7 +15,7 @@
  *   (header flags MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV: the *_single_rounding kernels, as mq_model_run)
  *   CONV_1X1          batch x chunk (one GEMM over batch x pixels when unpadded, stride 1)
  *   CONV, DEPTHWISE_CONV, AVERAGE_POOL, MAX_POOL   window batch x chunk (the kernels loop over images)
- *   MEAN              batch x chunk;  SOFTMAX outer x chunk
+ *   MEAN              batch x chunk;  SOFTMAX, SOFTMAX_TABLE outer x chunk
  *   LUT, REQUANTIZE, RESHAPE, ADD (both inputs in the arena), MUL (see below): elements x chunk
  *   TRANSPOSE, PAD, CONCAT, and any op whose folded parameters fail its check (size limits): sample by sample
  * A constant operand (storage CONST) is the same for every sample (stride 0); a MUL whose broadcast operand
@@ -112,6 +112,12 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
         mq_softmax_params sm;
         mq_op_softmax_params(m->constants, op, &in, &out, &sm);
         mq_softmax_unchecked(&sm, src, dst);
+        return MQ_OK;
+    }
+    case MQ_OP_SOFTMAX_TABLE: {
+        mq_softmax_table_params sm;
+        mq_op_softmax_table_params(m->constants, op, &in, &out, &sm);
+        mq_softmax_table_unchecked(&sm, src, dst);
         return MQ_OK;
     }
     case MQ_OP_TRANSPOSE: {
@@ -339,6 +345,19 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         mq_softmax_unchecked(&sm, src, dst);
         return 1;
     }
+    case MQ_OP_SOFTMAX_TABLE: {
+        mq_softmax_table_params sm;
+        mq_op_softmax_table_params(m->constants, op, &in, &out, &sm);
+        if ((int64_t)sm.outer * nb * sm.axis_size * sm.inner > INT32_MAX) {
+            return 0;
+        }
+        sm.outer *= nb;
+        if (mq_softmax_table_check(&sm) != MQ_OK) {
+            return 0;
+        }
+        mq_softmax_table_unchecked(&sm, src, dst);
+        return 1;
+    }
     case MQ_OP_LUT:
         mq_lut_apply_unchecked(m->constants + op->p[MQ_P_LUT_TABLE], src, dst, (size_t)out.size * n);
         return 1;
@@ -400,6 +419,7 @@ static int mq_batch_op_supported(uint32_t type)
     case MQ_OP_TRANSPOSE:
     case MQ_OP_RESHAPE:
     case MQ_OP_SOFTMAX:
+    case MQ_OP_SOFTMAX_TABLE:
     case MQ_OP_REQUANTIZE:
         return 1;
     default:

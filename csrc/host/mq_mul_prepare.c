@@ -26,6 +26,7 @@ mq_status mq_mul_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_
     p->act_max = act_max;
     p->broadcast = broadcast;
     p->channels = channels;
+    p->single_rounding = 0;
     st = mq_quantize_multiplier(in1_scale * in2_scale / out_scale, &p->out_multiplier, &p->out_shift);
     return st != MQ_OK ? st : mq_mul_check(p);
 }

@@ -428,6 +428,15 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_SOFTMAX_DIFF_MIN] = (uint32_t)op->softmax.diff_min;
         break;
     }
+    case MQ_OP_SOFTMAX_TABLE: {
+        const int32_t rank = tensors[op->inputs[0]].rank;
+        p[MQ_P_SMT_AXIS] = (uint32_t)(op->axis < 0 ? op->axis + rank : op->axis);
+        p[MQ_P_SMT_MULTIPLIER] = (uint32_t)op->softmax_table.multiplier;
+        p[MQ_P_SMT_SHIFT] = (uint32_t)op->softmax_table.shift;
+        p[MQ_P_SMT_EXP_TABLE] = mq_put_words(w, op->softmax_table.exp_table, 256u);
+        p[MQ_P_SMT_EXP_TABLE + 1] = 1024u;
+        break;
+    }
     case MQ_OP_TRANSPOSE:
         for (i = 0; i < (uint32_t)tensors[op->inputs[0]].rank; i++) {
             p[MQ_P_TRANSPOSE_PERM + i] = (uint32_t)op->perm[i];
@@ -474,6 +483,7 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         p[MQ_P_MUL_ACT_MIN] = (uint32_t)op->mul.act_min;
         p[MQ_P_MUL_ACT_MAX] = (uint32_t)op->mul.act_max;
         p[MQ_P_MUL_BROADCAST] = (uint32_t)op->mul.broadcast;
+        p[MQ_P_MUL_SINGLE_ROUNDING] = (uint32_t)op->mul.single_rounding;
         break;
     case MQ_OP_REQUANTIZE:
         p[MQ_P_REQ_MULTIPLIER] = (uint32_t)op->requantize.multiplier;
@@ -601,7 +611,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                                                             : &op->fc;
         const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL || op->type == MQ_OP_ADD_S16 ||
                                op->type == MQ_OP_MUL_S16;
-        if ((op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_REQUANTIZE) &&
+        if ((op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_SOFTMAX_TABLE) &&
             (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16)) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
         }
@@ -651,11 +661,14 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
             fc->in_dtype != m->tensors[op->inputs[0]].dtype) {
             return mq_fail(d, MQ_ERR_DTYPE, -1, i, "op: gemm in_dtype differs from the input tensor's dtype");
         }
-        if (op->type == MQ_OP_SOFTMAX) {
+        if (op->type == MQ_OP_SOFTMAX || op->type == MQ_OP_SOFTMAX_TABLE) {
             const int32_t r = m->tensors[op->inputs[0]].rank;
             if (op->axis < -r || op->axis >= r) {
                 return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: SOFTMAX axis out of range");
             }
+        }
+        if (op->type == MQ_OP_SOFTMAX_TABLE && op->softmax_table.exp_table == NULL) {
+            return mq_fail(d, MQ_ERR_NULL, -1, i, "op: SOFTMAX_TABLE needs its 256-entry exp table");
         }
         if (op->type == MQ_OP_CONV_1X1 && m->tensors[op->inputs[0]].rank != 4) {
             return mq_fail(d, MQ_ERR_SHAPE, -1, i, "op: CONV_1X1 input must be rank 4 (NHWC)");
@@ -821,13 +834,13 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         return mq_fail(diag, MQ_ERR_BUFFER, -1, -1, "output buffer too small (see *size)");
     }
 
-    /* Emit. A blob without op flags, INT16 tensors or 16x8 ops is a format 2.0 blob (older runtimes run it);
-     * those need 2.1. */
+    /* Emit. A blob without op flags, INT16 tensors, 16x8 ops or SOFTMAX_TABLE is a format 2.0 blob (older
+     * runtimes run it); those need 2.1. */
     if (mq_w_uses_s16(m)) {
         minor = MQ_FORMAT_VERSION_MINOR;
     }
     for (i = 0; i < m->num_ops; i++) {
-        if (m->ops[i].flags != 0u) {
+        if (m->ops[i].flags != 0u || m->ops[i].type == MQ_OP_SOFTMAX_TABLE) {
             minor = MQ_FORMAT_VERSION_MINOR;
         }
     }
@@ -1066,6 +1079,17 @@ mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const mq_s
     if (softmax != NULL) {
         op.softmax = *softmax;
     }
+    return op;
+}
+
+mq_writer_op mq_writer_op_softmax_table(int32_t x, int32_t y, int32_t axis, const int32_t exp_table[256],
+                                        int32_t multiplier, int32_t shift)
+{
+    mq_writer_op op = mq_w_op1(MQ_OP_SOFTMAX_TABLE, x, y);
+    op.axis = axis;
+    op.softmax_table.exp_table = exp_table;
+    op.softmax_table.multiplier = multiplier;
+    op.softmax_table.shift = shift;
     return op;
 }
 

@@ -180,7 +180,9 @@
 #define MQ_P_MUL_ACT_MIN 2
 #define MQ_P_MUL_ACT_MAX 3
 #define MQ_P_MUL_BROADCAST 4
-#define MQ_P_MUL_USED 5
+#define MQ_P_MUL_USED 5             /* MUL_S16 */
+#define MQ_P_MUL_SINGLE_ROUNDING 5  /* MUL (8-bit) only: 0 TFLite's two roundings, 1 one rounding (0 in older files) */
+#define MQ_P_MUL8_USED 6
 /* REQUANTIZE */
 #define MQ_P_REQ_MULTIPLIER 0
 #define MQ_P_REQ_SHIFT 1
@@ -208,6 +210,12 @@
 #define MQ_P_SOFTMAX_LEFT_SHIFT 2  /* i32 input_left_shift */
 #define MQ_P_SOFTMAX_DIFF_MIN 3    /* i32 diff_min */
 #define MQ_P_SOFTMAX_USED 4
+/* SOFTMAX_TABLE */
+#define MQ_P_SMT_AXIS 0
+#define MQ_P_SMT_MULTIPLIER 1      /* i32 in [1, 2^31): 1 / s_out = multiplier * 2^-shift */
+#define MQ_P_SMT_SHIFT 2           /* i32 in [0, 62] */
+#define MQ_P_SMT_EXP_TABLE 3       /* (offset, size 1024): 256 x i32 exp table (mq_softmax_table_prepare) */
+#define MQ_P_SMT_USED 5
 /* TRANSPOSE */
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4
@@ -315,6 +323,9 @@
 #ifndef MQ_OP_REQUANTIZE_ENABLED
 #define MQ_OP_REQUANTIZE_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
+#ifndef MQ_OP_SOFTMAX_TABLE_ENABLED
+#define MQ_OP_SOFTMAX_TABLE_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
 #ifndef MQ_OP_FULLY_CONNECTED_S16_ENABLED
 #define MQ_OP_FULLY_CONNECTED_S16_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
@@ -413,6 +424,10 @@ void mq_op_add_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
 /* Softmax view [outer, axis, inner] of a decoded tensor. */
 void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
                           const mq_tensor_rec *out, mq_softmax_params *sm);
+
+/* Softmax-table view [outer, axis, inner] of a decoded tensor, its exp table in constants. */
+void mq_op_softmax_table_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                                const mq_tensor_rec *out, mq_softmax_table_params *sm);
 
 /* Window geometry of a decoded windowed op: the words at op->p[base..base+10) and the input / output
  * tensors' NHWC dims (batch, in_h, in_w from in; out_h, out_w from out). */

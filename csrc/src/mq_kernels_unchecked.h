@@ -71,6 +71,8 @@ void mq_concat_unchecked(const mq_concat_params *p, const void *const *inputs, v
 
 /* mq_softmax after mq_softmax_check; output exactly on the input or apart from it. */
 void mq_softmax_unchecked(const mq_softmax_params *p, const void *input, void *output);
+/* mq_softmax_table after mq_softmax_table_check; output exactly on the input or apart from it. */
+void mq_softmax_table_unchecked(const mq_softmax_table_params *p, const void *input, void *output);
 
 /* mq_avg_pool / mq_max_pool after mq_pool_check; input and output apart. The _c forms are the portable
  * bodies (mq_avg_pool_c / mq_max_pool_c); the plain forms keep the core's fast-path dispatch. */

@@ -505,8 +505,10 @@ static void test_targeted_corruptions(void **state)
     expect_load(&blob, 28, v4, 4, MQ_OK);                  /* a bigger arena is legal ... */
     put32(v4, 100);
     expect_load(&blob, 28, v4, 4, MQ_ERR_ARENA);           /* ... a smaller one is not */
-    v1[0] = 17;
-    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 17 */
+    v1[0] = 18;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 18 (17 is SOFTMAX_TABLE) */
+    v1[0] = 31;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 31 */
     v1[0] = 255;
     expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP);
     v1[0] = 0;

@@ -4,7 +4,10 @@
  *     int8/uint8 mixes, every broadcast mode, multipliers below and above 1, clamps that bite, in-place;
  * (b) TFLite's reference MUL (ai-edge-litert BUILTIN_REF one-op models: broadcast none / per-channel / scalar,
  *     fused ReLU / ReLU6; fixtures/litert_ops.bin), byte for byte;
- * (c) float64 product within one code; (d) every invalid field rejected.
+ * (c) float64 product within one code; (d) every invalid field rejected;
+ * (e) single rounding (single_rounding = 1, onnxruntime's QLinearMul): against the exact value
+ *     floor(prod * r + 1/2) in float64 (r a float32 ratio: the product is exact), and against onnxruntime's
+ *     float32 evaluation nearbyintf((float)prod * r) (identical share measured, every code within one).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -179,11 +182,70 @@ static void test_mul_rejects_bad(void **state)
     BAD(p.act_min = -129, MQ_ERR_QPARAMS);
     BAD(p.act_max = 128, MQ_ERR_QPARAMS);
     BAD((p.act_min = 3, p.act_max = 2), MQ_ERR_QPARAMS);
+    BAD(p.single_rounding = 2, MQ_ERR_QPARAMS);
+    BAD(p.single_rounding = -1, MQ_ERR_QPARAMS);
 #undef BAD
     assert_int_equal(mq_mul_prepare(0.0, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, -128, 127,
                                     MQ_BCAST_NONE, 0, &p), MQ_ERR_QPARAMS);
     assert_int_equal(mq_mul_prepare(0.1, 0, MQ_DTYPE_INT8, INFINITY, 0, MQ_DTYPE_INT8, 0.1, 0, MQ_DTYPE_INT8, -128,
                                     127, MQ_BCAST_NONE, 0, &p), MQ_ERR_QPARAMS);
+}
+
+static void test_mul_single_rounding(void **state)
+{
+    ref_rng r = {77};
+    long checked = 0, same_f32 = 0;
+    int rep;
+    (void)state;
+    for (rep = 0; rep < 3000; ++rep) {
+        const mq_dtype t1 = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const mq_dtype t2 = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const mq_dtype to = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const mq_broadcast bc = (mq_broadcast)(rep % 3);
+        const int32_t C = bc == MQ_BCAST_CHANNEL ? (int32_t)ref_range(&r, 1, 13) : 0;
+        const size_t n = bc == MQ_BCAST_CHANNEL ? (size_t)C * (size_t)ref_range(&r, 1, 9) : (size_t)ref_range(&r, 0, 77);
+        const size_t n2 = bc == MQ_BCAST_NONE ? n : (bc == MQ_BCAST_SCALAR ? 1 : (size_t)C);
+        const float s1 = (float)ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -8, 0));
+        const float s2 = (float)ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -8, 0));
+        const float so = (float)ldexp(0.5 + ref_unit(&r), (int)ref_range(&r, -12, 2));
+        const float ratio = s1 * s2 / so;               /* onnxruntime's float32 ScaleA * ScaleB / ScaleC */
+        const int32_t z1 = (int32_t)ref_range(&r, mq_dtype_min(t1), mq_dtype_max(t1));
+        const int32_t z2 = (int32_t)ref_range(&r, mq_dtype_min(t2), mq_dtype_max(t2));
+        const int32_t zo = (int32_t)ref_range(&r, mq_dtype_min(to), mq_dtype_max(to));
+        int32_t amin = mq_dtype_min(to), amax = mq_dtype_max(to);
+        mq_mul_params p;
+        uint8_t a[128], b[128], o[128];
+        size_t i;
+        if (rep % 4 == 1) {
+            amin = zo;
+        }
+        assert_int_equal(mq_mul_prepare(s1, z1, t1, s2, z2, t2, so, zo, to, amin, amax, bc, C, &p), MQ_OK);
+        assert_int_equal(mq_quantize_multiplier((double)ratio, &p.out_multiplier, &p.out_shift), MQ_OK);
+        p.single_rounding = 1;
+        for (i = 0; i < n; ++i) {
+            a[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        for (i = 0; i < n2; ++i) {
+            b[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        assert_int_equal(mq_mul(&p, a, b, o, n), MQ_OK);
+        for (i = 0; i < n; ++i) {
+            const uint8_t bb = b[bc == MQ_BCAST_NONE ? i : (bc == MQ_BCAST_SCALAR ? 0 : i % (size_t)C)];
+            const int32_t prod = (ref_code(a[i], t1 == MQ_DTYPE_UINT8) - z1) * (ref_code(bb, t2 == MQ_DTYPE_UINT8) - z2);
+            const double exact = floor((double)prod * (double)ratio + 0.5);           /* exact in float64 */
+            const double f32 = (double)nearbyintf((float)prod * ratio);              /* onnxruntime */
+            const int32_t want = (int32_t)fmin(fmax(zo + exact, amin), amax);
+            const int32_t ort = (int32_t)fmin(fmax(zo + f32, amin), amax);
+            const int32_t g = ref_code(o[i], to == MQ_DTYPE_UINT8);
+            assert_int_equal(g, want);
+            assert_true(abs(g - ort) <= 1);
+            same_f32 += g == ort;
+        }
+        checked += (long)n;
+    }
+    printf("mul single rounding: %ld outputs equal to the exact rounding; %ld (%.4f %%) equal to onnxruntime's float32\n",
+           checked, same_f32, 100.0 * (double)same_f32 / (double)checked);
+    assert_true((double)same_f32 >= 0.999 * (double)checked);
 }
 
 int main(void)
@@ -192,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_mul_random),
         cmocka_unit_test(test_mul_litert),
         cmocka_unit_test(test_mul_rejects_bad),
+        cmocka_unit_test(test_mul_single_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,23 @@ mq_status mq_sigmoid_output_qparams(mq_dtype dtype, double *scale, int32_t *zero
 mq_status mq_softmax_prepare(double input_scale, double beta, int32_t *input_multiplier, int32_t *input_left_shift,
                              int32_t *diff_min);
 
+/*
+ * Softmax-table constants (mq_softmax_table): exp_table[d] = round(exp(-input_scale * d) * 2^30), d = 0..255,
+ * in double; (multiplier, shift) = the reciprocal r of the output scale as multiplier * 2^-shift, exactly:
+ *   MQ_SOFTMAX_RECIP_FLOAT32:  r = float32(1 / output_scale)           (float softmax, then QuantizeLinear)
+ *   MQ_SOFTMAX_RECIP_ORT_QLINEAR: r = floor(float32(1 / output_scale))  (onnxruntime's fused QLinearSoftmax, which
+ *                                 its default graph optimizations put in place of DQ -> Softmax -> Q: 254 for
+ *                                 the usual 1/255 output scale, 256 for 1/256)
+ * input_scale and output_scale finite and > 0, r in [2^-38, 2^24) and r >= 1 for ORT_QLINEAR, else
+ * MQ_ERR_QPARAMS. Pass the model's float32 scales widened to double.
+ */
+typedef enum {
+    MQ_SOFTMAX_RECIP_FLOAT32 = 0,
+    MQ_SOFTMAX_RECIP_ORT_QLINEAR = 1
+} mq_softmax_recip_mode;
+mq_status mq_softmax_table_prepare(double input_scale, double output_scale, mq_softmax_recip_mode mode,
+                                   int32_t exp_table[256], int32_t *multiplier, int32_t *shift);
+
 /* Prepare an elementwise add: out = in1 + in2 in real values (TFLite scheme, left_shift 20). */
 mq_status mq_add_prepare(double in1_scale, int32_t in1_zero_point, mq_dtype in1_dtype,
                          double in2_scale, int32_t in2_zero_point, mq_dtype in2_dtype,

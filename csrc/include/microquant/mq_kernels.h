@@ -316,6 +316,8 @@ typedef struct {
     int32_t act_min, act_max;
     mq_broadcast broadcast;
     int32_t channels;                      /* MQ_BCAST_CHANNEL only */
+    int32_t single_rounding;               /* 0: TFLite's mq_requantize (two roundings); 1: mq_requantize_single,
+                                            * round(prod * M * 2^(shift - 31)) once (onnxruntime's QLinearMul) */
 } mq_mul_params;
 
 mq_status mq_mul_check(const mq_mul_params *p);
@@ -372,6 +374,27 @@ typedef struct {
 /* Checks every field (MQ_OK or the first error: MQ_ERR_NULL, MQ_ERR_DTYPE, MQ_ERR_SHAPE, MQ_ERR_QPARAMS). */
 mq_status mq_softmax_check(const mq_softmax_params *p);
 mq_status mq_softmax(const mq_softmax_params *p, const void *input, void *output);
+
+/*
+ * Softmax along one axis of [outer, axis_size, inner] into any output qparams with one rounding: a 256-entry
+ * exp table of the input scale, an exact integer sum and one correctly rounded (half to even) quotient per
+ * element (onnxruntime's QLinearSoftmax arithmetic in integers; docs/QUANTIZATION.md section 7e). Prepared by
+ * mq_softmax_table_prepare (mq_host.h). input == output allowed; a partial overlap is MQ_ERR_BUFFER.
+ */
+#define MQ_SOFTMAX_TABLE_MAX_AXIS 65535
+#define MQ_SOFTMAX_TABLE_ONE 1073741824         /* exp(0) = 2^30 in the table */
+typedef struct {
+    int32_t outer, axis_size, inner;        /* >= 1; axis_size <= 65535; outer * axis_size * inner <= INT32_MAX */
+    mq_dtype in_dtype, out_dtype;           /* INT8 or UINT8, independently */
+    int32_t out_zero_point;                 /* in out_dtype's range */
+    const int32_t *exp_table;               /* 256 entries: round(exp(-s_in * d) * 2^30), d = max - x; [0] >= 1, all <= 2^30 */
+    int32_t multiplier;                     /* [1, 2^31): 1 / s_out = multiplier * 2^-shift */
+    int32_t shift;                          /* [0, 62] */
+} mq_softmax_table_params;
+
+/* Checks every field (MQ_OK or the first error: MQ_ERR_NULL, MQ_ERR_DTYPE, MQ_ERR_SHAPE, MQ_ERR_QPARAMS). */
+mq_status mq_softmax_table_check(const mq_softmax_table_params *p);
+mq_status mq_softmax_table(const mq_softmax_table_params *p, const void *input, void *output);
 
 /* Transpose of a byte tensor of rank 1..6: out dims[i] = in_dims[perm[i]]. dims >= 1 and perm a permutation
  * (MQ_ERR_SHAPE); input and output must not overlap (MQ_ERR_BUFFER). */

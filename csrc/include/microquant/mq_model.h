@@ -56,6 +56,7 @@ typedef enum {
     MQ_OP_CONCAT = 14,          /* concatenation of up to MQ_CONCAT_MAX_INPUTS tensors along one axis */
     MQ_OP_MUL = 15,             /* requantized elementwise multiply, second operand broadcast (channel / scalar) */
     MQ_OP_REQUANTIZE = 16,      /* elementwise requantization between 8-bit qparams */
+    MQ_OP_SOFTMAX_TABLE = 17,   /* 8-bit softmax into any output qparams, one rounding (onnxruntime QDQ) */
     /* 16x8 ops (format 2.1): int16 activations (MQ_DTYPE_INT16, zero point 0), int8 weights (mq_kernels_s16.h) */
     MQ_OP_FULLY_CONNECTED_S16 = 32, /* [.., k] -> [.., n], int8 weights [n][k], int64 bias */
     MQ_OP_CONV_S16 = 33,        /* NHWC KxK (and 1x1) convolution, group 1, OHWI int8 weights, int64 bias */

@@ -101,6 +101,9 @@ typedef struct {
  *   softmax.input_multiplier / input_left_shift / diff_min = mq_softmax_prepare(input scale, beta) (the other
  *   softmax fields are taken from the tensors); the output zero point must be the fixed softmax one
  *   (0 for UINT8, -128 for INT8; scale 1/256).
+ * SOFTMAX_TABLE: inputs[0] -> outputs[0], same shape, 8-bit, any output qparams; axis; softmax_table.exp_table
+ *   (256 entries), multiplier, shift = mq_softmax_table_prepare(input scale, output scale) (the rest from the
+ *   tensors). In place allowed.
  * TRANSPOSE: inputs[0] -> outputs[0], 8-bit, same dtype; output dims[i] = input dims[perm[i]].
  *
  * 16x8 ops (format 2.1; INT16 tensors, zero point 0; a blob that has any is written as version 2.1 with
@@ -138,6 +141,7 @@ typedef struct {
     mq_add_params add;            /* ADD */
     int32_t axis;                 /* SOFTMAX, CONCAT */
     mq_softmax_params softmax;    /* SOFTMAX: input_multiplier, input_left_shift, diff_min */
+    mq_softmax_table_params softmax_table; /* SOFTMAX_TABLE: exp_table, multiplier, shift */
     int32_t perm[4];              /* TRANSPOSE: a permutation of 0..rank-1 */
     mq_conv_params conv2d;        /* CONV */
     mq_depthwise_params depthwise; /* DEPTHWISE_CONV */
@@ -177,6 +181,9 @@ mq_writer_op mq_writer_op_lut(int32_t x, int32_t y, const uint8_t *table);
 mq_writer_op mq_writer_op_reshape(int32_t x, int32_t y);
 /* softmax: mq_softmax_prepare() result (input_multiplier, input_left_shift, diff_min; the rest from the tensors) */
 mq_writer_op mq_writer_op_softmax(int32_t x, int32_t y, int32_t axis, const mq_softmax_params *softmax);
+/* softmax_table: mq_softmax_table_prepare() result (exp table, multiplier, shift; the rest from the tensors) */
+mq_writer_op mq_writer_op_softmax_table(int32_t x, int32_t y, int32_t axis, const int32_t exp_table[256],
+                                        int32_t multiplier, int32_t shift);
 mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4]);
 
 /* Metadata: UTF-8 strings, NUL-terminated, each at most 65535 bytes; NULL means "". */

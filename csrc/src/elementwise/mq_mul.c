@@ -10,6 +10,8 @@
  * Arithmetic:  prod = (x1 - in1_zero_point) * (x2 - in2_zero_point)           (|prod| <= 255^2, exact)
  *              out  = clamp(out_zero_point + mq_requantize(prod, out_multiplier, out_shift), act_min, act_max)
  *          with (out_multiplier, out_shift) = QuantizeMultiplier(s1 * s2 / s_out) (mq_mul_prepare, mq_host.h).
+ *          single_rounding = 1 (pre-quantized ONNX models: onnxruntime's QLinearMul rounds float32(prod) * ratio
+ *          once): mq_requantize_single(prod, out_multiplier, out_shift) in place of mq_requantize.
  *          For s1 * s2 / s_out > 1 the left shift of prod wraps modulo 2^32 (mq_requantize).
  * Aliasing: output may be exactly in1 (any broadcast) or exactly in2 (MQ_BCAST_NONE only); any other
  *          overlap is MQ_ERR_BUFFER. n == 0 is allowed (nothing written).
@@ -36,7 +38,8 @@ mq_status mq_mul_check(const mq_mul_params *p)
     }
     if (!mq_zp_in_dtype(p->in1_zero_point, p->in1_dtype) || !mq_zp_in_dtype(p->in2_zero_point, p->in2_dtype) ||
         !mq_zp_in_dtype(p->out_zero_point, p->out_dtype) || !mq_multiplier_ok(p->out_multiplier) ||
-        !mq_shift_ok(p->out_shift) || !mq_act_range_ok(p->act_min, p->act_max, p->out_dtype)) {
+        !mq_shift_ok(p->out_shift) || !mq_act_range_ok(p->act_min, p->act_max, p->out_dtype) ||
+        (p->single_rounding != 0 && p->single_rounding != 1)) {
         return MQ_ERR_QPARAMS;
     }
     return MQ_OK;
@@ -46,8 +49,14 @@ static uint8_t mq_mul_one(const mq_mul_params *p, uint8_t a, uint8_t b)
 {
     const int32_t prod = (mq_code_value(a, p->in1_dtype) - p->in1_zero_point) *
                          (mq_code_value(b, p->in2_dtype) - p->in2_zero_point);
-    return (uint8_t)mq_requantize_clamp(prod, p->out_multiplier, p->out_shift, p->out_zero_point, p->act_min,
-                                        p->act_max);
+    int64_t v;
+    if (p->single_rounding == 0) {
+        return (uint8_t)mq_requantize_clamp(prod, p->out_multiplier, p->out_shift, p->out_zero_point, p->act_min,
+                                            p->act_max);
+    }
+    v = (int64_t)p->out_zero_point + (int64_t)mq_requantize_single(prod, p->out_multiplier, p->out_shift);
+    v = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v);
+    return (uint8_t)((uint64_t)v & 0xFFu);
 }
 
 void mq_mul_unchecked(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n)

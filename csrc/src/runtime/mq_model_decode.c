@@ -127,6 +127,30 @@ void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const m
     (void)constants;
 }
 
+void mq_op_softmax_table_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
+                                const mq_tensor_rec *out, mq_softmax_table_params *sm)
+{
+    const uint32_t axis = op->p[MQ_P_SMT_AXIS];
+    int32_t outer = 1, inner = 1;
+    int32_t i;
+    for (i = 0; i < in->rank; i++) {
+        if ((uint32_t)i < axis) {
+            outer *= in->dims[i];
+        } else if ((uint32_t)i > axis) {
+            inner *= in->dims[i];
+        }
+    }
+    sm->outer = outer;
+    sm->axis_size = axis < 4u ? in->dims[axis] : 0;
+    sm->inner = inner;
+    sm->in_dtype = in->dtype;
+    sm->out_dtype = out->dtype;
+    sm->out_zero_point = out->zero_point;
+    sm->exp_table = (const int32_t *)(const void *)(constants + op->p[MQ_P_SMT_EXP_TABLE]);
+    sm->multiplier = (int32_t)op->p[MQ_P_SMT_MULTIPLIER];
+    sm->shift = (int32_t)op->p[MQ_P_SMT_SHIFT];
+}
+
 void mq_op_window(const mq_op_rec *op, uint32_t base, const mq_tensor_rec *in, const mq_tensor_rec *out,
                   mq_window *win)
 {
@@ -248,6 +272,7 @@ void mq_op_mul_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
     mul->act_min = (int32_t)op->p[MQ_P_MUL_ACT_MIN];
     mul->act_max = (int32_t)op->p[MQ_P_MUL_ACT_MAX];
     mul->broadcast = (mq_broadcast)op->p[MQ_P_MUL_BROADCAST];
+    mul->single_rounding = (int32_t)op->p[MQ_P_MUL_SINGLE_ROUNDING];
     /* channels only for a per-channel operand (the kernel's check wants 0 otherwise) */
     mul->channels = mul->broadcast == MQ_BCAST_CHANNEL && out->rank >= 1 && out->rank <= 4 ? out->dims[out->rank - 1] : 0;
 }

@@ -188,6 +188,23 @@ MQ_MAYBE_UNUSED static mq_status mq_check_softmax(const mq_lctx *c, const mq_op_
     return MQ_OK;
 }
 
+MQ_MAYBE_UNUSED static mq_status mq_check_softmax_table(const mq_lctx *c, const mq_op_rec *op,
+                                                        const mq_tensor_rec *in, const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    mq_softmax_table_params sm;
+    mq_status st;
+    MQ_REQUIRE(mq_is_8bit(in->dtype) && mq_is_8bit(out->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(mq_same_shape(in, out) && p[MQ_P_SMT_AXIS] < (uint32_t)in->rank, MQ_ERR_SHAPE);
+    MQ_REQUIRE(mq_const_ref_ok(c, p[MQ_P_SMT_EXP_TABLE], p[MQ_P_SMT_EXP_TABLE + 1], 1024u), MQ_ERR_FORMAT_BOUNDS);
+    /* axis_size <= 65535, multiplier in [1, 2^31), shift in [0, 62], out zero point, every table entry */
+    mq_op_softmax_table_params(c->constants, op, in, out, &sm);
+    st = mq_softmax_table_check(&sm);
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_inplace_or_apart(in, out, 1), MQ_ERR_ARENA);
+    return MQ_OK;
+}
+
 MQ_MAYBE_UNUSED static mq_status mq_check_transpose(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
 {
     uint32_t seen = 0u;
@@ -808,9 +825,10 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_MEAN_ENABLED, MQ_P_MEAN_USED),
     MQ_USED_IF(MQ_OP_PAD_ENABLED, MQ_P_PAD_USED),
     MQ_USED_IF(MQ_OP_CONCAT_ENABLED, MQ_P_CONCAT_USED),
-    MQ_USED_IF(MQ_OP_MUL_ENABLED, MQ_P_MUL_USED),
+    MQ_USED_IF(MQ_OP_MUL_ENABLED, MQ_P_MUL8_USED),
     MQ_USED_IF(MQ_OP_REQUANTIZE_ENABLED, MQ_P_REQ_USED),
-    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, /* 17..31: no op */
+    MQ_USED_IF(MQ_OP_SOFTMAX_TABLE_ENABLED, MQ_P_SMT_USED),
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, /* 18..31: no op */
     0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,
     MQ_USED_IF(MQ_OP_FULLY_CONNECTED_S16_ENABLED, MQ_P_S16_FC_USED),
     MQ_USED_IF(MQ_OP_CONV_S16_ENABLED, MQ_P_S16_CONV_USED),
@@ -832,7 +850,7 @@ static int mq_op_can_run_in_place(uint32_t type)
 {
     return type == (uint32_t)MQ_OP_CONV_1X1 || type == (uint32_t)MQ_OP_DEPTHWISE_CONV || type == (uint32_t)MQ_OP_LUT ||
            type == (uint32_t)MQ_OP_ADD || type == (uint32_t)MQ_OP_RESHAPE || type == (uint32_t)MQ_OP_SOFTMAX ||
-           type == (uint32_t)MQ_OP_MUL || type == (uint32_t)MQ_OP_REQUANTIZE;
+           type == (uint32_t)MQ_OP_MUL || type == (uint32_t)MQ_OP_REQUANTIZE || type == (uint32_t)MQ_OP_SOFTMAX_TABLE;
 }
 
 static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
@@ -949,6 +967,10 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     case MQ_OP_MUL:
         mq_tensor_decode(c->tensors, op.inputs[1], &in2);
         return mq_check_mul(&op, &in, &in2, &out);
+#endif
+#if MQ_OP_SOFTMAX_TABLE_ENABLED
+    case MQ_OP_SOFTMAX_TABLE:
+        return mq_check_softmax_table(c, &op, &in, &out);
 #endif
 #if MQ_OP_REQUANTIZE_ENABLED
     case MQ_OP_REQUANTIZE:

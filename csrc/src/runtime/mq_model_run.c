@@ -305,6 +305,15 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         return MQ_OK;
     }
 #endif
+#if MQ_OP_SOFTMAX_TABLE_ENABLED
+    case MQ_OP_SOFTMAX_TABLE: {
+        mq_softmax_table_params sm;
+        mq_op_softmax_table_params(m->constants, &op, &in, &out, &sm);
+        /* validated at load (mq_softmax_table_check, table ref, in place or apart) */
+        mq_softmax_table_unchecked(&sm, src, dst);
+        return MQ_OK;
+    }
+#endif
 #if MQ_OP_REQUANTIZE_ENABLED
     case MQ_OP_REQUANTIZE: {
         mq_requantize_params rp;
