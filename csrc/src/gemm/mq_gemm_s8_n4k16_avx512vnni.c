@@ -606,7 +606,7 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
                         uint8_t bytes[16];
                         _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
                         for (j = 0; j < 16; j++) {
-                            if ((smask[c] >> j) & 1u) {
+                            if (((unsigned)smask[c] >> j) & 1u) {
                                 orow[16 * c + j] = q.lut[bytes[j]];
                             }
                         }
