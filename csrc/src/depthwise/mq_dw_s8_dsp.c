@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "mq_dw_rq_armv7.h"
 #include "mq_output_stage.h"
 
 #define MQ_DW_STR_(x) #x
@@ -149,35 +150,6 @@ typedef struct {
 } mq_dw_dsp_cache;
 
 typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
-
-/*
- * Requantize accumulator A (a register operand) of channel K: mq_os_requant_hi with the output zero point
- * folded in. With s = [A < 0], the 64-bit start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31)
- * equals 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31; SMLAL adds A * M; the high word >> (E-1) is
- * floor((A * M + 2^30 + 2^(30+E) - s * 2^31) / 2^(31+E)) + zl, the exact double-rounding result
- * (mq_output_stage.h) plus zl (an integer multiple of the divisor; |zl * 2^(31+E)| < 2^62 and |A * M| < 2^62, so
- * the sum does not overflow). USAT #8 then clamps r + zp - act_min to [0, 255]. Eight instructions.
- * MQ_DW_RQZ, when zl <= 0 (the clamp's lower end at or above the zero point: ReLU and the like): the sign term is
- * left out, five instructions. For A >= 0 nothing changes (s = 0); for A < 0, A * M <= 0 (M >= 0) and both the
- * exact r and the value without the term are <= floor((2^30 + 2^(30+E)) / 2^(31+E)) = 0, so r + zl <= 0 either
- * way and USAT gives 0 for both.
- */
-#define MQ_DW_RQ(A, K)                                             \
-    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
-    "ldr %[rb], [%[q], #" #K "*16+12]\n\t"                         \
-    "and %[l], %[" A "], #0x80000000\n\t"                          \
-    "orr %[l], %[l], #0x40000000\n\t"                              \
-    "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
-    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
-    "asr %[h], %[h], %[e]\n\t"                                     \
-    "usat %[" A "], #8, %[h]\n\t"
-
-#define MQ_DW_RQZ(A, K)                                            \
-    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
-    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
-    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
-    "asr %[h], %[h], %[e]\n\t"                                     \
-    "usat %[" A "], #8, %[h]\n\t"
 
 /*
  * Output stage of 4 channels (RQ: MQ_DW_RQ or MQ_DW_RQZ): the four values in [0, 255] (code - act_min, clamped
@@ -309,34 +281,6 @@ static __attribute__((noinline)) void mq_dw_dsp_wsetup(mq_dw_dsp_q *q, const uin
     q->w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
 }
 
-/* v << (n mod 256) (LSL by register: 0 for n mod 256 >= 32; no undefined shift for the channels left out). */
-static inline uint32_t mq_dw_dsp_lsl(uint32_t v, uint32_t n)
-{
-    uint32_t d;
-    __asm__("lsl %0, %1, %2" : "=r"(d) : "r"(v), "r"(n));
-    return d;
-}
-
-static inline uint32_t mq_dw_dsp_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
-{
-    const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
-    c[0] = m;
-    c[1] = (int32_t)e1;
-    c[3] = (int32_t)(mq_dw_dsp_lsl(1u, e1 - 1u) + mq_dw_dsp_lsl(zl, e1));
-    return (e1 - 1u) >= e1lim ? 1u : 0u;
-}
-
-/* Bit length of v (0 for 0). */
-static inline uint32_t mq_dw_dsp_bits(uint32_t v)
-{
-    uint32_t n = 0;
-    while (v != 0u) {
-        v >>= 1;
-        ++n;
-    }
-    return n;
-}
-
 /*
  * Per run: each group of 4 channels gets its constants (mq_dw_dsp_q) and its group function. The fast form needs
  * E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 for all 4 channels, i.e. 1 <= E - 1 <= e1max = 30 - bitlength(|zl|)
@@ -361,7 +305,7 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
     const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
     /* e1 - 1 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|) (zl is a code difference: |zl| < 2^16) */
-    const uint32_t nb = mq_dw_dsp_bits(zla);
+    const uint32_t nb = mq_dw_rq_bits(zla);
     const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
     const int32_t *mp = p->multiplier;
     const int32_t *sp = p->shift;
@@ -380,10 +324,10 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
             q->h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
             q->lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
             q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
-            bad = mq_dw_dsp_rq(q->c[0], mp[0], sp[0], zl, e1lim);
-            bad |= mq_dw_dsp_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
-            bad |= mq_dw_dsp_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
-            bad |= mq_dw_dsp_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            bad = mq_dw_rq_consts(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
             if (bad == 0u && nine) {
                 mq_dw_dsp_wsetup(q, w + 2u * (size_t)c0, ws);
                 memcpy(q->b, p->bias.folded + c0, sizeof q->b);

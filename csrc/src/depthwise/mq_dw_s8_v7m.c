@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "mq_dw_rq_armv7.h"
 #include "mq_output_stage.h"
 
 #define MQ_DW_STR_(x) #x
@@ -111,30 +112,6 @@ typedef struct {
     int32_t lo;
 } mq_dw_v7m_out;
 
-/*
- * Requantize accumulator A of channel K (the DSP kernel's form, mq_dw_s8_dsp.c): with s = [A < 0], the 64-bit
- * start value (2^(E-2) + zl * 2^(E-1) - s) * 2^32 + (2^30 | s * 2^31) = 2^30 + 2^(30+E) + zl * 2^(31+E) - s * 2^31;
- * SMLAL adds A * M; the high word >> (E-1) is the exact double-rounding result (mq_output_stage.h) + zl; USAT #8
- * clamps it to [0, 255] (code - act_min, at most act_min + 255). MQ_DW_RQZ (zl <= 0: ReLU and the like) leaves the
- * sign term out: for A < 0 both values are <= 0 and USAT gives 0 for both (see mq_dw_s8_dsp.c).
- */
-#define MQ_DW_RQ(A, K)                                             \
-    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
-    "ldr %[rb], [%[q], #" #K "*16+12]\n\t"                         \
-    "and %[l], %[" A "], #0x80000000\n\t"                          \
-    "orr %[l], %[l], #0x40000000\n\t"                              \
-    "sub %[h], %[rb], %[" A "], lsr #31\n\t"                       \
-    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
-    "asr %[h], %[h], %[e]\n\t"                                     \
-    "usat %[" A "], #8, %[h]\n\t"
-
-#define MQ_DW_RQZ(A, K)                                            \
-    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
-    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
-    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
-    "asr %[h], %[h], %[e]\n\t"                                     \
-    "usat %[" A "], #8, %[h]\n\t"
-
 #define MQ_DW_RQ4(RQ)                                                                                 \
     __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
@@ -210,35 +187,6 @@ MQ_DW_V7M_GROUPS(u8, "ldrb")
 
 typedef void (*mq_dw_v7m_fn)(const mq_dw_run *, int32_t, const mq_dw_v7m_q *, const mq_dw_v7m_out *);
 
-/* Bit length of v (0 for 0). */
-static inline uint32_t mq_dw_v7m_bits(uint32_t v)
-{
-    uint32_t n = 0;
-    while (v != 0u) {
-        v >>= 1;
-        ++n;
-    }
-    return n;
-}
-
-/* v << (n mod 256) (LSL by register: 0 for n mod 256 >= 32; no undefined shift for the channels left out). */
-static inline uint32_t mq_dw_v7m_lsl(uint32_t v, uint32_t n)
-{
-    uint32_t d;
-    __asm__("lsl %0, %1, %2" : "=r"(d) : "r"(v), "r"(n));
-    return d;
-}
-
-/* Constants of one channel (see mq_dw_v7m_q); 1 when the channel is outside the fast range (E - 2 >= e1lim). */
-static inline uint32_t mq_dw_v7m_rq(int32_t *c, int32_t m, int32_t shift, uint32_t zl, uint32_t e1lim)
-{
-    const uint32_t e1 = ~(uint32_t)shift; /* -1 - shift = E - 1 */
-    c[0] = m;
-    c[1] = (int32_t)e1;
-    c[3] = (int32_t)(mq_dw_v7m_lsl(1u, e1 - 1u) + mq_dw_v7m_lsl(zl, e1));
-    return (e1 - 1u) >= e1lim ? 1u : 0u;
-}
-
 void mq_dw_s8_v7m(const mq_dw_run *r)
 {
     /* [UINT8][not 3x3][LUT][zl <= 0, no LUT: the shorter requantization] */
@@ -258,7 +206,7 @@ void mq_dw_s8_v7m(const mq_dw_run *r)
     const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
     const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
     /* E - 2 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|), i.e. |zl| * 2^(E-1) < 2^30 */
-    const uint32_t nb = mq_dw_v7m_bits(zla);
+    const uint32_t nb = mq_dw_rq_bits(zla);
     const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
     const int32_t *mp = p->multiplier;
     const int32_t *sp = p->shift;
@@ -278,10 +226,10 @@ void mq_dw_s8_v7m(const mq_dw_run *r)
             bad = (cc->bad >> g) & 1u; /* set up by the layer's first run */
         } else {
             q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
-            bad = mq_dw_v7m_rq(q->c[0], mp[0], sp[0], zl, e1lim);
-            bad |= mq_dw_v7m_rq(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
-            bad |= mq_dw_v7m_rq(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
-            bad |= mq_dw_v7m_rq(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
+            bad = mq_dw_rq_consts(q->c[0], mp[0], sp[0], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);
+            bad |= mq_dw_rq_consts(q->c[3], mp[3 * pstep], sp[3 * pstep], zl, e1lim);
             if (bad == 0u && nine) {
                 int32_t t;
                 for (t = 0; t < 9; ++t) {

@@ -103,22 +103,29 @@ void mq_op_add_params(const mq_op_rec *op, const mq_tensor_rec *in1, const mq_te
     add->channels = add->broadcast == MQ_BCAST_CHANNEL && out->rank >= 1 && out->rank <= 4 ? out->dims[out->rank - 1] : 0;
 }
 
+/* outer = product of the dims before axis, size = dims[axis] (0 for axis >= 4), inner = product of the dims after it
+ * (SOFTMAX and SOFTMAX_TABLE). */
+static void mq_softmax_axis_split(const mq_tensor_rec *in, uint32_t axis, int32_t *outer, int32_t *size, int32_t *inner)
+{
+    int32_t o = 1, n = 1;
+    int32_t i;
+    for (i = 0; i < in->rank; i++) {
+        if ((uint32_t)i < axis) {
+            o *= in->dims[i];
+        } else if ((uint32_t)i > axis) {
+            n *= in->dims[i];
+        }
+    }
+    *outer = o;
+    *size = axis < 4u ? in->dims[axis] : 0;
+    *inner = n;
+}
+
 void mq_op_softmax_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
                           const mq_tensor_rec *out, mq_softmax_params *sm)
 {
     const uint32_t axis = op->p[MQ_P_SOFTMAX_AXIS];
-    int32_t outer = 1, inner = 1;
-    int32_t i;
-    for (i = 0; i < in->rank; i++) {
-        if ((uint32_t)i < axis) {
-            outer *= in->dims[i];
-        } else if ((uint32_t)i > axis) {
-            inner *= in->dims[i];
-        }
-    }
-    sm->outer = outer;
-    sm->axis_size = axis < 4u ? in->dims[axis] : 0;
-    sm->inner = inner;
+    mq_softmax_axis_split(in, axis, &sm->outer, &sm->axis_size, &sm->inner);
     sm->in_dtype = in->dtype;
     sm->out_dtype = out->dtype;
     sm->input_multiplier = (int32_t)op->p[MQ_P_SOFTMAX_MULTIPLIER];
@@ -131,18 +138,7 @@ void mq_op_softmax_table_params(const uint8_t *constants, const mq_op_rec *op, c
                                 const mq_tensor_rec *out, mq_softmax_table_params *sm)
 {
     const uint32_t axis = op->p[MQ_P_SMT_AXIS];
-    int32_t outer = 1, inner = 1;
-    int32_t i;
-    for (i = 0; i < in->rank; i++) {
-        if ((uint32_t)i < axis) {
-            outer *= in->dims[i];
-        } else if ((uint32_t)i > axis) {
-            inner *= in->dims[i];
-        }
-    }
-    sm->outer = outer;
-    sm->axis_size = axis < 4u ? in->dims[axis] : 0;
-    sm->inner = inner;
+    mq_softmax_axis_split(in, axis, &sm->outer, &sm->axis_size, &sm->inner);
     sm->in_dtype = in->dtype;
     sm->out_dtype = out->dtype;
     sm->out_zero_point = out->zero_point;
