@@ -39,6 +39,9 @@ public struct BoardConfig: Codable, Sendable, Equatable {
     /// flash read delivers (the cycle model's weight-read cost; absent = not modeled, zero wait states).
     public let flash_wait_states: Int?
     public let flash_read_bytes: Int?
+    /// Bytes of the flash interface's data cache that the firmware runs with (STM32L4+ ART: 8 lines of 32 bytes,
+    /// DCEN = 1 at reset; docs/PERFORMANCE.md "Flash wait states"); absent = no data cache (every re-read pays).
+    public let flash_data_cache_bytes: Int?
 }
 
 /// Errors finding or reading boards.

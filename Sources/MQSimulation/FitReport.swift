@@ -8,8 +8,9 @@
 //         MAC (k rounded up to the kernels' 16-wide chunks), per output and per element, fitted to the perf benchmark's measured counts where they
 //         exist, documented with their source), cycles = instructions x CPI, at clock_hz. With
 //         boards/cycle-model.json (docs/PERFORMANCE.md "Cycle model"): cycles = instructions x the core's
-//         CPI (instruction-class mix x the core's instruction timings) + flash wait states of the weight
-//         reads (board.json flash_wait_states per flash_read_bytes read).
+//         CPI (instruction-class mix x the core's instruction timings) + flash wait states of the data
+//         reads from flash (board.json flash_wait_states per flash access of flash_read_bytes; which bytes
+//         the kernels read, and how often: FlashReads below, docs/PERFORMANCE.md "Flash wait states").
 
 import Foundation
 
@@ -85,6 +86,9 @@ public struct CycleModel: Codable, Sendable {
         /// model"): a layer's kernel instructions use its kind's CPI, its interpreter share (per_op) "other".
         /// Absent, or a kind absent: `cpi`.
         public let cpi_by_kind: [String: Double]?
+        /// "dsp_n4k16": the flash reads follow the Armv7E-M DSP GEMM kernels' loops (FlashReads); absent: every
+        /// pass of rows_per_weight_pass rows streams the layer's n x k weight bytes (nothing else counted).
+        public let flash_read_pattern: String?
         public let source: String
 
         /// The cpi_by_kind key of a layer kind.
@@ -113,7 +117,85 @@ public struct LayerEstimate: Sendable {
     public var cycles: Double = 0
     /// Of which flash wait states (0 without a cycle model or without flash_wait_states in board.json).
     public var flashWaitCycles: Double = 0
+    /// The same without the flash data cache (every re-read pays; the bound printed alongside).
+    public var flashWaitCyclesNoCache: Double = 0
     public let microseconds: Double
+}
+
+/// Bytes one inference reads from flash, per layer, with the DSP kernels (Cortex-M4/M7/M33; the model runs in
+/// place, so weights, the per-channel parameters and the op records are read from flash). Mirrors the loops of
+/// csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c, mq_conv.c and mq_conv1x1*.c (constants named after theirs); checked
+/// against the data reads QEMU records in the first inference (scripts/flash-reads.py; docs/PERFORMANCE.md
+/// "Flash wait states": AD, KWS, tinyconv within 10 %).
+public enum FlashReads {
+    /// Per output channel and pass: bias, multiplier, shift (int32 each); the GEMV (one row, n >= 4) also scans
+    /// every shift first (16).
+    static let paramBytes = 12, gemvParamBytes = 16
+    /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k).
+    static let pairWords = 512
+    /// MQ_DSP_PXW_WORDS: k up to this expands a pair of channels' weights once per block (else re-read per pair).
+    static let expandMaxK = 128
+    /// mq_conv_internal.h: im2col blocks of MQ_CONV_SCRATCH_TARGET / row bytes pixels, within [4, 32].
+    static let convScratch = 2048, convMinRows = 4, convMaxRows = 32
+    /// MQ_CONV1X1_INPLACE_BLOCK: pixels per GEMM call of an in-place 1x1 convolution.
+    static let inplaceBlock = 32
+    /// The interpreter's reads of the op and tensor records (op record 160 bytes, tensor records 48): measured
+    /// 29-30 flash accesses of 8 bytes per op on AD, KWS and tinyconv.
+    static let recordBytesPerOp = 240
+
+    /// Bytes one GEMM call (m rows, n channels, k codes per row) reads from flash. cache: data cache bytes.
+    public static func gemm(m: Int, n: Int, k: Int, cache: Int) -> Int {
+        guard m > 0, n > 0, k > 0 else { return 0 }
+        let kp = (k + 15) / 16 * 16, n4 = (n + 3) / 4 * 4       // N4K16 packing: groups of 4 channels x k16
+        let once = n4 * kp + n * paramBytes
+        let row = n >= 4 ? n4 * kp + n * gemvParamBytes : once  // one row: the GEMV (n >= 4) or the 1x4 loop
+        if m == 1 { return row }
+        if k % 16 == 0, k <= pairWords, n >= 4 {              // mq_dsp_pairs_blocked
+            let pairs = m / 2, blocks = (pairs + pairWords / k - 1) / (pairWords / k)
+            var b = k <= expandMaxK ? blocks * once : pairs * n4 * kp + blocks * n * paramBytes
+            if m % 2 == 1 { b += row }                        // the odd last row
+            return b
+        }
+        // mq_dsp_gemm_rows: per group of 4 channels, every pair of rows reads the group's 4 x k16 weights again,
+        // unless the data cache keeps the group (one line of slack for alignment)
+        if 4 * kp + 4 * paramBytes <= cache - 32 { return once }
+        return (m + 1) / 2 * n4 * kp + n * paramBytes
+    }
+
+    /// Bytes a layer reads from flash (records included).
+    public static func layer(_ l: LayerInfo, cache: Int) -> Int {
+        let n = l.outputShape.last ?? 0
+        guard n > 0 else { return recordBytesPerOp }
+        let pixels = l.outputElements / n
+        var b = 0
+        switch l.kind {
+        case .fullyConnected:
+            b = gemm(m: pixels, n: n, k: l.k, cache: cache)
+        case .conv1x1:
+            let o = l.outputShape, i = l.inputShape
+            if l.inPlace {
+                b = pixels / inplaceBlock * gemm(m: inplaceBlock, n: n, k: l.k, cache: cache)
+                    + gemm(m: pixels % inplaceBlock, n: n, k: l.k, cache: cache)
+            } else if o.count == 4, i.count == 4, o[1] == i[1], o[2] == i[2] {
+                b = gemm(m: pixels, n: n, k: l.k, cache: cache)  // unpadded stride 1: one call
+            } else if o.count == 4, o[2] > 0 {
+                b = pixels / o[2] * gemm(m: o[2], n: n, k: l.k, cache: cache)  // one call per output row
+            } else {
+                b = gemm(m: pixels, n: n, k: l.k, cache: cache)
+            }
+        case .conv:
+            let kp = (l.k + 15) / 16 * 16                     // MQ_GEMM_K_PAD16: im2col rows of k16 codes
+            let r = min(pixels, max(convMinRows, min(convMaxRows, convScratch / max(1, kp))))
+            if r > 0 {
+                b = pixels / r * gemm(m: r, n: n, k: kp, cache: cache) + gemm(m: pixels % r, n: n, k: kp, cache: cache)
+            }
+        case .depthwiseConv:
+            b = n * (l.k + paramBytes)                        // weights and parameters once per layer
+        default:
+            break
+        }
+        return b + recordBytesPerOp
+    }
 }
 
 /// The fit report of a model on a board.
@@ -137,6 +219,9 @@ public struct FitReport: Sendable {
     /// Flash wait states per read and bytes per flash read used for the weight reads (0 when not modeled).
     public let flashWaitStates: Int
     public let flashReadBytes: Int
+    /// Data cache bytes of the flash interface (board.json flash_data_cache_bytes; 0: none) and the read model.
+    public let flashDataCacheBytes: Int
+    public let flashReadPattern: String?
 
     public var fitsFlash: Bool { flashBytes <= board.flash.size }
     public var fitsRAM: Bool { ramBytes <= board.ram.size }
@@ -164,9 +249,12 @@ public struct FitReport: Sendable {
         let mhz = Double(board.clock_hz) / 1e6
         let cm = cycles?.cores[board.core]
         let ws = max(0, board.flash_wait_states ?? 0), line = max(0, board.flash_read_bytes ?? 0)
+        let dcache = max(0, board.flash_data_cache_bytes ?? 0)
         cycleModel = cm
         flashWaitStates = line > 0 ? ws : 0
         flashReadBytes = ws > 0 ? line : 0
+        flashDataCacheBytes = dcache
+        flashReadPattern = cm?.flash_read_pattern
         layers = model.layers().map { l in
             var insns = c.per_op
             // The microkernels work in k-chunks of 16 (N4K16): a partial chunk costs about a full one.
@@ -215,20 +303,27 @@ public struct FitReport: Sendable {
                 let cyc = insns * c.cycles_per_instruction
                 return LayerEstimate(layer: l, instructions: insns, cycles: cyc, microseconds: cyc / mhz)
             }
-            // Weights stream from flash (the model runs in place): one read of flash_read_bytes per
-            // wait-state penalty, once per pass over the weights (rows_per_weight_pass rows share a pass).
-            var wait = 0.0
-            // (FC and 1x1 / KxK conv; depthwise weights, a few KB, are not modeled.)
-            if (l.kind == .fullyConnected || l.kind == .conv1x1 || l.kind == .conv), ws > 0, line > 0, let n = l.outputShape.last, n > 0 {
-                let rows = l.outputElements / n
-                let passes = (rows + max(1, cm.rows_per_weight_pass) - 1) / max(1, cm.rows_per_weight_pass)
-                let bytes = n * l.k * passes
-                wait = Double((bytes + line - 1) / line * ws)
+            // The model runs in place: its data are read from flash, each flash access (flash_read_bytes, no
+            // prefetch on data reads) stalling the core for the wait states (docs/PERFORMANCE.md "Flash wait states").
+            var wait = 0.0, waitNoCache = 0.0
+            if ws > 0, line > 0 {
+                if cm.flash_read_pattern == "dsp_n4k16" {
+                    // the DSP kernels' reads (FlashReads), the data cache reusing what fits it
+                    wait = Double((FlashReads.layer(l, cache: dcache) + line - 1) / line * ws)
+                    waitNoCache = Double((FlashReads.layer(l, cache: 0) + line - 1) / line * ws)
+                } else if (l.kind == .fullyConnected || l.kind == .conv1x1 || l.kind == .conv), let n = l.outputShape.last, n > 0 {
+                    // every pass of rows_per_weight_pass rows streams the n x k weights (nothing else counted)
+                    let rows = l.outputElements / n
+                    let passes = (rows + max(1, cm.rows_per_weight_pass) - 1) / max(1, cm.rows_per_weight_pass)
+                    wait = Double((n * l.k * passes + line - 1) / line * ws)
+                    waitNoCache = wait
+                }
             }
             // the kernel's instructions at its kind's CPI, the interpreter's share (per_op) at "other"'s
             let kernel = max(0, insns - c.per_op), interp = insns - kernel
             let cyc = kernel * cm.cpi(forKey: CycleModel.Core.cpiKey(l.kind)) + interp * cm.cpi(forKey: "other") + wait
-            return LayerEstimate(layer: l, instructions: insns, cycles: cyc, flashWaitCycles: wait, microseconds: cyc / mhz)
+            return LayerEstimate(layer: l, instructions: insns, cycles: cyc, flashWaitCycles: wait,
+                                 flashWaitCyclesNoCache: waitNoCache, microseconds: cyc / mhz)
         }
         totalMicroseconds = layers.reduce(0) { $0 + $1.microseconds }
         costSource = c.source
@@ -263,9 +358,20 @@ public struct FitReport: Sendable {
                 }
                 s += " (this model's mix of the per-kind CPIs: " + parts.joined(separator: ", ") + ")"
             }
-            s += flashWaitStates > 0
-                ? " + \(flashWaitStates) flash wait states per \(flashReadBytes)-byte weight read (board.json): \(Int(wait)) wait cycles\n"
-                : " (board.json: no flash wait states, memory at zero wait states)\n"
+            if flashWaitStates > 0 {
+                let noCache = layers.reduce(0) { $0 + $1.flashWaitCyclesNoCache }
+                s += " + \(flashWaitStates) flash wait states per \(flashReadBytes)-byte flash access (board.json): \(Int(wait)) wait cycles"
+                if flashReadPattern == "dsp_n4k16" {
+                    s += " (the DSP kernels' weight, parameter and op-record reads"
+                    s += flashDataCacheBytes > 0
+                        ? ", \(flashDataCacheBytes)-byte data cache; without its reuse \(Int(noCache)))\n"
+                        : ", no data cache)\n"
+                } else {
+                    s += " (every pass streams the weights)\n"
+                }
+            } else {
+                s += " (board.json: no flash wait states, memory at zero wait states)\n"
+            }
             s += "  CPI source: \(cm.source)\n"
         }
         s += "  #  op                  output             MACs     instructions       cycles       us\n"

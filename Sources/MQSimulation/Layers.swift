@@ -118,6 +118,8 @@ public struct LayerInfo: Sendable, Equatable {
     public let fusedLUT: Bool
     /// The op record's in-place flag (format 2.1, bit 0 of byte 3): the output was planned over input 0.
     public let inPlace: Bool
+    /// Shape of the op's first input (the flash-read model tells a one-call 1x1 convolution from a per-row one).
+    public var inputShape: [Int] = []
 }
 
 private let tensorRecordSize = 48
@@ -176,7 +178,8 @@ extension PackedModel {
                 break
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
-                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0))
+                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
+                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : []))
         }
         return result
     }

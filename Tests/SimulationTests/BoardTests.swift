@@ -96,17 +96,23 @@ final class BoardTests: XCTestCase {
         let cm = try XCTUnwrap(cycles.cores["cortex-m4"])
         XCTAssertEqual(board.flash_wait_states, 5)
         XCTAssertEqual(board.flash_read_bytes, 8)
+        XCTAssertEqual(board.flash_data_cache_bytes, 256)
+        XCTAssertEqual(cm.flash_read_pattern, "dsp_n4k16")
         let r = try FitReport(model: model, board: board, sizes: sizes, costs: costs, cycles: cycles)
-        // layer 0: FC 32 -> 24, one row: 24 x 32 weight bytes = 96 reads of 8 bytes, 5 wait states each
-        XCTAssertEqual(r.layers[0].flashWaitCycles, 96 * 5, accuracy: 1e-9)
+        // layer 0: FC 32 -> 24, one row (GEMV, one pass): 24 x 32 weight bytes + 24 x 16 parameter bytes (the
+        // shift scan, then bias, multiplier, shift) + 240 op-record bytes = 1392 bytes = 174 flash accesses of 8
+        // bytes, 5 wait states each
+        XCTAssertEqual(r.layers[0].flashWaitCycles, 174 * 5, accuracy: 1e-9)
         // kernel instructions at the FC CPI, the interpreter's per_op share at "other"'s (docs/PERFORMANCE.md)
         let perOp = try XCTUnwrap(costs.cores["cortex-m4"]).per_op
         let cpiFC = cm.cpi_by_kind?["fully_connected"] ?? cm.cpi, cpiOther = cm.cpi_by_kind?["other"] ?? cm.cpi
-        XCTAssertEqual(r.layers[0].cycles, (r.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther + 96 * 5,
+        XCTAssertEqual(r.layers[0].cycles, (r.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther + 174 * 5,
                        accuracy: 1e-6)
         XCTAssertEqual(r.layers[0].microseconds, r.layers[0].cycles / 120, accuracy: 1e-9)
-        // ops without weights pay no wait states; every core of every board has a cycle model entry
-        XCTAssertEqual(r.layers[6].flashWaitCycles, 0)
+        // ops without weights read only their op and tensor records: 240 bytes = 30 accesses
+        XCTAssertEqual(r.layers[6].flashWaitCycles, 30 * 5)
+        XCTAssertTrue(r.render().contains("flash wait states per 8-byte flash access"))
+        // every core of every board has a cycle model entry
         for name in catalog.names() {
             XCTAssertNotNil(cycles.cores[try catalog.board(named: name).core], "no cycle model for \(name)")
         }
@@ -125,6 +131,29 @@ final class BoardTests: XCTestCase {
             XCTAssertEqual(e.cycles, e.instructions * cpiOther, accuracy: 1e-6)
         }
         XCTAssertEqual(q.layers.reduce(0) { $0 + $1.flashWaitCycles }, 0)
+    }
+
+    func testFlashReadsFollowTheDSPKernelLoops() {
+        // bytes one GEMM call reads from flash, by hand from the loops of mq_gemm_s8_n4k16_dsp.c (per pass: the
+        // channels' k16 weights, groups of 4 channels, + 12 parameter bytes per channel)
+        // one row: the GEMV (16 parameter bytes per channel: the shift scan first), one pass; n = 1 (the 1x4
+        // loop, 12 bytes) still reads a whole group of 4 packed channels
+        XCTAssertEqual(FlashReads.gemm(m: 1, n: 24, k: 32, cache: 0), 24 * 32 + 24 * 16)
+        XCTAssertEqual(FlashReads.gemm(m: 1, n: 1, k: 256, cache: 256), 4 * 256 + 12)
+        XCTAssertEqual(FlashReads.gemm(m: 1, n: 16, k: 8, cache: 0), 16 * 16 + 16 * 16)
+        // k % 16 == 0, k <= 128: pairs in blocks of 512 / k, weights and parameters once per block
+        // (32 rows, k = 64: 16 pairs, 8 per block: 2 blocks; 29 rows: 14 pairs: 2 blocks + the odd row)
+        XCTAssertEqual(FlashReads.gemm(m: 32, n: 64, k: 64, cache: 256), 2 * (64 * 64 + 64 * 12))
+        XCTAssertEqual(FlashReads.gemm(m: 29, n: 64, k: 64, cache: 256), 2 * (64 * 64 + 64 * 12) + 64 * 64 + 64 * 16)
+        XCTAssertEqual(FlashReads.gemm(m: 32, n: 64, k: 48, cache: 0), 2 * (64 * 48 + 64 * 12))  // 16 pairs, 10 per block
+        // 128 < k <= 512: a pair of channels' weights again for every pair of rows, parameters once per block
+        XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 256, cache: 256), 2 * 8 * 256 + 8 * 12)
+        // other k: per group of 4 channels every pair of rows reads the group again, unless the data cache keeps it
+        // (group 4 x 16 + 4 x 12 = 112 bytes <= 256 - 32)
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 3, cache: 0), 32 * 16 * 16 + 16 * 12)
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 3, cache: 256), 16 * 16 + 16 * 12)
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 40, cache: 256), 32 * 16 * 48 + 16 * 12)  // 4 x 48 + 48 > 224
+        XCTAssertEqual(FlashReads.gemm(m: 0, n: 16, k: 16, cache: 256), 0)
     }
 
     func testDeviceOutputParsing() throws {
