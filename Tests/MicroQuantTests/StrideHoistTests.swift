@@ -9,7 +9,7 @@ import MQCalibration
 import MQGraph
 import MQNumPy
 import MQPacking
-import MQQuantization
+@testable import MQQuantization
 @testable import MQONNX
 
 let strideFixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/onnx_stride")
@@ -132,6 +132,31 @@ let strideHoistRefused: [String: (String, String)?] = [
         // arena: before, the 8x8x16 SiLU output + the 4x4x32 output of the strided conv; after, 4x4x16 + 4x4x32
         #expect(try arena(g) == 8 * 8 * 16 + 4 * 4 * 32)
         #expect(try arena(r.graph) == 4 * 4 * 16 + 4 * 4 * 32)
+    }
+
+    /// The documented --precision structure of the hoisted tinyconv (docs/CALIBRATION.md): every subset of the
+    /// 16x8-capable layers planned; within 1.25 x the int8 arena only the first conv and the head can be int16
+    /// (4 subsets, the largest 896 B), every other subset needs all-int16's arena, 2 x the int8 arena.
+    @Test func tinyconvPrecisionArenas() throws {
+        let root = strideFixtureDir.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let g = try ONNXImporter.importModel(at: root.appendingPathComponent("examples/tinyconv.onnx")).hoistingStrides().graph
+        let x = try NumPy.read(contentsOf: root.appendingPathComponent("examples/tinyconv_calib.npy"))
+        let data = try CalibrationData.single(graph: g, values: Array(x.floats().prefix(32 * 192)), shape: [32] + Array(x.shape.dropFirst()))
+        let plan = try QuantizationPlan(graph: g)
+        let m8 = try Quantizer.quantize(graph: g, plan: plan, observers: try Calibrator.run(graph: g, plan: plan, data: data, kind: .minmax),
+                                        dtype: .uint8, observer: .minmax)
+        let cands = m8.nodes.indices.filter { Precision.promotable(m8, node: $0, graph: g) }
+        #expect(cands.map { m8.nodes[$0].name } == ["/features.0/Conv", "/features.2/Conv", "/features.4/Conv", "/head/Gemm"])
+        let a8 = MemoryPlanner.plan(m8).arenaSize
+        #expect(a8 == 768)
+        var fits: [[String]: Int] = [:], over: [Int] = []
+        for mask in 0..<(1 << cands.count) {
+            let set = Set(cands.indices.filter { mask & (1 << $0) != 0 }.map { cands[$0] })
+            let a = MemoryPlanner.plan(try Precision.apply(m8, graph: g, promote: set)).arenaSize
+            if a * 4 <= a8 * 5 { fits[set.sorted().map { m8.nodes[$0].name }] = a } else { over.append(a) }
+        }
+        #expect(fits == [[]: 768, ["/head/Gemm"]: 768, ["/features.0/Conv"]: 896, ["/features.0/Conv", "/head/Gemm"]: 896], "\(fits)")
+        #expect(over.count == 12 && over.allSatisfy { $0 == 2 * a8 }, "\(over)")
     }
 
     /// KWS and AD have no strided 1x1 convolution: nothing changes.
