@@ -303,7 +303,7 @@ struct Calibrate: ParsableCommand {
         }
         var qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
                                             weights: wopts, layerInputMeans: means)
-        if let hoist {
+        if let hoist, !quiet {
             // the arena of the graph as imported: sizes do not depend on the qparams, one sample calibrates it
             let one = CalibrationData(inputs: calib.slice(0, 1, graph: imported), count: 1)
             let before = try? { () throws -> Int in
