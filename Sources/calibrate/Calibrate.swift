@@ -99,6 +99,9 @@ struct Calibrate: ParsableCommand {
     @Flag(name: .customLong("no-in-place"), help: "Plan every output apart from its input: no 1x1 / depthwise convolution in place (for comparison; the outputs are the same bytes).")
     var noInPlace = false
 
+    @Flag(name: .customLong("no-stride-hoist"), help: "Keep strided 1x1 convolutions as imported: do not move their subsampling to the start of the pixel-wise chain of 1x1 convolutions and activations that produces their input (for comparison; the float outputs are the same).")
+    var noStrideHoist = false
+
     @Flag(name: .shortAndLong, help: "Print only errors and the output path.")
     var quiet = false
 
@@ -250,7 +253,15 @@ struct Calibrate: ParsableCommand {
         if let evalOutput { try FileAccess.checkOutput(evalOutput, what: "--eval-output") }
 
         let onnxBytes = try FileAccess.readFile(modelPath, what: "model")
-        let graph = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
+        let imported = try ONNXImporter.importModel(data: Data(onnxBytes), file: modelPath, defaultName: stem)
+        var graph = imported
+        var hoist: StrideHoistResult? = nil
+        if !noStrideHoist {
+            // exact rewrite: strided 1x1 convolutions subsample at the start of their pixel-wise input chain
+            let r = try imported.hoistingStrides()
+            if !r.rewrites.isEmpty { graph = r.graph; hoist = r }
+            for s in r.skipped { log("stride hoist: not rewritten: \(s)") }
+        }
         let calib = try Self.loadData(dataSpecs, option: "--data", graph: graph)
         // --test is read and checked now, not after the calibration
         let testData = test.isEmpty ? nil : try Self.loadData(test, option: "--test", graph: graph)
@@ -292,6 +303,19 @@ struct Calibrate: ParsableCommand {
         }
         var qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
                                             weights: wopts, layerInputMeans: means)
+        if let hoist, !quiet {
+            // the arena of the graph as imported: sizes do not depend on the qparams, one sample calibrates it
+            let one = CalibrationData(inputs: calib.slice(0, 1, graph: imported), count: 1)
+            let before = try? { () throws -> Int in
+                let p0 = try QuantizationPlan(graph: imported)
+                let o0 = try Calibrator.run(graph: imported, plan: p0, data: one, kind: .minmax, options: ObserverOptions())
+                let q0 = try Quantizer.quantize(graph: imported, plan: p0, observers: o0, dtype: activations, observer: .minmax)
+                return MemoryPlanner.plan(q0, inPlace: !noInPlace).arenaSize
+            }()
+            let after = MemoryPlanner.plan(qmodel, inPlace: !noInPlace).arenaSize
+            for r in hoist.rewrites { log("stride hoist: \(r)") }
+            log("stride hoist: \(hoist.rewrites.count) rewrite(s), MACs \(hoist.macsBefore) -> \(hoist.macsAfter), all-8-bit arena \(before.map(String.init) ?? "?") -> \(after) B (same float outputs; --no-stride-hoist keeps the graph as imported)")
+        }
         var precisionSummary: PrecisionSummary? = nil
         if precision != .int8 {
             log("choosing the precision per layer (\(precision.rawValue)) on \(min(evalSamples, calib.count)) calibration samples")
