@@ -4,11 +4,12 @@
  *   output [batch, n] int16: out[b][c] = clamp(requant64(bias[c] + sum_k x[b][k] w[c][k], M[c], s[c]))
  * (per tensor: M[0], s[0]). Batch >= 2 without exact_scale: the 4-row path mq_s16_gemm4
  * (4 batch rows buffered, int32 accumulation where provably exact). Batch 1 on the DSP cores without exact_scale:
- * mq_fc16_b1_dsp (input permuted once, int32 blocks of at most 504 products added in int64; not in -Os builds,
- * where it would add ~5.6 KB). Otherwise exact int64
+ * mq_fc16_b1_dsp (input permuted once, int32 blocks of at most 504 products added in int64, one shared
+ * output stage per chunk of 32 channels; not in -Os builds). Otherwise exact int64
  * accumulation: groups of 4 output rows through the mq_dot4_s16_s8 microkernel (DSP variant on Cortex-M4/M7/M33),
  * the last n mod 4 rows one by one. Output stage: mq_requantize64
  * (TFLite Micro / CMSIS-NN) or, with p->exact_scale, mq_requantize_exact (LiteRT's reference FULLY_CONNECTED).
+ * mq_fully_connected_s16_unchecked (mq_kernels_unchecked.h): the same without the checks, for the interpreter.
  */
 #include <string.h>
 
@@ -41,57 +42,13 @@ static MQ_FC16_NOINLINE int16_t mq_fc_s16_out1(const mq_s16_outstage *os, int32_
 }
 
 #if defined(MQ_S16_GEMM4_DSP) && !defined(__OPTIMIZE_SIZE__)
-/* Size-optimised builds (-Os) run the portable batch-1 loop below instead (5.6 KB less at -Os on M4).
+/* Size-optimised builds (-Os) run the portable batch-1 loop below instead.
  * Input elements permuted per pass (1.5 KiB of stack); channels per chunk when k needs several passes. */
 #define MQ_FC16_XP 768
 #define MQ_FC16_CH 32
 /* int32 block: at most 126 steps of 4 products, |x w| <= 2^15 * 2^7 = 2^22 each: |sum| <= 504 * 2^22 < 2^31 - 1,
  * so an int32 block sum (SMLAD from 0) is exact and never wraps; blocks are added into int64 totals. */
 #define MQ_FC16_BLK_STEPS 126
-
-#define MQ_FC16_ROW(S, W)                                                                                       \
-    "ldr    %[v], [%[" W "]], #4\n\t"                                                                           \
-    "sxtb16 %[t], %[v]\n\t"                                                                                     \
-    "sxtb16 %[v], %[v], ror #8\n\t"                                                                             \
-    "smlad  %[" S "], %[xa], %[t], %[" S "]\n\t"                                                                \
-    "smlad  %[" S "], %[xb], %[v], %[" S "]\n\t"
-#define MQ_FC16_STEP                                                                                            \
-    "ldrd   %[xa], %[xb], [%[xq]], #8\n\t" MQ_FC16_ROW("s0", "w0") MQ_FC16_ROW("s1", "w1")                      \
-        MQ_FC16_ROW("s2", "w2") MQ_FC16_ROW("s3", "w3")
-
-/* s[r] = sum over 4 * steps k (steps in [0, MQ_FC16_BLK_STEPS]; 0: s = 0, nothing read) of x[i] * w_r[i], x permuted as (x0,x2),(x1,x3)
- * words at xq; the 4 weight pointers advance past the block. One step: LDRD of the input pair, then per row
- * LDR + SXTB16 x2 + SMLAD x2 (21 instructions per 16 MACs), unrolled twice. */
-static inline __attribute__((always_inline)) void mq_fc16_dot4(const uint32_t *xq, const int8_t **pw0,
-                                                               const int8_t **pw1, const int8_t **pw2,
-                                                               const int8_t **pw3, int32_t steps, int32_t s[4])
-{
-    const int8_t *w0 = *pw0, *w1 = *pw1, *w2 = *pw2, *w3 = *pw3;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, nn = steps;
-    uint32_t xa, xb, v, t;
-    /* LSRS: C = the odd step, Z = no pair left (the step's LDR / SXTB16 / SMLAD leave the flags alone) */
-    __asm__ volatile("lsrs   %[nn], %[nn], #1\n\t"
-                     "bcc    2f\n\t" MQ_FC16_STEP
-                     "2:\n\t"
-                     "beq    3f\n\t"
-                     "1:\n\t" MQ_FC16_STEP MQ_FC16_STEP
-                     "subs   %[nn], %[nn], #1\n\t"
-                     "bne    1b\n\t"
-                     "3:\n\t"
-                     : [xq] "+r"(xq), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [s0] "+r"(s0),
-                       [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [nn] "+r"(nn), [xa] "=&r"(xa), [xb] "=&r"(xb),
-                       [v] "=&r"(v), [t] "=&r"(t)
-                     :
-                     : "cc", "memory");
-    *pw0 = w0;
-    *pw1 = w1;
-    *pw2 = w2;
-    *pw3 = w3;
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
-}
 
 /* The fast output stage applies: shift in [-17, -1] and the total a within int32. */
 static inline __attribute__((always_inline)) int mq_fc16_fast(int32_t sh, int64_t a)
@@ -187,36 +144,169 @@ static void mq_fc16_out(const mq_s16_outstage *os, int32_t c0, int32_t cnt, cons
     }
 }
 
-/* k <= 4 MQ_FC16_BLK_STEPS (one int32 block: |sum| <= (4 MQ_FC16_BLK_STEPS + 3) 2^22 < 2^31, tail included):
- * t[c] = bias[c] (0 without bias) + sum_i x[i] w[c][i] for c < cnt (a multiple of 4), xp the permuted input. */
-static MQ_FC16_NOINLINE void mq_fc16_blk(const uint32_t *xp, const int16_t *x, const int8_t *w, int32_t k,
-                                         int32_t cnt, const int64_t *bias, int64_t *t)
+/* State of mq_fc16_groups' outer loop, kept in memory (the inner loop takes 13 registers). */
+typedef struct {
+    const uint32_t *xp; /* permuted input */
+    int32_t steps;      /* k >> 2, >= 1 */
+    int32_t *s;         /* next 4 sums */
+    int32_t adv;        /* 4 k - 4 steps: row 0 pointer after a group -> row 0 of the next group */
+    int32_t groups;     /* groups left, >= 1 */
+} mq_fc16_gctx;
+
+/* For g->groups groups of 4 weight rows (row r of a group at w + r k, groups 4 k apart): s[4 j + r] = sum over
+ * i < 4 steps of x[i] w_r[i] (int32, exact for steps <= MQ_FC16_BLK_STEPS), x permuted as (x0,x2),(x1,x3) words at
+ * xp. Per step LDRD of the input pair, then per row LDR + SXTB16 x2 + SMLAD x2 (rows 1 and 3 addressed as
+ * [row 0 / row 2 + k]): 21 instructions per 16 MACs (unrolled twice), about 20 more per group. */
+static MQ_FC16_NOINLINE void mq_fc16_groups(mq_fc16_gctx *g, const int8_t *w, int32_t k)
 {
-    const int32_t steps = k >> 2;
+    const int8_t *wa = w, *wb;
+    const uint32_t *xq;
+    int32_t s0, s1, s2, s3, nn;
+    uint32_t xa, xb, v, t;
+    __asm__ volatile("0:\n\t"
+                     "ldr    %[xq], [%[g], #0]\n\t"
+                     "ldr    %[nn], [%[g], #4]\n\t"
+                     "movs   %[s0], #0\n\t"
+                     "movs   %[s1], #0\n\t"
+                     "movs   %[s2], #0\n\t"
+                     "movs   %[s3], #0\n\t"
+                     "add    %[wb], %[wa], %[k], lsl #1\n\t"
+                     /* LSRS: C = the odd step, Z = no pair left (the step leaves the flags alone) */
+                     "lsrs   %[nn], %[nn], #1\n\t"
+                     "bcc    2f\n\t"
+                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
+                     "ldr    %[v], [%[wa], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
+                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
+                     "ldr    %[v], [%[wa]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
+                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
+                     "ldr    %[v], [%[wb], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
+                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
+                     "ldr    %[v], [%[wb]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
+                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+                     "2:\n\t"
+                     "beq    3f\n\t"
+                     "1:\n\t"
+                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
+                     "ldr    %[v], [%[wa], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
+                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
+                     "ldr    %[v], [%[wa]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
+                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
+                     "ldr    %[v], [%[wb], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
+                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
+                     "ldr    %[v], [%[wb]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
+                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
+                     "ldr    %[v], [%[wa], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
+                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
+                     "ldr    %[v], [%[wa]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
+                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
+                     "ldr    %[v], [%[wb], %[k]]\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
+                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
+                     "ldr    %[v], [%[wb]], #4\n\t"
+                     "sxtb16 %[t], %[v]\n\t"
+                     "sxtb16 %[v], %[v], ror #8\n\t"
+                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
+                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+                     "subs   %[nn], %[nn], #1\n\t"
+                     "bne    1b\n\t"
+                     "3:\n\t"
+                     "ldr    %[t], [%[g], #8]\n\t"
+                     "strd   %[s0], %[s1], [%[t]], #8\n\t"
+                     "strd   %[s2], %[s3], [%[t]], #8\n\t"
+                     "str    %[t], [%[g], #8]\n\t"
+                     "ldr    %[t], [%[g], #12]\n\t"
+                     "add    %[wa], %[wa], %[t]\n\t"
+                     "ldr    %[t], [%[g], #16]\n\t"
+                     "subs   %[t], %[t], #1\n\t"
+                     "str    %[t], [%[g], #16]\n\t"
+                     "bne    0b\n\t"
+                     : [wa] "+r"(wa), [wb] "=&r"(wb), [xq] "=&r"(xq), [nn] "=&r"(nn), [s0] "=&r"(s0),
+                       [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [xa] "=&r"(xa), [xb] "=&r"(xb),
+                       [v] "=&r"(v), [t] "=&r"(t)
+                     : [g] "r"(g), [k] "r"(k)
+                     : "cc", "memory");
+}
+
+/* One int32 block of the chunk's cnt channels: s[c] = sum_{i < len} xs[i] w[c k + i] for len <= 4
+ * MQ_FC16_BLK_STEPS (|sum| <= 504 2^22 < 2^31: exact), xq the block's permuted input (len >> 2 words pairs);
+ * then t[c] += s[c], or on the first block t[c] = bias[c] (0 without bias) + s[c]. */
+static void mq_fc16_block(const uint32_t *xq, const int16_t *xs, const int8_t *w, int32_t k, int32_t len,
+                          int32_t cnt, const int64_t *bias, int first, int32_t *s, int64_t *t)
+{
+    const int32_t steps = len >> 2, g4 = cnt & ~3;
     int32_t c, i;
-    for (c = 0; c < cnt; c += 4) {
-        const int8_t *w0 = w + (size_t)c * (size_t)k;
-        const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        int32_t s[4];
-        mq_fc16_dot4(xp, &w0, &w1, &w2, &w3, steps, s);
-        for (i = 4 * steps; i < k; ++i) {
-            const int32_t xv = x[i];
-            const int32_t j = i - 4 * steps;
-            s[0] += xv * w0[j];
-            s[1] += xv * w1[j];
-            s[2] += xv * w2[j];
-            s[3] += xv * w3[j];
+    if (steps > 0 && g4 > 0) {
+        mq_fc16_gctx g;
+        g.xp = xq;
+        g.steps = steps;
+        g.s = s;
+        g.adv = 4 * k - 4 * steps;
+        g.groups = g4 >> 2;
+        mq_fc16_groups(&g, w, k);
+    } else {
+        for (c = 0; c < g4; ++c) {
+            s[c] = 0;
         }
-        if (bias != NULL) {
-            t[c] = bias[c] + s[0];
-            t[c + 1] = bias[c + 1] + s[1];
-            t[c + 2] = bias[c + 2] + s[2];
-            t[c + 3] = bias[c + 3] + s[3];
-        } else {
-            t[c] = s[0];
-            t[c + 1] = s[1];
-            t[c + 2] = s[2];
-            t[c + 3] = s[3];
+    }
+    if (4 * steps < len) {
+        /* the len mod 4 tail */
+        for (c = 0; c < g4; ++c) {
+            const int8_t *wr = w + (size_t)c * (size_t)k;
+            int32_t a = s[c];
+            for (i = 4 * steps; i < len; ++i) {
+                a += (int32_t)xs[i] * (int32_t)wr[i];
+            }
+            s[c] = a;
+        }
+    }
+    for (c = g4; c < cnt; ++c) {
+        /* the cnt mod 4 channels; |sum| < 2^31 as above */
+        s[c] = (int32_t)mq_dot_s16_s8(xs, w + (size_t)c * (size_t)k, len);
+    }
+    if (!first) {
+        for (c = 0; c < cnt; ++c) {
+            t[c] += s[c];
+        }
+    } else if (bias != NULL) {
+        for (c = 0; c < cnt; ++c) {
+            t[c] = bias[c] + s[c];
+        }
+    } else {
+        for (c = 0; c < cnt; ++c) {
+            t[c] = s[c];
         }
     }
 }
@@ -225,28 +315,27 @@ static MQ_FC16_NOINLINE void mq_fc16_blk(const uint32_t *xp, const int16_t *x, c
  * Batch-1 FC on the DSP cores without exact_scale. The input is permuted ONCE per call (k <= MQ_FC16_XP; larger k:
  * in passes of MQ_FC16_XP elements, each pass once per chunk of MQ_FC16_CH channels) into the words (x0, x2),
  * (x1, x3) of every 4 elements, so that per 4 k one LDRD feeds 4 weight rows x (LDR + SXTB16 x 2 + SMLAD x 2).
- * Per chunk of MQ_FC16_CH channels, int64 totals in a table: groups of 4 channels, with k <= 4 MQ_FC16_BLK_STEPS
- * (one int32 block, the common case) in mq_fc16_blk, else the int32 blocks added to int64 totals (from the bias or
- * the previous pass); n mod 4 channels: mq_dot_s16_s8. Then the chunk's output stage, mq_fc16_out_n. One copy of
- * each loop (no per-layer-kind specialisation). Stack: 1.5 KiB input + 256 B of totals.
+ * Per chunk of MQ_FC16_CH channels: the k range in int32 blocks of at most 4 MQ_FC16_BLK_STEPS elements
+ * (mq_fc16_block: one for k <= 504, the common case), added into int64 totals from the bias; then the chunk's
+ * output stage (mq_fc16_out). One copy of each loop (no per-layer-kind specialisation). Stack: 1.5 KiB input +
+ * 384 B of sums and totals.
  */
 static void mq_fc16_b1_dsp(const mq_fc_s16_params *p, const int16_t *x, int16_t *y)
 {
     uint32_t xp[MQ_FC16_XP / 2];
     int64_t acc[MQ_FC16_CH];
+    int32_t s32[MQ_FC16_CH];
     const mq_s16_outstage os = mq_s16_outstage_of(p);
-    const int64_t *bias = p->bias;
     const int32_t n = p->n, k = p->k;
-    int32_t c0, p0, c, i;
+    int32_t c0, p0, b0, i;
     for (c0 = 0; c0 < n; c0 += MQ_FC16_CH) {
         const int32_t cnt = n - c0 < MQ_FC16_CH ? n - c0 : MQ_FC16_CH;
+        const int8_t *wc = p->weights + (size_t)c0 * (size_t)k;
         for (p0 = 0; p0 < k; p0 += MQ_FC16_XP) {
             const int32_t len = k - p0 < MQ_FC16_XP ? k - p0 : MQ_FC16_XP;
-            const int32_t steps = len >> 2;
-            const int first = p0 == 0;
             const int16_t *xs = x + p0;
             if (c0 == 0 || k > MQ_FC16_XP) {
-                for (i = 0; i < steps; ++i) {
+                for (i = 0; i < (len >> 2); ++i) {
                     uint32_t a, b;
                     memcpy(&a, xs + 4 * i, 4);
                     memcpy(&b, xs + 4 * i + 2, 4);
@@ -254,60 +343,11 @@ static void mq_fc16_b1_dsp(const mq_fc_s16_params *p, const int16_t *x, int16_t 
                     xp[2 * i + 1] = (a >> 16) | (b & 0xFFFF0000u);
                 }
             }
-            if (k <= 4 * MQ_FC16_BLK_STEPS) {
-                c = cnt & ~3;
-                mq_fc16_blk(xp, x, p->weights + (size_t)c0 * (size_t)k, k, c, bias != NULL ? bias + c0 : NULL,
-                            acc);
-            } else {
-                for (c = 0; c + 4 <= cnt; c += 4) {
-                    const int32_t cc = c0 + c;
-                    const int8_t *w0 = p->weights + (size_t)cc * (size_t)k + (size_t)p0;
-                    const int8_t *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-                    const uint32_t *xq = xp;
-                    int64_t t0, t1, t2, t3;
-                    int32_t st = steps, s[4];
-                    if (!first) {
-                        t0 = acc[c];
-                        t1 = acc[c + 1];
-                        t2 = acc[c + 2];
-                        t3 = acc[c + 3];
-                    } else if (bias != NULL) {
-                        t0 = bias[cc];
-                        t1 = bias[cc + 1];
-                        t2 = bias[cc + 2];
-                        t3 = bias[cc + 3];
-                    } else {
-                        t0 = t1 = t2 = t3 = 0;
-                    }
-                    while (st > 0) {
-                        const int32_t nb = st < MQ_FC16_BLK_STEPS ? st : MQ_FC16_BLK_STEPS;
-                        mq_fc16_dot4(xq, &w0, &w1, &w2, &w3, nb, s);
-                        xq += 2 * nb;
-                        st -= nb;
-                        t0 += s[0];
-                        t1 += s[1];
-                        t2 += s[2];
-                        t3 += s[3];
-                    }
-                    for (i = 4 * steps; i < len; ++i) {
-                        /* w0..w3 point at element 4 * steps of their rows */
-                        const int32_t xv = xs[i];
-                        const int32_t j = i - 4 * steps;
-                        t0 += xv * w0[j];
-                        t1 += xv * w1[j];
-                        t2 += xv * w2[j];
-                        t3 += xv * w3[j];
-                    }
-                    acc[c] = t0;
-                    acc[c + 1] = t1;
-                    acc[c + 2] = t2;
-                    acc[c + 3] = t3;
-                }
-            }
-            for (; c < cnt; ++c) {
-                const int32_t cc = c0 + c;
-                const int64_t t = first ? (bias != NULL ? bias[cc] : 0) : acc[c];
-                acc[c] = t + mq_dot_s16_s8(xs, p->weights + (size_t)cc * (size_t)k + (size_t)p0, len);
+            for (b0 = 0; b0 < len; b0 += 4 * MQ_FC16_BLK_STEPS) {
+                /* b0 and p0 are multiples of 4: the block's permuted input starts at word b0 / 2 */
+                const int32_t blen = len - b0 < 4 * MQ_FC16_BLK_STEPS ? len - b0 : 4 * MQ_FC16_BLK_STEPS;
+                mq_fc16_block(xp + b0 / 2, xs + b0, wc + p0 + b0, k, blen, cnt,
+                              p->bias != NULL ? p->bias + c0 : NULL, p0 == 0 && b0 == 0, s32, acc);
             }
         }
         mq_fc16_out(&os, c0, cnt, acc, y);
