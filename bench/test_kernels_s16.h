@@ -467,6 +467,12 @@ static void s16_kernel_tests(void)
             tks_fc_case(trial, batch, n, k);
         }
     }
+    /* batch 1 (the DSP cores' batch-1 path: per-chunk output stage, its fast form and the int64 fallback) */
+    for (trial = 0; trial < 240; trial++) {
+        const int32_t k = ks[(uint32_t)trial % (sizeof ks / sizeof ks[0])];
+        const int32_t n = mq_ref_range(&seed, 1, TKS_MAX_N < TKS_MAX_W / k ? TKS_MAX_N : TKS_MAX_W / k);
+        tks_fc_case(1000 + trial, 1, n, k);
+    }
     for (trial = 0; trial < 160; trial++) {
         tks_conv_case(trial);
     }

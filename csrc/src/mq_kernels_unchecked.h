@@ -14,9 +14,15 @@
 #include <stdint.h>
 
 #include "microquant/mq_kernels.h"
+#include "microquant/mq_kernels_s16.h"
 
 /* mq_fully_connected after mq_fc_params_check, batch >= 1 and the overlap check passed. */
 void mq_fully_connected_unchecked(const mq_fc_params *p, int32_t batch, const void *input, void *output);
+
+/* mq_fully_connected_s16 after mq_fc_s16_check (the loader's, once per model), batch >= 1, batch * k and
+ * batch * n <= 2^30, input and output apart: the arithmetic only (no per-call O(n) parameter scan). */
+void mq_fully_connected_s16_unchecked(const mq_fc_s16_params *p, int32_t batch, const int16_t *input,
+                                      int16_t *output);
 
 /* mq_conv1x1 after its checks passed; scratch holds mq_conv1x1_scratch_size(p) bytes (NULL when 0). */
 void mq_conv1x1_unchecked(const mq_conv1x1_params *p, const void *input, void *output, void *scratch);

@@ -17,7 +17,8 @@ static const uint8_t *mq_tensor_src(const mq_model *m, uint8_t *arena, const mq_
 
 #if MQ_OP_ANY_S16_ENABLED
 /* The 16x8 ops (format 2.1): the loader ran each kernel's own check on these parameters; the interpreter calls the
- * public entry points of csrc/src/int16 (their checks are O(1), or O(channels) for FC / conv / depthwise). The
+ * public entry points of csrc/src/int16 (their checks are O(1), or O(channels) for conv / depthwise; FULLY_CONNECTED
+ * calls mq_fully_connected_s16_unchecked, as the int8 FC its unchecked entry). The
  * tensors are 16-byte aligned arena ranges or constants, so the int16 views are aligned. */
 static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_rec *op, const mq_tensor_rec *in,
                                const mq_tensor_rec *out, const uint8_t *src, uint8_t *dst)
@@ -34,7 +35,9 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     case MQ_OP_FULLY_CONNECTED_S16: {
         mq_fc_s16_params fc;
         mq_op_fc_s16_params(m->constants, op, &fc);
-        return mq_fully_connected_s16(&fc, (int32_t)(in->size / 2u / (uint32_t)fc.k), x, y);
+        /* the loader ran mq_fc_s16_check and placed input and output apart: arithmetic only */
+        mq_fully_connected_s16_unchecked(&fc, (int32_t)(in->size / 2u / (uint32_t)fc.k), x, y);
+        return MQ_OK;
     }
 #endif
 #if MQ_OP_CONV_S16_ENABLED
