@@ -81,11 +81,50 @@ public struct CycleModel: Codable, Sendable {
         /// Batch rows / pixels that share one pass over a layer's weights (2 for the DSP and v7m kernels'
         /// 2x2 blocks, 1 for MVE): weight bytes read per layer = n x k x ceil(rows / this).
         public let rows_per_weight_pass: Int
+        /// The DSP kernels' blocked pair path (mq_gemm_s8_n4k16_dsp.c mq_dsp_pairs_blocked), absent on the other
+        /// cores: the weights of a layer are read once per block of pairs instead of once per pair.
+        public let weight_pass_blocks: WeightPassBlocks?
         /// CPI per layer kind (keys fully_connected, conv, depthwise, pool, other; docs/PERFORMANCE.md "Cycle
         /// model"): a layer's kernel instructions use its kind's CPI, its interpreter share (per_op) "other".
         /// Absent, or a kind absent: `cpi`.
         public let cpi_by_kind: [String: Double]?
         public let source: String
+
+        /// A GEMM call of m >= 2 rows with k % 4 == 0, k <= max_k and n >= 4 expands its rows into q15 lanes
+        /// lane_words / k pairs at a time and reads each pair of channels' weights once per such block (expanded
+        /// to lanes in RAM): floor(m / 2) pairs take ceil(pairs / (lane_words / k)) passes, an odd last row one
+        /// more. The layers' calls: FC one call of all rows; 1x1 conv one call (in place: inplace_1x1_rows pixels
+        /// per call, MQ_CONV1X1_INPLACE_BLOCK); KxK conv one call per im2col block of clamp(im2col_scratch_bytes
+        /// / k16, im2col_min_rows, im2col_max_rows) pixels with k16 = k rounded up to 16 (mq_conv_internal.h),
+        /// the GEMM's k being k rounded up to 4 when that is <= max_k, else k16 (mq_conv.c).
+        public struct WeightPassBlocks: Codable, Sendable {
+            public let lane_words: Int
+            public let max_k: Int
+            public let inplace_1x1_rows: Int
+            public let im2col_scratch_bytes: Int
+            public let im2col_min_rows: Int
+            public let im2col_max_rows: Int
+        }
+
+        /// Passes over the weights of a layer of `rows` GEMM rows (pixels or batch rows), n outputs and the
+        /// GEMM's k (rounded to 16 for KxK convs), in calls of call_rows rows (docs/PERFORMANCE.md "Cycle model").
+        public func weightPasses(rows: Int, n: Int, k: Int, callRows: Int) -> Int {
+            let rpp = max(1, rows_per_weight_pass)
+            let step = max(1, callRows)
+            var passes = 0
+            var left = max(0, rows)
+            while left > 0 {
+                let m = min(left, step)
+                left -= m
+                if let b = weight_pass_blocks, m >= 2, k > 0, k % 4 == 0, k <= b.max_k, n >= 4 {
+                    let perBlock = max(1, b.lane_words / k)
+                    passes += (m / 2 + perBlock - 1) / perBlock + m % 2
+                } else {
+                    passes += (m + rpp - 1) / rpp
+                }
+            }
+            return passes
+        }
 
         /// The cpi_by_kind key of a layer kind.
         public static func cpiKey(_ kind: LayerInfo.Kind) -> String {
@@ -221,7 +260,18 @@ public struct FitReport: Sendable {
             // (FC and 1x1 / KxK conv; depthwise weights, a few KB, are not modeled.)
             if (l.kind == .fullyConnected || l.kind == .conv1x1 || l.kind == .conv), ws > 0, line > 0, let n = l.outputShape.last, n > 0 {
                 let rows = l.outputElements / n
-                let passes = (rows + max(1, cm.rows_per_weight_pass) - 1) / max(1, cm.rows_per_weight_pass)
+                var kg = l.k, callRows = rows
+                if let b = cm.weight_pass_blocks {
+                    switch l.kind {
+                    case .conv:
+                        let k16 = (l.k + 15) / 16 * 16, k4 = (l.k + 3) / 4 * 4
+                        kg = k4 <= b.max_k ? k4 : k16
+                        callRows = min(max(b.im2col_scratch_bytes / max(1, k16), b.im2col_min_rows), b.im2col_max_rows)
+                    case .conv1x1 where l.inPlace: callRows = b.inplace_1x1_rows
+                    default: break
+                    }
+                }
+                let passes = cm.weightPasses(rows: rows, n: n, k: kg, callRows: callRows)
                 let bytes = n * l.k * passes
                 wait = Double((bytes + line - 1) / line * ws)
             }

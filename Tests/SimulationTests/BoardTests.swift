@@ -127,6 +127,33 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(q.layers.reduce(0) { $0 + $1.flashWaitCycles }, 0)
     }
 
+    func testWeightPassesOfTheDSPPairBlocks() throws {
+        // passes over a layer's weights (docs/PERFORMANCE.md "Cycle model"), worked by hand from the rule:
+        // a call of m >= 2 rows, k % 4 == 0, k <= 128, n >= 4: ceil((m / 2) / (1024 / k)) + m % 2; else ceil(m / 2)
+        let cycles = try XCTUnwrap(try catalog.cycleModel(), "boards/cycle-model.json missing")
+        let m4 = try XCTUnwrap(cycles.cores["cortex-m4"]), m3 = try XCTUnwrap(cycles.cores["cortex-m3"])
+        let m55 = try XCTUnwrap(cycles.cores["cortex-m55"])
+        XCTAssertNotNil(m4.weight_pass_blocks)
+        XCTAssertNil(m3.weight_pass_blocks)
+        // KWS 1x1 in place: 125 pixels in calls of 32 (16 pairs = one block at k = 64): 1 + 1 + 1 + (7 pairs: 1, odd row: 1)
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 64, k: 64, callRows: 32), 5)
+        // one call of 125 rows: 62 pairs in blocks of 16 = 4, + the odd row
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 64, k: 64, callRows: 125), 5)
+        // KWS first conv: k 40 (rounded to 4), im2col calls of 32: blocks of 25 pairs
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 64, k: 40, callRows: 32), 5)
+        // k = 128: blocks of 8 pairs; 64 rows = 32 pairs = 4 passes
+        XCTAssertEqual(m4.weightPasses(rows: 64, n: 16, k: 128, callRows: 64), 4)
+        // outside the blocked path: k > 128, k % 4 != 0, n < 4, one row: 2 rows per pass
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 64, k: 640, callRows: 125), 63)
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 64, k: 27, callRows: 32), 16 + 16 + 16 + 15)
+        XCTAssertEqual(m4.weightPasses(rows: 125, n: 3, k: 64, callRows: 125), 63)
+        XCTAssertEqual(m4.weightPasses(rows: 1, n: 64, k: 64, callRows: 1), 1)
+        // cores without the blocks: rows_per_weight_pass (M3 2, M55 1)
+        XCTAssertEqual(m3.weightPasses(rows: 125, n: 64, k: 64, callRows: 32), 16 + 16 + 16 + 15)
+        XCTAssertEqual(m55.weightPasses(rows: 125, n: 64, k: 64, callRows: 125), 125)
+        XCTAssertEqual(m4.weightPasses(rows: 0, n: 64, k: 64, callRows: 0), 0)
+    }
+
     func testDeviceOutputParsing() throws {
         let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("csrc/tests/fixtures/model.mqm"))
         let n0 = model.outputs[0].byteCount, n1 = model.outputs[1].byteCount
