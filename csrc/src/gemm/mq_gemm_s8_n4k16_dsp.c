@@ -502,7 +502,7 @@ typedef struct {
     uintptr_t slow;      /* 72: epilogue: 0 (h == 255, no LUT), the LUT (h == 255), 1 (h < 255; or a LUT at 1) */
     const int32_t *w_end; /* 76: mq_dsp_pairsxw_2x2 only: end of the expanded weight lanes */
     uint32_t lo16;       /* 80: mq_dsp_pairsxw*_2x2 only: lo8 in bytes 0 and 1 */
-    int32_t skip40;      /* 84: mq_dsp_pairsxw*_2x2 only: 40 x the loop steps the first pass skips */
+    int32_t skip40;      /* 84: mq_dsp_pairsxw*_2x2 only: 40 x the loop steps the first pass skips (0..7) */
 } mq_dsp_pair_job;
 
 typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
@@ -769,8 +769,9 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
  * instructions: the input lane pointer (r4) and the job (r12) stay in registers through the requantization, the
  * weight end and the output end are frame words (loop tests LDR + CMP + BNE), and each output row's two codes
  * are one STRH (common epilogue: ORR + UADD8 of lo8 in both bytes per row; the slow ones insert by BFI).
- * ENTER: "" (k % 16 == 0: whole 4-step loop bodies) or MQ_DSP_PXW_ENTER (k % 4 == 0: each block enters the loop
- * body at its step (4 - k / 4 % 4) % 4, job->skip40 = 40 bytes per skipped step, so k / 4 steps in all).
+ * The loop body is 8 steps (32 codes). ENTER: "" (k % 32 == 0: whole bodies) or MQ_DSP_PXW_ENTER (k % 4 == 0: each
+ * block enters the body at its step (8 - k / 4 % 8) % 8, job->skip40 = 40 bytes per skipped step, so k / 4 steps
+ * in all).
  * Frame: sp + 0 job, 4 loop entry address (Thumb bit set), 8 o (advancing), 12 o + pairs * 2 * out_stride, 16 w_end.
  */
 #define MQ_DSP_PXW_ENTER "ldr r5, [sp, #4]\n\tbx r5\n\t"
@@ -798,6 +799,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "mov r3, r1\n\t"                                                                     \
                          "ldr r6, [r12]\n\t" ENTER                                                            \
                          "2:\n\t" MQ_DSP_PXWSTEP "3:\n\t" MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP        \
+                             MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP                      \
                          ".ifne (3b - 2b) - 40\n\t"                                                           \
                          ".error \"mq_dsp_pairsxw: a step is not 40 bytes\"\n\t"                              \
                          ".endif\n\t"                                                                         \
@@ -1187,6 +1189,41 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
  * on the stack) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs). */
 #define MQ_DSP_PXW_WORDS 128
 
+/*
+ * Input lanes of `cfg[1]` (>= 1) pairs of rows (x: first row of the first pair, rows x_stride apart, pairs 2 x x_stride
+ * apart), cfg[0] (>= 1) steps of 4 codes each: per step LDR of both rows (any alignment), EOR cfg[2] (0x80808080 for
+ * UINT8, else 0), 4 SXTB16, one STM of [row 0 (x2:x0), row 0 (x3:x1), row 1 (x2:x0), row 1 (x3:x1)]: 11 instructions
+ * per step with the loop test (the C loop took 19).
+ */
+__attribute__((naked, noinline)) static void mq_dsp_xexp2(const uint8_t *x __attribute__((unused)),
+                                                         int32_t x_stride __attribute__((unused)),
+                                                         int32_t *dst __attribute__((unused)),
+                                                         const uint32_t cfg[3] __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "ldm r3, {r9, r10, r11}\n\t"
+                     "1:\n\t"
+                     "mov r12, r0\n\t"
+                     "add lr, r0, r1\n\t"
+                     "mov r8, r9\n\t"
+                     "2:\n\t"
+                     "ldr r4, [r12], #4\n\t"
+                     "ldr r6, [lr], #4\n\t"
+                     "eor r4, r4, r11\n\t"
+                     "eor r6, r6, r11\n\t"
+                     "sxtb16 r5, r4, ror #8\n\t"
+                     "sxtb16 r4, r4\n\t"
+                     "sxtb16 r7, r6, ror #8\n\t"
+                     "sxtb16 r6, r6\n\t"
+                     "stm r2!, {r4-r7}\n\t"
+                     "subs r8, r8, #1\n\t"
+                     "bne 2b\n\t"
+                     "add r0, r0, r1, lsl #1\n\t"
+                     "subs r10, r10, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+
 /* Job rq words of channel c for the pair loop (mq_dsp_pair_job_init's arithmetic in 32 bits): round + zl * 2^(31+E)
  * = hi * 2^32 + lo with lo = 2^30 (+ 2^31 if E = 1), hi = 2^(E-2) (E >= 2) + zl * 2^(E-1); 0 if E > 21 or shift >= 0. */
 static inline int mq_dsp_px_rq(int32_t rq[4], int32_t multiplier, int32_t shift, int32_t zl)
@@ -1227,7 +1264,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     job.out_stride = out_stride;
     job.lo8 = (int32_t)(uint8_t)p->act_min;
     job.lo16 = (uint32_t)(uint8_t)p->act_min * 0x0101u;
-    job.skip40 = ((4 - ((k >> 2) & 3)) & 3) * 40;
+    job.skip40 = ((8 - ((k >> 2) & 7)) & 7) * 40;
     job.h = h;
     job.lut = p->lut;
     job.slow = (h != 255 || (uintptr_t)p->lut == 1u) ? 1u : (uintptr_t)p->lut;
@@ -1235,23 +1272,10 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
         const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
         const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
         uint8_t *ob = out + (ptrdiff_t)(2 * pb) * out_stride;
-        int32_t *d = xe;
-        int32_t j, i, c0;
-        for (j = 0; j < nb; j++) {
-            const uint8_t *r0 = xb + (ptrdiff_t)(2 * j) * x_stride;
-            const uint8_t *r1 = r0 + x_stride;
-            for (i = 0; i < k; i += 4) {
-                uint32_t v0, v1;
-                memcpy(&v0, r0 + i, sizeof(v0));
-                memcpy(&v1, r1 + i, sizeof(v1));
-                v0 ^= flip;
-                v1 ^= flip;
-                d[0] = __sxtb16((int32_t)v0);
-                d[1] = __sxtb16((int32_t)(v0 >> 8 | v0 << 24));
-                d[2] = __sxtb16((int32_t)v1);
-                d[3] = __sxtb16((int32_t)(v1 >> 8 | v1 << 24));
-                d += 4;
-            }
+        int32_t c0;
+        {
+            const uint32_t cfg[3] = {(uint32_t)(k >> 2), (uint32_t)nb, flip};
+            mq_dsp_xexp2(xb, x_stride, xe, cfg);
         }
         for (c0 = 0; c0 < n; c0 += 4) {
             const int8_t *wg = p->weights.packed + (size_t)(c0 >> 2) * group_bytes;
@@ -1272,7 +1296,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                         mq_dsp_wexp2(wg + 16 * hh, we, (k + 15) >> 4);
                         job.w = (const int8_t *)we;
                         job.w_end = we + k;
-                        if ((k & 15) == 0) {
+                        if ((k & 31) == 0) {
                             mq_dsp_pairsxw_2x2(&job, xe, ob + c0 + hh, nb);
                         } else {
                             mq_dsp_pairsxw4_2x2(&job, xe, ob + c0 + hh, nb);
