@@ -94,7 +94,7 @@ public struct CycleModel: Codable, Sendable {
         /// lane_words / k pairs at a time and reads each pair of channels' weights once per such block (expanded
         /// to lanes in RAM): floor(m / 2) pairs take ceil(pairs / (lane_words / k)) passes, an odd last row one
         /// more. The layers' calls: FC one call of all rows; 1x1 conv one call (in place: inplace_1x1_rows pixels
-        /// per call, MQ_CONV1X1_INPLACE_BLOCK); KxK conv one call per im2col block of clamp(im2col_scratch_bytes
+        /// per call, MQ_CONV1X1_INPLACE_BLOCK; strided or padded: one per output row); KxK conv one call per im2col block of clamp(im2col_scratch_bytes
         /// / k16, im2col_min_rows, im2col_max_rows) pixels with k16 = k rounded up to 16 (mq_conv_internal.h),
         /// the GEMM's k being k rounded up to 4 when that is <= max_k, else k16 (mq_conv.c).
         public struct WeightPassBlocks: Codable, Sendable {
@@ -268,6 +268,8 @@ public struct FitReport: Sendable {
                         kg = k4 <= b.max_k ? k4 : k16
                         callRows = min(max(b.im2col_scratch_bytes / max(1, k16), b.im2col_min_rows), b.im2col_max_rows)
                     case .conv1x1 where l.inPlace: callRows = b.inplace_1x1_rows
+                    case .conv1x1 where l.rowwise1x1 && l.outputShape.count == 4:
+                        callRows = l.outputShape[2]   // per output row (padded rows: up to 3 calls, counted as one)
                     default: break
                     }
                 }

@@ -118,6 +118,8 @@ public struct LayerInfo: Sendable, Equatable {
     public let fusedLUT: Bool
     /// The op record's in-place flag (format 2.1, bit 0 of byte 3): the output was planned over input 0.
     public let inPlace: Bool
+    /// CONV_1X1 with a stride or padding (p17..p22): the kernel calls the GEMM per output row, not once per layer.
+    public var rowwise1x1: Bool = false
 }
 
 private let tensorRecordSize = 48
@@ -149,11 +151,15 @@ extension PackedModel {
             var kk = 0
             var copies = false
             var fused = false
+            var rowwise = false
             switch kind {
             case .fullyConnected, .conv1x1, .conv:
                 kk = param(1)
                 macs = elements * kk
                 fused = param(16) != 0  // LUT (offset, size): size != 0
+                if kind == .conv1x1 {   // stride_h, stride_w, pads at p17..p22
+                    rowwise = param(17) != 1 || param(18) != 1 || (19...22).contains { param($0) != 0 }
+                }
             case .depthwiseConv:
                 kk = param(16) * param(17)  // window block at p16: kernel_h, kernel_w
                 macs = elements * kk
@@ -176,7 +182,8 @@ extension PackedModel {
                 break
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
-                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0))
+                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
+                                    rowwise1x1: rowwise))
         }
         return result
     }
