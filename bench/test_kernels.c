@@ -18,6 +18,8 @@
 #include "pool/mq_pool_internal.h"
 
 #define MAX_M 5
+/* the buffers hold MAX_M_BIG rows: the focused multi-block trials of the DSP pair loop (blocks of 4096 / (4 k) pairs) */
+#define MAX_M_BIG 72
 #define MAX_N 70
 #define MAX_K 640
 #define MAX_XS (MAX_K + 3)
@@ -28,8 +30,8 @@ static int8_t w_rows[MAX_N * MAX_K];
 static int8_t w_packed[((MAX_N + 3) / 4) * 4 * ((MAX_K + 15) / 16) * 16];
 static int32_t bias[MAX_N], mult[MAX_N], shift[MAX_N];
 static uint8_t lut[256];
-static uint8_t xin[MAX_M * MAX_XS + 4];
-static uint8_t out_fast[MAX_M * MAX_OS + 8], out_port[MAX_M * MAX_OS + 8], out_ref[MAX_M * MAX_OS + 8];
+static uint8_t xin[MAX_M_BIG * MAX_XS + 4];
+static uint8_t out_fast[MAX_M_BIG * MAX_OS + 8], out_port[MAX_M_BIG * MAX_OS + 8], out_ref[MAX_M_BIG * MAX_OS + 8];
 
 static uint32_t seed = 0x2545F491u;
 static unsigned failures;
@@ -114,7 +116,7 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
             shift[c] = r == 0u ? -1 : r == 1u ? -21 : mq_ref_range(&seed, -21, -1);
         }
     }
-    for (b = 0; b < sizeof(xin); b++) {
+    for (b = 0; b < (size_t)m * MAX_XS + 4u; b++) { /* the rows this case reads (xs <= k + 3) */
         xin[b] = wmode == 1u ? (uint8_t)(mq_ref_rand(&seed) & 1u ? 0u : 255u) : (uint8_t)mq_ref_rand(&seed);
     }
     for (i = 0; i < 256; i++) {
@@ -395,6 +397,13 @@ int main(void)
                   (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, 1, 600 + trial);
     }
     force_full_range = 0;
+    /* Focused, many rows (33..72: several blocks of the DSP pair loop at k = 32..128, an odd last row; k % 16 != 0:
+     * the loop entered mid-body), clamps, LUT. */
+    for (trial = 0; trial < 36; trial++) {
+        static const int32_t kb[] = {32, 40, 48, 64, 100, 128, 116, 12, 4};
+        gemm_case(mq_ref_range(&seed, 33, MAX_M_BIG), mq_ref_range(&seed, 4, MAX_N), kb[mq_ref_rand(&seed) % 9u],
+                  (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, (trial % 3) == 0, 700 + trial);
+    }
     /* Focused, batch 1 (the DSP GEMV loop: every shift <= -1): every k of the list, n from 1, both input
      * dtypes, per-tensor and per-channel, clamps; a LUT in some trials (the 1x4 path). */
     for (trial = 0; trial < 92; trial++) {

@@ -131,8 +131,9 @@ public enum FlashReads {
     /// Per output channel and pass: bias, multiplier, shift (int32 each); the GEMV (one row, n >= 4) also scans
     /// every shift first (16).
     static let paramBytes = 12, gemvParamBytes = 16
-    /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k).
-    static let pairWords = 512
+    /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k);
+    /// MQ_DSP_PX_MAX_K: the largest k of the pair path for k % 16 == 0 (k % 4 == 0 takes it up to expandMaxK).
+    static let pairWords = 1024, pairMaxK = 512
     /// MQ_DSP_PXW_WORDS: k up to this expands a pair of channels' weights once per block (else re-read per pair).
     static let expandMaxK = 128
     /// mq_conv_internal.h: im2col blocks of MQ_CONV_SCRATCH_TARGET / row bytes pixels, within [4, 32].
@@ -150,7 +151,7 @@ public enum FlashReads {
         let once = n4 * kp + n * paramBytes
         let row = n >= 4 ? n4 * kp + n * gemvParamBytes : once  // one row: the GEMV (n >= 4) or the 1x4 loop
         if m == 1 { return row }
-        if k % 16 == 0, k <= pairWords, n >= 4 {              // mq_dsp_pairs_blocked
+        if n >= 4, (k % 16 == 0 && k <= pairMaxK) || (k % 4 == 0 && k <= expandMaxK) {  // mq_dsp_pairs_blocked
             let pairs = m / 2, blocks = (pairs + pairWords / k - 1) / (pairWords / k)
             var b = k <= expandMaxK ? blocks * once : pairs * n4 * kp + blocks * n * paramBytes
             if m % 2 == 1 { b += row }                        // the odd last row
@@ -185,9 +186,11 @@ public enum FlashReads {
             }
         case .conv:
             let kp = (l.k + 15) / 16 * 16                     // MQ_GEMM_K_PAD16: im2col rows of k16 codes
+            let k4 = (l.k + 3) / 4 * 4                        // mq_conv.c hands the GEMM k rounded up to 4 when
+            let kg = k4 <= expandMaxK ? k4 : kp               // that is <= MQ_DSP_PXW_WORDS, else k16
             let r = min(pixels, max(convMinRows, min(convMaxRows, convScratch / max(1, kp))))
             if r > 0 {
-                b = pixels / r * gemm(m: r, n: n, k: kp, cache: cache) + gemm(m: pixels % r, n: n, k: kp, cache: cache)
+                b = pixels / r * gemm(m: r, n: n, k: kg, cache: cache) + gemm(m: pixels % r, n: n, k: kg, cache: cache)
             }
         case .depthwiseConv:
             b = n * (l.k + paramBytes)                        // weights and parameters once per layer

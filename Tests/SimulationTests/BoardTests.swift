@@ -141,18 +141,22 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(FlashReads.gemm(m: 1, n: 24, k: 32, cache: 0), 24 * 32 + 24 * 16)
         XCTAssertEqual(FlashReads.gemm(m: 1, n: 1, k: 256, cache: 256), 4 * 256 + 12)
         XCTAssertEqual(FlashReads.gemm(m: 1, n: 16, k: 8, cache: 0), 16 * 16 + 16 * 16)
-        // k % 16 == 0, k <= 128: pairs in blocks of 512 / k, weights and parameters once per block
-        // (32 rows, k = 64: 16 pairs, 8 per block: 2 blocks; 29 rows: 14 pairs: 2 blocks + the odd row)
-        XCTAssertEqual(FlashReads.gemm(m: 32, n: 64, k: 64, cache: 256), 2 * (64 * 64 + 64 * 12))
-        XCTAssertEqual(FlashReads.gemm(m: 29, n: 64, k: 64, cache: 256), 2 * (64 * 64 + 64 * 12) + 64 * 64 + 64 * 16)
-        XCTAssertEqual(FlashReads.gemm(m: 32, n: 64, k: 48, cache: 0), 2 * (64 * 48 + 64 * 12))  // 16 pairs, 10 per block
+        // k % 4 == 0, k <= 128: pairs in blocks of 1024 / k, weights and parameters once per block
+        // (32 rows, k = 64: 16 pairs, 16 per block: 1 block; 29 rows: 14 pairs: 1 block + the odd row;
+        // 80 rows, k = 64: 40 pairs: 3 blocks)
+        XCTAssertEqual(FlashReads.gemm(m: 32, n: 64, k: 64, cache: 256), 64 * 64 + 64 * 12)
+        XCTAssertEqual(FlashReads.gemm(m: 29, n: 64, k: 64, cache: 256), 64 * 64 + 64 * 12 + 64 * 64 + 64 * 16)
+        XCTAssertEqual(FlashReads.gemm(m: 80, n: 64, k: 64, cache: 256), 3 * (64 * 64 + 64 * 12))
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 64, k: 48, cache: 0), 2 * (64 * 48 + 64 * 12))  // 32 pairs, 21 per block
+        // k = 40 (k % 4 == 0, <= 128: the pair path; the packed rows are k16 = 48 bytes): 32 pairs, 25 per block
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 40, cache: 256), 2 * (16 * 48 + 16 * 12))
         // 128 < k <= 512: a pair of channels' weights again for every pair of rows, parameters once per block
         XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 256, cache: 256), 2 * 8 * 256 + 8 * 12)
         // other k: per group of 4 channels every pair of rows reads the group again, unless the data cache keeps it
         // (group 4 x 16 + 4 x 12 = 112 bytes <= 256 - 32)
         XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 3, cache: 0), 32 * 16 * 16 + 16 * 12)
         XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 3, cache: 256), 16 * 16 + 16 * 12)
-        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 40, cache: 256), 32 * 16 * 48 + 16 * 12)  // 4 x 48 + 48 > 224
+        XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 42, cache: 256), 32 * 16 * 48 + 16 * 12)  // 4 x 48 + 48 > 224
         XCTAssertEqual(FlashReads.gemm(m: 0, n: 16, k: 16, cache: 256), 0)
     }
 

@@ -122,7 +122,7 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_dsp
 #define MQ_LUT_U8 mq_lut_u8_dsp
-/* the DSP GEMM's assembly pair loop needs k % 16 == 0: im2col rows are padded to it (mq_conv) */
+/* the DSP GEMM's assembly pair loop needs k % 4 == 0 (k <= 128) or k % 16 == 0: im2col rows are padded (mq_conv) */
 #define MQ_GEMM_K_PAD16 1
 #elif defined(__ARM_ARCH_7M__) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_GEMM_S8_N4K16 mq_gemm_s8_n4k16_v7m

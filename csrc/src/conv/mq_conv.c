@@ -16,8 +16,8 @@
  * in_zero_point codes (the filler meets zero weights: the N4K16 padding); then ONE microkernel call per block.
  * Kernel rows shorter than 16 codes (dilation_w 1, e.g. KWS's 10x4 on one channel): the block is first set to
  * in_zero_point by one memset and only the valid runs are copied.
- * On DSP cores the microkernel sees k rounded up to 16 (same packed weights, zero tail) so every block takes
- * its assembly pair loop; on the x86 host too (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
+ * On DSP cores the microkernel sees k rounded up to 4 (k <= 128) or 16 (same packed weights, zero tail) so every
+ * block takes its assembly pair loop; on the x86 host k rounded up to 16 (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
  */
 #include <string.h>
 
@@ -158,7 +158,11 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     row_bytes = mq_conv_row_bytes(p);
     block = mq_conv_block_rows(p);
     g = p->gemm;
-#if MQ_GEMM_K_PAD16 || (defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE))
+#if MQ_GEMM_K_PAD16
+    /* same packed weights (zero beyond k), the filler codes meet zero weights: k rounded up to 4 where the DSP pair
+     * loop takes it (k <= 128: whole 4-code steps), else to 16 */
+    g.k = ((g.k + 3) & ~3) <= 128 ? ((g.k + 3) & ~3) : row_bytes;
+#elif defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
     /* same packed weights (zero beyond k), the filler codes meet zero weights; x86 host: no k % 16 tail path */
     g.k = row_bytes;
 #endif

@@ -20,7 +20,7 @@
  *     input words unpacked once, each weight word loaded and unpacked once and used for both rows
  *     (20 instructions / 16 MACs); a single input row (odd last row, a group the GEMV does not take):
  *     "1x4", 8 codes per step, weights by LDRD (42 instructions / 32 MACs).
- * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 2.5 KB (pairs, k <= 512: inputs 2 KB, weights 0.5 KB).
+ * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 4.5 KB (pairs, k <= 512: inputs 4 KB, weights 0.5 KB).
  * Input rows are read with word loads that may be unaligned (LDR allows it on these cores); the
  * last 1..3 codes of a row are read byte by byte, never past k. Weights are read as whole words
  * (the N4K16 zero padding makes the tail products vanish) and must be 4-byte aligned (packed
@@ -501,11 +501,14 @@ typedef struct {
     const uint8_t *lut;  /* 68: LUT epilogue or NULL */
     uintptr_t slow;      /* 72: epilogue: 0 (h == 255, no LUT), the LUT (h == 255), 1 (h < 255; or a LUT at 1) */
     const int32_t *w_end; /* 76: mq_dsp_pairsxw_2x2 only: end of the expanded weight lanes */
+    uint32_t lo16;       /* 80: mq_dsp_pairsxw*_2x2 only: lo8 in bytes 0 and 1 */
+    int32_t skip40;      /* 84: mq_dsp_pairsxw*_2x2 only: 40 x the loop steps the first pass skips (0..7) */
 } mq_dsp_pair_job;
 
 typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
                                      offsetof(mq_dsp_pair_job, rq) == 32 && offsetof(mq_dsp_pair_job, h) == 64 &&
-                                     offsetof(mq_dsp_pair_job, slow) == 72 && offsetof(mq_dsp_pair_job, w_end) == 76)
+                                     offsetof(mq_dsp_pair_job, slow) == 72 && offsetof(mq_dsp_pair_job, w_end) == 76 &&
+                                     offsetof(mq_dsp_pair_job, lo16) == 80 && offsetof(mq_dsp_pair_job, skip40) == 84)
                                         ? 1
                                         : -1];
 
@@ -741,58 +744,119 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
     "smlad r1, lr, r7, r1\n\t"                                                                   \
     "smlad r3, lr, r9, r3\n\t"
 
-/* As mq_dsp_pairsx_2x2 with job->w the expanded weight lanes (mq_dsp_wexp2) and job->w_end their end: per 4 codes
- * 2 LDM + 8 SMLAD (10 instructions / 16 MACs instead of 15). */
-__attribute__((naked, noinline)) static void mq_dsp_pairsxw_2x2(const mq_dsp_pair_job *job __attribute__((unused)),
-                                                               const int32_t *xe __attribute__((unused)),
-                                                               uint8_t *o __attribute__((unused)),
-                                                               int32_t pairs __attribute__((unused)))
-{
-    __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "push {r0-r3}\n\t" /* sp: job, xe, o, pairs */
-                     "1:\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "ldr r4, [sp, #4]\n\t"
-                     "ldrd r0, r1, [r12, #24]\n\t"
-                     "mov r2, r0\n\t"
-                     "mov r3, r1\n\t"
-                     "ldr r6, [r12]\n\t"
-                     "2:\n\t" MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP
-                     "ldr r5, [sp]\n\t"
-                     "ldr r5, [r5, #76]\n\t"
-                     "cmp r6, r5\n\t"
-                     "bne 2b\n\t"
-                     "ldr r12, [sp]\n\t"
-                     "str r4, [sp, #4]\n\t"
-                     "mov r10, #0x80000000\n\t" MQ_DSP_PRQ("r0", "r2", 32) MQ_DSP_PRQ("r1", "r3", 48)
-                     "ldr r4, [r12, #20]\n\t"
-                     "usat r0, #8, r0\n\t"
-                     "usat r1, #8, r1\n\t"
-                     "usat r2, #8, r2\n\t"
-                     "usat r3, #8, r3\n\t"
-                     "ldr r5, [r12, #72]\n\t"
-                     "cbnz r5, 5f\n\t"
-                     "add r0, r0, r4\n\t"
-                     "add r1, r1, r4\n\t"
-                     "add r2, r2, r4\n\t"
-                     "add r3, r3, r4\n\t"
-                     "6:\n\t" MQ_DSP_PTAIL
-                     "5:\n\t"
-                     "cmp r5, #1\n\t"
-                     "beq 8f\n\t"
-                     "9:\n\t" MQ_DSP_PLUT8("r0") MQ_DSP_PLUT8("r1") MQ_DSP_PLUT8("r2") MQ_DSP_PLUT8("r3")
-                         MQ_DSP_PTAIL
-                     "8:\n\t"
-                     "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2") MQ_DSP_PMIN("r3")
-                     "ldr r5, [r12, #68]\n\t"
-                     "cmp r5, #0\n\t"
-                     "bne 9b\n\t"
-                     "add r0, r0, r4\n\t"
-                     "add r1, r1, r4\n\t"
-                     "add r2, r2, r4\n\t"
-                     "add r3, r3, r4\n\t"
-                     "b 6b\n\t");
-}
+/* Requantize accumulators A (row 0) and B (row 1) of channel slot OFF as MQ_DSP_PRQ, in r5-r9, r11 with
+ * lr = INT32_MIN, so that r4 (the input lane pointer) and r12 (the job) survive the epilogue. */
+#define MQ_DSP_PRQW(A, B, OFF)                                                                   \
+    "ldrd r5, r6, [r12, #" #OFF "]\n\t"                                                          \
+    "ldrd r7, r11, [r12, #" #OFF "+8]\n\t"                                                       \
+    "mov r8, r5\n\t"                                                                             \
+    "mov r9, r6\n\t"                                                                             \
+    "smlal r5, r6, " A ", r7\n\t"                                                                \
+    "smlal r8, r9, " B ", r7\n\t"                                                                \
+    "lsr r7, " A ", #31\n\t"                                                                     \
+    "smlal r5, r6, r7, lr\n\t"                                                                   \
+    "lsr r7, " B ", #31\n\t"                                                                     \
+    "smlal r8, r9, r7, lr\n\t"                                                                   \
+    "asr " A ", r6, r11\n\t"                                                                     \
+    "asr " B ", r9, r11\n\t"
+
+/* r7 = lo8, r5 = LUT: as MQ_DSP_PLUT8. */
+#define MQ_DSP_PLUT8W(R) "uadd8 " R ", " R ", r7\n\tldrb " R ", [r5, " R "]\n\t"
+
+/*
+ * As mq_dsp_pairsx_2x2 with job->w the expanded weight lanes (mq_dsp_wexp2) and job->w_end their end: per 4 codes
+ * 2 LDM + 8 SMLAD (10 instructions / 16 MACs instead of 15). Per 2x2 block besides the MACs about 50
+ * instructions: the input lane pointer (r4) and the job (r12) stay in registers through the requantization, the
+ * weight end and the output end are frame words (loop tests LDR + CMP + BNE), and each output row's two codes
+ * are one STRH (common epilogue: ORR + UADD8 of lo8 in both bytes per row; the slow ones insert by BFI).
+ * The loop body is 8 steps (32 codes). ENTER: "" (k % 32 == 0: whole bodies) or MQ_DSP_PXW_ENTER (k % 4 == 0: each
+ * block enters the body at its step (8 - k / 4 % 8) % 8, job->skip40 = 40 bytes per skipped step, so k / 4 steps
+ * in all).
+ * Frame: sp + 0 job, 4 loop entry address (Thumb bit set), 8 o (advancing), 12 o + pairs * 2 * out_stride, 16 w_end.
+ */
+#define MQ_DSP_PXW_ENTER "ldr r5, [sp, #4]\n\tbx r5\n\t"
+#define MQ_DSP_PAIRSXW_FN(NAME, ENTER)                                                                        \
+    __attribute__((naked, noinline)) static void NAME(const mq_dsp_pair_job *job __attribute__((unused)),    \
+                                                      const int32_t *xe __attribute__((unused)),             \
+                                                      uint8_t *o __attribute__((unused)),                    \
+                                                      int32_t pairs __attribute__((unused)))                 \
+    {                                                                                                         \
+        __asm__ volatile("push {r4-r11, lr}\n\t"                                                              \
+                         "ldr r5, [r0, #16]\n\t"                                                              \
+                         "mul r3, r3, r5\n\t"                                                                 \
+                         "add r3, r2, r3, lsl #1\n\t"                                                         \
+                         "mov r4, r1\n\t"                                                                     \
+                         "adr.w r1, 2f\n\t"                                                                   \
+                         "ldr r5, [r0, #84]\n\t"                                                              \
+                         "add r1, r1, r5\n\t"                                                                 \
+                         "orr r1, r1, #1\n\t"                                                                 \
+                         "ldr r5, [r0, #76]\n\t"                                                              \
+                         "push {r0-r3, r5}\n\t"                                                               \
+                         "mov r12, r0\n\t"                                                                    \
+                         "1:\n\t"                                                                             \
+                         "ldrd r0, r1, [r12, #24]\n\t"                                                        \
+                         "mov r2, r0\n\t"                                                                     \
+                         "mov r3, r1\n\t"                                                                     \
+                         "ldr r6, [r12]\n\t" ENTER                                                            \
+                         "2:\n\t" MQ_DSP_PXWSTEP "3:\n\t" MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP        \
+                             MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP MQ_DSP_PXWSTEP                      \
+                         ".ifne (3b - 2b) - 40\n\t"                                                           \
+                         ".error \"mq_dsp_pairsxw: a step is not 40 bytes\"\n\t"                              \
+                         ".endif\n\t"                                                                         \
+                         "ldr r5, [sp, #16]\n\t"                                                              \
+                         "cmp r6, r5\n\t"                                                                     \
+                         "bne 2b\n\t"                                                                         \
+                         "ldr r12, [sp]\n\t"                                                                  \
+                         "mov lr, #0x80000000\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)    \
+                         "usat r0, #8, r0\n\t"                                                                \
+                         "usat r1, #8, r1\n\t"                                                                \
+                         "usat r2, #8, r2\n\t"                                                                \
+                         "usat r3, #8, r3\n\t"                                                                \
+                         "ldr r5, [r12, #72]\n\t"                                                             \
+                         "cbnz r5, 5f\n\t"                                                                    \
+                         "ldr r5, [r12, #80]\n\t"                                                             \
+                         "orr r0, r0, r1, lsl #8\n\t"                                                         \
+                         "orr r2, r2, r3, lsl #8\n\t"                                                         \
+                         "uadd8 r0, r0, r5\n\t"                                                               \
+                         "uadd8 r2, r2, r5\n\t"                                                               \
+                         "6:\n\t"                                                                             \
+                         "ldr r5, [sp, #8]\n\t"                                                               \
+                         "ldr r6, [r12, #16]\n\t"                                                             \
+                         "strh r0, [r5]\n\t"                                                                  \
+                         "strh r2, [r5, r6]\n\t"                                                              \
+                         "add r5, r5, r6, lsl #1\n\t"                                                         \
+                         "str r5, [sp, #8]\n\t"                                                               \
+                         "ldr r6, [sp, #12]\n\t"                                                              \
+                         "cmp r5, r6\n\t"                                                                     \
+                         "bne 1b\n\t"                                                                         \
+                         "add sp, sp, #20\n\t"                                                                \
+                         "pop {r4-r11, pc}\n\t"                                                               \
+                         "5:\n\t"                                                                             \
+                         "ldr r7, [r12, #20]\n\t"                                                             \
+                         "cmp r5, #1\n\t"                                                                     \
+                         "beq 8f\n\t"                                                                         \
+                         "9:\n\t" /* LUT in r5, lo8 in r7 (full range, or clamped at 8 below) */              \
+                         MQ_DSP_PLUT8W("r0") MQ_DSP_PLUT8W("r1") MQ_DSP_PLUT8W("r2") MQ_DSP_PLUT8W("r3")      \
+                         "bfi r0, r1, #8, #8\n\t"                                                             \
+                         "bfi r2, r3, #8, #8\n\t"                                                             \
+                         "b 6b\n\t"                                                                           \
+                         "8:\n\t" /* h < 255: clamp to h, then the LUT if any */                              \
+                         "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2")       \
+                             MQ_DSP_PMIN("r3")                                                                \
+                         "ldr r5, [r12, #68]\n\t"                                                             \
+                         "cmp r5, #0\n\t"                                                                     \
+                         "bne 9b\n\t"                                                                         \
+                         "add r0, r0, r7\n\t"                                                                 \
+                         "add r1, r1, r7\n\t"                                                                 \
+                         "add r2, r2, r7\n\t"                                                                 \
+                         "add r3, r3, r7\n\t"                                                                 \
+                         "bfi r0, r1, #8, #8\n\t"                                                             \
+                         "bfi r2, r3, #8, #8\n\t"                                                             \
+                         "b 6b\n\t");                                                                         \
+    }
+
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw_2x2, "")
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER)
 
 /* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
  * slow: the epilogue word (job offset 72), computed once per call by the caller. */
@@ -1110,17 +1174,55 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
 }
 
 /*
- * Pairs of input rows, k % 16 == 0, k <= MQ_DSP_PX_WORDS: the rows are expanded once per call into q15 lane
+ * Pairs of input rows, k % 16 == 0, k <= MQ_DSP_PX_MAX_K: the rows are expanded once per call into q15 lane
  * pairs, per 4 codes of a pair the words (x2:x0), (x3:x1) of its first row then of its second (UINT8 made
  * signed there), a block of pairs at a time (the stack buffer), and every group of the layer runs the 2x2
  * assembly loop on the lanes: per 4 codes 1 LDM + 2 x (LDR + 2 SXTB16 + 4 SMLAD) = 15 instructions for 16 MACs
  * instead of 20 (22 for UINT8) unpacking the inputs again for every pair of output rows.
  * The per-group set-up is paid once per block.
+ * Block: MQ_DSP_PX_WORDS / k pairs (4 KB of lanes: 16 pairs at k = 64, the 32 pixels of an in-place 1x1 call or
+ * of a KWS im2col block in one block), so with mq_dsp_wexp2 the packed weights are read from flash once per block.
  */
-#define MQ_DSP_PX_WORDS 512
+#define MQ_DSP_PX_WORDS 1024
+#define MQ_DSP_PX_MAX_K 512
 /* k <= MQ_DSP_PXW_WORDS: the weight lanes of each pair of rows are expanded once per block (mq_dsp_wexp2, k words
  * on the stack) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs). */
 #define MQ_DSP_PXW_WORDS 128
+
+/*
+ * Input lanes of `cfg[1]` (>= 1) pairs of rows (x: first row of the first pair, rows x_stride apart, pairs 2 x x_stride
+ * apart), cfg[0] (>= 1) steps of 4 codes each: per step LDR of both rows (any alignment), EOR cfg[2] (0x80808080 for
+ * UINT8, else 0), 4 SXTB16, one STM of [row 0 (x2:x0), row 0 (x3:x1), row 1 (x2:x0), row 1 (x3:x1)]: 11 instructions
+ * per step with the loop test (the C loop took 19).
+ */
+__attribute__((naked, noinline)) static void mq_dsp_xexp2(const uint8_t *x __attribute__((unused)),
+                                                         int32_t x_stride __attribute__((unused)),
+                                                         int32_t *dst __attribute__((unused)),
+                                                         const uint32_t cfg[3] __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "ldm r3, {r9, r10, r11}\n\t"
+                     "1:\n\t"
+                     "mov r12, r0\n\t"
+                     "add lr, r0, r1\n\t"
+                     "mov r8, r9\n\t"
+                     "2:\n\t"
+                     "ldr r4, [r12], #4\n\t"
+                     "ldr r6, [lr], #4\n\t"
+                     "eor r4, r4, r11\n\t"
+                     "eor r6, r6, r11\n\t"
+                     "sxtb16 r5, r4, ror #8\n\t"
+                     "sxtb16 r4, r4\n\t"
+                     "sxtb16 r7, r6, ror #8\n\t"
+                     "sxtb16 r6, r6\n\t"
+                     "stm r2!, {r4-r7}\n\t"
+                     "subs r8, r8, #1\n\t"
+                     "bne 2b\n\t"
+                     "add r0, r0, r1, lsl #1\n\t"
+                     "subs r10, r10, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
 
 /* Job rq words of channel c for the pair loop (mq_dsp_pair_job_init's arithmetic in 32 bits): round + zl * 2^(31+E)
  * = hi * 2^32 + lo with lo = 2^30 (+ 2^31 if E = 1), hi = 2^(E-2) (E >= 2) + zl * 2^(E-1); 0 if E > 21 or shift >= 0. */
@@ -1148,7 +1250,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t n = p->n;
     const int32_t per_block = MQ_DSP_PX_WORDS / k;
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
-    const size_t group_bytes = (size_t)(k >> 4) * 64u;
+    const size_t group_bytes = (size_t)((k + 15) >> 4) * 64u;
     const int32_t zl = p->out_zero_point - p->act_min;
     const int32_t h = p->act_max - p->act_min;
     const int32_t cstep = p->per_channel ? 1 : 0;
@@ -1161,6 +1263,8 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     job.x_next = x_stride - k;
     job.out_stride = out_stride;
     job.lo8 = (int32_t)(uint8_t)p->act_min;
+    job.lo16 = (uint32_t)(uint8_t)p->act_min * 0x0101u;
+    job.skip40 = ((8 - ((k >> 2) & 7)) & 7) * 40;
     job.h = h;
     job.lut = p->lut;
     job.slow = (h != 255 || (uintptr_t)p->lut == 1u) ? 1u : (uintptr_t)p->lut;
@@ -1168,23 +1272,10 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
         const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
         const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
         uint8_t *ob = out + (ptrdiff_t)(2 * pb) * out_stride;
-        int32_t *d = xe;
-        int32_t j, i, c0;
-        for (j = 0; j < nb; j++) {
-            const uint8_t *r0 = xb + (ptrdiff_t)(2 * j) * x_stride;
-            const uint8_t *r1 = r0 + x_stride;
-            for (i = 0; i < k; i += 4) {
-                uint32_t v0, v1;
-                memcpy(&v0, r0 + i, sizeof(v0));
-                memcpy(&v1, r1 + i, sizeof(v1));
-                v0 ^= flip;
-                v1 ^= flip;
-                d[0] = __sxtb16((int32_t)v0);
-                d[1] = __sxtb16((int32_t)(v0 >> 8 | v0 << 24));
-                d[2] = __sxtb16((int32_t)v1);
-                d[3] = __sxtb16((int32_t)(v1 >> 8 | v1 << 24));
-                d += 4;
-            }
+        int32_t c0;
+        {
+            const uint32_t cfg[3] = {(uint32_t)(k >> 2), (uint32_t)nb, flip};
+            mq_dsp_xexp2(xb, x_stride, xe, cfg);
         }
         for (c0 = 0; c0 < n; c0 += 4) {
             const int8_t *wg = p->weights.packed + (size_t)(c0 >> 2) * group_bytes;
@@ -1202,10 +1293,14 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                     job.bias[0] = p->bias.folded[c0 + hh];
                     job.bias[1] = p->bias.folded[c0 + hh + 1];
                     if (k <= MQ_DSP_PXW_WORDS) {
-                        mq_dsp_wexp2(wg + 16 * hh, we, k >> 4);
+                        mq_dsp_wexp2(wg + 16 * hh, we, (k + 15) >> 4);
                         job.w = (const int8_t *)we;
                         job.w_end = we + k;
-                        mq_dsp_pairsxw_2x2(&job, xe, ob + c0 + hh, nb);
+                        if ((k & 31) == 0) {
+                            mq_dsp_pairsxw_2x2(&job, xe, ob + c0 + hh, nb);
+                        } else {
+                            mq_dsp_pairsxw4_2x2(&job, xe, ob + c0 + hh, nb);
+                        }
                     } else {
                         job.w = wg + 16 * hh;
                         mq_dsp_pairsx_2x2(&job, xe, ob + c0 + hh, nb);
@@ -1234,7 +1329,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
         mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
         return;
     }
-    if (m >= 2 && (p->k & 15) == 0 && p->k <= MQ_DSP_PX_WORDS && p->n >= 4) {
+    if (m >= 2 && p->n >= 4 && (((p->k & 15) == 0 && p->k <= MQ_DSP_PX_MAX_K) || ((p->k & 3) == 0 && p->k <= MQ_DSP_PXW_WORDS))) {
         mq_dsp_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
         if (m & 1) {
             mq_dsp_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride, out + (ptrdiff_t)(m - 1) * out_stride,
