@@ -156,16 +156,17 @@ def main():
     load1 = os.getloadavg()
     print("model %s (%s), %d samples, %d rounds, onnxruntime %s; load average before %.1f %.1f %.1f, after %.1f %.1f %.1f"
           % (a.mqm, a.onnx, a.n, a.rounds, ort.__version__, *load0, *load1))
-    print("| figure (samples / CPU s) | best | / ORT batch N (best) | median | min..max | median of per-round / ORT batch N | median of per-round / ORT e2e |")
+    print("| figure (samples / CPU s) | best | / ORT batch N (best) | median | min..max | per-round / ORT batch N: median (min..max) | median of per-round / ORT e2e |")
     print("|---|---|---|---|---|---|---|")
     ref = runs["ORT batch N, 1 thread"]
     ref_e2e = runs["ORT e2e, .npy in/out (np.load + run + np.save)"]
     med = lambda v: float(np.median(v))
     for k in order:
         v = runs[k]
-        print("| %s | %.0f | %.2f | %.0f | %.0f..%.0f | %.2f | %.2f |"
-              % (k, max(v), max(v) / max(ref), med(v), min(v), max(v),
-                 med([r / o for r, o in zip(v, ref)]), med([r / o for r, o in zip(v, ref_e2e)])))
+        ratio = [r / o for r, o in zip(v, ref)]
+        print("| %s | %.0f | %.2f | %.0f | %.0f..%.0f | %.2f (%.2f..%.2f) | %.2f |"
+              % (k, max(v), max(v) / max(ref), med(v), min(v), max(v), med(ratio), min(ratio), max(ratio),
+                 med([r / o for r, o in zip(v, ref_e2e)])))
     return 0
 
 
