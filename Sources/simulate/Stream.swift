@@ -1,8 +1,10 @@
 // `simulate --input X.npy [--output Y.npy]` on the batched host path without --qemu or --reference: the test set
-// streams through the model a chunk of samples at a time. Per chunk: the .npy element bytes are read straight
-// into one reused buffer (pread), checked finite and quantized in one pass (mq_quantize_f32_finite) into one reused codes buffer,
-// run (mq_model_run_batch on those buffers), dequantized (mq_dequantize_f32) into one reused buffer and appended
-// to the output .npy (write). No whole-set arrays, no per-sample allocation. The output bytes are those of the
+// streams through the model a chunk of samples at a time. Per chunk: the .npy element bytes are read in pieces of
+// at most 192 KiB into one reused buffer (pread), each piece checked finite and quantized in one pass
+// (mq_quantize_f32_finite) into the chunk's codes buffer while it is still in the L2 cache, the chunk run
+// (mq_model_run_batch on those buffers), its outputs dequantized (mq_dequantize_f32) piece by piece into one
+// reused 192 KiB buffer and each piece appended to the output .npy (write). No whole-set arrays, no per-sample
+// allocation; the floats never pass through a buffer larger than a piece. The output bytes are those of the
 // whole-set path (`--per-sample` keeps that path; every op and the conversions work sample by sample, so the
 // chunking cannot change a byte: Tests/MicroQuantTests/SimulateStreamTests.swift compares the files).
 
@@ -18,7 +20,8 @@ extension Simulate {
             && input.allSatisfy { !$0.hasSuffix(".bin") && !FileAccess.kind($0).isDirectory }
     }
 
-    /// Samples per streamed chunk: --chunk, else about 2 MiB of per-chunk buffers, 16..4096 samples.
+    /// Samples per streamed chunk: --chunk, else 2 MiB / (bytes of one sample's floats and codes in and out),
+    /// 16..4096 samples (the floats themselves move in pieces of at most 192 KiB).
     func streamChunk(bytesPerSample: Int) -> Int {
         if let c = chunk { return c }
         return min(4096, max(16, (2 << 20) / max(bytesPerSample, 1)))
@@ -111,11 +114,16 @@ extension Simulate {
             return b
         }
         defer { buffers.forEach { $0.deallocate() } }
-        let fileBuf = zip(readers, per).map { r, p in buffer(step * p * r.header.dtype.itemSize) }
-        let floatBuf = zip(readers, per).map { r, p in r.header.dtype == .float64 ? buffer(step * p * 4) : nil }
+        // Floats move in pieces of `piece` values (192 KiB of float32: the kernel's copy, the conversion and the
+        // next piece stay in L2); codes buffers hold the whole chunk.
+        let piece = 48 << 10
+        let inPiece = zip(readers, per).map { r, p in r.header.dtype == .float32 || r.header.dtype == .float64 ? min(step * p, piece) : step * p }
+        let fileBuf = zip(readers, inPiece).map { r, k in buffer(k * r.header.dtype.itemSize) }
+        let floatBuf = zip(readers, inPiece).map { r, k in r.header.dtype == .float64 ? buffer(k * 4) : nil }
         let inCodes = m.inputs.map { buffer(step * $0.byteCount) }
         let outCodes = m.outputs.map { buffer(step * $0.byteCount) }
-        let outBuf = output == nil ? [] : m.outputs.map { buffer(step * 4 * $0.elementCount) }
+        let outPiece = m.outputs.map { min(step * $0.elementCount, piece) }
+        let outBuf = output == nil ? [] : outPiece.map { buffer(4 * $0) }
 
         var hostSeconds = 0.0
         var start = 0
@@ -126,21 +134,27 @@ extension Simulate {
                 let what = "input \(i) (\(input[i]))"
                 switch r.header.dtype {
                 case .float32, .float64:
-                    try r.read(into: fileBuf[i], offset: start * p * size, count: n * p * size)
-                    let values: UnsafeMutablePointer<Float>
-                    if r.header.dtype == .float64, let fb = floatBuf[i] {
-                        values = fb.bindMemory(to: Float.self, capacity: n * p)
-                        let src = fileBuf[i].bindMemory(to: UInt64.self, capacity: n * p)
-                        for k in 0..<(n * p) { values[k] = Float(Double(bitPattern: UInt64(littleEndian: src[k]))) }
-                    } else {
-                        values = fileBuf[i].bindMemory(to: Float.self, capacity: n * p)
-                        #if !_endian(little)
-                        for k in 0..<(n * p) { values[k] = Float(bitPattern: UInt32(littleEndian: values[k].bitPattern)) }
-                        #endif
-                    }
-                    if let bad = try quantizeFinite(values, count: n * p, into: inCodes[i], as: t, what: what) {
-                        let flat = start * p + bad
-                        throw Failure(message: "\(input[i]): value \(values[bad]) at flat index \(flat) (sample \(flat / t.elementCount)) is not finite", code: 1)
+                    // piece by piece: values e ..< e + k of the chunk (quantizing is per value: same codes)
+                    var e = 0
+                    while e < n * p {
+                        let k = min(inPiece[i], n * p - e)
+                        try r.read(into: fileBuf[i], offset: (start * p + e) * size, count: k * size)
+                        let values: UnsafeMutablePointer<Float>
+                        if r.header.dtype == .float64, let fb = floatBuf[i] {
+                            values = fb.bindMemory(to: Float.self, capacity: k)
+                            let src = fileBuf[i].bindMemory(to: UInt64.self, capacity: k)
+                            for j in 0..<k { values[j] = Float(Double(bitPattern: UInt64(littleEndian: src[j]))) }
+                        } else {
+                            values = fileBuf[i].bindMemory(to: Float.self, capacity: k)
+                            #if !_endian(little)
+                            for j in 0..<k { values[j] = Float(bitPattern: UInt32(littleEndian: values[j].bitPattern)) }
+                            #endif
+                        }
+                        if let bad = try quantizeFinite(values, count: k, into: inCodes[i] + e * t.dtype.size, as: t, what: what) {
+                            let flat = start * p + e + bad
+                            throw Failure(message: "\(input[i]): value \(values[bad]) at flat index \(flat) (sample \(flat / t.elementCount)) is not finite", code: 1)
+                        }
+                        e += k
                     }
                 default:
                     try r.read(into: inCodes[i], offset: start * p, count: n * p)
@@ -153,19 +167,31 @@ extension Simulate {
                 let t = m.outputs[o]
                 let values = n * t.elementCount
                 if !raw {
-                    let dst = outBuf[o].bindMemory(to: Float.self, capacity: values)
-                    try dequantize(outCodes[o], count: values, into: dst, as: t, what: "output \(o)")
-                    #if !_endian(little)
-                    for k in 0..<values { dst[k] = Float(bitPattern: dst[k].bitPattern.littleEndian) }
-                    #endif
-                    try w.append(UnsafeRawBufferPointer(start: outBuf[o], count: values * 4))
-                } else if t.dtype == .int16 {
-                    let src = outCodes[o], dst = outBuf[o]
-                    for k in 0..<values {
-                        let v = Int32(Int16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))))
-                        dst.storeBytes(of: v.littleEndian, toByteOffset: 4 * k, as: Int32.self)
+                    // piece by piece: dequantized into the L2-sized buffer and appended at once
+                    let dst = outBuf[o].bindMemory(to: Float.self, capacity: outPiece[o])
+                    var e = 0
+                    while e < values {
+                        let k = min(outPiece[o], values - e)
+                        try dequantize(outCodes[o] + e * t.dtype.size, count: k, into: dst, as: t, what: "output \(o)")
+                        #if !_endian(little)
+                        for j in 0..<k { dst[j] = Float(bitPattern: dst[j].bitPattern.littleEndian) }
+                        #endif
+                        try w.append(UnsafeRawBufferPointer(start: outBuf[o], count: k * 4))
+                        e += k
                     }
-                    try w.append(UnsafeRawBufferPointer(start: dst, count: values * 4))
+                } else if t.dtype == .int16 {
+                    let dst = outBuf[o]
+                    var e = 0
+                    while e < values {
+                        let k = min(outPiece[o], values - e)
+                        let src = outCodes[o] + 2 * e
+                        for j in 0..<k {
+                            let v = Int32(Int16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))))
+                            dst.storeBytes(of: v.littleEndian, toByteOffset: 4 * j, as: Int32.self)
+                        }
+                        try w.append(UnsafeRawBufferPointer(start: dst, count: k * 4))
+                        e += k
+                    }
                 } else {
                     try w.append(UnsafeRawBufferPointer(start: outCodes[o], count: n * t.byteCount))
                 }

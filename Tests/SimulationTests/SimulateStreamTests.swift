@@ -113,4 +113,58 @@ final class SimulateStreamTests: XCTestCase {
         }
         XCTAssertEqual(nonFiniteChecked, 2, "both models check the non-finite error")
     }
+
+    /// The stream moves floats in pieces of at most 48 Ki values (Stream.swift): with 800 samples of the demo
+    /// model (200 + 32 input floats, 24 + 24 + 108 output floats per sample) pieces end inside samples and inside
+    /// chunks, and an output spans pieces too. Same bytes as --per-sample; a non-finite value in a later piece is
+    /// named with its flat index in the whole file.
+    func testStreamedPiecesInsideSamplesKeepThePerSampleBytes() throws {
+        guard let bin = simulateBinary() else { return }
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mq-pieces-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        var r = XorShift(state: 0x9E37_79B9_7F4A_7C15)
+        let modelPath = repoRoot.appendingPathComponent("boards/common/demo.mqm").path
+        let sim = try Simulator(contentsOf: URL(fileURLWithPath: modelPath))
+        let m = sim.model
+        let samples = 800
+        var args: [String] = [], inputs: [[Float]] = []
+        for (i, t) in m.inputs.enumerated() {
+            let values: [Float] = (0..<(samples * t.elementCount)).map { _ in
+                Float((Double(r.int(-140...140)) + [0.0, 0.5, -0.5, 0.3][r.int(0...3)]) * Double(t.scale))
+            }
+            let a = tmp.appendingPathComponent("x\(i).npy")
+            try NumPy.write(try NPYArray(float32: values, shape: [samples] + sim.sampleShape(input: i)), to: a)
+            args += ["--input", a.path]
+            inputs.append(values)
+        }
+        XCTAssertGreaterThan(samples * m.inputs[1].elementCount, 3 * (48 << 10), "input 1 spans several pieces")
+        for extra in [[], ["--raw"]] {
+            let ref = tmp.appendingPathComponent("per_sample.npy")
+            let rp = try run(bin, [modelPath] + args + ["--output", ref.path, "--per-sample"] + extra)
+            XCTAssertEqual(rp.status, 0, "--per-sample \(extra): \(rp.err)")
+            let want = try (0..<m.outputs.count).map { try Data(contentsOf: outputPath(ref, $0)) }
+            for chunk in [[String](), ["--chunk", "333"], ["--chunk", "1000"]] {
+                let out = tmp.appendingPathComponent("streamed.npy")
+                let rs = try run(bin, [modelPath] + args + ["--output", out.path] + extra + chunk)
+                XCTAssertEqual(rs.status, 0, "\(extra) \(chunk): \(rs.err)")
+                XCTAssertTrue(rs.out.contains("streamed in chunks of"), rs.out)
+                for o in 0..<m.outputs.count {
+                    XCTAssertEqual(try Data(contentsOf: outputPath(out, o)), want[o], "output \(o) \(extra) \(chunk)")
+                }
+            }
+        }
+        // a NaN in input 1's fourth piece (flat index 150,001 > 3 x 49,152), sample 750, the whole set one chunk
+        var bad1 = inputs[1]
+        let at = 750 * m.inputs[1].elementCount + 1
+        bad1[at] = .nan
+        let bad = tmp.appendingPathComponent("bad.npy"), out = tmp.appendingPathComponent("never.npy")
+        try NumPy.write(try NPYArray(float32: bad1, shape: [samples] + sim.sampleShape(input: 1)), to: bad)
+        var badArgs = args
+        badArgs[3] = bad.path
+        let rb = try run(bin, [modelPath] + badArgs + ["--output", out.path, "--chunk", "1000"])  // one chunk: piece 4 of it
+        XCTAssertEqual(rb.status, 1)
+        XCTAssertTrue(rb.err.contains("value nan at flat index \(at) (sample 750) is not finite"), rb.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
 }
