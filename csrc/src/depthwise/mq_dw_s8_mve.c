@@ -254,6 +254,10 @@ void mq_dw_s8_mve(const mq_dw_run *r)
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     mq_dw_mve_q q;
     int32_t c0;
+    if (p->single_rounding) {
+        mq_dw_s8_c(r, 0, cn);
+        return;
+    }
     mq_dw_mve_setup_common(p, &q);
     for (c0 = 0; c0 + 16 <= cn; c0 += 16) {
         if (!mq_dw_mve_shifts_ok(p, c0, 16)) {

@@ -98,12 +98,14 @@ typedef struct {
     mq_os_channel ch[4];
     mq_os_out o;
     int32_t count;     /* channels in this group: min(4, n - n0) */
+    int32_t single;    /* p->single_rounding */
 } mq_epilogue;
 
 static void mq_epilogue_init(const mq_fc_params *p, int32_t n0, mq_epilogue *e)
 {
     int32_t r;
     e->count = p->n - n0 < 4 ? p->n - n0 : 4;
+    e->single = p->single_rounding;
     mq_os_out_init(&e->o, p->out_zero_point, p->act_min, p->act_max, p->lut);
     for (r = 0; r < 4; ++r) {
         const int32_t c = p->per_channel && r < e->count ? n0 + r : (p->per_channel ? n0 : 0);
@@ -114,6 +116,9 @@ static void mq_epilogue_init(const mq_fc_params *p, int32_t n0, mq_epilogue *e)
 /* The shared output stage of one accumulator (mq_output_stage.h: mq_os_requant + mq_os_finish). */
 static inline uint8_t mq_out1(uint32_t acc, const mq_os_channel *q, const mq_epilogue *e)
 {
+    if (e->single) {
+        return mq_os_finish64(mq_os_requant_single(acc, q), &e->o);
+    }
     return mq_os_finish(mq_os_requant(acc, q), &e->o);
 }
 

@@ -262,7 +262,7 @@ static int mq_mve_rows_ok(const mq_fc_params *p)
 
 int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p)
 {
-    return (p->n & 3) == 0 && mq_mve_rows_ok(p);
+    return (p->n & 3) == 0 && !p->single_rounding && mq_mve_rows_ok(p);
 }
 
 static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
@@ -308,6 +308,10 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     mq_mve_rq q;
     int32_t g;
 
+    if (p->single_rounding) {
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
     /* per tensor: set once; per channel: reloaded for every group below */
     q.mult = vdupq_n_s32(p->multiplier[0]);
     q.right = vdupq_n_s32(p->shift[0]);

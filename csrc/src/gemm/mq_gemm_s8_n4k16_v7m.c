@@ -633,6 +633,11 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
 void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
+    if (p->single_rounding) {
+        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
     if (m >= 2 && p->k <= MQ_V7M_PX_WORDS / 2) {
         mq_v7m_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
         if (m & 1) {
