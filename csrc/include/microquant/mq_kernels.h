@@ -104,7 +104,8 @@ mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *i
 /*
  * The same layer requantized with single rounding (MQ_ROUNDING_SINGLE: mq_requantize_single, TensorFlow
  * Lite's own FULLY_CONNECTED as ai-edge-litert runs it) instead of mq_requantize. Same parameters, checks
- * and statuses as mq_fully_connected; a portable loop (a reference mode, not a fast path).
+ * and statuses as mq_fully_connected; a portable loop (a reference mode). The fast path is mq_fully_connected with
+ * p->single_rounding = 1 (what mq_model_run runs).
  */
 mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 

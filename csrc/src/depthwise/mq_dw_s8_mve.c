@@ -259,17 +259,18 @@ static int mq_dw_mve_shifts_ok(const mq_depthwise_params *p, int32_t c0, int32_t
     return vmaxvq_s32(INT32_MIN, mx) <= -1;
 }
 
-void mq_dw_s8_mve(const mq_dw_run *r)
+/* The run over the channel groups; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
+static inline __attribute__((always_inline)) void mq_dw_mve_groups(const mq_dw_run *r, const int SINGLE)
 {
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     mq_dw_mve_q q;
     int32_t c0;
-    void (*g16)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
-        p->single_rounding ? (u8 ? mq_dw_mve1_g16_u8 : mq_dw_mve1_g16_s8) : (u8 ? mq_dw_mve_g16_u8 : mq_dw_mve_g16_s8);
-    void (*g8)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
-        p->single_rounding ? (u8 ? mq_dw_mve1_g8_u8 : mq_dw_mve1_g8_s8) : (u8 ? mq_dw_mve_g8_u8 : mq_dw_mve_g8_s8);
+    void (*const g16)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
+        SINGLE ? (u8 ? mq_dw_mve1_g16_u8 : mq_dw_mve1_g16_s8) : (u8 ? mq_dw_mve_g16_u8 : mq_dw_mve_g16_s8);
+    void (*const g8)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
+        SINGLE ? (u8 ? mq_dw_mve1_g8_u8 : mq_dw_mve1_g8_s8) : (u8 ? mq_dw_mve_g8_u8 : mq_dw_mve_g8_s8);
     mq_dw_mve_setup_common(p, &q);
     for (c0 = 0; c0 + 16 <= cn; c0 += 16) {
         if (!mq_dw_mve_shifts_ok(p, c0, 16)) {
@@ -290,6 +291,15 @@ void mq_dw_s8_mve(const mq_dw_run *r)
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
+    }
+}
+
+void mq_dw_s8_mve(const mq_dw_run *r)
+{
+    if (r->p->single_rounding) {
+        mq_dw_mve_groups(r, 1);
+    } else {
+        mq_dw_mve_groups(r, 0);
     }
 }
 

@@ -344,8 +344,10 @@ static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, i
     return ctx.groups;
 }
 
-void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                          uint8_t *out, int32_t out_stride)
+/* The group loop; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
+static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_params *p, int32_t m, const uint8_t *x,
+                                                                int32_t x_stride, uint8_t *out, int32_t out_stride,
+                                                                const int SINGLE)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -368,7 +370,7 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             q.mult = vldrwq_z_s32(p->multiplier + c0, prow);
             q.right = vldrwq_z_s32(p->shift + c0, prow);
         }
-        if (vmaxvq_s32(INT32_MIN, q.right) > 0 || (p->single_rounding && vmaxvq_s32(INT32_MIN, q.right) > -1)) {
+        if (vmaxvq_s32(INT32_MIN, q.right) > (SINGLE ? -1 : 0)) {
             /* a left shift (real multiplier >= 1, rare), or single rounding with E = 0: this group through the
              * portable kernel */
             mq_fc_params sub = *p;
@@ -382,7 +384,7 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }
-        if (p->single_rounding) {
+        if (SINGLE) {
             static const mq_mve_group_fn single[2][2] = {{mq_mve_group1_s8_part, mq_mve_group1_s8_full},
                                                          {mq_mve_group1_u8_part, mq_mve_group1_u8_full}};
             single[uint8_in][rows == 4](p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
@@ -399,6 +401,16 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                 mq_mve_group_s8_part(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             }
         }
+    }
+}
+
+void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    if (p->single_rounding) {
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 1);
+    } else {
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 0);
     }
 }
 
