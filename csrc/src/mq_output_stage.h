@@ -164,6 +164,21 @@ static inline int32_t mq_os_requant_hi(int32_t acc, const mq_os_channel_hi *q)
     return (int32_t)(s >> 32) >> q->right;
 }
 
+/* Single rounding in the same form (shift <= -1): round = 2^(30+E), no sign correction (mq_output_stage.h top). */
+static inline void mq_os_channel_hi_init_single(mq_os_channel_hi *q, int32_t multiplier, int32_t shift)
+{
+    const int32_t e = -shift;
+    q->m = multiplier;
+    q->right = e - 1;
+    q->round = (int64_t)1 << (30 + e);
+}
+
+static inline int32_t mq_os_requant_hi_single(int32_t acc, const mq_os_channel_hi *q)
+{
+    const int64_t s = (int64_t)acc * (int64_t)q->m + q->round;
+    return (int32_t)(s >> 32) >> q->right;
+}
+
 /*
  * mq_os_requant_hi with the constants derived inline from (multiplier, shift), shift <= -1: with t = 2^E
  * (E = -shift in [1, 31], mod 2^32), round = 2^30 + 2^(30+E) = (t >> 2) * 2^32 + ((t << 30) + 2^30) (E = 1

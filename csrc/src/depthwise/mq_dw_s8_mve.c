@@ -267,10 +267,6 @@ static inline __attribute__((always_inline)) void mq_dw_mve_groups(const mq_dw_r
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
     mq_dw_mve_q q;
     int32_t c0;
-    void (*const g16)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
-        SINGLE ? (u8 ? mq_dw_mve1_g16_u8 : mq_dw_mve1_g16_s8) : (u8 ? mq_dw_mve_g16_u8 : mq_dw_mve_g16_s8);
-    void (*const g8)(const mq_dw_run *, int32_t, const mq_dw_mve_q *) =
-        SINGLE ? (u8 ? mq_dw_mve1_g8_u8 : mq_dw_mve1_g8_s8) : (u8 ? mq_dw_mve_g8_u8 : mq_dw_mve_g8_s8);
     mq_dw_mve_setup_common(p, &q);
     for (c0 = 0; c0 + 16 <= cn; c0 += 16) {
         if (!mq_dw_mve_shifts_ok(p, c0, 16)) {
@@ -278,14 +274,22 @@ static inline __attribute__((always_inline)) void mq_dw_mve_groups(const mq_dw_r
             continue;
         }
         mq_dw_mve_setup(r, c0, 2, &q);
-        g16(r, c0, &q);
+        if (u8) {
+            (SINGLE ? mq_dw_mve1_g16_u8 : mq_dw_mve_g16_u8)(r, c0, &q);
+        } else {
+            (SINGLE ? mq_dw_mve1_g16_s8 : mq_dw_mve_g16_s8)(r, c0, &q);
+        }
     }
     if (c0 + 8 <= cn) {
         if (!mq_dw_mve_shifts_ok(p, c0, 8)) {
             mq_dw_s8_c(r, c0, c0 + 8);
         } else {
             mq_dw_mve_setup(r, c0, 1, &q);
-            g8(r, c0, &q);
+            if (u8) {
+                (SINGLE ? mq_dw_mve1_g8_u8 : mq_dw_mve_g8_u8)(r, c0, &q);
+            } else {
+                (SINGLE ? mq_dw_mve1_g8_s8 : mq_dw_mve_g8_s8)(r, c0, &q);
+            }
         }
         c0 += 8;
     }
