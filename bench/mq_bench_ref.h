@@ -86,6 +86,18 @@ static inline int32_t mq_ref_requant(int32_t acc, int32_t multiplier, int32_t sh
 }
 
 /*
+ * Single rounding (onnxruntime / TFLite's own FC), re-derived: acc * M * 2^(shift - 31) rounded once to the nearest
+ * integer, ties toward +infinity: floor((acc * M + 2^(30 - shift)) / 2^(31 - shift)) in int64 (|acc * M| < 2^62),
+ * saturated to int32. No wrap of acc << shift: the whole product is exact.
+ */
+static inline int32_t mq_ref_requant_single(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int e = 31 - shift;
+    const int64_t q = mq_ref_floor_div_pow2((int64_t)acc * (int64_t)multiplier + ((int64_t)1 << (e - 1)), e);
+    return q > INT32_MAX ? INT32_MAX : (q < INT32_MIN ? INT32_MIN : (int32_t)q);
+}
+
+/*
  * Reference GEMM from the ROW-MAJOR weights w (n, k): out[i][c] for i < m, c < n.
  * Accumulation in int64, reduced modulo 2^32 to int32 (the documented wrap).
  */
@@ -108,7 +120,8 @@ static inline void mq_ref_gemm(const mq_fc_params *p, const int8_t *w, int32_t m
             u = (uint32_t)(uint64_t)s;
             acc = u >= 0x80000000u ? (int32_t)(u - 0x80000000u) - (int32_t)0x7FFFFFFF - 1 : (int32_t)u;
             v = (int64_t)p->out_zero_point +
-                mq_ref_requant(acc, p->multiplier[p->per_channel ? c : 0], p->shift[p->per_channel ? c : 0]);
+                (p->single_rounding ? mq_ref_requant_single : mq_ref_requant)(acc, p->multiplier[p->per_channel ? c : 0],
+                                                                             p->shift[p->per_channel ? c : 0]);
             if (v < p->act_min) {
                 v = p->act_min;
             }

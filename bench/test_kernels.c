@@ -42,6 +42,9 @@ static int focus_full;
  * pair loop takes its full-range LUT epilogue (INT8 outputs: lo = -128, the table index wraps mod 256). */
 static int force_full_range;
 static unsigned checks;
+/* 1: the GEMM / conv / depthwise cases run with single rounding (mq_fc_params.single_rounding, the QDQ models' output
+ * stage) against the independent single-rounding references (mq_ref_requant_single, ref_requantize_single64) */
+static int single_mode;
 
 static const int32_t k_list[] = {1, 2, 3, 4, 5, 7, 12, 15, 16, 17, 19, 31, 32, 33, 48, 63, 64, 65, 100, 127, 128, 255, 640};
 
@@ -141,6 +144,7 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
         p.act_max = mq_ref_range(&seed, p.act_min, mq_dtype_max(p.out_dtype));
     }
     p.lut = use_lut ? lut : NULL;
+    p.single_rounding = single_mode;
 
     memset(out_fast, GUARD, out_bytes);
     memset(out_port, GUARD, out_bytes);
@@ -155,8 +159,8 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
         const uint8_t want = in_row ? out_ref[b] : (uint8_t)GUARD;
         if (out_fast[b] != want || out_port[b] != want) {
             failures++;
-            printf("FAIL gemm trial %d m=%ld n=%ld k=%ld in=%s pc=%d lut=%d byte %u: fast %u portable %u want %u%s\n",
-                   trial, (long)m, (long)n, (long)k, in_dtype == MQ_DTYPE_UINT8 ? "u8" : "s8", per_channel, use_lut,
+            printf("FAIL gemm%s trial %d m=%ld n=%ld k=%ld in=%s pc=%d lut=%d byte %u: fast %u portable %u want %u%s\n",
+                   single_mode ? " (single rounding)" : "", trial, (long)m, (long)n, (long)k, in_dtype == MQ_DTYPE_UINT8 ? "u8" : "s8", per_channel, use_lut,
                    (unsigned)b, out_fast[b], out_port[b], want, in_row ? "" : " (guard)");
             return;
         }
@@ -335,37 +339,9 @@ static void mean_case(int trial)
     }
 }
 
-int main(void)
+static void gemm_tests(void)
 {
     int trial;
-    size_t n;
-    printf("mq fast-path kernel test: %s\n",
-#if defined(__ARM_FEATURE_MVE)
-           "MVE"
-#elif defined(__ARM_FEATURE_DSP)
-           "DSP"
-#elif defined(__ARM_ARCH_7M__)
-           "v7m (GEMM), portable (LUT)"
-#elif defined(MQ_X86_HOST_KERNELS)
-           "x86-64 run-time dispatch (GEMM, host), portable (LUT)"
-#elif defined(__SSE2__) && defined(__x86_64__)
-           "SSE2 (GEMM, host), portable (LUT)"
-#else
-           "portable"
-#endif
-    );
-#if defined(MQ_X86_HOST_KERNELS)
-    printf("x86-64 GEMM variant chosen at run time: %s\n", mq_gemm_s8_n4k16_x86_name());
-#endif
-    /* Reference sanity, hand-checked TFLite double rounding: 5 * 0.5 = 2.5 -> SRDHM 3 (half up) -> 1.5 -> 2;
-     * -5 -> -2.5 -> -2 -> -1 (tie away from zero); -6 -> -3 -> -1.5 -> -2. */
-    if (mq_ref_requant(5, 1 << 30, -1) != 2 || mq_ref_requant(-5, 1 << 30, -1) != -1 ||
-        mq_ref_requant(-6, 1 << 30, -1) != -2 || mq_ref_requant(6, 1 << 30, -1) != 2 ||
-        mq_ref_requant(3, 1 << 30, 0) != 2 || mq_ref_requant(-3, 1 << 30, 0) != -1 ||
-        mq_ref_requant(INT32_MIN, INT32_MIN, 0) != INT32_MAX) {
-        printf("FAIL reference requant self-check\n");
-        failures++;
-    }
     /* Shapes that must be covered, then random ones. */
     for (trial = 0; trial < 400; trial++) {
         int32_t m, n_out, k;
@@ -411,6 +387,43 @@ int main(void)
                   (trial >> 1) & 1, (trial % 5) == 0, 700 + trial);
     }
     focus_full = 0;
+}
+
+int main(void)
+{
+    int trial;
+    size_t n;
+    printf("mq fast-path kernel test: %s\n",
+#if defined(__ARM_FEATURE_MVE)
+           "MVE"
+#elif defined(__ARM_FEATURE_DSP)
+           "DSP"
+#elif defined(__ARM_ARCH_7M__)
+           "v7m (GEMM), portable (LUT)"
+#elif defined(MQ_X86_HOST_KERNELS)
+           "x86-64 run-time dispatch (GEMM, host), portable (LUT)"
+#elif defined(__SSE2__) && defined(__x86_64__)
+           "SSE2 (GEMM, host), portable (LUT)"
+#else
+           "portable"
+#endif
+    );
+#if defined(MQ_X86_HOST_KERNELS)
+    printf("x86-64 GEMM variant chosen at run time: %s\n", mq_gemm_s8_n4k16_x86_name());
+#endif
+    /* Reference sanity, hand-checked TFLite double rounding: 5 * 0.5 = 2.5 -> SRDHM 3 (half up) -> 1.5 -> 2;
+     * -5 -> -2.5 -> -2 -> -1 (tie away from zero); -6 -> -3 -> -1.5 -> -2. */
+    if (mq_ref_requant(5, 1 << 30, -1) != 2 || mq_ref_requant(-5, 1 << 30, -1) != -1 ||
+        mq_ref_requant(-6, 1 << 30, -1) != -2 || mq_ref_requant(6, 1 << 30, -1) != 2 ||
+        mq_ref_requant(3, 1 << 30, 0) != 2 || mq_ref_requant(-3, 1 << 30, 0) != -1 ||
+        mq_ref_requant(INT32_MIN, INT32_MIN, 0) != INT32_MAX) {
+        printf("FAIL reference requant self-check\n");
+        failures++;
+    }
+    for (single_mode = 0; single_mode < 2; single_mode++) {
+        gemm_tests();
+    }
+    single_mode = 0;
     for (n = 0; n < 68; n++) {
         lut_case(n, n % 4u, (n / 4u) % 4u, 0);
         lut_case(n, (n + 1u) % 4u, 0, 1);
@@ -419,6 +432,9 @@ int main(void)
     lut_case(4096, 1, 3, 0);
     lut_case(4096, 2, 0, 1);
     conv_kernel_tests();
+    single_mode = 1;
+    conv_kernel_tests(); /* single rounding */
+    single_mode = 0;
     s16_kernel_tests();
     for (trial = 0; trial < 300; trial++) {
         pool_case(trial);

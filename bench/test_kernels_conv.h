@@ -31,7 +31,8 @@ static void tkc_compare(const char *what, const uint8_t *got, const uint8_t *wan
     checks += (unsigned)n;
     for (i = 0; i < n; i++) {
         if (got[i] != want[i]) {
-            printf("FAIL %s trial %d byte %u: %u != %u\n", what, trial, (unsigned)i, got[i], want[i]);
+            printf("FAIL %s%s trial %d byte %u: %u != %u\n", what, single_mode ? " (single rounding)" : "", trial,
+                   (unsigned)i, got[i], want[i]);
             failures++;
             return;
         }
@@ -177,6 +178,8 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
     p.act_min = L->act_min;
     p.act_max = L->act_max;
     p.lut = L->lut;
+    p.single_rounding = single_mode;
+    L->single = single_mode;
     if (mq_depthwise_pack_weights(tkc_w, L->kh, L->kw, L->out_c, tkc_wpacked, sizeof tkc_wpacked) != MQ_OK ||
         mq_depthwise_prepare_bias(tkc_w, tkc_bias, L->kh, L->kw, L->out_c, L->in_zp, p.in_dtype, tkc_folded) != MQ_OK) {
         printf("FAIL depthwise prepare trial %d\n", trial);
@@ -252,6 +255,8 @@ static void tkc_conv_case(ref_layer *L, int trial)
     p.gemm.act_min = L->act_min;
     p.gemm.act_max = L->act_max;
     p.gemm.lut = L->lut;
+    p.gemm.single_rounding = single_mode;
+    L->single = single_mode;
     mq_ref_pack(tkc_w, L->out_c, k, (int8_t *)(void *)tkc_wpacked);
     if (mq_fold_bias(tkc_w, tkc_bias, L->out_c, k, L->in_zp, p.gemm.in_dtype, tkc_folded) != MQ_OK) {
         return; /* bias does not fit int32 after folding: not a layer */
@@ -322,6 +327,8 @@ static void tkc_conv1x1_inplace_case(int trial)
     p.gemm.act_min = L.act_min;
     p.gemm.act_max = L.act_max;
     p.gemm.lut = L.lut;
+    p.gemm.single_rounding = single_mode;
+    L.single = single_mode;
     mq_ref_pack(tkc_w, L.out_c, L.in_c, (int8_t *)(void *)tkc_wpacked);
     if (mq_fold_bias(tkc_w, tkc_bias, L.out_c, L.in_c, L.in_zp, p.gemm.in_dtype, tkc_folded) != MQ_OK) {
         return;

@@ -11,13 +11,12 @@ FIRMWARE_DIR holds one firmware build per QEMU board as `simulate --qemu --work-
 model and core (m3 = mps2-an385, m4 = mps2-an386, m7 = mps2-an500, m55 = mps3-an547) the firmware runs under the
 cmcount TCG plugin (exact, per-PC counts, one QEMU run per kernel entry point the model uses): every call of
 the entry point csrc/src/runtime/mq_model_run.c calls for each op, chosen as the interpreter chooses it from
-the packed header flags (single rounding FC / conv) and the op's in-place flag:
-  fully_connected   mq_fully_connected_unchecked | mq_fully_connected_single_rounding
-  conv_1x1          mq_conv1x1_unchecked | mq_conv1x1_inplace_unchecked | mq_conv1x1_single_rounding
-  conv (KxK)        mq_conv_unchecked | mq_conv_single_rounding (also entered, nested, by every
-                    mq_conv1x1_single_rounding call: those regions are skipped in op order)
-  depthwise_conv    mq_depthwise_conv_unchecked | mq_depthwise_conv_inplace_unchecked |
-                    mq_depthwise_conv_single_rounding
+the op's in-place flag (the packed header flags single rounding FC / conv only switch the fast kernels' output
+stage, mq_fc_params / mq_depthwise_params.single_rounding: same entry points):
+  fully_connected   mq_fully_connected_unchecked
+  conv_1x1          mq_conv1x1_unchecked | mq_conv1x1_inplace_unchecked
+  conv (KxK)        mq_conv_unchecked
+  depthwise_conv    mq_depthwise_conv_unchecked | mq_depthwise_conv_inplace_unchecked
   others            mq_avg_pool_unchecked, mq_max_pool_unchecked, mq_mean_unchecked, mq_softmax_unchecked,
                     mq_transpose_u8_unchecked, mq_add_unchecked, ... (KERNEL below)
 and the whole mq_model_run call; the first inference's calls are matched to the model's layers in op order
@@ -67,7 +66,7 @@ KERNEL = {"fully_connected": "mq_fully_connected_unchecked", "conv_1x1": "mq_con
           "requantize": "mq_requantize_u8_unchecked", "pad": "mq_pad_unchecked", "concat": "mq_concat_unchecked"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # entries that another entry calls for each of its own calls (so their regions include those calls)
-NESTED = {"mq_conv_single_rounding": ("mq_conv1x1_single_rounding",)}
+NESTED = {}
 CPI_KIND = {"fully_connected": "fully_connected", "conv_1x1": "conv", "conv": "conv",
             "depthwise_conv": "depthwise", "average_pool": "pool", "max_pool": "pool", "mean": "pool"}
 CPI_KINDS = ("fully_connected", "conv", "depthwise", "pool", "other")
@@ -113,18 +112,13 @@ def packed_flags(mqm):
 
 
 def entry_of(kind, in_place, hflags):
-    """The kernel entry mq_model_run.c calls for an op (docs/FORMAT.md flags)."""
-    sr_fc, sr_conv = hflags & 1, hflags & 2
-    if kind == "fully_connected":
-        return "mq_fully_connected_single_rounding" if sr_fc else "mq_fully_connected_unchecked"
+    """The kernel entry mq_model_run.c calls for an op (docs/FORMAT.md flags). The header flags (hflags: single
+    rounding FC / conv) select the fast kernels' output stage, not the entry point."""
+    del hflags
     if kind == "conv_1x1":
-        return ("mq_conv1x1_single_rounding" if sr_conv else
-                "mq_conv1x1_inplace_unchecked" if in_place else "mq_conv1x1_unchecked")
-    if kind == "conv":
-        return "mq_conv_single_rounding" if sr_conv else "mq_conv_unchecked"
+        return "mq_conv1x1_inplace_unchecked" if in_place else "mq_conv1x1_unchecked"
     if kind == "depthwise_conv":
-        return ("mq_depthwise_conv_single_rounding" if sr_conv else
-                "mq_depthwise_conv_inplace_unchecked" if in_place else "mq_depthwise_conv_unchecked")
+        return "mq_depthwise_conv_inplace_unchecked" if in_place else "mq_depthwise_conv_unchecked"
     return KERNEL.get(kind)
 
 

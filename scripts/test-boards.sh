@@ -6,7 +6,9 @@
 #      the runtime's fixture (also checked against its independent expected outputs) run under QEMU
 #      with outputs byte-identical to the host simulation (`simulate --output --raw` of the host run
 #      vs the device run, compared with cmp; at most 64 samples each): the bundled examples, the demo
-#      the runtime fixture and every importer fixture, each on all four QEMU boards (M3, M4, M7, M55); the
+#      the runtime fixture, every importer fixture and two pre-quantized ONNX (QDQ) fixtures (single-rounding FC,
+#      conv, depthwise, SOFTMAX_TABLE: mobilenet_block_u8; MUL: squeeze_excitation_s8 on M3 / M55 only), each on
+#      all four QEMU boards (M3, M4, M7, M55); the
 #      bundled example bandlevels is calibrated with --precision auto (int16 layers, packed format 2.1);
 #      simulate --reference on the bundled example gives the calibrate report's SQNR (same samples);
 #   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
@@ -98,11 +100,36 @@ if [ -f csrc/tests/fixtures/convnet.mqm ]; then
   models+=("convnet-fixture|csrc/tests/fixtures/convnet.mqm|$(ls csrc/tests/fixtures/convnet_input_*.bin | sort | tr '\n' ' ')")
 fi
 
+# pre-quantized ONNX (QDQ) imports: single-rounding FC / conv / depthwise (header flags bits 0 and 1) on the fast
+# kernels, SOFTMAX_TABLE (mobilenet_block: conv, depthwise, 1x1, FC, softmax) and the single-rounding MUL
+# (squeeze_excitation); both activation types, 4 samples each; mobilenet_block on every QEMU board like the models
+# above, squeeze_excitation on M3 and M55
+echo "== pre-quantized ONNX (QDQ) fixtures =="
+for qdq in mobilenet_block_u8 squeeze_excitation_s8; do
+  onnx=Tests/MicroQuantTests/Fixtures/onnx_qdq/$qdq.onnx
+  npy=Tests/MicroQuantTests/Fixtures/onnx_qdq/${qdq%_*}_input.npy
+  if "$CALIBRATE" "$onnx" --data "$npy" -o "$WORK/models/qdq-$qdq.mqm" >"$WORK/models/qdq-$qdq.log" 2>&1; then
+    # header flags (u32 at byte 20, docs/FORMAT.md): the single-rounding FC (bit 0) / conv (bit 1) output stages
+    flags=$(od -An -tu4 -j20 -N4 "$WORK/models/qdq-$qdq.mqm" | tr -d ' ')
+    want=3
+    if [ "$flags" = "$want" ]; then
+      # squeeze_excitation (its MUL: portable code on every core) on M3 and M55 only, to keep the added time short
+      only=""; [ "$qdq" = squeeze_excitation_s8 ] && only="mps2-an385 mps3-an547"
+      models+=("qdq-$qdq|$WORK/models/qdq-$qdq.mqm|$npy|$only")
+      pass "packed QDQ fixture $qdq (header flags $flags: single rounding)"
+    else
+      fail "packed QDQ fixture $qdq: header flags $flags, want $want"
+    fi
+  else
+    fail "calibrate $onnx: $(tail -2 "$WORK/models/qdq-$qdq.log")"
+  fi
+done
+
 echo "== QEMU boards: device outputs byte-identical to the host simulation =="
 qemu_boards="mps2-an385 mps2-an386 mps2-an500 mps3-an547"
 for entry in "${models[@]}"; do
-  IFS='|' read -r name model inputs <<<"$entry"
-  boards_for=$qemu_boards
+  IFS='|' read -r name model inputs only <<<"$entry"
+  boards_for=${only:-$qemu_boards}
   inargs=()
   for i in $inputs; do inargs+=(--input "$i"); done
   "$SIMULATE" "$model" "${inargs[@]}" --limit 64 --output "$WORK/$name-host.npy" --raw >"$WORK/$name-host.log" 2>&1 \

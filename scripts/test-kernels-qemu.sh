@@ -35,7 +35,7 @@ while read -r name machine cpu ld; do
     echo "test-kernels-qemu: $name: build FAILED"; fail=1; continue
   fi
   set +e
-  timeout 60 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
+  timeout 150 qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
       -semihosting-config enable=on,target=native -kernel "$elf" > "$OUT/$name.log" 2>&1
   rc=$?
   set -e

@@ -80,6 +80,7 @@ mq_status mq_depthwise_prepare(const int8_t *weights, const int32_t *bias, const
     p->bias.folded = words;
     p->multiplier = mult;
     p->shift = shift;
+    p->single_rounding = 0; /* TFLite's double rounding (set it to 1 afterwards for mq_requantize_single) */
     MQ_PREPARE_OUTPUT(p, q);
     return mq_depthwise_check(p);
 }

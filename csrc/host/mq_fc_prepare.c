@@ -53,6 +53,7 @@ mq_status mq_fc_prepare(const int8_t *weights, const int32_t *bias, int32_t n, i
     p->multiplier = mult;
     p->shift = shift;
     p->in_dtype = q->in_dtype;
+    p->single_rounding = 0; /* TFLite's double rounding (set it to 1 afterwards for mq_requantize_single) */
     MQ_PREPARE_OUTPUT(p, q);
     return mq_fc_params_check(p);
 }

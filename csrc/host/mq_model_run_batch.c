@@ -12,7 +12,7 @@
  *
  * Per op:
  *   FULLY_CONNECTED   one GEMM call, rows = chunk x (rows of one sample)
- *   (header flags MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV: the *_single_rounding kernels, as mq_model_run)
+ *   (header flags MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV: the same kernels with single_rounding = 1, as mq_model_run)
  *   CONV_1X1          batch x chunk (one GEMM over batch x pixels when unpadded, stride 1)
  *   CONV, DEPTHWISE_CONV, AVERAGE_POOL, MAX_POOL   window batch x chunk (the kernels loop over images)
  *   MEAN              batch x chunk;  SOFTMAX, SOFTMAX_TABLE outer x chunk
@@ -76,18 +76,14 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_FULLY_CONNECTED: {
         mq_fc_params fc;
         mq_op_fc_params(m->constants, op, &in, &fc);
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
-            return mq_fully_connected_single_rounding(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst);
-        }
+        fc.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u ? 1 : 0;
         mq_fully_connected_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst);
         return MQ_OK;
     }
     case MQ_OP_CONV_1X1: {
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, op, &in, &cp);
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_conv1x1_single_rounding(&cp, src, dst);
-        }
+        cp.gemm.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         st = mq_batch_scratch(c, mq_conv1x1_scratch_size(&cp), &scr);
         if (st == MQ_OK) {
             mq_conv1x1_unchecked(&cp, src, dst, scr);
@@ -132,9 +128,7 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_CONV: {
         mq_conv_params cp;
         mq_op_convk_params(m->constants, op, &in, &out, &cp);
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_conv_single_rounding(&cp, src, dst);
-        }
+        cp.gemm.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         st = mq_batch_scratch(c, mq_conv_scratch_size(&cp), &scr);
         if (st == MQ_OK) {
             mq_conv_unchecked(&cp, src, dst, scr);
@@ -144,9 +138,7 @@ static mq_status mq_batch_op_one(mq_batch_ctx *c, const mq_op_rec *op, size_t s)
     case MQ_OP_DEPTHWISE_CONV: {
         mq_depthwise_params dw;
         mq_op_depthwise_params(m->constants, op, &in, &out, &dw);
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_depthwise_conv_single_rounding(&dw, src, dst);
-        }
+        dw.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         st = mq_batch_scratch(c, mq_depthwise_scratch_size(&dw), &scr);
         if (st == MQ_OK) {
             mq_depthwise_conv_unchecked(&dw, src, dst, scr);
@@ -237,11 +229,8 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         if (rows > (size_t)MQ_MAX_DIM) {
             return 0;
         }
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
-            *st = mq_fully_connected_single_rounding(&fc, (int32_t)rows, src, dst);
-        } else {
-            mq_fully_connected_unchecked(&fc, (int32_t)rows, src, dst);
-        }
+        fc.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u ? 1 : 0;
+        mq_fully_connected_unchecked(&fc, (int32_t)rows, src, dst);
         return 1;
     }
     case MQ_OP_CONV_1X1: {
@@ -251,10 +240,7 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
             return 0;
         }
         cp.batch *= nb;
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            *st = mq_conv1x1_single_rounding(&cp, src, dst);
-            return 1;
-        }
+        cp.gemm.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         *st = mq_batch_scratch(c, mq_conv1x1_scratch_size(&cp), &scr);
         if (*st == MQ_OK) {
             mq_conv1x1_unchecked(&cp, src, dst, scr);
@@ -271,10 +257,7 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         if (mq_conv_check(&cp) != MQ_OK) {
             return 0;
         }
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            *st = mq_conv_single_rounding(&cp, src, dst);
-            return 1;
-        }
+        cp.gemm.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         *st = mq_batch_scratch(c, mq_conv_scratch_size(&cp), &scr);
         if (*st == MQ_OK) {
             mq_conv_unchecked(&cp, src, dst, scr);
@@ -291,10 +274,7 @@ static int mq_batch_op_folded(mq_batch_ctx *c, const mq_op_rec *op, size_t n, mq
         if (mq_depthwise_check(&dw) != MQ_OK) {
             return 0;
         }
-        if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            *st = mq_depthwise_conv_single_rounding(&dw, src, dst);
-            return 1;
-        }
+        dw.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u ? 1 : 0;
         *st = mq_batch_scratch(c, mq_depthwise_scratch_size(&dw), &scr);
         if (*st == MQ_OK) {
             mq_depthwise_conv_unchecked(&dw, src, dst, scr);

@@ -105,6 +105,43 @@ static inline uint8_t mq_os_finish(int32_t r, const mq_os_out *o)
     return o->lut != NULL ? o->lut[(uint8_t)v] : (uint8_t)v;
 }
 
+/*
+ * Single-rounding output stage (mq_fc_params.single_rounding / mq_depthwise_params.single_rounding = 1; packed
+ * models with MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV, docs/QUANTIZATION.md section 3): the definition is
+ * mq_output_single_rounding (mq_kernels_internal.h): r = mq_requantize_single(acc, M, shift) =
+ * floor((acc * M + 2^(30 - shift)) / 2^(31 - shift)), then + zero point, clamp, LUT. The fast kernels use the same
+ * accumulation as for double rounding and swap only this stage:
+ *   - mq_os_requant_single: with a channel's hoisted constants (the portable kernels);
+ *   - the high-word form (shift <= -1, E = -shift >= 1): floor((P + 2^(30+E)) / 2^(31+E)) is the double-rounding
+ *     high-word form below with round = 2^(30+E) instead of 2^30 + 2^(30+E) and no sign correction: one SMLAL
+ *     from the 64-bit start value, the high word >> (E - 1) (DSP / Armv7-M: MQ_OS_SIGN_SINGLE = 0 as the
+ *     correction multiplier);
+ *   - MVE: VRSHL(VQDMULH(acc, M), -E). VQDMULH = floor(acc * M / 2^31) =: q (M >= 0: never saturates), with
+ *     remainder f = acc * M - q 2^31 in [0, 2^31): floor((q 2^31 + f + 2^(E-1) 2^31) / 2^(31+E)) =
+ *     floor((q + 2^(E-1) + f / 2^31) / 2^E) = floor((q + 2^(E-1)) / 2^E) (an integer plus a fraction < 1 divided by
+ *     an integer power of two floors like the integer), which is VRSHL's rounding right shift by E.
+ * No saturation is needed: the clamp to [act_min, act_max] of the unsaturated int64 value equals the clamp of
+ * mq_requantize_single's int32-saturated one.
+ */
+static inline int64_t mq_os_requant_single(uint32_t acc, const mq_os_channel *q)
+{
+    const int32_t total = 31 - q->left + q->right;   /* 31 - shift, 1..62 */
+    const int64_t prod = (int64_t)mq_u32_to_i32(acc) * (int64_t)q->m + ((int64_t)1 << (total - 1));
+    return prod >> total; /* arithmetic right shift: floor (as mq_os_requant assumes) */
+}
+
+/* + zero point, clamp, LUT of a single-rounding value r (any int64: clamped before the zero point is added). */
+static inline uint8_t mq_os_finish64(int64_t r, const mq_os_out *o)
+{
+    const int32_t c = (r < o->lo ? o->lo : (r > o->hi ? o->hi : (int32_t)r)) + o->zp;
+    return o->lut != NULL ? o->lut[(uint8_t)c] : (uint8_t)c;
+}
+
+/* Sign-correction multiplier of the high-word forms: the double-rounding term -[acc < 0] 2^31 is added as
+ * (acc >> 31, logical) * MQ_OS_SIGN_DOUBLE; single rounding has none (0). */
+#define MQ_OS_SIGN_DOUBLE INT32_MIN
+#define MQ_OS_SIGN_SINGLE 0
+
 /* One 64-bit multiply-accumulate form, shift <= -1 only (E = -shift in [1, 31]). */
 typedef struct {
     int64_t round;      /* 2^30 + 2^(30+E) */
@@ -124,6 +161,21 @@ static inline int32_t mq_os_requant_hi(int32_t acc, const mq_os_channel_hi *q)
 {
     int64_t s = (int64_t)acc * (int64_t)q->m + q->round;
     s -= (int64_t)((uint32_t)acc >> 31) << 31;
+    return (int32_t)(s >> 32) >> q->right;
+}
+
+/* Single rounding in the same form (shift <= -1): round = 2^(30+E), no sign correction (mq_output_stage.h top). */
+static inline void mq_os_channel_hi_init_single(mq_os_channel_hi *q, int32_t multiplier, int32_t shift)
+{
+    const int32_t e = -shift;
+    q->m = multiplier;
+    q->right = e - 1;
+    q->round = (int64_t)1 << (30 + e);
+}
+
+static inline int32_t mq_os_requant_hi_single(int32_t acc, const mq_os_channel_hi *q)
+{
+    const int64_t s = (int64_t)acc * (int64_t)q->m + q->round;
     return (int32_t)(s >> 32) >> q->right;
 }
 

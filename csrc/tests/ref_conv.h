@@ -27,7 +27,17 @@ typedef struct {
     const int32_t *bias;           /* may be NULL (zero) */
     const int32_t *qm, *qs;        /* multipliers / shifts: out_c entries or 1 */
     const uint8_t *lut;            /* may be NULL */
+    int single;                    /* 1: single rounding (ref_requantize_single64), 0: TFLite's double rounding */
 } ref_layer;
+
+/* Single rounding of the accumulator (wrapped to int32 as the kernels' sums): floor((acc * M + 2^(30 - shift)) /
+ * 2^(31 - shift)) in int64, saturated to int32 (onnxruntime's QLinearConv, docs/QUANTIZATION.md section 3). */
+static inline int32_t ref_requantize_single64(int64_t acc, int32_t multiplier, int32_t shift)
+{
+    const int e = 31 - shift;
+    const int64_t q = ref_floor_div_pow2((int64_t)ref_wrap32(acc) * multiplier + ((int64_t)1 << (e - 1)), e);
+    return q > INT32_MAX ? INT32_MAX : (q < INT32_MIN ? INT32_MIN : (int32_t)q);
+}
 
 /* Output size by counting: positions o >= 0 with o*stride + (k-1)*d <= in + pa + pb - 1. */
 static inline int32_t ref_out_dim(int32_t in, int32_t pa, int32_t pb, int32_t k, int32_t d, int32_t s)
@@ -66,7 +76,12 @@ static inline uint8_t ref_layer_out(const ref_layer *L, const uint8_t *x, int32_
             }
         }
     }
-    v = ref_requantize64(acc, L->qm[qi], L->qs[qi]) + L->out_zp;
+    {
+        const int64_t r = L->single ? ref_requantize_single64(acc, L->qm[qi], L->qs[qi])
+                                    : ref_requantize64(acc, L->qm[qi], L->qs[qi]);
+        const int64_t v64 = r + L->out_zp;
+        v = (int32_t)(v64 < L->act_min ? L->act_min : (v64 > L->act_max ? L->act_max : v64));
+    }
     v = v < L->act_min ? L->act_min : (v > L->act_max ? L->act_max : v);
     return L->lut != NULL ? L->lut[ref_byte(v)] : ref_byte(v);
 }

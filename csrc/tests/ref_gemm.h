@@ -144,6 +144,7 @@ static inline int ref_problem_init(ref_problem *q, ref_rng *r, int32_t n, int32_
     q->p.act_min = q->act_min;
     q->p.act_max = q->act_max;
     q->p.lut = o->use_lut ? q->lut : NULL;
+    q->p.single_rounding = 0;
     return 1;
 }
 

@@ -96,6 +96,11 @@ static void test_fc_single_rounding(void **state)
                 assert_non_null(yd);
                 ref_fill_codes(&r, x, (size_t)m * (size_t)k);
                 assert_int_equal(mq_fully_connected_single_rounding(&q.p, m, x, y), MQ_OK);
+                /* the fast path with the single-rounding output stage (what mq_model_run runs) */
+                q.p.single_rounding = 1;
+                assert_int_equal(mq_fully_connected(&q.p, m, x, yd), MQ_OK);
+                assert_memory_equal(yd, y, (size_t)m * (size_t)n);
+                q.p.single_rounding = 0;
                 assert_int_equal(mq_fully_connected(&q.p, m, x, yd), MQ_OK);
                 for (i = 0; i < m; ++i) {
                     for (c = 0; c < n; ++c) {
@@ -143,6 +148,9 @@ static void test_fc_single_rounding_rejects(void **state)
     assert_int_equal(mq_fully_connected_single_rounding(&q.p, 0, x, y), MQ_ERR_SHAPE);
     assert_int_equal(mq_fully_connected_single_rounding(&q.p, 1, NULL, y), MQ_ERR_NULL);
     assert_int_equal(mq_fully_connected_single_rounding(&q.p, 1, x, x), MQ_ERR_BUFFER);
+    bad = q.p;
+    bad.single_rounding = 2;
+    assert_int_equal(mq_fully_connected(&bad, 1, x, y), MQ_ERR_QPARAMS);
     bad = q.p;
     bad.act_min = 200;
     assert_int_equal(mq_fully_connected_single_rounding(&bad, 1, x, y), MQ_ERR_QPARAMS);

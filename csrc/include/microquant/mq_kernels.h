@@ -79,10 +79,14 @@ typedef struct {
     int32_t act_min;            /* clamp, in the requantized code domain (fused ReLU / ReLU6) */
     int32_t act_max;
     const uint8_t *lut;         /* optional epilogue: 256-entry table indexed by (uint8_t)code, or NULL */
+    int32_t single_rounding;    /* 0: mq_requantize (TFLite's double rounding); 1: mq_requantize_single (one
+                                   rounding, onnxruntime / TFLite's own FC; packed models with header flag
+                                   MQ_MODEL_FLAG_SINGLE_ROUNDING_FC / _CONV). Same fast kernels, only the output
+                                   stage differs (mq_output_stage.h). Zero-initialize the struct: 0 is the default. */
 } mq_fc_params;
 
 /* Checks every field of p: non-NULL pointers (lut may be NULL), 1 <= n, k <= 2^24, 8-bit dtypes,
- * per_channel 0/1, out_zero_point and qmin <= act_min <= act_max <= qmax in out_dtype's range, every
+ * per_channel 0/1, single_rounding 0/1, out_zero_point and qmin <= act_min <= act_max <= qmax in out_dtype's range, every
  * multiplier 0 or in [2^30, 2^31) and every shift in [-31, 30]. MQ_OK or the first error found. */
 mq_status mq_fc_params_check(const mq_fc_params *p);
 
@@ -100,7 +104,8 @@ mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *i
 /*
  * The same layer requantized with single rounding (MQ_ROUNDING_SINGLE: mq_requantize_single, TensorFlow
  * Lite's own FULLY_CONNECTED as ai-edge-litert runs it) instead of mq_requantize. Same parameters, checks
- * and statuses as mq_fully_connected; a portable loop (a reference mode, not a fast path).
+ * and statuses as mq_fully_connected; a portable loop (a reference mode). The fast path is mq_fully_connected with
+ * p->single_rounding = 1 (what mq_model_run runs).
  */
 mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 
@@ -219,6 +224,8 @@ typedef struct {
     int32_t per_channel;
     int32_t act_min, act_max;
     const uint8_t *lut;                    /* optional 256-entry epilogue, or NULL */
+    int32_t single_rounding;               /* 0: double rounding (mq_requantize), 1: mq_requantize_single (as
+                                              mq_fc_params.single_rounding) */
 } mq_depthwise_params;
 
 mq_status mq_depthwise_check(const mq_depthwise_params *p);

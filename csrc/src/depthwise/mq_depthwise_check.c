@@ -35,7 +35,7 @@ mq_status mq_depthwise_check(const mq_depthwise_params *p)
     if (!mq_dtype_is_8bit(p->in_dtype) || !mq_dtype_is_8bit(p->out_dtype)) {
         return MQ_ERR_DTYPE;
     }
-    if (p->per_channel != 0 && p->per_channel != 1) {
+    if ((p->per_channel != 0 && p->per_channel != 1) || (p->single_rounding != 0 && p->single_rounding != 1)) {
         return MQ_ERR_QPARAMS;
     }
     if (p->in_zero_point < mq_dtype_min(p->in_dtype) || p->in_zero_point > mq_dtype_max(p->in_dtype) ||

@@ -1,7 +1,7 @@
 /*
  * mq_dw_rq_armv7.h: the depthwise requantization shared by the Armv7-M (mq_dw_s8_v7m.c) and Armv7E-M DSP
  * (mq_dw_s8_dsp.c) kernels: SMLAL from a 64-bit start value with the output zero point folded in, then USAT #8.
- * Per channel 4 words c[0..3] = multiplier M, E - 1, 2^30 (| 2^31 for A < 0, set in the macro), the high start
+ * Per channel 4 words c[0..3] = multiplier M, E - 1, 2^30 (| 2^31 for A < 0, set in the macro; 0 for single rounding), the high start
  * word 2^(E-2) + zl * 2^(E-1) (mq_dw_rq_consts). Included by those two files only (Armv7-M instructions).
  */
 #ifndef MQ_DW_RQ_ARMV7_H
@@ -20,6 +20,10 @@
  * left out, five instructions. For A >= 0 nothing changes (s = 0); for A < 0, A * M <= 0 (M >= 0) and both the
  * exact r and the value without the term are <= floor((2^30 + 2^(30+E)) / 2^(31+E)) = 0, so r + zl <= 0 either
  * way and USAT gives 0 for both.
+ * Single rounding (mq_depthwise_params.single_rounding = 1, mq_output_stage.h) is MQ_DW_RQZ with c[2] = 0: the start
+ * value c[3] * 2^32 = 2^(30+E) + zl * 2^(31+E) (E >= 2), so the high word >> (E-1) is
+ * floor((A * M + 2^(30+E)) / 2^(31+E)) + zl = mq_requantize_single(A, M, -E) + zl exactly (same overflow bounds;
+ * no sign term at all), then the same USAT #8 clamp.
  */
 #define MQ_DW_RQ(A, K)                                             \
     "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \

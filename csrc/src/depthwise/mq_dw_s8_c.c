@@ -112,7 +112,7 @@ void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
     mq_os_out os;
     int32_t o = o_begin;
     mq_os_out_init(&os, p->out_zero_point, p->act_min, p->act_max, p->lut);
-    if (mult == 1) {
+    if (mult == 1 && !p->single_rounding) {
         static const mq_dw_group_fn fns[2][2][2] = {{{mq_dw_gk_s8, mq_dw_gkn_s8}, {mq_dw_g9_s8, mq_dw_g9n_s8}},
                                                     {{mq_dw_gk_u8, mq_dw_gkn_u8}, {mq_dw_g9_u8, mq_dw_g9n_u8}}};
         const int nine = r->ntaps == 9;
@@ -138,7 +138,10 @@ void mq_dw_s8_c(const mq_dw_run *r, int32_t o_begin, int32_t o_end)
                 const int32_t xv = u8 ? MQ_DW_XU8(x) : MQ_DW_XS8(x);
                 acc += (uint32_t)(xv * mq_dw_w(w, (size_t)t * (size_t)out_c + (size_t)o));
             }
-            r->out[(size_t)i * (size_t)out_c + (size_t)o] = mq_os_finish(mq_os_requant(acc, &q), &os);
+            /* single rounding (p->single_rounding): the same sum, the single-rounding output stage */
+            r->out[(size_t)i * (size_t)out_c + (size_t)o] = p->single_rounding
+                                                                ? mq_os_finish64(mq_os_requant_single(acc, &q), &os)
+                                                                : mq_os_finish(mq_os_requant(acc, &q), &os);
         }
     }
 }

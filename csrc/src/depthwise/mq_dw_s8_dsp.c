@@ -298,7 +298,7 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const int32_t cn = p->in_c;
     const int nine = r->ntaps == 9;
     const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL]
-                               [p->out_zero_point <= p->act_min];
+                               [p->out_zero_point <= p->act_min || p->single_rounding];
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
     const size_t pstep = p->per_channel ? 1u : 0u;
@@ -314,6 +314,11 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     mq_dw_dsp_q local;
     int32_t c0;
     int32_t g;
+    if (p->single_rounding && p->lut != NULL) {
+        /* the LUT epilogues use the double-rounding MQ_DW_RQ: single rounding with a LUT goes the portable way */
+        mq_dw_s8_c(r, 0, cn);
+        return;
+    }
     for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
         const int cached = cc != NULL && g < MQ_DW_DSP_CACHED;
         mq_dw_dsp_q *q = cached ? &cc->q[g] : &local;
@@ -323,7 +328,8 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         } else {
             q->h4 = (int32_t)(((uint32_t)(p->act_max - p->act_min) & 0xFFu) * 0x01010101u);
             q->lo4 = (int32_t)(((uint32_t)p->act_min & 0xFFu) * 0x01010101u);
-            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = 0x40000000;
+            /* 2^30: the double-rounding start value's low word; 0: single rounding (MQ_DW_RQZ, mq_dw_rq_armv7.h) */
+            q->c[0][2] = q->c[1][2] = q->c[2][2] = q->c[3][2] = p->single_rounding ? 0 : 0x40000000;
             bad = mq_dw_rq_consts(q->c[0], mp[0], sp[0], zl, e1lim);
             bad |= mq_dw_rq_consts(q->c[1], mp[pstep], sp[pstep], zl, e1lim);
             bad |= mq_dw_rq_consts(q->c[2], mp[2 * pstep], sp[2 * pstep], zl, e1lim);

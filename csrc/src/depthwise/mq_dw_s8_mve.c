@@ -10,7 +10,8 @@
  * rounding for shift <= -1; VQMOVNB / VQMOVNT put the even and odd lanes back in channel order as int16
  * (saturating), + zero point, VMAX / VMIN clamp, optional LUT (byte gather), one narrowing VSTRB.16 of 8 bytes.
  * Bias, multipliers and shifts split into even / odd lanes once per run (VLD2). Groups with a shift >= 0 and the channels past the last
- * group of 8 go through mq_dw_s8_c.
+ * group of 8 go through mq_dw_s8_c. Single rounding (mq_depthwise_params.single_rounding): the same groups
+ * (mq_dw_mve1_*) with the output stage VRSHL(VQDMULH(acc, M), -E) (mq_output_stage.h).
  */
 #include "mq_microkernels.h"
 
@@ -25,8 +26,14 @@
  * [acc < 0] 2^31) / 2^31) (exact: M >= 0 never saturates), then VRSHL by shift = (Y + 2^(E-1)) >> E: nested floors of
  * power-of-two divisions, i.e. floor((acc * M + 2^30 + 2^(30+E) - [acc < 0] 2^31) / 2^(31+E)), the double-rounding
  * result (mq_output_stage.h) for E = -shift >= 1. */
-static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_rq(int32x4_t a, int32x4_t mult, int32x4_t shift)
+static inline __attribute__((always_inline)) int32x4_t mq_dw_mve_rq(int32x4_t a, int32x4_t mult, int32x4_t shift,
+                                                                   int single)
 {
+    if (single) {
+        /* single rounding (mq_depthwise_params.single_rounding): VRSHL(VQDMULH(acc, M), -E), exact for E >= 1
+         * (derivation: mq_output_stage.h) */
+        return vrshlq_s32(vqdmulhq_s32(a, mult), shift);
+    }
     const int32x4_t v = vaddq_s32(vqrdmulhq_s32(a, mult), vshrq_n_s32(a, 31));
     return vrshlq_s32(v, shift);
 }
@@ -113,7 +120,7 @@ static inline __attribute__((always_inline)) void mq_dw_mve_store8(int32x4_t e, 
  * A group of 8 * NV channels from c0 over the run (constants in q; for a 3x3 kernel also the weights). Per pixel:
  * the taps, the output stage.
  */
-#define MQ_DW_MVE_GROUP(NAME, LD, NV)                                                                        \
+#define MQ_DW_MVE_GROUP(NAME, LD, NV, SINGLE)                                                                \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_mve_q *q)        \
     {                                                                                                        \
         const mq_depthwise_params *p = r->p;                                                                 \
@@ -148,28 +155,33 @@ static inline __attribute__((always_inline)) void mq_dw_mve_store8(int32x4_t e, 
             }                                                                                                \
             MQ_DW_MVE_LDW(m, q, 64);                                                                         \
             MQ_DW_MVE_LDW(sh, q, 128);                                                                       \
-            ae0 = mq_dw_mve_rq(ae0, m, sh);                                                                  \
+            ae0 = mq_dw_mve_rq(ae0, m, sh, SINGLE);                                                                  \
             MQ_DW_MVE_LDW(m, q, 80);                                                                         \
             MQ_DW_MVE_LDW(sh, q, 144);                                                                       \
-            ao0 = mq_dw_mve_rq(ao0, m, sh);                                                                  \
+            ao0 = mq_dw_mve_rq(ao0, m, sh, SINGLE);                                                                  \
             mq_dw_mve_store8(ae0, ao0, q, lut, o);                                                           \
             if (NV == 2) {                                                                                   \
                 MQ_DW_MVE_LDW(m, q, 96);                                                                     \
                 MQ_DW_MVE_LDW(sh, q, 160);                                                                   \
-                ae1 = mq_dw_mve_rq(ae1, m, sh);                                                              \
+                ae1 = mq_dw_mve_rq(ae1, m, sh, SINGLE);                                                              \
                 MQ_DW_MVE_LDW(m, q, 112);                                                                    \
                 MQ_DW_MVE_LDW(sh, q, 176);                                                                   \
-                ao1 = mq_dw_mve_rq(ao1, m, sh);                                                              \
+                ao1 = mq_dw_mve_rq(ao1, m, sh, SINGLE);                                                              \
                 mq_dw_mve_store8(ae1, ao1, q, lut, o + 8);                                                   \
             }                                                                                                \
             o += cn;                                                                                         \
         }                                                                                                    \
     }
 
-MQ_DW_MVE_GROUP(mq_dw_mve_g16_s8, "vldrb.s16", 2)
-MQ_DW_MVE_GROUP(mq_dw_mve_g16_u8, "vldrb.u16", 2)
-MQ_DW_MVE_GROUP(mq_dw_mve_g8_s8, "vldrb.s16", 1)
-MQ_DW_MVE_GROUP(mq_dw_mve_g8_u8, "vldrb.u16", 1)
+MQ_DW_MVE_GROUP(mq_dw_mve_g16_s8, "vldrb.s16", 2, 0)
+MQ_DW_MVE_GROUP(mq_dw_mve_g16_u8, "vldrb.u16", 2, 0)
+MQ_DW_MVE_GROUP(mq_dw_mve_g8_s8, "vldrb.s16", 1, 0)
+MQ_DW_MVE_GROUP(mq_dw_mve_g8_u8, "vldrb.u16", 1, 0)
+/* single rounding: the same loops, the single-rounding output stage */
+MQ_DW_MVE_GROUP(mq_dw_mve1_g16_s8, "vldrb.s16", 2, 1)
+MQ_DW_MVE_GROUP(mq_dw_mve1_g16_u8, "vldrb.u16", 2, 1)
+MQ_DW_MVE_GROUP(mq_dw_mve1_g8_s8, "vldrb.s16", 1, 1)
+MQ_DW_MVE_GROUP(mq_dw_mve1_g8_u8, "vldrb.u16", 1, 1)
 
 /* The run's constants shared by every group: zero point, clamp, LUT mask (once per run). */
 static void mq_dw_mve_setup_common(const mq_depthwise_params *p, mq_dw_mve_q *q)
@@ -247,7 +259,8 @@ static int mq_dw_mve_shifts_ok(const mq_depthwise_params *p, int32_t c0, int32_t
     return vmaxvq_s32(INT32_MIN, mx) <= -1;
 }
 
-void mq_dw_s8_mve(const mq_dw_run *r)
+/* The run over the channel groups; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
+static inline __attribute__((always_inline)) void mq_dw_mve_groups(const mq_dw_run *r, const int SINGLE)
 {
     const mq_depthwise_params *p = r->p;
     const int32_t cn = p->in_c;
@@ -262,9 +275,9 @@ void mq_dw_s8_mve(const mq_dw_run *r)
         }
         mq_dw_mve_setup(r, c0, 2, &q);
         if (u8) {
-            mq_dw_mve_g16_u8(r, c0, &q);
+            (SINGLE ? mq_dw_mve1_g16_u8 : mq_dw_mve_g16_u8)(r, c0, &q);
         } else {
-            mq_dw_mve_g16_s8(r, c0, &q);
+            (SINGLE ? mq_dw_mve1_g16_s8 : mq_dw_mve_g16_s8)(r, c0, &q);
         }
     }
     if (c0 + 8 <= cn) {
@@ -273,15 +286,24 @@ void mq_dw_s8_mve(const mq_dw_run *r)
         } else {
             mq_dw_mve_setup(r, c0, 1, &q);
             if (u8) {
-                mq_dw_mve_g8_u8(r, c0, &q);
+                (SINGLE ? mq_dw_mve1_g8_u8 : mq_dw_mve_g8_u8)(r, c0, &q);
             } else {
-                mq_dw_mve_g8_s8(r, c0, &q);
+                (SINGLE ? mq_dw_mve1_g8_s8 : mq_dw_mve_g8_s8)(r, c0, &q);
             }
         }
         c0 += 8;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
+    }
+}
+
+void mq_dw_s8_mve(const mq_dw_run *r)
+{
+    if (r->p->single_rounding) {
+        mq_dw_mve_groups(r, 1);
+    } else {
+        mq_dw_mve_groups(r, 0);
     }
 }
 

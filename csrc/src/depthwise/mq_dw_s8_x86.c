@@ -504,6 +504,11 @@ int mq_dw_s8_x86_select(const char *name)
 
 void mq_dw_s8_x86(const mq_dw_run *r)
 {
+    if (r->p->single_rounding) {
+        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
+        mq_dw_s8_c(r, 0, r->p->in_c);
+        return;
+    }
     const mq_depthwise_params *p = r->p;
     const int32_t c_end = p->in_c & ~7;
     int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
@@ -536,7 +541,7 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         h = mq_dw_x86_best();
         __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
     }
-    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max ||
+    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max || p->single_rounding ||
         p->win.kernel_h * p->win.kernel_w > MQ_DW_MAX_TAPS ||
         !mq_dw_vnni_weights_fit(p, p->win.kernel_h * p->win.kernel_w)) {
         return 0;

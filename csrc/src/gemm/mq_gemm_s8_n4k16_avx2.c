@@ -149,6 +149,11 @@ MQ_AVX2_TARGET
 void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
 {
+    if (p->single_rounding) {
+        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
     /* a local copy: the byte stores below may alias *p, a local cannot be aliased by them */
     const mq_fc_params q = *p;
     const int32_t n = p->n;

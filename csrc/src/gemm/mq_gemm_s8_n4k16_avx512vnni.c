@@ -681,6 +681,11 @@ MQ_VNNI_TARGET
 void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                  uint8_t *out, int32_t out_stride)
 {
+    if (p->single_rounding) {
+        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
     if (m >= MQ_VNNI_K4_MIN_ROWS && p->act_min <= p->act_max &&
         (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
         MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];

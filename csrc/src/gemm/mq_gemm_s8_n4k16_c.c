@@ -98,12 +98,14 @@ typedef struct {
     mq_os_channel ch[4];
     mq_os_out o;
     int32_t count;     /* channels in this group: min(4, n - n0) */
+    int32_t single;    /* p->single_rounding */
 } mq_epilogue;
 
 static void mq_epilogue_init(const mq_fc_params *p, int32_t n0, mq_epilogue *e)
 {
     int32_t r;
     e->count = p->n - n0 < 4 ? p->n - n0 : 4;
+    e->single = p->single_rounding;
     mq_os_out_init(&e->o, p->out_zero_point, p->act_min, p->act_max, p->lut);
     for (r = 0; r < 4; ++r) {
         const int32_t c = p->per_channel && r < e->count ? n0 + r : (p->per_channel ? n0 : 0);
@@ -117,10 +119,28 @@ static inline uint8_t mq_out1(uint32_t acc, const mq_os_channel *q, const mq_epi
     return mq_os_finish(mq_os_requant(acc, q), &e->o);
 }
 
+/* Single rounding (p->single_rounding): channels [n0, n0 + count) of one output row, out of line so that the
+ * double-rounding stores stay as they were (mq_output_stage.h: mq_os_requant_single + mq_os_finish64). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void mq_store4_single(const mq_epilogue *e, const uint32_t a[4], uint8_t *orow)
+{
+    int32_t r;
+    for (r = 0; r < e->count; ++r) {
+        orow[r] = mq_os_finish64(mq_os_requant_single(a[r], &e->ch[r]), &e->o);
+    }
+}
+
 /* Store channels [n0, n0 + count) of one output row (orow points at channel n0). */
 static inline void mq_store4(const mq_epilogue *e, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
                              uint8_t *orow)
 {
+    if (e->single) {
+        const uint32_t a[4] = {a0, a1, a2, a3};
+        mq_store4_single(e, a, orow);
+        return;
+    }
     orow[0] = mq_out1(a0, &e->ch[0], e);
     if (e->count > 1) {
         orow[1] = mq_out1(a1, &e->ch[1], e);

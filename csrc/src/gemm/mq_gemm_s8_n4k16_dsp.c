@@ -71,6 +71,9 @@ static uint32_t mq_dsp_os_load(const uint8_t *x, int32_t rem)
  */
 static uint8_t mq_dsp_os_out(int32_t acc, int32_t mult, int32_t shift, const mq_fc_params *p)
 {
+    if (p->single_rounding) {
+        return mq_output_single_rounding((uint32_t)acc, mult, shift, p->out_zero_point, p->act_min, p->act_max, p->lut);
+    }
     return mq_output_stage(acc, mult, shift, p->out_zero_point, p->act_min, p->act_max, p->lut);
 }
 
@@ -503,12 +506,15 @@ typedef struct {
     const int32_t *w_end; /* 76: mq_dsp_pairsxw_2x2 only: end of the expanded weight lanes */
     uint32_t lo16;       /* 80: mq_dsp_pairsxw*_2x2 only: lo8 in bytes 0 and 1 */
     int32_t skip40;      /* 84: mq_dsp_pairsxw*_2x2 only: 40 x the loop steps the first pass skips (0..7) */
+    int32_t mn;          /* 88: sign-correction multiplier: MQ_OS_SIGN_DOUBLE (INT32_MIN), or MQ_OS_SIGN_SINGLE (0)
+                            for single rounding (rq round words then 2^(30+E) + zl * 2^(31+E): mq_dsp_px_rq) */
 } mq_dsp_pair_job;
 
 typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && offsetof(mq_dsp_pair_job, bias) == 24 &&
                                      offsetof(mq_dsp_pair_job, rq) == 32 && offsetof(mq_dsp_pair_job, h) == 64 &&
                                      offsetof(mq_dsp_pair_job, slow) == 72 && offsetof(mq_dsp_pair_job, w_end) == 76 &&
-                                     offsetof(mq_dsp_pair_job, lo16) == 80 && offsetof(mq_dsp_pair_job, skip40) == 84)
+                                     offsetof(mq_dsp_pair_job, lo16) == 80 && offsetof(mq_dsp_pair_job, skip40) == 84 &&
+                                     offsetof(mq_dsp_pair_job, mn) == 88)
                                         ? 1
                                         : -1];
 
@@ -598,7 +604,7 @@ typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && off
                          "ldr r11, [r12, #12]\n\t"                                               \
                          "add r5, r5, r11\n\t"                                                   \
                          "str r5, [sp, #4]\n\t"                                                  \
-                         "mov r10, #0x80000000\n\t" MQ_DSP_PRQ("r0", "r2", 32)                   \
+                         "ldr r10, [r12, #88]\n\t" MQ_DSP_PRQ("r0", "r2", 32)                   \
                              MQ_DSP_PRQ("r1", "r3", 48)                                          \
                          "ldr r4, [r12, #20]\n\t"                                                \
                          "usat r0, #8, r0\n\t"                                                   \
@@ -675,7 +681,7 @@ MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_u8, "eor r7, r7, #0x80808080\n\teor r9, r9, #0x
                          "bne 2b\n\t"                                                            \
                          "ldr r12, [sp]\n\t"                                                     \
                          "str r4, [sp, #4]\n\t"                                                  \
-                         "mov r10, #0x80000000\n\t" MQ_DSP_PRQ("r0", "r2", 32)                   \
+                         "ldr r10, [r12, #88]\n\t" MQ_DSP_PRQ("r0", "r2", 32)                   \
                              MQ_DSP_PRQ("r1", "r3", 48)                                          \
                          "ldr r4, [r12, #20]\n\t"                                                \
                          "usat r0, #8, r0\n\t"                                                   \
@@ -745,7 +751,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
     "smlad r3, lr, r9, r3\n\t"
 
 /* Requantize accumulators A (row 0) and B (row 1) of channel slot OFF as MQ_DSP_PRQ, in r5-r9, r11 with
- * lr = INT32_MIN, so that r4 (the input lane pointer) and r12 (the job) survive the epilogue. */
+ * lr = job->mn (INT32_MIN, or 0 for single rounding), so that r4 (the input lane pointer) and r12 (the job) survive the epilogue. */
 #define MQ_DSP_PRQW(A, B, OFF)                                                                   \
     "ldrd r5, r6, [r12, #" #OFF "]\n\t"                                                          \
     "ldrd r7, r11, [r12, #" #OFF "+8]\n\t"                                                       \
@@ -807,7 +813,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "cmp r6, r5\n\t"                                                                     \
                          "bne 2b\n\t"                                                                         \
                          "ldr r12, [sp]\n\t"                                                                  \
-                         "mov lr, #0x80000000\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)    \
+                         "ldr lr, [r12, #88]\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)    \
                          "usat r0, #8, r0\n\t"                                                                \
                          "usat r1, #8, r1\n\t"                                                                \
                          "usat r2, #8, r2\n\t"                                                                \
@@ -881,6 +887,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
         j->bias[r] = bias[r];
     }
     j->w = wh;
+    j->mn = MQ_OS_SIGN_DOUBLE; /* double rounding only (single rounding takes the blocked pairs or the portable kernel) */
     j->x_stride = x_stride;
     j->chunks = k >> 4;
     j->x_next = x_stride - k;
@@ -921,11 +928,14 @@ typedef struct {
     uint32_t h4;            /* 32: (act_max - act_min) in each byte */
     uint32_t lo4;           /* 36: act_min mod 256 in each byte */
     const int8_t *w;        /* 40: packed weights */
+    int32_t mn;             /* 44: sign-correction multiplier: INT32_MIN (double rounding) or 0 (single rounding: then
+                               the 2^30 of the round's low word, mn >> 1 logical, is 0 too: round = 2^(30+E)) */
 } mq_dsp_gemv_job;
 
 typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && offsetof(mq_dsp_gemv_job, mult) == 12 &&
                                      offsetof(mq_dsp_gemv_job, out) == 20 && offsetof(mq_dsp_gemv_job, zl) == 28 &&
-                                     offsetof(mq_dsp_gemv_job, h4) == 32 && offsetof(mq_dsp_gemv_job, w) == 40)
+                                     offsetof(mq_dsp_gemv_job, h4) == 32 && offsetof(mq_dsp_gemv_job, w) == 40 &&
+                                     offsetof(mq_dsp_gemv_job, mn) == 44)
                                         ? 1
                                         : -1];
 
@@ -941,7 +951,8 @@ typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && off
     "smlad " A ", r10, r7, " A "\n\t"
 #define MQ_DSP_GLD(OFF) "ldrd r8, r9, [r12, #" #OFF "]\n\t"
 
-/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = INT32_MIN, r10 = zl. */
+/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = job mn (INT32_MIN: double rounding,
+ * 0: single rounding), r10 = zl. The round's low word adds r9 >> 1 (logical): 2^30 or 0. */
 #define MQ_DSP_GCH(A, QS)                                                                        \
     "ldr r4, [r11]" QS "\n\t"                                                                    \
     "ldr r5, [lr]" QS "\n\t"                                                                     \
@@ -950,7 +961,7 @@ typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && off
     "lsl r6, r6, r5\n\t"              /* t = 2^E */                                              \
     "lsr r8, r6, #2\n\t"              /* round, high word */                                     \
     "lsl r7, r6, #30\n\t"                                                                        \
-    "add r7, r7, #0x40000000\n\t"     /* round, low word */                                      \
+    "add r7, r7, r9, lsr #1\n\t"       /* round, low word (+ 2^30: double rounding) */              \
     "smlal r7, r8, " A ", r4\n\t"                                                                \
     "lsr r6, " A ", #31\n\t"                                                                     \
     "smlal r7, r8, r6, r9\n\t"                                                                   \
@@ -985,7 +996,7 @@ typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && off
                          "bne 2b\n\t"                                                            \
                          "ldr r10, [sp]\n\t"                                                     \
                          "ldrd r11, lr, [r10, #12]\n\t"                                          \
-                         "mov r9, #0x80000000\n\t"                                               \
+                         "ldr r9, [r10, #44]\n\t"                                               \
                          "ldr r10, [r10, #28]\n\t"                                               \
                          MQ_DSP_GCH("r0", QS) MQ_DSP_GCH("r1", QS)                               \
                          MQ_DSP_GCH("r2", QS) MQ_DSP_GCH("r3", QS)                               \
@@ -1066,6 +1077,7 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
     job.h4 = (uint32_t)(p->act_max - p->act_min) * 0x01010101u;
     job.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
     job.w = p->weights.packed;
+    job.mn = p->single_rounding ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
     if (p->per_channel) {
         mq_dsp_gemv_pc(&job);
     } else {
@@ -1114,6 +1126,22 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
         }
     }
     g = (m == 1 && fast_tensor) ? mq_dsp_gemv(p, x, out) : 0;
+    if (p->single_rounding) {
+        /* single rounding: the GEMV above and the blocked pairs (mq_dsp_pairs_blocked) take it; the rest of the
+         * layer (the C-level 2x2 / 1x4 paths have the double-rounding stage only) through the portable kernel */
+        if (4 * g < n) {
+            mq_fc_params sub = *p;
+            sub.n = n - 4 * g;
+            sub.weights.packed = p->weights.packed + (size_t)g * group_bytes;
+            sub.bias.folded = p->bias.folded + 4 * g;
+            if (p->per_channel) {
+                sub.multiplier = p->multiplier + 4 * g;
+                sub.shift = p->shift + 4 * g;
+            }
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + 4 * g, out_stride);
+        }
+        return;
+    }
     for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
@@ -1226,7 +1254,7 @@ __attribute__((naked, noinline)) static void mq_dsp_xexp2(const uint8_t *x __att
 
 /* Job rq words of channel c for the pair loop (mq_dsp_pair_job_init's arithmetic in 32 bits): round + zl * 2^(31+E)
  * = hi * 2^32 + lo with lo = 2^30 (+ 2^31 if E = 1), hi = 2^(E-2) (E >= 2) + zl * 2^(E-1); 0 if E > 21 or shift >= 0. */
-static inline int mq_dsp_px_rq(int32_t rq[4], int32_t multiplier, int32_t shift, int32_t zl)
+static inline int mq_dsp_px_rq(int32_t rq[4], int32_t multiplier, int32_t shift, int32_t zl, uint32_t half)
 {
     const uint32_t e1 = (uint32_t)~shift;   /* E - 1 */
     uint32_t t;
@@ -1234,7 +1262,7 @@ static inline int mq_dsp_px_rq(int32_t rq[4], int32_t multiplier, int32_t shift,
         return 0;
     }
     t = 2u << e1;                           /* 2^E */
-    rq[0] = (int32_t)((t << 30) + 0x40000000u);
+    rq[0] = (int32_t)((t << 30) + half);    /* half: 2^30 (double rounding) or 0 (single: round = 2^(30+E)) */
     rq[1] = (int32_t)((t >> 2) + ((uint32_t)zl << e1));
     rq[2] = multiplier;
     rq[3] = (int32_t)e1;
@@ -1254,6 +1282,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t zl = p->out_zero_point - p->act_min;
     const int32_t h = p->act_max - p->act_min;
     const int32_t cstep = p->per_channel ? 1 : 0;
+    const uint32_t half = p->single_rounding ? 0u : 0x40000000u;
     mq_dsp_pair_job job;
     mq_fc_params sub = *p;
     int32_t pb;
@@ -1268,6 +1297,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     job.h = h;
     job.lut = p->lut;
     job.slow = (h != 255 || (uintptr_t)p->lut == 1u) ? 1u : (uintptr_t)p->lut;
+    job.mn = p->single_rounding ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
     for (pb = 0; pb < pairs; pb += per_block) {
         const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
         const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
@@ -1288,8 +1318,8 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
             if (ok) {
                 for (hh = 0; hh < 4; hh += 2) {
                     const int32_t ca = (c0 + hh) * cstep, cb = (c0 + hh + 1) * cstep;
-                    (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zl);
-                    (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zl);
+                    (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zl, half);
+                    (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zl, half);
                     job.bias[0] = p->bias.folded[c0 + hh];
                     job.bias[1] = p->bias.folded[c0 + hh + 1];
                     if (k <= MQ_DSP_PXW_WORDS) {

@@ -16,6 +16,9 @@
  *         VSTRB.32 of the 4 low bytes, predicated by VCTP32 so rows >= n are never written.
  *   Groups with a positive shift (a left shift: real multiplier >= 1, rare) go through
  *   mq_gemm_s8_n4k16_c, so the row loop carries no VSHL.
+ *   Single rounding (mq_fc_params.single_rounding, QDQ models): the same loops (mq_mve_group1_*, mq_mve_rows1_*)
+ *   with the output stage VQDMULH + VRSHL(-E) (exact for E >= 1, mq_output_stage.h); groups with E = 0 go
+ *   through the portable kernel as well.
  *   Layers with k <= 64, per-channel requantization, every shift <= -1 and no LUT (KWS's 1x1 and
  *   im2col layers) run their full groups row-outer instead (mq_mve_rows below): each input row is
  *   loaded and made signed once and kept in q0..q3 while all groups run, then the partial group
@@ -57,7 +60,7 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
  * starting at the bias, VMLADAVA over the full 16-byte chunks, the predicated tail chunk, then the
  * vector epilogue (see the file comment) and one VSTRB.32.
  */
-#define MQ_MVE_GROUP(NAME, FLIP, FULL)                                                               \
+#define MQ_MVE_GROUP(NAME, FLIP, FULL, SINGLE)                                                       \
     static __attribute__((noinline)) void NAME(const mq_fc_params *p, const mq_mve_rq *q,          \
                                                const int32_t bias[4], const int8_t *wg, int32_t m,  \
                                                const uint8_t *x, int32_t x_stride, uint8_t *o,       \
@@ -120,9 +123,14 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
                 a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));                                        \
             }                                                                                        \
             v = mq_mve_lanes(a0, a1, a2, a3);                                                        \
-            v = vqrdmulhq_s32(v, qm);                                                           \
-            /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                    \
-            v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, qr), 31));                              \
+            if (SINGLE) {                                                                            \
+                /* single rounding (every E >= 1 here): VRSHL(VQDMULH, -E), mq_output_stage.h */       \
+                v = vqdmulhq_s32(v, qm);                                                             \
+            } else {                                                                                 \
+                v = vqrdmulhq_s32(v, qm);                                                            \
+                /* -1 where v < 0 and E > 0 (right has its sign bit set iff E > 0) */                \
+                v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, qr), 31));                                \
+            }                                                                                        \
             v = vrshlq_s32(v, qr);                                                             \
             v = vqaddq_n_s32(v, zp); /* saturating: same clamp result as the portable int64 sum */   \
             v = vmaxq_s32(v, vdupq_n_s32(lo));                                                       \
@@ -141,10 +149,18 @@ static inline __attribute__((always_inline)) int32x4_t mq_mve_lanes(int32_t a0, 
         }                                                                                            \
     }
 
-MQ_MVE_GROUP(mq_mve_group_s8_full, 0, 1)
-MQ_MVE_GROUP(mq_mve_group_u8_full, 1, 1)
-MQ_MVE_GROUP(mq_mve_group_s8_part, 0, 0)
-MQ_MVE_GROUP(mq_mve_group_u8_part, 1, 0)
+MQ_MVE_GROUP(mq_mve_group_s8_full, 0, 1, 0)
+MQ_MVE_GROUP(mq_mve_group_u8_full, 1, 1, 0)
+MQ_MVE_GROUP(mq_mve_group_s8_part, 0, 0, 0)
+MQ_MVE_GROUP(mq_mve_group_u8_part, 1, 0, 0)
+/* single rounding (mq_fc_params.single_rounding): the same loops, the single-rounding output stage */
+MQ_MVE_GROUP(mq_mve_group1_s8_full, 0, 1, 1)
+MQ_MVE_GROUP(mq_mve_group1_u8_full, 1, 1, 1)
+MQ_MVE_GROUP(mq_mve_group1_s8_part, 0, 0, 1)
+MQ_MVE_GROUP(mq_mve_group1_u8_part, 1, 0, 1)
+
+typedef void (*mq_mve_group_fn)(const mq_fc_params *, const mq_mve_rq *, const int32_t *, const int8_t *, int32_t,
+                                const uint8_t *, int32_t, uint8_t *, int32_t, mve_pred16_t);
 
 /*
  * Row-outer path (KC = ceil(k/16) <= 4 chunks, per-channel, every shift <= -1, no LUT): one input row
@@ -185,7 +201,22 @@ typedef struct {
 #define MQ_MVE_MACS_3 MQ_MVE_MACS_2 MQ_MVE_MAC("q2")
 #define MQ_MVE_MACS_4 MQ_MVE_MACS_3 MQ_MVE_MAC("q3")
 
-#define MQ_MVE_ROWS(NAME, XL, MACS)                                                                    \
+/* Requantization of q4 by the multipliers / shifts at mu / sh (post-incremented): double rounding (VQRDMULH, the
+ * negative-tie fixup x >> 31, VRSHL) or single rounding (VQDMULH, VRSHL: mq_output_stage.h). */
+#define MQ_MVE_RQ_DOUBLE                                                                               \
+    "vldrw.32 q5, [%[mu]], #16\n\t"                                                                     \
+    "vqrdmulh.s32 q4, q4, q5\n\t"                                                                       \
+    "vshr.s32 q5, q4, #31\n\t"                                                                          \
+    "vqadd.s32 q4, q4, q5\n\t"                                                                          \
+    "vldrw.32 q5, [%[sh]], #16\n\t"                                                                     \
+    "vrshl.s32 q4, q4, q5\n\t"
+#define MQ_MVE_RQ_SINGLE                                                                               \
+    "vldrw.32 q5, [%[mu]], #16\n\t"                                                                     \
+    "vqdmulh.s32 q4, q4, q5\n\t"                                                                        \
+    "vldrw.32 q5, [%[sh]], #16\n\t"                                                                     \
+    "vrshl.s32 q4, q4, q5\n\t"
+
+#define MQ_MVE_ROWS(NAME, XL, MACS, RQ)                                                                \
     static __attribute__((noinline)) void NAME(const mq_fc_params *p, mq_mve_rowctx *ctx,            \
                                                int32_t m, const uint8_t *x, int32_t x_stride,        \
                                                uint8_t *out, int32_t out_stride)                     \
@@ -215,13 +246,7 @@ typedef struct {
                              "ldrd r0, r2, [%[b]], #8\n\t"                                           \
                              "ldrd r4, r6, [%[b]], #8\n\t" MACS                                      \
                              "vmov q4[2], q4[0], r0, r4\n\t"                                         \
-                             "vmov q4[3], q4[1], r2, r6\n\t"                                         \
-                             "vldrw.32 q5, [%[mu]], #16\n\t"                                         \
-                             "vqrdmulh.s32 q4, q4, q5\n\t"                                           \
-                             "vshr.s32 q5, q4, #31\n\t"                                              \
-                             "vqadd.s32 q4, q4, q5\n\t"                                              \
-                             "vldrw.32 q5, [%[sh]], #16\n\t"                                         \
-                             "vrshl.s32 q4, q4, q5\n\t"                                              \
+                             "vmov q4[3], q4[1], r2, r6\n\t" RQ                                      \
                              "vqadd.s32 q4, q4, %[c]\n\t"                                            \
                              "vmax.s32 q4, q4, q6\n\t"                                               \
                              "vmin.s32 q4, q4, q7\n\t"                                               \
@@ -238,10 +263,14 @@ typedef struct {
         }                                                                                            \
     }
 
-MQ_MVE_ROWS(mq_mve_rows_1, MQ_MVE_XL_1, MQ_MVE_MACS_1)
-MQ_MVE_ROWS(mq_mve_rows_2, MQ_MVE_XL_2, MQ_MVE_MACS_2)
-MQ_MVE_ROWS(mq_mve_rows_3, MQ_MVE_XL_3, MQ_MVE_MACS_3)
-MQ_MVE_ROWS(mq_mve_rows_4, MQ_MVE_XL_4, MQ_MVE_MACS_4)
+MQ_MVE_ROWS(mq_mve_rows_1, MQ_MVE_XL_1, MQ_MVE_MACS_1, MQ_MVE_RQ_DOUBLE)
+MQ_MVE_ROWS(mq_mve_rows_2, MQ_MVE_XL_2, MQ_MVE_MACS_2, MQ_MVE_RQ_DOUBLE)
+MQ_MVE_ROWS(mq_mve_rows_3, MQ_MVE_XL_3, MQ_MVE_MACS_3, MQ_MVE_RQ_DOUBLE)
+MQ_MVE_ROWS(mq_mve_rows_4, MQ_MVE_XL_4, MQ_MVE_MACS_4, MQ_MVE_RQ_DOUBLE)
+MQ_MVE_ROWS(mq_mve_rows1_1, MQ_MVE_XL_1, MQ_MVE_MACS_1, MQ_MVE_RQ_SINGLE)
+MQ_MVE_ROWS(mq_mve_rows1_2, MQ_MVE_XL_2, MQ_MVE_MACS_2, MQ_MVE_RQ_SINGLE)
+MQ_MVE_ROWS(mq_mve_rows1_3, MQ_MVE_XL_3, MQ_MVE_MACS_3, MQ_MVE_RQ_SINGLE)
+MQ_MVE_ROWS(mq_mve_rows1_4, MQ_MVE_XL_4, MQ_MVE_MACS_4, MQ_MVE_RQ_SINGLE)
 
 /* Full groups of 4 channels through the row-outer path when the layer qualifies (see above): the
  * number of groups done (0: none, the group-outer loops below take the layer). */
@@ -281,6 +310,23 @@ static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, i
     ctx.groups = p->n >> 2;
     ctx.zp = p->out_zero_point;
     ctx.x = x;
+    if (p->single_rounding) {
+        switch (kc) {
+        case 1:
+            mq_mve_rows1_1(p, &ctx, m, x, x_stride, out, out_stride);
+            break;
+        case 2:
+            mq_mve_rows1_2(p, &ctx, m, x, x_stride, out, out_stride);
+            break;
+        case 3:
+            mq_mve_rows1_3(p, &ctx, m, x, x_stride, out, out_stride);
+            break;
+        default:
+            mq_mve_rows1_4(p, &ctx, m, x, x_stride, out, out_stride);
+            break;
+        }
+        return ctx.groups;
+    }
     switch (kc) {
     case 1:
         mq_mve_rows_1(p, &ctx, m, x, x_stride, out, out_stride);
@@ -298,8 +344,10 @@ static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, i
     return ctx.groups;
 }
 
-void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                          uint8_t *out, int32_t out_stride)
+/* The group loop; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
+static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_params *p, int32_t m, const uint8_t *x,
+                                                                int32_t x_stride, uint8_t *out, int32_t out_stride,
+                                                                const int SINGLE)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -322,8 +370,9 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             q.mult = vldrwq_z_s32(p->multiplier + c0, prow);
             q.right = vldrwq_z_s32(p->shift + c0, prow);
         }
-        if (vmaxvq_s32(INT32_MIN, q.right) > 0) {
-            /* a left shift (real multiplier >= 1, rare): this group through the portable kernel */
+        if (vmaxvq_s32(INT32_MIN, q.right) > (SINGLE ? -1 : 0)) {
+            /* a left shift (real multiplier >= 1, rare), or single rounding with E = 0: this group through the
+             * portable kernel */
             mq_fc_params sub = *p;
             sub.n = rows;
             sub.weights.packed = wg;
@@ -335,7 +384,11 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
             mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }
-        if (rows == 4) {
+        if (SINGLE) {
+            static const mq_mve_group_fn single[2][2] = {{mq_mve_group1_s8_part, mq_mve_group1_s8_full},
+                                                         {mq_mve_group1_u8_part, mq_mve_group1_u8_full}};
+            single[uint8_in][rows == 4](p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+        } else if (rows == 4) {
             if (uint8_in) {
                 mq_mve_group_u8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             } else {
@@ -348,6 +401,16 @@ void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                 mq_mve_group_s8_part(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             }
         }
+    }
+}
+
+void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    if (p->single_rounding) {
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 1);
+    } else {
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 0);
     }
 }
 

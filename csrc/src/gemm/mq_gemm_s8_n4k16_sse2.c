@@ -47,6 +47,11 @@ static inline __m128i mq_sse2_hsum4(__m128i a0, __m128i a1, __m128i a2, __m128i 
 void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
 {
+    if (p->single_rounding) {
+        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
+        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        return;
+    }
     const int32_t n = p->n;
     const int32_t k = p->k;
     const int32_t chunks = k >> 4;

@@ -270,11 +270,14 @@ typedef struct {
     int32_t h;              /* 32: act_max - act_min */
     int32_t lo;             /* 36: act_min */
     const int8_t *w;        /* 40: packed weights */
+    int32_t mn;             /* 44: sign-correction multiplier: INT32_MIN (double rounding), 0 (single rounding; the
+                               round's low word adds mn >> 1, logical: 2^30 or 0, so round = 2^(30+E)) */
 } mq_v7m_gemv_job;
 
 typedef char mq_v7m_gemv_job_layout[(offsetof(mq_v7m_gemv_job, bias) == 8 && offsetof(mq_v7m_gemv_job, mult) == 12 &&
                                      offsetof(mq_v7m_gemv_job, out) == 20 && offsetof(mq_v7m_gemv_job, zl) == 28 &&
-                                     offsetof(mq_v7m_gemv_job, h) == 32 && offsetof(mq_v7m_gemv_job, w) == 40)
+                                     offsetof(mq_v7m_gemv_job, h) == 32 && offsetof(mq_v7m_gemv_job, w) == 40 &&
+                                     offsetof(mq_v7m_gemv_job, mn) == 44)
                                         ? 1
                                         : -1];
 
@@ -294,7 +297,8 @@ typedef char mq_v7m_gemv_job_layout[(offsetof(mq_v7m_gemv_job, bias) == 8 && off
     "ldm r10!, {r4-r7}\n\t" MQ_V7M_GROW("r0", O) MQ_V7M_GROW("r1", O + 16) MQ_V7M_GROW("r2", O + 32) \
         MQ_V7M_GROW("r3", O + 48)
 
-/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = INT32_MIN, r10 = zl. */
+/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = job mn (INT32_MIN, or 0 for single
+ * rounding), r10 = zl. */
 #define MQ_V7M_GCH(A, QS)                                                                        \
     "ldr r4, [r11]" QS "\n\t"                                                                    \
     "ldr r5, [lr]" QS "\n\t"                                                                     \
@@ -303,7 +307,7 @@ typedef char mq_v7m_gemv_job_layout[(offsetof(mq_v7m_gemv_job, bias) == 8 && off
     "lsl r6, r6, r5\n\t"                                                                         \
     "lsr r8, r6, #2\n\t"                                                                         \
     "lsl r7, r6, #30\n\t"                                                                        \
-    "add r7, r7, #0x40000000\n\t"                                                                \
+    "add r7, r7, r9, lsr #1\n\t"                                                                  \
     "smlal r7, r8, " A ", r4\n\t"                                                                \
     "lsr r6, " A ", #31\n\t"                                                                     \
     "smlal r7, r8, r6, r9\n\t"                                                                   \
@@ -341,7 +345,7 @@ typedef char mq_v7m_gemv_job_layout[(offsetof(mq_v7m_gemv_job, bias) == 8 && off
                          "ldr r10, [sp]\n\t"                                                     \
                          "ldr r11, [r10, #12]\n\t"                                               \
                          "ldr lr, [r10, #16]\n\t"                                                \
-                         "mov r9, #0x80000000\n\t"                                               \
+                         "ldr r9, [r10, #44]\n\t"                                               \
                          "ldr r10, [r10, #28]\n\t"                                               \
                          MQ_V7M_GCH("r0", QS) MQ_V7M_GCH("r1", QS)                               \
                          MQ_V7M_GCH("r2", QS) MQ_V7M_GCH("r3", QS)                               \
@@ -413,6 +417,7 @@ __attribute__((noinline)) static int32_t mq_v7m_gemv(const mq_fc_params *p, cons
     job.h = p->act_max - p->act_min;
     job.lo = p->act_min;
     job.w = p->weights.packed;
+    job.mn = p->single_rounding ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
     if (p->per_channel) {
         mq_v7m_gemv_pc(&job);
     } else {
@@ -442,6 +447,21 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
         q[3] = q[0];
     }
     g = m == 1 ? mq_v7m_gemv(p, x, out) : 0;
+    if (p->single_rounding) {
+        /* single rounding: the GEMV above and the blocked pairs take it; the rest through the portable kernel */
+        if (4 * g < n) {
+            mq_fc_params sub = *p;
+            sub.n = n - 4 * g;
+            sub.weights.packed = p->weights.packed + (size_t)g * group_bytes;
+            sub.bias.folded = p->bias.folded + 4 * g;
+            if (p->per_channel) {
+                sub.multiplier = p->multiplier + 4 * g;
+                sub.shift = p->shift + 4 * g;
+            }
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + 4 * g, out_stride);
+        }
+        return;
+    }
     for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
@@ -598,10 +618,32 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                 const int32_t c = p->per_channel ? c0 + r : 0;
                 ok = p->shift[c] < 0;
                 if (ok) {
-                    mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+                    if (p->single_rounding) {
+                        mq_os_channel_hi_init_single(&q[r], p->multiplier[c], p->shift[c]);
+                    } else {
+                        mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
+                    }
                 }
             }
-            if (ok) {
+            if (ok && p->single_rounding) {
+                /* single rounding: the same block loop, the single-rounding output stage */
+                uint8_t *o = ob + c0;
+                mq_os_out so;
+                mq_os_out_init(&so, p->out_zero_point, p->act_min, p->act_max, p->lut);
+                job.w = wg;
+                job.bias = p->bias.folded + c0;
+                job.xe = xe;
+                for (j = 0; j < nb; j++) {
+                    job.xe_end = job.xe + 2 * kc;
+                    mq_v7m_px_block(&job);
+                    job.xe = job.xe_end;
+                    for (r = 0; r < 4; r++) {
+                        o[r] = mq_os_finish(mq_os_requant_hi_single(job.acc[r], &q[r]), &so);
+                        o[out_stride + r] = mq_os_finish(mq_os_requant_hi_single(job.acc[4 + r], &q[r]), &so);
+                    }
+                    o += 2 * (ptrdiff_t)out_stride;
+                }
+            } else if (ok) {
                 uint8_t *o = ob + c0;
                 job.w = wg;
                 job.bias = p->bias.folded + c0;

@@ -60,6 +60,7 @@ void mq_op_fc_params(const uint8_t *constants, const mq_op_rec *op, const mq_ten
     fc->act_min = (int32_t)p[MQ_P_FC_ACT_MIN];
     fc->act_max = (int32_t)p[MQ_P_FC_ACT_MAX];
     fc->lut = p[MQ_P_FC_LUT + 1] != 0u ? constants + p[MQ_P_FC_LUT] : NULL;
+    fc->single_rounding = 0; /* mq_model_run sets it from the header flags */
 }
 
 void mq_op_conv_params(const uint8_t *constants, const mq_op_rec *op, const mq_tensor_rec *in,
@@ -196,6 +197,7 @@ void mq_op_depthwise_params(const uint8_t *constants, const mq_op_rec *op, const
     dw->act_min = (int32_t)p[MQ_P_DW_ACT_MIN];
     dw->act_max = (int32_t)p[MQ_P_DW_ACT_MAX];
     dw->lut = p[MQ_P_DW_LUT + 1] != 0u ? constants + p[MQ_P_DW_LUT] : NULL;
+    dw->single_rounding = 0; /* mq_model_run sets it from the header flags */
 }
 
 void mq_op_pool_params(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out, mq_pool_params *pool)

@@ -145,7 +145,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_fc_params fc;
         mq_op_fc_params(m->constants, &op, &in, &fc);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
-            return mq_fully_connected_single_rounding(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst);
+            fc.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
         /* validated at load (mq_fc_params_check): arithmetic only */
         mq_fully_connected_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
@@ -157,7 +157,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, &op, &in, &cp);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_conv1x1_single_rounding(&cp, src, dst); /* never in place (the loader checked) */
+            cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
@@ -220,7 +220,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         const uint32_t scratch = op.p[MQ_P_CONVK_SCRATCH_SIZE];
         mq_op_convk_params(m->constants, &op, &in, &out, &cp);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_conv_single_rounding(&cp, src, dst);
+            cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
         /* validated at load (mq_conv_check, scratch size and placement, apart) */
         mq_conv_unchecked(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL);
@@ -233,7 +233,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         const uint32_t scratch = op.p[MQ_P_DW_SCRATCH_SIZE];
         mq_op_depthwise_params(m->constants, &op, &in, &out, &dw);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
-            return mq_depthwise_conv_single_rounding(&dw, src, dst); /* never in place (the loader checked) */
+            dw.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: batch 1, supported pads, dst == src, ring scratch of the exact size apart */
