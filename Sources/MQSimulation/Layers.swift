@@ -193,7 +193,9 @@ extension PackedModel {
     /// The GEMM fast paths (csrc/src/mq_kernel_select.h names) this model's 8-bit GEMM ops use: GEMM_BATCHED plus
     /// the input dtype (GEMM_UINT8 / GEMM_INT8) for calls with two or more input rows (FULLY_CONNECTED with
     /// batch > 1; CONV_1X1 and CONV always), GEMM_PER_CHANNEL / GEMM_PER_TENSOR (the op's p2) for the batch-1 GEMV
-    /// loop (FULLY_CONNECTED with batch 1; CONV_1X1 and CONV always, their edge calls may have one row).
+    /// loop (FULLY_CONNECTED with batch 1; CONV_1X1 and CONV always, their edge calls may have one row);
+    /// GEMM_SINGLE_ROUNDING for FULLY_CONNECTED in a model with the single-rounding header flag (without it the
+    /// firmware rejects such a model at load).
     /// Empty when the model has no such op. Calls a firmware built without a variant run the compact kernel:
     /// the same bytes, slower.
     public func gemmVariantList() -> [String] {
@@ -220,6 +222,10 @@ extension PackedModel {
                 names.insert(rd32(r, opParams + 8) != 0 ? "GEMM_PER_CHANNEL" : "GEMM_PER_TENSOR")
             }
         }
-        return ["GEMM_BATCHED", "GEMM_UINT8", "GEMM_INT8", "GEMM_PER_CHANNEL", "GEMM_PER_TENSOR"].filter { names.contains($0) }
+        if model.flags & UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0, layers().contains(where: { $0.kind == .fullyConnected }) {
+            names.insert("GEMM_SINGLE_ROUNDING")
+        }
+        return ["GEMM_BATCHED", "GEMM_UINT8", "GEMM_INT8", "GEMM_PER_CHANNEL", "GEMM_PER_TENSOR", "GEMM_SINGLE_ROUNDING"]
+            .filter { names.contains($0) }
     }
 }
