@@ -186,8 +186,49 @@ extension PackedModel {
 
     /// The ops this model uses, as the C build list names them (MQ_OP_<NAME>_ENABLED), in op-type order:
     /// a firmware built with only these (boards/CMakeLists.txt -DMQ_OPS=...) runs the model.
+    /// Then the GEMM kernel variants the model's FULLY_CONNECTED / CONV_1X1 / CONV ops take (gemmVariantList()),
+    /// so a firmware compiles only those fast paths (csrc/src/mq_kernel_select.h).
     public func opBuildList() -> [String] {
         let kinds = Set(layers().map(\.kind))
-        return LayerInfo.Kind.allCases.filter { kinds.contains($0) }.compactMap(\.buildName)
+        return LayerInfo.Kind.allCases.filter { kinds.contains($0) }.compactMap(\.buildName) + gemmVariantList()
+    }
+
+    /// The GEMM fast paths (csrc/src/mq_kernel_select.h names) this model's 8-bit GEMM ops use: GEMM_BATCHED plus
+    /// the input dtype (GEMM_UINT8 / GEMM_INT8) for calls with two or more input rows (FULLY_CONNECTED with
+    /// batch > 1; CONV_1X1 and CONV always), GEMM_PER_CHANNEL / GEMM_PER_TENSOR (the op's p2) for the batch-1 GEMV
+    /// loop (FULLY_CONNECTED with batch 1; CONV_1X1 and CONV always, their edge calls may have one row);
+    /// GEMM_SINGLE_ROUNDING for FULLY_CONNECTED in a model with the single-rounding header flag (without it the
+    /// firmware rejects such a model at load).
+    /// Empty when the model has no such op. Calls a firmware built without a variant run the compact kernel:
+    /// the same bytes, slower.
+    public func gemmVariantList() -> [String] {
+        guard let tp = model.tensors, let op = model.ops else { return [] }
+        func rd16(_ p: UnsafePointer<UInt8>, _ o: Int) -> Int { Int(p[o]) | Int(p[o + 1]) << 8 }
+        func rd32(_ p: UnsafePointer<UInt8>, _ o: Int) -> Int {
+            Int(UInt32(p[o]) | UInt32(p[o + 1]) << 8 | UInt32(p[o + 2]) << 16 | UInt32(p[o + 3]) << 24)
+        }
+        var names = Set<String>()
+        for i in 0..<opCount {
+            let r = op + i * opRecordSize
+            let kind = LayerInfo.Kind(opType: Int(r[0]))
+            guard kind == .fullyConnected || kind == .conv1x1 || kind == .conv else { continue }
+            let x = tp + rd16(r, 4) * tensorRecordSize
+            let dims = (0..<min(Int(x[1]), 4)).map { rd32(x, 4 + 4 * $0) }
+            let k = rd32(r, opParams + 4)
+            let rows = k > 0 ? dims.reduce(1, *) / k : 0
+            let batched = kind != .fullyConnected || rows != 1
+            if batched {
+                names.insert("GEMM_BATCHED")
+                names.insert(Int(x[0]) == Int(MQ_DTYPE_UINT8.rawValue) ? "GEMM_UINT8" : "GEMM_INT8")
+            }
+            if kind != .fullyConnected || rows == 1 {
+                names.insert(rd32(r, opParams + 8) != 0 ? "GEMM_PER_CHANNEL" : "GEMM_PER_TENSOR")
+            }
+        }
+        if model.flags & UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0, layers().contains(where: { $0.kind == .fullyConnected }) {
+            names.insert("GEMM_SINGLE_ROUNDING")
+        }
+        return ["GEMM_BATCHED", "GEMM_UINT8", "GEMM_INT8", "GEMM_PER_CHANNEL", "GEMM_PER_TENSOR", "GEMM_SINGLE_ROUNDING"]
+            .filter { names.contains($0) }
     }
 }

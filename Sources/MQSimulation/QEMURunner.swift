@@ -194,7 +194,10 @@ public struct QEMURunner: Sendable {
             }
             throw DeviceError.protocolError(board: board, reason: "no MQ-DONE line (firmware did not finish)", log: tail(text))
         }
-        if code != 0 { throw DeviceError.deviceStatus(board: board, code: code, text: msg) }
+        // the firmware prints an mq_status code without its text unless built with MQ_FW_STATUS_TEXT=ON
+        if code != 0 {
+            throw DeviceError.deviceStatus(board: board, code: code, text: msg.isEmpty && code > 0 && code < 90 ? statusText(code) : msg)
+        }
         guard exitCode == 0 else {
             throw DeviceError.emulatorFailed(board: board, exitCode: exitCode, log: tail(text))
         }

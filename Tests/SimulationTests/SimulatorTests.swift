@@ -138,6 +138,9 @@ final class SimulatorTests: XCTestCase {
         XCTAssertEqual(model.inputs.map(\.name), ["x", "z"])
         XCTAssertEqual(model.outputs.map(\.name), ["scores", "tanh", "conv"])
         // the firmware build list: every op type the model uses, once, in op-type order
-        XCTAssertEqual(model.opBuildList(), ["FULLY_CONNECTED", "CONV_1X1", "LUT", "ADD", "RESHAPE", "SOFTMAX", "TRANSPOSE"])
+        XCTAssertEqual(model.opBuildList(), ["FULLY_CONNECTED", "CONV_1X1", "LUT", "ADD", "RESHAPE", "SOFTMAX", "TRANSPOSE",
+                                              // then the GEMM variants: FC0 batch 1 per channel, FC1 batch 1 per tensor,
+                                              // the CONV_1X1 on the INT8 z, per tensor (boards/tools/mq_demo_model.c)
+                                              "GEMM_BATCHED", "GEMM_INT8", "GEMM_PER_CHANNEL", "GEMM_PER_TENSOR"])
     }
 }

@@ -8,7 +8,8 @@
  *   MQ-TICKS <sample> <SysTick ticks of mq_model_run>  (core clock; see mq_timer_ticks)
  *   MQ-OUT <sample> <output> <hex codes>            one line per sample and output
  *   MQ-STACK <bytes of stack used>
- *   MQ-DONE <status> <status text>
+ *   MQ-DONE <status> <status text>                   (for mq_status codes the text only with MQ_FW_STATUS_TEXT=1;
+ *                                                     else empty: the host prints mq_status_str of the code)
  *
  * Exit code (semihosting) = the mq_status of the first failure, 0 on success; 90..93 for
  * firmware configuration errors (see below).
@@ -62,9 +63,18 @@ static int finish(int code, const char *text)
     return code;
 }
 
+/* MQ_FW_STATUS_TEXT 0 (default): the device prints only the code and the host gives its text (QEMURunner, with
+ * the host's own mq_status_str), which keeps the runtime's ~1 KB of status strings out of the firmware's flash. */
+#ifndef MQ_FW_STATUS_TEXT
+#define MQ_FW_STATUS_TEXT 0
+#endif
 static int fail_status(mq_status st)
 {
+#if MQ_FW_STATUS_TEXT
     return finish((int)st, mq_status_str(st));
+#else
+    return finish((int)st, "");
+#endif
 }
 
 int main(void)

@@ -6,11 +6,17 @@
  *   - the committed fixtures (CONV_1X1, ADD, SOFTMAX ... and every format-2 op) are rejected at load with
  *     MQ_ERR_UNSUPPORTED_OP, error_offset at the first op record of a left-out type;
  *   - the all-op library's writer still accepts the same descriptions (it validates with this loader here,
- *     so it is exercised on the FC model only).
+ *     so it is exercised on the FC model only);
+ *   - the list also names GEMM kernel variants (mq_kernel_select.h) but not GEMM_SINGLE_ROUNDING: the same FC model
+ *     with the single-rounding header flag is rejected at load with MQ_ERR_UNSUPPORTED_OP at its FC op record.
  */
 #define MQ_OPS_SELECTED 1
 #define MQ_OP_FULLY_CONNECTED_ENABLED 1
 #define MQ_OP_LUT_ENABLED 1
+#define MQ_GEMM_SELECTED 1
+#define MQ_GEMM_BATCHED_ENABLED 1
+#define MQ_GEMM_INT8_ENABLED 1
+#define MQ_GEMM_PER_CHANNEL_ENABLED 1
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,7 +41,8 @@
 #define MQ_TESTS_DIR "csrc/tests"
 #endif
 
-#if MQ_OP_CONV_ENABLED || MQ_OP_CONV_1X1_ENABLED || MQ_OP_SOFTMAX_ENABLED || !MQ_OP_LUT_ENABLED
+#if MQ_OP_CONV_ENABLED || MQ_OP_CONV_1X1_ENABLED || MQ_OP_SOFTMAX_ENABLED || !MQ_OP_LUT_ENABLED || \
+    MQ_GEMM_SINGLE_ROUNDING_ENABLED || MQ_GEMM_UINT8_ENABLED
 #error "the build list did not apply"
 #endif
 
@@ -193,6 +200,13 @@ static void test_fc_lut_model_runs(void **state)
         }
     }
     assert_memory_equal(out, ref, sizeof ref);
+    /* the same model with the single-rounding FC header flag: this build has no such kernel. The writer validates
+     * with this loader (so it reports the rejection) after writing the blob, which the loader then rejects at the
+     * FC op record (the first record of the OPS section, section table entry 1). */
+    model.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_FC;
+    assert_int_equal(mq_writer_write(&model, blob, size, &size, &diag), MQ_ERR_UNSUPPORTED_OP);
+    assert_int_equal(mq_model_load(blob, size, MQ_LOAD_CHECK_CRC, &m), MQ_ERR_UNSUPPORTED_OP);
+    assert_int_equal(m.error_offset, mq_rd32(blob + 64 + 16 + 4));
     free(arena);
     free(blob);
 }

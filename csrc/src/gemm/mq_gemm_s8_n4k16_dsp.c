@@ -37,16 +37,24 @@
 #include <arm_acle.h>
 #include <string.h>
 
-#if defined(__OPTIMIZE_SIZE__)
+#include "mq_kernel_select.h"
+
 /*
- * Size-optimised build (-Os, __OPTIMIZE_SIZE__): one compact, rolled loop shape instead of the unrolled
+ * Compact kernel: the whole GEMM of the size-optimised build (-Os, __OPTIMIZE_SIZE__), and in the -O2 build the
+ * cold fallback of the fast paths below (unaligned weights, channels with shift >= 0, and every call a kernel
+ * variant left out by the build list takes, mq_kernel_select.h), compiled for size there (`cold`). One compact,
+ * rolled loop shape instead of the unrolled
  * 2x2 / 1x4 loops and the assembly pair loop below (about 0.54 KB instead of about 5 KB). Still SXTB16 +
  * SMLAD: per 4 codes one input word (EOR 0x80808080 for UINT8, 0 for INT8) unpacked once and used for the
  * 4 rows of the group; weight words are read with LDR, which allows any alignment on these cores, so no
  * portable-kernel fallback is linked. Every shift in [-31, 30] is handled here (mq_dsp_os_out), with the
  * same one-SMLAL rounding as above for shift <= -1. Bit-identical to mq_gemm_s8_n4k16_c.
  */
-#include <string.h>
+#if defined(__OPTIMIZE_SIZE__)
+#define MQ_DSP_COMPACT_ATTR
+#else
+#define MQ_DSP_COMPACT_ATTR __attribute__((noinline, cold))
+#endif
 
 /* Codes [0, min(4, rem)) of a row as a word (zero bytes above; never reads past the row). */
 static uint32_t mq_dsp_os_load(const uint8_t *x, int32_t rem)
@@ -86,8 +94,8 @@ static uint8_t mq_dsp_os_out(int32_t acc, int32_t mult, int32_t shift, const mq_
         ACC = __smlad(__sxtb16((int32_t)(ww >> 8 | ww << 24)), xb, ACC);            \
     } while (0)
 
-void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                          uint8_t *out, int32_t out_stride)
+MQ_DSP_COMPACT_ATTR static void mq_dsp_compact(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                                               uint8_t *out, int32_t out_stride)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -126,7 +134,44 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     }
 }
 
+#if defined(__OPTIMIZE_SIZE__)
+
+void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
+                          uint8_t *out, int32_t out_stride)
+{
+    mq_dsp_compact(p, m, x, x_stride, out, out_stride);
+}
+
 #else /* !__OPTIMIZE_SIZE__: the unrolled fast path */
+
+/* Fast paths this build compiles (mq_kernel_select.h); the rest runs mq_dsp_compact. */
+#define MQ_DSP_BATCHED (MQ_GEMM_BATCHED_ENABLED && (MQ_GEMM_UINT8_ENABLED || MQ_GEMM_INT8_ENABLED))
+#define MQ_DSP_ROWS_U8 (MQ_DSP_BATCHED && MQ_GEMM_UINT8_ENABLED)
+#define MQ_DSP_ROWS_S8 (MQ_DSP_BATCHED && MQ_GEMM_INT8_ENABLED)
+/* the dtype-specific row loops of the input dtype DT */
+#define MQ_DSP_ROWS_FOR(DT) ((DT) == MQ_DTYPE_UINT8 ? MQ_DSP_ROWS_U8 : MQ_DSP_ROWS_S8)
+#if MQ_DSP_ROWS_U8 && MQ_DSP_ROWS_S8
+#define MQ_DSP_PICK(U8, FN_U8, FN_S8) ((U8) ? FN_U8 : FN_S8)
+#elif MQ_DSP_ROWS_U8
+#define MQ_DSP_PICK(U8, FN_U8, FN_S8) ((void)(U8), FN_U8)
+#else
+#define MQ_DSP_PICK(U8, FN_U8, FN_S8) ((void)(U8), FN_S8)
+#endif
+
+/* Channels [c0, n) of the call (c0 a multiple of 4) through the compact kernel. */
+static void mq_dsp_compact_from(const mq_fc_params *p, int32_t c0, int32_t m, const uint8_t *x, int32_t x_stride,
+                                uint8_t *out, int32_t out_stride)
+{
+    mq_fc_params sub = *p;
+    sub.n = p->n - c0;
+    sub.weights.packed = p->weights.packed + (size_t)(c0 >> 2) * (size_t)((p->k + 15) >> 4) * 64u;
+    sub.bias.folded = p->bias.folded + c0;
+    if (p->per_channel) {
+        sub.multiplier = p->multiplier + c0;
+        sub.shift = p->shift + c0;
+    }
+    mq_dsp_compact(&sub, m, x, x_stride, out + c0, out_stride);
+}
 
 /*
  * Requantization of one output channel, E = -shift >= 1 (shift <= -1).
@@ -468,9 +513,14 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
         }                                                                                                \
     }
 
+#if MQ_DSP_ROWS_S8
 MQ_DSP_ROWS(s8, "", "", "", "")
+#endif
+#if MQ_DSP_ROWS_U8
 MQ_DSP_ROWS(u8, MQ_DSP_EOR("xa0"), MQ_DSP_EOR("xa1"), MQ_DSP_EOR("p0a"), MQ_DSP_EOR("p1a"))
+#endif
 
+#if MQ_DSP_BATCHED
 /*
  * 2x2 pair loop in assembly (the common conv / batched FC case): all pairs of input rows against
  * rows h, h+1 of a group, whole 16-code chunks only (k % 16 == 0), both channels with E = -shift in
@@ -637,8 +687,12 @@ typedef char mq_dsp_pair_job_layout[(offsetof(mq_dsp_pair_job, lo8) == 20 && off
                          "b 6b\n\t");                                                            \
     }
 
+#if MQ_DSP_ROWS_S8
 MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_s8, "")
+#endif
+#if MQ_DSP_ROWS_U8
 MQ_DSP_PAIRS_FN(mq_dsp_pairs_2x2_u8, "eor r7, r7, #0x80808080\n\teor r9, r9, #0x80808080\n\t")
+#endif
 
 /* One 4-code step on expanded lanes (r4: p0 (x2:x0), p0 (x3:x1), p1 (x2:x0), p1 (x3:x1), post-incremented), r6 weights. */
 #define MQ_DSP_PXSTEP(WOFF, WOFF16)                                                              \
@@ -898,6 +952,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
     j->slow = slow;
     return 1;
 }
+#endif
 
 /*
  * Batch 1 (m == 1, the FC layers of an MLP): "GEMV", one naked assembly loop over all whole groups of 4 rows.
@@ -1020,11 +1075,25 @@ typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && off
                          "pop {r4-r11, pc}\n\t");                                                \
     }
 
+#if MQ_GEMM_PER_CHANNEL_ENABLED
 MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, ", #4")
+#endif
+#if MQ_GEMM_PER_TENSOR_ENABLED
 MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, "")
+#endif
 
 /* Whole groups of 4 rows of a batch-1 call through the GEMV loop; returns how many groups it computed (0: none,
  * the caller's paths do all). */
+#if !MQ_GEMM_PER_CHANNEL_ENABLED && !MQ_GEMM_PER_TENSOR_ENABLED
+/* a build without the GEMV loop (mq_kernel_select.h) */
+static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+    (void)p;
+    (void)x;
+    (void)out;
+    return 0;
+}
+#else
 __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
     int32_t xe[MQ_DSP_GEMV_MAX_K / 2];
@@ -1036,8 +1105,8 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
     int32_t i;
     int32_t sh;
 
-    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K) {
-        return 0;
+    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K || (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
+        return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
     }
     sh = p->shift[0];
     if (p->per_channel) {
@@ -1078,18 +1147,26 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
     job.lo4 = (uint32_t)(uint8_t)p->act_min * 0x01010101u;
     job.w = p->weights.packed;
     job.mn = p->single_rounding ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
+#if MQ_GEMM_PER_CHANNEL_ENABLED && MQ_GEMM_PER_TENSOR_ENABLED
     if (p->per_channel) {
         mq_dsp_gemv_pc(&job);
     } else {
         mq_dsp_gemv_pt(&job);
     }
+#elif MQ_GEMM_PER_CHANNEL_ENABLED
+    mq_dsp_gemv_pc(&job);
+#elif MQ_GEMM_PER_TENSOR_ENABLED
+    mq_dsp_gemv_pt(&job);
+#endif
     if (p->lut != NULL) {
         /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored */
         mq_lut_u8_dsp(p->lut, out, out, (size_t)(4 * groups));
     }
     return groups;
 }
+#endif
 
+#if MQ_DSP_BATCHED
 typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
                                    const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
@@ -1104,10 +1181,10 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
     const int32_t k = p->k;
     const size_t group_bytes = (size_t)((k + 15) / 16) * 64u;
     const int u8 = p->in_dtype == MQ_DTYPE_UINT8;
-    const mq_dsp_rows_1x4_fn rows_1x4 = u8 ? mq_dsp_rows_1x4_u8 : mq_dsp_rows_1x4_s8;
-    const mq_dsp_rows_2x2_fn rows_2x2 = u8 ? mq_dsp_rows_2x2_u8 : mq_dsp_rows_2x2_s8;
+    const mq_dsp_rows_1x4_fn rows_1x4 = MQ_DSP_PICK(u8, mq_dsp_rows_1x4_u8, mq_dsp_rows_1x4_s8);
+    const mq_dsp_rows_2x2_fn rows_2x2 = MQ_DSP_PICK(u8, mq_dsp_rows_2x2_u8, mq_dsp_rows_2x2_s8);
     void (*const pairs_2x2)(const mq_dsp_pair_job *, const uint8_t *, uint8_t *, int32_t) =
-        u8 ? mq_dsp_pairs_2x2_u8 : mq_dsp_pairs_2x2_s8;
+        MQ_DSP_PICK(u8, mq_dsp_pairs_2x2_u8, mq_dsp_pairs_2x2_s8);
     const mq_dsp_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
     const int32_t pairs = m / 2;
     /* pair loop epilogue: 0 (full range, no LUT), the LUT (full range), 1 (narrower clamp) */
@@ -1138,7 +1215,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
                 sub.multiplier = p->multiplier + 4 * g;
                 sub.shift = p->shift + 4 * g;
             }
-            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + 4 * g, out_stride);
+            mq_dsp_compact(&sub, m, x, x_stride, out + 4 * g, out_stride);
         }
         return;
     }
@@ -1165,7 +1242,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
             }
         }
         if (!fast) {
-            /* a channel with shift >= 0: this group through the portable kernel (same results) */
+            /* a channel with shift >= 0: this group through the compact kernel (same results) */
             mq_fc_params sub = *p;
             sub.n = rows;
             sub.weights.packed = wg;
@@ -1174,7 +1251,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
                 sub.multiplier = p->multiplier + c0;
                 sub.shift = p->shift + c0;
             }
-            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
+            mq_dsp_compact(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }
         if (rows == 4 && pairs > 0) {
@@ -1351,23 +1428,37 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
         }
     }
 }
+#endif
 
 void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
+    int32_t g;
     if (((uintptr_t)p->weights.packed & 3u) != 0u) {
-        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
+        mq_dsp_compact(p, m, x, x_stride, out, out_stride);
         return;
     }
-    if (m >= 2 && p->n >= 4 && (((p->k & 15) == 0 && p->k <= MQ_DSP_PX_MAX_K) || ((p->k & 3) == 0 && p->k <= MQ_DSP_PXW_WORDS))) {
-        mq_dsp_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
-        if (m & 1) {
-            mq_dsp_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride, out + (ptrdiff_t)(m - 1) * out_stride,
-                             out_stride, NULL);
+#if MQ_DSP_BATCHED
+    if (MQ_DSP_ROWS_FOR(p->in_dtype)) {
+        if (m >= 2 && p->n >= 4 &&
+            (((p->k & 15) == 0 && p->k <= MQ_DSP_PX_MAX_K) || ((p->k & 3) == 0 && p->k <= MQ_DSP_PXW_WORDS))) {
+            mq_dsp_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
+            if (m & 1) {
+                mq_dsp_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride,
+                                 out + (ptrdiff_t)(m - 1) * out_stride, out_stride, NULL);
+            }
+            return;
         }
+        mq_dsp_gemm_rows(p, m, x, x_stride, out, out_stride, NULL);
         return;
     }
-    mq_dsp_gemm_rows(p, m, x, x_stride, out, out_stride, NULL);
+#endif
+    /* a build without the row loops for this call (mq_kernel_select.h): the batch-1 GEMV loop where it applies,
+     * the compact kernel for everything else */
+    g = m == 1 ? mq_dsp_gemv(p, x, out) : 0;
+    if (4 * g < p->n) {
+        mq_dsp_compact_from(p, 4 * g, m, x, x_stride, out, out_stride);
+    }
 }
 
 #endif /* __OPTIMIZE_SIZE__ */

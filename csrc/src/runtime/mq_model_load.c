@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mq_format.h"
+#include "mq_kernel_select.h"
 
 /* Validation context: the blob, its sections, and where the first failure was found. */
 typedef struct {
@@ -863,6 +864,12 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     c->fail_at = (uint32_t)(r - c->b);
     mq_op_decode(ops, index, &op);
     MQ_REQUIRE(op.type < (uint32_t)MQ_OP_TYPE_COUNT && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
+#if !MQ_GEMM_SINGLE_ROUNDING_ENABLED
+    /* a build without the single-rounding FULLY_CONNECTED kernel (mq_kernel_select.h) */
+    MQ_REQUIRE(op.type != (uint32_t)MQ_OP_FULLY_CONNECTED ||
+                   (mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) == 0u,
+               MQ_ERR_UNSUPPORTED_OP);
+#endif
     used = mq_params_used[op.type];
     min_inputs = max_inputs = 1u;
     if (op.type == (uint32_t)MQ_OP_ADD || op.type == (uint32_t)MQ_OP_MUL || op.type == (uint32_t)MQ_OP_ADD_S16 ||

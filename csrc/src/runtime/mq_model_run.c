@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mq_format.h"
+#include "mq_kernel_select.h"
 #include "mq_kernels_unchecked.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
@@ -144,9 +145,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_FULLY_CONNECTED: {
         mq_fc_params fc;
         mq_op_fc_params(m->constants, &op, &in, &fc);
+#if MQ_GEMM_SINGLE_ROUNDING_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u) {
             fc.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
+#endif /* else the loader rejected the flag */
         /* validated at load (mq_fc_params_check): arithmetic only */
         mq_fully_connected_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
         return MQ_OK;
