@@ -290,6 +290,10 @@ static void tks_dw_case(int trial)
     if (trial % 17 == 5) {
         w->kernel_h = 16;
         w->kernel_w = 17;
+    } else if (trial % 3 == 1) {
+        /* 3x3: the DSP cores' pre-widened weight table, interior / border pixel routines, paired output stores */
+        w->kernel_h = 3;
+        w->kernel_w = 3;
     } else {
         w->kernel_h = mq_ref_range(&seed, 1, 5);
         w->kernel_w = mq_ref_range(&seed, 1, 5);
@@ -476,7 +480,7 @@ static void s16_kernel_tests(void)
     for (trial = 0; trial < 160; trial++) {
         tks_conv_case(trial);
     }
-    for (trial = 0; trial < 200; trial++) {
+    for (trial = 0; trial < 300; trial++) {
         tks_dw_case(trial);
     }
     for (trial = 0; trial < 120; trial++) {
