@@ -185,8 +185,8 @@ static void mq_dw16_groups3x3(const int16_t *xp, int16_t *y, const int32_t *bm, 
     }
 }
 
-/* Border pixel of a 3x3 kernel (window clipped to nky x nkx taps from tap t0 = ky0 * 3 + kx0): the same groups
- * with a tap loop around one tap in asm (weights from the widened table, 8 instructions + the loop). */
+/* Border pixel of a 3x3 kernel (window clipped to nky x nkx taps from tap t0 = ky0 * 3 + kx0): the same groups,
+ * one asm block per row of nkx (3, 2 or 1) taps (weights from the widened table, 8 instructions a tap). */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -195,20 +195,26 @@ static void mq_dw16_groups3x3b(const int16_t *xp, int16_t *y, const int32_t *bm,
                                int32_t clamp)
 {
     for (; ng > 0; --ng, xp += 4, y += 4, bm += 8, wt += 18) {
-        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], ky, kx;
+        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], ky;
         uint32_t x01, x23, w02, w13;
         const uint8_t *xr = (const uint8_t *)xp;
         const int32_t *wr = wt;
         for (ky = 0; ky < nky; ++ky, xr += xrb, wr += 6) {
             const int16_t *xq = (const int16_t *)(const void *)xr;
-            const int32_t *wq = wr;
-            for (kx = 0; kx < nkx; ++kx, wq += 2) {
-                __asm__(MQ_DW16_TAPW(0)
-                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),
-                          [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)
-                        : [wt] "r"(wq), [xs] "r"(xsb)
-                        : "memory");
+#define MQ_DW16_ROW(TAPS)                                                                                          \
+    __asm__(TAPS                                                                                                   \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),        \
+              [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)                                                \
+            : [wt] "r"(wr), [xs] "r"(xsb)                                                                          \
+            : "memory")
+            if (nkx == 3) {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1) MQ_DW16_TAPW(2));
+            } else if (nkx == 2) {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1));
+            } else {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0));
             }
+#undef MQ_DW16_ROW
         }
         mq_dw16_store4(y, a0, a1, a2, a3, bm, lo2, hi2, clamp);
     }
