@@ -275,7 +275,7 @@ static void tks_conv_case(int trial)
 }
 
 /* Depthwise: random geometry (stride, dilation, asymmetric padding incl. windows partly or wholly in the padding,
- * kernels 1x1 .. 5x5 and 16x17 = 272 taps past the int32 proof), channel counts with tails mod 4 and past the 16-entry
+ * kernels 1x1 .. 5x5 and 16x17 = 272 taps past the int32 proof), channel counts with tails mod 4 and past the 32-entry
  * channel table, depth multiplier 1 (fast path) and 2..3 (portable), biases small / past the int32 bound / at its
  * edges, per-tensor and per-channel, vs exact int64 sums and the re-derived requantization. */
 static void tks_dw_case(int trial)

@@ -10,14 +10,19 @@
  * (c0, c1), (c2, c3)), one LDR of the 4 int8 weights split by SXTB16 / SXTB16 ROR #8 into (w0, w2), (w1, w3), four
  * SMLAxy; portable: 4 MLA. Output stage: one SMMULR (or SMMUL + rounding shift) from bias + sum in int32 for
  * channels the int32 proof admits (|bias| <= 2^31 - 1 - taps * 2^22, shift <= -1), else mq_requantize64 on the
- * exact int64 bias + sum. Stack: under 1 KB in all (two 16-entry int32 tables).
+ * exact int64 bias + sum. DSP 3x3 kernels (optimised builds): the chunk's weights pre-widened once per chunk into
+ * (w0, w2), (w1, w3) halfword pairs per tap (one LDRD a tap), interior pixels as one 9-tap asm block per group,
+ * border pixels one asm block per row of valid taps; groups of 4 SMMULR-form channels end in SMMULR, SSAT #16,
+ * PKHBT pairs, an SSUB16 / SEL clamp (only when [act_min, act_max] is not all of int16) and two word stores.
+ * Chunks of 32 channels (was 16: halves the per-pixel window / call overhead). Stack: about 1.4 KB deepest (M4 -O2)
+ * with the DSP 3x3 table (32-entry bias / multiplier table 256 B + widened weights 576 B), under 0.8 KB portable.
  */
 #include <string.h>
 
 #include "mq_s16_dsp.h"
 #include "mq_s16_gemm.h"
 
-#define MQ_DW16_CH 16
+#define MQ_DW16_CH 32
 
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
 static inline uint32_t mq_dw16_ld32(const void *p)
@@ -47,7 +52,9 @@ typedef struct {
     uint8_t g1[MQ_DW16_CH / 4];             /* group g is such a group */
     int32_t is3;                            /* 3x3 kernel: w3 holds the weights */
     int32_t ng1;                            /* the run of SMMULR-form groups from the chunk's first one */
+#if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
     int32_t w3[MQ_DW16_CH / 4][9][2];       /* 3x3 kernels: the chunk's weights widened, (w0, w2), (w1, w3) per tap */
+#endif
 } mq_dw16_ctx;
 
 /* a[0..3] += sum over nky x nkx taps of 4 channels (x at xr, weights at wr; nkx >= 1). */
