@@ -275,7 +275,7 @@ static void tks_conv_case(int trial)
 }
 
 /* Depthwise: random geometry (stride, dilation, asymmetric padding incl. windows partly or wholly in the padding,
- * kernels 1x1 .. 5x5 and 16x17 = 272 taps past the int32 proof), channel counts with tails mod 4 and past the 16-entry
+ * kernels 1x1 .. 5x5 and 16x17 = 272 taps past the int32 proof), channel counts with tails mod 4 and past the 32-entry
  * channel table, depth multiplier 1 (fast path) and 2..3 (portable), biases small / past the int32 bound / at its
  * edges, per-tensor and per-channel, vs exact int64 sums and the re-derived requantization. */
 static void tks_dw_case(int trial)
@@ -290,6 +290,10 @@ static void tks_dw_case(int trial)
     if (trial % 17 == 5) {
         w->kernel_h = 16;
         w->kernel_w = 17;
+    } else if (trial % 3 == 1) {
+        /* 3x3: the DSP cores' pre-widened weight table, interior / border pixel routines, paired output stores */
+        w->kernel_h = 3;
+        w->kernel_w = 3;
     } else {
         w->kernel_h = mq_ref_range(&seed, 1, 5);
         w->kernel_w = mq_ref_range(&seed, 1, 5);
@@ -476,7 +480,7 @@ static void s16_kernel_tests(void)
     for (trial = 0; trial < 160; trial++) {
         tks_conv_case(trial);
     }
-    for (trial = 0; trial < 200; trial++) {
+    for (trial = 0; trial < 300; trial++) {
         tks_dw_case(trial);
     }
     for (trial = 0; trial < 120; trial++) {

@@ -10,14 +10,19 @@
  * (c0, c1), (c2, c3)), one LDR of the 4 int8 weights split by SXTB16 / SXTB16 ROR #8 into (w0, w2), (w1, w3), four
  * SMLAxy; portable: 4 MLA. Output stage: one SMMULR (or SMMUL + rounding shift) from bias + sum in int32 for
  * channels the int32 proof admits (|bias| <= 2^31 - 1 - taps * 2^22, shift <= -1), else mq_requantize64 on the
- * exact int64 bias + sum. Stack: under 1 KB in all (two 16-entry int32 tables).
+ * exact int64 bias + sum. DSP 3x3 kernels (optimised builds): the chunk's weights pre-widened once per chunk into
+ * (w0, w2), (w1, w3) halfword pairs per tap (one LDRD a tap), interior pixels as one 9-tap asm block per group,
+ * border pixels one asm block per row of valid taps; groups of 4 SMMULR-form channels end in SMMULR, SSAT #16,
+ * PKHBT pairs, an SSUB16 / SEL clamp (only when [act_min, act_max] is not all of int16) and two word stores.
+ * Chunks of 32 channels (was 16: halves the per-pixel window / call overhead). Stack: about 1.4 KB deepest (M4 -O2)
+ * with the DSP 3x3 table (32-entry bias / multiplier table 256 B + widened weights 576 B), under 0.8 KB portable.
  */
 #include <string.h>
 
 #include "mq_s16_dsp.h"
 #include "mq_s16_gemm.h"
 
-#define MQ_DW16_CH 16
+#define MQ_DW16_CH 32
 
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
 static inline uint32_t mq_dw16_ld32(const void *p)
@@ -41,10 +46,15 @@ typedef struct {
     int64_t room;
     size_t xs_col, xs_row, ws_row;  /* element steps: input tap columns, input tap rows, weight rows */
     int32_t c0, cnt, lo, hi;
+    uint32_t lo2, hi2;                      /* (lo, lo), (hi, hi) as halfword pairs */
+    int32_t clamp;                          /* [lo, hi] is not all of int16 */
     int32_t bm[2 * MQ_DW16_CH];             /* groups of 4 fast channels in the SMMULR form (t <= 32): bias, mp */
     uint8_t g1[MQ_DW16_CH / 4];             /* group g is such a group */
     int32_t is3;                            /* 3x3 kernel: w3 holds the weights */
+    int32_t ng1;                            /* the run of SMMULR-form groups from the chunk's first one */
+#if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
     int32_t w3[MQ_DW16_CH / 4][9][2];       /* 3x3 kernels: the chunk's weights widened, (w0, w2), (w1, w3) per tap */
+#endif
 } mq_dw16_ctx;
 
 /* a[0..3] += sum over nky x nkx taps of 4 channels (x at xr, weights at wr; nkx >= 1). */
@@ -121,16 +131,54 @@ static inline void mq_dw16_taps4(const int16_t *xr, const int8_t *wr, int32_t nk
     "smlabt %[a2], %[x23], %[w02], %[a2]\n\t"                   \
     "smlatt %[a3], %[x23], %[w13], %[a3]\n\t"
 
+/* Output stage of 4 SMMULR-form channels: SMMULR by bm[1], bm[3], bm[5], bm[7], SSAT #16, the channels as halfword
+ * pairs (PKHBT), the [lo, hi] clamp on both lanes at once (SSUB16 + SEL against lo2 = (lo, lo), hi2 = (hi, hi);
+ * only when clamp != 0, i.e. the range is not all of int16), two word stores (y: halfword aligned; unaligned STR is
+ * fine on Armv7E-M / Armv8-M). Clamping the saturated value is the same as clamping the int32 value: lo, hi are
+ * int16. */
+static inline void mq_dw16_store4(int16_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *bm,
+                                  uint32_t lo2, uint32_t hi2, int32_t clamp)
+{
+    uint32_t p01, p23, t;
+    __asm__("smmulr %[a0], %[a0], %[m0]\n\t"
+            "smmulr %[a1], %[a1], %[m1]\n\t"
+            "smmulr %[a2], %[a2], %[m2]\n\t"
+            "smmulr %[a3], %[a3], %[m3]\n\t"
+            "ssat   %[a0], #16, %[a0]\n\t"
+            "ssat   %[a1], #16, %[a1]\n\t"
+            "ssat   %[a2], #16, %[a2]\n\t"
+            "ssat   %[a3], #16, %[a3]\n\t"
+            "pkhbt  %[p01], %[a0], %[a1], lsl #16\n\t"
+            "pkhbt  %[p23], %[a2], %[a3], lsl #16\n\t"
+            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [p01] "=&r"(p01), [p23] "=&r"(p23)
+            : [m0] "r"(bm[1]), [m1] "r"(bm[3]), [m2] "r"(bm[5]), [m3] "r"(bm[7]));
+    if (clamp) {
+        __asm__("ssub16 %[t], %[p01], %[lo]\n\t"
+                "sel    %[p01], %[p01], %[lo]\n\t"
+                "ssub16 %[t], %[p01], %[hi]\n\t"
+                "sel    %[p01], %[hi], %[p01]\n\t"
+                "ssub16 %[t], %[p23], %[lo]\n\t"
+                "sel    %[p23], %[p23], %[lo]\n\t"
+                "ssub16 %[t], %[p23], %[hi]\n\t"
+                "sel    %[p23], %[hi], %[p23]\n\t"
+                : [p01] "+&r"(p01), [p23] "+&r"(p23), [t] "=&r"(t)
+                : [lo] "r"(lo2), [hi] "r"(hi2)
+                : "cc");
+    }
+    memcpy(y, &p01, 4);
+    memcpy(y + 2, &p23, 4);
+}
+
 /* Interior 3x3 pixel, ng groups of 4 channels in the SMMULR form (bm: bias, mp pairs; wt: the groups' widened
  * weights, 9 taps x 2 words each): the 9 taps in one asm block (12 registers), the group loop in registers. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 static void mq_dw16_groups3x3(const int16_t *xp, int16_t *y, const int32_t *bm, const int32_t *wt, int32_t ng,
-                              size_t xsb, size_t xr3, int32_t lo, int32_t hi)
+                              size_t xsb, size_t xr3, uint32_t lo2, uint32_t hi2, int32_t clamp)
 {
     for (; ng > 0; --ng, xp += 4, y += 4, bm += 8, wt += 18) {
-        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], v0, v1, v2, v3;
+        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6];
         uint32_t x01, x23, w02, w13;
         const int16_t *xq = xp;
         __asm__(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1) MQ_DW16_TAPW(2) "add %[xq], %[xq], %[xr]\n\t"
@@ -140,49 +188,42 @@ static void mq_dw16_groups3x3(const int16_t *xp, int16_t *y, const int32_t *bm, 
                   [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)
                 : [wt] "r"(wt), [xs] "r"(xsb), [xr] "r"(xr3)
                 : "memory");
-        v0 = mq_s16_smmulr(a0, bm[1]);
-        v1 = mq_s16_smmulr(a1, bm[3]);
-        v2 = mq_s16_smmulr(a2, bm[5]);
-        v3 = mq_s16_smmulr(a3, bm[7]);
-        y[0] = (int16_t)(v0 < lo ? lo : (v0 > hi ? hi : v0));
-        y[1] = (int16_t)(v1 < lo ? lo : (v1 > hi ? hi : v1));
-        y[2] = (int16_t)(v2 < lo ? lo : (v2 > hi ? hi : v2));
-        y[3] = (int16_t)(v3 < lo ? lo : (v3 > hi ? hi : v3));
+        mq_dw16_store4(y, a0, a1, a2, a3, bm, lo2, hi2, clamp);
     }
 }
 
-/* Border pixel of a 3x3 kernel (window clipped to nky x nkx taps from tap t0 = ky0 * 3 + kx0): the same groups
- * with a tap loop around one tap in asm (weights from the widened table, 8 instructions + the loop). */
+/* Border pixel of a 3x3 kernel (window clipped to nky x nkx taps from tap t0 = ky0 * 3 + kx0): the same groups,
+ * one asm block per row of nkx (3, 2 or 1) taps (weights from the widened table, 8 instructions a tap). */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 static void mq_dw16_groups3x3b(const int16_t *xp, int16_t *y, const int32_t *bm, const int32_t *wt, int32_t ng,
-                               int32_t nky, int32_t nkx, size_t xsb, size_t xrb, int32_t lo, int32_t hi)
+                               int32_t nky, int32_t nkx, size_t xsb, size_t xrb, uint32_t lo2, uint32_t hi2,
+                               int32_t clamp)
 {
     for (; ng > 0; --ng, xp += 4, y += 4, bm += 8, wt += 18) {
-        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], v0, v1, v2, v3, ky, kx;
+        int32_t a0 = bm[0], a1 = bm[2], a2 = bm[4], a3 = bm[6], ky;
         uint32_t x01, x23, w02, w13;
         const uint8_t *xr = (const uint8_t *)xp;
         const int32_t *wr = wt;
         for (ky = 0; ky < nky; ++ky, xr += xrb, wr += 6) {
             const int16_t *xq = (const int16_t *)(const void *)xr;
-            const int32_t *wq = wr;
-            for (kx = 0; kx < nkx; ++kx, wq += 2) {
-                __asm__(MQ_DW16_TAPW(0)
-                        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),
-                          [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)
-                        : [wt] "r"(wq), [xs] "r"(xsb)
-                        : "memory");
+#define MQ_DW16_ROW(TAPS)                                                                                          \
+    __asm__(TAPS                                                                                                   \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xq] "+r"(xq), [x01] "=&r"(x01),        \
+              [x23] "=&r"(x23), [w02] "=&r"(w02), [w13] "=&r"(w13)                                                \
+            : [wt] "r"(wr), [xs] "r"(xsb)                                                                          \
+            : "memory")
+            if (nkx == 3) {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1) MQ_DW16_TAPW(2));
+            } else if (nkx == 2) {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0) MQ_DW16_TAPW(1));
+            } else {
+                MQ_DW16_ROW(MQ_DW16_TAPW(0));
             }
+#undef MQ_DW16_ROW
         }
-        v0 = mq_s16_smmulr(a0, bm[1]);
-        v1 = mq_s16_smmulr(a1, bm[3]);
-        v2 = mq_s16_smmulr(a2, bm[5]);
-        v3 = mq_s16_smmulr(a3, bm[7]);
-        y[0] = (int16_t)(v0 < lo ? lo : (v0 > hi ? hi : v0));
-        y[1] = (int16_t)(v1 < lo ? lo : (v1 > hi ? hi : v1));
-        y[2] = (int16_t)(v2 < lo ? lo : (v2 > hi ? hi : v2));
-        y[3] = (int16_t)(v3 < lo ? lo : (v3 > hi ? hi : v3));
+        mq_dw16_store4(y, a0, a1, a2, a3, bm, lo2, hi2, clamp);
     }
 }
 #endif
@@ -217,19 +258,16 @@ static void mq_dw16_pixel(const mq_dw16_ctx *k, const int16_t *xp0, const int8_t
 #if defined(MQ_S16_DSP) && defined(__OPTIMIZE__)
     if (k->is3 && nky > 0 && nkx > 0) {
         /* the run of SMMULR-form groups from the first one, through the register-only 3x3 loop */
-        int32_t ng = 0;
-        while (4 * (ng + 1) <= cnt && k->g1[ng]) {
-            ++ng;
-        }
+        const int32_t ng = k->ng1;
         if (ng > 0) {
             if (nky == 3 && nkx == 3) {
                 mq_dw16_groups3x3(xp0, y, k->bm, &k->w3[0][0][0], ng, k->xs_col * 2u,
-                                  (k->xs_row - 3u * k->xs_col) * 2u, k->lo, k->hi);
+                                  (k->xs_row - 3u * k->xs_col) * 2u, k->lo2, k->hi2, k->clamp);
             } else {
                 /* the first valid tap's index ky0 * 3 + kx0, from its weight pointer */
                 const int32_t t0 = (int32_t)((wp0 - (p->weights + k->c0)) / C);
                 mq_dw16_groups3x3b(xp0, y, k->bm, &k->w3[0][0][0] + 2 * t0, ng, nky, nkx, k->xs_col * 2u,
-                                   k->xs_row * 2u, k->lo, k->hi);
+                                   k->xs_row * 2u, k->lo2, k->hi2, k->clamp);
             }
             c = 4 * ng;
         }
@@ -301,6 +339,9 @@ static inline void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t 
     k.ws_row = (size_t)w->kernel_w * (size_t)C;
     k.lo = p->act_min;
     k.hi = p->act_max;
+    k.lo2 = ((uint32_t)p->act_min & 0xFFFFu) * 0x10001u;
+    k.hi2 = ((uint32_t)p->act_max & 0xFFFFu) * 0x10001u;
+    k.clamp = p->act_min > INT16_MIN || p->act_max < INT16_MAX;
     for (c0 = 0; c0 < C; c0 += MQ_DW16_CH) {
         int32_t c, b, oy, ox;
         k.c0 = c0;
@@ -326,6 +367,10 @@ static inline void mq_dw16_fast(const mq_depthwise_s16_params *p, const int16_t 
                 }
             }
 #endif
+        }
+        k.ng1 = 0;
+        while (4 * (k.ng1 + 1) <= k.cnt && k.g1[k.ng1]) {
+            ++k.ng1;
         }
         for (b = 0; b < w->batch; ++b) {
             const int16_t *in_b = input + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)C;
