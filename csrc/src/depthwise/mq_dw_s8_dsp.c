@@ -381,6 +381,14 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         mq_dw_s8_c(r, 0, cn);
         return;
     }
+    if (ready == 2u) {
+        /* a later run of a layer whose groups are all cached and fast, no channel tail (see below) */
+        const mq_dw_dsp_q *q = cc->q;
+        for (c0 = 0; c0 < cn; c0 += 4, ++q) {
+            fnf(r, c0, q);
+        }
+        return;
+    }
     for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
         const int cached = cc != NULL && g < MQ_DW_DSP_CACHED;
         mq_dw_dsp_q *q = cached ? &cc->q[g] : &local;
@@ -413,7 +421,8 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         }
     }
     if (cc != NULL) {
-        cc->ready = 1u;
+        /* 2: every group cached (cn <= 4 * MQ_DW_DSP_CACHED) and fast, no tail: later runs skip the checks */
+        cc->ready = (cn % 4 == 0 && cn <= 4 * MQ_DW_DSP_CACHED && (cc->bad & ((1u << (cn / 4)) - 1u)) == 0u) ? 2u : 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
