@@ -197,11 +197,14 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
 /* One group of 4 channels over the run, 3x3 kernels, no LUT: the pixel loop on the tap pointers (tp += 9 in the
  * block), the bias in the block; FULL: MQ_DW_EPILOGUE4F (XOR80 its INT8 flip), else MQ_DW_EPILOGUE4. */
 #define MQ_DW_DSP_GROUP9(NAME, EXT, RQ, FULL, XOR80)                                                           \
-    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q,       \
+                                               int32_t ng)                                                 \
     {                                                                                                      \
         const int32_t cn = r->p->in_c;                                                                     \
+        const int32_t npix = r->npix;                                                                      \
+        do {                                                                                               \
         const uint8_t *const *tp = r->taps;                                                                \
-        const uint8_t *const *const tend = tp + 9 * r->npix;                                               \
+        const uint8_t *const *const tend = tp + 9 * npix;                                                  \
         uint8_t *o = r->out + c0;                                                                          \
         const int32_t off = c0;                                                                            \
         do {                                                                                               \
@@ -225,13 +228,17 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
             memcpy(o, &a0, 4);                                                                             \
             o += cn;                                                                                       \
         } while (tp != tend);                                                                              \
+        c0 += 4;                                                                                           \
+        ++q;                                                                                               \
+        } while (--ng > 0);                                                                                \
     }
 
 /* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
  * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
  * table epilogue. */
 #define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT, RQ)                                                              \
-    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q,       \
+                                               int32_t ng)                                                 \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
@@ -243,6 +250,7 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
         int32_t i;                                                                                         \
+        (void)ng; /* one group (ng = 1) */                                                                 \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
             int32_t x, xo, y, w0, w1, m, rb, e, l, h;                                                         \
@@ -286,7 +294,9 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
 MQ_DW_DSP_GROUPS(s8, "sxtb16", "eor %[a0], %[a0], #0x80808080\n\t")
 MQ_DW_DSP_GROUPS(u8, "uxtb16", "")
 
-typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
+/* (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take ng >= 1
+ * consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
+typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *, int32_t);
 
 /* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
 static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
@@ -383,9 +393,15 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     }
     if (ready == 2u) {
         /* a later run of a layer whose groups are all cached and fast, no channel tail (see below) */
-        const mq_dw_dsp_q *q = cc->q;
-        for (c0 = 0; c0 < cn; c0 += 4, ++q) {
-            fnf(r, c0, q);
+        if (nine && p->lut == NULL) {
+            if (cn > 0) {
+                fnf(r, 0, cc->q, cn / 4); /* all groups in one call */
+            }
+        } else {
+            const mq_dw_dsp_q *q = cc->q;
+            for (c0 = 0; c0 < cn; c0 += 4, ++q) {
+                fnf(r, c0, q, 1);
+            }
         }
         return;
     }
@@ -417,7 +433,7 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         if (bad != 0u) {
             mq_dw_s8_c(r, c0, c0 + 4);
         } else {
-            fnf(r, c0, q);
+            fnf(r, c0, q, 1);
         }
     }
     if (cc != NULL) {
