@@ -151,6 +151,11 @@ static void tkc_depthwise_case(ref_layer *L, int trial)
         tkc_x[i] = (uint8_t)mq_ref_rand(&seed);
     }
     tkc_qparams(L, L->out_c, taps, 1);
+    if (tkc_dw_relu == 2) {
+        /* ReLU with the output zero point at the type's minimum: the clamp is the whole type (the DSP kernel's
+         * output stage without a clamp) */
+        L->out_zp = L->out_u8 ? 0 : -128;
+    }
     if (tkc_dw_relu) {
         L->act_min = L->out_zp;
         L->act_max = L->out_u8 ? 255 : 127;
@@ -379,16 +384,17 @@ static void conv_kernel_tests(void)
     for (i = 0; i < 256; i++) {
         tkc_lut[i] = (uint8_t)mq_ref_rand(&seed);
     }
-    for (trial = 0; trial < 240; trial++) {
+    for (trial = 0; trial < 280; trial++) {
         tkc_random_geometry(&L, 12);
         L.in_c = (mq_ref_rand(&seed) % 2u) == 0u ? 4 * mq_ref_range(&seed, 1, 6) : mq_ref_range(&seed, 1, 19);
         L.mult = (mq_ref_rand(&seed) % 5u) == 0u ? mq_ref_range(&seed, 2, 3) : 1;
-        tkc_dw_relu = trial >= 160; /* the last 80: ReLU-type clamp */
+        /* 160..239: ReLU-type clamp; 240..279: ReLU with the output zero point at the type's minimum */
+        tkc_dw_relu = trial >= 240 ? 2 : (trial >= 160 ? 1 : 0);
         tkc_depthwise_case(&L, trial);
     }
     tkc_dw_relu = 0;
     for (s = 0; s < sizeof net / sizeof net[0]; s++) {
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < 6; i++) {
             memset(&L, 0, sizeof L);
             L.batch = 1;
             L.in_h = net[s][0];
@@ -404,7 +410,7 @@ static void conv_kernel_tests(void)
             L.pr = net[s][7];
             L.in_u8 = L.out_u8 = i & 1;
             tkc_dw_relu = i >> 1;
-            tkc_depthwise_case(&L, 1000 + (int)s * 4 + i);
+            tkc_depthwise_case(&L, 1000 + (int)s * 6 + i);
             tkc_dw_relu = 0;
         }
     }

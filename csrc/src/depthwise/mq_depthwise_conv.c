@@ -123,18 +123,22 @@ static void mq_dw_rows(const mq_depthwise_params *p, const uint8_t *in_b, int32_
             } else if (small) {
                 /* a border pixel of a small kernel: the inside taps from the offset table, the rest -> pad */
                 const ptrdiff_t org = ((ptrdiff_t)iy0 * (ptrdiff_t)w->in_w + (ptrdiff_t)ix0) * (ptrdiff_t)p->in_c;
-                uint32_t cmask = 0;
-                int32_t k = 0;
+                uint32_t cmask = (1u << w->kernel_w) - 1u;
+                uint32_t m = 0;  /* bit k set when tap k is inside */
+                int32_t k;
                 int32_t kx;
-                for (kx = 0; kx < w->kernel_w; ++kx) {
-                    const int32_t ix = ix0 + kx * w->dilation_w;
-                    cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
+                if (ox < ox_lo || ox > ox_hi) {
+                    cmask = 0;
+                    for (kx = 0; kx < w->kernel_w; ++kx) {
+                        const int32_t ix = ix0 + kx * w->dilation_w;
+                        cmask |= (ix >= 0 && ix < w->in_w) ? (1u << kx) : 0u;
+                    }
                 }
                 for (ky = 0; ky < w->kernel_h; ++ky) {
-                    const uint32_t m = ((rmask >> ky) & 1u) != 0u ? cmask : 0u;
-                    for (kx = 0; kx < w->kernel_w; ++kx, ++k) {
-                        taps[t++] = ((m >> kx) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
-                    }
+                    m |= ((rmask >> ky) & 1u) != 0u ? cmask << (ky * w->kernel_w) : 0u;
+                }
+                for (k = 0; k < run.ntaps; ++k) {
+                    taps[t++] = ((m >> k) & 1u) != 0u ? in_b + (size_t)(org + (ptrdiff_t)toff[k]) : pad;
                 }
             } else if (row_inside && ox >= ox_lo && ox <= ox_hi) {
                 /* every tap inside: walk the window */

@@ -87,6 +87,18 @@
             : [tp] "r"(tp), [off] "r"(off), [q] "r"(q)                                                 \
             : "memory")
 
+/* The 3x3 block of one pixel with the bias load (a0..a3 = q->b) and the tap pointer step (tp += 9) folded in. */
+#define MQ_DW_TAPS9B(EXT)                                                                              \
+    __asm__("ldrd %[a0], %[a1], [%[q], #144]\n\t"                                                    \
+            "ldrd %[a2], %[a3], [%[q], #152]\n\t"                                                    \
+            MQ_DW_TAPP(0, 0, EXT) MQ_DW_TAPP(2, 1, EXT) MQ_DW_TAPP(4, 2, EXT) MQ_DW_TAPP(6, 3, EXT)      \
+            MQ_DW_TAP8(EXT)                                                                            \
+            "add %[tp], %[tp], #36\n\t"                                                               \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x),             \
+              [xo] "=&r"(xo), [y] "=&r"(y), [w0] "=&r"(w0), [w1] "=&r"(w1), [tp] "+r"(tp)               \
+            : [off] "r"(off), [q] "r"(q)                                                               \
+            : "memory")
+
 #if defined(__OPTIMIZE__)
 #define MQ_DW_TAP1(EXT, LDW)                                                                           \
     __asm__(MQ_DW_TAP(0, EXT, LDW)                                                                     \
@@ -170,11 +182,63 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
             : [q] "r"(q)                                                                              \
             : "cc", "memory")
 
+/* Output stage when the clamp is the USAT's own range (act_max - act_min == 255, act_min = 0 for UINT8, -128 for
+ * INT8: no USUB8 / SEL / UADD8): the 4 values interleaved; XOR80: INT8, the byte c - 128 = c ^ 0x80. */
+#define MQ_DW_EPILOGUE4F(RQ, XOR80)                                                                   \
+    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
+            "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
+            "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                    \
+            "orr %[a0], %[a0], %[a3], lsl #24\n\t" XOR80                                               \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
+              [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
+            : [q] "r"(q)                                                                              \
+            : "memory")
+
+/* One group of 4 channels over the run, 3x3 kernels, no LUT: the pixel loop on the tap pointers (tp += 9 in the
+ * block), the bias in the block; FULL: MQ_DW_EPILOGUE4F (XOR80 its INT8 flip), else MQ_DW_EPILOGUE4. */
+#define MQ_DW_DSP_GROUP9(NAME, EXT, RQ, FULL, XOR80)                                                           \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q,       \
+                                               int32_t ng)                                                 \
+    {                                                                                                      \
+        const int32_t cn = r->p->in_c;                                                                     \
+        const int32_t npix = r->npix;                                                                      \
+        do {                                                                                               \
+        const uint8_t *const *tp = r->taps;                                                                \
+        const uint8_t *const *const tend = tp + 9 * npix;                                                  \
+        uint8_t *o = r->out + c0;                                                                          \
+        const int32_t off = c0;                                                                            \
+        do {                                                                                               \
+            int32_t a0, a1, a2, a3, x, xo, y, w0, w1, m, rb, e, l, h;                                      \
+            MQ_DW_TAPS9B(EXT);                                                                             \
+            (void)x;                                                                                       \
+            (void)xo;                                                                                      \
+            (void)y;                                                                                       \
+            (void)w0;                                                                                      \
+            (void)w1;                                                                                      \
+            if (FULL) {                                                                                    \
+                MQ_DW_EPILOGUE4F(RQ, XOR80);                                                               \
+            } else {                                                                                       \
+                MQ_DW_EPILOGUE4(RQ);                                                                       \
+            }                                                                                              \
+            (void)m;                                                                                       \
+            (void)rb;                                                                                      \
+            (void)e;                                                                                       \
+            (void)l;                                                                                       \
+            (void)h;                                                                                       \
+            memcpy(o, &a0, 4);                                                                             \
+            o += cn;                                                                                       \
+        } while (tp != tend);                                                                              \
+        c0 += 4;                                                                                           \
+        ++q;                                                                                               \
+        } while (--ng > 0);                                                                                \
+    }
+
 /* One group of 4 channels over the run: NINE (compile-time) selects the straight 3x3 block (weights and bias from
  * the run's copy in q), else a loop over the taps (weights walked in place: ldr pairs, any alignment); LUT the
  * table epilogue. */
 #define MQ_DW_DSP_GROUP(NAME, EXT, NINE, LUT, RQ)                                                              \
-    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q)       \
+    static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q,       \
+                                               int32_t ng)                                                 \
     {                                                                                                      \
         const mq_depthwise_params *p = r->p;                                                               \
         const int32_t cn = p->in_c;                                                                        \
@@ -186,6 +250,7 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
         uint8_t *o = r->out + c0;                                                                          \
         int32_t off = c0;                                                                                  \
         int32_t i;                                                                                         \
+        (void)ng; /* one group (ng = 1) */                                                                 \
         for (i = r->npix; i > 0; --i) {                                                                    \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                                \
             int32_t x, xo, y, w0, w1, m, rb, e, l, h;                                                         \
@@ -217,18 +282,21 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
         }                                                                                                  \
     }
 
-#define MQ_DW_DSP_GROUPS(SUF, EXT)                                                   \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9_##SUF, EXT, 1, 0, MQ_DW_RQ)                          \
+#define MQ_DW_DSP_GROUPS(SUF, EXT, XOR80)                                            \
+    MQ_DW_DSP_GROUP9(mq_dw_dsp_9_##SUF, EXT, MQ_DW_RQ, 0, "")                         \
     MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1, MQ_DW_RQ)                      \
     MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0, MQ_DW_RQ)                          \
     MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1, MQ_DW_RQ)                      \
-    MQ_DW_DSP_GROUP(mq_dw_dsp_9z_##SUF, EXT, 1, 0, MQ_DW_RQZ)                        \
+    MQ_DW_DSP_GROUP9(mq_dw_dsp_9z_##SUF, EXT, MQ_DW_RQZ, 0, "")                       \
+    MQ_DW_DSP_GROUP9(mq_dw_dsp_9zf_##SUF, EXT, MQ_DW_RQZ, 1, XOR80)                   \
     MQ_DW_DSP_GROUP(mq_dw_dsp_nz_##SUF, EXT, 0, 0, MQ_DW_RQZ)
 
-MQ_DW_DSP_GROUPS(s8, "sxtb16")
-MQ_DW_DSP_GROUPS(u8, "uxtb16")
+MQ_DW_DSP_GROUPS(s8, "sxtb16", "eor %[a0], %[a0], #0x80808080\n\t")
+MQ_DW_DSP_GROUPS(u8, "uxtb16", "")
 
-typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *);
+/* (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take ng >= 1
+ * consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
+typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *, int32_t);
 
 /* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
 static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
@@ -299,6 +367,10 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const int nine = r->ntaps == 9;
     const mq_dw_dsp_fn fn = fns[p->in_dtype == MQ_DTYPE_UINT8][nine ? 0 : 1][p->lut != NULL]
                                [p->out_zero_point <= p->act_min || p->single_rounding];
+    /* the clamp is USAT's range: act_max - act_min == 255 with act_min the type's minimum */
+    const int full = nine && p->lut == NULL && (p->out_zero_point <= p->act_min || p->single_rounding) &&
+                     p->act_max - p->act_min == 255 && p->act_min == (p->in_dtype == MQ_DTYPE_UINT8 ? 0 : -128);
+    const mq_dw_dsp_fn fnf = full ? (p->in_dtype == MQ_DTYPE_UINT8 ? mq_dw_dsp_9zf_u8 : mq_dw_dsp_9zf_s8) : fn;
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
     const size_t pstep = p->per_channel ? 1u : 0u;
@@ -317,6 +389,20 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     if (p->single_rounding && p->lut != NULL) {
         /* the LUT epilogues use the double-rounding MQ_DW_RQ: single rounding with a LUT goes the portable way */
         mq_dw_s8_c(r, 0, cn);
+        return;
+    }
+    if (ready == 2u) {
+        /* a later run of a layer whose groups are all cached and fast, no channel tail (see below) */
+        if (nine && p->lut == NULL) {
+            if (cn > 0) {
+                fnf(r, 0, cc->q, cn / 4); /* all groups in one call */
+            }
+        } else {
+            const mq_dw_dsp_q *q = cc->q;
+            for (c0 = 0; c0 < cn; c0 += 4, ++q) {
+                fnf(r, c0, q, 1);
+            }
+        }
         return;
     }
     for (c0 = 0, g = 0; c0 + 4 <= cn; c0 += 4, ++g) {
@@ -347,11 +433,12 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         if (bad != 0u) {
             mq_dw_s8_c(r, c0, c0 + 4);
         } else {
-            fn(r, c0, q);
+            fnf(r, c0, q, 1);
         }
     }
     if (cc != NULL) {
-        cc->ready = 1u;
+        /* 2: every group cached (cn <= 4 * MQ_DW_DSP_CACHED) and fast, no tail: later runs skip the checks */
+        cc->ready = (cn % 4 == 0 && cn <= 4 * MQ_DW_DSP_CACHED && (cc->bad & ((1u << (cn / 4)) - 1u)) == 0u) ? 2u : 1u;
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);
