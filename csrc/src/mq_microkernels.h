@@ -26,6 +26,21 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
 void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride);
 
+/* Channels [c0, c0 + n) of a GEMM layer (c0 a multiple of 4): the same layer over that slice of its N4K16 weight
+ * groups, folded bias and (per channel) requantization constants; what the fast kernels hand a fallback. */
+static inline mq_fc_params mq_fc_params_channels(const mq_fc_params *p, int32_t c0, int32_t n)
+{
+    mq_fc_params sub = *p;
+    sub.n = n;
+    sub.weights.packed = p->weights.packed + (size_t)(c0 >> 2) * (size_t)((p->k + 15) >> 4) * 64u;
+    sub.bias.folded = p->bias.folded + c0;
+    if (p->per_channel) {
+        sub.multiplier = p->multiplier + c0;
+        sub.shift = p->shift + c0;
+    }
+    return sub;
+}
+
 /*
  * Depthwise convolution microkernels: a run of npix consecutive output pixels of one image row; pixel i's taps
  * are taps[i * ntaps + t], t < ntaps (tap t = ky * kernel_w + kx; a padded tap points at a pixel of in_zero_point

@@ -162,14 +162,7 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
 static void mq_dsp_compact_from(const mq_fc_params *p, int32_t c0, int32_t m, const uint8_t *x, int32_t x_stride,
                                 uint8_t *out, int32_t out_stride)
 {
-    mq_fc_params sub = *p;
-    sub.n = p->n - c0;
-    sub.weights.packed = p->weights.packed + (size_t)(c0 >> 2) * (size_t)((p->k + 15) >> 4) * 64u;
-    sub.bias.folded = p->bias.folded + c0;
-    if (p->per_channel) {
-        sub.multiplier = p->multiplier + c0;
-        sub.shift = p->shift + c0;
-    }
+    const mq_fc_params sub = mq_fc_params_channels(p, c0, p->n - c0);
     mq_dsp_compact(&sub, m, x, x_stride, out + c0, out_stride);
 }
 
@@ -1207,14 +1200,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
         /* single rounding: the GEMV above and the blocked pairs (mq_dsp_pairs_blocked) take it; the rest of the
          * layer (the C-level 2x2 / 1x4 paths have the double-rounding stage only) through the portable kernel */
         if (4 * g < n) {
-            mq_fc_params sub = *p;
-            sub.n = n - 4 * g;
-            sub.weights.packed = p->weights.packed + (size_t)g * group_bytes;
-            sub.bias.folded = p->bias.folded + 4 * g;
-            if (p->per_channel) {
-                sub.multiplier = p->multiplier + 4 * g;
-                sub.shift = p->shift + 4 * g;
-            }
+            const mq_fc_params sub = mq_fc_params_channels(p, 4 * g, n - 4 * g);
             mq_dsp_compact(&sub, m, x, x_stride, out + 4 * g, out_stride);
         }
         return;
@@ -1243,14 +1229,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
         }
         if (!fast) {
             /* a channel with shift >= 0: this group through the compact kernel (same results) */
-            mq_fc_params sub = *p;
-            sub.n = rows;
-            sub.weights.packed = wg;
-            sub.bias.folded = p->bias.folded + c0;
-            if (p->per_channel) {
-                sub.multiplier = p->multiplier + c0;
-                sub.shift = p->shift + c0;
-            }
+            const mq_fc_params sub = mq_fc_params_channels(p, c0, rows);
             mq_dsp_compact(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }
@@ -1361,7 +1340,6 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t cstep = p->per_channel ? 1 : 0;
     const uint32_t half = p->single_rounding ? 0u : 0x40000000u;
     mq_dsp_pair_job job;
-    mq_fc_params sub = *p;
     int32_t pb;
 
     job.x_stride = x_stride;
@@ -1416,13 +1394,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
             } else {
                 /* a last group of n % 4 rows, or a channel the pair loop cannot take (shift >= 0, E > 21):
                  * the group on the raw input rows */
-                sub.n = n - c0 < 4 ? n - c0 : 4;
-                sub.weights.packed = wg;
-                sub.bias.folded = p->bias.folded + c0;
-                if (p->per_channel) {
-                    sub.multiplier = p->multiplier + c0;
-                    sub.shift = p->shift + c0;
-                }
+                const mq_fc_params sub = mq_fc_params_channels(p, c0, n - c0 < 4 ? n - c0 : 4);
                 mq_dsp_gemm_rows(&sub, 2 * nb, xb, x_stride, ob + c0, out_stride, NULL);
             }
         }

@@ -373,14 +373,7 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
         if (vmaxvq_s32(INT32_MIN, q.right) > (SINGLE ? -1 : 0)) {
             /* a left shift (real multiplier >= 1, rare), or single rounding with E = 0: this group through the
              * portable kernel */
-            mq_fc_params sub = *p;
-            sub.n = rows;
-            sub.weights.packed = wg;
-            sub.bias.folded = p->bias.folded + c0;
-            if (p->per_channel) {
-                sub.multiplier = p->multiplier + c0;
-                sub.shift = p->shift + c0;
-            }
+            const mq_fc_params sub = mq_fc_params_channels(p, c0, rows);
             mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }

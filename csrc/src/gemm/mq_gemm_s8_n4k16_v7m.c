@@ -450,14 +450,7 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
     if (p->single_rounding) {
         /* single rounding: the GEMV above and the blocked pairs take it; the rest through the portable kernel */
         if (4 * g < n) {
-            mq_fc_params sub = *p;
-            sub.n = n - 4 * g;
-            sub.weights.packed = p->weights.packed + (size_t)g * group_bytes;
-            sub.bias.folded = p->bias.folded + 4 * g;
-            if (p->per_channel) {
-                sub.multiplier = p->multiplier + 4 * g;
-                sub.shift = p->shift + 4 * g;
-            }
+            const mq_fc_params sub = mq_fc_params_channels(p, 4 * g, n - 4 * g);
             mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + 4 * g, out_stride);
         }
         return;
@@ -479,14 +472,7 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
         }
         if (!fast) {
             /* a channel with shift >= 0: this group through the portable kernel (same results) */
-            mq_fc_params sub = *p;
-            sub.n = rows;
-            sub.weights.packed = wg;
-            sub.bias.folded = p->bias.folded + c0;
-            if (p->per_channel) {
-                sub.multiplier = p->multiplier + c0;
-                sub.shift = p->shift + c0;
-            }
+            const mq_fc_params sub = mq_fc_params_channels(p, c0, rows);
             mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + c0, out_stride);
             continue;
         }
@@ -577,7 +563,6 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
     const int32_t off = p->in_dtype == MQ_DTYPE_UINT8 ? 128 : 0;
     const size_t group_bytes = (size_t)(kc >> 4) * 64u;
     const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
-    mq_fc_params sub = *p;
     mq_v7m_px_job job;
     int32_t pb;
 
@@ -659,13 +644,7 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                     o += 2 * (ptrdiff_t)out_stride;
                 }
             } else {
-                sub.n = n - c0 < 4 ? n - c0 : 4;
-                sub.weights.packed = wg;
-                sub.bias.folded = p->bias.folded + c0;
-                if (p->per_channel) {
-                    sub.multiplier = p->multiplier + c0;
-                    sub.shift = p->shift + c0;
-                }
+                const mq_fc_params sub = mq_fc_params_channels(p, c0, n - c0 < 4 ? n - c0 : 4);
                 mq_v7m_gemm_rows(&sub, 2 * nb, xb, x_stride, ob + c0, out_stride);
             }
         }

@@ -153,6 +153,31 @@ typedef struct {
     int32_t groups;     /* groups left, >= 1 */
 } mq_fc16_gctx;
 
+/* One step of mq_fc16_groups: the next input pair (LDRD), then rows 1, 0, 3, 2 (rows 1 and 3 at [row 0 / row 2 + k]):
+ * LDR + SXTB16 x2 + SMLAD x2 each. */
+#define MQ_FC16_STEP                                  \
+    "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"            \
+    "ldr    %[v], [%[wa], %[k]]\n\t"                  \
+    "sxtb16 %[t], %[v]\n\t"                           \
+    "sxtb16 %[v], %[v], ror #8\n\t"                   \
+    "smlad  %[s1], %[xa], %[t], %[s1]\n\t"            \
+    "smlad  %[s1], %[xb], %[v], %[s1]\n\t"            \
+    "ldr    %[v], [%[wa]], #4\n\t"                    \
+    "sxtb16 %[t], %[v]\n\t"                           \
+    "sxtb16 %[v], %[v], ror #8\n\t"                   \
+    "smlad  %[s0], %[xa], %[t], %[s0]\n\t"            \
+    "smlad  %[s0], %[xb], %[v], %[s0]\n\t"            \
+    "ldr    %[v], [%[wb], %[k]]\n\t"                  \
+    "sxtb16 %[t], %[v]\n\t"                           \
+    "sxtb16 %[v], %[v], ror #8\n\t"                   \
+    "smlad  %[s3], %[xa], %[t], %[s3]\n\t"            \
+    "smlad  %[s3], %[xb], %[v], %[s3]\n\t"            \
+    "ldr    %[v], [%[wb]], #4\n\t"                    \
+    "sxtb16 %[t], %[v]\n\t"                           \
+    "sxtb16 %[v], %[v], ror #8\n\t"                   \
+    "smlad  %[s2], %[xa], %[t], %[s2]\n\t"            \
+    "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+
 /* For g->groups groups of 4 weight rows (row r of a group at w + r k, groups 4 k apart): s[4 j + r] = sum over
  * i < 4 steps of x[i] w_r[i] (int32, exact for steps <= MQ_FC16_BLK_STEPS), x permuted as (x0,x2),(x1,x3) words at
  * xp. Per step LDRD of the input pair, then per row LDR + SXTB16 x2 + SMLAD x2 (rows 1 and 3 addressed as
@@ -174,72 +199,12 @@ static MQ_FC16_NOINLINE void mq_fc16_groups(mq_fc16_gctx *g, const int8_t *w, in
                      /* LSRS: C = the odd step, Z = no pair left (the step leaves the flags alone) */
                      "lsrs   %[nn], %[nn], #1\n\t"
                      "bcc    2f\n\t"
-                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
-                     "ldr    %[v], [%[wa], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
-                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
-                     "ldr    %[v], [%[wa]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
-                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
-                     "ldr    %[v], [%[wb], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
-                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
-                     "ldr    %[v], [%[wb]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
-                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+                     MQ_FC16_STEP
                      "2:\n\t"
                      "beq    3f\n\t"
                      "1:\n\t"
-                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
-                     "ldr    %[v], [%[wa], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
-                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
-                     "ldr    %[v], [%[wa]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
-                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
-                     "ldr    %[v], [%[wb], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
-                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
-                     "ldr    %[v], [%[wb]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
-                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
-                     "ldrd   %[xa], %[xb], [%[xq]], #8\n\t"
-                     "ldr    %[v], [%[wa], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s1], %[xa], %[t], %[s1]\n\t"
-                     "smlad  %[s1], %[xb], %[v], %[s1]\n\t"
-                     "ldr    %[v], [%[wa]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s0], %[xa], %[t], %[s0]\n\t"
-                     "smlad  %[s0], %[xb], %[v], %[s0]\n\t"
-                     "ldr    %[v], [%[wb], %[k]]\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s3], %[xa], %[t], %[s3]\n\t"
-                     "smlad  %[s3], %[xb], %[v], %[s3]\n\t"
-                     "ldr    %[v], [%[wb]], #4\n\t"
-                     "sxtb16 %[t], %[v]\n\t"
-                     "sxtb16 %[v], %[v], ror #8\n\t"
-                     "smlad  %[s2], %[xa], %[t], %[s2]\n\t"
-                     "smlad  %[s2], %[xb], %[v], %[s2]\n\t"
+                     MQ_FC16_STEP
+                     MQ_FC16_STEP
                      "subs   %[nn], %[nn], #1\n\t"
                      "bne    1b\n\t"
                      "3:\n\t"
