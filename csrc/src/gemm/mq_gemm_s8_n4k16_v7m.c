@@ -7,8 +7,7 @@
  *   - MLA wraps modulo 2^32 like the portable uint32 sums;
  *   - requantization: the same one-SMLAL evaluation of TFLite's double rounding as the DSP variant
  *     (derivation in mq_gemm_s8_n4k16_dsp.c, mq_dsp_rq), groups with a shift >= 0 go through the
- *     portable kernel; single rounding (p->single_rounding) runs the same loops with the single-rounding
- *     form (round 2^(30+E), no sign correction: mq_output_stage.h);
+ *     portable kernel;
  *   - UINT8 inputs: LDRB then SUB 128 (= (int8)(x ^ 0x80)).
  * Fast loops (assembly, the input expanded once to int32 codes on the stack and shared by every group):
  *   - batch 1, k <= 640: "GEMV" (mq_v7m_gemv): LDM of 4 codes + 16 x (LDRSB + MLA) per 4 codes x 4 rows;
@@ -43,7 +42,7 @@ typedef struct {
  * No QADD on Armv7-M: r is first saturated to 16 bits (|zl| <= 383, so the sum cannot wrap and the
  * clamp that follows gives the same value). */
 static inline __attribute__((always_inline)) uint8_t mq_v7m_fin(int32_t acc, const mq_v7m_rq *q,
-                                                                mq_v7m_out os, int32_t mn)
+                                                                mq_v7m_out os)
 {
     /* the shared output stage: zp = zl + lo, clamp range relative to it [-zl, h - zl] */
     mq_os_out o;
@@ -51,16 +50,15 @@ static inline __attribute__((always_inline)) uint8_t mq_v7m_fin(int32_t acc, con
     o.lo = -os.zl;
     o.hi = os.h - os.zl;
     o.lut = os.lut;
-    return mq_os_finish(mq_os_requant_hi_mn(acc, q, mn), &o); /* mn: MQ_OS_SIGN_DOUBLE / _SINGLE (mq_v7m_rq_init) */
+    return mq_os_finish(mq_os_requant_hi(acc, q), &o);
 }
 
 /*
  * Two accumulators a, b of the SAME channel q: a, b <- clamped codes, the arithmetic of mq_v7m_fin
- * with the channel's constants loaded once (SSAT #16 + ADD stand in for the missing QADD). The sign correction
- * subtracts acc & mn (mn = INT32_MIN: 2^31 when acc < 0; single rounding, mn = 0: nothing).
+ * with the channel's constants loaded once (SSAT #16 + ADD stand in for the missing QADD).
  */
 static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t *b, const mq_v7m_rq *q,
-                                                             mq_v7m_out os, int32_t mn)
+                                                             mq_v7m_out os)
 {
     int32_t va = *a, vb = *b;
     int32_t rl, rh, sl, sh, t;
@@ -70,10 +68,10 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
             "mov %[sh], %[rh]\n\t"
             "smlal %[rl], %[rh], %[a], %[t]\n\t"
             "smlal %[sl], %[sh], %[b], %[t]\n\t"
-            "and %[t], %[a], %[mn]\n\t"
+            "and %[t], %[a], #0x80000000\n\t"
             "subs %[rl], %[rl], %[t]\n\t"
             "sbc %[rh], %[rh], #0\n\t"
-            "and %[t], %[b], %[mn]\n\t"
+            "and %[t], %[b], #0x80000000\n\t"
             "subs %[sl], %[sl], %[t]\n\t"
             "sbc %[sh], %[sh], #0\n\t"
             "ldr %[t], [%[q], #12]\n\t"
@@ -95,7 +93,7 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
             "add %[b], %[b], %[lo]\n\t"
             : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl), [sh] "=&r"(sh),
               [t] "=&r"(t)
-            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo), [mn] "r"(mn)
+            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo)
             : "cc");
     *a = va;
     *b = vb;
@@ -152,7 +150,7 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
     static void mq_v7m_rows_1x4_##SUFFIX(const int8_t *wg, const mq_v7m_rq q[4], const int32_t bias[4], \
                                          int32_t rows, int32_t k, const mq_v7m_out *os, int32_t m,       \
                                          const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
-                                         int32_t out_stride, int32_t mn)                                 \
+                                         int32_t out_stride)                                             \
     {                                                                                                    \
         for (; m > 0; m--) {                                                                             \
             const uint8_t *x = xr;                                                                       \
@@ -173,15 +171,15 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
             }                                                                                            \
             {                                                                                            \
                 const mq_v7m_out ov = *os;                                                               \
-                o[0] = mq_v7m_fin(a0, &q[0], ov, mn);                                                        \
+                o[0] = mq_v7m_fin(a0, &q[0], ov);                                                        \
                 if (rows > 1) {                                                                          \
-                    o[1] = mq_v7m_fin(a1, &q[1], ov, mn);                                                    \
+                    o[1] = mq_v7m_fin(a1, &q[1], ov);                                                    \
                 }                                                                                        \
                 if (rows > 2) {                                                                          \
-                    o[2] = mq_v7m_fin(a2, &q[2], ov, mn);                                                    \
+                    o[2] = mq_v7m_fin(a2, &q[2], ov);                                                    \
                 }                                                                                        \
                 if (rows > 3) {                                                                          \
-                    o[3] = mq_v7m_fin(a3, &q[3], ov, mn);                                                    \
+                    o[3] = mq_v7m_fin(a3, &q[3], ov);                                                    \
                 }                                                                                        \
             }                                                                                            \
             xr += x_stride;                                                                              \
@@ -191,7 +189,7 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
     static void mq_v7m_rows_2x2_##SUFFIX(const int8_t *wh, const mq_v7m_rq q[2], const int32_t bias[2], \
                                          int32_t k, const mq_v7m_out *os, int32_t pairs,                 \
                                          const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
-                                         int32_t out_stride, int32_t mn)                                 \
+                                         int32_t out_stride)                                             \
     {                                                                                                    \
         for (; pairs > 0; pairs--) {                                                                     \
             const uint8_t *x0 = xr;                                                                      \
@@ -216,8 +214,8 @@ static inline __attribute__((always_inline)) void mq_v7m_rq2(int32_t *a, int32_t
             }                                                                                            \
             {                                                                                            \
                 const mq_v7m_out ov = *os;                                                               \
-                mq_v7m_rq2(&a00, &a10, &q[0], ov, mn);                                                   \
-                mq_v7m_rq2(&a01, &a11, &q[1], ov, mn);                                                   \
+                mq_v7m_rq2(&a00, &a10, &q[0], ov);                                                       \
+                mq_v7m_rq2(&a01, &a11, &q[1], ov);                                                       \
                 if (ov.lut != NULL) {                                                                    \
                     a00 = ov.lut[(uint8_t)a00];                                                          \
                     a01 = ov.lut[(uint8_t)a01];                                                          \
@@ -238,18 +236,13 @@ MQ_V7M_ROWS(s8, MQ_V7M_LDX_S8)
 MQ_V7M_ROWS(u8, MQ_V7M_LDX_U8)
 
 typedef void (*mq_v7m_rows_1x4_fn)(const int8_t *, const mq_v7m_rq *, const int32_t *, int32_t, int32_t,
-                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
+                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 typedef void (*mq_v7m_rows_2x2_fn)(const int8_t *, const mq_v7m_rq *, const int32_t *, int32_t,
-                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
+                                   const mq_v7m_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
 
-static void mq_v7m_rq_init(mq_v7m_rq *q, int32_t multiplier, int32_t shift, int32_t single)
+static void mq_v7m_rq_init(mq_v7m_rq *q, int32_t multiplier, int32_t shift)
 {
-    /* shift <= -1 here; single rounding: round 2^(30+E), used with mn = MQ_OS_SIGN_SINGLE */
-    if (single) {
-        mq_os_channel_hi_init_single(q, multiplier, shift);
-    } else {
-        mq_os_channel_hi_init(q, multiplier, shift);
-    }
+    mq_os_channel_hi_init(q, multiplier, shift); /* shift <= -1 here */
 }
 
 /*
@@ -444,19 +437,24 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
     const mq_v7m_rows_2x2_fn rows_2x2 = u8 ? mq_v7m_rows_2x2_u8 : mq_v7m_rows_2x2_s8;
     const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
     const int32_t pairs = m / 2;
-    /* single rounding: the same loops with the single-rounding stage (round 2^(30+E), no sign correction) */
-    const int32_t single = p->single_rounding;
-    const int32_t mn = single ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
     mq_v7m_rq q[4];
     int32_t g;
 
     if (!p->per_channel && p->shift[0] < 0) {
-        mq_v7m_rq_init(&q[0], p->multiplier[0], p->shift[0], single);
+        mq_v7m_rq_init(&q[0], p->multiplier[0], p->shift[0]);
         q[1] = q[0];
         q[2] = q[0];
         q[3] = q[0];
     }
     g = m == 1 ? mq_v7m_gemv(p, x, out) : 0;
+    if (p->single_rounding) {
+        /* single rounding: the GEMV above and the blocked pairs take it; the rest through the portable kernel */
+        if (4 * g < n) {
+            const mq_fc_params sub = mq_fc_params_channels(p, 4 * g, n - 4 * g);
+            mq_gemm_s8_n4k16_c(&sub, m, x, x_stride, out + 4 * g, out_stride);
+        }
+        return;
+    }
     for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
@@ -469,7 +467,7 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
             bias[r] = p->bias.folded[c0 + r];
             fast &= p->shift[c] < 0;
             if (p->per_channel && p->shift[c] < 0) {
-                mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c], single);
+                mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
             }
         }
         if (!fast) {
@@ -479,14 +477,14 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
             continue;
         }
         if (rows == 4 && pairs > 0) {
-            rows_2x2(wg, &q[0], &bias[0], k, &os, pairs, x, x_stride, out + c0, out_stride, mn);
-            rows_2x2(wg + 32, &q[2], &bias[2], k, &os, pairs, x, x_stride, out + c0 + 2, out_stride, mn);
+            rows_2x2(wg, &q[0], &bias[0], k, &os, pairs, x, x_stride, out + c0, out_stride);
+            rows_2x2(wg + 32, &q[2], &bias[2], k, &os, pairs, x, x_stride, out + c0 + 2, out_stride);
             if (m & 1) {
                 rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
-                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride, mn);
+                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
             }
         } else {
-            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride, mn);
+            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
         }
     }
 }
@@ -608,7 +606,7 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                     if (p->single_rounding) {
                         mq_os_channel_hi_init_single(&q[r], p->multiplier[c], p->shift[c]);
                     } else {
-                        mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c], 0);
+                        mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
                     }
                 }
             }
@@ -640,8 +638,8 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                     mq_v7m_px_block(&job);
                     job.xe = job.xe_end;
                     for (r = 0; r < 4; r++) {
-                        o[r] = mq_v7m_fin(job.acc[r], &q[r], os, MQ_OS_SIGN_DOUBLE);
-                        o[out_stride + r] = mq_v7m_fin(job.acc[4 + r], &q[r], os, MQ_OS_SIGN_DOUBLE);
+                        o[r] = mq_v7m_fin(job.acc[r], &q[r], os);
+                        o[out_stride + r] = mq_v7m_fin(job.acc[4 + r], &q[r], os);
                     }
                     o += 2 * (ptrdiff_t)out_stride;
                 }
