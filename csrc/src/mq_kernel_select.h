@@ -12,9 +12,10 @@
  *   GEMM_INT8         ... with INT8 inputs
  *   GEMM_PER_CHANNEL  batch-1 GEMV loop with per-channel multipliers / shifts
  *   GEMM_PER_TENSOR   batch-1 GEMV loop with one multiplier / shift
- *   GEMM_SINGLE_ROUNDING  FULLY_CONNECTED in a model with header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_FC (its own
- *                     kernel, mq_fully_connected_single_rounding). Unlike the others this is not a speed choice: a
- *                     build without it rejects such a model at load with MQ_ERR_UNSUPPORTED_OP, as a left-out op.
+ *   GEMM_SINGLE_ROUNDING  FULLY_CONNECTED in a model with header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_FC (the same
+ *                     fast kernels with the single-rounding output stage, mq_fc_params.single_rounding). Unlike the
+ *                     others this is not a speed choice: a build without it rejects such a model at load with
+ *                     MQ_ERR_UNSUPPORTED_OP, as a left-out op.
  * Only the Armv7E-M / Armv8-M DSP GEMM (Cortex-M4/M7/M33) has speed variants so far.
  */
 #ifndef MICROQUANT_MQ_KERNEL_SELECT_H

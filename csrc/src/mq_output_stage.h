@@ -119,7 +119,11 @@ static inline uint8_t mq_os_finish(int32_t r, const mq_os_out *o)
  *   - MVE: VRSHL(VQDMULH(acc, M), -E). VQDMULH = floor(acc * M / 2^31) =: q (M >= 0: never saturates), with
  *     remainder f = acc * M - q 2^31 in [0, 2^31): floor((q 2^31 + f + 2^(E-1) 2^31) / 2^(31+E)) =
  *     floor((q + 2^(E-1) + f / 2^31) / 2^E) = floor((q + 2^(E-1)) / 2^E) (an integer plus a fraction < 1 divided by
- *     an integer power of two floors like the integer), which is VRSHL's rounding right shift by E.
+ *     an integer power of two floors like the integer), which is VRSHL's rounding right shift by E;
+ *   - x86 host (AVX2 / AVX-512 GEMM and depthwise): the high-word form per 64-bit lane, VPMULDQ (P, exact) +
+ *     VPADDQ of round = 2^(30+E) (VPSLLVQ of 1: the even and the odd channels' own E), the high dwords (|P + round|
+ *     < 2^63: no overflow, the high word is floor(. / 2^32) and fits int32), VPSRAVD by E - 1 = ~shift.
+ *     Taken when every shift of the call is <= -1; otherwise those kernels run mq_output_single_rounding per output.
  * No saturation is needed: the clamp to [act_min, act_max] of the unsaturated int64 value equals the clamp of
  * mq_requantize_single's int32-saturated one.
  */
@@ -176,6 +180,16 @@ static inline void mq_os_channel_hi_init_single(mq_os_channel_hi *q, int32_t mul
 static inline int32_t mq_os_requant_hi_single(int32_t acc, const mq_os_channel_hi *q)
 {
     const int64_t s = (int64_t)acc * (int64_t)q->m + q->round;
+    return (int32_t)(s >> 32) >> q->right;
+}
+
+/* Either form from one code path: mn = MQ_OS_SIGN_DOUBLE with mq_os_channel_hi_init (= mq_os_requant_hi), or
+ * MQ_OS_SIGN_SINGLE with mq_os_channel_hi_init_single (= mq_os_requant_hi_single): the sign correction as
+ * (acc >> 31, logical) * mn, as the DSP / Armv7-M assembly adds it (one SMLAL). */
+static inline int32_t mq_os_requant_hi_mn(int32_t acc, const mq_os_channel_hi *q, int32_t mn)
+{
+    int64_t s = (int64_t)acc * (int64_t)q->m + q->round;
+    s += (int64_t)((uint32_t)acc >> 31) * (int64_t)mn;
     return (int32_t)(s >> 32) >> q->right;
 }
 

@@ -22,6 +22,8 @@
 #include "ref_conv.h"
 
 static long g_checked;
+/* 1: case_init builds single-rounding layers (mq_depthwise_params.single_rounding, ref_layer.single) */
+static int g_single;
 static long g_inplace_checked;
 static long g_inplace_layers;
 
@@ -152,6 +154,8 @@ static int case_init(dw_case *c, ref_rng *r, const ref_layer *g)
     c->p.act_min = L->act_min;
     c->p.act_max = L->act_max;
     c->p.lut = L->lut;
+    L->single = g_single;
+    c->p.single_rounding = g_single;
     assert_int_equal(mq_depthwise_weights_size(&c->p), wbytes);
     assert_int_equal(mq_depthwise_pack_weights(c->w, L->kh, L->kw, n, c->packed, wbytes), MQ_OK);
     assert_int_equal(mq_depthwise_prepare_bias(c->w, c->bias, L->kh, L->kw, n, L->in_zp, in_dtype, c->prepared), MQ_OK);
@@ -406,6 +410,13 @@ static void test_depthwise_x86_variants(void **state)
         ran = run_random(0x1234u + (uint32_t)v, 250, 0) + run_random(0x9876u + (uint32_t)v, 250, 1);
         test_depthwise_network_shapes(state);
         printf("  depthwise variant %s: %d random layers + network shapes equal the reference\n", names[v], ran);
+        assert_true(ran > 300);
+        /* single rounding (the QDQ models' stage: mostly every shift <= -1, the vector form; some layers with a
+         * shift >= 0, the portable kernel) against the reference's single rounding */
+        g_single = 1;
+        ran = run_random(0x5151u + (uint32_t)v, 250, 0) + run_random(0x6161u + (uint32_t)v, 250, 1);
+        g_single = 0;
+        printf("  depthwise variant %s, single rounding: %d random layers equal the reference\n", names[v], ran);
         assert_true(ran > 300);
         ++ran_variants;
     }

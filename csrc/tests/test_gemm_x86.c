@@ -8,6 +8,8 @@
  * 64..80 (its repacked K4N16 path); strided rows; uint8/int8 inputs; per-tensor/per-channel;
  * biases near and across the int32 limits (wrapping accumulators); random shifts; clamp; LUT epilogue;
  * and the vectorized output stages' edge cases with exact accumulators (test_x86_output_stage).
+ * Every test runs twice: TFLite's double rounding, then single rounding (mq_fc_params.single_rounding, the QDQ
+ * models' stage) against ref_single below (its vector form needs every shift <= -1: the tests draw both kinds).
  * Prints which variants ran. On hosts without the x86 kernels only the portable kernel is checked.
  */
 #include <math.h>
@@ -33,6 +35,42 @@ typedef struct {
     const char *name;
     gemm_fn fn;
 } variant;
+
+/* 1: the problems run with single rounding (p.single_rounding = 1) against ref_single */
+static int g_single;
+
+/* Single rounding from its definition (docs/QUANTIZATION.md section 3): acc * M * 2^(shift - 31) rounded once, ties
+ * toward +infinity, floor((acc * M + 2^(30 - shift)) / 2^(31 - shift)) in int64 (|acc * M| < 2^62), saturated. */
+static int32_t ref_single(int32_t acc, int32_t mult, int32_t shift)
+{
+    const int e = 31 - shift;
+    const int64_t v = ref_floor_div_pow2((int64_t)acc * (int64_t)mult + ((int64_t)1 << (e - 1)), e);
+    return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
+}
+
+/* The expected byte of a wrapped accumulator acc of channel row (g_single: single rounding). */
+static uint8_t expect_byte(const ref_problem *q, int32_t acc, int32_t row)
+{
+    const int32_t c = q->per_channel ? row : 0;
+    const int64_t v = (int64_t)q->out_zp + (g_single ? ref_single(acc, q->mult[c], q->shift[c])
+                                                     : ref_requantize(acc, q->mult[c], q->shift[c]));
+    const int32_t vc = (int32_t)(v < q->act_min ? q->act_min : (v > q->act_max ? q->act_max : v));
+    return q->use_lut ? q->lut[ref_byte(vc)] : ref_byte(vc);
+}
+
+/* ref_dot_out (ref_gemm.h) with the rounding of g_single: the unfolded int64 dot product, wrapped to int32. */
+static uint8_t expect_dot(const ref_problem *q, const uint8_t *codes, int32_t row)
+{
+    int64_t acc = q->bias[row];
+    int32_t kk;
+    if (!g_single) {
+        return ref_dot_out(q, codes, row);
+    }
+    for (kk = 0; kk < q->k; ++kk) {
+        acc += (int64_t)(ref_code(codes[kk], q->in_u8) - q->in_zp) * (int64_t)q->w[(size_t)row * (size_t)q->k + (size_t)kk];
+    }
+    return expect_byte(q, ref_wrap32(acc), row);
+}
 
 static variant g_variants[6];
 static int g_nvariants;
@@ -80,6 +118,7 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
         ref_problem_free(&q);
         return;
     }
+    q.p.single_rounding = g_single;
     const size_t x_bytes = (size_t)(m - 1) * (size_t)xs + (size_t)k;
     x = (uint8_t *)malloc(x_bytes);
     y = (uint8_t *)malloc((size_t)m * (size_t)os);
@@ -92,7 +131,7 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
     ref_fill_codes(r, x, x_bytes);
     for (i = 0; i < m; ++i) {
         for (c = 0; c < n; ++c) {
-            expect[(size_t)i * (size_t)n + (size_t)c] = ref_dot_out(&q, x + (size_t)i * (size_t)xs, c);
+            expect[(size_t)i * (size_t)n + (size_t)c] = expect_dot(&q, x + (size_t)i * (size_t)xs, c);
         }
     }
     memset(yc, 0xA5, (size_t)m * (size_t)os);
@@ -112,9 +151,10 @@ static void run_problem(ref_rng *r, int32_t m, int32_t n, int32_t k, const ref_o
                 }
                 if (y[at] != expect[(size_t)i * (size_t)n + (size_t)c] || y[at] != yc[at]) {
                     fail_msg("%s m=%d n=%d k=%d row %d ch %d: got %u, reference %u, portable %u (in_u8=%d zp=%d "
-                             "pc=%d lut=%d bias_mode=%d shift_mode=%d)",
+                             "pc=%d lut=%d bias_mode=%d shift_mode=%d single=%d)",
                              g_variants[v].name, m, n, k, i, c, y[at], expect[(size_t)i * (size_t)n + (size_t)c],
-                             yc[at], o->in_u8, q.in_zp, o->per_channel, o->use_lut, o->bias_mode, o->shift_mode);
+                             yc[at], o->in_u8, q.in_zp, o->per_channel, o->use_lut, o->bias_mode, o->shift_mode,
+                             g_single);
                 }
                 ++g_checked[v];
             }
@@ -216,7 +256,7 @@ static void test_x86_extremes(void **state)
  * kernels compute mq_requantize for any int32 multiplier, so only they are checked there, against the
  * reference. The test counts the ties and saturations it produced (from the reference's own arithmetic)
  * and requires them. */
-static long g_srdhm_ties, g_rdbpot_ties, g_saturations;
+static long g_srdhm_ties, g_rdbpot_ties, g_saturations, g_single_ties;
 
 static int32_t edge_acc(ref_rng *r, int32_t mult, int32_t shift)
 {
@@ -256,6 +296,15 @@ static int32_t edge_mult(ref_rng *r, int wide)
 
 static void note_ties(int32_t acc, int32_t mult, int32_t shift)
 {
+    if (g_single) {
+        /* single rounding's tie: acc * M an odd multiple of 2^(30 - shift) */
+        const int e = 31 - shift;
+        const int64_t prod = (int64_t)acc * (int64_t)mult;
+        if (prod - ref_floor_div_pow2(prod, e) * ((int64_t)1 << e) == ((int64_t)1 << (e - 1))) {
+            ++g_single_ties;
+        }
+        return;
+    }
     const int left = shift > 0 ? shift : 0;
     const int e = shift > 0 ? 0 : -shift;
     const int32_t a = ref_wrap32((int64_t)acc * ((int64_t)1 << left));
@@ -292,9 +341,11 @@ static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fix
     int32_t c, i;
     int v;
     assert_true(w && bias && mult && shift && x && y && yc);
+    /* single rounding: half the per-channel problems with every shift <= -1 (the kernels' vector stage) */
+    const int32_t shift_hi = g_single && ref_range(r, 0, 1) ? -1 : MQ_SHIFT_MAX;
     for (c = 0; c < n; ++c) {
         mult[c] = per_channel ? edge_mult(r, wide) : fixed_mult;
-        shift[c] = per_channel ? (int32_t)ref_range(r, MQ_SHIFT_MIN, MQ_SHIFT_MAX) : fixed_shift;
+        shift[c] = per_channel ? (int32_t)ref_range(r, MQ_SHIFT_MIN, shift_hi) : fixed_shift;
     }
     for (c = 0; c < n; ++c) {
         const int32_t ch = per_channel ? c : 0;
@@ -319,6 +370,7 @@ static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fix
     p.act_min = ref_range(r, 0, 2) == 0 ? (int32_t)ref_range(r, out_lo, out_hi) : out_lo;
     p.act_max = ref_range(r, 0, 2) == 0 ? (int32_t)ref_range(r, p.act_min, out_hi) : out_hi;
     p.lut = ref_range(r, 0, 3) == 0 ? lut : NULL;
+    p.single_rounding = g_single;
     mq_gemm_s8_n4k16_c(&p, m, x, k, yc, n);
     for (v = 0; v < g_nvariants; ++v) {
         if (wide && strcmp(g_variants[v].name, "avx2") != 0 && strcmp(g_variants[v].name, "avx512vnni") != 0) {
@@ -329,7 +381,8 @@ static void run_edge_problem(ref_rng *r, int32_t n, int per_channel, int32_t fix
         for (i = 0; i < m; ++i) {
             for (c = 0; c < n; ++c) {
                 const int32_t ch = per_channel ? c : 0;
-                const int64_t val = (int64_t)p.out_zero_point + ref_requantize(bias[c], mult[ch], shift[ch]);
+                const int64_t val = (int64_t)p.out_zero_point + (g_single ? ref_single(bias[c], mult[ch], shift[ch])
+                                                                          : ref_requantize(bias[c], mult[ch], shift[ch]));
                 const int32_t vc = (int32_t)(val < p.act_min ? p.act_min : (val > p.act_max ? p.act_max : val));
                 const uint8_t want = p.lut != NULL ? lut[ref_byte(vc)] : ref_byte(vc);
                 const size_t at = (size_t)i * (size_t)n + (size_t)c;
@@ -360,25 +413,44 @@ static void test_x86_output_stage(void **state)
     int32_t s, rep;
     size_t j;
     (void)state;
-    /* per tensor: every shift x every special multiplier */
+    /* per tensor: every shift x every special multiplier (wide multipliers: double rounding only, the single-rounding
+     * stages assume the contract's M >= 0) */
     for (s = MQ_SHIFT_MIN; s <= MQ_SHIFT_MAX; ++s) {
         for (j = 0; j < sizeof(mults) / sizeof(mults[0]); ++j) {
             run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 0, s, mults[j], 0);
         }
-        for (j = 0; j < sizeof(wide_mults) / sizeof(wide_mults[0]); ++j) {
+        for (j = 0; !g_single && j < sizeof(wide_mults) / sizeof(wide_mults[0]); ++j) {
             run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 0, s, wide_mults[j], 1);
         }
     }
     /* per channel: random shift and multiplier per channel */
     for (rep = 0; rep < 600; ++rep) {
         run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 1, 0, 0, 0);
-        run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 1, 0, 0, 1);
+        if (!g_single) {
+            run_edge_problem(&r, (int32_t)ref_range(&r, 1, 70), 1, 0, 0, 1);
+        }
+    }
+    if (g_single) {
+        printf("test_gemm_x86: single-rounding output stage edges: %ld ties\n", g_single_ties);
+        assert_true(g_single_ties > 100);
+        return;
     }
     printf("test_gemm_x86: output stage edges: %ld SRDHM ties, %ld RDBPOT ties, %ld INT32_MIN*INT32_MIN\n",
            g_srdhm_ties, g_rdbpot_ties, g_saturations);
     assert_true(g_srdhm_ties > 100);
     assert_true(g_rdbpot_ties > 100);
     assert_true(g_saturations > 5);
+}
+
+/* The same tests with single rounding. */
+static void test_x86_single(void **state)
+{
+    g_single = 1;
+    test_x86_shapes(state);
+    test_x86_modes(state);
+    test_x86_extremes(state);
+    test_x86_output_stage(state);
+    g_single = 0;
 }
 
 static void test_x86_report(void **state)
@@ -402,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_x86_modes),
         cmocka_unit_test(test_x86_extremes),
         cmocka_unit_test(test_x86_output_stage),
+        cmocka_unit_test(test_x86_single),
         cmocka_unit_test(test_x86_report),
     };
     pick_variants();

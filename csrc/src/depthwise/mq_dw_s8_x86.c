@@ -11,7 +11,10 @@
  *     INT32_MIN saturation, RDBPOT with mask / threshold and VPSRAVD), then zero point + clamp as
  *     zp + clamp(r, act_min - zp, act_max - zp) (equal when act_min <= act_max; otherwise the portable kernel
  *     runs), the low byte of each lane, the optional LUT per byte;
- *   - the last in_c % 8 channels go to mq_dw_s8_c.
+ *   - the last in_c % 8 channels go to mq_dw_s8_c;
+ *   - single rounding (p->single_rounding, QDQ models): the same sums, the requantization swapped for the
+ *     high-word form of mq_output_stage.h (x86) when every shift is <= -1 (mq_dw_x86_shifts_neg), else the portable
+ *     kernel.
  * AVX-512 VNNI variant (mq_dw_s8_vnni, below): 64 channels per step with VPDPBUSD, used when the CPU has AVX-512
  * F + BW + VNNI and every weight of the run fits int8 (always for int8 models); it takes any in_c (masked loads and
  * stores for the last < 64 channels).
@@ -46,6 +49,29 @@ MQ_DW_AVX2 static inline __m256i mq_dw_avx2_requantize(__m256i a, __m256i b, __m
     rem = _mm256_and_si256(r, mask);
     thr = _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_srai_epi32(r, 31));
     return _mm256_sub_epi32(_mm256_srav_epi32(r, right), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* Single rounding on 8 lanes, every shift <= -1 (mq_output_stage.h, x86): hi(a * b + 2^(30+E)) >> (E - 1). */
+MQ_DW_AVX2 static inline __m256i mq_dw_avx2_requantize_single(__m256i a, __m256i b, __m256i sh)
+{
+    const __m256i cnt = _mm256_sub_epi32(_mm256_set1_epi32(30), sh);
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i rnd_even = _mm256_sllv_epi64(one, _mm256_and_si256(cnt, _mm256_set1_epi64x(0xFFFFFFFFLL)));
+    const __m256i rnd_odd = _mm256_sllv_epi64(one, _mm256_srli_epi64(cnt, 32));
+    const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, b), rnd_even), 32);
+    const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32)), rnd_odd);
+    return _mm256_srav_epi32(_mm256_blend_epi32(even, odd, 0xAA), _mm256_xor_si256(sh, _mm256_set1_epi32(-1)));
+}
+
+/* 1 when every shift of the layer is <= -1 (the condition of the vector single-rounding stage). */
+static int mq_dw_x86_shifts_neg(const mq_depthwise_params *p)
+{
+    const int32_t n = p->per_channel ? p->in_c * p->depth_multiplier : 1;
+    int32_t c, all = -1;
+    for (c = 0; c < n; ++c) {
+        all &= p->shift[c];
+    }
+    return all < 0;
 }
 
 MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
@@ -96,7 +122,8 @@ MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
                 const __m256i xv = _mm256_set_m128i(_mm_unpackhi_epi16(x0, x1), _mm_unpacklo_epi16(x0, x1));
                 acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wpair[t / 2]));
             }
-            v = mq_dw_avx2_requantize(acc, mult, shift);
+            v = p->single_rounding ? mq_dw_avx2_requantize_single(acc, mult, shift)
+                                   : mq_dw_avx2_requantize(acc, mult, shift);
             v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), vzp);
             v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, pick), join);
             if (p->lut == NULL) {
@@ -157,6 +184,7 @@ MQ_DW_VNNI static void mq_dw_vnni_split4(const int32_t *v, uint64_t m64, __m512i
 /* Hoisted constants of mq_requantize for 16 lanes (shift in [-31, 30]; derivation: mq_gemm_x86_internal.h). */
 typedef struct {
     __m512i mult, mult_odd, left, right, mask, half;
+    __m512i rnd_even, rnd_odd, right1; /* single rounding (every shift <= -1): 2^(30+E) per 64-bit lane, E - 1 */
 } mq_dw_vnni_rq;
 
 MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult, __m512i sh)
@@ -168,6 +196,21 @@ MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult,
     q->right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
     q->mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), q->right), _mm512_set1_epi32(1));
     q->half = _mm512_srai_epi32(q->mask, 1);
+    {
+        const __m512i cnt = _mm512_sub_epi32(_mm512_set1_epi32(30), sh);
+        q->rnd_even = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_and_si512(cnt, _mm512_set1_epi64(0xFFFFFFFFLL)));
+        q->rnd_odd = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_srli_epi64(cnt, 32));
+        q->right1 = _mm512_xor_si512(sh, _mm512_set1_epi32(-1));
+    }
+}
+
+/* Single rounding, every shift <= -1: the high-word form of mq_output_stage.h (x86), hi(a * M + 2^(30+E)) >> (E - 1). */
+MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dw_vnni_requantize_single(__m512i a,
+                                                                                            const mq_dw_vnni_rq *q)
+{
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, q->mult), q->rnd_even), 32);
+    const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), q->mult_odd), q->rnd_odd);
+    return _mm512_srav_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd), q->right1);
 }
 
 /* general 0: no lane shifts left and no multiplier is INT32_MIN, so VPSLLVD by 0 and the INT32_MIN saturation
@@ -207,6 +250,7 @@ typedef struct {
     __m512i flip, vlo, vhi, vzp;
     uint64_t m64;                  /* channels c0 .. c0 + nc - 1 */
     int general;                   /* some channel shifts left or has multiplier INT32_MIN */
+    int single;                    /* single rounding (every shift <= -1: checked by the callers) */
     int32_t nc;
 } mq_dw_vnni_group;
 
@@ -258,6 +302,7 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
         }
     }
     g->general = 0;
+    g->single = p->single_rounding;
     for (q = 0; q < 4; ++q) {
         mq_dw_vnni_rq_init(&g->rq[q], mv[q], sv[q]);
         g->general |= _mm512_cmpgt_epi32_mask(sv[q], _mm512_setzero_si512()) != 0 ||
@@ -271,7 +316,12 @@ MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const 
 {
     __m512i v;
     int32_t j;
-    if (g->general) {
+    if (g->single) {
+        a0 = mq_dw_vnni_requantize_single(a0, &g->rq[0]);
+        a1 = mq_dw_vnni_requantize_single(a1, &g->rq[1]);
+        a2 = mq_dw_vnni_requantize_single(a2, &g->rq[2]);
+        a3 = mq_dw_vnni_requantize_single(a3, &g->rq[3]);
+    } else if (g->general) {
         a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
         a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
         a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
@@ -504,11 +554,6 @@ int mq_dw_s8_x86_select(const char *name)
 
 void mq_dw_s8_x86(const mq_dw_run *r)
 {
-    if (r->p->single_rounding) {
-        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
-        mq_dw_s8_c(r, 0, r->p->in_c);
-        return;
-    }
     const mq_depthwise_params *p = r->p;
     const int32_t c_end = p->in_c & ~7;
     int h = __atomic_load_n(&mq_dw_x86_variant, __ATOMIC_RELAXED);
@@ -516,7 +561,7 @@ void mq_dw_s8_x86(const mq_dw_run *r)
         h = mq_dw_x86_best();
         __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
     }
-    if (h == 0 || p->act_min > p->act_max) {
+    if (h == 0 || p->act_min > p->act_max || (p->single_rounding && !mq_dw_x86_shifts_neg(p))) {
         mq_dw_s8_c(r, 0, p->in_c);
         return;
     }
@@ -541,7 +586,8 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         h = mq_dw_x86_best();
         __atomic_store_n(&mq_dw_x86_variant, h, __ATOMIC_RELAXED);
     }
-    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max || p->single_rounding ||
+    if (h != 2 || p->depth_multiplier != 1 || p->act_min > p->act_max ||
+        (p->single_rounding && !mq_dw_x86_shifts_neg(p)) ||
         p->win.kernel_h * p->win.kernel_w > MQ_DW_MAX_TAPS ||
         !mq_dw_vnni_weights_fit(p, p->win.kernel_h * p->win.kernel_w)) {
         return 0;

@@ -12,7 +12,9 @@
  *   - the output stage runs on the 4 channels of a group at once (128-bit: exact mq_requantize, zero point,
  *     clamp, see mq_gemm_x86_internal.h; the low byte of each lane picked by PSHUFB); the optional LUT is a
  *     per-byte table lookup; a last group with fewer than 4 channels reads zero-padded local copies of its
- *     bias / multipliers / shifts and stores only the valid bytes.
+ *     bias / multipliers / shifts and stores only the valid bytes;
+ *   - single rounding (p->single_rounding): the same, with mq_avx2_requantize_single (every shift <= -1) or
+ *     mq_gemm_x86_out1 per output (mq_gemm_x86_internal.h).
  */
 #include "mq_microkernels.h"
 
@@ -62,6 +64,20 @@ MQ_AVX2_TARGET static inline __m128i mq_avx2_requantize(__m128i a, __m128i b, __
     return _mm_sub_epi32(_mm_srav_epi32(r, right), _mm_cmpgt_epi32(rem, thr));
 }
 
+/* Single rounding on 4 lanes, every shift <= -1 (mq_output_stage.h, x86): hi(a * b + 2^(30+E)) >> (E - 1),
+ * E = -sh; round per 64-bit lane from the even / odd channels' own 30 + E. */
+MQ_AVX2_TARGET static inline __m128i mq_avx2_requantize_single(__m128i a, __m128i b, __m128i sh)
+{
+    const __m128i cnt = _mm_sub_epi32(_mm_set1_epi32(30), sh);
+    const __m128i one = _mm_set1_epi64x(1);
+    const __m128i rnd_even = _mm_sllv_epi64(one, _mm_and_si128(cnt, _mm_set1_epi64x(0xFFFFFFFFLL)));
+    const __m128i rnd_odd = _mm_sllv_epi64(one, _mm_srli_epi64(cnt, 32));
+    const __m128i even = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epi32(a, b), rnd_even), 32);
+    const __m128i odd = _mm_add_epi64(_mm_mul_epi32(_mm_srli_epi64(a, 32), _mm_srli_epi64(b, 32)), rnd_odd);
+    /* E - 1 = ~sh */
+    return _mm_srav_epi32(_mm_blend_epi32(even, odd, 0xA), _mm_xor_si128(sh, _mm_set1_epi32(-1)));
+}
+
 /* The 4 dot products of a group from its 4 row accumulators (8 int32 partial sums each), channel order. */
 MQ_AVX2_TARGET static inline __m128i mq_avx2_hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
 {
@@ -106,7 +122,8 @@ MQ_AVX2_TARGET static inline void mq_avx2_out4(const mq_fc_params *q, const mq_a
                 shift = _mm_loadu_si128((const __m128i *)(const void *)ps);
             }
         }
-        f0 = mq_avx2_requantize(_mm_add_epi32(f0, bias), mult, shift);
+        f0 = q->single_rounding ? mq_avx2_requantize_single(_mm_add_epi32(f0, bias), mult, shift)
+                                : mq_avx2_requantize(_mm_add_epi32(f0, bias), mult, shift);
         f0 = _mm_add_epi32(_mm_min_epi32(_mm_max_epi32(f0, _mm_set1_epi32(st->cl.lo)), _mm_set1_epi32(st->cl.hi)),
                            _mm_set1_epi32(st->cl.zp));
         f0 = _mm_shuffle_epi8(f0, low_bytes);
@@ -149,11 +166,6 @@ MQ_AVX2_TARGET
 void mq_gemm_s8_n4k16_avx2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
 {
-    if (p->single_rounding) {
-        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
-        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
-        return;
-    }
     /* a local copy: the byte stores below may alias *p, a local cannot be aliased by them */
     const mq_fc_params q = *p;
     const int32_t n = p->n;

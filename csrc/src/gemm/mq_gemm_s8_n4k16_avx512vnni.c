@@ -18,7 +18,9 @@
  *   - the 16 dot products are put in channel order (VPERMD), the folded bias added, and the output stage
  *     runs on 16 lanes (exact mq_requantize, zero point, clamp: see mq_gemm_x86_internal.h), then VPMOVDB
  *     narrows to bytes; the optional LUT is a per-byte table lookup; a pass with fewer than 16 channels left
- *     reads its bias / multipliers / shifts from a zero-padded local copy and stores only the valid bytes.
+ *     reads its bias / multipliers / shifts from a zero-padded local copy and stores only the valid bytes;
+ *   - single rounding (p->single_rounding): the same paths with mq_vnni_requantize_single (every shift <= -1) or
+ *     mq_gemm_x86_out1 per output (the 1- and 4-row paths; mq_gemm_x86_internal.h).
  */
 #include "mq_microkernels.h"
 
@@ -73,6 +75,32 @@ MQ_VNNI_TARGET static inline __m512i mq_vnni_requantize(__m512i a, __m512i b, __
     thr = _mm512_sub_epi32(_mm512_srai_epi32(mask, 1), _mm512_srai_epi32(r, 31));
     q = _mm512_srav_epi32(r, right);
     return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+/* Single rounding (p->single_rounding), every shift <= -1: the high-word form of mq_output_stage.h (x86),
+ * r = hi(a * M + 2^(30+E)) >> (E - 1), E = -shift. Constants per lane: round of the even / odd channels (64-bit
+ * lanes, 2^(30+E) by VPSLLVQ of 1) and E - 1 = ~shift (mq_vnni_single_init); mult_odd = mult >> 32 per 64-bit lane. */
+typedef struct {
+    __m512i mult, mult_odd, rnd_even, rnd_odd, right;
+} mq_vnni_single;
+
+MQ_VNNI_TARGET static inline void mq_vnni_single_init(mq_vnni_single *q, __m512i mult, __m512i shift)
+{
+    const __m512i cnt = _mm512_sub_epi32(_mm512_set1_epi32(30), shift);
+    const __m512i one = _mm512_set1_epi64(1);
+    q->mult = mult;
+    q->mult_odd = _mm512_srli_epi64(mult, 32);
+    q->rnd_even = _mm512_sllv_epi64(one, _mm512_and_si512(cnt, _mm512_set1_epi64(0xFFFFFFFFLL)));
+    q->rnd_odd = _mm512_sllv_epi64(one, _mm512_srli_epi64(cnt, 32));
+    q->right = _mm512_xor_si512(shift, _mm512_set1_epi32(-1));
+}
+
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline __m512i mq_vnni_requantize_single(__m512i a,
+                                                                                             const mq_vnni_single *q)
+{
+    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, q->mult), q->rnd_even), 32);
+    const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), q->mult_odd), q->rnd_odd);
+    return _mm512_srav_epi32(_mm512_mask_blend_epi32((__mmask16)0xAAAAu, even, odd), q->right);
 }
 
 MQ_VNNI_TARGET
@@ -174,7 +202,13 @@ static void mq_vnni_rows1(const mq_fc_params *p, int32_t m, const uint8_t *x, in
                     }
                 }
                 v = _mm512_add_epi32(_mm512_permutexvar_epi32(order, s), bias);
-                v = mq_vnni_requantize(v, mult, shift);
+                if (q.single_rounding) {
+                    mq_vnni_single sq;
+                    mq_vnni_single_init(&sq, mult, shift);
+                    v = mq_vnni_requantize_single(v, &sq);
+                } else {
+                    v = mq_vnni_requantize(v, mult, shift);
+                }
                 v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
                 if (left == 16 && q.lut == NULL) {
                     _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
@@ -383,8 +417,11 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
             const __m512i rhalf = _mm512_srai_epi32(rmask, 1);
             const int general = _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
                                 _mm512_cmpeq_epi32_mask(mult, _mm512_set1_epi32(INT32_MIN)) != 0;
+            const int single = q.single_rounding;
+            mq_vnni_single sq;
             const uint8_t *const lut = q.lut;
             const int full = left == 16 && lut == NULL;
+            mq_vnni_single_init(&sq, mult, shift);
             for (i0 = t0; i0 < t1; i0 += 4) {
                 const int32_t rows = t1 - i0 < 4 ? t1 - i0 : 4;
                 const uint8_t *x0 = x + (ptrdiff_t)i0 * x_stride;
@@ -422,8 +459,9 @@ mq_vnni_rows4_impl(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x
                     if (vec_out) {
                         /* channel order; bias minus 128 * colsum: bias + the dot products of x' */
                         const __m512i s = _mm512_add_epi32(_mm512_permutexvar_epi32(order, sr[r]), bc);
-                        __m512i v = general ? mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 1)
-                                            : mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 0);
+                        __m512i v = single    ? mq_vnni_requantize_single(s, &sq)
+                                    : general ? mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 1)
+                                              : mq_vnni_requantize_h(s, mult, mult_odd, left_sh, right_sh, rmask, rhalf, 0);
                         v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
                         if (full) {
                             _mm_storeu_si128((__m128i *)(void *)(orow + c0), _mm512_cvtepi32_epi8(v));
@@ -568,6 +606,7 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
         const int8_t *rb = rp;
         int32_t bb;
         __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
+        mq_vnni_single sq[4];
         __mmask16 smask[4];
         int general = 0;
         /* repack this slice of up to 4 channel blocks: dword (bb, qq, c) = the packed dword of channel
@@ -615,6 +654,7 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
             right_sh[c] = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
             rmask[c] = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh[c]), _mm512_set1_epi32(1));
             rhalf[c] = _mm512_srai_epi32(rmask[c], 1);
+            mq_vnni_single_init(&sq[c], mult[c], shift);
             smask[c] = lm;
             general |= _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
                        _mm512_cmpeq_epi32_mask(mult[c], _mm512_set1_epi32(INT32_MIN)) != 0;
@@ -645,8 +685,9 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
                 uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
                 for (c = 0; c < nb; c++) {
                     const __m512i s = _mm512_add_epi32(acc[r][c], bc[c]);
-                    __m512i v = general ? mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1)
-                                        : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
+                    __m512i v = q.single_rounding ? mq_vnni_requantize_single(s, &sq[c])
+                                : general ? mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1)
+                                          : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
                     v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
                     if (q.lut == NULL) {
                         _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v);
@@ -681,12 +722,9 @@ MQ_VNNI_TARGET
 void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                  uint8_t *out, int32_t out_stride)
 {
-    if (p->single_rounding) {
-        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
-        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
-        return;
-    }
-    if (m >= MQ_VNNI_K4_MIN_ROWS && p->act_min <= p->act_max &&
+    mq_gemm_x86_clamp cl;
+    /* the K4N16 path has the vector output stage only (single rounding: every shift <= -1) */
+    if (m >= MQ_VNNI_K4_MIN_ROWS && mq_gemm_x86_clamp_init(p, &cl) &&
         (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
         MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];
         mq_vnni_k4(p, m, x, x_stride, out, out_stride, rp);

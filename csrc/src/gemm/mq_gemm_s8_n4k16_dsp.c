@@ -6,7 +6,9 @@
  * mq_gemm_s8_n4k16_c:
  *   - accumulators wrap modulo 2^32 (SMLAD wraps; it only sets the sticky Q flag);
  *   - requantization is TFLite's double rounding, evaluated with one 64-bit multiply-accumulate
- *     (derivation at mq_dsp_rq below);
+ *     (derivation at mq_dsp_rq below); single rounding (p->single_rounding, QDQ models) runs the same loops
+ *     with the single-rounding form of that multiply-accumulate (round 2^(30+E), no sign correction:
+ *     mq_output_stage.h);
  *   - UINT8 inputs enter the signed domain by EOR 0x80808080 once per input word.
  * Loops:
  *   - batch 1 (m == 1): "GEMV" (mq_dsp_gemv): the input row expanded once per call to q15 lane pairs on the
@@ -181,9 +183,13 @@ static void mq_dsp_compact_from(const mq_fc_params *p, int32_t c0, int32_t m, co
  */
 typedef mq_os_channel_hi mq_dsp_rq;   /* round (2^30 + 2^(30+E)), multiplier, right = E - 1: the asm reads these offsets */
 
-static inline void mq_dsp_rq_init(mq_dsp_rq *q, int32_t multiplier, int32_t shift)
+static inline void mq_dsp_rq_init(mq_dsp_rq *q, int32_t multiplier, int32_t shift, int32_t single)
 {
-    mq_os_channel_hi_init(q, multiplier, shift);
+    if (single) {
+        mq_os_channel_hi_init_single(q, multiplier, shift); /* round 2^(30+E): used with mn = MQ_OS_SIGN_SINGLE */
+    } else {
+        mq_os_channel_hi_init(q, multiplier, shift);
+    }
 }
 
 /* Output stage constants (mq_output_stage.h, DSP form), copied out of mq_fc_params once (by value: output stores
@@ -191,24 +197,26 @@ static inline void mq_dsp_rq_init(mq_dsp_rq *q, int32_t multiplier, int32_t shif
  * store). clamp(r + zp, lo, hi) = lo + min(USAT8(r + (zp - lo)), hi - lo) since 0 <= hi - lo <= 255. */
 typedef mq_os_out_dsp mq_dsp_out;
 
-/* Requantize, offset, clamp, optional LUT: the shared output stage (mq_os_requant_hi + mq_os_finish_dsp). */
+/* Requantize, offset, clamp, optional LUT: the shared output stage (mq_os_requant_hi_mn + mq_os_finish_dsp); mn: the
+ * sign-correction multiplier, MQ_OS_SIGN_DOUBLE or MQ_OS_SIGN_SINGLE (with the matching round, mq_dsp_rq_init). */
 static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int64_t round, int32_t mult,
-                                                                int32_t right, mq_dsp_out os)
+                                                                int32_t right, mq_dsp_out os, int32_t mn)
 {
     mq_os_channel_hi q;
     int32_t v;
     q.round = round;
     q.m = mult;
     q.right = right;
-    v = mq_os_finish_dsp(mq_os_requant_hi(acc, &q), &os);
+    v = mq_os_finish_dsp(mq_os_requant_hi_mn(acc, &q, mn), &os);
     return os.lut != NULL ? os.lut[(uint8_t)v] : (uint8_t)v;
 }
 
 /*
  * Two accumulators a, b of the SAME channel q: a, b <- clamped codes (lo + min(USAT8(r + zl), h)),
  * the arithmetic of mq_dsp_fin with the channel's constants loaded once. The sign correction
- * -[acc < 0] * 2^31 is a second SMLAL of (acc >> 31, logical) by INT32_MIN. FULL (h == 255, the
- * clamp is the whole code range) drops the MIN with h. 23 (FULL) or 29 instructions for both.
+ * -[acc < 0] * 2^31 is a second SMLAL of (acc >> 31, logical) by mn = INT32_MIN (single rounding: mn = 0 and q's
+ * round 2^(30+E), mq_dsp_rq_init). FULL (h == 255, the clamp is the whole code range) drops the MIN with h.
+ * 23 (FULL) or 29 instructions for both.
  */
 #define MQ_DSP_RQ2_ASM(HCLAMP)                                                                       \
     __asm__("ldrd %[rl], %[rh], [%[q]]\n\t"                                                          \
@@ -233,11 +241,11 @@ static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int
             : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl),          \
               [sh] "=&r"(sh), [t] "=&r"(t)                                                           \
             : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo),                  \
-              [mn] "r"(INT32_MIN)                                                                    \
+              [mn] "r"(mn)                                                                           \
             : "cc")
 
 static inline __attribute__((always_inline)) void mq_dsp_rq2(int32_t *a, int32_t *b, const mq_dsp_rq *q,
-                                                             mq_dsp_out os, int full)
+                                                             mq_dsp_out os, int full, int32_t mn)
 {
     int32_t va = *a, vb = *b;
     int32_t rl, rh, sl, sh, t;
@@ -405,7 +413,7 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
     static void mq_dsp_rows_1x4_##SUFFIX(const int8_t *wg, const mq_dsp_rq q[4], const int32_t bias[4], \
                                          int32_t rows, int32_t k, const mq_dsp_out *os, int32_t m,       \
                                          const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
-                                         int32_t out_stride)                                             \
+                                         int32_t out_stride, int32_t mn)                                 \
     {                                                                                                    \
         for (; m > 0; m--) {                                                                             \
             const uint8_t *x = xr;                                                                       \
@@ -435,16 +443,16 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
             (void)w1;                                                                                    \
             {                                                                                            \
                 const mq_dsp_out ov = *os;                                                               \
-                const uint8_t v0 = mq_dsp_fin(a0, q[0].round, q[0].m, q[0].right, ov);           \
+                const uint8_t v0 = mq_dsp_fin(a0, q[0].round, q[0].m, q[0].right, ov, mn);           \
                 o[0] = v0;                                                                               \
                 if (rows > 1) {                                                                          \
-                    o[1] = mq_dsp_fin(a1, q[1].round, q[1].m, q[1].right, ov);                   \
+                    o[1] = mq_dsp_fin(a1, q[1].round, q[1].m, q[1].right, ov, mn);                   \
                 }                                                                                        \
                 if (rows > 2) {                                                                          \
-                    o[2] = mq_dsp_fin(a2, q[2].round, q[2].m, q[2].right, ov);                   \
+                    o[2] = mq_dsp_fin(a2, q[2].round, q[2].m, q[2].right, ov, mn);                   \
                 }                                                                                        \
                 if (rows > 3) {                                                                          \
-                    o[3] = mq_dsp_fin(a3, q[3].round, q[3].m, q[3].right, ov);                   \
+                    o[3] = mq_dsp_fin(a3, q[3].round, q[3].m, q[3].right, ov, mn);                   \
                 }                                                                                        \
             }                                                                                            \
             xr += x_stride;                                                                              \
@@ -454,7 +462,7 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
     static void mq_dsp_rows_2x2_##SUFFIX(const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2], \
                                          int32_t k, const mq_dsp_out *os, int32_t pairs,                 \
                                          const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
-                                         int32_t out_stride)                                             \
+                                         int32_t out_stride, int32_t mn)                                 \
     {                                                                                                    \
         for (; pairs > 0; pairs--) {                                                                     \
             const uint8_t *x0 = xr;                                                                      \
@@ -484,11 +492,11 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
             {                                                                                            \
                 const mq_dsp_out ov = *os;                                                               \
                 if (ov.h == 255) {                                                                       \
-                    mq_dsp_rq2(&a00, &a10, &q[0], ov, 1);                                                \
-                    mq_dsp_rq2(&a01, &a11, &q[1], ov, 1);                                                \
+                    mq_dsp_rq2(&a00, &a10, &q[0], ov, 1, mn);                                            \
+                    mq_dsp_rq2(&a01, &a11, &q[1], ov, 1, mn);                                            \
                 } else {                                                                                 \
-                    mq_dsp_rq2(&a00, &a10, &q[0], ov, 0);                                                \
-                    mq_dsp_rq2(&a01, &a11, &q[1], ov, 0);                                                \
+                    mq_dsp_rq2(&a00, &a10, &q[0], ov, 0, mn);                                            \
+                    mq_dsp_rq2(&a01, &a11, &q[1], ov, 0, mn);                                            \
                 }                                                                                        \
                 if (ov.lut != NULL) {                                                                    \
                     a00 = ov.lut[(uint8_t)a00];                                                          \
@@ -914,7 +922,8 @@ MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER)
 /* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
  * slow: the epilogue word (job offset 72), computed once per call by the caller. */
 static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2],
-                                int32_t k, const mq_dsp_out *os, uintptr_t slow, int32_t x_stride, int32_t out_stride)
+                                int32_t k, const mq_dsp_out *os, uintptr_t slow, int32_t x_stride, int32_t out_stride,
+                                int32_t mn)
 {
     int32_t r;
     if ((k & 15) != 0) {
@@ -934,7 +943,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
         j->bias[r] = bias[r];
     }
     j->w = wh;
-    j->mn = MQ_OS_SIGN_DOUBLE; /* double rounding only (single rounding takes the blocked pairs or the portable kernel) */
+    j->mn = mn; /* q's round is single rounding's 2^(30+E) when mn = MQ_OS_SIGN_SINGLE (mq_dsp_rq_init) */
     j->x_stride = x_stride;
     j->chunks = k >> 4;
     j->x_next = x_stride - k;
@@ -1161,9 +1170,9 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
 
 #if MQ_DSP_BATCHED
 typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
-                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
+                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
 typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
-                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t);
+                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
 
 /* The GEMM over m rows; xe != NULL: m is even and xe holds the expanded lanes of its m / 2 pairs (mq_dsp_pairs_blocked),
  * which the 2x2 assembly loop reads instead of x. */
@@ -1182,6 +1191,9 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
     const int32_t pairs = m / 2;
     /* pair loop epilogue: 0 (full range, no LUT), the LUT (full range), 1 (narrower clamp) */
     const uintptr_t pair_slow = (os.h != 255 || (uintptr_t)os.lut == 1u) ? 1u : (uintptr_t)os.lut;
+    /* single rounding: the same loops with the single-rounding stage (round 2^(30+E), no sign correction) */
+    const int32_t single = p->single_rounding;
+    const int32_t mn = single ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
     mq_dsp_rq q[4];
     int32_t g;
 
@@ -1189,22 +1201,13 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
     if (!p->per_channel) {
         fast_tensor = p->shift[0] < 0;
         if (fast_tensor) {
-            mq_dsp_rq_init(&q[0], p->multiplier[0], p->shift[0]);
+            mq_dsp_rq_init(&q[0], p->multiplier[0], p->shift[0], single);
             q[1] = q[0];
             q[2] = q[0];
             q[3] = q[0];
         }
     }
     g = (m == 1 && fast_tensor) ? mq_dsp_gemv(p, x, out) : 0;
-    if (p->single_rounding) {
-        /* single rounding: the GEMV above and the blocked pairs (mq_dsp_pairs_blocked) take it; the rest of the
-         * layer (the C-level 2x2 / 1x4 paths have the double-rounding stage only) through the portable kernel */
-        if (4 * g < n) {
-            const mq_fc_params sub = mq_fc_params_channels(p, 4 * g, n - 4 * g);
-            mq_dsp_compact(&sub, m, x, x_stride, out + 4 * g, out_stride);
-        }
-        return;
-    }
     for (; 4 * g < n; g++) {
         const int32_t c0 = 4 * g;
         const int32_t rows = n - c0 < 4 ? n - c0 : 4;
@@ -1223,7 +1226,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
             for (r = 0; r < rows; r++) {
                 fast &= p->shift[c0 + r] < 0;
                 if (p->shift[c0 + r] < 0) {
-                    mq_dsp_rq_init(&q[r], p->multiplier[c0 + r], p->shift[c0 + r]);
+                    mq_dsp_rq_init(&q[r], p->multiplier[c0 + r], p->shift[c0 + r], single);
                 }
             }
         }
@@ -1237,22 +1240,23 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
             int32_t h;
             for (h = 0; h < 4; h += 2) {
                 mq_dsp_pair_job job;
-                if (mq_dsp_pair_job_init(&job, wg + 16 * h, &q[h], bias + h, k, &os, pair_slow, x_stride, out_stride)) {
+                if (mq_dsp_pair_job_init(&job, wg + 16 * h, &q[h], bias + h, k, &os, pair_slow, x_stride, out_stride,
+                                         mn)) {
                     if (xe != NULL) {
                         mq_dsp_pairsx_2x2(&job, xe, out + c0 + h, pairs);
                     } else {
                         pairs_2x2(&job, x, out + c0 + h, pairs);
                     }
                 } else {
-                    rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride);
+                    rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride, mn);
                 }
             }
             if (m & 1) {
                 rows_1x4(wg, q, bias, rows, k, &os, 1, x + (size_t)(m - 1) * (size_t)x_stride, x_stride,
-                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride);
+                         out + (size_t)(m - 1) * (size_t)out_stride + c0, out_stride, mn);
             }
         } else {
-            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride);
+            rows_1x4(wg, q, bias, rows, k, &os, m, x, x_stride, out + c0, out_stride, mn);
         }
     }
 }

@@ -10,7 +10,7 @@
  *   - the last chunk (k % 16 codes) is copied into a zero-filled 16-byte buffer: nothing past k is
  *     read; the N4K16 weight padding is zero;
  *   - the output stage is the portable one: mq_requantize (TFLite double rounding), zero point and
- *     clamp in int64, optional LUT.
+ *     clamp in int64, optional LUT; with p->single_rounding mq_output_single_rounding.
  */
 #include "mq_microkernels.h"
 #include "mq_output_stage.h"
@@ -47,11 +47,6 @@ static inline __m128i mq_sse2_hsum4(__m128i a0, __m128i a1, __m128i a2, __m128i 
 void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                            uint8_t *out, int32_t out_stride)
 {
-    if (p->single_rounding) {
-        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
-        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
-        return;
-    }
     const int32_t n = p->n;
     const int32_t k = p->k;
     const int32_t chunks = k >> 4;
@@ -97,10 +92,13 @@ void mq_gemm_s8_n4k16_sse2(const mq_fc_params *p, int32_t m, const uint8_t *x, i
             _mm_storeu_si128((__m128i *)(void *)acc, mq_sse2_hsum4(a0, a1, a2, a3));
             for (r = 0; r < 4 && c0 + r < n; r++) {
                 const int32_t ch = p->per_channel ? c0 + r : 0;
-                /* bias + dot in uint32 (wraps), then the portable output stage */
+                /* bias + dot in uint32 (wraps), then the portable output stage (single rounding: its own) */
                 const uint32_t s = (uint32_t)p->bias.folded[c0 + r] + (uint32_t)acc[r];
-                orow[c0 + r] = mq_output_stage(mq_u32_to_i32(s), p->multiplier[ch], p->shift[ch], p->out_zero_point,
-                                               p->act_min, p->act_max, p->lut);
+                orow[c0 + r] = p->single_rounding
+                                   ? mq_output_single_rounding(s, p->multiplier[ch], p->shift[ch], p->out_zero_point,
+                                                               p->act_min, p->act_max, p->lut)
+                                   : mq_output_stage(mq_u32_to_i32(s), p->multiplier[ch], p->shift[ch],
+                                                     p->out_zero_point, p->act_min, p->act_max, p->lut);
             }
         }
     }

@@ -87,11 +87,6 @@ const char *mq_gemm_s8_n4k16_x86_name(void)
 void mq_gemm_s8_n4k16_x86(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
-    if (p->single_rounding) {
-        /* single rounding: not (yet) in this kernel's output stage; the portable kernel (same results) */
-        mq_gemm_s8_n4k16_c(p, m, x, x_stride, out, out_stride);
-        return;
-    }
     mq_gemm_fn f = __atomic_load_n(&mq_x86_gemm, __ATOMIC_ACQUIRE);
     if (f == NULL) {
         f = mq_x86_select();

@@ -19,6 +19,9 @@
  *     remainder = x & mask, threshold = (mask >> 1) + (x < 0), x >> e (VPSRAVD) + (remainder > threshold);
  *   - clamp and zero point via mq_gemm_x86_clamp; the byte is the low byte of the int32 (as (uint8_t)cl).
  * The optional LUT is applied per byte afterwards.
+ * Single rounding (mq_fc_params.single_rounding): the kernels swap only the requantization for the high-word form
+ * of mq_output_stage.h (x86 bullet there) when every shift is <= -1 (mq_gemm_x86_clamp_init), else
+ * mq_gemm_x86_out1 per output; clamp, zero point and LUT as above.
  */
 #ifndef MICROQUANT_MQ_GEMM_X86_INTERNAL_H
 #define MICROQUANT_MQ_GEMM_X86_INTERNAL_H
@@ -37,8 +40,24 @@ static inline uint8_t mq_gemm_x86_out1(const mq_fc_params *p, int32_t c, uint32_
 {
     const int32_t ch = p->per_channel ? c : 0;
     const uint32_t s = (uint32_t)p->bias.folded[c] + dot;
+    if (p->single_rounding) {
+        return mq_output_single_rounding(s, p->multiplier[ch], p->shift[ch], p->out_zero_point, p->act_min,
+                                         p->act_max, p->lut);
+    }
     return mq_output_stage(mq_u32_to_i32(s), p->multiplier[ch], p->shift[ch], p->out_zero_point, p->act_min,
                            p->act_max, p->lut);
+}
+
+/* 1 when every shift of the call (n channels, or the one per-tensor shift) is <= -1: the condition of the kernels'
+ * vector single-rounding stage (the high-word form, mq_output_stage.h); 0 sends a single-rounding call to
+ * mq_gemm_x86_out1 per output (the same MACs). */
+static inline int mq_gemm_x86_shifts_neg(const int32_t *shift, int32_t n, int per_channel)
+{
+    int32_t c, all = -1;
+    for (c = 0; c < (per_channel ? n : 1); c++) {
+        all &= shift[c];
+    }
+    return all < 0;
 }
 
 /*
@@ -55,7 +74,8 @@ typedef struct {
 } mq_gemm_x86_clamp;
 
 /* Returns 1 and fills *c when the vector output stage applies (act_min <= act_max, which
- * mq_fc_params_check guarantees); 0 means: use mq_gemm_x86_out1 for every output. */
+ * mq_fc_params_check guarantees; single rounding: and every shift <= -1); 0 means: use mq_gemm_x86_out1 for
+ * every output. */
 static inline int mq_gemm_x86_clamp_init(const mq_fc_params *p, mq_gemm_x86_clamp *c)
 {
     const int64_t lo = (int64_t)p->act_min - (int64_t)p->out_zero_point;
@@ -63,7 +83,7 @@ static inline int mq_gemm_x86_clamp_init(const mq_fc_params *p, mq_gemm_x86_clam
     c->lo = 0; /* defined on the scalar path too (the caller's stage struct is never read uninitialised) */
     c->hi = 0;
     c->zp = 0;
-    if (p->act_min > p->act_max) {
+    if (p->act_min > p->act_max || (p->single_rounding && !mq_gemm_x86_shifts_neg(p->shift, p->n, p->per_channel))) {
         return 0;
     }
     c->lo = lo < INT32_MIN ? INT32_MIN : (lo > INT32_MAX ? INT32_MAX : (int32_t)lo);
