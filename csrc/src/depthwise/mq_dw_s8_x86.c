@@ -614,14 +614,16 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
     const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
     const size_t in_row = (size_t)w->in_w * (size_t)cn;
     const int signed_codes = p->act_min < 0;
+    const int int8_in = p->in_dtype != MQ_DTYPE_UINT8;
     mq_dwc_group g;
     __m512i cols[MQ_DWC_SEG + MQ_DWC_MAX_KW - 1][4];
     int32_t c0, b, oy, x0, e, kx, ky;
     for (c0 = 0; c0 < cn; c0 += 64) {
+        const __m512i zp8 = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
         __m512i zq;
         mq_dwc_group_init(&g, p, c0);
         /* padding codes as the u8 operand */
-        zq = _mm512_xor_si512(_mm512_set1_epi8((char)(uint8_t)p->in_zero_point), g.flip);
+        zq = _mm512_xor_si512(zp8, g.flip);
         for (b = 0; b < w->batch; ++b) {
             const uint8_t *in_b = input + (size_t)b * in_image + (size_t)c0;
             for (oy = 0; oy < w->out_h; ++oy) {
@@ -641,9 +643,11 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
                         __m512i r[4];
                         for (ky = 0; ky < 4; ++ky) {
                             if (rowp[ky] != NULL && ix >= 0 && ix < w->in_w) {
-                                r[ky] = _mm512_xor_si512(
-                                    _mm512_mask_loadu_epi8(zq, (__mmask64)g.m64, (const void *)(rowp[ky] + (size_t)ix * (size_t)cn)),
-                                    g.flip);
+                                /* channels past nc: in_zero_point codes (zero weights there) */
+                                r[ky] = _mm512_mask_loadu_epi8(zp8, (__mmask64)g.m64, (const void *)(rowp[ky] + (size_t)ix * (size_t)cn));
+                                if (int8_in) {
+                                    r[ky] = _mm512_xor_si512(r[ky], g.flip);
+                                }
                             } else {
                                 r[ky] = zq;
                             }
