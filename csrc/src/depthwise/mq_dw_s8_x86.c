@@ -605,7 +605,7 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
 }
 
 /* The whole layer (p: depth multiplier 1, kernel_h <= 4, kernel_w <= MQ_DWC_MAX_KW, stride_w 1, dilation 1,
- * weights fit int8, act_min <= act_max). */
+ * weights fit int8, act_min <= act_max, double rounding). */
 MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
 {
     const mq_window *w = &p->win;
@@ -750,8 +750,9 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         return 0;
     }
     (void)pad;
+    /* column quads: double rounding only (their output stage is mq_dw_vnni_store's mq_requantize) */
     if (p->win.kernel_h <= 4 && p->win.kernel_w <= MQ_DWC_MAX_KW && p->win.stride_w == 1 && p->win.dilation_h == 1 &&
-        p->win.dilation_w == 1 && mq_dwc_enabled) {
+        p->win.dilation_w == 1 && !p->single_rounding && mq_dwc_enabled) {
         mq_dwc_layer(p, (const uint8_t *)input, (uint8_t *)output);
         return 1;
     }
