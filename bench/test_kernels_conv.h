@@ -442,5 +442,21 @@ static void conv_kernel_tests(void)
         L.in_u8 = L.out_u8 = i;
         tkc_conv_case(&L, 2000 + i);
     }
+    /* more than 256 output pixels (several of the x86 host's im2col blocks, the last one partial), and rows of
+     * 576 codes (beyond that driver's 512: mq_conv's own blocks) */
+    for (i = 0; i < 4; i++) {
+        memset(&L, 0, sizeof L);
+        L.batch = 1 + (i & 1);
+        L.in_h = i < 2 ? 19 : 5;
+        L.in_w = i < 2 ? 17 : 6;
+        L.in_c = i < 2 ? 3 : 64;
+        L.kh = L.kw = 3;
+        L.sh = L.sw = 1;
+        L.dh = L.dw = 1;
+        L.pt = L.pb = L.pl = L.pr = 1;
+        L.out_c = i < 2 ? 9 : 4;
+        L.in_u8 = L.out_u8 = i & 1;
+        tkc_conv_case(&L, 2010 + i);
+    }
     printf("conv/depthwise: %u checks so far, %u failures\n", checks, failures);
 }

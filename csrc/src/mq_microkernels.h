@@ -124,6 +124,9 @@ int mq_dw_s8_x86_select(const char *name);
  * by the AVX-512 VNNI kernel, each channel group set up once: returns 1 when done, 0 (nothing written) when that
  * kernel does not apply (CPU, variant selected, depth multiplier > 1, weights beyond int8, act_min > act_max). */
 int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad);
+/* A whole KxK convolution (p checked, dilation 1, round_up(k, 16) <= 512) with im2col blocks of up to 256 pixels on
+ * the stack and the dispatched GEMM (mq_conv_x86.c): returns 1 when done, 0 (nothing written) otherwise. */
+int mq_conv_x86(const mq_conv_params *p, const void *input, void *output);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);

@@ -155,6 +155,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
         mq_conv1x1_unchecked(&c, input, output, scratch);
         return;
     }
+#if defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
+    /* x86 host: larger im2col blocks on the stack (the same rows and GEMM; mq_conv_x86.c) */
+    if (mq_conv_x86(p, input, output)) {
+        return;
+    }
+#endif
     row_bytes = mq_conv_row_bytes(p);
     block = mq_conv_block_rows(p);
     g = p->gemm;

@@ -140,6 +140,7 @@ MQ_DW_AVX2 static void mq_dw_s8_avx2(const mq_dw_run *r, int32_t c_end)
 }
 
 #define MQ_DW_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define MQ_VNNI_ALIGN64_DW __attribute__((aligned(64)))
 
 /* 1 when every int16 weight of the run lies in [-128, 127] (int8 models always: mq_depthwise_pack_weights
  * widens int8), the condition of the VPDPBUSD path. */
@@ -517,6 +518,208 @@ MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint
     }
 }
 
+/*
+ * Column quads (kernel_h <= 4, stride_w 1, dilation 1): full-density VPDPBUSD. The codes of one input column at the
+ * kernel rows ky = 0..3 of an output row (rows outside the image or past kernel_h: in_zero_point codes, which meet
+ * the true padding taps' weights or zero weights) are interleaved per channel with VPUNPCKL/HBW + VPUNPCKL/HWD,
+ * so dword j of vector q holds the 4 row codes of channel ch(q, j) = 16 (j / 4) + 4 q + j % 4; the weights of
+ * kernel column kx are interleaved the same way once per channel group. One VPDPBUSD per kernel column and vector
+ * then adds the kernel column's 4 products of 16 channels; with stride 1 each interleaved column serves kernel_w
+ * output pixels, so a 3x3 layer takes 12 VPDPBUSD + ~1.4 columns' 8 unpacks per pixel of 64 channels instead of 36.
+ * Same products (the u8 operand is the code, or code ^ 0x80 for INT8 input with 128 x the weight sums taken from
+ * the start value, as mq_dw_vnni_group), same sums modulo 2^32, the output stage of mq_dw_vnni_store on the four
+ * vectors; VPACKSSDW + VPACKUSWB (VPACKSSWB when act_min < 0, i.e. INT8 codes) put ch(q, j) back in channel order
+ * (the clamped codes lie in [act_min, act_max], so the saturating packs are exact).
+ */
+#define MQ_DWC_MAX_KW 8
+#define MQ_DWC_SEG 16 /* output pixels per segment of a row: their columns are interleaved first */
+#ifndef MQ_DWC_DISABLE
+#define mq_dwc_enabled 1 /* (-DMQ_DWC_DISABLE: the tap-by-tap layer kernel only, for A/B benchmarks) */
+#else
+#define mq_dwc_enabled 0
+#endif
+
+typedef struct {
+    __m512i w[MQ_DWC_MAX_KW][4]; /* kernel column kx, rows 0..3 (zero past kernel_h), order ch(q, j) */
+    __m512i start[4];            /* folded bias (INT8 input: minus 128 * sum_t w), order ch(q, j) */
+    mq_dw_vnni_rq rq[4];
+    __m512i flip, vlo, vhi, vzp;
+    uint64_t m64;
+    int general;
+    int32_t nc;
+} mq_dwc_group;
+
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_interleave(__m512i r0, __m512i r1, __m512i r2,
+                                                                               __m512i r3, __m512i *x)
+{
+    const __m512i a = _mm512_unpacklo_epi8(r0, r1);
+    const __m512i b = _mm512_unpackhi_epi8(r0, r1);
+    const __m512i c = _mm512_unpacklo_epi8(r2, r3);
+    const __m512i d = _mm512_unpackhi_epi8(r2, r3);
+    x[0] = _mm512_unpacklo_epi16(a, c);
+    x[1] = _mm512_unpackhi_epi16(a, c);
+    x[2] = _mm512_unpacklo_epi16(b, d);
+    x[3] = _mm512_unpackhi_epi16(b, d);
+}
+
+MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_params *p, int32_t c0)
+{
+    const int32_t cn = p->in_c;
+    const int32_t kh = p->win.kernel_h, kw = p->win.kernel_w;
+    const int16_t *w = (const int16_t *)(const void *)p->weights.data;
+    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
+    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    MQ_VNNI_ALIGN64_DW int32_t st[4][16], mu[4][16], sh[4][16];
+    int32_t kx, ky, q, j;
+    g->nc = cn - c0 < 64 ? cn - c0 : 64;
+    g->m64 = g->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << g->nc) - 1u);
+    g->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
+    g->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
+    g->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
+    g->vzp = _mm512_set1_epi32(p->out_zero_point);
+    for (kx = 0; kx < kw; ++kx) {
+        __m512i r[4];
+        for (ky = 0; ky < 4; ++ky) {
+            if (ky < kh) {
+                const int16_t *wt = w + (size_t)(ky * kw + kx) * (size_t)cn + (size_t)c0;
+                const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 & 0xFFFFFFFFu), (const void *)wt);
+                const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 >> 32), (const void *)(wt + 32));
+                r[ky] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
+            } else {
+                r[ky] = _mm512_setzero_si512();
+            }
+        }
+        mq_dwc_interleave(r[0], r[1], r[2], r[3], g->w[kx]);
+    }
+    g->general = 0;
+    for (q = 0; q < 4; ++q) {
+        for (j = 0; j < 16; ++j) {
+            const int32_t ch = 16 * (j >> 2) + 4 * q + (j & 3);
+            int32_t sw = 0, t;
+            if (ch >= g->nc) {
+                st[q][j] = 0;
+                mu[q][j] = 0;
+                sh[q][j] = 0;
+                continue;
+            }
+            for (t = 0; t < kh * kw; ++t) {
+                sw += w[(size_t)t * (size_t)cn + (size_t)(c0 + ch)];
+            }
+            /* INT8 input: x + 128 enters the products, subtract 128 * sum_t w (modulo 2^32) */
+            st[q][j] = (int32_t)((uint32_t)p->bias.folded[c0 + ch] -
+                                 (p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 128u * (uint32_t)sw));
+            mu[q][j] = p->per_channel ? p->multiplier[c0 + ch] : p->multiplier[0];
+            sh[q][j] = p->per_channel ? p->shift[c0 + ch] : p->shift[0];
+            g->general |= sh[q][j] > 0 || mu[q][j] == INT32_MIN;
+        }
+        g->start[q] = _mm512_load_si512((const void *)st[q]);
+        mq_dw_vnni_rq_init(&g->rq[q], _mm512_load_si512((const void *)mu[q]), _mm512_load_si512((const void *)sh[q]));
+    }
+}
+
+/* Output stage of one pixel (accumulators in order ch(q, j)), nc bytes to o. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const mq_dwc_group *g, const uint8_t *lut,
+                                                                          int signed_codes, __m512i a0, __m512i a1,
+                                                                          __m512i a2, __m512i a3, uint8_t *o)
+{
+    __m512i v, p01, p23;
+    int32_t j;
+    if (g->general) {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 1);
+    } else {
+        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 0);
+        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 0);
+        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 0);
+        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 0);
+    }
+    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a0, g->vlo), g->vhi), g->vzp);
+    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a1, g->vlo), g->vhi), g->vzp);
+    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a2, g->vlo), g->vhi), g->vzp);
+    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a3, g->vlo), g->vhi), g->vzp);
+    /* per 128-bit lane L: words = channels 16 L + 0..7 (p01) and 16 L + 8..15 (p23); bytes = 16 L + 0..15 */
+    p01 = _mm512_packs_epi32(a0, a1);
+    p23 = _mm512_packs_epi32(a2, a3);
+    v = signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
+    if (lut == NULL) {
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->m64, v);
+    } else {
+        uint8_t bytes[64];
+        _mm512_storeu_si512((void *)bytes, v);
+        for (j = 0; j < g->nc; ++j) {
+            o[j] = lut[bytes[j]];
+        }
+    }
+}
+
+/* The whole layer (p: depth multiplier 1, kernel_h <= 4, kernel_w <= MQ_DWC_MAX_KW, stride_w 1, dilation 1,
+ * weights fit int8, act_min <= act_max, double rounding). */
+MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    const int32_t kh = w->kernel_h, kw = w->kernel_w;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
+    const size_t in_row = (size_t)w->in_w * (size_t)cn;
+    const int signed_codes = p->act_min < 0;
+    const int int8_in = p->in_dtype != MQ_DTYPE_UINT8;
+    mq_dwc_group g;
+    __m512i cols[MQ_DWC_SEG + MQ_DWC_MAX_KW - 1][4];
+    int32_t c0, b, oy, x0, e, kx, ky;
+    for (c0 = 0; c0 < cn; c0 += 64) {
+        const __m512i zp8 = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
+        __m512i zq;
+        mq_dwc_group_init(&g, p, c0);
+        /* padding codes as the u8 operand */
+        zq = _mm512_xor_si512(zp8, g.flip);
+        for (b = 0; b < w->batch; ++b) {
+            const uint8_t *in_b = input + (size_t)b * in_image + (size_t)c0;
+            for (oy = 0; oy < w->out_h; ++oy) {
+                const int32_t iy0 = oy * w->stride_h - w->pad_top;
+                const uint8_t *rowp[4];
+                uint8_t *o = output + ((size_t)b * (size_t)w->out_h + (size_t)oy) * (size_t)w->out_w * (size_t)cn + (size_t)c0;
+                for (ky = 0; ky < 4; ++ky) {
+                    const int32_t iy = iy0 + ky;
+                    rowp[ky] = ky < kh && iy >= 0 && iy < w->in_h ? in_b + (size_t)iy * in_row : NULL;
+                }
+                for (x0 = 0; x0 < w->out_w; x0 += MQ_DWC_SEG) {
+                    const int32_t ns = w->out_w - x0 < MQ_DWC_SEG ? w->out_w - x0 : MQ_DWC_SEG;
+                    const int32_t ncol = ns + kw - 1;
+                    int32_t jc;
+                    for (jc = 0; jc < ncol; ++jc) {
+                        const int32_t ix = x0 - w->pad_left + jc;
+                        __m512i r[4];
+                        for (ky = 0; ky < 4; ++ky) {
+                            if (rowp[ky] != NULL && ix >= 0 && ix < w->in_w) {
+                                /* channels past nc: in_zero_point codes (zero weights there) */
+                                r[ky] = _mm512_mask_loadu_epi8(zp8, (__mmask64)g.m64, (const void *)(rowp[ky] + (size_t)ix * (size_t)cn));
+                                if (int8_in) {
+                                    r[ky] = _mm512_xor_si512(r[ky], g.flip);
+                                }
+                            } else {
+                                r[ky] = zq;
+                            }
+                        }
+                        mq_dwc_interleave(r[0], r[1], r[2], r[3], cols[jc]);
+                    }
+                    for (e = 0; e < ns; ++e) {
+                        __m512i a0 = g.start[0], a1 = g.start[1], a2 = g.start[2], a3 = g.start[3];
+                        for (kx = 0; kx < kw; ++kx) {
+                            a0 = _mm512_dpbusd_epi32(a0, cols[e + kx][0], g.w[kx][0]);
+                            a1 = _mm512_dpbusd_epi32(a1, cols[e + kx][1], g.w[kx][1]);
+                            a2 = _mm512_dpbusd_epi32(a2, cols[e + kx][2], g.w[kx][2]);
+                            a3 = _mm512_dpbusd_epi32(a3, cols[e + kx][3], g.w[kx][3]);
+                        }
+                        mq_dwc_store(&g, p->lut, signed_codes, a0, a1, a2, a3, o + (size_t)(x0 + e) * (size_t)cn);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
 static int mq_dw_x86_variant = -1;
 
@@ -593,6 +796,12 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         return 0;
     }
     (void)pad;
+    /* column quads: double rounding only (their output stage is mq_dw_vnni_store's mq_requantize) */
+    if (p->win.kernel_h <= 4 && p->win.kernel_w <= MQ_DWC_MAX_KW && p->win.stride_w == 1 && p->win.dilation_h == 1 &&
+        p->win.dilation_w == 1 && !p->single_rounding && mq_dwc_enabled) {
+        mq_dwc_layer(p, (const uint8_t *)input, (uint8_t *)output);
+        return 1;
+    }
     mq_dw_vnni_layer(p, (const uint8_t *)input, (uint8_t *)output);
     return 1;
 }

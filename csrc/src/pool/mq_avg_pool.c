@@ -13,7 +13,7 @@
  * Input and output must not overlap (MQ_ERR_BUFFER). Parameters: mq_pool_check (mq_kernels.h).
  * Paths: mq_avg_pool_c (portable: four channels per pass in registers); on DSP cores (M4/M7/M33) and Helium
  * (M55) mq_avg_pool sums 64-channel blocks with mq_pool_sum_dsp / mq_pool_sum_mve (16-bit lanes widened
- * every 256 taps, so exact) and then rounds exactly as here: bit-identical (test_pool on the host; QEMU
+ * every 256 taps, so exact; on the x86-64 host mq_pool_sum_x86, AVX2 likewise) and then rounds exactly as here: bit-identical (test_pool on the host; QEMU
  * kernel test on the cores). A window of whole rows is summed as one run of taps.
  */
 #include <string.h>
@@ -21,6 +21,7 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_unchecked.h"
+#include "mq_microkernels.h"
 
 #include "mq_params_internal.h"
 #include "mq_pool_internal.h"
@@ -167,11 +168,13 @@ mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output
     return MQ_OK;
 }
 
-#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP))
+#if !defined(MQ_FORCE_PORTABLE) && (defined(__ARM_FEATURE_MVE) || defined(__ARM_FEATURE_DSP) || defined(MQ_X86_HOST_KERNELS))
 #if defined(__ARM_FEATURE_MVE)
 #define MQ_POOL_SUM mq_pool_sum_mve
-#else
+#elif defined(__ARM_FEATURE_DSP)
 #define MQ_POOL_SUM mq_pool_sum_dsp
+#else
+#define MQ_POOL_SUM mq_pool_sum_x86
 #endif
 
 void mq_avg_pool_unchecked(const mq_pool_params *p, const void *input, void *output)

@@ -32,6 +32,9 @@ mq_status mq_avg_pool_c(const mq_pool_params *p, const void *input, void *output
  */
 void mq_pool_sum_dsp(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums);
 void mq_pool_sum_mve(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums);
+/* x86-64 host (MQ_X86_HOST_KERNELS): AVX2 16-bit lanes (16 channels per step, widened every 256 taps) when the CPU
+ * has it, else scalar. */
+void mq_pool_sum_x86(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums);
 
 /* The portable mean over H, W. */
 mq_status mq_mean_c(const mq_mean_params *p, const void *input, void *output);
