@@ -52,6 +52,7 @@ typedef struct {
     int32_t chunk;           /* pixels per run: MQ_DW_TAP_BUFFER / ntaps */
     int32_t ntaps;
     int32_t small;           /* ntaps <= 16 */
+    int32_t nine;            /* 3x3 kernel */
 } mq_dw_rows_state;
 
 /* Set-up for mq_depthwise_rows: p checked, pad_pixel = mq_depthwise_scratch_size(p) bytes of in_zero_point codes

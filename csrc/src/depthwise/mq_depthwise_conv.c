@@ -53,6 +53,7 @@ void mq_depthwise_rows_begin(mq_dw_rows_state *s, const mq_depthwise_params *p, 
     s->ntaps = w->kernel_h * w->kernel_w;
     s->chunk = MQ_DW_TAP_BUFFER / s->ntaps;
     s->small = s->ntaps <= MQ_DW_TOFF;
+    s->nine = w->kernel_h == 3 && w->kernel_w == 3;
     s->pix_step = (size_t)w->stride_w * (size_t)p->in_c;
     s->row_bytes = (size_t)w->in_w * (size_t)p->in_c;
     if (s->small) {
@@ -64,6 +65,115 @@ void mq_depthwise_rows_begin(mq_dw_rows_state *s, const mq_depthwise_params *p, 
                 s->toff[k++] = (size_t)ky * row_step + (size_t)kx * col_step;
             }
         }
+    }
+}
+
+/* The nine tap pointers of a 3x3 border pixel: tap k = 3 * ky + kx at offset org + ky * rs + kx * cs from in_b when
+ * bit k of m is set (the offset is formed only then: org may be negative), else the padding pixel. */
+static __attribute__((noinline)) void mq_dw_taps9_border(const uint8_t **d, const uint8_t *in_b, ptrdiff_t org,
+                                                         ptrdiff_t cs, ptrdiff_t rs, uint32_t m, const uint8_t *pad)
+{
+    const ptrdiff_t o1 = org + rs;
+    const ptrdiff_t o2 = o1 + rs;
+    d[0] = (m & 0x001u) != 0u ? in_b + (size_t)org : pad;
+    d[1] = (m & 0x002u) != 0u ? in_b + (size_t)(org + cs) : pad;
+    d[2] = (m & 0x004u) != 0u ? in_b + (size_t)(org + 2 * cs) : pad;
+    d[3] = (m & 0x008u) != 0u ? in_b + (size_t)o1 : pad;
+    d[4] = (m & 0x010u) != 0u ? in_b + (size_t)(o1 + cs) : pad;
+    d[5] = (m & 0x020u) != 0u ? in_b + (size_t)(o1 + 2 * cs) : pad;
+    d[6] = (m & 0x040u) != 0u ? in_b + (size_t)o2 : pad;
+    d[7] = (m & 0x080u) != 0u ? in_b + (size_t)(o2 + cs) : pad;
+    d[8] = (m & 0x100u) != 0u ? in_b + (size_t)(o2 + 2 * cs) : pad;
+}
+
+/* 3x3 kernels (nine taps): the tap pointers of output rows oy0 .. oy1 - 1, runs handed to the microkernel. Bit
+ * k = 3 * ky + kx of a pixel's mask is set when tap k is inside (the row's m9 and, in a border column, its column
+ * mask); the columns ox_lo .. ox_hi of a row with m9 full are one segment of inside pixels, a short loop. */
+static void mq_dw_rows_nine(const mq_dw_rows_state *s, const uint8_t *in_b, int32_t oy0, int32_t oy1, uint8_t *out)
+{
+    const mq_depthwise_params *p = s->p;
+    const mq_window *w = &p->win;
+    const uint8_t *taps[MQ_DW_TAP_BUFFER];
+    mq_dw_run run;
+    const size_t cs = s->toff[1];
+    const size_t rs = s->toff[3];
+    const size_t pix_step = s->pix_step;
+    const int32_t chunk = s->chunk;
+    const int32_t out_w = w->out_w;
+    const int32_t ox_lo = s->ox_lo;
+    const int32_t ox_hi = s->ox_hi;
+    const uint8_t **d = taps;
+    int32_t oy;
+    int32_t n = 0;
+    run.p = p;
+    run.cache = s->cache;
+    run.taps = taps;
+    run.ntaps = 9;
+    run.out = out;
+    for (oy = oy0; oy < oy1; ++oy) {
+        const int32_t iy0 = oy * w->stride_h - w->pad_top;
+        /* bits 0-2 / 3-5 / 6-8: input row iy0 / + dilation_h / + 2 dilation_h exists */
+        const uint32_t m9 = ((uint32_t)iy0 < (uint32_t)w->in_h ? 0x007u : 0u) |
+                            ((uint32_t)(iy0 + w->dilation_h) < (uint32_t)w->in_h ? 0x038u : 0u) |
+                            ((uint32_t)(iy0 + 2 * w->dilation_h) < (uint32_t)w->in_h ? 0x1C0u : 0u);
+        /* the window origin of column 0 as an offset from in_b (negative on a padded border) */
+        ptrdiff_t org = (ptrdiff_t)iy0 * (ptrdiff_t)s->row_bytes - (ptrdiff_t)w->pad_left * (ptrdiff_t)p->in_c;
+        int32_t ox = 0;
+        while (ox < out_w) {
+            if (m9 == 0x1FFu && ox >= ox_lo && ox <= ox_hi) {
+                /* inside pixels ox .. up to ox_hi (and up to the run's end) */
+                int32_t cnt = ox_hi + 1 - ox;
+                const uint8_t *o = in_b + (size_t)org;
+                int32_t k;
+                if (cnt > chunk - n) {
+                    cnt = chunk - n;
+                }
+                for (k = cnt; k > 0; --k) {
+                    const uint8_t *const r1 = o + rs;
+                    const uint8_t *const r2 = r1 + rs;
+                    d[0] = o;
+                    d[1] = o + cs;
+                    d[2] = o + 2u * cs;
+                    d[3] = r1;
+                    d[4] = r1 + cs;
+                    d[5] = r1 + 2u * cs;
+                    d[6] = r2;
+                    d[7] = r2 + cs;
+                    d[8] = r2 + 2u * cs;
+                    d += 9;
+                    o += pix_step;
+                }
+                org += (ptrdiff_t)cnt * (ptrdiff_t)pix_step;
+                ox += cnt;
+                n += cnt;
+            } else {
+                uint32_t m = m9;
+                if (ox < ox_lo || ox > ox_hi) {
+                    const int32_t ix0 = ox * w->stride_w - w->pad_left;
+                    const uint32_t cmask = ((uint32_t)ix0 < (uint32_t)w->in_w ? 1u : 0u) |
+                                           ((uint32_t)(ix0 + w->dilation_w) < (uint32_t)w->in_w ? 2u : 0u) |
+                                           ((uint32_t)(ix0 + 2 * w->dilation_w) < (uint32_t)w->in_w ? 4u : 0u);
+                    m &= cmask * 0x49u;
+                }
+                mq_dw_taps9_border(d, in_b, org, (ptrdiff_t)cs, (ptrdiff_t)rs, m, s->pad);
+                d += 9;
+                org += (ptrdiff_t)pix_step;
+                ++ox;
+                ++n;
+            }
+            /* output pixels are consecutive in memory across rows: a run may span them */
+            if (n == chunk) {
+                run.npix = n;
+                mq_dw_dispatch(&run, p, s->out_c);
+                run.out += (size_t)n * (size_t)s->out_c;
+                n = 0;
+                d = taps;
+            }
+        }
+    }
+    if (n > 0) {
+        run.npix = n;
+        mq_dw_dispatch(&run, p, s->out_c);
     }
 }
 
@@ -83,10 +193,13 @@ void mq_depthwise_rows(const mq_dw_rows_state *s, const void *input, int32_t oy0
     const int32_t ox_lo = s->ox_lo;
     const int32_t ox_hi = s->ox_hi;
     const size_t pix_step = s->pix_step;
-    const int nine = ntaps == 9 && w->kernel_w == 3;
     int32_t oy;
     int32_t n;
     int32_t t;
+    if (s->nine) {
+        mq_dw_rows_nine(s, in_b, oy0, oy1, (uint8_t *)out);
+        return;
+    }
     run.p = p;
     run.cache = s->cache;
     run.taps = taps;
@@ -115,25 +228,9 @@ void mq_depthwise_rows(const mq_dw_rows_state *s, const void *input, int32_t oy0
                     /* every tap inside: the window origin + the tap offsets */
                     const uint8_t *o = in_b + (size_t)org;
                     const uint8_t **d = taps + t;
-                    if (nine) {
-                        /* 3x3: rows of three taps, col / row steps from the offsets */
-                        const size_t cs = s->toff[1];
-                        const uint8_t *r1 = o + s->toff[3];
-                        const uint8_t *r2 = o + s->toff[6];
-                        d[0] = o;
-                        d[1] = o + cs;
-                        d[2] = o + 2u * cs;
-                        d[3] = r1;
-                        d[4] = r1 + cs;
-                        d[5] = r1 + 2u * cs;
-                        d[6] = r2;
-                        d[7] = r2 + cs;
-                        d[8] = r2 + 2u * cs;
-                    } else {
-                        int32_t k;
-                        for (k = 0; k < ntaps; ++k) {
-                            d[k] = o + s->toff[k];
-                        }
+                    int32_t k;
+                    for (k = 0; k < ntaps; ++k) {
+                        d[k] = o + s->toff[k];
                     }
                     t += ntaps;
                 } else {
