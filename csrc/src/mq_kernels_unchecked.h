@@ -53,6 +53,8 @@ typedef struct {
     int32_t ntaps;
     int32_t small;           /* ntaps <= 16 */
     int32_t nine;            /* 3x3 kernel */
+    uint16_t cm9[8];         /* 3x3: the inside taps of border columns 0..3 (ox < ox_lo) and out_w - 1 - 0..3
+                                (ox > ox_hi), as 9-bit masks (bit 3 * ky + kx) */
 } mq_dw_rows_state;
 
 /* Set-up for mq_depthwise_rows: p checked, pad_pixel = mq_depthwise_scratch_size(p) bytes of in_zero_point codes

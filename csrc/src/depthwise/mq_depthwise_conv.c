@@ -36,6 +36,15 @@ static inline void mq_dw_dispatch(const mq_dw_run *run, const mq_depthwise_param
     }
 }
 
+/* 3x3: bit kx set when input column ox * stride_w - pad_left + kx * dilation_w exists. */
+static uint32_t mq_dw_cmask3(const mq_window *w, int32_t ox)
+{
+    const int32_t ix0 = ox * w->stride_w - w->pad_left;
+    return ((uint32_t)ix0 < (uint32_t)w->in_w ? 1u : 0u) |
+           ((uint32_t)(ix0 + w->dilation_w) < (uint32_t)w->in_w ? 2u : 0u) |
+           ((uint32_t)(ix0 + 2 * w->dilation_w) < (uint32_t)w->in_w ? 4u : 0u);
+}
+
 typedef char mq_dw_toff_size[sizeof(((mq_dw_rows_state *)0)->toff) == MQ_DW_TOFF * sizeof(size_t) ? 1 : -1];
 
 void mq_depthwise_rows_begin(mq_dw_rows_state *s, const mq_depthwise_params *p, const void *pad_pixel, void *cache)
@@ -54,6 +63,14 @@ void mq_depthwise_rows_begin(mq_dw_rows_state *s, const mq_depthwise_params *p, 
     s->chunk = MQ_DW_TAP_BUFFER / s->ntaps;
     s->small = s->ntaps <= MQ_DW_TOFF;
     s->nine = w->kernel_h == 3 && w->kernel_w == 3;
+    {
+        int32_t i;
+        for (i = 0; i < 8; ++i) {
+            /* column i (left, i < 4) or out_w - 1 - (i - 4) (right) */
+            const int32_t ox = i < 4 ? i : w->out_w - 1 - (i - 4);
+            s->cm9[i] = (uint16_t)(mq_dw_cmask3(w, ox) * 0x49u);
+        }
+    }
     s->pix_step = (size_t)w->stride_w * (size_t)p->in_c;
     s->row_bytes = (size_t)w->in_w * (size_t)p->in_c;
     if (s->small) {
@@ -89,7 +106,8 @@ static __attribute__((noinline)) void mq_dw_taps9_border(const uint8_t **d, cons
 /* 3x3 kernels (nine taps): the tap pointers of output rows oy0 .. oy1 - 1, runs handed to the microkernel. Bit
  * k = 3 * ky + kx of a pixel's mask is set when tap k is inside (the row's m9 and, in a border column, its column
  * mask); the columns ox_lo .. ox_hi of a row with m9 full are one segment of inside pixels, a short loop. */
-static void mq_dw_rows_nine(const mq_dw_rows_state *s, const uint8_t *in_b, int32_t oy0, int32_t oy1, uint8_t *out)
+static __attribute__((noinline)) void mq_dw_rows_nine(const mq_dw_rows_state *s, const uint8_t *in_b, int32_t oy0,
+                                                      int32_t oy1, uint8_t *out)
 {
     const mq_depthwise_params *p = s->p;
     const mq_window *w = &p->win;
@@ -148,12 +166,10 @@ static void mq_dw_rows_nine(const mq_dw_rows_state *s, const uint8_t *in_b, int3
                 n += cnt;
             } else {
                 uint32_t m = m9;
-                if (ox < ox_lo || ox > ox_hi) {
-                    const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                    const uint32_t cmask = ((uint32_t)ix0 < (uint32_t)w->in_w ? 1u : 0u) |
-                                           ((uint32_t)(ix0 + w->dilation_w) < (uint32_t)w->in_w ? 2u : 0u) |
-                                           ((uint32_t)(ix0 + 2 * w->dilation_w) < (uint32_t)w->in_w ? 4u : 0u);
-                    m &= cmask * 0x49u;
+                if (ox < ox_lo) {
+                    m &= ox < 4 ? (uint32_t)s->cm9[ox] : mq_dw_cmask3(w, ox) * 0x49u;
+                } else if (ox > ox_hi) {
+                    m &= out_w - 1 - ox < 4 ? (uint32_t)s->cm9[4 + out_w - 1 - ox] : mq_dw_cmask3(w, ox) * 0x49u;
                 }
                 mq_dw_taps9_border(d, in_b, org, (ptrdiff_t)cs, (ptrdiff_t)rs, m, s->pad);
                 d += 9;
@@ -177,13 +193,25 @@ static void mq_dw_rows_nine(const mq_dw_rows_state *s, const uint8_t *in_b, int3
     }
 }
 
+static void mq_dw_rows_any(const mq_dw_rows_state *s, const uint8_t *input, int32_t oy0, int32_t oy1, uint8_t *out);
+
 /* Output rows oy0 .. oy1 - 1 of one image (input: its first byte) into out (their first byte), in runs that may
  * span rows; padded taps point at the padding pixel. */
 void mq_depthwise_rows(const mq_dw_rows_state *s, const void *input, int32_t oy0, int32_t oy1, void *out)
 {
+    if (s->nine) {
+        mq_dw_rows_nine(s, (const uint8_t *)input, oy0, oy1, (uint8_t *)out);
+        return;
+    }
+    mq_dw_rows_any(s, (const uint8_t *)input, oy0, oy1, (uint8_t *)out);
+}
+
+/* Any other kernel: the tap pointers of output rows oy0 .. oy1 - 1. */
+static void mq_dw_rows_any(const mq_dw_rows_state *s, const uint8_t *input, int32_t oy0, int32_t oy1, uint8_t *out)
+{
     const mq_depthwise_params *p = s->p;
     const mq_window *w = &p->win;
-    const uint8_t *in_b = (const uint8_t *)input;
+    const uint8_t *in_b = input;
     const uint8_t *pad = s->pad;
     const uint8_t *taps[MQ_DW_TAP_BUFFER];
     mq_dw_run run;
@@ -196,17 +224,13 @@ void mq_depthwise_rows(const mq_dw_rows_state *s, const void *input, int32_t oy0
     int32_t oy;
     int32_t n;
     int32_t t;
-    if (s->nine) {
-        mq_dw_rows_nine(s, in_b, oy0, oy1, (uint8_t *)out);
-        return;
-    }
     run.p = p;
     run.cache = s->cache;
     run.taps = taps;
     run.ntaps = ntaps;
     n = 0;
     t = 0;
-    run.out = (uint8_t *)out;
+    run.out = out;
     for (oy = oy0; oy < oy1; ++oy) {
         const int32_t iy0 = oy * w->stride_h - w->pad_top;
         int32_t ox;
