@@ -832,10 +832,13 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
 #define MQ_DSP_PXW_RQ "ldr lr, [r12, #88]\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)
 #define MQ_DSP_PXW_RQZ MQ_DSP_PRQWZ("r0", "r2", 32) MQ_DSP_PRQWZ("r1", "r3", 48)
 
-/* The common epilogue's packing of mq_dsp_pairsxw*_2x2 (h == 255, no LUT): each row's two codes in one halfword,
- * + lo8 in both bytes (UADD8 of job->lo16); PACK0 when lo8 = 0 (act_min = 0 for UINT8: ReLU), where the UADD8 adds
- * nothing. */
+/* The epilogue's packing of mq_dsp_pairsxw*_2x2: the slow word (job offset 72) sends the block to the clamp / LUT
+ * code at 5:, else (h == 255, no LUT) each row's two codes in one halfword, + lo8 in both bytes (UADD8 of
+ * job->lo16). PACK0 for a call whose slow word is 0 and lo8 = 0 (act_min = 0 for UINT8: ReLU): no test, no UADD8
+ * (it would add nothing); its clamp / LUT code is never entered. */
 #define MQ_DSP_PXW_PACK                                                                          \
+    "ldr r5, [r12, #72]\n\t"                                                                     \
+    "cbnz r5, 5f\n\t"                                                                            \
     "ldr r5, [r12, #80]\n\t"                                                                     \
     "orr r0, r0, r1, lsl #8\n\t"                                                                 \
     "orr r2, r2, r3, lsl #8\n\t"                                                                 \
@@ -895,8 +898,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "usat r1, #8, r1\n\t"                                                                \
                          "usat r2, #8, r2\n\t"                                                                \
                          "usat r3, #8, r3\n\t"                                                                \
-                         "ldr r5, [r12, #72]\n\t"                                                             \
-                         "cbnz r5, 5f\n\t" PACK                                                               \
+                         PACK                                                                                 \
                          "6:\n\t"                                                                             \
                          "ldr r5, [sp, #8]\n\t"                                                               \
                          "ldr r6, [r12, #16]\n\t"                                                             \
@@ -941,7 +943,7 @@ MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz0_2x2, "", MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
 MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z0_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
 
 /* The variants: [k % 32 != 0: entered mid-body][0: the sign correction, 1: without (zl <= 0 or single rounding),
- * 2: without, and lo8 = 0]. */
+ * 2: without, lo8 = 0 and the slow word 0 (h == 255, no LUT)]. */
 typedef void (*mq_dsp_pxw_fn)(const mq_dsp_pair_job *, const int32_t *, uint8_t *, int32_t);
 static const mq_dsp_pxw_fn mq_dsp_pxw_fns[2][3] = {
     {mq_dsp_pairsxw_2x2, mq_dsp_pairsxwz_2x2, mq_dsp_pairsxwz0_2x2},
@@ -1375,11 +1377,12 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t h = p->act_max - p->act_min;
     const int32_t cstep = p->per_channel ? 1 : 0;
     const uint32_t half = p->single_rounding ? 0u : 0x40000000u;
-    /* the output stage without the sign correction gives the same codes (MQ_DSP_PRQWZ); without the UADD8 too when
-     * act_min's stored byte is 0 */
+    /* the output stage without the sign correction gives the same codes (MQ_DSP_PRQWZ); without the slow test and
+     * the UADD8 too when the clamp is the whole byte range from 0 with no LUT (UINT8 ReLU) */
     const int nosign = zl <= 0 || p->single_rounding;
     const mq_dsp_pxw_fn pxw =
-        mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0][nosign ? ((uint8_t)p->act_min == 0u ? 2 : 1) : 0];
+        mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0]
+                      [nosign ? ((uint8_t)p->act_min == 0u && h == 255 && p->lut == NULL ? 2 : 1) : 0];
     mq_dsp_pair_job job;
     int32_t pb;
 
