@@ -155,6 +155,8 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
 /* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_DSP_CACHED groups' constants,
  * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
 #define MQ_DW_DSP_CACHED 16
+/* A group function (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take
+ * ng >= 1 consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
 typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *, int32_t);
 
 typedef struct {
@@ -297,9 +299,6 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
 
 MQ_DW_DSP_GROUPS(s8, "sxtb16", "eor %[a0], %[a0], #0x80808080\n\t")
 MQ_DW_DSP_GROUPS(u8, "uxtb16", "")
-
-/* mq_dw_dsp_fn (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take
- * ng >= 1 consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
 
 /* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
 static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
