@@ -139,9 +139,20 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
     if ((mq_ref_rand(&seed) & 1u) || force_full_range) {
         p.act_min = mq_dtype_min(p.out_dtype);
         p.act_max = mq_dtype_max(p.out_dtype);
-    } else {
+    } else if (mq_ref_rand(&seed) & 1u) {
         p.act_min = mq_ref_range(&seed, mq_dtype_min(p.out_dtype), p.out_zero_point);
         p.act_max = mq_ref_range(&seed, p.act_min, mq_dtype_max(p.out_dtype));
+    } else {
+        /* the clamp's lower end at or above the zero point (ReLU: act_min = out_zero_point; zl <= 0, where the DSP
+         * pair loop leaves out the sign correction), two thirds exactly ReLU */
+        const uint32_t r = mq_ref_rand(&seed) % 3u;
+        if (r == 0u) {
+            /* ReLU with the zero point at the type's minimum (a UINT8 ReLU layer: act_min = 0, the whole byte) */
+            p.out_zero_point = mq_dtype_min(p.out_dtype);
+        }
+        p.act_min = r < 2u ? p.out_zero_point
+                           : mq_ref_range(&seed, p.out_zero_point, mq_dtype_max(p.out_dtype));
+        p.act_max = r == 0u ? mq_dtype_max(p.out_dtype) : mq_ref_range(&seed, p.act_min, mq_dtype_max(p.out_dtype));
     }
     p.lut = use_lut ? lut : NULL;
     p.single_rounding = single_mode;

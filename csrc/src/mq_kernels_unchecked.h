@@ -37,12 +37,34 @@ void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *inpu
 /* mq_depthwise_conv after mq_depthwise_check and its buffer checks; scratch as mq_conv_unchecked. */
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch);
 
-/* One output row oy of image input (batch 0 of the view): out_w pixels of in_c * M codes at orow; padded taps read
- * pad_pixel (mq_depthwise_scratch_size(p) bytes of in_zero_point codes, filled by the caller; NULL when that is
- * 0). Reads only input rows oy*stride_h - pad_top + ky*dilation_h inside [0, in_h). cache: NULL or the caller's
- * MQ_DW_CACHE_BYTES (mq_microkernels.h), first word 0 before the first row of the layer, kept over its rows. */
-void mq_depthwise_conv_row(const mq_depthwise_params *p, const void *input, int32_t oy, void *orow,
-                           const void *pad_pixel, void *cache);
+/* The row driver's per-layer set-up (window geometry, tap offsets, the fast kernel's set-up cache): filled once by
+ * mq_depthwise_rows_begin, then read by every mq_depthwise_rows call of the layer. */
+typedef struct {
+    const mq_depthwise_params *p;
+    const uint8_t *pad;      /* the padding pixel (NULL when there is no padding) */
+    void *cache;             /* NULL or MQ_DW_CACHE_BYTES, first word 0 before the first row of the layer */
+    size_t toff[16];         /* tap offsets from the window origin (kernels of up to 16 taps: small) */
+    size_t pix_step;         /* in_c * stride_w: window origin step between output columns */
+    size_t row_bytes;        /* in_w * in_c */
+    int32_t out_c;
+    int32_t ox_lo;           /* output columns ox_lo .. ox_hi have every tap inside the input's columns */
+    int32_t ox_hi;
+    int32_t chunk;           /* pixels per run: MQ_DW_TAP_BUFFER / ntaps */
+    int32_t ntaps;
+    int32_t small;           /* ntaps <= 16 */
+    int32_t nine;            /* 3x3 kernel */
+    uint16_t cm9[8];         /* 3x3: the inside taps of border columns 0..3 (ox < ox_lo) and out_w - 1 - 0..3
+                                (ox > ox_hi), as 9-bit masks (bit 3 * ky + kx) */
+} mq_dw_rows_state;
+
+/* Set-up for mq_depthwise_rows: p checked, pad_pixel = mq_depthwise_scratch_size(p) bytes of in_zero_point codes
+ * (filled by the caller; NULL when that is 0), cache: NULL or the caller's MQ_DW_CACHE_BYTES (mq_microkernels.h)
+ * with first word 0, kept over the layer's rows. */
+void mq_depthwise_rows_begin(mq_dw_rows_state *s, const mq_depthwise_params *p, const void *pad_pixel, void *cache);
+
+/* Output rows oy0 .. oy1 - 1 of image input (batch 0 of the view): out_w pixels of in_c * M codes each, consecutive
+ * from out. Reads only input rows oy*stride_h - pad_top + ky*dilation_h inside [0, in_h) of those rows. */
+void mq_depthwise_rows(const mq_dw_rows_state *s, const void *input, int32_t oy0, int32_t oy1, void *out);
 
 /* mq_depthwise_conv_inplace after its checks: buf holds the input and receives the output (same start);
  * scratch holds mq_depthwise_inplace_scratch_size(p) bytes apart from buf's input and output. */

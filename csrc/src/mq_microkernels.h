@@ -69,7 +69,7 @@ typedef struct {
  * layer computed row by row (the in-place variant: one run per output row) sets each group up once, not once per row. */
 #if ((defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE)) || defined(__ARM_ARCH_7M__)) && \
     !defined(MQ_FORCE_PORTABLE)
-#define MQ_DW_CACHE_BYTES 2568
+#define MQ_DW_CACHE_BYTES 2576
 #else
 #define MQ_DW_CACHE_BYTES 0
 #endif

@@ -8,8 +8,8 @@
  * rmin(j) .. rmax(j) (IWC = in_w * in_c bytes each). Input row r is read by the output rows up to
  * last(r) = min(out_h - 1, (r + pad_top) / stride_h). So output row j may be copied over the input once output
  * row flush(j) = max(j, last(min(rmax(j), in_h - 1))) has been computed. Every row
- * is computed by mq_depthwise_conv_row (the operator's own row loop and microkernels) into ring slot j % R and
- * copied out in order as soon as allowed; R = 1 + max_j (flush(j) - j). flush(j) is non-decreasing, so the
+ * is computed by mq_depthwise_rows (the operator's own row loop and microkernels, set up once per layer) into ring
+ * slot j % R and copied out in order as soon as allowed; R = 1 + max_j (flush(j) - j). flush(j) is non-decreasing, so the
  * pending rows are always the R or fewer most recent ones. A 3x3 stride-1 "same" layer keeps 2 rows.
  * The input rows output row oy reads are never overwritten before it runs: a flushed row j <= oy - 1 had
  * flush(j) < oy, so every input row under it was last read before oy. Same bytes as mq_depthwise_conv.
@@ -108,6 +108,11 @@ void mq_depthwise_conv_inplace_unchecked(const mq_depthwise_params *p, void *buf
     uint8_t *ring = (uint8_t *)scratch + mq_dw_inplace_ring_offset(p);
     uint8_t *out = (uint8_t *)buf;
     int32_t next = 0; /* first output row not yet copied over the input */
+    int32_t next_flush;
+    uint8_t *slot = ring; /* ring slot of output row oy: oy % rows */
+    uint8_t *next_slot = ring;
+    uint8_t *const ring_end = ring + (size_t)rows * owc;
+    mq_dw_rows_state rs;
     int32_t oy;
 #if MQ_DW_CACHE_BYTES > 0
     uint32_t cache[MQ_DW_CACHE_BYTES / 4]; /* the fast kernel's per-group set-up, kept over the rows */
@@ -119,11 +124,23 @@ void mq_depthwise_conv_inplace_unchecked(const mq_depthwise_params *p, void *buf
     if (pad > 0u) {
         memset(scratch, (int)(uint8_t)p->in_zero_point, pad);
     }
+    mq_depthwise_rows_begin(&rs, p, scratch, MQ_DW_CACHE);
+    next_flush = mq_dw_flush_row(p, 0);
     for (oy = 0; oy < w->out_h; ++oy) {
-        mq_depthwise_conv_row(p, buf, oy, ring + (size_t)(oy % rows) * owc, scratch, MQ_DW_CACHE);
-        while (next <= oy && mq_dw_flush_row(p, next) <= oy) {
-            memcpy(out + (size_t)next * owc, ring + (size_t)(next % rows) * owc, owc);
+        mq_depthwise_rows(&rs, buf, oy, oy + 1, slot);
+        slot += owc;
+        if (slot == ring_end) {
+            slot = ring;
+        }
+        /* flush(next) <= oy implies next <= oy (flush(j) >= j) */
+        while (next_flush <= oy) {
+            memcpy(out + (size_t)next * owc, next_slot, owc);
+            next_slot += owc;
+            if (next_slot == ring_end) {
+                next_slot = ring;
+            }
             ++next;
+            next_flush = next < w->out_h ? mq_dw_flush_row(p, next) : w->out_h;
         }
     }
 #undef MQ_DW_CACHE

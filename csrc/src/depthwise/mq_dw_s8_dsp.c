@@ -155,10 +155,16 @@ typedef char mq_dw_dsp_q_layout[(offsetof(mq_dw_dsp_q, h4) == 64 && offsetof(mq_
 /* The operator's set-up cache (mq_dw_run.cache, MQ_DW_CACHE_BYTES): the first MQ_DW_DSP_CACHED groups' constants,
  * filled by the first run of a call (ready = 0 until then) and read by the later ones. */
 #define MQ_DW_DSP_CACHED 16
+/* A group function (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take
+ * ng >= 1 consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
+typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *, int32_t);
+
 typedef struct {
     uint32_t ready;
     uint32_t bad;       /* bit g: group g goes through mq_dw_s8_c */
     mq_dw_dsp_q q[MQ_DW_DSP_CACHED];
+    mq_dw_dsp_fn all;   /* ready == 3: the 3x3 no-LUT group function that takes all groups in one call */
+    int32_t ng;         /* ready == 3: its number of groups */
 } mq_dw_dsp_cache;
 
 typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_cache) <= MQ_DW_CACHE_BYTES) ? 1 : -1];
@@ -294,10 +300,6 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
 MQ_DW_DSP_GROUPS(s8, "sxtb16", "eor %[a0], %[a0], #0x80808080\n\t")
 MQ_DW_DSP_GROUPS(u8, "uxtb16", "")
 
-/* (run, first channel, its group's constants, ng): the 3x3 no-LUT kernels (MQ_DW_DSP_GROUP9) take ng >= 1
- * consecutive groups (constants q[0 .. ng-1]), the others one (ng = 1). */
-typedef void (*mq_dw_dsp_fn)(const mq_dw_run *, int32_t, const mq_dw_dsp_q *, int32_t);
-
 /* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
 static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
 {
@@ -349,12 +351,26 @@ static __attribute__((noinline)) void mq_dw_dsp_wsetup(mq_dw_dsp_q *q, const uin
     q->w8[1] = (int32_t)mq_dw_dsp_pktt(a01, a23);
 }
 
+static void mq_dw_s8_dsp_setup(const mq_dw_run *r, mq_dw_dsp_cache *cc);
+
 /*
  * Per run: each group of 4 channels gets its constants (mq_dw_dsp_q) and its group function. The fast form needs
  * E = -shift >= 2 and |zl| * 2^(E-1) < 2^30 for all 4 channels, i.e. 1 <= E - 1 <= e1max = 30 - bitlength(|zl|)
  * (one unsigned compare per channel); other groups and the channel tail go through mq_dw_s8_c.
  */
 void mq_dw_s8_dsp(const mq_dw_run *r)
+{
+    mq_dw_dsp_cache *const cc = (mq_dw_dsp_cache *)r->cache;
+    if (cc != NULL && cc->ready == 3u) {
+        /* a later run of a 3x3 no-LUT layer whose groups are all cached and fast: all groups in one call, no
+         * per-run checks (the first run checked everything; set below) */
+        cc->all(r, 0, cc->q, cc->ng);
+        return;
+    }
+    mq_dw_s8_dsp_setup(r, cc);
+}
+
+static void mq_dw_s8_dsp_setup(const mq_dw_run *r, mq_dw_dsp_cache *cc)
 {
     /* [UINT8][not 3x3][LUT][zl <= 0, no LUT: the shorter requantization] */
     static const mq_dw_dsp_fn fns[2][2][2][2] = {
@@ -381,7 +397,6 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     const uint32_t e1lim = nb < 30u ? 30u - nb : 0u;
     const int32_t *mp = p->multiplier;
     const int32_t *sp = p->shift;
-    mq_dw_dsp_cache *cc = (mq_dw_dsp_cache *)r->cache;
     const uint32_t ready = cc != NULL ? cc->ready : 0u;
     mq_dw_dsp_q local;
     int32_t c0;
@@ -392,16 +407,11 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
         return;
     }
     if (ready == 2u) {
-        /* a later run of a layer whose groups are all cached and fast, no channel tail (see below) */
-        if (nine && p->lut == NULL) {
-            if (cn > 0) {
-                fnf(r, 0, cc->q, cn / 4); /* all groups in one call */
-            }
-        } else {
-            const mq_dw_dsp_q *q = cc->q;
-            for (c0 = 0; c0 < cn; c0 += 4, ++q) {
-                fnf(r, c0, q, 1);
-            }
+        /* a later run of a layer whose groups are all cached and fast, no channel tail (see below); 3x3 no-LUT
+         * layers do not get here (ready 3, mq_dw_s8_dsp) */
+        const mq_dw_dsp_q *q = cc->q;
+        for (c0 = 0; c0 < cn; c0 += 4, ++q) {
+            fnf(r, c0, q, 1);
         }
         return;
     }
@@ -439,6 +449,11 @@ void mq_dw_s8_dsp(const mq_dw_run *r)
     if (cc != NULL) {
         /* 2: every group cached (cn <= 4 * MQ_DW_DSP_CACHED) and fast, no tail: later runs skip the checks */
         cc->ready = (cn % 4 == 0 && cn <= 4 * MQ_DW_DSP_CACHED && (cc->bad & ((1u << (cn / 4)) - 1u)) == 0u) ? 2u : 1u;
+        if (cc->ready == 2u && nine && p->lut == NULL && cn > 0) {
+            cc->all = fnf;
+            cc->ng = cn / 4;
+            cc->ready = 3u;
+        }
     }
     if (c0 < cn) {
         mq_dw_s8_c(r, c0, cn);

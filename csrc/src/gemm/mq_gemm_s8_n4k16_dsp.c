@@ -821,6 +821,39 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
     "asr " A ", r6, r11\n\t"                                                                     \
     "asr " B ", r9, r11\n\t"
 
+/* MQ_DSP_PRQW without the sign correction, for layers with zl = out_zero_point - act_min <= 0 (ReLU-like clamps)
+ * or single rounding (job->mn = 0: the correction adds nothing). For A >= 0 the correction is 0; for A < 0 (M >= 0:
+ * mq_multiplier_ok) the product is <= 0, so with E >= 1 (the pair path's range) both the exact high word and the one
+ * without the correction give r <= floor((2^30 + 2^(30+E)) / 2^(31+E)) = 0, r + zl <= 0, and USAT #8 gives 0 for
+ * both: the same codes, 4 instructions fewer per 2 channels x 2 rows (and no LDR of job->mn). */
+#define MQ_DSP_PRQWZ(A, B, OFF)                                                                  \
+    "ldrd r5, r6, [r12, #" #OFF "]\n\t"                                                          \
+    "ldrd r7, r11, [r12, #" #OFF "+8]\n\t"                                                       \
+    "mov r8, r5\n\t"                                                                             \
+    "mov r9, r6\n\t"                                                                             \
+    "smlal r5, r6, " A ", r7\n\t"                                                                \
+    "smlal r8, r9, " B ", r7\n\t"                                                                \
+    "asr " A ", r6, r11\n\t"                                                                     \
+    "asr " B ", r9, r11\n\t"
+
+/* The two output stages of mq_dsp_pairsxw*_2x2: with the sign correction (lr = job->mn) or without (Z). */
+#define MQ_DSP_PXW_RQ "ldr lr, [r12, #88]\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)
+#define MQ_DSP_PXW_RQZ MQ_DSP_PRQWZ("r0", "r2", 32) MQ_DSP_PRQWZ("r1", "r3", 48)
+
+/* The epilogue's packing of mq_dsp_pairsxw*_2x2: the slow word (job offset 72) sends the block to the clamp / LUT
+ * code at 5:, else (h == 255, no LUT) each row's two codes in one halfword, + lo8 in both bytes (UADD8 of
+ * job->lo16). PACK0 for a call whose slow word is 0 and lo8 = 0 (act_min = 0 for UINT8: ReLU): no test, no UADD8
+ * (it would add nothing); its clamp / LUT code is never entered. */
+#define MQ_DSP_PXW_PACK                                                                          \
+    "ldr r5, [r12, #72]\n\t"                                                                     \
+    "cbnz r5, 5f\n\t"                                                                            \
+    "ldr r5, [r12, #80]\n\t"                                                                     \
+    "orr r0, r0, r1, lsl #8\n\t"                                                                 \
+    "orr r2, r2, r3, lsl #8\n\t"                                                                 \
+    "uadd8 r0, r0, r5\n\t"                                                                       \
+    "uadd8 r2, r2, r5\n\t"
+#define MQ_DSP_PXW_PACK0 "orr r0, r0, r1, lsl #8\n\torr r2, r2, r3, lsl #8\n\t"
+
 /* r7 = lo8, r5 = LUT: as MQ_DSP_PLUT8. */
 #define MQ_DSP_PLUT8W(R) "uadd8 " R ", " R ", r7\n\tldrb " R ", [r5, " R "]\n\t"
 
@@ -836,7 +869,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
  * Frame: sp + 0 job, 4 loop entry address (Thumb bit set), 8 o (advancing), 12 o + pairs * 2 * out_stride, 16 w_end.
  */
 #define MQ_DSP_PXW_ENTER "ldr r5, [sp, #4]\n\tbx r5\n\t"
-#define MQ_DSP_PAIRSXW_FN(NAME, ENTER)                                                                        \
+#define MQ_DSP_PAIRSXW_FN(NAME, ENTER, RQ, PACK)                                                                      \
     __attribute__((naked, noinline)) static void NAME(const mq_dsp_pair_job *job __attribute__((unused)),    \
                                                       const int32_t *xe __attribute__((unused)),             \
                                                       uint8_t *o __attribute__((unused)),                    \
@@ -868,18 +901,12 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "cmp r6, r5\n\t"                                                                     \
                          "bne 2b\n\t"                                                                         \
                          "ldr r12, [sp]\n\t"                                                                  \
-                         "ldr lr, [r12, #88]\n\t" MQ_DSP_PRQW("r0", "r2", 32) MQ_DSP_PRQW("r1", "r3", 48)    \
+                         RQ                                                                                   \
                          "usat r0, #8, r0\n\t"                                                                \
                          "usat r1, #8, r1\n\t"                                                                \
                          "usat r2, #8, r2\n\t"                                                                \
                          "usat r3, #8, r3\n\t"                                                                \
-                         "ldr r5, [r12, #72]\n\t"                                                             \
-                         "cbnz r5, 5f\n\t"                                                                    \
-                         "ldr r5, [r12, #80]\n\t"                                                             \
-                         "orr r0, r0, r1, lsl #8\n\t"                                                         \
-                         "orr r2, r2, r3, lsl #8\n\t"                                                         \
-                         "uadd8 r0, r0, r5\n\t"                                                               \
-                         "uadd8 r2, r2, r5\n\t"                                                               \
+                         PACK                                                                                 \
                          "6:\n\t"                                                                             \
                          "ldr r5, [sp, #8]\n\t"                                                               \
                          "ldr r6, [r12, #16]\n\t"                                                             \
@@ -916,8 +943,19 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "b 6b\n\t");                                                                         \
     }
 
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw_2x2, "")
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw_2x2, "", MQ_DSP_PXW_RQ, MQ_DSP_PXW_PACK)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQ, MQ_DSP_PXW_PACK)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz_2x2, "", MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz0_2x2, "", MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z0_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
+
+/* The variants: [k % 32 != 0: entered mid-body][0: the sign correction, 1: without (zl <= 0 or single rounding),
+ * 2: without, lo8 = 0 and the slow word 0 (h == 255, no LUT)]. */
+typedef void (*mq_dsp_pxw_fn)(const mq_dsp_pair_job *, const int32_t *, uint8_t *, int32_t);
+static const mq_dsp_pxw_fn mq_dsp_pxw_fns[2][3] = {
+    {mq_dsp_pairsxw_2x2, mq_dsp_pairsxwz_2x2, mq_dsp_pairsxwz0_2x2},
+    {mq_dsp_pairsxw4_2x2, mq_dsp_pairsxw4z_2x2, mq_dsp_pairsxw4z0_2x2}};
 
 /* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
  * slow: the epilogue word (job offset 72), computed once per call by the caller. */
@@ -1343,6 +1381,12 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t h = p->act_max - p->act_min;
     const int32_t cstep = p->per_channel ? 1 : 0;
     const uint32_t half = p->single_rounding ? 0u : 0x40000000u;
+    /* the output stage without the sign correction gives the same codes (MQ_DSP_PRQWZ); without the slow test and
+     * the UADD8 too when the clamp is the whole byte range from 0 with no LUT (UINT8 ReLU) */
+    const int nosign = zl <= 0 || p->single_rounding;
+    const mq_dsp_pxw_fn pxw =
+        mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0]
+                      [nosign ? ((uint8_t)p->act_min == 0u && h == 255 && p->lut == NULL ? 2 : 1) : 0];
     mq_dsp_pair_job job;
     int32_t pb;
 
@@ -1385,11 +1429,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                         mq_dsp_wexp2(wg + 16 * hh, we, (k + 15) >> 4);
                         job.w = (const int8_t *)we;
                         job.w_end = we + k;
-                        if ((k & 31) == 0) {
-                            mq_dsp_pairsxw_2x2(&job, xe, ob + c0 + hh, nb);
-                        } else {
-                            mq_dsp_pairsxw4_2x2(&job, xe, ob + c0 + hh, nb);
-                        }
+                        pxw(&job, xe, ob + c0 + hh, nb);
                     } else {
                         job.w = wg + 16 * hh;
                         mq_dsp_pairsx_2x2(&job, xe, ob + c0 + hh, nb);
