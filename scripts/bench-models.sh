@@ -390,7 +390,8 @@ if [ -n "$CMCOUNT" ]; then
     elf=$OUT/fw-$first/mps2-an386/build/mq_firmware.elf
     echo "== exact counts (cmcount TCG plugin) of $first on M4: $elf =="
     python3 "$tool/cmcount.py" -M mps2-an386 --func mq_model_run --json "$elf" >"$OUT/$first-cmcount-run.json"
-    if arm-none-eabi-nm "$elf" | grep -q ' [tT] mq_run_op$'; then
+    # grep -c reads all of nm's output (grep -q may exit first and fail the pipe under pipefail)
+    if [ "$(arm-none-eabi-nm "$elf" | grep -c ' [tT] mq_run_op$' || true)" -gt 0 ]; then
       python3 "$tool/cmcount.py" -M mps2-an386 --func mq_run_op --prof --json "$elf" >"$OUT/$first-cmcount-ops.json"
     else  # mq_run_op inlined into mq_model_run: the per-function breakdown of the whole inference instead
       python3 "$tool/cmcount.py" -M mps2-an386 --func mq_model_run --prof --json "$elf" >"$OUT/$first-cmcount-ops.json"

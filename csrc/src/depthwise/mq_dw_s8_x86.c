@@ -417,7 +417,7 @@ mq_dw_vnni_pixel2_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntap
     mq_dw_vnni_store(g, lut, b0, b1, b2, b3, o1);
 }
 
-/* One run of mq_depthwise_conv_row / mq_dw_rows (the in-place operator) with the VNNI kernel. */
+/* One run of mq_depthwise_rows / mq_dw_rows (the in-place operator) with the VNNI kernel. */
 MQ_DW_VNNI static void mq_dw_s8_vnni(const mq_dw_run *r)
 {
     const mq_depthwise_params *p = r->p;
