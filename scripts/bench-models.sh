@@ -361,7 +361,7 @@ awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0
 while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); [ -n "$r" ] || continue
   set -- $r; tfa=$6
-  p=$(published "$key"); set -- $p; pubms=$1
+  p=$(published "$key"); set -- $p; pubms=${1:-0}
   awk -v n="$name" -v a="$arena" -v t="$tfa" -v e="$nuc" -v p="$pubms" 'BEGIN {
     r = a / t; printf "  %-26s arena %.2fx TFLM (goal 0.6x): %s\n", n, r, (r <= 0.6 ? "met" : "MISSED")
     if (e > 0 && p > 0) printf "  %-26s latency estimate %.2f ms vs published %.2f ms (NUCLEO-L4R5ZI): %s\n", n, e / 1000, p, (e / 1000 < p ? "met" : sprintf("MISSED (%.2fx)", e / 1000 / p)) }'

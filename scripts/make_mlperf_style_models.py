@@ -9,7 +9,7 @@ needs tensorflow (2.x), numpy, onnx, onnxruntime. Writes, for each model KEY in 
     bench/models/KEY_..._int8.tflite   full-integer TFLite (int8 input/output, per-channel weights)
     bench/data/KEY_calib.npy           calibration inputs (uint8 pixel values 0..255, NHWC; also the
                                        TFLite converter's representative dataset)
-    bench/data/KEY_test.npy            test inputs (the same kind, another seed)
+    bench/data/KEY_test.npy            test inputs (the same kind, another seed, stored as float32)
 
 The architectures are the MLPerf Tiny reference models (mlcommons/tiny, benchmark/training):
   ic : image_classification/keras_model.py resnet_v1_eembc: ResNet-8 for CIFAR-10, input 32x32x3;
@@ -270,7 +270,9 @@ def main():
         calib = np.random.default_rng(SEED_CALIB[key]).integers(0, 256, (N_CALIB[key], *hw), dtype=np.uint8)
         test = np.random.default_rng(SEED_TEST[key]).integers(0, 256, (N_TEST[key], *hw), dtype=np.uint8)
         np.save(os.path.join(args.data, f"{key}_calib.npy"), calib)
-        np.save(os.path.join(args.data, f"{key}_test.npy"), test)
+        # test inputs as float32 (simulate quantizes floats with the model's input qparams; it takes integer
+        # arrays only as int8 codes)
+        np.save(os.path.join(args.data, f"{key}_test.npy"), test.astype(np.float32))
         model = keras_model(g, random_weights(g, SEED_WEIGHTS[key]))
         # scale the random dense head so the logits on the calibration inputs have standard deviation 2: a
         # softmax that is not saturated, so the int8 outputs differ between inputs (a meaningful device == host check)
