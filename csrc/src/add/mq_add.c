@@ -15,6 +15,14 @@
 
 #include "mq_kernels_internal.h"
 
+#include "mq_add_internal.h"
+
+#if !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_MVE)
+#define MQ_ADD_TABLE mq_add_table_mve
+#else
+#define MQ_ADD_TABLE mq_add_table_c
+#endif
+
 static int mq_zp_ok(int32_t zp, mq_dtype t)
 {
     return zp >= mq_dtype_min(t) && zp <= mq_dtype_max(t);
@@ -50,10 +58,21 @@ static inline int32_t mq_add_srdhm_pos(int32_t a, int32_t m)
  * output scale is far below the inputs'): the same arithmetic as mq_add_one with the per-call constants hoisted
  * and the rounding doubling high multiply in its short exact form. Each input's rescaled term depends on its code
  * only, so for n >= MQ_ADD_TABLE_MIN both are tabulated once per call (2 x 256 int32 on the stack, 512 terms
- * instead of 2n) and an element costs two table reads and the output stage. Bounds: |x - zp| <= 255 and
+ * instead of 2n) and an element costs two table reads and the output stage (mq_add_table_c; on M55
+ * mq_add_table_mve, 4 lanes per step). Bounds: |x - zp| <= 255 and
  * left_shift <= 22 give |va| < 2^30, so the terms and their sum stay below 2^31 (the sum's wrap in mq_add_one
  * never happens) and zp_out + requant stays inside int32. */
 #define MQ_ADD_TABLE_MIN 1024u
+
+void mq_add_table_c(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o, size_t n,
+                    int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t v = zo + mq_rdbpot(mq_add_srdhm_pos(t1[a[i]] + t2[b[i]], mo), ro);
+        o[i] = (uint8_t)((uint32_t)(v < lo ? lo : (v > hi ? hi : v)) & 0xFFu);
+    }
+}
 
 static inline int32_t mq_add_term(uint32_t code, uint32_t flip, int32_t k, int32_t ls, int32_t m, int32_t r)
 {
@@ -81,10 +100,7 @@ static void mq_add_same_shape_rshift(const mq_add_params *p, const uint8_t *a, c
             t1[c] = mq_add_term(c, f1, k1, ls, m1, r1);
             t2[c] = mq_add_term(c, f2, k2, ls, m2, r2);
         }
-        for (i = 0; i < n; ++i) {
-            const int32_t v = zo + mq_rdbpot(mq_add_srdhm_pos(t1[a[i]] + t2[b[i]], mo), ro);
-            o[i] = (uint8_t)((uint32_t)(v < lo ? lo : (v > hi ? hi : v)) & 0xFFu);
-        }
+        MQ_ADD_TABLE(t1, t2, a, b, o, n, mo, ro, zo, lo, hi);
         return;
     }
     for (i = 0; i < n; ++i) {
