@@ -16,6 +16,7 @@
 #include "mq_bench_ref.h"
 #include "mq_microkernels.h"
 #include "pool/mq_pool_internal.h"
+#include "add/mq_add_internal.h"
 
 #define MAX_M 5
 /* the buffers hold MAX_M_BIG rows: the focused multi-block trials of the DSP pair loop (blocks of 4096 / (4 k) pairs) */
@@ -401,6 +402,67 @@ static void gemm_tests(void)
     focus_full = 0;
 }
 
+/* Tabulated same-shape ADD output loop: the dispatched one (mq_add_table_mve on M55, else the portable loop) against
+ * mq_add_table_c and the int64 reference mq_ref_requant, over random tables at the contract's bounds
+ * (|t| <= 255 * 2^22), multipliers 0 / 2^30 / random / INT32_MAX, every output shift 0..31, clamps, every
+ * length 0..9 and 4096 at odd offsets; guard bytes after the output must stay untouched. */
+static int32_t add_t1[256], add_t2[256];
+static uint8_t add_a[4096 + 8], add_b[4096 + 8], add_fast[4096 + 16], add_port[4096 + 16];
+
+static void add_case(int trial)
+{
+    const int32_t lim = 255 * (1 << 22);
+    const size_t n = trial % 3 == 0 ? (size_t)(trial / 3 % 10) : (trial % 3 == 1 ? 4096u : (size_t)mq_ref_range(&seed, 1, 300));
+    const size_t off = (size_t)(trial % 4);
+    const int32_t mo = trial % 11 == 0 ? 0 : (trial % 7 == 0 ? (1 << 30) : (trial % 5 == 0 ? INT32_MAX : pick_mult()));
+    const int32_t ro = trial % 32;
+    const int32_t zo = mq_ref_range(&seed, -128, 127);
+    const int32_t lo = trial % 4 == 1 ? zo : -128;
+    const int32_t hi = 127;
+    const int small = trial % 3 == 2;   /* small terms: ties of every rounding step */
+    size_t i;
+    int c;
+    for (c = 0; c < 256; c++) {
+        add_t1[c] = small ? mq_ref_range(&seed, -40, 40) : mq_ref_range(&seed, -lim, lim);
+        add_t2[c] = small ? mq_ref_range(&seed, -40, 40) : mq_ref_range(&seed, -lim, lim);
+    }
+    add_t1[0] = lim;
+    add_t2[0] = lim;
+    add_t1[255] = -lim;
+    add_t2[255] = -lim;
+    for (i = 0; i < n + 8u; i++) {
+        add_a[i] = (uint8_t)mq_ref_rand(&seed);
+        add_b[i] = (uint8_t)mq_ref_rand(&seed);
+    }
+    memset(add_fast, GUARD, sizeof add_fast);
+    memset(add_port, GUARD, sizeof add_port);
+#if !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_MVE)
+    mq_add_table_mve(add_t1, add_t2, add_a + off, add_b + off, add_fast + off, n, mo, ro, zo, lo, hi);
+#else
+    mq_add_table_c(add_t1, add_t2, add_a + off, add_b + off, add_fast + off, n, mo, ro, zo, lo, hi);
+#endif
+    mq_add_table_c(add_t1, add_t2, add_a + off, add_b + off, add_port + off, n, mo, ro, zo, lo, hi);
+    for (i = 0; i < n; i++) {
+        const int64_t v = (int64_t)zo + mq_ref_requant(add_t1[add_a[off + i]] + add_t2[add_b[off + i]], mo, -ro);
+        const int32_t want = (int32_t)(v < lo ? lo : (v > hi ? hi : v));
+        const int32_t got = (int32_t)(add_fast[off + i] ^ 0x80u) - 128;
+        if (got != want || add_fast[off + i] != add_port[off + i]) {
+            printf("FAIL add table trial %d n %u i %u: fast %d portable %d reference %d (mo %ld ro %ld)\n", trial,
+                   (unsigned)n, (unsigned)i, (int)got, (int)(add_port[off + i] ^ 0x80u) - 128, (int)want, (long)mo, (long)ro);
+            failures++;
+            return;
+        }
+        checks++;
+    }
+    for (i = 0; i < 8u; i++) {
+        if (add_fast[off + n + i] != GUARD || (off > 0u && add_fast[off - 1u] != GUARD)) {
+            printf("FAIL add table trial %d: guard byte overwritten\n", trial);
+            failures++;
+            return;
+        }
+    }
+}
+
 int main(void)
 {
     int trial;
@@ -453,6 +515,9 @@ int main(void)
     }
     for (trial = 0; trial < 200; trial++) {
         mean_case(trial);
+    }
+    for (trial = 0; trial < 400; trial++) {
+        add_case(trial);
     }
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;

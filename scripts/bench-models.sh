@@ -10,6 +10,9 @@
 # or an int8 TFLite (.tflite: imported with `calibrate MODEL.tflite`). Default: every model of
 # ../shared/models/mlperf-tiny/ (MQ_MODELS_DIR overrides). A model that cannot be packed yet is listed
 # with calibrate's own message, never skipped silently.
+# bench/models/ holds same-architecture stand-ins (random weights) of the two MLPerf Tiny models not in
+# ../shared: ic_resnet8_style_* (ResNet-8) and vww_mobilenetv1_style_* (MobileNetV1 0.25), data in
+# bench/data/ic_* and vww_* (scripts/make_mlperf_style_models.py); not in the default list, pass them.
 #
 # For each packed model and core (m3 = mps2-an385, m4 = mps2-an386, m7 = mps2-an500, m55 = mps3-an547):
 #   - builds the board firmware (boards/, -O2) with the model and N test samples and runs it under
@@ -45,7 +48,7 @@ quick=0
 cores="m3 m4 m7 m55"
 samples=4
 models=()
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -96,6 +99,11 @@ ref() {
   case $1 in
     kws) echo "2660000 10531727 7697546 7643325 1813273 22820 16000" ;;
     ad)  echo "264192 956056 583060 583371 150126 2580 768" ;;
+    # the image classifier (ResNet-8, 12.5 M MACs) and the 96x96 person detector (MobileNetV1 0.25, 7.5 M MACs) of
+    # MLPerf Tiny: issue 11's figures are for the trained files; here they are compared with the same-architecture
+    # stand-ins of bench/models (scripts/make_mlperf_style_models.py, random weights: same layers and shapes)
+    ic)  echo "12501632 41849451 29862210 30017858 4913836 54996 49152" ;;
+    vww) echo "7489664 31959485 24102313 24025968 6558616 100708 55296" ;;
     *)   echo "" ;;
   esac
 }
@@ -115,7 +123,7 @@ tflm_flash() {
 published() { case $1 in kws) echo "43.4 ST X-CUBE-AI 10.2" ;; ad) echo "4.05 Plumerai" ;; *) echo "" ;; esac; }
 key_of() {
   local b; b=$(basename "$1")
-  case "$b" in ad01*) echo ad ;; kws*) echo kws ;; *) echo "" ;; esac
+  case "$b" in ad01*) echo ad ;; kws*) echo kws ;; ic_*) echo ic ;; vww_*) echo vww ;; *) echo "" ;; esac
 }
 
 # shorten TEXT: long messages (node names can be hundreds of characters) as head ... tail
@@ -125,7 +133,7 @@ shorten() { awk -v s="$1" 'BEGIN { if (length(s) <= 240) print s; else print sub
 data_file() {
   local d s k f
   d=$(dirname "$1"); s=$(basename "$1"); s=${s%.*}
-  case $(key_of "$1") in ad) k=ad01 ;; kws) k=kws ;; *) k="" ;; esac
+  case $(key_of "$1") in ad) k=ad01 ;; kws) k=kws ;; ic) k=ic ;; vww) k=vww ;; *) k="" ;; esac
   for f in "$d/${s}_$2.npy" ${k:+"$ROOT/bench/data/${k}_$2.npy"}; do
     [ -f "$f" ] && { echo "$f"; return; }
   done
@@ -293,6 +301,10 @@ done
 # ---- the table -----------------------------------------------------------------------------------------------
 echo
 echo "== MicroQuant vs TFLite Micro + CMSIS-NN (instructions per inference; ratio = ours / TFLM) =="
+if awk -F'|' '$2 == "ic" || $2 == "vww" { f = 1 } END { exit !f }' "$results"; then
+  echo "   ic_* / vww_*: same-architecture stand-ins of MLPerf Tiny's ResNet-8 and MobileNetV1 0.25 (bench/models, random"
+  echo "   weights, scripts/make_mlperf_style_models.py); the TFLM column is issue 11's figure for the TRAINED files"
+fi
 printf '%-34s %-4s %12s %7s %12s %6s %10s %14s %9s %8s %28s %5s\n' \
   "model (how packed)" core "instructions" "/MAC" "TFLM+CMSIS" ratio "estimate" "est/measured" "arena B" "model B" "text rt+kern(used)+other B" "same"
 while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
@@ -349,7 +361,7 @@ awk -F'|' '$4 == "m4" || !($1 in m4) { if ($4 == "m4") m4[$1] = 1; last[$1] = $0
 while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   r=$(ref "$key"); [ -n "$r" ] || continue
   set -- $r; tfa=$6
-  p=$(published "$key"); set -- $p; pubms=$1
+  p=$(published "$key"); set -- $p; pubms=${1:-0}
   awk -v n="$name" -v a="$arena" -v t="$tfa" -v e="$nuc" -v p="$pubms" 'BEGIN {
     r = a / t; printf "  %-26s arena %.2fx TFLM (goal 0.6x): %s\n", n, r, (r <= 0.6 ? "met" : "MISSED")
     if (e > 0 && p > 0) printf "  %-26s latency estimate %.2f ms vs published %.2f ms (NUCLEO-L4R5ZI): %s\n", n, e / 1000, p, (e / 1000 < p ? "met" : sprintf("MISSED (%.2fx)", e / 1000 / p)) }'

@@ -4,7 +4,7 @@
 # core dispatches to: v7m on M3, DSP on M4/M7, MVE on M55), runs it under qemu-system-arm with
 # semihosting and fails on any mismatch against mq_gemm_s8_n4k16_c / mq_lut_u8_c or the int64
 # reference (and the conv/depthwise and mq_avg_pool / mq_max_pool / mq_mean fast paths against their portable
-# versions and int64 references, and the 16x8 FC / conv paths against an int64 reference, bench/test_kernels_s16.h); then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
+# versions and int64 references, the tabulated ADD output loop (MVE on M55) against the portable one and an int64 reference, and the 16x8 FC / conv paths against an int64 reference, bench/test_kernels_s16.h); then the same test natively on the host (its SSE2 path on x86-64) under ASan+UBSan.
 # MQ_KERNEL_TEST_CORES="m4 m55" limits the cores. Exit status non-zero on any failure. Needs arm-none-eabi-gcc
 # (+ newlib), qemu-system-arm, a host cc.
 set -euo pipefail
@@ -21,7 +21,7 @@ KERNELS="csrc/src/gemm/mq_gemm_s8_n4k16_c.c csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c
          csrc/src/lut/mq_lut_u8_c.c csrc/src/lut/mq_lut_u8_dsp.c csrc/src/lut/mq_lut_u8_mve.c
          $(ls csrc/src/conv/*.c csrc/src/depthwise/*.c) csrc/src/gemm/mq_fc_params_check.c
          csrc/host/mq_depthwise_pack_weights.c csrc/host/mq_depthwise_prepare_bias.c csrc/host/mq_fold_bias.c
-         $(ls csrc/src/pool/*.c | tr '\n' ' ') $(ls csrc/src/int16/*.c | tr '\n' ' ')"
+         $(ls csrc/src/pool/*.c | tr '\n' ' ') $(ls csrc/src/int16/*.c | tr '\n' ' ') $(ls csrc/src/add/*.c | tr '\n' ' ')"
 fail=0
 # name machine cpu-flags linker-script
 while read -r name machine cpu ld; do

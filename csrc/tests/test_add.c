@@ -122,6 +122,64 @@ static void test_add_exhaustive(void **state)
     }
 }
 
+/* Every code pair under raw parameters at the edges the loader accepts (left_shift 0..22, multipliers 0 or up to
+ * 2^31 - 1, exactly 2^30 for ties, shifts -31..0 and some > 0, extreme zero points, every dtype mix): the kernel's short same-shape
+ * path (all shifts <= 0) and its general path against the int64 reference. */
+static void test_add_edge_params(void **state)
+{
+    ref_rng r = {77};
+    static uint8_t a[65536];
+    static uint8_t b[65536];
+    static uint8_t o[65536];
+    int rep;
+    int i;
+    (void)state;
+    for (i = 0; i < 65536; ++i) {
+        a[i] = (uint8_t)(i >> 8);
+        b[i] = (uint8_t)i;
+    }
+    for (rep = 0; rep < 48; ++rep) {
+        mq_add_params p;
+        const int edge = rep % 3;
+        memset(&p, 0, sizeof p);
+        p.in1_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.in2_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.out_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.in1_zero_point = edge == 0 ? mq_dtype_min(p.in1_dtype) : (edge == 1 ? mq_dtype_max(p.in1_dtype)
+                                       : (int32_t)ref_range(&r, mq_dtype_min(p.in1_dtype), mq_dtype_max(p.in1_dtype)));
+        p.in2_zero_point = edge == 1 ? mq_dtype_min(p.in2_dtype) : (edge == 0 ? mq_dtype_max(p.in2_dtype)
+                                       : (int32_t)ref_range(&r, mq_dtype_min(p.in2_dtype), mq_dtype_max(p.in2_dtype)));
+        p.out_zero_point = (int32_t)ref_range(&r, mq_dtype_min(p.out_dtype), mq_dtype_max(p.out_dtype));
+        p.left_shift = edge == 2 ? (int32_t)ref_range(&r, 0, 22) : 22 - (int32_t)ref_range(&r, 0, 2);
+        p.in1_multiplier = rep % 7 == 3 ? 0 : (edge == 0 ? INT32_MAX : ref_multiplier(&r));
+        p.in2_multiplier = rep % 7 == 5 ? 0 : (edge == 1 ? INT32_MAX : ref_multiplier(&r));
+        p.out_multiplier = edge != 2 ? INT32_MAX : ref_multiplier(&r);
+        p.in1_shift = -(int32_t)ref_range(&r, 0, rep < 8 ? 0 : 31);
+        p.in2_shift = -(int32_t)ref_range(&r, 0, rep < 8 ? 0 : 31);
+        p.out_shift = rep % 8 == 7 ? (int32_t)ref_range(&r, 1, 4) : -(int32_t)ref_range(&r, 0, rep < 16 ? 0 : 31);
+        if (rep % 6 == 4) {  /* exact halves: multiplier 2^30 with a small left shift rounds ties in every step */
+            p.left_shift = (int32_t)ref_range(&r, 0, 2);
+            p.in1_multiplier = 1 << 30;
+            p.in2_multiplier = 1 << 30;
+            p.out_multiplier = 1 << 30;
+        }
+        p.act_min = mq_dtype_min(p.out_dtype);
+        p.act_max = mq_dtype_max(p.out_dtype);
+        if (rep % 4 == 1) {
+            p.act_min = p.out_zero_point;
+        }
+        p.broadcast = MQ_BCAST_NONE;
+        assert_int_equal(mq_add(&p, a, b, o, 65536), MQ_OK);
+        for (i = 0; i < 65536; ++i) {
+            if (ref_code(o[i], p.out_dtype == MQ_DTYPE_UINT8) != ref_add_code(&p, a[i], b[i])) {
+                fail_msg("add edge rep %d: codes %u %u -> %d, reference %d", rep, a[i], b[i],
+                         ref_code(o[i], p.out_dtype == MQ_DTYPE_UINT8), ref_add_code(&p, a[i], b[i]));
+            }
+            ++g_checked;
+        }
+    }
+}
+
 static void test_add_rejects_bad(void **state)
 {
     mq_add_params p;
@@ -297,6 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_random),
         cmocka_unit_test(test_add_exhaustive),
+        cmocka_unit_test(test_add_edge_params),
         cmocka_unit_test(test_add_rejects_bad),
         cmocka_unit_test(test_add_broadcast),
         cmocka_unit_test(test_add_relu_litert),

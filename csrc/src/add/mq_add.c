@@ -15,6 +15,14 @@
 
 #include "mq_kernels_internal.h"
 
+#include "mq_add_internal.h"
+
+#if !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_MVE)
+#define MQ_ADD_TABLE mq_add_table_mve
+#else
+#define MQ_ADD_TABLE mq_add_table_c
+#endif
+
 static int mq_zp_ok(int32_t zp, mq_dtype t)
 {
     return zp >= mq_dtype_min(t) && zp <= mq_dtype_max(t);
@@ -37,6 +45,71 @@ static uint8_t mq_add_one(const mq_add_params *p, uint8_t x1, uint8_t x2)
                                         p->act_max);
 }
 
+/* mq_srdhm(a, m) for a multiplier m >= 0 (mq_multiplier_ok: 0 or [2^30, 2^31)), any a: TFLite's nudge-and-truncate
+ * equals floor((a * m + 2^30) / 2^31) (round half up) whenever a * m is not INT32_MIN^2; the floor is taken on
+ * a biased unsigned value (+2^63: no signed shift), whose low 32 bits are the result modulo 2^32. */
+static inline int32_t mq_add_srdhm_pos(int32_t a, int32_t m)
+{
+    const uint64_t biased = (uint64_t)((int64_t)a * (int64_t)m) + 0x8000000040000000u;
+    return mq_u32_to_i32((uint32_t)(biased >> 31));
+}
+
+/* The same-shape add with every shift <= 0 (TFLite's ADD: input multipliers < 1; output multiplier < 1 unless the
+ * output scale is far below the inputs'): the same arithmetic as mq_add_one with the per-call constants hoisted
+ * and the rounding doubling high multiply in its short exact form. Each input's rescaled term depends on its code
+ * only, so for n >= MQ_ADD_TABLE_MIN both are tabulated once per call (2 x 256 int32 on the stack, 512 terms
+ * instead of 2n) and an element costs two table reads and the output stage (mq_add_table_c; on M55
+ * mq_add_table_mve, 4 lanes per step). Bounds: |x - zp| <= 255 and
+ * left_shift <= 22 give |va| < 2^30, so the terms and their sum stay below 2^31 (the sum's wrap in mq_add_one
+ * never happens) and zp_out + requant stays inside int32. */
+#define MQ_ADD_TABLE_MIN 1024u
+
+void mq_add_table_c(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o, size_t n,
+                    int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t v = zo + mq_rdbpot(mq_add_srdhm_pos(t1[a[i]] + t2[b[i]], mo), ro);
+        o[i] = (uint8_t)((uint32_t)(v < lo ? lo : (v > hi ? hi : v)) & 0xFFu);
+    }
+}
+
+static inline int32_t mq_add_term(uint32_t code, uint32_t flip, int32_t k, int32_t ls, int32_t m, int32_t r)
+{
+    /* code value - zero point = (byte ^ flip) - k: flip 0x80, k = 128 + zp for INT8; flip 0, k = zp for UINT8 */
+    return mq_rdbpot(mq_add_srdhm_pos(((int32_t)(code ^ flip) - k) * (1 << ls), m), r);
+}
+
+static void mq_add_same_shape_rshift(const mq_add_params *p, const uint8_t *a, const uint8_t *b, uint8_t *o, size_t n)
+{
+    const uint32_t f1 = p->in1_dtype == MQ_DTYPE_INT8 ? 0x80u : 0u;
+    const uint32_t f2 = p->in2_dtype == MQ_DTYPE_INT8 ? 0x80u : 0u;
+    const int32_t k1 = (int32_t)f1 + p->in1_zero_point;
+    const int32_t k2 = (int32_t)f2 + p->in2_zero_point;
+    const int32_t ls = p->left_shift;
+    const int32_t m1 = p->in1_multiplier, r1 = -p->in1_shift;
+    const int32_t m2 = p->in2_multiplier, r2 = -p->in2_shift;
+    const int32_t mo = p->out_multiplier, ro = -p->out_shift;
+    const int32_t zo = p->out_zero_point, lo = p->act_min, hi = p->act_max;
+    size_t i;
+    if (n >= MQ_ADD_TABLE_MIN) {
+        int32_t t1[256];
+        int32_t t2[256];
+        uint32_t c;
+        for (c = 0; c < 256u; ++c) {
+            t1[c] = mq_add_term(c, f1, k1, ls, m1, r1);
+            t2[c] = mq_add_term(c, f2, k2, ls, m2, r2);
+        }
+        MQ_ADD_TABLE(t1, t2, a, b, o, n, mo, ro, zo, lo, hi);
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t s = mq_add_term(a[i], f1, k1, ls, m1, r1) + mq_add_term(b[i], f2, k2, ls, m2, r2);
+        const int32_t v = zo + mq_rdbpot(mq_add_srdhm_pos(s, mo), ro);
+        o[i] = (uint8_t)((uint32_t)(v < lo ? lo : (v > hi ? hi : v)) & 0xFFu);
+    }
+}
+
 void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
 {
     const uint8_t *a;
@@ -46,6 +119,10 @@ void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, 
     a = (const uint8_t *)in1;
     b = (const uint8_t *)in2;
     o = (uint8_t *)output;
+    if (p->broadcast == MQ_BCAST_NONE && p->in1_shift <= 0 && p->in2_shift <= 0 && p->out_shift <= 0) {
+        mq_add_same_shape_rshift(p, a, b, o, n);
+        return;
+    }
     if (p->broadcast == MQ_BCAST_SCALAR) {
         for (i = 0; i < n; ++i) {
             o[i] = mq_add_one(p, a[i], b[0]);

@@ -1,0 +1,25 @@
+/*
+ * MicroQuant internal: the output loop of the tabulated same-shape ADD (mq_add.c) and its MVE fast path.
+ */
+#ifndef MICROQUANT_MQ_ADD_INTERNAL_H
+#define MICROQUANT_MQ_ADD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * o[i] = clamp(zo + RDBPOT(SRDHM(t1[a[i]] + t2[b[i]], mo), ro), lo, hi) for i < n: TFLite's ADD output stage
+ * (mq_requantize with shift -ro <= 0) on tabulated input terms. mo is 0 or in [2^30, 2^31); ro in [0, 31];
+ * |t1[c]|, |t2[c]| <= 255 * 2^22 (so the sum and zo + the requantized value stay inside int32);
+ * [lo, hi] inside the output dtype's code range.
+ * mq_add_table_c: portable (every build; the reference the fast path is tested against).
+ * mq_add_table_mve: Armv8.1-M MVE (Cortex-M55), bit-identical: VLDRB.U32 codes, two VLDRW gathers, VQRDMULH
+ * (= SRDHM without its saturation case, which mo >= 0 excludes), x - 1 for negative x then VRSHL (= RDBPOT),
+ * VMAX / VMIN, VSTRB.32; 4 elements per step, the tail predicated.
+ */
+void mq_add_table_c(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o, size_t n,
+                    int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+void mq_add_table_mve(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                      size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+
+#endif /* MICROQUANT_MQ_ADD_INTERNAL_H */
