@@ -94,8 +94,8 @@ public enum MemoryPlanner {
     /// Plans the arena. Views (reshape) always alias their input; a LUT, add, mul, requantize or softmax writes in
     /// place over an input that is dead after it; so do 1x1 convolutions and depthwise convolutions (`inPlace`)
     /// when their input is dead after them, their kernel supports the geometry (mq_conv1x1_inplace_scratch_size,
-    /// mq_depthwise_inplace_scratch_size > 0), its scratch is smaller than the output it saves and the model's
-    /// convolutions round twice (`singleRoundingConv` models run them apart). Model outputs
+    /// mq_depthwise_inplace_scratch_size > 0) and its scratch is smaller than the output it saves (with either
+    /// rounding: the in-place kernels of a `singleRoundingConv` model run the single-rounding output stage). Model outputs
     /// live until the end (the runtime copies them out after the last op). `keepAllAlive` makes every tensor live
     /// until the end (no reuse): used for the debug model whose every tensor is an output.
     public static func plan(_ model: QuantizedModel, keepAllAlive: Bool = false, inPlace: Bool = true) -> MemoryPlan {
@@ -176,8 +176,8 @@ public enum MemoryPlanner {
                         merge(n.output, into: n.inputs[1])
                     }
                 case .conv1x1, .depthwiseConv:
-                    // single-rounding convolutions (QDQ imports) have no in-place kernel: always apart
-                    guard inPlace, firstDead, !model.singleRoundingConv else { break }
+                    // double or single rounding (QDQ imports): the in-place kernels compute both exactly
+                    guard inPlace, firstDead else { break }
                     let scratch = (try? Packer.scratchSize(model, node: i, inPlace: true)) ?? 0
                     let plain = (try? Packer.scratchSize(model, node: i, inPlace: false)) ?? 0
                     // the kernel supports the geometry, and the op's live bytes shrink: in place it holds

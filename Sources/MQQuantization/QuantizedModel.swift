@@ -367,8 +367,8 @@ public struct QuantizedModel: Sendable {
     /// How requantization rounds in every op that requantizes (docs/QUANTIZATION.md).
     public var rounding: RequantizeRounding = .double
     /// Convolutions (conv, 1x1, depthwise) requantize with single rounding too (pre-quantized QDQ models:
-    /// onnxruntime's QLinearConv rounds once; packed header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV). Such ops
-    /// never run in place (the single-rounding kernels have no in-place variant).
+    /// onnxruntime's QLinearConv rounds once; packed header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV). The 1x1 and
+    /// depthwise ones run in place as in any model (the in-place kernels have the single-rounding output stage).
     public var singleRoundingConv: Bool = false
     /// Set when the model was imported already quantized (e.g. "tflite"): no observer, no calibration.
     public var importedFrom: String? = nil

@@ -618,11 +618,6 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         if ((op->flags & ~(uint32_t)MQ_WRITER_OP_IN_PLACE) != 0u) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: unknown op flags");
         }
-        if ((op->flags & MQ_WRITER_OP_IN_PLACE) != 0u && (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u &&
-            (op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_DEPTHWISE_CONV)) {
-            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i,
-                           "op: single-rounding convolutions (header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) run apart, not in place");
-        }
         if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..8 inputs and 1 output");
         }

@@ -3,8 +3,9 @@
  * layers, all three written over their input, against the same model planned out of place (every tensor apart)
  * run from an independent copy of the input; the loader's rules for the flag (rejected: an overlap without the
  * flag, a flag on an op that cannot run in place, a flagged geometry the kernel cannot do, a flagged output not
- * at its input's offset, unknown flag bits); every single-bit flip of the in-place blob's op records either
- * rejected or run without writing outside the arena.
+ * at its input's offset, unknown flag bits); the same model with single rounding (header flag
+ * MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV), in place and apart, against the portable single-rounding kernels; every
+ * single-bit flip of the in-place blob's op records either rejected or run without writing outside the arena.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,72 +226,108 @@ static void test_inplace_model_matches_out_of_place(void **state)
     }
 }
 
-/* Header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV: the writer and the loader refuse in-place CONV_1X1 /
- * DEPTHWISE_CONV with it (the single-rounding kernels run apart); apart, mq_model_run and mq_model_run_batch run the
- * single-rounding kernels (the same bytes as calling them in turn; the kernels themselves are checked against an
- * int64 reference in test_conv_single_rounding.c), which differ from the double-rounding model somewhere. */
+/* Header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV, in place and apart: mq_model_run on the in-place blob (every op
+ * flagged, one shared buffer), on the out-of-place blob, and mq_model_run_batch give exactly the outputs of the
+ * portable single-rounding kernels called in turn (mq_*_single_rounding: separate loops, checked against an int64
+ * reference in test_conv_single_rounding.c), for a second pointwise layer with n == k and n < k; they differ from
+ * the double-rounding model somewhere. A double-rounding in-place blob with the flag patched in afterwards (no CRC
+ * check) loads too and rounds once. */
 static void test_single_rounding_conv_flag(void **state)
 {
     static layers L;
     desc d;
-    uint8_t *b, *bd;
-    size_t size, sized;
-    uint8_t x[PIX * C], t1[PIX * C], t2[PIX * C], want[PIX * C], y[PIX * C], yd[PIX * C], yb[2 * PIX * C], xb[2 * PIX * C];
-    int32_t s, i;
-    long differ = 0;
+    uint8_t *b, *bi, *bd;
+    size_t size, sizei, sized;
+    uint8_t x[PIX * C], t1[PIX * C], t2[PIX * C], want[PIX * C], y[PIX * C], yi[PIX * C], yd[PIX * C];
+    uint8_t yb[2 * PIX * C], xb[2 * PIX * C];
+    int32_t n2s[2] = { 8, 4 }, k, s, i;
+    long differ = 0, checked = 0;
     (void)state;
+    for (k = 0; k < 2; k++) {
+        const int32_t n2 = n2s[k];
+        const size_t out_bytes = (size_t)(PIX * n2);
+        prepare(&L, n2);
+        describe(&d, &L, n2, 0);
+        bd = write_blob(&d, &sized, MQ_OK);
+        d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV | MQ_MODEL_FLAG_SINGLE_ROUNDING_FC;
+        b = write_blob(&d, &size, MQ_OK);
+        assert_int_equal(b[20], 3);
+        describe(&d, &L, n2, 1);
+        d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
+        bi = write_blob(&d, &sizei, MQ_OK);
+        assert_int_equal(bi[20], 2);
+        assert_int_equal(bi[6], 1); /* version 2.1: uses op flags */
+        for (s = 0; s < 40; s++) {
+            mq_model m;
+            const void *ins[1];
+            void *outs[1];
+            mq_conv1x1_params pw1 = L.pw1, pw2 = L.pw2; /* the op's geometry: the tensor shapes [1, H, W, C] */
+            pw1.batch = pw2.batch = 1;
+            pw1.in_h = pw2.in_h = H;
+            pw1.in_w = pw2.in_w = W;
+            for (i = 0; i < PIX * C; i++) {
+                x[i] = (uint8_t)rnd();
+            }
+            assert_int_equal(mq_depthwise_conv_single_rounding(&L.dw, x, t1), MQ_OK);
+            assert_int_equal(mq_conv1x1_single_rounding(&pw1, t1, t2), MQ_OK);
+            assert_int_equal(mq_conv1x1_single_rounding(&pw2, t2, want), MQ_OK);
+            memset(y, 0x11, sizeof y);
+            memset(yi, 0xEE, sizeof yi);
+            run(b, size, x, y);
+            assert_memory_equal(y, want, out_bytes);
+            run(bi, sizei, x, yi);
+            assert_memory_equal(yi, want, out_bytes);
+            run(bd, sized, x, yd);
+            for (i = 0; i < (int32_t)out_bytes; i++) {
+                differ += yd[i] != want[i];
+            }
+            checked += (long)out_bytes;
+            /* the host batch runner: two samples, the second this one */
+            memset(xb, 0, sizeof xb);
+            memcpy(xb + PIX * C, x, sizeof x);
+            assert_int_equal(mq_model_load(bi, sizei, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+            ins[0] = xb;
+            outs[0] = yb;
+            assert_int_equal(mq_model_run_batch(&m, 2, ins, outs, 0), MQ_OK);
+            assert_memory_equal(yb + out_bytes, want, out_bytes);
+        }
+        free(b);
+        free(bi);
+        free(bd);
+    }
+    /* the double-rounding in-place blob with the header flag patched in (no CRC check): loads, rounds once */
     prepare(&L, 8);
     describe(&d, &L, 8, 1);
-    d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
-    write_blob(&d, &(size_t){ 0 }, MQ_ERR_FORMAT_OP);
-    /* a patched in-place blob (header flag set afterwards, no CRC check): the loader refuses it too */
-    describe(&d, &L, 8, 1);
     b = write_blob(&d, &size, MQ_OK);
+    b[20] = (uint8_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
     {
         mq_model m;
-        b[20] = (uint8_t)MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV;
-        assert_int_equal(mq_model_load(b, size, 0, &m), MQ_ERR_FORMAT_OP);
-    }
-    free(b);
-    describe(&d, &L, 8, 0);
-    bd = write_blob(&d, &sized, MQ_OK);
-    d.m.flags = MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV | MQ_MODEL_FLAG_SINGLE_ROUNDING_FC;
-    b = write_blob(&d, &size, MQ_OK);
-    assert_int_equal(b[20], 3);
-    for (s = 0; s < 40; s++) {
-        mq_model m;
-        const void *ins[1];
-        void *outs[1];
-        mq_conv1x1_params pw1 = L.pw1, pw2 = L.pw2; /* the op's geometry: the tensor shapes [1, H, W, C] */
+        uint8_t *arena;
+        const void *ins[1] = { x };
+        void *outs[1] = { y };
+        mq_conv1x1_params pw1 = L.pw1, pw2 = L.pw2;
         pw1.batch = pw2.batch = 1;
         pw1.in_h = pw2.in_h = H;
         pw1.in_w = pw2.in_w = W;
+        assert_int_equal(mq_model_load(b, size, 0, &m), MQ_OK);
+        assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &m), MQ_ERR_FORMAT_CRC);
+        assert_int_equal(mq_model_load(b, size, 0, &m), MQ_OK);
+        arena = (uint8_t *)malloc((m.arena_size + 15u) / 16u * 16u);
+        assert_non_null(arena);
         for (i = 0; i < PIX * C; i++) {
             x[i] = (uint8_t)rnd();
         }
         assert_int_equal(mq_depthwise_conv_single_rounding(&L.dw, x, t1), MQ_OK);
         assert_int_equal(mq_conv1x1_single_rounding(&pw1, t1, t2), MQ_OK);
         assert_int_equal(mq_conv1x1_single_rounding(&pw2, t2, want), MQ_OK);
-        run(b, size, x, y);
+        assert_int_equal(mq_model_run(&m, arena, m.arena_size, ins, outs), MQ_OK);
         assert_memory_equal(y, want, sizeof y);
-        run(bd, sized, x, yd);
-        for (i = 0; i < PIX * C; i++) {
-            differ += y[i] != yd[i];
-        }
-        /* the host batch runner: two samples, the second this one */
-        memset(xb, 0, sizeof xb);
-        memcpy(xb + PIX * C, x, sizeof x);
-        assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
-        ins[0] = xb;
-        outs[0] = yb;
-        assert_int_equal(mq_model_run_batch(&m, 2, ins, outs, 0), MQ_OK);
-        assert_memory_equal(yb + PIX * C, want, sizeof want);
+        free(arena);
     }
-    print_message("single-rounding conv model: %ld of %d output codes differ from the double-rounding model\n", differ,
-                  40 * PIX * C);
-    assert_true(differ > 0);
     free(b);
-    free(bd);
+    print_message("single-rounding conv model (in place and apart): %ld of %ld output codes differ from the "
+                  "double-rounding model\n", differ, checked);
+    assert_true(differ > 0);
 }
 
 static void test_loader_flag_rules(void **state)

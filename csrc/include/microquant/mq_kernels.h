@@ -138,7 +138,8 @@ mq_status mq_conv1x1(const mq_conv1x1_params *p, const void *input, void *output
  * In place (the packed format's op flag MQ_OP_FLAG_IN_PLACE): the output is written over the input, both
  * starting at buf. Supported geometry: stride 1, no padding, n <= k. Blocks of up to MQ_CONV1X1_INPLACE_BLOCK
  * pixels are computed into scratch (block * n bytes) and copied over the input pixels they consumed (output
- * pixel p ends at (p+1)*n <= (p+1)*k, so no unread input byte is overwritten). Byte-identical to mq_conv1x1.
+ * pixel p ends at (p+1)*n <= (p+1)*k, so no unread input byte is overwritten). Byte-identical to mq_conv1x1,
+ * with either output stage (p->gemm.single_rounding 0 or 1).
  * mq_conv1x1_inplace_scratch_size: the scratch bytes, 0 when p is invalid or the geometry is not supported.
  * mq_conv1x1_inplace: MQ_ERR_SHAPE for an unsupported geometry, MQ_ERR_BUFFER when scratch is too small or
  * overlaps buf's input or output bytes.
@@ -243,7 +244,7 @@ mq_status mq_depthwise_conv_single_rounding(const mq_depthwise_params *p, const 
  * output row reads the input rows under them (R - 1 = the largest such delay; 2 rows for a 3x3 stride-1
  * "same" layer). Supported: batch 1 and pad_top, pad_bottom <= (kernel_h - 1) * dilation_h (every output row
  * reads at least one input row). Scratch: the padding pixel (mq_depthwise_scratch_size rounded up to 16) then
- * R * out_w * out_c bytes. Byte-identical to mq_depthwise_conv.
+ * R * out_w * out_c bytes. Byte-identical to mq_depthwise_conv, with either output stage (p->single_rounding).
  * mq_depthwise_inplace_rows: R, 0 when p is invalid or the geometry is not supported.
  * mq_depthwise_inplace_scratch_size: the scratch bytes, 0 when R is 0.
  */

@@ -86,8 +86,8 @@ typedef enum {
 #define MQ_MODEL_FLAG_SINGLE_ROUNDING_FC 1u  /* FULLY_CONNECTED requantizes with single rounding (TFLite's own,
                                                 mq_requantize_single); unset: double rounding (TFLite Micro) */
 #define MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV 2u /* CONV, CONV_1X1 and DEPTHWISE_CONV requantize with single rounding
-                                                (onnxruntime's QLinearConv; portable kernels *_single_rounding);
-                                                no in-place CONV_1X1 / DEPTHWISE_CONV (the loader rejects it) */
+                                                (onnxruntime's QLinearConv; the fast and in-place kernels with
+                                                single_rounding = 1, equal to the portable *_single_rounding) */
 
 typedef struct {
     const uint8_t *blob;

@@ -901,10 +901,8 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
          * (the per-op checks below then require the op's own in-place geometry and scratch). */
         MQ_REQUIRE(mq_op_can_run_in_place(op.type), MQ_ERR_FORMAT_OP);
         MQ_REQUIRE(in.storage == MQ_STORAGE_ARENA && in.offset == out.offset, MQ_ERR_ARENA);
-        /* the single-rounding convolutions have no in-place variant */
-        MQ_REQUIRE((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) == 0u ||
-                       (op.type != (uint32_t)MQ_OP_CONV_1X1 && op.type != (uint32_t)MQ_OP_DEPTHWISE_CONV),
-                   MQ_ERR_FORMAT_OP);
+        /* CONV_1X1 / DEPTHWISE_CONV of a single-rounding model (MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) too: the
+         * in-place kernels run the same microkernels with the single-rounding output stage */
     }
 
     switch (op.type) {
