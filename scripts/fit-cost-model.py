@@ -34,10 +34,12 @@ Fit per core (least squares where the layers give two independent shapes, else o
                     example's FC; least squares on relative errors, so small layers count as much as big ones)
   conv_1x1          the same form (the example's three 1x1 layers, KWS's four); the first of the forms
                     (a, b, c), (a, b), (a, c) whose coefficients are all >= 0
-  conv (KxK)        conv_per_mac of the 1x1 fit (the same GEMM) + convk_per_output x outputs (im2col and the
-                    per-pixel set-up; KWS's first layer only)
+  conv (KxK)        convk_per_mac x MACs + convk_per_output x outputs, least squares over the KxK layers when
+                    they give two shapes or more (both >= 0); else conv_per_mac of the 1x1 fit (the same GEMM) +
+                    the mean per-output residual (im2col and the per-pixel set-up)
   depthwise_conv    depthwise_per_mac x MACs (one shape measured: KWS's 3x3; per_output 0)
-  average/max pool  pool_per_tap x outputs x taps;  softmax per element;  transpose per element
+  average/max pool  pool_per_tap x outputs x taps;  softmax, transpose, add per element (add_per_element is also
+                    the stand-in of the ops without their own coefficient: MUL, REQUANTIZE, the 16x8 elementwise ops)
   per_op            the interpreter's instructions per op (mean over the models)
 A fused LUT epilogue keeps the file's lut_epilogue_per_output (subtracted before the fit). Prints every layer's
 measured count next to the old and the new estimate, and per model the totals. With --write the fitted values
@@ -262,6 +264,11 @@ def main():
                 if len(cs) < len(seq):
                     sys.exit("fit-cost-model: %s on %s: %d calls of %s for %d layers" % (name, core, len(cs), entry,
                                                                                        len(seq)))
+                # calls before the inferences (the loader validates ADD by calling the kernel on the layer's
+                # parameters): one call per layer and inference belongs to mq_model_run, the surplus comes first
+                skip = len(cs) - len(total) * len(seq)
+                if skip > 0:
+                    cs = cs[skip:]
                 for l, (n, cyc) in zip(seq, cs):
                     if l["entry"] == entry:
                         l["measured_kernel"], l["kernel_cycles"] = n, cyc
@@ -312,9 +319,23 @@ def main():
         fit3("conv_1x1", "conv_per_mac", "conv_per_output", "conv_per_call")
         L = [l for l in allL if l["kind"] == "conv" and "measured_kernel" in l]
         if L:
-            c["convk_per_mac"] = c["conv_per_mac"]
-            c["convk_per_output"] = round(float(np.mean([(kernel_only(l) - chunked(l) * c["conv_per_mac"]) / l["outputs"]
-                                                         for l in L])), 2)
+            # two or more KxK shapes (KWS's first conv, the IC / VWW stand-ins'): least squares on relative errors
+            # for both coefficients, kept only if both are >= 0; else the 1x1 fit's per-MAC cost (the same GEMM)
+            # and the mean per-output residual (im2col and per-pixel set-up)
+            sol = None
+            if len({(l["k"], l["outputs"]) for l in L}) >= 2:
+                y = np.array([kernel_only(l) for l in L], dtype=float)
+                A = np.array([[chunked(l), l["outputs"]] for l in L], dtype=float)
+                sol, *_ = np.linalg.lstsq(A / y[:, None], np.ones(len(L)), rcond=None)
+                if min(sol) < 0:
+                    sol = None
+            if sol is not None:
+                c["convk_per_mac"] = round(float(sol[0]), 4)
+                c["convk_per_output"] = round(float(sol[1]), 2)
+            else:
+                c["convk_per_mac"] = c["conv_per_mac"]
+                c["convk_per_output"] = round(float(np.mean([(kernel_only(l) - chunked(l) * c["conv_per_mac"])
+                                                             / l["outputs"] for l in L])), 2)
         L = [l for l in allL if l["kind"] == "depthwise_conv" and "measured_kernel" in l]
         if L:
             c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
@@ -322,6 +343,7 @@ def main():
         for kind, key, per in (("average_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
                                ("max_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
                                ("softmax", "softmax_per_element", lambda l: l["outputs"]),
+                               ("add", "add_per_element", lambda l: l["outputs"]),
                                ("transpose", "transpose_per_element", lambda l: l["outputs"])):
             L = [l for l in allL if l["kind"] == kind and "measured_kernel" in l]
             if L:
