@@ -218,6 +218,15 @@ static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int
  * round 2^(30+E), mq_dsp_rq_init). FULL (h == 255, the clamp is the whole code range) drops the MIN with h.
  * 23 (FULL) or 29 instructions for both.
  */
+/* The constants read through q: an "m" operand when optimizing; at -O0 (12 register operands and a separate address
+ * register for the "m" one do not fit) a memory clobber instead, same code otherwise. */
+#if defined(__OPTIMIZE__)
+#define MQ_DSP_RQ2_MEM , "m"(*q)
+#define MQ_DSP_RQ2_CLOBBERS "cc"
+#else
+#define MQ_DSP_RQ2_MEM
+#define MQ_DSP_RQ2_CLOBBERS "cc", "memory"
+#endif
 #define MQ_DSP_RQ2_ASM(HCLAMP)                                                                       \
     __asm__("ldrd %[rl], %[rh], [%[q]]\n\t"                                                          \
             "ldr %[t], [%[q], #8]\n\t"                                                               \
@@ -240,9 +249,9 @@ static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int
             "add %[b], %[b], %[lo]\n\t"                                                              \
             : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl),          \
               [sh] "=&r"(sh), [t] "=&r"(t)                                                           \
-            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo),                  \
+            : [q] "r"(q) MQ_DSP_RQ2_MEM, [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo),            \
               [mn] "r"(mn)                                                                           \
-            : "cc")
+            : MQ_DSP_RQ2_CLOBBERS)
 
 static inline __attribute__((always_inline)) void mq_dsp_rq2(int32_t *a, int32_t *b, const mq_dsp_rq *q,
                                                              mq_dsp_out os, int full, int32_t mn)
