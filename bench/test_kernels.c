@@ -160,8 +160,8 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
         p.act_max = r == 0u ? mq_dtype_max(p.out_dtype) : mq_ref_range(&seed, p.act_min, mq_dtype_max(p.out_dtype));
     }
     if (force_whole_type) {
-        p.out_zero_point = (mq_ref_rand(&seed) % 4u) != 0u ? mq_dtype_min(p.out_dtype)
-                                                           : mq_ref_range(&seed, mq_dtype_min(p.out_dtype), mq_dtype_max(p.out_dtype));
+        const int32_t zmin = mq_dtype_min(p.out_dtype), zmax = mq_dtype_max(p.out_dtype);
+        p.out_zero_point = (mq_ref_rand(&seed) % 4u) != 0u ? zmin : mq_ref_range(&seed, zmin, zmax);
         p.act_min = mq_dtype_min(p.out_dtype);
         p.act_max = mq_dtype_max(p.out_dtype);
     }

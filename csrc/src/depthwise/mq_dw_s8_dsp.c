@@ -14,8 +14,11 @@
  * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization with the output zero point
  * folded into the 64-bit SMLAL start value and USAT #8 (eight instructions per channel, MQ_DW_RQ; five when the
  * clamp starts at or above the zero point, MQ_DW_RQZ: ReLU), then the 4 channels as bytes of one word (3 ORR,
- * USUB8 + SEL clamp, UADD8 act_min) and one word store. Groups outside the fast range (shift >= -1, i.e. real
- * multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30) and the channels past the last full group go through mq_dw_s8_c.
+ * USUB8 + SEL clamp, UADD8 act_min) and one word store. When the clamp is the whole type (ReLU with the zero point at
+ * the type's minimum, no LUT: MQ_DW_EPILOGUE4F) the clamp is the saturation itself: UINT8 USAT + 3 ORR, INT8 SSAT
+ * with the zero point folded in (MQ_DW_RQZS) + 3 BFI, the same count. Groups outside the fast range (shift >= -1,
+ * i.e. real multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30; zl is the zero point itself in the INT8 whole-type case)
+ * and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
