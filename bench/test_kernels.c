@@ -42,6 +42,10 @@ static int focus_full;
 /* Set for the focused LUT trials: full clamp range (act_min/act_max = the output dtype's range), so the
  * pair loop takes its full-range LUT epilogue (INT8 outputs: lo = -128, the table index wraps mod 256). */
 static int force_full_range;
+/* Set for the focused whole-type clamp trials: act_min / act_max = the output dtype's range, no LUT, the output zero
+ * point at the type's minimum in 3 of 4 cases (ReLU: UINT8 zero point 0, INT8 zero point -128; the DSP pair loop's
+ * variants without the sign correction, the INT8 one with SSAT), random otherwise. */
+static int force_whole_type;
 static unsigned checks;
 /* 1: the GEMM / conv / depthwise cases run with single rounding (mq_fc_params.single_rounding, the QDQ models' output
  * stage) against the independent single-rounding references (mq_ref_requant_single, ref_requantize_single64) */
@@ -154,6 +158,12 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
         p.act_min = r < 2u ? p.out_zero_point
                            : mq_ref_range(&seed, p.out_zero_point, mq_dtype_max(p.out_dtype));
         p.act_max = r == 0u ? mq_dtype_max(p.out_dtype) : mq_ref_range(&seed, p.act_min, mq_dtype_max(p.out_dtype));
+    }
+    if (force_whole_type) {
+        const int32_t zmin = mq_dtype_min(p.out_dtype), zmax = mq_dtype_max(p.out_dtype);
+        p.out_zero_point = (mq_ref_rand(&seed) % 4u) != 0u ? zmin : mq_ref_range(&seed, zmin, zmax);
+        p.act_min = mq_dtype_min(p.out_dtype);
+        p.act_max = mq_dtype_max(p.out_dtype);
     }
     p.lut = use_lut ? lut : NULL;
     p.single_rounding = single_mode;
@@ -399,6 +409,18 @@ static void gemm_tests(void)
         gemm_case(1, mq_ref_range(&seed, 1, MAX_N), k_list[trial % 23], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
                   (trial >> 1) & 1, (trial % 5) == 0, 700 + trial);
     }
+    /* Focused, whole-type clamps (ReLU with the zero point at the type's minimum, the common UINT8 / INT8 ReLU
+     * layer), no LUT: the DSP pair loop's variants for them, whole 32-code bodies (k % 32 == 0) and entered mid-body
+     * (k % 32 != 0), k > 128 (the loop on unexpanded weights), several blocks, an odd last row; both input dtypes,
+     * per-tensor and per-channel (trial bits 0 and 1; the output dtype is random per trial). */
+    force_whole_type = 1;
+    for (trial = 0; trial < 48; trial++) {
+        static const int32_t kw[] = {32, 64, 128, 4, 12, 40, 100, 116, 16, 48, 96, 256};
+        gemm_case(trial < 24 ? mq_ref_range(&seed, 2, MAX_M) : mq_ref_range(&seed, 33, MAX_M_BIG),
+                  mq_ref_range(&seed, 4, MAX_N), kw[trial % 12], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
+                  (trial >> 1) & 1, 0, 800 + trial);
+    }
+    force_whole_type = 0;
     focus_full = 0;
 }
 

@@ -42,6 +42,18 @@
     "asr %[h], %[h], %[e]\n\t"                                     \
     "usat %[" A "], #8, %[h]\n\t"
 
+/* MQ_DW_RQZ with SSAT #8: for a clamp that is SSAT's own range [-128, 127] (INT8, act_min = -128, act_max = 127),
+ * with the constants made from the output zero point itself in place of zl (mq_dw_rq_consts(.., zp, ..)): the high
+ * word >> (E-1) is r + zp, and SSAT #8 gives clamp(r + zp, -128, 127), the code (sign-extended). Leaving out the
+ * sign term is exact as for MQ_DW_RQZ when zp <= -128 (ReLU with the zero point at -128: r + zp <= -128 for A < 0
+ * either way) or with single rounding (no sign term at all). */
+#define MQ_DW_RQZS(A, K)                                           \
+    "ldrd %[m], %[e], [%[q], #" #K "*16]\n\t"                      \
+    "ldrd %[l], %[h], [%[q], #" #K "*16+8]\n\t"                    \
+    "smlal %[l], %[h], %[" A "], %[m]\n\t"                         \
+    "asr %[h], %[h], %[e]\n\t"                                     \
+    "ssat %[" A "], #8, %[h]\n\t"
+
 /* Bit length of v (0 for 0). */
 static inline uint32_t mq_dw_rq_bits(uint32_t v)
 {

@@ -14,8 +14,11 @@
  * Output stage, in assembly (MQ_DW_EPILOGUE4): the exact double-rounding requantization with the output zero point
  * folded into the 64-bit SMLAL start value and USAT #8 (eight instructions per channel, MQ_DW_RQ; five when the
  * clamp starts at or above the zero point, MQ_DW_RQZ: ReLU), then the 4 channels as bytes of one word (3 ORR,
- * USUB8 + SEL clamp, UADD8 act_min) and one word store. Groups outside the fast range (shift >= -1, i.e. real
- * multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30) and the channels past the last full group go through mq_dw_s8_c.
+ * USUB8 + SEL clamp, UADD8 act_min) and one word store. When the clamp is the whole type (ReLU with the zero point at
+ * the type's minimum, no LUT: MQ_DW_EPILOGUE4F) the clamp is the saturation itself: UINT8 USAT + 3 ORR, INT8 SSAT
+ * with the zero point folded in (MQ_DW_RQZS) + 3 BFI, the same count. Groups outside the fast range (shift >= -1,
+ * i.e. real multiplier >= 0.25, or |zl| * 2^(E-1) >= 2^30; zl is the zero point itself in the INT8 whole-type case)
+ * and the channels past the last full group go through mq_dw_s8_c.
  */
 #include "mq_microkernels.h"
 
@@ -188,21 +191,28 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
             : [q] "r"(q)                                                                              \
             : "cc", "memory")
 
-/* Output stage when the clamp is the USAT's own range (act_max - act_min == 255, act_min = 0 for UINT8, -128 for
- * INT8: no USUB8 / SEL / UADD8): the 4 values interleaved; XOR80: INT8, the byte c - 128 = c ^ 0x80. */
-#define MQ_DW_EPILOGUE4F(RQ, XOR80)                                                                   \
-    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3)                                             \
-            "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                     \
-            "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                    \
-            "orr %[a0], %[a0], %[a3], lsl #24\n\t" XOR80                                               \
+/* Output stage when the clamp is the saturation's own range (act_max - act_min == 255 from the type's minimum: no
+ * USUB8 / SEL / UADD8): the 4 codes interleaved. UINT8: RQ = MQ_DW_RQZ (USAT, codes 0..255), PACK = MQ_DW_PACK_ORR;
+ * INT8: RQ = MQ_DW_RQZS (SSAT with the zero point folded in, codes -128..127 sign-extended), PACK = MQ_DW_PACK_BFI
+ * (each code's byte inserted: ORR would let a negative code's sign bits through). Three instructions either way. */
+#define MQ_DW_PACK_ORR                                                                                 \
+    "orr %[a0], %[a0], %[a1], lsl #8\n\t"                                                              \
+    "orr %[a0], %[a0], %[a2], lsl #16\n\t"                                                             \
+    "orr %[a0], %[a0], %[a3], lsl #24\n\t"
+#define MQ_DW_PACK_BFI                                                                                 \
+    "bfi %[a0], %[a1], #8, #8\n\t"                                                                     \
+    "bfi %[a0], %[a2], #16, #8\n\t"                                                                    \
+    "bfi %[a0], %[a3], #24, #8\n\t"
+#define MQ_DW_EPILOGUE4F(RQ, PACK)                                                                    \
+    __asm__(RQ("a0", 0) RQ("a1", 1) RQ("a2", 2) RQ("a3", 3) PACK                                        \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [rb] "=&r"(rb), \
               [e] "=&r"(e), [l] "=&r"(l), [h] "=&r"(h)                                                \
             : [q] "r"(q)                                                                              \
             : "memory")
 
 /* One group of 4 channels over the run, 3x3 kernels, no LUT: the pixel loop on the tap pointers (tp += 9 in the
- * block), the bias in the block; FULL: MQ_DW_EPILOGUE4F (XOR80 its INT8 flip), else MQ_DW_EPILOGUE4. */
-#define MQ_DW_DSP_GROUP9(NAME, EXT, RQ, FULL, XOR80)                                                           \
+ * block), the bias in the block; FULL: MQ_DW_EPILOGUE4F (PACK its packing), else MQ_DW_EPILOGUE4. */
+#define MQ_DW_DSP_GROUP9(NAME, EXT, RQ, FULL, PACK)                                                            \
     static __attribute__((noinline)) void NAME(const mq_dw_run *r, int32_t c0, const mq_dw_dsp_q *q,       \
                                                int32_t ng)                                                 \
     {                                                                                                      \
@@ -222,7 +232,7 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
             (void)w0;                                                                                      \
             (void)w1;                                                                                      \
             if (FULL) {                                                                                    \
-                MQ_DW_EPILOGUE4F(RQ, XOR80);                                                               \
+                MQ_DW_EPILOGUE4F(RQ, PACK);                                                                \
             } else {                                                                                       \
                 MQ_DW_EPILOGUE4(RQ);                                                                       \
             }                                                                                              \
@@ -288,17 +298,17 @@ typedef char mq_dw_dsp_cache_size[(MQ_DW_CACHE_BYTES == 0 || sizeof(mq_dw_dsp_ca
         }                                                                                                  \
     }
 
-#define MQ_DW_DSP_GROUPS(SUF, EXT, XOR80)                                            \
+#define MQ_DW_DSP_GROUPS(SUF, EXT, RQF, PACKF)                                       \
     MQ_DW_DSP_GROUP9(mq_dw_dsp_9_##SUF, EXT, MQ_DW_RQ, 0, "")                         \
     MQ_DW_DSP_GROUP(mq_dw_dsp_9_lut_##SUF, EXT, 1, 1, MQ_DW_RQ)                      \
     MQ_DW_DSP_GROUP(mq_dw_dsp_n_##SUF, EXT, 0, 0, MQ_DW_RQ)                          \
     MQ_DW_DSP_GROUP(mq_dw_dsp_n_lut_##SUF, EXT, 0, 1, MQ_DW_RQ)                      \
     MQ_DW_DSP_GROUP9(mq_dw_dsp_9z_##SUF, EXT, MQ_DW_RQZ, 0, "")                       \
-    MQ_DW_DSP_GROUP9(mq_dw_dsp_9zf_##SUF, EXT, MQ_DW_RQZ, 1, XOR80)                   \
+    MQ_DW_DSP_GROUP9(mq_dw_dsp_9zf_##SUF, EXT, RQF, 1, PACKF)                         \
     MQ_DW_DSP_GROUP(mq_dw_dsp_nz_##SUF, EXT, 0, 0, MQ_DW_RQZ)
 
-MQ_DW_DSP_GROUPS(s8, "sxtb16", "eor %[a0], %[a0], #0x80808080\n\t")
-MQ_DW_DSP_GROUPS(u8, "uxtb16", "")
+MQ_DW_DSP_GROUPS(s8, "sxtb16", MQ_DW_RQZS, MQ_DW_PACK_BFI)
+MQ_DW_DSP_GROUPS(u8, "uxtb16", MQ_DW_RQZ, MQ_DW_PACK_ORR)
 
 /* PKHBT lo, hi, LSL #16: (lo bottom, hi bottom); PKHTB hi, lo, ASR #16: (lo top, hi top) (halfwords: bottom first). */
 static inline uint32_t mq_dw_dsp_pkbb(uint32_t lo, uint32_t hi)
@@ -390,7 +400,10 @@ static void mq_dw_s8_dsp_setup(const mq_dw_run *r, mq_dw_dsp_cache *cc)
     const uint8_t *w = (const uint8_t *)p->weights.data;
     const size_t ws = 2u * (size_t)cn;
     const size_t pstep = p->per_channel ? 1u : 0u;
-    const uint32_t zl = (uint32_t)(p->out_zero_point - p->act_min);
+    /* the value the constants fold in: zl = out_zero_point - act_min (USAT: r + zl), or for the INT8 whole-type clamp
+     * (MQ_DW_RQZS: SSAT) the zero point itself (r + zp) */
+    const uint32_t zl = (uint32_t)(full && p->in_dtype != MQ_DTYPE_UINT8 ? p->out_zero_point
+                                                                         : p->out_zero_point - p->act_min);
     const uint32_t zla = (int32_t)zl < 0 ? 0u - zl : zl;
     /* e1 - 1 < e1lim, unsigned: 1 <= E - 1 <= 30 - bitlength(|zl|) (zl is a code difference: |zl| < 2^16) */
     const uint32_t nb = mq_dw_rq_bits(zla);

@@ -218,6 +218,15 @@ static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int
  * round 2^(30+E), mq_dsp_rq_init). FULL (h == 255, the clamp is the whole code range) drops the MIN with h.
  * 23 (FULL) or 29 instructions for both.
  */
+/* The constants read through q: an "m" operand when optimizing; at -O0 (12 register operands and a separate address
+ * register for the "m" one do not fit) a memory clobber instead, same code otherwise. */
+#if defined(__OPTIMIZE__)
+#define MQ_DSP_RQ2_MEM , "m"(*q)
+#define MQ_DSP_RQ2_CLOBBERS "cc"
+#else
+#define MQ_DSP_RQ2_MEM
+#define MQ_DSP_RQ2_CLOBBERS "cc", "memory"
+#endif
 #define MQ_DSP_RQ2_ASM(HCLAMP)                                                                       \
     __asm__("ldrd %[rl], %[rh], [%[q]]\n\t"                                                          \
             "ldr %[t], [%[q], #8]\n\t"                                                               \
@@ -240,9 +249,9 @@ static inline __attribute__((always_inline)) uint8_t mq_dsp_fin(int32_t acc, int
             "add %[b], %[b], %[lo]\n\t"                                                              \
             : [a] "+&r"(va), [b] "+&r"(vb), [rl] "=&r"(rl), [rh] "=&r"(rh), [sl] "=&r"(sl),          \
               [sh] "=&r"(sh), [t] "=&r"(t)                                                           \
-            : [q] "r"(q), "m"(*q), [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo),                  \
+            : [q] "r"(q) MQ_DSP_RQ2_MEM, [zl] "r"(os.zl), [h] "r"(os.h), [lo] "r"(os.lo),            \
               [mn] "r"(mn)                                                                           \
-            : "cc")
+            : MQ_DSP_RQ2_CLOBBERS)
 
 static inline __attribute__((always_inline)) void mq_dsp_rq2(int32_t *a, int32_t *b, const mq_dsp_rq *q,
                                                              mq_dsp_out os, int full, int32_t mn)
@@ -843,7 +852,11 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
 /* The epilogue's packing of mq_dsp_pairsxw*_2x2: the slow word (job offset 72) sends the block to the clamp / LUT
  * code at 5:, else (h == 255, no LUT) each row's two codes in one halfword, + lo8 in both bytes (UADD8 of
  * job->lo16). PACK0 for a call whose slow word is 0 and lo8 = 0 (act_min = 0 for UINT8: ReLU): no test, no UADD8
- * (it would add nothing); its clamp / LUT code is never entered. */
+ * (it would add nothing), and no clamp / LUT code (SLOW ""). PACKS, with SSAT #8 in place of USAT #8, for a clamp
+ * that is SSAT's own range [-128, 127] (INT8, act_max - act_min = 255 from act_min = -128, no LUT; the rq words then
+ * fold the zero point itself in, not zl = zp - act_min: r + zp, mq_dsp_pairs_blocked): the codes are sign-extended,
+ * so each row's second code is inserted by BFI (ORR would let the first one's sign bits through); no test, no
+ * UADD8 of 0x80 in each byte, no clamp / LUT code. */
 #define MQ_DSP_PXW_PACK                                                                          \
     "ldr r5, [r12, #72]\n\t"                                                                     \
     "cbnz r5, 5f\n\t"                                                                            \
@@ -853,9 +866,36 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
     "uadd8 r0, r0, r5\n\t"                                                                       \
     "uadd8 r2, r2, r5\n\t"
 #define MQ_DSP_PXW_PACK0 "orr r0, r0, r1, lsl #8\n\torr r2, r2, r3, lsl #8\n\t"
+#define MQ_DSP_PXW_PACKS "bfi r0, r1, #8, #8\n\tbfi r2, r3, #8, #8\n\t"
 
 /* r7 = lo8, r5 = LUT: as MQ_DSP_PLUT8. */
 #define MQ_DSP_PLUT8W(R) "uadd8 " R ", " R ", r7\n\tldrb " R ", [r5, " R "]\n\t"
+
+/* The clamp / LUT code of mq_dsp_pairsxw*_2x2 (entered by MQ_DSP_PXW_PACK at 5:; "" for PACK0 / PACKS, which never
+ * branch there). */
+#define MQ_DSP_PXW_SLOW                                                                                               \
+    "5:\n\t"                                                                                                          \
+    "ldr r7, [r12, #20]\n\t"                                                                                          \
+    "cmp r5, #1\n\t"                                                                                                  \
+    "beq 8f\n\t"                                                                                                      \
+    "9:\n\t" /* LUT in r5, lo8 in r7 (full range, or clamped at 8 below) */                                           \
+    MQ_DSP_PLUT8W("r0") MQ_DSP_PLUT8W("r1") MQ_DSP_PLUT8W("r2") MQ_DSP_PLUT8W("r3")                                   \
+    "bfi r0, r1, #8, #8\n\t"                                                                                          \
+    "bfi r2, r3, #8, #8\n\t"                                                                                          \
+    "b 6b\n\t"                                                                                                        \
+    "8:\n\t" /* h < 255: clamp to h, then the LUT if any */                                                           \
+    "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2")                                    \
+    MQ_DSP_PMIN("r3")                                                                                                 \
+    "ldr r5, [r12, #68]\n\t"                                                                                          \
+    "cmp r5, #0\n\t"                                                                                                  \
+    "bne 9b\n\t"                                                                                                      \
+    "add r0, r0, r7\n\t"                                                                                              \
+    "add r1, r1, r7\n\t"                                                                                              \
+    "add r2, r2, r7\n\t"                                                                                              \
+    "add r3, r3, r7\n\t"                                                                                              \
+    "bfi r0, r1, #8, #8\n\t"                                                                                          \
+    "bfi r2, r3, #8, #8\n\t"                                                                                          \
+    "b 6b\n\t"
 
 /*
  * As mq_dsp_pairsx_2x2 with job->w the expanded weight lanes (mq_dsp_wexp2) and job->w_end their end: per 4 codes
@@ -869,7 +909,7 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
  * Frame: sp + 0 job, 4 loop entry address (Thumb bit set), 8 o (advancing), 12 o + pairs * 2 * out_stride, 16 w_end.
  */
 #define MQ_DSP_PXW_ENTER "ldr r5, [sp, #4]\n\tbx r5\n\t"
-#define MQ_DSP_PAIRSXW_FN(NAME, ENTER, RQ, PACK)                                                                      \
+#define MQ_DSP_PAIRSXW_FN(NAME, ENTER, RQ, SAT, PACK, SLOW)                                                   \
     __attribute__((naked, noinline)) static void NAME(const mq_dsp_pair_job *job __attribute__((unused)),    \
                                                       const int32_t *xe __attribute__((unused)),             \
                                                       uint8_t *o __attribute__((unused)),                    \
@@ -902,10 +942,10 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "bne 2b\n\t"                                                                         \
                          "ldr r12, [sp]\n\t"                                                                  \
                          RQ                                                                                   \
-                         "usat r0, #8, r0\n\t"                                                                \
-                         "usat r1, #8, r1\n\t"                                                                \
-                         "usat r2, #8, r2\n\t"                                                                \
-                         "usat r3, #8, r3\n\t"                                                                \
+                         SAT " r0, #8, r0\n\t"                                                                \
+                         SAT " r1, #8, r1\n\t"                                                                \
+                         SAT " r2, #8, r2\n\t"                                                                \
+                         SAT " r3, #8, r3\n\t"                                                                \
                          PACK                                                                                 \
                          "6:\n\t"                                                                             \
                          "ldr r5, [sp, #8]\n\t"                                                               \
@@ -919,43 +959,39 @@ __attribute__((naked, noinline)) static void mq_dsp_wexp2(const int8_t *w __attr
                          "bne 1b\n\t"                                                                         \
                          "add sp, sp, #20\n\t"                                                                \
                          "pop {r4-r11, pc}\n\t"                                                               \
-                         "5:\n\t"                                                                             \
-                         "ldr r7, [r12, #20]\n\t"                                                             \
-                         "cmp r5, #1\n\t"                                                                     \
-                         "beq 8f\n\t"                                                                         \
-                         "9:\n\t" /* LUT in r5, lo8 in r7 (full range, or clamped at 8 below) */              \
-                         MQ_DSP_PLUT8W("r0") MQ_DSP_PLUT8W("r1") MQ_DSP_PLUT8W("r2") MQ_DSP_PLUT8W("r3")      \
-                         "bfi r0, r1, #8, #8\n\t"                                                             \
-                         "bfi r2, r3, #8, #8\n\t"                                                             \
-                         "b 6b\n\t"                                                                           \
-                         "8:\n\t" /* h < 255: clamp to h, then the LUT if any */                              \
-                         "ldr r5, [r12, #64]\n\t" MQ_DSP_PMIN("r0") MQ_DSP_PMIN("r1") MQ_DSP_PMIN("r2")       \
-                             MQ_DSP_PMIN("r3")                                                                \
-                         "ldr r5, [r12, #68]\n\t"                                                             \
-                         "cmp r5, #0\n\t"                                                                     \
-                         "bne 9b\n\t"                                                                         \
-                         "add r0, r0, r7\n\t"                                                                 \
-                         "add r1, r1, r7\n\t"                                                                 \
-                         "add r2, r2, r7\n\t"                                                                 \
-                         "add r3, r3, r7\n\t"                                                                 \
-                         "bfi r0, r1, #8, #8\n\t"                                                             \
-                         "bfi r2, r3, #8, #8\n\t"                                                             \
-                         "b 6b\n\t");                                                                         \
+                         SLOW);                                                                               \
     }
 
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw_2x2, "", MQ_DSP_PXW_RQ, MQ_DSP_PXW_PACK)
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQ, MQ_DSP_PXW_PACK)
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz_2x2, "", MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK)
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK)
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz0_2x2, "", MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
-MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z0_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, MQ_DSP_PXW_PACK0)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw_2x2, "", MQ_DSP_PXW_RQ, "usat", MQ_DSP_PXW_PACK, MQ_DSP_PXW_SLOW)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQ, "usat", MQ_DSP_PXW_PACK, MQ_DSP_PXW_SLOW)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz_2x2, "", MQ_DSP_PXW_RQZ, "usat", MQ_DSP_PXW_PACK, MQ_DSP_PXW_SLOW)
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, "usat", MQ_DSP_PXW_PACK, MQ_DSP_PXW_SLOW)
+/* the whole-type clamps: UINT8 ReLU (zero point and act_min 0) in builds with UINT8 GEMMs, INT8 ReLU (zero point and
+ * act_min -128) in builds with INT8 GEMMs (mq_kernel_select.h; a call of the other kind takes variant 1, same codes) */
+#if MQ_GEMM_UINT8_ENABLED
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwz0_2x2, "", MQ_DSP_PXW_RQZ, "usat", MQ_DSP_PXW_PACK0, "")
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4z0_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, "usat", MQ_DSP_PXW_PACK0, "")
+#else
+#define mq_dsp_pairsxwz0_2x2 mq_dsp_pairsxwz_2x2
+#define mq_dsp_pairsxw4z0_2x2 mq_dsp_pairsxw4z_2x2
+#endif
+#if MQ_GEMM_INT8_ENABLED
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxwzs_2x2, "", MQ_DSP_PXW_RQZ, "ssat", MQ_DSP_PXW_PACKS, "")
+MQ_DSP_PAIRSXW_FN(mq_dsp_pairsxw4zs_2x2, MQ_DSP_PXW_ENTER, MQ_DSP_PXW_RQZ, "ssat", MQ_DSP_PXW_PACKS, "")
+#define MQ_DSP_PXW_ZS 1
+#else
+#define mq_dsp_pairsxwzs_2x2 mq_dsp_pairsxwz_2x2
+#define mq_dsp_pairsxw4zs_2x2 mq_dsp_pairsxw4z_2x2
+#define MQ_DSP_PXW_ZS 0
+#endif
 
 /* The variants: [k % 32 != 0: entered mid-body][0: the sign correction, 1: without (zl <= 0 or single rounding),
- * 2: without, lo8 = 0 and the slow word 0 (h == 255, no LUT)]. */
+ * 2: without, lo8 = 0 and the slow word 0 (h == 255, no LUT), 3: without, SSAT (act_min = -128, h == 255, no LUT;
+ * the rq words fold in the zero point, not zl)]. */
 typedef void (*mq_dsp_pxw_fn)(const mq_dsp_pair_job *, const int32_t *, uint8_t *, int32_t);
-static const mq_dsp_pxw_fn mq_dsp_pxw_fns[2][3] = {
-    {mq_dsp_pairsxw_2x2, mq_dsp_pairsxwz_2x2, mq_dsp_pairsxwz0_2x2},
-    {mq_dsp_pairsxw4_2x2, mq_dsp_pairsxw4z_2x2, mq_dsp_pairsxw4z0_2x2}};
+static const mq_dsp_pxw_fn mq_dsp_pxw_fns[2][4] = {
+    {mq_dsp_pairsxw_2x2, mq_dsp_pairsxwz_2x2, mq_dsp_pairsxwz0_2x2, mq_dsp_pairsxwzs_2x2},
+    {mq_dsp_pairsxw4_2x2, mq_dsp_pairsxw4z_2x2, mq_dsp_pairsxw4z0_2x2, mq_dsp_pairsxw4zs_2x2}};
 
 /* Fills job for rows c, c + 1 (rq of both already initialized); 0 if the asm loop cannot take them.
  * slow: the epilogue word (job offset 72), computed once per call by the caller. */
@@ -1382,11 +1418,15 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
     const int32_t cstep = p->per_channel ? 1 : 0;
     const uint32_t half = p->single_rounding ? 0u : 0x40000000u;
     /* the output stage without the sign correction gives the same codes (MQ_DSP_PRQWZ); without the slow test and
-     * the UADD8 too when the clamp is the whole byte range from 0 with no LUT (UINT8 ReLU) */
+     * the UADD8 too when the clamp is the whole byte range from 0 with no LUT (UINT8 ReLU), or (SSAT, the zero point
+     * folded into the rq words in place of zl: clamp(r + zp, -128, 127) = SSAT8(r + zp)) the whole INT8 range with
+     * no LUT (INT8 ReLU: zero point -128) */
     const int nosign = zl <= 0 || p->single_rounding;
+    const int whole = h == 255 && p->lut == NULL;
+    const int ssat = MQ_DSP_PXW_ZS && nosign && whole && p->act_min == -128 && k <= MQ_DSP_PXW_WORDS; /* pxw only */
     const mq_dsp_pxw_fn pxw =
-        mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0]
-                      [nosign ? ((uint8_t)p->act_min == 0u && h == 255 && p->lut == NULL ? 2 : 1) : 0];
+        mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0][ssat ? 3 : nosign ? ((uint8_t)p->act_min == 0u && whole ? 2 : 1) : 0];
+    const int32_t zfold = ssat ? p->out_zero_point : zl; /* the value the rq words add (r + zfold) */
     mq_dsp_pair_job job;
     int32_t pb;
 
@@ -1421,8 +1461,8 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
             if (ok) {
                 for (hh = 0; hh < 4; hh += 2) {
                     const int32_t ca = (c0 + hh) * cstep, cb = (c0 + hh + 1) * cstep;
-                    (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zl, half);
-                    (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zl, half);
+                    (void)mq_dsp_px_rq(job.rq[0], p->multiplier[ca], p->shift[ca], zfold, half);
+                    (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zfold, half);
                     job.bias[0] = p->bias.folded[c0 + hh];
                     job.bias[1] = p->bias.folded[c0 + hh + 1];
                     if (k <= MQ_DSP_PXW_WORDS) {

@@ -20,17 +20,16 @@ static inline uint32_t mq_pool_ld32(const uint8_t *p)
     return v;
 }
 
-/* low / high 16-bit lane of a, signed or unsigned */
+/* low / high 16-bit lane of a, signed (through int16_t: one SXTH / ASR, as fast as the unsigned UXTH / LSR; the
+ * conversion of a lane >= 2^15 wraps modulo 2^16, as GCC and Clang define it) or unsigned */
 static inline int32_t mq_lane_lo(uint32_t a, int is_s8)
 {
-    const int32_t v = (int32_t)(a & 0xFFFFu);
-    return is_s8 ? v - ((v & 0x8000) << 1) : v;
+    return is_s8 ? (int32_t)(int16_t)(a & 0xFFFFu) : (int32_t)(a & 0xFFFFu);
 }
 
 static inline int32_t mq_lane_hi(uint32_t a, int is_s8)
 {
-    const int32_t v = (int32_t)(a >> 16);
-    return is_s8 ? v - ((v & 0x8000) << 1) : v;
+    return is_s8 ? (int32_t)(int16_t)(a >> 16) : (int32_t)(a >> 16);
 }
 
 void mq_pool_sum_dsp(const uint8_t *base, int32_t taps, int32_t tap_stride, int32_t nch, int is_s8, int32_t *sums)
