@@ -438,7 +438,9 @@ PY
       b=$(board_of "$c"); e=$OUT/fw-$first/$b/build/mq_firmware.elf
       [ -f "$e" ] || continue
       echo "instruction classes and cycles at zero wait states on $c (scripts/insn-mix.py, the core's TRM timings):"
-      python3 "$ROOT/scripts/insn-mix.py" --cmcount "$tool" -M "$b" --func mq_model_run --core "$c" "$e" | sed 's/^/  /'
+      # the second inference (caches warm), or the only one with --samples 1
+      python3 "$ROOT/scripts/insn-mix.py" --cmcount "$tool" -M "$b" --func mq_model_run --core "$c" \
+        --call "$([ "$samples" -ge 2 ] && echo 1 || echo 0)" "$e" | sed 's/^/  /'
     done
   fi
 fi
