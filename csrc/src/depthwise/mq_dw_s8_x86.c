@@ -311,32 +311,43 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
     }
 }
 
+/* The output stage of both layer kernels (mq_dw_vnni_store, mq_dwc_store): four accumulators of 16 channels
+ * requantized (single rounding, or double with or without left shifts / INT32_MIN multipliers), clamped to
+ * [act_min, act_max] - zero point, the zero point added. */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dw_vnni_rq_clamp4(const mq_dw_vnni_rq *rq, int single,
+                                                                                  int general, __m512i vlo, __m512i vhi,
+                                                                                  __m512i vzp, __m512i *a0, __m512i *a1,
+                                                                                  __m512i *a2, __m512i *a3)
+{
+    if (single) {
+        *a0 = mq_dw_vnni_requantize_single(*a0, &rq[0]);
+        *a1 = mq_dw_vnni_requantize_single(*a1, &rq[1]);
+        *a2 = mq_dw_vnni_requantize_single(*a2, &rq[2]);
+        *a3 = mq_dw_vnni_requantize_single(*a3, &rq[3]);
+    } else if (general) {
+        *a0 = mq_dw_vnni_requantize(*a0, &rq[0], 1);
+        *a1 = mq_dw_vnni_requantize(*a1, &rq[1], 1);
+        *a2 = mq_dw_vnni_requantize(*a2, &rq[2], 1);
+        *a3 = mq_dw_vnni_requantize(*a3, &rq[3], 1);
+    } else {
+        *a0 = mq_dw_vnni_requantize(*a0, &rq[0], 0);
+        *a1 = mq_dw_vnni_requantize(*a1, &rq[1], 0);
+        *a2 = mq_dw_vnni_requantize(*a2, &rq[2], 0);
+        *a3 = mq_dw_vnni_requantize(*a3, &rq[3], 0);
+    }
+    *a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(*a0, vlo), vhi), vzp);
+    *a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(*a1, vlo), vhi), vzp);
+    *a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(*a2, vlo), vhi), vzp);
+    *a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(*a3, vlo), vhi), vzp);
+}
+
 /* Output stage of one pixel's 4 accumulators, bytes to o (nc of them). */
 MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const uint8_t *lut, __m512i a0, __m512i a1,
                                                __m512i a2, __m512i a3, uint8_t *o)
 {
     __m512i v;
     int32_t j;
-    if (g->single) {
-        a0 = mq_dw_vnni_requantize_single(a0, &g->rq[0]);
-        a1 = mq_dw_vnni_requantize_single(a1, &g->rq[1]);
-        a2 = mq_dw_vnni_requantize_single(a2, &g->rq[2]);
-        a3 = mq_dw_vnni_requantize_single(a3, &g->rq[3]);
-    } else if (g->general) {
-        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
-        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
-        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
-        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 1);
-    } else {
-        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 0);
-        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 0);
-        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 0);
-        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 0);
-    }
-    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a0, g->vlo), g->vhi), g->vzp);
-    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a1, g->vlo), g->vhi), g->vzp);
-    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a2, g->vlo), g->vhi), g->vzp);
-    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a3, g->vlo), g->vhi), g->vzp);
+    mq_dw_vnni_rq_clamp4(g->rq, g->single, g->general, g->vlo, g->vhi, g->vzp, &a0, &a1, &a2, &a3);
     /* byte 4 j + q = low byte of lane j of accumulator q */
     v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
     v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
@@ -546,6 +557,7 @@ typedef struct {
     __m512i flip, vlo, vhi, vzp;
     uint64_t m64;
     int general;
+    int single; /* single rounding (every shift <= -1: checked by mq_dw_s8_x86_layer) */
     int32_t nc;
 } mq_dwc_group;
 
@@ -592,6 +604,7 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
         mq_dwc_interleave(r[0], r[1], r[2], r[3], g->w[kx]);
     }
     g->general = 0;
+    g->single = p->single_rounding;
     for (q = 0; q < 4; ++q) {
         for (j = 0; j < 16; ++j) {
             const int32_t ch = 16 * (j >> 2) + 4 * q + (j & 3);
@@ -624,21 +637,7 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
 {
     __m512i v, p01, p23;
     int32_t j;
-    if (g->general) {
-        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 1);
-        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 1);
-        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 1);
-        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 1);
-    } else {
-        a0 = mq_dw_vnni_requantize(a0, &g->rq[0], 0);
-        a1 = mq_dw_vnni_requantize(a1, &g->rq[1], 0);
-        a2 = mq_dw_vnni_requantize(a2, &g->rq[2], 0);
-        a3 = mq_dw_vnni_requantize(a3, &g->rq[3], 0);
-    }
-    a0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a0, g->vlo), g->vhi), g->vzp);
-    a1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a1, g->vlo), g->vhi), g->vzp);
-    a2 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a2, g->vlo), g->vhi), g->vzp);
-    a3 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a3, g->vlo), g->vhi), g->vzp);
+    mq_dw_vnni_rq_clamp4(g->rq, g->single, g->general, g->vlo, g->vhi, g->vzp, &a0, &a1, &a2, &a3);
     /* per 128-bit lane L: words = channels 16 L + 0..7 (p01) and 16 L + 8..15 (p23); bytes = 16 L + 0..15 */
     p01 = _mm512_packs_epi32(a0, a1);
     p23 = _mm512_packs_epi32(a2, a3);
@@ -655,7 +654,7 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
 }
 
 /* The whole layer (p: depth multiplier 1, kernel_h <= 4, kernel_w <= MQ_DWC_MAX_KW, stride_w 1, dilation 1,
- * weights fit int8, act_min <= act_max, double rounding). */
+ * weights fit int8, act_min <= act_max; single rounding only with every shift <= -1). */
 MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
 {
     const mq_window *w = &p->win;
@@ -796,9 +795,9 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         return 0;
     }
     (void)pad;
-    /* column quads: double rounding only (their output stage is mq_dw_vnni_store's mq_requantize) */
+    /* column quads: either rounding (the output stage mq_dw_vnni_rq_clamp4 is the VNNI layer kernel's) */
     if (p->win.kernel_h <= 4 && p->win.kernel_w <= MQ_DWC_MAX_KW && p->win.stride_w == 1 && p->win.dilation_h == 1 &&
-        p->win.dilation_w == 1 && !p->single_rounding && mq_dwc_enabled) {
+        p->win.dilation_w == 1 && mq_dwc_enabled) {
         mq_dwc_layer(p, (const uint8_t *)input, (uint8_t *)output);
         return 1;
     }
