@@ -205,6 +205,31 @@ MQ_DW_VNNI static inline void mq_dw_vnni_rq_init(mq_dw_vnni_rq *q, __m512i mult,
     }
 }
 
+/* The output-stage state of one group of up to 64 channels, shared by both layer kernels' groups. */
+typedef struct {
+    mq_dw_vnni_rq rq[4];
+    __m512i flip, vlo, vhi, vzp;
+    uint64_t m64; /* channels c0 .. c0 + nc - 1 */
+    int general;  /* some channel shifts left or has multiplier INT32_MIN (set by the group's init) */
+    int single;   /* single rounding (every shift <= -1: checked by mq_dw_s8_x86_layer) */
+    int32_t nc;
+} mq_dw_vnni_os;
+
+/* Channel count, masks and clamp constants of the group at c0; rq and general are the group init's. */
+MQ_DW_VNNI static inline void mq_dw_vnni_os_init(mq_dw_vnni_os *os, const mq_depthwise_params *p, int32_t c0)
+{
+    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
+    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
+    os->nc = p->in_c - c0 < 64 ? p->in_c - c0 : 64;
+    os->m64 = os->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << os->nc) - 1u);
+    os->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
+    os->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
+    os->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
+    os->vzp = _mm512_set1_epi32(p->out_zero_point);
+    os->general = 0;
+    os->single = p->single_rounding;
+}
+
 /* Single rounding, every shift <= -1: the high-word form of mq_output_stage.h (x86), hi(a * M + 2^(30+E)) >> (E - 1). */
 MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dw_vnni_requantize_single(__m512i a,
                                                                                             const mq_dw_vnni_rq *q)
@@ -247,12 +272,7 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dw_vnni_requa
 typedef struct {
     __m512i wq[MQ_DW_MAX_TAPS][4]; /* tap t's int8 weights, byte q of each dword kept */
     __m512i start[4];              /* folded bias (INT8 input: minus 128 * sum_t w) in lane order 4 j + q */
-    mq_dw_vnni_rq rq[4];
-    __m512i flip, vlo, vhi, vzp;
-    uint64_t m64;                  /* channels c0 .. c0 + nc - 1 */
-    int general;                   /* some channel shifts left or has multiplier INT32_MIN */
-    int single;                    /* single rounding (every shift <= -1: checked by the callers) */
-    int32_t nc;
+    mq_dw_vnni_os os;
 } mq_dw_vnni_group;
 
 /* The constants of channels c0 .. min(c0 + 64, in_c) - 1 (weights already checked to fit int8). */
@@ -260,29 +280,22 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
 {
     const int32_t cn = p->in_c;
     const uint8_t *w = (const uint8_t *)p->weights.data;
-    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
-    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
     const __m512i ones = _mm512_set1_epi8(1);
     __m512i mv[4], sv[4];
     int32_t t;
     int q;
-    g->nc = cn - c0 < 64 ? cn - c0 : 64;
-    g->m64 = g->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << g->nc) - 1u);
-    g->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
-    g->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
-    g->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
-    g->vzp = _mm512_set1_epi32(p->out_zero_point);
+    mq_dw_vnni_os_init(&g->os, p, c0);
     for (t = 0; t < ntaps; ++t) {
         const uint8_t *wt = w + 2u * ((size_t)t * (size_t)cn + (size_t)c0);
-        const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 & 0xFFFFFFFFu), (const void *)wt);
-        const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 >> 32), (const void *)(wt + 64));
+        const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->os.m64 & 0xFFFFFFFFu), (const void *)wt);
+        const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->os.m64 >> 32), (const void *)(wt + 64));
         const __m512i w8 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
         g->wq[t][0] = _mm512_maskz_mov_epi8((__mmask64)0x1111111111111111ULL, w8);
         g->wq[t][1] = _mm512_maskz_mov_epi8((__mmask64)0x2222222222222222ULL, w8);
         g->wq[t][2] = _mm512_maskz_mov_epi8((__mmask64)0x4444444444444444ULL, w8);
         g->wq[t][3] = _mm512_maskz_mov_epi8((__mmask64)0x8888888888888888ULL, w8);
     }
-    mq_dw_vnni_split4(p->bias.folded + c0, g->m64, g->start);
+    mq_dw_vnni_split4(p->bias.folded + c0, g->os.m64, g->start);
     if (p->in_dtype != MQ_DTYPE_UINT8) {
         /* x + 128 enters the products: subtract 128 * sum_t w[t][c] (modulo 2^32) */
         for (q = 0; q < 4; ++q) {
@@ -294,19 +307,17 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
         }
     }
     if (p->per_channel) {
-        mq_dw_vnni_split4(p->multiplier + c0, g->m64, mv);
-        mq_dw_vnni_split4(p->shift + c0, g->m64, sv);
+        mq_dw_vnni_split4(p->multiplier + c0, g->os.m64, mv);
+        mq_dw_vnni_split4(p->shift + c0, g->os.m64, sv);
     } else {
         for (q = 0; q < 4; ++q) {
             mv[q] = _mm512_set1_epi32(p->multiplier[0]);
             sv[q] = _mm512_set1_epi32(p->shift[0]);
         }
     }
-    g->general = 0;
-    g->single = p->single_rounding;
     for (q = 0; q < 4; ++q) {
-        mq_dw_vnni_rq_init(&g->rq[q], mv[q], sv[q]);
-        g->general |= _mm512_cmpgt_epi32_mask(sv[q], _mm512_setzero_si512()) != 0 ||
+        mq_dw_vnni_rq_init(&g->os.rq[q], mv[q], sv[q]);
+        g->os.general |= _mm512_cmpgt_epi32_mask(sv[q], _mm512_setzero_si512()) != 0 ||
                       _mm512_cmpeq_epi32_mask(mv[q], _mm512_set1_epi32(INT32_MIN)) != 0;
     }
 }
@@ -314,17 +325,17 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
 /* The output stage of both layer kernels (mq_dw_vnni_store, mq_dwc_store): four accumulators of 16 channels
  * requantized (single rounding, or double with or without left shifts / INT32_MIN multipliers), clamped to
  * [act_min, act_max] - zero point, the zero point added. */
-MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dw_vnni_rq_clamp4(const mq_dw_vnni_rq *rq, int single,
-                                                                                  int general, __m512i vlo, __m512i vhi,
-                                                                                  __m512i vzp, __m512i *a0, __m512i *a1,
-                                                                                  __m512i *a2, __m512i *a3)
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dw_vnni_rq_clamp4(const mq_dw_vnni_os *os, __m512i *a0,
+                                                                                  __m512i *a1, __m512i *a2, __m512i *a3)
 {
-    if (single) {
+    const mq_dw_vnni_rq *rq = os->rq;
+    const __m512i vlo = os->vlo, vhi = os->vhi, vzp = os->vzp;
+    if (os->single) {
         *a0 = mq_dw_vnni_requantize_single(*a0, &rq[0]);
         *a1 = mq_dw_vnni_requantize_single(*a1, &rq[1]);
         *a2 = mq_dw_vnni_requantize_single(*a2, &rq[2]);
         *a3 = mq_dw_vnni_requantize_single(*a3, &rq[3]);
-    } else if (general) {
+    } else if (os->general) {
         *a0 = mq_dw_vnni_requantize(*a0, &rq[0], 1);
         *a1 = mq_dw_vnni_requantize(*a1, &rq[1], 1);
         *a2 = mq_dw_vnni_requantize(*a2, &rq[2], 1);
@@ -347,17 +358,17 @@ MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const 
 {
     __m512i v;
     int32_t j;
-    mq_dw_vnni_rq_clamp4(g->rq, g->single, g->general, g->vlo, g->vhi, g->vzp, &a0, &a1, &a2, &a3);
+    mq_dw_vnni_rq_clamp4(&g->os, &a0, &a1, &a2, &a3);
     /* byte 4 j + q = low byte of lane j of accumulator q */
     v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
     v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
     v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
     if (lut == NULL) {
-        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->m64, v);
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
     } else {
         uint8_t bytes[64];
         _mm512_storeu_si512((void *)bytes, v);
-        for (j = 0; j < g->nc; ++j) {
+        for (j = 0; j < g->os.nc; ++j) {
             o[j] = lut[bytes[j]];
         }
     }
@@ -370,7 +381,7 @@ MQ_DW_VNNI static inline void mq_dw_vnni_pixel(const mq_dw_vnni_group *g, const 
     __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
     int32_t t;
     for (t = 0; t < ntaps; ++t) {
-        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->m64, (const void *)(tp[t] + c0)), g->flip);
+        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)g->os.m64, (const void *)(tp[t] + c0)), g->os.flip);
         a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
         a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
         a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
@@ -390,8 +401,8 @@ MQ_DW_VNNI static inline void mq_dw_vnni_pixel_at(const mq_dw_vnni_group *g, con
     __m512i a0 = g->start[0], a1 = g->start[1], a2 = g->start[2], a3 = g->start[3];
     int32_t t;
     for (t = 0; t < ntaps; ++t) {
-        const __mmask64 km = (__mmask64)(((inside >> t) & 1u) != 0u ? g->m64 : 0u);
-        const __m512i x = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, km, (const void *)(base + toff[t])), g->flip);
+        const __mmask64 km = (__mmask64)(((inside >> t) & 1u) != 0u ? g->os.m64 : 0u);
+        const __m512i x = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, km, (const void *)(base + toff[t])), g->os.flip);
         a0 = _mm512_dpbusd_epi32(a0, x, g->wq[t][0]);
         a1 = _mm512_dpbusd_epi32(a1, x, g->wq[t][1]);
         a2 = _mm512_dpbusd_epi32(a2, x, g->wq[t][2]);
@@ -410,10 +421,10 @@ mq_dw_vnni_pixel2_at(const mq_dw_vnni_group *g, const uint8_t *lut, int32_t ntap
     __m512i b0 = a0, b1 = a1, b2 = a2, b3 = a3;
     int32_t t;
     for (t = 0; t < ntaps; ++t) {
-        const __mmask64 k0 = (__mmask64)(((inside0 >> t) & 1u) != 0u ? g->m64 : 0u);
-        const __mmask64 k1 = (__mmask64)(((inside1 >> t) & 1u) != 0u ? g->m64 : 0u);
-        const __m512i x0 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k0, (const void *)(base0 + toff[t])), g->flip);
-        const __m512i x1 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k1, (const void *)(base1 + toff[t])), g->flip);
+        const __mmask64 k0 = (__mmask64)(((inside0 >> t) & 1u) != 0u ? g->os.m64 : 0u);
+        const __mmask64 k1 = (__mmask64)(((inside1 >> t) & 1u) != 0u ? g->os.m64 : 0u);
+        const __m512i x0 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k0, (const void *)(base0 + toff[t])), g->os.flip);
+        const __m512i x1 = _mm512_xor_si512(_mm512_mask_loadu_epi8(zpv, k1, (const void *)(base1 + toff[t])), g->os.flip);
         const __m512i w0 = g->wq[t][0], w1 = g->wq[t][1], w2 = g->wq[t][2], w3 = g->wq[t][3];
         a0 = _mm512_dpbusd_epi32(a0, x0, w0);
         b0 = _mm512_dpbusd_epi32(b0, x1, w0);
@@ -553,12 +564,7 @@ MQ_DW_VNNI static void mq_dw_vnni_layer(const mq_depthwise_params *p, const uint
 typedef struct {
     __m512i w[MQ_DWC_MAX_KW][4]; /* kernel column kx, rows 0..3 (zero past kernel_h), order ch(q, j) */
     __m512i start[4];            /* folded bias (INT8 input: minus 128 * sum_t w), order ch(q, j) */
-    mq_dw_vnni_rq rq[4];
-    __m512i flip, vlo, vhi, vzp;
-    uint64_t m64;
-    int general;
-    int single; /* single rounding (every shift <= -1: checked by mq_dw_s8_x86_layer) */
-    int32_t nc;
+    mq_dw_vnni_os os;
 } mq_dwc_group;
 
 MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_interleave(__m512i r0, __m512i r1, __m512i r2,
@@ -579,23 +585,16 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
     const int32_t cn = p->in_c;
     const int32_t kh = p->win.kernel_h, kw = p->win.kernel_w;
     const int16_t *w = (const int16_t *)(const void *)p->weights.data;
-    const int64_t lo64 = (int64_t)p->act_min - (int64_t)p->out_zero_point;
-    const int64_t hi64 = (int64_t)p->act_max - (int64_t)p->out_zero_point;
     MQ_VNNI_ALIGN64_DW int32_t st[4][16], mu[4][16], sh[4][16];
     int32_t kx, ky, q, j;
-    g->nc = cn - c0 < 64 ? cn - c0 : 64;
-    g->m64 = g->nc == 64 ? ~(uint64_t)0 : (((uint64_t)1 << g->nc) - 1u);
-    g->flip = _mm512_set1_epi8(p->in_dtype == MQ_DTYPE_UINT8 ? 0 : (char)0x80);
-    g->vlo = _mm512_set1_epi32(lo64 < INT32_MIN ? INT32_MIN : (lo64 > INT32_MAX ? INT32_MAX : (int32_t)lo64));
-    g->vhi = _mm512_set1_epi32(hi64 < INT32_MIN ? INT32_MIN : (hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64));
-    g->vzp = _mm512_set1_epi32(p->out_zero_point);
+    mq_dw_vnni_os_init(&g->os, p, c0);
     for (kx = 0; kx < kw; ++kx) {
         __m512i r[4];
         for (ky = 0; ky < 4; ++ky) {
             if (ky < kh) {
                 const int16_t *wt = w + (size_t)(ky * kw + kx) * (size_t)cn + (size_t)c0;
-                const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 & 0xFFFFFFFFu), (const void *)wt);
-                const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->m64 >> 32), (const void *)(wt + 32));
+                const __m512i lo = _mm512_maskz_loadu_epi16((__mmask32)(g->os.m64 & 0xFFFFFFFFu), (const void *)wt);
+                const __m512i hi = _mm512_maskz_loadu_epi16((__mmask32)(g->os.m64 >> 32), (const void *)(wt + 32));
                 r[ky] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(lo)), _mm512_cvtepi16_epi8(hi), 1);
             } else {
                 r[ky] = _mm512_setzero_si512();
@@ -603,13 +602,11 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
         }
         mq_dwc_interleave(r[0], r[1], r[2], r[3], g->w[kx]);
     }
-    g->general = 0;
-    g->single = p->single_rounding;
     for (q = 0; q < 4; ++q) {
         for (j = 0; j < 16; ++j) {
             const int32_t ch = 16 * (j >> 2) + 4 * q + (j & 3);
             int32_t sw = 0, t;
-            if (ch >= g->nc) {
+            if (ch >= g->os.nc) {
                 st[q][j] = 0;
                 mu[q][j] = 0;
                 sh[q][j] = 0;
@@ -623,10 +620,10 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
                                  (p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 128u * (uint32_t)sw));
             mu[q][j] = p->per_channel ? p->multiplier[c0 + ch] : p->multiplier[0];
             sh[q][j] = p->per_channel ? p->shift[c0 + ch] : p->shift[0];
-            g->general |= sh[q][j] > 0 || mu[q][j] == INT32_MIN;
+            g->os.general |= sh[q][j] > 0 || mu[q][j] == INT32_MIN;
         }
         g->start[q] = _mm512_load_si512((const void *)st[q]);
-        mq_dw_vnni_rq_init(&g->rq[q], _mm512_load_si512((const void *)mu[q]), _mm512_load_si512((const void *)sh[q]));
+        mq_dw_vnni_rq_init(&g->os.rq[q], _mm512_load_si512((const void *)mu[q]), _mm512_load_si512((const void *)sh[q]));
     }
 }
 
@@ -637,17 +634,17 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
 {
     __m512i v, p01, p23;
     int32_t j;
-    mq_dw_vnni_rq_clamp4(g->rq, g->single, g->general, g->vlo, g->vhi, g->vzp, &a0, &a1, &a2, &a3);
+    mq_dw_vnni_rq_clamp4(&g->os, &a0, &a1, &a2, &a3);
     /* per 128-bit lane L: words = channels 16 L + 0..7 (p01) and 16 L + 8..15 (p23); bytes = 16 L + 0..15 */
     p01 = _mm512_packs_epi32(a0, a1);
     p23 = _mm512_packs_epi32(a2, a3);
     v = signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
     if (lut == NULL) {
-        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->m64, v);
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
     } else {
         uint8_t bytes[64];
         _mm512_storeu_si512((void *)bytes, v);
-        for (j = 0; j < g->nc; ++j) {
+        for (j = 0; j < g->os.nc; ++j) {
             o[j] = lut[bytes[j]];
         }
     }
@@ -672,7 +669,7 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
         __m512i zq;
         mq_dwc_group_init(&g, p, c0);
         /* padding codes as the u8 operand */
-        zq = _mm512_xor_si512(zp8, g.flip);
+        zq = _mm512_xor_si512(zp8, g.os.flip);
         for (b = 0; b < w->batch; ++b) {
             const uint8_t *in_b = input + (size_t)b * in_image + (size_t)c0;
             for (oy = 0; oy < w->out_h; ++oy) {
@@ -693,9 +690,9 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
                         for (ky = 0; ky < 4; ++ky) {
                             if (rowp[ky] != NULL && ix >= 0 && ix < w->in_w) {
                                 /* channels past nc: in_zero_point codes (zero weights there) */
-                                r[ky] = _mm512_mask_loadu_epi8(zp8, (__mmask64)g.m64, (const void *)(rowp[ky] + (size_t)ix * (size_t)cn));
+                                r[ky] = _mm512_mask_loadu_epi8(zp8, (__mmask64)g.os.m64, (const void *)(rowp[ky] + (size_t)ix * (size_t)cn));
                                 if (int8_in) {
-                                    r[ky] = _mm512_xor_si512(r[ky], g.flip);
+                                    r[ky] = _mm512_xor_si512(r[ky], g.os.flip);
                                 }
                             } else {
                                 r[ky] = zq;
