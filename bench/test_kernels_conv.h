@@ -14,7 +14,7 @@
 
 #define TKC_MAX_IN (48 * 48 * 16)
 #define TKC_MAX_OUT (25 * 5 * 64 * 2)
-#define TKC_MAX_W (10 * 4 * 64)
+#define TKC_MAX_W (3 * 3 * 32 * 32)
 #define TKC_MAX_C 64
 
 static int8_t tkc_w[TKC_MAX_W];
@@ -419,6 +419,30 @@ static void conv_kernel_tests(void)
         L.in_c = mq_ref_range(&seed, 1, 9);
         L.out_c = mq_ref_range(&seed, 1, 21);
         tkc_conv_case(&L, trial);
+    }
+    /* wider inputs (M55: the Helium im2col's vector copies): in_c of whole 16-code vectors and not (runs of
+     * 16 * j + 1..15 codes, the predicated tail), borders on every side, strides, dilation_h */
+    for (trial = 0; trial < 60; trial++) {
+        static const int32_t widths[] = {16, 32, 24, 20, 17, 48, 3, 8};
+        tkc_random_geometry(&L, 9);
+        L.kh = L.kw = (mq_ref_rand(&seed) % 4u) == 0u ? 2 : 3;
+        L.in_c = widths[mq_ref_rand(&seed) % 8u];
+        L.out_c = mq_ref_range(&seed, 1, 24);
+        tkc_conv_case(&L, 4000 + trial);
+    }
+    /* ResNet-8's 3x3 layers (pad 1, strides 1 and 2, 16 and 32 channels), INT8 and UINT8 */
+    for (i = 0; i < 8; i++) {
+        memset(&L, 0, sizeof L);
+        L.batch = 1;
+        L.in_h = L.in_w = 8 + (i & 1);
+        L.in_c = i < 4 ? 16 : 32;
+        L.kh = L.kw = 3;
+        L.sh = L.sw = 1 + ((i >> 1) & 1);
+        L.dh = L.dw = 1;
+        L.pt = L.pb = L.pl = L.pr = 1;
+        L.out_c = i < 4 ? 16 : 32;
+        L.in_u8 = L.out_u8 = i & 1;
+        tkc_conv_case(&L, 4100 + i);
     }
     for (trial = 0; trial < 120; trial++) {
         tkc_conv1x1_inplace_case(3000 + trial);

@@ -171,6 +171,12 @@ int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p);
 #define MQ_GEMM_ROWWISE(p) 0
 #endif
 
+/* Cortex-M55: mq_conv's im2col by Helium vector copies, UINT8 codes made signed while copied (mq_conv_mve.c; p
+ * checked, scratch as mq_conv): returns 1 when done, 0 (nothing written) when the layer is not one it takes. */
+#if defined(__ARM_FEATURE_MVE)
+int mq_conv_mve(const mq_conv_params *p, const void *input, void *output, void *scratch);
+#endif
+
 /* Depthwise (depth multiplier 1) microkernel of the target. */
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 #define MQ_DW_S8(run) mq_dw_s8_mve(run)

@@ -16,6 +16,8 @@
  * in_zero_point codes (the filler meets zero weights: the N4K16 padding); then ONE microkernel call per block.
  * Kernel rows shorter than 16 codes (dilation_w 1, e.g. KWS's 10x4 on one channel): the block is first set to
  * in_zero_point by one memset and only the valid runs are copied.
+ * On Cortex-M55 layers with dilation_w 1 go to mq_conv_mve (the same blocks and GEMM; Helium im2col copies, UINT8
+ * codes made signed while copied).
  * On DSP cores the microkernel sees k rounded up to 4 (k <= 128) or 16 (same packed weights, zero tail) so every
  * block takes its assembly pair loop; on the x86 host k rounded up to 16 (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
  */
@@ -155,6 +157,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
         mq_conv1x1_unchecked(&c, input, output, scratch);
         return;
     }
+#if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+    /* Cortex-M55: Helium im2col copies, UINT8 made signed in the copy (mq_conv_mve.c) */
+    if (mq_conv_mve(p, input, output, scratch)) {
+        return;
+    }
+#endif
 #if defined(MQ_X86_HOST_KERNELS) && !defined(MQ_FORCE_PORTABLE)
     /* x86 host: larger im2col blocks on the stack (the same rows and GEMM; mq_conv_x86.c) */
     if (mq_conv_x86(p, input, output)) {
