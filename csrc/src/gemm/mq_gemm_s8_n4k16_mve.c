@@ -19,6 +19,9 @@
  *   Single rounding (mq_fc_params.single_rounding, QDQ models): the same loops (mq_mve_group1_*, mq_mve_rows1_*)
  *   with the output stage VQDMULH + VRSHL(-E) (exact for E >= 1, mq_output_stage.h); groups with E = 0 go
  *   through the portable kernel as well.
+ *   Full groups with INT8 input, k % 16 == 0, double rounding and no LUT (the M55 im2col convolutions, whose
+ *   UINT8 codes mq_conv_mve makes signed) take the input rows in pairs (mq_mve_pairs_s8 below: each weight
+ *   vector loaded once for two rows); an odd last row takes the group loop.
  *   Layers with k <= 64, per-channel requantization, every shift <= -1 and no LUT (KWS's 1x1 and
  *   im2col layers) run their full groups row-outer instead (mq_mve_rows below): each input row is
  *   loaded and made signed once and kept in q0..q3 while all groups run, then the partial group
@@ -344,6 +347,107 @@ static int32_t mq_mve_rows(const mq_fc_params *p, int32_t m, const uint8_t *x, i
     return ctx.groups;
 }
 
+/*
+ * Row-pair path of a full group (4 valid output rows; INT8 input, k % 16 == 0, double rounding, no LUT): two
+ * input rows share each weight vector, so per 16-code chunk 2 input VLDRB + 4 weight VLDRB + 8 VMLADAVA + the
+ * loop (SUBS/BNE) = 16 instructions for two rows instead of 2 x 10 (one row: 1 input + 4 weights + 4 MACs + LE).
+ * The eight scalar accumulators take every even register r0..r14 (VMLADAVA's), so the whole loop over the row
+ * pairs is one naked assembly function (no compiler-allocated registers, the same at -O0 and -O2) reading its
+ * operands from mq_mve_pairctx. Epilogue per pair: the two accumulator quads as two int32x4 vectors, then the
+ * group loop's output stage (VQRDMULH, negative-tie fixup x & right >> 31, VRSHL, VQADD zero point, VMAX / VMIN)
+ * on each, two VSTRB.32.
+ */
+typedef struct {
+    const uint8_t *x;   /*  0: first row of the current pair (the second at x + x_stride) */
+    int32_t x_stride;   /*  4 */
+    const int8_t *w;    /*  8: the group's packed weights */
+    int32_t chunks;     /* 12: k / 16, >= 1 */
+    uint8_t *o;         /* 16: output of the pair's first row, first channel of the group */
+    int32_t out_stride; /* 20 */
+    int32_t pairs;      /* 24: pairs left, >= 1 */
+    int32_t unused;     /* 28 */
+    int32_t bias[4];    /* 32 */
+    int32x4_t mult;     /* 48: Q31 multipliers */
+    int32x4_t right;    /* 64: -E (<= 0) */
+    int32x4_t lo;       /* 80: act_min */
+    int32x4_t hi;       /* 96: act_max */
+    int32x4_t zp;       /* 112: out_zero_point */
+} mq_mve_pairctx;
+
+static __attribute__((naked, noinline)) void mq_mve_pairs_s8(mq_mve_pairctx *c __attribute__((unused)))
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "vpush {d8-d15}\n\t"
+                     "mov r11, r0\n\t"
+                     "vldrw.32 q5, [r11, #48]\n\t"
+                     "vldrw.32 q6, [r11, #64]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r3, [r11]\n\t"
+                     "add r3, r3, r1\n\t"
+                     "ldrd r5, r9, [r11, #8]\n\t"
+                     "ldrd r0, r2, [r11, #32]\n\t"
+                     "ldrd r4, r6, [r11, #40]\n\t"
+                     "mov r8, r0\n\t"
+                     "mov r10, r2\n\t"
+                     "mov r12, r4\n\t"
+                     "mov lr, r6\n\t"
+                     "2:\n\t"
+                     "vldrb.8 q0, [r1], #16\n\t"
+                     "vldrb.8 q1, [r3], #16\n\t"
+                     "vldrb.8 q2, [r5], #16\n\t"
+                     "vmladava.s8 r0, q0, q2\n\t"
+                     "vmladava.s8 r8, q1, q2\n\t"
+                     "vldrb.8 q2, [r5], #16\n\t"
+                     "vmladava.s8 r2, q0, q2\n\t"
+                     "vmladava.s8 r10, q1, q2\n\t"
+                     "vldrb.8 q2, [r5], #16\n\t"
+                     "vmladava.s8 r4, q0, q2\n\t"
+                     "vmladava.s8 r12, q1, q2\n\t"
+                     "vldrb.8 q2, [r5], #16\n\t"
+                     "vmladava.s8 r6, q0, q2\n\t"
+                     "vmladava.s8 lr, q1, q2\n\t"
+                     "subs r9, r9, #1\n\t"
+                     "bne 2b\n\t"
+                     "vmov q3[2], q3[0], r0, r4\n\t"
+                     "vmov q3[3], q3[1], r2, r6\n\t"
+                     "vmov q4[2], q4[0], r8, r12\n\t"
+                     "vmov q4[3], q4[1], r10, lr\n\t"
+                     "vqrdmulh.s32 q3, q3, q5\n\t"
+                     "vqrdmulh.s32 q4, q4, q5\n\t"
+                     "vand q7, q3, q6\n\t"
+                     "vshr.s32 q7, q7, #31\n\t"
+                     "vqadd.s32 q3, q3, q7\n\t"
+                     "vand q7, q4, q6\n\t"
+                     "vshr.s32 q7, q7, #31\n\t"
+                     "vqadd.s32 q4, q4, q7\n\t"
+                     "vrshl.s32 q3, q3, q6\n\t"
+                     "vrshl.s32 q4, q4, q6\n\t"
+                     "vldrw.32 q0, [r11, #112]\n\t"
+                     "vldrw.32 q1, [r11, #80]\n\t"
+                     "vldrw.32 q2, [r11, #96]\n\t"
+                     "vqadd.s32 q3, q3, q0\n\t"
+                     "vqadd.s32 q4, q4, q0\n\t"
+                     "vmax.s32 q3, q3, q1\n\t"
+                     "vmax.s32 q4, q4, q1\n\t"
+                     "vmin.s32 q3, q3, q2\n\t"
+                     "vmin.s32 q4, q4, q2\n\t"
+                     "ldrd r0, r2, [r11, #16]\n\t"
+                     "vstrb.32 q3, [r0]\n\t"
+                     "add r0, r0, r2\n\t"
+                     "vstrb.32 q4, [r0]\n\t"
+                     "add r0, r0, r2\n\t"
+                     "str r0, [r11, #16]\n\t"
+                     "ldrd r1, r3, [r11]\n\t"
+                     "add r1, r1, r3, lsl #1\n\t"
+                     "str r1, [r11]\n\t"
+                     "ldr r1, [r11, #24]\n\t"
+                     "subs r1, r1, #1\n\t"
+                     "str r1, [r11, #24]\n\t"
+                     "bne 1b\n\t"
+                     "vpop {d8-d15}\n\t"
+                     "pop {r4-r11, pc}");
+}
+
 /* The group loop; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
 static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_params *p, int32_t m, const uint8_t *x,
                                                                 int32_t x_stride, uint8_t *out, int32_t out_stride,
@@ -355,6 +459,8 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
     const int uint8_in = p->in_dtype == MQ_DTYPE_UINT8;
     mq_mve_rq q;
     int32_t g;
+    /* the row-pair path: INT8 input, whole 16-code chunks, double rounding, no LUT */
+    const int pairs_ok = !SINGLE && !uint8_in && (k & 15) == 0 && k > 0 && p->lut == NULL;
 
     /* per tensor: set once; per channel: reloaded for every group below */
     q.mult = vdupq_n_s32(p->multiplier[0]);
@@ -382,10 +488,35 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
                                                          {mq_mve_group1_u8_part, mq_mve_group1_u8_full}};
             single[uint8_in][rows == 4](p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
         } else if (rows == 4) {
+            int32_t done = 0;
+            if (pairs_ok && m >= 2) {
+                /* row pairs (see mq_mve_pairs_s8), then the odd last row through the group loop */
+                mq_mve_pairctx pc;
+                pc.x = x;
+                pc.x_stride = x_stride;
+                pc.w = wg;
+                pc.chunks = k >> 4;
+                pc.o = out + c0;
+                pc.out_stride = out_stride;
+                pc.pairs = m >> 1;
+                pc.unused = 0;
+                vst1q_s32(pc.bias, vld1q_s32(bias));
+                pc.mult = q.mult;
+                pc.right = q.right;
+                pc.lo = vdupq_n_s32(p->act_min);
+                pc.hi = vdupq_n_s32(p->act_max);
+                pc.zp = vdupq_n_s32(p->out_zero_point);
+                mq_mve_pairs_s8(&pc);
+                done = m & ~1;
+                if (done == m) {
+                    continue;
+                }
+            }
             if (uint8_in) {
                 mq_mve_group_u8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             } else {
-                mq_mve_group_s8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+                mq_mve_group_s8_full(p, &q, bias, wg, m - done, x + (ptrdiff_t)done * x_stride, x_stride,
+                                     out + c0 + (ptrdiff_t)done * out_stride, out_stride, prow);
             }
         } else {
             if (uint8_in) {
