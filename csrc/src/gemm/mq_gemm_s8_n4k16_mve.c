@@ -448,10 +448,40 @@ static __attribute__((naked, noinline)) void mq_mve_pairs_s8(mq_mve_pairctx *c _
                      "pop {r4-r11, pc}");
 }
 
-/* The group loop; SINGLE (a compile-time constant of each inlined copy): p->single_rounding. */
+/* A full group by the row-pair path (m >= 2), the odd last row by the group loop; out: the group's first channel. */
+static __attribute__((noinline)) void mq_mve_group_pairs(const mq_fc_params *p, const mq_mve_rq *q,
+                                                         const int32_t bias[4], const int8_t *wg, int32_t m,
+                                                         const uint8_t *x, int32_t x_stride, uint8_t *out,
+                                                         int32_t out_stride, mve_pred16_t prow)
+{
+    mq_mve_pairctx pc;
+    const int32_t done = m & ~1;
+    pc.x = x;
+    pc.x_stride = x_stride;
+    pc.w = wg;
+    pc.chunks = p->k >> 4;
+    pc.o = out;
+    pc.out_stride = out_stride;
+    pc.pairs = m >> 1;
+    pc.unused = 0;
+    vst1q_s32(pc.bias, vld1q_s32(bias));
+    pc.mult = q->mult;
+    pc.right = q->right;
+    pc.lo = vdupq_n_s32(p->act_min);
+    pc.hi = vdupq_n_s32(p->act_max);
+    pc.zp = vdupq_n_s32(p->out_zero_point);
+    mq_mve_pairs_s8(&pc);
+    if (done < m) {
+        mq_mve_group_s8_full(p, q, bias, wg, m - done, x + (ptrdiff_t)done * x_stride, x_stride,
+                             out + (ptrdiff_t)done * out_stride, out_stride, prow);
+    }
+}
+
+/* The group loop; SINGLE, PAIRS (compile-time constants of each inlined copy): p->single_rounding; full groups by
+ * the row-pair path (mq_mve_group_pairs: the caller checked that it applies). */
 static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_params *p, int32_t m, const uint8_t *x,
                                                                 int32_t x_stride, uint8_t *out, int32_t out_stride,
-                                                                const int SINGLE)
+                                                                const int SINGLE, const int PAIRS)
 {
     const int32_t n = p->n;
     const int32_t k = p->k;
@@ -459,8 +489,6 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
     const int uint8_in = p->in_dtype == MQ_DTYPE_UINT8;
     mq_mve_rq q;
     int32_t g;
-    /* the row-pair path: INT8 input, whole 16-code chunks, double rounding, no LUT */
-    const int pairs_ok = !SINGLE && !uint8_in && (k & 15) == 0 && k > 0 && p->lut == NULL;
 
     /* per tensor: set once; per channel: reloaded for every group below */
     q.mult = vdupq_n_s32(p->multiplier[0]);
@@ -488,35 +516,14 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
                                                          {mq_mve_group1_u8_part, mq_mve_group1_u8_full}};
             single[uint8_in][rows == 4](p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
         } else if (rows == 4) {
-            int32_t done = 0;
-            if (pairs_ok && m >= 2) {
-                /* row pairs (see mq_mve_pairs_s8), then the odd last row through the group loop */
-                mq_mve_pairctx pc;
-                pc.x = x;
-                pc.x_stride = x_stride;
-                pc.w = wg;
-                pc.chunks = k >> 4;
-                pc.o = out + c0;
-                pc.out_stride = out_stride;
-                pc.pairs = m >> 1;
-                pc.unused = 0;
-                vst1q_s32(pc.bias, vld1q_s32(bias));
-                pc.mult = q.mult;
-                pc.right = q.right;
-                pc.lo = vdupq_n_s32(p->act_min);
-                pc.hi = vdupq_n_s32(p->act_max);
-                pc.zp = vdupq_n_s32(p->out_zero_point);
-                mq_mve_pairs_s8(&pc);
-                done = m & ~1;
-                if (done == m) {
-                    continue;
-                }
+            if (PAIRS) {
+                mq_mve_group_pairs(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
+                continue;
             }
             if (uint8_in) {
                 mq_mve_group_u8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             } else {
-                mq_mve_group_s8_full(p, &q, bias, wg, m - done, x + (ptrdiff_t)done * x_stride, x_stride,
-                                     out + c0 + (ptrdiff_t)done * out_stride, out_stride, prow);
+                mq_mve_group_s8_full(p, &q, bias, wg, m, x, x_stride, out + c0, out_stride, prow);
             }
         } else {
             if (uint8_in) {
@@ -528,13 +535,23 @@ static inline __attribute__((always_inline)) void mq_mve_groups(const mq_fc_para
     }
 }
 
+/* The row-pair copy of the group loop in a function of its own (the other copies keep their register allocation). */
+static __attribute__((noinline)) void mq_mve_groups_pairs(const mq_fc_params *p, int32_t m, const uint8_t *x,
+                                                          int32_t x_stride, uint8_t *out, int32_t out_stride)
+{
+    mq_mve_groups(p, m, x, x_stride, out, out_stride, 0, 1);
+}
+
 void mq_gemm_s8_n4k16_mve(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
     if (p->single_rounding) {
-        mq_mve_groups(p, m, x, x_stride, out, out_stride, 1);
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 1, 0);
+    } else if (m >= 2 && p->in_dtype != MQ_DTYPE_UINT8 && (p->k & 15) == 0 && p->k > 0 && p->lut == NULL) {
+        /* the row-pair path: two rows or more, INT8 input, whole 16-code chunks, double rounding, no LUT */
+        mq_mve_groups_pairs(p, m, x, x_stride, out, out_stride);
     } else {
-        mq_mve_groups(p, m, x, x_stride, out, out_stride, 0);
+        mq_mve_groups(p, m, x, x_stride, out, out_stride, 0, 0);
     }
 }
 
