@@ -176,7 +176,8 @@ int mq_conv_mve(const mq_conv_params *p, const void *input, void *output, void *
     const uint8_t flip = p->gemm.in_dtype == MQ_DTYPE_UINT8 ? 0x80u : 0u;
     const int32_t n = p->gemm.n;
     const int32_t row_bytes = mq_conv_row_bytes(p);
-    const int32_t block = mq_conv_block_rows(p);
+    /* the planned block, made even when it holds more than one pixel pair: the GEMM takes the rows in pairs */
+    const int32_t block = mq_conv_block_rows(p) > 2 ? mq_conv_block_rows(p) & ~1 : mq_conv_block_rows(p);
     const int32_t pixels = w->batch * w->out_h * w->out_w;
     const int32_t out_w = w->out_w;
     const int32_t out_h = w->out_h;
