@@ -14,7 +14,8 @@
  *     so the sums, the folded bias (made for UINT8) and every output byte are the same; the per-chunk flip
  *     leaves the GEMM's inner loop (once per code here instead of once per code and group of 4 channels).
  * The GEMM sees the layer's k (its last chunk is VCTP8-predicated): the filler between k and the 16-code row
- * stride is neither written nor read.
+ * stride is never read (and written only by the block fill of <= 4-code kernel rows). Blocks: the planned
+ * mq_conv_block_rows rounded down to an even count when above 2 (the GEMM's row pairs, mq_mve_pairs_s8).
  *   input  [batch, in_h, in_w, in_c] codes of p->gemm.in_dtype; output [batch, out_h, out_w, n]; scratch:
  *   mq_conv_scratch_size(p) bytes (the portable plan). Returns 1 when done, 0 (nothing written) when the layer is
  *   not one it takes (dilation_w != 1: the portable gather).
