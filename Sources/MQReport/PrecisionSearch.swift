@@ -66,8 +66,12 @@ public enum PrecisionSearch {
         let graph: Graph
         let samples: [[[Float]]]
         let floats: [[[Float]]]
-        init(graph: Graph, data: CalibrationData, maxSamples: Int) throws {
+        /// Score (and measure the arena of) the model as it is shipped: its pixel-wise chains streamed where that
+        /// lowers the arena (StreamFusion.best), as calibrate packs it.
+        let stream: Bool
+        init(graph: Graph, data: CalibrationData, maxSamples: Int, stream: Bool = true) throws {
             self.graph = graph
+            self.stream = stream
             let n = min(maxSamples, data.count)
             guard n > 0 else { throw QuantizationError.emptyDataSet("no samples to score the precision choice on") }
             let exec = try FloatExecutor(graph: graph)
@@ -81,7 +85,8 @@ public enum PrecisionSearch {
             floats = f
         }
 
-        func score(_ m: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+        func score(_ m0: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+            let m = stream ? StreamFusion.best(m0) : m0
             let plan = MemoryPlanner.plan(m)
             let bytes = try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "precision", sourceSHA256: [],
                                                                             calibrationMethod: "precision"))
@@ -104,9 +109,10 @@ public enum PrecisionSearch {
     /// Chooses the precision of every layer of the 8-bit model `base` (see the file comment).
     public static func choose(mode: PrecisionMode, base: QuantizedModel, graph: Graph, data: CalibrationData,
                               ramBudget: Int?, maxSamples: Int, heldOut: CalibrationData? = nil,
-                              exhaustiveLimit: Int = 6, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
-        let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples)
-        let heldOutScorer = try heldOut.map { try Scorer(graph: graph, data: $0, maxSamples: maxSamples) }
+                              exhaustiveLimit: Int = 6, stream: Bool = true,
+                              log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
+        let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples, stream: stream)
+        let heldOutScorer = try heldOut.map { try Scorer(graph: graph, data: $0, maxSamples: maxSamples, stream: stream) }
         func held(_ m: QuantizedModel) throws -> Double? { try heldOutScorer?.score(m).sqnr }
         // layers with a 16x8 form whose constants can be prepared (e.g. an output shift within TFLite's int64
         // requantization range); a layer's constants depend only on its own tensors' scales

@@ -300,8 +300,13 @@ public struct FitReport: Sendable {
                 insns += Double(l.outputElements) * c.add_per_element
             case .lut16: insns += Double(l.outputElements) * c.lut_per_element
             case .softmaxS16: insns += Double(l.outputElements) * c.softmax_per_element
+            case .streamFC, .streamFCS16:
+                // no cost model for the pixel-streamed head's partial sums yet: the 1x1 kernel's per-MAC cost
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
             case .unknown: break
             }
+            // a member of a pixel-streamed chain runs once per grid pixel
+            insns *= Double(max(l.repeats, 1))
             guard let cm else {
                 let cyc = insns * c.cycles_per_instruction
                 return LayerEstimate(layer: l, instructions: insns, cycles: cyc, microseconds: cyc / mhz)
