@@ -28,6 +28,7 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     const int16_t *x = (const int16_t *)(const void *)src;
     int16_t *y = (int16_t *)(void *)dst;
     const size_t n = out->size / (out->dtype == MQ_DTYPE_INT16 ? 2u : 1u); /* elements */
+    (void)m;
     (void)arena;
     (void)in;
     (void)x;
@@ -46,6 +47,13 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     case MQ_OP_CONV_S16: {
         mq_conv_s16_params cp;
         mq_op_conv_s16_params(m->constants, op, in, out, &cp);
+        if ((op->flags & MQ_OP_FLAG_STREAMED) != 0u && cp.win.kernel_h == 1 && cp.win.kernel_w == 1 &&
+            in->size == (uint32_t)cp.in_c * 2u) {
+            /* a one-pixel 1x1 convolution of a pixel-streamed chain is one fully connected row (the same int64 sums
+             * and output stage, without the convolution's per-call set-up); the loader ran mq_conv_s16_check */
+            mq_fully_connected_s16_unchecked(&cp.gemm, 1, x, y);
+            return MQ_OK;
+        }
         return mq_conv_s16(&cp, x, y);
     }
 #endif
