@@ -470,6 +470,8 @@ static uint8_t *unfused_blob(chain *c, size_t *size)
     return write_desc(&d, c, offsets_apart(&d, off), off, size);
 }
 
+static void save_seed(const uint8_t *b, size_t n);
+
 /* pingpong: the pixel tensors alternate between two slots (each live only from its producer to its consumer). */
 static uint8_t *streamed_blob(chain *c, int pingpong, size_t *size, int *header_index)
 {
@@ -527,7 +529,29 @@ static uint8_t *streamed_blob(chain *c, int pingpong, size_t *size, int *header_
     h->scratch_offset = arena;
     arena += 16u * (uint32_t)((c->n * 8 + 15) / 16);
     d.ops[*header_index] = *h;
-    return write_desc(&d, c, arena, off, size);
+    {
+        uint8_t *blob = write_desc(&d, c, arena, off, size);
+        save_seed(blob, *size);
+        return blob;
+    }
+}
+
+/* When MQ_SEED_DIR is set (scripts/test-runtime.sh), the first 16 streamed blobs are saved there as fuzzer seeds,
+ * so libFuzzer starts from models with STREAM_FC / STREAM_FC_S16 ops too. */
+static void save_seed(const uint8_t *b, size_t n)
+{
+    static int count = 0;
+    const char *dir = getenv("MQ_SEED_DIR");
+    char path[1024];
+    FILE *f;
+    if (dir == NULL || count >= 16) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s/stream-seed-%d.mqm", dir, count++);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
 }
 
 static void run(const uint8_t *blob, size_t size, const void *x, void *y)
