@@ -124,34 +124,30 @@ public enum StreamFusion {
             let ss = m.tensors[source].shape
             guard ss.count == 4, ss[0] == 1, m.tensors[source].constant == nil else { continue }
             let (srcH, srcW, srcC) = nchw ? (ss[2], ss[3], ss[1]) : (ss[1], ss[2], ss[3])
-            // strides: the first convolution may have one (the gather takes it), every other node runs stride 1
+            // strides: every node is pixel-wise (1x1, unpadded), so output pixel (y, x) of the chain reads only source
+            // pixel (y * S, x * S), S the product of the convolutions' strides: the gather takes it, the members run
+            // stride 1. Each node's spatial size must be its input's, or (in - 1) / stride + 1 after a convolution
+            // (nested floor divisions compose: the grid is (src - 1) / S + 1).
             var strideH = 1, strideW = 1
-            var seenConv = false
             var ok = true
+            var (curH, curW) = (srcH, srcW)
             for c in chain {
+                var (sh, sw) = (1, 1)
                 switch m.nodes[c].op {
-                case .conv1x1(let g):
-                    if seenConv { ok = ok && g.strideH == 1 && g.strideW == 1 } else { strideH = g.strideH; strideW = g.strideW }
-                    seenConv = true
-                case let .convS16(w, _, _):
-                    if seenConv { ok = ok && w.strideH == 1 && w.strideW == 1 } else { strideH = w.strideH; strideW = w.strideW }
-                    seenConv = true
+                case .conv1x1(let g): (sh, sw) = (g.strideH, g.strideW)
+                case let .convS16(w, _, _): (sh, sw) = (w.strideH, w.strideW)
                 default: break
                 }
+                guard sh >= 1, sw >= 1, strideH <= 32768 / sh, strideW <= 32768 / sw else { ok = false; break }
+                strideH *= sh
+                strideW *= sw
+                curH = (curH - 1) / sh + 1
+                curW = (curW - 1) / sw + 1
+                let s = m.tensors[m.nodes[c].output].shape
+                guard s.count == 4, s[0] == 1, s[1] == curH, s[2] == curW else { ok = false; break }
             }
             let (oh, ow) = (ts[1], ts[2])
-            guard ok, strideH >= 1, strideW >= 1, (oh - 1) * strideH < srcH, (ow - 1) * strideW < srcW,
-                  (srcH - 1) / strideH + 1 == oh, (srcW - 1) / strideW + 1 == ow else { continue }
-            // every chain tensor before the first convolution has the source's spatial size, after it the grid's
-            var first = true
-            for c in chain {
-                let s = m.tensors[m.nodes[c].output].shape
-                guard s.count == 4, s[0] == 1 else { ok = false; break }
-                let conv = memberKind(m.nodes[c]).conv
-                if conv { first = false }
-                if first ? (s[1] != srcH || s[2] != srcW) : (s[1] != oh || s[2] != ow) { ok = false }
-            }
-            guard ok else { continue }
+            guard ok, oh == curH, ow == curW, (oh - 1) * strideH < srcH, (ow - 1) * strideW < srcW else { continue }
 
             // rewrite: pixel tensors, the head, the members
             var tensors = m.tensors
