@@ -266,6 +266,10 @@ public struct FitReport: Sendable {
             case .fullyConnected:
                 insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .conv1x1 where l.repeats > 1:
+                // a one-pixel member of a pixel-streamed chain runs as one fully connected row (per pixel, see below)
+                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output + (c.conv_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }

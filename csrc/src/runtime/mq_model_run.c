@@ -242,6 +242,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
+        if ((op.flags & MQ_OP_FLAG_STREAMED) != 0u && in.size == (uint32_t)cp.gemm.k) {
+            /* a one-pixel member of a pixel-streamed chain (unpadded, validated at load): one GEMM row, the batch-1
+             * fully connected path (the same sums and output stage, without the convolution's row driver) */
+            mq_fully_connected_unchecked(&cp.gemm, 1, src, dst);
+            return MQ_OK;
+        }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
             mq_conv1x1_inplace_unchecked(&cp, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
