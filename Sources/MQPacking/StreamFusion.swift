@@ -67,6 +67,10 @@ public enum StreamFusion {
     }
 
     static func fuseOne(_ m: QuantizedModel) -> QuantizedModel? {
+        // a malformed model (indices out of range) is left to the packer, which names the bad op
+        let valid = m.tensors.indices
+        guard m.nodes.allSatisfy({ $0.inputs.allSatisfy(valid.contains) && valid.contains($0.output) }),
+              (m.inputs + m.outputs).allSatisfy(valid.contains) else { return nil }
         var readers: [Int: [Int]] = [:]
         var producer: [Int: Int] = [:]
         for (i, n) in m.nodes.enumerated() {
