@@ -125,7 +125,19 @@ public enum MemoryPlanner {
             def[n.output] = i
             for t in n.inputs { lastUse[t] = max(lastUse[t], i) }
         }
-        for t in model.outputs { lastUse[t] = nOps }
+        // A pixel-streamed chain (head h, members h+1 ... h+M, run once per pixel by the head): the source, the
+        // accumulators (scratch, below) and the head's output are live through the whole chain; the head writes the
+        // gathered pixel first (at h) and reads the last member's output last (at h+M). Pixel tensors between
+        // members live from their producer to their consumer, as any tensor.
+        for (i, n) in model.nodes.enumerated() {
+            guard let st = n.stream, n.inputs.count == 3 else { continue }
+            let end = min(i + st.members, nOps - 1)
+            lastUse[n.inputs[0]] = max(lastUse[n.inputs[0]], end)
+            def[n.inputs[1]] = i
+            lastUse[n.inputs[2]] = max(lastUse[n.inputs[2]], end)
+            lastUse[n.output] = max(lastUse[n.output], end)
+        }
+        for t in model.outputs { lastUse[t] = max(lastUse[t], nOps) }
         if keepAllAlive { for t in 0..<nT { lastUse[t] = nOps } }
         // constants (CONST storage) are read from the blob: their placeholder buffers live before the first op,
         // apart from every arena tensor
@@ -150,6 +162,10 @@ public enum MemoryPlanner {
                 // input 0 dead after this op (not read later, not a model output) and the output not yet aliased
                 let firstDead = find(n.output) == n.output && groupLast[find(n.inputs[0])] == i
                     && find(n.inputs[0]) != find(n.output)
+                // members of a pixel-streamed chain run without the in-place flag: only LUT16 (exactly over its
+                // input, no flag) may share its input's buffer
+                if n.streamMember, !{ if case .lut16 = n.op { return true } else { return false } }() { continue }
+                if n.stream != nil { continue }
                 switch n.op {
                 case .lut, .requantize, .softmax, .softmaxTable, .mul:
                     // same shape, 8-bit: the kernels write exactly over input 0 (MUL: x1 has y's shape);
@@ -211,6 +227,15 @@ public enum MemoryPlanner {
         }
         var scratchBuffer: [Int: Int] = [:]
         for (i, n) in model.nodes.enumerated() {
+            if let st = n.stream {
+                // the head's accumulators, live through the chain
+                let size = (try? Packer.scratchSize(model, node: i)) ?? 0
+                if size > 0 {
+                    scratchBuffer[i] = buffers.count
+                    buffers.append(ArenaBuffer(size: size, first: i, last: min(i + st.members, nOps - 1)))
+                }
+                continue
+            }
             switch n.op {
             case .conv1x1, .conv, .depthwiseConv:
                 // the kernels' own scratch sizes (an unpackable node gets none here; packing reports it)

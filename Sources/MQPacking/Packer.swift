@@ -79,6 +79,8 @@ public enum Packer {
             o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
             // in place over input 0, as planned (the loader checks the offsets and the kernel's geometry)
             if plan.inPlaceNodes.contains(i) { o.flags = UInt32(MQ_WRITER_OP_IN_PLACE) }
+            // a member of a pixel-streamed chain: run per pixel by the STREAM op before it (never in place)
+            if n.streamMember { o.flags = UInt32(MQ_WRITER_OP_STREAMED) }
             ops.append(o)
         }
         let outs = outputs ?? model.outputs
@@ -380,6 +382,27 @@ public enum Packer {
             o.softmax_s16.input_shift = sh
             o.softmax_s16.exp_lut = mem.copy(expT)
             o.softmax_s16.recip_lut = mem.copy(recipT)
+        }
+        if let st = n.stream {
+            // the head of a pixel-streamed chain: inputs [source, gathered pixel, head pixel] (docs/FORMAT.md)
+            guard n.inputs.count == 3 else {
+                throw PackingError.invalid("op \(i) '\(n.name)': a pixel-streamed chain needs 3 inputs (source, pixel, head pixel)")
+            }
+            switch n.op {
+            case .fullyConnected:
+                o.type = MQ_OP_STREAM_FC
+                o.fc.in_dtype = model.tensors[n.inputs[2]].qparams.dtype.c
+            case .fullyConnectedS16:
+                o.type = MQ_OP_STREAM_FC_S16
+            default:
+                throw PackingError.invalid("op \(i) '\(n.name)' (\(n.op.kind)): a pixel-streamed chain ends in a fully connected layer")
+            }
+            o.stream.members = Int32(st.members)
+            o.stream.out_h = Int32(st.outH)
+            o.stream.out_w = Int32(st.outW)
+            o.stream.stride_h = Int32(st.strideH)
+            o.stream.stride_w = Int32(st.strideW)
+            o.stream.layout = st.nchw ? 1 : 0
         }
         return o
     }

@@ -339,10 +339,29 @@ public struct QNode: Sendable {
     public var inputs: [Int]
     /// Output tensor index.
     public var output: Int
+    /// Pixel-streamed chain (packed STREAM_FC / STREAM_FC_S16, docs/FORMAT.md): set on the head node, whose op is its
+    /// `fullyConnected` / `fullyConnectedS16` and whose inputs are [source, gathered pixel, head pixel]; the next
+    /// `members` nodes (streamMember) run once per pixel on one-pixel tensors. Formed by `MQPacking.StreamFusion`.
+    public var stream: QStream? = nil
+    /// A member of the pixel-streamed chain of the head node before it.
+    public var streamMember = false
 
     /// A node as given.
     public init(name: String, fused: [String], op: QOp, inputs: [Int], output: Int) {
         self.name = name; self.fused = fused; self.op = op; self.inputs = inputs; self.output = output
+    }
+}
+
+/// The geometry of a pixel-streamed chain: members, grid, the stride of the gather, the source layout.
+public struct QStream: Sendable, Equatable {
+    public var members: Int
+    public var outH: Int, outW: Int
+    public var strideH: Int, strideW: Int
+    /// The source is NCHW (the chain's NCHW -> NHWC transpose is the gather); else NHWC.
+    public var nchw: Bool
+    public init(members: Int, outH: Int, outW: Int, strideH: Int, strideW: Int, nchw: Bool) {
+        self.members = members; self.outH = outH; self.outW = outW; self.strideH = strideH; self.strideW = strideW
+        self.nchw = nchw
     }
 }
 

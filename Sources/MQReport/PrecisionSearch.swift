@@ -11,9 +11,9 @@
 // of all subsets (inside and beyond the budget). (3) With more, greedy: layers are tried in order of gain per extra
 // byte (a layer that costs no arena first), then those that gained nothing alone (cheapest first), each kept when the
 // model with it still fits the budget and its SQNR rises; then one-layer flips (add one left 8-bit, or drop one
-// promoted: the best flip that fits and gains > 0.01 dB, repeated until none does); the curve lists all-int8, every
-// kept step and all-int16. Held-out data (`--test`), when given, is scored for the curve points only: the search
-// never sees it.
+// promoted: the best flip that fits and gains > 0.01 dB, repeated until none does), then all-int16 when it fits and
+// scores higher; the curve lists all-int8, every kept step and all-int16. Held-out data (`--test`), when given, is
+// scored for the curve points only: the search never sees it.
 
 import Foundation
 import MQCalibration
@@ -66,8 +66,12 @@ public enum PrecisionSearch {
         let graph: Graph
         let samples: [[[Float]]]
         let floats: [[[Float]]]
-        init(graph: Graph, data: CalibrationData, maxSamples: Int) throws {
+        /// Score (and measure the arena of) the model as it is shipped: its pixel-wise chains streamed where that
+        /// lowers the arena (StreamFusion.best), as calibrate packs it.
+        let stream: Bool
+        init(graph: Graph, data: CalibrationData, maxSamples: Int, stream: Bool = true) throws {
             self.graph = graph
+            self.stream = stream
             let n = min(maxSamples, data.count)
             guard n > 0 else { throw QuantizationError.emptyDataSet("no samples to score the precision choice on") }
             let exec = try FloatExecutor(graph: graph)
@@ -81,7 +85,8 @@ public enum PrecisionSearch {
             floats = f
         }
 
-        func score(_ m: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+        func score(_ m0: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+            let m = stream ? StreamFusion.best(m0) : m0
             let plan = MemoryPlanner.plan(m)
             let bytes = try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "precision", sourceSHA256: [],
                                                                             calibrationMethod: "precision"))
@@ -104,9 +109,10 @@ public enum PrecisionSearch {
     /// Chooses the precision of every layer of the 8-bit model `base` (see the file comment).
     public static func choose(mode: PrecisionMode, base: QuantizedModel, graph: Graph, data: CalibrationData,
                               ramBudget: Int?, maxSamples: Int, heldOut: CalibrationData? = nil,
-                              exhaustiveLimit: Int = 6, log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
-        let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples)
-        let heldOutScorer = try heldOut.map { try Scorer(graph: graph, data: $0, maxSamples: maxSamples) }
+                              exhaustiveLimit: Int = 6, stream: Bool = true,
+                              log: (String) -> Void = { _ in }) throws -> PrecisionChoice {
+        let scorer = try Scorer(graph: graph, data: data, maxSamples: maxSamples, stream: stream)
+        let heldOutScorer = try heldOut.map { try Scorer(graph: graph, data: $0, maxSamples: maxSamples, stream: stream) }
         func held(_ m: QuantizedModel) throws -> Double? { try heldOutScorer?.score(m).sqnr }
         // layers with a 16x8 form whose constants can be prepared (e.g. an output shift within TFLite's int64
         // requantization range); a layer's constants depend only on its own tensors' scales
@@ -252,8 +258,23 @@ public enum PrecisionSearch {
             curve.append(.init(label: (added ? "+ " : "- ") + base.nodes[f.i].name, arenaBytes: f.s.arena, sqnrDB: f.s.sqnr,
                                heldOutSQNRDB: try held(f.m)))
         }
-        curve[curve.count - 1].chosen = true
-        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16)))
+        // all int16 when it fits and scores higher (the greedy path can miss it when every step towards it loses: a
+        // layer that helps only once its neighbours are int16 too, e.g. the streamed tinyconv)
+        var allChosen = false
+        if chosen != allSet, s16.arena <= budget, s16.sqnr > cur.sqnr + 0.01 {
+            step += 1
+            for i in allSet where !chosen.contains(i) {
+                why[i] = String(format: "auto: step %d, all int16 fits the budget (%d B) and scores %+.2f dB more", step,
+                                s16.arena, s16.sqnr - cur.sqnr)
+            }
+            chosen = allSet
+            cur = s16
+            model = all16
+            allChosen = true
+        }
+        if !allChosen { curve[curve.count - 1].chosen = true }
+        curve.append(.init(label: "all int16", arenaBytes: s16.arena, sqnrDB: s16.sqnr, heldOutSQNRDB: try held(all16),
+                           chosen: allChosen ? true : nil))
         let layers = layerList(chosen, { i in
             if chosen.contains(i), why[i] == nil || !(why[i] ?? "").hasPrefix("auto"), let src = readsFrom[i], chosen.contains(src) {
                 return "auto: reads the int16 output of '\(base.nodes[src].name)'"

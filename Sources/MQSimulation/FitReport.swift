@@ -266,6 +266,10 @@ public struct FitReport: Sendable {
             case .fullyConnected:
                 insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
+            case .conv1x1 where l.repeats > 1:
+                // a one-pixel member of a pixel-streamed chain runs as one fully connected row (per pixel, see below)
+                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
+                if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output + (c.conv_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
@@ -300,8 +304,13 @@ public struct FitReport: Sendable {
                 insns += Double(l.outputElements) * c.add_per_element
             case .lut16: insns += Double(l.outputElements) * c.lut_per_element
             case .softmaxS16: insns += Double(l.outputElements) * c.softmax_per_element
+            case .streamFC, .streamFCS16:
+                // no cost model for the pixel-streamed head's partial sums yet: the 1x1 kernel's per-MAC cost
+                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
             case .unknown: break
             }
+            // a member of a pixel-streamed chain runs once per grid pixel
+            insns *= Double(max(l.repeats, 1))
             guard let cm else {
                 let cyc = insns * c.cycles_per_instruction
                 return LayerEstimate(layer: l, instructions: insns, cycles: cyc, microseconds: cyc / mhz)

@@ -23,6 +23,8 @@ public struct LayerInfo: Sendable, Equatable {
         case addS16 = "add_s16", mulS16 = "mul_s16", averagePoolS16 = "average_pool_s16", maxPoolS16 = "max_pool_s16"
         case lut16, quantizeS16 = "quantize_s16", requantizeS16To8 = "requantize_s16_to_8", softmaxS16 = "softmax_s16"
         case rescaleS16 = "rescale_s16"
+        // pixel-streamed chain (format 2.1): the head; its members follow with op flag bit 3
+        case streamFC = "stream_fc", streamFCS16 = "stream_fc_s16"
         case unknown
 
         /// The packed format's op type (mq_op_type), nil for .unknown.
@@ -57,6 +59,8 @@ public struct LayerInfo: Sendable, Equatable {
             case .requantizeS16To8: return Int(MQ_OP_REQUANTIZE_S16_TO_8.rawValue)
             case .softmaxS16: return Int(MQ_OP_SOFTMAX_S16.rawValue)
             case .rescaleS16: return Int(MQ_OP_RESCALE_S16.rawValue)
+            case .streamFC: return Int(MQ_OP_STREAM_FC.rawValue)
+            case .streamFCS16: return Int(MQ_OP_STREAM_FC_S16.rawValue)
             case .unknown: return nil
             }
         }
@@ -93,6 +97,8 @@ public struct LayerInfo: Sendable, Equatable {
             case .requantizeS16To8: return "REQUANTIZE_S16_TO_8"
             case .softmaxS16: return "SOFTMAX_S16"
             case .rescaleS16: return "RESCALE_S16"
+            case .streamFC: return "STREAM_FC"
+            case .streamFCS16: return "STREAM_FC_S16"
             case .unknown: return nil
             }
         }
@@ -120,6 +126,8 @@ public struct LayerInfo: Sendable, Equatable {
     public let inPlace: Bool
     /// Shape of the op's first input (the flash-read model tells a one-call 1x1 convolution from a per-row one).
     public var inputShape: [Int] = []
+    /// Runs per inference: the grid pixels for a member of a pixel-streamed chain (op flag bit 3), else 1.
+    public var repeats: Int = 1
 }
 
 private let tensorRecordSize = 48
@@ -141,6 +149,7 @@ extension PackedModel {
             return ((0..<rank).map { rd32(r, 4 + 4 * $0) }, Int(r[2]), rd32(r, 28))
         }
         var result: [LayerInfo] = []
+        var streamLeft = 0, streamPixels = 1  // members of a pixel-streamed chain run once per grid pixel
         for i in 0..<opCount {
             let r = op + i * opRecordSize
             func param(_ w: Int) -> Int { rd32(r, opParams + 4 * w) }
@@ -162,7 +171,7 @@ extension PackedModel {
                 fused = param(15) != 0
             case .averagePool, .maxPool, .averagePoolS16, .maxPoolS16:
                 kk = param(0) * param(1)
-            case .fullyConnectedS16, .convS16:
+            case .fullyConnectedS16, .convS16, .streamFC, .streamFCS16:
                 kk = param(1)
                 macs = elements * kk
             case .depthwiseConvS16:
@@ -177,9 +186,19 @@ extension PackedModel {
             default:
                 break
             }
+            var repeats = 1
+            if r[3] & 8 != 0, streamLeft > 0 {
+                macs *= streamPixels
+                repeats = streamPixels
+                streamLeft -= 1
+            }
+            if kind == .streamFC || kind == .streamFCS16 {
+                streamLeft = param(20)
+                streamPixels = max(param(21) * param(22), 1)
+            }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
                                     macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
-                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : []))
+                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats))
         }
         return result
     }

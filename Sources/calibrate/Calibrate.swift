@@ -99,6 +99,9 @@ struct Calibrate: ParsableCommand {
     @Flag(name: .customLong("no-in-place"), help: "Plan every output apart from its input: no 1x1 / depthwise convolution in place (for comparison; the outputs are the same bytes).")
     var noInPlace = false
 
+    @Flag(name: .customLong("no-stream"), help: "Do not stream pixel-wise chains that end in flatten + fully connected pixel by pixel (packed STREAM_FC ops; by default they are when that lowers the arena). The outputs are the same bytes.")
+    var noStream = false
+
     @Flag(name: .customLong("no-stride-hoist"), help: "Keep strided 1x1 convolutions as imported: do not move their subsampling to the start of the pixel-wise chain of 1x1 convolutions and activations that produces their input (for comparison; the float outputs are the same).")
     var noStrideHoist = false
 
@@ -320,18 +323,31 @@ struct Calibrate: ParsableCommand {
         if precision != .int8 {
             log("choosing the precision per layer (\(precision.rawValue)) on \(min(evalSamples, calib.count)) calibration samples")
             let choice = try PrecisionSearch.choose(mode: precision, base: qmodel, graph: graph, data: calib, ramBudget: ramBudget,
-                                                    maxSamples: evalSamples, heldOut: testData, log: log)
+                                                    maxSamples: evalSamples, heldOut: testData, stream: !noStream, log: log)
             qmodel = choice.model
             precisionSummary = choice.summary
         }
-        let mplan = MemoryPlanner.plan(qmodel, inPlace: !noInPlace)
+        // the shipped model: pixel-wise chains ending in flatten + fully connected streamed pixel by pixel when that
+        // lowers the arena (docs/CALIBRATION.md "Pixel-streamed chains"); the report's per-tensor figures and the
+        // evaluation's qparams come from qmodel (the same tensors, the same output bytes)
+        let shipped = noStream ? qmodel : StreamFusion.best(qmodel, inPlace: !noInPlace)
+        if !quiet {
+            for n in shipped.nodes {
+                guard let st = n.stream else { continue }
+                log("pixel stream: '\(n.name)' accumulated over \(st.outH)x\(st.outW) pixels of \(st.members) pixel-wise layer(s) run per pixel (\(n.fused.joined(separator: ", "))), source \(st.nchw ? "NCHW" : "NHWC") stride \(st.strideH)x\(st.strideW)")
+            }
+            if shipped.nodes.contains(where: { $0.stream != nil }) {
+                log("pixel stream: arena \(MemoryPlanner.plan(qmodel, inPlace: !noInPlace).arenaSize) -> \(MemoryPlanner.plan(shipped, inPlace: !noInPlace).arenaSize) B (same output bytes; --no-stream runs the layers one after another)")
+            }
+        }
+        let mplan = MemoryPlanner.plan(shipped, inPlace: !noInPlace)
         let hash = sha256(onnxBytes)
         // e.g. "percentile:99.99"; the weight options are appended when they differ from minmax without correction
         var method = observer == .percentile ? "percentile:\(percentile)" : observer.rawValue
         if weights != .minmax { method += " weights:\(weights.rawValue)" }
         if biasCorrection { method += " bias-correction" }
         if precision != .int8 { method += " precision:\(precision.rawValue)" }
-        let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
+        let packed = try Packer.pack(shipped, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
         let evalData = testData ?? calib

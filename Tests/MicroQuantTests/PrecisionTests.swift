@@ -129,8 +129,9 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
     /// The exhaustive auto search against a brute force written here: every subset of the 16x8-capable layers is
     /// rewritten, planned, packed and run through the C runtime, its output SQNR against the float executor summed
     /// here in Double; the search's model must fit the budget and score (by this test's own measure) within 0.01 dB
-    /// of the best subset that fits. On tinyconv with 1.25 x the int8 arena the brute force also pins the documented
-    /// limit: no subset within the budget recovers half of the int8 -> int16 gap.
+    /// of the best subset that fits. Models are measured as calibrate ships them (StreamFusion.best: pixel-wise chains
+    /// streamed where that lowers the arena). On tinyconv with 1.25 x the (streamed) int8 arena the brute force also
+    /// pins the documented result: every subset fits, and the choice recovers at least half of the int8 -> int16 gap.
     @Test func autoMatchesBruteForceOverAllSubsets() throws {
         let ex = packageRoot.appendingPathComponent("examples")
         for (name, budgetFactor) in [("tinyconv", 1.25), ("bandlevels", 1.25), ("bandlevels", 1.0)] {
@@ -143,7 +144,8 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
             let exec = try FloatExecutor(graph: graph)
             let xs = (0..<n).map { data.slice($0, 1, graph: graph) }
             let fs = try xs.map { try exec.run($0, batch: 1) { _ in } }
-            func measure(_ m: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+            func measure(_ m0: QuantizedModel) throws -> (sqnr: Double, arena: Int) {
+                let m = StreamFusion.best(m0)
                 let plan = MemoryPlanner.plan(m)
                 let runner = try PackedModel(bytes: try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "t", sourceSHA256: [], calibrationMethod: "t")))
                 var sig = 0.0, noise = 0.0
@@ -165,7 +167,7 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
             }
             let cands = m8.nodes.indices.filter { Precision.promotable(m8, node: $0, graph: graph) }
             #expect(cands.count >= 3 && cands.count <= 6, "\(name): \(cands.count) candidates")
-            let a8 = MemoryPlanner.plan(m8).arenaSize
+            let a8 = MemoryPlanner.plan(StreamFusion.best(m8)).arenaSize
             let budget = Int(Double(a8) * budgetFactor)
             var all: [(mask: Int, sqnr: Double, arena: Int)] = []
             for mask in 0..<(1 << cands.count) {
@@ -203,11 +205,11 @@ private func quantize8(_ graph: Graph, _ data: CalibrationData) throws -> Quanti
             #expect(abs((curve.first?.sqnrDB ?? 0) - s8.sqnr) < 1e-4 && abs((curve.last?.sqnrDB ?? 0) - s16.sqnr) < 1e-4, "\(name): \(s8) \(s16) \(curve)")
             #expect(front.allSatisfy { $0.arenaBytes <= s16.arena })
             if name == "tinyconv" {
-                // the documented limit: every subset with the first or second conv in int16 needs all-int16's arena
-                // (2 x the int8 arena), so within 1.25 x only the last conv and the head can be int16
-                let over = all.filter { $0.arena > Int(Double(a8) * 1.25) }
-                #expect(!over.isEmpty && over.allSatisfy { $0.arena >= s16.arena }, "\(over)")
-                #expect(over.count == all.count - 4, "\(all.map { ($0.mask, $0.arena) })")
+                // streamed pixel by pixel (docs/CALIBRATION.md): int8 272 B, every subset within 1.25 x of it (all int16
+                // 320 B), and the choice recovers at least half of the gap (issue 12's goal)
+                #expect(a8 == 272 && s16.arena == 320, "\(a8) \(s16)")
+                #expect(all.allSatisfy { $0.arena <= budget }, "\(all.map { ($0.mask, $0.arena) })")
+                #expect(got.sqnr - s8.sqnr >= 0.5 * (s16.sqnr - s8.sqnr), "\(s8.sqnr) -> \(got.sqnr) of \(s16.sqnr)")
             }
         }
     }

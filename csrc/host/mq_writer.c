@@ -186,10 +186,28 @@ static void mq_w_gemm_s16(mq_wctx *w, const mq_fc_s16_params *fc, uint32_t *p)
 
 static void mq_w_window_words(const mq_window *win, uint32_t *w);
 
-/* Parameter words and constants of a 16x8 op (types 32..43). */
+/* The stream words of STREAM_FC / STREAM_FC_S16. */
+static void mq_w_stream_words(const mq_writer_op *op, uint32_t *p)
+{
+    const int32_t n = op->type == MQ_OP_STREAM_FC ? op->fc.n : op->fc_s16.n;
+    p[MQ_P_STREAM_MEMBERS] = (uint32_t)op->stream.members;
+    p[MQ_P_STREAM_OUT_H] = (uint32_t)op->stream.out_h;
+    p[MQ_P_STREAM_OUT_W] = (uint32_t)op->stream.out_w;
+    p[MQ_P_STREAM_STRIDE_H] = (uint32_t)op->stream.stride_h;
+    p[MQ_P_STREAM_STRIDE_W] = (uint32_t)op->stream.stride_w;
+    p[MQ_P_STREAM_LAYOUT] = (uint32_t)op->stream.layout;
+    p[MQ_P_STREAM_ACC] = op->scratch_offset;
+    p[MQ_P_STREAM_ACC + 1] = (uint32_t)n * (op->type == MQ_OP_STREAM_FC ? 4u : 8u);
+}
+
+/* Parameter words and constants of a 16x8 op (types 32..44). */
 static void mq_w_op_s16(mq_wctx *w, const mq_writer_op *op, const mq_writer_tensor *tensors, uint32_t *p)
 {
     switch (op->type) {
+    case MQ_OP_STREAM_FC_S16:
+        mq_w_gemm_s16(w, &op->fc_s16, p);
+        mq_w_stream_words(op, p);
+        break;
     case MQ_OP_FULLY_CONNECTED_S16:
         mq_w_gemm_s16(w, &op->fc_s16, p);
         break;
@@ -381,6 +399,10 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
     case MQ_OP_FULLY_CONNECTED:
         mq_w_gemm(w, &op->fc, p);
         break;
+    case MQ_OP_STREAM_FC:
+        mq_w_gemm(w, &op->fc, p);
+        mq_w_stream_words(op, p);
+        break;
     case MQ_OP_CONV_1X1:
         mq_w_gemm(w, &op->conv.gemm, p);
         p[MQ_P_CONV_STRIDE_H] = (uint32_t)op->conv.stride_h;
@@ -521,6 +543,7 @@ static mq_status mq_w_check_s16(const mq_writer_op *op, const mq_writer_tensor *
     const mq_fc_s16_params *fc = op->type == MQ_OP_CONV_S16 ? &op->conv_s16.gemm : &op->fc_s16;
     switch (op->type) {
     case MQ_OP_FULLY_CONNECTED_S16:
+    case MQ_OP_STREAM_FC_S16:
     case MQ_OP_CONV_S16:
         if (fc->n < 1 || fc->k < 1 || fc->n > 0xFFFF || fc->k > 0xFFFFFF) {
             return MQ_ERR_SHAPE;
@@ -605,23 +628,27 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     }
     for (i = 0; i < m->num_ops; i++) {
         const mq_writer_op *op = &m->ops[i];
-        const int gemm = op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_CONV;
+        const int stream = op->type == MQ_OP_STREAM_FC || op->type == MQ_OP_STREAM_FC_S16;
+        const int gemm = op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_CONV ||
+                         op->type == MQ_OP_STREAM_FC;
         const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm
                                  : op->type == MQ_OP_CONV   ? &op->conv2d.gemm
                                                             : &op->fc;
         const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL || op->type == MQ_OP_ADD_S16 ||
                                op->type == MQ_OP_MUL_S16;
         if ((op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_SOFTMAX_TABLE) &&
-            (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16)) {
+            (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16) && !stream) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
         }
-        if ((op->flags & ~(uint32_t)MQ_WRITER_OP_IN_PLACE) != 0u) {
+        if ((op->flags & ~(uint32_t)(MQ_WRITER_OP_IN_PLACE | MQ_WRITER_OP_STREAMED)) != 0u) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: unknown op flags");
         }
         if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: need 1..8 inputs and 1 output");
         }
-        if ((two_inputs && op->num_inputs != 2) || (!two_inputs && op->type != MQ_OP_CONCAT && op->num_inputs != 1)) {
+        if ((stream && op->num_inputs != 3) ||
+            (!stream && ((two_inputs && op->num_inputs != 2) ||
+                         (!two_inputs && op->type != MQ_OP_CONCAT && op->num_inputs != 1)))) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i,
                            "op: ADD and MUL take 2 inputs, CONCAT 1..8, every other op 1");
         }
@@ -651,6 +678,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                 op->add.out_zero_point != o->zero_point) {
                 return mq_fail(d, MQ_ERR_QPARAMS, -1, i, "op: ADD dtypes/zero points differ from its tensors'");
             }
+        }
+        if (op->type == MQ_OP_STREAM_FC && fc->in_dtype != m->tensors[op->inputs[2]].dtype) {
+            return mq_fail(d, MQ_ERR_DTYPE, -1, i, "op: STREAM_FC fc.in_dtype differs from the head pixel's dtype");
         }
         if ((op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1) &&
             fc->in_dtype != m->tensors[op->inputs[0]].dtype) {
@@ -835,7 +865,7 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         minor = MQ_FORMAT_VERSION_MINOR;
     }
     for (i = 0; i < m->num_ops; i++) {
-        if (m->ops[i].flags != 0u || m->ops[i].type == MQ_OP_SOFTMAX_TABLE) {
+        if (m->ops[i].flags != 0u || m->ops[i].type == MQ_OP_SOFTMAX_TABLE || m->ops[i].type == MQ_OP_STREAM_FC) {
             minor = MQ_FORMAT_VERSION_MINOR;
         }
     }
@@ -1104,6 +1134,12 @@ size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor 
     if (op == NULL || tensors == NULL || op->num_inputs < 1 || op->num_outputs < 1 || op->inputs[0] < 0 ||
         op->inputs[0] >= num_tensors || op->outputs[0] < 0 || op->outputs[0] >= num_tensors) {
         return 0u;
+    }
+    if (op->type == MQ_OP_STREAM_FC) {
+        return op->fc.n > 0 ? (size_t)op->fc.n * 4u : 0u; /* the head's int32 accumulators */
+    }
+    if (op->type == MQ_OP_STREAM_FC_S16) {
+        return op->fc_s16.n > 0 ? (size_t)op->fc_s16.n * 8u : 0u; /* int64 accumulators */
     }
     in = &tensors[op->inputs[0]];
     out = &tensors[op->outputs[0]];

@@ -89,7 +89,9 @@
 #define MQ_O_NUM_OUTPUTS 2u
 #define MQ_O_FLAGS 3u            /* format 2.1; reserved (0) in 2.0 */
 #define MQ_OP_FLAG_IN_PLACE 1u   /* bit 0: the output starts at input 0's arena offset, as planned (in place) */
-#define MQ_OP_FLAGS_KNOWN 1u
+#define MQ_OP_FLAG_STREAMED 8u   /* bit 3: a member of the pixel-streamed chain of the STREAM_FC / STREAM_FC_S16 op
+                                  * before it: run once per pixel by that op, skipped by the op loop */
+#define MQ_OP_FLAGS_KNOWN (MQ_OP_FLAG_IN_PLACE | MQ_OP_FLAG_STREAMED)
 #define MQ_O_INPUTS 4u          /* u16[8] */
 #define MQ_O_OUTPUTS 20u        /* u16[2] */
 #define MQ_O_RESERVED2 24u      /* 8 bytes, zero */
@@ -220,6 +222,20 @@
 #define MQ_P_TRANSPOSE_PERM 0  /* 4 words */
 #define MQ_P_TRANSPOSE_USED 4
 
+/* STREAM_FC (19): FULLY_CONNECTED block p0..p16 (k = out_h * out_w * channels of the head pixel, NHWC flatten
+ * order, N4K16 weights, folded bias); STREAM_FC_S16 (44): the FULLY_CONNECTED_S16 block p0..p12. Both: */
+#define MQ_P_STREAM_MEMBERS 20   /* number of op records after this one that form the per-pixel chain, 0..16 */
+#define MQ_P_STREAM_OUT_H 21     /* pixel grid */
+#define MQ_P_STREAM_OUT_W 22
+#define MQ_P_STREAM_STRIDE_H 23  /* source pixel of grid pixel (y, x): (y * stride_h, x * stride_w) */
+#define MQ_P_STREAM_STRIDE_W 24
+#define MQ_P_STREAM_LAYOUT 25    /* source layout: 0 NHWC [1, h, w, c], 1 NCHW [1, c, h, w] */
+#define MQ_P_STREAM_ACC 26       /* (arena offset, size): the head's accumulators, n x int32 (19) / n x int64 (44) */
+#define MQ_P_STREAM_USED 28
+#define MQ_STREAM_MAX_MEMBERS 16u
+#define MQ_STREAM_LAYOUT_NHWC 0u
+#define MQ_STREAM_LAYOUT_NCHW 1u
+
 /* 16x8 ops (format 2.1, docs/FORMAT.md). Gemm block of FULLY_CONNECTED_S16 and CONV_S16: */
 #define MQ_P_S16_N 0
 #define MQ_P_S16_K 1
@@ -326,6 +342,12 @@
 #ifndef MQ_OP_SOFTMAX_TABLE_ENABLED
 #define MQ_OP_SOFTMAX_TABLE_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
+#ifndef MQ_OP_STREAM_FC_ENABLED
+#define MQ_OP_STREAM_FC_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_STREAM_FC_S16_ENABLED
+#define MQ_OP_STREAM_FC_S16_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
 #ifndef MQ_OP_FULLY_CONNECTED_S16_ENABLED
 #define MQ_OP_FULLY_CONNECTED_S16_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
@@ -366,7 +388,8 @@
     (MQ_OP_FULLY_CONNECTED_S16_ENABLED || MQ_OP_CONV_S16_ENABLED || MQ_OP_DEPTHWISE_CONV_S16_ENABLED ||           \
      MQ_OP_ADD_S16_ENABLED || MQ_OP_MUL_S16_ENABLED || MQ_OP_AVERAGE_POOL_S16_ENABLED ||                           \
      MQ_OP_MAX_POOL_S16_ENABLED || MQ_OP_LUT16_ENABLED || MQ_OP_QUANTIZE_S16_ENABLED ||                            \
-     MQ_OP_REQUANTIZE_S16_TO_8_ENABLED || MQ_OP_SOFTMAX_S16_ENABLED || MQ_OP_RESCALE_S16_ENABLED)
+     MQ_OP_REQUANTIZE_S16_TO_8_ENABLED || MQ_OP_SOFTMAX_S16_ENABLED || MQ_OP_RESCALE_S16_ENABLED ||                \
+     MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED)
 
 /* Metadata: fixed strings, then one name per input, then one per output */
 #define MQ_META_NUM_FIXED 5u

@@ -522,7 +522,13 @@ static void test_targeted_corruptions(void **state)
     v1[0] = 32;
     expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_FORMAT_OP);      /* FULLY_CONNECTED_S16 record over an 8-bit FC's */
     v1[0] = 44;
-    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 44 */
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_FORMAT_OP);      /* STREAM_FC_S16 record over an FC's (1 input, not 3) */
+    v1[0] = 19;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_FORMAT_OP);      /* STREAM_FC record over an FC's */
+    v1[0] = 45;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 45 */
+    v1[0] = 20;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 20 */
     v1[0] = 5;
     expect_load(&blob, t_off + 1, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* rank 5 */
     put32(v4, 448);

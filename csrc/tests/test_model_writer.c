@@ -294,7 +294,7 @@ static void test_writer_reports_where(void **state)
     a->t[2].arena_offset = 48;
 
     /* unsupported op type */
-    a->ops[1].type = (mq_op_type)44;
+    a->ops[1].type = (mq_op_type)45;
     assert_int_equal(mq_writer_write(&a->m, b, size + 1024, &size, &d), MQ_ERR_UNSUPPORTED_OP);
     assert_int_equal(d.op, 1);
     a->ops[1].type = MQ_OP_RESHAPE;

@@ -57,6 +57,8 @@ typedef enum {
     MQ_OP_MUL = 15,             /* requantized elementwise multiply, second operand broadcast (channel / scalar) */
     MQ_OP_REQUANTIZE = 16,      /* elementwise requantization between 8-bit qparams */
     MQ_OP_SOFTMAX_TABLE = 17,   /* 8-bit softmax into any output qparams, one rounding (onnxruntime QDQ) */
+    MQ_OP_STREAM_FC = 19,       /* pixel-streamed chain: gather one pixel, run the next ops (flag bit 3) on it,
+                                   accumulate an 8-bit FULLY_CONNECTED head over the pixels (format 2.1) */
     /* 16x8 ops (format 2.1): int16 activations (MQ_DTYPE_INT16, zero point 0), int8 weights (mq_kernels_s16.h) */
     MQ_OP_FULLY_CONNECTED_S16 = 32, /* [.., k] -> [.., n], int8 weights [n][k], int64 bias */
     MQ_OP_CONV_S16 = 33,        /* NHWC KxK (and 1x1) convolution, group 1, OHWI int8 weights, int64 bias */
@@ -69,11 +71,12 @@ typedef enum {
     MQ_OP_QUANTIZE_S16 = 40,    /* 8-bit -> int16 conversion (requantize) */
     MQ_OP_REQUANTIZE_S16_TO_8 = 41, /* int16 -> 8-bit conversion (requantize) */
     MQ_OP_SOFTMAX_S16 = 42,     /* TFLite SOFTMAX int16 along the last axis */
-    MQ_OP_RESCALE_S16 = 43      /* int16 -> int16 requantization */
+    MQ_OP_RESCALE_S16 = 43,     /* int16 -> int16 requantization */
+    MQ_OP_STREAM_FC_S16 = 44    /* pixel-streamed chain with a 16x8 FULLY_CONNECTED head (int64 partial sums) */
 } mq_op_type;
 
 /* Largest op type value + 1 (the loader's tables are indexed by op type). */
-#define MQ_OP_TYPE_COUNT 44
+#define MQ_OP_TYPE_COUNT 45
 
 /* Where a tensor's bytes live. Values are part of the packed format. */
 typedef enum {

@@ -121,9 +121,25 @@ typedef struct {
  *   s16_multiplier / s16_shift = Q(in scale / out scale); zero points from the tensors.
  * SOFTMAX_S16: along the last axis; softmax_s16.input_multiplier / input_shift / exp_lut / recip_lut
  *   (mq_softmax_s16_prepare); the output scale 1/32768.
+ *
+ * Pixel-streamed chain (format 2.1, docs/FORMAT.md "Pixel-streamed chain"):
+ * STREAM_FC (19) / STREAM_FC_S16 (44): inputs[0] = source [1, h, w, c] (stream.layout 0, NHWC) or [1, c, h, w]
+ *   (layout 1, NCHW), inputs[1] = the gathered pixel (c elements, the source's dtype and qparams), inputs[2] = the
+ *   head's input pixel (8-bit / INT16), outputs[0] = y [.., n]. The next stream.members ops (each flagged
+ *   MQ_WRITER_OP_STREAMED, on one-pixel tensors) run once per pixel of the stream.out_h x out_w grid (source pixel
+ *   (y * stride_h, x * stride_w)); the head accumulates over the pixels: fc (19, k = out_h * out_w * head pixel
+ *   channels, as the FULLY_CONNECTED on the NHWC-flattened chain output; fc.in_dtype = inputs[2]'s dtype) or fc_s16
+ *   (44). scratch_offset: the accumulators (mq_writer_op_scratch_size: n x 4 / n x 8 bytes).
  */
 #define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
 #define MQ_WRITER_OP_IN_PLACE 1u      /* mq_writer_op.flags bit 0 (the format's MQ_OP_FLAG_IN_PLACE) */
+#define MQ_WRITER_OP_STREAMED 8u      /* flags bit 3: a member of the STREAM_FC / STREAM_FC_S16 op before it */
+typedef struct {
+    int32_t members;              /* op records after this one run per pixel, 0..16 */
+    int32_t out_h, out_w;         /* pixel grid */
+    int32_t stride_h, stride_w;   /* >= 1 */
+    int32_t layout;               /* 0: source NHWC, 1: source NCHW */
+} mq_writer_stream;
 typedef struct {
     mq_op_type type;
     int32_t num_inputs;           /* 1; 2 (ADD, MUL); 1..8 (CONCAT) */
@@ -160,6 +176,7 @@ typedef struct {
     const int16_t *lut16;         /* LUT16: 513 entries */
     mq_softmax_s16_params softmax_s16; /* SOFTMAX_S16 */
     int32_t s16_multiplier, s16_shift; /* QUANTIZE_S16, REQUANTIZE_S16_TO_8, RESCALE_S16 */
+    mq_writer_stream stream;      /* STREAM_FC (head: fc), STREAM_FC_S16 (head: fc_s16) */
 } mq_writer_op;
 
 /* Constructors: one op of each type, every other field zero (x, y, x1, x2: tensor indices). */

@@ -20,6 +20,11 @@ typedef struct {
     const uint8_t *constants;
     uint32_t constants_size;
     uint32_t fail_at;           /* byte offset of the field being checked */
+    uint32_t num_ops;
+    /* pixel-streamed chain (STREAM_FC / STREAM_FC_S16): members still to come after the header, and the arena
+     * ranges its members must not write (the source, the accumulators, the head's output) */
+    uint32_t stream_left;
+    uint32_t keep_off[3], keep_size[3];
 } mq_lctx;
 
 /* Helpers used only by some ops: a build list (MQ_OPS_SELECTED) may leave them unused. */
@@ -807,6 +812,106 @@ static mq_status mq_check_softmax_s16(const mq_lctx *c, const mq_op_rec *op, con
 #endif
 #endif /* MQ_OP_ANY_S16_ENABLED */
 
+/* The ops a pixel-streamed chain may run per pixel: 1x1 convolutions and fully connected layers on one pixel,
+ * 8-bit / int16 tables and the conversions between precisions. */
+static int mq_stream_member_ok(uint32_t type)
+{
+    return type == (uint32_t)MQ_OP_CONV_1X1 || type == (uint32_t)MQ_OP_FULLY_CONNECTED ||
+           type == (uint32_t)MQ_OP_LUT || type == (uint32_t)MQ_OP_REQUANTIZE || type == (uint32_t)MQ_OP_RESHAPE ||
+           type == (uint32_t)MQ_OP_CONV_S16 || type == (uint32_t)MQ_OP_FULLY_CONNECTED_S16 ||
+           type == (uint32_t)MQ_OP_LUT16 || type == (uint32_t)MQ_OP_QUANTIZE_S16 ||
+           type == (uint32_t)MQ_OP_REQUANTIZE_S16_TO_8 || type == (uint32_t)MQ_OP_RESCALE_S16;
+}
+
+#if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
+/* STREAM_FC (19) / STREAM_FC_S16 (44): inputs[0] = source [1, h, w, c] (NHWC) or [1, c, h, w] (NCHW) in the arena,
+ * inputs[1] = the gathered pixel (c elements, the source's dtype and qparams), inputs[2] = the head's input pixel
+ * (8-bit for 19, INT16 for 44; its element count times the grid is the head's k), outputs[0] = [.., n]. The grid
+ * reads only source pixels inside the source; the members follow (each checked as it comes, mq_check_op); the
+ * pixel tensors, the accumulators, the source and the output do not overlap. */
+static mq_status mq_check_stream(mq_lctx *c, const mq_op_rec *op, uint32_t index, const mq_tensor_rec *src,
+                                 const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t members = p[MQ_P_STREAM_MEMBERS], oh = p[MQ_P_STREAM_OUT_H], ow = p[MQ_P_STREAM_OUT_W];
+    const uint32_t sh = p[MQ_P_STREAM_STRIDE_H], sw = p[MQ_P_STREAM_STRIDE_W], layout = p[MQ_P_STREAM_LAYOUT];
+    const uint32_t acc_off = p[MQ_P_STREAM_ACC], acc_size = p[MQ_P_STREAM_ACC + 1];
+    const int s16 = op->type == (uint32_t)MQ_OP_STREAM_FC_S16;
+    const uint32_t esrc = src->dtype == MQ_DTYPE_INT16 ? 2u : 1u;
+    mq_tensor_rec g, hx, fake;
+    uint32_t sc, shh, sww, hc, n;
+    uint64_t k;
+    mq_status st;
+
+    mq_tensor_decode(c->tensors, op->inputs[1], &g);
+    mq_tensor_decode(c->tensors, op->inputs[2], &hx);
+    MQ_REQUIRE(src->storage == MQ_STORAGE_ARENA && g.storage == MQ_STORAGE_ARENA && hx.storage == MQ_STORAGE_ARENA,
+               MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(members <= MQ_STREAM_MAX_MEMBERS && members < c->num_ops - index, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(layout <= MQ_STREAM_LAYOUT_NCHW, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(src->rank == 4 && src->dims[0] == 1, MQ_ERR_SHAPE);
+    sc = (uint32_t)(layout == MQ_STREAM_LAYOUT_NHWC ? src->dims[3] : src->dims[1]);
+    shh = (uint32_t)(layout == MQ_STREAM_LAYOUT_NHWC ? src->dims[1] : src->dims[2]);
+    sww = (uint32_t)(layout == MQ_STREAM_LAYOUT_NHWC ? src->dims[2] : src->dims[3]);
+    /* grid: 1 <= out <= 2^15, stride 1..2^15, the last pixel read inside the source */
+    MQ_REQUIRE(oh >= 1u && ow >= 1u && oh <= 32768u && ow <= 32768u && sh >= 1u && sw >= 1u && sh <= 32768u &&
+                   sw <= 32768u,
+               MQ_ERR_SHAPE);
+    MQ_REQUIRE((oh - 1u) * sh < shh && (ow - 1u) * sw < sww, MQ_ERR_SHAPE);
+    /* the gathered pixel: the source's codes, one pixel */
+    MQ_REQUIRE(mq_same_qparams(src, &g) && (uint64_t)g.size == (uint64_t)sc * esrc, MQ_ERR_SHAPE);
+    /* the head: k = grid pixels x the head pixel's elements */
+    MQ_REQUIRE(s16 ? (mq_is_s16(&hx) && mq_is_s16(out)) : (mq_is_8bit(hx.dtype) && mq_is_8bit(out->dtype)),
+               MQ_ERR_DTYPE);
+    hc = hx.size / (s16 ? 2u : 1u);
+    k = (uint64_t)oh * ow * hc;
+    n = p[s16 ? MQ_P_S16_N : MQ_P_FC_N];
+    MQ_REQUIRE(k == (uint64_t)p[s16 ? MQ_P_S16_K : MQ_P_FC_K], MQ_ERR_SHAPE);
+    MQ_REQUIRE((uint32_t)out->dims[out->rank - 1] == n && (uint64_t)out->size == (uint64_t)n * (s16 ? 2u : 1u),
+               MQ_ERR_SHAPE);
+    /* the head's block, checked as the unfused op's, on a [1, k] constant view of the flattened input (the arena
+     * ranges are checked below) */
+    fake = hx;
+    fake.rank = 2;
+    fake.dims[0] = 1;
+    fake.dims[1] = (int32_t)k;
+    fake.dims[2] = fake.dims[3] = 1;
+    fake.size = (uint32_t)k * (s16 ? 2u : 1u);
+    fake.storage = MQ_STORAGE_CONST;
+    if (s16) {
+        MQ_REQUIRE((p[13] | p[14] | p[15] | p[16]) == 0u, MQ_ERR_FORMAT_OP);
+        st = mq_check_s16_gemm_block(c, op);
+    } else {
+        st = mq_check_gemm_block(c, op, &fake, out);
+    }
+    MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE((p[17] | p[18] | p[19]) == 0u, MQ_ERR_FORMAT_OP);
+    /* accumulators: n x int32 / int64, 16-aligned in the arena */
+    MQ_REQUIRE((uint64_t)acc_size == (uint64_t)n * (s16 ? 8u : 4u), MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE((acc_off % MQ_ALIGN) == 0u && acc_off <= c->arena_size && acc_size <= c->arena_size - acc_off,
+               MQ_ERR_ARENA);
+    /* source, gathered pixel, head pixel, accumulators and output pairwise apart */
+    MQ_REQUIRE(!mq_arena_overlap(acc_off, acc_size, src->offset, src->size) &&
+                   !mq_arena_overlap(acc_off, acc_size, out->offset, out->size) &&
+                   !mq_arena_overlap(acc_off, acc_size, g.offset, g.size) &&
+                   !mq_arena_overlap(acc_off, acc_size, hx.offset, hx.size) &&
+                   !mq_arena_overlap(src->offset, src->size, out->offset, out->size) &&
+                   !mq_arena_overlap(src->offset, src->size, g.offset, g.size) &&
+                   !mq_arena_overlap(src->offset, src->size, hx.offset, hx.size) &&
+                   !mq_arena_overlap(out->offset, out->size, g.offset, g.size) &&
+                   !mq_arena_overlap(out->offset, out->size, hx.offset, hx.size),
+               MQ_ERR_ARENA);
+    c->stream_left = members;
+    c->keep_off[0] = src->offset;
+    c->keep_size[0] = src->size;
+    c->keep_off[1] = acc_off;
+    c->keep_size[1] = acc_size;
+    c->keep_off[2] = out->offset;
+    c->keep_size[2] = out->size;
+    return MQ_OK;
+}
+#endif
+
 /* Words of op->p each type uses (the rest must be zero); 0xFF marks a type this build does not support
  * (unknown, or left out of the build list: MQ_OP_<NAME>_ENABLED 0). */
 #define MQ_USED_IF(enabled, used) ((enabled) ? (uint8_t)(used) : (uint8_t)0xFFu)
@@ -829,8 +934,10 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_MUL_ENABLED, MQ_P_MUL8_USED),
     MQ_USED_IF(MQ_OP_REQUANTIZE_ENABLED, MQ_P_REQ_USED),
     MQ_USED_IF(MQ_OP_SOFTMAX_TABLE_ENABLED, MQ_P_SMT_USED),
-    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, /* 18..31: no op */
-    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,
+    0xFFu,                                          /* 18: no op */
+    MQ_USED_IF(MQ_OP_STREAM_FC_ENABLED, MQ_P_STREAM_USED),
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,       /* 20..31: no op */
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,
     MQ_USED_IF(MQ_OP_FULLY_CONNECTED_S16_ENABLED, MQ_P_S16_FC_USED),
     MQ_USED_IF(MQ_OP_CONV_S16_ENABLED, MQ_P_S16_CONV_USED),
     MQ_USED_IF(MQ_OP_DEPTHWISE_CONV_S16_ENABLED, MQ_P_S16DW_USED),
@@ -843,6 +950,7 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_REQUANTIZE_S16_TO_8_ENABLED, MQ_P_REQ_USED),
     MQ_USED_IF(MQ_OP_SOFTMAX_S16_ENABLED, MQ_P_S16SM_USED),
     MQ_USED_IF(MQ_OP_RESCALE_S16_ENABLED, MQ_P_REQ_USED),
+    MQ_USED_IF(MQ_OP_STREAM_FC_S16_ENABLED, MQ_P_STREAM_USED),
 };
 
 /* Ops that may carry MQ_OP_FLAG_IN_PLACE: the elementwise ones (exactly on input 0, as format 2.0 already
@@ -877,6 +985,8 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
         min_inputs = max_inputs = 2u;
     } else if (op.type == (uint32_t)MQ_OP_CONCAT) {
         max_inputs = (uint32_t)MQ_CONCAT_MAX_INPUTS;
+    } else if (op.type == (uint32_t)MQ_OP_STREAM_FC || op.type == (uint32_t)MQ_OP_STREAM_FC_S16) {
+        min_inputs = max_inputs = 3u;
     }
     MQ_REQUIRE(op.num_inputs >= min_inputs && op.num_inputs <= max_inputs && op.num_outputs == 1u &&
                    (op.flags & ~(uint32_t)MQ_OP_FLAGS_KNOWN) == 0u,
@@ -896,6 +1006,23 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     mq_tensor_decode(c->tensors, op.outputs[0], &out);
     MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
     (void)in2;
+    if (c->stream_left > 0u) {
+        /* a member of the pixel-streamed chain before it: flagged, a per-pixel op, neither in place nor with scratch,
+         * reading an arena tensor, writing none of the ranges the chain keeps */
+        MQ_REQUIRE(op.flags == MQ_OP_FLAG_STREAMED, MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE(mq_stream_member_ok(op.type), MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE(op.type != (uint32_t)MQ_OP_CONV_1X1 ||
+                       (op.p[MQ_P_CONV_PAD_TOP] | op.p[MQ_P_CONV_PAD_LEFT] | op.p[MQ_P_CONV_PAD_BOTTOM] |
+                        op.p[MQ_P_CONV_PAD_RIGHT] | op.p[MQ_P_CONV_SCRATCH]) == 0u,
+                   MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE(in.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP);
+        for (i = 0; i < 3u; i++) {
+            MQ_REQUIRE(!mq_arena_overlap(out.offset, out.size, c->keep_off[i], c->keep_size[i]), MQ_ERR_ARENA);
+        }
+        c->stream_left--;
+    } else {
+        MQ_REQUIRE((op.flags & MQ_OP_FLAG_STREAMED) == 0u, MQ_ERR_FORMAT_OP);
+    }
     if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
         /* Flagged in place: only ops whose kernel can write over input 0, and the output starts exactly there
          * (the per-op checks below then require the op's own in-place geometry and scratch). */
@@ -1022,6 +1149,12 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     case MQ_OP_SOFTMAX_S16:
         return mq_check_softmax_s16(c, &op, &in, &out);
 #endif
+#if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
+    case MQ_OP_STREAM_FC:
+    case MQ_OP_STREAM_FC_S16:
+        MQ_REQUIRE(op.flags == 0u, MQ_ERR_FORMAT_OP);
+        return mq_check_stream(c, &op, index, &in, &out);
+#endif
     default: /* the table above admits nothing else */
         return MQ_ERR_UNSUPPORTED_OP;
     }
@@ -1109,6 +1242,8 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(mq_rd32(b + MQ_H_ARENA_LOWER_BOUND) <= c->arena_size && c->arena_size <= 0x7FFFFFFFu,
                MQ_ERR_ARENA);
     c->num_tensors = nt;
+    c->num_ops = no;
+    c->stream_left = 0u;
     c->tensors = b + sec_off[0];
     c->constants = b + sec_off[3];
     c->constants_size = sec_size[3];
@@ -1129,6 +1264,7 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
         st = mq_check_op(c, b + sec_off[1], i);
         MQ_REQUIRE(st == MQ_OK, st);
     }
+    MQ_REQUIRE(c->stream_left == 0u, MQ_ERR_FORMAT_OP); /* (mq_check_stream: the members lie inside the op list) */
     st = mq_check_metadata(c, b + sec_off[4], sec_size[4], MQ_META_NUM_FIXED + ni + nout);
     MQ_REQUIRE(st == MQ_OK, st);
 

@@ -9,6 +9,7 @@
 #include "mq_format.h"
 #include "mq_kernel_select.h"
 #include "mq_kernels_unchecked.h"
+#include "stream/mq_stream.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
 static const uint8_t *mq_tensor_src(const mq_model *m, uint8_t *arena, const mq_tensor_rec *t)
@@ -27,6 +28,7 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     const int16_t *x = (const int16_t *)(const void *)src;
     int16_t *y = (int16_t *)(void *)dst;
     const size_t n = out->size / (out->dtype == MQ_DTYPE_INT16 ? 2u : 1u); /* elements */
+    (void)m;
     (void)arena;
     (void)in;
     (void)x;
@@ -45,6 +47,13 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     case MQ_OP_CONV_S16: {
         mq_conv_s16_params cp;
         mq_op_conv_s16_params(m->constants, op, in, out, &cp);
+        if ((op->flags & MQ_OP_FLAG_STREAMED) != 0u && cp.win.kernel_h == 1 && cp.win.kernel_w == 1 &&
+            in->size == (uint32_t)cp.in_c * 2u) {
+            /* a one-pixel 1x1 convolution of a pixel-streamed chain is one fully connected row (the same int64 sums
+             * and output stage, without the convolution's per-call set-up); the loader ran mq_conv_s16_check */
+            mq_fully_connected_s16_unchecked(&cp.gemm, 1, x, y);
+            return MQ_OK;
+        }
         return mq_conv_s16(&cp, x, y);
     }
 #endif
@@ -126,6 +135,72 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
 }
 #endif
 
+static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index);
+
+#if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
+/* STREAM_FC / STREAM_FC_S16 (docs/FORMAT.md "Pixel-streamed chain"): per grid pixel, gather the source pixel into
+ * inputs[1], run the member ops (the next p[MEMBERS] records, flagged MQ_OP_FLAG_STREAMED, the ordinary kernels on
+ * one pixel), add the head's products over inputs[2]; then the head's output stage. Validated at load: the grid
+ * inside the source, the members, the head block, every range apart. */
+static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index, const mq_op_rec *op,
+                               const mq_tensor_rec *src, const mq_tensor_rec *out)
+{
+    const uint32_t *p = op->p;
+    const uint32_t members = p[MQ_P_STREAM_MEMBERS], layout = p[MQ_P_STREAM_LAYOUT];
+    const int32_t oh = (int32_t)p[MQ_P_STREAM_OUT_H], ow = (int32_t)p[MQ_P_STREAM_OUT_W];
+    const int32_t sh = (int32_t)p[MQ_P_STREAM_STRIDE_H], sw = (int32_t)p[MQ_P_STREAM_STRIDE_W];
+    const int32_t elem = src->dtype == MQ_DTYPE_INT16 ? 2 : 1;
+    const int32_t nchw = layout == MQ_STREAM_LAYOUT_NCHW;
+    const int32_t c = nchw ? src->dims[1] : src->dims[3];
+    const int32_t h = nchw ? src->dims[2] : src->dims[1];
+    const int32_t w = nchw ? src->dims[3] : src->dims[2];
+    void *acc = arena + p[MQ_P_STREAM_ACC]; /* 16-aligned */
+    mq_tensor_rec g, hx;
+    int32_t y, x, hc;
+    uint32_t j;
+    mq_status st;
+    mq_fc_params fc;
+    mq_fc_s16_params fc16;
+
+    mq_tensor_decode(m->tensors, op->inputs[1], &g);
+    mq_tensor_decode(m->tensors, op->inputs[2], &hx);
+    if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
+        mq_op_fc_params(m->constants, op, &hx, &fc);
+        fc.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u ? 1 : 0;
+        hc = (int32_t)hx.size;
+        mq_stream_fc_s8_init(&fc, (uint32_t *)acc);
+    } else {
+        mq_op_fc_s16_params(m->constants, op, &fc16);
+        hc = (int32_t)(hx.size / 2u);
+        mq_stream_fc_s16_init(&fc16, (int64_t *)acc);
+    }
+    for (y = 0; y < oh; y++) {
+        for (x = 0; x < ow; x++) {
+            const int32_t k0 = (y * ow + x) * hc;
+            mq_stream_gather(arena + src->offset, layout, h, w, c, elem, y * sh, x * sw, arena + g.offset);
+            for (j = 1u; j <= members; j++) {
+                st = mq_run_op(m, arena, index + j);
+                if (st != MQ_OK) {
+                    return st;
+                }
+            }
+            if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
+                mq_stream_fc_s8_accumulate(&fc, k0, hc, arena + hx.offset, (uint32_t *)acc);
+            } else {
+                mq_stream_fc_s16_accumulate(&fc16, k0, hc, (const int16_t *)(const void *)(arena + hx.offset),
+                                            (int64_t *)acc);
+            }
+        }
+    }
+    if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
+        mq_stream_fc_s8_finish(&fc, (const uint32_t *)acc, arena + out->offset);
+    } else {
+        mq_stream_fc_s16_finish(&fc16, (const int64_t *)acc, (int16_t *)(void *)(arena + out->offset));
+    }
+    return MQ_OK;
+}
+#endif
+
 static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 {
     mq_op_rec op;
@@ -139,6 +214,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     src = mq_tensor_src(m, arena, &in);
     dst = arena + out.offset; /* outputs always live in the arena (validated) */
 
+#if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
+    if (op.type == (uint32_t)MQ_OP_STREAM_FC || op.type == (uint32_t)MQ_OP_STREAM_FC_S16) {
+        return mq_run_stream(m, arena, index, &op, &in, &out);
+    }
+#endif
     /* Only the ops of the build list (mq_format.h) are compiled in; the loader rejected every other type. */
     switch (op.type) {
 #if MQ_OP_FULLY_CONNECTED_ENABLED
@@ -161,6 +241,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_op_conv_params(m->constants, &op, &in, &cp);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
+        }
+        if ((op.flags & MQ_OP_FLAG_STREAMED) != 0u && in.size == (uint32_t)cp.gemm.k) {
+            /* a one-pixel member of a pixel-streamed chain (unpadded, validated at load): one GEMM row, the batch-1
+             * fully connected path (the same sums and output stage, without the convolution's row driver) */
+            mq_fully_connected_unchecked(&cp.gemm, 1, src, dst);
+            return MQ_OK;
         }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
@@ -365,6 +451,9 @@ mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
         memcpy(a + t.offset, inputs[i], t.size);
     }
     for (i = 0; i < model->num_ops; i++) {
+        if ((model->ops[(size_t)i * MQ_OP_RECORD_SIZE + MQ_O_FLAGS] & MQ_OP_FLAG_STREAMED) != 0u) {
+            continue; /* a member of a pixel-streamed chain: its STREAM_FC op ran it per pixel */
+        }
         st = mq_run_op(model, a, i);
         if (st != MQ_OK) {
             return st;

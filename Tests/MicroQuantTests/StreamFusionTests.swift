@@ -1,0 +1,90 @@
+// Pixel-streamed chains (MQPacking.StreamFusion, packed STREAM_FC / STREAM_FC_S16): the streamed model is packed,
+// loaded and run through the C runtime and must give the unstreamed model's output bytes, for the bundled tinyconv
+// (as imported and with stride hoisting) in int8, int16 and every mixed precision subset; its arena is the
+// documented one; models without such a chain (bandlevels) are left as they are.
+
+import Foundation
+import Testing
+import MicroQuantC
+@testable import MQCalibration
+@testable import MQGraph
+@testable import MQNumPy
+@testable import MQONNX
+@testable import MQPacking
+@testable import MQQuantization
+@testable import MQReport
+@testable import MQSimulation
+
+private func outputsBytes(_ m: QuantizedModel, _ xs: [[[Float]]]) throws -> [[UInt8]] {
+    let plan = MemoryPlanner.plan(m)
+    let runner = try PackedModel(bytes: try Packer.pack(m, plan: plan, metadata: PackMetadata(sourceName: "t", sourceSHA256: [],
+                                                                                             calibrationMethod: "t")))
+    return try xs.map { x in
+        let q = m.tensors[m.inputs[0]].qparams
+        return try runner.run([x[0].map { UInt8(truncatingIfNeeded: q.quantize($0)) }]).flatMap { $0 }
+    }
+}
+
+@Suite struct StreamFusionTests {
+    @Test(arguments: [false, true])
+    func tinyconvStreamedEqualsUnstreamed(hoist: Bool) throws {
+        let ex = packageRoot.appendingPathComponent("examples")
+        var graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx"))
+        if hoist { graph = try graph.hoistingStrides().graph }
+        let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
+        let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(48 * 192)), shape: [48] + Array(x.shape.dropFirst()))
+        let plan = try QuantizationPlan(graph: graph)
+        let m8 = try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
+                                        dtype: .uint8, observer: .minmax)
+        let xs = (0..<48).map { data.slice($0, 1, graph: graph) }
+        let cands = m8.nodes.indices.filter { Precision.promotable(m8, node: $0, graph: graph) }
+        #expect(cands.count == 4)
+        var compared = 0
+        for mask in 0..<(1 << cands.count) {
+            let set = Set(cands.indices.filter { mask & (1 << $0) != 0 }.map { cands[$0] })
+            let m = try Precision.apply(m8, graph: graph, promote: set)
+            guard let f = StreamFusion.fused(m) else { Issue.record("subset \(mask): no chain streamed"); continue }
+            // one head, its members right after it, every member flagged and nothing else
+            let heads = f.nodes.indices.filter { f.nodes[$0].stream != nil }
+            #expect(heads.count == 1)
+            if let h = heads.first, let st = f.nodes[h].stream {
+                #expect(st.outH == 4 && st.outW == 4 && st.strideH == 2 && st.strideW == 2 && st.nchw)
+                #expect(f.nodes.indices.filter { f.nodes[$0].streamMember } == Array((h + 1)...(h + st.members)))
+            }
+            #expect(try outputsBytes(f, xs) == outputsBytes(m, xs), "subset \(mask): streamed output bytes differ")
+            compared += xs.count
+            let a = MemoryPlanner.plan(f).arenaSize
+            if mask == 0 { #expect(a == 272, "int8 streamed arena \(a)") }
+            if mask == (1 << cands.count) - 1 { #expect(a == 320, "int16 streamed arena \(a)") }
+            #expect(StreamFusion.best(m).nodes.contains { $0.stream != nil }, "subset \(mask): streaming should lower the arena")
+        }
+        #expect(compared == 16 * 48)
+    }
+
+    /// Nothing to stream: bandlevels (fully connected layers only) and a chain whose intermediate is a model output.
+    @Test func leftAloneWithoutAChain() throws {
+        let ex = packageRoot.appendingPathComponent("examples")
+        let g = try ONNXImporter.importModel(at: ex.appendingPathComponent("bandlevels.onnx"))
+        let c = try NumPy.read(contentsOf: ex.appendingPathComponent("bandlevels_calib.npy"))
+        let data = try CalibrationData.single(graph: g, values: Array(c.floats().prefix(16 * 256)), shape: [16] + Array(c.shape.dropFirst()))
+        let plan = try QuantizationPlan(graph: g)
+        let m = try Quantizer.quantize(graph: g, plan: plan, observers: try Calibrator.run(graph: g, plan: plan, data: data, kind: .minmax),
+                                       dtype: .int8, observer: .minmax)
+        #expect(StreamFusion.fused(m) == nil)
+
+        let tg = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx"))
+        let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
+        let td = try CalibrationData.single(graph: tg, values: Array(x.floats().prefix(8 * 192)), shape: [8] + Array(x.shape.dropFirst()))
+        let tp = try QuantizationPlan(graph: tg)
+        var tm = try Quantizer.quantize(graph: tg, plan: tp, observers: try Calibrator.run(graph: tg, plan: tp, data: td, kind: .minmax),
+                                        dtype: .uint8, observer: .minmax)
+        #expect(StreamFusion.fused(tm) != nil)
+        // the flattened tensor's source a model output too (as in the report's debug model): no chain
+        if let flat = tm.nodes.first(where: { if case .reshape = $0.op { return true } else { return false } }) {
+            tm.outputs.append(flat.inputs[0])
+            #expect(StreamFusion.fused(tm) == nil)
+        } else {
+            Issue.record("tinyconv has no flatten")
+        }
+    }
+}
