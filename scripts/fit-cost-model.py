@@ -32,15 +32,22 @@ other kernel) over all the models' first inferences. With --write-cycles they go
 Fit per core (least squares where the layers give two independent shapes, else one coefficient):
   fully_connected   a x MACs (k rounded up to 16) + b x outputs + c per call (AD's five FC shapes, KWS's and the
                     example's FC; least squares on relative errors, so small layers count as much as big ones)
-  conv_1x1          the same form (the example's three 1x1 layers, KWS's four); the first of the forms
-                    (a, b, c), (a, b), (a, c) whose coefficients are all >= 0
-  conv (KxK)        convk_per_mac x MACs + convk_per_output x outputs, least squares over the KxK layers when
-                    they give two shapes or more (both >= 0); else conv_per_mac of the 1x1 fit (the same GEMM) +
-                    the mean per-output residual (im2col and the per-pixel set-up)
-  depthwise_conv    depthwise_per_mac x MACs (one shape measured: KWS's 3x3; per_output 0)
+  conv_1x1          conv_per_mac_by_k[r] x MACs (k rounded up) + conv_per_output x outputs + conv_per_call, r = the
+                    k range of the file's gemm_k_bounds (the core's GEMM loops; read, not fitted) that k falls in:
+                    one per-MAC column per range the layers reach (a range without layers takes the one below);
+                    least squares on relative errors, every coefficient >= 0 (nnls_rel); conv_per_mac = the range
+                    with the most MACs (the 16x8 stand-in)
+  conv (KxK)        convk_per_mac_by_k[r] x MACs + convk_per_output x outputs + convk_per_pixel x pixels +
+                    convk_per_im2col_byte x pixels x k (the im2col gather; pixels = outputs / output channels), the
+                    same least squares when the layers give 4 shapes or more (KWS's first conv, the IC / VWW
+                    stand-ins'); else conv_per_mac of the 1x1 fit (the same GEMM) + the mean per-output residual
+  depthwise_conv    depthwise_per_mac x MACs + depthwise_per_pixel x pixels (>= 2 shapes; else per MAC alone)
   average/max pool  pool_per_tap x outputs x taps;  softmax, transpose, add per element (add_per_element is also
                     the stand-in of the ops without their own coefficient: MUL, REQUANTIZE, the 16x8 elementwise ops)
-  per_op            the interpreter's instructions per op (mean over the models)
+  per_op            the interpreter's instructions per op and io_per_byte per byte of the model's inputs and outputs
+                    (its copies): least squares over the models' (mq_model_run - kernel calls); else the mean per op
+--from-json FILE refits from the counts a run saved with --json-out (build/fit-cost-model/fit.json), without QEMU.
+--cpi-models (default "ad kws tinyconv") are the models whose instruction mixes give the M3/M4 CPI per kind.
 A fused LUT epilogue keeps the file's lut_epilogue_per_output (subtracted before the fit). Prints every layer's
 measured count next to the old and the new estimate, and per model the totals. With --write the fitted values
 replace the file's (other coefficients and the other cores untouched).
@@ -48,6 +55,7 @@ replace the file's (other coefficients and the other cores untouched).
 import argparse
 import datetime
 import importlib.util
+import itertools
 import json
 import struct
 import tempfile
@@ -124,20 +132,31 @@ def entry_of(kind, in_place, hflags):
     return KERNEL.get(kind)
 
 
+DTYPE_BYTES = {"uint8": 1, "int8": 1, "int16": 2, "uint16": 2, "int32": 4, "float32": 4}
+
+
 def layers_of(simulate, mqm, board):
+    """(layers, io_bytes) from `simulate MODEL --board BOARD`: per layer op, kind, output shape (n = its last
+    dimension, the output channels), MACs, k and the file's estimate; io_bytes = the model's input + output bytes
+    (mq_model_run copies them in and out)."""
     out = subprocess.run([simulate, mqm, "--board", board], capture_output=True, text=True).stdout
     rows = []
+    io_bytes = 0
     for line in out.splitlines():
+        m = re.match(r"^  (input|output) \d+: .* ([a-z0-9]+)\[([0-9x]+)\]", line)
+        if m and m.group(2) in DTYPE_BYTES:
+            io_bytes += DTYPE_BYTES[m.group(2)] * int(np.prod([int(d) for d in m.group(3).split("x")]))
         m = re.match(r"^\s+(\d+)\s+([a-z0-9_+]+)\s+\[([0-9x]+)\]\s+(\d+)\s+([0-9.]+)\s", line)
         if m:
             kind, _, lut = m.group(2).partition("+")
-            outputs = int(np.prod([int(d) for d in m.group(3).split("x")]))
+            shape = [int(d) for d in m.group(3).split("x")]
+            outputs = int(np.prod(shape))
             macs = int(m.group(4))
             rows.append({"op": int(m.group(1)), "kind": kind, "lut": lut == "lut", "outputs": outputs, "macs": macs,
-                         "k": macs // outputs if outputs else 0, "old_estimate": float(m.group(5))})
+                         "n": shape[-1], "k": macs // outputs if outputs else 0, "old_estimate": float(m.group(5))})
     if not rows:
         sys.exit("fit-cost-model: no layer table from simulate %s --board %s:\n%s" % (mqm, board, out))
-    return rows
+    return rows, io_bytes
 
 
 class Counter:
@@ -194,18 +213,41 @@ def chunked(l):
     return l["outputs"] * ((l["k"] + 15) // 16 * 16)
 
 
-def estimate(l, c):
-    """boards/cost-model.json's formula (Sources/MQSimulation/FitReport.swift), instructions of one layer."""
-    e = c["per_op"]
+def pixels(l):
+    """Output pixels (rows of the GEMM): outputs / output channels."""
+    return l["outputs"] // l["n"] if l.get("n") else 0
+
+
+def k_range(l, c):
+    """Index of the core's GEMM k range the layer's k falls in: the first of gemm_k_bounds >= k, else the last."""
+    bounds = c.get("gemm_k_bounds") or []
+    return next((i for i, b in enumerate(bounds) if l["k"] <= b), len(bounds))
+
+
+def per_mac(c, by_k, plain, l):
+    """The per-MAC coefficient of the layer's k range (by_k list), else the plain one."""
+    v = c.get(by_k)
+    i = k_range(l, c)
+    return v[i] if v and i < len(v) else c.get(plain, c["conv_per_mac"])
+
+
+def estimate(l, c, io_bytes=0):
+    """boards/cost-model.json's formula (Sources/MQSimulation/FitReport.swift), instructions of one layer; io_bytes
+    (the model's input + output bytes, io_per_byte each) is passed for the first layer only."""
+    e = c["per_op"] + io_bytes * c.get("io_per_byte", 0.0)
     kind, o = l["kind"], l["outputs"]
     if kind == "fully_connected":
         e += chunked(l) * c["fc_per_mac"] + o * c["fc_per_output"] + c.get("fc_per_call", 0.0)
     elif kind == "conv_1x1":
-        e += chunked(l) * c["conv_per_mac"] + o * c["conv_per_output"] + c.get("conv_per_call", 0.0)
+        e += chunked(l) * per_mac(c, "conv_per_mac_by_k", "conv_per_mac", l) + o * c["conv_per_output"] \
+            + c.get("conv_per_call", 0.0)
     elif kind == "conv":
-        e += chunked(l) * c.get("convk_per_mac", c["conv_per_mac"]) + o * c.get("convk_per_output", c["conv_per_output"])
+        e += chunked(l) * per_mac(c, "convk_per_mac_by_k", "convk_per_mac", l) \
+            + o * c.get("convk_per_output", c["conv_per_output"]) + pixels(l) * c.get("convk_per_pixel", 0.0) \
+            + pixels(l) * l["k"] * c.get("convk_per_im2col_byte", 0.0)
     elif kind == "depthwise_conv":
-        e += l["macs"] * c.get("depthwise_per_mac", c["conv_per_mac"]) + o * c.get("depthwise_per_output", c["conv_per_output"])
+        e += l["macs"] * c.get("depthwise_per_mac", c["conv_per_mac"]) + o * c.get("depthwise_per_output", c["conv_per_output"]) \
+            + pixels(l) * c.get("depthwise_per_pixel", 0.0)
     elif kind in ("average_pool", "max_pool"):
         e += o * l["k"] * c.get("pool_per_tap", c["add_per_element"])
     elif kind == "mean":
@@ -221,20 +263,51 @@ def estimate(l, c):
     return e
 
 
+def nnls_rel(A, y):
+    """Least squares on RELATIVE errors (each layer weighs the same, whatever its size) with every coefficient >= 0:
+    the best of the exact solutions over every subset of the columns (the others 0; a handful of columns here)."""
+    A = np.asarray(A, dtype=float)
+    y = np.asarray(y, dtype=float)
+    As, ones = A / y[:, None], np.ones(len(y))
+    best = None
+    for r in range(1, A.shape[1] + 1):
+        for cols in itertools.combinations(range(A.shape[1]), r):
+            sol, *_ = np.linalg.lstsq(As[:, cols], ones, rcond=None)
+            if min(sol) < 0:
+                continue
+            res = float(np.sum((As[:, cols] @ sol - ones) ** 2))
+            if best is None or res < best[0] - 1e-12:
+                x = np.zeros(A.shape[1])
+                x[list(cols)] = sol
+                best = (res, x)
+    return best[1] if best else np.zeros(A.shape[1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cmcount", required=True)
-    ap.add_argument("--simulate", required=True)
+    ap.add_argument("--cmcount")
+    ap.add_argument("--simulate")
     ap.add_argument("--cores", default="m3 m4 m7 m55")
     ap.add_argument("--write", help="write the fitted coefficients here (boards/cost-model.json)")
     ap.add_argument("--write-cycles", help="write M3/M4's CPI per layer kind here (boards/cycle-model.json)")
-    ap.add_argument("--json-out")
-    ap.add_argument("models", nargs="+")
+    ap.add_argument("--json-out", help="write the counts (per core, model and layer) here")
+    ap.add_argument("--cpi-models", default="ad kws tinyconv",
+                    help="the models whose instruction mixes give the M3/M4 CPI per kind (boards/cycle-model.json; "
+                         "default: the MLPerf Tiny AD and KWS and the example, as before the stand-ins joined the "
+                         "instruction fit)")
+    ap.add_argument("--from-json", help="refit from the counts a previous run wrote with --json-out (no QEMU)")
+    ap.add_argument("models", nargs="*")
     a = ap.parse_args()
+    if not a.models and not a.from_json:
+        ap.error("give NAME:MODEL.mqm:FIRMWARE_DIR specs or --from-json")
+    if a.models and not (a.cmcount and a.simulate):
+        ap.error("counting needs --cmcount and --simulate")
     cm_path = os.path.join(ROOT, "boards", "cost-model.json")
     cost = json.load(open(cm_path))
     data = {}  # core -> list of (model, layers with "measured"), totals
-    for spec in a.models:
+    if a.from_json:
+        data = {core: runs for core, runs in json.load(open(a.from_json)).items() if core in a.cores.split()}
+    for spec in ([] if a.from_json else a.models):
         name, mqm, fwdir = spec.split(":")
         hflags, inplace = packed_flags(mqm)
         for core in a.cores.split():
@@ -243,7 +316,7 @@ def main():
             if not os.path.exists(elf):
                 print("fit-cost-model: %s on %s: no firmware %s (skipped)" % (name, core, elf))
                 continue
-            ls = layers_of(a.simulate, mqm, board)
+            ls, io_bytes = layers_of(a.simulate, mqm, board)
             old = cost["cores"][cname]
             for l in ls:
                 if l["kind"] in ("average_pool", "max_pool", "mean") and l["outputs"] > 0:
@@ -274,7 +347,8 @@ def main():
                         l["measured_kernel"], l["kernel_cycles"] = n, cyc
             kern = sum(l.get("measured_kernel", 0) for l in ls)
             kcyc = sum(l.get("kernel_cycles") or 0 for l in ls)
-            data.setdefault(core, []).append({"model": name, "layers": ls, "total": total[0][0], "kernels": kern,
+            data.setdefault(core, []).append({"model": name, "layers": ls, "io_bytes": io_bytes,
+                                              "total": total[0][0], "kernels": kern,
                                               "total_cycles": total[0][1], "kernel_cycles": kcyc})
     fitted = {}
     cycles_fit = {}
@@ -284,7 +358,18 @@ def main():
         old = dict(c)
         allL = [l for r in runs for l in r["layers"]]
         nops = sum(len(r["layers"]) for r in runs)
-        c["per_op"] = round(sum(r["total"] - r["kernels"] for r in runs) / nops, 1)
+        # the interpreter's share of each model (mq_model_run - its kernel calls) = per_op x ops + io_per_byte x
+        # the model's input + output bytes (the copies in and out); both >= 0, else per_op alone
+        interp = [r["total"] - r["kernels"] for r in runs]
+        sol = None
+        if len({(len(r["layers"]), r.get("io_bytes", 0)) for r in runs}) >= 2 and all(r.get("io_bytes") for r in runs):
+            sol = nnls_rel([[len(r["layers"]), r["io_bytes"]] for r in runs], interp)
+            sol = sol if min(sol) > 0 else None
+        if sol is not None:
+            c["per_op"], c["io_per_byte"] = round(float(sol[0]), 1), round(float(sol[1]), 3)
+        else:
+            c["per_op"] = round(sum(interp) / nops, 1)
+            c["io_per_byte"] = 0.0
 
         def kernel_only(l):  # measured kernel instructions minus the fixed LUT epilogue
             return l["measured_kernel"] - (l["outputs"] * c["lut_epilogue_per_output"] if l["lut"] else 0)
@@ -316,30 +401,58 @@ def main():
                 c[po] = round(float(np.mean([(kernel_only(l) - chunked(l) * c[pm]) / l["outputs"] for l in L])), 2)
 
         fit3("fully_connected", "fc_per_mac", "fc_per_output", "fc_per_call")
-        fit3("conv_1x1", "conv_per_mac", "conv_per_output", "conv_per_call")
+        bounds = c.get("gemm_k_bounds") or []
+
+        def fit_by_k(L, by_k, plain, cols):
+            """per-MAC coefficient per k range of gemm_k_bounds (only the ranges with layers get a column) + the
+            columns cols (name, feature): least squares on relative errors, all >= 0. A range without layers takes
+            the coefficient of the nearest range below that has one (else above); `plain` (the 16x8 stand-in and
+            the fallback without gemm_k_bounds) = the range with the most MACs."""
+            ranges = sorted({k_range(l, c) for l in L})
+            A = [[chunked(l) if k_range(l, c) == i else 0 for i in ranges] + [f(l) for _, f in cols] for l in L]
+            sol = nnls_rel(A, [kernel_only(l) for l in L])
+            got = dict(zip(ranges, sol[:len(ranges)]))
+            c[by_k] = [round(float(got.get(i, got[max([j for j in ranges if j < i] or [min(ranges)])])), 4)
+                       for i in range(len(bounds) + 1)]
+            macs = {i: sum(chunked(l) for l in L if k_range(l, c) == i) for i in ranges}
+            c[plain] = c[by_k][max(macs, key=macs.get)]
+            for (key, _), v in zip(cols, sol[len(ranges):]):
+                c[key] = round(float(v), 3)
+
+        L = [l for l in allL if l["kind"] == "conv_1x1" and "measured_kernel" in l]
+        if len({(l["k"], l["outputs"]) for l in L}) >= 3:
+            # 1x1: the GEMM on the input rows (strided: gathered rows), per MAC by k range, per output, per call
+            fit_by_k(L, "conv_per_mac_by_k", "conv_per_mac",
+                     [("conv_per_output", lambda l: l["outputs"]), ("conv_per_call", lambda l: 1.0)])
+        else:
+            fit3("conv_1x1", "conv_per_mac", "conv_per_output", "conv_per_call")
         L = [l for l in allL if l["kind"] == "conv" and "measured_kernel" in l]
-        if L:
-            # two or more KxK shapes (KWS's first conv, the IC / VWW stand-ins'): least squares on relative errors
-            # for both coefficients, kept only if both are >= 0; else the 1x1 fit's per-MAC cost (the same GEMM)
-            # and the mean per-output residual (im2col and per-pixel set-up)
-            sol = None
-            if len({(l["k"], l["outputs"]) for l in L}) >= 2:
-                y = np.array([kernel_only(l) for l in L], dtype=float)
-                A = np.array([[chunked(l), l["outputs"]] for l in L], dtype=float)
-                sol, *_ = np.linalg.lstsq(A / y[:, None], np.ones(len(L)), rcond=None)
-                if min(sol) < 0:
-                    sol = None
-            if sol is not None:
-                c["convk_per_mac"] = round(float(sol[0]), 4)
-                c["convk_per_output"] = round(float(sol[1]), 2)
-            else:
-                c["convk_per_mac"] = c["conv_per_mac"]
-                c["convk_per_output"] = round(float(np.mean([(kernel_only(l) - chunked(l) * c["conv_per_mac"])
-                                                             / l["outputs"] for l in L])), 2)
+        if len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 4:
+            # KxK: im2col of every output pixel (pixels x k bytes gathered, + a per-pixel set-up: kernel rows,
+            # padding) then the GEMM on the gathered rows (per MAC by k range, per output: its output stage)
+            fit_by_k(L, "convk_per_mac_by_k", "convk_per_mac",
+                     [("convk_per_output", lambda l: l["outputs"]), ("convk_per_pixel", pixels),
+                      ("convk_per_im2col_byte", lambda l: pixels(l) * l["k"])])
+        elif L:
+            # one to three shapes (KWS's first conv alone): the 1x1 GEMM's per-MAC cost + the mean per-output
+            # residual (im2col and per-pixel set-up)
+            for key in ("convk_per_mac_by_k", "convk_per_pixel", "convk_per_im2col_byte"):
+                c.pop(key, None)
+            c["convk_per_mac"] = c["conv_per_mac"]
+            c["convk_per_output"] = round(float(np.mean([(kernel_only(l) - chunked(l) * c["conv_per_mac"])
+                                                         / l["outputs"] for l in L])), 2)
         L = [l for l in allL if l["kind"] == "depthwise_conv" and "measured_kernel" in l]
-        if L:
+        if len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 2:
+            # depthwise: per MAC (tap x channel) + per output pixel (the row / pixel loop, the partial vectors of
+            # few channels)
+            sol = nnls_rel([[l["macs"], pixels(l)] for l in L], [kernel_only(l) for l in L])
+            c["depthwise_per_mac"] = round(float(sol[0]), 4)
+            c["depthwise_per_pixel"] = round(float(sol[1]), 2)
+            c["depthwise_per_output"] = 0.0
+        elif L:
             c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
             c["depthwise_per_output"] = 0.0
+            c.pop("depthwise_per_pixel", None)
         for kind, key, per in (("average_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
                                ("max_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
                                ("softmax", "softmax_per_element", lambda l: l["outputs"]),
@@ -361,8 +474,9 @@ def main():
                    (r["total"] - r["kernels"]) / len(r["layers"])))
             new_total = 0.0
             old_total = 0.0
-            for l in r["layers"]:
-                ne, oe = estimate(l, c), estimate(l, old)
+            for i, l in enumerate(r["layers"]):
+                io = r.get("io_bytes", 0) if i == 0 else 0
+                ne, oe = estimate(l, c, io), estimate(l, old, io)
                 new_total += ne
                 old_total += oe
                 print("  %-4d %-16s %-16s %10s %12s %12.0f %12.0f" % (
@@ -371,8 +485,11 @@ def main():
                     "%.0f" % (l.get("measured_kernel", 0) + c["per_op"]), oe, ne))
             print("  total: measured %d, old estimate %.0f (%.3fx), new estimate %.0f (%.3fx)" %
                   (r["total"], old_total, old_total / r["total"], new_total, new_total / r["total"]))
-        if core in ("m3", "m4") and all(r["total_cycles"] for r in runs):
-            # CPI per layer kind: kernel calls by kind, the interpreter's share (and any other kernel) as "other"
+        cpi_runs = [r for r in runs if r["model"] in a.cpi_models.split()]
+        if core in ("m3", "m4") and cpi_runs and all(r["total_cycles"] for r in cpi_runs):
+            # CPI per layer kind: kernel calls by kind, the interpreter's share (and any other kernel) as "other";
+            # over the --cpi-models only (the cycle model's own fit set, independent of the instruction fit's)
+            runs = cpi_runs
             acc = {k: [0, 0.0] for k in CPI_KINDS}
             per_model = {}
             for r in runs:

@@ -57,6 +57,22 @@ public struct CostModel: Codable, Sendable {
         /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
         public let convk_per_mac: Double?
         public let convk_per_output: Double?
+        /// KxK convolution's im2col: per output pixel (kernel rows, padding set-up) and per byte gathered
+        /// (pixels x k, k = kernel_h x kernel_w x in_c); absent: 0.
+        public let convk_per_pixel: Double?
+        public let convk_per_im2col_byte: Double?
+        /// The k bounds of the core's GEMM loops (docs/PERFORMANCE.md "Cost model per core"): range i holds
+        /// gemm_k_bounds[i-1] < k <= gemm_k_bounds[i], the last range k > every bound.
+        public let gemm_k_bounds: [Int]?
+        /// Per-MAC cost of the 1x1 / KxK convolution's GEMM for each k range (gemm_k_bounds.count + 1 values);
+        /// absent or short: conv_per_mac / convk_per_mac.
+        public let conv_per_mac_by_k: [Double]?
+        public let convk_per_mac_by_k: [Double]?
+        /// Depthwise: per output pixel (outputs / channels); absent: 0.
+        public let depthwise_per_pixel: Double?
+        /// The interpreter's copy of the model's inputs in and outputs out, per byte (counted with the first
+        /// layer); absent: 0.
+        public let io_per_byte: Double?
         public let depthwise_per_mac: Double?
         public let depthwise_per_output: Double?
         /// Pools: per window tap of each output.
@@ -68,6 +84,20 @@ public struct CostModel: Codable, Sendable {
         public let cycles_per_instruction: Double
         /// Where these numbers come from.
         public let source: String
+
+        /// Index of the k range of gemm_k_bounds that k falls in (0 without bounds).
+        public func kRange(_ k: Int) -> Int {
+            guard let b = gemm_k_bounds else { return 0 }
+            return b.firstIndex(where: { k <= $0 }) ?? b.count
+        }
+
+        /// Per-MAC cost of a 1x1 (kxk false) or KxK convolution's GEMM with this k.
+        public func convPerMAC(k: Int, kxk: Bool) -> Double {
+            let plain = kxk ? (convk_per_mac ?? conv_per_mac) : conv_per_mac
+            guard let v = kxk ? convk_per_mac_by_k : conv_per_mac_by_k else { return plain }
+            let i = kRange(k)
+            return i < v.count ? v[i] : plain
+        }
     }
     public let note: String
     public let cores: [String: Core]
@@ -258,8 +288,12 @@ public struct FitReport: Sendable {
         flashReadBytes = ws > 0 ? line : 0
         flashDataCacheBytes = dcache
         flashReadPattern = cm?.flash_read_pattern
+        let ioCopy = Double(ioBytes) * (c.io_per_byte ?? 0)
         layers = model.layers().map { l in
-            var insns = c.per_op
+            // the interpreter's share; the first layer also carries the copies of the model's inputs and outputs
+            var insns = c.per_op + (l.index == 0 ? ioCopy : 0)
+            // output pixels (GEMM rows): outputs / output channels
+            let pixels = Double(l.outputElements / max(1, l.outputShape.last ?? 1))
             // The microkernels work in k-chunks of 16 (N4K16): a partial chunk costs about a full one.
             let chunkedMACs = Double(l.outputElements * ((l.k + 15) / 16 * 16))
             switch l.kind {
@@ -271,15 +305,19 @@ public struct FitReport: Sendable {
                 insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
-                insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output + (c.conv_per_call ?? 0)
+                insns += chunkedMACs * c.convPerMAC(k: l.k, kxk: false) + Double(l.outputElements) * c.conv_per_output
+                    + (c.conv_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv:
-                insns += chunkedMACs * (c.convk_per_mac ?? c.conv_per_mac)
+                // im2col (pixels x k bytes gathered + per-pixel set-up), then the GEMM on the gathered rows
+                insns += chunkedMACs * c.convPerMAC(k: l.k, kxk: true)
                     + Double(l.outputElements) * (c.convk_per_output ?? c.conv_per_output)
+                    + pixels * (c.convk_per_pixel ?? 0) + pixels * Double(l.k) * (c.convk_per_im2col_byte ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .depthwiseConv:
                 insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)
                     + Double(l.outputElements) * (c.depthwise_per_output ?? c.conv_per_output)
+                    + pixels * (c.depthwise_per_pixel ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .averagePool, .maxPool:
                 insns += Double(l.outputElements * l.k) * (c.pool_per_tap ?? c.add_per_element)
@@ -332,7 +370,8 @@ public struct FitReport: Sendable {
                 }
             }
             // the kernel's instructions at its kind's CPI, the interpreter's share (per_op) at "other"'s
-            let kernel = max(0, insns - c.per_op), interp = insns - kernel
+            let share = c.per_op + (l.index == 0 ? ioCopy : 0)
+            let kernel = max(0, insns - share), interp = insns - kernel
             let cyc = kernel * cm.cpi(forKey: CycleModel.Core.cpiKey(l.kind)) + interp * cm.cpi(forKey: "other") + wait
             return LayerEstimate(layer: l, instructions: insns, cycles: cyc, flashWaitCycles: wait,
                                  flashWaitCyclesNoCache: waitNoCache, microseconds: cyc / mhz)

@@ -66,10 +66,11 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(r.ramBytes, model.arenaSize + io + board.stack_size + s.static_ram_bytes)
         XCTAssertTrue(r.fits)
         // latency: FC 32->24 = 768 MACs, 24 outputs with a fused LUT, at the M4's coefficients, plus the per-op cost
+        // and (first layer) the interpreter's copy of the model's input and output bytes
         let c = costs.cores["cortex-m4"]!
         XCTAssertEqual(r.layers[0].instructions,
-                       768 * c.fc_per_mac + 24 * (c.fc_per_output + c.lut_epilogue_per_output) + (c.fc_per_call ?? 0) + c.per_op,
-                       accuracy: 1e-9)
+                       768 * c.fc_per_mac + 24 * (c.fc_per_output + c.lut_epilogue_per_output) + (c.fc_per_call ?? 0) + c.per_op
+                       + Double(io) * (c.io_per_byte ?? 0), accuracy: 1e-9)
         // FC 24->24: k = 24 is counted as two 16-wide chunks (32) per output
         XCTAssertEqual(r.layers[1].instructions, 24 * 32 * c.fc_per_mac + 24 * c.fc_per_output + (c.fc_per_call ?? 0) + c.per_op,
                        accuracy: 1e-9)
@@ -85,6 +86,61 @@ final class BoardTests: XCTestCase {
         XCTAssertFalse(t.fitsFlash)
         XCTAssertTrue(t.fitsRAM)
         XCTAssertTrue(t.render().contains("DOES NOT FIT"))
+    }
+
+    /// The KxK convolution's im2col terms, the GEMM k ranges, the depthwise per-pixel term and the I/O copy of
+    /// boards/cost-model.json (docs/PERFORMANCE.md "Cost model per core"), on convnet.mqm: layer 1 is a 3x3 conv,
+    /// 3 -> 8 channels, 5x5 output pixels (k = 27, 200 outputs), layer 2 a 3x3 depthwise, 16 channels, 5x5 pixels.
+    func testKxKConvCostModelTerms() throws {
+        let model = try PackedModel(contentsOf: repoRoot.appendingPathComponent("csrc/tests/fixtures/convnet.mqm"))
+        let board = try catalog.board(named: "mps2-an386")
+        let sizes = try catalog.runtimeSizes(), costs = try catalog.costModel()
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(costs.cores["cortex-m4"]!)) as! [String: Any]
+        func report(_ change: [String: Any]) throws -> FitReport {
+            let table: [String: Any] = ["note": costs.note, "cores": ["cortex-m4": base.merging(change) { $1 }]]
+            let changed = try JSONDecoder().decode(CostModel.self, from: JSONSerialization.data(withJSONObject: table))
+            return try FitReport(model: model, board: board, sizes: sizes, costs: changed)
+        }
+        let c = costs.cores["cortex-m4"]!
+        let r = try report([:])
+        let conv = r.layers[1], dw = r.layers[2]
+        XCTAssertEqual(conv.layer.kind, .conv)
+        XCTAssertEqual(conv.layer.k, 27)
+        XCTAssertEqual(conv.layer.outputElements, 200)
+        XCTAssertEqual(dw.layer.kind, .depthwiseConv)
+        // the formula: per chunked MAC of the k range (27 <= 128: the first) + per output + per pixel + per im2col byte
+        let byK = try XCTUnwrap(c.convk_per_mac_by_k, "the fitted cores have per-k-range GEMM costs")
+        XCTAssertEqual(c.gemm_k_bounds, [128, 512])
+        XCTAssertEqual(conv.instructions, c.per_op + 200 * 32 * byK[0] + 200 * (c.convk_per_output ?? 0)
+                       + 25 * (c.convk_per_pixel ?? 0) + 25 * 27 * (c.convk_per_im2col_byte ?? 0), accuracy: 1e-6)
+        XCTAssertGreaterThan(c.convk_per_im2col_byte ?? 0, 0)
+        // each new coefficient moves the KxK estimate by its feature, and only the KxK layer
+        func delta(_ change: [String: Any], layer: Int) throws -> Double {
+            try report(change).layers[layer].instructions - r.layers[layer].instructions
+        }
+        let im2col = (c.convk_per_im2col_byte ?? 0) + 1, pixel = (c.convk_per_pixel ?? 0) + 2
+        XCTAssertEqual(try delta(["convk_per_im2col_byte": im2col], layer: 1), 25 * 27, accuracy: 1e-6)
+        XCTAssertEqual(try delta(["convk_per_im2col_byte": im2col], layer: 2), 0)
+        XCTAssertEqual(try delta(["convk_per_pixel": pixel], layer: 1), 25 * 2, accuracy: 1e-6)
+        XCTAssertEqual(try delta(["convk_per_mac_by_k": [byK[0] + 1, byK[1], byK[2]]], layer: 1), 200 * 32, accuracy: 1e-6)
+        XCTAssertEqual(try delta(["convk_per_mac_by_k": [byK[0], byK[1] + 1, byK[2]]], layer: 1), 0)
+        // k = 27 above a bound of 16: the second range's cost
+        XCTAssertEqual(try delta(["gemm_k_bounds": [16], "convk_per_mac_by_k": [byK[0], byK[0] + 1]], layer: 1),
+                       200 * 32, accuracy: 1e-6)
+        // a list shorter than the ranges, or none: the plain convk_per_mac (never a trap)
+        let plain = c.convk_per_mac ?? c.conv_per_mac
+        XCTAssertEqual(try delta(["gemm_k_bounds": [1, 2, 3], "convk_per_mac_by_k": [byK[0]]], layer: 1),
+                       200 * 32 * (plain - byK[0]), accuracy: 1e-6)
+        XCTAssertEqual(try delta(["convk_per_mac_by_k": NSNull()], layer: 1), 200 * 32 * (plain - byK[0]), accuracy: 1e-6)
+        // depthwise per pixel: 25 pixels of 16 channels
+        XCTAssertEqual(try delta(["depthwise_per_pixel": (c.depthwise_per_pixel ?? 0) + 1], layer: 2), 25, accuracy: 1e-6)
+        // the model's input and output bytes (216 + 36 + 16 + 216), copied by the interpreter, with the first layer
+        XCTAssertEqual(r.ioBytes, 484)
+        XCTAssertEqual(try delta(["io_per_byte": (c.io_per_byte ?? 0) + 1], layer: 0), 484, accuracy: 1e-6)
+        XCTAssertEqual(try delta(["io_per_byte": (c.io_per_byte ?? 0) + 1], layer: 1), 0)
+        // a core without the new keys (cortex-m0plus: older form) still estimates every layer
+        let old = try FitReport(model: model, board: try catalog.board(named: "rpi-pico"), sizes: sizes, costs: costs)
+        XCTAssertTrue(old.layers.allSatisfy { $0.instructions.isFinite && $0.instructions > 0 })
     }
 
     func testCycleModelArithmetic() throws {
@@ -105,8 +161,10 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(r.layers[0].flashWaitCycles, 174 * 5, accuracy: 1e-9)
         // kernel instructions at the FC CPI, the interpreter's per_op share at "other"'s (docs/PERFORMANCE.md)
         let perOp = try XCTUnwrap(costs.cores["cortex-m4"]).per_op
+        // the first layer's interpreter share also holds the copies of the model's inputs and outputs ("other" CPI)
+        let share0 = perOp + Double(r.ioBytes) * (costs.cores["cortex-m4"]?.io_per_byte ?? 0)
         let cpiFC = cm.cpi_by_kind?["fully_connected"] ?? cm.cpi, cpiOther = cm.cpi_by_kind?["other"] ?? cm.cpi
-        XCTAssertEqual(r.layers[0].cycles, (r.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther + 174 * 5,
+        XCTAssertEqual(r.layers[0].cycles, (r.layers[0].instructions - share0) * cpiFC + share0 * cpiOther + 174 * 5,
                        accuracy: 1e-6)
         XCTAssertEqual(r.layers[0].microseconds, r.layers[0].cycles / 120, accuracy: 1e-9)
         // ops without weights read only their op and tensor records: 240 bytes = 30 accesses
@@ -125,7 +183,7 @@ final class BoardTests: XCTestCase {
         }
         // a board without wait states: cycles = instructions x CPI
         let q = try FitReport(model: model, board: try catalog.board(named: "mps2-an386"), sizes: sizes, costs: costs, cycles: cycles)
-        XCTAssertEqual(q.layers[0].cycles, (q.layers[0].instructions - perOp) * cpiFC + perOp * cpiOther, accuracy: 1e-6)
+        XCTAssertEqual(q.layers[0].cycles, (q.layers[0].instructions - share0) * cpiFC + share0 * cpiOther, accuracy: 1e-6)
         // a layer without kernel (reshape view) or another kind: all at "other"; a depthwise layer at its own CPI
         for e in q.layers where e.layer.kind == .lut {
             XCTAssertEqual(e.cycles, e.instructions * cpiOther, accuracy: 1e-6)
