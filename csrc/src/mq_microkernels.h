@@ -124,9 +124,18 @@ int mq_dw_s8_x86_select(const char *name);
  * by the AVX-512 VNNI kernel, each channel group set up once: returns 1 when done, 0 (nothing written) when that
  * kernel does not apply (CPU, variant selected, depth multiplier > 1, weights beyond int8, act_min > act_max). */
 int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad);
-/* A whole KxK convolution (p checked, dilation 1, round_up(k, 16) <= 512) with im2col blocks of up to 256 pixels on
- * the stack and the dispatched GEMM (mq_conv_x86.c): returns 1 when done, 0 (nothing written) otherwise. */
+/* A whole KxK convolution (p checked, dilation 1, round_up(k, 16) <= 1024) with im2col blocks of up to 256 pixels
+ * on the stack and the dispatched GEMM (mq_conv_x86.c): returns 1 when done, 0 (nothing written) otherwise.
+ * mq_conv_x86_select: which im2col block builder it uses ("c": scalar, "avx512": mq_conv_im2col_avx512, NULL: the
+ * best this CPU has, the default); returns 0 (nothing changed) when the CPU lacks it or the name is unknown. */
 int mq_conv_x86(const mq_conv_params *p, const void *input, void *output);
+int mq_conv_x86_select(const char *name);
+/* One im2col block of mq_conv_x86 on AVX-512 BW (mq_conv_im2col_avx512.c): rows of row_bytes codes for the
+ * output pixels from pos = {image, oy, ox} (advanced past them), the same bytes as mq_conv_x86's scalar block;
+ * call only where mq_conv_im2col_avx512_supported() (AVX-512 F + BW + BMI2) returns 1. */
+void mq_conv_im2col_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *col, int32_t row_bytes, int32_t rows,
+                           int32_t pos[3]);
+int mq_conv_im2col_avx512_supported(void);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);

@@ -17,6 +17,7 @@
 
 #include "microquant/mq_host.h"
 #include "microquant/mq_kernels.h"
+#include "mq_microkernels.h"
 #include "ref_conv.h"
 
 static long g_checked;
@@ -232,6 +233,19 @@ static void test_conv_random(void **state)
     assert_true(ran > 400);
 }
 
+#if defined(MQ_X86_HOST_KERNELS)
+/* The x86 host driver's scalar im2col block (mq_conv_x86_select("c")): the same random layers (the default run
+ * above takes the best block builder this CPU has: mq_conv_im2col_avx512 on AVX-512 BW). */
+static void test_conv_random_x86_scalar_block(void **state)
+{
+    assert_int_equal(mq_conv_x86_select("c"), 1);
+    test_conv_random(state);
+    assert_int_equal(mq_conv_x86_select(NULL), 1);
+    printf("  (x86 im2col: scalar block; the default run used %s)\n",
+           mq_conv_im2col_avx512_supported() ? "the AVX-512 block" : "the scalar block too");
+}
+#endif
+
 /* KWS DS-CNN first layer: 49x10x1, 10x4 kernel, stride 2, pad top 4 bottom 5 left 1 right 1 -> 25x5x64. */
 static void test_conv_kws_first_layer(void **state)
 {
@@ -369,6 +383,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_random),
+#if defined(MQ_X86_HOST_KERNELS)
+        cmocka_unit_test(test_conv_random_x86_scalar_block),
+#endif
         cmocka_unit_test(test_conv_kws_first_layer),
         cmocka_unit_test(test_conv_1x1_paths),
         cmocka_unit_test(test_conv_check_rejects),
