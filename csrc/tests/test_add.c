@@ -186,10 +186,10 @@ static void test_add_edge_params(void **state)
 #if defined(MQ_X86_HOST_KERNELS)
 /* The x86 host's table loops (mq_add_table_x86.c: every variant this CPU has, and the dispatcher) on tables built
  * here from the reference's per-input terms, against ref_add_code: every code pair under the edge parameters of
- * test_add_edge_params (same-shape, all shifts <= 0), lengths with every tail 0..33 and unaligned starts. */
+ * test_add_edge_params (same-shape, all shifts <= 0), lengths with every tail 0..33 (65,472 + 0..33; 64 divides 65,472) and unaligned starts. */
 static void test_add_table_x86(void **state)
 {
-    static const char *const names[] = {"c", "avx2", "avx512", "dispatch"};
+    static const char *const names[] = {"c", "avx2", "avx512", "avx512vbmi", "dispatch"};
     ref_rng r = {91};
     static uint8_t a[65536 + 64];
     static uint8_t b[65536 + 64];
@@ -241,8 +241,8 @@ static void test_add_table_x86(void **state)
             t2[i] = ref_requantize((ref_code((uint8_t)i, p.in2_dtype == MQ_DTYPE_UINT8) - p.in2_zero_point) *
                                        (1 << p.left_shift), p.in2_multiplier, p.in2_shift);
         }
-        for (v = 0; v < 4; ++v) {
-            if (v < 3 && !mq_add_table_x86_supported(names[v])) {
+        for (v = 0; v < 5; ++v) {
+            if (v < 4 && !mq_add_table_x86_supported(names[v])) {
                 continue;
             }
             memset(o, 0xA5, sizeof o);
@@ -255,6 +255,9 @@ static void test_add_table_x86(void **state)
             } else if (v == 2) {
                 mq_add_table_avx512(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
                                     p.out_zero_point, p.act_min, p.act_max);
+            } else if (v == 3) {
+                mq_add_table_vbmi(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
+                                  p.out_zero_point, p.act_min, p.act_max);
             } else {
                 mq_add_table_x86(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
                                  p.out_zero_point, p.act_min, p.act_max);
