@@ -100,8 +100,15 @@ MQ_ADD_AVX512 static void mq_add_table_avx512_body(const int32_t *t1, const int3
     for (i = 0; i < n; i += 16u) {
         const __m512i ia = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(a + i)));
         const __m512i ib = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b + i)));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion" /* GCC's -O0 macro form of the gather casts its all-ones mask */
+#endif
         const __m512i s = _mm512_add_epi32(_mm512_i32gather_epi32(ia, (const void *)t1, 4),
                                            _mm512_i32gather_epi32(ib, (const void *)t2, 4));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
         const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(s, vmo), bias);
         const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), vmo), bias);
         const __m512i h = _mm512_mask_blend_epi32((__mmask16)0xAAAAu, _mm512_srli_epi64(pe, 31),
@@ -136,7 +143,7 @@ MQ_ADD_VBMI static void mq_add_planes(const int32_t *t, __m512i pl[4][4])
 
 /* 64 codes -> their 64 int32 terms, as 4 vectors in the unpack order (d[0]: elements 16 L + 0..3 of each 128-bit
  * lane L, d[1]: 16 L + 4..7, d[2]: 16 L + 8..11, d[3]: 16 L + 12..15); VPACKSSDW / VPACKUSWB undo it. */
-MQ_ADD_VBMI static inline void mq_add_lookup64(__m512i codes, const __m512i pl[4][4], __m512i d[4])
+MQ_ADD_VBMI static inline void mq_add_lookup64(__m512i codes, __m512i pl[4][4], __m512i d[4])
 {
     const __mmask64 high = _mm512_movepi8_mask(codes);
     __m512i p[4], w0, w1, x0, x1;

@@ -798,8 +798,11 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                                           : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
                     v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
                     if (q.lut == NULL && smask[c] == (__mmask16)0xFFFFu) {
-                        /* a full block: unmasked store (a masked VPMOVDB store is slow on some cores) */
-                        _mm_storeu_si128((__m128i *)(void *)(orow + 16 * c), _mm512_cvtepi32_epi8(v));
+                        /* a full block: VPMOVDB to a register, then a plain store (the memory forms of VPMOVDB,
+                         * masked or not, are slow on some cores; the empty asm keeps the compiler from fusing) */
+                        __m128i b16 = _mm512_cvtepi32_epi8(v);
+                        __asm__("" : "+x"(b16));
+                        _mm_storeu_si128((__m128i *)(void *)(orow + 16 * c), b16);
                     } else if (q.lut == NULL) {
                         _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v);
                     } else {
