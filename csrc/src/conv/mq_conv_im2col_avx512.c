@@ -101,36 +101,55 @@ void mq_conv_im2col_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *
     const size_t in_image = (size_t)in_h * (size_t)in_w * c;
     const size_t in_row = (size_t)in_w * c;
     const size_t taps = (size_t)kh * krow;
+    const size_t step = (size_t)sw * c;
     const __m512i zp = _mm512_set1_epi8((char)p->in_zero_point);
     const uint8_t *in_end = in + (size_t)w->batch * in_image;
-    int32_t b = pos[0], oy = pos[1], ox = pos[2], r;
+    /* output columns whose window lies wholly inside the input's width: [ox_a, ox_b] (once per call) */
+    const int32_t ox_a = (pl + sw - 1) / sw;
+    const int32_t ox_b = in_w - kw + pl < 0 ? -1 : (in_w - kw + pl) / sw;
+    int32_t b = pos[0], oy = pos[1], ox = pos[2], r = 0;
     uint8_t *dst = col;
-    for (r = 0; r < rows; ++r, dst += row_bytes) {
+    while (r < rows) {
         const int32_t iy0 = oy * sh - pt;
-        const int32_t ix0 = ox * sw - pl;
         const int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
-        const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
         const int32_t ky_hi = in_h - iy0 < kh ? in_h - iy0 : kh;
-        const int32_t kx_hi = in_w - ix0 < kw ? in_w - ix0 : kw;
-        if (ky_lo == 0 && kx_lo == 0 && ky_hi == kh && kx_hi == kw) {
-            const uint8_t *src = in + (size_t)b * in_image + (size_t)iy0 * in_row + (size_t)ix0 * c;
-            uint8_t *d = dst;
-            int32_t ky;
-            /* in address order: each copy's overshoot is written again by the next one, the filler or the next row */
-            for (ky = 0; ky < kh; ++ky, src += in_row, d += krow) {
-                mq_im2col_copy_over(d, src, krow, in_end);
+        const int rows_inside = ky_lo == 0 && ky_hi == kh;
+        for (; ox < out_w && r < rows; ++r, ++ox, dst += row_bytes) {
+            const int32_t ix0 = ox * sw - pl;
+            if (rows_inside && ox >= ox_a && ox <= ox_b) {
+                /* a run of windows wholly inside: kernel_h runs (contiguous in the row) copied in address order,
+                 * each copy's overshoot written again by the next run, the filler or the next row */
+                const int32_t end = ox_b + 1 < out_w ? ox_b + 1 : out_w;
+                int32_t n = end - ox, i;
+                const uint8_t *src0 = in + (size_t)b * in_image + (size_t)iy0 * in_row + (size_t)ix0 * c;
+                if (n > rows - r) {
+                    n = rows - r;
+                }
+                for (i = 0; i < n; ++i, src0 += step, dst += row_bytes) {
+                    const uint8_t *src = src0;
+                    uint8_t *d = dst;
+                    int32_t ky;
+                    for (ky = 0; ky < kh; ++ky, src += in_row, d += krow) {
+                        mq_im2col_copy_over(d, src, krow, in_end);
+                    }
+                    mq_im2col_fill_over(dst + taps, zp, (size_t)row_bytes - taps);
+                }
+                dst -= row_bytes; /* the loop's own step follows */
+                r += n - 1;
+                ox += n - 1;
+            } else {
+                const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx_hi = in_w - ix0 < kw ? in_w - ix0 : kw;
+                const int valid = ky_lo < ky_hi && kx_lo < kx_hi;
+                const size_t run = valid ? (size_t)(kx_hi - kx_lo) * c : 0u;
+                const size_t left = valid ? (size_t)kx_lo * c : 0u;
+                const uint8_t *src =
+                    valid ? in + (size_t)b * in_image + (size_t)(iy0 + ky_lo) * in_row + (size_t)(ix0 + kx_lo) * c : in;
+                mq_im2col_row_clipped(dst, src, kh, ky_lo, ky_hi, left, run, krow - left - run, krow, in_row,
+                                      (size_t)row_bytes - taps, zp, in_end);
             }
-            mq_im2col_fill_over(dst + taps, zp, (size_t)row_bytes - taps);
-        } else {
-            const int valid = ky_lo < ky_hi && kx_lo < kx_hi;
-            const size_t run = valid ? (size_t)(kx_hi - kx_lo) * c : 0u;
-            const size_t left = valid ? (size_t)kx_lo * c : 0u;
-            const uint8_t *src =
-                valid ? in + (size_t)b * in_image + (size_t)(iy0 + ky_lo) * in_row + (size_t)(ix0 + kx_lo) * c : in;
-            mq_im2col_row_clipped(dst, src, kh, ky_lo, ky_hi, left, run, krow - left - run, krow, in_row,
-                                  (size_t)row_bytes - taps, zp, in_end);
         }
-        if (++ox == out_w) {
+        if (ox == out_w) {
             ox = 0;
             if (++oy == out_h) {
                 oy = 0;
