@@ -789,25 +789,42 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                 }
             }
             }
-            for (r = 0; r < rows; r++) {
-                uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
-                for (c = 0; c < nb; c++) {
-                    const __m512i s = _mm512_add_epi32(acc[r][c], bc[c]);
-                    __m512i v = q.single_rounding ? mq_vnni_requantize_single(s, &sq[c])
-                                : general ? mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1)
-                                          : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
-                    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
+            /* the output stage of the whole tile, block by block: the 4 rows' requantizations are independent
+             * chains the core overlaps (rows past m are computed from a valid row and not stored) */
+            for (c = 0; c < nb; c++) {
+                __m512i v[4];
+                for (r = 0; r < 4; r++) {
+                    v[r] = _mm512_add_epi32(acc[r][c], bc[c]);
+                }
+                if (q.single_rounding) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_single(v[r], &sq[c]);
+                    }
+                } else if (general) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1);
+                    }
+                } else {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
+                    }
+                }
+                for (r = 0; r < 4; r++) {
+                    v[r] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v[r], vlo), vhi), vzp);
+                }
+                for (r = 0; r < rows; r++) {
+                    uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
                     if (q.lut == NULL && smask[c] == (__mmask16)0xFFFFu) {
                         /* a full block: VPMOVDB to a register, then a plain store (the memory forms of VPMOVDB,
                          * masked or not, are slow on some cores; the empty asm keeps the compiler from fusing) */
-                        __m128i b16 = _mm512_cvtepi32_epi8(v);
+                        __m128i b16 = _mm512_cvtepi32_epi8(v[r]);
                         __asm__("" : "+x"(b16));
                         _mm_storeu_si128((__m128i *)(void *)(orow + 16 * c), b16);
                     } else if (q.lut == NULL) {
-                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v);
+                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v[r]);
                     } else {
                         uint8_t bytes[16];
-                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
+                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v[r]));
                         for (j = 0; j < 16; j++) {
                             if (((unsigned)smask[c] >> j) & 1u) {
                                 orow[16 * c + j] = q.lut[bytes[j]];
