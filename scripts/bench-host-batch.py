@@ -5,6 +5,11 @@ Dev-time comparison only (the product needs no Python).
 
   scripts/bench-host-batch.py --mqm M.mqm --onnx M.onnx --calib CALIB.npy [--n 20000] [--rounds 3]
                               [--bench build/bhb/host_batch_bench] [--simulate .build/release/simulate]
+                              [--before-simulate OLD/simulate] [--before-bench OLD/host_batch_bench]
+
+--before-simulate / --before-bench: another build's binaries (e.g. main before a change), run in the SAME rounds
+right after ours (rows marked "(before)"), so before, after and ORT see the same machine load; any model works
+(the two MLPerf Tiny stand-ins in bench/models too: calib bench/data/{ic,vww}_calib.npy, uint8 pixels as float).
 
 Figures, samples/s of CPU time (process_time / getrusage: the machine is shared by other jobs, wall time is
 not ours), best of ROUNDS, rounds alternating ours / ORT so both see the same machine load:
@@ -72,6 +77,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bench")
     ap.add_argument("--simulate")
+    ap.add_argument("--before-simulate")
+    ap.add_argument("--before-bench")
     ap.add_argument("--work", default=tempfile.gettempdir())
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -123,15 +130,17 @@ def main():
         t0 = time.process_time()
         sess.run(None, {in_name: x})
         keep("ORT batch N, 1 thread", a.n / (time.process_time() - t0))
-        if a.simulate:
+        for sim, tag in ((a.simulate, ""), (a.before_simulate, " (before)")):
+            if not sim:
+                continue
             rm(ypath)
-            t_all, out = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath])
+            t_all, out = wall([sim, a.mqm, "--input", xpath, "--output", ypath])
             rm(ypath)
-            t_one, _ = wall([a.simulate, a.mqm, "--input", xpath, "--output", ypath, "--limit", "1"])
+            t_one, _ = wall([sim, a.mqm, "--input", xpath, "--output", ypath, "--limit", "1"])
             rm(ypath)
-            keep("simulate e2e (CPU N - CPU 1)", (a.n - 1) / (t_all - t_one))
+            keep("simulate e2e (CPU N - CPU 1)" + tag, (a.n - 1) / (t_all - t_one))
             m = re.search(r"host: (\d+) sample\(s\) in ([0-9.]+) s", out)
-            keep("simulate run (its host: line, wall)", a.n / max(float(m.group(2)), 1e-6))
+            keep("simulate run (its host: line, wall)" + tag, a.n / max(float(m.group(2)), 1e-6))
         rm(yort)
         t0 = time.process_time()
         y = sess.run(None, {in_name: np.load(xpath)})[0]
@@ -146,13 +155,15 @@ def main():
         for i in range(n1):
             sess.run(None, {in_name: x[i:i + 1]})
         keep("ORT batch 1, 1 thread", n1 / (time.process_time() - t0))
-        if a.bench:
-            _, out = wall([a.bench, a.mqm, str(a.n), "1"])
+        for bench, tag in ((a.bench, ""), (a.before_bench, " (before)")):
+            if not bench:
+                continue
+            _, out = wall([bench, a.mqm, str(a.n), "1"])
             m = re.search(r"per-sample mq_model_run (\d+) samples/s, mq_model_run_batch (\d+) samples/s.*"
                           r"float in/out \(quantize \+ batch \+ dequantize\) (\d+) samples/s", out)
-            keep("C, codes in/out, per-sample mq_model_run", float(m.group(1)))
-            keep("C, codes in/out, mq_model_run_batch", float(m.group(2)))
-            keep("C, float in/out: quantize + mq_model_run_batch + dequantize", float(m.group(3)))
+            keep("C, codes in/out, per-sample mq_model_run" + tag, float(m.group(1)))
+            keep("C, codes in/out, mq_model_run_batch" + tag, float(m.group(2)))
+            keep("C, float in/out: quantize + mq_model_run_batch + dequantize" + tag, float(m.group(3)))
     load1 = os.getloadavg()
     print("model %s (%s), %d samples, %d rounds, onnxruntime %s; load average before %.1f %.1f %.1f, after %.1f %.1f %.1f"
           % (a.mqm, a.onnx, a.n, a.rounds, ort.__version__, *load0, *load1))

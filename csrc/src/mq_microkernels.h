@@ -112,6 +112,13 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
                                  uint8_t *out, int32_t out_stride);
 void mq_gemm_s8_n4k16_x86(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride);
+/* The AVX-512 VNNI kernel's K4N16 path on indirect rows (call only where mq_gemm_s8_n4k16_x86_supported
+ * ("avx512vnni")): row i's k codes are kh runs of k / kh codes (k % (4 kh) == 0), run t at rows[i] + t *
+ * strides[i] (an im2col without the copy); the same sums and output stage as mq_gemm_s8_n4k16_avx512vnni on the
+ * gathered rows: the same bytes. Returns 0 (nothing written) where that path does not apply (k, output stage,
+ * weights beyond its 64 KiB repack buffer), else 1. */
+int mq_gemm_s8_n4k16_avx512vnni_ind(const mq_fc_params *p, int32_t m, const uint8_t *const *rows,
+                                    const ptrdiff_t *strides, int32_t kh, uint8_t *out, int32_t out_stride);
 /* 1 if this CPU (and OS) can run variant name ("sse2", "avx2", "avx512vnni"), else 0. */
 int mq_gemm_s8_n4k16_x86_supported(const char *name);
 /* Depthwise (depth multiplier 1) on x86-64: AVX-512 VNNI when the CPU has it and the run's weights fit int8, else
@@ -124,9 +131,24 @@ int mq_dw_s8_x86_select(const char *name);
  * by the AVX-512 VNNI kernel, each channel group set up once: returns 1 when done, 0 (nothing written) when that
  * kernel does not apply (CPU, variant selected, depth multiplier > 1, weights beyond int8, act_min > act_max). */
 int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *output, const void *pad);
-/* A whole KxK convolution (p checked, dilation 1, round_up(k, 16) <= 512) with im2col blocks of up to 256 pixels on
- * the stack and the dispatched GEMM (mq_conv_x86.c): returns 1 when done, 0 (nothing written) otherwise. */
+/* A whole KxK convolution (p checked, dilation 1, round_up(k, 16) <= 1024) with im2col blocks of up to 256 pixels
+ * on the stack and the dispatched GEMM (mq_conv_x86.c): returns 1 when done, 0 (nothing written) otherwise.
+ * mq_conv_x86_select: which im2col block builder it uses ("c": scalar, "avx512": mq_conv_im2col_avx512, NULL: the
+ * best this CPU has, the default); returns 0 (nothing changed) when the CPU lacks it or the name is unknown. */
 int mq_conv_x86(const mq_conv_params *p, const void *input, void *output);
+int mq_conv_x86_select(const char *name);
+/* One im2col block of mq_conv_x86 on AVX-512 BW (mq_conv_im2col_avx512.c): rows of row_bytes codes for the
+ * output pixels from pos = {image, oy, ox} (advanced past them), the same bytes as mq_conv_x86's scalar block
+ * (col: rows x row_bytes + 64 writable bytes; the last 64 may be overwritten);
+ * call only where mq_conv_im2col_avx512_supported() (AVX-512 F + BW + BMI2) returns 1. */
+void mq_conv_im2col_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *col, int32_t row_bytes, int32_t rows,
+                           int32_t pos[3]);
+/* The same pixels as indirect rows (mq_gemm_s8_n4k16_avx512vnni_ind): rowp[r] / strides[r] = the window's first
+ * code in the input and the input row pitch when it lies wholly inside the input, else a row gathered into col
+ * (as above, same col contract) and the kernel-row pitch kernel_w x in_c. */
+void mq_conv_rows_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *col, int32_t row_bytes, int32_t rows,
+                         int32_t pos[3], const uint8_t **rowp, ptrdiff_t *strides);
+int mq_conv_im2col_avx512_supported(void);
 /* Name of the variant the dispatcher runs ("avx512vnni", "avx2" or "sse2"); the environment variable
  * MQ_HOST_GEMM (one of those names, or "c" for the portable kernel) overrides the choice if the CPU has it. */
 const char *mq_gemm_s8_n4k16_x86_name(void);

@@ -17,6 +17,9 @@
 #include "ref_litert.h"
 #include "ref_quant.h"
 
+#include "add/mq_add_internal.h"
+#include "mq_microkernels.h"
+
 static long g_checked;
 
 static int32_t ref_add_code(const mq_add_params *p, uint8_t a, uint8_t b)
@@ -179,6 +182,108 @@ static void test_add_edge_params(void **state)
         }
     }
 }
+
+#if defined(MQ_X86_HOST_KERNELS)
+/* The x86 host's table loops (mq_add_table_x86.c: every variant this CPU has, and the dispatcher) on tables built
+ * here from the reference's per-input terms, against ref_add_code: every code pair under the edge parameters of
+ * test_add_edge_params (same-shape, all shifts <= 0), lengths with every tail 0..33 (65,472 + 0..33; 64 divides 65,472) and unaligned starts. */
+static void test_add_table_x86(void **state)
+{
+    static const char *const names[] = {"c", "avx2", "avx512", "avx512vbmi", "dispatch"};
+    ref_rng r = {91};
+    static uint8_t a[65536 + 64];
+    static uint8_t b[65536 + 64];
+    static uint8_t o[65536 + 64];
+    int rep;
+    int i;
+    int v;
+    int ran = 0;
+    (void)state;
+    for (i = 0; i < 65536 + 64; ++i) {
+        a[i] = (uint8_t)(i >> 8);
+        b[i] = (uint8_t)(i * 7 + (i >> 8));
+    }
+    for (rep = 0; rep < 40; ++rep) {
+        mq_add_params p;
+        int32_t t1[256];
+        int32_t t2[256];
+        const int edge = rep % 3;
+        const size_t off = (size_t)(rep % 5);
+        const size_t n = rep < 34 ? 65536u - 64u + (size_t)rep : (size_t)ref_range(&r, 1, 200);
+        memset(&p, 0, sizeof p);
+        p.in1_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.in2_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.out_dtype = ref_range(&r, 0, 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        p.in1_zero_point = (int32_t)ref_range(&r, mq_dtype_min(p.in1_dtype), mq_dtype_max(p.in1_dtype));
+        p.in2_zero_point = (int32_t)ref_range(&r, mq_dtype_min(p.in2_dtype), mq_dtype_max(p.in2_dtype));
+        p.out_zero_point = (int32_t)ref_range(&r, mq_dtype_min(p.out_dtype), mq_dtype_max(p.out_dtype));
+        p.left_shift = edge == 2 ? (int32_t)ref_range(&r, 0, 22) : 22 - (int32_t)ref_range(&r, 0, 2);
+        p.in1_multiplier = rep % 7 == 3 ? 0 : (edge == 0 ? INT32_MAX : ref_multiplier(&r));
+        p.in2_multiplier = rep % 7 == 5 ? 0 : (edge == 1 ? INT32_MAX : ref_multiplier(&r));
+        p.out_multiplier = edge != 2 ? INT32_MAX : ref_multiplier(&r);
+        p.in1_shift = -(int32_t)ref_range(&r, 0, 31);
+        p.in2_shift = -(int32_t)ref_range(&r, 0, 31);
+        p.out_shift = -(int32_t)ref_range(&r, 0, rep < 6 ? 0 : 31);
+        if (rep % 6 == 4) { /* exact halves: ties in every step */
+            p.left_shift = (int32_t)ref_range(&r, 0, 2);
+            p.in1_multiplier = 1 << 30;
+            p.in2_multiplier = 1 << 30;
+            p.out_multiplier = 1 << 30;
+        }
+        p.act_min = rep % 4 == 1 ? p.out_zero_point : mq_dtype_min(p.out_dtype);
+        p.act_max = rep % 8 == 6 ? (p.out_zero_point + mq_dtype_max(p.out_dtype)) / 2 : mq_dtype_max(p.out_dtype);
+        if (p.act_max < p.act_min) {
+            p.act_max = p.act_min;
+        }
+        for (i = 0; i < 256; ++i) {
+            t1[i] = ref_requantize((ref_code((uint8_t)i, p.in1_dtype == MQ_DTYPE_UINT8) - p.in1_zero_point) *
+                                       (1 << p.left_shift), p.in1_multiplier, p.in1_shift);
+            t2[i] = ref_requantize((ref_code((uint8_t)i, p.in2_dtype == MQ_DTYPE_UINT8) - p.in2_zero_point) *
+                                       (1 << p.left_shift), p.in2_multiplier, p.in2_shift);
+        }
+        for (v = 0; v < 5; ++v) {
+            if (v < 4 && !mq_add_table_x86_supported(names[v])) {
+                continue;
+            }
+            memset(o, 0xA5, sizeof o);
+            if (v == 0) {
+                mq_add_table_c(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift, p.out_zero_point,
+                               p.act_min, p.act_max);
+            } else if (v == 1) {
+                mq_add_table_avx2(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
+                                  p.out_zero_point, p.act_min, p.act_max);
+            } else if (v == 2) {
+                mq_add_table_avx512(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
+                                    p.out_zero_point, p.act_min, p.act_max);
+            } else if (v == 3) {
+                mq_add_table_vbmi(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
+                                  p.out_zero_point, p.act_min, p.act_max);
+            } else {
+                mq_add_table_x86(t1, t2, a + off, b + off, o + off, n, p.out_multiplier, -p.out_shift,
+                                 p.out_zero_point, p.act_min, p.act_max);
+            }
+            for (i = 0; i < (int)off; ++i) {
+                assert_int_equal(o[i], 0xA5);
+            }
+            for (i = (int)(off + n); i < 65536 + 64; ++i) {
+                if (o[i] != 0xA5) {
+                    fail_msg("add table %s rep %d: wrote past n at %d", names[v], rep, i);
+                }
+            }
+            for (i = 0; i < (int)n; ++i) {
+                const size_t k = off + (size_t)i;
+                if (ref_code(o[k], p.out_dtype == MQ_DTYPE_UINT8) != ref_add_code(&p, a[k], b[k])) {
+                    fail_msg("add table %s rep %d: codes %u %u -> %d, reference %d", names[v], rep, a[k], b[k],
+                             ref_code(o[k], p.out_dtype == MQ_DTYPE_UINT8), ref_add_code(&p, a[k], b[k]));
+                }
+                ++g_checked;
+            }
+            ++ran;
+        }
+    }
+    assert_true(ran >= 80);
+}
+#endif
 
 static void test_add_rejects_bad(void **state)
 {
@@ -356,6 +461,9 @@ int main(void)
         cmocka_unit_test(test_add_random),
         cmocka_unit_test(test_add_exhaustive),
         cmocka_unit_test(test_add_edge_params),
+#if defined(MQ_X86_HOST_KERNELS)
+        cmocka_unit_test(test_add_table_x86),
+#endif
         cmocka_unit_test(test_add_rejects_bad),
         cmocka_unit_test(test_add_broadcast),
         cmocka_unit_test(test_add_relu_litert),

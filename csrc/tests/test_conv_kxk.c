@@ -17,6 +17,7 @@
 
 #include "microquant/mq_host.h"
 #include "microquant/mq_kernels.h"
+#include "mq_microkernels.h"
 #include "ref_conv.h"
 
 static long g_checked;
@@ -232,6 +233,33 @@ static void test_conv_random(void **state)
     assert_true(ran > 400);
 }
 
+#if defined(MQ_X86_HOST_KERNELS)
+/* The x86 host driver's scalar im2col block (mq_conv_x86_select("c")): the same random layers (the default run
+ * above takes the best this CPU has: indirect rows on AVX-512 VNNI where in_c % 4 == 0, else mq_conv_im2col_avx512
+ * on AVX-512 BW). */
+static void test_conv_random_x86_scalar_block(void **state)
+{
+    assert_int_equal(mq_conv_x86_select("c"), 1);
+    test_conv_random(state);
+    assert_int_equal(mq_conv_x86_select(NULL), 1);
+    printf("  (x86 im2col: scalar block; the default run used %s)\n",
+           mq_conv_x86_select("indirect") ? "indirect rows where in_c % 4 == 0"
+           : mq_conv_im2col_avx512_supported() ? "the AVX-512 block" : "the scalar block too");
+    assert_int_equal(mq_conv_x86_select(NULL), 1);
+}
+
+/* The AVX-512 gathered block (mq_conv_x86_select("avx512")) where the default is the indirect rows. */
+static void test_conv_random_x86_avx512_block(void **state)
+{
+    if (!mq_conv_x86_select("avx512")) {
+        printf("  (no AVX-512 BW: skipped)\n");
+        return;
+    }
+    test_conv_random(state);
+    assert_int_equal(mq_conv_x86_select(NULL), 1);
+}
+#endif
+
 /* KWS DS-CNN first layer: 49x10x1, 10x4 kernel, stride 2, pad top 4 bottom 5 left 1 right 1 -> 25x5x64. */
 static void test_conv_kws_first_layer(void **state)
 {
@@ -369,6 +397,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_random),
+#if defined(MQ_X86_HOST_KERNELS)
+        cmocka_unit_test(test_conv_random_x86_scalar_block),
+        cmocka_unit_test(test_conv_random_x86_avx512_block),
+#endif
         cmocka_unit_test(test_conv_kws_first_layer),
         cmocka_unit_test(test_conv_1x1_paths),
         cmocka_unit_test(test_conv_check_rejects),

@@ -16,9 +16,12 @@
 #include "mq_kernels_internal.h"
 
 #include "mq_add_internal.h"
+#include "mq_microkernels.h"
 
 #if !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_MVE)
 #define MQ_ADD_TABLE mq_add_table_mve
+#elif !defined(MQ_FORCE_PORTABLE) && defined(MQ_X86_HOST_KERNELS)
+#define MQ_ADD_TABLE mq_add_table_x86 /* x86-64 host: AVX-512 / AVX2, chosen at run time (mq_add_table_x86.c) */
 #else
 #define MQ_ADD_TABLE mq_add_table_c
 #endif

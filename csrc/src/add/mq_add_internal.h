@@ -22,4 +22,20 @@ void mq_add_table_c(const int32_t *t1, const int32_t *t2, const uint8_t *a, cons
 void mq_add_table_mve(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
                       size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
 
+/*
+ * x86-64 host only (mq_add_table_x86.c, under MQ_X86_HOST_KERNELS from mq_microkernels.h), bit-identical:
+ * mq_add_table_x86: the dispatcher (AVX-512 VBMI, else AVX-512 F + BW, else AVX2, else mq_add_table_c; checked
+ * once); mq_add_table_vbmi / mq_add_table_avx512 / mq_add_table_avx2: the variants (call only where
+ * mq_add_table_x86_supported("avx512vbmi") / ("avx512") / ("avx2") says the CPU has them; "c" always is).
+ */
+void mq_add_table_x86(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                      size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+void mq_add_table_avx2(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                       size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+void mq_add_table_avx512(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                         size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+void mq_add_table_vbmi(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                       size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+int mq_add_table_x86_supported(const char *name);
+
 #endif /* MICROQUANT_MQ_ADD_INTERNAL_H */

@@ -363,7 +363,9 @@ MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const 
     v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
     v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
     v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
-    if (lut == NULL) {
+    if (lut == NULL && g->os.nc == 64) {
+        _mm512_storeu_si512((void *)o, v); /* a full group: no masked store (slow on some cores) */
+    } else if (lut == NULL) {
         _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
     } else {
         uint8_t bytes[64];
@@ -639,7 +641,9 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
     p01 = _mm512_packs_epi32(a0, a1);
     p23 = _mm512_packs_epi32(a2, a3);
     v = signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
-    if (lut == NULL) {
+    if (lut == NULL && g->os.nc == 64) {
+        _mm512_storeu_si512((void *)o, v); /* a full group: no masked store (slow on some cores) */
+    } else if (lut == NULL) {
         _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
     } else {
         uint8_t bytes[64];

@@ -527,9 +527,10 @@ mq_vnni_k4_tile(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *const x
                 __m512i acc[4][4])
 {
     int32_t q, b, r;
+    __m512i a[4][4]; /* local accumulators (kept in registers; acc is written once at the end) */
     for (r = 0; r < 4; r++) {
         for (b = 0; b < 4; b++) {
-            acc[r][b] = _mm512_setzero_si512();
+            a[r][b] = _mm512_setzero_si512();
         }
     }
     for (q = 0; q < kq; q++) {
@@ -543,8 +544,13 @@ mq_vnni_k4_tile(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *const x
         }
         for (r = 0; r < 4; r++) {
             for (b = 0; b < nb; b++) {
-                acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], xb[r], wv[b]);
+                a[r][b] = _mm512_dpbusd_epi32(a[r][b], xb[r], wv[b]);
             }
+        }
+    }
+    for (r = 0; r < 4; r++) {
+        for (b = 0; b < 4; b++) {
+            acc[r][b] = a[r][b];
         }
     }
 }
@@ -555,9 +561,10 @@ MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
 mq_vnni_k4_tile_u8q(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *const xs[4], __m512i acc[4][4])
 {
     int32_t q, b, r;
+    __m512i a[4][4]; /* local accumulators (kept in registers; acc is written once at the end) */
     for (r = 0; r < 4; r++) {
         for (b = 0; b < 4; b++) {
-            acc[r][b] = _mm512_setzero_si512();
+            a[r][b] = _mm512_setzero_si512();
         }
     }
     for (q = 0; q < kq; q++) {
@@ -573,14 +580,92 @@ mq_vnni_k4_tile_u8q(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *con
         }
         for (r = 0; r < 4; r++) {
             for (b = 0; b < nb; b++) {
-                acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], xb[r], wv[b]);
+                a[r][b] = _mm512_dpbusd_epi32(a[r][b], xb[r], wv[b]);
             }
+        }
+    }
+    for (r = 0; r < 4; r++) {
+        for (b = 0; b < 4; b++) {
+            acc[r][b] = a[r][b];
         }
     }
 }
 
-MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
-                                      uint8_t *out, int32_t out_stride, int8_t *rp)
+/* The tile for indirect rows (mq_gemm_s8_n4k16_avx512vnni_ind): row r's k codes are kh runs of kqr quads, run t at
+ * xs[r] + t * st[r] (k = 4 kh kqr: no partial quad); each quad broadcast from memory, XOR flip32 (INT8 inputs).
+ * Same quads in the same order as the contiguous tiles: the same sums. */
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
+mq_vnni_k4_tile_ind(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *const xs[4], const ptrdiff_t st[4],
+                    int32_t kh, int32_t kqr, uint32_t flip32, __m512i acc[4][4])
+{
+    const __m512i fl = _mm512_set1_epi32((int)flip32);
+    const uint8_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+    /* after a run of kqr quads: on to the next run */
+    const ptrdiff_t j0 = st[0] - 4 * kqr, j1 = st[1] - 4 * kqr, j2 = st[2] - 4 * kqr, j3 = st[3] - 4 * kqr;
+    int32_t q, b, r, left = kqr;
+    __m512i a[4][4]; /* local accumulators (kept in registers; acc is written once at the end) */
+    (void)kh;
+    for (r = 0; r < 4; r++) {
+        for (b = 0; b < 4; b++) {
+            a[r][b] = _mm512_setzero_si512();
+        }
+    }
+    /* one loop over the kq = kh kqr quads, as the contiguous tiles (the accumulators stay in registers) */
+    for (q = 0; q < kq; q++) {
+        __m512i wv[4], xb[4];
+        int32_t v0, v1, v2, v3;
+        const int8_t *blk = rp + (size_t)q * 64u;
+        for (b = 0; b < nb; b++) {
+            wv[b] = _mm512_loadu_si512((const void *)(blk + (size_t)b * (size_t)kq * 64u));
+        }
+        memcpy(&v0, x0, 4);
+        memcpy(&v1, x1, 4);
+        memcpy(&v2, x2, 4);
+        memcpy(&v3, x3, 4);
+        xb[0] = _mm512_set1_epi32(v0);
+        xb[1] = _mm512_set1_epi32(v1);
+        xb[2] = _mm512_set1_epi32(v2);
+        xb[3] = _mm512_set1_epi32(v3);
+        if (flip32 != 0u) {
+            for (r = 0; r < 4; r++) {
+                xb[r] = _mm512_xor_si512(xb[r], fl);
+            }
+        }
+        x0 += 4;
+        x1 += 4;
+        x2 += 4;
+        x3 += 4;
+        if (--left == 0) {
+            left = kqr;
+            x0 += j0;
+            x1 += j1;
+            x2 += j2;
+            x3 += j3;
+        }
+        for (r = 0; r < 4; r++) {
+            for (b = 0; b < nb; b++) {
+                a[r][b] = _mm512_dpbusd_epi32(a[r][b], xb[r], wv[b]);
+            }
+        }
+    }
+    for (r = 0; r < 4; r++) {
+        for (b = 0; b < 4; b++) {
+            acc[r][b] = a[r][b];
+        }
+    }
+}
+
+/* Indirect rows for mq_vnni_k4 (NULL: rows x + i x_stride) */
+typedef struct {
+    const uint8_t *const *rows;
+    const ptrdiff_t *strides;
+    int32_t kh;
+    int32_t kqr;
+} mq_vnni_ind;
+
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline void
+mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride, uint8_t *out, int32_t out_stride,
+           int8_t *rp, const mq_vnni_ind *ind)
 {
     const mq_fc_params q = *p;
     const int32_t n = p->n;
@@ -663,6 +748,28 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
             const int32_t rows = m - i0 < 4 ? m - i0 : 4;
             const uint8_t *xs[4];
             __m512i acc[4][4];
+            if (ind != NULL) {
+                ptrdiff_t st[4];
+                for (r = 0; r < 4; r++) {
+                    xs[r] = ind->rows[i0 + (r < rows ? r : 0)];
+                    st[r] = ind->strides[i0 + (r < rows ? r : 0)];
+                }
+                if (flip32 == 0u) {
+                    switch (nb) {
+                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, 0u, acc); break;
+                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, 0u, acc); break;
+                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, 0u, acc); break;
+                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, 0u, acc); break;
+                    }
+                } else {
+                    switch (nb) {
+                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, flip32, acc); break;
+                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, flip32, acc); break;
+                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, flip32, acc); break;
+                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, flip32, acc); break;
+                    }
+                }
+            } else {
             for (r = 0; r < 4; r++) {
                 xs[r] = x + (ptrdiff_t)(i0 + (r < rows ? r : 0)) * x_stride;
             }
@@ -681,19 +788,43 @@ MQ_VNNI_TARGET static void mq_vnni_k4(const mq_fc_params *p, int32_t m, const ui
                 default: mq_vnni_k4_tile(rb, kq, 1, xs, k, flip32, acc); break;
                 }
             }
-            for (r = 0; r < rows; r++) {
-                uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
-                for (c = 0; c < nb; c++) {
-                    const __m512i s = _mm512_add_epi32(acc[r][c], bc[c]);
-                    __m512i v = q.single_rounding ? mq_vnni_requantize_single(s, &sq[c])
-                                : general ? mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1)
-                                          : mq_vnni_requantize_h(s, mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
-                    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, vlo), vhi), vzp);
-                    if (q.lut == NULL) {
-                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v);
+            }
+            /* the output stage of the whole tile, block by block: the 4 rows' requantizations are independent
+             * chains the core overlaps (rows past m are computed from a valid row and not stored) */
+            for (c = 0; c < nb; c++) {
+                __m512i v[4];
+                for (r = 0; r < 4; r++) {
+                    v[r] = _mm512_add_epi32(acc[r][c], bc[c]);
+                }
+                if (q.single_rounding) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_single(v[r], &sq[c]);
+                    }
+                } else if (general) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1);
+                    }
+                } else {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
+                    }
+                }
+                for (r = 0; r < 4; r++) {
+                    v[r] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v[r], vlo), vhi), vzp);
+                }
+                for (r = 0; r < rows; r++) {
+                    uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
+                    if (q.lut == NULL && smask[c] == (__mmask16)0xFFFFu) {
+                        /* a full block: VPMOVDB to a register, then a plain store (the memory forms of VPMOVDB,
+                         * masked or not, are slow on some cores; the empty asm keeps the compiler from fusing) */
+                        __m128i b16 = _mm512_cvtepi32_epi8(v[r]);
+                        __asm__("" : "+x"(b16));
+                        _mm_storeu_si128((__m128i *)(void *)(orow + 16 * c), b16);
+                    } else if (q.lut == NULL) {
+                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v[r]);
                     } else {
                         uint8_t bytes[16];
-                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v));
+                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v[r]));
                         for (j = 0; j < 16; j++) {
                             if (((unsigned)smask[c] >> j) & 1u) {
                                 orow[16 * c + j] = q.lut[bytes[j]];
@@ -727,7 +858,7 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
     if (m >= MQ_VNNI_K4_MIN_ROWS && mq_gemm_x86_clamp_init(p, &cl) &&
         (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u <= MQ_VNNI_K4_BYTES) {
         MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];
-        mq_vnni_k4(p, m, x, x_stride, out, out_stride, rp);
+        mq_vnni_k4(p, m, x, x_stride, out, out_stride, rp, NULL);
     } else if (m < 4) {
         mq_vnni_rows1(p, m, x, x_stride, out, out_stride);
     } else if (p->in_dtype == MQ_DTYPE_UINT8) {
@@ -735,6 +866,27 @@ void mq_gemm_s8_n4k16_avx512vnni(const mq_fc_params *p, int32_t m, const uint8_t
     } else {
         mq_vnni_rows4_s8(p, m, x, x_stride, out, out_stride);
     }
+}
+
+MQ_VNNI_TARGET
+int mq_gemm_s8_n4k16_avx512vnni_ind(const mq_fc_params *p, int32_t m, const uint8_t *const *rows,
+                                    const ptrdiff_t *strides, int32_t kh, uint8_t *out, int32_t out_stride)
+{
+    mq_gemm_x86_clamp cl;
+    mq_vnni_ind ind;
+    if (m < 1 || kh < 1 || p->k % (4 * kh) != 0 || !mq_gemm_x86_clamp_init(p, &cl) ||
+        (size_t)(p->n > 48 ? 4 : (p->n + 15) >> 4) * (size_t)((p->k + 3) >> 2) * 64u > MQ_VNNI_K4_BYTES) {
+        return 0;
+    }
+    {
+        MQ_VNNI_ALIGN64 int8_t rp[MQ_VNNI_K4_BYTES];
+        ind.rows = rows;
+        ind.strides = strides;
+        ind.kh = kh;
+        ind.kqr = p->k / (4 * kh);
+        mq_vnni_k4(p, m, NULL, 0, out, out_stride, rp, &ind);
+    }
+    return 1;
 }
 
 #endif /* MQ_X86_HOST_KERNELS */
