@@ -473,7 +473,7 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
     static void mq_dsp_rows_2x2_##SUFFIX(const int8_t *wh, const mq_dsp_rq q[2], const int32_t bias[2], \
                                          int32_t k, const mq_dsp_out *os, int32_t pairs,                 \
                                          const uint8_t *xr, int32_t x_stride, uint8_t *o,                \
-                                         int32_t out_stride, int32_t mn)                                 \
+                                         int32_t out_stride, const volatile int32_t *mnp)                                 \
     {                                                                                                    \
         for (; pairs > 0; pairs--) {                                                                     \
             const uint8_t *x0 = xr;                                                                      \
@@ -502,6 +502,7 @@ static inline uint32_t mq_dsp_load_tail(const uint8_t *x, int32_t rem)
             }                                                                                            \
             {                                                                                            \
                 const mq_dsp_out ov = *os;                                                               \
+                const int32_t mn = *mnp; /* read here: not held in a register across the k loop */         \
                 if (ov.h == 255) {                                                                       \
                     mq_dsp_rq2(&a00, &a10, &q[0], ov, 1, mn);                                            \
                     mq_dsp_rq2(&a01, &a11, &q[1], ov, 1, mn);                                            \
@@ -1248,7 +1249,8 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
 typedef void (*mq_dsp_rows_1x4_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t, int32_t,
                                    const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
 typedef void (*mq_dsp_rows_2x2_fn)(const int8_t *, const mq_dsp_rq *, const int32_t *, int32_t,
-                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t, int32_t);
+                                   const mq_dsp_out *, int32_t, const uint8_t *, int32_t, uint8_t *, int32_t,
+                                   const volatile int32_t *);
 
 /* The GEMM over m rows; xe != NULL: m is even and xe holds the expanded lanes of its m / 2 pairs (mq_dsp_pairs_blocked),
  * which the 2x2 assembly loop reads instead of x. */
@@ -1325,7 +1327,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
                         pairs_2x2(&job, x, out + c0 + h, pairs);
                     }
                 } else {
-                    rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride, mn);
+                    rows_2x2(wg + 16 * h, &q[h], bias + h, k, &os, pairs, x, x_stride, out + c0 + h, out_stride, &mn);
                 }
             }
             if (m & 1) {
