@@ -421,6 +421,17 @@ static void gemm_tests(void)
                   (trial >> 1) & 1, 0, 800 + trial);
     }
     force_whole_type = 0;
+    /* Focused, k > 256 with pairs of rows (the Armv7-M split-k pair loop: segments of 192 codes, the accumulators
+     * carried over; k % 16 != 0 in the last segment; more than 16 groups (n >= 65: the second batch of groups);
+     * an odd last row; many rows), clamps, LUT; focus_full (every shift <= -1) in the first 32 trials, then the
+     * whole shift range (groups with a shift >= 0 through the other loops). */
+    for (trial = 0; trial < 48; trial++) {
+        static const int32_t kk[] = {257, 272, 288, 300, 383, 384, 400, 576, 577, 600, 631, 640};
+        focus_full = trial < 32;
+        gemm_case(trial % 8 == 7 ? mq_ref_range(&seed, 33, MAX_M_BIG) : mq_ref_range(&seed, 2, MAX_M),
+                  trial % 3 == 0 ? mq_ref_range(&seed, 65, MAX_N) : mq_ref_range(&seed, 1, MAX_N), kk[trial % 12],
+                  (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial >> 1) & 1, (trial % 5) == 0, 900 + trial);
+    }
     focus_full = 0;
 }
 

@@ -12,7 +12,8 @@
  * Fast loops (assembly, the input expanded once to int32 codes on the stack and shared by every group):
  *   - batch 1, k <= 640: "GEMV" (mq_v7m_gemv): LDM of 4 codes + 16 x (LDRSB + MLA) per 4 codes x 4 rows;
  *   - pairs of input rows, k <= 256: mq_v7m_pairs_blocked, "2x4" blocks: per code LDRD of both rows' codes
- *     + 4 x (LDRSB + 2 MLA) (13 instructions / 8 MACs).
+ *     + 4 x (LDRSB + 2 MLA) (13 instructions / 8 MACs); k > 256: mq_v7m_pairs_split, the same blocks over
+ *     segments of <= 192 codes, the accumulators carried from segment to segment.
  *   Stack: 2.5 KB (GEMV) or 2 KB (pairs).
  * Other loops (per group of 4 output rows):
  *   - pairs of input rows: "2x2", per k code: 2 input LDRSB, 2 weight LDRSB, 4 MLA (2 per MAC);
@@ -500,14 +501,14 @@ static void mq_v7m_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
 #define MQ_V7M_PX_WORDS 512
 
 typedef struct {
-    const int8_t *w;        /*  0: the group's weights */
+    const int8_t *w;        /*  0: the group's weights (of the first code of xe) */
     const int32_t *xe;      /*  4: the pair's lanes */
     const int32_t *xe_end;  /*  8: their end */
-    const int32_t *bias;    /* 12: the group's 4 biases */
-    int32_t acc[8];         /* 16: out: rows 0..3 of input row 0, then of input row 1 */
+    const int32_t *init;    /* 12: the 8 starting accumulators (rows 0..3 of input row 0, then of input row 1) */
+    int32_t *acc;           /* 16: out: the 8 accumulators, same order (may equal init) */
 } mq_v7m_px_job;
 
-typedef char mq_v7m_px_job_layout[(offsetof(mq_v7m_px_job, bias) == 12 && offsetof(mq_v7m_px_job, acc) == 16) ? 1 : -1];
+typedef char mq_v7m_px_job_layout[(offsetof(mq_v7m_px_job, init) == 12 && offsetof(mq_v7m_px_job, acc) == 16) ? 1 : -1];
 
 #define MQ_V7M_PCODE(J)                                                                          \
     "ldrd r8, r9, [r11], #8\n\t"                                                                 \
@@ -532,11 +533,7 @@ __attribute__((naked, noinline)) static void mq_v7m_px_block(mq_v7m_px_job *job 
                      "ldr r11, [r0, #4]\n\t"
                      "ldr lr, [r0, #8]\n\t"
                      "ldr r8, [r0, #12]\n\t"
-                     "ldm r8, {r0-r3}\n\t"
-                     "mov r4, r0\n\t"
-                     "mov r5, r1\n\t"
-                     "mov r6, r2\n\t"
-                     "mov r7, r3\n\t"
+                     "ldm r8, {r0-r7}\n\t"
                      "1:\n\t" MQ_V7M_PCODE(0) MQ_V7M_PCODE(1) MQ_V7M_PCODE(2) MQ_V7M_PCODE(3)
                      MQ_V7M_PCODE(4) MQ_V7M_PCODE(5) MQ_V7M_PCODE(6) MQ_V7M_PCODE(7)
                      MQ_V7M_PCODE(8) MQ_V7M_PCODE(9) MQ_V7M_PCODE(10) MQ_V7M_PCODE(11)
@@ -545,13 +542,13 @@ __attribute__((naked, noinline)) static void mq_v7m_px_block(mq_v7m_px_job *job 
                      "cmp r11, lr\n\t"
                      "bne 1b\n\t"
                      "pop {r8}\n\t"
-                     "add r8, r8, #16\n\t"
+                     "ldr r8, [r8, #16]\n\t"
                      "stm r8, {r0-r7}\n\t"
                      "pop {r4-r11, pc}\n\t");
 }
 
 /* All m / 2 pairs of rows, every whole group of 4 output rows whose shifts are all <= -1 through mq_v7m_px_block;
- * the other groups (n % 4 rows, a shift >= 0) on the raw rows through mq_v7m_gemm_rows. */
+ * the other groups (n % 4 rows, a shift >= 0) on the raw rows through mq_v7m_gemm_rows. k <= MQ_V7M_PX_WORDS / 2. */
 __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p, int32_t pairs, const uint8_t *x,
                                                            int32_t x_stride, uint8_t *out, int32_t out_stride)
 {
@@ -564,8 +561,12 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
     const size_t group_bytes = (size_t)(kc >> 4) * 64u;
     const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
     mq_v7m_px_job job;
+    int32_t init[8];
+    int32_t acc[8];
     int32_t pb;
 
+    job.init = init;
+    job.acc = acc;
     for (pb = 0; pb < pairs; pb += per_block) {
         const int32_t nb = pairs - pb < per_block ? pairs - pb : per_block;
         const uint8_t *xb = x + (ptrdiff_t)(2 * pb) * x_stride;
@@ -608,6 +609,8 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                     } else {
                         mq_v7m_rq_init(&q[r], p->multiplier[c], p->shift[c]);
                     }
+                    init[r] = p->bias.folded[c0 + r];
+                    init[4 + r] = init[r];
                 }
             }
             if (ok && p->single_rounding) {
@@ -616,30 +619,28 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
                 mq_os_out so;
                 mq_os_out_init(&so, p->out_zero_point, p->act_min, p->act_max, p->lut);
                 job.w = wg;
-                job.bias = p->bias.folded + c0;
                 job.xe = xe;
                 for (j = 0; j < nb; j++) {
                     job.xe_end = job.xe + 2 * kc;
                     mq_v7m_px_block(&job);
                     job.xe = job.xe_end;
                     for (r = 0; r < 4; r++) {
-                        o[r] = mq_os_finish(mq_os_requant_hi_single(job.acc[r], &q[r]), &so);
-                        o[out_stride + r] = mq_os_finish(mq_os_requant_hi_single(job.acc[4 + r], &q[r]), &so);
+                        o[r] = mq_os_finish(mq_os_requant_hi_single(acc[r], &q[r]), &so);
+                        o[out_stride + r] = mq_os_finish(mq_os_requant_hi_single(acc[4 + r], &q[r]), &so);
                     }
                     o += 2 * (ptrdiff_t)out_stride;
                 }
             } else if (ok) {
                 uint8_t *o = ob + c0;
                 job.w = wg;
-                job.bias = p->bias.folded + c0;
                 job.xe = xe;
                 for (j = 0; j < nb; j++) {
                     job.xe_end = job.xe + 2 * kc;
                     mq_v7m_px_block(&job);
                     job.xe = job.xe_end;
                     for (r = 0; r < 4; r++) {
-                        o[r] = mq_v7m_fin(job.acc[r], &q[r], os);
-                        o[out_stride + r] = mq_v7m_fin(job.acc[4 + r], &q[r], os);
+                        o[r] = mq_v7m_fin(acc[r], &q[r], os);
+                        o[out_stride + r] = mq_v7m_fin(acc[4 + r], &q[r], os);
                     }
                     o += 2 * (ptrdiff_t)out_stride;
                 }
@@ -651,11 +652,138 @@ __attribute__((noinline)) static void mq_v7m_pairs_blocked(const mq_fc_params *p
     }
 }
 
+/*
+ * Pairs of input rows for k > MQ_V7M_PX_WORDS / 2 (the 3x3 convolutions over 32 / 64 channels, k = 288 / 576): the
+ * same "2x4" block loop over k split into segments of at most MQ_V7M_SEG codes. Per pair and segment the two rows'
+ * codes of the segment are expanded once (as in mq_v7m_pairs_blocked) and every whole group of 4 output rows with
+ * all shifts <= -1 runs mq_v7m_px_block on them, continuing its 8 accumulators (kept per group, batches of at most
+ * MQ_V7M_SPLIT_GROUPS groups) from the previous segment; after the last segment, the output stage (both roundings).
+ * The other groups through mq_v7m_gemm_rows on the raw rows. Stack: the same 2 KB (lanes + accumulators).
+ */
+#define MQ_V7M_SEG 192
+#define MQ_V7M_SPLIT_GROUPS 16
+
+typedef char mq_v7m_split_fits[(2 * MQ_V7M_SEG + 8 * MQ_V7M_SPLIT_GROUPS <= MQ_V7M_PX_WORDS && MQ_V7M_SEG % 16 == 0)
+                                   ? 1
+                                   : -1];
+
+__attribute__((noinline)) static void mq_v7m_pairs_split(const mq_fc_params *p, int32_t pairs, const uint8_t *x,
+                                                         int32_t x_stride, uint8_t *out, int32_t out_stride)
+{
+    int32_t buf[MQ_V7M_PX_WORDS];
+    int32_t *const xe = buf;                          /* 2 x MQ_V7M_SEG lanes */
+    int32_t *const accs = buf + 2 * MQ_V7M_SEG;       /* 8 per group of the batch */
+    const int32_t k = p->k;
+    const int32_t n = p->n;
+    const int32_t kc = (k + 15) & ~15;
+    const int32_t groups = n >> 2;
+    const int32_t off = p->in_dtype == MQ_DTYPE_UINT8 ? 128 : 0;
+    const size_t group_bytes = (size_t)(kc >> 4) * 64u;
+    const mq_v7m_out os = {p->out_zero_point - p->act_min, p->act_max - p->act_min, p->act_min, p->lut};
+    mq_os_out so;
+    mq_v7m_px_job job;
+    int32_t g0;
+
+    mq_os_out_init(&so, p->out_zero_point, p->act_min, p->act_max, p->lut);
+    for (g0 = 0; g0 < groups; g0 += MQ_V7M_SPLIT_GROUPS) {
+        const int32_t gn = groups - g0 < MQ_V7M_SPLIT_GROUPS ? groups - g0 : MQ_V7M_SPLIT_GROUPS;
+        uint32_t fast = 0;   /* bit g: group g0 + g has every shift <= -1 */
+        int32_t g, j, r;
+        for (g = 0; g < gn; g++) {
+            int ok = 1;
+            for (r = 0; r < 4; r++) {
+                ok &= p->shift[p->per_channel ? 4 * (g0 + g) + r : 0] < 0;
+            }
+            fast |= (uint32_t)ok << g;
+        }
+        for (j = 0; fast != 0 && j < pairs; j++) {
+            const uint8_t *r0 = x + (ptrdiff_t)(2 * j) * x_stride;
+            const uint8_t *r1 = r0 + x_stride;
+            uint8_t *o0 = out + (ptrdiff_t)(2 * j) * out_stride;
+            int32_t s0;
+            for (s0 = 0; s0 < kc; s0 += MQ_V7M_SEG) {
+                const int32_t sl = kc - s0 < MQ_V7M_SEG ? kc - s0 : MQ_V7M_SEG;
+                const int32_t se = k - s0 < sl ? k - s0 : sl;   /* codes < k in the segment (>= 1) */
+                const int last = s0 + sl == kc;
+                int32_t *d = xe;
+                int32_t i;
+                if (off != 0) {
+                    for (i = 0; i < se; i++) {
+                        d[0] = (int32_t)r0[s0 + i] - 128;
+                        d[1] = (int32_t)r1[s0 + i] - 128;
+                        d += 2;
+                    }
+                } else {
+                    for (i = 0; i < se; i++) {
+                        d[0] = (int32_t)(int8_t)r0[s0 + i];
+                        d[1] = (int32_t)(int8_t)r1[s0 + i];
+                        d += 2;
+                    }
+                }
+                for (; i < sl; i++) {
+                    d[0] = 0;
+                    d[1] = 0;
+                    d += 2;
+                }
+                job.xe = xe;
+                job.xe_end = xe + 2 * sl;
+                for (g = 0; g < gn; g++) {
+                    const int32_t c0 = 4 * (g0 + g);
+                    int32_t *a = accs + 8 * g;
+                    if (((fast >> g) & 1u) == 0) {
+                        continue;
+                    }
+                    if (s0 == 0) {
+                        for (r = 0; r < 4; r++) {
+                            a[r] = p->bias.folded[c0 + r];
+                            a[4 + r] = a[r];
+                        }
+                    }
+                    job.w = p->weights.packed + (size_t)(g0 + g) * group_bytes + (size_t)(s0 >> 4) * 64u;
+                    job.init = a;
+                    job.acc = a;
+                    mq_v7m_px_block(&job);
+                    if (last) {
+                        uint8_t *o = o0 + c0;
+                        for (r = 0; r < 4; r++) {
+                            const int32_t c = p->per_channel ? c0 + r : 0;
+                            mq_v7m_rq q;
+                            if (p->single_rounding) {
+                                mq_os_channel_hi_init_single(&q, p->multiplier[c], p->shift[c]);
+                                o[r] = mq_os_finish(mq_os_requant_hi_single(a[r], &q), &so);
+                                o[out_stride + r] = mq_os_finish(mq_os_requant_hi_single(a[4 + r], &q), &so);
+                            } else {
+                                mq_v7m_rq_init(&q, p->multiplier[c], p->shift[c]);
+                                o[r] = mq_v7m_fin(a[r], &q, os);
+                                o[out_stride + r] = mq_v7m_fin(a[4 + r], &q, os);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (g = 0; g < gn; g++) {
+            if (((fast >> g) & 1u) == 0) {
+                const mq_fc_params sub = mq_fc_params_channels(p, 4 * (g0 + g), 4);
+                mq_v7m_gemm_rows(&sub, 2 * pairs, x, x_stride, out + 4 * (g0 + g), out_stride);
+            }
+        }
+    }
+    if (4 * groups < n) {
+        const mq_fc_params sub = mq_fc_params_channels(p, 4 * groups, n - 4 * groups);
+        mq_v7m_gemm_rows(&sub, 2 * pairs, x, x_stride, out + 4 * groups, out_stride);
+    }
+}
+
 void mq_gemm_s8_n4k16_v7m(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                           uint8_t *out, int32_t out_stride)
 {
-    if (m >= 2 && p->k <= MQ_V7M_PX_WORDS / 2) {
-        mq_v7m_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
+    if (m >= 2) {
+        if (p->k <= MQ_V7M_PX_WORDS / 2) {
+            mq_v7m_pairs_blocked(p, m / 2, x, x_stride, out, out_stride);
+        } else {
+            mq_v7m_pairs_split(p, m / 2, x, x_stride, out, out_stride);
+        }
         if (m & 1) {
             mq_v7m_gemm_rows(p, 1, x + (ptrdiff_t)(m - 1) * x_stride, x_stride, out + (ptrdiff_t)(m - 1) * out_stride,
                              out_stride);
