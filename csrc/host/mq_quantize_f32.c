@@ -78,6 +78,12 @@ __attribute__((target("avx2"))) static size_t mq_quantize_f32_avx2(const float *
  * groups of 8 doubles with the AVX2 loop's test and the exact division. Codes narrowed by VPMOVDB. Returns how
  * many values it did.
  */
+/* gcc's AVX-512 headers implement these intrinsics as macros when not optimizing (-O0), with all-ones masks of
+ * type (unsigned short) -1 passed to signed parameters: -Wsign-conversion fires inside the header's macros. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#endif
 __attribute__((target("avx512f"))) static size_t mq_quantize_f32_avx512(const float *x, size_t n, double scale,
                                                                        int32_t zp, int32_t lo, int32_t hi,
                                                                        uint8_t *o, int *nonfinite)
@@ -134,6 +140,9 @@ __attribute__((target("avx512f"))) static size_t mq_quantize_f32_avx512(const fl
     *nonfinite = bad != 0;
     return i;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif
 

@@ -88,6 +88,23 @@ MQ_IM2COL_AVX512 static inline void mq_im2col_row_clipped(uint8_t *dst, const ui
     mq_im2col_fill_over(dst, zp, tail);
 }
 
+/* The im2col row of one window that crosses the input's border: image = the batch item's first code, (iy0, ix0)
+ * the window's top-left input position, kernel rows [ky_lo, ky_hi) inside the input (both block builders). */
+MQ_IM2COL_AVX512 static inline void mq_im2col_window_clipped(uint8_t *dst, const uint8_t *image, int32_t iy0,
+                                                             int32_t ix0, int32_t ky_lo, int32_t ky_hi, int32_t kh,
+                                                             int32_t kw, int32_t in_w, size_t c, size_t in_row,
+                                                             size_t tail, __m512i zp, const uint8_t *in_end)
+{
+    const size_t krow = (size_t)kw * c;
+    const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx_hi = in_w - ix0 < kw ? in_w - ix0 : kw;
+    const int valid = ky_lo < ky_hi && kx_lo < kx_hi;
+    const size_t run = valid ? (size_t)(kx_hi - kx_lo) * c : 0u;
+    const size_t left = valid ? (size_t)kx_lo * c : 0u;
+    const uint8_t *src = valid ? image + (size_t)(iy0 + ky_lo) * in_row + (size_t)(ix0 + kx_lo) * c : image;
+    mq_im2col_row_clipped(dst, src, kh, ky_lo, ky_hi, left, run, krow - left - run, krow, in_row, tail, zp, in_end);
+}
+
 MQ_IM2COL_AVX512
 void mq_conv_im2col_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *col, int32_t row_bytes, int32_t rows,
                            int32_t pos[3])
@@ -138,15 +155,8 @@ void mq_conv_im2col_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *
                 r += n - 1;
                 ox += n - 1;
             } else {
-                const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx_hi = in_w - ix0 < kw ? in_w - ix0 : kw;
-                const int valid = ky_lo < ky_hi && kx_lo < kx_hi;
-                const size_t run = valid ? (size_t)(kx_hi - kx_lo) * c : 0u;
-                const size_t left = valid ? (size_t)kx_lo * c : 0u;
-                const uint8_t *src =
-                    valid ? in + (size_t)b * in_image + (size_t)(iy0 + ky_lo) * in_row + (size_t)(ix0 + kx_lo) * c : in;
-                mq_im2col_row_clipped(dst, src, kh, ky_lo, ky_hi, left, run, krow - left - run, krow, in_row,
-                                      (size_t)row_bytes - taps, zp, in_end);
+                mq_im2col_window_clipped(dst, in + (size_t)b * in_image, iy0, ix0, ky_lo, ky_hi, kh, kw, in_w, c,
+                                         in_row, (size_t)row_bytes - taps, zp, in_end);
             }
         }
         if (ox == out_w) {
@@ -205,15 +215,8 @@ void mq_conv_rows_avx512(const mq_conv_params *p, const uint8_t *in, uint8_t *co
                 r += n - 1;
                 ox += n - 1;
             } else {
-                const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx_hi = in_w - ix0 < kw ? in_w - ix0 : kw;
-                const int valid = ky_lo < ky_hi && kx_lo < kx_hi;
-                const size_t run = valid ? (size_t)(kx_hi - kx_lo) * c : 0u;
-                const size_t left = valid ? (size_t)kx_lo * c : 0u;
-                const uint8_t *src =
-                    valid ? in + (size_t)b * in_image + (size_t)(iy0 + ky_lo) * in_row + (size_t)(ix0 + kx_lo) * c : in;
-                mq_im2col_row_clipped(dst, src, kh, ky_lo, ky_hi, left, run, krow - left - run, krow, in_row,
-                                      (size_t)row_bytes - taps, zp, in_end);
+                mq_im2col_window_clipped(dst, in + (size_t)b * in_image, iy0, ix0, ky_lo, ky_hi, kh, kw, in_w, c,
+                                         in_row, (size_t)row_bytes - taps, zp, in_end);
                 rowp[r] = dst;
                 strides[r] = (ptrdiff_t)krow;
                 dst += row_bytes;
