@@ -41,12 +41,19 @@ Fit per core (least squares where the layers give two independent shapes, else o
                     convk_per_im2col_byte x pixels x k (the im2col gather; pixels = outputs / output channels), the
                     same least squares when the layers give 4 shapes or more (KWS's first conv, the IC / VWW
                     stand-ins'); else conv_per_mac of the 1x1 fit (the same GEMM) + the mean per-output residual
-  depthwise_conv    depthwise_per_mac x MACs + depthwise_per_pixel x pixels (>= 2 shapes; else per MAC alone)
-  average/max pool  pool_per_tap x outputs x taps;  softmax, transpose, add per element (add_per_element is also
+  depthwise_conv    depthwise_per_mac x MACs + the kernels' loop counts (dw_features: per pixel x channel group,
+                    per pixel, per border pixel, per run, per run x group, per group set-up), least squares on
+                    relative errors, every coefficient >= 0 (the best subset), from the layers' window geometry
+                    (read from the .mqm; --geometry for counts saved without it); depthwise_group_channels and
+                    depthwise_cached_groups are the kernels' constants (read, not fitted). Without geometry or with
+                    one shape: per MAC + per pixel / per MAC alone, as before
+  average pool      pool_per_tap x outputs x taps + pool_per_output x outputs (>= 2 shapes, both >= 0; max pool the
+                    same coefficients); else per tap alone;  softmax, transpose, add per element (add_per_element is also
                     the stand-in of the ops without their own coefficient: MUL, REQUANTIZE, the 16x8 elementwise ops)
   per_op            the interpreter's instructions per op and io_per_byte per byte of the model's inputs and outputs
                     (its copies): least squares over the models' (mq_model_run - kernel calls); else the mean per op
 --from-json FILE refits from the counts a run saved with --json-out (build/fit-cost-model/fit.json), without QEMU.
+--exclude "NAME ..." leaves models out of the fit but still estimates them (the leave-one-model-out check).
 --cpi-models (default "ad kws tinyconv") are the models whose instruction mixes give the M3/M4 CPI per kind.
 A fused LUT epilogue keeps the file's lut_epilogue_per_output (subtracted before the fit). Prints every layer's
 measured count next to the old and the new estimate, and per model the totals. With --write the fitted values

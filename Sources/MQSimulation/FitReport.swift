@@ -266,6 +266,15 @@ public struct DepthwiseFeatures: Equatable, Sendable {
     /// MQ_DW_TAP_BUFFER (csrc/src/mq_microkernels.h): tap pointers per run.
     public static let tapBuffer = 144
 
+    public init(pixels: Int, pixelGroups: Int, border: Int, runs: Int, groupRuns: Int, setups: Int) {
+        self.pixels = pixels
+        self.pixelGroups = pixelGroups
+        self.border = border
+        self.runs = runs
+        self.groupRuns = groupRuns
+        self.setups = setups
+    }
+
     /// nil without the window block and rank-4 shapes. groupChannels: 4 (DSP / v7m: groups of 4 channels) or
     /// 16 (MVE: groups of 16, then one of 8, the rest one portable group).
     public init?(_ l: LayerInfo, groupChannels: Int, cachedGroups: Int) {

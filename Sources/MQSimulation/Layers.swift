@@ -131,6 +131,23 @@ public struct LayerInfo: Sendable, Equatable {
     /// The window block (docs/FORMAT.md) of CONV, DEPTHWISE_CONV and the 8-bit pools: kernel_h, kernel_w, stride_h,
     /// stride_w, dilation_h, dilation_w, pad_top, pad_bottom, pad_left, pad_right; empty for the others.
     public var window: [Int] = []
+
+    public init(index: Int, kind: Kind, outputShape: [Int], outputElements: Int, macs: Int, k: Int, copies: Bool = false,
+                fusedLUT: Bool = false, inPlace: Bool = false, inputShape: [Int] = [], repeats: Int = 1,
+                window: [Int] = []) {
+        self.index = index
+        self.kind = kind
+        self.outputShape = outputShape
+        self.outputElements = outputElements
+        self.macs = macs
+        self.k = k
+        self.copies = copies
+        self.fusedLUT = fusedLUT
+        self.inPlace = inPlace
+        self.inputShape = inputShape
+        self.repeats = repeats
+        self.window = window
+    }
 }
 
 private let tensorRecordSize = 48
