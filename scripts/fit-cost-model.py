@@ -554,24 +554,29 @@ def main():
                                                          / l["outputs"] for l in L])), 2)
         L = [l for l in allL if l["kind"] == "depthwise_conv" and "measured_kernel" in l]
         feats = [dw_features(l, c) for l in L]
-        if L and all(feats) and len({tuple(f.values()) for f in feats}) >= 2:
+        loop_form = bool(L) and all(feats) and len({tuple(f.values()) for f in feats}) >= 2
+        if loop_form:
             # depthwise: the kernel's loop counts (dw_features), least squares on relative errors, all >= 0 (the
             # best subset of the terms); depthwise_per_output 0 (the tap block is per MAC)
             sol = nnls_rel([[f[t] for t in DW_TERMS] for f in feats], [kernel_only(l) for l in L])
             for t, v in zip(DW_TERMS, sol):
                 c[DW_KEYS[t]] = round(float(v), 4 if t == "macs" else 2)
             c["depthwise_per_output"] = 0.0
-        elif len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 2:
-            # depthwise: per MAC (tap x channel) + per output pixel (the row / pixel loop, the partial vectors of
-            # few channels)
-            sol = nnls_rel([[l["macs"], pixels(l)] for l in L], [kernel_only(l) for l in L])
-            c["depthwise_per_mac"] = round(float(sol[0]), 4)
-            c["depthwise_per_pixel"] = round(float(sol[1]), 2)
-            c["depthwise_per_output"] = 0.0
         elif L:
-            c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
+            # no geometry (counts saved without it) or one shape: the older form, and the loop terms are dropped (the
+            # evaluator would add them to a per-MAC cost fitted without them)
+            for t in DW_TERMS:
+                if t not in ("macs", "pixels"):
+                    c.pop(DW_KEYS[t], None)
             c["depthwise_per_output"] = 0.0
-            c.pop("depthwise_per_pixel", None)
+            if len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 2:
+                # per MAC (tap x channel) + per output pixel
+                sol = nnls_rel([[l["macs"], pixels(l)] for l in L], [kernel_only(l) for l in L])
+                c["depthwise_per_mac"] = round(float(sol[0]), 4)
+                c["depthwise_per_pixel"] = round(float(sol[1]), 2)
+            else:
+                c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
+                c.pop("depthwise_per_pixel", None)
         L = [l for l in allL if l["kind"] == "average_pool" and "measured_kernel" in l]
         pool_fitted = False
         if len({(l["outputs"], l["k"]) for l in L}) >= 2:
