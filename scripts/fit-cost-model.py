@@ -41,12 +41,19 @@ Fit per core (least squares where the layers give two independent shapes, else o
                     convk_per_im2col_byte x pixels x k (the im2col gather; pixels = outputs / output channels), the
                     same least squares when the layers give 4 shapes or more (KWS's first conv, the IC / VWW
                     stand-ins'); else conv_per_mac of the 1x1 fit (the same GEMM) + the mean per-output residual
-  depthwise_conv    depthwise_per_mac x MACs + depthwise_per_pixel x pixels (>= 2 shapes; else per MAC alone)
-  average/max pool  pool_per_tap x outputs x taps;  softmax, transpose, add per element (add_per_element is also
+  depthwise_conv    depthwise_per_mac x MACs + the kernels' loop counts (dw_features: per pixel x channel group,
+                    per pixel, per border pixel, per run, per run x group, per group set-up), least squares on
+                    relative errors, every coefficient >= 0 (the best subset), from the layers' window geometry
+                    (read from the .mqm; --geometry for counts saved without it); depthwise_group_channels and
+                    depthwise_cached_groups are the kernels' constants (read, not fitted). Without geometry or with
+                    one shape: per MAC + per pixel / per MAC alone, as before
+  average pool      pool_per_tap x outputs x taps + pool_per_output x outputs (>= 2 shapes, both >= 0; max pool the
+                    same coefficients); else per tap alone;  softmax, transpose, add per element (add_per_element is also
                     the stand-in of the ops without their own coefficient: MUL, REQUANTIZE, the 16x8 elementwise ops)
   per_op            the interpreter's instructions per op and io_per_byte per byte of the model's inputs and outputs
                     (its copies): least squares over the models' (mq_model_run - kernel calls); else the mean per op
 --from-json FILE refits from the counts a run saved with --json-out (build/fit-cost-model/fit.json), without QEMU.
+--exclude "NAME ..." leaves models out of the fit but still estimates them (the leave-one-model-out check).
 --cpi-models (default "ad kws tinyconv") are the models whose instruction mixes give the M3/M4 CPI per kind.
 A fused LUT epilogue keeps the file's lut_epilogue_per_output (subtracted before the fit). Prints every layer's
 measured count next to the old and the new estimate, and per model the totals. With --write the fitted values
@@ -119,6 +126,34 @@ def packed_flags(mqm):
     if sec_id != 2:
         sys.exit("fit-cost-model: %s: section 1 is not OPS" % mqm)
     return hflags, [b[ops_off + 160 * i + 3] & 1 for i in range(nops)]
+
+
+def geometry(mqm):
+    """Per op (in op order) its window block and the NHWC dims of its first input and output (docs/FORMAT.md: section
+    table @64, 16 bytes per section, num_sections u16 @44; TENSORS (id 1) 48-byte records, rank u8 @1, dims 4 x u32
+    @4; OPS (id 2) 160-byte records, inputs u16 @4, outputs u16 @20, params u32 @32; the window block is 10 words
+    at p16 (DEPTHWISE_CONV), p17 (CONV), p0 (the pools)): {"win": [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr],
+    "in_shape": [...], "out_shape": [...]}."""
+    b = open(mqm, "rb").read()
+    nops = struct.unpack_from("<H", b, 38)[0]
+    nsec = struct.unpack_from("<H", b, 44)[0]
+    secs = {}
+    for i in range(nsec):
+        sid, off = struct.unpack_from("<II", b, 64 + 16 * i)
+        secs[sid] = off
+
+    def shape(t):
+        r = secs[1] + 48 * t
+        return [struct.unpack_from("<I", b, r + 4 + 4 * j)[0] for j in range(min(b[r + 1], 4))]
+    res = []
+    for i in range(nops):
+        r = secs[2] + 160 * i
+        params = struct.unpack_from("<32I", b, r + 32)
+        at = {9: 16, 8: 17, 10: 0, 11: 0}.get(b[r])  # DEPTHWISE_CONV, CONV, AVERAGE_POOL, MAX_POOL
+        res.append({"win": list(params[at:at + 10]) if at is not None else None,
+                    "in_shape": shape(struct.unpack_from("<H", b, r + 4)[0]) if b[r + 1] else [],
+                    "out_shape": shape(struct.unpack_from("<H", b, r + 20)[0])})
+    return res
 
 
 def entry_of(kind, in_place, hflags):
@@ -231,6 +266,60 @@ def per_mac(c, by_k, plain, l):
     return v[i] if v and i < len(v) else c.get(plain, c["conv_per_mac"])
 
 
+MQ_DW_TAP_BUFFER = 144  # csrc/src/mq_microkernels.h: tap pointers per run (16 pixels of a 3x3 kernel)
+
+
+def dw_features(l, c):
+    """The depthwise kernel's loop counts (csrc/src/depthwise/mq_depthwise_conv*.c and the core's microkernel), from
+    the layer's geometry (l["win"], l["in_shape"], l["out_shape"]: geometry()) and the core's channel group width
+    depthwise_group_channels (DSP / v7m 4, MVE 16 then one of 8; read, not fitted) and cached groups
+    depthwise_cached_groups (DSP / v7m 16: MQ_DW_DSP_CACHED / MQ_DW_V7M_CACHED; MVE 0, no cache):
+      macs          output pixels x channels x taps (the group's tap block and output stage per pixel)
+      pixel_groups  pixels x channel groups (the group loop per pixel: bias, output stage, store)
+      pixels        the driver's tap pointers per output pixel (mq_dw_rows_nine / mq_dw_rows_any)
+      border        output pixels with a tap outside the input (mq_dw_taps9_border: the padding pixel)
+      runs          microkernel calls: runs of MQ_DW_TAP_BUFFER / taps pixels; in place (one mq_depthwise_rows call
+                    per output row, the row ring flush) out_h x ceil(out_w / run), else ceil(pixels / run) per image
+      group_runs    runs x channel groups (per run: each group's check and call)
+      setups        group set-ups (requantization constants, 3x3 weight pairs, bias): every group on the first run,
+                    then per later run the groups past the cache (DSP / v7m), every group every run (MVE)
+    None when the layer has no geometry (a count saved before geometry was recorded)."""
+    win, ins, outs = l.get("win"), l.get("in_shape") or [], l.get("out_shape") or []
+    if not win or len(ins) != 4 or len(outs) != 4:
+        return None
+    kh, kw, sh, sw, dh, dw, pt, pb, pl, pr = win
+    batch, in_h, in_w, cin = ins
+    out_h, out_w, cout = outs[1], outs[2], outs[3]
+    ntaps = max(1, kh * kw)
+    chunk = max(1, MQ_DW_TAP_BUFFER // ntaps)
+
+    def inside(n_out, pad, stride, k, d, n_in):
+        # outputs whose taps are all inside along one axis: ceil(pad / stride) .. (n_in - 1 - (k - 1) d + pad) / stride
+        lo = (pad + stride - 1) // stride
+        last = n_in - 1 - (k - 1) * d + pad
+        hi = min(n_out - 1, last // stride) if last >= 0 else -1
+        return max(0, hi - lo + 1)
+    pixels = out_h * out_w
+    interior = inside(out_h, pt, sh, kh, dh, in_h) * inside(out_w, pl, sw, kw, dw, in_w)
+    g = int(c.get("depthwise_group_channels", 4))
+    if g >= 16:  # MVE: groups of 16, then one of 8, the tail by the portable kernel
+        groups = cout // 16 + (1 if cout % 16 >= 8 else 0) + (1 if cout % 8 else 0)
+    else:
+        groups = (cout + g - 1) // g
+    runs = (out_h * ((out_w + chunk - 1) // chunk) if l.get("entry", "").endswith("inplace_unchecked")
+            else (pixels + chunk - 1) // chunk) * batch
+    cached = int(c.get("depthwise_cached_groups", 0))
+    setups = groups + max(0, runs - 1) * max(0, groups - cached) if cached > 0 else runs * groups
+    return {"macs": l["macs"], "pixel_groups": pixels * groups * batch, "pixels": pixels * batch,
+            "border": (pixels - interior) * batch, "runs": runs, "group_runs": runs * groups, "setups": setups}
+
+
+DW_TERMS = ("macs", "pixel_groups", "pixels", "border", "runs", "group_runs", "setups")
+DW_KEYS = {"macs": "depthwise_per_mac", "pixel_groups": "depthwise_per_pixel_group", "pixels": "depthwise_per_pixel",
+           "border": "depthwise_per_border_pixel", "runs": "depthwise_per_run", "group_runs": "depthwise_per_group_run",
+           "setups": "depthwise_per_group_setup"}
+
+
 def estimate(l, c, io_bytes=0):
     """boards/cost-model.json's formula (Sources/MQSimulation/FitReport.swift), instructions of one layer; io_bytes
     (the model's input + output bytes, io_per_byte each) is passed for the first layer only."""
@@ -246,10 +335,14 @@ def estimate(l, c, io_bytes=0):
             + o * c.get("convk_per_output", c["conv_per_output"]) + pixels(l) * c.get("convk_per_pixel", 0.0) \
             + pixels(l) * l["k"] * c.get("convk_per_im2col_byte", 0.0)
     elif kind == "depthwise_conv":
-        e += l["macs"] * c.get("depthwise_per_mac", c["conv_per_mac"]) + o * c.get("depthwise_per_output", c["conv_per_output"]) \
-            + pixels(l) * c.get("depthwise_per_pixel", 0.0)
+        e += l["macs"] * c.get("depthwise_per_mac", c["conv_per_mac"]) + o * c.get("depthwise_per_output", c["conv_per_output"])
+        f = dw_features(l, c)
+        if f is None:
+            e += pixels(l) * c.get("depthwise_per_pixel", 0.0)
+        else:
+            e += sum(f[t] * c.get(DW_KEYS[t], 0.0) for t in DW_TERMS if t != "macs")
     elif kind in ("average_pool", "max_pool"):
-        e += o * l["k"] * c.get("pool_per_tap", c["add_per_element"])
+        e += o * l["k"] * c.get("pool_per_tap", c["add_per_element"]) + o * c.get("pool_per_output", 0.0)
     elif kind == "mean":
         e += o * l["k"] * c.get("mean_per_element", c["add_per_element"])
     elif kind in ("mul", "requantize"):
@@ -296,6 +389,11 @@ def main():
                          "default: the MLPerf Tiny AD and KWS and the example, as before the stand-ins joined the "
                          "instruction fit)")
     ap.add_argument("--from-json", help="refit from the counts a previous run wrote with --json-out (no QEMU)")
+    ap.add_argument("--geometry", action="append", default=[], metavar="NAME:MODEL.mqm",
+                    help="with --from-json: the window geometry of NAME's layers from its packed model, for counts saved "
+                         "before the fit recorded it (then written with --json-out)")
+    ap.add_argument("--exclude", default="", help="models (space separated) left out of the fit but still estimated: "
+                                                  "the leave-one-model-out check")
     ap.add_argument("models", nargs="*")
     a = ap.parse_args()
     if not a.models and not a.from_json:
@@ -307,6 +405,14 @@ def main():
     data = {}  # core -> list of (model, layers with "measured"), totals
     if a.from_json:
         data = {core: runs for core, runs in json.load(open(a.from_json)).items() if core in a.cores.split()}
+        for spec in a.geometry:
+            name, mqm = spec.split(":", 1)
+            geo = geometry(mqm)
+            for runs in data.values():
+                for r in runs:
+                    if r["model"] == name:
+                        for l in r["layers"]:
+                            l.update(geo[l["op"]])
     for spec in ([] if a.from_json else a.models):
         name, mqm, fwdir = spec.split(":")
         hflags, inplace = packed_flags(mqm)
@@ -317,6 +423,7 @@ def main():
                 print("fit-cost-model: %s on %s: no firmware %s (skipped)" % (name, core, elf))
                 continue
             ls, io_bytes = layers_of(a.simulate, mqm, board)
+            geo = geometry(mqm)
             old = cost["cores"][cname]
             for l in ls:
                 if l["kind"] in ("average_pool", "max_pool", "mean") and l["outputs"] > 0:
@@ -326,6 +433,7 @@ def main():
                 if l["op"] >= len(inplace):
                     sys.exit("fit-cost-model: %s: op %d beyond the packed op table" % (mqm, l["op"]))
                 l["entry"] = entry_of(l["kind"], inplace[l["op"]], hflags)
+                l.update(geo[l["op"]])
             counter = Counter(a.cmcount, board, elf, core)
             total = counter.calls("mq_model_run")
             if not total:
@@ -356,14 +464,17 @@ def main():
         cname = CORES[core][1]
         c = dict(cost["cores"][cname])
         old = dict(c)
-        allL = [l for r in runs for l in r["layers"]]
-        nops = sum(len(r["layers"]) for r in runs)
+        # the fit set: every run but the --exclude'd models (estimated all the same: out of sample)
+        fit_runs = [r for r in runs if r["model"] not in a.exclude.split()]
+        allL = [l for r in fit_runs for l in r["layers"]]
+        nops = sum(len(r["layers"]) for r in fit_runs)
         # the interpreter's share of each model (mq_model_run - its kernel calls) = per_op x ops + io_per_byte x
         # the model's input + output bytes (the copies in and out); both >= 0, else per_op alone
-        interp = [r["total"] - r["kernels"] for r in runs]
+        interp = [r["total"] - r["kernels"] for r in fit_runs]
         sol = None
-        if len({(len(r["layers"]), r.get("io_bytes", 0)) for r in runs}) >= 2 and all(r.get("io_bytes") for r in runs):
-            sol = nnls_rel([[len(r["layers"]), r["io_bytes"]] for r in runs], interp)
+        if len({(len(r["layers"]), r.get("io_bytes", 0)) for r in fit_runs}) >= 2 and \
+                all(r.get("io_bytes") for r in fit_runs):
+            sol = nnls_rel([[len(r["layers"]), r["io_bytes"]] for r in fit_runs], interp)
             sol = sol if min(sol) > 0 else None
         if sol is not None:
             c["per_op"], c["io_per_byte"] = round(float(sol[0]), 1), round(float(sol[1]), 3)
@@ -442,19 +553,42 @@ def main():
             c["convk_per_output"] = round(float(np.mean([(kernel_only(l) - chunked(l) * c["conv_per_mac"])
                                                          / l["outputs"] for l in L])), 2)
         L = [l for l in allL if l["kind"] == "depthwise_conv" and "measured_kernel" in l]
-        if len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 2:
-            # depthwise: per MAC (tap x channel) + per output pixel (the row / pixel loop, the partial vectors of
-            # few channels)
-            sol = nnls_rel([[l["macs"], pixels(l)] for l in L], [kernel_only(l) for l in L])
-            c["depthwise_per_mac"] = round(float(sol[0]), 4)
-            c["depthwise_per_pixel"] = round(float(sol[1]), 2)
+        feats = [dw_features(l, c) for l in L]
+        loop_form = bool(L) and all(feats) and len({tuple(f.values()) for f in feats}) >= 2
+        if loop_form:
+            # depthwise: the kernel's loop counts (dw_features), least squares on relative errors, all >= 0 (the
+            # best subset of the terms); depthwise_per_output 0 (the tap block is per MAC)
+            sol = nnls_rel([[f[t] for t in DW_TERMS] for f in feats], [kernel_only(l) for l in L])
+            for t, v in zip(DW_TERMS, sol):
+                c[DW_KEYS[t]] = round(float(v), 4 if t == "macs" else 2)
             c["depthwise_per_output"] = 0.0
         elif L:
-            c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
+            # no geometry (counts saved without it) or one shape: the older form, and the loop terms are dropped (the
+            # evaluator would add them to a per-MAC cost fitted without them)
+            for t in DW_TERMS:
+                if t not in ("macs", "pixels"):
+                    c.pop(DW_KEYS[t], None)
             c["depthwise_per_output"] = 0.0
-            c.pop("depthwise_per_pixel", None)
-        for kind, key, per in (("average_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
-                               ("max_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
+            if len({(l["k"], l["outputs"], l["n"]) for l in L}) >= 2:
+                # per MAC (tap x channel) + per output pixel
+                sol = nnls_rel([[l["macs"], pixels(l)] for l in L], [kernel_only(l) for l in L])
+                c["depthwise_per_mac"] = round(float(sol[0]), 4)
+                c["depthwise_per_pixel"] = round(float(sol[1]), 2)
+            else:
+                c["depthwise_per_mac"] = round(float(np.mean([kernel_only(l) / l["macs"] for l in L])), 4)
+                c.pop("depthwise_per_pixel", None)
+        L = [l for l in allL if l["kind"] == "average_pool" and "measured_kernel" in l]
+        pool_fitted = False
+        if len({(l["outputs"], l["k"]) for l in L}) >= 2:
+            # average pool (mq_avg_pool: per output pixel and channel block, MQ_POOL_SUM over the window's taps, 4
+            # channels per pass; then per channel the rounding division, clamp and store): per tap x outputs +
+            # per output, least squares on relative errors, both >= 0
+            sol = nnls_rel([[l["outputs"] * l["k"], l["outputs"]] for l in L], [l["measured_kernel"] for l in L])
+            c["pool_per_tap"], c["pool_per_output"] = round(float(sol[0]), 3), round(float(sol[1]), 3)
+            pool_fitted = True
+        pools = (("average_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]),
+                 ("max_pool", "pool_per_tap", lambda l: l["outputs"] * l["k"]))
+        for kind, key, per in (() if pool_fitted else pools) + (
                                ("softmax", "softmax_per_element", lambda l: l["outputs"]),
                                ("add", "add_per_element", lambda l: l["outputs"]),
                                ("transpose", "transpose_per_element", lambda l: l["outputs"])):

@@ -75,8 +75,21 @@ public struct CostModel: Codable, Sendable {
         public let io_per_byte: Double?
         public let depthwise_per_mac: Double?
         public let depthwise_per_output: Double?
+        /// Depthwise, the kernel's loop counts (DepthwiseFeatures; docs/PERFORMANCE.md "Cost model per core"): per
+        /// pixel x channel group, per border pixel (a tap on the padding), per microkernel run, per run x channel
+        /// group, per group set-up; absent: 0. depthwise_group_channels (4: DSP / v7m, 16: MVE) and
+        /// depthwise_cached_groups (16: the DSP / v7m set-up cache, 0: none) are the kernels' constants, not fitted.
+        public let depthwise_per_pixel_group: Double?
+        public let depthwise_per_border_pixel: Double?
+        public let depthwise_per_run: Double?
+        public let depthwise_per_group_run: Double?
+        public let depthwise_per_group_setup: Double?
+        public let depthwise_group_channels: Int?
+        public let depthwise_cached_groups: Int?
         /// Pools: per window tap of each output.
         public let pool_per_tap: Double?
+        /// Pools: per output (the rounding division, clamp and store of each channel); absent: 0.
+        public let pool_per_output: Double?
         /// MEAN: per input value.
         public let mean_per_element: Double?
         public let mul_per_element: Double?
@@ -231,6 +244,66 @@ public enum FlashReads {
     }
 }
 
+/// The loop counts of a depthwise layer (8-bit, csrc/src/depthwise: the row driver mq_depthwise_conv.c /
+/// mq_depthwise_conv_inplace.c and the core's microkernel mq_dw_s8_dsp.c / mq_dw_s8_v7m.c / mq_dw_s8_mve.c), the
+/// features of boards/cost-model.json's depthwise terms; scripts/fit-cost-model.py dw_features computes the same.
+public struct DepthwiseFeatures: Equatable, Sendable {
+    /// Output pixels (per image x batch): the driver's tap pointers of each.
+    public let pixels: Int
+    /// Pixels x channel groups: the microkernel's group loop per pixel (bias, output stage, store).
+    public let pixelGroups: Int
+    /// Output pixels with a tap outside the input (the padding pixel: mq_dw_taps9_border / the border branch).
+    public let border: Int
+    /// Microkernel calls: runs of MQ_DW_TAP_BUFFER / taps pixels; in place one mq_depthwise_rows call per output
+    /// row (out_h x ceil(out_w / run)), else runs span rows (ceil(pixels / run)); per image.
+    public let runs: Int
+    /// Runs x channel groups (each group's check and call per run).
+    public let groupRuns: Int
+    /// Group set-ups (requantization constants, 3x3 weights, bias): every group on the first run, then per later
+    /// run the groups past the set-up cache (cachedGroups > 0: DSP / v7m), or every group every run (0: MVE).
+    public let setups: Int
+
+    /// MQ_DW_TAP_BUFFER (csrc/src/mq_microkernels.h): tap pointers per run.
+    public static let tapBuffer = 144
+
+    public init(pixels: Int, pixelGroups: Int, border: Int, runs: Int, groupRuns: Int, setups: Int) {
+        self.pixels = pixels
+        self.pixelGroups = pixelGroups
+        self.border = border
+        self.runs = runs
+        self.groupRuns = groupRuns
+        self.setups = setups
+    }
+
+    /// nil without the window block and rank-4 shapes. groupChannels: 4 (DSP / v7m: groups of 4 channels) or
+    /// 16 (MVE: groups of 16, then one of 8, the rest one portable group).
+    public init?(_ l: LayerInfo, groupChannels: Int, cachedGroups: Int) {
+        let w = l.window, i = l.inputShape, o = l.outputShape
+        guard w.count == 10, i.count == 4, o.count == 4 else { return nil }
+        let (kh, kw, sh, sw, dh, dw) = (w[0], w[1], max(1, w[2]), max(1, w[3]), w[4], w[5])
+        let (pt, pl) = (w[6], w[8])
+        let batch = max(0, i[0]), inH = i[1], inW = i[2], outH = max(0, o[1]), outW = max(0, o[2]), c = max(0, o[3])
+        let ntaps = max(1, kh * kw), chunk = max(1, Self.tapBuffer / ntaps)
+        // outputs along one axis whose taps are all inside: ceil(pad / stride) ... (in - 1 - (k - 1) d + pad) / stride
+        func inside(_ n: Int, _ pad: Int, _ stride: Int, _ k: Int, _ d: Int, _ len: Int) -> Int {
+            let lo = (pad + stride - 1) / stride, last = len - 1 - (k - 1) * d + pad
+            let hi = last >= 0 ? min(n - 1, last / stride) : -1
+            return max(0, hi - lo + 1)
+        }
+        let px = outH * outW
+        let interior = inside(outH, pt, sh, kh, dh, inH) * inside(outW, pl, sw, kw, dw, inW)
+        let groups = groupChannels >= 16 ? c / 16 + (c % 16 >= 8 ? 1 : 0) + (c % 8 != 0 ? 1 : 0)
+            : (c + max(1, groupChannels) - 1) / max(1, groupChannels)
+        let r = (l.inPlace ? outH * ((outW + chunk - 1) / chunk) : (px + chunk - 1) / chunk) * batch
+        pixels = px * batch
+        pixelGroups = px * groups * batch
+        border = (px - interior) * batch
+        runs = r
+        groupRuns = r * groups
+        setups = cachedGroups > 0 ? groups + max(0, r - 1) * max(0, groups - cachedGroups) : r * groups
+    }
+}
+
 /// The fit report of a model on a board.
 public struct FitReport: Sendable {
     public let board: BoardConfig
@@ -317,10 +390,21 @@ public struct FitReport: Sendable {
             case .depthwiseConv:
                 insns += Double(l.macs) * (c.depthwise_per_mac ?? c.conv_per_mac)
                     + Double(l.outputElements) * (c.depthwise_per_output ?? c.conv_per_output)
-                    + pixels * (c.depthwise_per_pixel ?? 0)
+                if let f = DepthwiseFeatures(l, groupChannels: c.depthwise_group_channels ?? 4,
+                                             cachedGroups: c.depthwise_cached_groups ?? 0) {
+                    insns += Double(f.pixels) * (c.depthwise_per_pixel ?? 0)
+                        + Double(f.pixelGroups) * (c.depthwise_per_pixel_group ?? 0)
+                        + Double(f.border) * (c.depthwise_per_border_pixel ?? 0)
+                        + Double(f.runs) * (c.depthwise_per_run ?? 0)
+                        + Double(f.groupRuns) * (c.depthwise_per_group_run ?? 0)
+                        + Double(f.setups) * (c.depthwise_per_group_setup ?? 0)
+                } else {
+                    insns += pixels * (c.depthwise_per_pixel ?? 0)
+                }
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .averagePool, .maxPool:
                 insns += Double(l.outputElements * l.k) * (c.pool_per_tap ?? c.add_per_element)
+                    + Double(l.outputElements) * (c.pool_per_output ?? 0)
             case .mean: insns += Double(l.outputElements * l.k) * (c.mean_per_element ?? c.add_per_element)
             case .mul: insns += Double(l.outputElements) * (c.mul_per_element ?? c.add_per_element)
             case .requantize: insns += Double(l.outputElements) * (c.requantize_per_element ?? c.add_per_element)

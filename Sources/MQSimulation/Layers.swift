@@ -128,6 +128,26 @@ public struct LayerInfo: Sendable, Equatable {
     public var inputShape: [Int] = []
     /// Runs per inference: the grid pixels for a member of a pixel-streamed chain (op flag bit 3), else 1.
     public var repeats: Int = 1
+    /// The window block (docs/FORMAT.md) of CONV, DEPTHWISE_CONV and the 8-bit pools: kernel_h, kernel_w, stride_h,
+    /// stride_w, dilation_h, dilation_w, pad_top, pad_bottom, pad_left, pad_right; empty for the others.
+    public var window: [Int] = []
+
+    public init(index: Int, kind: Kind, outputShape: [Int], outputElements: Int, macs: Int, k: Int, copies: Bool = false,
+                fusedLUT: Bool = false, inPlace: Bool = false, inputShape: [Int] = [], repeats: Int = 1,
+                window: [Int] = []) {
+        self.index = index
+        self.kind = kind
+        self.outputShape = outputShape
+        self.outputElements = outputElements
+        self.macs = macs
+        self.k = k
+        self.copies = copies
+        self.fusedLUT = fusedLUT
+        self.inPlace = inPlace
+        self.inputShape = inputShape
+        self.repeats = repeats
+        self.window = window
+    }
 }
 
 private let tensorRecordSize = 48
@@ -186,6 +206,8 @@ extension PackedModel {
             default:
                 break
             }
+            let windowAt: Int? = kind == .depthwiseConv ? 16 : kind == .conv ? 17
+                : (kind == .averagePool || kind == .maxPool) ? 0 : nil
             var repeats = 1
             if r[3] & 8 != 0, streamLeft > 0 {
                 macs *= streamPixels
@@ -198,7 +220,8 @@ extension PackedModel {
             }
             result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
                                     macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
-                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats))
+                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats,
+                                    window: windowAt.map { w in (0..<10).map { param(w + $0) } } ?? []))
         }
         return result
     }

@@ -134,6 +134,31 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(try delta(["convk_per_mac_by_k": NSNull()], layer: 1), 200 * 32 * (plain - byK[0]), accuracy: 1e-6)
         // depthwise per pixel: 25 pixels of 16 channels
         XCTAssertEqual(try delta(["depthwise_per_pixel": (c.depthwise_per_pixel ?? 0) + 1], layer: 2), 25, accuracy: 1e-6)
+        // the depthwise loop terms (3x3, dilation 2, pads 2, 5x5 -> 5x5x16, not in place): 24 border pixels (only the
+        // centre has every tap inside), runs of 16 pixels -> 2, 4 groups of 4 channels (M4) -> 100 pixel groups, 8
+        // group runs, 4 set-ups (all 4 groups cached)
+        XCTAssertEqual(dw.layer.window, [3, 3, 1, 1, 2, 2, 2, 2, 2, 2])
+        XCTAssertEqual(c.depthwise_group_channels, 4)
+        XCTAssertEqual(c.depthwise_cached_groups, 16)
+        for (key, feature) in [("depthwise_per_pixel_group", 100.0), ("depthwise_per_border_pixel", 24),
+                               ("depthwise_per_run", 2), ("depthwise_per_group_run", 8), ("depthwise_per_group_setup", 4)] {
+            let v = ((base[key] as? Double) ?? 0) + 3
+            XCTAssertEqual(try delta([key: v], layer: 2), 3 * feature, accuracy: 1e-6, key)
+            XCTAssertEqual(try delta([key: v], layer: 1), 0, key)
+        }
+        // the groups are the core's: 16 channels as one MVE group of 16, no cache (set up every run: 2)
+        XCTAssertEqual(try delta(["depthwise_group_channels": 16, "depthwise_cached_groups": 0,
+                                  "depthwise_per_group_setup": (c.depthwise_per_group_setup ?? 0) + 1], layer: 2),
+                       // pixel groups 100 -> 25, group runs 8 -> 2, set-ups 4 -> 2 (at the coefficient + 1)
+                       -75 * (c.depthwise_per_pixel_group ?? 0) - 6 * (c.depthwise_per_group_run ?? 0)
+                           + 2 * ((c.depthwise_per_group_setup ?? 0) + 1) - 4 * (c.depthwise_per_group_setup ?? 0),
+                       accuracy: 1e-6)
+        // pools: per output (the rounding division and store per channel) next to per tap
+        let pool = r.layers[3]
+        XCTAssertTrue([.averagePool, .maxPool].contains(pool.layer.kind))
+        XCTAssertEqual(try delta(["pool_per_output": (c.pool_per_output ?? 0) + 1], layer: 3),
+                       Double(pool.layer.outputElements), accuracy: 1e-6)
+        XCTAssertEqual(try delta(["pool_per_output": (c.pool_per_output ?? 0) + 1], layer: 2), 0)
         // the model's input and output bytes (216 + 36 + 16 + 216), copied by the interpreter, with the first layer
         XCTAssertEqual(r.ioBytes, 484)
         XCTAssertEqual(try delta(["io_per_byte": (c.io_per_byte ?? 0) + 1], layer: 0), 484, accuracy: 1e-6)
@@ -141,6 +166,49 @@ final class BoardTests: XCTestCase {
         // a core without the new keys (cortex-m0plus: older form) still estimates every layer
         let old = try FitReport(model: model, board: try catalog.board(named: "rpi-pico"), sizes: sizes, costs: costs)
         XCTAssertTrue(old.layers.allSatisfy { $0.instructions.isFinite && $0.instructions > 0 })
+    }
+
+    func testDepthwiseFeaturesFollowTheKernelLoops() throws {
+        // KWS's depthwise layers: 3x3 stride 1 "same" on 25x5x64, in place (one run per output row of 5 pixels)
+        let kws = LayerInfo(index: 1, kind: .depthwiseConv, outputShape: [1, 25, 5, 64], outputElements: 8000,
+                            macs: 72000, k: 9, inPlace: true, inputShape: [1, 25, 5, 64],
+                            window: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1])
+        let f = try XCTUnwrap(DepthwiseFeatures(kws, groupChannels: 4, cachedGroups: 16))
+        // 125 pixels, of which 23 x 3 have every tap inside; 25 runs x 16 groups; 16 set-ups (all cached)
+        XCTAssertEqual(f, DepthwiseFeatures(pixels: 125, pixelGroups: 2000, border: 56, runs: 25, groupRuns: 400,
+                                            setups: 16))
+        // not in place: runs of 16 pixels span the rows (ceil(125 / 16) = 8)
+        let moved = LayerInfo(index: 1, kind: .depthwiseConv, outputShape: [1, 25, 5, 64], outputElements: 8000,
+                          macs: 72000, k: 9, inPlace: false, inputShape: [1, 25, 5, 64], window: kws.window)
+        XCTAssertEqual(DepthwiseFeatures(moved, groupChannels: 4, cachedGroups: 16)?.runs, 8)
+        // VWW's 3x3x256: 64 groups of 4, 48 past the cache set up again on each of the 2 later runs; MVE: 16 groups
+        // of 16, every group every run
+        let vww = LayerInfo(index: 25, kind: .depthwiseConv, outputShape: [1, 3, 3, 256], outputElements: 2304,
+                            macs: 20736, k: 9, inPlace: true, inputShape: [1, 3, 3, 256],
+                            window: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1])
+        XCTAssertEqual(DepthwiseFeatures(vww, groupChannels: 4, cachedGroups: 16)?.setups, 64 + 2 * 48)
+        XCTAssertEqual(DepthwiseFeatures(vww, groupChannels: 4, cachedGroups: 16)?.border, 8)
+        XCTAssertEqual(DepthwiseFeatures(vww, groupChannels: 16, cachedGroups: 0)?.setups, 3 * 16)
+        // stride 2 on an even input ("same": pads 0 top/left, 1 bottom/right): only the last row and column border
+        let s2 = LayerInfo(index: 3, kind: .depthwiseConv, outputShape: [1, 24, 24, 16], outputElements: 9216,
+                           macs: 82944, k: 9, inPlace: true, inputShape: [1, 48, 48, 16],
+                           window: [3, 3, 2, 2, 1, 1, 0, 1, 0, 1])
+        XCTAssertEqual(DepthwiseFeatures(s2, groupChannels: 4, cachedGroups: 16)?.border, 24 + 24 - 1)
+        // stride 2 with pad 1 (5x5 -> 3x3): the first inside column is ceil(1 / 2) = 1, the last (5 - 3 + 1) / 2 = 1
+        let p1 = LayerInfo(index: 0, kind: .depthwiseConv, outputShape: [1, 3, 3, 8], outputElements: 72, macs: 648,
+                           k: 9, inputShape: [1, 5, 5, 8], window: [3, 3, 2, 2, 1, 1, 1, 1, 1, 1])
+        XCTAssertEqual(DepthwiseFeatures(p1, groupChannels: 4, cachedGroups: 16)?.border, 8)
+        // MVE groups: 40 channels = 2 of 16 + 1 of 8; 44 = that + the portable tail
+        func mve(_ c: Int) -> Int? {
+            DepthwiseFeatures(LayerInfo(index: 0, kind: .depthwiseConv, outputShape: [1, 1, 1, c], outputElements: c,
+                                        macs: 9 * c, k: 9, inputShape: [1, 3, 3, c], window: [3, 3, 1, 1, 1, 1, 0, 0, 0, 0]),
+                              groupChannels: 16, cachedGroups: 0)?.pixelGroups
+        }
+        XCTAssertEqual(mve(40), 3)
+        XCTAssertEqual(mve(44), 4)
+        // no window block (a layer read before the geometry was recorded): nil, the estimate keeps per pixel alone
+        XCTAssertNil(DepthwiseFeatures(LayerInfo(index: 0, kind: .depthwiseConv, outputShape: [1, 1, 1, 4],
+                                                 outputElements: 4, macs: 36, k: 9), groupChannels: 4, cachedGroups: 16))
     }
 
     func testCycleModelArithmetic() throws {
