@@ -9,6 +9,7 @@
 #include "mq_format.h"
 #include "mq_kernel_select.h"
 #include "mq_kernels_unchecked.h"
+#include "mq_microkernels.h"
 #include "stream/mq_stream.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
@@ -146,7 +147,7 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index);
  * REQUANTIZE_S16_TO_8, RESCALE_S16, and a 1x1 convolution whose input is not one pixel). */
 enum {
     MQ_SM_OP = 0,     /* mq_run_op(index) per pixel */
-    MQ_SM_GEMM8,      /* CONV_1X1 on one pixel: one GEMM row (mq_fully_connected_unchecked, batch 1) */
+    MQ_SM_GEMM8,      /* CONV_1X1 on one pixel: one GEMM row (MQ_GEMM_ROW) */
     MQ_SM_GEMM16,     /* CONV_S16 1x1 on one pixel: one 16x8 row (mq_fully_connected_s16_unchecked, batch 1) */
     MQ_SM_LUT16,      /* LUT16: mq_lut16_apply over n elements */
     MQ_SM_Q16         /* QUANTIZE_S16: mq_requantize_s8_to_s16 over n elements */
@@ -155,6 +156,7 @@ enum {
 typedef struct {
     uint32_t kind;
     uint32_t index;     /* the record (MQ_SM_OP) */
+    int32_t ready;      /* GEMM8: MQ_GEMM_ROW_READY(&u.fc), decided once */
     const uint8_t *src;
     uint8_t *dst;
     size_t n;           /* elements (LUT16, Q16) */
@@ -177,6 +179,7 @@ static void mq_stream_prepare_member(const mq_model *m, uint8_t *arena, uint32_t
     mq_tensor_decode(m->tensors, op.outputs[0], &out);
     sm->kind = MQ_SM_OP;
     sm->index = index;
+    sm->ready = 0;
     sm->src = mq_tensor_src(m, arena, &in);
     sm->dst = arena + out.offset;
     sm->n = out.size;
@@ -192,6 +195,7 @@ static void mq_stream_prepare_member(const mq_model *m, uint8_t *arena, uint32_t
                 sm->u.fc.single_rounding = 1;
             }
             sm->kind = MQ_SM_GEMM8;
+            sm->ready = MQ_GEMM_ROW_READY(&sm->u.fc);
         }
         break;
     }
@@ -232,7 +236,9 @@ static mq_status mq_stream_run_member(const mq_model *m, uint8_t *arena, const m
     switch (sm->kind) {
     case MQ_SM_GEMM8:
 #if MQ_OP_CONV_1X1_ENABLED
-        mq_fully_connected_unchecked(&sm->u.fc, 1, sm->src, sm->dst);
+        /* one GEMM row: the same bytes as mq_fully_connected_unchecked(&sm->u.fc, 1, src, dst), the batch-1 path's
+         * per-call decisions taken once (mq_microkernels.h) */
+        MQ_GEMM_ROW(&sm->u.fc, sm->ready, sm->src, sm->dst);
 #endif
         return MQ_OK;
     case MQ_SM_GEMM16:
