@@ -33,6 +33,8 @@ static int32_t bias[MAX_N], mult[MAX_N], shift[MAX_N];
 static uint8_t lut[256];
 static uint8_t xin[MAX_M_BIG * MAX_XS + 4];
 static uint8_t out_fast[MAX_M_BIG * MAX_OS + 8], out_port[MAX_M_BIG * MAX_OS + 8], out_ref[MAX_M_BIG * MAX_OS + 8];
+static uint8_t out_row[MAX_M_BIG * MAX_OS + 8];
+static unsigned row_checks, row_ready; /* prepared batch-1 rows checked; how many took the prepared (DSP GEMV) path */
 
 static uint32_t seed = 0x2545F491u;
 static unsigned failures;
@@ -176,6 +178,26 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
     mq_gemm_s8_n4k16_c(&p, m, xin, xs, out_port + 4, os);
     mq_ref_gemm(&p, w_rows, m, xin, xs, out_ref + 4, os);
     checks++;
+    if (m == 1) {
+        /* the prepared batch-1 row (MQ_GEMM_ROW: the pixel-streamed chain's 1x1 convolutions) */
+        const int32_t ready = MQ_GEMM_ROW_READY(&p);
+        size_t r;
+        memset(out_row, GUARD, out_bytes);
+        MQ_GEMM_ROW(&p, ready, xin, out_row + 4);
+        row_checks++;
+        row_ready += ready != 0;
+        for (r = 0; r < out_bytes; r++) {
+            const uint8_t want = (r >= 4u && r - 4u < (size_t)n) ? out_ref[r] : (uint8_t)GUARD;
+            if (out_row[r] != want) {
+                failures++;
+                printf("FAIL gemm row%s trial %d n=%ld k=%ld in=%s pc=%d lut=%d ready=%ld byte %u: %u want %u\n",
+                       single_mode ? " (single rounding)" : "", trial, (long)n, (long)k,
+                       in_dtype == MQ_DTYPE_UINT8 ? "u8" : "s8", per_channel, use_lut, (long)ready, (unsigned)r,
+                       out_row[r], want);
+                return;
+            }
+        }
+    }
     for (b = 0; b < out_bytes; b++) {
         const int in_row = b >= 4u && ((b - 4u) % (size_t)os) < (size_t)n && (b - 4u) / (size_t)os < (size_t)m;
         const uint8_t want = in_row ? out_ref[b] : (uint8_t)GUARD;
@@ -552,6 +574,7 @@ int main(void)
     for (trial = 0; trial < 400; trial++) {
         add_case(trial);
     }
+    printf("prepared GEMM rows: %u checked, %u on the prepared path\n", row_checks, row_ready);
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;
 }

@@ -178,6 +178,27 @@ const char *mq_gemm_s8_n4k16_x86_name(void);
 #define MQ_LUT_U8 mq_lut_u8_c
 #endif
 
+/*
+ * One batch-1 GEMM row of a layer run many times on the same parameters (the pixel-streamed chain's one-pixel 1x1
+ * convolutions, mq_model_run.c): MQ_GEMM_ROW_READY(p), once per layer, decides what MQ_GEMM_S8_N4K16(p, 1, ...)
+ * decides on every call; MQ_GEMM_ROW(p, ready, x, out) then computes out[0..n) from x[0..k), the same bytes as
+ * MQ_GEMM_S8_N4K16(p, 1, x, k, out, n). DSP: ready = the GEMV loop takes every row (weights word-aligned, n % 4 == 0,
+ * every shift <= -1, k <= 768, the loop compiled in), then the row runs that loop without the per-call checks and
+ * dispatch; otherwise (and on the other targets) the ordinary call.
+ */
+#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
+int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p);
+/* only where mq_gemm_s8_n4k16_dsp_row_ready(p) returned 1 */
+void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out);
+#define MQ_GEMM_ROW_READY(p) mq_gemm_s8_n4k16_dsp_row_ready(p)
+#define MQ_GEMM_ROW(p, ready, x, out)                                                                     \
+    ((ready) ? mq_gemm_s8_n4k16_dsp_row((p), (x), (out))                                                 \
+             : MQ_GEMM_S8_N4K16((p), 1, (x), (p)->k, (out), (p)->n))
+#else
+#define MQ_GEMM_ROW_READY(p) ((void)(p), 0)
+#define MQ_GEMM_ROW(p, ready, x, out) ((void)(ready), MQ_GEMM_S8_N4K16((p), 1, (x), (p)->k, (out), (p)->n))
+#endif
+
 #ifndef MQ_GEMM_K_PAD16
 #define MQ_GEMM_K_PAD16 0
 #endif

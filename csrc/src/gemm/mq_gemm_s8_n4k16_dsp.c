@@ -144,6 +144,17 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     mq_dsp_compact(p, m, x, x_stride, out, out_stride);
 }
 
+int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
+{
+    (void)p;
+    return 0; /* the size-optimised build has no GEMV loop */
+}
+
+void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+    mq_dsp_compact(p, 1, x, p->k, out, p->n);
+}
+
 #else /* !__OPTIMIZE_SIZE__: the unrolled fast path */
 
 /* Fast paths this build compiles (mq_kernel_select.h); the rest runs mq_dsp_compact. */
@@ -1173,18 +1184,15 @@ static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8
     return 0;
 }
 #else
-__attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+/* How many whole groups of 4 rows the GEMV loop takes for p (0: none; the caller's paths do all). */
+static int32_t mq_dsp_gemv_groups(const mq_fc_params *p)
 {
-    int32_t xe[MQ_DSP_GEMV_MAX_K / 2];
-    mq_dsp_gemv_job job;
-    const int32_t k = p->k;
     const int32_t groups = p->n >> 2;
-    const int32_t kc = (k + 15) & ~15;
-    const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
     int32_t i;
     int32_t sh;
 
-    if (groups == 0 || k > MQ_DSP_GEMV_MAX_K || (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
+    if (groups == 0 || p->k > MQ_DSP_GEMV_MAX_K ||
+        (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
         return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
     }
     sh = p->shift[0];
@@ -1194,9 +1202,20 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
             sh &= s[i];
         }
     }
-    if (sh >= 0) {
-        return 0;   /* a shift >= 0 (all negative <=> the AND is negative) */
-    }
+    return sh >= 0 ? 0 : groups;   /* a shift >= 0 (all negative <=> the AND is negative): none */
+}
+
+/* The GEMV loop over the first groups (>= 1, as mq_dsp_gemv_groups(p) gave) groups of 4 rows. */
+__attribute__((noinline)) static void mq_dsp_gemv_run(const mq_fc_params *p, int32_t groups, const uint8_t *x,
+                                                      uint8_t *out)
+{
+    int32_t xe[MQ_DSP_GEMV_MAX_K / 2];
+    mq_dsp_gemv_job job;
+    const int32_t k = p->k;
+    const int32_t kc = (k + 15) & ~15;
+    const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
+    int32_t i;
+
     for (i = 0; i + 4 <= k; i += 4) {
         uint32_t v;
         memcpy(&v, x + i, sizeof(v));
@@ -1240,6 +1259,15 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv(const mq_fc_params *p, cons
     if (p->lut != NULL) {
         /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored */
         mq_lut_u8_dsp(p->lut, out, out, (size_t)(4 * groups));
+    }
+}
+
+/* (inline: one call, mq_dsp_gemv_run, as before the split) */
+static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+    const int32_t groups = mq_dsp_gemv_groups(p);
+    if (groups != 0) {
+        mq_dsp_gemv_run(p, groups, x, out);
     }
     return groups;
 }
@@ -1520,6 +1548,27 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     if (4 * g < p->n) {
         mq_dsp_compact_from(p, 4 * g, m, x, x_stride, out, out_stride);
     }
+}
+
+int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
+{
+#if MQ_GEMM_PER_CHANNEL_ENABLED || MQ_GEMM_PER_TENSOR_ENABLED
+    /* the GEMV loop takes every row (what mq_gemm_s8_n4k16_dsp decides per batch-1 call: aligned weights, then
+     * mq_dsp_gemv_groups for all n / 4 groups, nothing left for the row loops) */
+    return ((uintptr_t)p->weights.packed & 3u) == 0u && (p->n & 3) == 0 && 4 * mq_dsp_gemv_groups(p) == p->n;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
+{
+#if MQ_GEMM_PER_CHANNEL_ENABLED || MQ_GEMM_PER_TENSOR_ENABLED
+    mq_dsp_gemv_run(p, p->n >> 2, x, out);
+#else
+    mq_gemm_s8_n4k16_dsp(p, 1, x, p->k, out, p->n);
+#endif
 }
 
 #endif /* __OPTIMIZE_SIZE__ */

@@ -9,6 +9,7 @@
 #include "mq_format.h"
 #include "mq_kernel_select.h"
 #include "mq_kernels_unchecked.h"
+#include "mq_microkernels.h"
 #include "stream/mq_stream.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
@@ -138,10 +139,137 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
 static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index);
 
 #if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
+/* A member of a pixel-streamed chain, prepared once per STREAM op call (the TFLM prepare / eval split inside the
+ * op): its record and tensors decoded, its kernel parameters built and its one-pixel buffers resolved, so the pixel
+ * loop only calls the kernel. kind says which call (the members of the chains calibrate forms:
+ * Sources/MQPacking/StreamFusion.swift); MQ_SM_OP runs the record through mq_run_op per pixel, as before (the other
+ * member types the loader accepts: FULLY_CONNECTED, LUT, REQUANTIZE, RESHAPE, FULLY_CONNECTED_S16,
+ * REQUANTIZE_S16_TO_8, RESCALE_S16, and a 1x1 convolution whose input is not one pixel). */
+enum {
+    MQ_SM_OP = 0,     /* mq_run_op(index) per pixel */
+    MQ_SM_GEMM8,      /* CONV_1X1 on one pixel: one GEMM row (MQ_GEMM_ROW) */
+    MQ_SM_GEMM16,     /* CONV_S16 1x1 on one pixel: one 16x8 row (mq_fully_connected_s16_unchecked, batch 1) */
+    MQ_SM_LUT16,      /* LUT16: mq_lut16_apply over n elements */
+    MQ_SM_Q16         /* QUANTIZE_S16: mq_requantize_s8_to_s16 over n elements */
+};
+
+typedef struct {
+    uint32_t kind;
+    uint32_t index;     /* the record (MQ_SM_OP) */
+    int32_t ready;      /* GEMM8: MQ_GEMM_ROW_READY(&u.fc), decided once */
+    const uint8_t *src;
+    uint8_t *dst;
+    size_t n;           /* elements (LUT16, Q16) */
+    union {
+        mq_fc_params fc;
+        mq_fc_s16_params fc16;
+        mq_requantize_s16_params q16;
+        const uint8_t *table; /* LUT16: 513 int16 */
+    } u;
+} mq_stream_member;
+
+/* Fill *sm for op record index (a member: validated at load as the op it is, one pixel, flag bit 3). */
+static void mq_stream_prepare_member(const mq_model *m, uint8_t *arena, uint32_t index, mq_stream_member *sm)
+{
+    mq_op_rec op;
+    mq_tensor_rec in, out;
+
+    mq_op_decode(m->ops, index, &op);
+    mq_tensor_decode(m->tensors, op.inputs[0], &in);
+    mq_tensor_decode(m->tensors, op.outputs[0], &out);
+    sm->kind = MQ_SM_OP;
+    sm->index = index;
+    sm->ready = 0;
+    sm->src = mq_tensor_src(m, arena, &in);
+    sm->dst = arena + out.offset;
+    sm->n = out.size;
+    switch (op.type) {
+#if MQ_OP_CONV_1X1_ENABLED
+    case MQ_OP_CONV_1X1: {
+        mq_conv1x1_params cp;
+        mq_op_conv_params(m->constants, &op, &in, &cp);
+        if (in.size == (uint32_t)cp.gemm.k) {
+            /* one pixel (unpadded, no scratch: validated at load): one GEMM row, as mq_run_op's streamed path */
+            sm->u.fc = cp.gemm;
+            if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
+                sm->u.fc.single_rounding = 1;
+            }
+            sm->kind = MQ_SM_GEMM8;
+            sm->ready = MQ_GEMM_ROW_READY(&sm->u.fc);
+        }
+        break;
+    }
+#endif
+#if MQ_OP_CONV_S16_ENABLED
+    case MQ_OP_CONV_S16: {
+        mq_conv_s16_params cp;
+        mq_op_conv_s16_params(m->constants, &op, &in, &out, &cp);
+        if (cp.win.kernel_h == 1 && cp.win.kernel_w == 1 && in.size == (uint32_t)cp.in_c * 2u) {
+            sm->u.fc16 = cp.gemm;
+            sm->kind = MQ_SM_GEMM16;
+        }
+        break;
+    }
+#endif
+#if MQ_OP_LUT16_ENABLED
+    case MQ_OP_LUT16:
+        sm->u.table = m->constants + op.p[MQ_P_LUT16_TABLE];
+        sm->kind = MQ_SM_LUT16;
+        sm->n = out.size / 2u;
+        break;
+#endif
+#if MQ_OP_QUANTIZE_S16_ENABLED
+    case MQ_OP_QUANTIZE_S16:
+        mq_op_requantize_s16_params(&op, &in, &out, &sm->u.q16);
+        sm->kind = MQ_SM_Q16;
+        sm->n = out.size / 2u;
+        break;
+#endif
+    default:
+        break;
+    }
+}
+
+/* One pixel through a prepared member. */
+static mq_status mq_stream_run_member(const mq_model *m, uint8_t *arena, const mq_stream_member *sm)
+{
+    switch (sm->kind) {
+    case MQ_SM_GEMM8:
+#if MQ_OP_CONV_1X1_ENABLED
+        /* one GEMM row: the same bytes as mq_fully_connected_unchecked(&sm->u.fc, 1, src, dst), the batch-1 path's
+         * per-call decisions taken once (mq_microkernels.h) */
+        MQ_GEMM_ROW(&sm->u.fc, sm->ready, sm->src, sm->dst);
+#endif
+        return MQ_OK;
+    case MQ_SM_GEMM16:
+#if MQ_OP_CONV_S16_ENABLED
+        mq_fully_connected_s16_unchecked(&sm->u.fc16, 1, (const int16_t *)(const void *)sm->src,
+                                         (int16_t *)(void *)sm->dst);
+#endif
+        return MQ_OK;
+    case MQ_SM_LUT16:
+#if MQ_OP_LUT16_ENABLED
+        return mq_lut16_apply((const int16_t *)(const void *)sm->u.table, (const int16_t *)(const void *)sm->src,
+                              (int16_t *)(void *)sm->dst, sm->n);
+#else
+        return MQ_OK;
+#endif
+    case MQ_SM_Q16:
+#if MQ_OP_QUANTIZE_S16_ENABLED
+        return mq_requantize_s8_to_s16(&sm->u.q16, sm->src, (int16_t *)(void *)sm->dst, sm->n);
+#else
+        return MQ_OK;
+#endif
+    default:
+        return mq_run_op(m, arena, sm->index);
+    }
+}
+
 /* STREAM_FC / STREAM_FC_S16 (docs/FORMAT.md "Pixel-streamed chain"): per grid pixel, gather the source pixel into
  * inputs[1], run the member ops (the next p[MEMBERS] records, flagged MQ_OP_FLAG_STREAMED, the ordinary kernels on
  * one pixel), add the head's products over inputs[2]; then the head's output stage. Validated at load: the grid
- * inside the source, the members, the head block, every range apart. */
+ * inside the source, the members, the head block, every range apart. The members are prepared once per call
+ * (mq_stream_prepare_member), not per pixel. */
 static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index, const mq_op_rec *op,
                                const mq_tensor_rec *src, const mq_tensor_rec *out)
 {
@@ -154,9 +282,13 @@ static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index
     const int32_t c = nchw ? src->dims[1] : src->dims[3];
     const int32_t h = nchw ? src->dims[2] : src->dims[1];
     const int32_t w = nchw ? src->dims[3] : src->dims[2];
+    const int s8 = op->type == (uint32_t)MQ_OP_STREAM_FC;
     void *acc = arena + p[MQ_P_STREAM_ACC]; /* 16-aligned */
+    mq_stream_member sm[MQ_STREAM_MAX_MEMBERS];
+    const uint8_t *source = arena + src->offset;
+    uint8_t *gp, *hp;
     mq_tensor_rec g, hx;
-    int32_t y, x, hc;
+    int32_t y, x, hc, k0;
     uint32_t j;
     mq_status st;
     mq_fc_params fc;
@@ -164,7 +296,9 @@ static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index
 
     mq_tensor_decode(m->tensors, op->inputs[1], &g);
     mq_tensor_decode(m->tensors, op->inputs[2], &hx);
-    if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
+    gp = arena + g.offset;
+    hp = arena + hx.offset;
+    if (s8) {
         mq_op_fc_params(m->constants, op, &hx, &fc);
         fc.single_rounding = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) != 0u ? 1 : 0;
         hc = (int32_t)hx.size;
@@ -174,25 +308,28 @@ static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index
         hc = (int32_t)(hx.size / 2u);
         mq_stream_fc_s16_init(&fc16, (int64_t *)acc);
     }
+    for (j = 0u; j < members; j++) {
+        mq_stream_prepare_member(m, arena, index + 1u + j, &sm[j]);
+    }
+    k0 = 0;
     for (y = 0; y < oh; y++) {
         for (x = 0; x < ow; x++) {
-            const int32_t k0 = (y * ow + x) * hc;
-            mq_stream_gather(arena + src->offset, layout, h, w, c, elem, y * sh, x * sw, arena + g.offset);
-            for (j = 1u; j <= members; j++) {
-                st = mq_run_op(m, arena, index + j);
+            mq_stream_gather(source, layout, h, w, c, elem, y * sh, x * sw, gp);
+            for (j = 0u; j < members; j++) {
+                st = mq_stream_run_member(m, arena, &sm[j]);
                 if (st != MQ_OK) {
                     return st;
                 }
             }
-            if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
-                mq_stream_fc_s8_accumulate(&fc, k0, hc, arena + hx.offset, (uint32_t *)acc);
+            if (s8) {
+                mq_stream_fc_s8_accumulate(&fc, k0, hc, hp, (uint32_t *)acc);
             } else {
-                mq_stream_fc_s16_accumulate(&fc16, k0, hc, (const int16_t *)(const void *)(arena + hx.offset),
-                                            (int64_t *)acc);
+                mq_stream_fc_s16_accumulate(&fc16, k0, hc, (const int16_t *)(const void *)hp, (int64_t *)acc);
             }
+            k0 += hc;
         }
     }
-    if (op->type == (uint32_t)MQ_OP_STREAM_FC) {
+    if (s8) {
         mq_stream_fc_s8_finish(&fc, (const uint32_t *)acc, arena + out->offset);
     } else {
         mq_stream_fc_s16_finish(&fc16, (const int64_t *)acc, (int16_t *)(void *)(arena + out->offset));

@@ -2,7 +2,8 @@
  * MicroQuant internal: the pieces of the pixel-streamed chain (packed op types STREAM_FC = 19 and
  * STREAM_FC_S16 = 44, docs/FORMAT.md "Pixel-streamed chain"). The interpreter runs, for every pixel of the
  * grid: mq_stream_gather (one source pixel into a small arena tensor), the member ops on that pixel (the
- * ordinary kernels on a [1, 1, 1, c] view: a 1x1 convolution of one pixel is one GEMM row), then the
+ * ordinary kernels on a [1, 1, 1, c] view: a 1x1 convolution of one pixel is one GEMM row, MQ_GEMM_ROW; each
+ * member's record, tensors and kernel parameters are prepared once per op call, not per pixel), then the
  * head's partial sum over that pixel's slice of the flattened input. After the last pixel the head's
  * output stage (the one the unfused FULLY_CONNECTED / FULLY_CONNECTED_S16 kernels use) writes the output.
  * The sums are integers (int32 modulo 2^32 for 8-bit, exact int64 for 16x8), so the result is byte-identical

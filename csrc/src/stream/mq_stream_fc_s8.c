@@ -22,14 +22,23 @@ void mq_stream_fc_s8_accumulate(const mq_fc_params *p, int32_t k0, int32_t c, co
 {
     const size_t kc = (size_t)((p->k + 15) / 16);
     const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 0x80u;
-    int32_t o, j;
+    int32_t o;
     for (o = 0; o < p->n; o++) {
         const int8_t *wg = p->weights.packed + ((size_t)(o / 4) * kc * 4u + (size_t)(o % 4)) * 16u;
         uint32_t s = acc[o];
-        for (j = 0; j < c; j++) {
-            const size_t k = (size_t)k0 + (size_t)j;
-            const int32_t xv = (int32_t)(((uint32_t)x[j] ^ flip)) - 128;
-            s += (uint32_t)(xv * (int32_t)wg[(k / 16u) * 64u + (k % 16u)]);
+        size_t k = (size_t)k0;
+        int32_t j = 0;
+        while (j < c) {
+            /* a run of consecutive weights of row o: up to the end of its 16-code block (N4K16: 64 bytes apart) */
+            const int8_t *w = wg + (k / 16u) * 64u + (k % 16u);
+            const int32_t run = (int32_t)(16u - k % 16u) < c - j ? (int32_t)(16u - k % 16u) : c - j;
+            const uint8_t *xr = x + j;
+            int32_t t;
+            for (t = 0; t < run; t++) {
+                s += (uint32_t)(((int32_t)((uint32_t)xr[t] ^ flip) - 128) * (int32_t)w[t]);
+            }
+            j += run;
+            k += (size_t)run;
         }
         acc[o] = s;
     }

@@ -18,8 +18,15 @@ void mq_stream_gather(const uint8_t *src, uint32_t layout, int32_t h, int32_t w,
         const size_t plane = (size_t)h * (size_t)w * e;
         const uint8_t *s = src + ((size_t)y * (size_t)w + (size_t)x) * e;
         int32_t ch;
-        for (ch = 0; ch < c; ch++) {
-            memcpy(dst + (size_t)ch * e, s + (size_t)ch * plane, e);
+        if (e == 1u) {
+            for (ch = 0; ch < c; ch++) { /* byte loads, not a memcpy call per channel */
+                dst[ch] = *s;
+                s += plane;
+            }
+        } else {
+            for (ch = 0; ch < c; ch++) {
+                memcpy(dst + (size_t)ch * e, s + (size_t)ch * plane, e);
+            }
         }
     }
 }
