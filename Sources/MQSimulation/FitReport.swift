@@ -363,8 +363,8 @@ public struct FitReport: Sendable {
         flashReadPattern = cm?.flash_read_pattern
         let ioCopy = Double(ioBytes) * (c.io_per_byte ?? 0)
         layers = model.layers().map { l in
-            // the interpreter's share; the first layer also carries the copies of the model's inputs and outputs
-            var insns = c.per_op + (l.index == 0 ? ioCopy : 0)
+            // the kernel's work (per grid pixel for a member of a pixel-streamed chain, below)
+            var insns = 0.0
             // output pixels (GEMM rows): outputs / output channels
             let pixels = Double(l.outputElements / max(1, l.outputShape.last ?? 1))
             // The microkernels work in k-chunks of 16 (N4K16): a partial chunk costs about a full one.
@@ -431,8 +431,10 @@ public struct FitReport: Sendable {
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
             case .unknown: break
             }
-            // a member of a pixel-streamed chain runs once per grid pixel
-            insns *= Double(max(l.repeats, 1))
+            // a member of a pixel-streamed chain runs once per grid pixel; the interpreter's share (per_op: record and
+            // parameter decode, the streamed op prepares each member once per call) once per layer, and the first
+            // layer also carries the copies of the model's inputs and outputs
+            insns = insns * Double(max(l.repeats, 1)) + c.per_op + (l.index == 0 ? ioCopy : 0)
             guard let cm else {
                 let cyc = insns * c.cycles_per_instruction
                 return LayerEstimate(layer: l, instructions: insns, cycles: cyc, microseconds: cyc / mhz)

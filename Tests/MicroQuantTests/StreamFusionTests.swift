@@ -61,6 +61,39 @@ private func outputsBytes(_ m: QuantizedModel, _ xs: [[[Float]]]) throws -> [[UI
         #expect(compared == 16 * 48)
     }
 
+    /// The fit report's estimate of a streamed chain: each member's kernel terms once per grid pixel, the interpreter's
+    /// share (per_op: the streamed op prepares every member once per call) once per layer.
+    @Test func streamedEstimateChargesTheInterpreterOncePerLayer() throws {
+        let ex = packageRoot.appendingPathComponent("examples")
+        let graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx")).hoistingStrides().graph
+        let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
+        let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(16 * 192)), shape: [16] + Array(x.shape.dropFirst()))
+        let plan = try QuantizationPlan(graph: graph)
+        let m8 = try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
+                                        dtype: .uint8, observer: .minmax)
+        let f = try #require(StreamFusion.fused(m8))
+        let model = try MQSimulation.PackedModel(bytes: try Packer.pack(f, plan: MemoryPlanner.plan(f), metadata: PackMetadata(sourceName: "t", sourceSHA256: [],
+                                                                                                               calibrationMethod: "t")))
+        let catalog = BoardCatalog(directory: packageRoot.appendingPathComponent("boards"))
+        let board = try catalog.board(named: "mps2-an386")
+        let sizes = try catalog.runtimeSizes(), costs = try catalog.costModel()
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try #require(costs.cores["cortex-m4"]))) as! [String: Any]
+        func report(_ change: [String: Any]) throws -> FitReport {
+            let table: [String: Any] = ["note": costs.note, "cores": ["cortex-m4": base.merging(change) { $1 }]]
+            return try FitReport(model: model, board: board, sizes: sizes,
+                                 costs: try JSONDecoder().decode(CostModel.self, from: JSONSerialization.data(withJSONObject: table)))
+        }
+        let c = try #require(costs.cores["cortex-m4"])
+        let r0 = try report([:]), r1 = try report(["per_op": c.per_op + 1, "fc_per_output": c.fc_per_output + 1])
+        let members = r0.layers.filter { $0.layer.repeats > 1 }
+        #expect(members.count == 3, "the three 1x1 convs run per pixel")
+        for (a, b) in zip(r0.layers, r1.layers) where a.layer.repeats > 1 {
+            // +1 per layer (per_op) + 1 per output element per pixel (fc_per_output: the member runs as one FC row)
+            #expect(abs((b.instructions - a.instructions) - (1 + Double(a.layer.outputElements * a.layer.repeats))) < 1e-6,
+                    "layer \(a.layer.index): \(b.instructions - a.instructions)")
+        }
+    }
+
     /// Nothing to stream: bandlevels (fully connected layers only) and a chain whose intermediate is a model output.
     @Test func leftAloneWithoutAChain() throws {
         let ex = packageRoot.appendingPathComponent("examples")
