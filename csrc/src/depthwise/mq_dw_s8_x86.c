@@ -322,6 +322,24 @@ MQ_DW_VNNI static void mq_dw_vnni_group_init(mq_dw_vnni_group *g, const mq_depth
     }
 }
 
+/* The group's nc output bytes v (channel order) to o, through the fused LUT when there is one (both layer
+ * kernels' stores). */
+MQ_DW_VNNI static inline void mq_dw_vnni_put(const mq_dw_vnni_os *os, const uint8_t *lut, __m512i v, uint8_t *o)
+{
+    int32_t j;
+    if (lut == NULL && os->nc == 64) {
+        _mm512_storeu_si512((void *)o, v); /* a full group: no masked store (slow on some cores) */
+    } else if (lut == NULL) {
+        _mm512_mask_storeu_epi8((void *)o, (__mmask64)os->m64, v);
+    } else {
+        uint8_t bytes[64];
+        _mm512_storeu_si512((void *)bytes, v);
+        for (j = 0; j < os->nc; ++j) {
+            o[j] = lut[bytes[j]];
+        }
+    }
+}
+
 /* The output stage of both layer kernels (mq_dw_vnni_store, mq_dwc_store): four accumulators of 16 channels
  * requantized (single rounding, or double with or without left shifts / INT32_MIN multipliers), clamped to
  * [act_min, act_max] - zero point, the zero point added. */
@@ -357,23 +375,12 @@ MQ_DW_VNNI static inline void mq_dw_vnni_store(const mq_dw_vnni_group *g, const 
                                                __m512i a2, __m512i a3, uint8_t *o)
 {
     __m512i v;
-    int32_t j;
     mq_dw_vnni_rq_clamp4(&g->os, &a0, &a1, &a2, &a3);
     /* byte 4 j + q = low byte of lane j of accumulator q */
     v = _mm512_mask_blend_epi8((__mmask64)0x2222222222222222ULL, a0, _mm512_slli_epi32(a1, 8));
     v = _mm512_mask_blend_epi8((__mmask64)0x4444444444444444ULL, v, _mm512_slli_epi32(a2, 16));
     v = _mm512_mask_blend_epi8((__mmask64)0x8888888888888888ULL, v, _mm512_slli_epi32(a3, 24));
-    if (lut == NULL && g->os.nc == 64) {
-        _mm512_storeu_si512((void *)o, v); /* a full group: no masked store (slow on some cores) */
-    } else if (lut == NULL) {
-        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
-    } else {
-        uint8_t bytes[64];
-        _mm512_storeu_si512((void *)bytes, v);
-        for (j = 0; j < g->os.nc; ++j) {
-            o[j] = lut[bytes[j]];
-        }
-    }
+    mq_dw_vnni_put(&g->os, lut, v, o);
 }
 
 /* One pixel whose tap t reads channel c of tap pointer tp[t] (+ c0: the group's first channel). */
@@ -635,23 +642,12 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwc_store(const 
                                                                           __m512i a2, __m512i a3, uint8_t *o)
 {
     __m512i v, p01, p23;
-    int32_t j;
     mq_dw_vnni_rq_clamp4(&g->os, &a0, &a1, &a2, &a3);
     /* per 128-bit lane L: words = channels 16 L + 0..7 (p01) and 16 L + 8..15 (p23); bytes = 16 L + 0..15 */
     p01 = _mm512_packs_epi32(a0, a1);
     p23 = _mm512_packs_epi32(a2, a3);
     v = signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23);
-    if (lut == NULL && g->os.nc == 64) {
-        _mm512_storeu_si512((void *)o, v); /* a full group: no masked store (slow on some cores) */
-    } else if (lut == NULL) {
-        _mm512_mask_storeu_epi8((void *)o, (__mmask64)g->os.m64, v);
-    } else {
-        uint8_t bytes[64];
-        _mm512_storeu_si512((void *)bytes, v);
-        for (j = 0; j < g->os.nc; ++j) {
-            o[j] = lut[bytes[j]];
-        }
-    }
+    mq_dw_vnni_put(&g->os, lut, v, o);
 }
 
 /* The whole layer (p: depth multiplier 1, kernel_h <= 4, kernel_w <= MQ_DWC_MAX_KW, stride_w 1, dilation 1,
