@@ -48,13 +48,6 @@ static mq_status mq_run_op_s16(const mq_model *m, uint8_t *arena, const mq_op_re
     case MQ_OP_CONV_S16: {
         mq_conv_s16_params cp;
         mq_op_conv_s16_params(m->constants, op, in, out, &cp);
-        if ((op->flags & MQ_OP_FLAG_STREAMED) != 0u && cp.win.kernel_h == 1 && cp.win.kernel_w == 1 &&
-            in->size == (uint32_t)cp.in_c * 2u) {
-            /* a one-pixel 1x1 convolution of a pixel-streamed chain is one fully connected row (the same int64 sums
-             * and output stage, without the convolution's per-call set-up); the loader ran mq_conv_s16_check */
-            mq_fully_connected_s16_unchecked(&cp.gemm, 1, x, y);
-            return MQ_OK;
-        }
         return mq_conv_s16(&cp, x, y);
     }
 #endif
@@ -189,7 +182,8 @@ static void mq_stream_prepare_member(const mq_model *m, uint8_t *arena, uint32_t
         mq_conv1x1_params cp;
         mq_op_conv_params(m->constants, &op, &in, &cp);
         if (in.size == (uint32_t)cp.gemm.k) {
-            /* one pixel (unpadded, no scratch: validated at load): one GEMM row, as mq_run_op's streamed path */
+            /* one pixel (unpadded, no scratch: validated at load): one GEMM row, the batch-1 fully connected path
+             * (the same sums and output stage, without the convolution's row driver) */
             sm->u.fc = cp.gemm;
             if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
                 sm->u.fc.single_rounding = 1;
@@ -205,6 +199,7 @@ static void mq_stream_prepare_member(const mq_model *m, uint8_t *arena, uint32_t
         mq_conv_s16_params cp;
         mq_op_conv_s16_params(m->constants, &op, &in, &out, &cp);
         if (cp.win.kernel_h == 1 && cp.win.kernel_w == 1 && in.size == (uint32_t)cp.in_c * 2u) {
+            /* one pixel: one fully connected row (the same int64 sums and output stage; mq_conv_s16_check ran) */
             sm->u.fc16 = cp.gemm;
             sm->kind = MQ_SM_GEMM16;
         }
@@ -378,12 +373,6 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         mq_op_conv_params(m->constants, &op, &in, &cp);
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
-        }
-        if ((op.flags & MQ_OP_FLAG_STREAMED) != 0u && in.size == (uint32_t)cp.gemm.k) {
-            /* a one-pixel member of a pixel-streamed chain (unpadded, validated at load): one GEMM row, the batch-1
-             * fully connected path (the same sums and output stage, without the convolution's row driver) */
-            mq_fully_connected_unchecked(&cp.gemm, 1, src, dst);
-            return MQ_OK;
         }
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
