@@ -3,7 +3,13 @@
 from the graph (`calibrate MODEL_qdq.onnx --data X`, run by the C runtime) and onnxruntime runs the same QDQ models;
 per model: share of identical output codes, largest code difference, SQNR (dB) of both against the float model.
 
-Usage: swift build --product calibrate && python3 scripts/compare_qdq_ort.py   (dev-time: numpy, onnx)
+The two MLPerf Tiny stand-ins (bench/models) are quantized here by onnxruntime's quantize_static as
+scripts/bench-host-batch.py does (scripts/ort_standins.py: QDQ, uint8 activations, the float Transpose NHWC -> NCHW
+of the input left before the first QuantizeLinear) and compared on their test inputs, their calibration inputs and
+256 of the bench's noisy inputs (negative pixels too: the input quantization's clamp).
+
+Usage: swift build --product calibrate && python3 scripts/compare_qdq_ort.py [CALIBRATE]
+       (dev-time: numpy, onnx, onnxruntime)
 """
 import os
 import subprocess
@@ -14,10 +20,14 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_standins import STANDINS, bench_inputs, ort_quantize  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "Tests", "MicroQuantTests", "Fixtures", "onnx_qdq")
 NAMES = ["conv3x3_pad1", "depthwise_bn_relu6", "avgpool3x3_s2_pad", "maxpool3x3_s2_pad", "global_avgpool_head",
-         "concat_channels", "mul_activations", "squeeze_excitation", "resnet_block", "mobilenet_block", "tf2onnx_nhwc"]
+         "concat_channels", "mul_activations", "squeeze_excitation", "resnet_block", "mobilenet_block", "tf2onnx_nhwc",
+         "input_transpose", "input_views"]
 LABELS = {"kws_qdq": "KWS DS-CNN", "ad01_qdq": "AD", "tf2onnx_nhwc": "tf2onnx_nhwc (DQ -> ReduceMean -> Q)"}
 # MLPerf Tiny models (scripts/make_qdq_fixtures.py): fixture stem -> test inputs
 MLPERF = {"kws_qdq": os.path.join(ROOT, "bench", "data", "kws_mfcc_test.npy"),
@@ -28,6 +38,9 @@ def out_qparams(path):
     m = onnx.load(path)
     inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
     out = m.graph.output[0].name
+    producers = {n.output[0]: n for n in m.graph.node}
+    while out in producers and producers[out].op_type in ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"):
+        out = producers[out].input[0]   # float data movement after the last DequantizeLinear: the same codes
     dq = next((n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == out), None)
     if dq is None:
         return None   # onnxruntime left the last op (a lone pool) in float: no output codes to compare
@@ -84,6 +97,40 @@ def main():
     print(f"\nall models: {tot_same} of {tot} output codes identical ({tot_same / tot * 100:.2f}%); "
           f"all but KWS: {rest_same} of {rest} ({rest_same / rest * 100:.2f}%)")
     print(f"KWS top-1 class equal to onnxruntime's: {', '.join(top1)}")
+    standins(exe, tmp)
+
+
+def standins(exe, tmp):
+    """The bench stand-ins, quantized by onnxruntime (QDQ, float input Transpose), MicroQuant vs onnxruntime."""
+    import onnxruntime as ort
+    print("\n| stand-in (onnxruntime QDQ, uint8) | inputs | output codes | identical | largest difference (codes) | top-1 equal |")
+    print("|---|---|---|---|---|---|")
+    tot_same = tot = 0
+    for stem, (src, calib, test) in STANDINS.items():
+        model = ort_quantize(os.path.join(ROOT, src), os.path.join(tmp, stem + "_qdq.onnx"), np.load(os.path.join(ROOT, calib)))
+        c = np.load(os.path.join(ROOT, calib)).astype(np.float32)
+        sets = {"test": np.load(os.path.join(ROOT, test)).astype(np.float32), "calibration": c,
+                "bench (noisy)": bench_inputs(c, 256)}
+        s, z = out_qparams(model)
+        sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        iname = sess.get_inputs()[0].name
+        for what, x in sets.items():
+            xp, out = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+            np.save(xp, x)
+            r = subprocess.run([exe, model, "--data", xp, "--eval-samples", str(len(x)), "--eval-output", out, "-q",
+                                "-o", os.path.join(tmp, "m.mqm")], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"| {stem} | {what} | error: {r.stderr.strip()[:200]} | | | |")
+                continue
+            ours = np.round(np.load(out).reshape(len(x), -1).astype(np.float64) / s) + z
+            theirs = np.round(sess.run(None, {iname: x})[0].reshape(len(x), -1).astype(np.float64) / s) + z
+            same = int(np.sum(ours == theirs))
+            tot_same += same
+            tot += ours.size
+            print(f"| {stem} | {what}: {len(x)} | {ours.size} | {same / ours.size * 100:.2f}% | "
+                  f"{int(np.max(np.abs(ours - theirs)))} | {np.mean(ours.argmax(1) == theirs.argmax(1)) * 100:.1f}% |")
+    if tot:
+        print(f"\nstand-ins: {tot_same} of {tot} output codes identical ({tot_same / tot * 100:.2f}%)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ DequantizeLinear pair (the graph output becomes that DequantizeLinear's output),
 largest code difference per cut. Dev-time diagnosis only (numpy, onnx, onnxruntime).
 
 Usage: swift build --product calibrate && python3 scripts/qdq_layer_agreement.py kws_qdq_u8 [max_samples]
+       python3 scripts/qdq_layer_agreement.py MODEL.onnx DATA.npy [max_samples]   (any QDQ model and inputs)
+       CALIBRATE=.build/release/calibrate picks another calibrate binary.
 """
 import os
 import subprocess
@@ -47,11 +49,16 @@ def cut(model, out_name):
 
 def main():
     stem = sys.argv[1] if len(sys.argv) > 1 else "kws_qdq_u8"
-    limit = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    exe = os.path.join(ROOT, ".build", "debug", "calibrate")
-    base = stem.rsplit("_", 1)[0]
-    x = np.load(DATA.get(base, os.path.join(FIX, f"{base}_input.npy")))[:limit].astype(np.float32)
-    model = onnx.load(os.path.join(FIX, f"{stem}.onnx"))
+    exe = os.environ.get("CALIBRATE", os.path.join(ROOT, ".build", "debug", "calibrate"))
+    if stem.endswith(".onnx"):
+        limit = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+        x = np.load(sys.argv[2])[:limit].astype(np.float32)
+        model = onnx.load(stem)
+    else:
+        limit = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+        base = stem.rsplit("_", 1)[0]
+        x = np.load(DATA.get(base, os.path.join(FIX, f"{base}_input.npy")))[:limit].astype(np.float32)
+        model = onnx.load(os.path.join(FIX, f"{stem}.onnx"))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     tmp = tempfile.mkdtemp()
     xp = os.path.join(tmp, "x.npy")

@@ -169,6 +169,8 @@ struct Converter {
     var qdqAnnotations: [String: TensorQuantization] = [:]   // IR tensor -> qparams of a QuantizeLinear (QDQImport.swift)
     var quantizedValues: [String: TensorQuantization] = [:]  // ONNX value -> qparams, for QuantizeLinear outputs
     var quantizeLinearInputs = Set<String>()   // ONNX values a QuantizeLinear quantizes (QDQImport.swift)
+    var isQDQ = false                          // the graph has QuantizeLinear / DequantizeLinear nodes
+    var inputViews: [String: String] = [:]     // QDQ: graph input and its float data-movement views -> the input
 
     init(file: String, opset: Int) {
         self.file = file
@@ -211,6 +213,8 @@ struct Converter {
         graphOutputs = Set(g.output.map(\.name))
 
         onodes = try rewritePatterns(onodes, outputs: graphOutputs)
+        isQDQ = onodes.contains { $0.opType == "QuantizeLinear" || $0.opType == "DequantizeLinear" }
+        if isQDQ { for i in inputs { inputViews[i.name] = i.name } }
         for o in onodes { for i in o.inputs where !i.isEmpty { consumers[i, default: 0] += 1 } }
         for o in graphOutputs { consumers[o, default: 0] += 1 }
 
@@ -532,6 +536,9 @@ struct Converter {
             throw ImportError.unsupportedOp(opType: "\(o.domain).\(o.opType)", node: o.name, supported: ImportError.supportedOps)
         }
         guard !o.outputs.isEmpty else { throw ImportError.corrupt(file: file, reason: "node '\(o.name)' has no output") }
+        if isQDQ, let v = o.inputs.first(where: { inputViews[$0] != nil }), let root = inputViews[v] {
+            try checkBeforeQuantize(o, input: root)
+        }
         // Constant folding for shape-only ops on constants.
         let firstIsConst = o.input(0).map { consts[$0] != nil } ?? false
         if firstIsConst, o.inputs.allSatisfy({ $0.isEmpty || consts[$0] != nil }),

@@ -8,6 +8,28 @@
 import MQGraph
 
 extension Converter {
+    /// ONNX ops that only move data: they commute with per-tensor quantization (quantize(view(x)) =
+    /// view(quantize(x)) element for element), so a QDQ model may apply them to a graph input in float before its
+    /// first QuantizeLinear (onnxruntime's quantize_static leaves such a Transpose NHWC -> NCHW in float).
+    static let dataMovementOps: Set<String> = ["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"]
+
+    /// QDQ model, node `o` reading graph input `input` (or a float data-movement view of it) before any
+    /// QuantizeLinear: data movement (the view is tracked: its QuantizeLinear quantizes the graph input itself)
+    /// and QuantizeLinear pass, Shape passes (it reads no values); anything else would compute in float on the
+    /// input, which the integer model cannot, and is an error naming the node.
+    mutating func checkBeforeQuantize(_ o: ONode, input: String) throws {
+        let first = o.input(0).flatMap { inputViews[$0] }
+        switch o.opType {
+        case _ where (o.opType == "QuantizeLinear" || o.opType == "Shape") && first != nil:
+            return
+        case _ where Self.dataMovementOps.contains(o.opType) && first != nil
+                && o.inputs.dropFirst().allSatisfy({ $0.isEmpty || consts[$0] != nil }):
+            inputViews[o.outputs[0]] = input
+        default:
+            throw unsupported(o, "computes in float on graph input '\(input)' before its QuantizeLinear; between a graph input and its first QuantizeLinear a QDQ model may only move data (\(Self.dataMovementOps.sorted().joined(separator: ", ")): they commute with per-tensor quantization), so quantize the input before this node (onnxruntime's quantize_static with this op in op_types_to_quantize) or apply it outside the model")
+        }
+    }
+
     /// DequantizeLinear: of a constant (weights, bias) -> folded float constant; of a QuantizeLinear output
     /// -> the activation itself (its qparams were recorded by the QuantizeLinear).
     mutating func convertDequantizeLinear(_ o: ONode) throws {
@@ -56,7 +78,15 @@ extension Converter {
         let (s, z, signed) = try scalarQParams(o, scale: scale, zp: zp)
         let q = TensorQuantization(scale: s, zeroPoint: z, signed: signed, node: o.name)
         var r = reprs[x]!
-        if let old = qdqAnnotations[r.tensor], old.scale != s || old.zeroPoint != z, !quantizeLinearInputs.contains(x) {
+        if let root = inputViews[x] {
+            // The graph input, maybe through float data movement (a layout Transpose, Reshape, ...): the packed
+            // model's input quantization is this QuantizeLinear, applied before the data movement (which then
+            // runs on codes: the same codes element for element). Its clamp at qmin is the quantization's own: no
+            // relu. One graph input takes one quantization.
+            if let old = qdqAnnotations[root], old.scale != s || old.zeroPoint != z || old.signed != signed {
+                throw unsupported(o, "quantizes graph input '\(root)' (through data movement) with scale \(s), zero point \(z), but '\(old.node)' quantized it with \(old.scale), \(old.zeroPoint); one quantization per graph input is supported")
+            }
+        } else if let old = qdqAnnotations[r.tensor], old.scale != s || old.zeroPoint != z, !quantizeLinearInputs.contains(x) {
             // The graph requantizes a tensor it already quantized (QuantizeLinear -> DequantizeLinear, maybe a
             // layout Transpose / Reshape, then QuantizeLinear with other qparams, as tf2onnx's models have after a
             // conv): onnxruntime rounds twice there, so keep both steps: an identity view whose output takes the

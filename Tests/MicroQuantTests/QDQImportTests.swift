@@ -21,7 +21,7 @@ let qdqBenchData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
 let qdqFixtureFloors: [String: Double] = [
     "conv3x3_pad1": 1.0, "depthwise_bn_relu6": 1.0, "global_avgpool_head": 1.0, "concat_channels": 1.0,
     "mul_activations": 1.0, "squeeze_excitation": 1.0, "resnet_block": 1.0, "mobilenet_block": 1.0,
-    "tf2onnx_nhwc": 1.0,
+    "tf2onnx_nhwc": 1.0, "input_transpose": 1.0, "input_views": 1.0,
 ]
 let qdqFixtures = qdqFixtureFloors.keys.sorted().flatMap { [($0, "u8"), ($0, "s8")] }.map { "\($0.0)_\($0.1)" }
 
@@ -174,6 +174,70 @@ func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws 
         #expect(r.samples == 8)
         #expect(r.qm.rounding == .single)
         #expect(r.same == r.total, "\(name): \(r.same)/\(r.total) identical, largest difference \(r.worst) codes")
+    }
+
+    /// onnxruntime's quantize_static leaves float data movement on the graph input before its first QuantizeLinear
+    /// (a layout Transpose, Unsqueeze / Reshape) and after the last DequantizeLinear (Transpose, Reshape): the
+    /// import quantizes the graph input with that QuantizeLinear's qparams (no relu for a zero point at qmin: the
+    /// input quantization clamps) and moves the data on codes. The input Transpose swaps H and W (perm 0, 3, 2, 1 of
+    /// a 4x4x4 input), so a dropped transpose or the usual NHWC -> NCHW one gives other codes: every output code
+    /// must equal onnxruntime's, inputs with negative values included (clamped by the uint8 input at zero point 0).
+    @Test(arguments: ["input_transpose_u8", "input_transpose_s8", "input_views_u8", "input_views_s8"])
+    func floatDataMovementAroundTheQDQGraph(name: String) throws {
+        let base = String(name.dropLast(3))
+        let g = try ONNXImporter.importModel(at: qdqFixture(name + ".onnx"))
+        let inQ = try #require(g.quantization[g.inputs[0].name], "the graph input takes its QuantizeLinear's qparams")
+        #expect(inQ.node == "x_t_QuantizeLinear")
+        if name.hasSuffix("u8") { #expect(inQ.zeroPoint == 0) }
+        #expect(!g.nodes.contains { if case .relu = $0.op { return $0.inputs == [g.inputs[0].name] } else { return false } },
+                "no relu on the graph input: its quantization clamps")
+        let x = try NumPy.read(contentsOf: qdqFixture(base + "_input.npy")).floats()
+        #expect(x.contains { $0 < 0 }, "the test inputs have negative values")
+        let r = try runQDQ(name, input: qdqFixture(base + "_input.npy"), ort: name + "_ort")
+        #expect(r.total == (try NumPy.read(contentsOf: qdqFixture(name + "_ort.npy")).floats().count))
+        #expect(r.same == r.total, "\(name): \(r.same)/\(r.total) identical, largest difference \(r.worst) codes")
+    }
+
+    /// A float op other than data movement between the graph input and its first QuantizeLinear (here onnxruntime
+    /// left a Mul by 1/255 in float) cannot run on codes: an import error naming the node and the reason.
+    @Test func floatOpBeforeTheFirstQuantizeLinearIsRejected() throws {
+        do {
+            _ = try ONNXImporter.importModel(at: qdqFixture("err_qdq_float_input_mul_u8.onnx"))
+            Issue.record("a float Mul on the graph input before its QuantizeLinear must be rejected")
+        } catch let e as ImportError {
+            guard case .unsupported(let op, let node, let reason) = e else { Issue.record("\(e)"); return }
+            #expect(op == "Mul" && node == "scale_input", "\(e)")
+            #expect(reason.contains("graph input 'input'") && reason.contains("before its QuantizeLinear") && reason.contains("Transpose"), "\(e)")
+        }
+    }
+
+    /// After the last DequantizeLinear only data movement is exact (above); a float Sigmoid there has no codes to
+    /// produce: rejected naming the node.
+    @Test func floatOpAfterTheLastDequantizeLinearIsRejected() throws {
+        let g = try ONNXImporter.importModel(at: qdqFixture("err_qdq_float_output_sigmoid_u8.onnx"))
+        do {
+            let plan = try QuantizationPlan(graph: g)
+            _ = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: .uint8, observer: .minmax)
+            Issue.record("a float Sigmoid after the last DequantizeLinear must be rejected")
+        } catch let e as QuantizationError {
+            #expect("\(e)".contains("cannot run in integers") && "\(e)".contains("out_sigmoid"), "\(e)")
+        }
+    }
+
+    /// Through `calibrate`: both errors exit non-zero, name the node, and write nothing.
+    @Test func calibrateRejectsFloatOpsAroundTheQDQGraph() throws {
+        guard let cal = CLI.find("calibrate") else { return }
+        let dir = try scratchDirectory("qdqfloat")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let x = dir.appendingPathComponent("x.npy")
+        try Data(NumPy.encode(try NPYArray(float32: (0..<96).map { Float($0) }, shape: [2, 3, 4, 4]))).write(to: x)
+        for (model, node) in [("err_qdq_float_input_mul_u8", "scale_input"), ("err_qdq_float_output_sigmoid_u8", "out_sigmoid")] {
+            let out = dir.appendingPathComponent(model + ".mqm")
+            let r = try cal.run([qdqFixture(model + ".onnx").path, "--data", x.path, "-o", out.path])
+            #expect(r.status != 0 && r.status < 128, "\(model): exit \(r.status)")
+            #expect(r.err.contains(node), "\(model): \(r.err)")
+            #expect(!FileManager.default.fileExists(atPath: out.path), "\(model): nothing written")
+        }
     }
 
     @Test func floatIslandsAreListedByName() throws {
