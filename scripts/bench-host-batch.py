@@ -3,9 +3,16 @@
 same model, quantized by its own quantize_static, on the whole set in ONE call (batch N, one thread).
 Dev-time comparison only (the product needs no Python).
 
-  scripts/bench-host-batch.py --mqm M.mqm --onnx M.onnx --calib CALIB.npy [--n 20000] [--rounds 3]
+  scripts/bench-host-batch.py --onnx M.onnx --calib CALIB.npy (--qdq-calibrate .build/release/calibrate | --mqm M.mqm)
+                              [--n 20000] [--rounds 3]
                               [--bench build/bhb/host_batch_bench] [--simulate .build/release/simulate]
                               [--before-simulate OLD/simulate] [--before-bench OLD/host_batch_bench]
+
+--qdq-calibrate CALIBRATE: the same file on both sides: ORT's QDQ export of M.onnx (the file the "ORT ... QDQ" row
+runs) is packed by `CALIBRATE QDQ.onnx --data CALIB.npy` (qparams and weights from the file, not calibrated) and
+that .mqm is what simulate / host_batch_bench run; the output codes of simulate and of ORT's QDQ session on the N
+samples are compared too (untimed). --mqm M.mqm: the old mode, a model packed separately (e.g. calibrated by
+`calibrate M.onnx`), so the two sides run different quantizations of the same float model.
 
 --before-simulate / --before-bench: another build's binaries (e.g. main before a change), run in the SAME rounds
 right after ours (rows marked "(before)"), so before, after and ORT see the same machine load; any model works
@@ -45,19 +52,12 @@ import tempfile
 import time
 
 import numpy as np
+import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnx import numpy_helper
 
-
-class Reader(CalibrationDataReader):
-    def __init__(self, name, data):
-        self.name, self.data, self.i = name, data, 0
-
-    def get_next(self):
-        if self.i >= len(self.data):
-            return None
-        self.i += 1
-        return {self.name: self.data[self.i - 1:self.i]}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_standins import bench_inputs, ort_quantize  # noqa: E402
 
 
 def wall(cmd):
@@ -70,7 +70,8 @@ def wall(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mqm", required=True)
+    ap.add_argument("--mqm")
+    ap.add_argument("--qdq-calibrate")
     ap.add_argument("--onnx", required=True)
     ap.add_argument("--calib", required=True)
     ap.add_argument("--n", type=int, default=20000)
@@ -81,22 +82,24 @@ def main():
     ap.add_argument("--before-bench")
     ap.add_argument("--work", default=tempfile.gettempdir())
     a = ap.parse_args()
+    if (a.mqm is None) == (a.qdq_calibrate is None):
+        ap.error("give one of --mqm M.mqm (a separately packed model) or --qdq-calibrate CALIBRATE (pack ORT's QDQ file)")
     os.makedirs(a.work, exist_ok=True)
     calib = np.load(a.calib).astype(np.float32)
-    reps = (a.n + len(calib) - 1) // len(calib)
-    rng = np.random.default_rng(7)
-    x = np.concatenate([calib] * reps)[:a.n]
-    x = (x + rng.normal(0, 0.01 * (float(np.std(calib)) or 1.0), x.shape)).astype(np.float32)
+    x = bench_inputs(calib, a.n)
     xpath = os.path.join(a.work, "bench_host_batch_x.npy")
     np.save(xpath, x)
     base = ort.InferenceSession(a.onnx, providers=["CPUExecutionProvider"])
     in_name = base.get_inputs()[0].name
     qpath = os.path.join(a.work, os.path.basename(a.onnx).replace(".onnx", ".ort-qop.onnx"))
-    quantize_static(a.onnx, qpath, Reader(in_name, calib[:256]), quant_format=QuantFormat.QOperator,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    ort_quantize(a.onnx, qpath, calib, qdq=False)
     qdqpath = os.path.join(a.work, os.path.basename(a.onnx).replace(".onnx", ".ort-qdq.onnx"))
-    quantize_static(a.onnx, qdqpath, Reader(in_name, calib[:256]), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    ort_quantize(a.onnx, qdqpath, calib, qdq=True)
+    if a.qdq_calibrate:
+        a.mqm = qdqpath.replace(".onnx", ".mqm")
+        cpath = os.path.join(a.work, "bench_host_batch_calib.npy")
+        np.save(cpath, calib)
+        subprocess.run([a.qdq_calibrate, qdqpath, "--data", cpath, "-q", "-o", a.mqm], check=True)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
@@ -165,19 +168,39 @@ def main():
             keep("C, codes in/out, mq_model_run_batch" + tag, float(m.group(2)))
             keep("C, float in/out: quantize + mq_model_run_batch + dequantize" + tag, float(m.group(3)))
     load1 = os.getloadavg()
+    agree = None
+    if a.qdq_calibrate and a.simulate:
+        # untimed: simulate's output codes vs onnxruntime's QDQ session on the same N samples
+        m = onnx.load(qdqpath)
+        inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+        dq = next(n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == m.graph.output[0].name)
+        sc, zp = float(inits[dq.input[1]]), int(inits[dq.input[2]])
+        rm(ypath)
+        subprocess.run([a.simulate, a.mqm, "--input", xpath, "--output", ypath], check=True, capture_output=True)
+        ours = np.round(np.load(ypath).reshape(a.n, -1).astype(np.float64) / sc) + zp
+        rm(ypath)
+        theirs = np.round(sess_qdq.run(None, {in_name: x})[0].reshape(a.n, -1).astype(np.float64) / sc) + zp
+        agree = (int(np.sum(ours == theirs)), ours.size, int(np.max(np.abs(ours - theirs))),
+                 float(np.mean(ours.argmax(1) == theirs.argmax(1))) * 100)
     print("model %s (%s), %d samples, %d rounds, onnxruntime %s; load average before %.1f %.1f %.1f, after %.1f %.1f %.1f"
           % (a.mqm, a.onnx, a.n, a.rounds, ort.__version__, *load0, *load1))
-    print("| figure (samples / CPU s) | best | / ORT batch N (best) | median | min..max | per-round / ORT batch N: median (min..max) | median of per-round / ORT e2e |")
-    print("|---|---|---|---|---|---|---|")
+    if a.qdq_calibrate:
+        print("the same file on both sides: %s packed by %s into %s" % (qdqpath, a.qdq_calibrate, a.mqm))
+    if agree:
+        print("output codes of simulate equal to onnxruntime's QDQ session: %d of %d (%.2f%%), largest difference %d, "
+              "top-1 equal %.2f%%" % (agree[0], agree[1], agree[0] / agree[1] * 100, agree[2], agree[3]))
+    print("| figure (samples / CPU s) | best | / ORT batch N (best) | median | min..max | per-round / ORT batch N: median (min..max) | median of per-round / ORT e2e | median of per-round / ORT QDQ |")
+    print("|---|---|---|---|---|---|---|---|")
     ref = runs["ORT batch N, 1 thread"]
+    ref_qdq = runs["ORT batch N, 1 thread, QDQ format"]
     ref_e2e = runs["ORT e2e, .npy in/out (np.load + run + np.save)"]
     med = lambda v: float(np.median(v))
     for k in order:
         v = runs[k]
         ratio = [r / o for r, o in zip(v, ref)]
-        print("| %s | %.0f | %.2f | %.0f | %.0f..%.0f | %.2f (%.2f..%.2f) | %.2f |"
+        print("| %s | %.0f | %.2f | %.0f | %.0f..%.0f | %.2f (%.2f..%.2f) | %.2f | %.2f |"
               % (k, max(v), max(v) / max(ref), med(v), min(v), max(v), med(ratio), min(ratio), max(ratio),
-                 med([r / o for r, o in zip(v, ref_e2e)])))
+                 med([r / o for r, o in zip(v, ref_e2e)]), med([r / o for r, o in zip(v, ref_qdq)])))
     return 0
 
 
