@@ -15,6 +15,10 @@ Error fixtures (onnxruntime leaves the op in float; MicroQuant must reject it na
   err_qdq_float_input_mul_u8.onnx   input -> float Mul by 1/255 ('scale_input') -> QuantizeLinear -> QDQ Conv
   err_qdq_float_output_sigmoid_u8.onnx   QDQ Conv -> DequantizeLinear -> float Sigmoid ('out_sigmoid') -> output
 
+The IC stand-in as scripts/bench-host-batch.py has onnxruntime quantize it (scripts/ort_standins.py; QDQ, uint8, float
+input Transpose NHWC -> NCHW before the first QuantizeLinear):
+  ic_standin_qdq_u8.onnx, ic_standin_qdq_u8_ort.npy (onnxruntime's outputs on bench/data/ic_calib.npy, 32 images)
+
 Usage: /work/venv-tf/bin/python scripts/make_qdq_layout_fixtures.py   (dev-time only; deterministic)
 """
 import os
@@ -24,6 +28,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_standins import STANDINS, ort_quantize  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "MicroQuantTests", "Fixtures", "onnx_qdq")
@@ -130,6 +138,11 @@ def main():
                         weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
         print(name + ":", [n.op_type for n in onnx.load(dst).graph.node])
     os.unlink(tmp)
+    src, calib, _ = STANDINS["ic_resnet8_style"]
+    c = np.load(os.path.join(ROOT, calib)).astype(np.float32)
+    dst = ort_quantize(os.path.join(ROOT, src), os.path.join(OUT, "ic_standin_qdq_u8.onnx"), c)
+    np.save(os.path.join(OUT, "ic_standin_qdq_u8_ort.npy"), run(dst, c).astype(np.float32))
+    print("ic_standin_qdq_u8:", sorted({n.op_type for n in onnx.load(dst).graph.node}))
 
 
 if __name__ == "__main__":

@@ -198,6 +198,22 @@ func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws 
         #expect(r.same == r.total, "\(name): \(r.same)/\(r.total) identical, largest difference \(r.worst) codes")
     }
 
+    /// onnxruntime's QDQ export of the IC stand-in (bench/models/ic_resnet8_style_float.onnx, quantized as
+    /// scripts/bench-host-batch.py does): NHWC uint8-pixel input, float Transpose to NCHW, then QuantizeLinear at
+    /// scale 1, zero point 0. Imports with the input at those qparams and no layout op (the convs read NHWC);
+    /// 298 of 320 output codes equal to onnxruntime's on the 32 calibration images (compare_qdq_ort.py: the rest are
+    /// onnxruntime's float32 conv requantization ties, docs/IMPORT.md), top-1 class always equal.
+    @Test func icStandInFromOnnxRuntime() throws {
+        let g = try ONNXImporter.importModel(at: qdqFixture("ic_standin_qdq_u8.onnx"))
+        let inQ = try #require(g.quantization[g.inputs[0].name])
+        #expect(inQ.scale == 1 && inQ.zeroPoint == 0 && !inQ.signed)
+        let r = try runQDQ("ic_standin_qdq_u8", input: qdqBenchData.appendingPathComponent("ic_calib.npy"), ort: "ic_standin_qdq_u8_ort")
+        #expect(r.samples == 32 && r.total == 320)
+        #expect(!r.qm.nodes.contains { if case .transpose = $0.op { return true } else { return false } }, "the NHWC -> NCHW transpose needs no op")
+        #expect(Double(r.same) / Double(r.total) >= 0.9, "\(r.same)/\(r.total) identical")
+        #expect(r.worst <= 2 && r.top1Same == r.samples, "largest difference \(r.worst), top-1 equal \(r.top1Same)/\(r.samples)")
+    }
+
     /// A float op other than data movement between the graph input and its first QuantizeLinear (here onnxruntime
     /// left a Mul by 1/255 in float) cannot run on codes: an import error naming the node and the reason.
     @Test func floatOpBeforeTheFirstQuantizeLinearIsRejected() throws {
