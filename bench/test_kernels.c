@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mq_bench_ref.h"
+#include "microquant/mq_kernels.h"
 #include "mq_microkernels.h"
 #include "pool/mq_pool_internal.h"
 #include "add/mq_add_internal.h"
@@ -35,6 +36,11 @@ static uint8_t xin[MAX_M_BIG * MAX_XS + 4];
 static uint8_t out_fast[MAX_M_BIG * MAX_OS + 8], out_port[MAX_M_BIG * MAX_OS + 8], out_ref[MAX_M_BIG * MAX_OS + 8];
 static uint8_t out_row[MAX_M_BIG * MAX_OS + 8];
 static unsigned row_checks, row_ready; /* prepared batch-1 rows checked; how many took the prepared (DSP GEMV) path */
+/* mq_conv1x1_inplace on the case's rows (n <= k, m * k <= IP_MAX): checked cases, and how many of them took the
+ * one-call path writing straight over the input (MQ_GEMM_IN_PLACE); its buffer and scratch are the pool test's
+ * (pool_in, pool_fast: the M55 test image has no RAM for more) */
+#define IP_MAX 16376
+static unsigned ip_checks, ip_direct;
 
 static uint32_t seed = 0x2545F491u;
 static unsigned failures;
@@ -93,6 +99,8 @@ static int32_t pick_bias(void)
         return mq_ref_range(&seed, -40000, 40000);
     }
 }
+
+static void inplace_case(const mq_fc_params *p, int32_t m, int32_t xs, int32_t os, int trial);
 
 static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int per_channel, int use_lut, int trial)
 {
@@ -209,6 +217,9 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
             return;
         }
     }
+    if (n <= k && m * k <= IP_MAX) {
+        inplace_case(&p, m, xs, os, trial);
+    }
 }
 
 static uint8_t lut_in[4096 + 16], lut_fast[4096 + 16], lut_port[4096 + 16], lut_ref[4096 + 16];
@@ -265,6 +276,61 @@ static void lut_case(size_t n, size_t off_in, size_t off_out, int in_place)
  * the x86 AVX2 path's 16-channel steps),
  * channel counts across the 4 / 8 / 16 / 64 blocks and their tails, int8 and uint8, clamps. */
 static uint8_t pool_in[16384], pool_fast[16384 + 8], pool_port[16384 + 8];
+
+/* The case as an in-place pointwise convolution (mq_conv1x1_inplace over m pixels of k codes, n <= k): pixel i's n
+ * output codes at buf + i * n must equal the int64 reference's row i; the bytes past the m * k input bytes stay
+ * untouched (what lies between m * n and m * k is not specified). */
+static void inplace_case(const mq_fc_params *p, int32_t m, int32_t xs, int32_t os, int trial)
+{
+    const int32_t n = p->n, k = p->k;
+    mq_conv1x1_params cp;
+    size_t need;
+    mq_status st;
+    int32_t i, c;
+    memset(&cp, 0, sizeof(cp));
+    cp.batch = 1;
+    cp.in_h = 1;
+    cp.in_w = m;
+    cp.stride_h = 1;
+    cp.stride_w = 1;
+    cp.gemm = *p;
+    for (i = 0; i < m; i++) {
+        memcpy(pool_in + (size_t)i * (size_t)k, xin + (size_t)i * (size_t)xs, (size_t)k);
+    }
+    memset(pool_in + (size_t)m * (size_t)k, GUARD, 8);
+    need = mq_conv1x1_inplace_scratch_size(&cp);
+    st = need <= sizeof(pool_fast) ? mq_conv1x1_inplace(&cp, pool_in, pool_fast, need) : MQ_ERR_BUFFER;
+    ip_checks++;
+    ip_direct += MQ_GEMM_IN_PLACE(p) != 0;
+    if (st != MQ_OK) {
+        failures++;
+        printf("FAIL conv1x1 in place trial %d m=%ld n=%ld k=%ld: status %d\n", trial, (long)m, (long)n, (long)k, (int)st);
+        return;
+    }
+    for (i = 0; i < m; i++) {
+        for (c = 0; c < n; c++) {
+            const uint8_t got = pool_in[(size_t)i * (size_t)n + (size_t)c];
+            const uint8_t want = out_ref[4u + (size_t)i * (size_t)os + (size_t)c];
+            if (got != want) {
+                failures++;
+                printf("FAIL conv1x1 in place%s trial %d m=%ld n=%ld k=%ld in=%s pc=%d direct=%d pixel %ld ch %ld: %u want %u\n",
+                       single_mode ? " (single rounding)" : "", trial, (long)m, (long)n, (long)k,
+                       p->in_dtype == MQ_DTYPE_UINT8 ? "u8" : "s8", (int)p->per_channel, MQ_GEMM_IN_PLACE(p) != 0, (long)i,
+                       (long)c, got, want);
+                return;
+            }
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        if (pool_in[(size_t)m * (size_t)k + (size_t)i] != GUARD) {
+            failures++;
+            printf("FAIL conv1x1 in place trial %d m=%ld n=%ld k=%ld: guard byte %ld written\n", trial, (long)m,
+                   (long)n, (long)k, (long)i);
+            return;
+        }
+    }
+}
+
 
 static void pool_case(int trial)
 {
@@ -575,6 +641,7 @@ int main(void)
         add_case(trial);
     }
     printf("prepared GEMM rows: %u checked, %u on the prepared path\n", row_checks, row_ready);
+    printf("in-place 1x1 convolutions: %u checked, %u written straight over the input\n", ip_checks, ip_direct);
     printf("%s: %u checks, %u failures\n", failures == 0u ? "PASS" : "FAIL", checks, failures);
     return failures == 0u ? 0 : 1;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Depthwise and average-pool cost forms, in sample and leave one model out (docs/PERFORMANCE.md "Depthwise and
-average pool terms"): scripts/cost-model-loo.py [FIT_JSON] (default build/fit-cost-model/fit.json, with geometry:
-fit-cost-model.py --geometry). old = per MAC + per pixel (depthwise) / per tap alone (pool); new = dw_features /
-per tap + per output. Per model: the kind's estimated / counted kernel instructions."""
+"""Depthwise, average-pool and 1x1 convolution cost forms, in sample and leave one model out (docs/PERFORMANCE.md
+"Depthwise and average pool terms", "1x1 convolution terms"): scripts/cost-model-loo.py [FIT_JSON] (default
+build/fit-cost-model/fit.json, with geometry: fit-cost-model.py --geometry). old = per MAC + per pixel (depthwise) /
+per tap alone (pool) / per MAC by k range + per output + per layer (1x1); new = dw_features / per tap + per output /
+the old 1x1 columns + per microkernel call + per DSP pair-loop group set-up (conv1x1_features). Per model: the kind's
+estimated / counted kernel instructions."""
 import sys
 import json, importlib.util, numpy as np, sys
 spec = importlib.util.spec_from_file_location("f", "scripts/fit-cost-model.py"); f = importlib.util.module_from_spec(spec); spec.loader.exec_module(f)
-d = json.load(open("build/fit-cost-model/fit-geo.json")); cm = json.load(open("boards/cost-model.json"))
+d = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "build/fit-cost-model/fit.json")); cm = json.load(open("boards/cost-model.json"))
 CN = {"m3": "cortex-m3", "m4": "cortex-m4", "m7": "cortex-m7", "m55": "cortex-m55"}
 def fit(L, c, form):
     y = [l["measured_kernel"] for l in L]
@@ -17,6 +19,17 @@ def fit(L, c, form):
         cols = lambda l: [l["outputs"] * l["k"], l["outputs"]]
     elif form == "pool1":
         cols = lambda l: [l["outputs"] * l["k"]]
+    elif form in ("1x1", "1x1new"):
+        nr = len(c.get("gemm_k_bounds") or []) + 1
+        def cols(l):
+            v = [f.chunked(l) if f.k_range(l, c) == i else 0 for i in range(nr)] + [l["outputs"], 1.0]
+            if form == "1x1new":
+                x = f.conv1x1_features(l, c)
+                v += [x["calls"], x["group_blocks"]]
+            return v
+        y = [l["measured_kernel"] - (l["outputs"] * c["lut_epilogue_per_output"] if l["lut"] else 0) for l in L]
+        sol = f.nnls_rel([cols(l) for l in L], y)
+        return lambda l: float(np.dot(cols(l), sol)) + (l["outputs"] * c["lut_epilogue_per_output"] if l["lut"] else 0)
     else:
         feats = [f.dw_features(l, c) for l in L]
         if len({tuple(x.values()) for x in feats}) < 2:
@@ -25,7 +38,7 @@ def fit(L, c, form):
             cols = lambda l: [f.dw_features(l, c)[t] for t in f.DW_TERMS]
     sol = f.nnls_rel([cols(l) for l in L], y)
     return lambda l: float(np.dot(cols(l), sol))
-for kind, forms in (("depthwise_conv", ("old", "new")), ("average_pool", ("pool1", "pool"))):
+for kind, forms in (("depthwise_conv", ("old", "new")), ("average_pool", ("pool1", "pool")), ("conv_1x1", ("1x1", "1x1new"))):
     print(kind)
     for core in ["m3", "m4", "m7", "m55"]:
         c = cm["cores"][CN[core]]

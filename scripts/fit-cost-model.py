@@ -32,7 +32,9 @@ other kernel) over all the models' first inferences. With --write-cycles they go
 Fit per core (least squares where the layers give two independent shapes, else one coefficient):
   fully_connected   a x MACs (k rounded up to 16) + b x outputs + c per call (AD's five FC shapes, KWS's and the
                     example's FC; least squares on relative errors, so small layers count as much as big ones)
-  conv_1x1          conv_per_mac_by_k[r] x MACs (k rounded up) + conv_per_output x outputs + conv_per_call, r = the
+  conv_1x1          conv_per_mac_by_k[r] x MACs (k rounded up) + conv_per_output x outputs + conv_per_call +
+                    conv_per_gemm_call x microkernel calls + conv_per_group_block x DSP pair-loop blocks x groups
+                    (conv1x1_features, from the shapes), r = the
                     k range of the file's gemm_k_bounds (the core's GEMM loops; read, not fitted) that k falls in:
                     one per-MAC column per range the layers reach (a range without layers takes the one below);
                     least squares on relative errors, every coefficient >= 0 (nnls_rel); conv_per_mac = the range
@@ -314,6 +316,43 @@ def dw_features(l, c):
             "border": (pixels - interior) * batch, "runs": runs, "group_runs": runs * groups, "setups": setups}
 
 
+MQ_CONV1X1_INPLACE_BLOCK = 32  # csrc/include/microquant/mq_kernels.h: pixels per GEMM call of the copying in-place path
+
+
+def conv1x1_features(l, c):
+    """The 1x1 convolution's GEMM calls and the DSP pair loop's group set-ups, from the layer's shapes and the core's
+    kernel constants (not fitted; docs/PERFORMANCE.md "1x1 convolution terms"):
+      calls         microkernel calls: one over all pixels for a stride-1 unpadded layer (mq_conv1x1); in place, one
+                    when the core's GEMM may write over its input (MQ_GEMM_IN_PLACE: k <= conv1x1_inplace_max_k,
+                    n % 4 == 0; the DSP pair loop's k; MVE's row-outer path: no LUT), else one per
+                    MQ_CONV1X1_INPLACE_BLOCK pixels (scratch + copy); strided (or padded): one per output row
+      group_blocks  DSP (gemm_pair_block_words, MQ_DSP_PX_WORDS): per call, the pair loop's blocks of words / k pairs
+                    (each block's lanes expanded once) x the 4-channel groups, each set up per block (requantization
+                    words, bias, weight lanes: mq_dsp_pairs_blocked); 0 where the pair loop does not run
+    None without rank-4 shapes."""
+    ins, outs = l.get("in_shape") or [], l.get("out_shape") or []
+    if len(ins) != 4 or len(outs) != 4:
+        return None
+    b, ih, iw, k = ins
+    oh, ow, n = outs[1], outs[2], outs[3]
+    px = b * oh * ow
+    words = int(c.get("gemm_pair_block_words", 0))
+    pair_k = (k % 16 == 0 and k <= 512) or (k % 4 == 0 and k <= 128)
+    if (oh, ow) != (ih, iw):
+        calls = [ow] * (b * oh)
+    elif l.get("entry", "").endswith("inplace_unchecked"):
+        one = k <= int(c.get("conv1x1_inplace_max_k", 0)) and n % 4 == 0 and (pair_k if words else not l["lut"])
+        blk = MQ_CONV1X1_INPLACE_BLOCK
+        calls = [px] if one else [min(blk, px - i) for i in range(0, px, blk)]
+    else:
+        calls = [px]
+    gb = 0
+    if words and pair_k and n >= 4:
+        per_block = max(1, words // k)
+        gb = sum((m // 2 + per_block - 1) // per_block for m in calls if m >= 2) * ((n + 3) // 4)
+    return {"calls": len(calls), "group_blocks": gb}
+
+
 DW_TERMS = ("macs", "pixel_groups", "pixels", "border", "runs", "group_runs", "setups")
 DW_KEYS = {"macs": "depthwise_per_mac", "pixel_groups": "depthwise_per_pixel_group", "pixels": "depthwise_per_pixel",
            "border": "depthwise_per_border_pixel", "runs": "depthwise_per_run", "group_runs": "depthwise_per_group_run",
@@ -330,6 +369,9 @@ def estimate(l, c, io_bytes=0):
     elif kind == "conv_1x1":
         e += chunked(l) * per_mac(c, "conv_per_mac_by_k", "conv_per_mac", l) + o * c["conv_per_output"] \
             + c.get("conv_per_call", 0.0)
+        f = conv1x1_features(l, c)
+        if f is not None:
+            e += f["calls"] * c.get("conv_per_gemm_call", 0.0) + f["group_blocks"] * c.get("conv_per_group_block", 0.0)
     elif kind == "conv":
         e += chunked(l) * per_mac(c, "convk_per_mac_by_k", "convk_per_mac", l) \
             + o * c.get("convk_per_output", c["conv_per_output"]) + pixels(l) * c.get("convk_per_pixel", 0.0) \
@@ -532,9 +574,16 @@ def main():
 
         L = [l for l in allL if l["kind"] == "conv_1x1" and "measured_kernel" in l]
         if len({(l["k"], l["outputs"]) for l in L}) >= 3:
-            # 1x1: the GEMM on the input rows (strided: gathered rows), per MAC by k range, per output, per call
-            fit_by_k(L, "conv_per_mac_by_k", "conv_per_mac",
-                     [("conv_per_output", lambda l: l["outputs"]), ("conv_per_call", lambda l: 1.0)])
+            # 1x1: the GEMM on the input rows (strided: gathered rows), per MAC by k range, per output, per layer, and
+            # (with shapes) per microkernel call and per DSP pair-loop group set-up (conv1x1_features)
+            cols = [("conv_per_output", lambda l: l["outputs"]), ("conv_per_call", lambda l: 1.0)]
+            if all(conv1x1_features(l, c) for l in L):
+                cols += [("conv_per_gemm_call", lambda l: conv1x1_features(l, c)["calls"]),
+                         ("conv_per_group_block", lambda l: conv1x1_features(l, c)["group_blocks"])]
+            else:
+                c.pop("conv_per_gemm_call", None)
+                c.pop("conv_per_group_block", None)
+            fit_by_k(L, "conv_per_mac_by_k", "conv_per_mac", cols)
         else:
             fit3("conv_1x1", "conv_per_mac", "conv_per_output", "conv_per_call")
         L = [l for l in allL if l["kind"] == "conv" and "measured_kernel" in l]

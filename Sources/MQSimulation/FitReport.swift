@@ -54,6 +54,14 @@ public struct CostModel: Codable, Sendable {
         /// Fixed instructions per FC / 1x1-conv kernel call (set-up); absent: 0.
         public let fc_per_call: Double?
         public let conv_per_call: Double?
+        /// 1x1 convolution, per microkernel call and per DSP pair-loop group set-up (Conv1x1Features); absent: 0.
+        public let conv_per_gemm_call: Double?
+        public let conv_per_group_block: Double?
+        /// The kernels' constants behind Conv1x1Features (not fitted): the DSP pair loop's lane buffer in words
+        /// (MQ_DSP_PX_WORDS; absent: no pair loop) and the largest k the in-place 1x1 runs as one call writing over
+        /// its input (MQ_GEMM_IN_PLACE; absent: 0, blocks of MQ_CONV1X1_INPLACE_BLOCK pixels copied).
+        public let gemm_pair_block_words: Int?
+        public let conv1x1_inplace_max_k: Int?
         /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
         public let convk_per_mac: Double?
         public let convk_per_output: Double?
@@ -304,6 +312,51 @@ public struct DepthwiseFeatures: Equatable, Sendable {
     }
 }
 
+/// A 1x1 convolution's microkernel calls and the DSP pair loop's group set-ups, from its shapes and the core's
+/// kernel constants (docs/PERFORMANCE.md "1x1 convolution terms"; scripts/fit-cost-model.py conv1x1_features).
+public struct Conv1x1Features: Equatable, Sendable {
+    /// Microkernel calls: one over all pixels (stride 1, unpadded); in place one when the core's GEMM may write over
+    /// its input (k <= inPlaceMaxK, n % 4 == 0, the DSP pair loop's k, MVE's row-outer path: no LUT), else one per
+    /// MQ_CONV1X1_INPLACE_BLOCK pixels; strided (or padded) one per output row.
+    public let calls: Int
+    /// DSP (pairBlockWords > 0): per call the pair loop's blocks of pairBlockWords / k pairs x the 4-channel groups
+    /// (each group set up once per block); 0 where the pair loop does not run.
+    public let groupBlocks: Int
+
+    /// MQ_CONV1X1_INPLACE_BLOCK (csrc/include/microquant/mq_kernels.h).
+    public static let inPlaceBlock = 32
+
+    public init(calls: Int, groupBlocks: Int) {
+        self.calls = calls
+        self.groupBlocks = groupBlocks
+    }
+
+    /// nil without rank-4 shapes.
+    public init?(_ l: LayerInfo, pairBlockWords: Int, inPlaceMaxK: Int) {
+        let i = l.inputShape, o = l.outputShape
+        guard i.count == 4, o.count == 4 else { return nil }
+        let b = max(0, i[0]), k = max(1, l.k), oh = max(0, o[1]), ow = max(0, o[2]), n = max(0, o[3])
+        let px = b * oh * ow
+        let pairK = (k % 16 == 0 && k <= 512) || (k % 4 == 0 && k <= 128)
+        var rows: [Int]
+        if oh != i[1] || ow != i[2] {
+            rows = Array(repeating: ow, count: b * oh)
+        } else if l.inPlace {
+            let one = k <= inPlaceMaxK && n % 4 == 0 && (pairBlockWords > 0 ? pairK : !l.fusedLUT)
+            rows = one ? [px] : stride(from: 0, to: px, by: Self.inPlaceBlock).map { min(Self.inPlaceBlock, px - $0) }
+        } else {
+            rows = [px]
+        }
+        calls = rows.count
+        if pairBlockWords > 0 && pairK && n >= 4 {
+            let perBlock = max(1, pairBlockWords / k)
+            groupBlocks = rows.filter { $0 >= 2 }.reduce(0) { $0 + ($1 / 2 + perBlock - 1) / perBlock } * ((n + 3) / 4)
+        } else {
+            groupBlocks = 0
+        }
+    }
+}
+
 /// The fit report of a model on a board.
 public struct FitReport: Sendable {
     public let board: BoardConfig
@@ -380,6 +433,10 @@ public struct FitReport: Sendable {
             case .conv1x1:
                 insns += chunkedMACs * c.convPerMAC(k: l.k, kxk: false) + Double(l.outputElements) * c.conv_per_output
                     + (c.conv_per_call ?? 0)
+                if let f = Conv1x1Features(l, pairBlockWords: c.gemm_pair_block_words ?? 0,
+                                           inPlaceMaxK: c.conv1x1_inplace_max_k ?? 0) {
+                    insns += Double(f.calls) * (c.conv_per_gemm_call ?? 0) + Double(f.groupBlocks) * (c.conv_per_group_block ?? 0)
+                }
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv:
                 // im2col (pixels x k bytes gathered + per-pixel set-up), then the GEMM on the gathered rows

@@ -168,6 +168,37 @@ final class BoardTests: XCTestCase {
         XCTAssertTrue(old.layers.allSatisfy { $0.instructions.isFinite && $0.instructions > 0 })
     }
 
+    func testConv1x1FeaturesFollowTheKernelCalls() throws {
+        // KWS's 1x1 layers: 125 pixels x 64 -> 64, in place
+        let kws = LayerInfo(index: 2, kind: .conv1x1, outputShape: [1, 25, 5, 64], outputElements: 8000, macs: 512000,
+                            k: 64, inPlace: true, inputShape: [1, 25, 5, 64])
+        // DSP: one call writing over the input; the pair loop's blocks of 1024 / 64 = 16 pairs: ceil(62 / 16) = 4
+        // blocks x 16 groups of 4 channels
+        XCTAssertEqual(Conv1x1Features(kws, pairBlockWords: 1024, inPlaceMaxK: 512), Conv1x1Features(calls: 1, groupBlocks: 64))
+        // Armv7-M (no pair-block constant, no direct in-place path): one call per 32 pixels, copied
+        XCTAssertEqual(Conv1x1Features(kws, pairBlockWords: 0, inPlaceMaxK: 0), Conv1x1Features(calls: 4, groupBlocks: 0))
+        // MVE: one call for k <= 64 without a LUT; with a fused LUT (the group-outer loops) blocks of 32
+        XCTAssertEqual(Conv1x1Features(kws, pairBlockWords: 0, inPlaceMaxK: 64)?.calls, 1)
+        let lut = LayerInfo(index: 2, kind: .conv1x1, outputShape: [1, 25, 5, 64], outputElements: 8000, macs: 512000,
+                            k: 64, fusedLUT: true, inPlace: true, inputShape: [1, 25, 5, 64])
+        XCTAssertEqual(Conv1x1Features(lut, pairBlockWords: 0, inPlaceMaxK: 64)?.calls, 4)
+        // not in place: one call over all pixels; DSP blocks ceil(62 / 16) = 4 (the odd last row: the GEMV loop)
+        let moved = LayerInfo(index: 2, kind: .conv1x1, outputShape: [1, 25, 5, 64], outputElements: 8000, macs: 512000,
+                              k: 64, inputShape: [1, 25, 5, 64])
+        XCTAssertEqual(Conv1x1Features(moved, pairBlockWords: 1024, inPlaceMaxK: 512), Conv1x1Features(calls: 1, groupBlocks: 64))
+        // IC's stride-2 shortcut 32x32x16 -> 16x16x32: one call per output row of 16 pixels (8 pairs, one block), 8 groups
+        let ic = LayerInfo(index: 6, kind: .conv1x1, outputShape: [1, 16, 16, 32], outputElements: 8192, macs: 131072,
+                           k: 16, inputShape: [1, 32, 32, 16])
+        XCTAssertEqual(Conv1x1Features(ic, pairBlockWords: 1024, inPlaceMaxK: 512), Conv1x1Features(calls: 16, groupBlocks: 128))
+        // k = 3 (not a multiple of 4): no pair loop
+        let k3 = LayerInfo(index: 1, kind: .conv1x1, outputShape: [1, 4, 4, 16], outputElements: 256, macs: 768, k: 3,
+                           inputShape: [1, 8, 8, 3])
+        XCTAssertEqual(Conv1x1Features(k3, pairBlockWords: 1024, inPlaceMaxK: 512), Conv1x1Features(calls: 4, groupBlocks: 0))
+        // no shapes: no features
+        XCTAssertNil(Conv1x1Features(LayerInfo(index: 0, kind: .conv1x1, outputShape: [64], outputElements: 64, macs: 4096,
+                                               k: 64), pairBlockWords: 1024, inPlaceMaxK: 512))
+    }
+
     func testDepthwiseFeaturesFollowTheKernelLoops() throws {
         // KWS's depthwise layers: 3x3 stride 1 "same" on 25x5x64, in place (one run per output row of 5 pixels)
         let kws = LayerInfo(index: 1, kind: .depthwiseConv, outputShape: [1, 25, 5, 64], outputElements: 8000,

@@ -203,15 +203,20 @@ void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *
 #define MQ_GEMM_K_PAD16 0
 #endif
 
-/* MQ_GEMM_ROWWISE(p): 1 when MQ_GEMM_S8_N4K16(p, ...) computes input row by input row, in order, each row read
- * completely before any of its outputs is written (MVE: the row-outer path taking every group), so the output
- * may overwrite the input when output row i lies within input rows 0..i (mq_conv1x1_inplace: n <= k, same start).
- * 0 for the other variants (group-outer loops). */
+/* MQ_GEMM_IN_PLACE(p): 1 when MQ_GEMM_S8_N4K16(p, m, x, k, out, n) may write its output over its input, output row
+ * i starting where input row i starts (n <= k: it lies within input rows 0..i; mq_conv1x1_inplace): every input
+ * row is read before any output byte over it is stored. MVE: the row-outer path taking every group (row by row, in
+ * order). DSP: the pair loop taking every group (each block of up to 1024 / k pairs expanded to stack lanes before
+ * its outputs are stored; a block's outputs end where the next block's input rows begin) and the GEMV loop for an
+ * odd last row (mq_gemm_s8_n4k16_dsp_in_place). 0 for the other variants (group-outer loops re-read the rows). */
 #if defined(__ARM_FEATURE_MVE) && !defined(MQ_FORCE_PORTABLE)
 int mq_gemm_s8_n4k16_mve_rowwise(const mq_fc_params *p);
-#define MQ_GEMM_ROWWISE(p) mq_gemm_s8_n4k16_mve_rowwise(p)
+#define MQ_GEMM_IN_PLACE(p) mq_gemm_s8_n4k16_mve_rowwise(p)
+#elif defined(__ARM_FEATURE_DSP) && !defined(MQ_FORCE_PORTABLE)
+int mq_gemm_s8_n4k16_dsp_in_place(const mq_fc_params *p);
+#define MQ_GEMM_IN_PLACE(p) mq_gemm_s8_n4k16_dsp_in_place(p)
 #else
-#define MQ_GEMM_ROWWISE(p) 0
+#define MQ_GEMM_IN_PLACE(p) 0
 #endif
 
 /* Cortex-M55: mq_conv's im2col by Helium vector copies, UINT8 codes made signed while copied (mq_conv_mve.c; p

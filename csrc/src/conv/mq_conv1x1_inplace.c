@@ -8,8 +8,9 @@
  * scratch, then are copied to [p0 * n, (p0 + m) * n), which lies inside the input bytes of pixels < p0 + m
  * (n <= k): all already read. The microkernel and its per-group set-up are the out-of-place path's; only the
  * pixel count per call is smaller (16 instead of all). Same bytes as mq_conv1x1.
- * When the core's GEMM works row by row (MQ_GEMM_ROWWISE: the MVE row-outer path) the whole layer is one call
- * writing straight over buf (the scratch stays unused).
+ * When the core's GEMM reads every input row before storing outputs over it (MQ_GEMM_IN_PLACE: the MVE row-outer
+ * path; the DSP pair loop, which expands each block of pairs to stack lanes first, with the GEMV loop for an odd
+ * last row) the whole layer is one call writing straight over buf (the scratch stays unused; no copy).
  */
 #include <string.h>
 
@@ -47,9 +48,9 @@ void mq_conv1x1_inplace_unchecked(const mq_conv1x1_params *p, void *buf, void *s
     uint8_t *b = (uint8_t *)buf;
     uint8_t *s = (uint8_t *)scratch;
     int32_t p0;
-    if (MQ_GEMM_ROWWISE(g)) {
-        /* row by row: output pixel i ([i * n, (i + 1) * n), n <= k) is written after input pixel i was read,
-         * over input bytes of pixels <= i only: straight into buf, no scratch copy */
+    if (MQ_GEMM_IN_PLACE(g)) {
+        /* output pixel i ([i * n, (i + 1) * n), n <= k) is written after input pixel i was read, over input bytes
+         * of pixels <= i only: straight into buf, no scratch copy */
         MQ_GEMM_S8_N4K16(g, pixels, b, g->k, b, g->n);
         return;
     }

@@ -150,6 +150,12 @@ int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
     return 0; /* the size-optimised build has no GEMV loop */
 }
 
+int mq_gemm_s8_n4k16_dsp_in_place(const mq_fc_params *p)
+{
+    (void)p;
+    return 0; /* the compact kernel reads the input rows again for every group */
+}
+
 void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
     mq_dsp_compact(p, 1, x, p->k, out, p->n);
@@ -1548,6 +1554,35 @@ void mq_gemm_s8_n4k16_dsp(const mq_fc_params *p, int32_t m, const uint8_t *x, in
     if (4 * g < p->n) {
         mq_dsp_compact_from(p, 4 * g, m, x, x_stride, out, out_stride);
     }
+}
+
+int mq_gemm_s8_n4k16_dsp_in_place(const mq_fc_params *p)
+{
+#if MQ_DSP_BATCHED && (MQ_GEMM_PER_CHANNEL_ENABLED || MQ_GEMM_PER_TENSOR_ENABLED)
+    /* What mq_gemm_s8_n4k16_dsp decides per call, for every m: aligned weights, the row loops compiled in for the
+     * input dtype, the pair loop's k, and every group taking the pair loop (n % 4 == 0, every shift in [-21, -1]:
+     * mq_dsp_pairs_blocked's test, so no group falls back to the raw-row loops after other groups' outputs are
+     * stored); an odd last row then runs the GEMV loop on all n / 4 groups (every shift <= -1, k <= 512 <=
+     * MQ_DSP_GEMV_MAX_K), which expands its row before storing. Each block of pairs is expanded to the stack lanes
+     * (mq_dsp_xexp2) before any of its outputs is stored, and with x_stride = k >= n = out_stride a block's outputs
+     * end where the next block's input rows begin. */
+    const int32_t k = p->k;
+    int32_t lo = p->shift[0], hi = p->shift[0];
+    int32_t c;
+    if (((uintptr_t)p->weights.packed & 3u) != 0u || !MQ_DSP_ROWS_FOR(p->in_dtype) || p->n < 4 || (p->n & 3) != 0 ||
+        !(((k & 15) == 0 && k <= MQ_DSP_PX_MAX_K) || ((k & 3) == 0 && k <= MQ_DSP_PXW_WORDS)) ||
+        (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
+        return 0;
+    }
+    for (c = p->per_channel ? 1 : p->n; c < p->n; c++) {
+        lo = p->shift[c] < lo ? p->shift[c] : lo;
+        hi = p->shift[c] > hi ? p->shift[c] : hi;
+    }
+    return hi < 0 && lo >= -21;
+#else
+    (void)p;
+    return 0;
+#endif
 }
 
 int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
