@@ -716,6 +716,232 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
     }
 }
 
+/*
+ * Flat rows (kernel_h <= 4, kernel_w <= MQ_DWP_MAX_KW, dilation 1, in_c <= MQ_DWP_MAX_C; in_c a multiple of 16, or
+ * stride_w 1 and in_c dividing 16): every VPDPBUSD lane does useful work for any channel count. For one output row
+ * the input columns it reads are interleaved once into a buffer T of dwords: T[col][c] = the codes of channel c at
+ * input column col (padding columns included) of the kernel rows ky = 0..3 (rows outside the image or past kernel_h:
+ * in_zero_point codes, which meet the padding taps' weights or zero weights), as VPDPBUSD's unsigned operand. The
+ * output row, out_w * in_c bytes in memory order, is computed 16 lanes at a time: lane l of flat position
+ * f = ox * in_c + c accumulates, per kernel column kx, the dword T[ox * stride_w + kx][c] against the kx column's
+ * 4 row weights of channel c: one unaligned load + one VPDPBUSD per kernel column and 16 lanes (in_c = 8: a vector
+ * holds 2 pixels; 16: one pixel; 32: half a pixel), where the column-quad kernel above spends a 64-channel vector on
+ * in_c channels. Same products, same sums modulo 2^32 (INT8 input: code ^ 0x80 with 128 x the weight sums taken from
+ * the start value, as mq_dw_vnni_group), the output stage of the layer kernels (mq_dw_vnni_requantize / _single,
+ * clamp, zero point) with the lane constants of channel c; VPACKSSDW + VPACKUS/SSWB + one VPERMD store 64 bytes.
+ */
+#define MQ_DWP_MAX_KW 8
+#ifndef MQ_DWP_DISABLE
+#define mq_dwp_enabled 1 /* (-DMQ_DWP_DISABLE: without this kernel, for A/B benchmarks) */
+#else
+#define mq_dwp_enabled 0
+#endif
+#define MQ_DWP_MAX_C 256
+#define MQ_DWP_MAX_B (MQ_DWP_MAX_C / 16) /* lane blocks of 16 channels */
+#define MQ_DWP_TBYTES 32768              /* T (stack); layers needing more take the other kernels */
+
+/* The dword transpose (4 x 4 blocks of 4 bytes) that makes the unpack interleave (and the pack) come out in
+ * memory order: dword 4 L + q <- dword 4 q + L. */
+#define MQ_DWP_TRANSPOSE _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)
+
+/* Bytes of T the layer writes and reads (0 when it does not fit MQ_DWP_TBYTES). */
+static size_t mq_dwp_tbytes(const mq_depthwise_params *p)
+{
+    const mq_window *w = &p->win;
+    const size_t cn = (size_t)p->in_c;
+    const size_t flat = (size_t)w->out_w * cn;
+    const size_t flat_r = (flat + 63u) / 64u * 64u; /* the last 64-byte step computes past the row */
+    const size_t ox_last = (flat_r - 1u) / cn;
+    const size_t ncols_read = ox_last * (size_t)w->stride_w + (size_t)w->kernel_w; /* columns the lanes read */
+    const size_t inside = (size_t)w->in_w * cn;
+    const size_t written = (size_t)w->pad_left * cn * 4u + (inside + 63u) / 64u * 256u;
+    size_t need = ncols_read * cn * 4u;
+    if (written > need) {
+        need = written;
+    }
+    return need + 64u <= MQ_DWP_TBYTES ? need : 0u; /* + the last fill step's overshoot */
+}
+
+static int mq_dwp_applies(const mq_depthwise_params *p)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    if (w->kernel_h > 4 || w->kernel_w > MQ_DWP_MAX_KW || w->dilation_h != 1 || w->dilation_w != 1 || cn > MQ_DWP_MAX_C) {
+        return 0;
+    }
+    if (!(cn % 16 == 0 || (w->stride_w == 1 && 16 % cn == 0))) {
+        return 0;
+    }
+    return mq_dwp_tbytes(p) != 0u;
+}
+
+typedef struct {
+    __m512i w[MQ_DWP_MAX_KW][MQ_DWP_MAX_B]; /* kernel column kx, lane block b: dword l = rows 0..3 of its channel */
+    __m512i start[MQ_DWP_MAX_B];            /* folded bias (INT8 input: minus 128 * sum_t w) */
+    mq_dw_vnni_rq rq[MQ_DWP_MAX_B];
+    int32_t nb; /* lane blocks: in_c / 16, or 1 (in_c dividing 16: every block the same channels) */
+} mq_dwp_consts;
+
+MQ_DW_VNNI static void mq_dwp_init(mq_dwp_consts *k, mq_dw_vnni_os *os, const mq_depthwise_params *p)
+{
+    const int32_t cn = p->in_c;
+    const int32_t kh = p->win.kernel_h, kw = p->win.kernel_w;
+    const int16_t *w = (const int16_t *)(const void *)p->weights.data;
+    MQ_VNNI_ALIGN64_DW int32_t st[16], mu[16], sh[16];
+    MQ_VNNI_ALIGN64_DW int8_t wb[64];
+    int32_t b, l, kx, ky;
+    mq_dw_vnni_os_init(os, p, 0);
+    os->nc = 64;
+    os->m64 = ~(uint64_t)0;
+    k->nb = cn >= 16 ? cn / 16 : 1;
+    for (b = 0; b < k->nb; ++b) {
+        for (kx = 0; kx < kw; ++kx) {
+            for (l = 0; l < 16; ++l) {
+                const int32_t ch = cn >= 16 ? 16 * b + l : l % cn;
+                for (ky = 0; ky < 4; ++ky) {
+                    wb[4 * l + ky] = ky < kh ? (int8_t)w[(size_t)(ky * kw + kx) * (size_t)cn + (size_t)ch] : 0;
+                }
+            }
+            k->w[kx][b] = _mm512_load_si512((const void *)wb);
+        }
+        for (l = 0; l < 16; ++l) {
+            const int32_t ch = cn >= 16 ? 16 * b + l : l % cn;
+            int32_t sw = 0, t;
+            for (t = 0; t < kh * kw; ++t) {
+                sw += w[(size_t)t * (size_t)cn + (size_t)ch];
+            }
+            st[l] = (int32_t)((uint32_t)p->bias.folded[ch] - (p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 128u * (uint32_t)sw));
+            mu[l] = p->per_channel ? p->multiplier[ch] : p->multiplier[0];
+            sh[l] = p->per_channel ? p->shift[ch] : p->shift[0];
+            os->general |= sh[l] > 0 || mu[l] == INT32_MIN;
+        }
+        k->start[b] = _mm512_load_si512((const void *)st);
+        mq_dw_vnni_rq_init(&k->rq[b], _mm512_load_si512((const void *)mu), _mm512_load_si512((const void *)sh));
+    }
+}
+
+/* 16 lanes of flat position f: the kernel columns' VPDPBUSD and the output stage (single / general / plain). */
+MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dwp_lanes(const mq_dwp_consts *k, const mq_dw_vnni_os *os,
+                                                                             const uint8_t *t0, int32_t kw, size_t col,
+                                                                             int32_t b)
+{
+    __m512i a = k->start[b];
+    int32_t kx;
+    for (kx = 0; kx < kw; ++kx) {
+        a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512((const void *)(t0 + (size_t)kx * col)), k->w[kx][b]);
+    }
+    if (os->single) {
+        a = mq_dw_vnni_requantize_single(a, &k->rq[b]);
+    } else if (os->general) {
+        a = mq_dw_vnni_requantize(a, &k->rq[b], 1);
+    } else {
+        a = mq_dw_vnni_requantize(a, &k->rq[b], 0);
+    }
+    return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a, os->vlo), os->vhi), os->vzp);
+}
+
+MQ_DW_VNNI static void mq_dwp_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    const int32_t kh = w->kernel_h, kw = w->kernel_w;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
+    const size_t in_row = (size_t)w->in_w * (size_t)cn;
+    const size_t flat = (size_t)w->out_w * (size_t)cn;
+    const size_t col = (size_t)cn * 4u; /* bytes of one column in T */
+    const size_t tbytes = mq_dwp_tbytes(p);
+    const size_t lpad = (size_t)w->pad_left * col;
+    const size_t inside_end = lpad + in_row * 4u; /* T bytes of the real columns end here */
+    const int signed_codes = p->act_min < 0;
+    const int int8_in = p->in_dtype != MQ_DTYPE_UINT8;
+    const __m512i tr = MQ_DWP_TRANSPOSE;
+    const __m512i zp8 = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
+    MQ_VNNI_ALIGN64_DW uint8_t T[MQ_DWP_TBYTES];
+    mq_dwp_consts k;
+    mq_dw_vnni_os os;
+    __m512i zq;
+    int32_t b, oy, ky;
+    size_t i, f, ox, c;
+    mq_dwp_init(&k, &os, p);
+    zq = _mm512_xor_si512(zp8, os.flip); /* padding codes as the u8 operand */
+    for (b = 0; b < w->batch; ++b) {
+        const uint8_t *in_b = input + (size_t)b * in_image;
+        for (oy = 0; oy < w->out_h; ++oy) {
+            const int32_t iy0 = oy * w->stride_h - w->pad_top;
+            const uint8_t *rowp[4];
+            uint8_t *o = output + ((size_t)b * (size_t)w->out_h + (size_t)oy) * flat;
+            for (ky = 0; ky < 4; ++ky) {
+                const int32_t iy = iy0 + ky;
+                rowp[ky] = ky < kh && iy >= 0 && iy < w->in_h ? in_b + (size_t)iy * in_row : NULL;
+            }
+            /* T: padding columns left, the real columns 64 codes at a time (the last step's overshoot is rewritten
+             * below), padding columns right up to what the lanes read */
+            for (i = 0; i < lpad; i += 64u) {
+                _mm512_storeu_si512((void *)(T + i), zq);
+            }
+            for (i = 0; i < in_row; i += 64u) {
+                const __mmask64 m = in_row - i >= 64u ? ~(__mmask64)0 : (((__mmask64)1 << (in_row - i)) - 1u);
+                __m512i r[4], a, bb, c, d;
+                for (ky = 0; ky < 4; ++ky) {
+                    if (rowp[ky] != NULL) {
+                        r[ky] = _mm512_mask_loadu_epi8(zp8, m, (const void *)(rowp[ky] + i));
+                        if (int8_in) {
+                            r[ky] = _mm512_xor_si512(r[ky], os.flip);
+                        }
+                        r[ky] = _mm512_permutexvar_epi32(tr, r[ky]);
+                    } else {
+                        r[ky] = zq; /* every byte the same: no transpose needed */
+                    }
+                }
+                a = _mm512_unpacklo_epi8(r[0], r[1]);
+                bb = _mm512_unpackhi_epi8(r[0], r[1]);
+                c = _mm512_unpacklo_epi8(r[2], r[3]);
+                d = _mm512_unpackhi_epi8(r[2], r[3]);
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i), _mm512_unpacklo_epi16(a, c));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 64u), _mm512_unpackhi_epi16(a, c));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 128u), _mm512_unpacklo_epi16(bb, d));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 192u), _mm512_unpackhi_epi16(bb, d));
+            }
+            for (i = inside_end; i < tbytes; i += 64u) {
+                _mm512_storeu_si512((void *)(T + i), zq);
+            }
+            /* the output row, 64 flat positions (4 x 16 lanes) at a time */
+            ox = 0;
+            c = 0;
+            for (f = 0; f < flat; f += 64u) {
+                __m512i v[4], p01, p23, out;
+                int q;
+                for (q = 0; q < 4; ++q) {
+                    /* lanes f + 16 q .. + 15: pixel ox, channels c .. (in_c < 16: pixels ox .. ox + 16 / in_c - 1) */
+                    const uint8_t *t0 = T + ox * (size_t)w->stride_w * col + 4u * c;
+                    const int32_t bl = cn >= 16 ? (int32_t)(c / 16u) : 0;
+                    v[q] = kw == 3 ? mq_dwp_lanes(&k, &os, t0, 3, col, bl) : mq_dwp_lanes(&k, &os, t0, kw, col, bl);
+                    c += 16u;
+                    while (c >= (size_t)cn) {
+                        c -= (size_t)cn;
+                        ++ox;
+                    }
+                }
+                p01 = _mm512_packs_epi32(v[0], v[1]);
+                p23 = _mm512_packs_epi32(v[2], v[3]);
+                out = _mm512_permutexvar_epi32(tr, signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+                if (p->lut == NULL && flat - f >= 64u) {
+                    _mm512_storeu_si512((void *)(o + f), out);
+                } else if (p->lut == NULL) {
+                    _mm512_mask_storeu_epi8((void *)(o + f), ((__mmask64)1 << (flat - f)) - 1u, out);
+                } else {
+                    MQ_VNNI_ALIGN64_DW uint8_t bytes[64];
+                    const size_t n = flat - f >= 64u ? 64u : flat - f;
+                    _mm512_store_si512((void *)bytes, out);
+                    for (i = 0; i < n; ++i) {
+                        o[f + i] = p->lut[bytes[i]];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
 static int mq_dw_x86_variant = -1;
 
@@ -792,6 +1018,12 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         return 0;
     }
     (void)pad;
+    /* flat rows: channel counts that would leave part of a 64-channel vector idle (stride 1: not multiples of 64)
+     * or any stride (the column quads need stride_w 1) */
+    if (mq_dwp_enabled && !(p->win.stride_w == 1 && p->in_c % 64 == 0) && mq_dwp_applies(p)) {
+        mq_dwp_layer(p, (const uint8_t *)input, (uint8_t *)output);
+        return 1;
+    }
     /* column quads: either rounding (the output stage mq_dw_vnni_rq_clamp4 is the VNNI layer kernel's) */
     if (p->win.kernel_h <= 4 && p->win.kernel_w <= MQ_DWC_MAX_KW && p->win.stride_w == 1 && p->win.dilation_h == 1 &&
         p->win.dilation_w == 1 && mq_dwc_enabled) {
