@@ -22,6 +22,7 @@
  * cached); the portable kernel otherwise.
  */
 #include "mq_microkernels.h"
+#include "mq_x86_rq64.h"
 
 #if defined(MQ_X86_HOST_KERNELS)
 
@@ -212,7 +213,10 @@ typedef struct {
     uint64_t m64; /* channels c0 .. c0 + nc - 1 */
     int general;  /* some channel shifts left or has multiplier INT32_MIN (set by the group's init) */
     int single;   /* single rounding (every shift <= -1: checked by mq_dw_s8_x86_layer) */
+    int fastq;    /* double rounding, every shift <= -1, no INT32_MIN multiplier: q64 (mq_x86_rq64.h) */
+    int negfix;   /* vlo < 0: q64 with its negative-tie term */
     int32_t nc;
+    mq_rq64 q64[4]; /* set when fastq */
 } mq_dw_vnni_os;
 
 /* Channel count, masks and clamp constants of the group at c0; rq and general are the group init's. */
@@ -228,6 +232,8 @@ MQ_DW_VNNI static inline void mq_dw_vnni_os_init(mq_dw_vnni_os *os, const mq_dep
     os->vzp = _mm512_set1_epi32(p->out_zero_point);
     os->general = 0;
     os->single = p->single_rounding;
+    os->fastq = 0;
+    os->negfix = lo64 < 0;
 }
 
 /* Single rounding, every shift <= -1: the high-word form of mq_output_stage.h (x86), hi(a * M + 2^(30+E)) >> (E - 1). */
@@ -348,7 +354,17 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dw_vnni_rq_clamp
 {
     const mq_dw_vnni_rq *rq = os->rq;
     const __m512i vlo = os->vlo, vhi = os->vhi, vzp = os->vzp;
-    if (os->single) {
+    if (os->fastq && os->negfix) {
+        *a0 = mq_rq64_apply(*a0, &os->q64[0], 1);
+        *a1 = mq_rq64_apply(*a1, &os->q64[1], 1);
+        *a2 = mq_rq64_apply(*a2, &os->q64[2], 1);
+        *a3 = mq_rq64_apply(*a3, &os->q64[3], 1);
+    } else if (os->fastq) {
+        *a0 = mq_rq64_apply(*a0, &os->q64[0], 0);
+        *a1 = mq_rq64_apply(*a1, &os->q64[1], 0);
+        *a2 = mq_rq64_apply(*a2, &os->q64[2], 0);
+        *a3 = mq_rq64_apply(*a3, &os->q64[3], 0);
+    } else if (os->single) {
         *a0 = mq_dw_vnni_requantize_single(*a0, &rq[0]);
         *a1 = mq_dw_vnni_requantize_single(*a1, &rq[1]);
         *a2 = mq_dw_vnni_requantize_single(*a2, &rq[2]);
@@ -618,7 +634,7 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
             if (ch >= g->os.nc) {
                 st[q][j] = 0;
                 mu[q][j] = 0;
-                sh[q][j] = 0;
+                sh[q][j] = -1; /* (a valid q64 lane; the result is not stored) */
                 continue;
             }
             for (t = 0; t < kh * kw; ++t) {
@@ -633,6 +649,13 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
         }
         g->start[q] = _mm512_load_si512((const void *)st[q]);
         mq_dw_vnni_rq_init(&g->os.rq[q], _mm512_load_si512((const void *)mu[q]), _mm512_load_si512((const void *)sh[q]));
+    }
+    g->os.fastq = !g->os.single && mq_rq64_ok(mu[0], sh[0], 16) && mq_rq64_ok(mu[1], sh[1], 16) &&
+                  mq_rq64_ok(mu[2], sh[2], 16) && mq_rq64_ok(mu[3], sh[3], 16);
+    if (g->os.fastq) {
+        for (q = 0; q < 4; ++q) {
+            mq_rq64_init(&g->os.q64[q], mu[q], sh[q]);
+        }
     }
 }
 
@@ -779,6 +802,7 @@ typedef struct {
     __m512i w[MQ_DWP_MAX_KW][MQ_DWP_MAX_B]; /* kernel column kx, lane block b: dword l = rows 0..3 of its channel */
     __m512i start[MQ_DWP_MAX_B];            /* folded bias (INT8 input: minus 128 * sum_t w) */
     mq_dw_vnni_rq rq[MQ_DWP_MAX_B];
+    mq_rq64 q64[MQ_DWP_MAX_B]; /* when os.fastq */
     int32_t nb; /* lane blocks: in_c / 16, or 1 (in_c dividing 16: every block the same channels) */
 } mq_dwp_consts;
 
@@ -794,6 +818,7 @@ MQ_DW_VNNI static void mq_dwp_init(mq_dwp_consts *k, mq_dw_vnni_os *os, const mq
     os->nc = 64;
     os->m64 = ~(uint64_t)0;
     k->nb = cn >= 16 ? cn / 16 : 1;
+    os->fastq = !os->single && mq_rq64_ok(p->multiplier, p->shift, p->per_channel ? cn : 1);
     for (b = 0; b < k->nb; ++b) {
         for (kx = 0; kx < kw; ++kx) {
             for (l = 0; l < 16; ++l) {
@@ -817,6 +842,9 @@ MQ_DW_VNNI static void mq_dwp_init(mq_dwp_consts *k, mq_dw_vnni_os *os, const mq
         }
         k->start[b] = _mm512_load_si512((const void *)st);
         mq_dw_vnni_rq_init(&k->rq[b], _mm512_load_si512((const void *)mu), _mm512_load_si512((const void *)sh));
+        if (os->fastq) {
+            mq_rq64_init(&k->q64[b], mu, sh);
+        }
     }
 }
 
@@ -830,7 +858,11 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dwp_lanes(con
     for (kx = 0; kx < kw; ++kx) {
         a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512((const void *)(t0 + (size_t)kx * col)), k->w[kx][b]);
     }
-    if (os->single) {
+    if (os->fastq && os->negfix) {
+        a = mq_rq64_apply(a, &k->q64[b], 1);
+    } else if (os->fastq) {
+        a = mq_rq64_apply(a, &k->q64[b], 0);
+    } else if (os->single) {
         a = mq_dw_vnni_requantize_single(a, &k->rq[b]);
     } else if (os->general) {
         a = mq_dw_vnni_requantize(a, &k->rq[b], 1);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "mq_gemm_x86_internal.h"
+#include "mq_x86_rq64.h"
 
 #define MQ_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
@@ -684,6 +685,10 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
     const __m512i vlo = _mm512_set1_epi32(cl.lo);
     const __m512i vhi = _mm512_set1_epi32(cl.hi);
     const __m512i vzp = _mm512_set1_epi32(cl.zp);
+    /* double rounding with every shift <= -1 and no INT32_MIN multiplier: the one-step form of mq_x86_rq64.h;
+     * its negative-tie term only when the clamp floor is below 0 */
+    const int fastq = !q.single_rounding && mq_rq64_ok(q.multiplier, q.shift, q.per_channel ? n : 1);
+    const int negfix = cl.lo < 0;
     int32_t b0, c, qq, i0, r, j;
     (void)vec_out; /* the caller checked it */
     for (b0 = 0; b0 < nbs; b0 += 4) {
@@ -692,6 +697,7 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
         int32_t bb;
         __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
         mq_vnni_single sq[4];
+        mq_rq64 rq[4];
         __mmask16 smask[4];
         int general = 0;
         /* repack this slice of up to 4 channel blocks: dword (bb, qq, c) = the packed dword of channel
@@ -740,6 +746,16 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
             rmask[c] = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh[c]), _mm512_set1_epi32(1));
             rhalf[c] = _mm512_srai_epi32(rmask[c], 1);
             mq_vnni_single_init(&sq[c], mult[c], shift);
+            if (fastq) {
+                int32_t mu[16], sh[16];
+                for (j = 0; j < 16; j++) {
+                    /* lanes past the channels: channel c0's constants (their results are not stored) */
+                    const int32_t ch = q.per_channel ? c0 + (j < left ? j : 0) : 0;
+                    mu[j] = q.multiplier[ch];
+                    sh[j] = q.shift[ch];
+                }
+                mq_rq64_init(&rq[c], mu, sh);
+            }
             smask[c] = lm;
             general |= _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
                        _mm512_cmpeq_epi32_mask(mult[c], _mm512_set1_epi32(INT32_MIN)) != 0;
@@ -796,7 +812,15 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                 for (r = 0; r < 4; r++) {
                     v[r] = _mm512_add_epi32(acc[r][c], bc[c]);
                 }
-                if (q.single_rounding) {
+                if (fastq && negfix) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_rq64_apply(v[r], &rq[c], 1);
+                    }
+                } else if (fastq) {
+                    for (r = 0; r < 4; r++) {
+                        v[r] = mq_rq64_apply(v[r], &rq[c], 0);
+                    }
+                } else if (q.single_rounding) {
                     for (r = 0; r < 4; r++) {
                         v[r] = mq_vnni_requantize_single(v[r], &sq[c]);
                     }
