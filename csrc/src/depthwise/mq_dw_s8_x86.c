@@ -848,29 +848,83 @@ MQ_DW_VNNI static void mq_dwp_init(mq_dwp_consts *k, mq_dw_vnni_os *os, const mq
     }
 }
 
-/* 16 lanes of flat position f: the kernel columns' VPDPBUSD and the output stage (single / general / plain). */
-MQ_DW_VNNI __attribute__((always_inline)) static inline __m512i mq_dwp_lanes(const mq_dwp_consts *k, const mq_dw_vnni_os *os,
-                                                                             const uint8_t *t0, int32_t kw, size_t col,
-                                                                             int32_t b)
+/* Output-stage forms of the flat-row kernel (fixed per layer, so each row loop is compiled for one). */
+#define MQ_DWP_Q64 0     /* mq_rq64, clamp floor >= 0 */
+#define MQ_DWP_Q64_NEG 1 /* mq_rq64 with its negative-tie term */
+#define MQ_DWP_SINGLE 2  /* single rounding */
+#define MQ_DWP_GENERAL 3 /* double rounding, some left shift or INT32_MIN multiplier */
+#define MQ_DWP_PLAIN 4   /* double rounding, the mask / threshold form */
+
+/* One output row: flat positions 0 .. flat - 1, 64 (4 x 16 lanes) per step. Lane 0 of a 16-lane vector reads T at
+ * toff (+ kx columns); the vector after it at toff + 64 bytes, except that after the last lane block of a pixel
+ * (in_c >= 16) the next pixel starts stride_w - 1 columns further (skip; 0 with stride 1, where in_c < 16 packs
+ * several pixels into one vector). kw_c: the kernel width when constant (0: kw). */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwp_row(const mq_dwp_consts *k, const mq_dw_vnni_os *os,
+                                                                       const uint8_t *T, size_t col, size_t skip,
+                                                                       int32_t kw, const int32_t kw_c, const int mode,
+                                                                       int signed_codes, const uint8_t *lut, size_t flat,
+                                                                       uint8_t *o)
 {
-    __m512i a = k->start[b];
-    int32_t kx;
-    for (kx = 0; kx < kw; ++kx) {
-        a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512((const void *)(t0 + (size_t)kx * col)), k->w[kx][b]);
+    const __m512i tr = MQ_DWP_TRANSPOSE;
+    const int32_t nkw = kw_c > 0 ? kw_c : kw;
+    const int32_t nb = k->nb;
+    size_t f, toff = 0, i;
+    int32_t bl = 0;
+    for (f = 0; f < flat; f += 64u) {
+        __m512i v[4], p01, p23, out;
+        int q;
+        for (q = 0; q < 4; ++q) {
+            const uint8_t *t0 = T + toff;
+            __m512i a = k->start[bl];
+            int32_t kx;
+            for (kx = 0; kx < nkw; ++kx) {
+                a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512((const void *)(t0 + (size_t)kx * col)), k->w[kx][bl]);
+            }
+            if (mode == MQ_DWP_Q64) {
+                a = mq_rq64_apply(a, &k->q64[bl], 0);
+            } else if (mode == MQ_DWP_Q64_NEG) {
+                a = mq_rq64_apply(a, &k->q64[bl], 1);
+            } else if (mode == MQ_DWP_SINGLE) {
+                a = mq_dw_vnni_requantize_single(a, &k->rq[bl]);
+            } else if (mode == MQ_DWP_GENERAL) {
+                a = mq_dw_vnni_requantize(a, &k->rq[bl], 1);
+            } else {
+                a = mq_dw_vnni_requantize(a, &k->rq[bl], 0);
+            }
+            v[q] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a, os->vlo), os->vhi), os->vzp);
+            toff += 64u;
+            if (++bl == nb) {
+                bl = 0;
+                toff += skip;
+            }
+        }
+        p01 = _mm512_packs_epi32(v[0], v[1]);
+        p23 = _mm512_packs_epi32(v[2], v[3]);
+        out = _mm512_permutexvar_epi32(tr, signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+        if (lut == NULL && flat - f >= 64u) {
+            _mm512_storeu_si512((void *)(o + f), out);
+        } else if (lut == NULL) {
+            _mm512_mask_storeu_epi8((void *)(o + f), ((__mmask64)1 << (flat - f)) - 1u, out);
+        } else {
+            MQ_VNNI_ALIGN64_DW uint8_t bytes[64];
+            const size_t n = flat - f >= 64u ? 64u : flat - f;
+            _mm512_store_si512((void *)bytes, out);
+            for (i = 0; i < n; ++i) {
+                o[f + i] = lut[bytes[i]];
+            }
+        }
     }
-    if (os->fastq && os->negfix) {
-        a = mq_rq64_apply(a, &k->q64[b], 1);
-    } else if (os->fastq) {
-        a = mq_rq64_apply(a, &k->q64[b], 0);
-    } else if (os->single) {
-        a = mq_dw_vnni_requantize_single(a, &k->rq[b]);
-    } else if (os->general) {
-        a = mq_dw_vnni_requantize(a, &k->rq[b], 1);
-    } else {
-        a = mq_dw_vnni_requantize(a, &k->rq[b], 0);
-    }
-    return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a, os->vlo), os->vhi), os->vzp);
 }
+
+/* mq_dwp_row with the layer's form and kernel width as constants (3: the common 3x3). */
+#define MQ_DWP_ROW_KW(MODE)                                                                                        \
+    do {                                                                                                           \
+        if (kw == 3) {                                                                                             \
+            mq_dwp_row(&k, &os, T, col, skip, kw, 3, MODE, signed_codes, p->lut, flat, o);                         \
+        } else {                                                                                                   \
+            mq_dwp_row(&k, &os, T, col, skip, kw, 0, MODE, signed_codes, p->lut, flat, o);                         \
+        }                                                                                                          \
+    } while (0)
 
 MQ_DW_VNNI static void mq_dwp_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
 {
@@ -892,9 +946,13 @@ MQ_DW_VNNI static void mq_dwp_layer(const mq_depthwise_params *p, const uint8_t 
     mq_dwp_consts k;
     mq_dw_vnni_os os;
     __m512i zq;
+    const size_t skip = (size_t)(w->stride_w - 1) * col;
+    int mode;
     int32_t b, oy, ky;
-    size_t i, f, ox, c;
+    size_t i;
     mq_dwp_init(&k, &os, p);
+    mode = os.fastq ? (os.negfix ? MQ_DWP_Q64_NEG : MQ_DWP_Q64)
+                    : (os.single ? MQ_DWP_SINGLE : (os.general ? MQ_DWP_GENERAL : MQ_DWP_PLAIN));
     zq = _mm512_xor_si512(zp8, os.flip); /* padding codes as the u8 operand */
     for (b = 0; b < w->batch; ++b) {
         const uint8_t *in_b = input + (size_t)b * in_image;
@@ -937,42 +995,17 @@ MQ_DW_VNNI static void mq_dwp_layer(const mq_depthwise_params *p, const uint8_t 
             for (i = inside_end; i < tbytes; i += 64u) {
                 _mm512_storeu_si512((void *)(T + i), zq);
             }
-            /* the output row, 64 flat positions (4 x 16 lanes) at a time */
-            ox = 0;
-            c = 0;
-            for (f = 0; f < flat; f += 64u) {
-                __m512i v[4], p01, p23, out;
-                int q;
-                for (q = 0; q < 4; ++q) {
-                    /* lanes f + 16 q .. + 15: pixel ox, channels c .. (in_c < 16: pixels ox .. ox + 16 / in_c - 1) */
-                    const uint8_t *t0 = T + ox * (size_t)w->stride_w * col + 4u * c;
-                    const int32_t bl = cn >= 16 ? (int32_t)(c / 16u) : 0;
-                    v[q] = kw == 3 ? mq_dwp_lanes(&k, &os, t0, 3, col, bl) : mq_dwp_lanes(&k, &os, t0, kw, col, bl);
-                    c += 16u;
-                    while (c >= (size_t)cn) {
-                        c -= (size_t)cn;
-                        ++ox;
-                    }
-                }
-                p01 = _mm512_packs_epi32(v[0], v[1]);
-                p23 = _mm512_packs_epi32(v[2], v[3]);
-                out = _mm512_permutexvar_epi32(tr, signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
-                if (p->lut == NULL && flat - f >= 64u) {
-                    _mm512_storeu_si512((void *)(o + f), out);
-                } else if (p->lut == NULL) {
-                    _mm512_mask_storeu_epi8((void *)(o + f), ((__mmask64)1 << (flat - f)) - 1u, out);
-                } else {
-                    MQ_VNNI_ALIGN64_DW uint8_t bytes[64];
-                    const size_t n = flat - f >= 64u ? 64u : flat - f;
-                    _mm512_store_si512((void *)bytes, out);
-                    for (i = 0; i < n; ++i) {
-                        o[f + i] = p->lut[bytes[i]];
-                    }
-                }
+            switch (mode) {
+            case MQ_DWP_Q64: MQ_DWP_ROW_KW(MQ_DWP_Q64); break;
+            case MQ_DWP_Q64_NEG: MQ_DWP_ROW_KW(MQ_DWP_Q64_NEG); break;
+            case MQ_DWP_SINGLE: MQ_DWP_ROW_KW(MQ_DWP_SINGLE); break;
+            case MQ_DWP_GENERAL: MQ_DWP_ROW_KW(MQ_DWP_GENERAL); break;
+            default: MQ_DWP_ROW_KW(MQ_DWP_PLAIN); break;
             }
         }
     }
 }
+#undef MQ_DWP_ROW_KW
 
 /* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
 static int mq_dw_x86_variant = -1;
