@@ -17,7 +17,9 @@
  *     kernel.
  * AVX-512 VNNI variant (mq_dw_s8_vnni, below): 64 channels per step with VPDPBUSD, used when the CPU has AVX-512
  * F + BW + VNNI and every weight of the run fits int8 (always for int8 models); it takes any in_c (masked loads and
- * stores for the last < 64 channels).
+ * stores for the last < 64 channels). Whole-layer kernels (mq_dw_s8_x86_layer, same condition): the column quads
+ * (mq_dwc_layer, stride_w 1) and the flat rows (mq_dwp_layer: every lane busy for 8/16/32 channels and stride 2);
+ * their double-rounding output stage takes the one-step form of mq_x86_rq64.h when every shift is <= -1.
  * Compiled with per-function target attributes and run only when the CPU has the instructions (checked once,
  * cached); the portable kernel otherwise.
  */

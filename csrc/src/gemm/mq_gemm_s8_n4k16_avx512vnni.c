@@ -21,6 +21,8 @@
  *     reads its bias / multipliers / shifts from a zero-padded local copy and stores only the valid bytes;
  *   - single rounding (p->single_rounding): the same paths with mq_vnni_requantize_single (every shift <= -1) or
  *     mq_gemm_x86_out1 per output (the 1- and 4-row paths; mq_gemm_x86_internal.h).
+ *   - the K4N16 path (many rows) requantizes in one 64-bit step (mq_x86_rq64.h) when every shift is <= -1 and no
+ *     multiplier is INT32_MIN (double rounding), the same values as mq_requantize.
  */
 #include "mq_microkernels.h"
 
