@@ -352,7 +352,7 @@ static void test_depthwise_random(void **state)
 }
 
 /* The benchmark's shapes: KWS 3x3 SAME stride 1 at 25x5x64, MobileNet 3x3 stride 2 at 48x48x16 (pad 0/1 as TF
- * SAME gives for even sizes) and stride 1 at 24x24x32. */
+ * SAME gives for even sizes) and stride 1 at 24x24x32, and the other depthwise layers of MobileNetV1 0.25. */
 static void test_depthwise_network_shapes(void **state)
 {
     static const int32_t shapes[][8] = {
@@ -360,6 +360,12 @@ static void test_depthwise_network_shapes(void **state)
         {25, 5, 64, 1, 1, 1, 1, 1},
         {48, 48, 16, 2, 0, 1, 0, 1},
         {24, 24, 32, 1, 1, 1, 1, 1},
+        /* the rest of MobileNetV1 0.25 at 96x96: 8 channels stride 1, 32 / 64 / 128 channels stride 2, 256 */
+        {48, 48, 8, 1, 1, 1, 1, 1},
+        {24, 24, 32, 2, 0, 1, 0, 1},
+        {12, 12, 64, 2, 0, 1, 0, 1},
+        {6, 6, 128, 2, 0, 1, 0, 1},
+        {3, 3, 256, 1, 1, 1, 1, 1},
     };
     ref_rng r = {0x5EEDu};
     size_t s;

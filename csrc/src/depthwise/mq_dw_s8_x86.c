@@ -17,11 +17,14 @@
  *     kernel.
  * AVX-512 VNNI variant (mq_dw_s8_vnni, below): 64 channels per step with VPDPBUSD, used when the CPU has AVX-512
  * F + BW + VNNI and every weight of the run fits int8 (always for int8 models); it takes any in_c (masked loads and
- * stores for the last < 64 channels).
+ * stores for the last < 64 channels). Whole-layer kernels (mq_dw_s8_x86_layer, same condition): the column quads
+ * (mq_dwc_layer, stride_w 1) and the flat rows (mq_dwp_layer: every lane busy for 8/16/32 channels and stride 2);
+ * their double-rounding output stage takes the one-step form of mq_x86_rq64.h when every shift is <= -1.
  * Compiled with per-function target attributes and run only when the CPU has the instructions (checked once,
  * cached); the portable kernel otherwise.
  */
 #include "mq_microkernels.h"
+#include "mq_x86_rq64.h"
 
 #if defined(MQ_X86_HOST_KERNELS)
 
@@ -212,7 +215,10 @@ typedef struct {
     uint64_t m64; /* channels c0 .. c0 + nc - 1 */
     int general;  /* some channel shifts left or has multiplier INT32_MIN (set by the group's init) */
     int single;   /* single rounding (every shift <= -1: checked by mq_dw_s8_x86_layer) */
+    int fastq;    /* double rounding, every shift <= -1, no INT32_MIN multiplier: q64 (mq_x86_rq64.h) */
+    int negfix;   /* vlo < 0: q64 with its negative-tie term */
     int32_t nc;
+    mq_rq64 q64[4]; /* set when fastq */
 } mq_dw_vnni_os;
 
 /* Channel count, masks and clamp constants of the group at c0; rq and general are the group init's. */
@@ -228,6 +234,8 @@ MQ_DW_VNNI static inline void mq_dw_vnni_os_init(mq_dw_vnni_os *os, const mq_dep
     os->vzp = _mm512_set1_epi32(p->out_zero_point);
     os->general = 0;
     os->single = p->single_rounding;
+    os->fastq = 0;
+    os->negfix = lo64 < 0;
 }
 
 /* Single rounding, every shift <= -1: the high-word form of mq_output_stage.h (x86), hi(a * M + 2^(30+E)) >> (E - 1). */
@@ -348,7 +356,17 @@ MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dw_vnni_rq_clamp
 {
     const mq_dw_vnni_rq *rq = os->rq;
     const __m512i vlo = os->vlo, vhi = os->vhi, vzp = os->vzp;
-    if (os->single) {
+    if (os->fastq && os->negfix) {
+        *a0 = mq_rq64_apply(*a0, &os->q64[0], 1);
+        *a1 = mq_rq64_apply(*a1, &os->q64[1], 1);
+        *a2 = mq_rq64_apply(*a2, &os->q64[2], 1);
+        *a3 = mq_rq64_apply(*a3, &os->q64[3], 1);
+    } else if (os->fastq) {
+        *a0 = mq_rq64_apply(*a0, &os->q64[0], 0);
+        *a1 = mq_rq64_apply(*a1, &os->q64[1], 0);
+        *a2 = mq_rq64_apply(*a2, &os->q64[2], 0);
+        *a3 = mq_rq64_apply(*a3, &os->q64[3], 0);
+    } else if (os->single) {
         *a0 = mq_dw_vnni_requantize_single(*a0, &rq[0]);
         *a1 = mq_dw_vnni_requantize_single(*a1, &rq[1]);
         *a2 = mq_dw_vnni_requantize_single(*a2, &rq[2]);
@@ -618,7 +636,7 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
             if (ch >= g->os.nc) {
                 st[q][j] = 0;
                 mu[q][j] = 0;
-                sh[q][j] = 0;
+                sh[q][j] = -1; /* (a valid q64 lane; the result is not stored) */
                 continue;
             }
             for (t = 0; t < kh * kw; ++t) {
@@ -633,6 +651,13 @@ MQ_DW_VNNI static void mq_dwc_group_init(mq_dwc_group *g, const mq_depthwise_par
         }
         g->start[q] = _mm512_load_si512((const void *)st[q]);
         mq_dw_vnni_rq_init(&g->os.rq[q], _mm512_load_si512((const void *)mu[q]), _mm512_load_si512((const void *)sh[q]));
+    }
+    g->os.fastq = !g->os.single && mq_rq64_ok(mu[0], sh[0], 16) && mq_rq64_ok(mu[1], sh[1], 16) &&
+                  mq_rq64_ok(mu[2], sh[2], 16) && mq_rq64_ok(mu[3], sh[3], 16);
+    if (g->os.fastq) {
+        for (q = 0; q < 4; ++q) {
+            mq_rq64_init(&g->os.q64[q], mu[q], sh[q]);
+        }
     }
 }
 
@@ -716,6 +741,274 @@ MQ_DW_VNNI static void mq_dwc_layer(const mq_depthwise_params *p, const uint8_t 
     }
 }
 
+/*
+ * Flat rows (kernel_h <= 4, kernel_w <= MQ_DWP_MAX_KW, dilation 1, in_c <= MQ_DWP_MAX_C; in_c a multiple of 16, or
+ * stride_w 1 and in_c dividing 16): every VPDPBUSD lane does useful work for any channel count. For one output row
+ * the input columns it reads are interleaved once into a buffer T of dwords: T[col][c] = the codes of channel c at
+ * input column col (padding columns included) of the kernel rows ky = 0..3 (rows outside the image or past kernel_h:
+ * in_zero_point codes, which meet the padding taps' weights or zero weights), as VPDPBUSD's unsigned operand. The
+ * output row, out_w * in_c bytes in memory order, is computed 16 lanes at a time: lane l of flat position
+ * f = ox * in_c + c accumulates, per kernel column kx, the dword T[ox * stride_w + kx][c] against the kx column's
+ * 4 row weights of channel c: one unaligned load + one VPDPBUSD per kernel column and 16 lanes (in_c = 8: a vector
+ * holds 2 pixels; 16: one pixel; 32: half a pixel), where the column-quad kernel above spends a 64-channel vector on
+ * in_c channels. Same products, same sums modulo 2^32 (INT8 input: code ^ 0x80 with 128 x the weight sums taken from
+ * the start value, as mq_dw_vnni_group), the output stage of the layer kernels (mq_dw_vnni_requantize / _single,
+ * clamp, zero point) with the lane constants of channel c; VPACKSSDW + VPACKUS/SSWB + one VPERMD store 64 bytes.
+ */
+#define MQ_DWP_MAX_KW 8
+#ifndef MQ_DWP_DISABLE
+#define mq_dwp_enabled 1 /* (-DMQ_DWP_DISABLE: without this kernel, for A/B benchmarks) */
+#else
+#define mq_dwp_enabled 0
+#endif
+#define MQ_DWP_MAX_C 256
+#define MQ_DWP_MAX_B (MQ_DWP_MAX_C / 16) /* lane blocks of 16 channels */
+#define MQ_DWP_TBYTES 32768              /* T (stack); layers needing more take the other kernels */
+
+/* The dword transpose (4 x 4 blocks of 4 bytes) that makes the unpack interleave (and the pack) come out in
+ * memory order: dword 4 L + q <- dword 4 q + L. */
+#define MQ_DWP_TRANSPOSE _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)
+
+/* Bytes of T the layer writes and reads (0 when it does not fit MQ_DWP_TBYTES). */
+static size_t mq_dwp_tbytes(const mq_depthwise_params *p)
+{
+    const mq_window *w = &p->win;
+    const size_t cn = (size_t)p->in_c;
+    const size_t flat = (size_t)w->out_w * cn;
+    const size_t flat_r = (flat + 63u) / 64u * 64u; /* the last 64-byte step computes past the row */
+    const size_t ox_last = (flat_r - 1u) / cn;
+    const size_t ncols_read = ox_last * (size_t)w->stride_w + (size_t)w->kernel_w; /* columns the lanes read */
+    const size_t inside = (size_t)w->in_w * cn;
+    const size_t written = (size_t)w->pad_left * cn * 4u + (inside + 63u) / 64u * 256u;
+    size_t need = ncols_read * cn * 4u;
+    if (written > need) {
+        need = written;
+    }
+    return need + 64u <= MQ_DWP_TBYTES ? need : 0u; /* + the last fill step's overshoot */
+}
+
+static int mq_dwp_applies(const mq_depthwise_params *p)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    if (w->kernel_h > 4 || w->kernel_w > MQ_DWP_MAX_KW || w->dilation_h != 1 || w->dilation_w != 1 || cn > MQ_DWP_MAX_C) {
+        return 0;
+    }
+    if (!(cn % 16 == 0 || (w->stride_w == 1 && 16 % cn == 0))) {
+        return 0;
+    }
+    return mq_dwp_tbytes(p) != 0u;
+}
+
+typedef struct {
+    __m512i w[MQ_DWP_MAX_KW][MQ_DWP_MAX_B]; /* kernel column kx, lane block b: dword l = rows 0..3 of its channel */
+    __m512i start[MQ_DWP_MAX_B];            /* folded bias (INT8 input: minus 128 * sum_t w) */
+    mq_dw_vnni_rq rq[MQ_DWP_MAX_B];
+    mq_rq64 q64[MQ_DWP_MAX_B]; /* when os.fastq */
+    int32_t nb; /* lane blocks: in_c / 16, or 1 (in_c dividing 16: every block the same channels) */
+} mq_dwp_consts;
+
+MQ_DW_VNNI static void mq_dwp_init(mq_dwp_consts *k, mq_dw_vnni_os *os, const mq_depthwise_params *p)
+{
+    const int32_t cn = p->in_c;
+    const int32_t kh = p->win.kernel_h, kw = p->win.kernel_w;
+    const int16_t *w = (const int16_t *)(const void *)p->weights.data;
+    MQ_VNNI_ALIGN64_DW int32_t st[16], mu[16], sh[16];
+    MQ_VNNI_ALIGN64_DW int8_t wb[64];
+    int32_t b, l, kx, ky;
+    mq_dw_vnni_os_init(os, p, 0);
+    os->nc = 64;
+    os->m64 = ~(uint64_t)0;
+    k->nb = cn >= 16 ? cn / 16 : 1;
+    os->fastq = !os->single && mq_rq64_ok(p->multiplier, p->shift, p->per_channel ? cn : 1);
+    for (b = 0; b < k->nb; ++b) {
+        for (kx = 0; kx < kw; ++kx) {
+            for (l = 0; l < 16; ++l) {
+                const int32_t ch = cn >= 16 ? 16 * b + l : l % cn;
+                for (ky = 0; ky < 4; ++ky) {
+                    wb[4 * l + ky] = ky < kh ? (int8_t)w[(size_t)(ky * kw + kx) * (size_t)cn + (size_t)ch] : 0;
+                }
+            }
+            k->w[kx][b] = _mm512_load_si512((const void *)wb);
+        }
+        for (l = 0; l < 16; ++l) {
+            const int32_t ch = cn >= 16 ? 16 * b + l : l % cn;
+            int32_t sw = 0, t;
+            for (t = 0; t < kh * kw; ++t) {
+                sw += w[(size_t)t * (size_t)cn + (size_t)ch];
+            }
+            st[l] = (int32_t)((uint32_t)p->bias.folded[ch] - (p->in_dtype == MQ_DTYPE_UINT8 ? 0u : 128u * (uint32_t)sw));
+            mu[l] = p->per_channel ? p->multiplier[ch] : p->multiplier[0];
+            sh[l] = p->per_channel ? p->shift[ch] : p->shift[0];
+            os->general |= sh[l] > 0 || mu[l] == INT32_MIN;
+        }
+        k->start[b] = _mm512_load_si512((const void *)st);
+        mq_dw_vnni_rq_init(&k->rq[b], _mm512_load_si512((const void *)mu), _mm512_load_si512((const void *)sh));
+        if (os->fastq) {
+            mq_rq64_init(&k->q64[b], mu, sh);
+        }
+    }
+}
+
+/* Output-stage forms of the flat-row kernel (fixed per layer, so each row loop is compiled for one). */
+#define MQ_DWP_Q64 0     /* mq_rq64, clamp floor >= 0 */
+#define MQ_DWP_Q64_NEG 1 /* mq_rq64 with its negative-tie term */
+#define MQ_DWP_SINGLE 2  /* single rounding */
+#define MQ_DWP_GENERAL 3 /* double rounding, some left shift or INT32_MIN multiplier */
+#define MQ_DWP_PLAIN 4   /* double rounding, the mask / threshold form */
+
+/* One output row: flat positions 0 .. flat - 1, 64 (4 x 16 lanes) per step. Lane 0 of a 16-lane vector reads T at
+ * toff (+ kx columns); the vector after it at toff + 64 bytes, except that after the last lane block of a pixel
+ * (in_c >= 16) the next pixel starts stride_w - 1 columns further (skip; 0 with stride 1, where in_c < 16 packs
+ * several pixels into one vector). kw_c: the kernel width when constant (0: kw). */
+MQ_DW_VNNI __attribute__((always_inline)) static inline void mq_dwp_row(const mq_dwp_consts *k, const mq_dw_vnni_os *os,
+                                                                       const uint8_t *T, size_t col, size_t skip,
+                                                                       int32_t kw, const int32_t kw_c, const int mode,
+                                                                       int signed_codes, const uint8_t *lut, size_t flat,
+                                                                       uint8_t *o)
+{
+    const __m512i tr = MQ_DWP_TRANSPOSE;
+    const int32_t nkw = kw_c > 0 ? kw_c : kw;
+    const int32_t nb = k->nb;
+    size_t f, toff = 0, i;
+    int32_t bl = 0;
+    for (f = 0; f < flat; f += 64u) {
+        __m512i v[4], p01, p23, out;
+        int q;
+        for (q = 0; q < 4; ++q) {
+            const uint8_t *t0 = T + toff;
+            __m512i a = k->start[bl];
+            int32_t kx;
+            for (kx = 0; kx < nkw; ++kx) {
+                a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512((const void *)(t0 + (size_t)kx * col)), k->w[kx][bl]);
+            }
+            if (mode == MQ_DWP_Q64) {
+                a = mq_rq64_apply(a, &k->q64[bl], 0);
+            } else if (mode == MQ_DWP_Q64_NEG) {
+                a = mq_rq64_apply(a, &k->q64[bl], 1);
+            } else if (mode == MQ_DWP_SINGLE) {
+                a = mq_dw_vnni_requantize_single(a, &k->rq[bl]);
+            } else if (mode == MQ_DWP_GENERAL) {
+                a = mq_dw_vnni_requantize(a, &k->rq[bl], 1);
+            } else {
+                a = mq_dw_vnni_requantize(a, &k->rq[bl], 0);
+            }
+            v[q] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(a, os->vlo), os->vhi), os->vzp);
+            toff += 64u;
+            if (++bl == nb) {
+                bl = 0;
+                toff += skip;
+            }
+        }
+        p01 = _mm512_packs_epi32(v[0], v[1]);
+        p23 = _mm512_packs_epi32(v[2], v[3]);
+        out = _mm512_permutexvar_epi32(tr, signed_codes ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+        if (lut == NULL && flat - f >= 64u) {
+            _mm512_storeu_si512((void *)(o + f), out);
+        } else if (lut == NULL) {
+            _mm512_mask_storeu_epi8((void *)(o + f), ((__mmask64)1 << (flat - f)) - 1u, out);
+        } else {
+            MQ_VNNI_ALIGN64_DW uint8_t bytes[64];
+            const size_t n = flat - f >= 64u ? 64u : flat - f;
+            _mm512_store_si512((void *)bytes, out);
+            for (i = 0; i < n; ++i) {
+                o[f + i] = lut[bytes[i]];
+            }
+        }
+    }
+}
+
+/* mq_dwp_row with the layer's form and kernel width as constants (3: the common 3x3). */
+#define MQ_DWP_ROW_KW(MODE)                                                                                        \
+    do {                                                                                                           \
+        if (kw == 3) {                                                                                             \
+            mq_dwp_row(&k, &os, T, col, skip, kw, 3, MODE, signed_codes, p->lut, flat, o);                         \
+        } else {                                                                                                   \
+            mq_dwp_row(&k, &os, T, col, skip, kw, 0, MODE, signed_codes, p->lut, flat, o);                         \
+        }                                                                                                          \
+    } while (0)
+
+MQ_DW_VNNI static void mq_dwp_layer(const mq_depthwise_params *p, const uint8_t *input, uint8_t *output)
+{
+    const mq_window *w = &p->win;
+    const int32_t cn = p->in_c;
+    const int32_t kh = w->kernel_h, kw = w->kernel_w;
+    const size_t in_image = (size_t)w->in_h * (size_t)w->in_w * (size_t)cn;
+    const size_t in_row = (size_t)w->in_w * (size_t)cn;
+    const size_t flat = (size_t)w->out_w * (size_t)cn;
+    const size_t col = (size_t)cn * 4u; /* bytes of one column in T */
+    const size_t tbytes = mq_dwp_tbytes(p);
+    const size_t lpad = (size_t)w->pad_left * col;
+    const size_t inside_end = lpad + in_row * 4u; /* T bytes of the real columns end here */
+    const int signed_codes = p->act_min < 0;
+    const int int8_in = p->in_dtype != MQ_DTYPE_UINT8;
+    const __m512i tr = MQ_DWP_TRANSPOSE;
+    const __m512i zp8 = _mm512_set1_epi8((char)(uint8_t)p->in_zero_point);
+    MQ_VNNI_ALIGN64_DW uint8_t T[MQ_DWP_TBYTES];
+    mq_dwp_consts k;
+    mq_dw_vnni_os os;
+    __m512i zq;
+    const size_t skip = (size_t)(w->stride_w - 1) * col;
+    int mode;
+    int32_t b, oy, ky;
+    size_t i;
+    mq_dwp_init(&k, &os, p);
+    mode = os.fastq ? (os.negfix ? MQ_DWP_Q64_NEG : MQ_DWP_Q64)
+                    : (os.single ? MQ_DWP_SINGLE : (os.general ? MQ_DWP_GENERAL : MQ_DWP_PLAIN));
+    zq = _mm512_xor_si512(zp8, os.flip); /* padding codes as the u8 operand */
+    for (b = 0; b < w->batch; ++b) {
+        const uint8_t *in_b = input + (size_t)b * in_image;
+        for (oy = 0; oy < w->out_h; ++oy) {
+            const int32_t iy0 = oy * w->stride_h - w->pad_top;
+            const uint8_t *rowp[4];
+            uint8_t *o = output + ((size_t)b * (size_t)w->out_h + (size_t)oy) * flat;
+            for (ky = 0; ky < 4; ++ky) {
+                const int32_t iy = iy0 + ky;
+                rowp[ky] = ky < kh && iy >= 0 && iy < w->in_h ? in_b + (size_t)iy * in_row : NULL;
+            }
+            /* T: padding columns left, the real columns 64 codes at a time (the last step's overshoot is rewritten
+             * below), padding columns right up to what the lanes read */
+            for (i = 0; i < lpad; i += 64u) {
+                _mm512_storeu_si512((void *)(T + i), zq);
+            }
+            for (i = 0; i < in_row; i += 64u) {
+                const __mmask64 m = in_row - i >= 64u ? ~(__mmask64)0 : (((__mmask64)1 << (in_row - i)) - 1u);
+                __m512i r[4], a, bb, c, d;
+                for (ky = 0; ky < 4; ++ky) {
+                    if (rowp[ky] != NULL) {
+                        r[ky] = _mm512_mask_loadu_epi8(zp8, m, (const void *)(rowp[ky] + i));
+                        if (int8_in) {
+                            r[ky] = _mm512_xor_si512(r[ky], os.flip);
+                        }
+                        r[ky] = _mm512_permutexvar_epi32(tr, r[ky]);
+                    } else {
+                        r[ky] = zq; /* every byte the same: no transpose needed */
+                    }
+                }
+                a = _mm512_unpacklo_epi8(r[0], r[1]);
+                bb = _mm512_unpackhi_epi8(r[0], r[1]);
+                c = _mm512_unpacklo_epi8(r[2], r[3]);
+                d = _mm512_unpackhi_epi8(r[2], r[3]);
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i), _mm512_unpacklo_epi16(a, c));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 64u), _mm512_unpackhi_epi16(a, c));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 128u), _mm512_unpacklo_epi16(bb, d));
+                _mm512_storeu_si512((void *)(T + lpad + 4u * i + 192u), _mm512_unpackhi_epi16(bb, d));
+            }
+            for (i = inside_end; i < tbytes; i += 64u) {
+                _mm512_storeu_si512((void *)(T + i), zq);
+            }
+            switch (mode) {
+            case MQ_DWP_Q64: MQ_DWP_ROW_KW(MQ_DWP_Q64); break;
+            case MQ_DWP_Q64_NEG: MQ_DWP_ROW_KW(MQ_DWP_Q64_NEG); break;
+            case MQ_DWP_SINGLE: MQ_DWP_ROW_KW(MQ_DWP_SINGLE); break;
+            case MQ_DWP_GENERAL: MQ_DWP_ROW_KW(MQ_DWP_GENERAL); break;
+            default: MQ_DWP_ROW_KW(MQ_DWP_PLAIN); break;
+            }
+        }
+    }
+}
+#undef MQ_DWP_ROW_KW
+
 /* Variant: -1 not chosen yet, 0 portable, 1 AVX2, 2 AVX-512 VNNI (when the run's weights fit int8, else AVX2). */
 static int mq_dw_x86_variant = -1;
 
@@ -792,6 +1085,12 @@ int mq_dw_s8_x86_layer(const mq_depthwise_params *p, const void *input, void *ou
         return 0;
     }
     (void)pad;
+    /* flat rows: channel counts that would leave part of a 64-channel vector idle (stride 1: not multiples of 64)
+     * or any stride (the column quads need stride_w 1) */
+    if (mq_dwp_enabled && !(p->win.stride_w == 1 && p->in_c % 64 == 0) && mq_dwp_applies(p)) {
+        mq_dwp_layer(p, (const uint8_t *)input, (uint8_t *)output);
+        return 1;
+    }
     /* column quads: either rounding (the output stage mq_dw_vnni_rq_clamp4 is the VNNI layer kernel's) */
     if (p->win.kernel_h <= 4 && p->win.kernel_w <= MQ_DWC_MAX_KW && p->win.stride_w == 1 && p->win.dilation_h == 1 &&
         p->win.dilation_w == 1 && mq_dwc_enabled) {

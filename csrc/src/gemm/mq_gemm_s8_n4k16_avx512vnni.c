@@ -21,6 +21,8 @@
  *     reads its bias / multipliers / shifts from a zero-padded local copy and stores only the valid bytes;
  *   - single rounding (p->single_rounding): the same paths with mq_vnni_requantize_single (every shift <= -1) or
  *     mq_gemm_x86_out1 per output (the 1- and 4-row paths; mq_gemm_x86_internal.h).
+ *   - the K4N16 path (many rows) requantizes in one 64-bit step (mq_x86_rq64.h) when every shift is <= -1 and no
+ *     multiplier is INT32_MIN (double rounding), the same values as mq_requantize.
  */
 #include "mq_microkernels.h"
 
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "mq_gemm_x86_internal.h"
+#include "mq_x86_rq64.h"
 
 #define MQ_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
@@ -655,6 +658,90 @@ mq_vnni_k4_tile_ind(const int8_t *rp, int32_t kq, int32_t nb, const uint8_t *con
     }
 }
 
+/* The output stage of one K4 slice (up to 4 channel blocks): per-block constants and the form to use. */
+typedef struct {
+    __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
+    mq_vnni_single sq[4];
+    mq_rq64 rq[4];
+    __m512i vlo, vhi, vzp;
+    __mmask16 smask[4];
+    int full[4]; /* a whole 16-channel block and no LUT: VPMOVDB + a plain store */
+    int general, fastq, negfix, single;
+    const uint8_t *lut;
+} mq_vnni_k4_os;
+
+/* The output stage of a 4-row tile: acc[r][c] (row r, channel block c of the slice, sums u . w) + bc (bias minus
+ * 128 x colsum), requantized (mq_rq64, single rounding, or the mask / threshold form), clamped, zero point; rows
+ * past `rows` are computed from a valid row and not stored. nb is a constant at every call (the caller's switch),
+ * so the accumulators stay in registers. */
+MQ_VNNI_TARGET __attribute__((always_inline)) static inline void mq_vnni_k4_store(const mq_vnni_k4_os *os,
+                                                                                __m512i acc[4][4], const int32_t nb,
+                                                                                int32_t rows, uint8_t *o0,
+                                                                                int32_t out_stride)
+{
+    int32_t c, r, j;
+    for (c = 0; c < nb; c++) {
+        __m512i v[4];
+        for (r = 0; r < 4; r++) {
+            v[r] = _mm512_add_epi32(acc[r][c], os->bc[c]);
+        }
+        if (os->fastq && os->negfix) {
+            for (r = 0; r < 4; r++) {
+                v[r] = mq_rq64_apply(v[r], &os->rq[c], 1);
+            }
+        } else if (os->fastq) {
+            for (r = 0; r < 4; r++) {
+                v[r] = mq_rq64_apply(v[r], &os->rq[c], 0);
+            }
+        } else if (os->single) {
+            for (r = 0; r < 4; r++) {
+                v[r] = mq_vnni_requantize_single(v[r], &os->sq[c]);
+            }
+        } else if (os->general) {
+            for (r = 0; r < 4; r++) {
+                v[r] = mq_vnni_requantize_h(v[r], os->mult[c], os->mult_odd[c], os->left_sh[c], os->right_sh[c],
+                                            os->rmask[c], os->rhalf[c], 1);
+            }
+        } else {
+            for (r = 0; r < 4; r++) {
+                v[r] = mq_vnni_requantize_h(v[r], os->mult[c], os->mult_odd[c], os->left_sh[c], os->right_sh[c],
+                                            os->rmask[c], os->rhalf[c], 0);
+            }
+        }
+        for (r = 0; r < 4; r++) {
+            v[r] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v[r], os->vlo), os->vhi), os->vzp);
+        }
+        if (os->full[c] && rows == 4) {
+            /* VPMOVDB to a register, then a plain store (the memory forms of VPMOVDB, masked or not, are slow on
+             * some cores; the empty asm keeps the compiler from fusing) */
+            for (r = 0; r < 4; r++) {
+                __m128i b16 = _mm512_cvtepi32_epi8(v[r]);
+                __asm__("" : "+x"(b16));
+                _mm_storeu_si128((__m128i *)(void *)(o0 + (ptrdiff_t)r * out_stride + 16 * c), b16);
+            }
+            continue;
+        }
+        for (r = 0; r < rows; r++) {
+            uint8_t *orow = o0 + (ptrdiff_t)r * out_stride + 16 * c;
+            if (os->full[c]) {
+                __m128i b16 = _mm512_cvtepi32_epi8(v[r]);
+                __asm__("" : "+x"(b16));
+                _mm_storeu_si128((__m128i *)(void *)orow, b16);
+            } else if (os->lut == NULL) {
+                _mm512_mask_cvtepi32_storeu_epi8((void *)orow, os->smask[c], v[r]);
+            } else {
+                uint8_t bytes[16];
+                _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v[r]));
+                for (j = 0; j < 16; j++) {
+                    if (((unsigned)os->smask[c] >> j) & 1u) {
+                        orow[j] = os->lut[bytes[j]];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Indirect rows for mq_vnni_k4 (NULL: rows x + i x_stride) */
 typedef struct {
     const uint8_t *const *rows;
@@ -684,16 +771,30 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
     const __m512i vlo = _mm512_set1_epi32(cl.lo);
     const __m512i vhi = _mm512_set1_epi32(cl.hi);
     const __m512i vzp = _mm512_set1_epi32(cl.zp);
+    /* double rounding with every shift <= -1 and no INT32_MIN multiplier: the one-step form of mq_x86_rq64.h;
+     * its negative-tie term only when the clamp floor is below 0 */
+    const int fastq = !q.single_rounding && mq_rq64_ok(q.multiplier, q.shift, q.per_channel ? n : 1);
+    const int negfix = cl.lo < 0;
     int32_t b0, c, qq, i0, r, j;
     (void)vec_out; /* the caller checked it */
     for (b0 = 0; b0 < nbs; b0 += 4) {
         const int32_t nb = nbs - b0 < 4 ? nbs - b0 : 4;
         const int8_t *rb = rp;
         int32_t bb;
-        __m512i bc[4], mult[4], mult_odd[4], left_sh[4], right_sh[4], rmask[4], rhalf[4];
-        mq_vnni_single sq[4];
-        __mmask16 smask[4];
+        mq_vnni_k4_os os;
+        __m512i *const bc = os.bc, *const mult = os.mult, *const mult_odd = os.mult_odd, *const left_sh = os.left_sh;
+        __m512i *const right_sh = os.right_sh, *const rmask = os.rmask, *const rhalf = os.rhalf;
+        mq_vnni_single *const sq = os.sq;
+        mq_rq64 *const rq = os.rq;
+        __mmask16 *const smask = os.smask;
         int general = 0;
+        os.vlo = vlo;
+        os.vhi = vhi;
+        os.vzp = vzp;
+        os.fastq = fastq;
+        os.negfix = negfix;
+        os.single = q.single_rounding;
+        os.lut = q.lut;
         /* repack this slice of up to 4 channel blocks: dword (bb, qq, c) = the packed dword of channel
          * 16 (b0 + bb) + c, k-chunk qq / 4, dword qq % 4. Per 16-code k-chunk j the 4 N4K16 groups of the block
          * (64 bytes each: channel r's 16 codes at 16 r) are 4 zmm; K4 block qq = 4 j + t takes dword 4 r + t of
@@ -740,14 +841,31 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
             rmask[c] = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right_sh[c]), _mm512_set1_epi32(1));
             rhalf[c] = _mm512_srai_epi32(rmask[c], 1);
             mq_vnni_single_init(&sq[c], mult[c], shift);
+            if (fastq) {
+                int32_t mu[16], sh[16];
+                for (j = 0; j < 16; j++) {
+                    /* lanes past the channels: channel c0's constants (their results are not stored) */
+                    const int32_t ch = q.per_channel ? c0 + (j < left ? j : 0) : 0;
+                    mu[j] = q.multiplier[ch];
+                    sh[j] = q.shift[ch];
+                }
+                mq_rq64_init(&rq[c], mu, sh);
+            }
             smask[c] = lm;
             general |= _mm512_cmpgt_epi32_mask(shift, zero) != 0 ||
                        _mm512_cmpeq_epi32_mask(mult[c], _mm512_set1_epi32(INT32_MIN)) != 0;
         }
+        os.general = general;
+        for (c = 0; c < nb; c++) {
+            os.full[c] = q.lut == NULL && smask[c] == (__mmask16)0xFFFFu;
+        }
         for (i0 = 0; i0 < m; i0 += 4) {
             const int32_t rows = m - i0 < 4 ? m - i0 : 4;
             const uint8_t *xs[4];
+            uint8_t *o0 = out + (ptrdiff_t)i0 * out_stride + 16 * b0;
             __m512i acc[4][4];
+            /* each case: the tile, then its output stage with nb a constant (the accumulators stay in registers) */
+#define MQ_VNNI_K4_OUT(NB) mq_vnni_k4_store(&os, acc, NB, rows, o0, out_stride)
             if (ind != NULL) {
                 ptrdiff_t st[4];
                 for (r = 0; r < 4; r++) {
@@ -756,83 +874,40 @@ mq_vnni_k4(const mq_fc_params *p, int32_t m, const uint8_t *x, int32_t x_stride,
                 }
                 if (flip32 == 0u) {
                     switch (nb) {
-                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, 0u, acc); break;
-                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, 0u, acc); break;
-                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, 0u, acc); break;
-                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, 0u, acc); break;
+                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, 0u, acc); MQ_VNNI_K4_OUT(4); break;
+                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, 0u, acc); MQ_VNNI_K4_OUT(3); break;
+                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, 0u, acc); MQ_VNNI_K4_OUT(2); break;
+                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, 0u, acc); MQ_VNNI_K4_OUT(1); break;
                     }
                 } else {
                     switch (nb) {
-                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, flip32, acc); break;
-                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, flip32, acc); break;
-                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, flip32, acc); break;
-                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, flip32, acc); break;
+                    case 4: mq_vnni_k4_tile_ind(rb, kq, 4, xs, st, ind->kh, ind->kqr, flip32, acc); MQ_VNNI_K4_OUT(4); break;
+                    case 3: mq_vnni_k4_tile_ind(rb, kq, 3, xs, st, ind->kh, ind->kqr, flip32, acc); MQ_VNNI_K4_OUT(3); break;
+                    case 2: mq_vnni_k4_tile_ind(rb, kq, 2, xs, st, ind->kh, ind->kqr, flip32, acc); MQ_VNNI_K4_OUT(2); break;
+                    default: mq_vnni_k4_tile_ind(rb, kq, 1, xs, st, ind->kh, ind->kqr, flip32, acc); MQ_VNNI_K4_OUT(1); break;
                     }
                 }
-            } else {
+                continue;
+            }
             for (r = 0; r < 4; r++) {
                 xs[r] = x + (ptrdiff_t)(i0 + (r < rows ? r : 0)) * x_stride;
             }
             if (flip32 == 0u && (k & 3) == 0) {
                 switch (nb) {
-                case 4: mq_vnni_k4_tile_u8q(rb, kq, 4, xs, acc); break;
-                case 3: mq_vnni_k4_tile_u8q(rb, kq, 3, xs, acc); break;
-                case 2: mq_vnni_k4_tile_u8q(rb, kq, 2, xs, acc); break;
-                default: mq_vnni_k4_tile_u8q(rb, kq, 1, xs, acc); break;
+                case 4: mq_vnni_k4_tile_u8q(rb, kq, 4, xs, acc); MQ_VNNI_K4_OUT(4); break;
+                case 3: mq_vnni_k4_tile_u8q(rb, kq, 3, xs, acc); MQ_VNNI_K4_OUT(3); break;
+                case 2: mq_vnni_k4_tile_u8q(rb, kq, 2, xs, acc); MQ_VNNI_K4_OUT(2); break;
+                default: mq_vnni_k4_tile_u8q(rb, kq, 1, xs, acc); MQ_VNNI_K4_OUT(1); break;
                 }
             } else {
                 switch (nb) {
-                case 4: mq_vnni_k4_tile(rb, kq, 4, xs, k, flip32, acc); break;
-                case 3: mq_vnni_k4_tile(rb, kq, 3, xs, k, flip32, acc); break;
-                case 2: mq_vnni_k4_tile(rb, kq, 2, xs, k, flip32, acc); break;
-                default: mq_vnni_k4_tile(rb, kq, 1, xs, k, flip32, acc); break;
+                case 4: mq_vnni_k4_tile(rb, kq, 4, xs, k, flip32, acc); MQ_VNNI_K4_OUT(4); break;
+                case 3: mq_vnni_k4_tile(rb, kq, 3, xs, k, flip32, acc); MQ_VNNI_K4_OUT(3); break;
+                case 2: mq_vnni_k4_tile(rb, kq, 2, xs, k, flip32, acc); MQ_VNNI_K4_OUT(2); break;
+                default: mq_vnni_k4_tile(rb, kq, 1, xs, k, flip32, acc); MQ_VNNI_K4_OUT(1); break;
                 }
             }
-            }
-            /* the output stage of the whole tile, block by block: the 4 rows' requantizations are independent
-             * chains the core overlaps (rows past m are computed from a valid row and not stored) */
-            for (c = 0; c < nb; c++) {
-                __m512i v[4];
-                for (r = 0; r < 4; r++) {
-                    v[r] = _mm512_add_epi32(acc[r][c], bc[c]);
-                }
-                if (q.single_rounding) {
-                    for (r = 0; r < 4; r++) {
-                        v[r] = mq_vnni_requantize_single(v[r], &sq[c]);
-                    }
-                } else if (general) {
-                    for (r = 0; r < 4; r++) {
-                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 1);
-                    }
-                } else {
-                    for (r = 0; r < 4; r++) {
-                        v[r] = mq_vnni_requantize_h(v[r], mult[c], mult_odd[c], left_sh[c], right_sh[c], rmask[c], rhalf[c], 0);
-                    }
-                }
-                for (r = 0; r < 4; r++) {
-                    v[r] = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v[r], vlo), vhi), vzp);
-                }
-                for (r = 0; r < rows; r++) {
-                    uint8_t *orow = out + (ptrdiff_t)(i0 + r) * out_stride + 16 * b0;
-                    if (q.lut == NULL && smask[c] == (__mmask16)0xFFFFu) {
-                        /* a full block: VPMOVDB to a register, then a plain store (the memory forms of VPMOVDB,
-                         * masked or not, are slow on some cores; the empty asm keeps the compiler from fusing) */
-                        __m128i b16 = _mm512_cvtepi32_epi8(v[r]);
-                        __asm__("" : "+x"(b16));
-                        _mm_storeu_si128((__m128i *)(void *)(orow + 16 * c), b16);
-                    } else if (q.lut == NULL) {
-                        _mm512_mask_cvtepi32_storeu_epi8((void *)(orow + 16 * c), smask[c], v[r]);
-                    } else {
-                        uint8_t bytes[16];
-                        _mm_storeu_si128((__m128i *)(void *)bytes, _mm512_cvtepi32_epi8(v[r]));
-                        for (j = 0; j < 16; j++) {
-                            if (((unsigned)smask[c] >> j) & 1u) {
-                                orow[16 * c + j] = q.lut[bytes[j]];
-                            }
-                        }
-                    }
-                }
-            }
+#undef MQ_VNNI_K4_OUT
         }
     }
 }
