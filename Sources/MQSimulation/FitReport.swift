@@ -429,6 +429,11 @@ public struct FitReport: Sendable {
             case .streamFC, .streamFCS16:
                 // no cost model for the pixel-streamed head's partial sums yet: the 1x1 kernel's per-MAC cost
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+            case .rowStream:
+                // the members are charged as their layers (the same kernel work on row views); the segment adds a
+                // kernel call per member output row (the per-call set-up a whole layer pays once) and the rings'
+                // double-write copies
+                insns += Double(l.rowCalls) * (c.conv_per_call ?? c.per_op) + Double(l.ringCopyBytes) * c.copy_per_byte
             case .unknown: break
             }
             // a member of a pixel-streamed chain runs once per grid pixel; the interpreter's share (per_op: record and
