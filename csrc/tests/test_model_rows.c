@@ -667,6 +667,7 @@ static void test_rejections(void **state)
     o.inplace = 1;
     assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_OK);
     assert_int_equal(mq_model_load(b, size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    free(b);
     /* ring of conv1's output: 3 rows needed */
     o.ring_rows[0] = 3;
     assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_OK);
