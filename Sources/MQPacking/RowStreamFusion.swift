@@ -22,19 +22,24 @@ public enum RowStreamFusion {
     /// Most members one segment may have (MQ_ROWS_MAX_MEMBERS).
     static let maxMembers = 8
 
-    /// `m` with its residual blocks row-streamed when that lowers the planned arena (and the result packs), else `m`.
+    /// `m` with those of its residual blocks row-streamed that lower the planned arena (and the result packs), else
+    /// `m`. One block at a time, in graph order: a block whose streaming leaves the arena where it is (its peak is not
+    /// the model's) stays layer by layer, so it does not pay the per-row calls for nothing.
     public static func best(_ m: QuantizedModel, inPlace: Bool = true) -> QuantizedModel {
-        guard let f = fused(m) else { return m }
-        let before = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
-        let plan = MemoryPlanner.plan(f, inPlace: inPlace)
-        guard plan.arenaSize < before else { return m }
-        do {
-            _ = try Packer.pack(f, plan: plan, metadata: PackMetadata(sourceName: "rows", sourceSHA256: [],
-                                                                      calibrationMethod: "rows"))
-        } catch {
-            return m
+        var cur = m
+        var arena = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
+        var skip = Set<Int>()
+        while let (next, key) = fuseOne(cur, skipping: skip) {
+            let plan = MemoryPlanner.plan(next, inPlace: inPlace)
+            if plan.arenaSize < arena, (try? Packer.pack(next, plan: plan, metadata: PackMetadata(
+                sourceName: "rows", sourceSHA256: [], calibrationMethod: "rows"))) != nil {
+                cur = next
+                arena = plan.arenaSize
+            } else {
+                skip.insert(key)
+            }
         }
-        return f
+        return cur
     }
 
     /// Row geometry of a node that can be a member: output row y reads input rows [y * stride - padTop, + extent).
@@ -78,14 +83,15 @@ public enum RowStreamFusion {
     public static func fused(_ m: QuantizedModel) -> QuantizedModel? {
         var model = m
         var changed = false
-        while let next = fuseOne(model) {
+        while let (next, _) = fuseOne(model, skipping: []) {
             model = next
             changed = true
         }
         return changed ? model : nil
     }
 
-    static func fuseOne(_ m: QuantizedModel) -> QuantizedModel? {
+    /// The first formable block (its ADD's output tensor not in `skipping`) fused, and that tensor.
+    static func fuseOne(_ m: QuantizedModel, skipping: Set<Int>) -> (QuantizedModel, Int)? {
         let valid = m.tensors.indices
         guard m.nodes.allSatisfy({ $0.inputs.allSatisfy(valid.contains) && valid.contains($0.output) }),
               (m.inputs + m.outputs).allSatisfy(valid.contains) else { return nil }
@@ -97,7 +103,7 @@ public enum RowStreamFusion {
         }
         let outputs = Set(m.outputs)
         for (a, node) in m.nodes.enumerated() {
-            guard case .add = node.op, geometry(node, m) != nil else { continue }
+            guard case .add = node.op, !skipping.contains(node.output), geometry(node, m) != nil else { continue }
             // walk each operand back through single-reader row-wise layers to the block input
             func walk(_ t0: Int) -> (chain: [Int], source: Int) {
                 var t = t0, chain: [Int] = []
@@ -130,7 +136,7 @@ public enum RowStreamFusion {
             nodes = out
             var f = m
             f.nodes = nodes
-            return f
+            return (f, node.output)
         }
         return nil
     }

@@ -353,10 +353,11 @@ typedef struct {
     int32_t ring;           /* R of the output ring; 0: the segment output */
     uint32_t row;           /* output row bytes */
     void *scratch;
+    const int32_t *add_terms; /* ADD: the two 256-entry input term tables (mq_add_tabulate), or NULL */
 } mq_rows_exec;
 
 static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *seg, uint32_t index, uint32_t j,
-                            const mq_rows_plan *plan, mq_rows_exec *all)
+                            const mq_rows_plan *plan, mq_rows_exec *all, int32_t *add_terms)
 {
     mq_rows_exec *ex = &all[j];
     const mq_rows_member *pm = &plan->m[j];
@@ -373,6 +374,7 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     ex->row = out.size / (uint32_t)out.dims[1];
     ex->dst = arena + (pm->ring > 0 ? seg->p[MQ_P_ROWS_RING + 2u * j] : out.offset);
     ex->scratch = NULL;
+    ex->add_terms = NULL;
     for (q = 0; q < 2u; q++) {
         const uint32_t k = pm->src[q];
         ex->src[q] = NULL;
@@ -421,6 +423,11 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     case MQ_OP_ADD:
         mq_tensor_decode(m->tensors, op.inputs[1], &in2);
         mq_op_add_params(&op, &in, &in2, &out, &ex->u.add);
+        /* the input terms tabulated once per segment call (the first such ADD; a whole-tensor call of >= 1024
+         * elements does the same per call), not once per row */
+        if (add_terms != NULL && mq_add_tabulate(&ex->u.add, add_terms, add_terms + 256)) {
+            ex->add_terms = add_terms;
+        }
         break;
 #endif
     default: /* LUT */
@@ -466,7 +473,11 @@ static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *e
 #endif
 #if MQ_OP_ADD_ENABLED
     case MQ_OP_ADD:
-        mq_add_unchecked(&ex->u.add, x[0], x[1], d, ex->row);
+        if (ex->add_terms != NULL) {
+            mq_add_tabulated(&ex->u.add, ex->add_terms, ex->add_terms + 256, x[0], x[1], d, ex->row);
+        } else {
+            mq_add_unchecked(&ex->u.add, x[0], x[1], d, ex->row);
+        }
         break;
 #endif
 #if MQ_OP_LUT_ENABLED
@@ -489,12 +500,17 @@ static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index, 
     mq_rows_plan plan;
     mq_rows_exec ex[MQ_ROWS_MAX];
     int32_t next[MQ_ROWS_MAX];
+    int32_t add_terms[512]; /* one ADD member's tabulated input terms (2 KB of stack, as a whole-tensor ADD's) */
+    int32_t *free_terms = add_terms;
     uint32_t j, last;
     int progress;
 
     mq_rows_plan_build(m->ops, m->tensors, index, op->p, op->inputs[0], op->outputs[0], &plan);
     for (j = 0; j < plan.members; j++) {
-        mq_rows_prepare(m, arena, op, index, j, &plan, ex);
+        mq_rows_prepare(m, arena, op, index, j, &plan, ex, free_terms);
+        if (ex[j].add_terms != NULL) {
+            free_terms = NULL;
+        }
         next[j] = 0;
     }
     last = plan.members - 1u;
