@@ -54,6 +54,12 @@ public struct CostModel: Codable, Sendable {
         /// Fixed instructions per FC / 1x1-conv kernel call (set-up); absent: 0.
         public let fc_per_call: Double?
         public let conv_per_call: Double?
+        /// ROW_STREAM: instructions per member output row beyond the members' whole-layer terms (the row's kernel
+        /// call and its set-up, the split GEMM blocks, the schedule's checks; the ring copies are charged apart at
+        /// copy_per_byte). Measured, not fitted: (row-streamed - layer-by-layer instructions - ring copy bytes x
+        /// copy_per_byte) / rows on the IC stand-in (bench-models.sh and simulate --qemu, 2026-12-05); absent:
+        /// fc_per_call, else per_op.
+        public let row_stream_per_row: Double?
         /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
         public let convk_per_mac: Double?
         public let convk_per_output: Double?
@@ -433,7 +439,8 @@ public struct FitReport: Sendable {
                 // the members are charged as their layers (the same kernel work on row views); the segment adds a
                 // kernel call per member output row (the per-call set-up a whole layer pays once) and the rings'
                 // double-write copies
-                insns += Double(l.rowCalls) * (c.conv_per_call ?? c.per_op) + Double(l.ringCopyBytes) * c.copy_per_byte
+                insns += Double(l.rowCalls) * (c.row_stream_per_row ?? c.fc_per_call ?? c.per_op)
+                    + Double(l.ringCopyBytes) * c.copy_per_byte
             case .unknown: break
             }
             // a member of a pixel-streamed chain runs once per grid pixel; the interpreter's share (per_op: record and
