@@ -375,6 +375,8 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     ex->dst = arena + (pm->ring > 0 ? seg->p[MQ_P_ROWS_RING + 2u * j] : out.offset);
     ex->scratch = NULL;
     ex->add_terms = NULL;
+    (void)sr;        /* unused when no convolution is in the build list */
+    (void)add_terms; /* unused without ADD */
     for (q = 0; q < 2u; q++) {
         const uint32_t k = pm->src[q];
         ex->src[q] = NULL;
