@@ -49,7 +49,8 @@ private func check(_ m: QuantizedModel, _ what: String) throws {
         let base = blocks ? withBlockOutputs(m) : m
         let shipped = RowStreamFusion.best(base)
         let segments = shipped.nodes.filter { $0.rows != nil }
-        #expect(segments.count == 2, "\(what): \(segments.count) segments (stages 1 and 2; stage 3 is not the peak)")
+        // each of the three stages lowers the arena (with the block outputs kept to the end, at least the first two)
+        #expect(blocks ? segments.count >= 2 : segments.count == 3, "\(what): \(segments.count) segments")
         #expect(segments.first?.rows?.ringRows == [3, 1], "\(what): stage-1 rings")
         let (r0, a0) = try packed(base), (r1, a1) = try packed(shipped)
         #expect(a0 == 51_168, "\(what): arena layer by layer \(a0)")
