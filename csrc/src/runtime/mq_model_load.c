@@ -981,7 +981,7 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
     mq_rows_plan plan;
     uint64_t ring_bytes[MQ_ROWS_MAX];
     uint32_t j, q, k, used;
-    int32_t r, lo, hi;
+    int32_t r, lo, hi, prev_in, prev_pt, pt_row;
     mq_status st;
 
     c->fail_at = (uint32_t)(index * MQ_OP_RECORD_SIZE + (uint32_t)(ops - c->b));
@@ -995,6 +995,8 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
         mq_tensor_decode(c->tensors, op.inputs[0], &in);
         mq_tensor_decode(c->tensors, op.outputs[0], &out);
         MQ_REQUIRE(in.rank == 4 && out.rank == 4 && in.dims[0] == 1 && out.dims[0] == 1, MQ_ERR_SHAPE);
+        /* at most 65535 output rows per member: the checks below and the schedule's simulation stay short */
+        MQ_REQUIRE(out.dims[1] <= 65535, MQ_ERR_SHAPE);
         MQ_REQUIRE(op.outputs[0] != seg.inputs[0], MQ_ERR_FORMAT_OP);
         ring_bytes[j] = 0u;
         if (j + 1u < plan.members) {
@@ -1027,7 +1029,9 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
         /* 1x1: one input row per output row (no top / bottom padding) */
         MQ_REQUIRE(op.type != (uint32_t)MQ_OP_CONV_1X1 || (op.p[MQ_P_CONV_PAD_TOP] | op.p[MQ_P_CONV_PAD_BOTTOM]) == 0u,
                    MQ_ERR_FORMAT_OP);
-        /* every row: a non-empty view, no wider than the ring it reads, a window the kernel accepts */
+        /* every row: a non-empty view, no wider than the ring it reads, a window the kernel accepts (checked when
+         * the row's window differs from the previous row's: the border rows and one interior row) */
+        prev_in = prev_pt = -1;
         for (r = 0; r < plan.m[j].out_h; r++) {
             mq_rows_range(&plan.m[j], r, &lo, &hi);
             MQ_REQUIRE(hi > lo, MQ_ERR_FORMAT_OP);
@@ -1035,8 +1039,12 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
                 const uint32_t from = plan.m[j].src[q];
                 MQ_REQUIRE(from >= plan.members || hi - lo <= plan.m[from].ring, MQ_ERR_FORMAT_OP);
             }
-            if (op.type == (uint32_t)MQ_OP_CONV || op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) {
+            pt_row = lo - (r * plan.m[j].stride - plan.m[j].pad_top);
+            if ((op.type == (uint32_t)MQ_OP_CONV || op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) &&
+                (hi - lo != prev_in || pt_row != prev_pt)) {
                 mq_window *w;
+                prev_in = hi - lo;
+                prev_pt = pt_row;
 #if MQ_OP_CONV_ENABLED
                 mq_conv_params cp;
 #endif
