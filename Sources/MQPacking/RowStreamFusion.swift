@@ -25,12 +25,14 @@ public enum RowStreamFusion {
     /// `m` with those of its residual blocks row-streamed that lower the planned arena (and the result packs), else
     /// `m`. One block at a time, in graph order: a block whose streaming leaves the arena where it is (its peak is not
     /// the model's) stays layer by layer, so it does not pay the per-row calls for nothing.
-    public static func best(_ m: QuantizedModel, inPlace: Bool = true) -> QuantizedModel {
+    public static func best(_ m: QuantizedModel, inPlace: Bool = true, log: ((String) -> Void)? = nil) -> QuantizedModel {
         var cur = m
         var arena = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
         var skip = Set<Int>()
         while let (next, key) = fuseOne(cur, skipping: skip) {
             let plan = MemoryPlanner.plan(next, inPlace: inPlace)
+            let name = next.nodes.first { $0.output == key }?.name ?? "?"
+            log?("row stream: block ending in '\(name)': arena \(arena) -> \(plan.arenaSize) B\(plan.arenaSize < arena ? "" : " (kept layer by layer)")")
             if plan.arenaSize < arena, (try? Packer.pack(next, plan: plan, metadata: PackMetadata(
                 sourceName: "rows", sourceSHA256: [], calibrationMethod: "rows"))) != nil {
                 cur = next

@@ -393,7 +393,7 @@ struct Calibrate: ParsableCommand {
     /// logged.
     func rowStreamed(_ m: QuantizedModel) -> QuantizedModel {
         guard !noRowStream else { return m }
-        let r = RowStreamFusion.best(m, inPlace: !noInPlace)
+        let r = RowStreamFusion.best(m, inPlace: !noInPlace, log: { (s: String) in self.log(s) })
         if !quiet, r.nodes.contains(where: { $0.rows != nil }) {
             for (i, n) in r.nodes.enumerated() {
                 guard let rows = n.rows else { continue }
