@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MicroQuantTests",
-            dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MQSimulation", "MicroQuantC"],
+            dependencies: ["MQONNX", "MQNumPy", "MQGraph", "MQCalibration", "MQQuantization", "MQPacking", "MQReport", "MQSimulation", "MQTFLiteImport", "MicroQuantC"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -87,6 +87,9 @@ public struct MemoryPlan: Sendable, Equatable {
     public var bufferOfTensor: [Int]
     /// The buffers placed (after aliasing).
     public var buffers: [ArenaBuffer]
+    /// Row-streamed segments (keyed by the first member's node index): the arena offset of each member's ring
+    /// (members 0 ..< count - 1).
+    public var ringOffsets: [Int: [Int]] = [:]
 }
 
 /// Memory planning for QuantizedModel.
@@ -137,6 +140,23 @@ public enum MemoryPlanner {
             lastUse[n.inputs[2]] = max(lastUse[n.inputs[2]], end)
             lastUse[n.output] = max(lastUse[n.output], end)
         }
+        // A row-streamed segment (first member i, members i ..< i + M, run interleaved row by row by one ROW_STREAM op):
+        // the segment input is live and the output written over the whole segment; the members' intermediate
+        // tensors live only as rings (placed below) and take no arena of their own.
+        var segments: [(first: Int, end: Int, input: Int, output: Int, rings: [Int])] = []
+        var ringTensor = Set<Int>()
+        if !keepAllAlive {
+            for (i, n) in model.nodes.enumerated() {
+                guard let r = n.rows, r.members >= 1, i + r.members <= nOps,
+                      model.tensors.indices.contains(r.input) else { continue }
+                let end = i + r.members - 1
+                let out = model.nodes[end].output
+                segments.append((i, end, r.input, out, r.ringRows))
+                lastUse[r.input] = max(lastUse[r.input], end)
+                for k in i..<end { ringTensor.insert(model.nodes[k].output) }
+            }
+            for s in segments { def[s.output] = min(def[s.output], s.first) }
+        }
         for t in model.outputs { lastUse[t] = max(lastUse[t], nOps) }
         if keepAllAlive { for t in 0..<nT { lastUse[t] = nOps } }
         // constants (CONST storage) are read from the blob: their placeholder buffers live before the first op,
@@ -166,6 +186,16 @@ public enum MemoryPlanner {
                 // input, no flag) may share its input's buffer
                 if n.streamMember, !{ if case .lut16 = n.op { return true } else { return false } }() { continue }
                 if n.stream != nil { continue }
+                if n.rowMember {
+                    // the segment's output over its input when the input dies with the segment and the row schedule
+                    // allows it (the loader checks the same schedule); members never carry the in-place flag
+                    guard let s = segments.first(where: { $0.end == i }), find(n.output) == n.output,
+                          groupLast[find(s.input)] == i, model.tensors[s.input].constant == nil,
+                          find(s.input) != find(n.output),
+                          RowStreamFusion.schedulesInPlace(model, first: s.first, rings: s.rings) else { continue }
+                    merge(n.output, into: s.input)
+                    continue
+                }
                 switch n.op {
                 case .lut, .requantize, .softmax, .softmaxTable, .mul:
                     // same shape, 8-bit: the kernels write exactly over input 0 (MUL: x1 has y's shape);
@@ -208,7 +238,9 @@ public enum MemoryPlanner {
             }
         }
         // constant tensors (CONST storage) take no arena
-        func arenaBytes(_ t: Int) -> Int { model.tensors[t].constant == nil ? model.tensors[t].byteCount : 0 }
+        func arenaBytes(_ t: Int) -> Int {
+            model.tensors[t].constant == nil && !ringTensor.contains(t) ? model.tensors[t].byteCount : 0
+        }
         var bufferIndex: [Int: Int] = [:]
         var buffers: [ArenaBuffer] = []
         var bufferOfTensor = [Int](repeating: 0, count: nT)
@@ -226,7 +258,26 @@ public enum MemoryPlanner {
             }
         }
         var scratchBuffer: [Int: Int] = [:]
+        var ringBuffers: [Int: [Int]] = [:]
+        for s in segments {
+            // the rings, and one scratch the members share (they run one at a time), live over the whole segment
+            var rb: [Int] = []
+            for (j, k) in (s.first..<s.end).enumerated() {
+                let t = model.tensors[model.nodes[k].output]
+                let rows = j < s.rings.count ? s.rings[j] : t.shape[1]
+                rb.append(buffers.count)
+                buffers.append(ArenaBuffer(size: RowStreamFusion.ringBytes(rowBytes: t.byteCount / max(t.shape[1], 1), rows: rows),
+                                           first: s.first, last: s.end))
+            }
+            ringBuffers[s.first] = rb
+            let scratch = (s.first...s.end).map { (try? Packer.scratchSize(model, node: $0)) ?? 0 }.max() ?? 0
+            if scratch > 0 {
+                for k in s.first...s.end { scratchBuffer[k] = buffers.count }
+                buffers.append(ArenaBuffer(size: scratch, first: s.first, last: s.end))
+            }
+        }
         for (i, n) in model.nodes.enumerated() {
+            if n.rowMember { continue }
             if let st = n.stream {
                 // the head's accumulators, live through the chain
                 let size = (try? Packer.scratchSize(model, node: i)) ?? 0
@@ -247,12 +298,19 @@ public enum MemoryPlanner {
             default: break
             }
         }
-        let (offsets, arena) = placeGreedyBySize(buffers)
+        var (offsets, arena) = placeGreedyBySize(buffers)
         let bound = arenaLowerBound(buffers)
-        return MemoryPlan(tensorOffsets: (0..<nT).map { offsets[bufferOfTensor[$0]] },
+        // a ring tensor's own record is never read or written (the runtime uses the ring): offset 0, inside the arena
+        var tensorOffsets = (0..<nT).map { offsets[bufferOfTensor[$0]] }
+        for t in ringTensor {
+            tensorOffsets[t] = 0
+            arena = max(arena, alignUp(model.tensors[t].byteCount))
+        }
+        return MemoryPlan(tensorOffsets: tensorOffsets,
                           scratchOffsets: scratchBuffer.mapValues { offsets[$0] },
                           arenaSize: arena, lowerBound: bound, plainLowerBound: bound,
                           largestPairBound: largestPair(model), inPlaceNodes: inPlaceNodes,
-                          bufferOfTensor: bufferOfTensor, buffers: buffers)
+                          bufferOfTensor: bufferOfTensor, buffers: buffers,
+                          ringOffsets: ringBuffers.mapValues { $0.map { offsets[$0] } })
     }
 }

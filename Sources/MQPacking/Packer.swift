@@ -75,12 +75,18 @@ public enum Packer {
         let tensors = try writerTensors(model, offsets: plan.tensorOffsets, mem: mem)
         var ops: [mq_writer_op] = []
         for (i, n) in model.nodes.enumerated() {
+            if let r = n.rows {
+                // a row-streamed segment: its ROW_STREAM record first, then the members (docs/FORMAT.md)
+                ops.append(try rowStreamOp(r, first: i, model: model, plan: plan))
+            }
             var o = try writerOp(n, index: i, model: model, mem: mem)
             o.scratch_offset = UInt32(plan.scratchOffsets[i] ?? 0)
             // in place over input 0, as planned (the loader checks the offsets and the kernel's geometry)
             if plan.inPlaceNodes.contains(i) { o.flags = UInt32(MQ_WRITER_OP_IN_PLACE) }
             // a member of a pixel-streamed chain: run per pixel by the STREAM op before it (never in place)
             if n.streamMember { o.flags = UInt32(MQ_WRITER_OP_STREAMED) }
+            // a member of a row-streamed segment: run row by row by the ROW_STREAM op before it (never in place)
+            if n.rowMember { o.flags = UInt32(MQ_WRITER_OP_ROW_MEMBER) }
             ops.append(o)
         }
         let outs = outputs ?? model.outputs
@@ -115,6 +121,32 @@ public enum Packer {
         st = out.withUnsafeMutableBytes { mq_writer_write(&m, $0.baseAddress, $0.count, &size, &diag) }
         guard st == MQ_OK else { throw writerError(st, diag) }
         return Array(out.prefix(size))
+    }
+
+    /// The ROW_STREAM record of the segment whose first member is node `first`: input, the last member's output, the
+    /// members and their rings as planned.
+    static func rowStreamOp(_ r: QRows, first i: Int, model: QuantizedModel, plan: MemoryPlan) throws -> mq_writer_op {
+        guard r.members >= 1, r.members <= RowStreamFusion.maxMembers, i + r.members <= model.nodes.count,
+              model.tensors.indices.contains(r.input), r.ringRows.count == r.members - 1,
+              let rings = plan.ringOffsets[i], rings.count == r.members - 1 else {
+            throw PackingError.invalid("op \(i) '\(model.nodes[i].name)': a row-streamed segment without its rings planned")
+        }
+        var o = mq_writer_op()
+        o.type = MQ_OP_ROW_STREAM
+        o.num_inputs = 1
+        o.inputs.0 = Int32(r.input)
+        o.num_outputs = 1
+        o.outputs = (Int32(model.nodes[i + r.members - 1].output), 0)
+        o.rows.members = Int32(r.members)
+        withUnsafeMutableBytes(of: &o.rows.ring_offset) { raw in
+            let p = raw.bindMemory(to: UInt32.self)
+            for (j, off) in rings.enumerated() { p[j] = UInt32(off) }
+        }
+        withUnsafeMutableBytes(of: &o.rows.ring_rows) { raw in
+            let p = raw.bindMemory(to: Int32.self)
+            for (j, rows) in r.ringRows.enumerated() { p[j] = Int32(rows) }
+        }
+        return o
     }
 
     /// The writer's description of one node (scratch offset 0; the planner fills it).

@@ -345,10 +345,26 @@ public struct QNode: Sendable {
     public var stream: QStream? = nil
     /// A member of the pixel-streamed chain of the head node before it.
     public var streamMember = false
+    /// Row-streamed segment (packed ROW_STREAM, docs/FORMAT.md "Row-streamed segment"): set on the FIRST member; the
+    /// packer writes the segment's ROW_STREAM record before it. This node and the next `members - 1` (rowMember) run
+    /// row by row; every member output but the last lives only as a ring of rows. Formed by `MQPacking.RowStreamFusion`.
+    public var rows: QRows? = nil
+    /// A member of a row-streamed segment (op flag bit 4).
+    public var rowMember = false
 
     /// A node as given.
     public init(name: String, fused: [String], op: QOp, inputs: [Int], output: Int) {
         self.name = name; self.fused = fused; self.op = op; self.inputs = inputs; self.output = output
+    }
+}
+
+/// A row-streamed segment: its members, the segment input tensor, the ring rows of members 0 ..< members - 1.
+public struct QRows: Sendable, Equatable {
+    public var members: Int
+    public var input: Int
+    public var ringRows: [Int]
+    public init(members: Int, input: Int, ringRows: [Int]) {
+        self.members = members; self.input = input; self.ringRows = ringRows
     }
 }
 

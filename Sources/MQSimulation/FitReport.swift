@@ -62,6 +62,12 @@ public struct CostModel: Codable, Sendable {
         /// its input (MQ_GEMM_IN_PLACE; absent: 0, blocks of MQ_CONV1X1_INPLACE_BLOCK pixels copied).
         public let gemm_pair_block_words: Int?
         public let conv1x1_inplace_max_k: Int?
+        /// ROW_STREAM: instructions per member output row beyond the members' whole-layer terms (the row's kernel
+        /// call and its set-up, the split GEMM blocks, the schedule's checks; the ring copies are charged apart at
+        /// copy_per_byte). Measured, not fitted: (row-streamed - layer-by-layer instructions - ring copy bytes x
+        /// copy_per_byte) / rows on the IC stand-in (bench-models.sh and simulate --qemu, 2026-12-05); absent:
+        /// fc_per_call, else per_op.
+        public let row_stream_per_row: Double?
         /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
         public let convk_per_mac: Double?
         public let convk_per_output: Double?
@@ -486,6 +492,12 @@ public struct FitReport: Sendable {
             case .streamFC, .streamFCS16:
                 // no cost model for the pixel-streamed head's partial sums yet: the 1x1 kernel's per-MAC cost
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+            case .rowStream:
+                // the members are charged as their layers (the same kernel work on row views); the segment adds a
+                // kernel call per member output row (the per-call set-up a whole layer pays once) and the rings'
+                // double-write copies
+                insns += Double(l.rowCalls) * (c.row_stream_per_row ?? c.fc_per_call ?? c.per_op)
+                    + Double(l.ringCopyBytes) * c.copy_per_byte
             case .unknown: break
             }
             // a member of a pixel-streamed chain runs once per grid pixel; the interpreter's share (per_op: record and

@@ -25,6 +25,8 @@ public struct LayerInfo: Sendable, Equatable {
         case rescaleS16 = "rescale_s16"
         // pixel-streamed chain (format 2.1): the head; its members follow with op flag bit 3
         case streamFC = "stream_fc", streamFCS16 = "stream_fc_s16"
+        // row-streamed segment (format 2.1): the header; its members follow with op flag bit 4
+        case rowStream = "row_stream"
         case unknown
 
         /// The packed format's op type (mq_op_type), nil for .unknown.
@@ -61,6 +63,7 @@ public struct LayerInfo: Sendable, Equatable {
             case .rescaleS16: return Int(MQ_OP_RESCALE_S16.rawValue)
             case .streamFC: return Int(MQ_OP_STREAM_FC.rawValue)
             case .streamFCS16: return Int(MQ_OP_STREAM_FC_S16.rawValue)
+            case .rowStream: return Int(MQ_OP_ROW_STREAM.rawValue)
             case .unknown: return nil
             }
         }
@@ -99,6 +102,7 @@ public struct LayerInfo: Sendable, Equatable {
             case .rescaleS16: return "RESCALE_S16"
             case .streamFC: return "STREAM_FC"
             case .streamFCS16: return "STREAM_FC_S16"
+            case .rowStream: return "ROW_STREAM"
             case .unknown: return nil
             }
         }
@@ -131,6 +135,10 @@ public struct LayerInfo: Sendable, Equatable {
     /// The window block (docs/FORMAT.md) of CONV, DEPTHWISE_CONV and the 8-bit pools: kernel_h, kernel_w, stride_h,
     /// stride_w, dilation_h, dilation_w, pad_top, pad_bottom, pad_left, pad_right; empty for the others.
     public var window: [Int] = []
+    /// ROW_STREAM: kernel calls the segment makes (one per member output row) and the bytes its rings' double writes
+    /// copy; 0 for the others.
+    public var rowCalls: Int = 0
+    public var ringCopyBytes: Int = 0
 
     public init(index: Int, kind: Kind, outputShape: [Int], outputElements: Int, macs: Int, k: Int, copies: Bool = false,
                 fusedLUT: Bool = false, inPlace: Bool = false, inputShape: [Int] = [], repeats: Int = 1,
@@ -218,10 +226,27 @@ extension PackedModel {
                 streamLeft = param(20)
                 streamPixels = max(param(21) * param(22), 1)
             }
-            result.append(LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
-                                    macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
-                                    inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats,
-                                    window: windowAt.map { w in (0..<10).map { param(w + $0) } } ?? []))
+            var info = LayerInfo(index: i, kind: kind, outputShape: out.shape, outputElements: elements,
+                                 macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
+                                 inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats,
+                                 window: windowAt.map { w in (0..<10).map { param(w + $0) } } ?? [])
+            if kind == .rowStream {
+                // the members (next p0 records) run row by row: one kernel call per output row, and each ring row
+                // y with y % R < R - 1 copied once more (the double write)
+                let members = min(param(0), 8, opCount - 1 - i)
+                for j in 0..<max(members, 0) {
+                    let mr = op + (i + 1 + j) * opRecordSize
+                    let o = tensor(rd16(mr, opOutputs))
+                    let rows = o.shape.count == 4 ? o.shape[1] : 1
+                    info.rowCalls += rows
+                    let ring = j + 1 < members ? param(2 + 2 * j) : 0
+                    if ring > 1 {
+                        let rowBytes = o.shape.reduce(1, *) / max(rows, 1)
+                        info.ringCopyBytes += (0..<rows).filter { $0 % ring < ring - 1 }.count * rowBytes
+                    }
+                }
+            }
+            result.append(info)
         }
         return result
     }

@@ -102,6 +102,9 @@ struct Calibrate: ParsableCommand {
     @Flag(name: .customLong("no-stream"), help: "Do not stream pixel-wise chains that end in flatten + fully connected pixel by pixel (packed STREAM_FC ops; by default they are when that lowers the arena). The outputs are the same bytes.")
     var noStream = false
 
+    @Flag(name: .customLong("no-row-stream"), help: "Do not run residual blocks row by row (packed ROW_STREAM ops: intermediate tensors kept as rings of rows, the block output over its input; by default they are when that lowers the arena). The outputs are the same bytes.")
+    var noRowStream = false
+
     @Flag(name: .customLong("no-stride-hoist"), help: "Keep strided 1x1 convolutions as imported: do not move their subsampling to the start of the pixel-wise chain of 1x1 convolutions and activations that produces their input (for comparison; the float outputs are the same).")
     var noStrideHoist = false
 
@@ -330,7 +333,8 @@ struct Calibrate: ParsableCommand {
         // the shipped model: pixel-wise chains ending in flatten + fully connected streamed pixel by pixel when that
         // lowers the arena (docs/CALIBRATION.md "Pixel-streamed chains"); the report's per-tensor figures and the
         // evaluation's qparams come from qmodel (the same tensors, the same output bytes)
-        let shipped = noStream ? qmodel : StreamFusion.best(qmodel, inPlace: !noInPlace)
+        let pixelStreamed = noStream ? qmodel : StreamFusion.best(qmodel, inPlace: !noInPlace)
+        let shipped = rowStreamed(pixelStreamed)
         if !quiet {
             for n in shipped.nodes {
                 guard let st = n.stream else { continue }
@@ -385,6 +389,22 @@ struct Calibrate: ParsableCommand {
         print("wrote \(outPath) (\(packed.count) bytes, \(Self.arenaSummary(mplan)))")
     }
 
+    /// The shipped model with its residual blocks row-streamed when that lowers the arena (unless --no-row-stream),
+    /// logged.
+    func rowStreamed(_ m: QuantizedModel) -> QuantizedModel {
+        guard !noRowStream else { return m }
+        let r = RowStreamFusion.best(m, inPlace: !noInPlace, log: { (s: String) in self.log(s) })
+        if !quiet, r.nodes.contains(where: { $0.rows != nil }) {
+            for (i, n) in r.nodes.enumerated() {
+                guard let rows = n.rows else { continue }
+                let names = r.nodes[i..<min(i + rows.members, r.nodes.count)].map(\.name).joined(separator: ", ")
+                log("row stream: \(rows.members) layers run row by row (\(names)), rings of \(rows.ringRows.map(String.init).joined(separator: "/")) rows")
+            }
+            log("row stream: arena \(MemoryPlanner.plan(m, inPlace: !noInPlace).arenaSize) -> \(MemoryPlanner.plan(r, inPlace: !noInPlace).arenaSize) B (same output bytes; --no-row-stream runs the layers one after another)")
+        }
+        return r
+    }
+
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
     func importTFLite(_ modelPath: String) throws {
         if precision != .int8 || ramBudget != nil {
@@ -409,8 +429,9 @@ struct Calibrate: ParsableCommand {
             throw UserError(error.description)
         }
         log("model \(modelPath): int8 TFLite, \(qmodel.nodes.count) ops: imported without calibration (quantization parameters from the file), rounding \(rounding.rawValue)")
-        let mplan = MemoryPlanner.plan(qmodel, inPlace: !noInPlace)
-        let packed = try Packer.pack(qmodel, plan: mplan, metadata: PackMetadata(
+        let shipped = rowStreamed(qmodel)
+        let mplan = MemoryPlanner.plan(shipped, inPlace: !noInPlace)
+        let packed = try Packer.pack(shipped, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: sha256(bytes),
             calibrationMethod: "imported:tflite rounding:\(rounding.rawValue)"))
         if let board { try Self.checkBoard(board, packed: packed, log: log) }

@@ -403,6 +403,15 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
         mq_w_gemm(w, &op->fc, p);
         mq_w_stream_words(op, p);
         break;
+    case MQ_OP_ROW_STREAM: {
+        int32_t j;
+        p[MQ_P_ROWS_MEMBERS] = (uint32_t)op->rows.members;
+        for (j = 0; j + 1 < op->rows.members && j < 8; j++) {
+            p[MQ_P_ROWS_RING + 2 * j] = op->rows.ring_offset[j];
+            p[MQ_P_ROWS_RING + 2 * j + 1] = (uint32_t)op->rows.ring_rows[j];
+        }
+        break;
+    }
     case MQ_OP_CONV_1X1:
         mq_w_gemm(w, &op->conv.gemm, p);
         p[MQ_P_CONV_STRIDE_H] = (uint32_t)op->conv.stride_h;
@@ -629,6 +638,7 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     for (i = 0; i < m->num_ops; i++) {
         const mq_writer_op *op = &m->ops[i];
         const int stream = op->type == MQ_OP_STREAM_FC || op->type == MQ_OP_STREAM_FC_S16;
+        const int rows = op->type == MQ_OP_ROW_STREAM;
         const int gemm = op->type == MQ_OP_FULLY_CONNECTED || op->type == MQ_OP_CONV_1X1 || op->type == MQ_OP_CONV ||
                          op->type == MQ_OP_STREAM_FC;
         const mq_fc_params *fc = op->type == MQ_OP_CONV_1X1 ? &op->conv.gemm
@@ -637,10 +647,10 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         const int two_inputs = op->type == MQ_OP_ADD || op->type == MQ_OP_MUL || op->type == MQ_OP_ADD_S16 ||
                                op->type == MQ_OP_MUL_S16;
         if ((op->type < MQ_OP_FULLY_CONNECTED || op->type > MQ_OP_SOFTMAX_TABLE) &&
-            (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16) && !stream) {
+            (op->type < MQ_OP_FULLY_CONNECTED_S16 || op->type > MQ_OP_RESCALE_S16) && !stream && !rows) {
             return mq_fail(d, MQ_ERR_UNSUPPORTED_OP, -1, i, "op: unsupported op type");
         }
-        if ((op->flags & ~(uint32_t)(MQ_WRITER_OP_IN_PLACE | MQ_WRITER_OP_STREAMED)) != 0u) {
+        if ((op->flags & ~(uint32_t)(MQ_WRITER_OP_IN_PLACE | MQ_WRITER_OP_STREAMED | MQ_WRITER_OP_ROW_MEMBER)) != 0u) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: unknown op flags");
         }
         if (op->num_inputs < 1 || op->num_inputs > MQ_WRITER_MAX_OP_INPUTS || op->num_outputs != 1) {
@@ -678,6 +688,9 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
                 op->add.out_zero_point != o->zero_point) {
                 return mq_fail(d, MQ_ERR_QPARAMS, -1, i, "op: ADD dtypes/zero points differ from its tensors'");
             }
+        }
+        if (rows && (op->rows.members < 1 || op->rows.members > 8 || op->rows.members >= m->num_ops - i)) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: ROW_STREAM needs 1..8 members after it");
         }
         if (op->type == MQ_OP_STREAM_FC && fc->in_dtype != m->tensors[op->inputs[2]].dtype) {
             return mq_fail(d, MQ_ERR_DTYPE, -1, i, "op: STREAM_FC fc.in_dtype differs from the head pixel's dtype");
@@ -865,7 +878,8 @@ mq_status mq_writer_write(const mq_writer_model *m, void *out, size_t capacity, 
         minor = MQ_FORMAT_VERSION_MINOR;
     }
     for (i = 0; i < m->num_ops; i++) {
-        if (m->ops[i].flags != 0u || m->ops[i].type == MQ_OP_SOFTMAX_TABLE || m->ops[i].type == MQ_OP_STREAM_FC) {
+        if (m->ops[i].flags != 0u || m->ops[i].type == MQ_OP_SOFTMAX_TABLE || m->ops[i].type == MQ_OP_STREAM_FC ||
+            m->ops[i].type == MQ_OP_ROW_STREAM) {
             minor = MQ_FORMAT_VERSION_MINOR;
         }
     }
@@ -1126,6 +1140,11 @@ mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4])
         op.perm[i] = perm != NULL ? perm[i] : 0;
     }
     return op;
+}
+
+size_t mq_writer_rows_ring_size(size_t row_bytes, int32_t rows)
+{
+    return rows >= 1 ? (size_t)(2 * rows - 1) * row_bytes : 0u;
 }
 
 size_t mq_writer_op_scratch_size(const mq_writer_op *op, const mq_writer_tensor *tensors, int32_t num_tensors)

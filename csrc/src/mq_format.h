@@ -91,7 +91,9 @@
 #define MQ_OP_FLAG_IN_PLACE 1u   /* bit 0: the output starts at input 0's arena offset, as planned (in place) */
 #define MQ_OP_FLAG_STREAMED 8u   /* bit 3: a member of the pixel-streamed chain of the STREAM_FC / STREAM_FC_S16 op
                                   * before it: run once per pixel by that op, skipped by the op loop */
-#define MQ_OP_FLAGS_KNOWN (MQ_OP_FLAG_IN_PLACE | MQ_OP_FLAG_STREAMED)
+#define MQ_OP_FLAG_ROW_MEMBER 16u /* bit 4: a member of the row-streamed segment (ROW_STREAM, op 20) before it: run
+                                   * row by row by that op, skipped by the op loop */
+#define MQ_OP_FLAGS_KNOWN (MQ_OP_FLAG_IN_PLACE | MQ_OP_FLAG_STREAMED | MQ_OP_FLAG_ROW_MEMBER)
 #define MQ_O_INPUTS 4u          /* u16[8] */
 #define MQ_O_OUTPUTS 20u        /* u16[2] */
 #define MQ_O_RESERVED2 24u      /* 8 bytes, zero */
@@ -236,6 +238,13 @@
 #define MQ_STREAM_LAYOUT_NHWC 0u
 #define MQ_STREAM_LAYOUT_NCHW 1u
 
+/* ROW_STREAM (20): a row-streamed segment (docs/FORMAT.md "Row-streamed segment"). */
+#define MQ_P_ROWS_MEMBERS 0      /* M: the next M op records (flag bit 4) are the segment's members, 1..8 */
+#define MQ_P_ROWS_RING 1         /* per member j: (arena offset, rows R) of its output ring at p[1 + 2j], p[2 + 2j];
+                                  * (0, 0) for the last member (it writes the segment output) */
+#define MQ_P_ROWS_USED 17
+#define MQ_ROWS_MAX_MEMBERS 8u
+
 /* 16x8 ops (format 2.1, docs/FORMAT.md). Gemm block of FULLY_CONNECTED_S16 and CONV_S16: */
 #define MQ_P_S16_N 0
 #define MQ_P_S16_K 1
@@ -344,6 +353,9 @@
 #endif
 #ifndef MQ_OP_STREAM_FC_ENABLED
 #define MQ_OP_STREAM_FC_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
+#ifndef MQ_OP_ROW_STREAM_ENABLED
+#define MQ_OP_ROW_STREAM_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif
 #ifndef MQ_OP_STREAM_FC_S16_ENABLED
 #define MQ_OP_STREAM_FC_S16_ENABLED MQ_OP_DEFAULT_ENABLED

@@ -76,6 +76,13 @@ void mq_conv1x1_inplace_unchecked(const mq_conv1x1_params *p, void *buf, void *s
 
 /* mq_add after its parameter checks; each input exactly on the output or apart from it. */
 void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n);
+/* The tabulated same-shape ADD in two steps, for a caller that runs one add as many short calls (the row-streamed
+ * segment, one call per row): mq_add_tabulate fills t1, t2 (256 int32 each: each input code's rescaled term) and
+ * returns 1 when p takes that path (no broadcast, every shift <= 0), else 0; mq_add_tabulated then runs n elements
+ * with them: the same bytes as mq_add_unchecked (whose calls of n >= 1024 elements take this path themselves). */
+int mq_add_tabulate(const mq_add_params *p, int32_t *t1, int32_t *t2);
+void mq_add_tabulated(const mq_add_params *p, const int32_t *t1, const int32_t *t2, const void *in1, const void *in2,
+                      void *output, size_t n);
 
 /* mq_mul after mq_mul_check; n a multiple of channels (MQ_BCAST_CHANNEL), mq_mul's aliasing rule. */
 void mq_mul_unchecked(const mq_mul_params *p, const void *in1, const void *in2, void *output, size_t n);

@@ -527,8 +527,8 @@ static void test_targeted_corruptions(void **state)
     expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_FORMAT_OP);      /* STREAM_FC record over an FC's */
     v1[0] = 45;
     expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 45 */
-    v1[0] = 20;
-    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 20 */
+    v1[0] = 21;
+    expect_load(&blob, o_off + 0, v1, 1, MQ_ERR_UNSUPPORTED_OP); /* op type 21 (20 is ROW_STREAM since 2026-12-05) */
     v1[0] = 5;
     expect_load(&blob, t_off + 1, v1, 1, MQ_ERR_FORMAT_TENSOR);  /* rank 5 */
     put32(v4, 448);

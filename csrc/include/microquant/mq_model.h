@@ -59,6 +59,8 @@ typedef enum {
     MQ_OP_SOFTMAX_TABLE = 17,   /* 8-bit softmax into any output qparams, one rounding (onnxruntime QDQ) */
     MQ_OP_STREAM_FC = 19,       /* pixel-streamed chain: gather one pixel, run the next ops (flag bit 3) on it,
                                    accumulate an 8-bit FULLY_CONNECTED head over the pixels (format 2.1) */
+    MQ_OP_ROW_STREAM = 20,      /* row-streamed segment: the next ops (flag bit 4: KxK / 1x1 / depthwise convolutions,
+                                   ADD, LUT) run row by row, intermediate tensors kept as rings of rows (format 2.1) */
     /* 16x8 ops (format 2.1): int16 activations (MQ_DTYPE_INT16, zero point 0), int8 weights (mq_kernels_s16.h) */
     MQ_OP_FULLY_CONNECTED_S16 = 32, /* [.., k] -> [.., n], int8 weights [n][k], int64 bias */
     MQ_OP_CONV_S16 = 33,        /* NHWC KxK (and 1x1) convolution, group 1, OHWI int8 weights, int64 bias */

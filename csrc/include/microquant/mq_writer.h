@@ -134,6 +134,23 @@ typedef struct {
 #define MQ_WRITER_MAX_OP_INPUTS 8     /* == MQ_CONCAT_MAX_INPUTS */
 #define MQ_WRITER_OP_IN_PLACE 1u      /* mq_writer_op.flags bit 0 (the format's MQ_OP_FLAG_IN_PLACE) */
 #define MQ_WRITER_OP_STREAMED 8u      /* flags bit 3: a member of the STREAM_FC / STREAM_FC_S16 op before it */
+#define MQ_WRITER_OP_ROW_MEMBER 16u   /* flags bit 4: a member of the ROW_STREAM op before it */
+/*
+ * Row-streamed segment (format 2.1, docs/FORMAT.md "Row-streamed segment"):
+ * ROW_STREAM (20): inputs[0] = segment input S, outputs[0] = segment output Y (the last member's output), both 8-bit
+ *   NHWC batch 1 in the arena. The next rows.members ops (1..8, each flagged MQ_WRITER_OP_ROW_MEMBER: CONV, CONV_1X1
+ *   without top / bottom padding, DEPTHWISE_CONV, ADD, LUT; 8-bit) run row by row. Member j < members - 1 keeps
+ *   its output as a ring of rows.ring_rows[j] rows at arena offset rows.ring_offset[j] (16-aligned), of
+ *   mq_writer_rows_ring_size() bytes; its output tensor record is never read or written by the runtime (its arena
+ *   offset only needs to hold the tensor inside the arena). Y may overlap S when the row schedule allows it.
+ */
+typedef struct {
+    int32_t members;              /* 1..8 */
+    uint32_t ring_offset[8];      /* members 0..members-2 */
+    int32_t ring_rows[8];
+} mq_writer_rows;
+/* Bytes of a ring of `rows` rows of `row_bytes` bytes: (2 rows - 1) x row_bytes (the double write). */
+size_t mq_writer_rows_ring_size(size_t row_bytes, int32_t rows);
 typedef struct {
     int32_t members;              /* op records after this one run per pixel, 0..16 */
     int32_t out_h, out_w;         /* pixel grid */
@@ -177,6 +194,7 @@ typedef struct {
     mq_softmax_s16_params softmax_s16; /* SOFTMAX_S16 */
     int32_t s16_multiplier, s16_shift; /* QUANTIZE_S16, REQUANTIZE_S16_TO_8, RESCALE_S16 */
     mq_writer_stream stream;      /* STREAM_FC (head: fc), STREAM_FC_S16 (head: fc_s16) */
+    mq_writer_rows rows;          /* ROW_STREAM */
 } mq_writer_op;
 
 /* Constructors: one op of each type, every other field zero (x, y, x1, x2: tensor indices). */

@@ -113,6 +113,30 @@ static void mq_add_same_shape_rshift(const mq_add_params *p, const uint8_t *a, c
     }
 }
 
+int mq_add_tabulate(const mq_add_params *p, int32_t *t1, int32_t *t2)
+{
+    const uint32_t f1 = p->in1_dtype == MQ_DTYPE_INT8 ? 0x80u : 0u;
+    const uint32_t f2 = p->in2_dtype == MQ_DTYPE_INT8 ? 0x80u : 0u;
+    const int32_t k1 = (int32_t)f1 + p->in1_zero_point;
+    const int32_t k2 = (int32_t)f2 + p->in2_zero_point;
+    uint32_t c;
+    if (!(p->broadcast == MQ_BCAST_NONE && p->in1_shift <= 0 && p->in2_shift <= 0 && p->out_shift <= 0)) {
+        return 0;
+    }
+    for (c = 0; c < 256u; ++c) {
+        t1[c] = mq_add_term(c, f1, k1, p->left_shift, p->in1_multiplier, -p->in1_shift);
+        t2[c] = mq_add_term(c, f2, k2, p->left_shift, p->in2_multiplier, -p->in2_shift);
+    }
+    return 1;
+}
+
+void mq_add_tabulated(const mq_add_params *p, const int32_t *t1, const int32_t *t2, const void *in1, const void *in2,
+                      void *output, size_t n)
+{
+    MQ_ADD_TABLE(t1, t2, (const uint8_t *)in1, (const uint8_t *)in2, (uint8_t *)output, n, p->out_multiplier,
+                 -p->out_shift, p->out_zero_point, p->act_min, p->act_max);
+}
+
 void mq_add_unchecked(const mq_add_params *p, const void *in1, const void *in2, void *output, size_t n)
 {
     const uint8_t *a;

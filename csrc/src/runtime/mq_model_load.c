@@ -9,6 +9,7 @@
 
 #include "mq_format.h"
 #include "mq_kernel_select.h"
+#include "stream/mq_rows.h"
 
 /* Validation context: the blob, its sections, and where the first failure was found. */
 typedef struct {
@@ -25,7 +26,14 @@ typedef struct {
      * ranges its members must not write (the source, the accumulators, the head's output) */
     uint32_t stream_left;
     uint32_t keep_off[3], keep_size[3];
+    /* row-streamed segment (ROW_STREAM): members still to come, the segment's op index, whether the member being
+     * checked is one (its per-op checks then see its arena inputs as views and its output apart: the segment check
+     * validates the rings, the scratch ranges and the row schedule once the last member passed) */
+    uint32_t rows_left, rows_index, rows_pending;
+    int rows_member;
 } mq_lctx;
+
+#define MQ_ROWS_FAR_OFFSET 0x80000000u /* a member's output as its own per-op check sees it: past any arena */
 
 /* Helpers used only by some ops: a build list (MQ_OPS_SELECTED) may leave them unused. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -912,6 +920,203 @@ static mq_status mq_check_stream(mq_lctx *c, const mq_op_rec *op, uint32_t index
 }
 #endif
 
+
+#if MQ_OP_ROW_STREAM_ENABLED
+static int mq_rows_member_ok(uint32_t type)
+{
+    return type == (uint32_t)MQ_OP_CONV || type == (uint32_t)MQ_OP_CONV_1X1 ||
+           type == (uint32_t)MQ_OP_DEPTHWISE_CONV || type == (uint32_t)MQ_OP_ADD || type == (uint32_t)MQ_OP_LUT;
+}
+
+/* ROW_STREAM header (20): inputs[0] = segment input S, outputs[0] = segment output Y, both 8-bit NHWC batch 1 in
+ * the arena; p0 = M members (1..8, records after this one), p[1 + 2j], p[2 + 2j] the rings of members 0..M-2, the
+ * rest 0. The members and the segment are checked when the last member has passed (mq_check_rows_segment). */
+static mq_status mq_check_rows(mq_lctx *c, const mq_op_rec *op, uint32_t index, const mq_tensor_rec *s,
+                               const mq_tensor_rec *y)
+{
+    const uint32_t members = op->p[MQ_P_ROWS_MEMBERS];
+    uint32_t j;
+    MQ_REQUIRE(op->flags == 0u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(members >= 1u && members <= MQ_ROWS_MAX_MEMBERS && members < c->num_ops - index, MQ_ERR_FORMAT_OP);
+    for (j = 2u * (members - 1u); j < 2u * MQ_ROWS_MAX_MEMBERS; j++) {
+        MQ_REQUIRE(op->p[MQ_P_ROWS_RING + j] == 0u, MQ_ERR_FORMAT_OP);
+    }
+    MQ_REQUIRE(s->storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(mq_is_8bit(s->dtype) && mq_is_8bit(y->dtype), MQ_ERR_DTYPE);
+    MQ_REQUIRE(s->rank == 4 && y->rank == 4 && s->dims[0] == 1 && y->dims[0] == 1, MQ_ERR_SHAPE);
+    c->rows_left = members;
+    c->rows_index = index;
+    c->rows_pending = 1u;
+    return MQ_OK;
+}
+
+/* An arena range [off, off + size) lies apart from S, Y and every ring of the segment. */
+static int mq_rows_apart(const mq_op_rec *seg, const mq_rows_plan *plan, const uint64_t *ring_bytes,
+                         const mq_tensor_rec *s, const mq_tensor_rec *y, uint32_t off, uint64_t size, uint32_t self)
+{
+    uint32_t k;
+    if (size == 0u) {
+        return 1;
+    }
+    if (mq_arena_overlap(off, (uint32_t)size, s->offset, s->size) ||
+        mq_arena_overlap(off, (uint32_t)size, y->offset, y->size)) {
+        return 0;
+    }
+    for (k = 0; k + 1u < plan->members; k++) {
+        if (k != self && mq_arena_overlap(off, (uint32_t)size, seg->p[MQ_P_ROWS_RING + 2u * k], (uint32_t)ring_bytes[k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* After the last member: tensors and producers, rings (1 <= R <= rows, 2R - 1 row slots, 16-aligned, in the arena,
+ * apart from S, Y and each other), scratch ranges apart from S, Y and the rings, every row's input view non-empty,
+ * no wider than its ring and accepted by the kernel's check, then the row schedule on counters: it must complete. */
+static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
+{
+    const uint32_t index = c->rows_index;
+    mq_op_rec seg, op;
+    mq_tensor_rec s, y, in, out, t;
+    mq_rows_plan plan;
+    uint64_t ring_bytes[MQ_ROWS_MAX];
+    uint32_t j, q, k, used;
+    int32_t r, lo, hi, prev_in, prev_pt, pt_row;
+    mq_status st;
+
+    c->fail_at = (uint32_t)(index * MQ_OP_RECORD_SIZE + (uint32_t)(ops - c->b));
+    mq_op_decode(ops, index, &seg);
+    mq_tensor_decode(c->tensors, seg.inputs[0], &s);
+    mq_tensor_decode(c->tensors, seg.outputs[0], &y);
+    mq_rows_plan_build(ops, c->tensors, index, seg.p, seg.inputs[0], seg.outputs[0], &plan);
+    MQ_REQUIRE(plan.members == seg.p[MQ_P_ROWS_MEMBERS], MQ_ERR_FORMAT_OP);
+    for (j = 0; j < plan.members; j++) {
+        mq_op_decode(ops, index + 1u + j, &op);
+        mq_tensor_decode(c->tensors, op.inputs[0], &in);
+        mq_tensor_decode(c->tensors, op.outputs[0], &out);
+        MQ_REQUIRE(in.rank == 4 && out.rank == 4 && in.dims[0] == 1 && out.dims[0] == 1, MQ_ERR_SHAPE);
+        /* at most 65535 output rows per member: the checks below and the schedule's simulation stay short */
+        MQ_REQUIRE(out.dims[1] <= 65535, MQ_ERR_SHAPE);
+        MQ_REQUIRE(op.outputs[0] != seg.inputs[0], MQ_ERR_FORMAT_OP);
+        ring_bytes[j] = 0u;
+        if (j + 1u < plan.members) {
+            const uint32_t off = seg.p[MQ_P_ROWS_RING + 2u * j], rows = seg.p[MQ_P_ROWS_RING + 2u * j + 1u];
+            MQ_REQUIRE(op.outputs[0] != seg.outputs[0], MQ_ERR_FORMAT_OP);
+            MQ_REQUIRE(rows >= 1u && rows <= (uint32_t)out.dims[1], MQ_ERR_FORMAT_OP);
+            ring_bytes[j] = (uint64_t)(2u * rows - 1u) * (out.size / (uint32_t)out.dims[1]);
+            MQ_REQUIRE((off % MQ_ALIGN) == 0u && off <= c->arena_size && ring_bytes[j] <= (uint64_t)(c->arena_size - off),
+                       MQ_ERR_ARENA);
+            /* some later member reads it */
+            used = 0u;
+            for (k = j + 1u; k < plan.members; k++) {
+                used |= (uint32_t)(plan.m[k].src[0] == j || plan.m[k].src[1] == j);
+            }
+            MQ_REQUIRE(used != 0u, MQ_ERR_FORMAT_OP);
+        } else {
+            MQ_REQUIRE(op.outputs[0] == seg.outputs[0], MQ_ERR_FORMAT_OP);
+        }
+        /* inputs: S, an earlier member's output, or (ADD's x2 only) a constant; an arena x2 without broadcast */
+        for (q = 0; q < op.num_inputs; q++) {
+            const uint32_t from = plan.m[j].src[q];
+            if (from == MQ_ROWS_FROM_NONE) {
+                mq_tensor_decode(c->tensors, op.inputs[q], &t);
+                MQ_REQUIRE(q == 1u && t.storage == MQ_STORAGE_CONST, MQ_ERR_FORMAT_OP);
+            } else if (q == 1u) {
+                MQ_REQUIRE(op.p[MQ_P_ADD_BROADCAST] == 0u, MQ_ERR_FORMAT_OP);
+            }
+        }
+        MQ_REQUIRE(plan.m[j].src[0] != MQ_ROWS_FROM_NONE, MQ_ERR_FORMAT_OP);
+        /* 1x1: one input row per output row (no top / bottom padding) */
+        MQ_REQUIRE(op.type != (uint32_t)MQ_OP_CONV_1X1 || (op.p[MQ_P_CONV_PAD_TOP] | op.p[MQ_P_CONV_PAD_BOTTOM]) == 0u,
+                   MQ_ERR_FORMAT_OP);
+        /* every row: a non-empty view, no wider than the ring it reads, a window the kernel accepts (checked when
+         * the row's window differs from the previous row's: the border rows and one interior row) */
+        prev_in = prev_pt = -1;
+        for (r = 0; r < plan.m[j].out_h; r++) {
+            mq_rows_range(&plan.m[j], r, &lo, &hi);
+            MQ_REQUIRE(hi > lo, MQ_ERR_FORMAT_OP);
+            for (q = 0; q < 2u; q++) {
+                const uint32_t from = plan.m[j].src[q];
+                MQ_REQUIRE(from >= plan.members || hi - lo <= plan.m[from].ring, MQ_ERR_FORMAT_OP);
+            }
+            pt_row = lo - (r * plan.m[j].stride - plan.m[j].pad_top);
+            if ((op.type == (uint32_t)MQ_OP_CONV || op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) &&
+                (hi - lo != prev_in || pt_row != prev_pt)) {
+                mq_window *w;
+                prev_in = hi - lo;
+                prev_pt = pt_row;
+#if MQ_OP_CONV_ENABLED
+                mq_conv_params cp;
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+                mq_depthwise_params dw;
+#endif
+                st = MQ_ERR_UNSUPPORTED_OP;
+                w = NULL;
+#if MQ_OP_CONV_ENABLED
+                if (op.type == (uint32_t)MQ_OP_CONV) {
+                    mq_op_convk_params(c->constants, &op, &in, &out, &cp);
+                    w = &cp.win;
+                }
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+                if (op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) {
+                    mq_op_depthwise_params(c->constants, &op, &in, &out, &dw);
+                    w = &dw.win;
+                }
+#endif
+                if (w != NULL) {
+                    w->out_h = 1;
+                    w->in_h = hi - lo;
+                    w->pad_top = lo - (r * plan.m[j].stride - plan.m[j].pad_top);
+                    w->pad_bottom = plan.m[j].extent - (hi - lo) - w->pad_top;
+#if MQ_OP_CONV_ENABLED
+                    if (op.type == (uint32_t)MQ_OP_CONV) {
+                        st = mq_conv_check(&cp);
+                        MQ_REQUIRE(st == MQ_OK, st);
+                        MQ_REQUIRE((uint64_t)mq_conv_scratch_size(&cp) <= op.p[MQ_P_CONVK_SCRATCH_SIZE],
+                                   MQ_ERR_FORMAT_OP);
+                    }
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+                    if (op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) {
+                        st = mq_depthwise_check(&dw);
+                        MQ_REQUIRE(st == MQ_OK, st);
+                        MQ_REQUIRE((uint64_t)mq_depthwise_scratch_size(&dw) <= op.p[MQ_P_DW_SCRATCH_SIZE],
+                                   MQ_ERR_FORMAT_OP);
+                    }
+#endif
+                }
+                MQ_REQUIRE(st == MQ_OK, st);
+            }
+        }
+    }
+    /* rings apart from S, Y and each other; each member's scratch apart from S, Y and the rings */
+    for (j = 0; j + 1u < plan.members; j++) {
+        MQ_REQUIRE(mq_rows_apart(&seg, &plan, ring_bytes, &s, &y, seg.p[MQ_P_ROWS_RING + 2u * j], ring_bytes[j], j),
+                   MQ_ERR_ARENA);
+    }
+    for (j = 0; j < plan.members; j++) {
+        uint32_t off = 0u;
+        uint64_t size = 0u;
+        mq_op_decode(ops, index + 1u + j, &op);
+        if (op.type == (uint32_t)MQ_OP_CONV) {
+            off = op.p[MQ_P_CONVK_SCRATCH];
+            size = op.p[MQ_P_CONVK_SCRATCH_SIZE];
+        } else if (op.type == (uint32_t)MQ_OP_DEPTHWISE_CONV) {
+            off = op.p[MQ_P_DW_SCRATCH];
+            size = op.p[MQ_P_DW_SCRATCH_SIZE];
+        } else if (op.type == (uint32_t)MQ_OP_CONV_1X1) {
+            off = op.p[MQ_P_CONV_SCRATCH];
+            size = off != 0u || op.p[MQ_P_CONV_PAD_LEFT] != 0u || op.p[MQ_P_CONV_PAD_RIGHT] != 0u ? op.p[MQ_P_FC_K] : 0u;
+        }
+        MQ_REQUIRE(mq_rows_apart(&seg, &plan, ring_bytes, &s, &y, off, size, MQ_ROWS_MAX), MQ_ERR_ARENA);
+    }
+    MQ_REQUIRE(mq_rows_simulate(&plan), MQ_ERR_FORMAT_OP);
+    return MQ_OK;
+}
+#endif
+
 /* Words of op->p each type uses (the rest must be zero); 0xFF marks a type this build does not support
  * (unknown, or left out of the build list: MQ_OP_<NAME>_ENABLED 0). */
 #define MQ_USED_IF(enabled, used) ((enabled) ? (uint8_t)(used) : (uint8_t)0xFFu)
@@ -936,7 +1141,8 @@ static const uint8_t mq_params_used[MQ_OP_TYPE_COUNT] = {
     MQ_USED_IF(MQ_OP_SOFTMAX_TABLE_ENABLED, MQ_P_SMT_USED),
     0xFFu,                                          /* 18: no op */
     MQ_USED_IF(MQ_OP_STREAM_FC_ENABLED, MQ_P_STREAM_USED),
-    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,       /* 20..31: no op */
+    MQ_USED_IF(MQ_OP_ROW_STREAM_ENABLED, MQ_P_ROWS_USED),
+    0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,              /* 21..31: no op */
     0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu, 0xFFu,
     MQ_USED_IF(MQ_OP_FULLY_CONNECTED_S16_ENABLED, MQ_P_S16_FC_USED),
     MQ_USED_IF(MQ_OP_CONV_S16_ENABLED, MQ_P_S16_CONV_USED),
@@ -962,7 +1168,7 @@ static int mq_op_can_run_in_place(uint32_t type)
            type == (uint32_t)MQ_OP_MUL || type == (uint32_t)MQ_OP_REQUANTIZE || type == (uint32_t)MQ_OP_SOFTMAX_TABLE;
 }
 
-static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
+static mq_status mq_check_op_record(mq_lctx *c, const uint8_t *ops, uint32_t index)
 {
     const uint8_t *r = ops + (size_t)index * MQ_OP_RECORD_SIZE;
     mq_op_rec op;
@@ -970,6 +1176,7 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     uint32_t i, used, min_inputs, max_inputs;
 
     c->fail_at = (uint32_t)(r - c->b);
+    c->rows_member = 0;
     mq_op_decode(ops, index, &op);
     MQ_REQUIRE(op.type < (uint32_t)MQ_OP_TYPE_COUNT && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
 #if !MQ_GEMM_SINGLE_ROUNDING_ENABLED
@@ -1006,6 +1213,23 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
     mq_tensor_decode(c->tensors, op.outputs[0], &out);
     MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
     (void)in2;
+    if (c->rows_left > 0u) {
+        /* a member of the row-streamed segment before it: flagged (bit 4 alone), a row-wise 8-bit op; its own
+         * check below sees its arena inputs as views (not ranges) and its output apart from everything: the
+         * segment check then places the rings, the scratch and the rows (mq_check_rows_segment) */
+        MQ_REQUIRE(op.flags == MQ_OP_FLAG_ROW_MEMBER, MQ_ERR_FORMAT_OP);
+#if MQ_OP_ROW_STREAM_ENABLED
+        MQ_REQUIRE(mq_rows_member_ok(op.type), MQ_ERR_FORMAT_OP);
+#endif
+        c->rows_member = 1;
+        if (in.storage == MQ_STORAGE_ARENA) {
+            in.storage = MQ_STORAGE_CONST;
+        }
+        out.offset = MQ_ROWS_FAR_OFFSET;
+        c->rows_left--;
+    } else {
+        MQ_REQUIRE((op.flags & MQ_OP_FLAG_ROW_MEMBER) == 0u, MQ_ERR_FORMAT_OP);
+    }
     if (c->stream_left > 0u) {
         /* a member of the pixel-streamed chain before it: flagged, a per-pixel op, neither in place nor with scratch,
          * reading an arena tensor, writing none of the ranges the chain keeps */
@@ -1052,6 +1276,9 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
 #if MQ_OP_ADD_ENABLED
     case MQ_OP_ADD:
         mq_tensor_decode(c->tensors, op.inputs[1], &in2);
+        if (c->rows_member && in2.storage == MQ_STORAGE_ARENA) {
+            in2.storage = MQ_STORAGE_CONST; /* a row view (segment check) */
+        }
         return mq_check_add(&op, &in, &in2, &out);
 #endif
 #if MQ_OP_RESHAPE_ENABLED
@@ -1155,9 +1382,27 @@ static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
         MQ_REQUIRE(op.flags == 0u, MQ_ERR_FORMAT_OP);
         return mq_check_stream(c, &op, index, &in, &out);
 #endif
+#if MQ_OP_ROW_STREAM_ENABLED
+    case MQ_OP_ROW_STREAM:
+        return mq_check_rows(c, &op, index, &in, &out);
+#endif
     default: /* the table above admits nothing else */
         return MQ_ERR_UNSUPPORTED_OP;
     }
+}
+
+/* One op record, then (after the last member of a row-streamed segment) the segment as a whole. */
+static mq_status mq_check_op(mq_lctx *c, const uint8_t *ops, uint32_t index)
+{
+    mq_status st = mq_check_op_record(c, ops, index);
+    MQ_REQUIRE(st == MQ_OK, st);
+#if MQ_OP_ROW_STREAM_ENABLED
+    if (c->rows_pending != 0u && c->rows_left == 0u) {
+        c->rows_pending = 0u;
+        return mq_check_rows_segment(c, ops);
+    }
+#endif
+    return MQ_OK;
 }
 
 /* Metadata: MQ_META_NUM_FIXED + num_io strings, each a u16 length then its bytes, inside the section. */
@@ -1244,6 +1489,10 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     c->num_tensors = nt;
     c->num_ops = no;
     c->stream_left = 0u;
+    c->rows_left = 0u;
+    c->rows_index = 0u;
+    c->rows_pending = 0u;
+    c->rows_member = 0;
     c->tensors = b + sec_off[0];
     c->constants = b + sec_off[3];
     c->constants_size = sec_size[3];

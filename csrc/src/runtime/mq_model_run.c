@@ -10,6 +10,7 @@
 #include "mq_kernel_select.h"
 #include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
+#include "stream/mq_rows.h"
 #include "stream/mq_stream.h"
 
 /* Read-only address of a tensor's bytes: in the arena, or in place in the blob's constants. */
@@ -333,6 +334,205 @@ static mq_status mq_run_stream(const mq_model *m, uint8_t *arena, uint32_t index
 }
 #endif
 
+#if MQ_OP_ROW_STREAM_ENABLED
+/* A member of a row-streamed segment, prepared once per ROW_STREAM call (record and tensors decoded, kernel
+ * parameters built, buffers resolved): the row loop only sets the row's window and calls the kernel. */
+typedef struct {
+    uint32_t type;
+    union {
+        mq_conv_params cv;
+        mq_conv1x1_params c1;
+        mq_depthwise_params dw;
+        mq_add_params add;
+        const uint8_t *lut;
+    } u;
+    const uint8_t *src[2];  /* base of each input: the segment input, a ring, or a constant */
+    int32_t src_ring[2];    /* R of a ring input; 0: a whole tensor, its row lo at lo * src_row */
+    uint32_t src_row[2];    /* bytes per input row; 0: the same bytes for every row (a broadcast constant) */
+    uint8_t *dst;           /* the output ring, or the segment output */
+    int32_t ring;           /* R of the output ring; 0: the segment output */
+    uint32_t row;           /* output row bytes */
+    void *scratch;
+    const int32_t *add_terms; /* ADD: the two 256-entry input term tables (mq_add_tabulate), or NULL */
+} mq_rows_exec;
+
+static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *seg, uint32_t index, uint32_t j,
+                            const mq_rows_plan *plan, mq_rows_exec *all, int32_t *add_terms)
+{
+    mq_rows_exec *ex = &all[j];
+    const mq_rows_member *pm = &plan->m[j];
+    const int sr = (m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u;
+    mq_op_rec op;
+    mq_tensor_rec in, in2, out;
+    uint32_t q;
+
+    mq_op_decode(m->ops, index + 1u + j, &op);
+    mq_tensor_decode(m->tensors, op.inputs[0], &in);
+    mq_tensor_decode(m->tensors, op.outputs[0], &out);
+    ex->type = op.type;
+    ex->ring = pm->ring;
+    ex->row = out.size / (uint32_t)out.dims[1];
+    ex->dst = arena + (pm->ring > 0 ? seg->p[MQ_P_ROWS_RING + 2u * j] : out.offset);
+    ex->scratch = NULL;
+    ex->add_terms = NULL;
+    (void)sr;        /* unused when no convolution is in the build list */
+    (void)add_terms; /* unused without ADD */
+    for (q = 0; q < 2u; q++) {
+        const uint32_t k = pm->src[q];
+        ex->src[q] = NULL;
+        ex->src_ring[q] = 0;
+        ex->src_row[q] = 0u;
+        if (k == MQ_ROWS_FROM_INPUT) {
+            ex->src[q] = arena + in.offset; /* the segment input (validated: the same tensor) */
+            ex->src_row[q] = in.size / (uint32_t)in.dims[1];
+        } else if (k < plan->members) {
+            ex->src[q] = all[k].dst;
+            ex->src_ring[q] = all[k].ring;
+            ex->src_row[q] = all[k].row;
+        } else if (q < op.num_inputs) {
+            /* ADD's constant x2 (validated): its row y, or the same broadcast values for every row */
+            mq_tensor_decode(m->tensors, op.inputs[q], &in2);
+            ex->src[q] = m->constants + in2.offset;
+            ex->src_row[q] = op.p[MQ_P_ADD_BROADCAST] == 0u ? ex->row : 0u;
+        }
+    }
+    switch (op.type) {
+#if MQ_OP_CONV_ENABLED
+    case MQ_OP_CONV:
+        mq_op_convk_params(m->constants, &op, &in, &out, &ex->u.cv);
+        ex->u.cv.gemm.single_rounding = sr;
+        ex->u.cv.win.out_h = 1;
+        ex->scratch = op.p[MQ_P_CONVK_SCRATCH_SIZE] != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL;
+        break;
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+    case MQ_OP_DEPTHWISE_CONV:
+        mq_op_depthwise_params(m->constants, &op, &in, &out, &ex->u.dw);
+        ex->u.dw.single_rounding = sr;
+        ex->u.dw.win.out_h = 1;
+        ex->scratch = op.p[MQ_P_DW_SCRATCH_SIZE] != 0u ? arena + op.p[MQ_P_DW_SCRATCH] : NULL;
+        break;
+#endif
+#if MQ_OP_CONV_1X1_ENABLED
+    case MQ_OP_CONV_1X1:
+        mq_op_conv_params(m->constants, &op, &in, &ex->u.c1);
+        ex->u.c1.gemm.single_rounding = sr;
+        ex->u.c1.in_h = 1; /* one input row (no top / bottom padding: validated) */
+        ex->scratch = arena + op.p[MQ_P_CONV_SCRATCH];
+        break;
+#endif
+#if MQ_OP_ADD_ENABLED
+    case MQ_OP_ADD:
+        mq_tensor_decode(m->tensors, op.inputs[1], &in2);
+        mq_op_add_params(&op, &in, &in2, &out, &ex->u.add);
+        /* the input terms tabulated once per segment call (the first such ADD; a whole-tensor call of >= 1024
+         * elements does the same per call), not once per row */
+        if (add_terms != NULL && mq_add_tabulate(&ex->u.add, add_terms, add_terms + 256)) {
+            ex->add_terms = add_terms;
+        }
+        break;
+#endif
+    default: /* LUT */
+        ex->u.lut = m->constants + op.p[MQ_P_LUT_TABLE];
+        break;
+    }
+}
+
+/* Row y of member j: its input rows [lo, hi) as one contiguous view (a ring's double write keeps any R consecutive
+ * rows contiguous), the kernel on a window of out_h 1 whose pads stand for the rows outside the input. */
+static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *ex)
+{
+    const uint8_t *x[2];
+    uint8_t *d;
+    int32_t lo, hi, q;
+    mq_rows_range(pm, y, &lo, &hi);
+    for (q = 0; q < 2; q++) {
+        const int32_t r = ex->src_ring[q] > 0 ? lo % ex->src_ring[q] : lo;
+        x[q] = ex->src[q] + (size_t)r * ex->src_row[q];
+    }
+    d = ex->dst + (size_t)(ex->ring > 0 ? y % ex->ring : y) * ex->row;
+    switch (ex->type) {
+#if MQ_OP_CONV_ENABLED
+    case MQ_OP_CONV:
+        ex->u.cv.win.in_h = hi - lo;
+        ex->u.cv.win.pad_top = lo - (y * pm->stride - pm->pad_top);
+        ex->u.cv.win.pad_bottom = pm->extent - (hi - lo) - ex->u.cv.win.pad_top;
+        mq_conv_unchecked(&ex->u.cv, x[0], d, ex->scratch);
+        break;
+#endif
+#if MQ_OP_DEPTHWISE_CONV_ENABLED
+    case MQ_OP_DEPTHWISE_CONV:
+        ex->u.dw.win.in_h = hi - lo;
+        ex->u.dw.win.pad_top = lo - (y * pm->stride - pm->pad_top);
+        ex->u.dw.win.pad_bottom = pm->extent - (hi - lo) - ex->u.dw.win.pad_top;
+        mq_depthwise_conv_unchecked(&ex->u.dw, x[0], d, ex->scratch);
+        break;
+#endif
+#if MQ_OP_CONV_1X1_ENABLED
+    case MQ_OP_CONV_1X1:
+        mq_conv1x1_unchecked(&ex->u.c1, x[0], d, ex->scratch);
+        break;
+#endif
+#if MQ_OP_ADD_ENABLED
+    case MQ_OP_ADD:
+        if (ex->add_terms != NULL) {
+            mq_add_tabulated(&ex->u.add, ex->add_terms, ex->add_terms + 256, x[0], x[1], d, ex->row);
+        } else {
+            mq_add_unchecked(&ex->u.add, x[0], x[1], d, ex->row);
+        }
+        break;
+#endif
+#if MQ_OP_LUT_ENABLED
+    case MQ_OP_LUT:
+        mq_lut_apply_unchecked(ex->u.lut, x[0], d, ex->row);
+        break;
+#endif
+    default:
+        break;
+    }
+    if (ex->ring > 1 && y % ex->ring < ex->ring - 1) {
+        memcpy(d + (size_t)ex->ring * ex->row, d, ex->row); /* the double write */
+    }
+}
+
+/* ROW_STREAM (docs/FORMAT.md "Row-streamed segment"): the members (the next p[0] records, flag bit 4) prepared once,
+ * then the row schedule of stream/mq_rows.h, which the loader ran on counters (it completes without a stall). */
+static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index, const mq_op_rec *op)
+{
+    mq_rows_plan plan;
+    mq_rows_exec ex[MQ_ROWS_MAX];
+    int32_t next[MQ_ROWS_MAX];
+    int32_t add_terms[512]; /* one ADD member's tabulated input terms (2 KB of stack, as a whole-tensor ADD's) */
+    int32_t *free_terms = add_terms;
+    uint32_t j, last;
+    int progress;
+
+    mq_rows_plan_build(m->ops, m->tensors, index, op->p, op->inputs[0], op->outputs[0], &plan);
+    for (j = 0; j < plan.members; j++) {
+        mq_rows_prepare(m, arena, op, index, j, &plan, ex, free_terms);
+        if (ex[j].add_terms != NULL) {
+            free_terms = NULL;
+        }
+        next[j] = 0;
+    }
+    last = plan.members - 1u;
+    while (next[last] < plan.m[last].out_h) {
+        progress = 0;
+        for (j = 0; j < plan.members; j++) {
+            while (mq_rows_ready(&plan, next, j)) {
+                mq_rows_run_row(&plan.m[j], next[j], &ex[j]);
+                next[j]++;
+                progress = 1;
+            }
+        }
+        if (!progress) {
+            return MQ_ERR_FORMAT_OP; /* unreachable after a successful load (mq_rows_simulate) */
+        }
+    }
+    return MQ_OK;
+}
+#endif
+
 static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 {
     mq_op_rec op;
@@ -349,6 +549,11 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 #if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
     if (op.type == (uint32_t)MQ_OP_STREAM_FC || op.type == (uint32_t)MQ_OP_STREAM_FC_S16) {
         return mq_run_stream(m, arena, index, &op, &in, &out);
+    }
+#endif
+#if MQ_OP_ROW_STREAM_ENABLED
+    if (op.type == (uint32_t)MQ_OP_ROW_STREAM) {
+        return mq_run_rows(m, arena, index, &op);
     }
 #endif
     /* Only the ops of the build list (mq_format.h) are compiled in; the loader rejected every other type. */
@@ -577,8 +782,9 @@ mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
         memcpy(a + t.offset, inputs[i], t.size);
     }
     for (i = 0; i < model->num_ops; i++) {
-        if ((model->ops[(size_t)i * MQ_OP_RECORD_SIZE + MQ_O_FLAGS] & MQ_OP_FLAG_STREAMED) != 0u) {
-            continue; /* a member of a pixel-streamed chain: its STREAM_FC op ran it per pixel */
+        if ((model->ops[(size_t)i * MQ_OP_RECORD_SIZE + MQ_O_FLAGS] & (MQ_OP_FLAG_STREAMED | MQ_OP_FLAG_ROW_MEMBER)) !=
+            0u) {
+            continue; /* a member of a pixel-streamed chain or a row-streamed segment: its op ran it */
         }
         st = mq_run_op(model, a, i);
         if (st != MQ_OK) {
