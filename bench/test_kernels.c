@@ -437,8 +437,7 @@ static void gemm_tests(void)
      * per-tensor and per-channel (trial bits 0 and 1; the output dtype is random per trial). */
     force_whole_type = 1;
     for (trial = 0; trial < 60; trial++) {
-        /* 144, 288: the DSP expanded-weight pair loop for 128 < k <= 288 (2 pairs or more); 576: the lane loop at one
-         * pair per block */
+        /* 144, 288: the DSP expanded-weight pair loop for 128 < k <= 288; 576: the lane loop at one pair per block */
         static const int32_t kw[] = {32, 64, 128, 4, 12, 40, 100, 116, 16, 48, 96, 256, 144, 288, 576};
         gemm_case(trial % 5 < 2 ? mq_ref_range(&seed, 2, MAX_M) : mq_ref_range(&seed, 33, MAX_M_BIG),
                   mq_ref_range(&seed, 4, MAX_N), kw[trial % 15], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,

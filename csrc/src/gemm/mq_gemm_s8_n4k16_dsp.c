@@ -16,7 +16,7 @@
  *     stage streamed from the multiplier / shift arrays, 4 codes per STR;
  *   - pairs of input rows with k % 16 == 0, k <= 1024 (1x1 convolutions, padded im2col rows, batched FC):
  *     mq_dsp_pairs_blocked: a block of pairs expanded once to q15 lanes, then every group runs the "2x2"
- *     assembly loop on them (15 instructions / 16 MACs; k <= 128, or k <= 288 with 2 pairs or more: the weight
+ *     assembly loop on them (15 instructions / 16 MACs; k <= 288: the weight
  *     lanes of each pair of rows are expanded once per block too, mq_dsp_wexp2, and mq_dsp_pairsxw_2x2 takes
  *     2 LDM + 8 SMLAD = 10 / 16 MACs);
  *   - otherwise (per group of 4 output rows): pairs of input rows: "2x2" blocks, 4 codes per step: both
@@ -1386,7 +1386,8 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
 /* k <= MQ_DSP_PXW_WORDS: the weight lanes of each pair of rows are expanded once per block (mq_dsp_wexp2, k words
  * on the stack, 6 instructions per 4 codes) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs instead
  * of 15): a gain from 2 pairs per block on, so up to k = 288 (3 pairs per block; the 3x3 convolutions over 16 and 32
- * channels, k = 144 / 288: 7 / 3 pairs). */
+ * channels, k = 144 / 288: 7 / 3 pairs). A call with a single pair at 128 < k <= 288 pays 16 instead of 15 per 4
+ * codes (a per-call test for it cost KWS's many small calls more on M7 than it saves). */
 #define MQ_DSP_PXW_WORDS 288
 
 /*
@@ -1461,10 +1462,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
      * no LUT (INT8 ReLU: zero point -128) */
     const int nosign = zl <= 0 || p->single_rounding;
     const int whole = h == 255 && p->lut == NULL;
-    /* expanded weights (mq_dsp_pairsxw*): k <= 128 always (as before); up to MQ_DSP_PXW_WORDS when the call has
-     * at least 2 pairs (the expansion pays from 2 pairs per block on) or k % 16 != 0 (the lane loop needs whole chunks) */
-    const int xw = k <= MQ_DSP_PXW_WORDS && (k <= 128 || pairs >= 2 || (k & 15) != 0);
-    const int ssat = MQ_DSP_PXW_ZS && nosign && whole && p->act_min == -128 && xw; /* pxw only */
+    const int ssat = MQ_DSP_PXW_ZS && nosign && whole && p->act_min == -128 && k <= MQ_DSP_PXW_WORDS; /* pxw only */
     const mq_dsp_pxw_fn pxw =
         mq_dsp_pxw_fns[(k & 31) != 0 ? 1 : 0][ssat ? 3 : nosign ? ((uint8_t)p->act_min == 0u && whole ? 2 : 1) : 0];
     const int32_t zfold = ssat ? p->out_zero_point : zl; /* the value the rq words add (r + zfold) */
@@ -1506,7 +1504,7 @@ __attribute__((noinline)) static void mq_dsp_pairs_blocked(const mq_fc_params *p
                     (void)mq_dsp_px_rq(job.rq[1], p->multiplier[cb], p->shift[cb], zfold, half);
                     job.bias[0] = p->bias.folded[c0 + hh];
                     job.bias[1] = p->bias.folded[c0 + hh + 1];
-                    if (xw) {
+                    if (k <= MQ_DSP_PXW_WORDS) {
                         mq_dsp_wexp2(wg + 16 * hh, we, (k + 15) >> 4);
                         job.w = (const int8_t *)we;
                         job.w_end = we + k;
