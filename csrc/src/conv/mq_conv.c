@@ -160,7 +160,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     uint8_t *col;
     uint8_t zp;
     int filled;
-    int32_t run;
+#if MQ_CONV_EVEN_RUNS
+    int32_t run = 0;
+#define MQ_CONV_STEP run
+#else
+#define MQ_CONV_STEP block
+#endif
     if (mq_conv_is_1x1(p)) {
         mq_conv1x1_params c;
         mq_conv_as_1x1(p, &c);
@@ -197,7 +202,7 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     /* short kernel rows (dilation_w 1): the block is filled with in_zero_point by one memset, then only the
      * valid runs are copied (per-pixel fills of a few bytes cost more than the block memset) */
     filled = w->dilation_w == 1 && (int32_t)w->kernel_w * p->in_c < 16;
-    for (pix = 0; pix < pixels; pix += run) {
+    for (pix = 0; pix < pixels; pix += MQ_CONV_STEP) {
         const int32_t rows = pixels - pix < block ? pixels - pix : block;
         int32_t r;
         if (filled) {
@@ -214,8 +219,8 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
                 }
             }
         }
-        run = rows;
 #if MQ_CONV_EVEN_RUNS
+        run = rows;
         if ((rows & 1) != 0 && pix + rows < pixels) {
             /* an odd block with pixels after it: its last pixel is gathered again as the next block's first */
             run = rows - 1;
@@ -227,9 +232,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
                 }
             }
         }
-#endif
         MQ_GEMM_S8_N4K16(&g, run, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
+#else
+        MQ_GEMM_S8_N4K16(&g, rows, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
+#endif
     }
+#undef MQ_CONV_STEP
 }
 
 mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size)
