@@ -502,10 +502,11 @@ static void gemm_tests(void)
      * (k % 32 != 0), k > 128 (the loop on unexpanded weights), several blocks, an odd last row; both input dtypes,
      * per-tensor and per-channel (trial bits 0 and 1; the output dtype is random per trial). */
     force_whole_type = 1;
-    for (trial = 0; trial < 48; trial++) {
-        static const int32_t kw[] = {32, 64, 128, 4, 12, 40, 100, 116, 16, 48, 96, 256};
-        gemm_case(trial < 24 ? mq_ref_range(&seed, 2, MAX_M) : mq_ref_range(&seed, 33, MAX_M_BIG),
-                  mq_ref_range(&seed, 4, MAX_N), kw[trial % 12], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
+    for (trial = 0; trial < 60; trial++) {
+        /* 144, 288: the DSP expanded-weight pair loop for 128 < k <= 288; 576: the lane loop at one pair per block */
+        static const int32_t kw[] = {32, 64, 128, 4, 12, 40, 100, 116, 16, 48, 96, 256, 144, 288, 576};
+        gemm_case(trial % 5 < 2 ? mq_ref_range(&seed, 2, MAX_M) : mq_ref_range(&seed, 33, MAX_M_BIG),
+                  mq_ref_range(&seed, 4, MAX_N), kw[trial % 15], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
                   (trial >> 1) & 1, 0, 800 + trial);
     }
     force_whole_type = 0;
@@ -523,7 +524,8 @@ static void gemm_tests(void)
     focus_full = 0;
 }
 
-/* Tabulated same-shape ADD output loop: the dispatched one (mq_add_table_mve on M55, else the portable loop) against
+/* Tabulated same-shape ADD output loop: the dispatched one (mq_add_table_mve on M55, mq_add_table_dsp on M4 / M7, else
+ * the portable loop) against
  * mq_add_table_c and the int64 reference mq_ref_requant, over random tables at the contract's bounds
  * (|t| <= 255 * 2^22), multipliers 0 / 2^30 / random / INT32_MAX, every output shift 0..31, clamps, every
  * length 0..9 and 4096 at odd offsets; guard bytes after the output must stay untouched. */
@@ -537,9 +539,10 @@ static void add_case(int trial)
     const size_t off = (size_t)(trial % 4);
     const int32_t mo = trial % 11 == 0 ? 0 : (trial % 7 == 0 ? (1 << 30) : (trial % 5 == 0 ? INT32_MAX : pick_mult()));
     const int32_t ro = trial % 32;
-    const int32_t zo = mq_ref_range(&seed, -128, 127);
-    const int32_t lo = trial % 4 == 1 ? zo : -128;
-    const int32_t hi = 127;
+    const int u8 = trial % 8 == 6; /* UINT8 output codes (zero point and clamp in [0, 255]) */
+    const int32_t zo = u8 ? mq_ref_range(&seed, 0, 255) : mq_ref_range(&seed, -128, 127);
+    const int32_t lo = u8 ? (trial % 16 == 6 ? zo : 0) : (trial % 4 == 1 ? zo : -128);
+    const int32_t hi = u8 ? 255 : (trial % 8 == 5 ? mq_ref_range(&seed, lo, 127) : 127); /* 5: a narrower clamp */
     const int small = trial % 3 == 2;   /* small terms: ties of every rounding step */
     size_t i;
     int c;
@@ -559,6 +562,8 @@ static void add_case(int trial)
     memset(add_port, GUARD, sizeof add_port);
 #if !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_MVE)
     mq_add_table_mve(add_t1, add_t2, add_a + off, add_b + off, add_fast + off, n, mo, ro, zo, lo, hi);
+#elif !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_DSP) && !defined(__OPTIMIZE_SIZE__)
+    mq_add_table_dsp(add_t1, add_t2, add_a + off, add_b + off, add_fast + off, n, mo, ro, zo, lo, hi);
 #else
     mq_add_table_c(add_t1, add_t2, add_a + off, add_b + off, add_fast + off, n, mo, ro, zo, lo, hi);
 #endif
@@ -566,10 +571,10 @@ static void add_case(int trial)
     for (i = 0; i < n; i++) {
         const int64_t v = (int64_t)zo + mq_ref_requant(add_t1[add_a[off + i]] + add_t2[add_b[off + i]], mo, -ro);
         const int32_t want = (int32_t)(v < lo ? lo : (v > hi ? hi : v));
-        const int32_t got = (int32_t)(add_fast[off + i] ^ 0x80u) - 128;
+        const int32_t got = u8 ? (int32_t)add_fast[off + i] : (int32_t)(add_fast[off + i] ^ 0x80u) - 128;
         if (got != want || add_fast[off + i] != add_port[off + i]) {
             printf("FAIL add table trial %d n %u i %u: fast %d portable %d reference %d (mo %ld ro %ld)\n", trial,
-                   (unsigned)n, (unsigned)i, (int)got, (int)(add_port[off + i] ^ 0x80u) - 128, (int)want, (long)mo, (long)ro);
+                   (unsigned)n, (unsigned)i, (int)got, u8 ? (int)add_port[off + i] : (int)(add_port[off + i] ^ 0x80u) - 128, (int)want, (long)mo, (long)ro);
             failures++;
             return;
         }

@@ -189,10 +189,11 @@ public enum FlashReads {
     /// every shift first (16).
     static let paramBytes = 12, gemvParamBytes = 16
     /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k);
-    /// MQ_DSP_PX_MAX_K: the largest k of the pair path for k % 16 == 0 (k % 4 == 0 takes it up to expandMaxK).
-    static let pairWords = 1024, pairMaxK = 512
-    /// MQ_DSP_PXW_WORDS: k up to this expands a pair of channels' weights once per block (else re-read per pair).
-    static let expandMaxK = 128
+    /// MQ_DSP_PX_MAX_K: the largest k of the pair path for k % 16 == 0 (k % 4 == 0 takes it up to expandWords).
+    static let pairWords = 1024, pairMaxK = 1024
+    /// k up to MQ_DSP_PXW_WORDS (expandWords) expands a pair of channels' weights once per block (else re-read per
+    /// pair); mq_conv.c pads k to 4 only up to expandMaxK.
+    static let expandMaxK = 128, expandWords = 288
     /// mq_conv_internal.h: im2col blocks of MQ_CONV_SCRATCH_TARGET / row bytes pixels, within [4, 32].
     static let convScratch = 2048, convMinRows = 4, convMaxRows = 32
     /// MQ_CONV1X1_INPLACE_BLOCK: pixels per GEMM call of an in-place 1x1 convolution.
@@ -208,9 +209,10 @@ public enum FlashReads {
         let once = n4 * kp + n * paramBytes
         let row = n >= 4 ? n4 * kp + n * gemvParamBytes : once  // one row: the GEMV (n >= 4) or the 1x4 loop
         if m == 1 { return row }
-        if n >= 4, (k % 16 == 0 && k <= pairMaxK) || (k % 4 == 0 && k <= expandMaxK) {  // mq_dsp_pairs_blocked
+        if n >= 4, (k % 16 == 0 && k <= pairMaxK) || (k % 4 == 0 && k <= expandWords) {  // mq_dsp_pairs_blocked
             let pairs = m / 2, blocks = (pairs + pairWords / k - 1) / (pairWords / k)
-            var b = k <= expandMaxK ? blocks * once : pairs * n4 * kp + blocks * n * paramBytes
+            let expanded = k <= expandWords
+            var b = expanded ? blocks * once : pairs * n4 * kp + blocks * n * paramBytes
             if m % 2 == 1 { b += row }                        // the odd last row
             return b
         }

@@ -307,8 +307,12 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(FlashReads.gemm(m: 64, n: 64, k: 48, cache: 0), 2 * (64 * 48 + 64 * 12))  // 32 pairs, 21 per block
         // k = 40 (k % 4 == 0, <= 128: the pair path; the packed rows are k16 = 48 bytes): 32 pairs, 25 per block
         XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 40, cache: 256), 2 * (16 * 48 + 16 * 12))
-        // 128 < k <= 512: a pair of channels' weights again for every pair of rows, parameters once per block
-        XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 256, cache: 256), 2 * 8 * 256 + 8 * 12)
+        // 128 < k <= 288: weights expanded once per block too (2 pairs at k = 256: 1 block)
+        XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 256, cache: 256), 8 * 256 + 8 * 12)
+        // k > 288 (<= 1024): a pair of channels' weights again for every pair of rows, parameters once per block
+        // (k = 320: 3 pairs per block; k = 576: 1 pair per block, 2 blocks)
+        XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 320, cache: 256), 2 * 8 * 320 + 8 * 12)
+        XCTAssertEqual(FlashReads.gemm(m: 4, n: 8, k: 576, cache: 256), 2 * 8 * 576 + 2 * 8 * 12)
         // other k: per group of 4 channels every pair of rows reads the group again, unless the data cache keeps it
         // (group 4 x 16 + 4 x 12 = 112 bytes <= 256 - 32)
         XCTAssertEqual(FlashReads.gemm(m: 64, n: 16, k: 3, cache: 0), 32 * 16 * 16 + 16 * 12)

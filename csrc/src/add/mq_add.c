@@ -22,6 +22,8 @@
 #define MQ_ADD_TABLE mq_add_table_mve
 #elif !defined(MQ_FORCE_PORTABLE) && defined(MQ_X86_HOST_KERNELS)
 #define MQ_ADD_TABLE mq_add_table_x86 /* x86-64 host: AVX-512 / AVX2, chosen at run time (mq_add_table_x86.c) */
+#elif !defined(MQ_FORCE_PORTABLE) && defined(__ARM_FEATURE_DSP) && !defined(__OPTIMIZE_SIZE__)
+#define MQ_ADD_TABLE mq_add_table_dsp /* Cortex-M4 / M7 / M33 (mq_add_table_dsp.c; not in the -Os build) */
 #else
 #define MQ_ADD_TABLE mq_add_table_c
 #endif
@@ -62,7 +64,7 @@ static inline int32_t mq_add_srdhm_pos(int32_t a, int32_t m)
  * and the rounding doubling high multiply in its short exact form. Each input's rescaled term depends on its code
  * only, so for n >= MQ_ADD_TABLE_MIN both are tabulated once per call (2 x 256 int32 on the stack, 512 terms
  * instead of 2n) and an element costs two table reads and the output stage (mq_add_table_c; on M55
- * mq_add_table_mve, 4 lanes per step). Bounds: |x - zp| <= 255 and
+ * mq_add_table_mve, 4 lanes per step; on M4 / M7 / M33 mq_add_table_dsp, 13.5 instructions per element). Bounds: |x - zp| <= 255 and
  * left_shift <= 22 give |va| < 2^30, so the terms and their sum stay below 2^31 (the sum's wrap in mq_add_one
  * never happens) and zp_out + requant stays inside int32. */
 #define MQ_ADD_TABLE_MIN 1024u

@@ -21,6 +21,11 @@ void mq_add_table_c(const int32_t *t1, const int32_t *t2, const uint8_t *a, cons
                     int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
 void mq_add_table_mve(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
                       size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
+/* mq_add_table_dsp: Armv7E-M / Armv8-M DSP (Cortex-M4, M7, M33), bit-identical: one SMLAL for the SRDHM + RDBPOT
+ * pair (+ one for the sign term), USAT8, the clamp's MIN and + lo bytewise on 4 packed codes, one STR per 4
+ * elements; ro = 0, ro > 21 and the last n % 4 elements through mq_add_table_c (mq_add_table_dsp.c). */
+void mq_add_table_dsp(const int32_t *t1, const int32_t *t2, const uint8_t *a, const uint8_t *b, uint8_t *o,
+                      size_t n, int32_t mo, int32_t ro, int32_t zo, int32_t lo, int32_t hi);
 
 /*
  * x86-64 host only (mq_add_table_x86.c, under MQ_X86_HOST_KERNELS from mq_microkernels.h), bit-identical:

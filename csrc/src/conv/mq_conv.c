@@ -19,7 +19,8 @@
  * On Cortex-M55 layers with dilation_w 1 go to mq_conv_mve (the same blocks and GEMM; Helium im2col copies, UINT8
  * codes made signed while copied).
  * On DSP cores the microkernel sees k rounded up to 4 (k <= 128) or 16 (same packed weights, zero tail) so every
- * block takes its assembly pair loop; on the x86 host k rounded up to 16 (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
+ * block takes its assembly pair loop, and (-O2) an odd block's last pixel is gathered again as the next block's
+ * first (even GEMM calls; same scratch); on the x86 host k rounded up to 16 (the x86 kernels' k % 16 tail copies codes); elsewhere it sees k.
  */
 #include <string.h>
 
@@ -29,6 +30,14 @@
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
 #include "mq_microkernels.h"
+
+/* DSP cores (-O2): GEMM calls on an even number of rows except the layer's last, so every row takes the pair loops (an
+ * odd last row costs about twice a paired one: the 3x3 convolution over 32 channels has 7-row blocks). */
+#if MQ_GEMM_K_PAD16 && !defined(__OPTIMIZE_SIZE__)
+#define MQ_CONV_EVEN_RUNS 1
+#else
+#define MQ_CONV_EVEN_RUNS 0
+#endif
 
 /* Short copies and fills are byte loops (a library call costs more than a few bytes). */
 static inline void mq_conv_copy(uint8_t *dst, const uint8_t *src, size_t n)
@@ -151,6 +160,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     uint8_t *col;
     uint8_t zp;
     int filled;
+#if MQ_CONV_EVEN_RUNS
+    int32_t run = 0;
+#define MQ_CONV_STEP run
+#else
+#define MQ_CONV_STEP block
+#endif
     if (mq_conv_is_1x1(p)) {
         mq_conv1x1_params c;
         mq_conv_as_1x1(p, &c);
@@ -187,7 +202,7 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
     /* short kernel rows (dilation_w 1): the block is filled with in_zero_point by one memset, then only the
      * valid runs are copied (per-pixel fills of a few bytes cost more than the block memset) */
     filled = w->dilation_w == 1 && (int32_t)w->kernel_w * p->in_c < 16;
-    for (pix = 0; pix < pixels; pix += block) {
+    for (pix = 0; pix < pixels; pix += MQ_CONV_STEP) {
         const int32_t rows = pixels - pix < block ? pixels - pix : block;
         int32_t r;
         if (filled) {
@@ -204,8 +219,25 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
                 }
             }
         }
+#if MQ_CONV_EVEN_RUNS
+        run = rows;
+        if ((rows & 1) != 0 && pix + rows < pixels) {
+            /* an odd block with pixels after it: its last pixel is gathered again as the next block's first */
+            run = rows - 1;
+            if (ox-- == 0) {
+                ox = w->out_w - 1;
+                if (oy-- == 0) {
+                    oy = w->out_h - 1;
+                    --b;
+                }
+            }
+        }
+        MQ_GEMM_S8_N4K16(&g, run, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
+#else
         MQ_GEMM_S8_N4K16(&g, rows, col, row_bytes, (uint8_t *)output + (size_t)pix * (size_t)p->gemm.n, p->gemm.n);
+#endif
     }
+#undef MQ_CONV_STEP
 }
 
 mq_status mq_conv(const mq_conv_params *p, const void *input, void *output, void *scratch, size_t scratch_size)

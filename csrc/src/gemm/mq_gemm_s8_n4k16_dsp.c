@@ -14,15 +14,16 @@
  *   - batch 1 (m == 1): "GEMV" (mq_dsp_gemv): the input row expanded once per call to q15 lane pairs on the
  *     stack, one assembly loop over every group of 4 rows (76 instructions / 64 MACs, no EOR), the output
  *     stage streamed from the multiplier / shift arrays, 4 codes per STR;
- *   - pairs of input rows with k % 16 == 0 (1x1 convolutions, padded im2col rows, batched FC):
+ *   - pairs of input rows with k % 16 == 0, k <= 1024 (1x1 convolutions, padded im2col rows, batched FC):
  *     mq_dsp_pairs_blocked: a block of pairs expanded once to q15 lanes, then every group runs the "2x2"
- *     assembly loop on them (15 instructions / 16 MACs; k <= 128: the weight lanes of each pair of rows are
- *     expanded once per block too, mq_dsp_wexp2, and mq_dsp_pairsxw_2x2 takes 2 LDM + 8 SMLAD = 10 / 16 MACs);
+ *     assembly loop on them (15 instructions / 16 MACs; k <= 288: the weight
+ *     lanes of each pair of rows are expanded once per block too, mq_dsp_wexp2, and mq_dsp_pairsxw_2x2 takes
+ *     2 LDM + 8 SMLAD = 10 / 16 MACs);
  *   - otherwise (per group of 4 output rows): pairs of input rows: "2x2" blocks, 4 codes per step: both
  *     input words unpacked once, each weight word loaded and unpacked once and used for both rows
  *     (20 instructions / 16 MACs); a single input row (odd last row, a group the GEMV does not take):
  *     "1x4", 8 codes per step, weights by LDRD (42 instructions / 32 MACs).
- * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 4.5 KB (pairs, k <= 512: inputs 4 KB, weights 0.5 KB).
+ * Stack: the expansion buffers, 1.5 KB (GEMV, k <= 768) or 5.1 KB (pairs, k <= 1024: inputs 4 KB, weights 1.1 KB).
  * Input rows are read with word loads that may be unaligned (LDR allows it on these cores); the
  * last 1..3 codes of a row are read byte by byte, never past k. Weights are read as whole words
  * (the N4K16 zero padding makes the tail products vanish) and must be 4-byte aligned (packed
@@ -1375,7 +1376,7 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
 }
 
 /*
- * Pairs of input rows, k % 16 == 0, k <= MQ_DSP_PX_MAX_K: the rows are expanded once per call into q15 lane
+ * Pairs of input rows, k % 16 == 0, k <= MQ_DSP_PX_MAX_K (or k % 4 == 0, k <= MQ_DSP_PXW_WORDS): the rows are expanded once per call into q15 lane
  * pairs, per 4 codes of a pair the words (x2:x0), (x3:x1) of its first row then of its second (UINT8 made
  * signed there), a block of pairs at a time (the stack buffer), and every group of the layer runs the 2x2
  * assembly loop on the lanes: per 4 codes 1 LDM + 2 x (LDR + 2 SXTB16 + 4 SMLAD) = 15 instructions for 16 MACs
@@ -1383,12 +1384,17 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
  * The per-group set-up is paid once per block.
  * Block: MQ_DSP_PX_WORDS / k pairs (4 KB of lanes: 16 pairs at k = 64, the 32 pixels of an in-place 1x1 call or
  * of a KWS im2col block in one block), so with mq_dsp_wexp2 the packed weights are read from flash once per block.
+ * k up to MQ_DSP_PX_MAX_K = 1024 (one pair per block from k = 513 on, e.g. the 3x3 convolution over 64 channels,
+ * k = 576: still 15 instructions / 16 MACs + the expansion once per pair, instead of the raw-row loop's 20 / 22).
  */
 #define MQ_DSP_PX_WORDS 1024
-#define MQ_DSP_PX_MAX_K 512
+#define MQ_DSP_PX_MAX_K MQ_DSP_PX_WORDS
 /* k <= MQ_DSP_PXW_WORDS: the weight lanes of each pair of rows are expanded once per block (mq_dsp_wexp2, k words
- * on the stack) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs). */
-#define MQ_DSP_PXW_WORDS 128
+ * on the stack, 6 instructions per 4 codes) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs instead
+ * of 15): a gain from 2 pairs per block on, so up to k = 288 (3 pairs per block; the 3x3 convolutions over 16 and 32
+ * channels, k = 144 / 288: 7 / 3 pairs). A call with a single pair at 128 < k <= 288 pays 16 instead of 15 per 4
+ * codes (a per-call test for it cost KWS's many small calls more on M7 than it saves). */
+#define MQ_DSP_PXW_WORDS 288
 
 /*
  * Input lanes of `cfg[1]` (>= 1) pairs of rows (x: first row of the first pair, rows x_stride apart, pairs 2 x x_stride
