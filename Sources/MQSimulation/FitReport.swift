@@ -190,7 +190,7 @@ public enum FlashReads {
     static let paramBytes = 12, gemvParamBytes = 16
     /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k);
     /// MQ_DSP_PX_MAX_K: the largest k of the pair path for k % 16 == 0 (k % 4 == 0 takes it up to expandWords).
-    static let pairWords = 1024, pairMaxK = 1024
+    static let pairWords = 1024, pairMaxK = 640
     /// k up to MQ_DSP_PXW_WORDS (expandWords) expands a pair of channels' weights once per block (else re-read per
     /// pair); mq_conv.c pads k to 4 only up to expandMaxK.
     static let expandMaxK = 128, expandWords = 288

@@ -1384,11 +1384,13 @@ static void mq_dsp_gemm_rows(const mq_fc_params *p, int32_t m, const uint8_t *x,
  * The per-group set-up is paid once per block.
  * Block: MQ_DSP_PX_WORDS / k pairs (4 KB of lanes: 16 pairs at k = 64, the 32 pixels of an in-place 1x1 call or
  * of a KWS im2col block in one block), so with mq_dsp_wexp2 the packed weights are read from flash once per block.
- * k up to MQ_DSP_PX_MAX_K = 1024 (one pair per block from k = 513 on, e.g. the 3x3 convolution over 64 channels,
+ * k up to MQ_DSP_PX_MAX_K = 640 (one pair per block from k = 513 on, e.g. the 3x3 convolution over 64 channels,
  * k = 576: still 15 instructions / 16 MACs + the expansion once per pair, instead of the raw-row loop's 20 / 22).
+ * The lanes would hold k up to 1024, but the device kernel test (bench/test_kernels.c, MAX_K) checks k <= 640 only,
+ * so larger k keeps the raw-row loop. MQ_DSP_PX_MAX_K <= MQ_DSP_GEMV_MAX_K: mq_gemm_s8_n4k16_dsp_in_place relies on it.
  */
 #define MQ_DSP_PX_WORDS 1024
-#define MQ_DSP_PX_MAX_K MQ_DSP_PX_WORDS
+#define MQ_DSP_PX_MAX_K 640
 /* k <= MQ_DSP_PXW_WORDS: the weight lanes of each pair of rows are expanded once per block (mq_dsp_wexp2, k words
  * on the stack, 6 instructions per 4 codes) and the pairs run mq_dsp_pairsxw_2x2 (10 instructions / 16 MACs instead
  * of 15): a gain from 2 pairs per block on, so up to k = 288 (3 pairs per block; the 3x3 convolutions over 16 and 32
@@ -1568,15 +1570,15 @@ int mq_gemm_s8_n4k16_dsp_in_place(const mq_fc_params *p)
     /* What mq_gemm_s8_n4k16_dsp decides per call, for every m: aligned weights, the row loops compiled in for the
      * input dtype, the pair loop's k, and every group taking the pair loop (n % 4 == 0, every shift in [-21, -1]:
      * mq_dsp_pairs_blocked's test, so no group falls back to the raw-row loops after other groups' outputs are
-     * stored); an odd last row then runs the GEMV loop on all n / 4 groups (every shift <= -1, k <= 512 <=
-     * MQ_DSP_GEMV_MAX_K), which expands its row before storing. Each block of pairs is expanded to the stack lanes
+     * stored); an odd last row then runs the GEMV loop on all n / 4 groups (every shift <= -1, k <= MQ_DSP_PX_MAX_K <=
+     * MQ_DSP_GEMV_MAX_K, checked again below), which expands its row before storing. Each block of pairs is expanded to the stack lanes
      * (mq_dsp_xexp2) before any of its outputs is stored, and with x_stride = k >= n = out_stride a block's outputs
      * end where the next block's input rows begin. */
     const int32_t k = p->k;
     int32_t lo = p->shift[0], hi = p->shift[0];
     int32_t c;
     if (((uintptr_t)p->weights.packed & 3u) != 0u || !MQ_DSP_ROWS_FOR(p->in_dtype) || p->n < 4 || (p->n & 3) != 0 ||
-        !(((k & 15) == 0 && k <= MQ_DSP_PX_MAX_K) || ((k & 3) == 0 && k <= MQ_DSP_PXW_WORDS)) ||
+        !(((k & 15) == 0 && k <= MQ_DSP_PX_MAX_K) || ((k & 3) == 0 && k <= MQ_DSP_PXW_WORDS)) || k > MQ_DSP_GEMV_MAX_K ||
         (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
         return 0;
     }
