@@ -68,6 +68,17 @@ public struct CostModel: Codable, Sendable {
         /// copy_per_byte) / rows on the IC stand-in (bench-models.sh and simulate --qemu, 2026-12-05); absent:
         /// fc_per_call, else per_op.
         public let row_stream_per_row: Double?
+        /// Pixel-streamed chain (STREAM_FC, docs/FORMAT.md "Pixel-streamed chain"). stream_per_pixel: the head's
+        /// instructions per grid pixel beyond its MAC / output terms (the pixel's gather, the partial-sum
+        /// accumulate call, the loop), MEASURED per function with cmcount on the streamed tinyconv: (mq_stream_gather
+        /// + mq_stream_fc_s8_init / accumulate / finish - the head's MAC / output terms) / grid pixels.
+        /// stream_per_pixel_member: a 1x1 member's instructions per grid pixel beyond its FC row's MAC / output /
+        /// LUT terms (the prepared row's GEMM set-up, its LUT call, the member dispatch), MEASURED, not fitted:
+        /// (streamed - layer-by-layer (--no-stream) instructions - (streamed estimate without this term -
+        /// layer-by-layer estimate)) / (grid pixels x members) on tinyconv (bench-models.sh, 2026-12-05).
+        /// Absent: 0, and a member pays fc_per_call per pixel.
+        public let stream_per_pixel: Double?
+        public let stream_per_pixel_member: Double?
         /// KxK convolution (im2col + GEMM); absent: the conv (1x1) coefficients.
         public let convk_per_mac: Double?
         public let convk_per_output: Double?
@@ -435,8 +446,12 @@ public struct FitReport: Sendable {
                 insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1 where l.repeats > 1:
-                // a one-pixel member of a pixel-streamed chain runs as one fully connected row (per pixel, see below)
-                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output + (c.fc_per_call ?? 0)
+                // a one-pixel member of a pixel-streamed chain runs as one prepared GEMM row per grid pixel (per
+                // pixel, see below): the FC row's MAC and output terms, and instead of the whole layer's per-call
+                // set-up (the streamed op prepares the member once per call) the row's own fixed cost,
+                // stream_per_pixel_member (measured); a core without it: fc_per_call per pixel, as before
+                insns += chunkedMACs * c.fc_per_mac + Double(l.outputElements) * c.fc_per_output
+                    + (c.stream_per_pixel_member ?? c.fc_per_call ?? 0)
                 if l.fusedLUT { insns += Double(l.outputElements) * c.lut_epilogue_per_output }
             case .conv1x1:
                 insns += chunkedMACs * c.convPerMAC(k: l.k, kxk: false) + Double(l.outputElements) * c.conv_per_output
@@ -494,6 +509,7 @@ public struct FitReport: Sendable {
             case .streamFC, .streamFCS16:
                 // no cost model for the pixel-streamed head's partial sums yet: the 1x1 kernel's per-MAC cost
                 insns += chunkedMACs * c.conv_per_mac + Double(l.outputElements) * c.conv_per_output
+                    + Double(l.streamGridPixels) * (c.stream_per_pixel ?? 0)
             case .rowStream:
                 // the members are charged as their layers (the same kernel work on row views); the segment adds a
                 // kernel call per member output row (the per-call set-up a whole layer pays once) and the rings'

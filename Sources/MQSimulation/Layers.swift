@@ -139,6 +139,9 @@ public struct LayerInfo: Sendable, Equatable {
     /// copy; 0 for the others.
     public var rowCalls: Int = 0
     public var ringCopyBytes: Int = 0
+    /// STREAM_FC / STREAM_FC_S16 (the head of a pixel-streamed chain): the grid pixels it gathers and accumulates
+    /// (out_h x out_w); 0 for the others.
+    public var streamGridPixels: Int = 0
 
     public init(index: Int, kind: Kind, outputShape: [Int], outputElements: Int, macs: Int, k: Int, copies: Bool = false,
                 fusedLUT: Bool = false, inPlace: Bool = false, inputShape: [Int] = [], repeats: Int = 1,
@@ -230,6 +233,7 @@ extension PackedModel {
                                  macs: macs, k: kk, copies: copies, fusedLUT: fused, inPlace: r[3] & 1 != 0,
                                  inputShape: r[1] > 0 ? tensor(rd16(r, 4)).shape : [], repeats: repeats,
                                  window: windowAt.map { w in (0..<10).map { param(w + $0) } } ?? [])
+            if kind == .streamFC || kind == .streamFCS16 { info.streamGridPixels = streamPixels }
             if kind == .rowStream {
                 // the members (next p0 records) run row by row: one kernel call per output row, and each ring row
                 // y with y % R < R - 1 copied once more (the double write)

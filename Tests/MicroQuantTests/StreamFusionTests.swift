@@ -92,6 +92,27 @@ private func outputsBytes(_ m: QuantizedModel, _ xs: [[[Float]]]) throws -> [[UI
             #expect(abs((b.instructions - a.instructions) - (1 + Double(a.layer.outputElements * a.layer.repeats))) < 1e-6,
                     "layer \(a.layer.index): \(b.instructions - a.instructions)")
         }
+        // The streamed op prepares each member once per call and runs a prepared GEMM row per pixel: the whole
+        // layer's per-call set-up (fc_per_call) is not charged per pixel; the row's measured fixed cost
+        // (stream_per_pixel_member) is, and the head's per-pixel gather / accumulate (stream_per_pixel) once per
+        // grid pixel.
+        let pc = try #require(c.fc_per_call), spm = try #require(c.stream_per_pixel_member), spp = try #require(c.stream_per_pixel)
+        let r2 = try report(["fc_per_call": pc + 1000]), r3 = try report(["stream_per_pixel_member": spm + 1]),
+            r4 = try report(["stream_per_pixel": spp + 1])
+        let head = try #require(r0.layers.first { $0.layer.kind == .streamFC })
+        #expect(head.layer.streamGridPixels == 16, "tinyconv's grid is 4 x 4")
+        for (i, a) in r0.layers.enumerated() {
+            let d2 = r2.layers[i].instructions - a.instructions, d3 = r3.layers[i].instructions - a.instructions
+            let d4 = r4.layers[i].instructions - a.instructions
+            if a.layer.repeats > 1 {
+                #expect(abs(d2) < 1e-6, "member \(a.layer.index): fc_per_call + 1000 changed it by \(d2) (charged per pixel?)")
+                #expect(abs(d3 - Double(a.layer.repeats)) < 1e-6, "member \(a.layer.index): stream_per_pixel_member + 1 gave \(d3)")
+            }
+            #expect(abs(d4 - Double(a.layer.streamGridPixels)) < 1e-6, "layer \(a.layer.index): stream_per_pixel + 1 gave \(d4)")
+        }
+        // the committed M4 figures against the exact count of the bundled example (README, simulate --qemu)
+        let est = r0.layers.reduce(0) { $0 + $1.instructions }
+        #expect(est > 0.9 * 63_762 && est < 1.1 * 63_762, "streamed tinyconv on M4: estimate \(est) vs measured 63,762")
     }
 
     /// Nothing to stream: bandlevels (fully connected layers only) and a chain whose intermediate is a model output.
