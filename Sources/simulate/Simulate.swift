@@ -187,6 +187,14 @@ struct Simulate: ParsableCommand {
             let dev = try runner.run(model: m, inputCodes: codes, sampleCount: count, board: cfg)
             print(String(format: "device %@ (%@, QEMU %@): %d sample(s); build %.1f s, run %.1f s; stack used %d B",
                          cfg.name, cfg.core, cfg.qemu_machine ?? "-", count, dev.buildSeconds, dev.runSeconds, dev.stackBytes))
+            // The firmware paints its whole stack reserve before the run (boards/common/mq_startup.c): a run that
+            // used all of it may have run past it into .bss (the arena, the I/O buffers), so its outputs prove nothing.
+            if dev.stackBytes >= cfg.stack_size {
+                throw Failure(message: "device \(cfg.name): the inference used the whole \(cfg.stack_size) B stack reserve "
+                              + "(boards/\(cfg.name)/board.json stack_size, the linker script's __mq_stack_size): the stack "
+                              + "may have overflowed into RAM below it, so the device outputs are not trusted; raise both "
+                              + "for this model", code: 4)
+            }
             written = dev.codes
             if let first = dev.instructionsPerSample.first, first > 0 {
                 let avg = dev.instructionsPerSample.reduce(0, +) / Double(dev.instructionsPerSample.count)
