@@ -244,6 +244,17 @@ expect_fail "missing toolchain (no arm-none-eabi-gcc in PATH)" "arm-none-eabi-gc
   env PATH="$WORK/path-no-gcc" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board mps2-an386 --qemu --work-dir "$WORK/fw-nogcc"
 expect_fail "missing QEMU (no qemu-system-arm in PATH)" "qemu-system-arm not found" \
   env PATH="$WORK/path-no-qemu" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board mps2-an386 --qemu --work-dir "$WORK/fw-noqemu"
+# a stack reserve the run uses up (a copy of mps2-an386 with 1 KiB; the tree's cmake/ and csrc/ linked): the
+# firmware paints the reserve, and simulate refuses outputs from a run that may have overflowed it
+mkdir -p "$WORK/stack-root/boards"
+ln -sfn "$PWD/cmake" "$WORK/stack-root/cmake"; ln -sfn "$PWD/csrc" "$WORK/stack-root/csrc"
+cp -r boards/CMakeLists.txt boards/runtime-size.json boards/cost-model.json boards/cycle-model.json boards/common \
+  boards/mps2-an386 "$WORK/stack-root/boards/"
+sed -i 's/"stack_size": [0-9]*/"stack_size": 1024/' "$WORK/stack-root/boards/mps2-an386/board.json"
+sed -i 's/__mq_stack_size = [0-9]*K;/__mq_stack_size = 1K;/' "$WORK/stack-root/boards/mps2-an386/mps2-an386.ld"
+expect_fail "a run that uses the whole stack reserve (mps2-an386 with 1 KiB of stack)" "whole 1024 B stack reserve" \
+  "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board mps2-an386 --qemu \
+  --boards-dir "$WORK/stack-root/boards" --work-dir "$WORK/fw-stack"
 
 echo "== runtime size table =="
 ./scripts/measure-runtime-size.sh --check | tail -1
