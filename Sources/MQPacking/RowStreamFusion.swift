@@ -94,15 +94,8 @@ public enum RowStreamFusion {
 
     /// The first formable block (its ADD's output tensor not in `skipping`) fused, and that tensor.
     static func fuseOne(_ m: QuantizedModel, skipping: Set<Int>) -> (QuantizedModel, Int)? {
-        let valid = m.tensors.indices
-        guard m.nodes.allSatisfy({ $0.inputs.allSatisfy(valid.contains) && valid.contains($0.output) }),
-              (m.inputs + m.outputs).allSatisfy(valid.contains) else { return nil }
-        var readers: [Int: [Int]] = [:]
-        var producer: [Int: Int] = [:]
-        for (i, n) in m.nodes.enumerated() {
-            for t in Set(n.inputs) { readers[t, default: []].append(i) }
-            producer[n.output] = i
-        }
+        guard let uses = TensorUses(m) else { return nil }
+        let readers = uses.readers, producer = uses.producer
         let outputs = Set(m.outputs)
         for (a, node) in m.nodes.enumerated() {
             guard case .add = node.op, !skipping.contains(node.output), geometry(node, m) != nil else { continue }

@@ -67,16 +67,8 @@ public enum StreamFusion {
     }
 
     static func fuseOne(_ m: QuantizedModel) -> QuantizedModel? {
-        // a malformed model (indices out of range) is left to the packer, which names the bad op
-        let valid = m.tensors.indices
-        guard m.nodes.allSatisfy({ $0.inputs.allSatisfy(valid.contains) && valid.contains($0.output) }),
-              (m.inputs + m.outputs).allSatisfy(valid.contains) else { return nil }
-        var readers: [Int: [Int]] = [:]
-        var producer: [Int: Int] = [:]
-        for (i, n) in m.nodes.enumerated() {
-            for t in Set(n.inputs) { readers[t, default: []].append(i) }
-            producer[n.output] = i
-        }
+        guard let uses = TensorUses(m) else { return nil }
+        let readers = uses.readers, producer = uses.producer
         let outputs = Set(m.outputs)
         func private1(_ t: Int, _ reader: Int) -> Bool {
             readers[t] == [reader] && !outputs.contains(t) && !m.inputs.contains(t) && m.tensors[t].constant == nil
@@ -224,5 +216,29 @@ public enum StreamFusion {
         out.inputs = m.inputs.map { map[$0] }
         out.outputs = m.outputs.map { map[$0] }
         return out
+    }
+}
+
+/// Who reads and who writes each tensor of a quantized model: the fusion passes' view of the graph (StreamFusion,
+/// RowStreamFusion).
+struct TensorUses {
+    /// the nodes reading tensor t (each node once, in node order)
+    let readers: [Int: [Int]]
+    /// the node writing tensor t
+    let producer: [Int: Int]
+
+    /// nil for a malformed model (a tensor index out of range): left to the packer, which names the bad op.
+    init?(_ m: QuantizedModel) {
+        let valid = m.tensors.indices
+        guard m.nodes.allSatisfy({ $0.inputs.allSatisfy(valid.contains) && valid.contains($0.output) }),
+              (m.inputs + m.outputs).allSatisfy(valid.contains) else { return nil }
+        var readers: [Int: [Int]] = [:]
+        var producer: [Int: Int] = [:]
+        for (i, n) in m.nodes.enumerated() {
+            for t in Set(n.inputs) { readers[t, default: []].append(i) }
+            producer[n.output] = i
+        }
+        self.readers = readers
+        self.producer = producer
     }
 }

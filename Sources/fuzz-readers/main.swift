@@ -162,7 +162,7 @@ struct SplitMix {
 }
 
 /// Values that break numeric code: huge, tiny, non-finite, boundary integers.
-let interestingFloats: [Float] = [0, -0.0, 1, -1, 1e37, -1e37, 3.4e38, -3.4e38, .infinity, -.infinity, .nan, 1e-40, 1e-45, 1e-30, 65504, 2147483648]
+let interestingFloats: [Float] = [0, -0.0, 1, -1, 1e37, -1e37, 3.4e38, -3.4e38, .infinity, -.infinity, .nan, Float(bitPattern: 0x0001_16C2) /* about 1e-40, subnormal */, Float(bitPattern: 1) /* the smallest subnormal */, 1e-30, 65504, 2147483648]
 let interestingInts: [UInt64] = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
                                  0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, UInt64.max, 1 << 40, 16, 64, 4096]
 
@@ -396,8 +396,8 @@ func runChild(_ o: Options) -> Never {
             if let f = allReaders[r].mutateFormat, rng.below(2) == 0 { x = f(x, &rng) } else { x = mutate(x, corpus: corpora[r], rng: &rng) }
         }
         if !o.caseFile.isEmpty {
-            FileManager.default.createFile(atPath: o.caseFile, contents: Data(x))
-            FileManager.default.createFile(atPath: o.caseFile + ".reader", contents: Data(allReaders[r].name.utf8))
+            _ = FileManager.default.createFile(atPath: o.caseFile, contents: Data(x))
+            _ = FileManager.default.createFile(atPath: o.caseFile + ".reader", contents: Data(allReaders[r].name.utf8))
         }
         var caseRng = SplitMix(state: rng.next())
         total[r] += 1
@@ -438,7 +438,7 @@ while Date().timeIntervalSince(start) < options.seconds {
     p.executableURL = me
     p.arguments = ["--child", "--seed", "\(seed)", "--batch", "\(options.batch)", "--case-file", caseFile] + (options.reader.map { ["--reader", $0] } ?? [])
     let summaryFile = work.appendingPathComponent("summary")
-    FileManager.default.createFile(atPath: summaryFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: summaryFile.path, contents: nil)
     guard let out = FileHandle(forWritingAtPath: summaryFile.path) else { fail("cannot write \(summaryFile.path)") }
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice

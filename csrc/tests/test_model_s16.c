@@ -26,6 +26,7 @@
 #include "ref_quant.h"
 
 #include "fx_s16.h"
+#include "fx_bitflip.h"
 
 
 /* malloc'd memory (16-byte aligned on the test hosts: checked) */
@@ -565,7 +566,7 @@ static void test_chain_bit_flips(void **state)
     ref_rng g = {0xF11Bu};
     static chain c;
     uint8_t *blob, *t, *arena;
-    size_t size, bit;
+    size_t size;
     long accepted = 0, rejected = 0, ran = 0;
     static int8_t x[4096], y[4096]; /* a flipped IO id may name another (bigger) tensor: room for any */
     const void *inputs[1] = {x};
@@ -577,24 +578,7 @@ static void test_chain_bit_flips(void **state)
     arena = alloc16(4096);
     assert_non_null(t);
     assert_non_null(arena);
-    for (bit = 0; bit < size * 8u; ++bit) {
-        mq_model m;
-        memcpy(t, blob, size);
-        t[bit / 8u] ^= (uint8_t)(1u << (bit % 8u));
-        if (mq_model_load(t, size, 0u, &m) == MQ_OK) {
-            ++accepted;
-            if (getenv("MQ_FLIP_TRACE") != NULL) {
-                printf("flip %zu accepted\n", bit);
-                fflush(stdout);
-            }
-            if (m.arena_size <= 4096u) { /* a bigger arena_size is legal; it is not run here */
-                (void)mq_model_run(&m, arena, 4096u, inputs, outs);
-                ++ran;
-            }
-        } else {
-            ++rejected;
-        }
-    }
+    fx_flip_each_bit(blob, size, t, arena, 4096u, inputs, outs, &rejected, &accepted, &ran);
     printf("chain blob: %zu bit flips, %ld rejected, %ld accepted (%ld of them run)\n", size * 8u, rejected, accepted, ran);
     assert_true(rejected > 0);
     free(t);
