@@ -108,9 +108,20 @@ final class BoardTests: XCTestCase {
         XCTAssertEqual(conv.layer.k, 27)
         XCTAssertEqual(conv.layer.outputElements, 200)
         XCTAssertEqual(dw.layer.kind, .depthwiseConv)
-        // the formula: per chunked MAC of the k range (27 <= 128: the first) + per output + per pixel + per im2col byte
+        // the formula: per chunked MAC of the k range (27 <= 288: the first) + per output + per pixel + per im2col byte
         let byK = try XCTUnwrap(c.convk_per_mac_by_k, "the fitted cores have per-k-range GEMM costs")
-        XCTAssertEqual(c.gemm_k_bounds, [128, 512])
+        // the k bounds are the DSP GEMM's loop bounds, read from the kernel source: expanded-weight pairs up to
+        // MQ_DSP_PXW_WORDS, lane pairs up to MQ_DSP_PX_MAX_K
+        let dsp = try String(contentsOf: repoRoot.appendingPathComponent("csrc/src/gemm/mq_gemm_s8_n4k16_dsp.c"), encoding: .utf8)
+        func define(_ name: String) -> Int? {
+            for line in dsp.split(separator: "\n") {
+                let f = line.split(separator: " ")
+                if f.count >= 3, f[0] == "#define", f[1] == name { return Int(f[2]) }
+            }
+            return nil
+        }
+        let pxw = try XCTUnwrap(define("MQ_DSP_PXW_WORDS")), pxMax = try XCTUnwrap(define("MQ_DSP_PX_MAX_K"))
+        XCTAssertEqual(c.gemm_k_bounds, [pxw, pxMax])
         XCTAssertEqual(conv.instructions, c.per_op + 200 * 32 * byK[0] + 200 * (c.convk_per_output ?? 0)
                        + 25 * (c.convk_per_pixel ?? 0) + 25 * 27 * (c.convk_per_im2col_byte ?? 0), accuracy: 1e-6)
         XCTAssertGreaterThan(c.convk_per_im2col_byte ?? 0, 0)
