@@ -15,13 +15,17 @@
  * Only the requantization differs from mq_conv (mq_requantize_single instead of mq_requantize). A plain portable
  * loop, one output at a time, no scratch: this mode reproduces onnxruntime's codes, it is not a fast path (the
  * DSP / MVE kernels keep double rounding). Input and output must not overlap (MQ_ERR_BUFFER).
+ *
+ * mq_conv_portable_unchecked(..., f32 = 1) is the same loop with onnxruntime's float32 output stage emulated in
+ * integers (mq_output_f32_emul; models with MQ_MODEL_FLAG_ORT_FLOAT32: the runtime runs every CONV and
+ * CONV_1X1 of such a model through it, on every core).
  */
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
 
-void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output)
+void mq_conv_portable_unchecked(const mq_conv_params *p, const void *input, void *output, int f32)
 {
     const mq_window *w = &p->win;
     const mq_fc_params *g = &p->gemm;
@@ -62,12 +66,19 @@ void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *inpu
                             }
                         }
                     }
-                    *y++ = mq_output_single_rounding(acc, g->multiplier[ci], g->shift[ci], g->out_zero_point,
-                                                     g->act_min, g->act_max, g->lut);
+                    *y++ = f32 != 0 ? mq_output_f32_emul(acc, g->multiplier[ci], g->shift[ci], g->out_zero_point,
+                                                         g->act_min, g->act_max, g->lut)
+                                    : mq_output_single_rounding(acc, g->multiplier[ci], g->shift[ci],
+                                                                g->out_zero_point, g->act_min, g->act_max, g->lut);
                 }
             }
         }
     }
+}
+
+void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output)
+{
+    mq_conv_portable_unchecked(p, input, output, 0);
 }
 
 mq_status mq_conv_single_rounding(const mq_conv_params *p, const void *input, void *output)

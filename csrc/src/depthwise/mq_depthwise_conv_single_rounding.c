@@ -13,6 +13,8 @@
  *
  * A plain portable loop, no scratch; the fast DSP / MVE / Armv7-M microkernels keep double rounding. Input and
  * output must not overlap (MQ_ERR_BUFFER); no in-place variant (the packer plans these ops apart).
+ * mq_depthwise_portable_unchecked(..., f32 = 1): the same loop with onnxruntime's float32 output stage emulated in
+ * integers (mq_output_f32_emul; every DEPTHWISE_CONV of a model with MQ_MODEL_FLAG_ORT_FLOAT32).
  */
 #include <string.h>
 
@@ -20,31 +22,17 @@
 
 #include "mq_kernels_internal.h"
 
-mq_status mq_depthwise_conv_single_rounding(const mq_depthwise_params *p, const void *input, void *output)
+#include "mq_kernels_unchecked.h"
+
+void mq_depthwise_portable_unchecked(const mq_depthwise_params *p, const void *input, void *output, int f32)
 {
-    const mq_window *w;
+    const mq_window *w = &p->win;
     const uint8_t *x = (const uint8_t *)input;
     const uint8_t *wt;
     uint8_t *y = (uint8_t *)output;
-    size_t in_bytes;
-    size_t out_bytes;
-    int32_t out_c;
+    const int32_t out_c = p->in_c * p->depth_multiplier;
     int32_t zp;
     int32_t b, oy, ox, o;
-    mq_status st = mq_depthwise_check(p);
-    if (st != MQ_OK) {
-        return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    w = &p->win;
-    out_c = p->in_c * p->depth_multiplier;
-    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
-    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
-    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
-        return MQ_ERR_BUFFER;
-    }
     wt = (const uint8_t *)p->weights.data;
     zp = p->in_zero_point;
     for (b = 0; b < w->batch; ++b) {
@@ -74,11 +62,36 @@ mq_status mq_depthwise_conv_single_rounding(const mq_depthwise_params *p, const 
                             acc += (uint32_t)(xv * (int32_t)wv);
                         }
                     }
-                    *y++ = mq_output_single_rounding(acc, p->multiplier[ci], p->shift[ci], p->out_zero_point,
-                                                     p->act_min, p->act_max, p->lut);
+                    *y++ = f32 != 0 ? mq_output_f32_emul(acc, p->multiplier[ci], p->shift[ci], p->out_zero_point,
+                                                         p->act_min, p->act_max, p->lut)
+                                    : mq_output_single_rounding(acc, p->multiplier[ci], p->shift[ci],
+                                                                p->out_zero_point, p->act_min, p->act_max, p->lut);
                 }
             }
         }
     }
+}
+
+mq_status mq_depthwise_conv_single_rounding(const mq_depthwise_params *p, const void *input, void *output)
+{
+    const mq_window *w;
+    size_t in_bytes;
+    size_t out_bytes;
+    int32_t out_c;
+    mq_status st = mq_depthwise_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    w = &p->win;
+    out_c = p->in_c * p->depth_multiplier;
+    in_bytes = (size_t)w->batch * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
+    out_bytes = (size_t)w->batch * (size_t)w->out_h * (size_t)w->out_w * (size_t)out_c;
+    if (mq_ranges_overlap(input, in_bytes, output, out_bytes)) {
+        return MQ_ERR_BUFFER;
+    }
+    mq_depthwise_portable_unchecked(p, input, output, 0);
     return MQ_OK;
 }
