@@ -125,5 +125,7 @@ void mq_max_pool_c_unchecked(const mq_pool_params *p, const void *input, void *o
 /* mq_mean after mq_mean_check; input and output apart (same dispatch as the pools). */
 void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output);
 void mq_mean_c_unchecked(const mq_mean_params *p, const void *input, void *output);
+/* MEAN with onnxruntime's float32 output stage emulated (MQ_MODEL_FLAG_ORT_FLOAT32; mq_mean.c). */
+void mq_mean_f32_unchecked(const mq_mean_params *p, const void *input, void *output);
 
 #endif /* MICROQUANT_MQ_KERNELS_UNCHECKED_H */

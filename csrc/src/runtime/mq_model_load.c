@@ -272,6 +272,15 @@ MQ_MAYBE_UNUSED static int mq_same_qparams(const mq_tensor_rec *a, const mq_tens
 /* MQ_MODEL_FLAG_ORT_FLOAT32: every multiplier of the op is one the integer emulation of onnxruntime's float32 output
  * stage accepts (mq_multiplier_is_f32: 0, or normalized with at most 24 significant bits; shifts are in [-31, 30]
  * by the kernels' own checks, so the scale is a normal float32). Other models: nothing to check. */
+/* at most 24 significant bits */
+MQ_MAYBE_UNUSED static int mq_f32_significant_ok(uint32_t m)
+{
+    while (m != 0u && (m & 1u) == 0u) {
+        m >>= 1;
+    }
+    return m < (1u << 24);
+}
+
 MQ_MAYBE_UNUSED static int mq_f32_multipliers_ok(const mq_lctx *c, const int32_t *mult, int32_t n)
 {
     int32_t i;
@@ -462,7 +471,8 @@ static mq_status mq_check_pool(const mq_op_rec *op, const mq_tensor_rec *in, con
 #endif
 
 #if MQ_OP_MEAN_ENABLED
-static mq_status mq_check_mean(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+static mq_status mq_check_mean(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                               const mq_tensor_rec *out)
 {
     mq_mean_params mp;
     mq_status st;
@@ -475,6 +485,10 @@ static mq_status mq_check_mean(const mq_op_rec *op, const mq_tensor_rec *in, con
     mq_op_mean_params(op, in, out, &mp);
     st = mq_mean_check(&mp);
     MQ_REQUIRE(st == MQ_OK, st);
+    /* MQ_MODEL_FLAG_ORT_FLOAT32: the multiplier is the float32 scale exactly (at most 24 significant bits) */
+    MQ_REQUIRE((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) == 0u ||
+                   (mp.multiplier >= 0 && mq_f32_significant_ok((uint32_t)mp.multiplier)),
+               MQ_ERR_QPARAMS);
     return MQ_OK;
 }
 #endif
@@ -1342,7 +1356,7 @@ static mq_status mq_check_op_record(mq_lctx *c, const uint8_t *ops, uint32_t ind
 #endif
 #if MQ_OP_MEAN_ENABLED
     case MQ_OP_MEAN:
-        return mq_check_mean(&op, &in, &out);
+        return mq_check_mean(c, &op, &in, &out);
 #endif
 #if MQ_OP_PAD_ENABLED
     case MQ_OP_PAD:

@@ -704,6 +704,10 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_MEAN: {
         mq_mean_params mp;
         mq_op_mean_params(&op, &in, &out, &mp);
+        if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
+            mq_mean_f32_unchecked(&mp, src, dst); /* float32 multiplier checked at load */
+            return MQ_OK;
+        }
         /* validated at load (mq_mean_check, shapes, apart) */
         mq_mean_unchecked(&mp, src, dst);
         return MQ_OK;
