@@ -58,8 +58,22 @@ void mq_conv_portable_unchecked(const mq_conv_params *p, const void *input, void
                             const int inside = !(iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w);
                             const uint8_t *px =
                                 inside ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * in_c : NULL;
-                            size_t c;
-                            for (c = 0; c < in_c; ++c, ++j) {
+                            size_t c = 0;
+                            if (px != NULL && (in_c & 15u) == 0u) {
+                                /* whole 16-wide chunks (j is a multiple of 16 here): no per-tap index arithmetic */
+                                for (; c < in_c; c += 16u, j += 16u) {
+                                    const int8_t *wc = wg + (j >> 4) * 64u;
+                                    size_t t;
+                                    for (t = 0; t < 16u; ++t) {
+                                        const int32_t xv = mq_code_signed(px[c + t], g->in_dtype);
+                                        acc[0] += (uint32_t)(xv * (int32_t)wc[t]);
+                                        acc[1] += (uint32_t)(xv * (int32_t)wc[16u + t]);
+                                        acc[2] += (uint32_t)(xv * (int32_t)wc[32u + t]);
+                                        acc[3] += (uint32_t)(xv * (int32_t)wc[48u + t]);
+                                    }
+                                }
+                            }
+                            for (; c < in_c; ++c, ++j) {
                                 /* taps outside the input read the zero point (their term cancels the folded one) */
                                 const int32_t xv = px != NULL ? mq_code_signed(px[c], g->in_dtype) : zp;
                                 const int8_t *wj = wg + (j >> 4) * 64u + (j & 15u);
