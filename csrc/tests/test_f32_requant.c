@@ -16,7 +16,9 @@
 
 #include <cmocka.h>
 
+#include "microquant/mq_kernels.h"
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 #include "ref_quant.h"
 
 /* float32 reference: RNE(fl32(fl32(acc) * s)) */
@@ -166,6 +168,73 @@ static void test_f32_output_stage(void **state)
     }
 }
 
+/* MEAN with MQ_MODEL_FLAG_ORT_FLOAT32 (mq_mean_f32_unchecked) against onnxruntime's global average pool done here in
+ * float32: scale = s_in / (s_out * (float)n), v = (float)(sum - n * zp_in) * scale, clamp, nearbyint, + zp_out. */
+static void test_f32_mean(void **state)
+{
+    ref_rng r = {31};
+    int rep;
+    long checked = 0;
+    (void)state;
+    for (rep = 0; rep < 3000; ++rep) {
+        const int u8 = (int)ref_range(&r, 0, 1);
+        const mq_dtype dt = u8 ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8;
+        const int32_t qmin = u8 ? 0 : -128, qmax = u8 ? 255 : 127;
+        uint8_t x[4 * 9 * 9 * 5], y[4 * 5];
+        mq_mean_params p;
+        float s_in, s_out, scale;
+        int32_t m, sh;
+        int b, c, i;
+        p.batch = (int32_t)ref_range(&r, 1, 4);
+        p.h = (int32_t)ref_range(&r, 1, 9);
+        p.w = (int32_t)ref_range(&r, 1, 9);
+        p.channels = (int32_t)ref_range(&r, 1, 5);
+        p.in_dtype = p.out_dtype = dt;
+        p.in_zero_point = (int32_t)ref_range(&r, qmin, qmax);
+        p.out_zero_point = (int32_t)ref_range(&r, qmin, qmax);
+        p.act_min = qmin;
+        p.act_max = qmax;
+        s_in = rand_scale(&r, -9, -3);
+        s_out = rep % 5 == 0 ? s_in : rand_scale(&r, -9, -3);
+        scale = s_in / (s_out * (float)(p.h * p.w));
+        to_q31(scale, &m, &sh);
+        if (scale < 0x1.0p-8f) { /* not representable with shift 0 in mq_mean's unnormalized form: rejected at pack */
+            continue;
+        }
+        /* mq_mean's form: shift >= 0, M = scale * 2^(31 - shift) < 2^31 (shift 0 for scale < 1) */
+        sh = 0;
+        while (ldexpf(scale, 31 - sh) >= 2147483648.0f) {
+            sh++;
+        }
+        m = (int32_t)ldexpf(scale, 31 - sh);
+        p.multiplier = m;
+        p.shift = sh;
+        for (i = 0; i < p.batch * p.h * p.w * p.channels; ++i) {
+            x[i] = (uint8_t)ref_range(&r, 0, 255);
+        }
+        assert_int_equal(mq_mean_check(&p), MQ_OK);
+        mq_mean_f32_unchecked(&p, x, y);
+        for (b = 0; b < p.batch; ++b) {
+            for (c = 0; c < p.channels; ++c) {
+                int32_t sum = 0;
+                volatile float v;
+                int32_t want;
+                for (i = 0; i < p.h * p.w; ++i) {
+                    const uint8_t q = x[((size_t)b * (size_t)(p.h * p.w) + (size_t)i) * (size_t)p.channels + (size_t)c];
+                    sum += u8 ? (int32_t)q : (int32_t)(int8_t)q;
+                }
+                v = (float)(sum - p.h * p.w * p.in_zero_point) * scale;
+                v = v < (float)(qmin - p.out_zero_point) ? (float)(qmin - p.out_zero_point)
+                                                         : (v > (float)(qmax - p.out_zero_point) ? (float)(qmax - p.out_zero_point) : v);
+                want = (int32_t)nearbyintf(v) + p.out_zero_point;
+                assert_int_equal(y[b * p.channels + c], (uint8_t)(want & 0xFF));
+                checked++;
+            }
+        }
+    }
+    printf("mean: %ld outputs checked\n", checked);
+}
+
 static void test_f32_accepted_multipliers(void **state)
 {
     (void)state;
@@ -184,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_f32_random),
         cmocka_unit_test(test_f32_edges),
         cmocka_unit_test(test_f32_output_stage),
+        cmocka_unit_test(test_f32_mean),
         cmocka_unit_test(test_f32_accepted_multipliers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
