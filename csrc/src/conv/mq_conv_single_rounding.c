@@ -59,9 +59,10 @@ void mq_conv_portable_unchecked(const mq_conv_params *p, const void *input, void
                             const uint8_t *px =
                                 inside ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * in_c : NULL;
                             size_t c = 0;
-                            if (px != NULL && (in_c & 15u) == 0u) {
-                                /* whole 16-wide chunks (j is a multiple of 16 here): no per-tap index arithmetic */
-                                for (; c < in_c; c += 16u, j += 16u) {
+                            if (px != NULL && (j & 15u) == 0u) {
+                                /* whole 16-wide chunks from a chunk boundary (every tap when in_c % 16 == 0, the one
+                                 * tap of a 1x1 layer): no per-tap index arithmetic; the rest one by one below */
+                                for (; c + 16u <= in_c; c += 16u, j += 16u) {
                                     const int8_t *wc = wg + (j >> 4) * 64u;
                                     size_t t;
                                     for (t = 0; t < 16u; ++t) {

@@ -28,44 +28,51 @@ void mq_depthwise_portable_unchecked(const mq_depthwise_params *p, const void *i
 {
     const mq_window *w = &p->win;
     const uint8_t *x = (const uint8_t *)input;
-    const uint8_t *wt;
+    const uint8_t *wt = (const uint8_t *)p->weights.data;
     uint8_t *y = (uint8_t *)output;
     const int32_t out_c = p->in_c * p->depth_multiplier;
-    int32_t zp;
-    int32_t b, oy, ox, o;
-    wt = (const uint8_t *)p->weights.data;
-    zp = p->in_zero_point;
+    const int32_t zp = p->in_zero_point;
+    int32_t b, oy, ox, o0;
     for (b = 0; b < w->batch; ++b) {
         const uint8_t *in_b = x + (size_t)b * (size_t)w->in_h * (size_t)w->in_w * (size_t)p->in_c;
         for (oy = 0; oy < w->out_h; ++oy) {
             for (ox = 0; ox < w->out_w; ++ox) {
                 const int32_t iy0 = oy * w->stride_h - w->pad_top;
                 const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                for (o = 0; o < out_c; ++o) {
-                    const size_t c = (size_t)(o / p->depth_multiplier);
-                    const int32_t ci = p->per_channel ? o : 0;
-                    uint32_t acc = (uint32_t)p->bias.folded[o];
-                    int32_t ky, kx;
+                /* sixteen output channels per pass: each tap's weights of the block are contiguous ([t][out_c]) */
+                for (o0 = 0; o0 < out_c; o0 += 16) {
+                    const int32_t nb = out_c - o0 < 16 ? out_c - o0 : 16;
+                    uint32_t acc[16];
+                    int32_t ky, kx, l;
+                    for (l = 0; l < nb; ++l) {
+                        acc[l] = (uint32_t)p->bias.folded[o0 + l];
+                    }
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
                         for (kx = 0; kx < w->kernel_w; ++kx) {
                             const int32_t ix = ix0 + kx * w->dilation_w;
                             const size_t t = (size_t)(ky * w->kernel_w + kx);
-                            int16_t wv;
-                            int32_t xv = zp;
-                            memcpy(&wv, wt + 2u * (t * (size_t)out_c + (size_t)o), sizeof(wv));
-                            if (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w) {
-                                xv = mq_code_value(in_b[((size_t)iy * (size_t)w->in_w + (size_t)ix) *
-                                                            (size_t)p->in_c + c],
-                                                   p->in_dtype);
+                            const uint8_t *wrow = wt + 2u * (t * (size_t)out_c + (size_t)o0);
+                            /* taps outside the input read in_zero_point, cancelling their folded term */
+                            const uint8_t *px = (iy >= 0 && iy < w->in_h && ix >= 0 && ix < w->in_w)
+                                                    ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)p->in_c
+                                                    : NULL;
+                            for (l = 0; l < nb; ++l) {
+                                const size_t c = (size_t)((o0 + l) / p->depth_multiplier);
+                                const int32_t xv = px != NULL ? mq_code_value(px[c], p->in_dtype) : zp;
+                                int16_t wv;
+                                memcpy(&wv, wrow + 2u * (size_t)l, sizeof(wv));
+                                acc[l] += (uint32_t)(xv * (int32_t)wv);
                             }
-                            acc += (uint32_t)(xv * (int32_t)wv);
                         }
                     }
-                    *y++ = f32 != 0 ? mq_output_f32_emul(acc, p->multiplier[ci], p->shift[ci], p->out_zero_point,
-                                                         p->act_min, p->act_max, p->lut)
-                                    : mq_output_single_rounding(acc, p->multiplier[ci], p->shift[ci],
-                                                                p->out_zero_point, p->act_min, p->act_max, p->lut);
+                    for (l = 0; l < nb; ++l) {
+                        const int32_t ci = p->per_channel ? o0 + l : 0;
+                        *y++ = f32 != 0 ? mq_output_f32_emul(acc[l], p->multiplier[ci], p->shift[ci],
+                                                             p->out_zero_point, p->act_min, p->act_max, p->lut)
+                                        : mq_output_single_rounding(acc[l], p->multiplier[ci], p->shift[ci],
+                                                                    p->out_zero_point, p->act_min, p->act_max, p->lut);
+                    }
                 }
             }
         }
