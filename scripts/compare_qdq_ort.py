@@ -8,8 +8,10 @@ scripts/bench-host-batch.py does (scripts/ort_standins.py: QDQ, uint8 activation
 of the input left before the first QuantizeLinear) and compared on their test inputs, their calibration inputs and
 256 of the bench's noisy inputs (negative pixels too: the input quantization's clamp).
 
-Usage: swift build --product calibrate && python3 scripts/compare_qdq_ort.py [CALIBRATE]
+Usage: swift build --product calibrate && python3 scripts/compare_qdq_ort.py [CALIBRATE] [--rounding onnxruntime] [--strict]
        (dev-time: numpy, onnx, onnxruntime)
+       --rounding onnxruntime: pack with `calibrate --rounding onnxruntime` (onnxruntime's float32 output stage);
+       --strict: exit 1 unless every output code of every model equals onnxruntime's (the check of that mode).
 """
 import os
 import subprocess
@@ -52,8 +54,19 @@ def sqnr(f, q):
     return float("inf") if n == 0 else 10 * np.log10(np.sum(f.astype(np.float64) ** 2) / n)
 
 
+EXTRA = []     # extra calibrate options (--rounding onnxruntime)
+MISMATCH = []  # models with a code unlike onnxruntime's
+
+
 def main():
-    exe = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "debug", "calibrate")
+    args = sys.argv[1:]
+    strict = "--strict" in args
+    args = [a for a in args if a != "--strict"]
+    if "--rounding" in args:
+        i = args.index("--rounding")
+        EXTRA.extend(args[i:i + 2])
+        del args[i:i + 2]
+    exe = args[0] if args else os.path.join(ROOT, ".build", "debug", "calibrate")
     tmp = tempfile.mkdtemp()
     print("| model | activations | output codes | identical | largest difference (codes) | SQNR vs float: MicroQuant / ORT (dB) |")
     print("|---|---|---|---|---|---|")
@@ -65,10 +78,14 @@ def main():
             x = MLPERF.get(name, os.path.join(FIX, f"{name}_input.npy"))
             out = os.path.join(tmp, "y.npy")
             n = np.load(x, mmap_mode="r").shape[0]
+            if EXTRA and out_qparams(model) is None:
+                print(f"| {name} | {'uint8' if tag == 'u8' else 'int8'} | (float model: no QDQ, --rounding onnxruntime does not apply) | | | |")
+                continue
             r = subprocess.run([exe, model, "--data", x, "--eval-samples", str(n), "--eval-output", out, "-q",
-                                "-o", os.path.join(tmp, "m.mqm")], capture_output=True, text=True)
+                                "-o", os.path.join(tmp, "m.mqm")] + EXTRA, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"| {name} | {tag} | error: {r.stderr.strip()[:160]} | | | |")
+                MISMATCH.append(f"{name}_{tag} (error)")
                 continue
             if out_qparams(model) is None:
                 print(f"| {name} | {'uint8' if tag == 'u8' else 'int8'} | (float output: onnxruntime leaves the lone pool unquantized) | | | |")
@@ -84,6 +101,8 @@ def main():
                 name_shown += f" (softmax at {'1/255' if tag == 'u8' else '1/256'})"
             co, ct = np.round(ours / s) + z, np.round(ort / s) + z
             same = int(np.sum(co == ct))
+            if same != co.size:
+                MISMATCH.append(f"{name}_{tag}")
             tot_same += same
             tot += co.size
             if name != "kws_qdq":
@@ -98,6 +117,11 @@ def main():
           f"all but KWS: {rest_same} of {rest} ({rest_same / rest * 100:.2f}%)")
     print(f"KWS top-1 class equal to onnxruntime's: {', '.join(top1)}")
     standins(exe, tmp)
+    if strict:
+        if MISMATCH:
+            print(f"FAILED: output codes unlike onnxruntime's in {', '.join(MISMATCH)}")
+            sys.exit(1)
+        print("every output code equal to onnxruntime's")
 
 
 def standins(exe, tmp):
@@ -118,13 +142,16 @@ def standins(exe, tmp):
             xp, out = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
             np.save(xp, x)
             r = subprocess.run([exe, model, "--data", xp, "--eval-samples", str(len(x)), "--eval-output", out, "-q",
-                                "-o", os.path.join(tmp, "m.mqm")], capture_output=True, text=True)
+                                "-o", os.path.join(tmp, "m.mqm")] + EXTRA, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"| {stem} | {what} | error: {r.stderr.strip()[:200]} | | | |")
+                MISMATCH.append(f"{stem} {what} (error)")
                 continue
             ours = np.round(np.load(out).reshape(len(x), -1).astype(np.float64) / s) + z
             theirs = np.round(sess.run(None, {iname: x})[0].reshape(len(x), -1).astype(np.float64) / s) + z
             same = int(np.sum(ours == theirs))
+            if same != ours.size:
+                MISMATCH.append(f"{stem} {what}")
             tot_same += same
             tot += ours.size
             print(f"| {stem} | {what}: {len(x)} | {ours.size} | {same / ours.size * 100:.2f}% | "

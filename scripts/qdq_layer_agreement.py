@@ -6,7 +6,8 @@ largest code difference per cut. Dev-time diagnosis only (numpy, onnx, onnxrunti
 
 Usage: swift build --product calibrate && python3 scripts/qdq_layer_agreement.py kws_qdq_u8 [max_samples]
        python3 scripts/qdq_layer_agreement.py MODEL.onnx DATA.npy [max_samples]   (any QDQ model and inputs)
-       CALIBRATE=.build/release/calibrate picks another calibrate binary.
+       CALIBRATE=.build/release/calibrate picks another calibrate binary; ROUNDING=onnxruntime packs with
+       `calibrate --rounding onnxruntime`.
 """
 import os
 import subprocess
@@ -64,8 +65,8 @@ def main():
     xp = os.path.join(tmp, "x.npy")
     np.save(xp, x)
     producers = {o: n for n in model.graph.node for o in n.output}
-    print("| after | node feeding the QuantizeLinear | codes | identical | largest difference |")
-    print("|---|---|---|---|---|")
+    print("| after | node feeding the QuantizeLinear | codes | identical | largest difference | samples with a difference |")
+    print("|---|---|---|---|---|---|")
     for n in model.graph.node:
         if n.op_type != "DequantizeLinear" or n.input[0] not in producers:
             continue
@@ -83,7 +84,7 @@ def main():
         ref = ort.InferenceSession(mp, so, providers=["CPUExecutionProvider"]).run(None, {m.graph.input[0].name: x})[0]
         out = os.path.join(tmp, "y.npy")
         r = subprocess.run([exe, mp, "--data", xp, "--eval-samples", str(len(x)), "--eval-output", out, "-q",
-                            "-o", os.path.join(tmp, "m.mqm")], capture_output=True, text=True)
+                            "-o", os.path.join(tmp, "m.mqm")] + (["--rounding", os.environ["ROUNDING"]] if os.environ.get("ROUNDING") else []), capture_output=True, text=True)
         if r.returncode != 0:
             print(f"| {n.output[0]} | {src.op_type} | error: {r.stderr.strip()[:120]} | | |")
             continue
@@ -91,7 +92,9 @@ def main():
         ours = np.round(np.load(out).reshape(-1) / s) + z
         theirs = np.round(ref.reshape(-1) / s) + z
         same = np.mean(ours == theirs) * 100
-        print(f"| {q.input[0]} | {src.op_type} {src.name} | {ours.size} | {same:.2f}% | {int(np.max(np.abs(ours - theirs)))} |")
+        bad = np.nonzero(np.any((ours != theirs).reshape(len(x), -1), axis=1))[0]
+        print(f"| {q.input[0]} | {src.op_type} {src.name} | {ours.size} | {same:.2f}% | {int(np.max(np.abs(ours - theirs)))} | "
+              f"{' '.join(map(str, bad[:16]))}{' ...' if len(bad) > 16 else ''} |")
 
 
 if __name__ == "__main__":

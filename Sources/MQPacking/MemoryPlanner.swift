@@ -102,6 +102,8 @@ public enum MemoryPlanner {
     /// live until the end (the runtime copies them out after the last op). `keepAllAlive` makes every tensor live
     /// until the end (no reuse): used for the debug model whose every tensor is an output.
     public static func plan(_ model: QuantizedModel, keepAllAlive: Bool = false, inPlace: Bool = true) -> MemoryPlan {
+        // onnxruntime rounding (ortFloat32): the portable kernels of its output stage have no in-place variant
+        let inPlace = inPlace && !model.ortFloat32
         var p = planOnce(model, keepAllAlive: keepAllAlive, inPlace: inPlace && !keepAllAlive)
         if inPlace && !keepAllAlive && !p.inPlaceNodes.isEmpty {
             p.plainLowerBound = planOnce(model, keepAllAlive: false, inPlace: false).lowerBound

@@ -71,6 +71,15 @@ public enum Packer {
     /// model lists every tensor; plan it with keepAllAlive). Deterministic.
     public static func pack(_ model: QuantizedModel, plan: MemoryPlan, metadata: PackMetadata,
                             outputs: [Int]? = nil) throws -> [UInt8] {
+        if model.ortFloat32 {
+            guard model.rounding == .single && model.singleRoundingConv else {
+                throw PackingError.invalid("onnxruntime rounding (MQ_MODEL_FLAG_ORT_FLOAT32) needs the single-rounding fully connected layers and convolutions of a QDQ import")
+            }
+            if let v = model.ortFloat32Violation() { throw PackingError.invalid("onnxruntime rounding: \(v)") }
+            if let n = model.nodes.first(where: { $0.rows != nil || $0.stream != nil || $0.streamMember || $0.rowMember }) {
+                throw PackingError.invalid("onnxruntime rounding: node '\(n.name)' is streamed (the float32 output stage runs unstreamed)")
+            }
+        }
         let mem = CAllocations()
         let tensors = try writerTensors(model, offsets: plan.tensorOffsets, mem: mem)
         var ops: [mq_writer_op] = []
@@ -103,6 +112,7 @@ public enum Packer {
         m.arena_lower_bound = UInt32(plan.lowerBound)
         m.flags = (model.rounding == .single ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC) : 0)
             | (model.singleRoundingConv ? UInt32(MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) : 0)
+            | (model.ortFloat32 ? UInt32(MQ_MODEL_FLAG_ORT_FLOAT32) : 0)
         var md = mq_writer_metadata()
         md.producer = mem.cString(microquantProducer)
         md.source_name = mem.cString(metadata.sourceName)

@@ -26,6 +26,7 @@ public enum RowStreamFusion {
     /// `m`. One block at a time, in graph order: a block whose streaming leaves the arena where it is (its peak is not
     /// the model's) stays layer by layer, so it does not pay the per-row calls for nothing.
     public static func best(_ m: QuantizedModel, inPlace: Bool = true, log: ((String) -> Void)? = nil) -> QuantizedModel {
+        if m.ortFloat32 { return m } // onnxruntime rounding runs unstreamed (MQ_MODEL_FLAG_ORT_FLOAT32)
         var cur = m
         var arena = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
         var skip = Set<Int>()

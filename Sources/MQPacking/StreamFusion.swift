@@ -25,6 +25,7 @@ public enum StreamFusion {
 
     /// `m` with its chains streamed when that lowers the planned arena (and the result packs), else `m`.
     public static func best(_ m: QuantizedModel, inPlace: Bool = true) -> QuantizedModel {
+        if m.ortFloat32 { return m } // onnxruntime rounding runs unstreamed (MQ_MODEL_FLAG_ORT_FLOAT32)
         guard let f = fused(m) else { return m }
         let before = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
         let plan = MemoryPlanner.plan(f, inPlace: inPlace)

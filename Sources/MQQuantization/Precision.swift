@@ -310,6 +310,7 @@ public enum Precision {
                                  nodes: nodes, inputs: inputs, outputs: outputs, preActivations: m.preActivations)
         out.rounding = m.rounding
         out.singleRoundingConv = m.singleRoundingConv
+        out.ortFloat32 = m.ortFloat32
         out.importedFrom = m.importedFrom
         return out
     }

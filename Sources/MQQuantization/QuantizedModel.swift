@@ -23,6 +23,10 @@ public enum RequantizeRounding: String, Sendable, Equatable, CaseIterable, Codab
     /// TensorFlow Lite's own (ai-edge-litert) FULLY_CONNECTED: one rounding of acc * M, ties toward
     /// +infinity (docs/QUANTIZATION.md). Every other op keeps double rounding.
     case single = "tflite"
+    /// onnxruntime's own float32 requantization (MLAS MlasRequantizeOutput: round_half_even(float32(acc) * scale)),
+    /// emulated with integers: pre-quantized ONNX (QDQ) imports only (`QuantizedModel.ortFloat32`, packed header flag
+    /// MQ_MODEL_FLAG_ORT_FLOAT32, docs/QUANTIZATION.md section 3).
+    case onnxruntime = "onnxruntime"
 }
 
 /// A closed float range.
@@ -405,6 +409,10 @@ public struct QuantizedModel: Sendable {
     /// onnxruntime's QLinearConv rounds once; packed header flag MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV). The 1x1 and
     /// depthwise ones run in place as in any model (the in-place kernels have the single-rounding output stage).
     public var singleRoundingConv: Bool = false
+    /// With `rounding == .single` and `singleRoundingConv`: the fully connected layers and the convolutions compute
+    /// onnxruntime's float32 output stage exactly (packed header flag MQ_MODEL_FLAG_ORT_FLOAT32; the runtime's
+    /// portable kernels, never in place or streamed: the planner and the stream fusions leave such a model alone).
+    public var ortFloat32: Bool = false
     /// Set when the model was imported already quantized (e.g. "tflite"): no observer, no calibration.
     public var importedFrom: String? = nil
 
@@ -465,5 +473,65 @@ public struct QuantizedModel: Sendable {
         case .depthwiseConv(let d): return out * d.window.kernelH * d.window.kernelW
         default: return 0
         }
+    }
+}
+
+extension QuantizedModel {
+    /// MQ_MODEL_FLAG_ORT_FLOAT32's requirement on the fully connected / convolution multipliers (the loader checks it
+    /// too): each is 0 or a normalized Q31 value with at most 24 significant bits (a float32 scale), shift in
+    /// [-31, 30]. Returns the first node that breaks it, with the reason.
+    public func ortFloat32Violation() -> String? {
+        for n in nodes {
+            let ms: [Int32], ss: [Int32]
+            switch n.op {
+            case .fullyConnected(let g), .conv1x1(let g): ms = g.multipliers; ss = g.shifts
+            case .conv(let c): ms = c.gemm.multipliers; ss = c.gemm.shifts
+            case .depthwiseConv(let d): ms = d.multipliers; ss = d.shifts
+            case .mean(let q):
+                // unnormalized (mq_mean): the float32 scale exactly needs at most 24 significant bits
+                var m = UInt32(bitPattern: q.multiplier)
+                while m != 0 && m & 1 == 0 { m >>= 1 }
+                if q.multiplier < 0 || m >= (1 << 24) {
+                    return "node '\(n.name)': mean scale (multiplier \(q.multiplier), shift \(q.shift)) has more than 24 significant bits (a float32 scale below 2^-8 with shift 0): not onnxruntime's float32 factor"
+                }
+                continue
+            default: continue
+            }
+            for (m, s) in zip(ms, ss) {
+                let ok = m == 0 || (m >= (1 << 30) && (m & 0x7F) == 0)
+                if !ok || s < -31 || s > 30 {
+                    return "node '\(n.name)': requantization scale \(Double(m) * Double(sign: .plus, exponent: Int(s) - 31, significand: 1)) (multiplier \(m), shift \(s)) is not a float32 scale in [2^-62, 2^30)"
+                }
+            }
+        }
+        return nil
+    }
+}
+
+extension QuantizedModel {
+    /// `--rounding onnxruntime`: an AVERAGE_POOL whose window is the whole input without padding (NHWC, output 1x1)
+    /// is what onnxruntime runs as its global average pool (QLinearAveragePool falls back to
+    /// QLinearGlobalAveragePool there): `float32(sum - n * zp) * float32(s_in / (s_out * n))`, rounded half to even.
+    /// Such a pool becomes a MEAN with that float32 factor (run with the emulated float32 output stage,
+    /// MQ_MODEL_FLAG_ORT_FLOAT32); other pools stay (docs/QUANTIZATION.md). Returns the names rewritten.
+    public mutating func ortGlobalPoolsAsMean() -> [String] {
+        var names: [String] = []
+        for i in nodes.indices {
+            guard case .averagePool(let p) = nodes[i].op else { continue }
+            let x = tensors[nodes[i].inputs[0]], y = tensors[nodes[i].output]
+            let w = p.window
+            guard x.shape.count == 4, y.shape.count == 4, y.shape[1] == 1, y.shape[2] == 1,
+                  w.kernelH == x.shape[1], w.kernelW == x.shape[2], w.dilationH == 1, w.dilationW == 1,
+                  w.padTop == 0, w.padBottom == 0, w.padLeft == 0, w.padRight == 0 else { continue }
+            let n = Float(x.shape[1] * x.shape[2])
+            let real = Double(Float(x.qparams.scale) / (Float(y.qparams.scale) * n))   // onnxruntime's float32 factor
+            var sh: Int32 = 0
+            while real * Double(sign: .plus, exponent: 31 - Int(sh), significand: 1) >= 2147483647.5 && sh < 30 { sh += 1 }
+            let m = (real * Double(sign: .plus, exponent: 31 - Int(sh), significand: 1)).rounded()
+            guard m >= 1 && m < 2147483648 else { continue }
+            nodes[i].op = .mean(QMean(multiplier: Int32(m), shift: sh, actMin: p.actMin, actMax: p.actMax))
+            names.append(nodes[i].name)
+        }
+        return names
     }
 }

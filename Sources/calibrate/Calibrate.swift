@@ -93,7 +93,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Check that the model fits boards/<NAME>/board.json (flash and RAM).")
     var board: String?
 
-    @Option(help: "Requantization rounding of an imported .tflite: tflite-micro (double rounding, TensorFlow Lite Micro + CMSIS-NN) or tflite (TensorFlow Lite's own FULLY_CONNECTED rounds once, as ai-edge-litert).")
+    @Option(help: "Requantization rounding of an imported model: for a .tflite tflite-micro (double rounding, TensorFlow Lite Micro + CMSIS-NN) or tflite (TensorFlow Lite's own FULLY_CONNECTED rounds once, as ai-edge-litert); for a pre-quantized ONNX (QDQ) model onnxruntime (its float32 output stage emulated exactly with integers: portable kernels, no in-place or streamed layers; default: one exact rounding).")
     var rounding: RequantizeRounding = .double
 
     @Flag(name: .customLong("no-in-place"), help: "Plan every output apart from its input: no 1x1 / depthwise convolution in place (for comparison; the outputs are the same bytes).")
@@ -240,8 +240,8 @@ struct Calibrate: ParsableCommand {
         }
         guard let modelPath else { throw UserError("no model") }
         if modelPath.lowercased().hasSuffix(".tflite") { return try importTFLite(modelPath) }
-        if rounding != .double {
-            throw UserError("--rounding applies to imported .tflite models; a calibrated ONNX model uses double rounding (tflite-micro)")
+        if rounding == .single {
+            throw UserError("--rounding tflite applies to imported .tflite models; an ONNX model takes --rounding onnxruntime (pre-quantized QDQ models) or none")
         }
         guard !dataSpecs.isEmpty else { throw UserError("--data CALIB.npy is required with a model (the calibration inputs, [N, sample shape...]; NAME=FILE.npy per input or one .npz for several inputs)") }
         let dataPath = dataSpecs.joined(separator: " ")
@@ -275,10 +275,19 @@ struct Calibrate: ParsableCommand {
         for w in Self.constantDataWarnings(calib, path: dataPath) { warn(w) }
 
         var activations = self.activations
-        if let qdq = try Quantizer.qdqActivationDType(graph) {
+        let qdqDType = try Quantizer.qdqActivationDType(graph)
+        if let qdq = qdqDType {
             // ONNX QDQ model: qparams from the graph, no calibration (the data only feeds the float reference)
             activations = qdq
             log("pre-quantized ONNX (QDQ): qparams of \(graph.quantization.count) tensors taken from the model, not calibrated; \(qdq) activations")
+        }
+        if rounding == .onnxruntime {
+            guard qdqDType != nil else {
+                throw UserError("--rounding onnxruntime applies to pre-quantized ONNX (QDQ) models; \(modelPath) is a float model calibrated here (double rounding)")
+            }
+            guard precision == .int8 else {
+                throw UserError("--rounding onnxruntime runs the 8-bit layers of a QDQ model as onnxruntime does; --precision \(precision.rawValue) does not apply")
+            }
         }
         let plan = try QuantizationPlan(graph: graph)
         var opts = ObserverOptions()
@@ -309,6 +318,12 @@ struct Calibrate: ParsableCommand {
         }
         var qmodel = try Quantizer.quantize(graph: graph, plan: plan, observers: observers, dtype: activations, observer: observer,
                                             weights: wopts, layerInputMeans: means)
+        if rounding == .onnxruntime {
+            qmodel.ortFloat32 = true
+            for n in qmodel.ortGlobalPoolsAsMean() { log("rounding onnxruntime: '\(n)' (an average pool over the whole input) runs as onnxruntime's global average pool (MEAN, float32 factor)") }
+            if let v = qmodel.ortFloat32Violation() { throw UserError("--rounding onnxruntime: \(modelPath): \(v)") }
+            log("rounding onnxruntime: fully connected layers and convolutions compute onnxruntime's float32 output stage (integer emulation, portable kernels; no in-place or streamed layers)")
+        }
         if let hoist, !quiet {
             // the arena of the graph as imported: sizes do not depend on the qparams, one sample calibrates it
             let one = CalibrationData(inputs: calib.slice(0, 1, graph: imported), count: 1)
@@ -351,6 +366,7 @@ struct Calibrate: ParsableCommand {
         if weights != .minmax { method += " weights:\(weights.rawValue)" }
         if biasCorrection { method += " bias-correction" }
         if precision != .int8 { method += " precision:\(precision.rawValue)" }
+        if rounding == .onnxruntime { method += " rounding:onnxruntime" }
         let packed = try Packer.pack(shipped, plan: mplan, metadata: PackMetadata(
             sourceName: URL(fileURLWithPath: modelPath).lastPathComponent, sourceSHA256: hash, calibrationMethod: method))
 
@@ -407,6 +423,9 @@ struct Calibrate: ParsableCommand {
 
     /// `calibrate model.tflite`: import an int8 TFLite model as it is (no calibration), pack it.
     func importTFLite(_ modelPath: String) throws {
+        if rounding == .onnxruntime {
+            throw UserError("--rounding onnxruntime applies to pre-quantized ONNX (QDQ) models; \(modelPath) is a TFLite model: tflite-micro or tflite")
+        }
         if precision != .int8 || ramBudget != nil {
             throw UserError("\(modelPath) is an int8 TFLite model imported as it is: --precision and --ram-budget apply to calibrated ONNX models")
         }

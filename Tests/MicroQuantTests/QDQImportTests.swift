@@ -33,13 +33,18 @@ struct QDQRun {
 
 /// Imports `model`, quantizes it with the graph's qparams, packs it, runs the first `limit` samples of `input`
 /// through the C runtime and compares the output codes with onnxruntime's (`ort`, float values of the QDQ output).
-func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws -> QDQRun {
+func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max, ortFloat32: Bool = false) throws -> QDQRun {
     let g = try ONNXImporter.importModel(at: qdqFixture(model + ".onnx"))
     #expect(!g.quantization.isEmpty)
     let dtype = try #require(try Quantizer.qdqActivationDType(g))
     #expect(dtype == (model.hasSuffix("s8") ? .int8 : .uint8))
     let plan = try QuantizationPlan(graph: g)
-    let qm = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: dtype, observer: .minmax)
+    var qm = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: dtype, observer: .minmax)
+    if ortFloat32 {
+        // calibrate --rounding onnxruntime
+        qm.ortFloat32 = true
+        _ = qm.ortGlobalPoolsAsMean()
+    }
     // every quantized tensor's qparams come from the graph (or are inherited / fixed), none observed
     #expect(qm.tensors.allSatisfy { if case .observed = $0.origin { return false } else { return true } })
     let model = try PackedModel(bytes: try Packer.pack(qm, plan: MemoryPlanner.plan(qm), metadata: PackMetadata(sourceName: model, sourceSHA256: [], calibrationMethod: "qdq")))
@@ -212,6 +217,40 @@ func runQDQ(_ model: String, input: URL, ort: String, limit: Int = .max) throws 
         #expect(!r.qm.nodes.contains { if case .transpose = $0.op { return true } else { return false } }, "the NHWC -> NCHW transpose needs no op")
         #expect(Double(r.same) / Double(r.total) >= 0.9, "\(r.same)/\(r.total) identical")
         #expect(r.worst <= 2 && r.top1Same == r.samples, "largest difference \(r.worst), top-1 equal \(r.top1Same)/\(r.samples)")
+    }
+
+    /// `--rounding onnxruntime` (MQ_MODEL_FLAG_ORT_FLOAT32: onnxruntime's float32 output stage emulated with integers):
+    /// every output code of the IC stand-in equal to onnxruntime's on the 32 calibration images, and of every QDQ
+    /// fixture (compare_qdq_ort.py --rounding onnxruntime --strict checks the VWW stand-in and the MLPerf models too).
+    @Test func onnxRuntimeRoundingIsExact() throws {
+        let r = try runQDQ("ic_standin_qdq_u8", input: qdqBenchData.appendingPathComponent("ic_calib.npy"), ort: "ic_standin_qdq_u8_ort",
+                           ortFloat32: true)
+        #expect(r.samples == 32 && r.total == 320)
+        #expect(r.same == r.total, "\(r.same)/\(r.total) identical, largest difference \(r.worst)")
+        #expect(r.qm.nodes.contains { if case .mean = $0.op { return true } else { return false } }, "the whole-image pool runs as onnxruntime's global average pool")
+        for name in qdqFixtures {
+            let base = String(name.dropLast(3))
+            let f = try runQDQ(name, input: qdqFixture(base + "_input.npy"), ort: name + "_ort", ortFloat32: true)
+            #expect(f.same == f.total, "\(name): \(f.same)/\(f.total) identical, largest difference \(f.worst) codes")
+        }
+    }
+
+    /// The packer refuses --rounding onnxruntime without the QDQ single rounding, and a multiplier that is not a float32 scale.
+    @Test func onnxRuntimeRoundingChecksScales() throws {
+        let g = try ONNXImporter.importModel(at: qdqFixture("conv3x3_pad1_u8.onnx"))
+        let plan = try QuantizationPlan(graph: g)
+        var qm = try Quantizer.quantize(graph: g, plan: plan, observers: [:], dtype: .uint8, observer: .minmax)
+        qm.ortFloat32 = true
+        #expect(qm.ortFloat32Violation() == nil)
+        guard let i = qm.nodes.firstIndex(where: { if case .conv = $0.op { return true } else { return false } }),
+              case .conv(var c) = qm.nodes[i].op else { Issue.record("no conv"); return }
+        c.gemm.multipliers[0] |= 1   // 31 significant bits: not a float32 scale
+        qm.nodes[i].op = .conv(c)
+        let v = try #require(qm.ortFloat32Violation())
+        #expect(v.contains(qm.nodes[i].name), "\(v)")
+        #expect(throws: PackingError.self) {
+            try Packer.pack(qm, plan: MemoryPlanner.plan(qm), metadata: PackMetadata(sourceName: "x", sourceSHA256: [], calibrationMethod: "qdq"))
+        }
     }
 
     /// A float op other than data movement between the graph input and its first QuantizeLinear (here onnxruntime

@@ -18,6 +18,7 @@
  *   MEAN              batch x chunk;  SOFTMAX, SOFTMAX_TABLE outer x chunk
  *   LUT, REQUANTIZE, RESHAPE, ADD (both inputs in the arena), MUL (see below): elements x chunk
  *   TRANSPOSE, PAD, CONCAT, and any op whose folded parameters fail its check (size limits): sample by sample
+ *   (a model with MQ_MODEL_FLAG_ORT_FLOAT32 runs wholly sample by sample: mq_model_run's portable kernels)
  * A constant operand (storage CONST) is the same for every sample (stride 0); a MUL whose broadcast operand
  * lives in the arena runs sample by sample.
  *
@@ -470,6 +471,10 @@ mq_status mq_model_run_batch(const mq_model *model, size_t count, const void *co
     }
     if (count == 0u) {
         return MQ_OK;
+    }
+    if ((model->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
+        /* onnxruntime's float32 output stage: mq_model_run's portable kernels, sample by sample */
+        return mq_batch_per_sample(model, count, inputs, outputs);
     }
     for (k = 0; k < model->num_ops; k++) {
         mq_op_rec op;

@@ -592,8 +592,15 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
     if (m->tensors == NULL || m->ops == NULL || m->inputs == NULL || m->outputs == NULL) {
         return mq_fail(d, MQ_ERR_NULL, -1, -1, "model: tensors, ops, inputs and outputs must not be NULL");
     }
-    if ((m->flags & ~(uint32_t)(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV)) != 0u) {
+    if ((m->flags & ~(uint32_t)(MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV |
+                                MQ_MODEL_FLAG_ORT_FLOAT32)) != 0u) {
         return mq_fail(d, MQ_ERR_FORMAT_VERSION, -1, -1, "model: unknown header flags");
+    }
+    if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u &&
+        (m->flags & (MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV)) !=
+            (MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV)) {
+        return mq_fail(d, MQ_ERR_FORMAT_VERSION, -1, -1,
+                       "model: MQ_MODEL_FLAG_ORT_FLOAT32 needs both single-rounding flags");
     }
     if (m->num_tensors < 1 || m->num_tensors > 0xFFFF || m->num_ops < 1 || m->num_ops > 0xFFFF ||
         m->num_inputs < 1 || m->num_outputs < 1 || m->num_inputs + m->num_outputs > 0xFFFF) {

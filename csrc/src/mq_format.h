@@ -36,7 +36,7 @@
 #define MQ_H_TOTAL_SIZE 12u
 #define MQ_H_CRC32 16u
 #define MQ_H_FLAGS 20u
-#define MQ_H_FLAGS_KNOWN 3u     /* bit 0: MQ_MODEL_FLAG_SINGLE_ROUNDING_FC, bit 1: _SINGLE_ROUNDING_CONV (mq_model.h) */
+#define MQ_H_FLAGS_KNOWN 7u     /* bit 0: MQ_MODEL_FLAG_SINGLE_ROUNDING_FC, bit 1: _SINGLE_ROUNDING_CONV, bit 2: _ORT_FLOAT32 (mq_model.h) */
 #define MQ_H_MIN_RUNTIME_MAJOR 24u
 #define MQ_H_MIN_RUNTIME_MINOR 26u
 #define MQ_H_ARENA_SIZE 28u

@@ -82,6 +82,79 @@ static inline uint8_t mq_output_single_rounding(uint32_t acc, int32_t multiplier
     return lut != NULL ? lut[code] : code;
 }
 
+/*
+ * onnxruntime's float32 output stage emulated with integers (packed models with MQ_MODEL_FLAG_ORT_FLOAT32, docs/QUANTIZATION.md
+ * section 3, "onnxruntime's float32 requantization"): onnxruntime (MLAS MlasRequantizeOutput) computes
+ * v = fl32(fl32(acc) * s) with s = float32 scale, clamps v to the code range, rounds it to an integer half to even
+ * and adds the zero point. With s = M * 2^(shift - 31) exactly (M = 0 or M in [2^30, 2^31) with its low 7 bits 0:
+ * 24 significant bits, checked at load) and shift in [-31, 30] (s in [2^-62, 2^30): normal float32, and so is
+ * every nonzero product), that is, on magnitudes (every rounding here is symmetric):
+ *   a = round24(|acc|)                       fl32(acc): 24 significant bits, half to even (exact below 2^24)
+ *   p = round24(a * M)                       fl32(a * s) scaled by 2^(31 - shift) (exact int64 product < 2^62)
+ *   r = RNE(p / 2^(31 - shift))              to an integer, half to even
+ * and the result is sign(acc) * r. Integers only.
+ */
+static inline uint64_t mq_round_sig24(uint64_t x)
+{
+    uint32_t n = 0u; /* bits below the 24 significant ones */
+    uint64_t lo, half;
+    if ((x >> 24) == 0u) {
+        return x;
+    }
+#if defined(__GNUC__)
+    n = (uint32_t)(64 - __builtin_clzll((unsigned long long)x)) - 24u;
+#else
+    {
+        uint64_t t = x >> 24;
+        while (t != 0u) {
+            t >>= 1;
+            n++;
+        }
+    }
+#endif
+    lo = x & (((uint64_t)1 << n) - 1u);
+    half = (uint64_t)1 << (n - 1u);
+    x >>= n;
+    if (lo > half || (lo == half && (x & 1u) != 0u)) {
+        x++; /* may reach 2^24: still exact */
+    }
+    return x << n;
+}
+
+static inline int64_t mq_requantize_f32_emul(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const uint32_t k = (uint32_t)(31 - shift); /* 1..62 */
+    uint64_t a = acc < 0 ? (uint64_t)0 - (uint64_t)(int64_t)acc : (uint64_t)acc;
+    uint64_t p, q, rem, half;
+    a = mq_round_sig24(a);
+    p = mq_round_sig24(a * (uint64_t)(uint32_t)multiplier);
+    q = p >> k;
+    rem = p & (((uint64_t)1 << k) - 1u);
+    half = (uint64_t)1 << (k - 1u);
+    if (rem > half || (rem == half && (q & 1u) != 0u)) {
+        q++;
+    }
+    return acc < 0 ? -(int64_t)q : (int64_t)q;
+}
+
+/* A multiplier the emulation accepts: 0, or normalized Q31 with at most 24 significant bits (a float32 scale). */
+static inline int mq_multiplier_is_f32(int32_t multiplier)
+{
+    return multiplier == 0 || (multiplier >= (1 << 30) && (multiplier & 0x7F) == 0);
+}
+
+/* The output byte: mq_requantize_f32_emul, + zero point, clamp to [lo, hi] (before the zero point is added, in
+ * int64: the same code as onnxruntime's clamp of the float before rounding, the bounds being integers), LUT. */
+static inline uint8_t mq_output_f32_emul(uint32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
+                                         int32_t lo, int32_t hi, const uint8_t *lut)
+{
+    int64_t v = (int64_t)zero_point + mq_requantize_f32_emul(mq_u32_to_i32(acc), multiplier, shift);
+    uint8_t code;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    code = (uint8_t)((uint32_t)(int32_t)v & 0xFFu);
+    return lut != NULL ? lut[code] : code;
+}
+
 /* Hide a pointer's value from the optimizer (GCC / Clang): keeps unrolled loops walking one pointer instead of
  * precomputing every address into registers it then spills. No code is emitted; elsewhere a no-op. */
 #if defined(__GNUC__)

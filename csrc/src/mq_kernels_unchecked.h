@@ -33,6 +33,12 @@ void mq_conv_unchecked(const mq_conv_params *p, const void *input, void *output,
 
 /* mq_conv_single_rounding after mq_conv_check and its overlap check (also runs 1x1 layers: no scratch). */
 void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output);
+/* The portable single-rounding loops after their checks (input and output apart), output stage single rounding
+ * (f32 = 0) or onnxruntime's float32 one emulated in integers (f32 = 1, mq_output_f32_emul: MQ_MODEL_FLAG_ORT_FLOAT32). */
+void mq_conv_portable_unchecked(const mq_conv_params *p, const void *input, void *output, int f32);
+void mq_conv1x1_portable_unchecked(const mq_conv1x1_params *p, const void *input, void *output, int f32);
+void mq_fc_portable_unchecked(const mq_fc_params *p, int32_t batch, const void *input, void *output, int f32);
+void mq_depthwise_portable_unchecked(const mq_depthwise_params *p, const void *input, void *output, int f32);
 
 /* mq_depthwise_conv after mq_depthwise_check and its buffer checks; scratch as mq_conv_unchecked. */
 void mq_depthwise_conv_unchecked(const mq_depthwise_params *p, const void *input, void *output, void *scratch);
@@ -119,5 +125,7 @@ void mq_max_pool_c_unchecked(const mq_pool_params *p, const void *input, void *o
 /* mq_mean after mq_mean_check; input and output apart (same dispatch as the pools). */
 void mq_mean_unchecked(const mq_mean_params *p, const void *input, void *output);
 void mq_mean_c_unchecked(const mq_mean_params *p, const void *input, void *output);
+/* MEAN with onnxruntime's float32 output stage emulated (MQ_MODEL_FLAG_ORT_FLOAT32; mq_mean.c). */
+void mq_mean_f32_unchecked(const mq_mean_params *p, const void *input, void *output);
 
 #endif /* MICROQUANT_MQ_KERNELS_UNCHECKED_H */

@@ -449,6 +449,29 @@ static void test_every_bit_flip(void **state)
     (void)state;
     every_bit_flip("model.mqm");
     every_bit_flip("convnet.mqm");
+    /* MQ_MODEL_FLAG_ORT_FLOAT32 (calibrate Tests/.../onnx_qdq/mobilenet_block_u8.onnx --rounding onnxruntime):
+     * its float32-multiplier and no-in-place rules under every flip */
+    every_bit_flip("ort_f32.mqm");
+}
+
+static void expect_load(const file_buf *blob, size_t at, const uint8_t *bytes, size_t n, mq_status want);
+
+/* Header flag bit 2 (MQ_MODEL_FLAG_ORT_FLOAT32): accepted only with bits 0 and 1 (the QDQ single rounding). */
+static void test_ort_float32_flag(void **state)
+{
+    static const uint8_t all3[4] = { 7, 0, 0, 0 }, only2[4] = { 4, 0, 0, 0 }, no_fc[4] = { 6, 0, 0, 0 };
+    file_buf ort = read_fixture("ort_f32.mqm");
+    file_buf plain = read_fixture("model.mqm");
+    mq_model m;
+    (void)state;
+    assert_int_equal(mq_model_load(ort.data, ort.size, MQ_LOAD_CHECK_CRC, &m), MQ_OK);
+    assert_int_equal(m.flags, 7u);
+    expect_load(&ort, 20, all3, 4, MQ_OK);
+    expect_load(&ort, 20, only2, 4, MQ_ERR_FORMAT_VERSION);
+    expect_load(&ort, 20, no_fc, 4, MQ_ERR_FORMAT_VERSION);
+    expect_load(&plain, 20, only2, 4, MQ_ERR_FORMAT_VERSION);
+    free(ort.data);
+    free(plain.data);
 }
 
 /* Corrupt one field of a valid blob, fix both CRCs, expect a specific status from the loader. */
@@ -821,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_run_argument_checks),
         cmocka_unit_test(test_misaligned_blob_rejected),
         cmocka_unit_test(test_every_truncation_rejected),
+        cmocka_unit_test(test_ort_float32_flag),
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_targeted_corruptions),
         cmocka_unit_test(test_version_reported),

@@ -93,6 +93,10 @@ typedef enum {
 #define MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV 2u /* CONV, CONV_1X1 and DEPTHWISE_CONV requantize with single rounding
                                                 (onnxruntime's QLinearConv; the fast and in-place kernels with
                                                 single_rounding = 1, equal to the portable *_single_rounding) */
+#define MQ_MODEL_FLAG_ORT_FLOAT32 4u /* with both flags above: FULLY_CONNECTED, CONV, CONV_1X1 and DEPTHWISE_CONV
+                                        requantize as onnxruntime's float32 MlasRequantizeOutput, emulated with
+                                        integers (mq_output_f32_emul, docs/QUANTIZATION.md section 3); the portable
+                                        kernels on every core; no in-place or streamed ops; float32 multipliers */
 
 typedef struct {
     const uint8_t *blob;

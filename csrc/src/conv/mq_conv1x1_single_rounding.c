@@ -15,19 +15,10 @@
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
 
-mq_status mq_conv1x1_single_rounding(const mq_conv1x1_params *p, const void *input, void *output)
+/* The 1x1 layer as a KxK one (kernel 1, dilation 1), output size out_h x out_w. */
+static void mq_conv1x1_as_conv(const mq_conv1x1_params *p, int32_t out_h, int32_t out_w, mq_conv_params *cp)
 {
     mq_conv_params c;
-    int32_t out_h = 0;
-    int32_t out_w = 0;
-    mq_status st;
-    if (p == NULL) {
-        return MQ_ERR_NULL;
-    }
-    st = mq_conv1x1_output_size(p, &out_h, &out_w);
-    if (st != MQ_OK) {
-        return st;
-    }
     c.win.batch = p->batch;
     c.win.in_h = p->in_h;
     c.win.in_w = p->in_w;
@@ -46,5 +37,32 @@ mq_status mq_conv1x1_single_rounding(const mq_conv1x1_params *p, const void *inp
     c.in_c = p->gemm.k;
     c.in_zero_point = p->in_zero_point;
     c.gemm = p->gemm;
+    *cp = c;
+}
+
+void mq_conv1x1_portable_unchecked(const mq_conv1x1_params *p, const void *input, void *output, int f32)
+{
+    mq_conv_params c;
+    int32_t out_h = 0;
+    int32_t out_w = 0;
+    (void)mq_conv1x1_output_size(p, &out_h, &out_w); /* validated at load */
+    mq_conv1x1_as_conv(p, out_h, out_w, &c);
+    mq_conv_portable_unchecked(&c, input, output, f32);
+}
+
+mq_status mq_conv1x1_single_rounding(const mq_conv1x1_params *p, const void *input, void *output)
+{
+    mq_conv_params c;
+    int32_t out_h = 0;
+    int32_t out_w = 0;
+    mq_status st;
+    if (p == NULL) {
+        return MQ_ERR_NULL;
+    }
+    st = mq_conv1x1_output_size(p, &out_h, &out_w);
+    if (st != MQ_OK) {
+        return st;
+    }
+    mq_conv1x1_as_conv(p, out_h, out_w, &c);
     return mq_conv_single_rounding(&c, input, output);
 }

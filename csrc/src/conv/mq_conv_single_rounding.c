@@ -15,13 +15,17 @@
  * Only the requantization differs from mq_conv (mq_requantize_single instead of mq_requantize). A plain portable
  * loop, one output at a time, no scratch: this mode reproduces onnxruntime's codes, it is not a fast path (the
  * DSP / MVE kernels keep double rounding). Input and output must not overlap (MQ_ERR_BUFFER).
+ *
+ * mq_conv_portable_unchecked(..., f32 = 1) is the same loop with onnxruntime's float32 output stage emulated in
+ * integers (mq_output_f32_emul; models with MQ_MODEL_FLAG_ORT_FLOAT32: the runtime runs every CONV and
+ * CONV_1X1 of such a model through it, on every core).
  */
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
 #include "mq_kernels_unchecked.h"
 
-void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output)
+void mq_conv_portable_unchecked(const mq_conv_params *p, const void *input, void *output, int f32)
 {
     const mq_window *w = &p->win;
     const mq_fc_params *g = &p->gemm;
@@ -37,37 +41,66 @@ void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *inpu
             for (ox = 0; ox < w->out_w; ++ox) {
                 const int32_t iy0 = oy * w->stride_h - w->pad_top;
                 const int32_t ix0 = ox * w->stride_w - w->pad_left;
-                for (o = 0; o < g->n; ++o) {
-                    /* row o of W lives in group o / 4, lane o % 4 of every 16-wide chunk */
-                    const int8_t *wg = g->weights.packed + (size_t)(o / 4) * kc * 64u + (size_t)(o % 4) * 16u;
-                    const int32_t ci = g->per_channel ? o : 0;
-                    uint32_t acc = (uint32_t)g->bias.folded[o];
+                /* four output channels at a time: rows o..o+3 are the lanes of group o / 4 (N4K16; the packed
+                 * weights have n rounded up to 4 rows, so a partial group reads zero rows and writes only n) */
+                for (o = 0; o < g->n; o += 4) {
+                    const int8_t *wg = g->weights.packed + (size_t)(o / 4) * kc * 64u;
+                    uint32_t acc[4];
                     size_t j = 0; /* tap index in the row: (ky * kernel_w + kx) * in_c + c */
-                    int32_t ky, kx;
+                    int32_t ky, kx, l;
+                    for (l = 0; l < 4; ++l) {
+                        acc[l] = o + l < g->n ? (uint32_t)g->bias.folded[o + l] : 0u;
+                    }
                     for (ky = 0; ky < w->kernel_h; ++ky) {
                         const int32_t iy = iy0 + ky * w->dilation_h;
                         for (kx = 0; kx < w->kernel_w; ++kx) {
                             const int32_t ix = ix0 + kx * w->dilation_w;
-                            size_t c;
-                            if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
-                                for (c = 0; c < in_c; ++c, ++j) {
-                                    acc += (uint32_t)(zp * (int32_t)wg[(j >> 4) * 64u + (j & 15u)]);
+                            const int inside = !(iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w);
+                            const uint8_t *px =
+                                inside ? in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * in_c : NULL;
+                            size_t c = 0;
+                            if (px != NULL && (j & 15u) == 0u) {
+                                /* whole 16-wide chunks from a chunk boundary (every tap when in_c % 16 == 0, the one
+                                 * tap of a 1x1 layer): no per-tap index arithmetic; the rest one by one below */
+                                for (; c + 16u <= in_c; c += 16u, j += 16u) {
+                                    const int8_t *wc = wg + (j >> 4) * 64u;
+                                    size_t t;
+                                    for (t = 0; t < 16u; ++t) {
+                                        const int32_t xv = mq_code_signed(px[c + t], g->in_dtype);
+                                        acc[0] += (uint32_t)(xv * (int32_t)wc[t]);
+                                        acc[1] += (uint32_t)(xv * (int32_t)wc[16u + t]);
+                                        acc[2] += (uint32_t)(xv * (int32_t)wc[32u + t]);
+                                        acc[3] += (uint32_t)(xv * (int32_t)wc[48u + t]);
+                                    }
                                 }
-                            } else {
-                                const uint8_t *px = in_b + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * in_c;
-                                for (c = 0; c < in_c; ++c, ++j) {
-                                    const int32_t xv = mq_code_signed(px[c], g->in_dtype);
-                                    acc += (uint32_t)(xv * (int32_t)wg[(j >> 4) * 64u + (j & 15u)]);
-                                }
+                            }
+                            for (; c < in_c; ++c, ++j) {
+                                /* taps outside the input read the zero point (their term cancels the folded one) */
+                                const int32_t xv = px != NULL ? mq_code_signed(px[c], g->in_dtype) : zp;
+                                const int8_t *wj = wg + (j >> 4) * 64u + (j & 15u);
+                                acc[0] += (uint32_t)(xv * (int32_t)wj[0]);
+                                acc[1] += (uint32_t)(xv * (int32_t)wj[16]);
+                                acc[2] += (uint32_t)(xv * (int32_t)wj[32]);
+                                acc[3] += (uint32_t)(xv * (int32_t)wj[48]);
                             }
                         }
                     }
-                    *y++ = mq_output_single_rounding(acc, g->multiplier[ci], g->shift[ci], g->out_zero_point,
-                                                     g->act_min, g->act_max, g->lut);
+                    for (l = 0; l < 4 && o + l < g->n; ++l) {
+                        const int32_t ci = g->per_channel ? o + l : 0;
+                        *y++ = f32 != 0 ? mq_output_f32_emul(acc[l], g->multiplier[ci], g->shift[ci],
+                                                             g->out_zero_point, g->act_min, g->act_max, g->lut)
+                                        : mq_output_single_rounding(acc[l], g->multiplier[ci], g->shift[ci],
+                                                                    g->out_zero_point, g->act_min, g->act_max, g->lut);
+                    }
                 }
             }
         }
     }
+}
+
+void mq_conv_single_rounding_unchecked(const mq_conv_params *p, const void *input, void *output)
+{
+    mq_conv_portable_unchecked(p, input, output, 0);
 }
 
 mq_status mq_conv_single_rounding(const mq_conv_params *p, const void *input, void *output)

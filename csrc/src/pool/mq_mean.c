@@ -212,3 +212,26 @@ mq_status mq_mean(const mq_mean_params *p, const void *input, void *output)
     return mq_mean_c(p, input, output);
 }
 #endif
+
+/* MQ_MODEL_FLAG_ORT_FLOAT32: onnxruntime's QLinearGlobalAveragePool (x86 / MLAS SSE2 path): acc = sum - n * zp_in,
+ * then its float32 output stage (float(acc) * scale, scale = float32(s_in / float32(s_out * n)) = multiplier *
+ * 2^(shift - 31) exactly, checked at load), emulated with integers (mq_output_f32_emul). A plain loop. */
+void mq_mean_f32_unchecked(const mq_mean_params *p, const void *input, void *output)
+{
+    const int32_t n = p->h * p->w;
+    const int32_t C = p->channels;
+    const uint8_t *x = (const uint8_t *)input;
+    uint8_t *out = (uint8_t *)output;
+    int32_t b, c, i;
+    for (b = 0; b < p->batch; ++b) {
+        const uint8_t *img = x + (size_t)b * (size_t)n * (size_t)C;
+        for (c = 0; c < C; ++c) {
+            int32_t a = 0;
+            for (i = 0; i < n; ++i) {
+                a += mq_code_value(img[(size_t)i * (size_t)C + (size_t)c], p->in_dtype);
+            }
+            *out++ = mq_output_f32_emul((uint32_t)(a - n * p->in_zero_point), p->multiplier, p->shift,
+                                        p->out_zero_point, p->act_min, p->act_max, NULL);
+        }
+    }
+}

@@ -269,6 +269,32 @@ MQ_MAYBE_UNUSED static int mq_same_qparams(const mq_tensor_rec *a, const mq_tens
     return a->dtype == b->dtype && a->zero_point == b->zero_point && a->scale_bits == b->scale_bits;
 }
 
+/* MQ_MODEL_FLAG_ORT_FLOAT32: every multiplier of the op is one the integer emulation of onnxruntime's float32 output
+ * stage accepts (mq_multiplier_is_f32: 0, or normalized with at most 24 significant bits; shifts are in [-31, 30]
+ * by the kernels' own checks, so the scale is a normal float32). Other models: nothing to check. */
+/* at most 24 significant bits */
+MQ_MAYBE_UNUSED static int mq_f32_significant_ok(uint32_t m)
+{
+    while (m != 0u && (m & 1u) == 0u) {
+        m >>= 1;
+    }
+    return m < (1u << 24);
+}
+
+MQ_MAYBE_UNUSED static int mq_f32_multipliers_ok(const mq_lctx *c, const int32_t *mult, int32_t n)
+{
+    int32_t i;
+    if ((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) == 0u) {
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        if (!(mult[i] == 0 || (mult[i] >= (1 << 30) && (mult[i] & 0x7F) == 0))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The requantized-output block of a gemm-based op (FULLY_CONNECTED, CONV_1X1, CONV): n, k, per_channel,
  * the exact sizes of weights, bias, multipliers, shifts and LUT, the output's qparams, and the kernel's
  * own mq_fc_params_check. Shapes are checked by the caller. */
@@ -311,6 +337,7 @@ MQ_MAYBE_UNUSED static mq_status mq_check_gemm_block(const mq_lctx *c, const mq_
     /* Shapes, dtypes, clamp, every shift and multiplier: the kernel's own check. */
     st = mq_fc_params_check(&fc);
     MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_f32_multipliers_ok(c, fc.multiplier, fc.per_channel ? fc.n : 1), MQ_ERR_QPARAMS);
     return MQ_OK;
 }
 
@@ -414,6 +441,7 @@ static mq_status mq_check_depthwise(const mq_lctx *c, const mq_op_rec *op, const
                MQ_ERR_FORMAT_BOUNDS);
     st = mq_depthwise_check(&dw);
     MQ_REQUIRE(st == MQ_OK, st);
+    MQ_REQUIRE(mq_f32_multipliers_ok(c, dw.multiplier, dw.per_channel ? (int32_t)out_c : 1), MQ_ERR_QPARAMS);
     if ((op->flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
         /* in place: batch 1, pads the row ring supports; scratch = padding pixel + row ring */
         const size_t need = mq_depthwise_inplace_scratch_size(&dw);
@@ -443,7 +471,8 @@ static mq_status mq_check_pool(const mq_op_rec *op, const mq_tensor_rec *in, con
 #endif
 
 #if MQ_OP_MEAN_ENABLED
-static mq_status mq_check_mean(const mq_op_rec *op, const mq_tensor_rec *in, const mq_tensor_rec *out)
+static mq_status mq_check_mean(const mq_lctx *c, const mq_op_rec *op, const mq_tensor_rec *in,
+                               const mq_tensor_rec *out)
 {
     mq_mean_params mp;
     mq_status st;
@@ -456,6 +485,10 @@ static mq_status mq_check_mean(const mq_op_rec *op, const mq_tensor_rec *in, con
     mq_op_mean_params(op, in, out, &mp);
     st = mq_mean_check(&mp);
     MQ_REQUIRE(st == MQ_OK, st);
+    /* MQ_MODEL_FLAG_ORT_FLOAT32: the multiplier is the float32 scale exactly (at most 24 significant bits) */
+    MQ_REQUIRE((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) == 0u ||
+                   (mp.multiplier >= 0 && mq_f32_significant_ok((uint32_t)mp.multiplier)),
+               MQ_ERR_QPARAMS);
     return MQ_OK;
 }
 #endif
@@ -1212,6 +1245,17 @@ static mq_status mq_check_op_record(mq_lctx *c, const uint8_t *ops, uint32_t ind
     mq_tensor_decode(c->tensors, op.inputs[0], &in);
     mq_tensor_decode(c->tensors, op.outputs[0], &out);
     MQ_REQUIRE(out.storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP); /* ops write only to the arena */
+    if ((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
+        /* onnxruntime's float32 output stage runs in the portable kernels only: no streamed chain or segment,
+         * no in-place FULLY_CONNECTED / CONV_1X1 / CONV / DEPTHWISE_CONV */
+        MQ_REQUIRE(op.type != (uint32_t)MQ_OP_STREAM_FC && op.type != (uint32_t)MQ_OP_STREAM_FC_S16 &&
+                       op.type != (uint32_t)MQ_OP_ROW_STREAM,
+                   MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE((op.flags & MQ_OP_FLAG_IN_PLACE) == 0u ||
+                       (op.type != (uint32_t)MQ_OP_FULLY_CONNECTED && op.type != (uint32_t)MQ_OP_CONV_1X1 &&
+                        op.type != (uint32_t)MQ_OP_CONV && op.type != (uint32_t)MQ_OP_DEPTHWISE_CONV),
+                   MQ_ERR_FORMAT_OP);
+    }
     (void)in2;
     if (c->rows_left > 0u) {
         /* a member of the row-streamed segment before it: flagged (bit 4 alone), a row-wise 8-bit op; its own
@@ -1312,7 +1356,7 @@ static mq_status mq_check_op_record(mq_lctx *c, const uint8_t *ops, uint32_t ind
 #endif
 #if MQ_OP_MEAN_ENABLED
     case MQ_OP_MEAN:
-        return mq_check_mean(&op, &in, &out);
+        return mq_check_mean(c, &op, &in, &out);
 #endif
 #if MQ_OP_PAD_ENABLED
     case MQ_OP_PAD:
@@ -1441,6 +1485,11 @@ static mq_status mq_load(mq_lctx *c, const uint8_t *b, size_t size, uint32_t fla
     MQ_REQUIRE(mq_rd16(b + MQ_H_VERSION_MAJOR) == MQ_FORMAT_VERSION_MAJOR, MQ_ERR_FORMAT_VERSION);
     MQ_REQUIRE(mq_rd16(b + MQ_H_MIN_RUNTIME_MAJOR) * 65536u + mq_rd16(b + MQ_H_MIN_RUNTIME_MINOR) <=
                    MQ_RUNTIME_VERSION_MAJOR * 65536u + MQ_RUNTIME_VERSION_MINOR,
+               MQ_ERR_FORMAT_VERSION);
+    /* MQ_MODEL_FLAG_ORT_FLOAT32 only with both single-rounding flags (the multipliers are onnxruntime's float32 ones) */
+    MQ_REQUIRE((mq_rd32(b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) == 0u ||
+                   (mq_rd32(b + MQ_H_FLAGS) & (MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV)) ==
+                       (MQ_MODEL_FLAG_SINGLE_ROUNDING_FC | MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV),
                MQ_ERR_FORMAT_VERSION);
     MQ_REQUIRE(((mq_rd32(b + MQ_H_FLAGS) & ~MQ_H_FLAGS_KNOWN) | mq_rd16(b + MQ_H_RESERVED) | mq_rd32(b + MQ_H_RESERVED2) |
                 mq_rd32(b + MQ_H_RESERVED2 + 4u) | mq_rd32(b + MQ_H_RESERVED2 + 8u)) == 0u,
