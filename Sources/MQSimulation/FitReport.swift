@@ -13,6 +13,7 @@
 //         the kernels read, and how often: FlashReads below, docs/PERFORMANCE.md "Flash wait states").
 
 import Foundation
+import MicroQuantC
 
 /// boards/runtime-size.json: code and data of the firmware for each core, measured from the build.
 public struct RuntimeSizeTable: Codable, Sendable {
@@ -391,6 +392,9 @@ public struct FitReport: Sendable {
     public let totalMicroseconds: Double
     public let costSource: String
     public let sizeSource: String
+    /// The model has header flag MQ_MODEL_FLAG_ORT_FLOAT32 (calibrate --rounding onnxruntime): its GEMM ops run the
+    /// portable loops, which the cost model does not describe (the estimate is then far too low).
+    public let ortFloat32: Bool
     /// The core's cycle model, when boards/cycle-model.json has one (nil: cycles = instructions x
     /// cost-model.json's cycles_per_instruction).
     public let cycleModel: CycleModel.Core?
@@ -417,6 +421,7 @@ public struct FitReport: Sendable {
             throw BoardError.invalidTable(path: "boards/cost-model.json", reason: "no coefficients for core \(board.core)")
         }
         modelBytes = model.bytes.count
+        ortFloat32 = model.model.flags & UInt32(MQ_MODEL_FLAG_ORT_FLOAT32) != 0
         firmwareCodeBytes = size.firmware_code_bytes
         flashBytes = modelBytes + firmwareCodeBytes
         arenaBytes = model.arenaSize
@@ -570,6 +575,11 @@ public struct FitReport: Sendable {
         s += "       total        \(kib(ramBytes))   \(pct(ramBytes, board.ram.size)) of \(board.ram.size / 1024) KiB: \(fitsRAM ? "fits" : "DOES NOT FIT")\n"
         s += "sizes measured by: \(sizeSource)\n"
         s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
+        if ortFloat32 {
+            s += "  NOT MODELED: this model uses --rounding onnxruntime, whose convolutions and FC run portable C loops with "
+                + "the float32 output stage emulated (6-9x the instructions of the fast kernels on Cortex-M4, docs/IMPORT.md); "
+                + "the figures below are the fast kernels' and far too low\n"
+        }
         if let cm = cycleModel {
             let wait = layers.reduce(0) { $0 + $1.flashWaitCycles }
             let insns = layers.reduce(0) { $0 + $1.instructions }

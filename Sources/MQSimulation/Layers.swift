@@ -261,7 +261,9 @@ extension PackedModel {
     /// so a firmware compiles only those fast paths (csrc/src/mq_kernel_select.h).
     public func opBuildList() -> [String] {
         let kinds = Set(layers().map(\.kind))
-        return LayerInfo.Kind.allCases.filter { kinds.contains($0) }.compactMap(\.buildName) + gemmVariantList()
+        // ORT_FLOAT32: onnxruntime's float32 output stage (calibrate --rounding onnxruntime), else rejected at load
+        let ort = model.flags & UInt32(MQ_MODEL_FLAG_ORT_FLOAT32) != 0 ? ["ORT_FLOAT32"] : []
+        return LayerInfo.Kind.allCases.filter { kinds.contains($0) }.compactMap(\.buildName) + gemmVariantList() + ort
     }
 
     /// The GEMM fast paths (csrc/src/mq_kernel_select.h names) this model's 8-bit GEMM ops use: GEMM_BATCHED plus

@@ -300,6 +300,12 @@
 #else
 #define MQ_OP_DEFAULT_ENABLED 1
 #endif
+/* ORT_FLOAT32 in the list: the float32 output stage of header flag MQ_MODEL_FLAG_ORT_FLOAT32 (calibrate --rounding
+ * onnxruntime; its portable loops and integer emulation). Without it a selected build rejects such a model at load
+ * (MQ_ERR_UNSUPPORTED_OP) and links none of that code; every-op builds have it. */
+#ifndef MQ_ORT_FLOAT32_ENABLED
+#define MQ_ORT_FLOAT32_ENABLED MQ_OP_DEFAULT_ENABLED
+#endif
 #ifndef MQ_OP_FULLY_CONNECTED_ENABLED
 #define MQ_OP_FULLY_CONNECTED_ENABLED MQ_OP_DEFAULT_ENABLED
 #endif

@@ -1212,6 +1212,10 @@ static mq_status mq_check_op_record(mq_lctx *c, const uint8_t *ops, uint32_t ind
     c->rows_member = 0;
     mq_op_decode(ops, index, &op);
     MQ_REQUIRE(op.type < (uint32_t)MQ_OP_TYPE_COUNT && mq_params_used[op.type] != 0xFFu, MQ_ERR_UNSUPPORTED_OP);
+#if !MQ_ORT_FLOAT32_ENABLED
+    /* a build without onnxruntime's float32 output stage (op build list name ORT_FLOAT32, mq_format.h) */
+    MQ_REQUIRE((mq_rd32(c->b + MQ_H_FLAGS) & MQ_MODEL_FLAG_ORT_FLOAT32) == 0u, MQ_ERR_UNSUPPORTED_OP);
+#endif
 #if !MQ_GEMM_SINGLE_ROUNDING_ENABLED
     /* a build without the single-rounding FULLY_CONNECTED kernel (mq_kernel_select.h) */
     MQ_REQUIRE(op.type != (uint32_t)MQ_OP_FULLY_CONNECTED ||

@@ -567,11 +567,13 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
             fc.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
 #endif /* else the loader rejected the flag */
+#if MQ_ORT_FLOAT32_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
             /* onnxruntime's float32 output stage: the portable loop on every core (loader: apart, float32 scales) */
             mq_fc_portable_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst, 1);
             return MQ_OK;
         }
+#endif
         /* validated at load (mq_fc_params_check): arithmetic only */
         mq_fully_connected_unchecked(&fc, (int32_t)(in.size / (uint32_t)fc.k), src, dst); /* 8-bit: size = elements */
         return MQ_OK;
@@ -584,10 +586,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
+#if MQ_ORT_FLOAT32_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
             mq_conv1x1_portable_unchecked(&cp, src, dst, 1); /* never in place (loader) */
             return MQ_OK;
         }
+#endif
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: stride 1, unpadded, n <= k, dst == src, block scratch apart */
             mq_conv1x1_inplace_unchecked(&cp, dst, arena + op.p[MQ_P_CONV_SCRATCH]);
@@ -651,10 +655,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             cp.gemm.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
+#if MQ_ORT_FLOAT32_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
             mq_conv_portable_unchecked(&cp, src, dst, 1); /* no scratch */
             return MQ_OK;
         }
+#endif
         /* validated at load (mq_conv_check, scratch size and placement, apart) */
         mq_conv_unchecked(&cp, src, dst, scratch != 0u ? arena + op.p[MQ_P_CONVK_SCRATCH] : NULL);
         return MQ_OK;
@@ -668,10 +674,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
         if ((m->flags & MQ_MODEL_FLAG_SINGLE_ROUNDING_CONV) != 0u) {
             dw.single_rounding = 1; /* the same fast kernels, single-rounding output stage */
         }
+#if MQ_ORT_FLOAT32_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
             mq_depthwise_portable_unchecked(&dw, src, dst, 1); /* never in place (loader), no scratch */
             return MQ_OK;
         }
+#endif
         if ((op.flags & MQ_OP_FLAG_IN_PLACE) != 0u) {
             /* validated at load: batch 1, supported pads, dst == src, ring scratch of the exact size apart */
             mq_depthwise_conv_inplace_unchecked(&dw, dst, arena + op.p[MQ_P_DW_SCRATCH]);
@@ -704,10 +712,12 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
     case MQ_OP_MEAN: {
         mq_mean_params mp;
         mq_op_mean_params(&op, &in, &out, &mp);
+#if MQ_ORT_FLOAT32_ENABLED
         if ((m->flags & MQ_MODEL_FLAG_ORT_FLOAT32) != 0u) {
             mq_mean_f32_unchecked(&mp, src, dst); /* float32 multiplier checked at load */
             return MQ_OK;
         }
+#endif
         /* validated at load (mq_mean_check, shapes, apart) */
         mq_mean_unchecked(&mp, src, dst);
         return MQ_OK;
