@@ -198,6 +198,10 @@ fw_expect() {  # fw_expect "what" expected-exit "MQ-DONE regex" cmake-args...
 fw_expect "firmware with a corrupt model: the device loader rejects it" 19 "^MQ-DONE 19 " -DMQ_MODEL="$WORK/corrupt.mqm"
 fw_expect "firmware whose arena is smaller than the model's" 91 "^MQ-DONE 91 " -DMQ_ARENA_SIZE=64
 fw_expect "firmware with an input file that is not whole samples" 93 "^MQ-DONE 93 " -DMQ_INPUT="$WORK/truncated.mqm"
+# a --rounding onnxruntime model (header flag bit 2) on a firmware whose op list leaves out ORT_FLOAT32: rejected at load
+ort_ops=$("$SIMULATE" csrc/tests/fixtures/ort_f32.mqm --print-ops | sed 's/;ORT_FLOAT32//')
+fw_expect "firmware without ORT_FLOAT32 given a --rounding onnxruntime model: MQ_ERR_UNSUPPORTED_OP" 23 "^MQ-DONE 23 " \
+  -DMQ_MODEL="$PWD/csrc/tests/fixtures/ort_f32.mqm" -DMQ_OPS="$ort_ops"
 
 echo "== every board builds warning-free (cmake -S boards -B build/boards/NAME -DBOARD=NAME) =="
 for json in boards/*/board.json; do
