@@ -48,10 +48,7 @@ void mq_fc_portable_unchecked(const mq_fc_params *p, int32_t batch, const void *
 
 mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batch, const void *input, void *output)
 {
-    const uint8_t *x = (const uint8_t *)input;
-    uint8_t *y = (uint8_t *)output;
     mq_status st = mq_fc_params_check(p);
-    int32_t kc, qmin, qmax, r;
     if (st != MQ_OK) {
         return st;
     }
@@ -64,31 +61,6 @@ mq_status mq_fully_connected_single_rounding(const mq_fc_params *p, int32_t batc
     if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k, output, (size_t)batch * (size_t)p->n)) {
         return MQ_ERR_BUFFER;
     }
-    kc = (p->k + 15) / 16;
-    qmin = p->act_min;
-    qmax = p->act_max;
-    for (r = 0; r < batch; ++r) {
-        const uint8_t *row = x + (size_t)r * (size_t)p->k;
-        int32_t n;
-        for (n = 0; n < p->n; ++n) {
-            /* row n of W lives in group n / 4, lane n % 4 of every 16-wide chunk */
-            const int8_t *wg = p->weights.packed + (size_t)(n / 4) * (size_t)kc * 64u + (size_t)(n % 4) * 16u;
-            uint32_t acc = (uint32_t)p->bias.folded[n];
-            const int32_t ci = p->per_channel ? n : 0;
-            int32_t j;
-            int64_t v;
-            for (j = 0; j < p->k; ++j) {
-                const int32_t xv = mq_code_signed(row[j], p->in_dtype);
-                acc += (uint32_t)(xv * (int32_t)wg[(size_t)(j / 16) * 64u + (size_t)(j % 16)]);
-            }
-            v = (int64_t)p->out_zero_point +
-                (int64_t)mq_requantize_single(mq_u32_to_i32(acc), p->multiplier[ci], p->shift[ci]);
-            v = v < qmin ? qmin : (v > qmax ? qmax : v);
-            {
-                const uint8_t code = (uint8_t)((uint32_t)(int32_t)v & 0xFFu);
-                y[(size_t)r * (size_t)p->n + (size_t)n] = p->lut != NULL ? p->lut[code] : code;
-            }
-        }
-    }
+    mq_fc_portable_unchecked(p, batch, input, output, 0);
     return MQ_OK;
 }
