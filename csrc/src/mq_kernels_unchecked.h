@@ -16,6 +16,10 @@
 #include "microquant/mq_kernels.h"
 #include "microquant/mq_kernels_s16.h"
 
+/* The checked FULLY_CONNECTED entry points' call check (mq_fully_connected, mq_fully_connected_single_rounding):
+ * mq_fc_params_check, non-NULL buffers, 1 <= batch <= MQ_MAX_DIM, input and output apart (mq_fc_params_check.c). */
+mq_status mq_fc_call_check(const mq_fc_params *p, int32_t batch, const void *input, const void *output);
+
 /* mq_fully_connected after mq_fc_params_check, batch >= 1 and the overlap check passed. */
 void mq_fully_connected_unchecked(const mq_fc_params *p, int32_t batch, const void *input, void *output);
 

@@ -2,6 +2,7 @@
 #include "microquant/mq_kernels.h"
 
 #include "mq_kernels_internal.h"
+#include "mq_kernels_unchecked.h"
 
 mq_status mq_fc_params_check(const mq_fc_params *p)
 {
@@ -31,6 +32,24 @@ mq_status mq_fc_params_check(const mq_fc_params *p)
         if (!mq_shift_ok(p->shift[i]) || !mq_multiplier_ok(p->multiplier[i])) {
             return MQ_ERR_QPARAMS;
         }
+    }
+    return MQ_OK;
+}
+
+mq_status mq_fc_call_check(const mq_fc_params *p, int32_t batch, const void *input, const void *output)
+{
+    mq_status st = mq_fc_params_check(p);
+    if (st != MQ_OK) {
+        return st;
+    }
+    if (input == NULL || output == NULL) {
+        return MQ_ERR_NULL;
+    }
+    if (batch < 1 || batch > MQ_MAX_DIM) {
+        return MQ_ERR_SHAPE;
+    }
+    if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k, output, (size_t)batch * (size_t)p->n)) {
+        return MQ_ERR_BUFFER;
     }
     return MQ_OK;
 }

@@ -12,18 +12,9 @@ void mq_fully_connected_unchecked(const mq_fc_params *p, int32_t batch, const vo
 
 mq_status mq_fully_connected(const mq_fc_params *p, int32_t batch, const void *input, void *output)
 {
-    mq_status st = mq_fc_params_check(p);
+    const mq_status st = mq_fc_call_check(p, batch, input, output);
     if (st != MQ_OK) {
         return st;
-    }
-    if (input == NULL || output == NULL) {
-        return MQ_ERR_NULL;
-    }
-    if (batch < 1 || batch > MQ_MAX_DIM) {
-        return MQ_ERR_SHAPE;
-    }
-    if (mq_ranges_overlap(input, (size_t)batch * (size_t)p->k, output, (size_t)batch * (size_t)p->n)) {
-        return MQ_ERR_BUFFER;
     }
     mq_fully_connected_unchecked(p, batch, input, output);
     return MQ_OK;

@@ -438,6 +438,17 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     }
 }
 
+/* The window of output row y of a KxK member over its input rows [lo, hi): out_h 1, the pads stand for the rows
+ * outside the input. */
+#if MQ_OP_CONV_ENABLED || MQ_OP_DEPTHWISE_CONV_ENABLED
+static void mq_rows_window(mq_window *w, const mq_rows_member *pm, int32_t y, int32_t lo, int32_t hi)
+{
+    w->in_h = hi - lo;
+    w->pad_top = lo - (y * pm->stride - pm->pad_top);
+    w->pad_bottom = pm->extent - (hi - lo) - w->pad_top;
+}
+#endif
+
 /* Row y of member j: its input rows [lo, hi) as one contiguous view (a ring's double write keeps any R consecutive
  * rows contiguous), the kernel on a window of out_h 1 whose pads stand for the rows outside the input. */
 static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *ex)
@@ -454,17 +465,13 @@ static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *e
     switch (ex->type) {
 #if MQ_OP_CONV_ENABLED
     case MQ_OP_CONV:
-        ex->u.cv.win.in_h = hi - lo;
-        ex->u.cv.win.pad_top = lo - (y * pm->stride - pm->pad_top);
-        ex->u.cv.win.pad_bottom = pm->extent - (hi - lo) - ex->u.cv.win.pad_top;
+        mq_rows_window(&ex->u.cv.win, pm, y, lo, hi);
         mq_conv_unchecked(&ex->u.cv, x[0], d, ex->scratch);
         break;
 #endif
 #if MQ_OP_DEPTHWISE_CONV_ENABLED
     case MQ_OP_DEPTHWISE_CONV:
-        ex->u.dw.win.in_h = hi - lo;
-        ex->u.dw.win.pad_top = lo - (y * pm->stride - pm->pad_top);
-        ex->u.dw.win.pad_bottom = pm->extent - (hi - lo) - ex->u.dw.win.pad_top;
+        mq_rows_window(&ex->u.dw.win, pm, y, lo, hi);
         mq_depthwise_conv_unchecked(&ex->u.dw, x[0], d, ex->scratch);
         break;
 #endif
