@@ -26,7 +26,9 @@
 #     split into runtime (csrc/src/runtime: loader + interpreter), kernels (every other csrc/src
 #     object), and app/startup/libc (model and input blobs excluded).
 # Then a table with the ratios to TFLite Micro + CMSIS-NN's figures from issue 11, and the latency
-# estimate on NUCLEO-L4R5ZI (120 MHz) next to the best published MLPerf Tiny latency.
+# estimate on NUCLEO-L4R5ZI (120 MHz) next to the best published MLPerf Tiny latency, per model placement
+# (`simulate --placement`): in place in flash (the primary row: the board's factory flash mode), in flash in
+# single-bank mode (option bit DBANK = 0) and the model copied to SRAM (with the RAM that costs).
 #
 # Exact counter (optional, never required): with --cmcount DIR (or MQ_CMCOUNT=DIR; DIR is a copy of the
 # cmcount tool, e.g. ../shared/tools/cmcount) the first model's M4 firmware is re-run under the cmcount
@@ -48,7 +50,7 @@ quick=0
 cores="m3 m4 m7 m55"
 samples=4
 models=()
-usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -186,6 +188,10 @@ text_split() {
 
 results=$OUT/results.txt
 : >"$results"
+# the latency estimate on NUCLEO-L4R5ZI per model placement (`simulate --board`'s "placement" lines):
+# name|placement|ms|cycles|wait cycles|RAM bytes|fits
+placements=$OUT/placements.txt
+: >"$placements"
 notes=()
 
 # ---- pack every model -------------------------------------------------------------------------------------
@@ -255,6 +261,8 @@ for entry in "${packed[@]}"; do
   nuc=$(echo "$fit" | sed -nE 's/^  total \(estimate\) +([0-9.]+) us.*/\1/p')
   cpi=$(echo "$fit" | sed -nE 's/^  cycle model: cycles = instructions x CPI ([0-9.]+).*/\1/p')
   waits=$(echo "$fit" | sed -nE 's/^  cycle model:.*: ([0-9]+) wait cycles.*/\1/p')
+  echo "$fit" | sed -nE 's/^  placement ([a-z-]+) +([0-9.]+) ms +([0-9]+) cycles +([0-9]+) wait cycles +RAM +([0-9]+) B +[0-9.]+%: (fits|DOES NOT FIT).*/\1|\2|\3|\4|\5|\6/p' |
+    while IFS= read -r row; do echo "$name|$row"; done >>"$placements"
   used=$(echo "$fit" | sed -nE 's/^ *[0-9]+  ([a-z0-9_+]+) +\[.*/\1/p' | tr '+' '\n' | sort -u | while read -r kind; do
     case $kind in
       fully_connected) echo gemm ;;
@@ -333,7 +341,10 @@ done
 echo
 echo "== latency on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz): cycle model (boards/cycle-model.json + board.json) vs best published MLPerf Tiny =="
 echo "   estimate = cost-model instructions x CPI + flash wait states; measured-based = the M4 instructions measured here x CPI + the same wait states"
-printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "model" "CPI" "wait cycles" "estimate" "measured-based" "best published" "est/pub" "meas/pub"
+echo "   first row per model: the model read in place from flash in the board's factory mode (what a default build does); then"
+echo "   flash single-bank (option bit DBANK = 0: 16-byte flash reads) and the model in SRAM (MQ_MODEL_IN_RAM; total RAM of"
+echo "   the firmware), both \`simulate --board nucleo-l4r5zi --placement ...\`; the same instructions in every placement"
+printf '%-30s %6s %13s %16s %19s %28s %10s %10s\n' "model (placement)" "CPI" "wait cycles" "estimate" "measured-based" "best published" "est/pub" "meas/pub"
 awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn other same stack nuc ku used cpi waits plain pair; do
   p=$(published "$key"); pub=-; pr=-; mr=-
   mcyc=$(awk -v a="$insns" -v c="$cpi" -v w="$waits" 'BEGIN { printf "%.0f", a * c + w }')
@@ -344,7 +355,25 @@ awk -F'|' '$4 == "m4"' "$results" | while IFS='|' read -r name key variant c ins
     pr=$(awk -v a="$nuc" -v b="$1" 'BEGIN { if (a > 0) printf "%.2f", a / 1000 / b; else print "-" }')
     mr=$(awk -v m="$mcyc" -v b="$1" 'BEGIN { printf "%.2f", m / 120000 / b }')
   fi
-  printf '%-26s %6s %13s %16s %19s %28s %10s %10s\n' "${name:0:26}" "$cpi" "$waits" "$e" "$meas" "$pub" "$pr" "$mr"
+  printf '%-30s %6s %13s %16s %19s %28s %10s %10s\n' "${name:0:30}" "$cpi" "$waits" "$e" "$meas" "$pub" "$pr" "$mr"
+  # the other placements the board supports (simulate --placement): the same instructions, other wait states
+  awk -F'|' -v n="$name" '$1 == n && $2 != "flash"' "$placements" | while IFS='|' read -r _ pl pms pcyc pw pram pfit; do
+    case $pl in
+      flash-single-bank) label="  flash single-bank" ;;
+      ram) label="  model in SRAM ($(awk -v b="$pram" 'BEGIN { printf "%.0f", b / 1024 }') KB RAM)" ;;
+      *) label="  $pl" ;;
+    esac
+    [ "$pfit" = fits ] || label="$label DOES NOT FIT"
+    pmc=$(awk -v a="$insns" -v c="$cpi" -v w="$pw" 'BEGIN { printf "%.0f", a * c + w }')
+    ppr=-; pmr=-
+    if [ -n "$p" ]; then
+      set -- $p
+      ppr=$(awk -v a="$pms" -v b="$1" 'BEGIN { printf "%.2f", a / b }')
+      pmr=$(awk -v m="$pmc" -v b="$1" 'BEGIN { printf "%.2f", m / 120000 / b }')
+    fi
+    printf '%-30s %6s %13s %16s %19s %28s %10s %10s\n' "${label:0:30}" "$cpi" "$pw" "$pms ms" \
+      "$(awk -v m="$pmc" 'BEGIN { printf "%.3f ms", m / 120000 }')" "" "$ppr" "$pmr"
+  done
 done
 echo
 echo "== issue 11 goals (instructions: AD <= 0.7x TFLM on M4/M7, convolutional models <= 0.6x, <= 0.8x on M3/M55; arena <= 0.6x; latency estimate below the best published) =="
@@ -365,6 +394,13 @@ while IFS='|' read -r name key variant c insns est arena lower mbytes rt kn othe
   awk -v n="$name" -v a="$arena" -v t="$tfa" -v e="$nuc" -v p="$pubms" 'BEGIN {
     r = a / t; printf "  %-26s arena %.2fx TFLM (goal 0.6x): %s\n", n, r, (r <= 0.6 ? "met" : "MISSED")
     if (e > 0 && p > 0) printf "  %-26s latency estimate %.2f ms vs published %.2f ms (NUCLEO-L4R5ZI): %s\n", n, e / 1000, p, (e / 1000 < p ? "met" : sprintf("MISSED (%.2fx)", e / 1000 / p)) }'
+  # the same goal per placement (simulate --placement): flash single-bank (option bit DBANK = 0), the model in SRAM
+  if [ "$pubms" != 0 ]; then
+    awk -F'|' -v n="$name" -v p="$pubms" '$1 == n && $2 != "flash" {
+      what = ($2 == "ram") ? sprintf("model in SRAM (%.0f KB RAM)", $6 / 1024) : ($2 == "flash-single-bank" ? "flash single-bank" : $2)
+      printf "  %-26s   %-28s latency estimate %.2f ms vs published %.2f ms: %s\n", n, what, $3, p,
+        ($7 != "fits" ? "does not fit the board" : ($3 < p ? "met" : sprintf("MISSED (%.2fx)", $3 / p))) }' "$placements"
+  fi
   # flash: packed model + runtime + the kernel families the model uses vs TFLite Micro's (.tflite + its code)
   tf=$(tflm_flash "$key")
   if [ -n "$tf" ] && [ -f "$MODELS_DIR/$(echo "$tf" | cut -d' ' -f2)" ]; then

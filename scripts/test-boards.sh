@@ -11,7 +11,9 @@
 #      all four QEMU boards (M3, M4, M7, M55); the
 #      bundled example bandlevels is calibrated with --precision auto (int16 layers, packed format 2.1);
 #      simulate --reference on the bundled example gives the calibrate report's SQNR (same samples);
-#   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C);
+#   3. both embedding ways (.incbin, generated C array, and `simulate --emit-c-array` as MQ_MODEL_C); the model
+#      in RAM (MQ_MODEL_IN_RAM, `simulate --placement ram`) byte-identical, and RAM overflow a link error naming
+#      the board;
 #   4. every board (QEMU and real) builds warning-free with the documented one-line command;
 #   5. firmware error paths on the device (corrupt model rejected by the device loader, arena too
 #      small, input not whole samples: MQ-DONE status + exit code);
@@ -182,6 +184,21 @@ b=$(run_fw mps2-an385 "$WORK/fw-incbin/mq_firmware.elf" | grep '^MQ-OUT' || true
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "simulate --emit-c-array firmware prints the same outputs as the .incbin firmware ($(echo "$a" | wc -l) lines)"
 else fail "--emit-c-array firmware output differs from the .incbin firmware"; fi
 
+echo "== model placement: the packed model in RAM (simulate --placement ram = boards MQ_MODEL_IN_RAM) =="
+for emb in incbin carray; do
+  log=$WORK/ram-$emb.log
+  if "$SIMULATE" boards/common/demo.mqm --input boards/common/demo_x.npy --input boards/common/demo_z.npy \
+       --board mps2-an386 --qemu --placement ram --embed $emb --work-dir "$WORK/fw-ram-$emb" --output "$WORK/ram-$emb.npy" \
+       --raw >"$log" 2>&1 && cmp -s "$WORK/ram-$emb.npy" "$WORK/demo-host.npy"; then
+    # the array must really be in RAM (mps2-an386: 0x20000000..), not in flash
+    addr=$(arm-none-eabi-nm "$WORK/fw-ram-$emb/mps2-an386/build/mq_firmware.elf" | awk '$3 == "mq_fw_model" { print $1 }')
+    case $addr in 2*) pass "model in RAM ($emb, mq_fw_model at 0x$addr) on mps2-an386: byte-identical to the host" ;;
+                  *) fail "--placement ram ($emb): mq_fw_model at 0x$addr, not in RAM" ;; esac
+  else
+    fail "--placement ram ($emb): $(tail -5 "$log")"
+  fi
+done
+
 echo "== firmware error paths (device side) =="
 cp boards/common/demo.mqm "$WORK/corrupt.mqm"
 printf '\xff' | dd of="$WORK/corrupt.mqm" bs=1 seek=3000 conv=notrunc status=none
@@ -219,6 +236,16 @@ if [ -f "$WORK/build-rpi-pico/mq_firmware.elf" ]; then
   [ "$v" = "10000100" ] && pass "rpi-pico: vector table at 0x10000100 after the 256-byte boot2 slot" || fail "rpi-pico: vector table at 0x$v"
 fi
 
+# RAM overflow is a link error that names the board: the model in RAM with an arena too big for nucleo-l4r5zi's 640 KiB
+# (the board's build directory above, reconfigured: only main.c and the model are rebuilt)
+dir=$WORK/build-nucleo-l4r5zi
+if cmake -S boards -B "$dir" -DBOARD=nucleo-l4r5zi -DMQ_MODEL_IN_RAM=ON -DMQ_ARENA_SIZE=650000 >"$dir-ovf.log" 2>&1 \
+   && ! cmake --build "$dir" -j2 >>"$dir-ovf.log" 2>&1 && grep -q "RAM overflow on board nucleo-l4r5zi" "$dir-ovf.log"; then
+  pass "RAM overflow (model in RAM + 650,000 B arena on nucleo-l4r5zi) -> link error: $(grep -o 'RAM overflow on board nucleo-l4r5zi[^(]*' "$dir-ovf.log" | head -1)"
+else
+  fail "RAM overflow on nucleo-l4r5zi was not a link error naming the board: $(tail -3 "$dir-ovf.log")"
+fi
+
 echo "== bad input: clear error, non-zero exit =="
 expect_fail() {  # expect_fail "what" "message regex" command...
   local what=$1 re=$2; shift 2
@@ -240,6 +267,10 @@ cp boards/CMakeLists.txt boards/runtime-size.json boards/cost-model.json "$WORK/
 sed 's/"size": 2097152/"size": 16384/' boards/rpi-pico/board.json >"$WORK/tiny-boards/rpi-pico/board.json"
 expect_fail "model too big for the board (rpi-pico with 16 KiB flash)" "does not fit" "$SIMULATE" boards/common/demo.mqm --board rpi-pico --boards-dir "$WORK/tiny-boards"
 expect_fail "unknown board" "unknown board" "$SIMULATE" boards/common/demo.mqm --board no-such-board
+expect_fail "--placement with an unknown value" "placement must be one of flash, flash-single-bank, ram" \
+  "$SIMULATE" boards/common/demo.mqm --board nucleo-l4r5zi --placement sram
+expect_fail "--placement flash-single-bank on a board without that flash mode" "board mps2-an386 has no single-bank flash read mode" \
+  "$SIMULATE" boards/common/demo.mqm --board mps2-an386 --placement flash-single-bank
 expect_fail "--qemu on a board QEMU does not emulate" "not emulated" "$SIMULATE" boards/common/demo.mqm --input $X --input $Z --board nucleo-l4r5zi --qemu
 mkdir -p "$WORK/path-no-gcc" "$WORK/path-no-qemu"
 for t in cmake qemu-system-arm; do ln -sf "$(command -v $t)" "$WORK/path-no-gcc/$t"; done

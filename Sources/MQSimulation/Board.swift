@@ -42,6 +42,22 @@ public struct BoardConfig: Codable, Sendable, Equatable {
     /// Bytes of the flash interface's data cache that the firmware runs with (STM32L4+ ART: 8 lines of 32 bytes,
     /// DCEN = 1 at reset; docs/PERFORMANCE.md "Flash wait states"); absent = no data cache (every re-read pays).
     public let flash_data_cache_bytes: Int?
+    /// The flash interface's other read mode that the user can select (STM32L4+: option bit DBANK = 0, single bank,
+    /// 128-bit reads; docs/PERFORMANCE.md "Flash wait states"), for `simulate --placement flash-single-bank`; absent:
+    /// the board has no such mode.
+    public let flash_single_bank: FlashReadMode?
+}
+
+/// A flash read mode of a board other than its factory one (board.json `flash_single_bank`).
+public struct FlashReadMode: Codable, Sendable, Equatable {
+    /// Bytes one flash data read delivers in this mode (16 with DBANK = 0 on the STM32L4+).
+    public let flash_read_bytes: Int
+    /// Wait states per access in this mode; absent: the board's flash_wait_states.
+    public let flash_wait_states: Int?
+    /// Data cache bytes in this mode; absent: the board's flash_data_cache_bytes.
+    public let flash_data_cache_bytes: Int?
+    /// How the user selects the mode (printed by the report).
+    public let how: String
 }
 
 /// Errors finding or reading boards.
@@ -50,6 +66,7 @@ public enum BoardError: Error, CustomStringConvertible, Equatable {
     case unknownBoard(name: String, available: [String], directory: String)
     case invalidConfig(path: String, reason: String)
     case invalidTable(path: String, reason: String)
+    case unsupportedPlacement(board: String, placement: String, reason: String)
 
     public var description: String {
         switch self {
@@ -61,6 +78,8 @@ public enum BoardError: Error, CustomStringConvertible, Equatable {
             return "\(path): invalid board config: \(reason)"
         case let .invalidTable(path, reason):
             return "\(path): invalid table: \(reason)"
+        case let .unsupportedPlacement(board, placement, reason):
+            return "--placement \(placement): board \(board) \(reason)"
         }
     }
 }

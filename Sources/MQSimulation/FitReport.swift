@@ -377,6 +377,26 @@ public struct Conv1x1Features: Equatable, Sendable {
     }
 }
 
+/// Where the firmware keeps the packed model, for the latency estimate (docs/PERFORMANCE.md "Placements"):
+/// - flash: read in place from flash in the board's factory read mode (board.json flash_wait_states,
+///   flash_read_bytes, flash_data_cache_bytes): every flash data access stalls for the wait states;
+/// - flash-single-bank: in place, in the board's other flash read mode (board.json flash_single_bank: on the
+///   STM32L4+ the option bit DBANK = 0, 16-byte reads), which the user sets once with the option bytes;
+/// - ram: the packed model copied to RAM (the firmware links it into .data, copied at start-up:
+///   boards/CMakeLists.txt MQ_MODEL_IN_RAM), its reads at zero wait states; it costs its bytes of RAM.
+/// Instruction fetches are modeled at zero wait states in every placement (the code runs from flash through the
+/// instruction cache and prefetch, as before: the CPIs are the TRM's zero-wait timings).
+public enum Placement: String, CaseIterable, Sendable {
+    case flash
+    case flashSingleBank = "flash-single-bank"
+    case ram
+
+    /// The placements a board supports: flash, flash-single-bank when board.json has the mode, ram.
+    public static func supported(by board: BoardConfig) -> [Placement] {
+        board.flash_single_bank == nil ? [.flash, .ram] : [.flash, .flashSingleBank, .ram]
+    }
+}
+
 /// The fit report of a model on a board.
 public struct FitReport: Sendable {
     public let board: BoardConfig
@@ -404,6 +424,14 @@ public struct FitReport: Sendable {
     /// Data cache bytes of the flash interface (board.json flash_data_cache_bytes; 0: none) and the read model.
     public let flashDataCacheBytes: Int
     public let flashReadPattern: String?
+    /// Where the model is read from (the estimate's memory model) and the RAM the placement adds (ram: the packed
+    /// model's bytes rounded up to its 16-byte alignment; else 0).
+    public let placement: Placement
+    public let modelRAMBytes: Int
+
+    /// Whole-model cycles and, of which, flash wait states.
+    public var totalCycles: Double { layers.reduce(0) { $0 + $1.cycles } }
+    public var totalFlashWaitCycles: Double { layers.reduce(0) { $0 + $1.flashWaitCycles } }
 
     public var fitsFlash: Bool { flashBytes <= board.flash.size }
     public var fitsRAM: Bool { ramBytes <= board.ram.size }
@@ -411,8 +439,15 @@ public struct FitReport: Sendable {
 
     /// Builds the report from the measured size table and the cost model.
     public init(model: PackedModel, board: BoardConfig, sizes: RuntimeSizeTable, costs: CostModel,
-                cycles: CycleModel? = nil) throws {
+                cycles: CycleModel? = nil, placement: Placement = .flash) throws {
         self.board = board
+        self.placement = placement
+        if placement == .flashSingleBank && board.flash_single_bank == nil {
+            throw BoardError.unsupportedPlacement(
+                board: board.name, placement: placement.rawValue,
+                reason: "has no single-bank flash read mode (board.json flash_single_bank); its placements: "
+                    + Placement.supported(by: board).map(\.rawValue).joined(separator: ", "))
+        }
         guard let size = sizes.cores[board.core] else {
             throw BoardError.invalidTable(path: "boards/runtime-size.json",
                                           reason: "no measurement for core \(board.core) (regenerate with scripts/measure-runtime-size.sh)")
@@ -428,11 +463,23 @@ public struct FitReport: Sendable {
         ioBytes = model.inputs.reduce(0) { $0 + $1.byteCount } + model.outputs.reduce(0) { $0 + $1.byteCount }
         stackBytes = board.stack_size
         staticRAMBytes = size.static_ram_bytes
-        ramBytes = arenaBytes + ioBytes + stackBytes + staticRAMBytes
+        // ram: the model's bytes in .data (16-byte aligned); its load image stays in flash (flashBytes unchanged)
+        modelRAMBytes = placement == .ram ? (modelBytes + 15) / 16 * 16 : 0
+        ramBytes = arenaBytes + ioBytes + stackBytes + staticRAMBytes + modelRAMBytes
         let mhz = Double(board.clock_hz) / 1e6
         let cm = cycles?.cores[board.core]
-        let ws = max(0, board.flash_wait_states ?? 0), line = max(0, board.flash_read_bytes ?? 0)
-        let dcache = max(0, board.flash_data_cache_bytes ?? 0)
+        var ws = max(0, board.flash_wait_states ?? 0), line = max(0, board.flash_read_bytes ?? 0)
+        var dcache = max(0, board.flash_data_cache_bytes ?? 0)
+        switch placement {
+        case .flash: break
+        case .flashSingleBank:
+            let mode = board.flash_single_bank!
+            line = max(0, mode.flash_read_bytes)
+            ws = max(0, mode.flash_wait_states ?? ws)
+            dcache = max(0, mode.flash_data_cache_bytes ?? dcache)
+        case .ram:
+            ws = 0  // the model's reads (weights, parameters, records) hit SRAM at zero wait states
+        }
         cycleModel = cm
         flashWaitStates = line > 0 ? ws : 0
         flashReadBytes = ws > 0 ? line : 0
@@ -572,9 +619,13 @@ public struct FitReport: Sendable {
         s += "       I/O buffers  \(kib(ioBytes))\n"
         s += "       stack        \(kib(stackBytes))   linker reserve (board.json stack_size)\n"
         s += "       static       \(kib(staticRAMBytes))   firmware .data/.bss, measured\n"
+        if modelRAMBytes > 0 {
+            s += "       model copy   \(kib(modelRAMBytes))   --placement ram: the packed model in .data\n"
+        }
         s += "       total        \(kib(ramBytes))   \(pct(ramBytes, board.ram.size)) of \(board.ram.size / 1024) KiB: \(fitsRAM ? "fits" : "DOES NOT FIT")\n"
         s += "sizes measured by: \(sizeSource)\n"
-        s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz; coefficients: \(costSource))\n"
+        s += "latency ESTIMATE (\(board.core) at \(board.clock_hz / 1_000_000) MHz, placement \(placement.rawValue): "
+            + "\(placementText); coefficients: \(costSource))\n"
         if ortFloat32 {
             s += "  NOT MODELED: this model uses --rounding onnxruntime, whose convolutions and FC run portable C loops with "
                 + "the float32 output stage emulated (6-9x the instructions of the fast kernels on Cortex-M4, docs/IMPORT.md); "
@@ -603,6 +654,8 @@ public struct FitReport: Sendable {
                 } else {
                     s += " (every pass streams the weights)\n"
                 }
+            } else if placement == .ram {
+                s += " (model in RAM: its reads at zero wait states, +\(modelRAMBytes) B of RAM)\n"
             } else {
                 s += " (board.json: no flash wait states, memory at zero wait states)\n"
             }
@@ -619,6 +672,36 @@ public struct FitReport: Sendable {
         }
         s += String(format: "  total (estimate)  %.1f us = %.3f ms\n", totalMicroseconds, totalMicroseconds / 1000)
         s += fits ? "fit: the model fits \(board.name)\n" : "fit: the model does NOT fit \(board.name)\n"
+        return s
+    }
+    /// What the placement means on this board (one line).
+    public var placementText: String {
+        switch placement {
+        case .flash:
+            return (board.flash_wait_states ?? 0) > 0
+                ? "in place in flash, factory mode: \(board.flash_read_bytes ?? 0)-byte reads"
+                : "in place in flash, no flash wait states on this board"
+        case .flashSingleBank:
+            let m = board.flash_single_bank!
+            return "in place in flash, single-bank mode: \(m.flash_read_bytes)-byte reads; \(m.how)"
+        case .ram:
+            return "copied to RAM at start-up: +\(modelRAMBytes) B of RAM, read at zero wait states"
+        }
+    }
+
+    /// One line per placement (the reports of one model on one board): latency, cycles, wait cycles, RAM and fit.
+    /// `simulate --board` prints it; scripts/bench-models.sh parses the "  placement NAME ..." lines.
+    public static func renderPlacements(_ reports: [FitReport]) -> String {
+        guard let first = reports.first else { return "" }
+        var s = "placements on \(first.board.name) (latency ESTIMATE by where the model is read from; "
+        s += "--placement NAME prints that one's table and, with --qemu, builds it):\n"
+        for r in reports {
+            let name = r.placement.rawValue + String(repeating: " ", count: max(0, 18 - r.placement.rawValue.count))
+            s += "  placement " + name
+            s += String(format: "%9.3f ms %10.0f cycles %9.0f wait cycles  RAM %7d B %5.1f%%: ", r.totalMicroseconds / 1000,
+                        r.totalCycles, r.totalFlashWaitCycles, r.ramBytes, 100 * Double(r.ramBytes) / Double(r.board.ram.size))
+            s += (r.fits ? "fits" : "DOES NOT FIT") + "  (" + r.placementText + ")\n"
+        }
         return s
     }
 }

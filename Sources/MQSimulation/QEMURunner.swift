@@ -80,6 +80,9 @@ public struct QEMURunner: Sendable {
     /// The firmware's op build list (MQ_OP_<NAME>_ENABLED names, PackedModel.opBuildList()): only these ops
     /// are compiled into the loader and the interpreter, so only their kernels are linked. nil: every op.
     public var opBuildList: [String]?
+    /// Link the model into .data (RAM, copied at start-up) instead of .rodata (flash): boards/CMakeLists.txt
+    /// MQ_MODEL_IN_RAM (simulate --placement ram).
+    public var modelInRAM = false
     public var qemuExecutable = "qemu-system-arm"
     public var cmakeExecutable = "cmake"
 
@@ -131,6 +134,7 @@ public struct QEMURunner: Sendable {
                     "-DMQ_MODEL_C=\(modelCSource?.path ?? "")"]
         // "" = every op (the reused build directory must forget an earlier run's list).
         args.append("-DMQ_OPS=\(opBuildList?.joined(separator: ";") ?? "")")
+        args.append("-DMQ_MODEL_IN_RAM=\(modelInRAM ? "ON" : "OFF")")
         args.append("-Wno-dev")
         let t0 = Date()
         let conf = try runCommand(cmake, args, log: dir.appendingPathComponent("configure.log"), timeout: buildTimeout)

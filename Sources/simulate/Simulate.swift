@@ -24,6 +24,7 @@ struct Simulate: ParsableCommand {
           swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --output y.npy
           swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --reference examples/tinyconv.onnx
           swift run simulate out/tinyconv.mqm --board nucleo-l4r5zi
+          swift run simulate out/tinyconv.mqm --board nucleo-l4r5zi --placement ram
           swift run simulate out/tinyconv.mqm --input examples/tinyconv_test.npy --board mps2-an386 --qemu
           swift run simulate out/tinyconv.mqm --emit-c-array model.c --symbol mq_fw_model
         Exit status: 0 ok; 1 error; 3 the model does not fit the board; 4 device output differs from the
@@ -47,6 +48,9 @@ struct Simulate: ParsableCommand {
 
     @Flag(name: .long, help: "Build the firmware for --board with this model and inputs, run it under qemu-system-arm, compare with the host byte for byte.")
     var qemu = false
+
+    @Option(name: .long, help: "With --board: where the firmware keeps the model: flash (read in place, the board's factory flash mode; default), flash-single-bank (in place, the board's single-bank flash mode, e.g. STM32L4+ option bit DBANK = 0) or ram (copied to RAM at start-up: +model bytes of RAM). Selects the latency table and, with --qemu, the firmware build (ram: MQ_MODEL_IN_RAM). The report lists every placement the board supports.")
+    var placement: String?
 
     @Option(name: .long, help: "Float ONNX model: run it with the host float executor and print SQNR / max error per output.")
     var reference: String?
@@ -87,6 +91,12 @@ struct Simulate: ParsableCommand {
     mutating func validate() throws {
         if qemu && board == nil { throw ValidationError("--qemu needs --board NAME (an emulated board)") }
         if qemu && input.isEmpty { throw ValidationError("--qemu needs --input X.npy") }
+        if let p = placement {
+            if board == nil { throw ValidationError("--placement needs --board NAME") }
+            if Placement(rawValue: p) == nil {
+                throw ValidationError("--placement must be one of \(Placement.allCases.map(\.rawValue).joined(separator: ", ")), not '\(p)'")
+            }
+        }
         if output != nil && input.isEmpty { throw ValidationError("--output needs --input X.npy") }
         if reference != nil && input.isEmpty { throw ValidationError("--reference needs --input X.npy") }
         if QEMURunner.Embedding(rawValue: embed) == nil { throw ValidationError("--embed must be incbin or carray, not '\(embed)'") }
@@ -153,9 +163,21 @@ struct Simulate: ParsableCommand {
             let cfg = try cat.board(named: name)
             catalog = cat
             boardConfig = cfg
-            let report = try FitReport(model: m, board: cfg, sizes: cat.runtimeSizes(), costs: cat.costModel(),
-                                       cycles: cat.cycleModel())
+            let chosen = placement.flatMap(Placement.init(rawValue:)) ?? .flash
+            let (sizes, costs, cycles) = (try cat.runtimeSizes(), try cat.costModel(), try cat.cycleModel())
+            let report: FitReport
+            do {
+                report = try FitReport(model: m, board: cfg, sizes: sizes, costs: costs, cycles: cycles, placement: chosen)
+            } catch let e as BoardError {
+                if case .unsupportedPlacement = e { throw Failure(message: "\(e)", code: 64) }
+                throw e
+            }
             print(report.render(), terminator: "")
+            // every placement the board supports, side by side (the chosen one's table is above)
+            let all = try Placement.supported(by: cfg).map {
+                try FitReport(model: m, board: cfg, sizes: sizes, costs: costs, cycles: cycles, placement: $0)
+            }
+            print(FitReport.renderPlacements(all), terminator: "")
             fitFailed = !report.fits
             estimate = report.layers.reduce(0) { $0 + $1.instructions }
             if fitFailed && !qemu {
@@ -183,6 +205,8 @@ struct Simulate: ParsableCommand {
             runner.runTimeout = TimeInterval(timeout)
             runner.embedding = QEMURunner.Embedding(rawValue: embed)!
             runner.opBuildList = allOps ? nil : m.opBuildList()
+            runner.modelInRAM = placement == Placement.ram.rawValue
+            if runner.modelInRAM { print("firmware: the model in RAM (.data, copied at start-up; MQ_MODEL_IN_RAM=ON)") }
             print("firmware ops: \(runner.opBuildList.map { $0.joined(separator: ";") } ?? "all")")
             let dev = try runner.run(model: m, inputCodes: codes, sampleCount: count, board: cfg)
             print(String(format: "device %@ (%@, QEMU %@): %d sample(s); build %.1f s, run %.1f s; stack used %d B",

@@ -1,5 +1,7 @@
 # MicroQuant: write a binary file as a C99 array (the "C array" way of embedding a model).
-#   cmake -DIN=model.mqm -DOUT=model.c -DSYMBOL=mq_fw_model -P boards/common/bin2c.cmake
+#   cmake -DIN=model.mqm -DOUT=model.c -DSYMBOL=mq_fw_model [-DSECTION=.data.mq_fw_model] -P boards/common/bin2c.cmake
+# SECTION (optional): put the array in this section (.data.NAME: RAM, copied at start-up; boards/CMakeLists.txt
+# MQ_MODEL_IN_RAM); default: the compiler's choice for a const array (.rodata, flash).
 # Output (same layout as `swift run simulate MODEL --emit-c-array OUT.c --symbol NAME`):
 #   const uint8_t NAME[] __attribute__((aligned(16))) = { 0x.., ... };
 #   const uint32_t NAME_size = <bytes>;
@@ -18,9 +20,13 @@ if(size EQUAL 0)
   set(bytes "0x00")
 endif()
 get_filename_component(name "${IN}" NAME)
+set(attr "")
+if(SECTION AND NOT SECTION MATCHES "^\\.rodata")
+  set(attr ", section(\"${SECTION}\")")
+endif()
 file(WRITE "${OUT}.tmp"
 "/* Generated from ${name} by boards/common/bin2c.cmake: do not edit. */\n"
 "#include <stdint.h>\n\n"
-"const uint8_t ${SYMBOL}[] __attribute__((aligned(16))) = {\n    ${bytes}\n};\n"
+"const uint8_t ${SYMBOL}[] __attribute__((aligned(16)${attr})) = {\n    ${bytes}\n};\n"
 "const uint32_t ${SYMBOL}_size = ${size}u;\n")
 file(RENAME "${OUT}.tmp" "${OUT}")
