@@ -181,7 +181,8 @@ struct Simulate: ParsableCommand {
             fitFailed = !report.fits
             estimate = report.layers.reduce(0) { $0 + $1.instructions }
             if fitFailed && !qemu {
-                throw Failure(message: "the model does not fit \(cfg.name) (flash \(report.flashBytes) of \(cfg.flash.size) B, RAM \(report.ramBytes) of \(cfg.ram.size) B)", code: 3)
+                throw Failure(message: "the model does not fit \(cfg.name) (flash \(report.flashBytes) of \(cfg.flash.size) B, RAM \(report.ramBytes) of \(cfg.ram.size) B"
+                              + (chosen == .ram ? " with the model in RAM, --placement ram" : "") + ")", code: 3)
             }
         }
 
