@@ -377,7 +377,8 @@ public struct Conv1x1Features: Equatable, Sendable {
     }
 }
 
-/// Where the firmware keeps the packed model, for the latency estimate (docs/PERFORMANCE.md "Placements"):
+/// Where the firmware keeps the packed model, for the latency estimate (docs/PERFORMANCE.md "Latency per model
+/// placement", docs/BOARDS.md "Where the model lives"):
 /// - flash: read in place from flash in the board's factory read mode (board.json flash_wait_states,
 ///   flash_read_bytes, flash_data_cache_bytes): every flash data access stalls for the wait states;
 /// - flash-single-bank: in place, in the board's other flash read mode (board.json flash_single_bank: on the
@@ -674,6 +675,7 @@ public struct FitReport: Sendable {
         s += fits ? "fit: the model fits \(board.name)\n" : "fit: the model does NOT fit \(board.name)\n"
         return s
     }
+
     /// What the placement means on this board (one line).
     public var placementText: String {
         switch placement {
