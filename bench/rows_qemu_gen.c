@@ -27,7 +27,8 @@
 #include "ref_quant.h"
 
 #define SAMPLES 2
-#define MAXL 6
+#define MAXL 9 /* segments of up to 8 members (the format's maximum) */
+#define MAXN 1024 /* output channels (bias, scales) */
 #define MAXC 96
 #define MAXK 5
 #define BUFB (MAXC * MAXK * MAXK * MAXC * 2 + 65536)
@@ -63,8 +64,8 @@ typedef struct {
     float scale;
     mq_window win;
     int8_t *wt;
-    int32_t bias[MAXC * 2];
-    float ws[MAXC * 2];
+    int32_t bias[MAXN];
+    float ws[MAXN];
     uint8_t *buf;
     uint8_t lut[256];
     mq_conv_params cv;
@@ -123,7 +124,7 @@ static void quant(segment *s, layer *l, ref_rng *g, int32_t in_zp, float in_scal
     l->zp = (int32_t)ref_range(g, lo8(s->dt), lo8(s->dt) + 255);
     /* wide accumulations: a larger output scale keeps the codes off the clamps */
     l->scale = 0.02f + 0.01f * (float)ref_range(g, 0, 8);
-    for (i = 0; i < MAXC * 2; i++) {
+    for (i = 0; i < MAXN; i++) {
         l->ws[i] = (0.0005f + 0.00025f * (float)ref_range(g, 0, 9));
         l->bias[i] = (int32_t)ref_range(g, -3000, 3000);
     }
@@ -301,14 +302,22 @@ static int make_segment(segment *s, ref_rng *g, int pattern)
                make_layer(s, g, 2, K_1X1, -1, 1, 2, 1, c2) && make_add(s, g, 3, 1, 2);
     }
     case 2: {
-        const int32_t m = pick_c(g, 1);
+        const int32_t m = pick_c(g, 1), m2 = ref_range(g, 0, 1) ? m : pick_c(g, 1);
         const int32_t kern = ref_range(g, 0, 3) == 0 ? 5 : 3;
         s->n = 4;
-        return make_layer(s, g, 0, K_1X1, -1, 1, 1, 1, m) && make_layer(s, g, 1, K_CONV, 0, 1, 1, kern, m) &&
+        return make_layer(s, g, 0, K_1X1, -1, 1, 1, 1, m) && make_layer(s, g, 1, K_CONV, 0, 1, 1, kern, m2) &&
                make_layer(s, g, 2, K_1X1, 1, 1, 1, 1, s->c) && make_add(s, g, 3, 2, -1);
     }
     case 3: {
-        const int32_t e = s->c * (int32_t)ref_range(g, 1, 6) > MAXC ? MAXC : s->c * (int32_t)ref_range(g, 1, 6);
+        /* expansion by 1..6, or a wide one (k of the projecting 1x1 across 288 / 640) on few channels */
+        static const int32_t wide[] = {256, 287, 288, 289, 292, 576, 624, 639, 640, 641, 656, 660};
+        int32_t e = s->c * (int32_t)ref_range(g, 1, 6) > MAXC ? MAXC : s->c * (int32_t)ref_range(g, 1, 6);
+        if (ref_range(g, 0, 1)) {
+            e = wide[ref_range(g, 0, 11)];
+            s->c = (int32_t)ref_range(g, 1, 8);
+            s->h = (int32_t)ref_range(g, 1, 6);
+            s->w = (int32_t)ref_range(g, 1, 5);
+        }
         s->n = 4;
         return make_layer(s, g, 0, K_1X1, -1, 1, 1, 1, e) && make_layer(s, g, 1, K_DW, 0, 1, 1, 3, e) &&
                make_layer(s, g, 2, K_1X1, 1, 1, 1, 1, s->c) && make_add(s, g, 3, 2, -1);
@@ -316,7 +325,7 @@ static int make_segment(segment *s, ref_rng *g, int pattern)
     default:
         break;
     }
-    n = (int)ref_range(g, 1, 4);
+    n = (int)ref_range(g, 1, ref_range(g, 0, 3) == 0 ? 7 : 4);
     for (i = 0; i < n; i++) {
         const int kind = (int)ref_range(g, 0, 3);
         if (!make_layer(s, g, i, kind, i - 1, 0, 0, 0, 0)) {
@@ -723,7 +732,7 @@ int main(int argc, char **argv)
         inn = (size_t)s.h * (size_t)s.w * (size_t)s.c;
         outn = (size_t)s.L[s.n - 1].h * (size_t)s.L[s.n - 1].w * (size_t)s.L[s.n - 1].c;
         need = 32u + up16(rs) + SAMPLES * (up16(inn) + up16(outn));
-        if (bytes + need > max_bytes || inn > sizeof x[0] || outn > sizeof y2) {
+        if (bytes + need > max_bytes || rs > max_bytes / 6u || inn > sizeof x[0] || outn > sizeof y2) {
             free(ub);
             free(rb);
             if (bytes + 4096u > max_bytes) {
