@@ -250,20 +250,20 @@ static int make_add(segment *s, ref_rng *g, int k, int a, int b)
  * 648, 640 the DSP pair-loop maximum). */
 static int32_t pick_c(ref_rng *g, int big)
 {
-    static const int32_t mid[] = {7, 15, 16, 17, 31, 32, 33};
+    static const int32_t mid[] = {7, 15, 16, 17, 25, 26, 31, 32, 33}; /* 5x5 over 25 / 26: k = 625 / 650 */
     static const int32_t large[] = {63, 64, 70, 71, 72, 73, 80};
     const int64_t r = ref_range(g, 0, 9);
     if (!big || r < 4) {
         return (int32_t)ref_range(g, 1, 8);
     }
     if (r < 8) {
-        return mid[ref_range(g, 0, 6)];
+        return mid[ref_range(g, 0, 8)];
     }
     return large[ref_range(g, 0, 6)];
 }
 
 /* 0: IC stage 1 (3x3 same, 3x3 same, ADD S); 1: IC stage 2 (3x3 s2, 3x3, 1x1 s2 from S, ADD); 2: bottleneck (1x1,
- * KxK same, 1x1, ADD S); 3: inverted residual (1x1 expand, depthwise 3x3 same, 1x1 project, ADD S); 4: random
+ * KxK same, 1x1, ADD S; 6: with k > 640); 3: inverted residual (1x1 expand, depthwise 3x3 same, 1x1 project, ADD S); 4: random
  * chain of small layers, residual ADD when shapes allow; 5: chain ending in an ADD with a constant. */
 static int make_segment(segment *s, ref_rng *g, int pattern)
 {
@@ -296,14 +296,26 @@ static int make_segment(segment *s, ref_rng *g, int pattern)
         return make_layer(s, g, 0, K_CONV, -1, 1, 1, 3, s->c) && make_layer(s, g, 1, K_CONV, 0, 1, 1, 3, s->c) &&
                make_add(s, g, 2, 1, -1);
     case 1: {
-        const int32_t c2 = ref_range(g, 0, 1) ? s->c : pick_c(g, 1);
+        const int64_t r = ref_range(g, 0, 2);
+        const int32_t c2 = r == 0 ? s->c : (r == 1 ? pick_c(g, 1) : (int32_t)ref_range(g, 1, 8));
         s->n = 4;
         return make_layer(s, g, 0, K_CONV, -1, 1, 2, 3, c2) && make_layer(s, g, 1, K_CONV, 0, 1, 1, 3, c2) &&
                make_layer(s, g, 2, K_1X1, -1, 1, 2, 1, c2) && make_add(s, g, 3, 1, 2);
     }
-    case 2: {
-        const int32_t m = pick_c(g, 1), m2 = ref_range(g, 0, 1) ? m : pick_c(g, 1);
-        const int32_t kern = ref_range(g, 0, 3) == 0 ? 5 : 3;
+    case 2:
+    case 6: {
+        /* the middle KxK's outputs few (cheap weights at k = 9 or 25 x m) or as many as its inputs; pattern 6: its
+         * k across the DSP pair-loop maximum 640 (3x3 over 70..80, 5x5 over 25..33) */
+        static const int32_t wide3[] = {70, 71, 72, 73, 80}, wide5[] = {25, 26, 31, 32, 33};
+        const int64_t r = ref_range(g, 0, 2), r5 = ref_range(g, 0, 3);
+        int32_t m = pick_c(g, 1), m2 = r == 0 ? m : (r == 1 ? pick_c(g, 1) : (int32_t)ref_range(g, 1, 8));
+        const int32_t kern = r5 == 0 ? 5 : 3;
+        if (pattern == 6) {
+            m = kern == 5 ? wide5[ref_range(g, 0, 4)] : wide3[ref_range(g, 0, 4)];
+            m2 = (int32_t)ref_range(g, 1, 8);
+            s->h = (int32_t)ref_range(g, 1, 7);
+            s->w = (int32_t)ref_range(g, 1, 6);
+        }
         s->n = 4;
         return make_layer(s, g, 0, K_1X1, -1, 1, 1, 1, m) && make_layer(s, g, 1, K_CONV, 0, 1, 1, kern, m2) &&
                make_layer(s, g, 2, K_1X1, 1, 1, 1, 1, s->c) && make_add(s, g, 3, 2, -1);
@@ -675,7 +687,7 @@ int main(int argc, char **argv)
     static segment s;
     ref_rng g;
     FILE *bf, *tf;
-    uint32_t max_cases, max_bytes, max_arena, bytes = 48u, count = 0u, hist[6] = {0};
+    uint32_t max_cases, max_bytes, max_arena, bytes = 48u, count = 0u, hist[7] = {0};
     uint8_t *ub = NULL, *rb = NULL;
     int i, tries = 0, n_inplace = 0, n_big = 0;
     if (argc < 3) {
@@ -704,7 +716,7 @@ int main(int argc, char **argv)
     put_u32(bf, SAMPLES);
     put_u32(bf, 0u);
     while (count < max_cases && tries < 20000) {
-        const int pattern = (int)(tries++ % 6);
+        const int pattern = (int)(tries++ % 7);
         size_t us, rs, inn, outn, need;
         uint32_t arena_u, arena_r = 0u;
         int inplace, ok = 0, r, big = 0;
@@ -761,7 +773,7 @@ int main(int argc, char **argv)
             continue;
         }
         for (i = 0; i < s.n; i++) {
-            if ((s.L[i].kind == K_CONV && s.L[i].cv.gemm.k >= 250) || (s.L[i].kind == K_1X1 && s.L[i].c1.gemm.k >= 31)) {
+            if ((s.L[i].kind == K_CONV && s.L[i].cv.gemm.k >= 250) || (s.L[i].kind == K_1X1 && s.L[i].c1.gemm.k >= 250)) {
                 big = 1;
             }
         }
@@ -796,7 +808,7 @@ int main(int argc, char **argv)
     if (fclose(bf) != 0 || fclose(tf) != 0) {
         die("write failed");
     }
-    printf("rows_qemu_gen: %u cases (patterns %u/%u/%u/%u/%u/%u, %d in place, %d with wide k), %u bytes\n", count,
-           hist[0], hist[1], hist[2], hist[3], hist[4], hist[5], n_inplace, n_big, bytes);
+    printf("rows_qemu_gen: %u cases (patterns %u/%u/%u/%u/%u/%u/%u, %d in place, %d with k >= 250), %u bytes\n",
+           count, hist[0], hist[1], hist[2], hist[3], hist[4], hist[5], hist[6], n_inplace, n_big, bytes);
     return count > 0u ? 0 : 1;
 }

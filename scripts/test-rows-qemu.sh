@@ -25,13 +25,48 @@ t0=$(date +%s)
 RUNTIME=$(ls csrc/src/*/*.c | tr '\n' ' ')
 BUNDLES=${MQ_ROWS_BUNDLES:-8}
 SEED=${MQ_ROWS_SEED:-0x5EED5}
-# 1. the host generator (the whole library, every op, at -O1: it only builds and runs small models); one bundle per seed (each fits the M55's ITCM)
-# shellcheck disable=SC2086
-if ! "${CC:-cc}" -std=c99 -D_POSIX_C_SOURCE=200112L -O1 -Wall -Wextra -Wpedantic -Wconversion -Werror \
+JOBS=${MQ_ROWS_JOBS:-2}
+CORES=${MQ_ROWS_CORES:-m3 m4 m7 m55}
+CFLAGS="-std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
+board_of() { case $1 in m3) echo mps2-an385 ;; m4) echo mps2-an386 ;; m7) echo mps2-an500 ;; m55) echo mps3-an547 ;; esac; }
+cpu_of() {
+  case $1 in
+    m3) echo "-mcpu=cortex-m3 -mfloat-abi=soft" ;; m4) echo "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" ;;
+    m7) echo "-mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard" ;; m55) echo "-mcpu=cortex-m55 -mfloat-abi=hard" ;;
+  esac
+}
+for name in $CORES; do
+  [ -n "$(board_of "$name")" ] || { echo "test-rows-qemu: unknown core '$name' (m3 m4 m7 m55)" >&2; exit 2; }
+done
+wait_slot() { while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.1; done; }
+# 1. builds, JOBS at once: the host generator (the whole library, every op, at -O1: it only builds and runs small
+# models) and, per core, the firmware objects (bench/test_rows_qemu.c, boards/common, the board's startup, runtime)
+gen_build() {
+  # shellcheck disable=SC2086
+  "${CC:-cc}" -std=c99 -D_POSIX_C_SOURCE=200112L -O1 -Wall -Wextra -Wpedantic -Wconversion -Werror \
      -Icsrc/include -Icsrc/src -Icsrc/tests -o "$OUT/rows_qemu_gen" bench/rows_qemu_gen.c csrc/src/*/*.c csrc/host/*.c \
-     -lm 2>"$OUT/gen-build.log"; then
-  tail -n 20 "$OUT/gen-build.log"; echo "test-rows-qemu: host generator build FAILED"; exit 1
+     -lm > "$OUT/gen-build.log" 2>&1
+}
+core_build() { # name
+  local dir=$OUT/$1 board
+  board=$(board_of "$1")
+  rm -rf "$dir"; mkdir -p "$dir"
+  # shellcheck disable=SC2046,SC2086
+  (cd "$dir" && arm-none-eabi-gcc $(cpu_of "$1") -mthumb $CFLAGS -I"$ROOT/csrc/include" -I"$ROOT/csrc/src" \
+       -I"$ROOT/boards/common" -c "$ROOT/bench/test_rows_qemu.c" "$ROOT/boards/common/mq_startup.c" \
+       "$ROOT/boards/common/mq_fwio.c" "$ROOT/boards/common/mq_semihost.c" "$ROOT/boards/common/mq_timer.c" \
+       "$ROOT/boards/$board/startup.c" $(for f in $RUNTIME; do echo "$ROOT/$f"; done)) > "$OUT/$1-build.log" 2>&1
+}
+gen_build & gen_pid=$!
+declare -A build_pid
+for name in $CORES; do
+  wait_slot
+  core_build "$name" & build_pid[$name]=$!
+done
+if ! wait "$gen_pid"; then
+  tail -n 20 "$OUT/gen-build.log"; echo "test-rows-qemu: host generator build FAILED"; wait; exit 1
 fi
+# 2. one bundle per seed (each fits the M55's ITCM next to the code)
 for ((b = 0; b < BUNDLES; b++)); do
   "$OUT/rows_qemu_gen" "$OUT/bundle_$b.bin" "$OUT/cases_$b.txt" $((SEED + b)) "${MQ_ROWS_CASES:-400}" \
     "${MQ_ROWS_BYTES:-380000}" 131072 | sed "s/^/  [bundle $b] /"
@@ -49,25 +84,17 @@ mq_rs_bundle_size:
     .section .note.GNU-stack, "", %progbits
 ASM
 done
-echo "  generated in $(($(date +%s) - t0)) s"
-CFLAGS="-std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
-one_core() { # name board cpu-flags: compile once, link and run one firmware per bundle
-  local name=$1 board=$2 cpu=${3//,/ } dir=$OUT/$1 rc b elf log pass=0 runs=0 cases=0 stack=0
-  rm -rf "$dir"; mkdir -p "$dir"
-  # shellcheck disable=SC2086
-  if ! (cd "$dir" && arm-none-eabi-gcc $cpu -mthumb $CFLAGS -I"$ROOT/csrc/include" -I"$ROOT/csrc/src" \
-       -I"$ROOT/boards/common" -c "$ROOT/bench/test_rows_qemu.c" "$ROOT/boards/common/mq_startup.c" \
-       "$ROOT/boards/common/mq_fwio.c" "$ROOT/boards/common/mq_semihost.c" "$ROOT/boards/common/mq_timer.c" \
-       "$ROOT/boards/$board/startup.c" $(for f in $RUNTIME; do echo "$ROOT/$f"; done)) > "$dir/build.log" 2>&1; then
-    tail -n 20 "$dir/build.log"; echo "test-rows-qemu: $name ($board): build FAILED"; return 1
-  fi
+# 3. per core: link one firmware per bundle, run each under QEMU
+one_core() { # name
+  local name=$1 board dir=$OUT/$1 rc b elf log runs=0 cases=0 stack=0 b_stack reserve=0
+  board=$(board_of "$name")
   for ((b = 0; b < BUNDLES; b++)); do
     elf=$dir/rows_$b.elf log=$dir/bundle_$b.log
-    # shellcheck disable=SC2086
-    if ! arm-none-eabi-gcc $cpu -mthumb -o "$elf" "$dir"/*.o "$OUT/bundle_$b.S" -nostartfiles --specs=nano.specs \
-         -L"$ROOT/boards/common" -T"$ROOT/boards/$board/$board.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
-         -Wl,-z,noexecstack >> "$dir/build.log" 2>&1; then
-      tail -n 20 "$dir/build.log"; echo "test-rows-qemu: $name ($board): link of bundle $b FAILED"; return 1
+    # shellcheck disable=SC2046
+    if ! arm-none-eabi-gcc $(cpu_of "$name") -mthumb -o "$elf" "$dir"/*.o "$OUT/bundle_$b.S" -nostartfiles \
+         --specs=nano.specs -L"$ROOT/boards/common" -T"$ROOT/boards/$board/$board.ld" -Wl,--gc-sections \
+         -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack >> "$OUT/$name-build.log" 2>&1; then
+      tail -n 20 "$OUT/$name-build.log"; echo "test-rows-qemu: $name ($board): link of bundle $b FAILED"; return 1
     fi
     set +e
     timeout 120 qemu-system-arm -M "$board" -nographic -monitor none -serial none \
@@ -84,28 +111,24 @@ one_core() { # name board cpu-flags: compile once, link and run one firmware per
     cases=$((cases + $(sed -n 's/^PASS: \([0-9]*\) cases.*/\1/p' "$log")))
     runs=$((runs + $(sed -n 's/^PASS: [0-9]* cases, \([0-9]*\) runs.*/\1/p' "$log")))
     b_stack=$(sed -n 's/.*max stack \([0-9]*\).*/\1/p' "$log")
-    [ "$b_stack" -gt "$stack" ] && stack=$b_stack
+    reserve=$(sed -n 's/.*reserve \([0-9]*\).*/\1/p' "$log")
+    if [ "$b_stack" -gt "$stack" ]; then stack=$b_stack; fi
   done
-  echo "test-rows-qemu: $name ($board): ok, $cases models, $runs runs byte-identical, peak stack $stack B of $(sed -n 's/.*reserve \([0-9]*\).*/\1/p' "$log")"
+  echo "test-rows-qemu: $name ($board): ok, $cases models, $runs runs byte-identical, peak stack $stack B of $reserve"
 }
 fail=0
-pids=()
-names=()
-while read -r name board cpu; do
-  [ -n "$name" ] || continue
-  case " ${MQ_ROWS_CORES:-m3 m4 m7 m55} " in *" $name "*) ;; *) continue ;; esac
-  while [ "$(jobs -rp | wc -l)" -ge "${MQ_ROWS_JOBS:-2}" ]; do sleep 0.2; done
-  one_core "$name" "$board" "$cpu" > "$OUT/$name.report" 2>&1 &
-  pids+=($!); names+=("$name")
-done <<'LIST'
-m3 mps2-an385 -mcpu=cortex-m3,-mfloat-abi=soft
-m4 mps2-an386 -mcpu=cortex-m4,-mfpu=fpv4-sp-d16,-mfloat-abi=hard
-m7 mps2-an500 -mcpu=cortex-m7,-mfpu=fpv5-d16,-mfloat-abi=hard
-m55 mps3-an547 -mcpu=cortex-m55,-mfloat-abi=hard
-LIST
-for i in "${!pids[@]}"; do
-  if ! wait "${pids[$i]}"; then fail=1; fi
-  cat "$OUT/${names[$i]}.report"
+declare -A run_pid
+for name in $CORES; do
+  if ! wait "${build_pid[$name]}"; then
+    tail -n 20 "$OUT/$name-build.log"; echo "test-rows-qemu: $name: build FAILED"; fail=1; continue
+  fi
+  wait_slot
+  one_core "$name" > "$OUT/$name.report" 2>&1 & run_pid[$name]=$!
+done
+for name in $CORES; do
+  [ -n "${run_pid[$name]:-}" ] || continue
+  if ! wait "${run_pid[$name]}"; then fail=1; fi
+  cat "$OUT/$name.report"
 done
 echo "test-rows-qemu: $(($(date +%s) - t0)) s"
 if [ $fail -ne 0 ]; then echo "test-rows-qemu: FAILED"; exit 1; fi
