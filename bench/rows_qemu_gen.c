@@ -3,8 +3,8 @@
  * firmware bench/test_rows_qemu.c). Random residual segments (IC stage 1 and 2 blocks, bottlenecks, inverted
  * residuals with a depthwise member, random chains of KxK / depthwise / 1x1 / LUT members with any padding,
  * dilation and a residual or constant ADD; uint8 / int8, per-channel or per-tensor, ReLU or none, LUT outputs,
- * single rounding; channel counts crossing the DSP pair-loop bounds k = 288 / 640 and the im2col block sizes) are
- * written twice by mq_writer_write, the construction of csrc/tests/test_model_rows.c: layer by layer (ordinary
+ * single rounding; channel counts crossing the DSP pair-loop bounds k = 288 / 640, rows of up to 45 pixels across
+ * the im2col blocks) are written twice by mq_writer_write, the construction of csrc/tests/test_model_rows.c: layer by layer (ordinary
  * ops, every tensor apart) and as one ROW_STREAM op (output in place when the loader accepts it, else apart).
  * The layer-by-layer model runs here on the host (its kernels: no row-streamed code) on random inputs; the bundle
  * written holds, per case, the ROW_STREAM blob, the inputs and these host outputs. The firmware loads each blob,
@@ -31,6 +31,7 @@
 #define MAXN 1024 /* output channels (bias, scales) */
 #define MAXC 96
 #define MAXK 5
+#define KONST_MAX 262144
 #define BUFB (MAXC * MAXK * MAXK * MAXC * 2 + 65536)
 
 static void die(const char *what)
@@ -225,6 +226,9 @@ static int make_add(segment *s, ref_rng *g, int k, int a, int b)
     l->scale = 0.03f + 0.01f * (float)ref_range(g, 0, 5);
     l->relu = ref_range(g, 0, 2) == 0;
     if (b == -2) {
+        if ((size_t)h1 * (size_t)w1 * (size_t)c1 > KONST_MAX) {
+            return 0;
+        }
         l->bcast = (int)ref_range(g, 0, 2);
         z2 = (int32_t)ref_range(g, lo8(s->dt), lo8(s->dt) + 255);
         s2 = 0.05f;
@@ -283,6 +287,10 @@ static int make_segment(segment *s, ref_rng *g, int pattern)
     if (s->c > 32) {
         s->h = (int32_t)ref_range(g, 1, 7);
         s->w = (int32_t)ref_range(g, 1, 6);
+    } else if (s->c <= 8 && ref_range(g, 0, 3) == 0) {
+        /* wide rows: a member row spans several im2col blocks (up to 32 pixels each) */
+        s->h = (int32_t)ref_range(g, 1, 6);
+        s->w = (int32_t)ref_range(g, 12, 45);
     } else {
         s->h = (int32_t)ref_range(g, 1, 13);
         s->w = (int32_t)ref_range(g, 1, 11);
@@ -701,7 +709,7 @@ int main(int argc, char **argv)
     for (i = 0; i < MAXL; i++) {
         s.L[i].wt = malloc((size_t)MAXC * MAXK * MAXK * MAXC * 2);
         s.L[i].buf = alloc16(BUFB);
-        s.L[i].konst = malloc(16 * 16 * MAXC);
+        s.L[i].konst = malloc(KONST_MAX);
         if (!s.L[i].wt || !s.L[i].konst) {
             die("out of memory");
         }
