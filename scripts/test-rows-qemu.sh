@@ -10,7 +10,8 @@
 #   MQ_ROWS_SEED=<n>         generator seed of bundle 0 (bundle b: seed + b; default fixed)
 #   MQ_ROWS_BUNDLES=<n>      bundles (one firmware each; default 8); MQ_ROWS_CASES=<n> cases per bundle at most
 #   MQ_ROWS_BYTES=<n>        bytes per bundle at most (default 380000: the M55 board's 512 KiB ITCM holds code + one)
-#   MQ_ROWS_JOBS=<n>         cores built and run at once (default 2)
+#   MQ_ROWS_JOBS=<n>         builds / cores run at once (default 2)
+#   MQ_ROWS_OPT=-Os          the firmware's optimisation (default -O2; -Os builds the compact kernels)
 # Exit status non-zero on any failure. Needs a host cc, arm-none-eabi-gcc (+ newlib nano), qemu-system-arm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ BUNDLES=${MQ_ROWS_BUNDLES:-8}
 SEED=${MQ_ROWS_SEED:-0x5EED5}
 JOBS=${MQ_ROWS_JOBS:-2}
 CORES=${MQ_ROWS_CORES:-m3 m4 m7 m55}
-CFLAGS="-std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
+CFLAGS="-std=c99 ${MQ_ROWS_OPT:--O2} -Wall -Wextra -Wpedantic -Wconversion -Werror -ffunction-sections -fdata-sections"
 board_of() { case $1 in m3) echo mps2-an385 ;; m4) echo mps2-an386 ;; m7) echo mps2-an500 ;; m55) echo mps3-an547 ;; esac; }
 cpu_of() {
   case $1 in
