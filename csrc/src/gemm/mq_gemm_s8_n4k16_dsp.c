@@ -1080,7 +1080,7 @@ struct mq_dsp_gemv_job {
     int32_t k;                                              /*  4 */
     uint32_t flip;                                          /*  8: 0x80808080 for UINT8 inputs, else 0 */
     void (*expand)(int32_t *xe, const mq_dsp_gemv_job *j);  /* 12: fills the lanes (mq_dsp_gemv_expand) */
-    /* 16..55: copied to the frame's state (sp + XB + 0..39) */
+    /* 16..59: copied to the frame's state (sp + XB + 0..43) */
     int32_t mn;             /* 16 (+0): sign-correction multiplier: INT32_MIN (double rounding) or 0 (single) */
     int32_t zl;             /* 20 (+4): out_zero_point - act_min */
     const int32_t *mult;    /* 24 (+8): advances per channel (per-tensor: stays) */
@@ -1089,15 +1089,23 @@ struct mq_dsp_gemv_job {
     uint32_t lo4;           /* 36 (+20): act_min mod 256 in each byte */
     uint8_t *out;           /* 40 (+24): advances by 4 per group */
     int32_t groups;         /* 44 (+28): whole groups left (>= 1) */
-    const int32_t *bias;    /* 48 (+32): advances by 4 channels per group */
-    int32_t xe_bytes;       /* 52 (+36): 2 * k rounded up to 16 (in the frame: the lanes' top address) */
-    const int8_t *w;        /* 56 (+40: the weight pointer while the output stage runs) */
+    int32_t odd;            /* 48 (+32): the chunk count is odd (the loop, 2 chunks per pass, entered mid-body) */
+    const int32_t *bias;    /* 52 (+36): advances by 4 channels per group */
+    int32_t xe_bytes;       /* 56 (+40): 2 * k rounded up to 16 (in the frame: the lanes' top address) */
+    const int8_t *w;        /* 60 */
 };
 
 typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, expand) == 12 && offsetof(mq_dsp_gemv_job, mn) == 16 &&
-                                     offsetof(mq_dsp_gemv_job, xe_bytes) == 52 && offsetof(mq_dsp_gemv_job, w) == 56)
+                                     offsetof(mq_dsp_gemv_job, xe_bytes) == 56 && offsetof(mq_dsp_gemv_job, w) == 60)
                                         ? 1
                                         : -1];
+
+static inline int32_t mq_dsp_sxtb16_ror8(uint32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
 
 /* Lanes of j's input at xe in the loop's order: the 4-code quad q (codes 4q..4q+3) of half-chunk q >> 1 (8 codes)
  * at word xe_bytes / 4 - 4 * ((q >> 1) + 1) + 2 * (q & 1) (x2:x0), + 1 (x3:x1): the half-chunks from the top down,
@@ -1107,22 +1115,39 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
     const uint8_t *x = j->x;
     const int32_t k = j->k;
     const uint32_t flip = j->flip;
-    int32_t *top = xe + (j->xe_bytes >> 2);
-    int32_t i = 0;
-    int32_t q;
+    int32_t *d = xe + (j->xe_bytes >> 2);
+    int32_t i;
 
-    for (q = 0; 4 * q < j->xe_bytes >> 1; q++) {
-        uint32_t v = 0;
-        int32_t *d = top - 4 * ((q >> 1) + 1) + 2 * (q & 1);
-        if (i + 4 <= k) {
-            memcpy(&v, x + i, sizeof(v));
-            v ^= flip;
-        } else if (i < k) {
-            v = mq_dsp_load_tail(x + i, k - i) ^ (flip >> (8 * (uint32_t)(4 - (k - i))));
+    for (i = 0; i + 8 <= k; i += 8) {   /* whole halves: one block of 4 words each, from the top down */
+        uint32_t v0, v1;
+        memcpy(&v0, x + i, sizeof(v0));
+        memcpy(&v1, x + i + 4, sizeof(v1));
+        v0 ^= flip;
+        v1 ^= flip;
+        d -= 4;
+        d[0] = __sxtb16((int32_t)v0);
+        d[1] = mq_dsp_sxtb16_ror8(v0);
+        d[2] = __sxtb16((int32_t)v1);
+        d[3] = mq_dsp_sxtb16_ror8(v1);
+    }
+    for (; 2 * i < j->xe_bytes; i += 8) {   /* the last part-filled half and the zero halves up to the chunk end */
+        uint32_t v[2];
+        int32_t h;
+        for (h = 0; h < 2; h++) {
+            const int32_t at = i + 4 * h;
+            v[h] = 0;
+            if (at + 4 <= k) {
+                memcpy(&v[h], x + at, sizeof(v[h]));
+                v[h] ^= flip;
+            } else if (at < k) {
+                v[h] = mq_dsp_load_tail(x + at, k - at) ^ (flip >> (8 * (uint32_t)(4 - (k - at))));
+            }
         }
-        d[0] = __sxtb16((int32_t)v);
-        d[1] = __sxtb16((int32_t)(v >> 8 | v << 24));
-        i += 4;
+        d -= 4;
+        d[0] = __sxtb16((int32_t)v[0]);
+        d[1] = mq_dsp_sxtb16_ror8(v[0]);
+        d[2] = __sxtb16((int32_t)v[1]);
+        d[3] = mq_dsp_sxtb16_ror8(v[1]);
     }
 }
 
@@ -1175,24 +1200,29 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
     __attribute__((naked, noinline)) static int32_t NAME(const mq_dsp_gemv_job *job __attribute__((unused))) \
     {                                                                                            \
         __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
-                         "sub sp, sp, #" MQ_DSP_GEMV_XB " + 44\n\t"                              \
+                         "sub sp, sp, #" MQ_DSP_GEMV_XB " + 52\n\t"                              \
                          "mov r4, r0\n\t"                                                        \
                          "mov r1, r0\n\t"                                                        \
                          "mov r0, sp\n\t"                                                        \
                          "ldr r3, [r4, #12]\n\t"                                                 \
                          "blx r3\n\t"                                                            \
                          "add r0, r4, #16\n\t"                                                   \
-                         "ldm r0, {r1-r3, r5-r11}\n\t"                                           \
-                         "add r11, r11, sp\n\t"                                                  \
+                         "ldm r0, {r1-r3, r5-r12}\n\t"                                           \
+                         "add r12, r12, sp\n\t"                                                  \
                          "add r0, sp, #" MQ_DSP_GEMV_XB "\n\t"                                   \
-                         "stm r0, {r1-r3, r5-r11}\n\t"                                           \
-                         "ldr r12, [r4, #56]\n\t"                                                \
+                         "stm r0, {r1-r3, r5-r12}\n\t"                                           \
+                         "ldr r12, [r4, #60]\n\t"                                                \
                          "1:\n\t"                                                                \
-                         "add r10, sp, #" MQ_DSP_GEMV_XB "\n\t"                                  \
-                         "ldrd r10, r11, [r10, #32]\n\t"                                         \
+                         "add r10, sp, #" MQ_DSP_GEMV_XB " + 32\n\t"                             \
+                         "ldm r10, {r9-r11}\n\t"                                                 \
                          "ldm r10!, {r0-r3}\n\t"                                                 \
-                         "str r10, [sp, #" MQ_DSP_GEMV_XB " + 32]\n\t"                           \
+                         "str r10, [sp, #" MQ_DSP_GEMV_XB " + 36]\n\t"                           \
+                         "cmp r9, #0\n\t"                                                        \
+                         "bne 3f\n\t"                                                            \
                          "2:\n\t"                                                                \
+                         MQ_DSP_GHALF("16", "], #64", "-44", "-32", "-16")                   \
+                         MQ_DSP_GHALF("-40", ", #-56]", "-36", "-24", "-8")                  \
+                         "3:\n\t"                                                                \
                          MQ_DSP_GHALF("16", "], #64", "-44", "-32", "-16")                   \
                          MQ_DSP_GHALF("-40", ", #-56]", "-36", "-24", "-8")                  \
                          "cmp sp, r11\n\t"                                                       \
@@ -1219,7 +1249,7 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
                          "bne 1b\n\t"                                                            \
                          "movs r0, #0\n\t"                                                       \
                          "9:\n\t"                                                                \
-                         "add sp, sp, #" MQ_DSP_GEMV_XB " + 44\n\t"                              \
+                         "add sp, sp, #" MQ_DSP_GEMV_XB " + 52\n\t"                              \
                          "pop {r4-r11, pc}\n\t"                                                  \
                          "8:\n\t"                                                                \
                          "ldr r0, [sp, #" MQ_DSP_GEMV_XB " + 28]\n\t"                            \
@@ -1280,6 +1310,7 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv_run(const mq_fc_params *p, 
     job.flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
     job.expand = mq_dsp_gemv_expand;
     job.xe_bytes = ((p->k + 15) & ~15) * 2;
+    job.odd = (job.xe_bytes >> 5) & 1;
     job.bias = p->bias.folded;
     job.mult = p->multiplier;
     job.shift = p->shift;
