@@ -1066,7 +1066,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
  * QADD zl, USAT8 (14 instructions with the shift test), then the 4 codes of a group packed into one word:
  * min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR. The loop state lives in the frame above the
  * lanes (sp-relative, no job pointer). A fused LUT is applied afterwards over the stored codes, in place
- * (mq_lut_u8_dsp).
+ * (a byte loop).
  * Taken when weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K (the stack buffer: 2 bytes per code); the shifts
  * are tested in the loop (a shift >= 0: it stops before that group and returns the groups left, which the caller's
  * paths compute, as a last group of n % 4 rows).
@@ -1116,12 +1116,24 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
     const int32_t k = j->k;
     const uint32_t flip = j->flip;
     int32_t *d = xe + (j->xe_bytes >> 2);
+    const int32_t end = j->xe_bytes >> 1;   /* codes, k rounded up to 16 */
+    uint8_t t[8];
     int32_t i;
 
-    for (i = 0; i + 8 <= k; i += 8) {   /* whole halves: one block of 4 words each, from the top down */
+    for (i = 0; i < end; i += 8) {   /* per half (8 codes): one block of 4 words, from the top down */
+        const uint8_t *s = x + i;
         uint32_t v0, v1;
-        memcpy(&v0, x + i, sizeof(v0));
-        memcpy(&v1, x + i + 4, sizeof(v1));
+        if (i + 8 > k) {
+            /* the last part-filled half and the zero halves up to the chunk end: the codes past k are flip, lanes 0
+             * after the EOR */
+            int32_t b;
+            for (b = 0; b < 8; b++) {
+                t[b] = i + b < k ? x[i + b] : (uint8_t)flip;
+            }
+            s = t;
+        }
+        memcpy(&v0, s, sizeof(v0));
+        memcpy(&v1, s + 4, sizeof(v1));
         v0 ^= flip;
         v1 ^= flip;
         d -= 4;
@@ -1129,25 +1141,6 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
         d[1] = mq_dsp_sxtb16_ror8(v0);
         d[2] = __sxtb16((int32_t)v1);
         d[3] = mq_dsp_sxtb16_ror8(v1);
-    }
-    for (; 2 * i < j->xe_bytes; i += 8) {   /* the last part-filled half and the zero halves up to the chunk end */
-        uint32_t v[2];
-        int32_t h;
-        for (h = 0; h < 2; h++) {
-            const int32_t at = i + 4 * h;
-            v[h] = 0;
-            if (at + 4 <= k) {
-                memcpy(&v[h], x + at, sizeof(v[h]));
-                v[h] ^= flip;
-            } else if (at < k) {
-                v[h] = mq_dsp_load_tail(x + at, k - at) ^ (flip >> (8 * (uint32_t)(4 - (k - at))));
-            }
-        }
-        d -= 4;
-        d[0] = __sxtb16((int32_t)v[0]);
-        d[1] = mq_dsp_sxtb16_ror8(v[0]);
-        d[2] = __sxtb16((int32_t)v[1]);
-        d[3] = mq_dsp_sxtb16_ror8(v[1]);
     }
 }
 
@@ -1184,14 +1177,14 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
     "ldr r5, [lr]" QS "\n\t"                                                                     \
     "mvns r5, r5\n\t"                 /* E - 1 */                                                \
     "bmi 8f\n\t"                                                                                 \
-    "mov r6, #2\n\t"                                                                             \
-    "lsl r6, r6, r5\n\t"              /* 2^E */                                                  \
+    "movs r6, #2\n\t"                /* (the flag-setting 16-bit forms: no flag is live here) */ \
+    "lsls r6, r6, r5\n\t"             /* 2^E */                                                  \
     "orr r6, r6, r9, lsr #31\n\t"     /* 2^E + 1 (double rounding) */                            \
     "umull r7, r6, r6, r8\n\t"        /* round = that x 2^30 */                                  \
     "smlal r7, r6, " A ", r4\n\t"                                                                \
-    "lsr r4, " A ", #31\n\t"                                                                     \
+    "lsrs r4, " A ", #31\n\t"                                                                    \
     "smlal r7, r6, r4, r9\n\t"                                                                   \
-    "asr r6, r6, r5\n\t"                                                                         \
+    "asrs r6, r6, r5\n\t"                                                                        \
     "qadd r6, r6, r10\n\t"                                                                       \
     "usat " A ", #8, r6\n\t"
 
@@ -1328,9 +1321,14 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv_run(const mq_fc_params *p, 
 #elif MQ_GEMM_PER_TENSOR_ENABLED
     done = groups - mq_dsp_gemv_pt(&job);
 #endif
-    if (p->lut != NULL && done != 0) {
-        /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored */
-        mq_lut_u8_dsp(p->lut, out, out, (size_t)(4 * done));
+    if (p->lut != NULL) {
+        /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored (a byte loop: a batch-1
+         * layer has few outputs, and it keeps mq_lut_u8_dsp out of an MLP's firmware) */
+        const uint8_t *lut = p->lut;
+        int32_t i;
+        for (i = 0; i < 4 * done; i++) {
+            out[i] = lut[out[i]];
+        }
     }
     return done;
 }
