@@ -1059,9 +1059,10 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
  * so the inner loop walks them down with LDMDB and ends when its lane pointer reaches sp (no end register).
  * That frees a fourth weight register: per 16 codes x 4 rows (64 MACs) 2 LDMDB (16 input lanes), the 16 weight
  * words in bursts of 3, 3, 2 per 8 codes (LDR + LDRD, LDR + LDRD, LDRD: 11 cycles instead of 4 LDRD = 12 at the
- * M4's timings, a load followed by a load pipelined), 32 SXTB16, 32 SMLAD, CMP + BNE: 100 cycles instead of 102.
- * Output stage per channel from the layer's multiplier / shift arrays, streamed (post-indexed loads; step 0
- * for per-tensor): the mq_os_requant_neg form (round = 2^30 * (2^E + 1) (double rounding) or 2^30 * 2^E
+ * M4's timings, a load followed by a load pipelined), 32 SXTB16, 32 SMLAD; two such chunks per pass (an odd chunk
+ * count enters the second, job.odd) and one CMP + BNE: 196 cycles per 128 MACs instead of 2 x 102.
+ * Output stage per channel from the layer's multiplier / shift arrays, streamed (post-indexed loads; per-tensor:
+ * the multiplier, E and round once per group, 8 instructions per channel): the mq_os_requant_neg form (round = 2^30 * (2^E + 1) (double rounding) or 2^30 * 2^E
  * (single) as one UMULL of 2^E | (mn >> 31) by 2^30, E - 1 = ~shift, one SMLAL + the sign-correction SMLAL, ASR),
  * QADD zl, USAT8 (14 instructions with the shift test), then the 4 codes of a group packed into one word:
  * min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR. The loop state lives in the frame above the
@@ -1189,7 +1190,7 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
     "usat " A ", #8, r6\n\t"
 
 /* Returns the groups left undone (0: all; else the first of them has a shift >= 0). */
-#define MQ_DSP_GEMV_FN(NAME, QS)                                                                 \
+#define MQ_DSP_GEMV_FN(NAME, OSTAGE)                                                               \
     __attribute__((naked, noinline)) static int32_t NAME(const mq_dsp_gemv_job *job __attribute__((unused))) \
     {                                                                                            \
         __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
@@ -1223,11 +1224,7 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
                          "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"                                   \
                          "ldrd r9, r10, [r4]\n\t"                                                \
                          "ldrd r11, lr, [r4, #8]\n\t"                                            \
-                         "mov r8, #0x40000000\n\t"                                               \
-                         MQ_DSP_GCH("r0", QS) MQ_DSP_GCH("r1", QS)                               \
-                         MQ_DSP_GCH("r2", QS) MQ_DSP_GCH("r3", QS)                               \
-                         "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"                                   \
-                         "strd r11, lr, [r4, #8]\n\t"                                            \
+                         OSTAGE                                                                  \
                          "orr r0, r0, r1, lsl #8\n\t"                                            \
                          "orr r0, r0, r2, lsl #16\n\t"                                           \
                          "orr r0, r0, r3, lsl #24\n\t"                                           \
@@ -1249,11 +1246,44 @@ __attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, cons
                          "b 9b\n\t");                                                            \
     }
 
+/* The output stage of a group, r9 = mn, r10 = zl, r11 / lr = the multiplier / shift pointers (r4 = the state after
+ * it). Per-channel: MQ_DSP_GCH per channel (r8 = 2^30), the pointers stored back. */
+#define MQ_DSP_GOS_PC                                                                            \
+    "mov r8, #0x40000000\n\t"                                                                    \
+    MQ_DSP_GCH("r0", ", #4") MQ_DSP_GCH("r1", ", #4") MQ_DSP_GCH("r2", ", #4") MQ_DSP_GCH("r3", ", #4") \
+    "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"                                                        \
+    "strd r11, lr, [r4, #8]\n\t"
+
+/* Per-tensor channel of accumulator A: the round in r8 (low) / r5 (high), r11 = multiplier, lr = E - 1. */
+#define MQ_DSP_GCH_PT(A)                                                                         \
+    "mov r7, r8\n\t"                                                                             \
+    "mov r6, r5\n\t"                                                                             \
+    "smlal r7, r6, " A ", r11\n\t"                                                               \
+    "lsrs r4, " A ", #31\n\t"                                                                    \
+    "smlal r7, r6, r4, r9\n\t"                                                                   \
+    "asr r6, r6, lr\n\t"                                                                         \
+    "qadd r6, r6, r10\n\t"                                                                       \
+    "usat " A ", #8, r6\n\t"
+
+/* Per-tensor: the one multiplier / shift and the round (as MQ_DSP_GCH computes it) once per group; the caller has
+ * checked the shift (<= -1). */
+#define MQ_DSP_GOS_PT                                                                            \
+    "ldr r11, [r11]\n\t"                                                                         \
+    "ldr lr, [lr]\n\t"                                                                           \
+    "mvn lr, lr\n\t"                 /* E - 1 */                                                 \
+    "movs r5, #2\n\t"                                                                            \
+    "lsl r5, r5, lr\n\t"                                                                         \
+    "orr r5, r5, r9, lsr #31\n\t"                                                                \
+    "mov r8, #0x40000000\n\t"                                                                    \
+    "umull r8, r5, r5, r8\n\t"                                                                   \
+    MQ_DSP_GCH_PT("r0") MQ_DSP_GCH_PT("r1") MQ_DSP_GCH_PT("r2") MQ_DSP_GCH_PT("r3")              \
+    "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"
+
 #if MQ_GEMM_PER_CHANNEL_ENABLED
-MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, ", #4")
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, MQ_DSP_GOS_PC)
 #endif
 #if MQ_GEMM_PER_TENSOR_ENABLED
-MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, "")
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, MQ_DSP_GOS_PT)
 #endif
 
 /* Whole groups of 4 rows of a batch-1 call through the GEMV loop; returns how many groups it computed (0: none,
