@@ -1067,7 +1067,7 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
  * QADD zl, USAT8 (14 instructions with the shift test), then the 4 codes of a group packed into one word:
  * min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR. The loop state lives in the frame above the
  * lanes (sp-relative, no job pointer). A fused LUT is applied afterwards over the stored codes, in place
- * (a byte loop).
+ * (the callers: a byte loop in mq_dsp_gemv, mq_lut_u8_dsp for the prepared rows).
  * Taken when weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K (the stack buffer: 2 bytes per code); the shifts
  * are tested in the loop (a shift >= 0: it stops before that group and returns the groups left, which the caller's
  * paths compute, as a last group of n % 4 rows).
@@ -1351,15 +1351,6 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv_run(const mq_fc_params *p, 
 #elif MQ_GEMM_PER_TENSOR_ENABLED
     done = groups - mq_dsp_gemv_pt(&job);
 #endif
-    if (p->lut != NULL) {
-        /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored (a byte loop: a batch-1
-         * layer has few outputs, and it keeps mq_lut_u8_dsp out of an MLP's firmware) */
-        const uint8_t *lut = p->lut;
-        int32_t i;
-        for (i = 0; i < 4 * done; i++) {
-            out[i] = lut[out[i]];
-        }
-    }
     return done;
 }
 
@@ -1372,7 +1363,19 @@ static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8
         (!p->per_channel && p->shift[0] >= 0)) {
         return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
     }
-    return mq_dsp_gemv_run(p, groups, x, out);
+    {
+        const int32_t done = mq_dsp_gemv_run(p, groups, x, out);
+        if (p->lut != NULL) {
+            /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored (a byte loop: a batch-1
+             * layer has few outputs, and it keeps mq_lut_u8_dsp out of an MLP's firmware) */
+            const uint8_t *lut = p->lut;
+            int32_t i;
+            for (i = 0; i < 4 * done; i++) {
+                out[i] = lut[out[i]];
+            }
+        }
+        return done;
+    }
 }
 #endif
 
@@ -1704,7 +1707,10 @@ int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
 void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
 #if MQ_GEMM_PER_CHANNEL_ENABLED || MQ_GEMM_PER_TENSOR_ENABLED
-    mq_dsp_gemv_run(p, p->n >> 2, x, out);
+    (void)mq_dsp_gemv_run(p, p->n >> 2, x, out);   /* (all groups: mq_gemm_s8_n4k16_dsp_row_ready) */
+    if (p->lut != NULL) {
+        mq_lut_u8_dsp(p->lut, out, out, (size_t)p->n);
+    }
 #else
     mq_gemm_s8_n4k16_dsp(p, 1, x, p->k, out, p->n);
 #endif
