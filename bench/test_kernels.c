@@ -47,6 +47,9 @@ static unsigned failures;
 /* Set for the focused trials of the DSP assembly pair loop's domain (k % 16 == 0, m >= 2):
  * shifts in [-21, -1] (E = 1 and E = 21 edges included), half of them with small data. */
 static int focus_full;
+/* >= 0: focus_full shifts except this channel's (and, every other trial, one more channel's), >= 0: the DSP GEMV loop
+ * stops before that group and the caller's paths do the rest (gemm_tests' batch-1 stop trials) */
+static int32_t stop_channel = -1;
 /* Set for the focused LUT trials: full clamp range (act_min/act_max = the output dtype's range), so the
  * pair loop takes its full-range LUT epilogue (INT8 outputs: lo = -128, the table index wraps mod 256). */
 static int force_full_range;
@@ -132,6 +135,13 @@ static void gemm_case(int32_t m, int32_t n, int32_t k, mq_dtype in_dtype, int pe
         if (focus_full) {
             const uint32_t r = mq_ref_rand(&seed) % 4u;
             shift[c] = r == 0u ? -1 : r == 1u ? -21 : mq_ref_range(&seed, -21, -1);
+        }
+    }
+    if (stop_channel >= 0 && stop_channel < n) {
+        shift[stop_channel] = mq_ref_range(&seed, 0, MQ_SHIFT_MAX);
+        if ((trial & 1) != 0) {
+            c = mq_ref_range(&seed, stop_channel, n - 1);
+            shift[c] = mq_ref_range(&seed, 0, 2);
         }
     }
     for (b = 0; b < (size_t)m * MAX_XS + 4u; b++) { /* the rows this case reads (xs <= k + 3) */
@@ -497,6 +507,19 @@ static void gemm_tests(void)
         gemm_case(1, mq_ref_range(&seed, 1, MAX_N), k_list[trial % 23], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8,
                   (trial >> 1) & 1, (trial % 5) == 0, 700 + trial);
     }
+    /* Focused, batch 1, every shift <= -1 but one or two channels' >= 0 (stop_channel): the DSP GEMV loop stops
+     * before that channel's group (any group, any row of it), the caller's paths do the rest; k with and without a
+     * tail, both input dtypes, per-channel (per-tensor: trial bit 1, the one shift >= 0 everywhere), LUT in some. */
+    focus_full = 1;
+    for (trial = 0; trial < 48; trial++) {
+        static const int32_t ks[] = {1, 5, 8, 16, 17, 32, 100, 128, 131, 255, 256, 640};
+        const int32_t n = mq_ref_range(&seed, 4, MAX_N);
+        stop_channel = mq_ref_range(&seed, 0, n - 1);
+        gemm_case(1, n, ks[trial % 12], (trial & 1) ? MQ_DTYPE_UINT8 : MQ_DTYPE_INT8, (trial % 8) != 2,
+                  (trial % 3) == 0, 760 + trial);
+    }
+    stop_channel = -1;
+    focus_full = 0;
     /* Focused, whole-type clamps (ReLU with the zero point at the type's minimum, the common UINT8 / INT8 ReLU
      * layer), no LUT: the DSP pair loop's variants for them, whole 32-code bodies (k % 32 == 0) and entered mid-body
      * (k % 32 != 0), k > 128 (the loop on unexpanded weights), several blocks, an odd last row; both input dtypes,

@@ -1053,130 +1053,237 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
 
 /*
  * Batch 1 (m == 1, the FC layers of an MLP): "GEMV", one naked assembly loop over all whole groups of 4 rows.
- * The input row is expanded ONCE per call into q15 lane pairs on the stack (xe: per 4 codes the words
- * SXTB16(x) = (x2:x0) and SXTB16(x ror 8) = (x3:x1), UINT8 inputs made signed by the EOR 0x80808080 there,
- * zero-padded to whole 16-code chunks) and shared by every output row, so the inner loop has no input
- * unpacking and no EOR: per 16 codes x 4 rows (64 MACs) 2 LDM (16 input lanes), 8 LDRD (weights, the weight
- * pointer advanced by the first one's post-index), 32 SXTB16, 32 SMLAD, CMP + BNE = 76 instructions.
- * Output stage per channel from the layer's multiplier / shift arrays, streamed (post-indexed loads; step 0
- * for per-tensor): the mq_os_requant_neg form (round = 2^30 + 2^(30+E) built from 2 << (E - 1), E - 1 = ~shift,
- * one SMLAL + the sign-correction SMLAL, ASR), QADD zl, USAT8 (14 instructions), then the 4 codes of a
- * group packed into one word: min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR.
- * A fused LUT is applied afterwards over the stored codes, in place (mq_lut_u8_dsp).
- * Taken when every shift is <= -1, weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K (the stack buffer:
- * 2 bytes per code); otherwise (and for a last group of n % 4 rows) the 1x4 rows path.
+ * The input row is expanded ONCE per call into q15 lane pairs (per 4 codes the words SXTB16(x) = (x2:x0) and
+ * SXTB16(x ror 8) = (x3:x1), UINT8 inputs made signed by the EOR 0x80808080 there, zero-padded to whole 16-code
+ * chunks) on the loop's own stack frame, at its stack pointer and in DESCENDING chunk order (mq_dsp_gemv_expand),
+ * so the inner loop walks them down with LDMDB and ends when its lane pointer reaches sp (no end register).
+ * That frees a fourth weight register: per 16 codes x 4 rows (64 MACs) 2 LDMDB (16 input lanes), the 16 weight
+ * words in bursts of 3, 3, 2 per 8 codes (LDR + LDRD, LDR + LDRD, LDRD: 11 cycles instead of 4 LDRD = 12 at the
+ * M4's timings, a load followed by a load pipelined), 32 SXTB16, 32 SMLAD; two such chunks per pass (an odd chunk
+ * count enters the second, job.odd) and one CMP + BNE: 196 cycles per 128 MACs instead of 2 x 102.
+ * Output stage per channel from the layer's multiplier / shift arrays, streamed (post-indexed loads; per-tensor:
+ * the multiplier, E and round once per group, 8 instructions per channel): the mq_os_requant_neg form (round = 2^30 * (2^E + 1) (double rounding) or 2^30 * 2^E
+ * (single) as one UMULL of 2^E | (mn >> 31) by 2^30, E - 1 = ~shift, one SMLAL + the sign-correction SMLAL, ASR),
+ * QADD zl, USAT8 (14 instructions with the shift test), then the 4 codes of a group packed into one word:
+ * min(., h) bytewise (USUB8 + SEL), + act_min bytewise (UADD8), one STR. The loop state lives in the frame above the
+ * lanes (sp-relative, no job pointer). A fused LUT is applied afterwards over the stored codes, in place
+ * (the callers: a byte loop in mq_dsp_gemv, mq_lut_u8_dsp for the prepared rows).
+ * Taken when weights are word-aligned and k <= MQ_DSP_GEMV_MAX_K (the stack buffer: 2 bytes per code); the shifts
+ * are tested in the loop (a shift >= 0: it stops before that group and returns the groups left, which the caller's
+ * paths compute, as a last group of n % 4 rows).
  */
 #define MQ_DSP_GEMV_MAX_K 768
+#define MQ_DSP_GEMV_XB "1536" /* MQ_DSP_GEMV_MAX_K * 2: the lane area; the state follows at sp + 1536 */
 
-typedef struct {
-    const int32_t *xe;      /*  0: expanded input */
-    const int32_t *xe_end;  /*  4: end of it (whole 16-code chunks) */
-    const int32_t *bias;    /*  8: advances by 4 channels per group */
-    const int32_t *mult;    /* 12: advances per channel (per-tensor: stays) */
-    const int32_t *shift;   /* 16: same */
-    uint8_t *out;           /* 20: advances by 4 per group */
-    int32_t groups;         /* 24: whole groups left (>= 1) */
-    int32_t zl;             /* 28: out_zero_point - act_min */
-    uint32_t h4;            /* 32: (act_max - act_min) in each byte */
-    uint32_t lo4;           /* 36: act_min mod 256 in each byte */
-    const int8_t *w;        /* 40: packed weights */
-    int32_t mn;             /* 44: sign-correction multiplier: INT32_MIN (double rounding) or 0 (single rounding: then
-                               the 2^30 of the round's low word, mn >> 1 logical, is 0 too: round = 2^(30+E)) */
-} mq_dsp_gemv_job;
+typedef struct mq_dsp_gemv_job mq_dsp_gemv_job;
+struct mq_dsp_gemv_job {
+    const uint8_t *x;                                       /*  0: input row */
+    int32_t k;                                              /*  4 */
+    uint32_t flip;                                          /*  8: 0x80808080 for UINT8 inputs, else 0 */
+    void (*expand)(int32_t *xe, const mq_dsp_gemv_job *j);  /* 12: fills the lanes (mq_dsp_gemv_expand) */
+    /* 16..59: copied to the frame's state (sp + XB + 0..43) */
+    int32_t mn;             /* 16 (+0): sign-correction multiplier: INT32_MIN (double rounding) or 0 (single) */
+    int32_t zl;             /* 20 (+4): out_zero_point - act_min */
+    const int32_t *mult;    /* 24 (+8): advances per channel (per-tensor: stays) */
+    const int32_t *shift;   /* 28 (+12): same */
+    uint32_t h4;            /* 32 (+16): (act_max - act_min) in each byte */
+    uint32_t lo4;           /* 36 (+20): act_min mod 256 in each byte */
+    uint8_t *out;           /* 40 (+24): advances by 4 per group */
+    int32_t groups;         /* 44 (+28): whole groups left (>= 1) */
+    int32_t odd;            /* 48 (+32): the chunk count is odd (the loop, 2 chunks per pass, entered mid-body) */
+    const int32_t *bias;    /* 52 (+36): advances by 4 channels per group */
+    int32_t xe_bytes;       /* 56 (+40): 2 * k rounded up to 16 (in the frame: the lanes' top address) */
+    const int8_t *w;        /* 60 */
+};
 
-typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, bias) == 8 && offsetof(mq_dsp_gemv_job, mult) == 12 &&
-                                     offsetof(mq_dsp_gemv_job, out) == 20 && offsetof(mq_dsp_gemv_job, zl) == 28 &&
-                                     offsetof(mq_dsp_gemv_job, h4) == 32 && offsetof(mq_dsp_gemv_job, w) == 40 &&
-                                     offsetof(mq_dsp_gemv_job, mn) == 44)
+typedef char mq_dsp_gemv_job_layout[(offsetof(mq_dsp_gemv_job, expand) == 12 && offsetof(mq_dsp_gemv_job, mn) == 16 &&
+                                     offsetof(mq_dsp_gemv_job, xe_bytes) == 56 && offsetof(mq_dsp_gemv_job, w) == 60)
                                         ? 1
                                         : -1];
 
-/* Row A of the group, 8 codes: weights at r12 + OFF (LDRD), input lanes r4-r7. */
-#define MQ_DSP_GROW(A, LD)                                                                       \
-    LD "sxtb16 r10, r8, ror #8\n\t"                                                              \
-    "sxtb16 r8, r8\n\t"                                                                          \
-    "smlad " A ", r8, r4, " A "\n\t"                                                             \
-    "smlad " A ", r10, r5, " A "\n\t"                                                            \
-    "sxtb16 r10, r9, ror #8\n\t"                                                                 \
-    "sxtb16 r9, r9\n\t"                                                                          \
-    "smlad " A ", r9, r6, " A "\n\t"                                                             \
-    "smlad " A ", r10, r7, " A "\n\t"
-#define MQ_DSP_GLD(OFF) "ldrd r8, r9, [r12, #" #OFF "]\n\t"
+static inline int32_t mq_dsp_sxtb16_ror8(uint32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
 
-/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = job mn (INT32_MIN: double rounding,
- * 0: single rounding), r10 = zl. The round's low word adds r9 >> 1 (logical): 2^30 or 0. */
+/* Lanes of j's input at xe in the loop's order: the 4-code quad q (codes 4q..4q+3) of half-chunk q >> 1 (8 codes)
+ * at word xe_bytes / 4 - 4 * ((q >> 1) + 1) + 2 * (q & 1) (x2:x0), + 1 (x3:x1): the half-chunks from the top down,
+ * each half's 4 words ascending (what LDMDB loads into r4-r7). */
+__attribute__((noinline, used)) static void mq_dsp_gemv_expand(int32_t *xe, const mq_dsp_gemv_job *j)
+{
+    const uint8_t *x = j->x;
+    const int32_t k = j->k;
+    const uint32_t flip = j->flip;
+    int32_t *d = xe + (j->xe_bytes >> 2);
+    const int32_t end = j->xe_bytes >> 1;   /* codes, k rounded up to 16 */
+    uint8_t t[8];
+    int32_t i;
+
+    for (i = 0; i < end; i += 8) {   /* per half (8 codes): one block of 4 words, from the top down */
+        const uint8_t *s = x + i;
+        uint32_t v0, v1;
+        if (i + 8 > k) {
+            /* the last part-filled half and the zero halves up to the chunk end: the codes past k are flip, lanes 0
+             * after the EOR */
+            int32_t b;
+            for (b = 0; b < 8; b++) {
+                t[b] = i + b < k ? x[i + b] : (uint8_t)flip;
+            }
+            s = t;
+        }
+        memcpy(&v0, s, sizeof(v0));
+        memcpy(&v1, s + 4, sizeof(v1));
+        v0 ^= flip;
+        v1 ^= flip;
+        d -= 4;
+        d[0] = __sxtb16((int32_t)v0);
+        d[1] = mq_dsp_sxtb16_ror8(v0);
+        d[2] = __sxtb16((int32_t)v1);
+        d[3] = mq_dsp_sxtb16_ror8(v1);
+    }
+}
+
+/* Row word of accumulator A: weight word W, temporary T, input lanes L0 (even codes), L1 (odd codes). */
+#define MQ_DSP_GW(A, W, T, L0, L1)                                                               \
+    "sxtb16 " T ", " W ", ror #8\n\t"                                                            \
+    "sxtb16 " W ", " W "\n\t"                                                                    \
+    "smlad " A ", " W ", " L0 ", " A "\n\t"                                                      \
+    "smlad " A ", " T ", " L1 ", " A "\n\t"
+
+/* 8 codes x 4 rows (half H = 0 / 8 of the chunk at r12, 64 bytes: row r's 16 codes at 16 r): lanes r4-r7
+ * (LDMDB from r11), weights in bursts of 3, 3, 2 into r8, r9, r10, lr. Half 0 advances r12 by 64 (the LDRD's
+ * post-index); half 1 addresses relative to that. OFF(x) = the byte offset of chunk byte x from r12 at the load. */
+#define MQ_DSP_GHALF(B0, A01, B1, C01, D01)                                                \
+    "ldmdb r11!, {r4-r7}\n\t"                                                                    \
+    "ldr r10, [r12, #" B0 "]\n\t"                                                                \
+    "ldrd r8, r9, [r12" A01 "\n\t"                                                               \
+    MQ_DSP_GW("r0", "r8", "lr", "r4", "r5")                                                      \
+    MQ_DSP_GW("r0", "r9", "r8", "r6", "r7")                                                      \
+    MQ_DSP_GW("r1", "r10", "r8", "r4", "r5")                                                     \
+    "ldr r8, [r12, #" B1 "]\n\t"                                                                 \
+    "ldrd r9, r10, [r12, #" C01 "]\n\t"                                                          \
+    MQ_DSP_GW("r1", "r8", "lr", "r6", "r7")                                                      \
+    MQ_DSP_GW("r2", "r9", "r8", "r4", "r5")                                                      \
+    MQ_DSP_GW("r2", "r10", "r8", "r6", "r7")                                                     \
+    "ldrd r8, r9, [r12, #" D01 "]\n\t"                                                           \
+    MQ_DSP_GW("r3", "r8", "lr", "r4", "r5")                                                      \
+    MQ_DSP_GW("r3", "r9", "r8", "r6", "r7")
+
+/* Channel of accumulator A: r11 multipliers, lr shifts (post-indexed by QS), r9 = mn (INT32_MIN: double rounding,
+ * 0: single rounding), r10 = zl, r8 = 2^30. A shift >= 0 (~shift < 0) leaves through 8f. */
 #define MQ_DSP_GCH(A, QS)                                                                        \
     "ldr r4, [r11]" QS "\n\t"                                                                    \
     "ldr r5, [lr]" QS "\n\t"                                                                     \
-    "mvn r5, r5\n\t"                  /* E - 1 */                                                \
-    "mov r6, #2\n\t"                                                                             \
-    "lsl r6, r6, r5\n\t"              /* t = 2^E */                                              \
-    "lsr r8, r6, #2\n\t"              /* round, high word */                                     \
-    "lsl r7, r6, #30\n\t"                                                                        \
-    "add r7, r7, r9, lsr #1\n\t"       /* round, low word (+ 2^30: double rounding) */              \
-    "smlal r7, r8, " A ", r4\n\t"                                                                \
-    "lsr r6, " A ", #31\n\t"                                                                     \
-    "smlal r7, r8, r6, r9\n\t"                                                                   \
-    "asr r8, r8, r5\n\t"                                                                         \
-    "qadd r8, r8, r10\n\t"                                                                       \
-    "usat " A ", #8, r8\n\t"
+    "mvns r5, r5\n\t"                 /* E - 1 */                                                \
+    "bmi 8f\n\t"                                                                                 \
+    "movs r6, #2\n\t"                /* (the flag-setting 16-bit forms: no flag is live here) */ \
+    "lsls r6, r6, r5\n\t"             /* 2^E */                                                  \
+    "orr r6, r6, r9, lsr #31\n\t"     /* 2^E + 1 (double rounding) */                            \
+    "umull r7, r6, r6, r8\n\t"        /* round = that x 2^30 */                                  \
+    "smlal r7, r6, " A ", r4\n\t"                                                                \
+    "lsrs r4, " A ", #31\n\t"                                                                    \
+    "smlal r7, r6, r4, r9\n\t"                                                                   \
+    "asrs r6, r6, r5\n\t"                                                                        \
+    "qadd r6, r6, r10\n\t"                                                                       \
+    "usat " A ", #8, r6\n\t"
 
-#define MQ_DSP_GEMV_FN(NAME, QS)                                                                 \
-    __attribute__((naked, noinline)) static void NAME(const mq_dsp_gemv_job *job __attribute__((unused))) \
+/* Returns the groups left undone (0: all; else the first of them has a shift >= 0). */
+#define MQ_DSP_GEMV_FN(NAME, OSTAGE)                                                               \
+    __attribute__((naked, noinline)) static int32_t NAME(const mq_dsp_gemv_job *job __attribute__((unused))) \
     {                                                                                            \
         __asm__ volatile("push {r4-r11, lr}\n\t"                                                 \
-                         "push {r0}\n\t"                                                         \
-                         "ldr r12, [r0, #40]\n\t"                                                \
+                         "sub sp, sp, #" MQ_DSP_GEMV_XB " + 52\n\t"                              \
+                         "mov r4, r0\n\t"                                                        \
+                         "mov r1, r0\n\t"                                                        \
+                         "mov r0, sp\n\t"                                                        \
+                         "ldr r3, [r4, #12]\n\t"                                                 \
+                         "blx r3\n\t"                                                            \
+                         "add r0, r4, #16\n\t"                                                   \
+                         "ldm r0, {r1-r3, r5-r12}\n\t"                                           \
+                         "add r12, r12, sp\n\t"                                                  \
+                         "add r0, sp, #" MQ_DSP_GEMV_XB "\n\t"                                   \
+                         "stm r0, {r1-r3, r5-r12}\n\t"                                           \
+                         "ldr r12, [r4, #60]\n\t"                                                \
                          "1:\n\t"                                                                \
-                         "ldr r10, [sp]\n\t"                                                     \
-                         "ldr r11, [r10, #8]\n\t"                                                \
-                         "ldm r11!, {r0-r3}\n\t"                                                 \
-                         "str r11, [r10, #8]\n\t"                                                \
-                         "ldrd r11, lr, [r10]\n\t"                                               \
+                         "add r10, sp, #" MQ_DSP_GEMV_XB " + 32\n\t"                             \
+                         "ldm r10, {r9-r11}\n\t"                                                 \
+                         "ldm r10!, {r0-r3}\n\t"                                                 \
+                         "str r10, [sp, #" MQ_DSP_GEMV_XB " + 36]\n\t"                           \
+                         "cmp r9, #0\n\t"                                                        \
+                         "bne 3f\n\t"                                                            \
                          "2:\n\t"                                                                \
-                         "ldm r11!, {r4-r7}\n\t"                                                 \
-                         MQ_DSP_GROW("r0", "ldrd r8, r9, [r12], #64\n\t")                        \
-                         MQ_DSP_GROW("r1", MQ_DSP_GLD(-48))                                      \
-                         MQ_DSP_GROW("r2", MQ_DSP_GLD(-32))                                      \
-                         MQ_DSP_GROW("r3", MQ_DSP_GLD(-16))                                      \
-                         "ldm r11!, {r4-r7}\n\t"                                                 \
-                         MQ_DSP_GROW("r0", MQ_DSP_GLD(-56))                                      \
-                         MQ_DSP_GROW("r1", MQ_DSP_GLD(-40))                                      \
-                         MQ_DSP_GROW("r2", MQ_DSP_GLD(-24))                                      \
-                         MQ_DSP_GROW("r3", MQ_DSP_GLD(-8))                                       \
-                         "cmp r11, lr\n\t"                                                       \
+                         MQ_DSP_GHALF("16", "], #64", "-44", "-32", "-16")                   \
+                         MQ_DSP_GHALF("-40", ", #-56]", "-36", "-24", "-8")                  \
+                         "3:\n\t"                                                                \
+                         MQ_DSP_GHALF("16", "], #64", "-44", "-32", "-16")                   \
+                         MQ_DSP_GHALF("-40", ", #-56]", "-36", "-24", "-8")                  \
+                         "cmp sp, r11\n\t"                                                       \
                          "bne 2b\n\t"                                                            \
-                         "ldr r10, [sp]\n\t"                                                     \
-                         "ldrd r11, lr, [r10, #12]\n\t"                                          \
-                         "ldr r9, [r10, #44]\n\t"                                               \
-                         "ldr r10, [r10, #28]\n\t"                                               \
-                         MQ_DSP_GCH("r0", QS) MQ_DSP_GCH("r1", QS)                               \
-                         MQ_DSP_GCH("r2", QS) MQ_DSP_GCH("r3", QS)                               \
-                         "ldr r10, [sp]\n\t"                                                     \
-                         "strd r11, lr, [r10, #12]\n\t"                                          \
+                         "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"                                   \
+                         "ldrd r9, r10, [r4]\n\t"                                                \
+                         "ldrd r11, lr, [r4, #8]\n\t"                                            \
+                         OSTAGE                                                                  \
                          "orr r0, r0, r1, lsl #8\n\t"                                            \
                          "orr r0, r0, r2, lsl #16\n\t"                                           \
                          "orr r0, r0, r3, lsl #24\n\t"                                           \
-                         "ldrd r4, r5, [r10, #32]\n\t"                                           \
-                         "usub8 r6, r0, r4\n\t"                                                  \
-                         "sel r0, r4, r0\n\t"                                                    \
-                         "uadd8 r0, r0, r5\n\t"                                                  \
-                         "ldr r6, [r10, #20]\n\t"                                                \
+                         "ldrd r5, r6, [r4, #16]\n\t"                                            \
+                         "usub8 r7, r0, r5\n\t"                                                  \
+                         "sel r0, r5, r0\n\t"                                                    \
+                         "uadd8 r0, r0, r6\n\t"                                                  \
+                         "ldrd r6, r7, [r4, #24]\n\t"                                            \
                          "str r0, [r6], #4\n\t"                                                  \
-                         "str r6, [r10, #20]\n\t"                                                \
-                         "ldr r6, [r10, #24]\n\t"                                                \
-                         "subs r6, r6, #1\n\t"                                                   \
-                         "str r6, [r10, #24]\n\t"                                                \
+                         "subs r7, r7, #1\n\t"                                                   \
+                         "strd r6, r7, [r4, #24]\n\t"                                            \
                          "bne 1b\n\t"                                                            \
-                         "add sp, sp, #4\n\t"                                                    \
-                         "pop {r4-r11, pc}\n\t");                                                \
+                         "movs r0, #0\n\t"                                                       \
+                         "9:\n\t"                                                                \
+                         "add sp, sp, #" MQ_DSP_GEMV_XB " + 52\n\t"                              \
+                         "pop {r4-r11, pc}\n\t"                                                  \
+                         "8:\n\t"                                                                \
+                         "ldr r0, [sp, #" MQ_DSP_GEMV_XB " + 28]\n\t"                            \
+                         "b 9b\n\t");                                                            \
     }
 
+/* The output stage of a group, r9 = mn, r10 = zl, r11 / lr = the multiplier / shift pointers (r4 = the state after
+ * it). Per-channel: MQ_DSP_GCH per channel (r8 = 2^30), the pointers stored back. */
+#define MQ_DSP_GOS_PC                                                                            \
+    "mov r8, #0x40000000\n\t"                                                                    \
+    MQ_DSP_GCH("r0", ", #4") MQ_DSP_GCH("r1", ", #4") MQ_DSP_GCH("r2", ", #4") MQ_DSP_GCH("r3", ", #4") \
+    "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"                                                        \
+    "strd r11, lr, [r4, #8]\n\t"
+
+/* Per-tensor channel of accumulator A: the round in r8 (low) / r5 (high), r11 = multiplier, lr = E - 1. */
+#define MQ_DSP_GCH_PT(A)                                                                         \
+    "mov r7, r8\n\t"                                                                             \
+    "mov r6, r5\n\t"                                                                             \
+    "smlal r7, r6, " A ", r11\n\t"                                                               \
+    "lsrs r4, " A ", #31\n\t"                                                                    \
+    "smlal r7, r6, r4, r9\n\t"                                                                   \
+    "asr r6, r6, lr\n\t"                                                                         \
+    "qadd r6, r6, r10\n\t"                                                                       \
+    "usat " A ", #8, r6\n\t"
+
+/* Per-tensor: the one multiplier / shift and the round (as MQ_DSP_GCH computes it) once per group; the caller has
+ * checked the shift (<= -1). */
+#define MQ_DSP_GOS_PT                                                                            \
+    "ldr r11, [r11]\n\t"                                                                         \
+    "ldr lr, [lr]\n\t"                                                                           \
+    "mvn lr, lr\n\t"                 /* E - 1 */                                                 \
+    "movs r5, #2\n\t"                                                                            \
+    "lsl r5, r5, lr\n\t"                                                                         \
+    "orr r5, r5, r9, lsr #31\n\t"                                                                \
+    "mov r8, #0x40000000\n\t"                                                                    \
+    "umull r8, r5, r5, r8\n\t"                                                                   \
+    MQ_DSP_GCH_PT("r0") MQ_DSP_GCH_PT("r1") MQ_DSP_GCH_PT("r2") MQ_DSP_GCH_PT("r3")              \
+    "add r4, sp, #" MQ_DSP_GEMV_XB "\n\t"
+
 #if MQ_GEMM_PER_CHANNEL_ENABLED
-MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, ", #4")
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pc, MQ_DSP_GOS_PC)
 #endif
 #if MQ_GEMM_PER_TENSOR_ENABLED
-MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, "")
+MQ_DSP_GEMV_FN(mq_dsp_gemv_pt, MQ_DSP_GOS_PT)
 #endif
 
 /* Whole groups of 4 rows of a batch-1 call through the GEMV loop; returns how many groups it computed (0: none,
@@ -1191,7 +1298,8 @@ static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8
     return 0;
 }
 #else
-/* How many whole groups of 4 rows the GEMV loop takes for p (0: none; the caller's paths do all). */
+/* How many whole groups of 4 rows the GEMV loop takes for p (0: none; the caller's paths do all): used where every
+ * group must take it (mq_gemm_s8_n4k16_dsp_row_ready); the batch-1 calls let the loop test the shifts itself. */
 static int32_t mq_dsp_gemv_groups(const mq_fc_params *p)
 {
     const int32_t groups = p->n >> 2;
@@ -1212,36 +1320,20 @@ static int32_t mq_dsp_gemv_groups(const mq_fc_params *p)
     return sh >= 0 ? 0 : groups;   /* a shift >= 0 (all negative <=> the AND is negative): none */
 }
 
-/* The GEMV loop over the first groups (>= 1, as mq_dsp_gemv_groups(p) gave) groups of 4 rows. */
-__attribute__((noinline)) static void mq_dsp_gemv_run(const mq_fc_params *p, int32_t groups, const uint8_t *x,
-                                                      uint8_t *out)
+/* The GEMV loop over the first groups (>= 1) groups of 4 rows; returns how many it computed (it stops before the
+ * first group with a shift >= 0). */
+__attribute__((noinline)) static int32_t mq_dsp_gemv_run(const mq_fc_params *p, int32_t groups, const uint8_t *x,
+                                                         uint8_t *out)
 {
-    int32_t xe[MQ_DSP_GEMV_MAX_K / 2];
     mq_dsp_gemv_job job;
-    const int32_t k = p->k;
-    const int32_t kc = (k + 15) & ~15;
-    const uint32_t flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
-    int32_t i;
+    int32_t done;
 
-    for (i = 0; i + 4 <= k; i += 4) {
-        uint32_t v;
-        memcpy(&v, x + i, sizeof(v));
-        v ^= flip;
-        xe[i >> 1] = __sxtb16((int32_t)v);
-        xe[(i >> 1) + 1] = __sxtb16((int32_t)(v >> 8 | v << 24));
-    }
-    if (i < k) {
-        const uint32_t v = mq_dsp_load_tail(x + i, k - i) ^ (flip >> (8 * (uint32_t)(4 - (k - i))));
-        xe[i >> 1] = __sxtb16((int32_t)v);
-        xe[(i >> 1) + 1] = __sxtb16((int32_t)(v >> 8 | v << 24));
-        i += 4;
-    }
-    for (; i < kc; i += 4) {
-        xe[i >> 1] = 0;
-        xe[(i >> 1) + 1] = 0;
-    }
-    job.xe = xe;
-    job.xe_end = xe + (kc >> 1);
+    job.x = x;
+    job.k = p->k;
+    job.flip = p->in_dtype == MQ_DTYPE_UINT8 ? 0x80808080u : 0u;
+    job.expand = mq_dsp_gemv_expand;
+    job.xe_bytes = ((p->k + 15) & ~15) * 2;
+    job.odd = (job.xe_bytes >> 5) & 1;
     job.bias = p->bias.folded;
     job.mult = p->multiplier;
     job.shift = p->shift;
@@ -1253,30 +1345,37 @@ __attribute__((noinline)) static void mq_dsp_gemv_run(const mq_fc_params *p, int
     job.w = p->weights.packed;
     job.mn = p->single_rounding ? MQ_OS_SIGN_SINGLE : MQ_OS_SIGN_DOUBLE;
 #if MQ_GEMM_PER_CHANNEL_ENABLED && MQ_GEMM_PER_TENSOR_ENABLED
-    if (p->per_channel) {
-        mq_dsp_gemv_pc(&job);
-    } else {
-        mq_dsp_gemv_pt(&job);
-    }
+    done = groups - (p->per_channel ? mq_dsp_gemv_pc(&job) : mq_dsp_gemv_pt(&job));
 #elif MQ_GEMM_PER_CHANNEL_ENABLED
-    mq_dsp_gemv_pc(&job);
+    done = groups - mq_dsp_gemv_pc(&job);
 #elif MQ_GEMM_PER_TENSOR_ENABLED
-    mq_dsp_gemv_pt(&job);
+    done = groups - mq_dsp_gemv_pt(&job);
 #endif
-    if (p->lut != NULL) {
-        /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored */
-        mq_lut_u8_dsp(p->lut, out, out, (size_t)(4 * groups));
-    }
+    return done;
 }
 
 /* (inline: one call, mq_dsp_gemv_run, as before the split) */
 static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
-    const int32_t groups = mq_dsp_gemv_groups(p);
-    if (groups != 0) {
-        mq_dsp_gemv_run(p, groups, x, out);
+    const int32_t groups = p->n >> 2;
+    if (groups == 0 || p->k > MQ_DSP_GEMV_MAX_K ||
+        (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED) ||
+        (!p->per_channel && p->shift[0] >= 0)) {
+        return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
     }
-    return groups;
+    {
+        const int32_t done = mq_dsp_gemv_run(p, groups, x, out);
+        if (p->lut != NULL) {
+            /* the fused table: byte = lut[(uint8_t)code], in place over the codes just stored (a byte loop: a batch-1
+             * layer has few outputs, and it keeps mq_lut_u8_dsp out of an MLP's firmware) */
+            const uint8_t *lut = p->lut;
+            int32_t i;
+            for (i = 0; i < 4 * done; i++) {
+                out[i] = lut[out[i]];
+            }
+        }
+        return done;
+    }
 }
 #endif
 
@@ -1608,7 +1707,10 @@ int32_t mq_gemm_s8_n4k16_dsp_row_ready(const mq_fc_params *p)
 void mq_gemm_s8_n4k16_dsp_row(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
 #if MQ_GEMM_PER_CHANNEL_ENABLED || MQ_GEMM_PER_TENSOR_ENABLED
-    mq_dsp_gemv_run(p, p->n >> 2, x, out);
+    (void)mq_dsp_gemv_run(p, p->n >> 2, x, out);   /* (all groups: mq_gemm_s8_n4k16_dsp_row_ready) */
+    if (p->lut != NULL) {
+        mq_lut_u8_dsp(p->lut, out, out, (size_t)p->n);
+    }
 #else
     mq_gemm_s8_n4k16_dsp(p, 1, x, p->k, out, p->n);
 #endif
