@@ -197,9 +197,9 @@ public struct LayerEstimate: Sendable {
 /// against the data reads QEMU records in the first inference (scripts/flash-reads.py; docs/PERFORMANCE.md
 /// "Flash wait states": AD, KWS, tinyconv within 10 %).
 public enum FlashReads {
-    /// Per output channel and pass: bias, multiplier, shift (int32 each); the GEMV (one row, n >= 4) also scans
-    /// every shift first (16).
-    static let paramBytes = 12, gemvParamBytes = 16
+    /// Per output channel and pass: bias, multiplier, shift (int32 each; the GEMV tests each shift as it goes,
+    /// no separate scan since branch adgemv).
+    static let paramBytes = 12
     /// MQ_DSP_PX_WORDS: q15 lane words of a block of input pairs (pairs per block = this / k);
     /// MQ_DSP_PX_MAX_K: the largest k of the pair path for k % 16 == 0 (k % 4 == 0 takes it up to expandWords).
     static let pairWords = 1024, pairMaxK = 640
@@ -219,7 +219,7 @@ public enum FlashReads {
         guard m > 0, n > 0, k > 0 else { return 0 }
         let kp = (k + 15) / 16 * 16, n4 = (n + 3) / 4 * 4       // N4K16 packing: groups of 4 channels x k16
         let once = n4 * kp + n * paramBytes
-        let row = n >= 4 ? n4 * kp + n * gemvParamBytes : once  // one row: the GEMV (n >= 4) or the 1x4 loop
+        let row = once                                          // one row: the GEMV (n >= 4) or the 1x4 loop
         if m == 1 { return row }
         if n >= 4, (k % 16 == 0 && k <= pairMaxK) || (k % 4 == 0 && k <= expandWords) {  // mq_dsp_pairs_blocked
             let pairs = m / 2, blocks = (pairs + pairWords / k - 1) / (pairWords / k)

@@ -21,14 +21,14 @@ import Testing
 
     /// Bytes the demo's layers read from flash, counted by hand (docs/PERFORMANCE.md "Flash wait states"):
     /// every op reads 240 bytes of op and tensor records;
-    /// 0: FC 32 -> 24, one row (the GEMV): 24 x 32 weights + 24 channels x 16 parameter bytes (shift scan, then bias,
-    ///    multiplier, shift) = 1152, + 240 = 1392;
-    /// 1: FC 24 -> 24, one row: 24 x 32 (k = 24 padded to 16s) + 24 x 16 = 1152, + 240 = 1392;
+    /// 0: FC 32 -> 24, one row (the GEMV): 24 x 32 weights + 24 channels x 12 parameter bytes (bias, multiplier,
+    ///    shift) = 1056, + 240 = 1296;
+    /// 1: FC 24 -> 24, one row: 24 x 32 (k = 24 padded to 16s) + 24 x 12 = 1056, + 240 = 1296;
     /// 2-6: ADD, RESHAPE, SOFTMAX, TRANSPOSE, LUT: records only, 240 each;
     /// 7: 1x1 conv, input 5x5x8, output 3x3x12 (stride 2): one GEMM call per output row (3 rows of 3 pixels, k = 8,
     ///    n = 12): the pair block (k % 4 == 0, 1 pair) reads the expanded weights once, 12 x 16 + 12 x 12 parameters
-    ///    = 336, then the odd third row as a GEMV, 12 x 16 + 12 x 16 = 384: 720 per row, 3 x 720 + 240 = 2400.
-    static let demoBytes = [1392, 1392, 240, 240, 240, 240, 240, 2400]
+    ///    = 336, then the odd third row as a GEMV, 12 x 16 + 12 x 12 = 336: 672 per row, 3 x 672 + 240 = 2256.
+    static let demoBytes = [1296, 1296, 240, 240, 240, 240, 240, 2256]
 
     @Test func flashWaitStatesPerPlacementMatchTheHandCount() throws {
         let board = try catalog.board(named: "nucleo-l4r5zi")
@@ -48,9 +48,9 @@ import Testing
             #expect(single.layers[i].flashWaitCycles == Double((bytes + 15) / 16 * 5), "layer \(i), 16-byte reads")
             #expect(ram.layers[i].flashWaitCycles == 0, "layer \(i), model in RAM")
         }
-        // whole model: 798 accesses of 8 bytes (3,990 wait cycles), 399 of 16 bytes (1,995), none from RAM
-        #expect(flash.totalFlashWaitCycles == 3990)
-        #expect(single.totalFlashWaitCycles == 1995)
+        // whole model: 756 accesses of 8 bytes (3,780 wait cycles), 378 of 16 bytes (1,890), none from RAM
+        #expect(flash.totalFlashWaitCycles == 3780)
+        #expect(single.totalFlashWaitCycles == 1890)
         #expect(ram.totalFlashWaitCycles == 0)
         // the instructions and the busy cycles are the same in every placement: only the wait states differ
         for r in [single, ram] {
@@ -59,8 +59,8 @@ import Testing
                 #expect(abs((a.cycles - a.flashWaitCycles) - (b.cycles - b.flashWaitCycles)) < 1e-6)
             }
         }
-        #expect(abs(flash.totalCycles - single.totalCycles - (3990 - 1995)) < 1e-6)
-        #expect(abs(flash.totalCycles - ram.totalCycles - 3990) < 1e-6)
+        #expect(abs(flash.totalCycles - single.totalCycles - (3780 - 1890)) < 1e-6)
+        #expect(abs(flash.totalCycles - ram.totalCycles - 3780) < 1e-6)
         #expect(abs(ram.totalMicroseconds - ram.totalCycles / 120) < 1e-6)
     }
 
