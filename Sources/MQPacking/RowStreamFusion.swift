@@ -197,6 +197,18 @@ public enum RowStreamFusion {
         return sched.completes()
     }
 
+    /// Bytes of a segment's ADD term tables (MQ_ROWS_TERMS_BYTES: two 256-entry int32 tables).
+    static let termsBytes = 2048
+
+    /// An ADD member worth tabulating, whose segment then gets the term tables as arena scratch: the runtime's
+    /// test (mq_add_tabulate: no broadcast, every shift <= 0) and, as a whole-tensor ADD (MQ_ADD_TABLE_MIN), at
+    /// least 1024 elements (8-bit: bytes); a smaller one runs its rows untabulated and the segment needs no tables.
+    static func tabulatesAdd(_ n: QNode, model: QuantizedModel) -> Bool {
+        guard n.rowMember, case .add(let p) = n.op else { return false }
+        return p.broadcast == MQ_BCAST_NONE && p.in1_shift <= 0 && p.in2_shift <= 0 && p.out_shift <= 0
+            && model.tensors[n.output].byteCount >= 1024
+    }
+
     /// Bytes of a ring of `rows` rows (the double write: 2 rows - 1 row slots).
     static func ringBytes(rowBytes: Int, rows: Int) -> Int { rows >= 1 ? (2 * rows - 1) * rowBytes : 0 }
 }

@@ -438,12 +438,16 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define MQ_ROWS_NOINLINE __attribute__((noinline))
+#else
+#define MQ_ROWS_NOINLINE
+#endif
+
 /* The plan and the prepared members of the ROW_STREAM record at index (its own frame: the records it decodes are gone
  * before the first row runs). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static void mq_rows_setup(const mq_model *m, uint8_t *arena, uint32_t index, mq_rows_plan *plan, mq_rows_exec *ex)
+static MQ_ROWS_NOINLINE void mq_rows_setup(const mq_model *m, uint8_t *arena, uint32_t index, mq_rows_plan *plan,
+                                           mq_rows_exec *ex)
 {
     mq_op_rec seg;
     int32_t *free_terms;
@@ -526,31 +530,25 @@ static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *e
     }
 }
 
-/* ROW_STREAM (docs/FORMAT.md "Row-streamed segment"): the members (the next p[0] records, flag bit 4) prepared once,
- * then the row schedule of stream/mq_rows.h, which the loader ran on counters (it completes without a stall).
- * Called from mq_model_run, not mq_run_op, and never inlined: the members' kernels run below this frame alone, not
- * below mq_run_op's (which holds every other op's parameters). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index)
+/* ROW_STREAM (docs/FORMAT.md "Row-streamed segment"): the members (the next p[0] records, flag bit 4) prepared once
+ * into ex[] (mq_rows_setup, whose frame is gone before the first row), then the row schedule of stream/mq_rows.h,
+ * which the loader ran on counters (it completes without a stall). */
+static MQ_ROWS_NOINLINE mq_status mq_rows_go(const mq_model *m, uint8_t *arena, uint32_t index, mq_rows_plan *plan,
+                                             mq_rows_exec *ex, int32_t *next)
 {
-    mq_rows_plan plan;
-    mq_rows_exec ex[MQ_ROWS_MAX];
-    int32_t next[MQ_ROWS_MAX];
     uint32_t j, last;
     int progress;
 
-    mq_rows_setup(m, arena, index, &plan, ex);
-    for (j = 0; j < plan.members; j++) {
+    mq_rows_setup(m, arena, index, plan, ex);
+    for (j = 0; j < plan->members; j++) {
         next[j] = 0;
     }
-    last = plan.members - 1u;
-    while (next[last] < plan.m[last].out_h) {
+    last = plan->members - 1u;
+    while (next[last] < plan->m[last].out_h) {
         progress = 0;
-        for (j = 0; j < plan.members; j++) {
-            while (mq_rows_ready(&plan, next, j)) {
-                mq_rows_run_row(&plan.m[j], next[j], &ex[j]);
+        for (j = 0; j < plan->members; j++) {
+            while (mq_rows_ready(plan, next, j)) {
+                mq_rows_run_row(&plan->m[j], next[j], &ex[j]);
                 next[j]++;
                 progress = 1;
             }
@@ -560,6 +558,34 @@ static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index)
         }
     }
     return MQ_OK;
+}
+
+/* The prepared members live on the stack of one of two callers (about 170 B each on Armv7-M): ex[4] for a segment of
+ * up to 4 members (the IC residual blocks), ex[8] for more, so a short segment does not carry eight members'
+ * parameters under its kernels. Called from mq_model_run, not mq_run_op, and never inlined: the members' kernels run
+ * below this frame alone, not below mq_run_op's (which holds every other op's parameters). */
+#define MQ_ROWS_SHORT 4
+static MQ_ROWS_NOINLINE mq_status mq_run_rows_short(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    mq_rows_plan plan;
+    mq_rows_exec ex[MQ_ROWS_SHORT];
+    int32_t next[MQ_ROWS_SHORT];
+    return mq_rows_go(m, arena, index, &plan, ex, next);
+}
+
+static MQ_ROWS_NOINLINE mq_status mq_run_rows_long(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    mq_rows_plan plan;
+    mq_rows_exec ex[MQ_ROWS_MAX];
+    int32_t next[MQ_ROWS_MAX];
+    return mq_rows_go(m, arena, index, &plan, ex, next);
+}
+
+static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    /* p0 = the member count, 1..8 (validated at load: the plan's count is the same) */
+    const uint32_t members = mq_rd32(m->ops + (size_t)index * MQ_OP_RECORD_SIZE + MQ_O_PARAMS + 4u * MQ_P_ROWS_MEMBERS);
+    return members <= (uint32_t)MQ_ROWS_SHORT ? mq_run_rows_short(m, arena, index) : mq_run_rows_long(m, arena, index);
 }
 #endif
 
