@@ -282,7 +282,8 @@ public enum MemoryPlanner {
                 buffers.append(ArenaBuffer(size: scratch, first: s.first, last: s.end))
             }
             // an ADD member the runtime tabulates: its input term tables, filled once per call, read by every row
-            if (s.first...s.end).contains(where: { RowStreamFusion.tabulatesAdd(model.nodes[$0], model: model) }) {
+            if model.nodes[s.first].rows?.addTerms ?? true,
+               (s.first...s.end).contains(where: { RowStreamFusion.tabulatesAdd(model.nodes[$0], model: model) }) {
                 termsBuffer[s.first] = buffers.count
                 buffers.append(ArenaBuffer(size: RowStreamFusion.termsBytes, first: s.first, last: s.end))
             }

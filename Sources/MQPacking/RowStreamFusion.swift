@@ -30,10 +30,21 @@ public enum RowStreamFusion {
         var cur = m
         var arena = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
         var skip = Set<Int>()
-        while let (next, key) = fuseOne(cur, skipping: skip) {
-            let plan = MemoryPlanner.plan(next, inPlace: inPlace)
+        while let (fusedModel, key) = fuseOne(cur, skipping: skip) {
+            var next = fusedModel
+            var plan = MemoryPlanner.plan(next, inPlace: inPlace)
             let name = next.nodes.first { $0.output == key }?.name ?? "?"
-            log?("row stream: block ending in '\(name)': arena \(arena) -> \(plan.arenaSize) B\(plan.arenaSize < arena ? "" : " (kept layer by layer)")")
+            var how = ""
+            if plan.arenaSize >= arena, let last = next.nodes.firstIndex(where: { $0.output == key }),
+               let first = (0...last).last(where: { next.nodes[$0].rows != nil }),
+               next.nodes[first].rows?.addTerms == true, plan.termsOffsets[first] != nil {
+                // the ADD's 2 KB term tables cost the gain: the segment without them (its ADD rows untabulated)
+                var alt = next
+                alt.nodes[first].rows?.addTerms = false
+                let p2 = MemoryPlanner.plan(alt, inPlace: inPlace)
+                if p2.arenaSize < arena { next = alt; plan = p2; how = " (without the ADD term tables)" }
+            }
+            log?("row stream: block ending in '\(name)': arena \(arena) -> \(plan.arenaSize) B\(plan.arenaSize < arena ? how : " (kept layer by layer)")")
             if plan.arenaSize < arena, (try? Packer.pack(next, plan: plan, metadata: PackMetadata(
                 sourceName: "rows", sourceSHA256: [], calibrationMethod: "rows"))) != nil {
                 cur = next
