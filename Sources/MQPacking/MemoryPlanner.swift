@@ -90,6 +90,9 @@ public struct MemoryPlan: Sendable, Equatable {
     /// Row-streamed segments (keyed by the first member's node index): the arena offset of each member's ring
     /// (members 0 ..< count - 1).
     public var ringOffsets: [Int: [Int]] = [:]
+    /// Row-streamed segments with a tabulated ADD member (keyed like ringOffsets): the arena offset of the ADD's two
+    /// 256-entry int32 input term tables (`RowStreamFusion.termsBytes`, live over the segment; docs/FORMAT.md).
+    public var termsOffsets: [Int: Int] = [:]
 }
 
 /// Memory planning for QuantizedModel.
@@ -261,6 +264,7 @@ public enum MemoryPlanner {
         }
         var scratchBuffer: [Int: Int] = [:]
         var ringBuffers: [Int: [Int]] = [:]
+        var termsBuffer: [Int: Int] = [:]
         for s in segments {
             // the rings, and one scratch the members share (they run one at a time), live over the whole segment
             var rb: [Int] = []
@@ -276,6 +280,12 @@ public enum MemoryPlanner {
             if scratch > 0 {
                 for k in s.first...s.end { scratchBuffer[k] = buffers.count }
                 buffers.append(ArenaBuffer(size: scratch, first: s.first, last: s.end))
+            }
+            // an ADD member the runtime tabulates: its input term tables, filled once per call, read by every row
+            if model.nodes[s.first].rows?.addTerms ?? true,
+               (s.first...s.end).contains(where: { RowStreamFusion.tabulatesAdd(model.nodes[$0], model: model) }) {
+                termsBuffer[s.first] = buffers.count
+                buffers.append(ArenaBuffer(size: RowStreamFusion.termsBytes, first: s.first, last: s.end))
             }
         }
         for (i, n) in model.nodes.enumerated() {
@@ -313,6 +323,7 @@ public enum MemoryPlanner {
                           arenaSize: arena, lowerBound: bound, plainLowerBound: bound,
                           largestPairBound: largestPair(model), inPlaceNodes: inPlaceNodes,
                           bufferOfTensor: bufferOfTensor, buffers: buffers,
-                          ringOffsets: ringBuffers.mapValues { $0.map { offsets[$0] } })
+                          ringOffsets: ringBuffers.mapValues { $0.map { offsets[$0] } },
+                          termsOffsets: termsBuffer.mapValues { offsets[$0] })
     }
 }

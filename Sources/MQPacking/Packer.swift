@@ -156,6 +156,10 @@ public enum Packer {
             let p = raw.bindMemory(to: Int32.self)
             for (j, rows) in r.ringRows.enumerated() { p[j] = Int32(rows) }
         }
+        if let t = plan.termsOffsets[i] {
+            o.rows.terms_offset = UInt32(t)
+            o.rows.terms_size = UInt32(mq_writer_rows_terms_size())
+        }
         return o
     }
 

@@ -30,10 +30,21 @@ public enum RowStreamFusion {
         var cur = m
         var arena = MemoryPlanner.plan(m, inPlace: inPlace).arenaSize
         var skip = Set<Int>()
-        while let (next, key) = fuseOne(cur, skipping: skip) {
-            let plan = MemoryPlanner.plan(next, inPlace: inPlace)
+        while let (fusedModel, key) = fuseOne(cur, skipping: skip) {
+            var next = fusedModel
+            var plan = MemoryPlanner.plan(next, inPlace: inPlace)
             let name = next.nodes.first { $0.output == key }?.name ?? "?"
-            log?("row stream: block ending in '\(name)': arena \(arena) -> \(plan.arenaSize) B\(plan.arenaSize < arena ? "" : " (kept layer by layer)")")
+            var how = ""
+            if plan.arenaSize >= arena, let last = next.nodes.firstIndex(where: { $0.output == key }),
+               let first = (0...last).last(where: { next.nodes[$0].rows != nil }),
+               next.nodes[first].rows?.addTerms == true, plan.termsOffsets[first] != nil {
+                // the ADD's 2 KB term tables cost the gain: the segment without them (its ADD rows untabulated)
+                var alt = next
+                alt.nodes[first].rows?.addTerms = false
+                let p2 = MemoryPlanner.plan(alt, inPlace: inPlace)
+                if p2.arenaSize < arena { next = alt; plan = p2; how = " (without the ADD term tables)" }
+            }
+            log?("row stream: block ending in '\(name)': arena \(arena) -> \(plan.arenaSize) B\(plan.arenaSize < arena ? how : " (kept layer by layer)")")
             if plan.arenaSize < arena, (try? Packer.pack(next, plan: plan, metadata: PackMetadata(
                 sourceName: "rows", sourceSHA256: [], calibrationMethod: "rows"))) != nil {
                 cur = next
@@ -195,6 +206,18 @@ public enum RowStreamFusion {
         sched.inRow = max(s.byteCount / sched.inH, 1)
         sched.outRow = max(y.byteCount / max(y.shape[1], 1), 1)
         return sched.completes()
+    }
+
+    /// Bytes of a segment's ADD term tables (MQ_ROWS_TERMS_BYTES: two 256-entry int32 tables).
+    static let termsBytes = 2048
+
+    /// An ADD member worth tabulating, whose segment then gets the term tables as arena scratch: the runtime's
+    /// test (mq_add_tabulate: no broadcast, every shift <= 0) and, as a whole-tensor ADD (MQ_ADD_TABLE_MIN), at
+    /// least 1024 elements (8-bit: bytes); a smaller one runs its rows untabulated and the segment needs no tables.
+    static func tabulatesAdd(_ n: QNode, model: QuantizedModel) -> Bool {
+        guard n.rowMember, case .add(let p) = n.op else { return false }
+        return p.broadcast == MQ_BCAST_NONE && p.in1_shift <= 0 && p.in2_shift <= 0 && p.out_shift <= 0
+            && model.tensors[n.output].byteCount >= 1024
     }
 
     /// Bytes of a ring of `rows` rows (the double write: 2 rows - 1 row slots).

@@ -367,8 +367,11 @@ public struct QRows: Sendable, Equatable {
     public var members: Int
     public var input: Int
     public var ringRows: [Int]
-    public init(members: Int, input: Int, ringRows: [Int]) {
-        self.members = members; self.input = input; self.ringRows = ringRows
+    /// The planner gives a tabulated ADD member its term tables (2 KB of arena scratch over the segment); false: the
+    /// ADD's rows run untabulated (slower, the same bytes), chosen when only that lets the segment lower the arena.
+    public var addTerms: Bool
+    public init(members: Int, input: Int, ringRows: [Int], addTerms: Bool = true) {
+        self.members = members; self.input = input; self.ringRows = ringRows; self.addTerms = addTerms
     }
 }
 

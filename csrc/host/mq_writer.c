@@ -410,6 +410,8 @@ static void mq_w_op(mq_wctx *w, uint8_t *rec, const mq_writer_op *op, const mq_w
             p[MQ_P_ROWS_RING + 2 * j] = op->rows.ring_offset[j];
             p[MQ_P_ROWS_RING + 2 * j + 1] = (uint32_t)op->rows.ring_rows[j];
         }
+        p[MQ_P_ROWS_TERMS] = op->rows.terms_offset;
+        p[MQ_P_ROWS_TERMS_SIZE] = op->rows.terms_size;
         break;
     }
     case MQ_OP_CONV_1X1:
@@ -698,6 +700,12 @@ static mq_status mq_w_check(const mq_writer_model *m, mq_writer_diag *d)
         }
         if (rows && (op->rows.members < 1 || op->rows.members > 8 || op->rows.members >= m->num_ops - i)) {
             return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i, "op: ROW_STREAM needs 1..8 members after it");
+        }
+        if (rows && !(op->rows.terms_size == 0u ? op->rows.terms_offset == 0u
+                                               : op->rows.terms_size == MQ_ROWS_TERMS_BYTES &&
+                                                     op->rows.terms_offset % 16u == 0u)) {
+            return mq_fail(d, MQ_ERR_FORMAT_OP, -1, i,
+                           "op: ROW_STREAM terms_size must be 0 (offset 0) or 2048 at a 16-aligned offset");
         }
         if (op->type == MQ_OP_STREAM_FC && fc->in_dtype != m->tensors[op->inputs[2]].dtype) {
             return mq_fail(d, MQ_ERR_DTYPE, -1, i, "op: STREAM_FC fc.in_dtype differs from the head pixel's dtype");
@@ -1147,6 +1155,11 @@ mq_writer_op mq_writer_op_transpose(int32_t x, int32_t y, const int32_t perm[4])
         op.perm[i] = perm != NULL ? perm[i] : 0;
     }
     return op;
+}
+
+size_t mq_writer_rows_terms_size(void)
+{
+    return MQ_ROWS_TERMS_BYTES;
 }
 
 size_t mq_writer_rows_ring_size(size_t row_bytes, int32_t rows)

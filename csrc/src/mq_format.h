@@ -242,7 +242,10 @@
 #define MQ_P_ROWS_MEMBERS 0      /* M: the next M op records (flag bit 4) are the segment's members, 1..8 */
 #define MQ_P_ROWS_RING 1         /* per member j: (arena offset, rows R) of its output ring at p[1 + 2j], p[2 + 2j];
                                   * (0, 0) for the last member (it writes the segment output) */
-#define MQ_P_ROWS_USED 17
+#define MQ_P_ROWS_TERMS 17       /* arena offset (multiple of 16) of the ADD term tables, or 0 */
+#define MQ_P_ROWS_TERMS_SIZE 18  /* their bytes: MQ_ROWS_TERMS_BYTES (the segment has an ADD member), or 0: none */
+#define MQ_P_ROWS_USED 19
+#define MQ_ROWS_TERMS_BYTES 2048u /* two 256-entry int32 tables (mq_add_tabulate) */
 #define MQ_ROWS_MAX_MEMBERS 8u
 
 /* 16x8 ops (format 2.1, docs/FORMAT.md). Gemm block of FULLY_CONNECTED_S16 and CONV_S16: */

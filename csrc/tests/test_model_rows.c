@@ -470,6 +470,9 @@ typedef struct {
     int scratch_over_ring;
     int drop_flag_last;
     int stray_flag;
+    int no_terms;               /* no ADD term tables (p18 0): the ADD rows run untabulated */
+    int terms_over_ring;        /* rejection tests: the term tables over ring 0 / the members' scratch */
+    int terms_over_scratch;
 } rows_opts;
 
 static mq_status rows_blob(segment *s, const rows_opts *o, uint8_t **out, size_t *size, uint32_t *arena_out)
@@ -526,6 +529,17 @@ static mq_status rows_blob(segment *s, const rows_opts *o, uint8_t **out, size_t
         d.ops[k].scratch_offset = o->scratch_over_ring ? seg->rows.ring_offset[0] : off;
     }
     off += (uint32_t)up16(scratch);
+    /* the ADD term tables (a segment with an ADD member), after the scratch */
+    for (k = 0; k < s->n && !o->no_terms; k++) {
+        if (s->L[k].kind == K_ADD) {
+            seg->rows.terms_size = (uint32_t)mq_writer_rows_terms_size();
+            seg->rows.terms_offset = o->terms_over_ring      ? seg->rows.ring_offset[0]
+                                     : o->terms_over_scratch ? off - (uint32_t)up16(scratch)
+                                                             : off;
+            off += seg->rows.terms_size;
+            break;
+        }
+    }
     /* intermediate tensor records: never touched, placed at 0 (inside the arena) */
     for (k = 1; k < s->n; k++) {
         d.t[k].arena_offset = 0u;
@@ -592,6 +606,7 @@ static void test_random_segments(void **state)
         ub = unfused_blob(&s, &us);
         memset(&o, 0, sizeof o);
         o.ring_extra = (int32_t)ref_range(&g, 0, 1);
+        o.no_terms = iter % 5 == 4;
         /* in place when the schedule allows it, else apart; rings grown to whole tensors as a last resort */
         for (o.inplace = 1; o.inplace >= 0 && !ok; o.inplace--) {
             if (rows_blob(&s, &o, &rb, &rs, &arena) == MQ_OK) {
@@ -685,6 +700,18 @@ static void test_rejections(void **state)
     o.scratch_over_ring = 1;
     assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_ERR_ARENA);
     o.scratch_over_ring = 0;
+    /* the ADD term tables over a ring or over the members' scratch (both live while the tables are read) */
+    o.terms_over_ring = 1;
+    assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_ERR_ARENA);
+    o.terms_over_ring = 0;
+    o.terms_over_scratch = 1;
+    assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_ERR_ARENA);
+    o.terms_over_scratch = 0;
+    /* without them: loads (the ADD rows untabulated) */
+    o.no_terms = 1;
+    assert_int_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_OK);
+    free(b);
+    o.no_terms = 0;
     /* the last member unflagged: a member short (then the ADD reads rows of a ring tensor as a whole op) */
     o.drop_flag_last = 1;
     assert_int_not_equal(rows_blob(&ic1, &o, &b, &size, &arena), MQ_OK);
@@ -736,6 +763,24 @@ static void test_rejections(void **state)
             /* ring rows word of member 0 made 0 */
             t[ops + 32 + 8] = 0;
             assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_FORMAT_OP);
+            memcpy(t, b, size);
+            /* the ADD term tables: p17 offset, p18 size (2048 or 0 with offset 0) */
+            assert_int_equal(t[ops + 32 + 4 * 18 + 1], 2048 >> 8);
+            t[ops + 32 + 4 * 18 + 1] = 1024 >> 8; /* not 2048 */
+            assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_FORMAT_OP);
+            t[ops + 32 + 4 * 18 + 1] = 0; /* none, but an offset */
+            assert_int_not_equal(t[ops + 32 + 4 * 17] | t[ops + 32 + 4 * 17 + 1], 0);
+            assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_FORMAT_OP);
+            memcpy(t, b, size);
+            t[ops + 32 + 4 * 17] |= 8; /* not 16-aligned */
+            assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_ARENA);
+            memcpy(t, b, size);
+            t[ops + 32 + 4 * 17 + 3] = 0x7F; /* past the arena */
+            assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_ARENA);
+            memcpy(t, b, size);
+            t[ops + 32 + 4 * 17] = 0; /* over S (offset 0 with a size) */
+            t[ops + 32 + 4 * 17 + 1] = 0;
+            assert_int_equal(mq_model_load(t, size, 0u, &m), MQ_ERR_ARENA);
         }
         free(t);
         free(b);

@@ -148,7 +148,14 @@ typedef struct {
     int32_t members;              /* 1..8 */
     uint32_t ring_offset[8];      /* members 0..members-2 */
     int32_t ring_rows[8];
+    /* arena scratch for one ADD member's two 256-entry int32 input term tables, tabulated once per call, live over
+     * the segment: terms_size 0 (no tables: such an ADD runs its rows untabulated) or mq_writer_rows_terms_size()
+     * (the segment has an ADD member), at terms_offset (16-aligned), apart from S, Y, the rings and the scratch */
+    uint32_t terms_offset;
+    uint32_t terms_size;
 } mq_writer_rows;
+/* Bytes of the ADD term tables of a segment (2048). */
+size_t mq_writer_rows_terms_size(void);
 /* Bytes of a ring of `rows` rows of `row_bytes` bytes: (2 rows - 1) x row_bytes (the double write). */
 size_t mq_writer_rows_ring_size(size_t row_bytes, int32_t rows);
 typedef struct {

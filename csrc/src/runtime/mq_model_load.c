@@ -963,7 +963,8 @@ static int mq_rows_member_ok(uint32_t type)
 
 /* ROW_STREAM header (20): inputs[0] = segment input S, outputs[0] = segment output Y, both 8-bit NHWC batch 1 in
  * the arena; p0 = M members (1..8, records after this one), p[1 + 2j], p[2 + 2j] the rings of members 0..M-2, the
- * rest 0. The members and the segment are checked when the last member has passed (mq_check_rows_segment). */
+ * rest of p1..p16 0; p17, p18 the ADD term tables (0, 0 or a 16-aligned offset and MQ_ROWS_TERMS_BYTES inside the
+ * arena). The members and the segment are checked when the last member has passed (mq_check_rows_segment). */
 static mq_status mq_check_rows(mq_lctx *c, const mq_op_rec *op, uint32_t index, const mq_tensor_rec *s,
                                const mq_tensor_rec *y)
 {
@@ -973,6 +974,14 @@ static mq_status mq_check_rows(mq_lctx *c, const mq_op_rec *op, uint32_t index, 
     MQ_REQUIRE(members >= 1u && members <= MQ_ROWS_MAX_MEMBERS && members < c->num_ops - index, MQ_ERR_FORMAT_OP);
     for (j = 2u * (members - 1u); j < 2u * MQ_ROWS_MAX_MEMBERS; j++) {
         MQ_REQUIRE(op->p[MQ_P_ROWS_RING + j] == 0u, MQ_ERR_FORMAT_OP);
+    }
+    if (op->p[MQ_P_ROWS_TERMS_SIZE] == 0u) {
+        MQ_REQUIRE(op->p[MQ_P_ROWS_TERMS] == 0u, MQ_ERR_FORMAT_OP);
+    } else {
+        const uint32_t off = op->p[MQ_P_ROWS_TERMS];
+        MQ_REQUIRE(op->p[MQ_P_ROWS_TERMS_SIZE] == MQ_ROWS_TERMS_BYTES, MQ_ERR_FORMAT_OP);
+        MQ_REQUIRE((off % MQ_ALIGN) == 0u && off <= c->arena_size && MQ_ROWS_TERMS_BYTES <= c->arena_size - off,
+                   MQ_ERR_ARENA);
     }
     MQ_REQUIRE(s->storage == MQ_STORAGE_ARENA, MQ_ERR_FORMAT_OP);
     MQ_REQUIRE(mq_is_8bit(s->dtype) && mq_is_8bit(y->dtype), MQ_ERR_DTYPE);
@@ -1015,6 +1024,7 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
     uint64_t ring_bytes[MQ_ROWS_MAX];
     uint32_t j, q, k, used;
     int32_t r, lo, hi, prev_in, prev_pt, pt_row;
+    uint32_t adds = 0u;
     mq_status st;
 
     c->fail_at = (uint32_t)(index * MQ_OP_RECORD_SIZE + (uint32_t)(ops - c->b));
@@ -1031,6 +1041,7 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
         /* at most 65535 output rows per member: the checks below and the schedule's simulation stay short */
         MQ_REQUIRE(out.dims[1] <= 65535, MQ_ERR_SHAPE);
         MQ_REQUIRE(op.outputs[0] != seg.inputs[0], MQ_ERR_FORMAT_OP);
+        adds += (uint32_t)(op.type == (uint32_t)MQ_OP_ADD);
         ring_bytes[j] = 0u;
         if (j + 1u < plan.members) {
             const uint32_t off = seg.p[MQ_P_ROWS_RING + 2u * j], rows = seg.p[MQ_P_ROWS_RING + 2u * j + 1u];
@@ -1124,7 +1135,12 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
             }
         }
     }
-    /* rings apart from S, Y and each other; each member's scratch apart from S, Y and the rings */
+    /* rings apart from S, Y and each other; each member's scratch apart from S, Y and the rings; the ADD term tables
+     * (only with an ADD member) apart from S, Y, the rings and every member's scratch (they live over the call) */
+    MQ_REQUIRE(seg.p[MQ_P_ROWS_TERMS_SIZE] == 0u || adds != 0u, MQ_ERR_FORMAT_OP);
+    MQ_REQUIRE(mq_rows_apart(&seg, &plan, ring_bytes, &s, &y, seg.p[MQ_P_ROWS_TERMS], seg.p[MQ_P_ROWS_TERMS_SIZE],
+                             MQ_ROWS_MAX),
+               MQ_ERR_ARENA);
     for (j = 0; j + 1u < plan.members; j++) {
         MQ_REQUIRE(mq_rows_apart(&seg, &plan, ring_bytes, &s, &y, seg.p[MQ_P_ROWS_RING + 2u * j], ring_bytes[j], j),
                    MQ_ERR_ARENA);
@@ -1144,6 +1160,9 @@ static mq_status mq_check_rows_segment(mq_lctx *c, const uint8_t *ops)
             size = off != 0u || op.p[MQ_P_CONV_PAD_LEFT] != 0u || op.p[MQ_P_CONV_PAD_RIGHT] != 0u ? op.p[MQ_P_FC_K] : 0u;
         }
         MQ_REQUIRE(mq_rows_apart(&seg, &plan, ring_bytes, &s, &y, off, size, MQ_ROWS_MAX), MQ_ERR_ARENA);
+        MQ_REQUIRE(size == 0u || seg.p[MQ_P_ROWS_TERMS_SIZE] == 0u ||
+                       !mq_arena_overlap(off, (uint32_t)size, seg.p[MQ_P_ROWS_TERMS], seg.p[MQ_P_ROWS_TERMS_SIZE]),
+                   MQ_ERR_ARENA);
     }
     MQ_REQUIRE(mq_rows_simulate(&plan), MQ_ERR_FORMAT_OP);
     return MQ_OK;

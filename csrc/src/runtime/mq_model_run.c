@@ -425,8 +425,8 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     case MQ_OP_ADD:
         mq_tensor_decode(m->tensors, op.inputs[1], &in2);
         mq_op_add_params(&op, &in, &in2, &out, &ex->u.add);
-        /* the input terms tabulated once per segment call (the first such ADD; a whole-tensor call of >= 1024
-         * elements does the same per call), not once per row */
+        /* the input terms tabulated once per segment call into the record's arena scratch (the first such ADD; a
+         * whole-tensor call of >= 1024 elements does the same per call, on its stack), not once per row */
         if (add_terms != NULL && mq_add_tabulate(&ex->u.add, add_terms, add_terms + 256)) {
             ex->add_terms = add_terms;
         }
@@ -435,6 +435,34 @@ static void mq_rows_prepare(const mq_model *m, uint8_t *arena, const mq_op_rec *
     default: /* LUT */
         ex->u.lut = m->constants + op.p[MQ_P_LUT_TABLE];
         break;
+    }
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MQ_ROWS_NOINLINE __attribute__((noinline))
+#else
+#define MQ_ROWS_NOINLINE
+#endif
+
+/* The plan and the prepared members of the ROW_STREAM record at index (its own frame: the records it decodes are gone
+ * before the first row runs). */
+static MQ_ROWS_NOINLINE void mq_rows_setup(const mq_model *m, uint8_t *arena, uint32_t index, mq_rows_plan *plan,
+                                           mq_rows_exec *ex)
+{
+    mq_op_rec seg;
+    int32_t *free_terms;
+    uint32_t j;
+
+    mq_op_decode(m->ops, index, &seg);
+    /* one ADD member's two 256-entry term tables: arena scratch planned by the host (p17, p18: 16-aligned, apart from
+     * S, Y, the rings and the members' scratch, validated), none when p18 is 0 */
+    free_terms = seg.p[MQ_P_ROWS_TERMS_SIZE] != 0u ? (int32_t *)(void *)(arena + seg.p[MQ_P_ROWS_TERMS]) : NULL;
+    mq_rows_plan_build(m->ops, m->tensors, index, seg.p, seg.inputs[0], seg.outputs[0], plan);
+    for (j = 0; j < plan->members; j++) {
+        mq_rows_prepare(m, arena, &seg, index, j, plan, ex, free_terms);
+        if (ex[j].add_terms != NULL) {
+            free_terms = NULL;
+        }
     }
 }
 
@@ -502,32 +530,25 @@ static void mq_rows_run_row(const mq_rows_member *pm, int32_t y, mq_rows_exec *e
     }
 }
 
-/* ROW_STREAM (docs/FORMAT.md "Row-streamed segment"): the members (the next p[0] records, flag bit 4) prepared once,
- * then the row schedule of stream/mq_rows.h, which the loader ran on counters (it completes without a stall). */
-static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index, const mq_op_rec *op)
+/* ROW_STREAM (docs/FORMAT.md "Row-streamed segment"): the members (the next p[0] records, flag bit 4) prepared once
+ * into ex[] (mq_rows_setup, whose frame is gone before the first row), then the row schedule of stream/mq_rows.h,
+ * which the loader ran on counters (it completes without a stall). */
+static MQ_ROWS_NOINLINE mq_status mq_rows_go(const mq_model *m, uint8_t *arena, uint32_t index, mq_rows_plan *plan,
+                                             mq_rows_exec *ex, int32_t *next)
 {
-    mq_rows_plan plan;
-    mq_rows_exec ex[MQ_ROWS_MAX];
-    int32_t next[MQ_ROWS_MAX];
-    int32_t add_terms[512]; /* one ADD member's tabulated input terms (2 KB of stack, as a whole-tensor ADD's) */
-    int32_t *free_terms = add_terms;
     uint32_t j, last;
     int progress;
 
-    mq_rows_plan_build(m->ops, m->tensors, index, op->p, op->inputs[0], op->outputs[0], &plan);
-    for (j = 0; j < plan.members; j++) {
-        mq_rows_prepare(m, arena, op, index, j, &plan, ex, free_terms);
-        if (ex[j].add_terms != NULL) {
-            free_terms = NULL;
-        }
+    mq_rows_setup(m, arena, index, plan, ex);
+    for (j = 0; j < plan->members; j++) {
         next[j] = 0;
     }
-    last = plan.members - 1u;
-    while (next[last] < plan.m[last].out_h) {
+    last = plan->members - 1u;
+    while (next[last] < plan->m[last].out_h) {
         progress = 0;
-        for (j = 0; j < plan.members; j++) {
-            while (mq_rows_ready(&plan, next, j)) {
-                mq_rows_run_row(&plan.m[j], next[j], &ex[j]);
+        for (j = 0; j < plan->members; j++) {
+            while (mq_rows_ready(plan, next, j)) {
+                mq_rows_run_row(&plan->m[j], next[j], &ex[j]);
                 next[j]++;
                 progress = 1;
             }
@@ -537,6 +558,34 @@ static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index, 
         }
     }
     return MQ_OK;
+}
+
+/* The prepared members live on the stack of one of two callers (about 170 B each on Armv7-M): ex[4] for a segment of
+ * up to 4 members (the IC residual blocks), ex[8] for more, so a short segment does not carry eight members'
+ * parameters under its kernels. Called from mq_model_run, not mq_run_op, and never inlined: the members' kernels run
+ * below this frame alone, not below mq_run_op's (which holds every other op's parameters). */
+#define MQ_ROWS_SHORT 4
+static MQ_ROWS_NOINLINE mq_status mq_run_rows_short(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    mq_rows_plan plan;
+    mq_rows_exec ex[MQ_ROWS_SHORT];
+    int32_t next[MQ_ROWS_SHORT];
+    return mq_rows_go(m, arena, index, &plan, ex, next);
+}
+
+static MQ_ROWS_NOINLINE mq_status mq_run_rows_long(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    mq_rows_plan plan;
+    mq_rows_exec ex[MQ_ROWS_MAX];
+    int32_t next[MQ_ROWS_MAX];
+    return mq_rows_go(m, arena, index, &plan, ex, next);
+}
+
+static mq_status mq_run_rows(const mq_model *m, uint8_t *arena, uint32_t index)
+{
+    /* p0 = the member count, 1..8 (validated at load: the plan's count is the same) */
+    const uint32_t members = mq_rd32(m->ops + (size_t)index * MQ_OP_RECORD_SIZE + MQ_O_PARAMS + 4u * MQ_P_ROWS_MEMBERS);
+    return members <= (uint32_t)MQ_ROWS_SHORT ? mq_run_rows_short(m, arena, index) : mq_run_rows_long(m, arena, index);
 }
 #endif
 
@@ -556,11 +605,6 @@ static mq_status mq_run_op(const mq_model *m, uint8_t *arena, uint32_t index)
 #if MQ_OP_STREAM_FC_ENABLED || MQ_OP_STREAM_FC_S16_ENABLED
     if (op.type == (uint32_t)MQ_OP_STREAM_FC || op.type == (uint32_t)MQ_OP_STREAM_FC_S16) {
         return mq_run_stream(m, arena, index, &op, &in, &out);
-    }
-#endif
-#if MQ_OP_ROW_STREAM_ENABLED
-    if (op.type == (uint32_t)MQ_OP_ROW_STREAM) {
-        return mq_run_rows(m, arena, index, &op);
     }
 #endif
     /* Only the ops of the build list (mq_format.h) are compiled in; the loader rejected every other type. */
@@ -824,7 +868,14 @@ mq_status mq_model_run(const mq_model *model, void *arena, size_t arena_size,
             0u) {
             continue; /* a member of a pixel-streamed chain or a row-streamed segment: its op ran it */
         }
-        st = mq_run_op(model, a, i);
+#if MQ_OP_ROW_STREAM_ENABLED
+        if (model->ops[(size_t)i * MQ_OP_RECORD_SIZE + MQ_O_TYPE] == (uint8_t)MQ_OP_ROW_STREAM) {
+            st = mq_run_rows(model, a, i); /* its own frame, not under mq_run_op's */
+        } else
+#endif
+        {
+            st = mq_run_op(model, a, i);
+        }
         if (st != MQ_OK) {
             return st;
         }
