@@ -85,6 +85,7 @@ typedef struct {
     int n;
     layer L[MAXL];
     int single_rounding;
+    int terms; /* the ADD term tables in the arena (ROW_STREAM p17/p18) when the segment has an ADD member */
 } segment;
 
 static int32_t lo8(mq_dtype dt)
@@ -596,6 +597,15 @@ static mq_status rows_blob(segment *s, int inplace, int32_t ring_extra, uint8_t 
         d.ops[k].scratch_offset = off;
     }
     off += (uint32_t)up16(scratch);
+    /* the ADD term tables after the scratch (as the host planner places them), for most segments with an ADD */
+    for (k = 0; k < s->n && s->terms; k++) {
+        if (s->L[k].kind == K_ADD) {
+            seg->rows.terms_size = (uint32_t)mq_writer_rows_terms_size();
+            seg->rows.terms_offset = off;
+            off += seg->rows.terms_size;
+            break;
+        }
+    }
     for (k = 1; k < s->n; k++) {
         d.t[k].arena_offset = 0u;
         if (tensor_bytes(&d.t[k]) > maxt) {
@@ -660,7 +670,8 @@ static void describe_text(FILE *f, int idx, int pattern, const segment *s, int i
     int q;
     fprintf(f, "case %d: pattern %d %s S %dx%dx%d%s %s, %d members, %s, blob %zu:", idx, pattern,
             s->dt == MQ_DTYPE_UINT8 ? "uint8" : "int8", (int)s->h, (int)s->w, (int)s->c,
-            s->single_rounding ? " single-rounding" : "", inplace ? "in place" : "apart", s->n,
+            s->single_rounding ? (s->terms ? " single-rounding add-tables" : " single-rounding")
+                               : (s->terms ? " add-tables" : ""), inplace ? "in place" : "apart", s->n,
             inplace ? "Y over S" : "Y apart", blob);
     for (q = 0; q < s->n; q++) {
         const layer *l = &s->L[q];
@@ -732,6 +743,7 @@ int main(int argc, char **argv)
         if (!make_segment(&s, &g, pattern)) {
             continue;
         }
+        s.terms = tries % 4 != 0; /* (not from the generator's stream: the same cases as without the tables) */
         ub = unfused_blob(&s, &us);
         if (!ub) {
             continue;

@@ -89,11 +89,14 @@ done
 one_core() { # name
   local name=$1 board dir=$OUT/$1 rc b elf log runs=0 cases=0 stack=0 b_stack reserve=0
   board=$(board_of "$name")
+  # boards/common/mq_sections.ld INCLUDEs the RAM check that boards/CMakeLists.txt writes per build
+  printf 'ASSERT(__mq_stack_limit >= __mq_bss_end, "RAM overflow on board %s (test-rows-qemu)")\n' "$board" \
+    > "$dir/mq_board_check.ld"
   for ((b = 0; b < BUNDLES; b++)); do
     elf=$dir/rows_$b.elf log=$dir/bundle_$b.log
     # shellcheck disable=SC2046
     if ! arm-none-eabi-gcc $(cpu_of "$name") -mthumb -o "$elf" "$dir"/*.o "$OUT/bundle_$b.S" -nostartfiles \
-         --specs=nano.specs -L"$ROOT/boards/common" -T"$ROOT/boards/$board/$board.ld" -Wl,--gc-sections \
+         --specs=nano.specs -L"$dir" -L"$ROOT/boards/common" -T"$ROOT/boards/$board/$board.ld" -Wl,--gc-sections \
          -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack >> "$OUT/$name-build.log" 2>&1; then
       tail -n 20 "$OUT/$name-build.log"; echo "test-rows-qemu: $name ($board): link of bundle $b FAILED"; return 1
     fi
