@@ -175,7 +175,8 @@ struct Simulate: ParsableCommand {
             print(report.render(), terminator: "")
             // every placement the board supports, side by side (the chosen one's table is above)
             let all = try Placement.supported(by: cfg).map {
-                try FitReport(model: m, board: cfg, sizes: sizes, costs: costs, cycles: cycles, placement: $0)
+                $0 == chosen ? report
+                    : try FitReport(model: m, board: cfg, sizes: sizes, costs: costs, cycles: cycles, placement: $0)
             }
             print(FitReport.renderPlacements(all), terminator: "")
             fitFailed = !report.fits

@@ -1072,8 +1072,9 @@ static int mq_dsp_pair_job_init(mq_dsp_pair_job *j, const int8_t *wh, const mq_d
  * are tested in the loop (a shift >= 0: it stops before that group and returns the groups left, which the caller's
  * paths compute, as a last group of n % 4 rows).
  */
-#define MQ_DSP_GEMV_MAX_K 768
-#define MQ_DSP_GEMV_XB "1536" /* MQ_DSP_GEMV_MAX_K * 2: the lane area; the state follows at sp + 1536 */
+#define MQ_DSP_GEMV_XB_BYTES 1536                     /* the lane area; the loop state follows at sp + this */
+#define MQ_DSP_GEMV_MAX_K (MQ_DSP_GEMV_XB_BYTES / 2)  /* 2 bytes of lanes per code */
+#define MQ_DSP_GEMV_XB MQ_DSP_STR(MQ_DSP_GEMV_XB_BYTES) /* (for the asm operands) */
 
 typedef struct mq_dsp_gemv_job mq_dsp_gemv_job;
 struct mq_dsp_gemv_job {
@@ -1298,6 +1299,14 @@ static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8
     return 0;
 }
 #else
+/* Whether the GEMV loop can take p's whole groups of 4 rows at all (shifts aside): at least one group, k within the
+ * lane area, and this build has the loop for p's quantization (mq_kernel_select.h). */
+static int mq_dsp_gemv_fits(const mq_fc_params *p)
+{
+    return (p->n >> 2) != 0 && p->k <= MQ_DSP_GEMV_MAX_K &&
+           (p->per_channel ? MQ_GEMM_PER_CHANNEL_ENABLED : MQ_GEMM_PER_TENSOR_ENABLED);
+}
+
 /* How many whole groups of 4 rows the GEMV loop takes for p (0: none; the caller's paths do all): used where every
  * group must take it (mq_gemm_s8_n4k16_dsp_row_ready); the batch-1 calls let the loop test the shifts itself. */
 static int32_t mq_dsp_gemv_groups(const mq_fc_params *p)
@@ -1306,9 +1315,8 @@ static int32_t mq_dsp_gemv_groups(const mq_fc_params *p)
     int32_t i;
     int32_t sh;
 
-    if (groups == 0 || p->k > MQ_DSP_GEMV_MAX_K ||
-        (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED)) {
-        return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
+    if (!mq_dsp_gemv_fits(p)) {
+        return 0;
     }
     sh = p->shift[0];
     if (p->per_channel) {
@@ -1358,10 +1366,8 @@ __attribute__((noinline)) static int32_t mq_dsp_gemv_run(const mq_fc_params *p, 
 static inline int32_t mq_dsp_gemv(const mq_fc_params *p, const uint8_t *x, uint8_t *out)
 {
     const int32_t groups = p->n >> 2;
-    if (groups == 0 || p->k > MQ_DSP_GEMV_MAX_K ||
-        (p->per_channel ? !MQ_GEMM_PER_CHANNEL_ENABLED : !MQ_GEMM_PER_TENSOR_ENABLED) ||
-        (!p->per_channel && p->shift[0] >= 0)) {
-        return 0;   /* (or this build left the loop out: mq_kernel_select.h) */
+    if (!mq_dsp_gemv_fits(p) || (!p->per_channel && p->shift[0] >= 0)) {
+        return 0;
     }
     {
         const int32_t done = mq_dsp_gemv_run(p, groups, x, out);
