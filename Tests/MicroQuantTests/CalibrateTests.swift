@@ -14,6 +14,16 @@ import MicroQuantC
 let onnxFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/onnx")
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// `graph` quantized with min/max observers, calibrated on the first `samples` rows of `x` (every row when nil).
+func minmaxQuantized(_ graph: Graph, _ x: NPYArray, samples: Int? = nil, dtype: ActivationDType) throws -> QuantizedModel {
+    let n = samples ?? x.shape[0], row = x.shape.dropFirst().reduce(1, *)
+    let data = try CalibrationData.single(graph: graph, values: Array(try x.floats().prefix(n * row)),
+                                          shape: [n] + Array(x.shape.dropFirst()))
+    let plan = try QuantizationPlan(graph: graph)
+    return try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
+                                  dtype: dtype, observer: .minmax)
+}
+
 /// Import, calibrate on the fixture's own inputs, pack, and run every sample through the C runtime.
 /// Returns the SQNR (dB) of output 0 against onnxruntime's float output.
 func endToEnd(_ name: String, observer: ObserverKind = .minmax, dtype: ActivationDType = .uint8) throws -> Double {

@@ -11,13 +11,6 @@ import MQQuantization
 import MQSimulation
 @testable import MQONNX
 
-/// Quantized model of a conv graph calibrated on `input` (the fixtures' own inputs).
-private func quantize(_ graph: Graph, input: NPYArray, dtype: ActivationDType) throws -> QuantizedModel {
-    let data = try CalibrationData.single(graph: graph, values: input.floats(), shape: input.shape)
-    let plan = try QuantizationPlan(graph: graph)
-    let obs = try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax)
-    return try Quantizer.quantize(graph: graph, plan: plan, observers: obs, dtype: dtype, observer: .minmax)
-}
 
 /// Input code samples: the fixture's inputs quantized, then pseudo-random codes (every byte value reachable).
 private func samples(_ qm: QuantizedModel, input: NPYArray, extra: Int, seed: UInt64) throws -> [[UInt8]] {
@@ -72,7 +65,7 @@ private func compareInPlace(_ qm: QuantizedModel, inputs: [[UInt8]], label: Stri
         let g = try importConvFixture(name)
         let input = try NumPy.read(contentsOf: convFixture(name + "_input.npy"))
         for dtype in [ActivationDType.int8, .uint8] {
-            let qm = try quantize(g, input: input, dtype: dtype)
+            let qm = try minmaxQuantized(g, input, dtype: dtype)
             try compareInPlace(qm, inputs: try samples(qm, input: input, extra: 3, seed: 7), label: "\(name) \(dtype)")
         }
     }
@@ -82,7 +75,7 @@ private func compareInPlace(_ qm: QuantizedModel, inputs: [[UInt8]], label: Stri
         var kinds = Set<String>()
         for name in convQuantizableFixtures {
             let g = try importConvFixture(name)
-            let qm = try quantize(g, input: try NumPy.read(contentsOf: convFixture(name + "_input.npy")), dtype: .int8)
+            let qm = try minmaxQuantized(g, try NumPy.read(contentsOf: convFixture(name + "_input.npy")), dtype: .int8)
             for i in MemoryPlanner.plan(qm).inPlaceNodes { kinds.insert(qm.nodes[i].op.kind) }
         }
         #expect(kinds.contains("conv_1x1") && kinds.contains("depthwise_conv"), "\(kinds)")
@@ -94,7 +87,7 @@ private func compareInPlace(_ qm: QuantizedModel, inputs: [[UInt8]], label: Stri
         guard let dir = mlperfTinyDir() else { Issue.record("shared/models/mlperf-tiny not found"); return }
         let g = try ONNXImporter.importModel(at: dir.appendingPathComponent("kws_ref_model_float.onnx"))
         let input = try NumPy.read(contentsOf: convFixture("kws_ref_model_float_input.npy"))
-        let qm = try quantize(g, input: input, dtype: .uint8)
+        let qm = try minmaxQuantized(g, input, dtype: .uint8)
         let (ip, plain) = try compareInPlace(qm, inputs: try samples(qm, input: input, extra: 4, seed: 11), label: "kws")
         let convs = ip.inPlaceNodes.filter { i in
             switch qm.nodes[i].op { case .conv1x1, .depthwiseConv: return true; default: return false }

@@ -81,10 +81,7 @@ private func check(_ m: QuantizedModel, _ what: String) throws {
     @Test func icFloatONNXCalibratedFitsAndMatches() throws {
         let graph = try ONNXImporter.importModel(at: packageRoot.appendingPathComponent("bench/models/ic_resnet8_style_float.onnx"))
         let x = try NumPy.read(contentsOf: packageRoot.appendingPathComponent("bench/data/ic_calib.npy"))
-        let data = try CalibrationData.single(graph: graph, values: x.floats(), shape: x.shape)
-        let plan = try QuantizationPlan(graph: graph)
-        let m = try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
-                                       dtype: .uint8, observer: .minmax)
+        let m = try minmaxQuantized(graph, x, dtype: .uint8)
         try check(m, "float ONNX")
     }
 
@@ -92,10 +89,7 @@ private func check(_ m: QuantizedModel, _ what: String) throws {
         let ex = packageRoot.appendingPathComponent("examples")
         let graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx"))
         let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
-        let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(8 * 192)), shape: [8] + Array(x.shape.dropFirst()))
-        let plan = try QuantizationPlan(graph: graph)
-        let m = try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
-                                       dtype: .uint8, observer: .minmax)
+        let m = try minmaxQuantized(graph, x, samples: 8, dtype: .uint8)
         #expect(RowStreamFusion.fused(m) == nil, "tinyconv has no residual block to stream")
     }
 }

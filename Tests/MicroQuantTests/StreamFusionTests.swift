@@ -67,10 +67,7 @@ private func outputsBytes(_ m: QuantizedModel, _ xs: [[[Float]]]) throws -> [[UI
         let ex = packageRoot.appendingPathComponent("examples")
         let graph = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx")).hoistingStrides().graph
         let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
-        let data = try CalibrationData.single(graph: graph, values: Array(x.floats().prefix(16 * 192)), shape: [16] + Array(x.shape.dropFirst()))
-        let plan = try QuantizationPlan(graph: graph)
-        let m8 = try Quantizer.quantize(graph: graph, plan: plan, observers: try Calibrator.run(graph: graph, plan: plan, data: data, kind: .minmax),
-                                        dtype: .uint8, observer: .minmax)
+        let m8 = try minmaxQuantized(graph, x, samples: 16, dtype: .uint8)
         let f = try #require(StreamFusion.fused(m8))
         let model = try MQSimulation.PackedModel(bytes: try Packer.pack(f, plan: MemoryPlanner.plan(f), metadata: PackMetadata(sourceName: "t", sourceSHA256: [],
                                                                                                                calibrationMethod: "t")))
@@ -120,18 +117,12 @@ private func outputsBytes(_ m: QuantizedModel, _ xs: [[[Float]]]) throws -> [[UI
         let ex = packageRoot.appendingPathComponent("examples")
         let g = try ONNXImporter.importModel(at: ex.appendingPathComponent("bandlevels.onnx"))
         let c = try NumPy.read(contentsOf: ex.appendingPathComponent("bandlevels_calib.npy"))
-        let data = try CalibrationData.single(graph: g, values: Array(c.floats().prefix(16 * 256)), shape: [16] + Array(c.shape.dropFirst()))
-        let plan = try QuantizationPlan(graph: g)
-        let m = try Quantizer.quantize(graph: g, plan: plan, observers: try Calibrator.run(graph: g, plan: plan, data: data, kind: .minmax),
-                                       dtype: .int8, observer: .minmax)
+        let m = try minmaxQuantized(g, c, samples: 16, dtype: .int8)
         #expect(StreamFusion.fused(m) == nil)
 
         let tg = try ONNXImporter.importModel(at: ex.appendingPathComponent("tinyconv.onnx"))
         let x = try NumPy.read(contentsOf: ex.appendingPathComponent("tinyconv_calib.npy"))
-        let td = try CalibrationData.single(graph: tg, values: Array(x.floats().prefix(8 * 192)), shape: [8] + Array(x.shape.dropFirst()))
-        let tp = try QuantizationPlan(graph: tg)
-        var tm = try Quantizer.quantize(graph: tg, plan: tp, observers: try Calibrator.run(graph: tg, plan: tp, data: td, kind: .minmax),
-                                        dtype: .uint8, observer: .minmax)
+        var tm = try minmaxQuantized(tg, x, samples: 8, dtype: .uint8)
         #expect(StreamFusion.fused(tm) != nil)
         // the flattened tensor's source a model output too (as in the report's debug model): no chain
         if let flat = tm.nodes.first(where: { if case .reshape = $0.op { return true } else { return false } }) {
