@@ -158,7 +158,7 @@ public enum Packer {
         }
         if let t = plan.termsOffsets[i] {
             o.rows.terms_offset = UInt32(t)
-            o.rows.terms_size = UInt32(mq_writer_rows_terms_size())
+            o.rows.terms_size = UInt32(RowStreamFusion.termsBytes)
         }
         return o
     }

@@ -208,8 +208,8 @@ public enum RowStreamFusion {
         return sched.completes()
     }
 
-    /// Bytes of a segment's ADD term tables (MQ_ROWS_TERMS_BYTES: two 256-entry int32 tables).
-    static let termsBytes = 2048
+    /// Bytes of a segment's ADD term tables (MQ_ROWS_TERMS_BYTES: two 256-entry int32 tables), as the writer packs them.
+    static var termsBytes: Int { Int(mq_writer_rows_terms_size()) }
 
     /// An ADD member worth tabulating, whose segment then gets the term tables as arena scratch: the runtime's
     /// test (mq_add_tabulate: no broadcast, every shift <= 0) and, as a whole-tensor ADD (MQ_ADD_TABLE_MIN), at
